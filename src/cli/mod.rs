@@ -1,0 +1,69 @@
+//! The `herald` command line.
+//!
+//! Exit codes, for every command: 0 success, 1 violations found (an incompatible change),
+//! 2 usage, parse, network or server error.
+
+mod compat;
+mod files;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Schema registry and event-contract governance.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a schema against previous versions under a compatibility level, offline.
+    Compat(compat::CompatArgs),
+    /// Show what changed between two versions of a schema, and whether each change is
+    /// compatible in each direction.
+    Diff(compat::DiffArgs),
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// What a command found, mapped to the documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Violations,
+}
+
+/// A failure that is not a finding: bad input, unreadable files.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compat(args) => compat::run_compat(&args),
+        Command::Diff(args) => compat::run_diff(&args),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Violations) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}

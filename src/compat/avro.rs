@@ -1,0 +1,353 @@
+//! Avro schema resolution: can a reader schema read what a writer schema wrote?
+//!
+//! The verdicts follow Java's `org.apache.avro.SchemaCompatibility`, which Confluent runs:
+//! promotions (int→long→float→double, string↔bytes), record fields matched by name and by
+//! the *reader's* field aliases, reader-only fields needing defaults, enums absorbing unknown
+//! symbols only through the enum's own default, every writer union branch needing a home in
+//! the reader, fixed sizes, named types matched by unqualified name or reader alias, and
+//! logical types ignored. Every incompatibility is collected (no short-circuit), each with
+//! Java's location path and the JSON pointers of both sides.
+//!
+//! Recursion terminates through a memo keyed by (reader node, writer node): a pair met again
+//! while still being checked counts as compatible, as in Java.
+
+use std::collections::HashMap;
+
+use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::pointer;
+
+/// Java's `SchemaIncompatibilityType`, plus the one case where Java throws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AvroRule {
+    NameMismatch,
+    FixedSizeMismatch,
+    MissingEnumSymbols,
+    ReaderFieldMissingDefaultValue,
+    TypeMismatch,
+    MissingUnionBranch,
+    /// A reader field whose name and aliases match more than one writer field. Java throws
+    /// here and Confluent reports the exception as an incompatibility.
+    AmbiguousFieldAlias,
+    /// The schemas are nested deeper than the checker will follow.
+    NestingTooDeep,
+}
+
+impl AvroRule {
+    pub fn id(self) -> &'static str {
+        match self {
+            AvroRule::NameMismatch => "NAME_MISMATCH",
+            AvroRule::FixedSizeMismatch => "FIXED_SIZE_MISMATCH",
+            AvroRule::MissingEnumSymbols => "MISSING_ENUM_SYMBOLS",
+            AvroRule::ReaderFieldMissingDefaultValue => "READER_FIELD_MISSING_DEFAULT_VALUE",
+            AvroRule::TypeMismatch => "TYPE_MISMATCH",
+            AvroRule::MissingUnionBranch => "MISSING_UNION_BRANCH",
+            AvroRule::AmbiguousFieldAlias => "AMBIGUOUS_FIELD_ALIAS",
+            AvroRule::NestingTooDeep => "NESTING_TOO_DEEP",
+        }
+    }
+}
+
+/// One reason a reader cannot read a writer's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvroIncompatibility {
+    pub rule: AvroRule,
+    /// Java's message (`reader type: INT not compatible with writer type: LONG`).
+    pub message: String,
+    /// Java's location: a path through the *reader* schema, e.g. `/fields/1/type`.
+    pub location: String,
+    /// Where the problem is in the reader schema's document.
+    pub reader_pointer: String,
+    /// Where the problem is in the writer schema's document.
+    pub writer_pointer: String,
+    /// The reader field at fault, for READER_FIELD_MISSING_DEFAULT_VALUE.
+    pub field: Option<String>,
+}
+
+/// Deeper than this, the checker stops and reports instead of risking the stack. Parsed
+/// schemas nest at most ~128 JSON levels, so only long chains of distinct named types get
+/// here.
+const MAX_DEPTH: usize = 512;
+
+/// Every reason `reader` cannot read data written with `writer`; empty means compatible.
+pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibility> {
+    let mut checker = Checker { reader, writer, memo: HashMap::new(), location: Vec::new(), depth: 0 };
+    let mut found = checker.compatibility(reader.root(), writer.root());
+    // A named type reached through several paths is reported once, at its first location.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|i| seen.insert((i.rule, i.reader_pointer.clone(), i.writer_pointer.clone(), i.message.clone())));
+    found
+}
+
+/// `true` when `reader` can read everything `writer` writes.
+pub fn can_read(reader: &AvroSchema, writer: &AvroSchema) -> bool {
+    check(reader, writer).is_empty()
+}
+
+enum Memo {
+    InProgress,
+    Done(Vec<AvroIncompatibility>),
+}
+
+struct Checker<'a> {
+    reader: &'a AvroSchema,
+    writer: &'a AvroSchema,
+    memo: HashMap<(NodeId, NodeId), Memo>,
+    /// Java's location stack, as tokens.
+    location: Vec<String>,
+    depth: usize,
+}
+
+impl Checker<'_> {
+    fn compatibility(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        // Only named types can recur, so only they need the memo; other nodes are visited
+        // once per path, which keeps the common case free of hashing.
+        let memoise = self.reader.kind(r).name().is_some() || self.writer.kind(w).name().is_some();
+        if memoise {
+            match self.memo.get(&(r, w)) {
+                Some(Memo::InProgress) => return Vec::new(),
+                Some(Memo::Done(found)) => return found.clone(),
+                None => {}
+            }
+            self.memo.insert((r, w), Memo::InProgress);
+        }
+        let found = if self.depth >= MAX_DEPTH {
+            vec![self.incompatible(
+                AvroRule::NestingTooDeep,
+                r,
+                w,
+                format!("schemas nest deeper than {MAX_DEPTH} levels"),
+                None,
+            )]
+        } else {
+            self.depth += 1;
+            let found = self.calculate(r, w);
+            self.depth -= 1;
+            found
+        };
+        if memoise {
+            self.memo.insert((r, w), Memo::Done(found.clone()));
+        }
+        found
+    }
+
+    fn calculate(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        let reader_kind = self.reader.kind(r);
+        let writer_kind = self.writer.kind(w);
+        if reader_kind.same_type(writer_kind) {
+            return match (reader_kind, writer_kind) {
+                (Kind::Array { items: ri }, Kind::Array { items: wi }) => self.nested("items", *ri, *wi),
+                (Kind::Map { values: rv }, Kind::Map { values: wv }) => self.nested("values", *rv, *wv),
+                (Kind::Fixed(rf), Kind::Fixed(wf)) => {
+                    let mut found = self.check_names(r, w);
+                    if rf.size != wf.size {
+                        self.location.push("size".into());
+                        found.push(self.incompatible(
+                            AvroRule::FixedSizeMismatch,
+                            r,
+                            w,
+                            format!("expected: {}, found: {}", wf.size, rf.size),
+                            Some("size"),
+                        ));
+                        self.location.pop();
+                    }
+                    found
+                }
+                (Kind::Enum(re), Kind::Enum(we)) => {
+                    let mut found = self.check_names(r, w);
+                    let mut missing: Vec<&String> = we.symbols.iter().filter(|s| !re.symbols.contains(s)).collect();
+                    let reader_default_absorbs = re.default.as_ref().is_some_and(|d| re.symbols.contains(d));
+                    if !missing.is_empty() && !reader_default_absorbs {
+                        missing.sort();
+                        let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                        self.location.push("symbols".into());
+                        found.push(self.incompatible(AvroRule::MissingEnumSymbols, r, w, format!("[{list}]"), Some("symbols")));
+                        self.location.pop();
+                    }
+                    found
+                }
+                (Kind::Record(_), Kind::Record(_)) => {
+                    let mut found = self.check_names(r, w);
+                    found.extend(self.check_fields(r, w));
+                    found
+                }
+                (Kind::Union { .. }, Kind::Union { branches }) => {
+                    let mut found = Vec::new();
+                    for (i, branch) in branches.iter().enumerate() {
+                        self.location.push(i.to_string());
+                        // The reason a branch fails is dropped, as Java drops it: the
+                        // report says which writer branch has no home in the reader.
+                        if !self.compatibility(r, *branch).is_empty() {
+                            let message =
+                                format!("reader union lacking writer type: {}", self.writer.kind(*branch).type_name());
+                            found.push(self.incompatible(AvroRule::MissingUnionBranch, r, *branch, message, None));
+                        }
+                        self.location.pop();
+                    }
+                    found
+                }
+                // Same primitive type.
+                _ => Vec::new(),
+            };
+        }
+
+        if let Kind::Union { branches } = writer_kind {
+            // Every value the writer's union can hold must be readable.
+            let mut found = Vec::new();
+            for (i, branch) in branches.iter().enumerate() {
+                self.location.push(i.to_string());
+                found.extend(self.compatibility(r, *branch));
+                self.location.pop();
+            }
+            return found;
+        }
+
+        if let Kind::Union { branches } = reader_kind {
+            // Any reader branch that can read the writer will do.
+            if branches.iter().any(|b| self.compatibility(*b, w).is_empty()) {
+                return Vec::new();
+            }
+            let message = format!("reader union lacking writer type: {}", writer_kind.type_name());
+            return vec![self.incompatible(AvroRule::MissingUnionBranch, r, w, message, None)];
+        }
+
+        if promotes(writer_kind, reader_kind) {
+            return Vec::new();
+        }
+        let message = format!(
+            "reader type: {} not compatible with writer type: {}",
+            reader_kind.type_name(),
+            writer_kind.type_name()
+        );
+        vec![self.incompatible(AvroRule::TypeMismatch, r, w, message, None)]
+    }
+
+    fn nested(&mut self, token: &str, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        self.location.push(token.to_string());
+        let found = self.compatibility(r, w);
+        self.location.pop();
+        found
+    }
+
+    /// Named types match on their unqualified names, or when one of the reader's aliases is
+    /// the writer's full name. The writer's aliases never count.
+    fn check_names(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        let reader_kind = self.reader.kind(r);
+        let writer_kind = self.writer.kind(w);
+        let (Some(reader_name), Some(writer_name)) = (reader_kind.name(), writer_kind.name()) else {
+            return Vec::new();
+        };
+        let writer_full = writer_name.full();
+        if reader_name.name == writer_name.name || reader_kind.aliases().contains(&writer_full) {
+            return Vec::new();
+        }
+        self.location.push("name".into());
+        let found = self.incompatible(AvroRule::NameMismatch, r, w, format!("expected: {writer_full}"), Some("name"));
+        self.location.pop();
+        vec![found]
+    }
+
+    fn check_fields(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        let (Kind::Record(reader_record), Kind::Record(writer_record)) = (self.reader.kind(r), self.writer.kind(w)) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        self.location.push("fields".into());
+        for (position, reader_field) in reader_record.fields.iter().enumerate() {
+            self.location.push(position.to_string());
+            // The writer field with the reader field's name (checked at the same position
+            // first: most evolutions keep field order) and with each of its aliases.
+            let by_name = match writer_record.fields.get(position) {
+                Some(f) if f.name == reader_field.name => Some(f),
+                _ => writer_record.fields.iter().find(|f| f.name == reader_field.name),
+            };
+            let mut matches: Vec<_> = by_name.into_iter().collect();
+            for alias in &reader_field.aliases {
+                matches.extend(writer_record.fields.iter().filter(|f| &f.name == alias));
+            }
+            match matches.as_slice() {
+                [] => {
+                    if reader_field.default.is_none() {
+                        let enum_with_default =
+                            matches!(self.reader.kind(reader_field.schema), Kind::Enum(e) if e.default.is_some());
+                        if enum_with_default {
+                            // Java compares the field's enum with the writer *record* here,
+                            // which is a type mismatch; the verdict is the same.
+                            found.extend(self.nested("type", reader_field.schema, w));
+                        } else {
+                            let mut incompatibility = self.incompatible(
+                                AvroRule::ReaderFieldMissingDefaultValue,
+                                r,
+                                w,
+                                reader_field.name.clone(),
+                                None,
+                            );
+                            incompatibility.reader_pointer = reader_field.pointer.clone();
+                            incompatibility.field = Some(reader_field.name.clone());
+                            found.push(incompatibility);
+                        }
+                    }
+                }
+                [writer_field] => {
+                    let (rs, ws) = (reader_field.schema, writer_field.schema);
+                    found.extend(self.nested("type", rs, ws));
+                }
+                _ => {
+                    let message = format!(
+                        "Reader record field {} matches multiple fields in writer record schema {}",
+                        reader_field.name,
+                        writer_record.name.full()
+                    );
+                    let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, message, None);
+                    incompatibility.reader_pointer = reader_field.pointer.clone();
+                    found.push(incompatibility);
+                }
+            }
+            self.location.pop();
+        }
+        self.location.pop();
+        found
+    }
+
+    fn incompatible(
+        &self,
+        rule: AvroRule,
+        r: NodeId,
+        w: NodeId,
+        message: String,
+        suffix: Option<&str>,
+    ) -> AvroIncompatibility {
+        let with_suffix = |location: String| match suffix {
+            Some(token) => pointer::push(&location, token),
+            None => location,
+        };
+        AvroIncompatibility {
+            rule,
+            message,
+            location: java_location(&self.location),
+            reader_pointer: with_suffix(self.reader.location(r)),
+            writer_pointer: with_suffix(self.writer.location(w)),
+            field: None,
+        }
+    }
+}
+
+/// Java's location string: `/` for the root, tokens joined the JSON-pointer way otherwise.
+fn java_location(tokens: &[String]) -> String {
+    if tokens.is_empty() {
+        "/".to_string()
+    } else {
+        pointer::from_tokens(tokens.iter().map(String::as_str))
+    }
+}
+
+/// Avro's promotions: the writer's type can be read as the reader's.
+fn promotes(writer: &Kind, reader: &Kind) -> bool {
+    matches!(
+        (writer, reader),
+        (Kind::Int, Kind::Long | Kind::Float | Kind::Double)
+            | (Kind::Long, Kind::Float | Kind::Double)
+            | (Kind::Float, Kind::Double)
+            | (Kind::String, Kind::Bytes)
+            | (Kind::Bytes, Kind::String)
+    )
+}

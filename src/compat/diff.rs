@@ -1,0 +1,392 @@
+//! What changed between two versions of a schema, for changelogs.
+//!
+//! Each [`Change`] says what happened where (a field added, a type widened, an enum symbol
+//! removed) and whether it is compatible in each direction. The verdicts come from the same
+//! rules as [`super::check`]: a change is breaking in a direction when an incompatibility of
+//! that direction lies at or under the change's place.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::avro::AvroIncompatibility;
+use super::json::{self, Difference, Policy};
+use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::pointer;
+use crate::schema::Schema;
+
+/// Compatible or breaking, for one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Compatible,
+    Breaking,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Compatible => "compatible",
+            Verdict::Breaking => "breaking",
+        }
+    }
+
+    fn from_ok(ok: bool) -> Verdict {
+        if ok {
+            Verdict::Compatible
+        } else {
+            Verdict::Breaking
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// What kind of change: `FIELD_ADDED`, `TYPE_CHANGED`, … for Avro; Confluent's
+    /// difference names for JSON Schema.
+    pub kind: &'static str,
+    /// Where, for people: a dotted field path (`customer.address.city`) for Avro, a JSON
+    /// pointer for JSON Schema.
+    pub path: String,
+    /// Pointer into the old schema; `None` for an addition.
+    pub old_pointer: Option<String>,
+    /// Pointer into the new schema; `None` for a removal.
+    pub new_pointer: Option<String>,
+    pub description: String,
+    /// Can consumers on the new schema read events written with the old one?
+    pub backward: Verdict,
+    /// Can consumers on the old schema read events written with the new one?
+    pub forward: Verdict,
+}
+
+/// Every change from `old` to `new`, in schema order.
+pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
+    match (old, new) {
+        (Schema::Avro(old), Schema::Avro(new)) => avro_diff(old, new),
+        (Schema::Json(old), Schema::Json(new)) => json_diff(old, new),
+        (old, new) => vec![Change {
+            kind: "SCHEMA_TYPE_CHANGED",
+            path: String::new(),
+            old_pointer: Some(String::new()),
+            new_pointer: Some(String::new()),
+            description: format!("the schema type changed from {} to {}", old.schema_type(), new.schema_type()),
+            backward: Verdict::Breaking,
+            forward: Verdict::Breaking,
+        }],
+    }
+}
+
+fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -> Vec<Change> {
+    let policy = Policy::Strict;
+    let backward = json::compare(old, new, policy);
+    let forward = json::compare(new, old, policy);
+    let mut used = vec![false; forward.len()];
+    let mut changes = Vec::with_capacity(backward.len());
+    for b in &backward {
+        let mut forward_ok = true;
+        for (i, f) in forward.iter().enumerate() {
+            if f.original_pointer == b.update_pointer && f.update_pointer == b.original_pointer {
+                used[i] = true;
+                forward_ok &= f.kind.is_compatible(policy);
+            }
+        }
+        changes.push(json_change(b, Verdict::from_ok(b.kind.is_compatible(policy)), Verdict::from_ok(forward_ok)));
+    }
+    for (f, used) in forward.iter().zip(used) {
+        if !used {
+            let mut change = json_change(f, Verdict::Compatible, Verdict::from_ok(f.kind.is_compatible(policy)));
+            // The forward comparison runs from the new schema to the old one.
+            std::mem::swap(&mut change.old_pointer, &mut change.new_pointer);
+            change.description = format!("read from the new schema back to the old one: {}", f.detail);
+            changes.push(change);
+        }
+    }
+    dedup(changes)
+}
+
+fn json_change(d: &Difference, backward: Verdict, forward: Verdict) -> Change {
+    Change {
+        kind: d.kind.id(),
+        path: pointer::display(d.path.trim_start_matches('#')).to_string(),
+        old_pointer: Some(d.original_pointer.clone()),
+        new_pointer: Some(d.update_pointer.clone()),
+        description: d.detail.clone(),
+        backward,
+        forward,
+    }
+}
+
+fn dedup(changes: Vec<Change>) -> Vec<Change> {
+    let mut seen = HashSet::new();
+    changes
+        .into_iter()
+        .filter(|c| seen.insert((c.kind, c.old_pointer.clone(), c.new_pointer.clone(), c.description.clone())))
+        .collect()
+}
+
+fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Vec<Change> {
+    let mut walker = AvroWalker { old, new, changes: Vec::new(), visited: HashSet::new() };
+    walker.walk(old.root(), new.root(), "");
+    // Backward: the new schema reads old data. Forward: the old schema reads new data.
+    let backward = super::avro::check(new, old);
+    let forward = super::avro::check(old, new);
+    let mut changes = walker.changes;
+    let mut attributed_backward = vec![false; backward.len()];
+    let mut attributed_forward = vec![false; forward.len()];
+    for change in &mut changes {
+        for (i, inc) in backward.iter().enumerate() {
+            // Backward: reader = new, writer = old.
+            if owns(change, &inc.writer_pointer, &inc.reader_pointer) {
+                change.backward = Verdict::Breaking;
+                attributed_backward[i] = true;
+            }
+        }
+        for (i, inc) in forward.iter().enumerate() {
+            // Forward: reader = old, writer = new.
+            if owns(change, &inc.reader_pointer, &inc.writer_pointer) {
+                change.forward = Verdict::Breaking;
+                attributed_forward[i] = true;
+            }
+        }
+    }
+    // Anything the walk did not name still shows, so the changelog never reads "all
+    // compatible" for a breaking change.
+    let leftovers = |found: &[AvroIncompatibility], attributed: &[bool], backward: bool| -> Vec<Change> {
+        found
+            .iter()
+            .zip(attributed)
+            .filter(|(_, a)| !**a)
+            .map(|(inc, _)| {
+                let (old_ptr, new_ptr) = if backward {
+                    (&inc.writer_pointer, &inc.reader_pointer)
+                } else {
+                    (&inc.reader_pointer, &inc.writer_pointer)
+                };
+                Change {
+                    kind: inc.rule.id(),
+                    path: pointer::display(&inc.location).to_string(),
+                    old_pointer: Some(old_ptr.clone()),
+                    new_pointer: Some(new_ptr.clone()),
+                    description: inc.message.clone(),
+                    backward: if backward { Verdict::Breaking } else { Verdict::Compatible },
+                    forward: if backward { Verdict::Compatible } else { Verdict::Breaking },
+                }
+            })
+            .collect()
+    };
+    let extra_backward = leftovers(&backward, &attributed_backward, true);
+    let extra_forward = leftovers(&forward, &attributed_forward, false);
+    changes.extend(extra_backward);
+    changes.extend(extra_forward);
+    dedup(changes)
+}
+
+/// Does an incompatibility (pointers in the old and new schema) lie at or under `change`?
+fn owns(change: &Change, old_ptr: &str, new_ptr: &str) -> bool {
+    let under = |base: &Option<String>, ptr: &str| {
+        base.as_deref().is_some_and(|b| ptr == b || (ptr.starts_with(b) && ptr.as_bytes().get(b.len()) == Some(&b'/')))
+    };
+    match (&change.old_pointer, &change.new_pointer) {
+        (Some(_), Some(_)) => under(&change.old_pointer, old_ptr) || under(&change.new_pointer, new_ptr),
+        (None, Some(_)) => under(&change.new_pointer, new_ptr),
+        (Some(_), None) => under(&change.old_pointer, old_ptr),
+        (None, None) => false,
+    }
+}
+
+struct AvroWalker<'a> {
+    old: &'a AvroSchema,
+    new: &'a AvroSchema,
+    changes: Vec<Change>,
+    visited: HashSet<(NodeId, NodeId)>,
+}
+
+impl AvroWalker<'_> {
+    fn push(&mut self, kind: &'static str, path: &str, old: Option<String>, new: Option<String>, description: String) {
+        self.changes.push(Change {
+            kind,
+            path: if path.is_empty() { "(root)".into() } else { path.to_string() },
+            old_pointer: old,
+            new_pointer: new,
+            description,
+            backward: Verdict::Compatible,
+            forward: Verdict::Compatible,
+        });
+    }
+
+    fn walk(&mut self, o: NodeId, n: NodeId, path: &str) {
+        if !self.visited.insert((o, n)) {
+            return;
+        }
+        let (old, new) = (self.old, self.new);
+        let (ok, nk) = (old.kind(o), new.kind(n));
+        let (op, np) = (old.location(o), new.location(n));
+
+        if old.logical_type(o) != new.logical_type(n) {
+            let show = |l: Option<&str>| l.map(|s| format!("logical type {s}")).unwrap_or_else(|| "no logical type".into());
+            self.push(
+                "LOGICAL_TYPE_CHANGED",
+                path,
+                Some(op.clone()),
+                Some(np.clone()),
+                format!("{} became {}", show(old.logical_type(o)), show(new.logical_type(n))),
+            );
+        }
+        if !ok.same_type(nk) {
+            self.push(
+                "TYPE_CHANGED",
+                path,
+                Some(op),
+                Some(np),
+                format!("type changed from {} to {}", type_label(old, o), type_label(new, n)),
+            );
+            return;
+        }
+        if let (Some(on), Some(nn)) = (ok.name(), nk.name()) {
+            if on.full() != nn.full() {
+                let kind = if on.name == nn.name { "NAMESPACE_CHANGED" } else { "NAME_CHANGED" };
+                self.push(
+                    kind,
+                    path,
+                    Some(pointer::push(&op, "name")),
+                    Some(pointer::push(&np, "name")),
+                    format!("{} renamed to {}", on.full(), nn.full()),
+                );
+            }
+        }
+        match (ok, nk) {
+            (Kind::Record(or), Kind::Record(nr)) => {
+                let mut matched_old = HashSet::new();
+                for nf in &nr.fields {
+                    let of = or
+                        .fields
+                        .iter()
+                        .find(|f| f.name == nf.name)
+                        .or_else(|| or.fields.iter().find(|f| nf.aliases.contains(&f.name)));
+                    let field_path = join(path, &nf.name);
+                    let new_field_ptr = new.location_of(new.node(n).document, &nf.pointer);
+                    match of {
+                        None => {
+                            let described = match &nf.default {
+                                Some(d) => format!("field {} added with default {}", nf.name, d),
+                                None => format!("field {} added without a default", nf.name),
+                            };
+                            self.push("FIELD_ADDED", &field_path, None, Some(new_field_ptr), described);
+                        }
+                        Some(of) => {
+                            matched_old.insert(of.name.clone());
+                            let old_field_ptr = old.location_of(old.node(o).document, &of.pointer);
+                            if of.name != nf.name {
+                                self.push(
+                                    "FIELD_RENAMED",
+                                    &field_path,
+                                    Some(old_field_ptr.clone()),
+                                    Some(new_field_ptr.clone()),
+                                    format!("field {} renamed to {} (with an alias)", of.name, nf.name),
+                                );
+                            }
+                            match (&of.default, &nf.default) {
+                                (None, Some(d)) => self.push("DEFAULT_ADDED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), format!("default {d} added")),
+                                (Some(d), None) => self.push("DEFAULT_REMOVED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), format!("default {d} removed")),
+                                (Some(a), Some(b)) if a != b => self.push("DEFAULT_CHANGED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), format!("default changed from {a} to {b}")),
+                                _ => {}
+                            }
+                            if of.doc != nf.doc {
+                                self.push("DOC_CHANGED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), "documentation changed".into());
+                            }
+                            if is_deprecated(&nf.props) && !is_deprecated(&of.props) {
+                                self.push("FIELD_DEPRECATED", &field_path, Some(old_field_ptr), Some(new_field_ptr), format!("field {} deprecated", nf.name));
+                            }
+                            self.walk(of.schema, nf.schema, &field_path);
+                        }
+                    }
+                }
+                for of in &or.fields {
+                    if !matched_old.contains(&of.name) {
+                        let described = match &of.default {
+                            Some(_) => format!("field {} removed (it had a default)", of.name),
+                            None => format!("field {} removed", of.name),
+                        };
+                        let old_field_ptr = old.location_of(old.node(o).document, &of.pointer);
+                        self.push("FIELD_REMOVED", &join(path, &of.name), Some(old_field_ptr), None, described);
+                    }
+                }
+                if or.doc != nr.doc {
+                    self.push("DOC_CHANGED", path, Some(op), Some(np), "record documentation changed".into());
+                }
+            }
+            (Kind::Enum(oe), Kind::Enum(ne)) => {
+                // Pointers name the symbol list: that is where the checker reports.
+                for s in ne.symbols.iter().filter(|s| !oe.symbols.contains(s)) {
+                    self.push("ENUM_SYMBOL_ADDED", path, None, Some(pointer::push(&np, "symbols")), format!("symbol {s} added"));
+                }
+                for s in oe.symbols.iter().filter(|s| !ne.symbols.contains(s)) {
+                    self.push("ENUM_SYMBOL_REMOVED", path, Some(pointer::push(&op, "symbols")), None, format!("symbol {s} removed"));
+                }
+                if oe.default != ne.default {
+                    let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
+                    self.push(
+                        "ENUM_DEFAULT_CHANGED",
+                        path,
+                        Some(pointer::push(&op, "symbols")),
+                        Some(pointer::push(&np, "symbols")),
+                        format!("enum default changed from {} to {}", show(&oe.default), show(&ne.default)),
+                    );
+                }
+            }
+            (Kind::Fixed(of), Kind::Fixed(nf)) => {
+                if of.size != nf.size {
+                    self.push("FIXED_SIZE_CHANGED", path, Some(pointer::push(&op, "size")), Some(pointer::push(&np, "size")), format!("size changed from {} to {}", of.size, nf.size));
+                }
+            }
+            (Kind::Array { items: oi }, Kind::Array { items: ni }) => self.walk(*oi, *ni, &join(path, "[]")),
+            (Kind::Map { values: ov }, Kind::Map { values: nv }) => self.walk(*ov, *nv, &join(path, "{}")),
+            (Kind::Union { branches: ob }, Kind::Union { branches: nb }) => {
+                let key = |schema: &AvroSchema, id: NodeId| match schema.kind(id).name() {
+                    Some(name) => name.name.clone(),
+                    None => schema.kind(id).type_name().to_string(),
+                };
+                for &nbr in nb {
+                    match ob.iter().find(|&&obr| key(old, obr) == key(new, nbr)) {
+                        Some(&obr) => self.walk(obr, nbr, path),
+                        None => self.push("UNION_BRANCH_ADDED", path, None, Some(new.location(nbr)), format!("union branch {} added", type_label(new, nbr))),
+                    }
+                }
+                for &obr in ob {
+                    if !nb.iter().any(|&nbr| key(old, obr) == key(new, nbr)) {
+                        self.push("UNION_BRANCH_REMOVED", path, Some(old.location(obr)), None, format!("union branch {} removed", type_label(old, obr)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_deprecated(props: &[(String, Value)]) -> bool {
+    props.iter().any(|(k, v)| k == "deprecated" && v != &Value::Bool(false))
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// `long`, `record Payment`, `array<string>`, `["null","string"]`.
+fn type_label(schema: &AvroSchema, id: NodeId) -> String {
+    let kind = schema.kind(id);
+    match kind {
+        Kind::Record(r) => format!("record {}", r.name.name),
+        Kind::Enum(e) => format!("enum {}", e.name.name),
+        Kind::Fixed(f) => format!("fixed {}", f.name.name),
+        Kind::Array { items } => format!("array<{}>", type_label(schema, *items)),
+        Kind::Map { values } => format!("map<{}>", type_label(schema, *values)),
+        Kind::Union { branches } => {
+            let parts: Vec<String> = branches.iter().map(|b| type_label(schema, *b)).collect();
+            format!("union [{}]", parts.join(", "))
+        }
+        _ => kind.type_name().to_lowercase(),
+    }
+}

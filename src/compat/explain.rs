@@ -1,0 +1,293 @@
+//! Turns format-specific findings into [`Incompatibility`] records: who breaks, why, and how
+//! to fix it, plus the Confluent-style message string the REST API returns.
+
+use super::avro::{AvroIncompatibility, AvroRule};
+use super::json::{DiffKind, Difference};
+use super::{Direction, Incompatibility};
+use crate::schema::pointer;
+use crate::schema::SchemaType;
+
+/// The two parties of a direction, in words.
+struct Parties {
+    /// Who reads (the consumer): "consumers using the new schema".
+    reader: String,
+    /// What they read: "events written with version 3".
+    written: String,
+    /// Confluent's words for the reader and writer schema: "new" / "old".
+    reader_word: &'static str,
+    writer_word: &'static str,
+}
+
+fn parties(direction: Direction, version: u32) -> Parties {
+    match direction {
+        Direction::Backward => Parties {
+            reader: "Consumers using the new schema".into(),
+            written: format!("events written with version {version}"),
+            reader_word: "new",
+            writer_word: "old",
+        },
+        Direction::Forward => Parties {
+            reader: format!("Consumers still on version {version}"),
+            written: "events written with the new schema".into(),
+            reader_word: "old",
+            writer_word: "new",
+        },
+    }
+}
+
+pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u32) -> Incompatibility {
+    let p = parties(direction, version);
+    let (old_pointer, new_pointer) = match direction {
+        Direction::Backward => (found.writer_pointer.clone(), found.reader_pointer.clone()),
+        Direction::Forward => (found.reader_pointer.clone(), found.writer_pointer.clone()),
+    };
+    let location = &found.location;
+    let info = &found.message;
+    let (message, hint, description) = match found.rule {
+        AvroRule::ReaderFieldMissingDefaultValue => {
+            let field = found.field.as_deref().unwrap_or(info);
+            let message = format!(
+                "{} cannot read {}: field '{field}' is not in them and has no default to fill in.",
+                p.reader, p.written
+            );
+            let hint = match direction {
+                Direction::Backward => format!(
+                    "Give '{field}' a default (for an optional value: \"type\": [\"null\", …] with \"default\": null), or alias it to the old field it replaces."
+                ),
+                Direction::Forward => format!(
+                    "Keep producing '{field}': version {version} needs it and has no default for it. Deprecate it instead of removing it, or first publish a version where it has a default."
+                ),
+            };
+            let description = format!(
+                "The field '{field}' at path '{location}' in the {} schema has no default value and is missing in the {} schema",
+                p.reader_word, p.writer_word
+            );
+            (message, hint, description)
+        }
+        AvroRule::TypeMismatch => {
+            let message = format!("{} cannot read {}: {} at {}.", p.reader, p.written, lower_types(info), pointer::display(location));
+            let hint = "Keep the old type, or change it only along Avro's promotions (int → long → float → double, string ↔ bytes). For any other change add a new field and deprecate the old one.".to_string();
+            let description = format!(
+                "The type (path '{location}') of a field in the {} schema does not match with the {} schema",
+                p.reader_word, p.writer_word
+            );
+            (message, hint, description)
+        }
+        AvroRule::NameMismatch => {
+            let old_name = info.trim_start_matches("expected: ");
+            let message = format!(
+                "{} cannot read {}: the named type at {} is no longer called {old_name}.",
+                p.reader,
+                p.written,
+                pointer::display(location.trim_end_matches("/name"))
+            );
+            let hint = match direction {
+                Direction::Backward => format!("Add \"{old_name}\" to the renamed type's \"aliases\", or keep the old name."),
+                Direction::Forward => "Keep the old name: aliases only help the reader that declares them, and older consumers do not know the new name.".to_string(),
+            };
+            let description = format!("The name of the schema has changed (path '{location}')");
+            (message, hint, description)
+        }
+        AvroRule::FixedSizeMismatch => {
+            let message = format!("{} cannot read {}: the fixed type at {} changed size ({info}).", p.reader, p.written, pointer::display(location));
+            let hint = "A fixed type's size cannot change. Add a new field with the new size and deprecate the old one.".to_string();
+            let description = format!(
+                "The size of FIXED type field at path '{location}' in the {} schema does not match with the {} schema",
+                p.reader_word, p.writer_word
+            );
+            (message, hint, description)
+        }
+        AvroRule::MissingEnumSymbols => {
+            let message = format!(
+                "{} cannot read {}: they may carry the enum symbols {info}, which the reader's enum at {} does not know.",
+                p.reader,
+                p.written,
+                pointer::display(location.trim_end_matches("/symbols"))
+            );
+            let hint = match direction {
+                Direction::Backward => "Keep the removed symbols, or give the enum a \"default\" symbol that unknown symbols map to.".to_string(),
+                Direction::Forward => format!(
+                    "Version {version}'s enum has no \"default\", so it cannot absorb new symbols. Add a default to the enum in a compatible version first, then add the symbols."
+                ),
+            };
+            let description = format!(
+                "The {} schema is missing enum symbols '{info}' at path '{location}' in the {} schema",
+                p.reader_word, p.writer_word
+            );
+            (message, hint, description)
+        }
+        AvroRule::MissingUnionBranch => {
+            let branch = info.trim_start_matches("reader union lacking writer type: ");
+            let message = format!(
+                "{} cannot read {}: they may hold a {} value at {}, and the reader's union has no branch for it.",
+                p.reader,
+                p.written,
+                branch.to_lowercase(),
+                pointer::display(location)
+            );
+            let hint = match direction {
+                Direction::Backward => format!("Keep the {} branch in the union (branch order does not matter).", branch.to_lowercase()),
+                Direction::Forward => format!(
+                    "Consumers on version {version} cannot take a value of a new branch. Only add union branches under BACKWARD, or add the branch to readers first."
+                ),
+            };
+            let description = format!(
+                "The {} schema is missing a type inside a union field at path '{location}' in the {} schema",
+                p.reader_word, p.writer_word
+            );
+            (message, hint, description)
+        }
+        AvroRule::AmbiguousFieldAlias => {
+            let message = format!("{} cannot read {}: {info}.", p.reader, p.written);
+            let hint = "Remove the alias that names another existing field: a reader field must match exactly one writer field.".to_string();
+            return Incompatibility {
+                rule: found.rule.id(),
+                direction,
+                version,
+                old_pointer,
+                new_pointer,
+                message,
+                hint,
+                confluent: format!("Unexpected exception during compatibility check: {info}"),
+            };
+        }
+        AvroRule::NestingTooDeep => {
+            let message = format!("The schemas nest too deeply to check against version {version}: {info}.");
+            let hint = "Flatten the schema: compatibility cannot be established for it.".to_string();
+            let description = format!("Compatibility check aborted at path '{location}'");
+            (message, hint, description)
+        }
+    };
+    Incompatibility {
+        rule: found.rule.id(),
+        direction,
+        version,
+        old_pointer,
+        new_pointer,
+        message,
+        hint,
+        confluent: format!(
+            "{{errorType:'{}', description:'{description}', additionalInfo:'{info}'}}",
+            found.rule.id()
+        ),
+    }
+}
+
+/// `reader type: INT not compatible with writer type: LONG` → a sentence fragment.
+fn lower_types(info: &str) -> String {
+    match info.strip_prefix("reader type: ").and_then(|rest| rest.split_once(" not compatible with writer type: ")) {
+        Some((reader, writer)) => format!(
+            "a {} value cannot be read as {}",
+            writer.to_lowercase(),
+            reader.to_lowercase()
+        ),
+        None => info.to_string(),
+    }
+}
+
+pub(super) fn json(found: &Difference, direction: Direction, version: u32) -> Incompatibility {
+    let (old_pointer, new_pointer) = match direction {
+        Direction::Backward => (found.original_pointer.clone(), found.update_pointer.clone()),
+        Direction::Forward => (found.update_pointer.clone(), found.original_pointer.clone()),
+    };
+    let message = match direction {
+        Direction::Backward => format!(
+            "Consumers using the new schema may reject events that version {version} accepted: {}.",
+            found.detail
+        ),
+        Direction::Forward => format!(
+            "Consumers still on version {version} may reject events written with the new schema (reading from the new schema back to version {version}: {}).",
+            found.detail
+        ),
+    };
+    let schema_word = match direction {
+        Direction::Backward => "new",
+        Direction::Forward => "old",
+    };
+    Incompatibility {
+        rule: found.kind.id(),
+        direction,
+        version,
+        old_pointer,
+        new_pointer,
+        message,
+        hint: json_hint(found.kind).to_string(),
+        confluent: format!(
+            "{{errorType:'{}', description:'Found incompatible change: {} at path '{}' in the {schema_word} schema', additionalInfo:'{}'}}",
+            found.kind.id(),
+            found.detail,
+            found.path,
+            found.path
+        ),
+    }
+}
+
+fn json_hint(kind: DiffKind) -> &'static str {
+    use DiffKind::*;
+    match kind {
+        OptionalPropertyAddedToOpenContentModel
+        | RequiredPropertyWithDefaultAddedToOpenContentModel
+        | RequiredPropertyAddedToOpenContentModel => {
+            "The old schema accepted any value under this name, because the object was open. Close the object with \"additionalProperties\": false in an earlier version, declare the property as {} (any value), or register under the LENIENT policy."
+        }
+        RequiredPropertyAddedToUnopenContentModel | RequiredAttributeAdded => {
+            "Old events may lack this property. Make it optional, or give it a \"default\"."
+        }
+        PropertyRemovedFromClosedContentModel | PropertyRemovedNotCoveredByPartiallyOpenContentModel => {
+            "The object allows no other properties, so old events carrying this one would be rejected. Keep the property (mark it deprecated), or let additionalProperties/patternProperties accept it."
+        }
+        PropertyAddedNotCoveredByPartiallyOpenContentModel | ItemAddedNotCoveredByPartiallyOpenContentModel => {
+            "The new schema is stricter than the schema that used to cover this name. Make it accept at least what additionalProperties/patternProperties accepted."
+        }
+        TypeChanged | TypeNarrowed => {
+            "Keep the old type. To accept another type as well, widen with anyOf (or a type array) instead of replacing it."
+        }
+        MaxLengthAdded | MaxLengthDecreased | MinLengthAdded | MinLengthIncreased | MaximumAdded | MaximumDecreased
+        | MinimumAdded | MinimumIncreased | ExclusiveMaximumAdded | ExclusiveMaximumDecreased | ExclusiveMinimumAdded
+        | ExclusiveMinimumIncreased | MaxItemsAdded | MaxItemsDecreased | MinItemsAdded | MinItemsIncreased
+        | MaxPropertiesAdded | MaxPropertiesDecreased | MinPropertiesAdded | MinPropertiesIncreased | MaxContainsAdded
+        | MaxContainsDecreased | MinContainsAdded | MinContainsIncreased => {
+            "Tightening a limit rejects values that were valid. Keep the old limit, or loosen it."
+        }
+        MultipleOfAdded | MultipleOfExpanded | MultipleOfChanged => {
+            "Only loosen multipleOf (to a divisor of the old value), or drop it."
+        }
+        PatternAdded | PatternChanged => {
+            "Patterns are compared as text, so any change counts as narrowing. Keep the old pattern, or remove it."
+        }
+        EnumArrayNarrowed | EnumArrayChanged => "Only ever add enum values (and keep const values); never remove or rename them.",
+        CombinedTypeChanged | SumTypeNarrowed | ProductTypeExtended | CombinedTypeSubschemasChanged => {
+            "Keep every alternative of anyOf/oneOf (adding is fine), and do not add parts to an allOf."
+        }
+        NotTypeExtended => "Make the negated schema narrower, not wider: 'not' now excludes values that were valid.",
+        AdditionalPropertiesRemoved | AdditionalPropertiesNarrowed | UnevaluatedPropertiesRemoved | UnevaluatedPropertiesNarrowed => {
+            "Restricting unknown properties rejects old events that carry them. Keep additionalProperties as it was (or use the LENIENT policy)."
+        }
+        AdditionalItemsRemoved | AdditionalItemsNarrowed | UnevaluatedItemsRemoved | UnevaluatedItemsNarrowed => {
+            "Restricting extra array items rejects old events that carry them. Keep additionalItems as it was."
+        }
+        DependencyArrayAdded | DependencyArrayExtended | DependencyArrayChanged | DependencySchemaAdded => {
+            "New or stronger dependencies reject old events. Only remove or weaken dependencies."
+        }
+        UniqueItemsAdded => "Old events may contain duplicate items. Drop uniqueItems.",
+        ItemAddedToOpenContentModel => "The tuple accepted any value at this position. Give the new item the empty schema {}, or close the tuple first.",
+        ItemRemovedFromClosedContentModel | ItemRemovedNotCoveredByPartiallyOpenContentModel => {
+            "The tuple allows no more items, so old events with this item would be rejected. Keep the item."
+        }
+        SchemaAdded => "A schema now constrains values that were unconstrained. Leave it out, or make it {}.",
+        _ => "Revert this change, or publish the new schema under a new subject.",
+    }
+}
+
+pub(super) fn different_types(old: SchemaType, new: SchemaType, direction: Direction, version: u32) -> Incompatibility {
+    Incompatibility {
+        rule: "DIFFERENT_SCHEMA_TYPE",
+        direction,
+        version,
+        old_pointer: String::new(),
+        new_pointer: String::new(),
+        message: format!("Version {version} is a {old} schema and the new one is {new}: no consumer can read across formats."),
+        hint: "Keep the subject's schema type; use a new subject for another format.".to_string(),
+        confluent: "Incompatible because of different schema type".to_string(),
+    }
+}

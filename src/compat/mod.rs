@@ -1,0 +1,167 @@
+//! The compatibility engine: given a new schema and a subject's previous versions, is the
+//! change allowed under the subject's level, and if not, what exactly breaks for whom?
+//!
+//! - [`check`] applies a [`CompatibilityLevel`] and returns a [`Report`] listing **every**
+//!   incompatibility (not the first), each with a stable rule id, the previous version it
+//!   conflicts with, JSON pointers into the old and the new schema, one sentence from the
+//!   consumer's point of view and a fix hint.
+//! - [`avro`] and [`json`] hold the per-format rules: Java Avro's schema resolution and
+//!   Confluent's JSON Schema comparison.
+//! - [`diff`] describes what changed between two versions, each change marked compatible or
+//!   breaking in each direction, for changelogs.
+//!
+//! Everything here is pure: schemas in, reports out.
+
+pub mod avro;
+pub mod diff;
+mod explain;
+pub mod json;
+mod level;
+
+pub use json::Policy;
+pub use level::{CompatibilityLevel, Direction, UnknownLevel};
+
+use crate::schema::Schema;
+
+/// A previous version of the subject.
+#[derive(Debug, Clone, Copy)]
+pub struct PreviousVersion<'a> {
+    pub version: u32,
+    pub schema: &'a Schema,
+}
+
+/// One way in which the new schema breaks a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incompatibility {
+    /// Stable rule id: Avro's `SchemaIncompatibilityType` names, Confluent's JSON Schema
+    /// `Difference.Type` names, or `DIFFERENT_SCHEMA_TYPE`.
+    pub rule: &'static str,
+    pub direction: Direction,
+    /// The previous version this conflicts with.
+    pub version: u32,
+    /// JSON pointer into the previous version's schema.
+    pub old_pointer: String,
+    /// JSON pointer into the new schema.
+    pub new_pointer: String,
+    /// What breaks, from the consumer's point of view.
+    pub message: String,
+    /// How to make the change compatible.
+    pub hint: String,
+    /// The same finding as a Confluent verbose compatibility message.
+    pub confluent: String,
+}
+
+/// The outcome of checking a new schema against a subject's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub level: CompatibilityLevel,
+    /// The versions compared against, newest first.
+    pub checked_versions: Vec<u32>,
+    /// Empty when compatible. Grouped by version (newest first), then direction.
+    pub incompatibilities: Vec<Incompatibility>,
+}
+
+impl Report {
+    pub fn is_compatible(&self) -> bool {
+        self.incompatibilities.is_empty()
+    }
+
+    /// Confluent's verbose `messages`: for each failing version, its findings followed by
+    /// `{oldSchemaVersion: n}`, `{oldSchema: '…'}` and `{validateFields: 'false',
+    /// compatibility: 'LEVEL'}`.
+    pub fn confluent_messages(&self, previous: &[PreviousVersion<'_>]) -> Vec<String> {
+        let mut messages = Vec::new();
+        for &version in &self.checked_versions {
+            let findings: Vec<&Incompatibility> =
+                self.incompatibilities.iter().filter(|i| i.version == version).collect();
+            if findings.is_empty() {
+                continue;
+            }
+            messages.extend(findings.iter().map(|i| i.confluent.clone()));
+            messages.push(format!("{{oldSchemaVersion: {version}}}"));
+            if let Some(p) = previous.iter().find(|p| p.version == version) {
+                messages.push(format!("{{oldSchema: '{}'}}", truncate(p.schema.canonical(), 10 * 1024)));
+            }
+            messages.push(format!("{{validateFields: 'false', compatibility: '{}'}}", self.level));
+        }
+        messages
+    }
+}
+
+/// Options beyond the level; the defaults are Confluent's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// JSON Schema policy (STRICT unless configured otherwise).
+    pub policy: Policy,
+}
+
+/// Checks `new` against `previous` (oldest first, as a subject lists its versions) under
+/// `level`. Non-transitive levels look at the latest version only.
+pub fn check(level: CompatibilityLevel, previous: &[PreviousVersion<'_>], new: &Schema) -> Report {
+    check_with(level, previous, new, CheckOptions::default())
+}
+
+pub fn check_with(
+    level: CompatibilityLevel,
+    previous: &[PreviousVersion<'_>],
+    new: &Schema,
+    options: CheckOptions,
+) -> Report {
+    let to_check: Vec<&PreviousVersion<'_>> = match (level, level.is_transitive()) {
+        (CompatibilityLevel::None, _) => Vec::new(),
+        (_, true) => previous.iter().rev().collect(),
+        (_, false) => previous.last().into_iter().collect(),
+    };
+    let mut incompatibilities = Vec::new();
+    for prev in &to_check {
+        for &direction in level.directions() {
+            incompatibilities.extend(compare(prev, new, direction, options));
+        }
+    }
+    Report { level, checked_versions: to_check.iter().map(|p| p.version).collect(), incompatibilities }
+}
+
+/// Every incompatibility of one direction between one previous version and the new schema.
+pub fn compare(
+    previous: &PreviousVersion<'_>,
+    new: &Schema,
+    direction: Direction,
+    options: CheckOptions,
+) -> Vec<Incompatibility> {
+    let version = previous.version;
+    match (previous.schema, new) {
+        (Schema::Avro(old), Schema::Avro(new)) => {
+            let (reader, writer) = match direction {
+                Direction::Backward => (new, old),
+                Direction::Forward => (old, new),
+            };
+            avro::check(reader, writer)
+                .iter()
+                .map(|found| explain::avro(found, direction, version))
+                .collect()
+        }
+        (Schema::Json(old), Schema::Json(new)) => {
+            let (original, update) = match direction {
+                Direction::Backward => (old, new),
+                Direction::Forward => (new, old),
+            };
+            json::compare(original, update, options.policy)
+                .iter()
+                .filter(|d| !d.kind.is_compatible(options.policy))
+                .map(|found| explain::json(found, direction, version))
+                .collect()
+        }
+        (old, new) => vec![explain::different_types(old.schema_type(), new.schema_type(), direction, version)],
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

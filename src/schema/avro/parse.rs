@@ -1,0 +1,433 @@
+//! Avro schema text → [`AvroSchema`].
+//!
+//! Follows the Avro specification as Java's parser applies it when Confluent validates a new
+//! schema: names and namespaces are checked, named types must be defined before use and only
+//! once, unions may not nest or repeat a type, and field defaults must match their type.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record};
+use crate::schema::pointer;
+use crate::schema::{Reference, SchemaError};
+
+/// Keys with a meaning of their own on a type; everything else is a custom property.
+const RESERVED_TYPE_KEYS: &[&str] =
+    &["type", "name", "namespace", "doc", "fields", "items", "values", "size", "symbols", "aliases", "default"];
+const RESERVED_FIELD_KEYS: &[&str] = &["name", "type", "doc", "default", "order", "aliases"];
+
+/// Parses `text`, with the named types of `references` (already in dependency order) in scope.
+pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, SchemaError> {
+    let mut parser = Parser::default();
+    let mut documents = Vec::with_capacity(references.len());
+    for (index, reference) in references.iter().enumerate() {
+        let value: Value = serde_json::from_str(reference.schema)
+            .map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
+        parser.document = index + 1;
+        parser
+            .parse_type(&value, "", None)
+            .map_err(|e| e.in_document(reference.name))?;
+        documents.push(reference.name.to_string());
+    }
+    let referenced_names: Vec<String> = parser.names.keys().cloned().collect();
+
+    let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::from_json(&e))?;
+    parser.document = 0;
+    let root = parser.parse_type(&value, "", None)?;
+    parser.check_defaults()?;
+
+    let mut schema = AvroSchema {
+        nodes: parser.nodes,
+        root,
+        names: parser.names,
+        referenced_names,
+        documents,
+        canonical: String::new(),
+    };
+    schema.canonical = canonical::print(&schema);
+    Ok(schema)
+}
+
+#[derive(Default)]
+struct Parser {
+    nodes: Vec<Node>,
+    names: HashMap<String, NodeId>,
+    document: usize,
+}
+
+impl Parser {
+    fn push(&mut self, kind: Kind, pointer: &str, props: Vec<(String, Value)>) -> NodeId {
+        self.nodes.push(Node { kind, pointer: pointer.to_string(), document: self.document, props });
+        self.nodes.len() - 1
+    }
+
+    fn parse_type(&mut self, value: &Value, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+        match value {
+            Value::String(name) => self.parse_name_reference(name, at, namespace),
+            Value::Array(branches) => self.parse_union(branches, at, namespace),
+            Value::Object(object) => self.parse_object(object, at, namespace),
+            other => Err(SchemaError::at(
+                at,
+                format!("a type must be a name, an object or an array (union), found {}", json_kind(other)),
+            )),
+        }
+    }
+
+    fn parse_name_reference(&mut self, name: &str, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+        if let Some(kind) = Kind::primitive(name) {
+            return Ok(self.push(kind, at, Vec::new()));
+        }
+        self.resolve(name, namespace)
+            .ok_or_else(|| SchemaError::at(at, format!("undefined name \"{name}\": named types must be defined before they are used")))
+    }
+
+    /// Resolves a type name the way Java does: relative to the enclosing namespace first,
+    /// then in the null namespace.
+    fn resolve(&self, name: &str, namespace: Option<&str>) -> Option<NodeId> {
+        if !name.contains('.') {
+            if let Some(ns) = namespace {
+                if let Some(&id) = self.names.get(&format!("{ns}.{name}")) {
+                    return Some(id);
+                }
+            }
+        }
+        self.names.get(name).copied()
+    }
+
+    fn parse_union(&mut self, branches: &[Value], at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+        let mut ids = Vec::with_capacity(branches.len());
+        let mut seen: HashSet<String> = HashSet::new();
+        for (index, branch) in branches.iter().enumerate() {
+            let branch_at = pointer::push_index(at, index);
+            let id = self.parse_type(branch, &branch_at, namespace)?;
+            let kind = &self.nodes[id].kind;
+            if matches!(kind, Kind::Union { .. }) {
+                return Err(SchemaError::at(branch_at, "a union may not directly contain another union"));
+            }
+            let key = match kind.name() {
+                Some(name) => name.full(),
+                None => kind.type_name().to_string(),
+            };
+            if !seen.insert(key.clone()) {
+                return Err(SchemaError::at(branch_at, format!("duplicate type {key} in union")));
+            }
+            ids.push(id);
+        }
+        Ok(self.push(Kind::Union { branches: ids }, at, Vec::new()))
+    }
+
+    fn parse_object(&mut self, object: &Map<String, Value>, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+        let type_name = match object.get("type") {
+            Some(Value::String(t)) => t.as_str(),
+            Some(other) => {
+                return Err(SchemaError::at(
+                    pointer::push(at, "type"),
+                    format!("\"type\" must be a string naming a type, found {}", json_kind(other)),
+                ))
+            }
+            None => return Err(SchemaError::at(at, "missing \"type\"")),
+        };
+        let props = custom_props(object, RESERVED_TYPE_KEYS);
+        match type_name {
+            "record" | "error" => self.parse_record(object, at, namespace, type_name == "error", props),
+            "enum" => self.parse_enum(object, at, namespace, props),
+            "fixed" => self.parse_fixed(object, at, namespace, props),
+            "array" => {
+                let items = object
+                    .get("items")
+                    .ok_or_else(|| SchemaError::at(at, "an array needs \"items\""))?;
+                let items = self.parse_type(items, &pointer::push(at, "items"), namespace)?;
+                Ok(self.push(Kind::Array { items }, at, props))
+            }
+            "map" => {
+                let values = object
+                    .get("values")
+                    .ok_or_else(|| SchemaError::at(at, "a map needs \"values\""))?;
+                let values = self.parse_type(values, &pointer::push(at, "values"), namespace)?;
+                Ok(self.push(Kind::Map { values }, at, props))
+            }
+            other => {
+                if let Some(kind) = Kind::primitive(other) {
+                    return Ok(self.push(kind, at, props));
+                }
+                // `{"type": "com.example.Money"}`: a reference in object form.
+                self.resolve(other, namespace).ok_or_else(|| {
+                    SchemaError::at(pointer::push(at, "type"), format!("unknown type \"{other}\""))
+                })
+            }
+        }
+    }
+
+    /// Reads `name`/`namespace` of a named type and reserves its node, so that the type can
+    /// refer to itself while its body is parsed.
+    fn declare(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        namespace: Option<&str>,
+        props: Vec<(String, Value)>,
+    ) -> Result<(NodeId, Name, Vec<String>, Option<String>), SchemaError> {
+        let name_at = pointer::push(at, "name");
+        let raw = match object.get("name") {
+            Some(Value::String(n)) => n.as_str(),
+            Some(other) => return Err(SchemaError::at(name_at, format!("\"name\" must be a string, found {}", json_kind(other)))),
+            None => return Err(SchemaError::at(at, "a named type needs a \"name\"")),
+        };
+        let explicit_ns = match object.get("namespace") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(ns)) => Some(ns.as_str()),
+            Some(other) => {
+                return Err(SchemaError::at(
+                    pointer::push(at, "namespace"),
+                    format!("\"namespace\" must be a string, found {}", json_kind(other)),
+                ))
+            }
+        };
+        let name = match raw.rsplit_once('.') {
+            Some((ns, short)) => Name { name: short.to_string(), namespace: Some(ns.to_string()) },
+            None => {
+                let ns = match explicit_ns {
+                    Some(ns) => Some(ns),
+                    None => namespace,
+                };
+                Name { name: raw.to_string(), namespace: ns.filter(|ns| !ns.is_empty()).map(str::to_string) }
+            }
+        };
+        check_identifier(&name.name, &name_at, "name")?;
+        if let Some(ns) = &name.namespace {
+            for part in ns.split('.') {
+                check_identifier(part, &name_at, "namespace part")?;
+            }
+        }
+        if Kind::primitive(&name.name).is_some() && name.namespace.is_none() {
+            return Err(SchemaError::at(name_at, format!("\"{}\" is a primitive type and cannot name a type", name.name)));
+        }
+        let full = name.full();
+        if self.names.contains_key(&full) {
+            return Err(SchemaError::at(name_at, format!("the type {full} is defined more than once")));
+        }
+        let aliases = self.aliases(object, at, name.namespace.as_deref())?;
+        let doc = optional_string(object, "doc", at)?;
+        // Placeholder; the caller fills in the real kind once the body is parsed.
+        let id = self.push(Kind::Null, at, props);
+        self.names.insert(full, id);
+        Ok((id, name, aliases, doc))
+    }
+
+    fn aliases(&self, object: &Map<String, Value>, at: &str, namespace: Option<&str>) -> Result<Vec<String>, SchemaError> {
+        let names = string_list(object, "aliases", at)?;
+        Ok(names
+            .into_iter()
+            .map(|alias| match namespace {
+                Some(ns) if !alias.contains('.') => format!("{ns}.{alias}"),
+                _ => alias,
+            })
+            .collect())
+    }
+
+    fn parse_record(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        namespace: Option<&str>,
+        is_error: bool,
+        props: Vec<(String, Value)>,
+    ) -> Result<NodeId, SchemaError> {
+        let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
+        let fields_at = pointer::push(at, "fields");
+        let raw_fields = match object.get("fields") {
+            Some(Value::Array(fields)) => fields,
+            Some(other) => return Err(SchemaError::at(fields_at, format!("\"fields\" must be an array, found {}", json_kind(other)))),
+            None => return Err(SchemaError::at(at, "a record needs \"fields\"")),
+        };
+        let mut fields = Vec::with_capacity(raw_fields.len());
+        let mut seen = HashSet::with_capacity(raw_fields.len());
+        for (index, raw) in raw_fields.iter().enumerate() {
+            let field_at = pointer::push_index(&fields_at, index);
+            let field = self.parse_field(raw, &field_at, name.namespace.as_deref())?;
+            if !seen.insert(field.name.clone()) {
+                return Err(SchemaError::at(
+                    pointer::push(&field_at, "name"),
+                    format!("duplicate field \"{}\" in record {}", field.name, name.full()),
+                ));
+            }
+            fields.push(field);
+        }
+        self.nodes[id].kind = Kind::Record(Box::new(Record { name, aliases, doc, fields, is_error }));
+        Ok(id)
+    }
+
+    fn parse_field(&mut self, raw: &Value, at: &str, namespace: Option<&str>) -> Result<Field, SchemaError> {
+        let object = raw
+            .as_object()
+            .ok_or_else(|| SchemaError::at(at, format!("a field must be an object, found {}", json_kind(raw))))?;
+        let name = match object.get("name") {
+            Some(Value::String(n)) => n.clone(),
+            Some(other) => return Err(SchemaError::at(pointer::push(at, "name"), format!("\"name\" must be a string, found {}", json_kind(other)))),
+            None => return Err(SchemaError::at(at, "a field needs a \"name\"")),
+        };
+        check_identifier(&name, &pointer::push(at, "name"), "field name")?;
+        let type_value = object
+            .get("type")
+            .ok_or_else(|| SchemaError::at(at, format!("field \"{name}\" has no \"type\"")))?;
+        let schema = self.parse_type(type_value, &pointer::push(at, "type"), namespace)?;
+        let order = match object.get("order") {
+            None => FieldOrder::Ascending,
+            Some(Value::String(o)) if o == "ascending" => FieldOrder::Ascending,
+            Some(Value::String(o)) if o == "descending" => FieldOrder::Descending,
+            Some(Value::String(o)) if o == "ignore" => FieldOrder::Ignore,
+            Some(other) => {
+                return Err(SchemaError::at(
+                    pointer::push(at, "order"),
+                    format!("\"order\" must be \"ascending\", \"descending\" or \"ignore\", found {other}"),
+                ))
+            }
+        };
+        Ok(Field {
+            name,
+            schema,
+            default: object.get("default").cloned(),
+            doc: optional_string(object, "doc", at)?,
+            order,
+            aliases: string_list(object, "aliases", at)?,
+            props: custom_props(object, RESERVED_FIELD_KEYS),
+            pointer: at.to_string(),
+        })
+    }
+
+    fn parse_enum(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        namespace: Option<&str>,
+        props: Vec<(String, Value)>,
+    ) -> Result<NodeId, SchemaError> {
+        let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
+        let symbols_at = pointer::push(at, "symbols");
+        let symbols = match object.get("symbols") {
+            Some(Value::Array(_)) => string_list(object, "symbols", at)?,
+            Some(other) => return Err(SchemaError::at(symbols_at, format!("\"symbols\" must be an array of strings, found {}", json_kind(other)))),
+            None => return Err(SchemaError::at(at, "an enum needs \"symbols\"")),
+        };
+        let mut seen = HashSet::with_capacity(symbols.len());
+        for (index, symbol) in symbols.iter().enumerate() {
+            let symbol_at = pointer::push_index(&symbols_at, index);
+            check_identifier(symbol, &symbol_at, "enum symbol")?;
+            if !seen.insert(symbol.as_str()) {
+                return Err(SchemaError::at(symbol_at, format!("duplicate enum symbol \"{symbol}\"")));
+            }
+        }
+        let default = optional_string(object, "default", at)?;
+        if let Some(default) = &default {
+            if !symbols.contains(default) {
+                return Err(SchemaError::at(
+                    pointer::push(at, "default"),
+                    format!("the enum default \"{default}\" is not one of the symbols"),
+                ));
+            }
+        }
+        self.nodes[id].kind = Kind::Enum(Box::new(Enum { name, aliases, doc, symbols, default }));
+        Ok(id)
+    }
+
+    fn parse_fixed(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        namespace: Option<&str>,
+        props: Vec<(String, Value)>,
+    ) -> Result<NodeId, SchemaError> {
+        let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
+        let size = match object.get("size") {
+            Some(v) => v.as_u64().filter(|s| *s <= i32::MAX as u64).ok_or_else(|| {
+                SchemaError::at(pointer::push(at, "size"), format!("\"size\" must be a non-negative integer, found {v}"))
+            })?,
+            None => return Err(SchemaError::at(at, "a fixed type needs a \"size\"")),
+        };
+        self.nodes[id].kind = Kind::Fixed(Box::new(Fixed { name, aliases, doc, size }));
+        Ok(id)
+    }
+
+    /// Field defaults are checked once every type is complete, so that a default can use a
+    /// type defined later in the same record (recursion through a union, say).
+    fn check_defaults(&self) -> Result<(), SchemaError> {
+        for node in self.nodes.iter().filter(|n| n.document == 0) {
+            let Kind::Record(record) = &node.kind else { continue };
+            for field in &record.fields {
+                if let Some(default) = &field.default {
+                    if let Err(problem) = defaults::check(&self.nodes, field.schema, default) {
+                        return Err(SchemaError::at(
+                            pointer::push(&field.pointer, "default"),
+                            format!("the default of field \"{}\" does not match its type: {problem}", field.name),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn custom_props(object: &Map<String, Value>, reserved: &[&str]) -> Vec<(String, Value)> {
+    object
+        .iter()
+        .filter(|(k, _)| !reserved.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn optional_string(object: &Map<String, Value>, key: &str, at: &str) -> Result<Option<String>, SchemaError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(SchemaError::at(pointer::push(at, key), format!("\"{key}\" must be a string, found {}", json_kind(other)))),
+    }
+}
+
+fn string_list(object: &Map<String, Value>, key: &str, at: &str) -> Result<Vec<String>, SchemaError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                item.as_str().map(str::to_string).ok_or_else(|| {
+                    SchemaError::at(
+                        pointer::push_index(&pointer::push(at, key), i),
+                        format!("\"{key}\" must hold strings, found {}", json_kind(item)),
+                    )
+                })
+            })
+            .collect(),
+        Some(other) => Err(SchemaError::at(pointer::push(at, key), format!("\"{key}\" must be an array of strings, found {}", json_kind(other)))),
+    }
+}
+
+/// Avro names: `[A-Za-z_][A-Za-z0-9_]*`.
+fn check_identifier(name: &str, at: &str, what: &str) -> Result<(), SchemaError> {
+    let mut chars = name.chars();
+    let valid = match chars.next() {
+        Some(first) => (first.is_ascii_alphabetic() || first == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(SchemaError::at(
+            at,
+            format!("invalid {what} \"{name}\": it must start with a letter or _ and contain only letters, digits and _"),
+        ))
+    }
+}
+
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

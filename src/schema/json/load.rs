@@ -1,0 +1,526 @@
+//! JSON Schema text → [`JsonSchema`].
+//!
+//! Two passes: the `jsonschema` crate checks the document against its draft's meta-schema
+//! (so keyword shapes are right and errors name the keyword), then the document is read into
+//! the comparison model, resolving every `$ref` against the document itself and the
+//! referenced documents.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{
+    Additional, Annotations, ArrayRules, Criterion, Document, Draft, JsonKind, JsonNode, JsonNodeId, JsonSchema,
+    NumberRules, ObjectRules, PatternProperty, StringRules,
+};
+use crate::schema::pointer;
+use crate::schema::{Reference, SchemaError};
+
+const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
+const NUMBER_KEYWORDS: &[&str] = &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
+const OBJECT_KEYWORDS: &[&str] = &[
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "unevaluatedProperties",
+    "dependencies",
+    "dependentRequired",
+    "dependentSchemas",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+];
+const ARRAY_KEYWORDS: &[&str] = &[
+    "items",
+    "prefixItems",
+    "additionalItems",
+    "unevaluatedItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
+    "minContains",
+    "maxContains",
+];
+
+/// Parses `text`; `references` are the documents its `$ref`s may name, each by its
+/// reference name or by its `$id`.
+pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, SchemaError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::from_json(&e))?;
+    let draft = detect_draft(&value)?;
+    meta_validate(&value, draft, None)?;
+    let mut documents = vec![Document { name: String::new(), value }];
+    for reference in references {
+        let value: Value = serde_json::from_str(reference.schema)
+            .map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
+        let ref_draft = detect_draft(&value).map_err(|e| e.in_document(reference.name))?;
+        meta_validate(&value, ref_draft, Some(reference.name))?;
+        documents.push(Document { name: reference.name.to_string(), value });
+    }
+
+    let mut loader = Loader { documents: &documents, draft, nodes: Vec::new(), targets: HashMap::new() };
+    let root = loader.load(0, "", &documents[0].value)?;
+    let nodes = loader.nodes;
+    reject_ref_cycles(&nodes)?;
+    let canonical = serde_json::to_string(&documents[0].value).expect("JSON values always serialise");
+    Ok(JsonSchema { nodes, root, draft, documents, canonical })
+}
+
+fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
+    let Some(uri) = value.get("$schema") else { return Ok(Draft::Draft7) };
+    let Some(uri) = uri.as_str() else {
+        return Err(SchemaError::at("/$schema", "\"$schema\" must be a string"));
+    };
+    let draft = if uri.contains("draft-04") {
+        Draft::Draft4
+    } else if uri.contains("draft-06") {
+        Draft::Draft6
+    } else if uri.contains("draft-07") {
+        Draft::Draft7
+    } else if uri.contains("2019-09") {
+        Draft::Draft201909
+    } else if uri.contains("2020-12") {
+        Draft::Draft202012
+    } else {
+        return Err(SchemaError::at(
+            "/$schema",
+            format!("unsupported $schema \"{uri}\": use draft-04, draft-06, draft-07, 2019-09 or 2020-12"),
+        ));
+    };
+    Ok(draft)
+}
+
+fn meta_validate(value: &Value, draft: Draft, document: Option<&str>) -> Result<(), SchemaError> {
+    let result = match draft {
+        Draft::Draft4 => jsonschema::draft4::meta::validate(value),
+        Draft::Draft6 => jsonschema::draft6::meta::validate(value),
+        Draft::Draft7 => jsonschema::draft7::meta::validate(value),
+        Draft::Draft201909 => jsonschema::draft201909::meta::validate(value),
+        Draft::Draft202012 => jsonschema::draft202012::meta::validate(value),
+    };
+    result.map_err(|error| {
+        let err = SchemaError::at(
+            error.instance_path().as_str(),
+            format!("not a valid {} schema: {}", draft.name(), error.masked()),
+        );
+        match document {
+            Some(name) => err.in_document(name),
+            None => err,
+        }
+    })
+}
+
+struct Loader<'d> {
+    documents: &'d [Document],
+    draft: Draft,
+    nodes: Vec<JsonNode>,
+    /// `$ref` targets already loaded, by (document, pointer): what makes recursion finite.
+    targets: HashMap<(usize, String), JsonNodeId>,
+}
+
+impl<'d> Loader<'d> {
+    fn push(&mut self, kind: JsonKind, document: usize, at: &str) -> JsonNodeId {
+        self.nodes.push(JsonNode { kind, pointer: at.to_string(), document, annotations: None });
+        self.nodes.len() - 1
+    }
+
+    fn load(&mut self, document: usize, at: &str, value: &'d Value) -> Result<JsonNodeId, SchemaError> {
+        match value {
+            Value::Bool(true) => Ok(self.push(JsonKind::Any, document, at)),
+            Value::Bool(false) => Ok(self.push(JsonKind::Nothing, document, at)),
+            Value::Object(object) => self.load_object(document, at, object),
+            other => Err(self.error(document, at, format!("a schema must be an object or a boolean, found {other}"))),
+        }
+    }
+
+    fn error(&self, document: usize, at: &str, message: String) -> SchemaError {
+        let err = SchemaError::at(at, message);
+        if document == 0 {
+            err
+        } else {
+            err.in_document(&self.documents[document].name)
+        }
+    }
+
+    fn load_object(&mut self, document: usize, at: &str, object: &'d Map<String, Value>) -> Result<JsonNodeId, SchemaError> {
+        let annotations = read_annotations(object);
+        let mut parts: Vec<JsonNodeId> = Vec::new();
+
+        if let Some(reference) = object.get("$ref") {
+            let reference = reference
+                .as_str()
+                .ok_or_else(|| self.error(document, &pointer::push(at, "$ref"), "\"$ref\" must be a string".into()))?;
+            let target = self.load_reference(document, at, reference)?;
+            let ref_node = self.push(JsonKind::Ref(target), document, at);
+            // Before 2019-09 a `$ref` replaces its siblings.
+            if matches!(self.draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7) {
+                self.nodes[ref_node].annotations = annotations;
+                return Ok(ref_node);
+            }
+            parts.push(ref_node);
+        }
+
+        match object.get("type") {
+            Some(Value::String(t)) => {
+                let part = self.load_typed(document, at, object, t)?;
+                parts.push(part);
+            }
+            Some(Value::Array(types)) => {
+                let mut branches = Vec::with_capacity(types.len());
+                for t in types {
+                    let t = t.as_str().ok_or_else(|| {
+                        self.error(document, &pointer::push(at, "type"), "\"type\" must hold type names".into())
+                    })?;
+                    branches.push(self.load_typed(document, at, object, t)?);
+                }
+                let part = match branches.as_slice() {
+                    [single] => *single,
+                    _ => self.push(JsonKind::Combined { criterion: Criterion::AnyOf, subschemas: branches }, document, at),
+                };
+                parts.push(part);
+            }
+            Some(_) => return Err(self.error(document, &pointer::push(at, "type"), "\"type\" must be a string or an array".into())),
+            None => {
+                for (type_name, keywords) in [
+                    ("string", STRING_KEYWORDS),
+                    ("number", NUMBER_KEYWORDS),
+                    ("object", OBJECT_KEYWORDS),
+                    ("array", ARRAY_KEYWORDS),
+                ] {
+                    if keywords.iter().any(|k| object.contains_key(*k)) {
+                        let part = self.load_typed(document, at, object, type_name)?;
+                        parts.push(part);
+                    }
+                }
+            }
+        }
+
+        if let Some(Value::Array(values)) = object.get("enum") {
+            parts.push(self.push(JsonKind::Enum(values.clone()), document, at));
+        }
+        if let Some(value) = object.get("const") {
+            if self.draft != Draft::Draft4 {
+                parts.push(self.push(JsonKind::Const(value.clone()), document, at));
+            }
+        }
+        if let Some(negated) = object.get("not") {
+            let inner = self.load(document, &pointer::push(at, "not"), negated)?;
+            parts.push(self.push(JsonKind::Not(inner), document, at));
+        }
+        for criterion in [Criterion::AllOf, Criterion::AnyOf, Criterion::OneOf] {
+            if let Some(Value::Array(members)) = object.get(criterion.keyword()) {
+                let members_at = pointer::push(at, criterion.keyword());
+                let mut subschemas = Vec::with_capacity(members.len());
+                for (i, member) in members.iter().enumerate() {
+                    subschemas.push(self.load(document, &pointer::push_index(&members_at, i), member)?);
+                }
+                parts.push(self.push(JsonKind::Combined { criterion, subschemas }, document, at));
+            }
+        }
+
+        let id = match parts.as_slice() {
+            [] => self.push(JsonKind::Any, document, at),
+            [single] => *single,
+            _ => self.push(JsonKind::Combined { criterion: Criterion::AllOf, subschemas: parts }, document, at),
+        };
+        if annotations.is_some() {
+            self.nodes[id].annotations = annotations;
+        }
+        Ok(id)
+    }
+
+    fn load_typed(
+        &mut self,
+        document: usize,
+        at: &str,
+        object: &'d Map<String, Value>,
+        type_name: &str,
+    ) -> Result<JsonNodeId, SchemaError> {
+        let kind = match type_name {
+            "null" => JsonKind::Null,
+            "boolean" => JsonKind::Boolean,
+            "string" => JsonKind::String(Box::new(StringRules {
+                min_length: object.get("minLength").and_then(Value::as_u64),
+                max_length: object.get("maxLength").and_then(Value::as_u64),
+                pattern: object.get("pattern").and_then(Value::as_str).map(str::to_string),
+                format: object.get("format").and_then(Value::as_str).map(str::to_string),
+            })),
+            "number" | "integer" => JsonKind::Number(Box::new(self.number_rules(object, type_name == "integer"))),
+            "object" => JsonKind::Object(Box::new(self.object_rules(document, at, object)?)),
+            "array" => JsonKind::Array(Box::new(self.array_rules(document, at, object)?)),
+            other => return Err(self.error(document, &pointer::push(at, "type"), format!("unknown type \"{other}\""))),
+        };
+        Ok(self.push(kind, document, at))
+    }
+
+    fn number_rules(&self, object: &Map<String, Value>, integer: bool) -> NumberRules {
+        let number = |key: &str| object.get(key).and_then(Value::as_f64);
+        let mut rules = NumberRules {
+            integer,
+            minimum: number("minimum"),
+            maximum: number("maximum"),
+            exclusive_minimum: number("exclusiveMinimum"),
+            exclusive_maximum: number("exclusiveMaximum"),
+            multiple_of: number("multipleOf"),
+        };
+        // Draft 4 spells an exclusive bound as a flag on the inclusive one; read it as the
+        // later drafts' number form so the two compare alike.
+        if object.get("exclusiveMinimum") == Some(&Value::Bool(true)) {
+            rules.exclusive_minimum = rules.minimum.take();
+        }
+        if object.get("exclusiveMaximum") == Some(&Value::Bool(true)) {
+            rules.exclusive_maximum = rules.maximum.take();
+        }
+        rules
+    }
+
+    fn object_rules(&mut self, document: usize, at: &str, object: &'d Map<String, Value>) -> Result<ObjectRules, SchemaError> {
+        let mut properties = Vec::new();
+        if let Some(Value::Object(props)) = object.get("properties") {
+            let props_at = pointer::push(at, "properties");
+            properties.reserve(props.len());
+            for (name, schema) in props {
+                let id = self.load(document, &pointer::push(&props_at, name), schema)?;
+                properties.push((name.clone(), id));
+            }
+        }
+        let required = match object.get("required") {
+            Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            _ => Vec::new(),
+        };
+        let additional = self.additional(document, at, object, "additionalProperties")?;
+        let unevaluated = self.additional(document, at, object, "unevaluatedProperties")?;
+        let mut pattern_properties = Vec::new();
+        if let Some(Value::Object(patterns)) = object.get("patternProperties") {
+            let patterns_at = pointer::push(at, "patternProperties");
+            for (pattern, schema) in patterns {
+                let pattern_at = pointer::push(&patterns_at, pattern);
+                let regex = fancy_regex::Regex::new(pattern)
+                    .map_err(|e| self.error(document, &pattern_at, format!("invalid regular expression: {e}")))?;
+                let schema = self.load(document, &pattern_at, schema)?;
+                pattern_properties.push(PatternProperty { pattern: pattern.clone(), regex, schema });
+            }
+        }
+        let mut dependent_required = Vec::new();
+        let mut dependent_schemas = Vec::new();
+        for keyword in ["dependencies", "dependentRequired", "dependentSchemas"] {
+            let Some(Value::Object(deps)) = object.get(keyword) else { continue };
+            let deps_at = pointer::push(at, keyword);
+            for (name, dep) in deps {
+                match dep {
+                    Value::Array(names) => dependent_required
+                        .push((name.clone(), names.iter().filter_map(Value::as_str).map(str::to_string).collect())),
+                    schema => {
+                        let id = self.load(document, &pointer::push(&deps_at, name), schema)?;
+                        dependent_schemas.push((name.clone(), id));
+                    }
+                }
+            }
+        }
+        Ok(ObjectRules {
+            properties,
+            required,
+            additional,
+            pattern_properties,
+            unevaluated,
+            dependent_required,
+            dependent_schemas,
+            min_properties: object.get("minProperties").and_then(Value::as_u64),
+            max_properties: object.get("maxProperties").and_then(Value::as_u64),
+        })
+    }
+
+    fn array_rules(&mut self, document: usize, at: &str, object: &'d Map<String, Value>) -> Result<ArrayRules, SchemaError> {
+        let mut items = None;
+        let mut tuple = None;
+        let mut additional_value = object.get("additionalItems");
+        let mut additional_key = "additionalItems";
+        if let Some(Value::Array(prefix)) = object.get("prefixItems") {
+            tuple = Some(self.load_list(document, &pointer::push(at, "prefixItems"), prefix)?);
+            additional_value = object.get("items");
+            additional_key = "items";
+        } else {
+            match object.get("items") {
+                Some(Value::Array(list)) => tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?),
+                Some(schema) => items = Some(self.load(document, &pointer::push(at, "items"), schema)?),
+                None => {}
+            }
+        }
+        // `additionalItems` only means something next to a tuple.
+        let additional = match (&tuple, additional_value) {
+            (Some(_), Some(value)) => self.additional_value(document, &pointer::push(at, additional_key), value)?,
+            _ => Additional::Allowed,
+        };
+        Ok(ArrayRules {
+            items,
+            tuple,
+            additional,
+            unevaluated: self.additional(document, at, object, "unevaluatedItems")?,
+            min_items: object.get("minItems").and_then(Value::as_u64),
+            max_items: object.get("maxItems").and_then(Value::as_u64),
+            unique_items: object.get("uniqueItems") == Some(&Value::Bool(true)),
+            min_contains: object.get("minContains").and_then(Value::as_u64),
+            max_contains: object.get("maxContains").and_then(Value::as_u64),
+        })
+    }
+
+    fn load_list(&mut self, document: usize, at: &str, list: &'d [Value]) -> Result<Vec<JsonNodeId>, SchemaError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, schema)| self.load(document, &pointer::push_index(at, i), schema))
+            .collect()
+    }
+
+    fn additional(&mut self, document: usize, at: &str, object: &'d Map<String, Value>, keyword: &str) -> Result<Additional, SchemaError> {
+        match object.get(keyword) {
+            None => Ok(Additional::Allowed),
+            Some(value) => self.additional_value(document, &pointer::push(at, keyword), value),
+        }
+    }
+
+    fn additional_value(&mut self, document: usize, at: &str, value: &'d Value) -> Result<Additional, SchemaError> {
+        match value {
+            Value::Bool(true) => Ok(Additional::Allowed),
+            Value::Bool(false) => Ok(Additional::Forbidden),
+            schema => Ok(Additional::Schema(self.load(document, at, schema)?)),
+        }
+    }
+
+    /// Resolves `reference` (written in `document` at `at`) and loads its target once.
+    fn load_reference(&mut self, document: usize, at: &str, reference: &str) -> Result<JsonNodeId, SchemaError> {
+        let ref_at = pointer::push(at, "$ref");
+        let (target_doc, fragment) = self
+            .locate(document, reference)
+            .ok_or_else(|| self.error(document, &ref_at, format!("cannot resolve $ref \"{reference}\": no such document among the schema and its references")))?;
+        let target_pointer = if fragment.is_empty() || fragment.starts_with('/') {
+            percent_decode(fragment)
+        } else {
+            find_anchor(&self.documents[target_doc].value, fragment, "").ok_or_else(|| {
+                self.error(document, &ref_at, format!("cannot resolve $ref \"{reference}\": no anchor \"{fragment}\""))
+            })?
+        };
+        let key = (target_doc, target_pointer);
+        if let Some(&id) = self.targets.get(&key) {
+            return Ok(id);
+        }
+        let documents = self.documents;
+        let value = documents[target_doc].value.pointer(&key.1).ok_or_else(|| {
+            self.error(document, &ref_at, format!("cannot resolve $ref \"{reference}\": nothing at {}", pointer::display(&key.1)))
+        })?;
+        // Reserve the id before loading, so a reference back to this target (recursion)
+        // finds it instead of loading forever.
+        let id = self.push(JsonKind::Any, target_doc, &key.1);
+        self.targets.insert(key.clone(), id);
+        let loaded = self.load(target_doc, &key.1, value)?;
+        self.nodes[id].kind = JsonKind::Ref(loaded);
+        Ok(id)
+    }
+
+    /// Finds the document a reference points into, and the fragment within it.
+    fn locate<'r>(&self, from: usize, reference: &'r str) -> Option<(usize, &'r str)> {
+        let (address, fragment) = match reference.split_once('#') {
+            Some((address, fragment)) => (address, fragment),
+            None => (reference, ""),
+        };
+        if address.is_empty() {
+            return Some((from, fragment));
+        }
+        let last_segment = |s: &str| s.rsplit('/').next().map(str::to_string).unwrap_or_default();
+        let wanted_tail = last_segment(address);
+        let documents = self.documents;
+        let by_name = documents.iter().position(|d| !d.name.is_empty() && (d.name == address));
+        let by_id = || {
+            documents.iter().position(|d| {
+                d.value
+                    .get("$id")
+                    .or_else(|| d.value.get("id"))
+                    .and_then(Value::as_str)
+                    .map(|id| {
+                        let id = id.trim_end_matches('#');
+                        id == address || last_segment(id) == wanted_tail
+                    })
+                    .unwrap_or(false)
+            })
+        };
+        let by_tail = || documents.iter().position(|d| !d.name.is_empty() && last_segment(&d.name) == wanted_tail);
+        by_name.or_else(by_id).or_else(by_tail).map(|doc| (doc, fragment))
+    }
+}
+
+fn read_annotations(object: &Map<String, Value>) -> Option<Box<Annotations>> {
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    let annotations = Annotations {
+        id: text("$id").or_else(|| text("id")),
+        title: text("title"),
+        description: text("description"),
+        default: object.get("default").cloned(),
+        deprecated: object.get("deprecated") == Some(&Value::Bool(true)),
+    };
+    (annotations != Annotations::default()).then(|| Box::new(annotations))
+}
+
+/// Looks for `$anchor: name` (2019-09+) or `$id: "#name"` (draft 4–7) below `value`.
+fn find_anchor(value: &Value, name: &str, at: &str) -> Option<String> {
+    match value {
+        Value::Object(object) => {
+            let matches = object.get("$anchor").and_then(Value::as_str) == Some(name)
+                || object.get("$id").and_then(Value::as_str).and_then(|id| id.strip_prefix('#')) == Some(name)
+                || object.get("id").and_then(Value::as_str).and_then(|id| id.strip_prefix('#')) == Some(name);
+            if matches {
+                return Some(at.to_string());
+            }
+            object.iter().find_map(|(key, child)| find_anchor(child, name, &pointer::push(at, key)))
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, child)| find_anchor(child, name, &pointer::push_index(at, i))),
+        _ => None,
+    }
+}
+
+/// `$ref` fragments are URI-encoded JSON pointers (`#/definitions/a%20b`).
+fn percent_decode(fragment: &str) -> String {
+    if !fragment.contains('%') {
+        return fragment.to_string();
+    }
+    let bytes = fragment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A chain of `$ref`s that leads back to itself describes no schema at all.
+fn reject_ref_cycles(nodes: &[JsonNode]) -> Result<(), SchemaError> {
+    for (start, node) in nodes.iter().enumerate() {
+        if !matches!(node.kind, JsonKind::Ref(_)) {
+            continue;
+        }
+        let mut current = start;
+        let mut steps = 0;
+        while let JsonKind::Ref(next) = nodes[current].kind {
+            current = next;
+            steps += 1;
+            if current == start || steps > nodes.len() {
+                return Err(SchemaError::at(
+                    pointer::push(&node.pointer, "$ref"),
+                    "cyclic $ref: the references lead back to themselves without any schema in between",
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Schema parsing and validation, format by format, with no I/O.
+//!
+//! [`Schema::parse`] turns schema text (plus the texts of the schemas it references) into a
+//! parsed model, checks it the way a Confluent registry checks a new schema, and computes the
+//! canonical text that gets stored and the [`Fingerprint`] that identifies it.
+
+pub mod avro;
+mod error;
+pub mod json;
+pub mod pointer;
+
+use std::fmt;
+use std::str::FromStr;
+
+use md5::{Digest, Md5};
+
+pub use avro::AvroSchema;
+pub use error::{ErrorLocation, SchemaError};
+pub use json::JsonSchema;
+
+/// The schema formats a registry may be asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SchemaType {
+    Avro,
+    Json,
+    Protobuf,
+}
+
+impl SchemaType {
+    /// The name used on the wire (`schemaType` in the REST API).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Json => "JSON",
+            SchemaType::Protobuf => "PROTOBUF",
+        }
+    }
+}
+
+impl fmt::Display for SchemaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SchemaType {
+    type Err = SchemaError;
+
+    /// Case-insensitive, as Confluent's clients send `AVRO`, `avro` or `Avro` alike.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "AVRO" => Ok(SchemaType::Avro),
+            "JSON" => Ok(SchemaType::Json),
+            "PROTOBUF" => Ok(SchemaType::Protobuf),
+            _ => Err(SchemaError::general(format!("unknown schema type \"{s}\": expected AVRO, JSON or PROTOBUF"))),
+        }
+    }
+}
+
+/// A schema another schema refers to, already fetched: `name` is how the referring schema
+/// names it (an Avro file name, a JSON Schema `$ref` address), `schema` its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference<'a> {
+    pub name: &'a str,
+    pub schema: &'a str,
+}
+
+/// A parsed and validated schema of any supported format.
+#[derive(Debug, Clone)]
+pub enum Schema {
+    Avro(AvroSchema),
+    Json(JsonSchema),
+}
+
+impl Schema {
+    /// Parses and validates `text` as `schema_type`. For Avro, `references` must be in
+    /// dependency order (a referenced schema before the ones that use its names).
+    pub fn parse(schema_type: SchemaType, text: &str, references: &[Reference<'_>]) -> Result<Schema, SchemaError> {
+        match schema_type {
+            SchemaType::Avro => avro::parse(text, references).map(Schema::Avro),
+            SchemaType::Json => json::parse(text, references).map(Schema::Json),
+            SchemaType::Protobuf => Err(SchemaError::general("PROTOBUF schemas are not supported yet; use AVRO or JSON")),
+        }
+    }
+
+    pub fn schema_type(&self) -> SchemaType {
+        match self {
+            Schema::Avro(_) => SchemaType::Avro,
+            Schema::Json(_) => SchemaType::Json,
+        }
+    }
+
+    /// The text a registry stores and returns for this schema.
+    pub fn canonical(&self) -> &str {
+        match self {
+            Schema::Avro(s) => s.canonical(),
+            Schema::Json(s) => s.canonical(),
+        }
+    }
+
+    /// Identifies the schema's content: equal canonical texts of the same type give equal
+    /// fingerprints, whatever whitespace the client sent.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(self.schema_type(), self.canonical())
+    }
+}
+
+/// MD5 over the schema type and canonical text. MD5 because that is what Confluent uses for
+/// schema identity; it deduplicates, it does not defend against anyone.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 16]);
+
+impl Fingerprint {
+    pub fn of(schema_type: SchemaType, canonical: &str) -> Fingerprint {
+        let mut hasher = Md5::new();
+        hasher.update(schema_type.as_str().as_bytes());
+        hasher.update([0u8]);
+        hasher.update(canonical.as_bytes());
+        Fingerprint(hasher.finalize().into())
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
