@@ -63,10 +63,9 @@ pub struct AvroIncompatibility {
     pub field: Option<String>,
 }
 
-/// Deeper than this, the checker stops and reports instead of risking the stack. Parsed
-/// schemas nest at most ~128 JSON levels, so only long chains of distinct named types get
-/// here.
-const MAX_DEPTH: usize = 512;
+/// A sanity bound on recursion. Parsed documents nest at most 128 JSON levels, so only long
+/// chains of distinct named types go deep; the stack grows on demand (`stacker`) up to here.
+const MAX_DEPTH: usize = 10_000;
 
 /// Every reason `reader` cannot read data written with `writer`; empty means compatible.
 pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibility> {
@@ -120,7 +119,7 @@ impl Checker<'_> {
             )]
         } else {
             self.depth += 1;
-            let found = self.calculate(r, w);
+            let found = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.calculate(r, w));
             self.depth -= 1;
             found
         };
@@ -281,7 +280,7 @@ impl Checker<'_> {
                                 reader_field.name.clone(),
                                 None,
                             );
-                            incompatibility.reader_pointer = reader_field.pointer.clone();
+                            incompatibility.reader_pointer = self.reader.location_of(self.reader.node(r).document, &reader_field.pointer);
                             incompatibility.field = Some(reader_field.name.clone());
                             found.push(incompatibility);
                         }
@@ -298,7 +297,7 @@ impl Checker<'_> {
                         writer_record.name.full()
                     );
                     let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, message, None);
-                    incompatibility.reader_pointer = reader_field.pointer.clone();
+                    incompatibility.reader_pointer = self.reader.location_of(self.reader.node(r).document, &reader_field.pointer);
                     found.push(incompatibility);
                 }
             }

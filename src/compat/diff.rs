@@ -217,6 +217,10 @@ impl AvroWalker<'_> {
         if !self.visited.insert((o, n)) {
             return;
         }
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.walk_pair(o, n, path));
+    }
+
+    fn walk_pair(&mut self, o: NodeId, n: NodeId, path: &str) {
         let (old, new) = (self.old, self.new);
         let (ok, nk) = (old.kind(o), new.kind(n));
         let (op, np) = (old.location(o), new.location(n));

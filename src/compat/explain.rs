@@ -4,7 +4,6 @@
 use super::avro::{AvroIncompatibility, AvroRule};
 use super::json::{DiffKind, Difference};
 use super::{Direction, Incompatibility};
-use crate::schema::pointer;
 use crate::schema::SchemaType;
 
 /// The two parties of a direction, in words.
@@ -65,7 +64,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
             (message, hint, description)
         }
         AvroRule::TypeMismatch => {
-            let message = format!("{} cannot read {}: {} at {}.", p.reader, p.written, lower_types(info), pointer::display(location));
+            let message = format!("{} cannot read {}: {} at {}.", p.reader, p.written, lower_types(info), place(location));
             let hint = "Keep the old type, or change it only along Avro's promotions (int → long → float → double, string ↔ bytes). For any other change add a new field and deprecate the old one.".to_string();
             let description = format!(
                 "The type (path '{location}') of a field in the {} schema does not match with the {} schema",
@@ -79,7 +78,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
                 "{} cannot read {}: the named type at {} is no longer called {old_name}.",
                 p.reader,
                 p.written,
-                pointer::display(location.trim_end_matches("/name"))
+                place(location.trim_end_matches("/name"))
             );
             let hint = match direction {
                 Direction::Backward => format!("Add \"{old_name}\" to the renamed type's \"aliases\", or keep the old name."),
@@ -89,7 +88,12 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
             (message, hint, description)
         }
         AvroRule::FixedSizeMismatch => {
-            let message = format!("{} cannot read {}: the fixed type at {} changed size ({info}).", p.reader, p.written, pointer::display(location));
+            let message = format!(
+                "{} cannot read {}: the fixed type at {} changed size ({info}).",
+                p.reader,
+                p.written,
+                place(location.trim_end_matches("/size"))
+            );
             let hint = "A fixed type's size cannot change. Add a new field with the new size and deprecate the old one.".to_string();
             let description = format!(
                 "The size of FIXED type field at path '{location}' in the {} schema does not match with the {} schema",
@@ -102,7 +106,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
                 "{} cannot read {}: they may carry the enum symbols {info}, which the reader's enum at {} does not know.",
                 p.reader,
                 p.written,
-                pointer::display(location.trim_end_matches("/symbols"))
+                place(location.trim_end_matches("/symbols"))
             );
             let hint = match direction {
                 Direction::Backward => "Keep the removed symbols, or give the enum a \"default\" symbol that unknown symbols map to.".to_string(),
@@ -123,7 +127,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
                 p.reader,
                 p.written,
                 branch.to_lowercase(),
-                pointer::display(location)
+                place(location)
             );
             let hint = match direction {
                 Direction::Backward => format!("Keep the {} branch in the union (branch order does not matter).", branch.to_lowercase()),
@@ -173,6 +177,15 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
     }
 }
 
+/// A location in words: `/fields/2/type`, or "the schema root".
+fn place(location: &str) -> String {
+    if location.is_empty() || location == "/" {
+        "the schema root".to_string()
+    } else {
+        location.to_string()
+    }
+}
+
 /// `reader type: INT not compatible with writer type: LONG` → a sentence fragment.
 fn lower_types(info: &str) -> String {
     match info.strip_prefix("reader type: ").and_then(|rest| rest.split_once(" not compatible with writer type: ")) {
@@ -196,7 +209,7 @@ pub(super) fn json(found: &Difference, direction: Direction, version: u32) -> In
             found.detail
         ),
         Direction::Forward => format!(
-            "Consumers still on version {version} may reject events written with the new schema (reading from the new schema back to version {version}: {}).",
+            "Consumers still on version {version} may reject events written with the new schema, because version {version} is stricter here (new schema → version {version}: {}).",
             found.detail
         ),
     };

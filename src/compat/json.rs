@@ -212,6 +212,9 @@ pub fn compare(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Ve
     };
     let mut out = Vec::new();
     differ.compare(&mut out, Some(original.root()), Some(update.root()), "", "");
+    // A recursive schema meets the same place more than once; report it once.
+    let mut seen = HashSet::new();
+    out.retain(|d| seen.insert((d.kind, d.original_pointer.clone(), d.update_pointer.clone())));
     out
 }
 
@@ -220,8 +223,9 @@ pub fn is_compatible(original: &JsonSchema, update: &JsonSchema, policy: Policy)
     compare(original, update, policy).iter().all(|d| d.kind.is_compatible(policy))
 }
 
-/// Beyond this depth the comparison reports `TYPE_CHANGED` rather than risk the stack.
-const MAX_DEPTH: usize = 512;
+/// A sanity bound on recursion (long `$ref` chains); the stack grows on demand up to here,
+/// and beyond it the comparison reports `TYPE_CHANGED` rather than go on.
+const MAX_DEPTH: usize = 10_000;
 
 struct Differ<'a> {
     original: &'a JsonSchema,
@@ -281,7 +285,7 @@ impl Differ<'_> {
         self.depth += 1;
         let cuts_before = self.cycles_cut;
         let mut local = Vec::new();
-        self.compare_resolved(&mut local, o, u);
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.compare_resolved(&mut local, o, u));
         self.depth -= 1;
         self.visiting.remove(&key);
         if through_ref && self.cycles_cut == cuts_before {

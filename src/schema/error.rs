@@ -43,10 +43,12 @@ impl SchemaError {
             Some(idx) => full[..idx].to_string(),
             None => full,
         };
-        SchemaError {
-            location: ErrorLocation::Text { line: err.line(), column: err.column() },
-            message: format!("invalid JSON: {reason}"),
-        }
+        let message = if reason.contains("recursion limit exceeded") {
+            "the document nests deeper than 128 levels".to_string()
+        } else {
+            format!("invalid JSON: {reason}")
+        };
+        SchemaError { location: ErrorLocation::Text { line: err.line(), column: err.column() }, message }
     }
 
     /// Marks the error as coming from the referenced document `name`.

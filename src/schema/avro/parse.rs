@@ -235,6 +235,11 @@ impl Parser {
         props: Vec<(String, Value)>,
     ) -> Result<NodeId, SchemaError> {
         let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
+        let record_namespace = name.namespace.clone();
+        let full_name = name.full();
+        // The record is visible (as a record) while its fields are parsed, so that a field
+        // can refer to it recursively, even inside a union.
+        self.nodes[id].kind = Kind::Record(Box::new(Record { name, aliases, doc, fields: Vec::new(), is_error }));
         let fields_at = pointer::push(at, "fields");
         let raw_fields = match object.get("fields") {
             Some(Value::Array(fields)) => fields,
@@ -245,16 +250,18 @@ impl Parser {
         let mut seen = HashSet::with_capacity(raw_fields.len());
         for (index, raw) in raw_fields.iter().enumerate() {
             let field_at = pointer::push_index(&fields_at, index);
-            let field = self.parse_field(raw, &field_at, name.namespace.as_deref())?;
+            let field = self.parse_field(raw, &field_at, record_namespace.as_deref())?;
             if !seen.insert(field.name.clone()) {
                 return Err(SchemaError::at(
                     pointer::push(&field_at, "name"),
-                    format!("duplicate field \"{}\" in record {}", field.name, name.full()),
+                    format!("duplicate field \"{}\" in record {full_name}", field.name),
                 ));
             }
             fields.push(field);
         }
-        self.nodes[id].kind = Kind::Record(Box::new(Record { name, aliases, doc, fields, is_error }));
+        if let Kind::Record(record) = &mut self.nodes[id].kind {
+            record.fields = fields;
+        }
         Ok(id)
     }
 

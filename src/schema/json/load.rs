@@ -129,7 +129,8 @@ impl<'d> Loader<'d> {
         match value {
             Value::Bool(true) => Ok(self.push(JsonKind::Any, document, at)),
             Value::Bool(false) => Ok(self.push(JsonKind::Nothing, document, at)),
-            Value::Object(object) => self.load_object(document, at, object),
+            // `$ref` chains can lead far deeper than the JSON nests; grow the stack as needed.
+            Value::Object(object) => stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.load_object(document, at, object)),
             other => Err(self.error(document, at, format!("a schema must be an object or a boolean, found {other}"))),
         }
     }

@@ -1,0 +1,11 @@
+//! Herald's integration tests, in one binary (faster to build and link than one per file).
+
+mod avro_compat; // Avro resolution rules, level by level, as data tables
+mod bad_input; // malformed, hostile and oversized schemas: clear errors, no panics
+mod cli; // the real `herald` binary: compat and diff, exit codes, output formats
+mod diff; // semantic diffs between versions, for changelogs
+mod examples; // the example domain under schemas/ evolves as its README says
+mod json_compat; // Confluent's JSON Schema rules, as data tables
+mod schema_parse; // parsing, canonical text and fingerprints
+
+pub mod support;
