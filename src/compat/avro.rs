@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::avro::{AvroSchema, Field, Kind, NodeId};
 use crate::schema::pointer;
 
 /// Java's `SchemaIncompatibilityType`, plus the one case where Java throws.
@@ -69,7 +69,8 @@ const MAX_DEPTH: usize = 10_000;
 
 /// Every reason `reader` cannot read data written with `writer`; empty means compatible.
 pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibility> {
-    let mut checker = Checker { reader, writer, memo: HashMap::new(), location: Vec::new(), depth: 0 };
+    let mut checker =
+        Checker { reader, writer, memo: HashMap::new(), field_index: HashMap::new(), location: Vec::new(), depth: 0 };
     let mut found = checker.compatibility(reader.root(), writer.root());
     // A named type reached through several paths is reported once, at its first location.
     let mut seen = std::collections::HashSet::new();
@@ -91,12 +92,14 @@ struct Checker<'a> {
     reader: &'a AvroSchema,
     writer: &'a AvroSchema,
     memo: HashMap<(NodeId, NodeId), Memo>,
+    /// Field name → position, for large writer records.
+    field_index: HashMap<NodeId, HashMap<&'a str, usize>>,
     /// Java's location stack, as tokens.
     location: Vec<String>,
     depth: usize,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn compatibility(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
         // Only named types can recur, so only they need the memo; other nodes are visited
         // once per path, which keeps the common case free of hashing.
@@ -257,11 +260,11 @@ impl Checker<'_> {
             // first: most evolutions keep field order) and with each of its aliases.
             let by_name = match writer_record.fields.get(position) {
                 Some(f) if f.name == reader_field.name => Some(f),
-                _ => writer_record.fields.iter().find(|f| f.name == reader_field.name),
+                _ => self.writer_field(w, &reader_field.name),
             };
             let mut matches: Vec<_> = by_name.into_iter().collect();
             for alias in &reader_field.aliases {
-                matches.extend(writer_record.fields.iter().filter(|f| &f.name == alias));
+                matches.extend(self.writer_field(w, alias));
             }
             match matches.as_slice() {
                 [] => {
@@ -305,6 +308,21 @@ impl Checker<'_> {
         }
         self.location.pop();
         found
+    }
+
+    /// The writer record's field called `name`. Small records are scanned; large ones get
+    /// a name index, built once per record and check.
+    fn writer_field(&mut self, w: NodeId, name: &str) -> Option<&'a Field> {
+        let writer = self.writer;
+        let Kind::Record(record) = writer.kind(w) else { return None };
+        if record.fields.len() <= 16 {
+            return record.fields.iter().find(|f| f.name == name);
+        }
+        let index = self
+            .field_index
+            .entry(w)
+            .or_insert_with(|| record.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect());
+        index.get(name).map(|&i| &record.fields[i])
     }
 
     fn incompatible(

@@ -5,13 +5,13 @@
 //! rules as [`super::check`]: a change is breaking in a direction when an incompatibility of
 //! that direction lies at or under the change's place.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::avro::AvroIncompatibility;
 use super::json::{self, Difference, Policy};
-use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::avro::{AvroSchema, Field, Kind, NodeId};
 use crate::schema::pointer;
 use crate::schema::Schema;
 
@@ -260,12 +260,12 @@ impl AvroWalker<'_> {
         match (ok, nk) {
             (Kind::Record(or), Kind::Record(nr)) => {
                 let mut matched_old = HashSet::new();
+                let old_by_name: HashMap<&str, &Field> = or.fields.iter().map(|f| (f.name.as_str(), f)).collect();
                 for nf in &nr.fields {
-                    let of = or
-                        .fields
-                        .iter()
-                        .find(|f| f.name == nf.name)
-                        .or_else(|| or.fields.iter().find(|f| nf.aliases.contains(&f.name)));
+                    let of = old_by_name
+                        .get(nf.name.as_str())
+                        .or_else(|| nf.aliases.iter().find_map(|alias| old_by_name.get(alias.as_str())))
+                        .copied();
                     let field_path = join(path, &nf.name);
                     let new_field_ptr = new.location_of(new.node(n).document, &nf.pointer);
                     match of {

@@ -546,19 +546,23 @@ impl Differ<'_> {
             }
         }
 
-        // Properties present on both sides: requiredness and schemas.
+        // Properties present on both sides: requiredness and schemas. Sets, because objects
+        // with thousands of properties exist.
         let update_props: HashMap<&str, JsonNodeId> = b.properties.iter().map(|(n, id)| (n.as_str(), *id)).collect();
+        let original_props: HashSet<&str> = a.properties.iter().map(|(n, _)| n.as_str()).collect();
+        let original_required: HashSet<&str> = a.required.iter().map(String::as_str).collect();
+        let update_required: HashSet<&str> = b.required.iter().map(String::as_str).collect();
         for name in &a.required {
-            if !b.required.contains(name) {
+            if !update_required.contains(name.as_str()) {
                 let at = self.property_site(site, name);
                 self.push(out, RequiredAttributeRemoved, &at.as_site(), format!("property \"{name}\" is no longer required"));
             }
         }
         for name in &b.required {
-            if a.required.contains(name) {
+            if original_required.contains(name.as_str()) {
                 continue;
             }
-            let newly_declared = update_props.contains_key(name.as_str()) && !a.properties.iter().any(|(n, _)| n == name);
+            let newly_declared = update_props.contains_key(name.as_str()) && !original_props.contains(name.as_str());
             if newly_declared {
                 continue; // judged below, with the content model
             }
@@ -597,12 +601,12 @@ impl Differ<'_> {
             }
         }
         for (name, new_schema) in &b.properties {
-            if a.properties.iter().any(|(n, _)| n == name) {
+            if original_props.contains(name.as_str()) {
                 continue;
             }
             let new_at = pointer::push(&pointer::push(site.update, "properties"), name);
             let added_site = Site { original: site.original, update: &new_at };
-            let required = b.required.contains(name);
+            let required = update_required.contains(name.as_str());
             let has_default = self.update_has_default(*new_schema);
             if a.is_open() {
                 let (kind, detail) = if matches!(self.update.node(self.update.resolve(*new_schema)).kind, JsonKind::Any) {
