@@ -91,7 +91,10 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
     let previous: Vec<PreviousVersion<'_>> = previous_schemas
         .iter()
         .enumerate()
-        .map(|(i, schema)| PreviousVersion { version: i as u32 + 1, schema })
+        .map(|(i, schema)| PreviousVersion {
+            version: i as u32 + 1,
+            schema,
+        })
         .collect();
     let policy = match args.policy {
         PolicyArg::Strict => Policy::Strict,
@@ -101,19 +104,35 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
     let file_of = |version: u32| args.previous[version as usize - 1].display().to_string();
     match args.format {
         OutputFormat::Human => print!("{}", human_report(&report, &args.new.display().to_string(), &file_of)),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json_report(&report, &previous, &file_of)).expect("serialisable")),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json_report(&report, &previous, &file_of)).expect("serialisable")
+        ),
     }
-    Ok(if report.is_compatible() { Outcome::Clean } else { Outcome::Violations })
+    Ok(if report.is_compatible() {
+        Outcome::Clean
+    } else {
+        Outcome::Violations
+    })
 }
 
 fn human_report(report: &Report, new_file: &str, file_of: &dyn Fn(u32) -> String) -> String {
     let mut out = String::new();
-    let versions: Vec<String> = report.checked_versions.iter().map(|v| format!("v{v} ({})", file_of(*v))).collect();
+    let versions: Vec<String> = report
+        .checked_versions
+        .iter()
+        .map(|v| format!("v{v} ({})", file_of(*v)))
+        .collect();
     if report.is_compatible() {
         if report.checked_versions.is_empty() {
             let _ = writeln!(out, "compatible: {new_file} (level {}, nothing to check)", report.level);
         } else {
-            let _ = writeln!(out, "compatible: {new_file} under {} against {}", report.level, versions.join(", "));
+            let _ = writeln!(
+                out,
+                "compatible: {new_file} under {} against {}",
+                report.level,
+                versions.join(", ")
+            );
         }
         return out;
     }
@@ -126,7 +145,14 @@ fn human_report(report: &Report, new_file: &str, file_of: &dyn Fn(u32) -> String
     );
     for inc in &report.incompatibilities {
         let _ = writeln!(out);
-        let _ = writeln!(out, "  {} ({}, against v{}: {})", inc.rule, inc.direction.as_str(), inc.version, file_of(inc.version));
+        let _ = writeln!(
+            out,
+            "  {} ({}, against v{}: {})",
+            inc.rule,
+            inc.direction.as_str(),
+            inc.version,
+            file_of(inc.version)
+        );
         let _ = writeln!(out, "    new schema at {}", pointer::display(&inc.new_pointer));
         let _ = writeln!(out, "    old schema at {}", pointer::display(&inc.old_pointer));
         let _ = writeln!(out, "    {}", inc.message);
@@ -162,7 +188,10 @@ pub fn run_diff(args: &DiffArgs) -> Result<Outcome, CliError> {
     let changes = diff::diff(&old, &new);
     match args.format {
         OutputFormat::Human => print!("{}", human_diff(&changes)),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json_diff(&changes)).expect("serialisable")),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json_diff(&changes)).expect("serialisable")
+        ),
     }
     // A diff is information, not a verdict: it succeeds whatever it finds.
     Ok(Outcome::Clean)
@@ -174,7 +203,15 @@ pub fn human_diff(changes: &[Change]) -> String {
     }
     let mut out = String::new();
     for c in changes {
-        let _ = writeln!(out, "{:<28} {:<16} {:<15} {:<24} {}", c.kind, verdict_cell("backward", c.backward), verdict_cell("forward", c.forward), c.path, c.description);
+        let _ = writeln!(
+            out,
+            "{:<28} {:<16} {:<15} {:<24} {}",
+            c.kind,
+            verdict_cell("backward", c.backward),
+            verdict_cell("forward", c.forward),
+            c.path,
+            c.description
+        );
     }
     out
 }

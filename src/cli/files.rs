@@ -34,13 +34,22 @@ pub fn parse_reference(spec: &str) -> Result<LoadedReference, CliError> {
     let (name, file) = spec
         .split_once('=')
         .ok_or_else(|| CliError(format!("--reference \"{spec}\": expected NAME=FILE")))?;
-    Ok(LoadedReference { name: name.to_string(), text: read(Path::new(file))? })
+    Ok(LoadedReference {
+        name: name.to_string(),
+        text: read(Path::new(file))?,
+    })
 }
 
 /// Reads and parses one schema file, naming the file in any error.
 pub fn load(path: &Path, explicit: Option<SchemaType>, references: &[LoadedReference]) -> Result<Schema, CliError> {
     let schema_type = schema_type_of(path, explicit)?;
     let text = read(path)?;
-    let refs: Vec<Reference<'_>> = references.iter().map(|r| Reference { name: &r.name, schema: &r.text }).collect();
+    let refs: Vec<Reference<'_>> = references
+        .iter()
+        .map(|r| Reference {
+            name: &r.name,
+            schema: &r.text,
+        })
+        .collect();
     Schema::parse(schema_type, &text, &refs).map_err(|e| CliError(format!("{}: {e}", path.display())))
 }

@@ -69,12 +69,25 @@ const MAX_DEPTH: usize = 10_000;
 
 /// Every reason `reader` cannot read data written with `writer`; empty means compatible.
 pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibility> {
-    let mut checker =
-        Checker { reader, writer, memo: HashMap::new(), field_index: HashMap::new(), location: Vec::new(), depth: 0 };
+    let mut checker = Checker {
+        reader,
+        writer,
+        memo: HashMap::new(),
+        field_index: HashMap::new(),
+        location: Vec::new(),
+        depth: 0,
+    };
     let mut found = checker.compatibility(reader.root(), writer.root());
     // A named type reached through several paths is reported once, at its first location.
     let mut seen = std::collections::HashSet::new();
-    found.retain(|i| seen.insert((i.rule, i.reader_pointer.clone(), i.writer_pointer.clone(), i.message.clone())));
+    found.retain(|i| {
+        seen.insert((
+            i.rule,
+            i.reader_pointer.clone(),
+            i.writer_pointer.clone(),
+            i.message.clone(),
+        ))
+    });
     found
 }
 
@@ -162,7 +175,13 @@ impl<'a> Checker<'a> {
                         missing.sort();
                         let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
                         self.location.push("symbols".into());
-                        found.push(self.incompatible(AvroRule::MissingEnumSymbols, r, w, format!("[{list}]"), Some("symbols")));
+                        found.push(self.incompatible(
+                            AvroRule::MissingEnumSymbols,
+                            r,
+                            w,
+                            format!("[{list}]"),
+                            Some("symbols"),
+                        ));
                         self.location.pop();
                     }
                     found
@@ -179,8 +198,10 @@ impl<'a> Checker<'a> {
                         // The reason a branch fails is dropped, as Java drops it: the
                         // report says which writer branch has no home in the reader.
                         if !self.compatibility(r, *branch).is_empty() {
-                            let message =
-                                format!("reader union lacking writer type: {}", self.writer.kind(*branch).type_name());
+                            let message = format!(
+                                "reader union lacking writer type: {}",
+                                self.writer.kind(*branch).type_name()
+                            );
                             found.push(self.incompatible(AvroRule::MissingUnionBranch, r, *branch, message, None));
                         }
                         self.location.pop();
@@ -243,13 +264,20 @@ impl<'a> Checker<'a> {
             return Vec::new();
         }
         self.location.push("name".into());
-        let found = self.incompatible(AvroRule::NameMismatch, r, w, format!("expected: {writer_full}"), Some("name"));
+        let found = self.incompatible(
+            AvroRule::NameMismatch,
+            r,
+            w,
+            format!("expected: {writer_full}"),
+            Some("name"),
+        );
         self.location.pop();
         vec![found]
     }
 
     fn check_fields(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
-        let (Kind::Record(reader_record), Kind::Record(writer_record)) = (self.reader.kind(r), self.writer.kind(w)) else {
+        let (Kind::Record(reader_record), Kind::Record(writer_record)) = (self.reader.kind(r), self.writer.kind(w))
+        else {
             return Vec::new();
         };
         let mut found = Vec::new();
@@ -283,7 +311,9 @@ impl<'a> Checker<'a> {
                                 reader_field.name.clone(),
                                 None,
                             );
-                            incompatibility.reader_pointer = self.reader.location_of(self.reader.node(r).document, &reader_field.pointer);
+                            incompatibility.reader_pointer = self
+                                .reader
+                                .location_of(self.reader.node(r).document, &reader_field.pointer);
                             incompatibility.field = Some(reader_field.name.clone());
                             found.push(incompatibility);
                         }
@@ -300,7 +330,9 @@ impl<'a> Checker<'a> {
                         writer_record.name.full()
                     );
                     let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, message, None);
-                    incompatibility.reader_pointer = self.reader.location_of(self.reader.node(r).document, &reader_field.pointer);
+                    incompatibility.reader_pointer = self
+                        .reader
+                        .location_of(self.reader.node(r).document, &reader_field.pointer);
                     found.push(incompatibility);
                 }
             }
@@ -314,14 +346,20 @@ impl<'a> Checker<'a> {
     /// a name index, built once per record and check.
     fn writer_field(&mut self, w: NodeId, name: &str) -> Option<&'a Field> {
         let writer = self.writer;
-        let Kind::Record(record) = writer.kind(w) else { return None };
+        let Kind::Record(record) = writer.kind(w) else {
+            return None;
+        };
         if record.fields.len() <= 16 {
             return record.fields.iter().find(|f| f.name == name);
         }
-        let index = self
-            .field_index
-            .entry(w)
-            .or_insert_with(|| record.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect());
+        let index = self.field_index.entry(w).or_insert_with(|| {
+            record
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name.as_str(), i))
+                .collect()
+        });
         index.get(name).map(|&i| &record.fields[i])
     }
 

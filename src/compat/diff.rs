@@ -68,7 +68,11 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             path: String::new(),
             old_pointer: Some(String::new()),
             new_pointer: Some(String::new()),
-            description: format!("the schema type changed from {} to {}", old.schema_type(), new.schema_type()),
+            description: format!(
+                "the schema type changed from {} to {}",
+                old.schema_type(),
+                new.schema_type()
+            ),
             backward: Verdict::Breaking,
             forward: Verdict::Breaking,
         }],
@@ -89,7 +93,11 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
                 forward_ok &= f.kind.is_compatible(policy);
             }
         }
-        changes.push(json_change(b, Verdict::from_ok(b.kind.is_compatible(policy)), Verdict::from_ok(forward_ok)));
+        changes.push(json_change(
+            b,
+            Verdict::from_ok(b.kind.is_compatible(policy)),
+            Verdict::from_ok(forward_ok),
+        ));
     }
     for (f, used) in forward.iter().zip(used) {
         if !used {
@@ -119,12 +127,24 @@ fn dedup(changes: Vec<Change>) -> Vec<Change> {
     let mut seen = HashSet::new();
     changes
         .into_iter()
-        .filter(|c| seen.insert((c.kind, c.old_pointer.clone(), c.new_pointer.clone(), c.description.clone())))
+        .filter(|c| {
+            seen.insert((
+                c.kind,
+                c.old_pointer.clone(),
+                c.new_pointer.clone(),
+                c.description.clone(),
+            ))
+        })
         .collect()
 }
 
 fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Vec<Change> {
-    let mut walker = AvroWalker { old, new, changes: Vec::new(), visited: HashSet::new() };
+    let mut walker = AvroWalker {
+        old,
+        new,
+        changes: Vec::new(),
+        visited: HashSet::new(),
+    };
     walker.walk(old.root(), new.root(), "");
     // Backward: the new schema reads old data. Forward: the old schema reads new data.
     let backward = super::avro::check(new, old);
@@ -167,8 +187,16 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Vec<Change> {
                     old_pointer: Some(old_ptr.clone()),
                     new_pointer: Some(new_ptr.clone()),
                     description: inc.message.clone(),
-                    backward: if backward { Verdict::Breaking } else { Verdict::Compatible },
-                    forward: if backward { Verdict::Compatible } else { Verdict::Breaking },
+                    backward: if backward {
+                        Verdict::Breaking
+                    } else {
+                        Verdict::Compatible
+                    },
+                    forward: if backward {
+                        Verdict::Compatible
+                    } else {
+                        Verdict::Breaking
+                    },
                 }
             })
             .collect()
@@ -183,7 +211,8 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Vec<Change> {
 /// Does an incompatibility (pointers in the old and new schema) lie at or under `change`?
 fn owns(change: &Change, old_ptr: &str, new_ptr: &str) -> bool {
     let under = |base: &Option<String>, ptr: &str| {
-        base.as_deref().is_some_and(|b| ptr == b || (ptr.starts_with(b) && ptr.as_bytes().get(b.len()) == Some(&b'/')))
+        base.as_deref()
+            .is_some_and(|b| ptr == b || (ptr.starts_with(b) && ptr.as_bytes().get(b.len()) == Some(&b'/')))
     };
     match (&change.old_pointer, &change.new_pointer) {
         (Some(_), Some(_)) => under(&change.old_pointer, old_ptr) || under(&change.new_pointer, new_ptr),
@@ -204,7 +233,11 @@ impl AvroWalker<'_> {
     fn push(&mut self, kind: &'static str, path: &str, old: Option<String>, new: Option<String>, description: String) {
         self.changes.push(Change {
             kind,
-            path: if path.is_empty() { "(root)".into() } else { path.to_string() },
+            path: if path.is_empty() {
+                "(root)".into()
+            } else {
+                path.to_string()
+            },
             old_pointer: old,
             new_pointer: new,
             description,
@@ -226,7 +259,10 @@ impl AvroWalker<'_> {
         let (op, np) = (old.location(o), new.location(n));
 
         if old.logical_type(o) != new.logical_type(n) {
-            let show = |l: Option<&str>| l.map(|s| format!("logical type {s}")).unwrap_or_else(|| "no logical type".into());
+            let show = |l: Option<&str>| {
+                l.map(|s| format!("logical type {s}"))
+                    .unwrap_or_else(|| "no logical type".into())
+            };
             self.push(
                 "LOGICAL_TYPE_CHANGED",
                 path,
@@ -247,7 +283,11 @@ impl AvroWalker<'_> {
         }
         if let (Some(on), Some(nn)) = (ok.name(), nk.name()) {
             if on.full() != nn.full() {
-                let kind = if on.name == nn.name { "NAMESPACE_CHANGED" } else { "NAME_CHANGED" };
+                let kind = if on.name == nn.name {
+                    "NAMESPACE_CHANGED"
+                } else {
+                    "NAME_CHANGED"
+                };
                 self.push(
                     kind,
                     path,
@@ -289,16 +329,46 @@ impl AvroWalker<'_> {
                                 );
                             }
                             match (&of.default, &nf.default) {
-                                (None, Some(d)) => self.push("DEFAULT_ADDED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), format!("default {d} added")),
-                                (Some(d), None) => self.push("DEFAULT_REMOVED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), format!("default {d} removed")),
-                                (Some(a), Some(b)) if a != b => self.push("DEFAULT_CHANGED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), format!("default changed from {a} to {b}")),
+                                (None, Some(d)) => self.push(
+                                    "DEFAULT_ADDED",
+                                    &field_path,
+                                    Some(old_field_ptr.clone()),
+                                    Some(new_field_ptr.clone()),
+                                    format!("default {d} added"),
+                                ),
+                                (Some(d), None) => self.push(
+                                    "DEFAULT_REMOVED",
+                                    &field_path,
+                                    Some(old_field_ptr.clone()),
+                                    Some(new_field_ptr.clone()),
+                                    format!("default {d} removed"),
+                                ),
+                                (Some(a), Some(b)) if a != b => self.push(
+                                    "DEFAULT_CHANGED",
+                                    &field_path,
+                                    Some(old_field_ptr.clone()),
+                                    Some(new_field_ptr.clone()),
+                                    format!("default changed from {a} to {b}"),
+                                ),
                                 _ => {}
                             }
                             if of.doc != nf.doc {
-                                self.push("DOC_CHANGED", &field_path, Some(old_field_ptr.clone()), Some(new_field_ptr.clone()), "documentation changed".into());
+                                self.push(
+                                    "DOC_CHANGED",
+                                    &field_path,
+                                    Some(old_field_ptr.clone()),
+                                    Some(new_field_ptr.clone()),
+                                    "documentation changed".into(),
+                                );
                             }
                             if is_deprecated(&nf.props) && !is_deprecated(&of.props) {
-                                self.push("FIELD_DEPRECATED", &field_path, Some(old_field_ptr), Some(new_field_ptr), format!("field {} deprecated", nf.name));
+                                self.push(
+                                    "FIELD_DEPRECATED",
+                                    &field_path,
+                                    Some(old_field_ptr),
+                                    Some(new_field_ptr),
+                                    format!("field {} deprecated", nf.name),
+                                );
                             }
                             self.walk(of.schema, nf.schema, &field_path);
                         }
@@ -311,20 +381,44 @@ impl AvroWalker<'_> {
                             None => format!("field {} removed", of.name),
                         };
                         let old_field_ptr = old.location_of(old.node(o).document, &of.pointer);
-                        self.push("FIELD_REMOVED", &join(path, &of.name), Some(old_field_ptr), None, described);
+                        self.push(
+                            "FIELD_REMOVED",
+                            &join(path, &of.name),
+                            Some(old_field_ptr),
+                            None,
+                            described,
+                        );
                     }
                 }
                 if or.doc != nr.doc {
-                    self.push("DOC_CHANGED", path, Some(op), Some(np), "record documentation changed".into());
+                    self.push(
+                        "DOC_CHANGED",
+                        path,
+                        Some(op),
+                        Some(np),
+                        "record documentation changed".into(),
+                    );
                 }
             }
             (Kind::Enum(oe), Kind::Enum(ne)) => {
                 // Pointers name the symbol list: that is where the checker reports.
                 for s in ne.symbols.iter().filter(|s| !oe.symbols.contains(s)) {
-                    self.push("ENUM_SYMBOL_ADDED", path, None, Some(pointer::push(&np, "symbols")), format!("symbol {s} added"));
+                    self.push(
+                        "ENUM_SYMBOL_ADDED",
+                        path,
+                        None,
+                        Some(pointer::push(&np, "symbols")),
+                        format!("symbol {s} added"),
+                    );
                 }
                 for s in oe.symbols.iter().filter(|s| !ne.symbols.contains(s)) {
-                    self.push("ENUM_SYMBOL_REMOVED", path, Some(pointer::push(&op, "symbols")), None, format!("symbol {s} removed"));
+                    self.push(
+                        "ENUM_SYMBOL_REMOVED",
+                        path,
+                        Some(pointer::push(&op, "symbols")),
+                        None,
+                        format!("symbol {s} removed"),
+                    );
                 }
                 if oe.default != ne.default {
                     let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
@@ -333,14 +427,22 @@ impl AvroWalker<'_> {
                         path,
                         Some(pointer::push(&op, "symbols")),
                         Some(pointer::push(&np, "symbols")),
-                        format!("enum default changed from {} to {}", show(&oe.default), show(&ne.default)),
+                        format!(
+                            "enum default changed from {} to {}",
+                            show(&oe.default),
+                            show(&ne.default)
+                        ),
                     );
                 }
             }
-            (Kind::Fixed(of), Kind::Fixed(nf)) => {
-                if of.size != nf.size {
-                    self.push("FIXED_SIZE_CHANGED", path, Some(pointer::push(&op, "size")), Some(pointer::push(&np, "size")), format!("size changed from {} to {}", of.size, nf.size));
-                }
+            (Kind::Fixed(of), Kind::Fixed(nf)) if of.size != nf.size => {
+                self.push(
+                    "FIXED_SIZE_CHANGED",
+                    path,
+                    Some(pointer::push(&op, "size")),
+                    Some(pointer::push(&np, "size")),
+                    format!("size changed from {} to {}", of.size, nf.size),
+                );
             }
             (Kind::Array { items: oi }, Kind::Array { items: ni }) => self.walk(*oi, *ni, &join(path, "[]")),
             (Kind::Map { values: ov }, Kind::Map { values: nv }) => self.walk(*ov, *nv, &join(path, "{}")),
@@ -352,12 +454,24 @@ impl AvroWalker<'_> {
                 for &nbr in nb {
                     match ob.iter().find(|&&obr| key(old, obr) == key(new, nbr)) {
                         Some(&obr) => self.walk(obr, nbr, path),
-                        None => self.push("UNION_BRANCH_ADDED", path, None, Some(new.location(nbr)), format!("union branch {} added", type_label(new, nbr))),
+                        None => self.push(
+                            "UNION_BRANCH_ADDED",
+                            path,
+                            None,
+                            Some(new.location(nbr)),
+                            format!("union branch {} added", type_label(new, nbr)),
+                        ),
                     }
                 }
                 for &obr in ob {
                     if !nb.iter().any(|&nbr| key(old, obr) == key(new, nbr)) {
-                        self.push("UNION_BRANCH_REMOVED", path, Some(old.location(obr)), None, format!("union branch {} removed", type_label(old, obr)));
+                        self.push(
+                            "UNION_BRANCH_REMOVED",
+                            path,
+                            Some(old.location(obr)),
+                            None,
+                            format!("union branch {} removed", type_label(old, obr)),
+                        );
                     }
                 }
             }

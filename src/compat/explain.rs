@@ -64,7 +64,13 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
             (message, hint, description)
         }
         AvroRule::TypeMismatch => {
-            let message = format!("{} cannot read {}: {} at {}.", p.reader, p.written, lower_types(info), place(location));
+            let message = format!(
+                "{} cannot read {}: {} at {}.",
+                p.reader,
+                p.written,
+                lower_types(info),
+                place(location)
+            );
             let hint = "Keep the old type, or change it only along Avro's promotions (int → long → float → double, string ↔ bytes). For any other change add a new field and deprecate the old one.".to_string();
             let description = format!(
                 "The type (path '{location}') of a field in the {} schema does not match with the {} schema",
@@ -94,7 +100,9 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
                 p.written,
                 place(location.trim_end_matches("/size"))
             );
-            let hint = "A fixed type's size cannot change. Add a new field with the new size and deprecate the old one.".to_string();
+            let hint =
+                "A fixed type's size cannot change. Add a new field with the new size and deprecate the old one."
+                    .to_string();
             let description = format!(
                 "The size of FIXED type field at path '{location}' in the {} schema does not match with the {} schema",
                 p.reader_word, p.writer_word
@@ -188,7 +196,10 @@ fn place(location: &str) -> String {
 
 /// `reader type: INT not compatible with writer type: LONG` → a sentence fragment.
 fn lower_types(info: &str) -> String {
-    match info.strip_prefix("reader type: ").and_then(|rest| rest.split_once(" not compatible with writer type: ")) {
+    match info
+        .strip_prefix("reader type: ")
+        .and_then(|rest| rest.split_once(" not compatible with writer type: "))
+    {
         Some((reader, writer)) => format!(
             "a {} value cannot be read as {}",
             writer.to_lowercase(),
@@ -299,7 +310,9 @@ pub(super) fn different_types(old: SchemaType, new: SchemaType, direction: Direc
         version,
         old_pointer: String::new(),
         new_pointer: String::new(),
-        message: format!("Version {version} is a {old} schema and the new one is {new}: no consumer can read across formats."),
+        message: format!(
+            "Version {version} is a {old} schema and the new one is {new}: no consumer can read across formats."
+        ),
         hint: "Keep the subject's schema type; use a new subject for another format.".to_string(),
         confluent: "Incompatible because of different schema type".to_string(),
     }

@@ -14,7 +14,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::schema::json::{Additional, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules, StringRules};
+use crate::schema::json::{
+    Additional, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules, StringRules,
+};
 use crate::schema::pointer;
 
 /// Which changes count as compatible. Confluent's default is STRICT; LENIENT additionally
@@ -220,7 +222,9 @@ pub fn compare(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Ve
 
 /// Whether `update` accepts every document `original` accepts.
 pub fn is_compatible(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> bool {
-    compare(original, update, policy).iter().all(|d| d.kind.is_compatible(policy))
+    compare(original, update, policy)
+        .iter()
+        .all(|d| d.kind.is_compatible(policy))
 }
 
 /// A sanity bound on recursion (long `$ref` chains); the stack grows on demand up to here,
@@ -248,16 +252,34 @@ struct Site<'s> {
 }
 
 impl Differ<'_> {
-    fn compare(&mut self, out: &mut Vec<Difference>, o: Option<JsonNodeId>, u: Option<JsonNodeId>, o_at: &str, u_at: &str) {
+    fn compare(
+        &mut self,
+        out: &mut Vec<Difference>,
+        o: Option<JsonNodeId>,
+        u: Option<JsonNodeId>,
+        o_at: &str,
+        u_at: &str,
+    ) {
         let (o_in, u_in) = match (o, u) {
             (None, None) => return,
             (None, Some(u)) => {
-                let site = Site { original: o_at, update: &self.update.location(u) };
-                self.push(out, DiffKind::SchemaAdded, &site, "a schema was added where there was none".into());
+                let site = Site {
+                    original: o_at,
+                    update: &self.update.location(u),
+                };
+                self.push(
+                    out,
+                    DiffKind::SchemaAdded,
+                    &site,
+                    "a schema was added where there was none".into(),
+                );
                 return;
             }
             (Some(o), None) => {
-                let site = Site { original: &self.original.location(o), update: u_at };
+                let site = Site {
+                    original: &self.original.location(o),
+                    update: u_at,
+                };
                 self.push(out, DiffKind::SchemaRemoved, &site, "a schema was removed".into());
                 return;
             }
@@ -278,7 +300,12 @@ impl Differ<'_> {
         }
         if self.depth >= MAX_DEPTH {
             let site = self.site_of(o, u);
-            self.push(out, DiffKind::TypeChanged, &site.as_site(), format!("schemas nest deeper than {MAX_DEPTH} levels"));
+            self.push(
+                out,
+                DiffKind::TypeChanged,
+                &site.as_site(),
+                format!("schemas nest deeper than {MAX_DEPTH} levels"),
+            );
             return;
         }
         self.visiting.insert(key);
@@ -303,11 +330,18 @@ impl Differ<'_> {
     }
 
     fn site_of(&self, o: JsonNodeId, u: JsonNodeId) -> OwnedSite {
-        OwnedSite { original: self.original.location(o), update: self.update.location(u) }
+        OwnedSite {
+            original: self.original.location(o),
+            update: self.update.location(u),
+        }
     }
 
     fn push(&self, out: &mut Vec<Difference>, kind: DiffKind, site: &Site<'_>, detail: String) {
-        let shown = if site.update.is_empty() && !site.original.is_empty() { site.original } else { site.update };
+        let shown = if site.update.is_empty() && !site.original.is_empty() {
+            site.original
+        } else {
+            site.update
+        };
         out.push(Difference {
             kind,
             path: format!("#{shown}"),
@@ -339,7 +373,15 @@ impl Differ<'_> {
                         let (sub, ok) = self.trial(o, *member);
                         if ok {
                             out.extend(sub);
-                            self.push(out, DiffKind::SumTypeExtended, &site, format!("the schema became one of the alternatives of an {}", criterion.keyword()));
+                            self.push(
+                                out,
+                                DiffKind::SumTypeExtended,
+                                &site,
+                                format!(
+                                    "the schema became one of the alternatives of an {}",
+                                    criterion.keyword()
+                                ),
+                            );
                             return;
                         }
                     }
@@ -357,7 +399,12 @@ impl Differ<'_> {
                         let (sub, ok) = self.trial(*member, u);
                         if ok {
                             out.extend(sub);
-                            self.push(out, DiffKind::ProductTypeNarrowed, &site, "an allOf was reduced to one of its parts".into());
+                            self.push(
+                                out,
+                                DiffKind::ProductTypeNarrowed,
+                                &site,
+                                "an allOf was reduced to one of its parts".into(),
+                            );
                             return;
                         }
                     }
@@ -370,7 +417,12 @@ impl Differ<'_> {
             if matches!(ok, JsonKind::Nothing) || matches!(uk, JsonKind::Any) {
                 return;
             }
-            self.push(out, DiffKind::TypeChanged, &site, format!("the type changed from {} to {}", describe(ok), describe(uk)));
+            self.push(
+                out,
+                DiffKind::TypeChanged,
+                &site,
+                format!("the type changed from {} to {}", describe(ok), describe(uk)),
+            );
             return;
         }
 
@@ -389,30 +441,62 @@ impl Differ<'_> {
                     (false, true) => DiffKind::EnumArrayNarrowed,
                     (false, false) => DiffKind::EnumArrayChanged,
                 };
-                let removed: Vec<String> = a.iter().filter(|v| !b.iter().any(|w| json_eq(v, w))).map(Value::to_string).collect();
-                let added: Vec<String> = b.iter().filter(|v| !a.iter().any(|w| json_eq(v, w))).map(Value::to_string).collect();
+                let removed: Vec<String> = a
+                    .iter()
+                    .filter(|v| !b.iter().any(|w| json_eq(v, w)))
+                    .map(Value::to_string)
+                    .collect();
+                let added: Vec<String> = b
+                    .iter()
+                    .filter(|v| !a.iter().any(|w| json_eq(v, w)))
+                    .map(Value::to_string)
+                    .collect();
                 let detail = match (removed.is_empty(), added.is_empty()) {
                     (true, _) => format!("enum values added: {}", added.join(", ")),
                     (false, true) => format!("enum values removed: {}", removed.join(", ")),
-                    (false, false) => format!("enum values removed: {}; added: {}", removed.join(", "), added.join(", ")),
+                    (false, false) => format!(
+                        "enum values removed: {}; added: {}",
+                        removed.join(", "),
+                        added.join(", ")
+                    ),
                 };
                 self.push(out, kind, &site, detail);
             }
-            (JsonKind::Const(a), JsonKind::Const(b)) => {
-                if !json_eq(a, b) {
-                    self.push(out, DiffKind::EnumArrayChanged, &site, format!("const changed from {a} to {b}"));
-                }
+            (JsonKind::Const(a), JsonKind::Const(b)) if !json_eq(a, b) => {
+                self.push(
+                    out,
+                    DiffKind::EnumArrayChanged,
+                    &site,
+                    format!("const changed from {a} to {b}"),
+                );
             }
-            (JsonKind::Combined { criterion: oc, subschemas: os }, JsonKind::Combined { criterion: uc, subschemas: us }) => {
-                self.compare_combined(out, (*oc, os), (*uc, us), &site)
-            }
+            (
+                JsonKind::Combined {
+                    criterion: oc,
+                    subschemas: os,
+                },
+                JsonKind::Combined {
+                    criterion: uc,
+                    subschemas: us,
+                },
+            ) => self.compare_combined(out, (*oc, os), (*uc, us), &site),
             (JsonKind::Not(a), JsonKind::Not(b)) => {
                 // `not` turns the direction around: accepting more means negating less.
                 let (_, ok) = self.trial_reversed(*b, *a);
                 if ok {
-                    self.push(out, DiffKind::NotTypeNarrowed, &site, "the negated schema became wider".into());
+                    self.push(
+                        out,
+                        DiffKind::NotTypeNarrowed,
+                        &site,
+                        "the negated schema became wider".into(),
+                    );
                 } else {
-                    self.push(out, DiffKind::NotTypeExtended, &site, "the negated schema accepts values it did not".into());
+                    self.push(
+                        out,
+                        DiffKind::NotTypeExtended,
+                        &site,
+                        "the negated schema accepts values it did not".into(),
+                    );
                 }
             }
             _ => {}
@@ -452,22 +536,79 @@ impl Differ<'_> {
 
     fn compare_strings(&self, out: &mut Vec<Difference>, a: &StringRules, b: &StringRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(out, site, "maxLength", a.max_length.map(|v| v as f64), b.max_length.map(|v| v as f64), [MaxLengthAdded, MaxLengthRemoved, MaxLengthIncreased, MaxLengthDecreased]);
-        self.bound(out, site, "minLength", a.min_length.map(|v| v as f64), b.min_length.map(|v| v as f64), [MinLengthAdded, MinLengthRemoved, MinLengthIncreased, MinLengthDecreased]);
+        self.bound(
+            out,
+            site,
+            "maxLength",
+            a.max_length.map(|v| v as f64),
+            b.max_length.map(|v| v as f64),
+            [MaxLengthAdded, MaxLengthRemoved, MaxLengthIncreased, MaxLengthDecreased],
+        );
+        self.bound(
+            out,
+            site,
+            "minLength",
+            a.min_length.map(|v| v as f64),
+            b.min_length.map(|v| v as f64),
+            [MinLengthAdded, MinLengthRemoved, MinLengthIncreased, MinLengthDecreased],
+        );
         match (&a.pattern, &b.pattern) {
             (None, Some(p)) => self.push(out, PatternAdded, site, format!("pattern {p:?} added")),
             (Some(p), None) => self.push(out, PatternRemoved, site, format!("pattern {p:?} removed")),
-            (Some(p), Some(q)) if p != q => self.push(out, PatternChanged, site, format!("pattern changed from {p:?} to {q:?}")),
+            (Some(p), Some(q)) if p != q => self.push(
+                out,
+                PatternChanged,
+                site,
+                format!("pattern changed from {p:?} to {q:?}"),
+            ),
             _ => {}
         }
     }
 
     fn compare_numbers(&self, out: &mut Vec<Difference>, a: &NumberRules, b: &NumberRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(out, site, "maximum", a.maximum, b.maximum, [MaximumAdded, MaximumRemoved, MaximumIncreased, MaximumDecreased]);
-        self.bound(out, site, "minimum", a.minimum, b.minimum, [MinimumAdded, MinimumRemoved, MinimumIncreased, MinimumDecreased]);
-        self.bound(out, site, "exclusiveMaximum", a.exclusive_maximum, b.exclusive_maximum, [ExclusiveMaximumAdded, ExclusiveMaximumRemoved, ExclusiveMaximumIncreased, ExclusiveMaximumDecreased]);
-        self.bound(out, site, "exclusiveMinimum", a.exclusive_minimum, b.exclusive_minimum, [ExclusiveMinimumAdded, ExclusiveMinimumRemoved, ExclusiveMinimumIncreased, ExclusiveMinimumDecreased]);
+        self.bound(
+            out,
+            site,
+            "maximum",
+            a.maximum,
+            b.maximum,
+            [MaximumAdded, MaximumRemoved, MaximumIncreased, MaximumDecreased],
+        );
+        self.bound(
+            out,
+            site,
+            "minimum",
+            a.minimum,
+            b.minimum,
+            [MinimumAdded, MinimumRemoved, MinimumIncreased, MinimumDecreased],
+        );
+        self.bound(
+            out,
+            site,
+            "exclusiveMaximum",
+            a.exclusive_maximum,
+            b.exclusive_maximum,
+            [
+                ExclusiveMaximumAdded,
+                ExclusiveMaximumRemoved,
+                ExclusiveMaximumIncreased,
+                ExclusiveMaximumDecreased,
+            ],
+        );
+        self.bound(
+            out,
+            site,
+            "exclusiveMinimum",
+            a.exclusive_minimum,
+            b.exclusive_minimum,
+            [
+                ExclusiveMinimumAdded,
+                ExclusiveMinimumRemoved,
+                ExclusiveMinimumIncreased,
+                ExclusiveMinimumDecreased,
+            ],
+        );
         match (a.multiple_of, b.multiple_of) {
             (None, Some(m)) => self.push(out, MultipleOfAdded, site, format!("multipleOf {m} added")),
             (Some(m), None) => self.push(out, MultipleOfRemoved, site, format!("multipleOf {m} removed")),
@@ -485,36 +626,117 @@ impl Differ<'_> {
         }
         if a.integer != b.integer {
             if a.integer {
-                self.push(out, TypeExtended, site, "the type widened from integer to number".into());
+                self.push(
+                    out,
+                    TypeExtended,
+                    site,
+                    "the type widened from integer to number".into(),
+                );
             } else {
-                self.push(out, TypeNarrowed, site, "the type narrowed from number to integer".into());
+                self.push(
+                    out,
+                    TypeNarrowed,
+                    site,
+                    "the type narrowed from number to integer".into(),
+                );
             }
         }
     }
 
     /// ADDED / REMOVED / INCREASED / DECREASED for a numeric limit.
-    fn bound(&self, out: &mut Vec<Difference>, site: &Site<'_>, keyword: &str, a: Option<f64>, b: Option<f64>, kinds: [DiffKind; 4]) {
+    fn bound(
+        &self,
+        out: &mut Vec<Difference>,
+        site: &Site<'_>,
+        keyword: &str,
+        a: Option<f64>,
+        b: Option<f64>,
+        kinds: [DiffKind; 4],
+    ) {
         let [added, removed, increased, decreased] = kinds;
         match (a, b) {
             (None, Some(v)) => self.push(out, added, site, format!("{keyword} {} added", number(v))),
             (Some(v), None) => self.push(out, removed, site, format!("{keyword} {} removed", number(v))),
-            (Some(v), Some(w)) if w > v => self.push(out, increased, site, format!("{keyword} raised from {} to {}", number(v), number(w))),
-            (Some(v), Some(w)) if w < v => self.push(out, decreased, site, format!("{keyword} lowered from {} to {}", number(v), number(w))),
+            (Some(v), Some(w)) if w > v => self.push(
+                out,
+                increased,
+                site,
+                format!("{keyword} raised from {} to {}", number(v), number(w)),
+            ),
+            (Some(v), Some(w)) if w < v => self.push(
+                out,
+                decreased,
+                site,
+                format!("{keyword} lowered from {} to {}", number(v), number(w)),
+            ),
             _ => {}
         }
     }
 
     fn compare_objects(&mut self, out: &mut Vec<Difference>, a: &ObjectRules, b: &ObjectRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(out, site, "maxProperties", a.max_properties.map(|v| v as f64), b.max_properties.map(|v| v as f64), [MaxPropertiesAdded, MaxPropertiesRemoved, MaxPropertiesIncreased, MaxPropertiesDecreased]);
-        self.bound(out, site, "minProperties", a.min_properties.map(|v| v as f64), b.min_properties.map(|v| v as f64), [MinPropertiesAdded, MinPropertiesRemoved, MinPropertiesIncreased, MinPropertiesDecreased]);
-        self.compare_additional(out, site, "additionalProperties", a.additional, b.additional, [AdditionalPropertiesRemoved, AdditionalPropertiesAdded, AdditionalPropertiesNarrowed, AdditionalPropertiesExtended]);
-        self.compare_additional(out, site, "unevaluatedProperties", a.unevaluated, b.unevaluated, [UnevaluatedPropertiesRemoved, UnevaluatedPropertiesAdded, UnevaluatedPropertiesNarrowed, UnevaluatedPropertiesExtended]);
+        self.bound(
+            out,
+            site,
+            "maxProperties",
+            a.max_properties.map(|v| v as f64),
+            b.max_properties.map(|v| v as f64),
+            [
+                MaxPropertiesAdded,
+                MaxPropertiesRemoved,
+                MaxPropertiesIncreased,
+                MaxPropertiesDecreased,
+            ],
+        );
+        self.bound(
+            out,
+            site,
+            "minProperties",
+            a.min_properties.map(|v| v as f64),
+            b.min_properties.map(|v| v as f64),
+            [
+                MinPropertiesAdded,
+                MinPropertiesRemoved,
+                MinPropertiesIncreased,
+                MinPropertiesDecreased,
+            ],
+        );
+        self.compare_additional(
+            out,
+            site,
+            "additionalProperties",
+            a.additional,
+            b.additional,
+            [
+                AdditionalPropertiesRemoved,
+                AdditionalPropertiesAdded,
+                AdditionalPropertiesNarrowed,
+                AdditionalPropertiesExtended,
+            ],
+        );
+        self.compare_additional(
+            out,
+            site,
+            "unevaluatedProperties",
+            a.unevaluated,
+            b.unevaluated,
+            [
+                UnevaluatedPropertiesRemoved,
+                UnevaluatedPropertiesAdded,
+                UnevaluatedPropertiesNarrowed,
+                UnevaluatedPropertiesExtended,
+            ],
+        );
 
         // Dependencies, array form.
         for (name, deps) in &a.dependent_required {
             match b.dependent_required.iter().find(|(n, _)| n == name) {
-                None => self.push(out, DependencyArrayRemoved, site, format!("dependency of \"{name}\" removed")),
+                None => self.push(
+                    out,
+                    DependencyArrayRemoved,
+                    site,
+                    format!("dependency of \"{name}\" removed"),
+                ),
                 Some((_, new_deps)) => {
                     let grown = deps.iter().all(|d| new_deps.contains(d));
                     let shrunk = new_deps.iter().all(|d| deps.contains(d));
@@ -524,25 +746,45 @@ impl Differ<'_> {
                         (false, true) => DependencyArrayNarrowed,
                         (false, false) => DependencyArrayChanged,
                     };
-                    self.push(out, kind, site, format!("properties required with \"{name}\" changed from {deps:?} to {new_deps:?}"));
+                    self.push(
+                        out,
+                        kind,
+                        site,
+                        format!("properties required with \"{name}\" changed from {deps:?} to {new_deps:?}"),
+                    );
                 }
             }
         }
         for (name, _) in &b.dependent_required {
             if !a.dependent_required.iter().any(|(n, _)| n == name) {
-                self.push(out, DependencyArrayAdded, site, format!("dependency of \"{name}\" added"));
+                self.push(
+                    out,
+                    DependencyArrayAdded,
+                    site,
+                    format!("dependency of \"{name}\" added"),
+                );
             }
         }
         // Dependencies, schema form.
         for (name, schema) in &a.dependent_schemas {
             match b.dependent_schemas.iter().find(|(n, _)| n == name) {
-                None => self.push(out, DependencySchemaRemoved, site, format!("schema dependency of \"{name}\" removed")),
+                None => self.push(
+                    out,
+                    DependencySchemaRemoved,
+                    site,
+                    format!("schema dependency of \"{name}\" removed"),
+                ),
                 Some((_, new_schema)) => self.compare(out, Some(*schema), Some(*new_schema), "", ""),
             }
         }
         for (name, _) in &b.dependent_schemas {
             if !a.dependent_schemas.iter().any(|(n, _)| n == name) {
-                self.push(out, DependencySchemaAdded, site, format!("schema dependency of \"{name}\" added"));
+                self.push(
+                    out,
+                    DependencySchemaAdded,
+                    site,
+                    format!("schema dependency of \"{name}\" added"),
+                );
             }
         }
 
@@ -555,7 +797,12 @@ impl Differ<'_> {
         for name in &a.required {
             if !update_required.contains(name.as_str()) {
                 let at = self.property_site(site, name);
-                self.push(out, RequiredAttributeRemoved, &at.as_site(), format!("property \"{name}\" is no longer required"));
+                self.push(
+                    out,
+                    RequiredAttributeRemoved,
+                    &at.as_site(),
+                    format!("property \"{name}\" is no longer required"),
+                );
             }
         }
         for name in &b.required {
@@ -567,11 +814,23 @@ impl Differ<'_> {
                 continue; // judged below, with the content model
             }
             let at = self.property_site(site, name);
-            let has_default = update_props.get(name.as_str()).is_some_and(|id| self.update_has_default(*id));
+            let has_default = update_props
+                .get(name.as_str())
+                .is_some_and(|id| self.update_has_default(*id));
             if has_default {
-                self.push(out, RequiredAttributeWithDefaultAdded, &at.as_site(), format!("property \"{name}\" became required, with a default"));
+                self.push(
+                    out,
+                    RequiredAttributeWithDefaultAdded,
+                    &at.as_site(),
+                    format!("property \"{name}\" became required, with a default"),
+                );
             } else {
-                self.push(out, RequiredAttributeAdded, &at.as_site(), format!("property \"{name}\" became required"));
+                self.push(
+                    out,
+                    RequiredAttributeAdded,
+                    &at.as_site(),
+                    format!("property \"{name}\" became required"),
+                );
             }
         }
 
@@ -581,9 +840,15 @@ impl Differ<'_> {
             match update_props.get(name.as_str()) {
                 Some(new_schema) => self.compare(out, Some(*old_schema), Some(*new_schema), &old_at, &new_at),
                 None => {
-                    let removed_site = Site { original: &old_at, update: site.update };
+                    let removed_site = Site {
+                        original: &old_at,
+                        update: site.update,
+                    };
                     let (kind, detail) = if b.is_open() {
-                        (PropertyRemovedFromOpenContentModel, format!("property \"{name}\" removed; the object still allows any other property"))
+                        (
+                            PropertyRemovedFromOpenContentModel,
+                            format!("property \"{name}\" removed; the object still allows any other property"),
+                        )
                     } else if let Some(covering) = b.covering_schema(name) {
                         let (_, ok) = self.trial(*old_schema, covering);
                         if ok {
@@ -591,10 +856,19 @@ impl Differ<'_> {
                         } else {
                             (PropertyRemovedNotCoveredByPartiallyOpenContentModel, format!("property \"{name}\" removed, and its old values do not match the schema for other properties"))
                         }
-                    } else if matches!(self.original.node(self.original.resolve(*old_schema)).kind, JsonKind::Nothing) {
-                        (PropertyWithFalseRemovedFromClosedContentModel, format!("property \"{name}\" (which allowed no value) removed"))
+                    } else if matches!(
+                        self.original.node(self.original.resolve(*old_schema)).kind,
+                        JsonKind::Nothing
+                    ) {
+                        (
+                            PropertyWithFalseRemovedFromClosedContentModel,
+                            format!("property \"{name}\" (which allowed no value) removed"),
+                        )
                     } else {
-                        (PropertyRemovedFromClosedContentModel, format!("property \"{name}\" removed from an object that allows no other properties"))
+                        (
+                            PropertyRemovedFromClosedContentModel,
+                            format!("property \"{name}\" removed from an object that allows no other properties"),
+                        )
                     };
                     self.push(out, kind, &removed_site, detail);
                 }
@@ -605,35 +879,73 @@ impl Differ<'_> {
                 continue;
             }
             let new_at = pointer::push(&pointer::push(site.update, "properties"), name);
-            let added_site = Site { original: site.original, update: &new_at };
+            let added_site = Site {
+                original: site.original,
+                update: &new_at,
+            };
             let required = update_required.contains(name.as_str());
             let has_default = self.update_has_default(*new_schema);
             if a.is_open() {
-                let (kind, detail) = if matches!(self.update.node(self.update.resolve(*new_schema)).kind, JsonKind::Any) {
-                    (PropertyWithEmptySchemaAddedToOpenContentModel, format!("property \"{name}\" added, accepting any value"))
+                let (kind, detail) = if matches!(self.update.node(self.update.resolve(*new_schema)).kind, JsonKind::Any)
+                {
+                    (
+                        PropertyWithEmptySchemaAddedToOpenContentModel,
+                        format!("property \"{name}\" added, accepting any value"),
+                    )
                 } else if required && has_default {
                     (RequiredPropertyWithDefaultAddedToOpenContentModel, format!("required property \"{name}\" (with a default) added to an object that allowed any property"))
                 } else if required {
-                    (RequiredPropertyAddedToOpenContentModel, format!("required property \"{name}\" added"))
+                    (
+                        RequiredPropertyAddedToOpenContentModel,
+                        format!("required property \"{name}\" added"),
+                    )
                 } else {
-                    (OptionalPropertyAddedToOpenContentModel, format!("optional property \"{name}\" added to an object that allowed any value under that name"))
+                    (
+                        OptionalPropertyAddedToOpenContentModel,
+                        format!(
+                            "optional property \"{name}\" added to an object that allowed any value under that name"
+                        ),
+                    )
                 };
                 self.push(out, kind, &added_site, detail);
             } else {
                 if let Some(covering) = a.covering_schema(name) {
                     let (_, ok) = self.trial(covering, *new_schema);
                     if ok {
-                        self.push(out, PropertyAddedIsCoveredByPartiallyOpenContentModel, &added_site, format!("property \"{name}\" added, accepting what the schema for other properties accepted"));
+                        self.push(
+                            out,
+                            PropertyAddedIsCoveredByPartiallyOpenContentModel,
+                            &added_site,
+                            format!(
+                                "property \"{name}\" added, accepting what the schema for other properties accepted"
+                            ),
+                        );
                     } else {
-                        self.push(out, PropertyAddedNotCoveredByPartiallyOpenContentModel, &added_site, format!("property \"{name}\" added, rejecting values the schema for other properties accepted"));
+                        self.push(
+                            out,
+                            PropertyAddedNotCoveredByPartiallyOpenContentModel,
+                            &added_site,
+                            format!(
+                                "property \"{name}\" added, rejecting values the schema for other properties accepted"
+                            ),
+                        );
                     }
                 }
                 let (kind, detail) = if required && has_default {
-                    (RequiredPropertyWithDefaultAddedToUnopenContentModel, format!("required property \"{name}\" added, with a default"))
+                    (
+                        RequiredPropertyWithDefaultAddedToUnopenContentModel,
+                        format!("required property \"{name}\" added, with a default"),
+                    )
                 } else if required {
-                    (RequiredPropertyAddedToUnopenContentModel, format!("required property \"{name}\" added"))
+                    (
+                        RequiredPropertyAddedToUnopenContentModel,
+                        format!("required property \"{name}\" added"),
+                    )
                 } else {
-                    (OptionalPropertyAddedToUnopenContentModel, format!("optional property \"{name}\" added"))
+                    (
+                        OptionalPropertyAddedToUnopenContentModel,
+                        format!("optional property \"{name}\" added"),
+                    )
                 };
                 self.push(out, kind, &added_site, detail);
             }
@@ -653,7 +965,15 @@ impl Differ<'_> {
     }
 
     /// `additionalProperties`-like keywords: flag flips, schemas added or dropped, recursion.
-    fn compare_additional(&mut self, out: &mut Vec<Difference>, site: &Site<'_>, keyword: &str, a: Additional, b: Additional, kinds: [DiffKind; 4]) {
+    fn compare_additional(
+        &mut self,
+        out: &mut Vec<Difference>,
+        site: &Site<'_>,
+        keyword: &str,
+        a: Additional,
+        b: Additional,
+        kinds: [DiffKind; 4],
+    ) {
         let [removed, added, narrowed, extended] = kinds;
         match (a, b) {
             (Additional::Allowed, Additional::Forbidden) | (Additional::Schema(_), Additional::Forbidden) => {
@@ -662,8 +982,12 @@ impl Differ<'_> {
             (Additional::Forbidden, Additional::Allowed) | (Additional::Forbidden, Additional::Schema(_)) => {
                 self.push(out, added, site, format!("{keyword} no longer false"))
             }
-            (Additional::Allowed, Additional::Schema(_)) => self.push(out, narrowed, site, format!("{keyword} now restricted by a schema")),
-            (Additional::Schema(_), Additional::Allowed) => self.push(out, extended, site, format!("{keyword} schema removed")),
+            (Additional::Allowed, Additional::Schema(_)) => {
+                self.push(out, narrowed, site, format!("{keyword} now restricted by a schema"))
+            }
+            (Additional::Schema(_), Additional::Allowed) => {
+                self.push(out, extended, site, format!("{keyword} schema removed"))
+            }
             (Additional::Schema(x), Additional::Schema(y)) => self.compare(out, Some(x), Some(y), "", ""),
             _ => {}
         }
@@ -671,17 +995,79 @@ impl Differ<'_> {
 
     fn compare_arrays(&mut self, out: &mut Vec<Difference>, a: &ArrayRules, b: &ArrayRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(out, site, "maxItems", a.max_items.map(|v| v as f64), b.max_items.map(|v| v as f64), [MaxItemsAdded, MaxItemsRemoved, MaxItemsIncreased, MaxItemsDecreased]);
-        self.bound(out, site, "minItems", a.min_items.map(|v| v as f64), b.min_items.map(|v| v as f64), [MinItemsAdded, MinItemsRemoved, MinItemsIncreased, MinItemsDecreased]);
-        self.bound(out, site, "maxContains", a.max_contains.map(|v| v as f64), b.max_contains.map(|v| v as f64), [MaxContainsAdded, MaxContainsRemoved, MaxContainsIncreased, MaxContainsDecreased]);
-        self.bound(out, site, "minContains", a.min_contains.map(|v| v as f64), b.min_contains.map(|v| v as f64), [MinContainsAdded, MinContainsRemoved, MinContainsIncreased, MinContainsDecreased]);
+        self.bound(
+            out,
+            site,
+            "maxItems",
+            a.max_items.map(|v| v as f64),
+            b.max_items.map(|v| v as f64),
+            [MaxItemsAdded, MaxItemsRemoved, MaxItemsIncreased, MaxItemsDecreased],
+        );
+        self.bound(
+            out,
+            site,
+            "minItems",
+            a.min_items.map(|v| v as f64),
+            b.min_items.map(|v| v as f64),
+            [MinItemsAdded, MinItemsRemoved, MinItemsIncreased, MinItemsDecreased],
+        );
+        self.bound(
+            out,
+            site,
+            "maxContains",
+            a.max_contains.map(|v| v as f64),
+            b.max_contains.map(|v| v as f64),
+            [
+                MaxContainsAdded,
+                MaxContainsRemoved,
+                MaxContainsIncreased,
+                MaxContainsDecreased,
+            ],
+        );
+        self.bound(
+            out,
+            site,
+            "minContains",
+            a.min_contains.map(|v| v as f64),
+            b.min_contains.map(|v| v as f64),
+            [
+                MinContainsAdded,
+                MinContainsRemoved,
+                MinContainsIncreased,
+                MinContainsDecreased,
+            ],
+        );
         match (a.unique_items, b.unique_items) {
             (false, true) => self.push(out, UniqueItemsAdded, site, "uniqueItems added".into()),
             (true, false) => self.push(out, UniqueItemsRemoved, site, "uniqueItems removed".into()),
             _ => {}
         }
-        self.compare_additional(out, site, "additionalItems", a.additional, b.additional, [AdditionalItemsRemoved, AdditionalItemsAdded, AdditionalItemsNarrowed, AdditionalItemsExtended]);
-        self.compare_additional(out, site, "unevaluatedItems", a.unevaluated, b.unevaluated, [UnevaluatedItemsRemoved, UnevaluatedItemsAdded, UnevaluatedItemsNarrowed, UnevaluatedItemsExtended]);
+        self.compare_additional(
+            out,
+            site,
+            "additionalItems",
+            a.additional,
+            b.additional,
+            [
+                AdditionalItemsRemoved,
+                AdditionalItemsAdded,
+                AdditionalItemsNarrowed,
+                AdditionalItemsExtended,
+            ],
+        );
+        self.compare_additional(
+            out,
+            site,
+            "unevaluatedItems",
+            a.unevaluated,
+            b.unevaluated,
+            [
+                UnevaluatedItemsRemoved,
+                UnevaluatedItemsAdded,
+                UnevaluatedItemsNarrowed,
+                UnevaluatedItemsExtended,
+            ],
+        );
 
         let o_items = pointer::push(site.original, "items");
         let u_items = pointer::push(site.update, "items");
@@ -696,38 +1082,71 @@ impl Differ<'_> {
                 (Some(x), Some(y)) => self.compare(out, Some(*x), Some(*y), "", ""),
                 (Some(x), None) => {
                     let old_at = self.original.location(*x);
-                    let removed_site = Site { original: &old_at, update: site.update };
+                    let removed_site = Site {
+                        original: &old_at,
+                        update: site.update,
+                    };
                     let (kind, detail) = if b.is_open() {
-                        (ItemRemovedFromOpenContentModel, format!("tuple item {i} removed; any value is accepted there now"))
+                        (
+                            ItemRemovedFromOpenContentModel,
+                            format!("tuple item {i} removed; any value is accepted there now"),
+                        )
                     } else if let Some(covering) = b.covering_schema() {
                         let (_, ok) = self.trial(*x, covering);
                         if ok {
-                            (ItemRemovedIsCoveredByPartiallyOpenContentModel, format!("tuple item {i} removed; its values still match additionalItems"))
+                            (
+                                ItemRemovedIsCoveredByPartiallyOpenContentModel,
+                                format!("tuple item {i} removed; its values still match additionalItems"),
+                            )
                         } else {
-                            (ItemRemovedNotCoveredByPartiallyOpenContentModel, format!("tuple item {i} removed, and its old values do not match additionalItems"))
+                            (
+                                ItemRemovedNotCoveredByPartiallyOpenContentModel,
+                                format!("tuple item {i} removed, and its old values do not match additionalItems"),
+                            )
                         }
                     } else if matches!(self.original.node(self.original.resolve(*x)).kind, JsonKind::Nothing) {
-                        (ItemWithFalseRemovedFromClosedContentModel, format!("tuple item {i} (which allowed no value) removed"))
+                        (
+                            ItemWithFalseRemovedFromClosedContentModel,
+                            format!("tuple item {i} (which allowed no value) removed"),
+                        )
                     } else {
-                        (ItemRemovedFromClosedContentModel, format!("tuple item {i} removed from a tuple that allows no more items"))
+                        (
+                            ItemRemovedFromClosedContentModel,
+                            format!("tuple item {i} removed from a tuple that allows no more items"),
+                        )
                     };
                     self.push(out, kind, &removed_site, detail);
                 }
                 (None, Some(y)) => {
                     let new_at = self.update.location(*y);
-                    let added_site = Site { original: site.original, update: &new_at };
+                    let added_site = Site {
+                        original: site.original,
+                        update: &new_at,
+                    };
                     let (kind, detail) = if a.is_open() {
                         if matches!(self.update.node(self.update.resolve(*y)).kind, JsonKind::Any) {
-                            (ItemWithEmptySchemaAddedToOpenContentModel, format!("tuple item {i} added, accepting any value"))
+                            (
+                                ItemWithEmptySchemaAddedToOpenContentModel,
+                                format!("tuple item {i} added, accepting any value"),
+                            )
                         } else {
-                            (ItemAddedToOpenContentModel, format!("tuple item {i} added where any value was accepted"))
+                            (
+                                ItemAddedToOpenContentModel,
+                                format!("tuple item {i} added where any value was accepted"),
+                            )
                         }
                     } else if let Some(covering) = a.covering_schema() {
                         let (_, ok) = self.trial(covering, *y);
                         if ok {
-                            (ItemAddedIsCoveredByPartiallyOpenContentModel, format!("tuple item {i} added, accepting what additionalItems accepted"))
+                            (
+                                ItemAddedIsCoveredByPartiallyOpenContentModel,
+                                format!("tuple item {i} added, accepting what additionalItems accepted"),
+                            )
                         } else {
-                            (ItemAddedNotCoveredByPartiallyOpenContentModel, format!("tuple item {i} added, rejecting values additionalItems accepted"))
+                            (
+                                ItemAddedNotCoveredByPartiallyOpenContentModel,
+                                format!("tuple item {i} added, rejecting values additionalItems accepted"),
+                            )
                         }
                     } else {
                         (ItemAddedToClosedContentModel, format!("tuple item {i} added"))
@@ -753,9 +1172,19 @@ impl Differ<'_> {
                 || (os.len() == 1 && uc == Criterion::OneOf)
                 || (oc == Criterion::AllOf && us.len() == 1);
             if widening {
-                self.push(out, CombinedTypeExtended, site, format!("{} became {}", oc.keyword(), uc.keyword()));
+                self.push(
+                    out,
+                    CombinedTypeExtended,
+                    site,
+                    format!("{} became {}", oc.keyword(), uc.keyword()),
+                );
             } else {
-                self.push(out, CombinedTypeChanged, site, format!("{} became {}", oc.keyword(), uc.keyword()));
+                self.push(
+                    out,
+                    CombinedTypeChanged,
+                    site,
+                    format!("{} became {}", oc.keyword(), uc.keyword()),
+                );
                 return;
             }
         }
@@ -763,13 +1192,28 @@ impl Differ<'_> {
         let updates = self.distinct_members(us, false);
         if originals.len() < updates.len() {
             if uc == Criterion::AllOf {
-                self.push(out, ProductTypeExtended, site, "allOf gained a schema every value must also match".into());
+                self.push(
+                    out,
+                    ProductTypeExtended,
+                    site,
+                    "allOf gained a schema every value must also match".into(),
+                );
             } else {
-                self.push(out, SumTypeExtended, site, format!("{} gained an alternative", uc.keyword()));
+                self.push(
+                    out,
+                    SumTypeExtended,
+                    site,
+                    format!("{} gained an alternative", uc.keyword()),
+                );
             }
         } else if originals.len() > updates.len() {
             if matches!(oc, Criterion::AnyOf | Criterion::OneOf) {
-                self.push(out, SumTypeNarrowed, site, format!("{} lost an alternative", oc.keyword()));
+                self.push(
+                    out,
+                    SumTypeNarrowed,
+                    site,
+                    format!("{} lost an alternative", oc.keyword()),
+                );
             } else {
                 self.push(out, ProductTypeNarrowed, site, "allOf lost a schema".into());
             }
@@ -790,7 +1234,12 @@ impl Differ<'_> {
         let matched = maximum_matching(&adjacency, updates.len());
         let matched_count = matched.iter().filter(|m| m.is_some()).count();
         if matched_count < originals.len().min(updates.len()) {
-            self.push(out, CombinedTypeSubschemasChanged, site, format!("the {} alternatives no longer correspond one to one", uc.keyword()));
+            self.push(
+                out,
+                CombinedTypeSubschemasChanged,
+                site,
+                format!("the {} alternatives no longer correspond one to one", uc.keyword()),
+            );
             return;
         }
         for (i, m) in matched.iter().enumerate() {
@@ -811,7 +1260,8 @@ impl Differ<'_> {
             let duplicate = distinct.iter().any(|&d| {
                 let other = schema.resolve(d);
                 other == resolved
-                    || (std::mem::discriminant(&schema.node(other).kind) == std::mem::discriminant(&schema.node(resolved).kind)
+                    || (std::mem::discriminant(&schema.node(other).kind)
+                        == std::mem::discriminant(&schema.node(resolved).kind)
                         && schema.node(other).pointer != schema.node(resolved).pointer
                         && schema.source(other).is_some()
                         && schema.source(other) == schema.source(resolved))
@@ -831,7 +1281,10 @@ struct OwnedSite {
 
 impl OwnedSite {
     fn as_site(&self) -> Site<'_> {
-        Site { original: &self.original, update: &self.update }
+        Site {
+            original: &self.original,
+            update: &self.update,
+        }
     }
 }
 

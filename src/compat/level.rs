@@ -62,7 +62,9 @@ impl CompatibilityLevel {
     pub fn is_transitive(self) -> bool {
         matches!(
             self,
-            CompatibilityLevel::BackwardTransitive | CompatibilityLevel::ForwardTransitive | CompatibilityLevel::FullTransitive
+            CompatibilityLevel::BackwardTransitive
+                | CompatibilityLevel::ForwardTransitive
+                | CompatibilityLevel::FullTransitive
         )
     }
 

@@ -80,7 +80,10 @@ impl Report {
             messages.extend(findings.iter().map(|i| i.confluent.clone()));
             messages.push(format!("{{oldSchemaVersion: {version}}}"));
             if let Some(p) = previous.iter().find(|p| p.version == version) {
-                messages.push(format!("{{oldSchema: '{}'}}", truncate(p.schema.canonical(), 10 * 1024)));
+                messages.push(format!(
+                    "{{oldSchema: '{}'}}",
+                    truncate(p.schema.canonical(), 10 * 1024)
+                ));
             }
             messages.push(format!("{{validateFields: 'false', compatibility: '{}'}}", self.level));
         }
@@ -118,7 +121,11 @@ pub fn check_with(
             incompatibilities.extend(compare(prev, new, direction, options));
         }
     }
-    Report { level, checked_versions: to_check.iter().map(|p| p.version).collect(), incompatibilities }
+    Report {
+        level,
+        checked_versions: to_check.iter().map(|p| p.version).collect(),
+        incompatibilities,
+    }
 }
 
 /// Every incompatibility of one direction between one previous version and the new schema.
@@ -151,7 +158,12 @@ pub fn compare(
                 .map(|found| explain::json(found, direction, version))
                 .collect()
         }
-        (old, new) => vec![explain::different_types(old.schema_type(), new.schema_type(), direction, version)],
+        (old, new) => vec![explain::different_types(
+            old.schema_type(),
+            new.schema_type(),
+            direction,
+            version,
+        )],
     }
 }
 

@@ -27,13 +27,19 @@ pub enum ErrorLocation {
 impl SchemaError {
     pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         SchemaError {
-            location: ErrorLocation::Pointer { document: None, pointer: pointer.into() },
+            location: ErrorLocation::Pointer {
+                document: None,
+                pointer: pointer.into(),
+            },
             message: message.into(),
         }
     }
 
     pub fn general(message: impl Into<String>) -> Self {
-        SchemaError { location: ErrorLocation::Nowhere, message: message.into() }
+        SchemaError {
+            location: ErrorLocation::Nowhere,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn from_json(err: &serde_json::Error) -> Self {
@@ -48,7 +54,13 @@ impl SchemaError {
         } else {
             format!("invalid JSON: {reason}")
         };
-        SchemaError { location: ErrorLocation::Text { line: err.line(), column: err.column() }, message }
+        SchemaError {
+            location: ErrorLocation::Text {
+                line: err.line(),
+                column: err.column(),
+            },
+            message,
+        }
     }
 
     /// Marks the error as coming from the referenced document `name`.

@@ -52,7 +52,9 @@ impl FromStr for SchemaType {
             "AVRO" => Ok(SchemaType::Avro),
             "JSON" => Ok(SchemaType::Json),
             "PROTOBUF" => Ok(SchemaType::Protobuf),
-            _ => Err(SchemaError::general(format!("unknown schema type \"{s}\": expected AVRO, JSON or PROTOBUF"))),
+            _ => Err(SchemaError::general(format!(
+                "unknown schema type \"{s}\": expected AVRO, JSON or PROTOBUF"
+            ))),
         }
     }
 }
@@ -79,7 +81,9 @@ impl Schema {
         match schema_type {
             SchemaType::Avro => avro::parse(text, references).map(Schema::Avro),
             SchemaType::Json => json::parse(text, references).map(Schema::Json),
-            SchemaType::Protobuf => Err(SchemaError::general("PROTOBUF schemas are not supported yet; use AVRO or JSON")),
+            SchemaType::Protobuf => Err(SchemaError::general(
+                "PROTOBUF schemas are not supported yet; use AVRO or JSON",
+            )),
         }
     }
 

@@ -54,8 +54,14 @@ fn breaking_change_exits_1_and_explains() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.starts_with("INCOMPATIBLE:"), "{text}");
-    assert!(text.contains("READER_FIELD_MISSING_DEFAULT_VALUE (forward, against v2: schemas/payment-completed/value.avsc)"), "{text}");
-    assert!(text.contains("Consumers still on version 1 cannot read events written with the new schema: field 'order_id'"), "{text}");
+    assert!(
+        text.contains("READER_FIELD_MISSING_DEFAULT_VALUE (forward, against v2: schemas/payment-completed/value.avsc)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Consumers still on version 1 cannot read events written with the new schema: field 'order_id'"),
+        "{text}"
+    );
     assert!(text.contains("old schema at /fields/1"), "{text}");
     assert!(text.contains("fix: Keep producing 'order_id'"), "{text}");
 }
@@ -99,19 +105,41 @@ fn diff_prints_changes_and_exits_0() {
     assert!(text.contains("customer_id"), "{text}");
     assert!(text.contains("ENUM_SYMBOL_ADDED"), "{text}");
 
-    let out = herald(&["diff", "schemas/order-placed/value.json", "schemas/order-placed/proposals/remove-customer-id.json", "--format", "json"]);
+    let out = herald(&[
+        "diff",
+        "schemas/order-placed/value.json",
+        "schemas/order-placed/proposals/remove-customer-id.json",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let diff: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     let changes = diff["changes"].as_array().expect("a list");
-    assert!(changes.iter().any(|c| c["kind"] == "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL" && c["backward"] == "breaking"), "{diff:#}");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["kind"] == "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL" && c["backward"] == "breaking"),
+        "{diff:#}"
+    );
 }
 
 #[test]
 fn usage_and_parse_errors_exit_2() {
     // Unknown level.
-    let out = herald(&["compat", &format!("{P}/value.avsc"), "--previous", &format!("{P}/value.avsc"), "--level", "SIDEWAYS"]);
+    let out = herald(&[
+        "compat",
+        &format!("{P}/value.avsc"),
+        "--previous",
+        &format!("{P}/value.avsc"),
+        "--level",
+        "SIDEWAYS",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown compatibility level \"SIDEWAYS\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown compatibility level \"SIDEWAYS\""),
+        "{}",
+        stderr(&out)
+    );
     // No previous version given.
     let out = herald(&["compat", &format!("{P}/value.avsc")]);
     assert_eq!(out.status.code(), Some(2));
@@ -130,16 +158,30 @@ fn broken_schema_file_exits_2_naming_file_and_place() {
     let dir = std::env::temp_dir().join(format!("herald-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let broken = dir.join("broken.avsc");
-    std::fs::write(&broken, r#"{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}"#).expect("write");
+    std::fs::write(
+        &broken,
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}"#,
+    )
+    .expect("write");
     let ok = Path::new(env!("CARGO_MANIFEST_DIR")).join(P).join("value.avsc");
     let out = herald(&["compat", broken.to_str().unwrap(), "--previous", ok.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("broken.avsc: at /fields/0/type: undefined name \"Nope\""), "{err}");
+    assert!(
+        err.contains("broken.avsc: at /fields/0/type: undefined name \"Nope\""),
+        "{err}"
+    );
     // --type overrides the extension.
     let as_json = dir.join("schema.txt");
     std::fs::write(&as_json, r#"{"type":"string"}"#).expect("write");
-    let out = herald(&["compat", as_json.to_str().unwrap(), "--previous", as_json.to_str().unwrap(), "--type", "json"]);
+    let out = herald(&[
+        "compat",
+        as_json.to_str().unwrap(),
+        "--previous",
+        as_json.to_str().unwrap(),
+        "--type",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -149,13 +191,32 @@ fn references_on_the_command_line() {
     let dir = std::env::temp_dir().join(format!("herald-cli-ref-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let money = dir.join("money.avsc");
-    std::fs::write(&money, r#"{"type":"record","name":"Money","fields":[{"name":"cents","type":"long"}]}"#).expect("write");
+    std::fs::write(
+        &money,
+        r#"{"type":"record","name":"Money","fields":[{"name":"cents","type":"long"}]}"#,
+    )
+    .expect("write");
     let v1 = dir.join("v1.avsc");
     let v2 = dir.join("v2.avsc");
-    std::fs::write(&v1, r#"{"type":"record","name":"P","fields":[{"name":"total","type":"Money"}]}"#).expect("write");
-    std::fs::write(&v2, r#"{"type":"record","name":"P","fields":[{"name":"total","type":"Money"},{"name":"n","type":"int"}]}"#).expect("write");
+    std::fs::write(
+        &v1,
+        r#"{"type":"record","name":"P","fields":[{"name":"total","type":"Money"}]}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        &v2,
+        r#"{"type":"record","name":"P","fields":[{"name":"total","type":"Money"},{"name":"n","type":"int"}]}"#,
+    )
+    .expect("write");
     let reference = format!("money.avsc={}", money.display());
-    let out = herald(&["compat", v2.to_str().unwrap(), "-p", v1.to_str().unwrap(), "-r", &reference]);
+    let out = herald(&[
+        "compat",
+        v2.to_str().unwrap(),
+        "-p",
+        v1.to_str().unwrap(),
+        "-r",
+        &reference,
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&out).contains("READER_FIELD_MISSING_DEFAULT_VALUE"));
     let out = herald(&["compat", v2.to_str().unwrap(), "-p", v1.to_str().unwrap()]);

@@ -30,23 +30,32 @@ fn example(path: &str) -> String {
 
 #[test]
 fn avro_changes_with_verdicts() {
-    let old = parse(SchemaType::Avro, r#"{"type":"record","name":"Payment","fields":[
+    let old = parse(
+        SchemaType::Avro,
+        r#"{"type":"record","name":"Payment","fields":[
         {"name":"id","type":"string"},
         {"name":"amount","type":"int"},
         {"name":"legacy","type":"string"},
         {"name":"status","type":{"type":"enum","name":"Status","symbols":["OK","FAILED"]}},
         {"name":"tags","type":{"type":"array","items":"string"},"doc":"old doc"},
-        {"name":"note","type":["null","string"],"default":null}]}"#);
-    let new = parse(SchemaType::Avro, r#"{"type":"record","name":"Payment","fields":[
+        {"name":"note","type":["null","string"],"default":null}]}"#,
+    );
+    let new = parse(
+        SchemaType::Avro,
+        r#"{"type":"record","name":"Payment","fields":[
         {"name":"id","type":"string"},
         {"name":"amount","type":"long"},
         {"name":"currency","type":"string","default":"EUR"},
         {"name":"status","type":{"type":"enum","name":"Status","symbols":["OK","FAILED","PENDING"]}},
         {"name":"tags","type":{"type":"array","items":"string"},"doc":"new doc"},
         {"name":"note","type":["null","string","int"],"default":null},
-        {"name":"reference","type":"string"}]}"#);
+        {"name":"reference","type":"string"}]}"#,
+    );
     let changes = diff(&old, &new);
-    let kinds: Vec<(&str, &str, Verdict, Verdict)> = changes.iter().map(|c| (c.kind, c.path.as_str(), c.backward, c.forward)).collect();
+    let kinds: Vec<(&str, &str, Verdict, Verdict)> = changes
+        .iter()
+        .map(|c| (c.kind, c.path.as_str(), c.backward, c.forward))
+        .collect();
     use Verdict::{Breaking as B, Compatible as C};
     assert_eq!(
         kinds,
@@ -68,7 +77,13 @@ fn avro_example_history() {
     let v1 = parse(SchemaType::Avro, &example("payment-completed/history/v1.avsc"));
     let v3 = parse(SchemaType::Avro, &example("payment-completed/value.avsc"));
     let changes = diff(&v1, &v3);
-    assert!(changes.iter().all(|c| c.backward == Verdict::Compatible && c.forward == Verdict::Compatible), "{}", render(&changes));
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.backward == Verdict::Compatible && c.forward == Verdict::Compatible),
+        "{}",
+        render(&changes)
+    );
     insta::assert_snapshot!("payment_v1_to_v3", render(&changes));
 }
 
@@ -95,7 +110,13 @@ fn json_changes_with_verdicts() {
     let changes = diff(&v2, &cap);
     assert_eq!(changes.len(), 1, "{}", render(&changes));
     assert_eq!(changes[0].kind, "MAXIMUM_ADDED");
-    assert_eq!(changes[0].new_pointer.as_deref(), Some("/definitions/line/properties/quantity"));
-    assert_eq!((changes[0].backward, changes[0].forward), (Verdict::Breaking, Verdict::Compatible));
+    assert_eq!(
+        changes[0].new_pointer.as_deref(),
+        Some("/definitions/line/properties/quantity")
+    );
+    assert_eq!(
+        (changes[0].backward, changes[0].forward),
+        (Verdict::Breaking, Verdict::Compatible)
+    );
     insta::assert_snapshot!("order_v1_to_v2", render(&diff(&v1, &v2)));
 }

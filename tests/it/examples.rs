@@ -32,10 +32,20 @@ fn versions(topic: &str, value_file: &str) -> Vec<Schema> {
 
 fn verdict(topic: &str, value_file: &str, level: CompatibilityLevel, proposal: &str) -> Vec<&'static str> {
     let history = versions(topic, value_file);
-    let previous: Vec<PreviousVersion<'_>> =
-        history.iter().enumerate().map(|(i, schema)| PreviousVersion { version: i as u32 + 1, schema }).collect();
+    let previous: Vec<PreviousVersion<'_>> = history
+        .iter()
+        .enumerate()
+        .map(|(i, schema)| PreviousVersion {
+            version: i as u32 + 1,
+            schema,
+        })
+        .collect();
     let new = load(&schemas_dir().join(topic).join("proposals").join(proposal));
-    check(level, &previous, &new).incompatibilities.iter().map(|i| i.rule).collect()
+    check(level, &previous, &new)
+        .incompatibilities
+        .iter()
+        .map(|i| i.rule)
+        .collect()
 }
 
 #[test]
@@ -47,10 +57,14 @@ fn every_schema_file_parses() {
             continue;
         }
         for sub in ["", "history", "proposals"] {
-            let Ok(entries) = std::fs::read_dir(topic.join(sub)) else { continue };
+            let Ok(entries) = std::fs::read_dir(topic.join(sub)) else {
+                continue;
+            };
             for entry in entries {
                 let path = entry.expect("entry").path();
-                if matches!(path.extension().and_then(|e| e.to_str()), Some("avsc" | "json")) && !path.ends_with("topic.json") {
+                if matches!(path.extension().and_then(|e| e.to_str()), Some("avsc" | "json"))
+                    && !path.ends_with("topic.json")
+                {
                     load(&path);
                     count += 1;
                 }
@@ -68,10 +82,21 @@ fn histories_are_compatible_under_their_levels() {
     ] {
         let all = versions(topic, value);
         for n in 1..all.len() {
-            let previous: Vec<PreviousVersion<'_>> =
-                all[..n].iter().enumerate().map(|(i, schema)| PreviousVersion { version: i as u32 + 1, schema }).collect();
+            let previous: Vec<PreviousVersion<'_>> = all[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, schema)| PreviousVersion {
+                    version: i as u32 + 1,
+                    schema,
+                })
+                .collect();
             let report = check(level, &previous, &all[n]);
-            assert!(report.is_compatible(), "{topic} v{} under {level}: {:#?}", n + 1, report.incompatibilities);
+            assert!(
+                report.is_compatible(),
+                "{topic} v{} under {level}: {:#?}",
+                n + 1,
+                report.incompatibilities
+            );
         }
     }
 }
@@ -79,16 +104,47 @@ fn histories_are_compatible_under_their_levels() {
 #[test]
 fn payment_proposals() {
     let level = CompatibilityLevel::FullTransitive;
-    assert_eq!(verdict("payment-completed", "value.avsc", level, "add-optional-refund-policy.avsc"), Vec::<&str>::new());
-    assert_eq!(verdict("payment-completed", "value.avsc", level, "add-required-refund-policy.avsc"), vec!["READER_FIELD_MISSING_DEFAULT_VALUE"; 3]);
-    assert_eq!(verdict("payment-completed", "value.avsc", level, "remove-order-id.avsc"), vec!["READER_FIELD_MISSING_DEFAULT_VALUE"; 3]);
-    assert_eq!(verdict("payment-completed", "value.avsc", level, "amount-units-as-double.avsc"), vec!["TYPE_MISMATCH"; 3]);
+    assert_eq!(
+        verdict(
+            "payment-completed",
+            "value.avsc",
+            level,
+            "add-optional-refund-policy.avsc"
+        ),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        verdict(
+            "payment-completed",
+            "value.avsc",
+            level,
+            "add-required-refund-policy.avsc"
+        ),
+        vec!["READER_FIELD_MISSING_DEFAULT_VALUE"; 3]
+    );
+    assert_eq!(
+        verdict("payment-completed", "value.avsc", level, "remove-order-id.avsc"),
+        vec!["READER_FIELD_MISSING_DEFAULT_VALUE"; 3]
+    );
+    assert_eq!(
+        verdict("payment-completed", "value.avsc", level, "amount-units-as-double.avsc"),
+        vec!["TYPE_MISMATCH"; 3]
+    );
 }
 
 #[test]
 fn order_proposals() {
     let level = CompatibilityLevel::BackwardTransitive;
-    assert_eq!(verdict("order-placed", "value.json", level, "add-optional-gift-note.json"), Vec::<&str>::new());
-    assert_eq!(verdict("order-placed", "value.json", level, "cap-quantity.json"), vec!["MAXIMUM_ADDED"; 2]);
-    assert_eq!(verdict("order-placed", "value.json", level, "remove-customer-id.json"), vec!["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL"; 2]);
+    assert_eq!(
+        verdict("order-placed", "value.json", level, "add-optional-gift-note.json"),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        verdict("order-placed", "value.json", level, "cap-quantity.json"),
+        vec!["MAXIMUM_ADDED"; 2]
+    );
+    assert_eq!(
+        verdict("order-placed", "value.json", level, "remove-customer-id.json"),
+        vec!["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL"; 2]
+    );
 }

@@ -59,7 +59,10 @@ fn avro_canonical_text_is_javas_tostring() {
             r#"{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}"#,
             r#"{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}"#,
         ),
-        (r#"{"type":"error","name":"Oops","fields":[]}"#, r#"{"type":"error","name":"Oops","fields":[]}"#),
+        (
+            r#"{"type":"error","name":"Oops","fields":[]}"#,
+            r#"{"type":"error","name":"Oops","fields":[]}"#,
+        ),
     ];
     for (input, expected) in cases {
         assert_eq!(&canonical(SchemaType::Avro, input), expected, "for input {input}");
@@ -71,14 +74,26 @@ fn avro_canonical_text_is_javas_tostring() {
 #[test]
 fn json_canonical_text_is_compact_and_keeps_key_order() {
     let text = "{\n  \"type\": \"object\",\n  \"properties\": { \"b\": {\"type\": \"string\"}, \"a\": {} }\n}";
-    assert_eq!(canonical(SchemaType::Json, text), r#"{"type":"object","properties":{"b":{"type":"string"},"a":{}}}"#);
+    assert_eq!(
+        canonical(SchemaType::Json, text),
+        r#"{"type":"object","properties":{"b":{"type":"string"},"a":{}}}"#
+    );
 }
 
 #[test]
 fn fingerprints_ignore_whitespace_not_content() {
-    let a = parse(SchemaType::Avro, r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}"#);
-    let b = parse(SchemaType::Avro, "{ \"type\": \"record\",\n \"name\": \"R\", \"fields\": [ {\"name\":\"a\", \"type\":{\"type\":\"int\"}} ] }");
-    let c = parse(SchemaType::Avro, r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"}]}"#);
+    let a = parse(
+        SchemaType::Avro,
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}"#,
+    );
+    let b = parse(
+        SchemaType::Avro,
+        "{ \"type\": \"record\",\n \"name\": \"R\", \"fields\": [ {\"name\":\"a\", \"type\":{\"type\":\"int\"}} ] }",
+    );
+    let c = parse(
+        SchemaType::Avro,
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"}]}"#,
+    );
     assert_eq!(a.fingerprint(), b.fingerprint());
     assert_ne!(a.fingerprint(), c.fingerprint());
     assert_eq!(a.fingerprint().to_string().len(), 32);
@@ -93,18 +108,40 @@ fn json_schema_drafts_are_selected_by_dollar_schema() {
     use herald::schema::json::Draft;
     let cases = [
         (r#"{"type":"string"}"#, Draft::Draft7),
-        (r#"{"$schema":"http://json-schema.org/draft-04/schema#","type":"string"}"#, Draft::Draft4),
-        (r#"{"$schema":"http://json-schema.org/draft-06/schema#","type":"string"}"#, Draft::Draft6),
-        (r#"{"$schema":"http://json-schema.org/draft-07/schema#","type":"string"}"#, Draft::Draft7),
-        (r#"{"$schema":"https://json-schema.org/draft/2019-09/schema","type":"string"}"#, Draft::Draft201909),
-        (r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"string"}"#, Draft::Draft202012),
+        (
+            r#"{"$schema":"http://json-schema.org/draft-04/schema#","type":"string"}"#,
+            Draft::Draft4,
+        ),
+        (
+            r#"{"$schema":"http://json-schema.org/draft-06/schema#","type":"string"}"#,
+            Draft::Draft6,
+        ),
+        (
+            r#"{"$schema":"http://json-schema.org/draft-07/schema#","type":"string"}"#,
+            Draft::Draft7,
+        ),
+        (
+            r#"{"$schema":"https://json-schema.org/draft/2019-09/schema","type":"string"}"#,
+            Draft::Draft201909,
+        ),
+        (
+            r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"string"}"#,
+            Draft::Draft202012,
+        ),
     ];
     for (text, draft) in cases {
-        let Schema::Json(schema) = parse(SchemaType::Json, text) else { unreachable!() };
+        let Schema::Json(schema) = parse(SchemaType::Json, text) else {
+            unreachable!()
+        };
         assert_eq!(schema.draft(), draft, "{text}");
     }
     // Draft-specific meta-schemas: exclusiveMinimum is a boolean in draft 4, a number later.
-    assert!(Schema::parse(SchemaType::Json, r#"{"$schema":"http://json-schema.org/draft-04/schema#","minimum":1,"exclusiveMinimum":true}"#, &[]).is_ok());
+    assert!(Schema::parse(
+        SchemaType::Json,
+        r#"{"$schema":"http://json-schema.org/draft-04/schema#","minimum":1,"exclusiveMinimum":true}"#,
+        &[]
+    )
+    .is_ok());
     let err = Schema::parse(SchemaType::Json, r#"{"minimum":1,"exclusiveMinimum":true}"#, &[]).unwrap_err();
     assert_eq!(err.pointer(), Some("/exclusiveMinimum"), "{err}");
 }

@@ -16,7 +16,10 @@ pub fn check(schema_type: SchemaType, level: &str, previous: &[&str], new: &str)
     let versions: Vec<PreviousVersion<'_>> = parsed
         .iter()
         .enumerate()
-        .map(|(i, schema)| PreviousVersion { version: i as u32 + 1, schema })
+        .map(|(i, schema)| PreviousVersion {
+            version: i as u32 + 1,
+            schema,
+        })
         .collect();
     compat::check(level, &versions, &parse(schema_type, new))
 }
@@ -40,7 +43,10 @@ pub fn run_table(schema_type: SchemaType, cases: &[Case]) -> String {
         let report = check(schema_type, case.level, &case.previous, case.new);
         let rules: Vec<&str> = report.incompatibilities.iter().map(|i| i.rule).collect();
         if rules != case.expect {
-            failures.push(format!("{} [{}]: expected {:?}, got {:?}", case.name, case.level, case.expect, rules));
+            failures.push(format!(
+                "{} [{}]: expected {:?}, got {:?}",
+                case.name, case.level, case.expect, rules
+            ));
         }
         rendering.push_str(&format!("## {} [{}]\n", case.name, case.level));
         if report.is_compatible() {
@@ -59,7 +65,13 @@ pub fn run_table(schema_type: SchemaType, cases: &[Case]) -> String {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     rendering
 }
 
@@ -72,6 +84,18 @@ fn display(pointer: &str) -> &str {
 }
 
 /// Shorthand for building a table row.
-pub fn case(name: &'static str, level: &'static str, previous: &[&'static str], new: &'static str, expect: &[&'static str]) -> Case {
-    Case { name, level, previous: previous.to_vec(), new, expect: expect.to_vec() }
+pub fn case(
+    name: &'static str,
+    level: &'static str,
+    previous: &[&'static str],
+    new: &'static str,
+    expect: &[&'static str],
+) -> Case {
+    Case {
+        name,
+        level,
+        previous: previous.to_vec(),
+        new,
+        expect: expect.to_vec(),
+    }
 }

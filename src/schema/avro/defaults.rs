@@ -22,7 +22,9 @@ pub(super) fn check(nodes: &[Node], id: NodeId, value: &Value) -> Result<(), Str
             None => Err(format!("{n} is not a 64-bit integer")),
         },
         (Kind::Float | Kind::Double, Value::Number(_)) => Ok(()),
-        (Kind::Float | Kind::Double, Value::String(s)) if matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") => Ok(()),
+        (Kind::Float | Kind::Double, Value::String(s)) if matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") => {
+            Ok(())
+        }
         (Kind::Bytes, Value::String(s)) => byte_string(s).map(|_| ()),
         (Kind::String, Value::String(_)) => Ok(()),
         (Kind::Fixed(fixed), Value::String(s)) => {
@@ -30,7 +32,10 @@ pub(super) fn check(nodes: &[Node], id: NodeId, value: &Value) -> Result<(), Str
             if len as u64 == fixed.size {
                 Ok(())
             } else {
-                Err(format!("a fixed of size {} needs {} bytes, the default has {len}", fixed.size, fixed.size))
+                Err(format!(
+                    "a fixed of size {} needs {} bytes, the default has {len}",
+                    fixed.size, fixed.size
+                ))
             }
         }
         (Kind::Enum(e), Value::String(s)) => {
@@ -40,18 +45,13 @@ pub(super) fn check(nodes: &[Node], id: NodeId, value: &Value) -> Result<(), Str
                 Err(format!("\"{s}\" is not a symbol of enum {}", e.name.full()))
             }
         }
-        (Kind::Array { items }, Value::Array(values)) => {
-            values.iter().try_for_each(|v| check(nodes, *items, v))
-        }
-        (Kind::Map { values }, Value::Object(entries)) => {
-            entries.values().try_for_each(|v| check(nodes, *values, v))
-        }
+        (Kind::Array { items }, Value::Array(values)) => values.iter().try_for_each(|v| check(nodes, *items, v)),
+        (Kind::Map { values }, Value::Object(entries)) => entries.values().try_for_each(|v| check(nodes, *values, v)),
         (Kind::Record(record), Value::Object(entries)) => {
             // Unknown keys are ignored, as Java ignores them.
             for field in &record.fields {
                 match entries.get(&field.name) {
-                    Some(v) => check(nodes, field.schema, v)
-                        .map_err(|e| format!("field \"{}\": {e}", field.name))?,
+                    Some(v) => check(nodes, field.schema, v).map_err(|e| format!("field \"{}\": {e}", field.name))?,
                     None if field.default.is_some() => {}
                     None => return Err(format!("field \"{}\" is missing and has no default", field.name)),
                 }

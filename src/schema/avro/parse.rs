@@ -13,8 +13,19 @@ use crate::schema::pointer;
 use crate::schema::{Reference, SchemaError};
 
 /// Keys with a meaning of their own on a type; everything else is a custom property.
-const RESERVED_TYPE_KEYS: &[&str] =
-    &["type", "name", "namespace", "doc", "fields", "items", "values", "size", "symbols", "aliases", "default"];
+const RESERVED_TYPE_KEYS: &[&str] = &[
+    "type",
+    "name",
+    "namespace",
+    "doc",
+    "fields",
+    "items",
+    "values",
+    "size",
+    "symbols",
+    "aliases",
+    "default",
+];
 const RESERVED_FIELD_KEYS: &[&str] = &["name", "type", "doc", "default", "order", "aliases"];
 
 /// Parses `text`, with the named types of `references` (already in dependency order) in scope.
@@ -58,7 +69,12 @@ struct Parser {
 
 impl Parser {
     fn push(&mut self, kind: Kind, pointer: &str, props: Vec<(String, Value)>) -> NodeId {
-        self.nodes.push(Node { kind, pointer: pointer.to_string(), document: self.document, props });
+        self.nodes.push(Node {
+            kind,
+            pointer: pointer.to_string(),
+            document: self.document,
+            props,
+        });
         self.nodes.len() - 1
     }
 
@@ -69,7 +85,10 @@ impl Parser {
             Value::Object(object) => self.parse_object(object, at, namespace),
             other => Err(SchemaError::at(
                 at,
-                format!("a type must be a name, an object or an array (union), found {}", json_kind(other)),
+                format!(
+                    "a type must be a name, an object or an array (union), found {}",
+                    json_kind(other)
+                ),
             )),
         }
     }
@@ -78,8 +97,12 @@ impl Parser {
         if let Some(kind) = Kind::primitive(name) {
             return Ok(self.push(kind, at, Vec::new()));
         }
-        self.resolve(name, namespace)
-            .ok_or_else(|| SchemaError::at(at, format!("undefined name \"{name}\": named types must be defined before they are used")))
+        self.resolve(name, namespace).ok_or_else(|| {
+            SchemaError::at(
+                at,
+                format!("undefined name \"{name}\": named types must be defined before they are used"),
+            )
+        })
     }
 
     /// Resolves a type name the way Java does: relative to the enclosing namespace first,
@@ -103,7 +126,10 @@ impl Parser {
             let id = self.parse_type(branch, &branch_at, namespace)?;
             let kind = &self.nodes[id].kind;
             if matches!(kind, Kind::Union { .. }) {
-                return Err(SchemaError::at(branch_at, "a union may not directly contain another union"));
+                return Err(SchemaError::at(
+                    branch_at,
+                    "a union may not directly contain another union",
+                ));
             }
             let key = match kind.name() {
                 Some(name) => name.full(),
@@ -117,7 +143,12 @@ impl Parser {
         Ok(self.push(Kind::Union { branches: ids }, at, Vec::new()))
     }
 
-    fn parse_object(&mut self, object: &Map<String, Value>, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+    fn parse_object(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        namespace: Option<&str>,
+    ) -> Result<NodeId, SchemaError> {
         let type_name = match object.get("type") {
             Some(Value::String(t)) => t.as_str(),
             Some(other) => {
@@ -152,9 +183,8 @@ impl Parser {
                     return Ok(self.push(kind, at, props));
                 }
                 // `{"type": "com.example.Money"}`: a reference in object form.
-                self.resolve(other, namespace).ok_or_else(|| {
-                    SchemaError::at(pointer::push(at, "type"), format!("unknown type \"{other}\""))
-                })
+                self.resolve(other, namespace)
+                    .ok_or_else(|| SchemaError::at(pointer::push(at, "type"), format!("unknown type \"{other}\"")))
             }
         }
     }
@@ -171,7 +201,12 @@ impl Parser {
         let name_at = pointer::push(at, "name");
         let raw = match object.get("name") {
             Some(Value::String(n)) => n.as_str(),
-            Some(other) => return Err(SchemaError::at(name_at, format!("\"name\" must be a string, found {}", json_kind(other)))),
+            Some(other) => {
+                return Err(SchemaError::at(
+                    name_at,
+                    format!("\"name\" must be a string, found {}", json_kind(other)),
+                ))
+            }
             None => return Err(SchemaError::at(at, "a named type needs a \"name\"")),
         };
         let explicit_ns = match object.get("namespace") {
@@ -185,13 +220,19 @@ impl Parser {
             }
         };
         let name = match raw.rsplit_once('.') {
-            Some((ns, short)) => Name { name: short.to_string(), namespace: Some(ns.to_string()) },
+            Some((ns, short)) => Name {
+                name: short.to_string(),
+                namespace: Some(ns.to_string()),
+            },
             None => {
                 let ns = match explicit_ns {
                     Some(ns) => Some(ns),
                     None => namespace,
                 };
-                Name { name: raw.to_string(), namespace: ns.filter(|ns| !ns.is_empty()).map(str::to_string) }
+                Name {
+                    name: raw.to_string(),
+                    namespace: ns.filter(|ns| !ns.is_empty()).map(str::to_string),
+                }
             }
         };
         check_identifier(&name.name, &name_at, "name")?;
@@ -201,11 +242,17 @@ impl Parser {
             }
         }
         if Kind::primitive(&name.name).is_some() && name.namespace.is_none() {
-            return Err(SchemaError::at(name_at, format!("\"{}\" is a primitive type and cannot name a type", name.name)));
+            return Err(SchemaError::at(
+                name_at,
+                format!("\"{}\" is a primitive type and cannot name a type", name.name),
+            ));
         }
         let full = name.full();
         if self.names.contains_key(&full) {
-            return Err(SchemaError::at(name_at, format!("the type {full} is defined more than once")));
+            return Err(SchemaError::at(
+                name_at,
+                format!("the type {full} is defined more than once"),
+            ));
         }
         let aliases = self.aliases(object, at, name.namespace.as_deref())?;
         let doc = optional_string(object, "doc", at)?;
@@ -215,7 +262,12 @@ impl Parser {
         Ok((id, name, aliases, doc))
     }
 
-    fn aliases(&self, object: &Map<String, Value>, at: &str, namespace: Option<&str>) -> Result<Vec<String>, SchemaError> {
+    fn aliases(
+        &self,
+        object: &Map<String, Value>,
+        at: &str,
+        namespace: Option<&str>,
+    ) -> Result<Vec<String>, SchemaError> {
         let names = string_list(object, "aliases", at)?;
         Ok(names
             .into_iter()
@@ -239,11 +291,22 @@ impl Parser {
         let full_name = name.full();
         // The record is visible (as a record) while its fields are parsed, so that a field
         // can refer to it recursively, even inside a union.
-        self.nodes[id].kind = Kind::Record(Box::new(Record { name, aliases, doc, fields: Vec::new(), is_error }));
+        self.nodes[id].kind = Kind::Record(Box::new(Record {
+            name,
+            aliases,
+            doc,
+            fields: Vec::new(),
+            is_error,
+        }));
         let fields_at = pointer::push(at, "fields");
         let raw_fields = match object.get("fields") {
             Some(Value::Array(fields)) => fields,
-            Some(other) => return Err(SchemaError::at(fields_at, format!("\"fields\" must be an array, found {}", json_kind(other)))),
+            Some(other) => {
+                return Err(SchemaError::at(
+                    fields_at,
+                    format!("\"fields\" must be an array, found {}", json_kind(other)),
+                ))
+            }
             None => return Err(SchemaError::at(at, "a record needs \"fields\"")),
         };
         let mut fields = Vec::with_capacity(raw_fields.len());
@@ -271,7 +334,12 @@ impl Parser {
             .ok_or_else(|| SchemaError::at(at, format!("a field must be an object, found {}", json_kind(raw))))?;
         let name = match object.get("name") {
             Some(Value::String(n)) => n.clone(),
-            Some(other) => return Err(SchemaError::at(pointer::push(at, "name"), format!("\"name\" must be a string, found {}", json_kind(other)))),
+            Some(other) => {
+                return Err(SchemaError::at(
+                    pointer::push(at, "name"),
+                    format!("\"name\" must be a string, found {}", json_kind(other)),
+                ))
+            }
             None => return Err(SchemaError::at(at, "a field needs a \"name\"")),
         };
         check_identifier(&name, &pointer::push(at, "name"), "field name")?;
@@ -314,7 +382,12 @@ impl Parser {
         let symbols_at = pointer::push(at, "symbols");
         let symbols = match object.get("symbols") {
             Some(Value::Array(_)) => string_list(object, "symbols", at)?,
-            Some(other) => return Err(SchemaError::at(symbols_at, format!("\"symbols\" must be an array of strings, found {}", json_kind(other)))),
+            Some(other) => {
+                return Err(SchemaError::at(
+                    symbols_at,
+                    format!("\"symbols\" must be an array of strings, found {}", json_kind(other)),
+                ))
+            }
             None => return Err(SchemaError::at(at, "an enum needs \"symbols\"")),
         };
         let mut seen = HashSet::with_capacity(symbols.len());
@@ -322,7 +395,10 @@ impl Parser {
             let symbol_at = pointer::push_index(&symbols_at, index);
             check_identifier(symbol, &symbol_at, "enum symbol")?;
             if !seen.insert(symbol.as_str()) {
-                return Err(SchemaError::at(symbol_at, format!("duplicate enum symbol \"{symbol}\"")));
+                return Err(SchemaError::at(
+                    symbol_at,
+                    format!("duplicate enum symbol \"{symbol}\""),
+                ));
             }
         }
         let default = optional_string(object, "default", at)?;
@@ -334,7 +410,13 @@ impl Parser {
                 ));
             }
         }
-        self.nodes[id].kind = Kind::Enum(Box::new(Enum { name, aliases, doc, symbols, default }));
+        self.nodes[id].kind = Kind::Enum(Box::new(Enum {
+            name,
+            aliases,
+            doc,
+            symbols,
+            default,
+        }));
         Ok(id)
     }
 
@@ -348,11 +430,19 @@ impl Parser {
         let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
         let size = match object.get("size") {
             Some(v) => v.as_u64().filter(|s| *s <= i32::MAX as u64).ok_or_else(|| {
-                SchemaError::at(pointer::push(at, "size"), format!("\"size\" must be a non-negative integer, found {v}"))
+                SchemaError::at(
+                    pointer::push(at, "size"),
+                    format!("\"size\" must be a non-negative integer, found {v}"),
+                )
             })?,
             None => return Err(SchemaError::at(at, "a fixed type needs a \"size\"")),
         };
-        self.nodes[id].kind = Kind::Fixed(Box::new(Fixed { name, aliases, doc, size }));
+        self.nodes[id].kind = Kind::Fixed(Box::new(Fixed {
+            name,
+            aliases,
+            doc,
+            size,
+        }));
         Ok(id)
     }
 
@@ -366,7 +456,10 @@ impl Parser {
                     if let Err(problem) = defaults::check(&self.nodes, field.schema, default) {
                         return Err(SchemaError::at(
                             pointer::push(&field.pointer, "default"),
-                            format!("the default of field \"{}\" does not match its type: {problem}", field.name),
+                            format!(
+                                "the default of field \"{}\" does not match its type: {problem}",
+                                field.name
+                            ),
                         ));
                     }
                 }
@@ -388,7 +481,10 @@ fn optional_string(object: &Map<String, Value>, key: &str, at: &str) -> Result<O
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(SchemaError::at(pointer::push(at, key), format!("\"{key}\" must be a string, found {}", json_kind(other)))),
+        Some(other) => Err(SchemaError::at(
+            pointer::push(at, key),
+            format!("\"{key}\" must be a string, found {}", json_kind(other)),
+        )),
     }
 }
 
@@ -407,7 +503,10 @@ fn string_list(object: &Map<String, Value>, key: &str, at: &str) -> Result<Vec<S
                 })
             })
             .collect(),
-        Some(other) => Err(SchemaError::at(pointer::push(at, key), format!("\"{key}\" must be an array of strings, found {}", json_kind(other)))),
+        Some(other) => Err(SchemaError::at(
+            pointer::push(at, key),
+            format!("\"{key}\" must be an array of strings, found {}", json_kind(other)),
+        )),
     }
 }
 
@@ -415,7 +514,9 @@ fn string_list(object: &Map<String, Value>, key: &str, at: &str) -> Result<Vec<S
 fn check_identifier(name: &str, at: &str, what: &str) -> Result<(), SchemaError> {
     let mut chars = name.chars();
     let valid = match chars.next() {
-        Some(first) => (first.is_ascii_alphabetic() || first == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        Some(first) => {
+            (first.is_ascii_alphabetic() || first == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
         None => false,
     };
     if valid {
@@ -423,7 +524,9 @@ fn check_identifier(name: &str, at: &str, what: &str) -> Result<(), SchemaError>
     } else {
         Err(SchemaError::at(
             at,
-            format!("invalid {what} \"{name}\": it must start with a letter or _ and contain only letters, digits and _"),
+            format!(
+                "invalid {what} \"{name}\": it must start with a letter or _ and contain only letters, digits and _"
+            ),
         ))
     }
 }

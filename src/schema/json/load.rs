@@ -17,7 +17,13 @@ use crate::schema::pointer;
 use crate::schema::{Reference, SchemaError};
 
 const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
-const NUMBER_KEYWORDS: &[&str] = &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
+const NUMBER_KEYWORDS: &[&str] = &[
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+];
 const OBJECT_KEYWORDS: &[&str] = &[
     "properties",
     "required",
@@ -50,25 +56,44 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
     let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::from_json(&e))?;
     let draft = detect_draft(&value)?;
     meta_validate(&value, draft, None)?;
-    let mut documents = vec![Document { name: String::new(), value }];
+    let mut documents = vec![Document {
+        name: String::new(),
+        value,
+    }];
     for reference in references {
         let value: Value = serde_json::from_str(reference.schema)
             .map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
         let ref_draft = detect_draft(&value).map_err(|e| e.in_document(reference.name))?;
         meta_validate(&value, ref_draft, Some(reference.name))?;
-        documents.push(Document { name: reference.name.to_string(), value });
+        documents.push(Document {
+            name: reference.name.to_string(),
+            value,
+        });
     }
 
-    let mut loader = Loader { documents: &documents, draft, nodes: Vec::new(), targets: HashMap::new() };
+    let mut loader = Loader {
+        documents: &documents,
+        draft,
+        nodes: Vec::new(),
+        targets: HashMap::new(),
+    };
     let root = loader.load(0, "", &documents[0].value)?;
     let nodes = loader.nodes;
     reject_ref_cycles(&nodes)?;
     let canonical = serde_json::to_string(&documents[0].value).expect("JSON values always serialise");
-    Ok(JsonSchema { nodes, root, draft, documents, canonical })
+    Ok(JsonSchema {
+        nodes,
+        root,
+        draft,
+        documents,
+        canonical,
+    })
 }
 
 fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
-    let Some(uri) = value.get("$schema") else { return Ok(Draft::Draft7) };
+    let Some(uri) = value.get("$schema") else {
+        return Ok(Draft::Draft7);
+    };
     let Some(uri) = uri.as_str() else {
         return Err(SchemaError::at("/$schema", "\"$schema\" must be a string"));
     };
@@ -121,7 +146,12 @@ struct Loader<'d> {
 
 impl<'d> Loader<'d> {
     fn push(&mut self, kind: JsonKind, document: usize, at: &str) -> JsonNodeId {
-        self.nodes.push(JsonNode { kind, pointer: at.to_string(), document, annotations: None });
+        self.nodes.push(JsonNode {
+            kind,
+            pointer: at.to_string(),
+            document,
+            annotations: None,
+        });
         self.nodes.len() - 1
     }
 
@@ -130,8 +160,14 @@ impl<'d> Loader<'d> {
             Value::Bool(true) => Ok(self.push(JsonKind::Any, document, at)),
             Value::Bool(false) => Ok(self.push(JsonKind::Nothing, document, at)),
             // `$ref` chains can lead far deeper than the JSON nests; grow the stack as needed.
-            Value::Object(object) => stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.load_object(document, at, object)),
-            other => Err(self.error(document, at, format!("a schema must be an object or a boolean, found {other}"))),
+            Value::Object(object) => {
+                stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.load_object(document, at, object))
+            }
+            other => Err(self.error(
+                document,
+                at,
+                format!("a schema must be an object or a boolean, found {other}"),
+            )),
         }
     }
 
@@ -144,7 +180,12 @@ impl<'d> Loader<'d> {
         }
     }
 
-    fn load_object(&mut self, document: usize, at: &str, object: &'d Map<String, Value>) -> Result<JsonNodeId, SchemaError> {
+    fn load_object(
+        &mut self,
+        document: usize,
+        at: &str,
+        object: &'d Map<String, Value>,
+    ) -> Result<JsonNodeId, SchemaError> {
         let annotations = read_annotations(object);
         let mut parts: Vec<JsonNodeId> = Vec::new();
 
@@ -171,17 +212,34 @@ impl<'d> Loader<'d> {
                 let mut branches = Vec::with_capacity(types.len());
                 for t in types {
                     let t = t.as_str().ok_or_else(|| {
-                        self.error(document, &pointer::push(at, "type"), "\"type\" must hold type names".into())
+                        self.error(
+                            document,
+                            &pointer::push(at, "type"),
+                            "\"type\" must hold type names".into(),
+                        )
                     })?;
                     branches.push(self.load_typed(document, at, object, t)?);
                 }
                 let part = match branches.as_slice() {
                     [single] => *single,
-                    _ => self.push(JsonKind::Combined { criterion: Criterion::AnyOf, subschemas: branches }, document, at),
+                    _ => self.push(
+                        JsonKind::Combined {
+                            criterion: Criterion::AnyOf,
+                            subschemas: branches,
+                        },
+                        document,
+                        at,
+                    ),
                 };
                 parts.push(part);
             }
-            Some(_) => return Err(self.error(document, &pointer::push(at, "type"), "\"type\" must be a string or an array".into())),
+            Some(_) => {
+                return Err(self.error(
+                    document,
+                    &pointer::push(at, "type"),
+                    "\"type\" must be a string or an array".into(),
+                ))
+            }
             None => {
                 for (type_name, keywords) in [
                     ("string", STRING_KEYWORDS),
@@ -223,7 +281,14 @@ impl<'d> Loader<'d> {
         let id = match parts.as_slice() {
             [] => self.push(JsonKind::Any, document, at),
             [single] => *single,
-            _ => self.push(JsonKind::Combined { criterion: Criterion::AllOf, subschemas: parts }, document, at),
+            _ => self.push(
+                JsonKind::Combined {
+                    criterion: Criterion::AllOf,
+                    subschemas: parts,
+                },
+                document,
+                at,
+            ),
         };
         if annotations.is_some() {
             self.nodes[id].annotations = annotations;
@@ -250,7 +315,13 @@ impl<'d> Loader<'d> {
             "number" | "integer" => JsonKind::Number(Box::new(self.number_rules(object, type_name == "integer"))),
             "object" => JsonKind::Object(Box::new(self.object_rules(document, at, object)?)),
             "array" => JsonKind::Array(Box::new(self.array_rules(document, at, object)?)),
-            other => return Err(self.error(document, &pointer::push(at, "type"), format!("unknown type \"{other}\""))),
+            other => {
+                return Err(self.error(
+                    document,
+                    &pointer::push(at, "type"),
+                    format!("unknown type \"{other}\""),
+                ))
+            }
         };
         Ok(self.push(kind, document, at))
     }
@@ -276,7 +347,12 @@ impl<'d> Loader<'d> {
         rules
     }
 
-    fn object_rules(&mut self, document: usize, at: &str, object: &'d Map<String, Value>) -> Result<ObjectRules, SchemaError> {
+    fn object_rules(
+        &mut self,
+        document: usize,
+        at: &str,
+        object: &'d Map<String, Value>,
+    ) -> Result<ObjectRules, SchemaError> {
         let mut properties = Vec::new();
         if let Some(Value::Object(props)) = object.get("properties") {
             let props_at = pointer::push(at, "properties");
@@ -300,18 +376,26 @@ impl<'d> Loader<'d> {
                 let regex = fancy_regex::Regex::new(pattern)
                     .map_err(|e| self.error(document, &pattern_at, format!("invalid regular expression: {e}")))?;
                 let schema = self.load(document, &pattern_at, schema)?;
-                pattern_properties.push(PatternProperty { pattern: pattern.clone(), regex, schema });
+                pattern_properties.push(PatternProperty {
+                    pattern: pattern.clone(),
+                    regex,
+                    schema,
+                });
             }
         }
         let mut dependent_required = Vec::new();
         let mut dependent_schemas = Vec::new();
         for keyword in ["dependencies", "dependentRequired", "dependentSchemas"] {
-            let Some(Value::Object(deps)) = object.get(keyword) else { continue };
+            let Some(Value::Object(deps)) = object.get(keyword) else {
+                continue;
+            };
             let deps_at = pointer::push(at, keyword);
             for (name, dep) in deps {
                 match dep {
-                    Value::Array(names) => dependent_required
-                        .push((name.clone(), names.iter().filter_map(Value::as_str).map(str::to_string).collect())),
+                    Value::Array(names) => dependent_required.push((
+                        name.clone(),
+                        names.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                    )),
                     schema => {
                         let id = self.load(document, &pointer::push(&deps_at, name), schema)?;
                         dependent_schemas.push((name.clone(), id));
@@ -332,7 +416,12 @@ impl<'d> Loader<'d> {
         })
     }
 
-    fn array_rules(&mut self, document: usize, at: &str, object: &'d Map<String, Value>) -> Result<ArrayRules, SchemaError> {
+    fn array_rules(
+        &mut self,
+        document: usize,
+        at: &str,
+        object: &'d Map<String, Value>,
+    ) -> Result<ArrayRules, SchemaError> {
         let mut items = None;
         let mut tuple = None;
         let mut additional_value = object.get("additionalItems");
@@ -343,7 +432,9 @@ impl<'d> Loader<'d> {
             additional_key = "items";
         } else {
             match object.get("items") {
-                Some(Value::Array(list)) => tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?),
+                Some(Value::Array(list)) => {
+                    tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?)
+                }
                 Some(schema) => items = Some(self.load(document, &pointer::push(at, "items"), schema)?),
                 None => {}
             }
@@ -373,7 +464,13 @@ impl<'d> Loader<'d> {
             .collect()
     }
 
-    fn additional(&mut self, document: usize, at: &str, object: &'d Map<String, Value>, keyword: &str) -> Result<Additional, SchemaError> {
+    fn additional(
+        &mut self,
+        document: usize,
+        at: &str,
+        object: &'d Map<String, Value>,
+        keyword: &str,
+    ) -> Result<Additional, SchemaError> {
         match object.get(keyword) {
             None => Ok(Additional::Allowed),
             Some(value) => self.additional_value(document, &pointer::push(at, keyword), value),
@@ -391,14 +488,22 @@ impl<'d> Loader<'d> {
     /// Resolves `reference` (written in `document` at `at`) and loads its target once.
     fn load_reference(&mut self, document: usize, at: &str, reference: &str) -> Result<JsonNodeId, SchemaError> {
         let ref_at = pointer::push(at, "$ref");
-        let (target_doc, fragment) = self
-            .locate(document, reference)
-            .ok_or_else(|| self.error(document, &ref_at, format!("cannot resolve $ref \"{reference}\": no such document among the schema and its references")))?;
+        let (target_doc, fragment) = self.locate(document, reference).ok_or_else(|| {
+            self.error(
+                document,
+                &ref_at,
+                format!("cannot resolve $ref \"{reference}\": no such document among the schema and its references"),
+            )
+        })?;
         let target_pointer = if fragment.is_empty() || fragment.starts_with('/') {
             percent_decode(fragment)
         } else {
             find_anchor(&self.documents[target_doc].value, fragment, "").ok_or_else(|| {
-                self.error(document, &ref_at, format!("cannot resolve $ref \"{reference}\": no anchor \"{fragment}\""))
+                self.error(
+                    document,
+                    &ref_at,
+                    format!("cannot resolve $ref \"{reference}\": no anchor \"{fragment}\""),
+                )
             })?
         };
         let key = (target_doc, target_pointer);
@@ -407,7 +512,14 @@ impl<'d> Loader<'d> {
         }
         let documents = self.documents;
         let value = documents[target_doc].value.pointer(&key.1).ok_or_else(|| {
-            self.error(document, &ref_at, format!("cannot resolve $ref \"{reference}\": nothing at {}", pointer::display(&key.1)))
+            self.error(
+                document,
+                &ref_at,
+                format!(
+                    "cannot resolve $ref \"{reference}\": nothing at {}",
+                    pointer::display(&key.1)
+                ),
+            )
         })?;
         // Reserve the id before loading, so a reference back to this target (recursion)
         // finds it instead of loading forever.
@@ -444,7 +556,11 @@ impl<'d> Loader<'d> {
                     .unwrap_or(false)
             })
         };
-        let by_tail = || documents.iter().position(|d| !d.name.is_empty() && last_segment(&d.name) == wanted_tail);
+        let by_tail = || {
+            documents
+                .iter()
+                .position(|d| !d.name.is_empty() && last_segment(&d.name) == wanted_tail)
+        };
         by_name.or_else(by_id).or_else(by_tail).map(|doc| (doc, fragment))
     }
 }
@@ -466,12 +582,22 @@ fn find_anchor(value: &Value, name: &str, at: &str) -> Option<String> {
     match value {
         Value::Object(object) => {
             let matches = object.get("$anchor").and_then(Value::as_str) == Some(name)
-                || object.get("$id").and_then(Value::as_str).and_then(|id| id.strip_prefix('#')) == Some(name)
-                || object.get("id").and_then(Value::as_str).and_then(|id| id.strip_prefix('#')) == Some(name);
+                || object
+                    .get("$id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| id.strip_prefix('#'))
+                    == Some(name)
+                || object
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| id.strip_prefix('#'))
+                    == Some(name);
             if matches {
                 return Some(at.to_string());
             }
-            object.iter().find_map(|(key, child)| find_anchor(child, name, &pointer::push(at, key)))
+            object
+                .iter()
+                .find_map(|(key, child)| find_anchor(child, name, &pointer::push(at, key)))
         }
         Value::Array(items) => items
             .iter()

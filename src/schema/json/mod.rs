@@ -92,7 +92,10 @@ pub enum JsonKind {
     Array(Box<ArrayRules>),
     Enum(Vec<Value>),
     Const(Value),
-    Combined { criterion: Criterion, subschemas: Vec<JsonNodeId> },
+    Combined {
+        criterion: Criterion,
+        subschemas: Vec<JsonNodeId>,
+    },
     Not(JsonNodeId),
     Ref(JsonNodeId),
 }
