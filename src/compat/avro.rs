@@ -72,10 +72,11 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibilit
     let mut checker = Checker {
         reader,
         writer,
-        memo: HashMap::new(),
-        field_index: HashMap::new(),
+        memo: HashMap::default(),
+        field_index: HashMap::default(),
         location: Vec::new(),
         depth: 0,
+        silent: 0,
     };
     let mut found = checker.compatibility(reader.root(), writer.root());
     // A named type reached through several paths is reported once, at its first location.
@@ -96,9 +97,18 @@ pub fn can_read(reader: &AvroSchema, writer: &AvroSchema) -> bool {
     check(reader, writer).is_empty()
 }
 
+#[derive(Clone, Copy)]
+enum Token {
+    Keyword(&'static str),
+    Index(usize),
+}
+
 enum Memo {
     InProgress,
-    Done(Vec<AvroIncompatibility>),
+    Done {
+        found: Vec<AvroIncompatibility>,
+        silent: bool,
+    },
 }
 
 struct Checker<'a> {
@@ -107,9 +117,12 @@ struct Checker<'a> {
     memo: HashMap<(NodeId, NodeId), Memo>,
     /// Field name → position, for large writer records.
     field_index: HashMap<NodeId, HashMap<&'a str, usize>>,
-    /// Java's location stack, as tokens.
-    location: Vec<String>,
+    /// Java's location stack, as tokens (no allocation per step: most checks find nothing).
+    location: Vec<Token>,
     depth: usize,
+    /// > 0 while trying whether something *could* match (a reader union's branches): only
+    /// the verdict is used there, so findings are not described.
+    silent: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -120,8 +133,9 @@ impl<'a> Checker<'a> {
         if memoise {
             match self.memo.get(&(r, w)) {
                 Some(Memo::InProgress) => return Vec::new(),
-                Some(Memo::Done(found)) => return found.clone(),
-                None => {}
+                // A silent result has no details; recompute it when details are wanted.
+                Some(Memo::Done { found, silent }) if !*silent || self.silent > 0 => return found.clone(),
+                _ => {}
             }
             self.memo.insert((r, w), Memo::InProgress);
         }
@@ -130,7 +144,7 @@ impl<'a> Checker<'a> {
                 AvroRule::NestingTooDeep,
                 r,
                 w,
-                format!("schemas nest deeper than {MAX_DEPTH} levels"),
+                || format!("schemas nest deeper than {MAX_DEPTH} levels"),
                 None,
             )]
         } else {
@@ -140,7 +154,13 @@ impl<'a> Checker<'a> {
             found
         };
         if memoise {
-            self.memo.insert((r, w), Memo::Done(found.clone()));
+            self.memo.insert(
+                (r, w),
+                Memo::Done {
+                    found: found.clone(),
+                    silent: self.silent > 0,
+                },
+            );
         }
         found
     }
@@ -155,12 +175,12 @@ impl<'a> Checker<'a> {
                 (Kind::Fixed(rf), Kind::Fixed(wf)) => {
                     let mut found = self.check_names(r, w);
                     if rf.size != wf.size {
-                        self.location.push("size".into());
+                        self.location.push(Token::Keyword("size"));
                         found.push(self.incompatible(
                             AvroRule::FixedSizeMismatch,
                             r,
                             w,
-                            format!("expected: {}, found: {}", wf.size, rf.size),
+                            || format!("expected: {}, found: {}", wf.size, rf.size),
                             Some("size"),
                         ));
                         self.location.pop();
@@ -174,12 +194,12 @@ impl<'a> Checker<'a> {
                     if !missing.is_empty() && !reader_default_absorbs {
                         missing.sort();
                         let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                        self.location.push("symbols".into());
+                        self.location.push(Token::Keyword("symbols"));
                         found.push(self.incompatible(
                             AvroRule::MissingEnumSymbols,
                             r,
                             w,
-                            format!("[{list}]"),
+                            || format!("[{list}]"),
                             Some("symbols"),
                         ));
                         self.location.pop();
@@ -194,15 +214,15 @@ impl<'a> Checker<'a> {
                 (Kind::Union { .. }, Kind::Union { branches }) => {
                     let mut found = Vec::new();
                     for (i, branch) in branches.iter().enumerate() {
-                        self.location.push(i.to_string());
+                        self.location.push(Token::Index(i));
                         // The reason a branch fails is dropped, as Java drops it: the
                         // report says which writer branch has no home in the reader.
-                        if !self.compatibility(r, *branch).is_empty() {
+                        if !self.trial(r, *branch) {
                             let message = format!(
                                 "reader union lacking writer type: {}",
                                 self.writer.kind(*branch).type_name()
                             );
-                            found.push(self.incompatible(AvroRule::MissingUnionBranch, r, *branch, message, None));
+                            found.push(self.incompatible(AvroRule::MissingUnionBranch, r, *branch, || message, None));
                         }
                         self.location.pop();
                     }
@@ -217,7 +237,7 @@ impl<'a> Checker<'a> {
             // Every value the writer's union can hold must be readable.
             let mut found = Vec::new();
             for (i, branch) in branches.iter().enumerate() {
-                self.location.push(i.to_string());
+                self.location.push(Token::Index(i));
                 found.extend(self.compatibility(r, *branch));
                 self.location.pop();
             }
@@ -226,11 +246,11 @@ impl<'a> Checker<'a> {
 
         if let Kind::Union { branches } = reader_kind {
             // Any reader branch that can read the writer will do.
-            if branches.iter().any(|b| self.compatibility(*b, w).is_empty()) {
+            if branches.iter().any(|b| self.trial(*b, w)) {
                 return Vec::new();
             }
             let message = format!("reader union lacking writer type: {}", writer_kind.type_name());
-            return vec![self.incompatible(AvroRule::MissingUnionBranch, r, w, message, None)];
+            return vec![self.incompatible(AvroRule::MissingUnionBranch, r, w, || message, None)];
         }
 
         if promotes(writer_kind, reader_kind) {
@@ -241,11 +261,19 @@ impl<'a> Checker<'a> {
             reader_kind.type_name(),
             writer_kind.type_name()
         );
-        vec![self.incompatible(AvroRule::TypeMismatch, r, w, message, None)]
+        vec![self.incompatible(AvroRule::TypeMismatch, r, w, || message, None)]
     }
 
-    fn nested(&mut self, token: &str, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
-        self.location.push(token.to_string());
+    /// Whether `r` can read `w`, without describing why not.
+    fn trial(&mut self, r: NodeId, w: NodeId) -> bool {
+        self.silent += 1;
+        let ok = self.compatibility(r, w).is_empty();
+        self.silent -= 1;
+        ok
+    }
+
+    fn nested(&mut self, token: &'static str, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        self.location.push(Token::Keyword(token));
         let found = self.compatibility(r, w);
         self.location.pop();
         found
@@ -259,18 +287,12 @@ impl<'a> Checker<'a> {
         let (Some(reader_name), Some(writer_name)) = (reader_kind.name(), writer_kind.name()) else {
             return Vec::new();
         };
-        let writer_full = writer_name.full();
-        if reader_name.name == writer_name.name || reader_kind.aliases().contains(&writer_full) {
+        if reader_name.name == writer_name.name || reader_kind.aliases().iter().any(|alias| writer_name.is(alias)) {
             return Vec::new();
         }
-        self.location.push("name".into());
-        let found = self.incompatible(
-            AvroRule::NameMismatch,
-            r,
-            w,
-            format!("expected: {writer_full}"),
-            Some("name"),
-        );
+        self.location.push(Token::Keyword("name"));
+        let message = format!("expected: {}", writer_name.full());
+        let found = self.incompatible(AvroRule::NameMismatch, r, w, || message, Some("name"));
         self.location.pop();
         vec![found]
     }
@@ -281,9 +303,9 @@ impl<'a> Checker<'a> {
             return Vec::new();
         };
         let mut found = Vec::new();
-        self.location.push("fields".into());
+        self.location.push(Token::Keyword("fields"));
         for (position, reader_field) in reader_record.fields.iter().enumerate() {
-            self.location.push(position.to_string());
+            self.location.push(Token::Index(position));
             // The writer field with the reader field's name (checked at the same position
             // first: most evolutions keep field order) and with each of its aliases.
             let by_name = match writer_record.fields.get(position) {
@@ -308,7 +330,7 @@ impl<'a> Checker<'a> {
                                 AvroRule::ReaderFieldMissingDefaultValue,
                                 r,
                                 w,
-                                reader_field.name.clone(),
+                                || reader_field.name.clone(),
                                 None,
                             );
                             incompatibility.reader_pointer = self
@@ -329,7 +351,7 @@ impl<'a> Checker<'a> {
                         reader_field.name,
                         writer_record.name.full()
                     );
-                    let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, message, None);
+                    let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, || message, None);
                     incompatibility.reader_pointer = self
                         .reader
                         .location_of(self.reader.node(r).document, &reader_field.pointer);
@@ -363,14 +385,27 @@ impl<'a> Checker<'a> {
         index.get(name).map(|&i| &record.fields[i])
     }
 
+    /// Builds a finding. Inside a trial (`silent`) only the verdict matters, so nothing is
+    /// formatted: most union branches tried are expected not to match.
     fn incompatible(
         &self,
         rule: AvroRule,
         r: NodeId,
         w: NodeId,
-        message: String,
+        message: impl FnOnce() -> String,
         suffix: Option<&str>,
     ) -> AvroIncompatibility {
+        if self.silent > 0 {
+            return AvroIncompatibility {
+                rule,
+                message: String::new(),
+                location: String::new(),
+                reader_pointer: String::new(),
+                writer_pointer: String::new(),
+                field: None,
+            };
+        }
+        let message = message();
         let with_suffix = |location: String| match suffix {
             Some(token) => pointer::push(&location, token),
             None => location,
@@ -387,12 +422,18 @@ impl<'a> Checker<'a> {
 }
 
 /// Java's location string: `/` for the root, tokens joined the JSON-pointer way otherwise.
-fn java_location(tokens: &[String]) -> String {
+fn java_location(tokens: &[Token]) -> String {
     if tokens.is_empty() {
-        "/".to_string()
-    } else {
-        pointer::from_tokens(tokens.iter().map(String::as_str))
+        return "/".to_string();
     }
+    let mut out = String::new();
+    for token in tokens {
+        match token {
+            Token::Keyword(k) => out = pointer::push(&out, k),
+            Token::Index(i) => out = pointer::push_index(&out, *i),
+        }
+    }
+    out
 }
 
 /// Avro's promotions: the writer's type can be read as the reader's.

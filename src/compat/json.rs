@@ -203,28 +203,29 @@ pub struct Difference {
 
 /// Every difference between `original` and `update`, compatible or not.
 pub fn compare(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Vec<Difference> {
-    let mut differ = Differ {
-        original,
-        update,
-        policy,
-        visiting: HashSet::new(),
-        cycles_cut: 0,
-        cache: HashMap::new(),
-        depth: 0,
-    };
-    let mut out = Vec::new();
-    differ.compare(&mut out, Some(original.root()), Some(update.root()), "", "");
-    // A recursive schema meets the same place more than once; report it once.
-    let mut seen = HashSet::new();
-    out.retain(|d| seen.insert((d.kind, d.original_pointer.clone(), d.update_pointer.clone())));
-    out
+    run(original, update, policy, true)
+}
+
+/// Only the differences that break compatibility under `policy`: what a compatibility
+/// check needs, without the cost of describing every harmless change.
+pub fn incompatibilities(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Vec<Difference> {
+    run(original, update, policy, false)
 }
 
 /// Whether `update` accepts every document `original` accepts.
 pub fn is_compatible(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> bool {
-    compare(original, update, policy)
-        .iter()
-        .all(|d| d.kind.is_compatible(policy))
+    incompatibilities(original, update, policy).is_empty()
+}
+
+fn run(original: &JsonSchema, update: &JsonSchema, policy: Policy, record_compatible: bool) -> Vec<Difference> {
+    let mut differ = Differ::new(original, update, policy, record_compatible, 0);
+    let mut out = Vec::new();
+    let root = Loc::Text("");
+    differ.compare(&mut out, Some(original.root()), Some(update.root()), root, root);
+    // A recursive schema meets the same place more than once; report it once.
+    let mut seen = HashSet::new();
+    out.retain(|d| seen.insert((d.kind, d.original_pointer.clone(), d.update_pointer.clone())));
+    out
 }
 
 /// A sanity bound on recursion (long `$ref` chains); the stack grows on demand up to here,
@@ -235,6 +236,8 @@ struct Differ<'a> {
     original: &'a JsonSchema,
     update: &'a JsonSchema,
     policy: Policy,
+    /// Whether compatible differences are recorded too (diffs) or skipped (checks).
+    record_compatible: bool,
     /// Pairs being compared right now: meeting one again means recursion, cut as compatible.
     visiting: HashSet<(JsonNodeId, JsonNodeId)>,
     /// How many times recursion was cut; results computed while cutting are not cached,
@@ -245,42 +248,92 @@ struct Differ<'a> {
     depth: usize,
 }
 
-/// The two places being compared, for pointers of things present on one side only.
-struct Site<'s> {
-    original: &'s str,
-    update: &'s str,
+/// A place in one of the two schemas, turned into a JSON pointer only when a difference is
+/// actually recorded: most comparisons find nothing, and should cost nothing.
+#[derive(Clone, Copy)]
+enum Loc<'s> {
+    Node(JsonNodeId),
+    /// `node`'s pointer followed by `keyword` and, if any, `name`.
+    Child(JsonNodeId, &'static str, Option<&'s str>),
+    Text(&'s str),
 }
 
-impl Differ<'_> {
+impl<'s> Loc<'s> {
+    fn child(self, keyword: &'static str, name: Option<&'s str>) -> Loc<'s> {
+        match self {
+            Loc::Node(id) => Loc::Child(id, keyword, name),
+            other => other,
+        }
+    }
+
+    fn pointer(self, schema: &JsonSchema) -> String {
+        match self {
+            Loc::Node(id) => schema.location(id),
+            Loc::Child(id, keyword, name) => {
+                let base = pointer::push(&schema.location(id), keyword);
+                match name {
+                    Some(name) => pointer::push(&base, name),
+                    None => base,
+                }
+            }
+            Loc::Text(text) => text.to_string(),
+        }
+    }
+}
+
+/// The two places being compared.
+#[derive(Clone, Copy)]
+struct Site<'s> {
+    original: Loc<'s>,
+    update: Loc<'s>,
+}
+
+impl<'a> Differ<'a> {
+    fn new(
+        original: &'a JsonSchema,
+        update: &'a JsonSchema,
+        policy: Policy,
+        record_compatible: bool,
+        depth: usize,
+    ) -> Self {
+        Differ {
+            original,
+            update,
+            policy,
+            record_compatible,
+            visiting: HashSet::new(),
+            cycles_cut: 0,
+            cache: HashMap::new(),
+            depth,
+        }
+    }
+
     fn compare(
         &mut self,
         out: &mut Vec<Difference>,
         o: Option<JsonNodeId>,
         u: Option<JsonNodeId>,
-        o_at: &str,
-        u_at: &str,
+        o_at: Loc<'_>,
+        u_at: Loc<'_>,
     ) {
         let (o_in, u_in) = match (o, u) {
             (None, None) => return,
             (None, Some(u)) => {
                 let site = Site {
                     original: o_at,
-                    update: &self.update.location(u),
+                    update: Loc::Node(u),
                 };
-                self.push(
-                    out,
-                    DiffKind::SchemaAdded,
-                    &site,
-                    "a schema was added where there was none".into(),
-                );
+                self.push(out, DiffKind::SchemaAdded, &site, || {
+                    "a schema was added where there was none".into()
+                });
                 return;
             }
             (Some(o), None) => {
                 let site = Site {
-                    original: &self.original.location(o),
+                    original: Loc::Node(o),
                     update: u_at,
                 };
-                self.push(out, DiffKind::SchemaRemoved, &site, "a schema was removed".into());
+                self.push(out, DiffKind::SchemaRemoved, &site, || "a schema was removed".into());
                 return;
             }
             (Some(o), Some(u)) => (o, u),
@@ -299,13 +352,13 @@ impl Differ<'_> {
             return;
         }
         if self.depth >= MAX_DEPTH {
-            let site = self.site_of(o, u);
-            self.push(
-                out,
-                DiffKind::TypeChanged,
-                &site.as_site(),
-                format!("schemas nest deeper than {MAX_DEPTH} levels"),
-            );
+            let site = Site {
+                original: Loc::Node(o),
+                update: Loc::Node(u),
+            };
+            self.push(out, DiffKind::TypeChanged, &site, || {
+                format!("schemas nest deeper than {MAX_DEPTH} levels")
+            });
             return;
         }
         self.visiting.insert(key);
@@ -324,30 +377,28 @@ impl Differ<'_> {
     /// Compares silently: the differences, and whether they are all compatible.
     fn trial(&mut self, o: JsonNodeId, u: JsonNodeId) -> (Vec<Difference>, bool) {
         let mut sub = Vec::new();
-        self.compare(&mut sub, Some(o), Some(u), "", "");
+        self.compare(&mut sub, Some(o), Some(u), Loc::Text(""), Loc::Text(""));
         let ok = sub.iter().all(|d| d.kind.is_compatible(self.policy));
         (sub, ok)
     }
 
-    fn site_of(&self, o: JsonNodeId, u: JsonNodeId) -> OwnedSite {
-        OwnedSite {
-            original: self.original.location(o),
-            update: self.update.location(u),
+    fn push(&self, out: &mut Vec<Difference>, kind: DiffKind, site: &Site<'_>, detail: impl FnOnce() -> String) {
+        if !self.record_compatible && kind.is_compatible(self.policy) {
+            return;
         }
-    }
-
-    fn push(&self, out: &mut Vec<Difference>, kind: DiffKind, site: &Site<'_>, detail: String) {
-        let shown = if site.update.is_empty() && !site.original.is_empty() {
-            site.original
+        let original_pointer = site.original.pointer(self.original);
+        let update_pointer = site.update.pointer(self.update);
+        let shown = if update_pointer.is_empty() && !original_pointer.is_empty() {
+            &original_pointer
         } else {
-            site.update
+            &update_pointer
         };
         out.push(Difference {
             kind,
             path: format!("#{shown}"),
-            original_pointer: site.original.to_string(),
-            update_pointer: site.update.to_string(),
-            detail,
+            original_pointer,
+            update_pointer,
+            detail: detail(),
         });
     }
 
@@ -356,8 +407,10 @@ impl Differ<'_> {
         let update = self.update;
         let ok = &original.node(o).kind;
         let uk = &update.node(u).kind;
-        let owned = self.site_of(o, u);
-        let site = owned.as_site();
+        let site = Site {
+            original: Loc::Node(o),
+            update: Loc::Node(u),
+        };
 
         match (ok, uk) {
             (JsonKind::Combined { .. }, JsonKind::Combined { .. }) => {}
@@ -373,15 +426,12 @@ impl Differ<'_> {
                         let (sub, ok) = self.trial(o, *member);
                         if ok {
                             out.extend(sub);
-                            self.push(
-                                out,
-                                DiffKind::SumTypeExtended,
-                                &site,
+                            self.push(out, DiffKind::SumTypeExtended, &site, || {
                                 format!(
                                     "the schema became one of the alternatives of an {}",
                                     criterion.keyword()
-                                ),
-                            );
+                                )
+                            });
                             return;
                         }
                     }
@@ -399,12 +449,9 @@ impl Differ<'_> {
                         let (sub, ok) = self.trial(*member, u);
                         if ok {
                             out.extend(sub);
-                            self.push(
-                                out,
-                                DiffKind::ProductTypeNarrowed,
-                                &site,
-                                "an allOf was reduced to one of its parts".into(),
-                            );
+                            self.push(out, DiffKind::ProductTypeNarrowed, &site, || {
+                                "an allOf was reduced to one of its parts".into()
+                            });
                             return;
                         }
                     }
@@ -417,12 +464,9 @@ impl Differ<'_> {
             if matches!(ok, JsonKind::Nothing) || matches!(uk, JsonKind::Any) {
                 return;
             }
-            self.push(
-                out,
-                DiffKind::TypeChanged,
-                &site,
-                format!("the type changed from {} to {}", describe(ok), describe(uk)),
-            );
+            self.push(out, DiffKind::TypeChanged, &site, || {
+                format!("the type changed from {} to {}", describe(ok), describe(uk))
+            });
             return;
         }
 
@@ -460,15 +504,12 @@ impl Differ<'_> {
                         added.join(", ")
                     ),
                 };
-                self.push(out, kind, &site, detail);
+                self.push(out, kind, &site, || detail);
             }
             (JsonKind::Const(a), JsonKind::Const(b)) if !json_eq(a, b) => {
-                self.push(
-                    out,
-                    DiffKind::EnumArrayChanged,
-                    &site,
-                    format!("const changed from {a} to {b}"),
-                );
+                self.push(out, DiffKind::EnumArrayChanged, &site, || {
+                    format!("const changed from {a} to {b}")
+                });
             }
             (
                 JsonKind::Combined {
@@ -484,19 +525,13 @@ impl Differ<'_> {
                 // `not` turns the direction around: accepting more means negating less.
                 let (_, ok) = self.trial_reversed(*b, *a);
                 if ok {
-                    self.push(
-                        out,
-                        DiffKind::NotTypeNarrowed,
-                        &site,
-                        "the negated schema became wider".into(),
-                    );
+                    self.push(out, DiffKind::NotTypeNarrowed, &site, || {
+                        "the negated schema became wider".into()
+                    });
                 } else {
-                    self.push(
-                        out,
-                        DiffKind::NotTypeExtended,
-                        &site,
-                        "the negated schema accepts values it did not".into(),
-                    );
+                    self.push(out, DiffKind::NotTypeExtended, &site, || {
+                        "the negated schema accepts values it did not".into()
+                    });
                 }
             }
             _ => {}
@@ -505,15 +540,13 @@ impl Differ<'_> {
 
     /// A trial with the roles swapped (for `not`): `o` from the update, `u` from the original.
     fn trial_reversed(&mut self, o: JsonNodeId, u: JsonNodeId) -> (Vec<Difference>, bool) {
-        let mut reversed = Differ {
-            original: self.update,
-            update: self.original,
-            policy: self.policy,
-            visiting: HashSet::new(),
-            cycles_cut: 0,
-            cache: HashMap::new(),
-            depth: self.depth,
-        };
+        let mut reversed = Differ::new(
+            self.update,
+            self.original,
+            self.policy,
+            self.record_compatible,
+            self.depth,
+        );
         reversed.trial(o, u)
     }
 
@@ -521,16 +554,16 @@ impl Differ<'_> {
         let a = self.original.annotations(o).cloned().unwrap_or_default();
         let b = self.update.annotations(u).cloned().unwrap_or_default();
         if a.id != b.id {
-            self.push(out, DiffKind::IdChanged, site, "$id changed".into());
+            self.push(out, DiffKind::IdChanged, site, || "$id changed".into());
         }
         if a.title != b.title {
-            self.push(out, DiffKind::TitleChanged, site, "title changed".into());
+            self.push(out, DiffKind::TitleChanged, site, || "title changed".into());
         }
         if a.description != b.description {
-            self.push(out, DiffKind::DescriptionChanged, site, "description changed".into());
+            self.push(out, DiffKind::DescriptionChanged, site, || "description changed".into());
         }
         if a.default != b.default {
-            self.push(out, DiffKind::DefaultChanged, site, "default changed".into());
+            self.push(out, DiffKind::DefaultChanged, site, || "default changed".into());
         }
     }
 
@@ -553,14 +586,11 @@ impl Differ<'_> {
             [MinLengthAdded, MinLengthRemoved, MinLengthIncreased, MinLengthDecreased],
         );
         match (&a.pattern, &b.pattern) {
-            (None, Some(p)) => self.push(out, PatternAdded, site, format!("pattern {p:?} added")),
-            (Some(p), None) => self.push(out, PatternRemoved, site, format!("pattern {p:?} removed")),
-            (Some(p), Some(q)) if p != q => self.push(
-                out,
-                PatternChanged,
-                site,
-                format!("pattern changed from {p:?} to {q:?}"),
-            ),
+            (None, Some(p)) => self.push(out, PatternAdded, site, || format!("pattern {p:?} added")),
+            (Some(p), None) => self.push(out, PatternRemoved, site, || format!("pattern {p:?} removed")),
+            (Some(p), Some(q)) if p != q => self.push(out, PatternChanged, site, || {
+                format!("pattern changed from {p:?} to {q:?}")
+            }),
             _ => {}
         }
     }
@@ -610,8 +640,8 @@ impl Differ<'_> {
             ],
         );
         match (a.multiple_of, b.multiple_of) {
-            (None, Some(m)) => self.push(out, MultipleOfAdded, site, format!("multipleOf {m} added")),
-            (Some(m), None) => self.push(out, MultipleOfRemoved, site, format!("multipleOf {m} removed")),
+            (None, Some(m)) => self.push(out, MultipleOfAdded, site, || format!("multipleOf {m} added")),
+            (Some(m), None) => self.push(out, MultipleOfRemoved, site, || format!("multipleOf {m} removed")),
             (Some(m), Some(n)) if m != n => {
                 let kind = if is_multiple(n, m) {
                     MultipleOfExpanded
@@ -620,25 +650,19 @@ impl Differ<'_> {
                 } else {
                     MultipleOfChanged
                 };
-                self.push(out, kind, site, format!("multipleOf changed from {m} to {n}"));
+                self.push(out, kind, site, || format!("multipleOf changed from {m} to {n}"));
             }
             _ => {}
         }
         if a.integer != b.integer {
             if a.integer {
-                self.push(
-                    out,
-                    TypeExtended,
-                    site,
-                    "the type widened from integer to number".into(),
-                );
+                self.push(out, TypeExtended, site, || {
+                    "the type widened from integer to number".into()
+                });
             } else {
-                self.push(
-                    out,
-                    TypeNarrowed,
-                    site,
-                    "the type narrowed from number to integer".into(),
-                );
+                self.push(out, TypeNarrowed, site, || {
+                    "the type narrowed from number to integer".into()
+                });
             }
         }
     }
@@ -655,20 +679,14 @@ impl Differ<'_> {
     ) {
         let [added, removed, increased, decreased] = kinds;
         match (a, b) {
-            (None, Some(v)) => self.push(out, added, site, format!("{keyword} {} added", number(v))),
-            (Some(v), None) => self.push(out, removed, site, format!("{keyword} {} removed", number(v))),
-            (Some(v), Some(w)) if w > v => self.push(
-                out,
-                increased,
-                site,
-                format!("{keyword} raised from {} to {}", number(v), number(w)),
-            ),
-            (Some(v), Some(w)) if w < v => self.push(
-                out,
-                decreased,
-                site,
-                format!("{keyword} lowered from {} to {}", number(v), number(w)),
-            ),
+            (None, Some(v)) => self.push(out, added, site, || format!("{keyword} {} added", number(v))),
+            (Some(v), None) => self.push(out, removed, site, || format!("{keyword} {} removed", number(v))),
+            (Some(v), Some(w)) if w > v => self.push(out, increased, site, || {
+                format!("{keyword} raised from {} to {}", number(v), number(w))
+            }),
+            (Some(v), Some(w)) if w < v => self.push(out, decreased, site, || {
+                format!("{keyword} lowered from {} to {}", number(v), number(w))
+            }),
             _ => {}
         }
     }
@@ -731,12 +749,9 @@ impl Differ<'_> {
         // Dependencies, array form.
         for (name, deps) in &a.dependent_required {
             match b.dependent_required.iter().find(|(n, _)| n == name) {
-                None => self.push(
-                    out,
-                    DependencyArrayRemoved,
-                    site,
-                    format!("dependency of \"{name}\" removed"),
-                ),
+                None => self.push(out, DependencyArrayRemoved, site, || {
+                    format!("dependency of \"{name}\" removed")
+                }),
                 Some((_, new_deps)) => {
                     let grown = deps.iter().all(|d| new_deps.contains(d));
                     let shrunk = new_deps.iter().all(|d| deps.contains(d));
@@ -746,45 +761,35 @@ impl Differ<'_> {
                         (false, true) => DependencyArrayNarrowed,
                         (false, false) => DependencyArrayChanged,
                     };
-                    self.push(
-                        out,
-                        kind,
-                        site,
-                        format!("properties required with \"{name}\" changed from {deps:?} to {new_deps:?}"),
-                    );
+                    self.push(out, kind, site, || {
+                        format!("properties required with \"{name}\" changed from {deps:?} to {new_deps:?}")
+                    });
                 }
             }
         }
         for (name, _) in &b.dependent_required {
             if !a.dependent_required.iter().any(|(n, _)| n == name) {
-                self.push(
-                    out,
-                    DependencyArrayAdded,
-                    site,
-                    format!("dependency of \"{name}\" added"),
-                );
+                self.push(out, DependencyArrayAdded, site, || {
+                    format!("dependency of \"{name}\" added")
+                });
             }
         }
         // Dependencies, schema form.
         for (name, schema) in &a.dependent_schemas {
             match b.dependent_schemas.iter().find(|(n, _)| n == name) {
-                None => self.push(
-                    out,
-                    DependencySchemaRemoved,
-                    site,
-                    format!("schema dependency of \"{name}\" removed"),
-                ),
-                Some((_, new_schema)) => self.compare(out, Some(*schema), Some(*new_schema), "", ""),
+                None => self.push(out, DependencySchemaRemoved, site, || {
+                    format!("schema dependency of \"{name}\" removed")
+                }),
+                Some((_, new_schema)) => {
+                    self.compare(out, Some(*schema), Some(*new_schema), Loc::Text(""), Loc::Text(""))
+                }
             }
         }
         for (name, _) in &b.dependent_schemas {
             if !a.dependent_schemas.iter().any(|(n, _)| n == name) {
-                self.push(
-                    out,
-                    DependencySchemaAdded,
-                    site,
-                    format!("schema dependency of \"{name}\" added"),
-                );
+                self.push(out, DependencySchemaAdded, site, || {
+                    format!("schema dependency of \"{name}\" added")
+                });
             }
         }
 
@@ -796,13 +801,10 @@ impl Differ<'_> {
         let update_required: HashSet<&str> = b.required.iter().map(String::as_str).collect();
         for name in &a.required {
             if !update_required.contains(name.as_str()) {
-                let at = self.property_site(site, name);
-                self.push(
-                    out,
-                    RequiredAttributeRemoved,
-                    &at.as_site(),
-                    format!("property \"{name}\" is no longer required"),
-                );
+                let at = Self::property_site(site, name);
+                self.push(out, RequiredAttributeRemoved, &at, || {
+                    format!("property \"{name}\" is no longer required")
+                });
             }
         }
         for name in &b.required {
@@ -813,35 +815,29 @@ impl Differ<'_> {
             if newly_declared {
                 continue; // judged below, with the content model
             }
-            let at = self.property_site(site, name);
+            let at = Self::property_site(site, name);
             let has_default = update_props
                 .get(name.as_str())
                 .is_some_and(|id| self.update_has_default(*id));
             if has_default {
-                self.push(
-                    out,
-                    RequiredAttributeWithDefaultAdded,
-                    &at.as_site(),
-                    format!("property \"{name}\" became required, with a default"),
-                );
+                self.push(out, RequiredAttributeWithDefaultAdded, &at, || {
+                    format!("property \"{name}\" became required, with a default")
+                });
             } else {
-                self.push(
-                    out,
-                    RequiredAttributeAdded,
-                    &at.as_site(),
-                    format!("property \"{name}\" became required"),
-                );
+                self.push(out, RequiredAttributeAdded, &at, || {
+                    format!("property \"{name}\" became required")
+                });
             }
         }
 
         for (name, old_schema) in &a.properties {
-            let old_at = pointer::push(&pointer::push(site.original, "properties"), name);
-            let new_at = pointer::push(&pointer::push(site.update, "properties"), name);
+            let old_at = site.original.child("properties", Some(name));
+            let new_at = site.update.child("properties", Some(name));
             match update_props.get(name.as_str()) {
-                Some(new_schema) => self.compare(out, Some(*old_schema), Some(*new_schema), &old_at, &new_at),
+                Some(new_schema) => self.compare(out, Some(*old_schema), Some(*new_schema), old_at, new_at),
                 None => {
                     let removed_site = Site {
-                        original: &old_at,
+                        original: old_at,
                         update: site.update,
                     };
                     let (kind, detail) = if b.is_open() {
@@ -870,7 +866,7 @@ impl Differ<'_> {
                             format!("property \"{name}\" removed from an object that allows no other properties"),
                         )
                     };
-                    self.push(out, kind, &removed_site, detail);
+                    self.push(out, kind, &removed_site, || detail);
                 }
             }
         }
@@ -878,10 +874,10 @@ impl Differ<'_> {
             if original_props.contains(name.as_str()) {
                 continue;
             }
-            let new_at = pointer::push(&pointer::push(site.update, "properties"), name);
+            let new_at = site.update.child("properties", Some(name));
             let added_site = Site {
                 original: site.original,
-                update: &new_at,
+                update: new_at,
             };
             let required = update_required.contains(name.as_str());
             let has_default = self.update_has_default(*new_schema);
@@ -907,7 +903,7 @@ impl Differ<'_> {
                         ),
                     )
                 };
-                self.push(out, kind, &added_site, detail);
+                self.push(out, kind, &added_site, || detail);
             } else {
                 if let Some(covering) = a.covering_schema(name) {
                     let (_, ok) = self.trial(covering, *new_schema);
@@ -916,18 +912,22 @@ impl Differ<'_> {
                             out,
                             PropertyAddedIsCoveredByPartiallyOpenContentModel,
                             &added_site,
-                            format!(
+                            || {
+                                format!(
                                 "property \"{name}\" added, accepting what the schema for other properties accepted"
-                            ),
+                            )
+                            },
                         );
                     } else {
                         self.push(
                             out,
                             PropertyAddedNotCoveredByPartiallyOpenContentModel,
                             &added_site,
-                            format!(
+                            || {
+                                format!(
                                 "property \"{name}\" added, rejecting values the schema for other properties accepted"
-                            ),
+                            )
+                            },
                         );
                     }
                 }
@@ -947,15 +947,15 @@ impl Differ<'_> {
                         format!("optional property \"{name}\" added"),
                     )
                 };
-                self.push(out, kind, &added_site, detail);
+                self.push(out, kind, &added_site, || detail);
             }
         }
     }
 
-    fn property_site(&self, site: &Site<'_>, name: &str) -> OwnedSite {
-        OwnedSite {
-            original: pointer::push(&pointer::push(site.original, "properties"), name),
-            update: pointer::push(&pointer::push(site.update, "properties"), name),
+    fn property_site<'s>(site: &Site<'s>, name: &'s str) -> Site<'s> {
+        Site {
+            original: site.original.child("properties", Some(name)),
+            update: site.update.child("properties", Some(name)),
         }
     }
 
@@ -977,18 +977,20 @@ impl Differ<'_> {
         let [removed, added, narrowed, extended] = kinds;
         match (a, b) {
             (Additional::Allowed, Additional::Forbidden) | (Additional::Schema(_), Additional::Forbidden) => {
-                self.push(out, removed, site, format!("{keyword} set to false"))
+                self.push(out, removed, site, || format!("{keyword} set to false"))
             }
             (Additional::Forbidden, Additional::Allowed) | (Additional::Forbidden, Additional::Schema(_)) => {
-                self.push(out, added, site, format!("{keyword} no longer false"))
+                self.push(out, added, site, || format!("{keyword} no longer false"))
             }
             (Additional::Allowed, Additional::Schema(_)) => {
-                self.push(out, narrowed, site, format!("{keyword} now restricted by a schema"))
+                self.push(out, narrowed, site, || format!("{keyword} now restricted by a schema"))
             }
             (Additional::Schema(_), Additional::Allowed) => {
-                self.push(out, extended, site, format!("{keyword} schema removed"))
+                self.push(out, extended, site, || format!("{keyword} schema removed"))
             }
-            (Additional::Schema(x), Additional::Schema(y)) => self.compare(out, Some(x), Some(y), "", ""),
+            (Additional::Schema(x), Additional::Schema(y)) => {
+                self.compare(out, Some(x), Some(y), Loc::Text(""), Loc::Text(""))
+            }
             _ => {}
         }
     }
@@ -1038,8 +1040,8 @@ impl Differ<'_> {
             ],
         );
         match (a.unique_items, b.unique_items) {
-            (false, true) => self.push(out, UniqueItemsAdded, site, "uniqueItems added".into()),
-            (true, false) => self.push(out, UniqueItemsRemoved, site, "uniqueItems removed".into()),
+            (false, true) => self.push(out, UniqueItemsAdded, site, || "uniqueItems added".into()),
+            (true, false) => self.push(out, UniqueItemsRemoved, site, || "uniqueItems removed".into()),
             _ => {}
         }
         self.compare_additional(
@@ -1069,21 +1071,20 @@ impl Differ<'_> {
             ],
         );
 
-        let o_items = pointer::push(site.original, "items");
-        let u_items = pointer::push(site.update, "items");
+        let o_items = site.original.child("items", None);
+        let u_items = site.update.child("items", None);
         if a.items.is_some() || b.items.is_some() {
-            self.compare(out, a.items, b.items, &o_items, &u_items);
+            self.compare(out, a.items, b.items, o_items, u_items);
         }
         let empty = Vec::new();
         let old_tuple = a.tuple.as_ref().unwrap_or(&empty);
         let new_tuple = b.tuple.as_ref().unwrap_or(&empty);
         for i in 0..old_tuple.len().max(new_tuple.len()) {
             match (old_tuple.get(i), new_tuple.get(i)) {
-                (Some(x), Some(y)) => self.compare(out, Some(*x), Some(*y), "", ""),
+                (Some(x), Some(y)) => self.compare(out, Some(*x), Some(*y), Loc::Text(""), Loc::Text("")),
                 (Some(x), None) => {
-                    let old_at = self.original.location(*x);
                     let removed_site = Site {
-                        original: &old_at,
+                        original: Loc::Node(*x),
                         update: site.update,
                     };
                     let (kind, detail) = if b.is_open() {
@@ -1115,13 +1116,12 @@ impl Differ<'_> {
                             format!("tuple item {i} removed from a tuple that allows no more items"),
                         )
                     };
-                    self.push(out, kind, &removed_site, detail);
+                    self.push(out, kind, &removed_site, || detail);
                 }
                 (None, Some(y)) => {
-                    let new_at = self.update.location(*y);
                     let added_site = Site {
                         original: site.original,
-                        update: &new_at,
+                        update: Loc::Node(*y),
                     };
                     let (kind, detail) = if a.is_open() {
                         if matches!(self.update.node(self.update.resolve(*y)).kind, JsonKind::Any) {
@@ -1151,7 +1151,7 @@ impl Differ<'_> {
                     } else {
                         (ItemAddedToClosedContentModel, format!("tuple item {i} added"))
                     };
-                    self.push(out, kind, &added_site, detail);
+                    self.push(out, kind, &added_site, || detail);
                 }
                 (None, None) => {}
             }
@@ -1172,19 +1172,13 @@ impl Differ<'_> {
                 || (os.len() == 1 && uc == Criterion::OneOf)
                 || (oc == Criterion::AllOf && us.len() == 1);
             if widening {
-                self.push(
-                    out,
-                    CombinedTypeExtended,
-                    site,
-                    format!("{} became {}", oc.keyword(), uc.keyword()),
-                );
+                self.push(out, CombinedTypeExtended, site, || {
+                    format!("{} became {}", oc.keyword(), uc.keyword())
+                });
             } else {
-                self.push(
-                    out,
-                    CombinedTypeChanged,
-                    site,
-                    format!("{} became {}", oc.keyword(), uc.keyword()),
-                );
+                self.push(out, CombinedTypeChanged, site, || {
+                    format!("{} became {}", oc.keyword(), uc.keyword())
+                });
                 return;
             }
         }
@@ -1192,30 +1186,21 @@ impl Differ<'_> {
         let updates = self.distinct_members(us, false);
         if originals.len() < updates.len() {
             if uc == Criterion::AllOf {
-                self.push(
-                    out,
-                    ProductTypeExtended,
-                    site,
-                    "allOf gained a schema every value must also match".into(),
-                );
+                self.push(out, ProductTypeExtended, site, || {
+                    "allOf gained a schema every value must also match".into()
+                });
             } else {
-                self.push(
-                    out,
-                    SumTypeExtended,
-                    site,
-                    format!("{} gained an alternative", uc.keyword()),
-                );
+                self.push(out, SumTypeExtended, site, || {
+                    format!("{} gained an alternative", uc.keyword())
+                });
             }
         } else if originals.len() > updates.len() {
             if matches!(oc, Criterion::AnyOf | Criterion::OneOf) {
-                self.push(
-                    out,
-                    SumTypeNarrowed,
-                    site,
-                    format!("{} lost an alternative", oc.keyword()),
-                );
+                self.push(out, SumTypeNarrowed, site, || {
+                    format!("{} lost an alternative", oc.keyword())
+                });
             } else {
-                self.push(out, ProductTypeNarrowed, site, "allOf lost a schema".into());
+                self.push(out, ProductTypeNarrowed, site, || "allOf lost a schema".into());
             }
         }
         // Which old member can each new member stand in for? Then a maximum matching.
@@ -1234,12 +1219,9 @@ impl Differ<'_> {
         let matched = maximum_matching(&adjacency, updates.len());
         let matched_count = matched.iter().filter(|m| m.is_some()).count();
         if matched_count < originals.len().min(updates.len()) {
-            self.push(
-                out,
-                CombinedTypeSubschemasChanged,
-                site,
-                format!("the {} alternatives no longer correspond one to one", uc.keyword()),
-            );
+            self.push(out, CombinedTypeSubschemasChanged, site, || {
+                format!("the {} alternatives no longer correspond one to one", uc.keyword())
+            });
             return;
         }
         for (i, m) in matched.iter().enumerate() {
@@ -1271,20 +1253,6 @@ impl Differ<'_> {
             }
         }
         distinct
-    }
-}
-
-struct OwnedSite {
-    original: String,
-    update: String,
-}
-
-impl OwnedSite {
-    fn as_site(&self) -> Site<'_> {
-        Site {
-            original: &self.original,
-            update: &self.update,
-        }
     }
 }
 

@@ -152,9 +152,8 @@ pub fn compare(
                 Direction::Backward => (old, new),
                 Direction::Forward => (new, old),
             };
-            json::compare(original, update, options.policy)
+            json::incompatibilities(original, update, options.policy)
                 .iter()
-                .filter(|d| !d.kind.is_compatible(options.policy))
                 .map(|found| explain::json(found, direction, version))
                 .collect()
         }

@@ -60,6 +60,12 @@ const DEP_B: &str = r#"{"type":"object","dependencies":{"a":["b"]}}"#;
 const DEP_B_C: &str = r#"{"type":"object","dependencies":{"a":["b","c"]}}"#;
 const DEP_C: &str = r#"{"type":"object","dependencies":{"a":["c"]}}"#;
 const DEP_SCHEMA: &str = r#"{"type":"object","dependencies":{"a":{"required":["b"]}}}"#;
+const OBJ_A_B_REQUIRED_DEFAULT: &str =
+    r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string","default":"x"}},"required":["b"]}"#;
+const DEP_SCHEMA_STRONGER: &str = r#"{"type":"object","dependencies":{"a":{"required":["b","c"]}}}"#;
+const UNEVALUATED_STRING: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string"}}"#;
+const WITH_ID_A: &str = r#"{"$id":"https://acme.example/a.json","type":"string"}"#;
+const WITH_ID_B: &str = r#"{"$id":"https://acme.example/b.json","type":"string"}"#;
 const NESTED_B_STRING: &str =
     r#"{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}}}}}"#;
 const NESTED_B_INT: &str =
@@ -85,6 +91,12 @@ const TUPLE_2_PARTIAL: &str =
     r#"{"type":"array","items":[{"type":"string"},{"type":"integer"}],"additionalItems":{"type":"integer"}}"#;
 const TUPLE_2_PARTIAL_STRING: &str =
     r#"{"type":"array","items":[{"type":"string"},{"type":"string"}],"additionalItems":{"type":"integer"}}"#;
+const TUPLE_1_PARTIAL_STR: &str = r#"{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"string"}}"#;
+const TUPLE_WITH_FALSE_CLOSED: &str = r#"{"type":"array","items":[{"type":"string"},false],"additionalItems":false}"#;
+const PREFIX_1: &str =
+    r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"array","prefixItems":[{"type":"string"}]}"#;
+const PREFIX_1_UNEVALUATED_FALSE: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"array","prefixItems":[{"type":"string"}],"unevaluatedItems":false}"#;
+const PREFIX_1_UNEVALUATED_INT: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"array","prefixItems":[{"type":"string"}],"unevaluatedItems":{"type":"integer"}}"#;
 const PREFIX_1_CLOSED: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"array","prefixItems":[{"type":"string"}],"items":false}"#;
 const PREFIX_2_CLOSED: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"array","prefixItems":[{"type":"string"},{"type":"integer"}],"items":false}"#;
 const CONTAINS: &str =
@@ -465,6 +477,28 @@ fn cases() -> Vec<Case> {
         &[],
     ));
     add(both(
+        "required property with default added to open model",
+        OBJ_A,
+        OBJ_A_B_REQUIRED_DEFAULT,
+        &["REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL"],
+        &[],
+    ));
+    add(both(
+        "schema dependency strengthened",
+        DEP_SCHEMA,
+        DEP_SCHEMA_STRONGER,
+        &["REQUIRED_ATTRIBUTE_ADDED"],
+        &[],
+    ));
+    add(both(
+        "unevaluatedProperties schema added",
+        UNEVALUATED_ABSENT,
+        UNEVALUATED_STRING,
+        &["UNEVALUATED_PROPERTIES_NARROWED"],
+        &[],
+    ));
+    add(both("$id changed", WITH_ID_A, WITH_ID_B, &[], &[]));
+    add(both(
         "nested property type changed",
         NESTED_B_STRING,
         NESTED_B_INT,
@@ -537,6 +571,41 @@ fn cases() -> Vec<Case> {
         TUPLE_2_PARTIAL_STRING,
         &["ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"],
         &["ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"],
+    ));
+    add(both(
+        "additionalItems schema added",
+        TUPLE_1,
+        TUPLE_1_PARTIAL,
+        &["ADDITIONAL_ITEMS_NARROWED"],
+        &[],
+    ));
+    add(both(
+        "additionalItems schema changed",
+        TUPLE_1_PARTIAL,
+        TUPLE_1_PARTIAL_STR,
+        &["TYPE_CHANGED"],
+        &["TYPE_CHANGED"],
+    ));
+    add(both(
+        "false tuple item removed from closed tuple",
+        TUPLE_WITH_FALSE_CLOSED,
+        TUPLE_1_CLOSED,
+        &[],
+        &[],
+    ));
+    add(both(
+        "unevaluatedItems false added",
+        PREFIX_1,
+        PREFIX_1_UNEVALUATED_FALSE,
+        &["UNEVALUATED_ITEMS_REMOVED"],
+        &[],
+    ));
+    add(both(
+        "unevaluatedItems schema added",
+        PREFIX_1,
+        PREFIX_1_UNEVALUATED_INT,
+        &["UNEVALUATED_ITEMS_NARROWED"],
+        &[],
     ));
     add(both(
         "2020-12 prefixItems added to closed tuple",
@@ -664,47 +733,58 @@ fn rules_table() {
 
 /// Each numeric limit, four ways, both directions: the expected verdicts written from the
 /// rule "tightening breaks", independently of the checker.
+/// Each numeric limit: (keyword, base type, is an upper bound).
+const LIMITS: [(&str, &str, bool); 12] = [
+    ("maxLength", "string", true),
+    ("minLength", "string", false),
+    ("maximum", "number", true),
+    ("minimum", "number", false),
+    ("exclusiveMaximum", "number", true),
+    ("exclusiveMinimum", "number", false),
+    ("maxItems", "array", true),
+    ("minItems", "array", false),
+    ("maxProperties", "object", true),
+    ("minProperties", "object", false),
+    ("maxContains", "array", true),
+    ("minContains", "array", false),
+];
+
+fn limit_schema(keyword: &str, base: &str, value: Option<u32>) -> String {
+    let mut s = format!(r#"{{"$schema":"https://json-schema.org/draft/2019-09/schema","type":"{base}""#);
+    if keyword.ends_with("Contains") {
+        s.push_str(r#","contains":{"type":"string"}"#);
+    }
+    if let Some(v) = value {
+        s.push_str(&format!(r#","{keyword}":{v}"#));
+    }
+    s.push('}');
+    s
+}
+
+/// (old, new, suffix, whether the change tightens the limit)
+const LIMIT_CHANGES: [(Option<u32>, Option<u32>, &str); 4] = [
+    (None, Some(5), "ADDED"),
+    (Some(5), None, "REMOVED"),
+    (Some(5), Some(8), "INCREASED"),
+    (Some(8), Some(5), "DECREASED"),
+];
+
+/// Each numeric limit, four ways, both directions: the expected verdicts written from the
+/// rule "tightening breaks", independently of the checker.
 #[test]
 fn limit_matrix() {
-    let limits: [(&str, &str, bool); 12] = [
-        // keyword, base type, is an upper bound
-        ("maxLength", "string", true),
-        ("minLength", "string", false),
-        ("maximum", "number", true),
-        ("minimum", "number", false),
-        ("exclusiveMaximum", "number", true),
-        ("exclusiveMinimum", "number", false),
-        ("maxItems", "array", true),
-        ("minItems", "array", false),
-        ("maxProperties", "object", true),
-        ("minProperties", "object", false),
-        ("maxContains", "array", true),
-        ("minContains", "array", false),
-    ];
     let mut failures = Vec::new();
     let mut count = 0;
-    for (keyword, base, upper) in limits {
-        let schema = |value: Option<u32>| {
-            let mut s = format!(r#"{{"$schema":"https://json-schema.org/draft/2019-09/schema","type":"{base}""#);
-            if keyword.ends_with("Contains") {
-                s.push_str(r#","contains":{"type":"string"}"#);
-            }
-            if let Some(v) = value {
-                s.push_str(&format!(r#","{keyword}":{v}"#));
-            }
-            s.push('}');
-            s
-        };
+    for (keyword, base, upper) in LIMITS {
         let upper_id = keyword_id(keyword);
-        // (old, new, suffix, tightens)
-        let changes = [
-            (None, Some(5), "ADDED", true),
-            (Some(5), None, "REMOVED", false),
-            (Some(5), Some(8), "INCREASED", !upper),
-            (Some(8), Some(5), "DECREASED", upper),
-        ];
-        for (old, new, suffix, tightens) in changes {
-            let (old, new) = (schema(old), schema(new));
+        for (old, new, suffix) in LIMIT_CHANGES {
+            let tightens = match suffix {
+                "ADDED" => true,
+                "REMOVED" => false,
+                "INCREASED" => !upper,
+                _ => upper,
+            };
+            let (old, new) = (limit_schema(keyword, base, old), limit_schema(keyword, base, new));
             for (level, breaks) in [("BACKWARD", tightens), ("FORWARD", !tightens)] {
                 count += 1;
                 let report = check(SchemaType::Json, level, &[&old], &new);
@@ -733,6 +813,39 @@ fn limit_matrix() {
     }
     assert_eq!(count, 96);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every kind of difference Confluent emits is produced by at least one case above, in one
+/// direction or the other.
+#[test]
+fn every_difference_kind_is_exercised() {
+    let mut pairs: Vec<(String, String)> = cases()
+        .iter()
+        .filter(|c| c.previous.len() == 1)
+        .map(|c| (c.previous[0].to_string(), c.new.to_string()))
+        .collect();
+    for (keyword, base, _) in LIMITS {
+        for (old, new, _) in LIMIT_CHANGES {
+            pairs.push((limit_schema(keyword, base, old), limit_schema(keyword, base, new)));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (old, new) in &pairs {
+        let (Schema::Json(old), Schema::Json(new)) = (parse(SchemaType::Json, old), parse(SchemaType::Json, new))
+        else {
+            unreachable!()
+        };
+        for policy in [Policy::Strict, Policy::Lenient] {
+            seen.extend(compare(&old, &new, policy).iter().map(|d| d.kind));
+            seen.extend(compare(&new, &old, policy).iter().map(|d| d.kind));
+        }
+    }
+    let missing: Vec<&str> = DiffKind::ALL
+        .iter()
+        .filter(|k| !seen.contains(k))
+        .map(|k| k.id())
+        .collect();
+    assert!(missing.is_empty(), "no case produces: {missing:?}");
 }
 
 fn keyword_id(keyword: &str) -> String {

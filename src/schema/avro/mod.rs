@@ -82,6 +82,19 @@ pub struct Name {
 }
 
 impl Name {
+    /// Whether `full_name` is this name, fully qualified, without building the full name.
+    pub fn is(&self, full_name: &str) -> bool {
+        match &self.namespace {
+            None => full_name == self.name,
+            Some(ns) => {
+                full_name.len() == ns.len() + 1 + self.name.len()
+                    && full_name.starts_with(ns.as_str())
+                    && full_name.as_bytes()[ns.len()] == b'.'
+                    && full_name.ends_with(self.name.as_str())
+            }
+        }
+    }
+
     pub fn full(&self) -> String {
         match &self.namespace {
             Some(ns) => format!("{ns}.{}", self.name),
