@@ -11,7 +11,7 @@
 //! Recursion terminates through a memo keyed by (reader node, writer node): a pair met again
 //! while still being checked counts as compatible, as in Java.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::schema::avro::{AvroSchema, Field, Kind, NodeId};
 use crate::schema::pointer;
@@ -80,7 +80,7 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibilit
     };
     let mut found = checker.compatibility(reader.root(), writer.root());
     // A named type reached through several paths is reported once, at its first location.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::default();
     found.retain(|i| {
         seen.insert((
             i.rule,
@@ -120,7 +120,7 @@ struct Checker<'a> {
     /// Java's location stack, as tokens (no allocation per step: most checks find nothing).
     location: Vec<Token>,
     depth: usize,
-    /// > 0 while trying whether something *could* match (a reader union's branches): only
+    /// Non-zero while trying whether something *could* match (a reader union's branches): only
     /// the verdict is used there, so findings are not described.
     silent: usize,
 }

@@ -10,12 +10,13 @@
 //! maximum bipartite matching. `$ref`s are followed; recursion is cut when a pair of nodes
 //! is met again while being compared.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
 use crate::schema::json::{
-    Additional, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules, StringRules,
+    Additional, Annotations, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules,
+    StringRules,
 };
 use crate::schema::pointer;
 
@@ -223,7 +224,7 @@ fn run(original: &JsonSchema, update: &JsonSchema, policy: Policy, record_compat
     let root = Loc::Text("");
     differ.compare(&mut out, Some(original.root()), Some(update.root()), root, root);
     // A recursive schema meets the same place more than once; report it once.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     out.retain(|d| seen.insert((d.kind, d.original_pointer.clone(), d.update_pointer.clone())));
     out
 }
@@ -301,9 +302,9 @@ impl<'a> Differ<'a> {
             update,
             policy,
             record_compatible,
-            visiting: HashSet::new(),
+            visiting: HashSet::default(),
             cycles_cut: 0,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             depth,
         }
     }
@@ -347,7 +348,9 @@ impl<'a> Differ<'a> {
                 return;
             }
         }
-        if self.visiting.contains(&key) {
+        // Only a `$ref` can lead back to a pair being compared (a cycle must pass through
+        // one), so only pairs reached through one are tracked: most comparisons hash nothing.
+        if through_ref && self.visiting.contains(&key) {
             self.cycles_cut += 1;
             return;
         }
@@ -361,13 +364,17 @@ impl<'a> Differ<'a> {
             });
             return;
         }
-        self.visiting.insert(key);
+        if through_ref {
+            self.visiting.insert(key);
+        }
         self.depth += 1;
         let cuts_before = self.cycles_cut;
         let mut local = Vec::new();
         stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.compare_resolved(&mut local, o, u));
         self.depth -= 1;
-        self.visiting.remove(&key);
+        if through_ref {
+            self.visiting.remove(&key);
+        }
         if through_ref && self.cycles_cut == cuts_before {
             self.cache.insert(key, local.clone());
         }
@@ -551,8 +558,12 @@ impl<'a> Differ<'a> {
     }
 
     fn compare_annotations(&self, out: &mut Vec<Difference>, o: JsonNodeId, u: JsonNodeId, site: &Site<'_>) {
-        let a = self.original.annotations(o).cloned().unwrap_or_default();
-        let b = self.update.annotations(u).cloned().unwrap_or_default();
+        let (a, b) = (self.original.annotations(o), self.update.annotations(u));
+        if a.is_none() && b.is_none() {
+            return;
+        }
+        let none = Annotations::default();
+        let (a, b) = (a.unwrap_or(&none), b.unwrap_or(&none));
         if a.id != b.id {
             self.push(out, DiffKind::IdChanged, site, || "$id changed".into());
         }
