@@ -806,12 +806,12 @@ impl<'a> Differ<'a> {
 
         // Properties present on both sides: requiredness and schemas. Sets, because objects
         // with thousands of properties exist.
-        let update_props: HashMap<&str, JsonNodeId> = b.properties.iter().map(|(n, id)| (n.as_str(), *id)).collect();
-        let original_props: HashSet<&str> = a.properties.iter().map(|(n, _)| n.as_str()).collect();
-        let original_required: HashSet<&str> = a.required.iter().map(String::as_str).collect();
-        let update_required: HashSet<&str> = b.required.iter().map(String::as_str).collect();
+        let update_props = NameIndex::new(&b.properties);
+        let original_props = NameIndex::new(&a.properties);
+        let original_required = |name: &str| a.required.iter().any(|r| r == name);
+        let update_required = |name: &str| b.required.iter().any(|r| r == name);
         for name in &a.required {
-            if !update_required.contains(name.as_str()) {
+            if !update_required(name) {
                 let at = Self::property_site(site, name);
                 self.push(out, RequiredAttributeRemoved, &at, || {
                     format!("property \"{name}\" is no longer required")
@@ -819,17 +819,17 @@ impl<'a> Differ<'a> {
             }
         }
         for name in &b.required {
-            if original_required.contains(name.as_str()) {
+            if original_required(name) {
                 continue;
             }
-            let newly_declared = update_props.contains_key(name.as_str()) && !original_props.contains(name.as_str());
+            let newly_declared = update_props.get(name, None).is_some() && original_props.get(name, None).is_none();
             if newly_declared {
                 continue; // judged below, with the content model
             }
             let at = Self::property_site(site, name);
             let has_default = update_props
-                .get(name.as_str())
-                .is_some_and(|id| self.update_has_default(*id));
+                .get(name, None)
+                .is_some_and(|id| self.update_has_default(id));
             if has_default {
                 self.push(out, RequiredAttributeWithDefaultAdded, &at, || {
                     format!("property \"{name}\" became required, with a default")
@@ -841,11 +841,11 @@ impl<'a> Differ<'a> {
             }
         }
 
-        for (name, old_schema) in &a.properties {
+        for (position, (name, old_schema)) in a.properties.iter().enumerate() {
             let old_at = site.original.child("properties", Some(name));
             let new_at = site.update.child("properties", Some(name));
-            match update_props.get(name.as_str()) {
-                Some(new_schema) => self.compare(out, Some(*old_schema), Some(*new_schema), old_at, new_at),
+            match update_props.get(name, Some(position)) {
+                Some(new_schema) => self.compare(out, Some(*old_schema), Some(new_schema), old_at, new_at),
                 None => {
                     let removed_site = Site {
                         original: old_at,
@@ -881,8 +881,8 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        for (name, new_schema) in &b.properties {
-            if original_props.contains(name.as_str()) {
+        for (position, (name, new_schema)) in b.properties.iter().enumerate() {
+            if original_props.get(name, Some(position)).is_some() {
                 continue;
             }
             let new_at = site.update.child("properties", Some(name));
@@ -890,7 +890,7 @@ impl<'a> Differ<'a> {
                 original: site.original,
                 update: new_at,
             };
-            let required = update_required.contains(name.as_str());
+            let required = update_required(name);
             let has_default = self.update_has_default(*new_schema);
             if a.is_open() {
                 let (kind, detail) = if matches!(self.update.node(self.update.resolve(*new_schema)).kind, JsonKind::Any)
@@ -1219,6 +1219,9 @@ impl<'a> Differ<'a> {
         for &o in &originals {
             let mut row = Vec::new();
             for (j, &u) in updates.iter().enumerate() {
+                if self.certainly_different_types(o, u) {
+                    continue;
+                }
                 let (sub, ok) = self.trial(o, u);
                 if ok {
                     row.push((j, sub));
@@ -1244,6 +1247,15 @@ impl<'a> Differ<'a> {
         }
     }
 
+    /// Whether comparing `o` with `u` can only end in TYPE_CHANGED: plain schemas of
+    /// different classes. Saves the trial (and its messages) for most pairs of a matching.
+    fn certainly_different_types(&self, o: JsonNodeId, u: JsonNodeId) -> bool {
+        let ok = &self.original.node(self.original.resolve(o)).kind;
+        let uk = &self.update.node(self.update.resolve(u)).kind;
+        let plain = |k: &JsonKind| !matches!(k, JsonKind::Combined { .. } | JsonKind::Any | JsonKind::Nothing);
+        plain(ok) && plain(uk) && !same_class(ok, uk)
+    }
+
     /// Members with duplicates collapsed (the same definition, or the same JSON).
     fn distinct_members(&self, members: &[JsonNodeId], original: bool) -> Vec<JsonNodeId> {
         let schema = if original { self.original } else { self.update };
@@ -1264,6 +1276,38 @@ impl<'a> Differ<'a> {
             }
         }
         distinct
+    }
+}
+
+/// An object's properties looked up by name. Versions of a schema mostly keep property
+/// order, so the same position is tried first; then a scan for small objects, or a hash map
+/// (built on first need) for objects with many properties.
+struct NameIndex<'r> {
+    properties: &'r [(String, JsonNodeId)],
+    map: std::cell::OnceCell<HashMap<&'r str, JsonNodeId>>,
+}
+
+impl<'r> NameIndex<'r> {
+    fn new(properties: &'r [(String, JsonNodeId)]) -> Self {
+        NameIndex {
+            properties,
+            map: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self, name: &str, position_hint: Option<usize>) -> Option<JsonNodeId> {
+        if let Some((n, id)) = position_hint.and_then(|p| self.properties.get(p)) {
+            if n == name {
+                return Some(*id);
+            }
+        }
+        if self.properties.len() <= 16 {
+            return self.properties.iter().find(|(n, _)| n == name).map(|(_, id)| *id);
+        }
+        let map = self
+            .map
+            .get_or_init(|| self.properties.iter().map(|(n, id)| (n.as_str(), *id)).collect());
+        map.get(name).copied()
     }
 }
 
