@@ -558,6 +558,10 @@ impl<'a> Differ<'a> {
     }
 
     fn compare_annotations(&self, out: &mut Vec<Difference>, o: JsonNodeId, u: JsonNodeId, site: &Site<'_>) {
+        // Annotation changes are always compatible: a check need not look at them.
+        if !self.record_compatible {
+            return;
+        }
         let (a, b) = (self.original.annotations(o), self.update.annotations(u));
         if a.is_none() && b.is_none() {
             return;
@@ -1212,6 +1216,28 @@ impl<'a> Differ<'a> {
                 });
             } else {
                 self.push(out, ProductTypeNarrowed, site, || "allOf lost a schema".into());
+            }
+        }
+        // Members kept in place are the common case: if each old member matches the new one
+        // at its position, that is already a perfect matching.
+        if originals.len() == updates.len() {
+            let mut in_place = Vec::new();
+            let mut all_match = true;
+            for (&o, &u) in originals.iter().zip(&updates) {
+                if self.certainly_different_types(o, u) {
+                    all_match = false;
+                    break;
+                }
+                let (sub, ok) = self.trial(o, u);
+                if !ok {
+                    all_match = false;
+                    break;
+                }
+                in_place.extend(sub);
+            }
+            if all_match {
+                out.extend(in_place);
+                return;
             }
         }
         // Which old member can each new member stand in for? Then a maximum matching.
