@@ -6,7 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::schema::tree::Json;
 
 use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record};
 use crate::schema::pointer;
@@ -33,8 +35,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     let mut parser = Parser::default();
     let mut documents = Vec::with_capacity(references.len());
     for (index, reference) in references.iter().enumerate() {
-        let value: Value = serde_json::from_str(reference.schema)
-            .map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
+        let value = Json::parse(reference.schema).map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
         parser.document = index + 1;
         parser
             .parse_type(&value, "", None)
@@ -43,7 +44,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     }
     let referenced_names: Vec<String> = parser.names.keys().cloned().collect();
 
-    let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::from_json(&e))?;
+    let value = Json::parse(text).map_err(|e| SchemaError::from_json(&e))?;
     parser.document = 0;
     let root = parser.parse_type(&value, "", None)?;
     parser.check_defaults()?;
@@ -78,11 +79,11 @@ impl Parser {
         self.nodes.len() - 1
     }
 
-    fn parse_type(&mut self, value: &Value, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+    fn parse_type(&mut self, value: &Json<'_>, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
         match value {
-            Value::String(name) => self.parse_name_reference(name, at, namespace),
-            Value::Array(branches) => self.parse_union(branches, at, namespace),
-            Value::Object(object) => self.parse_object(object, at, namespace),
+            Json::String(name) => self.parse_name_reference(name, at, namespace),
+            Json::Array(branches) => self.parse_union(branches, at, namespace),
+            Json::Object(members) => self.parse_object(Members(members), at, namespace),
             other => Err(SchemaError::at(
                 at,
                 format!(
@@ -118,7 +119,7 @@ impl Parser {
         self.names.get(name).copied()
     }
 
-    fn parse_union(&mut self, branches: &[Value], at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+    fn parse_union(&mut self, branches: &[Json<'_>], at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
         let mut ids = Vec::with_capacity(branches.len());
         let mut seen: HashSet<String> = HashSet::new();
         for (index, branch) in branches.iter().enumerate() {
@@ -145,12 +146,12 @@ impl Parser {
 
     fn parse_object(
         &mut self,
-        object: &Map<String, Value>,
+        object: Members<'_, '_>,
         at: &str,
         namespace: Option<&str>,
     ) -> Result<NodeId, SchemaError> {
         let type_name = match object.get("type") {
-            Some(Value::String(t)) => t.as_str(),
+            Some(Json::String(t)) => t.as_ref(),
             Some(other) => {
                 return Err(SchemaError::at(
                     pointer::push(at, "type"),
@@ -193,14 +194,14 @@ impl Parser {
     /// refer to itself while its body is parsed.
     fn declare(
         &mut self,
-        object: &Map<String, Value>,
+        object: Members<'_, '_>,
         at: &str,
         namespace: Option<&str>,
         props: Vec<(String, Value)>,
     ) -> Result<(NodeId, Name, Vec<String>, Option<String>), SchemaError> {
         let name_at = pointer::push(at, "name");
         let raw = match object.get("name") {
-            Some(Value::String(n)) => n.as_str(),
+            Some(Json::String(n)) => n.as_ref(),
             Some(other) => {
                 return Err(SchemaError::at(
                     name_at,
@@ -210,8 +211,8 @@ impl Parser {
             None => return Err(SchemaError::at(at, "a named type needs a \"name\"")),
         };
         let explicit_ns = match object.get("namespace") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(ns)) => Some(ns.as_str()),
+            None | Some(Json::Null) => None,
+            Some(Json::String(ns)) => Some(ns.as_ref()),
             Some(other) => {
                 return Err(SchemaError::at(
                     pointer::push(at, "namespace"),
@@ -264,7 +265,7 @@ impl Parser {
 
     fn aliases(
         &self,
-        object: &Map<String, Value>,
+        object: Members<'_, '_>,
         at: &str,
         namespace: Option<&str>,
     ) -> Result<Vec<String>, SchemaError> {
@@ -280,7 +281,7 @@ impl Parser {
 
     fn parse_record(
         &mut self,
-        object: &Map<String, Value>,
+        object: Members<'_, '_>,
         at: &str,
         namespace: Option<&str>,
         is_error: bool,
@@ -300,7 +301,7 @@ impl Parser {
         }));
         let fields_at = pointer::push(at, "fields");
         let raw_fields = match object.get("fields") {
-            Some(Value::Array(fields)) => fields,
+            Some(Json::Array(fields)) => fields,
             Some(other) => {
                 return Err(SchemaError::at(
                     fields_at,
@@ -328,12 +329,13 @@ impl Parser {
         Ok(id)
     }
 
-    fn parse_field(&mut self, raw: &Value, at: &str, namespace: Option<&str>) -> Result<Field, SchemaError> {
+    fn parse_field(&mut self, raw: &Json<'_>, at: &str, namespace: Option<&str>) -> Result<Field, SchemaError> {
         let object = raw
             .as_object()
+            .map(Members)
             .ok_or_else(|| SchemaError::at(at, format!("a field must be an object, found {}", json_kind(raw))))?;
         let name = match object.get("name") {
-            Some(Value::String(n)) => n.clone(),
+            Some(Json::String(n)) => n.to_string(),
             Some(other) => {
                 return Err(SchemaError::at(
                     pointer::push(at, "name"),
@@ -349,9 +351,9 @@ impl Parser {
         let schema = self.parse_type(type_value, &pointer::push(at, "type"), namespace)?;
         let order = match object.get("order") {
             None => FieldOrder::Ascending,
-            Some(Value::String(o)) if o == "ascending" => FieldOrder::Ascending,
-            Some(Value::String(o)) if o == "descending" => FieldOrder::Descending,
-            Some(Value::String(o)) if o == "ignore" => FieldOrder::Ignore,
+            Some(Json::String(o)) if o == "ascending" => FieldOrder::Ascending,
+            Some(Json::String(o)) if o == "descending" => FieldOrder::Descending,
+            Some(Json::String(o)) if o == "ignore" => FieldOrder::Ignore,
             Some(other) => {
                 return Err(SchemaError::at(
                     pointer::push(at, "order"),
@@ -362,7 +364,7 @@ impl Parser {
         Ok(Field {
             name,
             schema,
-            default: object.get("default").cloned(),
+            default: object.get("default").map(Json::to_value),
             doc: optional_string(object, "doc", at)?,
             order,
             aliases: string_list(object, "aliases", at)?,
@@ -373,7 +375,7 @@ impl Parser {
 
     fn parse_enum(
         &mut self,
-        object: &Map<String, Value>,
+        object: Members<'_, '_>,
         at: &str,
         namespace: Option<&str>,
         props: Vec<(String, Value)>,
@@ -381,7 +383,7 @@ impl Parser {
         let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
         let symbols_at = pointer::push(at, "symbols");
         let symbols = match object.get("symbols") {
-            Some(Value::Array(_)) => string_list(object, "symbols", at)?,
+            Some(Json::Array(_)) => string_list(object, "symbols", at)?,
             Some(other) => {
                 return Err(SchemaError::at(
                     symbols_at,
@@ -422,7 +424,7 @@ impl Parser {
 
     fn parse_fixed(
         &mut self,
-        object: &Map<String, Value>,
+        object: Members<'_, '_>,
         at: &str,
         namespace: Option<&str>,
         props: Vec<(String, Value)>,
@@ -469,18 +471,29 @@ impl Parser {
     }
 }
 
-fn custom_props(object: &Map<String, Value>, reserved: &[&str]) -> Vec<(String, Value)> {
+fn custom_props(object: Members<'_, '_>, reserved: &[&str]) -> Vec<(String, Value)> {
     object
+        .0
         .iter()
-        .filter(|(k, _)| !reserved.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter(|(k, _)| !reserved.contains(&k.as_ref()))
+        .map(|(k, v)| (k.to_string(), v.to_value()))
         .collect()
 }
 
-fn optional_string(object: &Map<String, Value>, key: &str, at: &str) -> Result<Option<String>, SchemaError> {
+/// The members of a JSON object, looked up by key.
+#[derive(Clone, Copy)]
+struct Members<'t, 'a>(&'t [(std::borrow::Cow<'a, str>, Json<'a>)]);
+
+impl<'t, 'a> Members<'t, 'a> {
+    fn get(&self, key: &str) -> Option<&'t Json<'a>> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+fn optional_string(object: Members<'_, '_>, key: &str, at: &str) -> Result<Option<String>, SchemaError> {
     match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.to_string())),
         Some(other) => Err(SchemaError::at(
             pointer::push(at, key),
             format!("\"{key}\" must be a string, found {}", json_kind(other)),
@@ -488,10 +501,10 @@ fn optional_string(object: &Map<String, Value>, key: &str, at: &str) -> Result<O
     }
 }
 
-fn string_list(object: &Map<String, Value>, key: &str, at: &str) -> Result<Vec<String>, SchemaError> {
+fn string_list(object: Members<'_, '_>, key: &str, at: &str) -> Result<Vec<String>, SchemaError> {
     match object.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(items)) => items
             .iter()
             .enumerate()
             .map(|(i, item)| {
@@ -531,13 +544,13 @@ fn check_identifier(name: &str, at: &str, what: &str) -> Result<(), SchemaError>
     }
 }
 
-pub(crate) fn json_kind(value: &Value) -> &'static str {
+pub(crate) fn json_kind(value: &Json<'_>) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
