@@ -11,7 +11,11 @@ pub fn push(base: &str, token: &str) -> String {
 
 /// Appends a numeric token (an array index).
 pub fn push_index(base: &str, index: usize) -> String {
-    format!("{base}/{index}")
+    use std::fmt::Write;
+    let mut out = String::with_capacity(base.len() + 4);
+    out.push_str(base);
+    let _ = write!(out, "/{index}");
+    out
 }
 
 fn escape_into(out: &mut String, token: &str) {

@@ -7,18 +7,18 @@
 //! named type once (later uses print its name, short when in the current namespace) and never
 //! inlines types that belong to referenced schemas.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use super::{AvroSchema, FieldOrder, Kind, Name, NodeId};
 
-pub(super) fn print(schema: &AvroSchema) -> String {
+pub(super) fn print(schema: &AvroSchema, size_hint: usize) -> String {
     let mut printer = Printer {
         schema,
         known: schema.referenced_names.iter().cloned().collect(),
-        out: String::with_capacity(256),
+        out: String::with_capacity(size_hint),
     };
     printer.write_type(schema.root, None);
     printer.out
@@ -208,9 +208,7 @@ impl Printer<'_> {
     }
 
     fn write_str(&mut self, s: &str) {
-        // serde_json's string escaping; writing to a String cannot fail.
-        let escaped = serde_json::to_string(s).expect("strings always serialise");
-        self.out.push_str(&escaped);
+        crate::schema::tree::write_escaped(&mut self.out, s);
     }
 
     fn write_value(&mut self, value: &Value) {

@@ -17,7 +17,7 @@ mod canonical;
 mod defaults;
 mod parse;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 //! schema: names and namespaces are checked, named types must be defined before use and only
 //! once, unions may not nest or repeat a type, and field defaults must match their type.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
@@ -57,7 +57,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
         documents,
         canonical: String::new(),
     };
-    schema.canonical = canonical::print(&schema);
+    schema.canonical = canonical::print(&schema, text.len());
     Ok(schema)
 }
 
@@ -120,8 +120,7 @@ impl Parser {
     }
 
     fn parse_union(&mut self, branches: &[Json<'_>], at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
-        let mut ids = Vec::with_capacity(branches.len());
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut ids: Vec<NodeId> = Vec::with_capacity(branches.len());
         for (index, branch) in branches.iter().enumerate() {
             let branch_at = pointer::push_index(at, index);
             let id = self.parse_type(branch, &branch_at, namespace)?;
@@ -132,11 +131,17 @@ impl Parser {
                     "a union may not directly contain another union",
                 ));
             }
-            let key = match kind.name() {
-                Some(name) => name.full(),
-                None => kind.type_name().to_string(),
-            };
-            if !seen.insert(key.clone()) {
+            // Unions are short: compare with the branches before, no set needed.
+            let duplicate = ids.iter().any(|&other| {
+                let other = &self.nodes[other].kind;
+                match (kind.name(), other.name()) {
+                    (Some(a), Some(b)) => a == b,
+                    (None, None) => kind.same_type(other),
+                    _ => false,
+                }
+            });
+            if duplicate {
+                let key = kind.name().map(Name::full).unwrap_or_else(|| kind.type_name().to_string());
                 return Err(SchemaError::at(branch_at, format!("duplicate type {key} in union")));
             }
             ids.push(id);
@@ -310,18 +315,17 @@ impl Parser {
             }
             None => return Err(SchemaError::at(at, "a record needs \"fields\"")),
         };
-        let mut fields = Vec::with_capacity(raw_fields.len());
-        let mut seen = HashSet::with_capacity(raw_fields.len());
+        let mut fields: Vec<Field> = Vec::with_capacity(raw_fields.len());
         for (index, raw) in raw_fields.iter().enumerate() {
             let field_at = pointer::push_index(&fields_at, index);
             let field = self.parse_field(raw, &field_at, record_namespace.as_deref())?;
-            if !seen.insert(field.name.clone()) {
-                return Err(SchemaError::at(
-                    pointer::push(&field_at, "name"),
-                    format!("duplicate field \"{}\" in record {full_name}", field.name),
-                ));
-            }
             fields.push(field);
+        }
+        if let Some(index) = first_duplicate(fields.iter().map(|f| f.name.as_str())) {
+            return Err(SchemaError::at(
+                pointer::push(&pointer::push_index(&fields_at, index), "name"),
+                format!("duplicate field \"{}\" in record {full_name}", fields[index].name),
+            ));
         }
         if let Kind::Record(record) = &mut self.nodes[id].kind {
             record.fields = fields;
@@ -392,7 +396,7 @@ impl Parser {
             }
             None => return Err(SchemaError::at(at, "an enum needs \"symbols\"")),
         };
-        let mut seen = HashSet::with_capacity(symbols.len());
+        let mut seen = HashSet::default();
         for (index, symbol) in symbols.iter().enumerate() {
             let symbol_at = pointer::push_index(&symbols_at, index);
             check_identifier(symbol, &symbol_at, "enum symbol")?;
@@ -478,6 +482,17 @@ fn custom_props(object: Members<'_, '_>, reserved: &[&str]) -> Vec<(String, Valu
         .filter(|(k, _)| !reserved.contains(&k.as_ref()))
         .map(|(k, v)| (k.to_string(), v.to_value()))
         .collect()
+}
+
+/// The position of the first name that repeats an earlier one. Small lists are compared
+/// pairwise; long ones (records with thousands of fields) through a hash set.
+fn first_duplicate<'n>(names: impl ExactSizeIterator<Item = &'n str> + Clone) -> Option<usize> {
+    if names.len() <= 16 {
+        let all: Vec<&str> = names.collect();
+        return (0..all.len()).find(|&i| all[..i].contains(&all[i]));
+    }
+    let mut seen = HashSet::default();
+    names.enumerate().find(|(_, name)| !seen.insert(*name)).map(|(i, _)| i)
 }
 
 /// The members of a JSON object, looked up by key.
