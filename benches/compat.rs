@@ -5,6 +5,10 @@
 //! versions within 2 ms, and parse + canonicalise within 50 µs.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+
+/// The allocator the `herald` binary uses, so the figures are the shipped binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use herald::compat::{check, CompatibilityLevel, PreviousVersion};
 use herald::schema::{Schema, SchemaType};
 
