@@ -335,7 +335,7 @@ impl<'a> Checker<'a> {
                             );
                             incompatibility.reader_pointer = self
                                 .reader
-                                .location_of(self.reader.node(r).document, &reader_field.pointer);
+                                .location_of(self.reader.node(r).document, self.reader.field_pointer(reader_field));
                             incompatibility.field = Some(reader_field.name.clone());
                             found.push(incompatibility);
                         }
@@ -354,7 +354,7 @@ impl<'a> Checker<'a> {
                     let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, || message, None);
                     incompatibility.reader_pointer = self
                         .reader
-                        .location_of(self.reader.node(r).document, &reader_field.pointer);
+                        .location_of(self.reader.node(r).document, self.reader.field_pointer(reader_field));
                     found.push(incompatibility);
                 }
             }

@@ -307,7 +307,7 @@ impl AvroWalker<'_> {
                         .or_else(|| nf.aliases.iter().find_map(|alias| old_by_name.get(alias.as_str())))
                         .copied();
                     let field_path = join(path, &nf.name);
-                    let new_field_ptr = new.location_of(new.node(n).document, &nf.pointer);
+                    let new_field_ptr = new.location_of(new.node(n).document, new.field_pointer(nf));
                     match of {
                         None => {
                             let described = match &nf.default {
@@ -318,7 +318,7 @@ impl AvroWalker<'_> {
                         }
                         Some(of) => {
                             matched_old.insert(of.name.clone());
-                            let old_field_ptr = old.location_of(old.node(o).document, &of.pointer);
+                            let old_field_ptr = old.location_of(old.node(o).document, old.field_pointer(of));
                             if of.name != nf.name {
                                 self.push(
                                     "FIELD_RENAMED",
@@ -380,7 +380,7 @@ impl AvroWalker<'_> {
                             Some(_) => format!("field {} removed (it had a default)", of.name),
                             None => format!("field {} removed", of.name),
                         };
-                        let old_field_ptr = old.location_of(old.node(o).document, &of.pointer);
+                        let old_field_ptr = old.location_of(old.node(o).document, old.field_pointer(of));
                         self.push(
                             "FIELD_REMOVED",
                             &join(path, &of.name),

@@ -42,6 +42,67 @@ pub fn from_tokens<'a>(tokens: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
+/// A JSON pointer under construction, kept on the stack while a document is walked: each
+/// step borrows its parent, so descending costs nothing and the text is only written out
+/// when a node is stored or an error reported.
+#[derive(Clone, Copy)]
+pub struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    step: Step<'p>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'p> {
+    Root,
+    Key(&'p str),
+    Index(usize),
+}
+
+impl<'p> Path<'p> {
+    pub const ROOT: Path<'static> = Path {
+        parent: None,
+        step: Step::Root,
+    };
+
+    pub fn key<'q>(&'q self, key: &'q str) -> Path<'q> {
+        Path {
+            parent: Some(self),
+            step: Step::Key(key),
+        }
+    }
+
+    pub fn index(&self, index: usize) -> Path<'_> {
+        Path {
+            parent: Some(self),
+            step: Step::Index(index),
+        }
+    }
+
+    /// Appends the pointer's text to `out`.
+    pub fn write_to(&self, out: &mut String) {
+        if let Some(parent) = self.parent {
+            parent.write_to(out);
+        }
+        match self.step {
+            Step::Root => {}
+            Step::Key(key) => {
+                out.push('/');
+                escape_into(out, key);
+            }
+            Step::Index(index) => {
+                use std::fmt::Write;
+                let _ = write!(out, "/{index}");
+            }
+        }
+    }
+
+    pub fn to_pointer(&self) -> String {
+        let mut out = String::new();
+        self.write_to(&mut out);
+        out
+    }
+}
+
 /// Shows a pointer the way reports do: the root is `/` rather than the empty string.
 pub fn display(pointer: &str) -> &str {
     if pointer.is_empty() {
@@ -51,9 +112,30 @@ pub fn display(pointer: &str) -> &str {
     }
 }
 
+impl From<&Path<'_>> for String {
+    fn from(path: &Path<'_>) -> String {
+        path.to_pointer()
+    }
+}
+
+impl From<Path<'_>> for String {
+    fn from(path: Path<'_>) -> String {
+        path.to_pointer()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_write_pointers() {
+        let root = Path::ROOT;
+        let fields = root.key("fields");
+        let third = fields.index(2);
+        assert_eq!(third.key("a/b").to_pointer(), "/fields/2/a~1b");
+        assert_eq!(root.to_pointer(), "");
+    }
 
     #[test]
     fn escapes_special_characters() {

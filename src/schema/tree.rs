@@ -198,7 +198,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Number::from_f64(v).map(Json::Number).ok_or_else(|| E::custom("number out of range"))
+        Number::from_f64(v)
+            .map(Json::Number)
+            .ok_or_else(|| E::custom("number out of range"))
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
@@ -244,7 +246,10 @@ impl<'de> Visitor<'de> for JsonVisitor {
 /// behaviour with ordered maps). Small objects are checked pairwise, large ones by hashing.
 fn dedup_keys(members: &mut Vec<(Cow<'_, str>, Json<'_>)>) {
     let has_duplicates = if members.len() <= 16 {
-        members.iter().enumerate().any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k))
+        members
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k))
     } else {
         let mut seen = rustc_hash::FxHashSet::default();
         !members.iter().all(|(k, _)| seen.insert(k.as_ref()))

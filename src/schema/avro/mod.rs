@@ -38,6 +38,9 @@ pub struct AvroSchema {
     referenced_names: Vec<String>,
     /// Names of the referenced documents, indexed by [`Node::document`] - 1.
     documents: Vec<String>,
+    /// The JSON pointers of all nodes and fields, one after the other; each keeps a [`Span`]
+    /// into it. One buffer instead of a string per node keeps parsing cheap.
+    pointers: String,
     canonical: String,
 }
 
@@ -45,8 +48,8 @@ pub struct AvroSchema {
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: Kind,
-    /// JSON pointer to where this type is written in its document.
-    pub pointer: String,
+    /// Where this type is written in its document: [`AvroSchema::pointer`].
+    pub pointer: Span,
     /// 0 for the main schema, `n` for the n-th referenced schema.
     pub document: usize,
     /// Properties other than the reserved Avro keys, in the order written (`logicalType`,
@@ -70,6 +73,13 @@ pub enum Kind {
     Record(Box<Record>),
     Enum(Box<Enum>),
     Fixed(Box<Fixed>),
+}
+
+/// A range of [`AvroSchema`]'s pointer text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
 }
 
 /// A fully qualified Avro name.
@@ -123,8 +133,8 @@ pub struct Field {
     pub order: FieldOrder,
     pub aliases: Vec<String>,
     pub props: Vec<(String, Value)>,
-    /// JSON pointer of the field object itself (`/fields/3`).
-    pub pointer: String,
+    /// Where the field object itself is written (`/fields/3`): [`AvroSchema::field_pointer`].
+    pub pointer: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,10 +268,24 @@ impl AvroSchema {
             .and_then(|(_, v)| v.as_str())
     }
 
+    /// The JSON pointer of a node within its own document.
+    pub fn pointer(&self, id: NodeId) -> &str {
+        self.span(self.nodes[id].pointer)
+    }
+
+    /// The JSON pointer of a field object within its record's document.
+    pub fn field_pointer(&self, field: &Field) -> &str {
+        self.span(field.pointer)
+    }
+
+    fn span(&self, span: Span) -> &str {
+        &self.pointers[span.start as usize..span.end as usize]
+    }
+
     /// Where a node is written, as reports show it: a JSON pointer, prefixed with the
     /// referenced document's name when the node comes from a reference.
     pub fn location(&self, id: NodeId) -> String {
-        self.location_of(self.nodes[id].document, &self.nodes[id].pointer)
+        self.location_of(self.nodes[id].document, self.pointer(id))
     }
 
     pub(crate) fn location_of(&self, document: usize, pointer: &str) -> String {

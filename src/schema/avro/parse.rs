@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::schema::tree::Json;
 
-use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record};
-use crate::schema::pointer;
+use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record, Span};
+use crate::schema::pointer::{self, Path};
 use crate::schema::{Reference, SchemaError};
 
 /// Keys with a meaning of their own on a type; everything else is a custom property.
@@ -35,10 +35,11 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     let mut parser = Parser::default();
     let mut documents = Vec::with_capacity(references.len());
     for (index, reference) in references.iter().enumerate() {
-        let value = Json::parse(reference.schema).map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
+        let value =
+            Json::parse(reference.schema).map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
         parser.document = index + 1;
         parser
-            .parse_type(&value, "", None)
+            .parse_type(&value, &Path::ROOT, None)
             .map_err(|e| e.in_document(reference.name))?;
         documents.push(reference.name.to_string());
     }
@@ -46,7 +47,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
 
     let value = Json::parse(text).map_err(|e| SchemaError::from_json(&e))?;
     parser.document = 0;
-    let root = parser.parse_type(&value, "", None)?;
+    let root = parser.parse_type(&value, &Path::ROOT, None)?;
     parser.check_defaults()?;
 
     let mut schema = AvroSchema {
@@ -55,6 +56,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
         names: parser.names,
         referenced_names,
         documents,
+        pointers: parser.pointers,
         canonical: String::new(),
     };
     schema.canonical = canonical::print(&schema, text.len());
@@ -64,22 +66,34 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
 #[derive(Default)]
 struct Parser {
     nodes: Vec<Node>,
+    pointers: String,
     names: HashMap<String, NodeId>,
     document: usize,
 }
 
 impl Parser {
-    fn push(&mut self, kind: Kind, pointer: &str, props: Vec<(String, Value)>) -> NodeId {
+    fn push(&mut self, kind: Kind, at: &Path<'_>, props: Vec<(String, Value)>) -> NodeId {
+        let pointer = self.record_pointer(at);
         self.nodes.push(Node {
             kind,
-            pointer: pointer.to_string(),
+            pointer,
             document: self.document,
             props,
         });
         self.nodes.len() - 1
     }
 
-    fn parse_type(&mut self, value: &Json<'_>, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+    /// Writes `at` into the pointer buffer.
+    fn record_pointer(&mut self, at: &Path<'_>) -> Span {
+        let start = self.pointers.len() as u32;
+        at.write_to(&mut self.pointers);
+        Span {
+            start,
+            end: self.pointers.len() as u32,
+        }
+    }
+
+    fn parse_type(&mut self, value: &Json<'_>, at: &Path<'_>, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
         match value {
             Json::String(name) => self.parse_name_reference(name, at, namespace),
             Json::Array(branches) => self.parse_union(branches, at, namespace),
@@ -94,7 +108,12 @@ impl Parser {
         }
     }
 
-    fn parse_name_reference(&mut self, name: &str, at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+    fn parse_name_reference(
+        &mut self,
+        name: &str,
+        at: &Path<'_>,
+        namespace: Option<&str>,
+    ) -> Result<NodeId, SchemaError> {
         if let Some(kind) = Kind::primitive(name) {
             return Ok(self.push(kind, at, Vec::new()));
         }
@@ -119,10 +138,15 @@ impl Parser {
         self.names.get(name).copied()
     }
 
-    fn parse_union(&mut self, branches: &[Json<'_>], at: &str, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
+    fn parse_union(
+        &mut self,
+        branches: &[Json<'_>],
+        at: &Path<'_>,
+        namespace: Option<&str>,
+    ) -> Result<NodeId, SchemaError> {
         let mut ids: Vec<NodeId> = Vec::with_capacity(branches.len());
         for (index, branch) in branches.iter().enumerate() {
-            let branch_at = pointer::push_index(at, index);
+            let branch_at = at.index(index);
             let id = self.parse_type(branch, &branch_at, namespace)?;
             let kind = &self.nodes[id].kind;
             if matches!(kind, Kind::Union { .. }) {
@@ -141,7 +165,10 @@ impl Parser {
                 }
             });
             if duplicate {
-                let key = kind.name().map(Name::full).unwrap_or_else(|| kind.type_name().to_string());
+                let key = kind
+                    .name()
+                    .map(Name::full)
+                    .unwrap_or_else(|| kind.type_name().to_string());
                 return Err(SchemaError::at(branch_at, format!("duplicate type {key} in union")));
             }
             ids.push(id);
@@ -152,14 +179,14 @@ impl Parser {
     fn parse_object(
         &mut self,
         object: Members<'_, '_>,
-        at: &str,
+        at: &Path<'_>,
         namespace: Option<&str>,
     ) -> Result<NodeId, SchemaError> {
         let type_name = match object.get("type") {
             Some(Json::String(t)) => t.as_ref(),
             Some(other) => {
                 return Err(SchemaError::at(
-                    pointer::push(at, "type"),
+                    at.key("type").to_pointer(),
                     format!("\"type\" must be a string naming a type, found {}", json_kind(other)),
                 ))
             }
@@ -174,14 +201,14 @@ impl Parser {
                 let items = object
                     .get("items")
                     .ok_or_else(|| SchemaError::at(at, "an array needs \"items\""))?;
-                let items = self.parse_type(items, &pointer::push(at, "items"), namespace)?;
+                let items = self.parse_type(items, &at.key("items"), namespace)?;
                 Ok(self.push(Kind::Array { items }, at, props))
             }
             "map" => {
                 let values = object
                     .get("values")
                     .ok_or_else(|| SchemaError::at(at, "a map needs \"values\""))?;
-                let values = self.parse_type(values, &pointer::push(at, "values"), namespace)?;
+                let values = self.parse_type(values, &at.key("values"), namespace)?;
                 Ok(self.push(Kind::Map { values }, at, props))
             }
             other => {
@@ -190,7 +217,7 @@ impl Parser {
                 }
                 // `{"type": "com.example.Money"}`: a reference in object form.
                 self.resolve(other, namespace)
-                    .ok_or_else(|| SchemaError::at(pointer::push(at, "type"), format!("unknown type \"{other}\"")))
+                    .ok_or_else(|| SchemaError::at(at.key("type").to_pointer(), format!("unknown type \"{other}\"")))
             }
         }
     }
@@ -200,11 +227,11 @@ impl Parser {
     fn declare(
         &mut self,
         object: Members<'_, '_>,
-        at: &str,
+        at: &Path<'_>,
         namespace: Option<&str>,
         props: Vec<(String, Value)>,
     ) -> Result<(NodeId, Name, Vec<String>, Option<String>), SchemaError> {
-        let name_at = pointer::push(at, "name");
+        let name_at = at.key("name");
         let raw = match object.get("name") {
             Some(Json::String(n)) => n.as_ref(),
             Some(other) => {
@@ -220,7 +247,7 @@ impl Parser {
             Some(Json::String(ns)) => Some(ns.as_ref()),
             Some(other) => {
                 return Err(SchemaError::at(
-                    pointer::push(at, "namespace"),
+                    at.key("namespace").to_pointer(),
                     format!("\"namespace\" must be a string, found {}", json_kind(other)),
                 ))
             }
@@ -271,7 +298,7 @@ impl Parser {
     fn aliases(
         &self,
         object: Members<'_, '_>,
-        at: &str,
+        at: &Path<'_>,
         namespace: Option<&str>,
     ) -> Result<Vec<String>, SchemaError> {
         let names = string_list(object, "aliases", at)?;
@@ -287,7 +314,7 @@ impl Parser {
     fn parse_record(
         &mut self,
         object: Members<'_, '_>,
-        at: &str,
+        at: &Path<'_>,
         namespace: Option<&str>,
         is_error: bool,
         props: Vec<(String, Value)>,
@@ -304,7 +331,7 @@ impl Parser {
             fields: Vec::new(),
             is_error,
         }));
-        let fields_at = pointer::push(at, "fields");
+        let fields_at = at.key("fields");
         let raw_fields = match object.get("fields") {
             Some(Json::Array(fields)) => fields,
             Some(other) => {
@@ -317,13 +344,13 @@ impl Parser {
         };
         let mut fields: Vec<Field> = Vec::with_capacity(raw_fields.len());
         for (index, raw) in raw_fields.iter().enumerate() {
-            let field_at = pointer::push_index(&fields_at, index);
+            let field_at = fields_at.index(index);
             let field = self.parse_field(raw, &field_at, record_namespace.as_deref())?;
             fields.push(field);
         }
         if let Some(index) = first_duplicate(fields.iter().map(|f| f.name.as_str())) {
             return Err(SchemaError::at(
-                pointer::push(&pointer::push_index(&fields_at, index), "name"),
+                fields_at.index(index).key("name").to_pointer(),
                 format!("duplicate field \"{}\" in record {full_name}", fields[index].name),
             ));
         }
@@ -333,7 +360,7 @@ impl Parser {
         Ok(id)
     }
 
-    fn parse_field(&mut self, raw: &Json<'_>, at: &str, namespace: Option<&str>) -> Result<Field, SchemaError> {
+    fn parse_field(&mut self, raw: &Json<'_>, at: &Path<'_>, namespace: Option<&str>) -> Result<Field, SchemaError> {
         let object = raw
             .as_object()
             .map(Members)
@@ -342,17 +369,17 @@ impl Parser {
             Some(Json::String(n)) => n.to_string(),
             Some(other) => {
                 return Err(SchemaError::at(
-                    pointer::push(at, "name"),
+                    at.key("name").to_pointer(),
                     format!("\"name\" must be a string, found {}", json_kind(other)),
                 ))
             }
             None => return Err(SchemaError::at(at, "a field needs a \"name\"")),
         };
-        check_identifier(&name, &pointer::push(at, "name"), "field name")?;
+        check_identifier(&name, &at.key("name"), "field name")?;
         let type_value = object
             .get("type")
             .ok_or_else(|| SchemaError::at(at, format!("field \"{name}\" has no \"type\"")))?;
-        let schema = self.parse_type(type_value, &pointer::push(at, "type"), namespace)?;
+        let schema = self.parse_type(type_value, &at.key("type"), namespace)?;
         let order = match object.get("order") {
             None => FieldOrder::Ascending,
             Some(Json::String(o)) if o == "ascending" => FieldOrder::Ascending,
@@ -360,7 +387,7 @@ impl Parser {
             Some(Json::String(o)) if o == "ignore" => FieldOrder::Ignore,
             Some(other) => {
                 return Err(SchemaError::at(
-                    pointer::push(at, "order"),
+                    at.key("order").to_pointer(),
                     format!("\"order\" must be \"ascending\", \"descending\" or \"ignore\", found {other}"),
                 ))
             }
@@ -373,19 +400,19 @@ impl Parser {
             order,
             aliases: string_list(object, "aliases", at)?,
             props: custom_props(object, RESERVED_FIELD_KEYS),
-            pointer: at.to_string(),
+            pointer: self.record_pointer(at),
         })
     }
 
     fn parse_enum(
         &mut self,
         object: Members<'_, '_>,
-        at: &str,
+        at: &Path<'_>,
         namespace: Option<&str>,
         props: Vec<(String, Value)>,
     ) -> Result<NodeId, SchemaError> {
         let (id, name, aliases, doc) = self.declare(object, at, namespace, props)?;
-        let symbols_at = pointer::push(at, "symbols");
+        let symbols_at = at.key("symbols");
         let symbols = match object.get("symbols") {
             Some(Json::Array(_)) => string_list(object, "symbols", at)?,
             Some(other) => {
@@ -398,7 +425,7 @@ impl Parser {
         };
         let mut seen = HashSet::default();
         for (index, symbol) in symbols.iter().enumerate() {
-            let symbol_at = pointer::push_index(&symbols_at, index);
+            let symbol_at = symbols_at.index(index);
             check_identifier(symbol, &symbol_at, "enum symbol")?;
             if !seen.insert(symbol.as_str()) {
                 return Err(SchemaError::at(
@@ -411,7 +438,7 @@ impl Parser {
         if let Some(default) = &default {
             if !symbols.contains(default) {
                 return Err(SchemaError::at(
-                    pointer::push(at, "default"),
+                    at.key("default").to_pointer(),
                     format!("the enum default \"{default}\" is not one of the symbols"),
                 ));
             }
@@ -429,7 +456,7 @@ impl Parser {
     fn parse_fixed(
         &mut self,
         object: Members<'_, '_>,
-        at: &str,
+        at: &Path<'_>,
         namespace: Option<&str>,
         props: Vec<(String, Value)>,
     ) -> Result<NodeId, SchemaError> {
@@ -437,7 +464,7 @@ impl Parser {
         let size = match object.get("size") {
             Some(v) => v.as_u64().filter(|s| *s <= i32::MAX as u64).ok_or_else(|| {
                 SchemaError::at(
-                    pointer::push(at, "size"),
+                    at.key("size").to_pointer(),
                     format!("\"size\" must be a non-negative integer, found {v}"),
                 )
             })?,
@@ -461,7 +488,10 @@ impl Parser {
                 if let Some(default) = &field.default {
                     if let Err(problem) = defaults::check(&self.nodes, field.schema, default) {
                         return Err(SchemaError::at(
-                            pointer::push(&field.pointer, "default"),
+                            pointer::push(
+                                &self.pointers[field.pointer.start as usize..field.pointer.end as usize],
+                                "default",
+                            ),
                             format!(
                                 "the default of field \"{}\" does not match its type: {problem}",
                                 field.name
@@ -505,18 +535,18 @@ impl<'t, 'a> Members<'t, 'a> {
     }
 }
 
-fn optional_string(object: Members<'_, '_>, key: &str, at: &str) -> Result<Option<String>, SchemaError> {
+fn optional_string(object: Members<'_, '_>, key: &str, at: &Path<'_>) -> Result<Option<String>, SchemaError> {
     match object.get(key) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(s)) => Ok(Some(s.to_string())),
         Some(other) => Err(SchemaError::at(
-            pointer::push(at, key),
+            at.key(key).to_pointer(),
             format!("\"{key}\" must be a string, found {}", json_kind(other)),
         )),
     }
 }
 
-fn string_list(object: Members<'_, '_>, key: &str, at: &str) -> Result<Vec<String>, SchemaError> {
+fn string_list(object: Members<'_, '_>, key: &str, at: &Path<'_>) -> Result<Vec<String>, SchemaError> {
     match object.get(key) {
         None | Some(Json::Null) => Ok(Vec::new()),
         Some(Json::Array(items)) => items
@@ -525,21 +555,21 @@ fn string_list(object: Members<'_, '_>, key: &str, at: &str) -> Result<Vec<Strin
             .map(|(i, item)| {
                 item.as_str().map(str::to_string).ok_or_else(|| {
                     SchemaError::at(
-                        pointer::push_index(&pointer::push(at, key), i),
+                        at.key(key).index(i).to_pointer(),
                         format!("\"{key}\" must hold strings, found {}", json_kind(item)),
                     )
                 })
             })
             .collect(),
         Some(other) => Err(SchemaError::at(
-            pointer::push(at, key),
+            at.key(key).to_pointer(),
             format!("\"{key}\" must be an array of strings, found {}", json_kind(other)),
         )),
     }
 }
 
 /// Avro names: `[A-Za-z_][A-Za-z0-9_]*`.
-fn check_identifier(name: &str, at: &str, what: &str) -> Result<(), SchemaError> {
+fn check_identifier(name: &str, at: &Path<'_>, what: &str) -> Result<(), SchemaError> {
     let mut chars = name.chars();
     let valid = match chars.next() {
         Some(first) => {
