@@ -11,15 +11,15 @@ pub fn push(base: &str, token: &str) -> String {
 
 /// Appends a numeric token (an array index).
 pub fn push_index(base: &str, index: usize) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(base.len() + 4);
     out.push_str(base);
-    let _ = write!(out, "/{index}");
+    out.push('/');
+    out.push_str(itoa::Buffer::new().format(index));
     out
 }
 
 fn escape_into(out: &mut String, token: &str) {
-    if !token.contains(['~', '/']) {
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
         out.push_str(token);
         return;
     }
@@ -90,8 +90,8 @@ impl<'p> Path<'p> {
                 escape_into(out, key);
             }
             Step::Index(index) => {
-                use std::fmt::Write;
-                let _ = write!(out, "/{index}");
+                out.push('/');
+                out.push_str(itoa::Buffer::new().format(index));
             }
         }
     }
