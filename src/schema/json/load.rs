@@ -189,7 +189,7 @@ impl<'d> Loader<'d> {
         let annotations = read_annotations(object);
         let mut parts: Vec<JsonNodeId> = Vec::new();
 
-        if let Some(reference) = object.get("$ref") {
+        if let Some(reference) = member(object, "$ref") {
             let reference = reference
                 .as_str()
                 .ok_or_else(|| self.error(document, &pointer::push(at, "$ref"), "\"$ref\" must be a string".into()))?;
@@ -203,7 +203,7 @@ impl<'d> Loader<'d> {
             parts.push(ref_node);
         }
 
-        match object.get("type") {
+        match member(object, "type") {
             Some(Value::String(t)) => {
                 let part = self.load_typed(document, at, object, t)?;
                 parts.push(part);
@@ -247,7 +247,7 @@ impl<'d> Loader<'d> {
                     ("object", OBJECT_KEYWORDS),
                     ("array", ARRAY_KEYWORDS),
                 ] {
-                    if keywords.iter().any(|k| object.contains_key(*k)) {
+                    if keywords.iter().any(|k| member(object, k).is_some()) {
                         let part = self.load_typed(document, at, object, type_name)?;
                         parts.push(part);
                     }
@@ -255,20 +255,20 @@ impl<'d> Loader<'d> {
             }
         }
 
-        if let Some(Value::Array(values)) = object.get("enum") {
+        if let Some(Value::Array(values)) = member(object, "enum") {
             parts.push(self.push(JsonKind::Enum(values.clone()), document, at));
         }
-        if let Some(value) = object.get("const") {
+        if let Some(value) = member(object, "const") {
             if self.draft != Draft::Draft4 {
                 parts.push(self.push(JsonKind::Const(value.clone()), document, at));
             }
         }
-        if let Some(negated) = object.get("not") {
+        if let Some(negated) = member(object, "not") {
             let inner = self.load(document, &pointer::push(at, "not"), negated)?;
             parts.push(self.push(JsonKind::Not(inner), document, at));
         }
         for criterion in [Criterion::AllOf, Criterion::AnyOf, Criterion::OneOf] {
-            if let Some(Value::Array(members)) = object.get(criterion.keyword()) {
+            if let Some(Value::Array(members)) = member(object, criterion.keyword()) {
                 let members_at = pointer::push(at, criterion.keyword());
                 let mut subschemas = Vec::with_capacity(members.len());
                 for (i, member) in members.iter().enumerate() {
@@ -307,10 +307,10 @@ impl<'d> Loader<'d> {
             "null" => JsonKind::Null,
             "boolean" => JsonKind::Boolean,
             "string" => JsonKind::String(Box::new(StringRules {
-                min_length: object.get("minLength").and_then(Value::as_u64),
-                max_length: object.get("maxLength").and_then(Value::as_u64),
-                pattern: object.get("pattern").and_then(Value::as_str).map(str::to_string),
-                format: object.get("format").and_then(Value::as_str).map(str::to_string),
+                min_length: member(object, "minLength").and_then(Value::as_u64),
+                max_length: member(object, "maxLength").and_then(Value::as_u64),
+                pattern: member(object, "pattern").and_then(Value::as_str).map(str::to_string),
+                format: member(object, "format").and_then(Value::as_str).map(str::to_string),
             })),
             "number" | "integer" => JsonKind::Number(Box::new(self.number_rules(object, type_name == "integer"))),
             "object" => JsonKind::Object(Box::new(self.object_rules(document, at, object)?)),
@@ -327,7 +327,7 @@ impl<'d> Loader<'d> {
     }
 
     fn number_rules(&self, object: &Map<String, Value>, integer: bool) -> NumberRules {
-        let number = |key: &str| object.get(key).and_then(Value::as_f64);
+        let number = |key: &str| member(object, key).and_then(Value::as_f64);
         let mut rules = NumberRules {
             integer,
             minimum: number("minimum"),
@@ -338,10 +338,10 @@ impl<'d> Loader<'d> {
         };
         // Draft 4 spells an exclusive bound as a flag on the inclusive one; read it as the
         // later drafts' number form so the two compare alike.
-        if object.get("exclusiveMinimum") == Some(&Value::Bool(true)) {
+        if member(object, "exclusiveMinimum") == Some(&Value::Bool(true)) {
             rules.exclusive_minimum = rules.minimum.take();
         }
-        if object.get("exclusiveMaximum") == Some(&Value::Bool(true)) {
+        if member(object, "exclusiveMaximum") == Some(&Value::Bool(true)) {
             rules.exclusive_maximum = rules.maximum.take();
         }
         rules
@@ -354,7 +354,7 @@ impl<'d> Loader<'d> {
         object: &'d Map<String, Value>,
     ) -> Result<ObjectRules, SchemaError> {
         let mut properties = Vec::new();
-        if let Some(Value::Object(props)) = object.get("properties") {
+        if let Some(Value::Object(props)) = member(object, "properties") {
             let props_at = pointer::push(at, "properties");
             properties.reserve(props.len());
             for (name, schema) in props {
@@ -362,14 +362,14 @@ impl<'d> Loader<'d> {
                 properties.push((name.clone(), id));
             }
         }
-        let required = match object.get("required") {
+        let required = match member(object, "required") {
             Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             _ => Vec::new(),
         };
         let additional = self.additional(document, at, object, "additionalProperties")?;
         let unevaluated = self.additional(document, at, object, "unevaluatedProperties")?;
         let mut pattern_properties = Vec::new();
-        if let Some(Value::Object(patterns)) = object.get("patternProperties") {
+        if let Some(Value::Object(patterns)) = member(object, "patternProperties") {
             let patterns_at = pointer::push(at, "patternProperties");
             for (pattern, schema) in patterns {
                 let pattern_at = pointer::push(&patterns_at, pattern);
@@ -386,7 +386,7 @@ impl<'d> Loader<'d> {
         let mut dependent_required = Vec::new();
         let mut dependent_schemas = Vec::new();
         for keyword in ["dependencies", "dependentRequired", "dependentSchemas"] {
-            let Some(Value::Object(deps)) = object.get(keyword) else {
+            let Some(Value::Object(deps)) = member(object, keyword) else {
                 continue;
             };
             let deps_at = pointer::push(at, keyword);
@@ -411,8 +411,8 @@ impl<'d> Loader<'d> {
             unevaluated,
             dependent_required,
             dependent_schemas,
-            min_properties: object.get("minProperties").and_then(Value::as_u64),
-            max_properties: object.get("maxProperties").and_then(Value::as_u64),
+            min_properties: member(object, "minProperties").and_then(Value::as_u64),
+            max_properties: member(object, "maxProperties").and_then(Value::as_u64),
         })
     }
 
@@ -424,14 +424,14 @@ impl<'d> Loader<'d> {
     ) -> Result<ArrayRules, SchemaError> {
         let mut items = None;
         let mut tuple = None;
-        let mut additional_value = object.get("additionalItems");
+        let mut additional_value = member(object, "additionalItems");
         let mut additional_key = "additionalItems";
-        if let Some(Value::Array(prefix)) = object.get("prefixItems") {
+        if let Some(Value::Array(prefix)) = member(object, "prefixItems") {
             tuple = Some(self.load_list(document, &pointer::push(at, "prefixItems"), prefix)?);
-            additional_value = object.get("items");
+            additional_value = member(object, "items");
             additional_key = "items";
         } else {
-            match object.get("items") {
+            match member(object, "items") {
                 Some(Value::Array(list)) => {
                     tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?)
                 }
@@ -449,11 +449,11 @@ impl<'d> Loader<'d> {
             tuple,
             additional,
             unevaluated: self.additional(document, at, object, "unevaluatedItems")?,
-            min_items: object.get("minItems").and_then(Value::as_u64),
-            max_items: object.get("maxItems").and_then(Value::as_u64),
-            unique_items: object.get("uniqueItems") == Some(&Value::Bool(true)),
-            min_contains: object.get("minContains").and_then(Value::as_u64),
-            max_contains: object.get("maxContains").and_then(Value::as_u64),
+            min_items: member(object, "minItems").and_then(Value::as_u64),
+            max_items: member(object, "maxItems").and_then(Value::as_u64),
+            unique_items: member(object, "uniqueItems") == Some(&Value::Bool(true)),
+            min_contains: member(object, "minContains").and_then(Value::as_u64),
+            max_contains: member(object, "maxContains").and_then(Value::as_u64),
         })
     }
 
@@ -471,7 +471,7 @@ impl<'d> Loader<'d> {
         object: &'d Map<String, Value>,
         keyword: &str,
     ) -> Result<Additional, SchemaError> {
-        match object.get(keyword) {
+        match member(object, keyword) {
             None => Ok(Additional::Allowed),
             Some(value) => self.additional_value(document, &pointer::push(at, keyword), value),
         }
@@ -565,14 +565,24 @@ impl<'d> Loader<'d> {
     }
 }
 
+/// A member of a schema object. Schema objects hold a handful of keywords, and a scan is
+/// far cheaper than hashing the key (serde_json's ordered map hashes with SipHash).
+fn member<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if object.len() <= 16 {
+        object.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        object.get(key)
+    }
+}
+
 fn read_annotations(object: &Map<String, Value>) -> Option<Box<Annotations>> {
-    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    let text = |key: &str| member(object, key).and_then(Value::as_str).map(str::to_string);
     let annotations = Annotations {
         id: text("$id").or_else(|| text("id")),
         title: text("title"),
         description: text("description"),
-        default: object.get("default").cloned(),
-        deprecated: object.get("deprecated") == Some(&Value::Bool(true)),
+        default: member(object, "default").cloned(),
+        deprecated: member(object, "deprecated") == Some(&Value::Bool(true)),
     };
     (annotations != Annotations::default()).then(|| Box::new(annotations))
 }
@@ -581,7 +591,7 @@ fn read_annotations(object: &Map<String, Value>) -> Option<Box<Annotations>> {
 fn find_anchor(value: &Value, name: &str, at: &str) -> Option<String> {
     match value {
         Value::Object(object) => {
-            let matches = object.get("$anchor").and_then(Value::as_str) == Some(name)
+            let matches = member(object, "$anchor").and_then(Value::as_str) == Some(name)
                 || object
                     .get("$id")
                     .and_then(Value::as_str)
