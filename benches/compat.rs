@@ -98,14 +98,7 @@ fn full_transitive(
     let history: Vec<Schema> = (1..=100)
         .map(|v| Schema::parse(schema_type, &make(v), &[]).expect("benchmark schema parses"))
         .collect();
-    let previous: Vec<PreviousVersion<'_>> = history
-        .iter()
-        .enumerate()
-        .map(|(i, schema)| PreviousVersion {
-            version: i as u32 + 1,
-            schema,
-        })
-        .collect();
+    let previous: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&history);
     let new = Schema::parse(schema_type, &make(new_version), &[]).expect("new schema parses");
     let report = check(CompatibilityLevel::FullTransitive, &previous, &new);
     assert!(

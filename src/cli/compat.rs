@@ -88,14 +88,7 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
     for path in &args.previous {
         previous_schemas.push(files::load(path, explicit, &references)?);
     }
-    let previous: Vec<PreviousVersion<'_>> = previous_schemas
-        .iter()
-        .enumerate()
-        .map(|(i, schema)| PreviousVersion {
-            version: i as u32 + 1,
-            schema,
-        })
-        .collect();
+    let previous: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&previous_schemas);
     let policy = match args.policy {
         PolicyArg::Strict => Policy::Strict,
         PolicyArg::Lenient => Policy::Lenient,

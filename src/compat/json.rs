@@ -584,22 +584,22 @@ impl<'a> Differ<'a> {
 
     fn compare_strings(&self, out: &mut Vec<Difference>, a: &StringRules, b: &StringRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(
-            out,
-            site,
-            "maxLength",
-            a.max_length.map(|v| v as f64),
-            b.max_length.map(|v| v as f64),
-            [MaxLengthAdded, MaxLengthRemoved, MaxLengthIncreased, MaxLengthDecreased],
-        );
-        self.bound(
-            out,
-            site,
-            "minLength",
-            a.min_length.map(|v| v as f64),
-            b.min_length.map(|v| v as f64),
-            [MinLengthAdded, MinLengthRemoved, MinLengthIncreased, MinLengthDecreased],
-        );
+        for (keyword, old, new, kinds) in [
+            (
+                "maxLength",
+                a.max_length.map(|v| v as f64),
+                b.max_length.map(|v| v as f64),
+                [MaxLengthAdded, MaxLengthRemoved, MaxLengthIncreased, MaxLengthDecreased],
+            ),
+            (
+                "minLength",
+                a.min_length.map(|v| v as f64),
+                b.min_length.map(|v| v as f64),
+                [MinLengthAdded, MinLengthRemoved, MinLengthIncreased, MinLengthDecreased],
+            ),
+        ] {
+            self.bound(out, site, keyword, old, new, kinds);
+        }
         match (&a.pattern, &b.pattern) {
             (None, Some(p)) => self.push(out, PatternAdded, site, || format!("pattern {p:?} added")),
             (Some(p), None) => self.push(out, PatternRemoved, site, || format!("pattern {p:?} removed")),
@@ -612,48 +612,44 @@ impl<'a> Differ<'a> {
 
     fn compare_numbers(&self, out: &mut Vec<Difference>, a: &NumberRules, b: &NumberRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(
-            out,
-            site,
-            "maximum",
-            a.maximum,
-            b.maximum,
-            [MaximumAdded, MaximumRemoved, MaximumIncreased, MaximumDecreased],
-        );
-        self.bound(
-            out,
-            site,
-            "minimum",
-            a.minimum,
-            b.minimum,
-            [MinimumAdded, MinimumRemoved, MinimumIncreased, MinimumDecreased],
-        );
-        self.bound(
-            out,
-            site,
-            "exclusiveMaximum",
-            a.exclusive_maximum,
-            b.exclusive_maximum,
-            [
-                ExclusiveMaximumAdded,
-                ExclusiveMaximumRemoved,
-                ExclusiveMaximumIncreased,
-                ExclusiveMaximumDecreased,
-            ],
-        );
-        self.bound(
-            out,
-            site,
-            "exclusiveMinimum",
-            a.exclusive_minimum,
-            b.exclusive_minimum,
-            [
-                ExclusiveMinimumAdded,
-                ExclusiveMinimumRemoved,
-                ExclusiveMinimumIncreased,
-                ExclusiveMinimumDecreased,
-            ],
-        );
+        for (keyword, old, new, kinds) in [
+            (
+                "maximum",
+                a.maximum,
+                b.maximum,
+                [MaximumAdded, MaximumRemoved, MaximumIncreased, MaximumDecreased],
+            ),
+            (
+                "minimum",
+                a.minimum,
+                b.minimum,
+                [MinimumAdded, MinimumRemoved, MinimumIncreased, MinimumDecreased],
+            ),
+            (
+                "exclusiveMaximum",
+                a.exclusive_maximum,
+                b.exclusive_maximum,
+                [
+                    ExclusiveMaximumAdded,
+                    ExclusiveMaximumRemoved,
+                    ExclusiveMaximumIncreased,
+                    ExclusiveMaximumDecreased,
+                ],
+            ),
+            (
+                "exclusiveMinimum",
+                a.exclusive_minimum,
+                b.exclusive_minimum,
+                [
+                    ExclusiveMinimumAdded,
+                    ExclusiveMinimumRemoved,
+                    ExclusiveMinimumIncreased,
+                    ExclusiveMinimumDecreased,
+                ],
+            ),
+        ] {
+            self.bound(out, site, keyword, old, new, kinds);
+        }
         match (a.multiple_of, b.multiple_of) {
             (None, Some(m)) => self.push(out, MultipleOfAdded, site, || format!("multipleOf {m} added")),
             (Some(m), None) => self.push(out, MultipleOfRemoved, site, || format!("multipleOf {m} removed")),
@@ -708,32 +704,32 @@ impl<'a> Differ<'a> {
 
     fn compare_objects(&mut self, out: &mut Vec<Difference>, a: &ObjectRules, b: &ObjectRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(
-            out,
-            site,
-            "maxProperties",
-            a.max_properties.map(|v| v as f64),
-            b.max_properties.map(|v| v as f64),
-            [
-                MaxPropertiesAdded,
-                MaxPropertiesRemoved,
-                MaxPropertiesIncreased,
-                MaxPropertiesDecreased,
-            ],
-        );
-        self.bound(
-            out,
-            site,
-            "minProperties",
-            a.min_properties.map(|v| v as f64),
-            b.min_properties.map(|v| v as f64),
-            [
-                MinPropertiesAdded,
-                MinPropertiesRemoved,
-                MinPropertiesIncreased,
-                MinPropertiesDecreased,
-            ],
-        );
+        for (keyword, old, new, kinds) in [
+            (
+                "maxProperties",
+                a.max_properties.map(|v| v as f64),
+                b.max_properties.map(|v| v as f64),
+                [
+                    MaxPropertiesAdded,
+                    MaxPropertiesRemoved,
+                    MaxPropertiesIncreased,
+                    MaxPropertiesDecreased,
+                ],
+            ),
+            (
+                "minProperties",
+                a.min_properties.map(|v| v as f64),
+                b.min_properties.map(|v| v as f64),
+                [
+                    MinPropertiesAdded,
+                    MinPropertiesRemoved,
+                    MinPropertiesIncreased,
+                    MinPropertiesDecreased,
+                ],
+            ),
+        ] {
+            self.bound(out, site, keyword, old, new, kinds);
+        }
         self.compare_additional(
             out,
             site,
@@ -1012,48 +1008,44 @@ impl<'a> Differ<'a> {
 
     fn compare_arrays(&mut self, out: &mut Vec<Difference>, a: &ArrayRules, b: &ArrayRules, site: &Site<'_>) {
         use DiffKind::*;
-        self.bound(
-            out,
-            site,
-            "maxItems",
-            a.max_items.map(|v| v as f64),
-            b.max_items.map(|v| v as f64),
-            [MaxItemsAdded, MaxItemsRemoved, MaxItemsIncreased, MaxItemsDecreased],
-        );
-        self.bound(
-            out,
-            site,
-            "minItems",
-            a.min_items.map(|v| v as f64),
-            b.min_items.map(|v| v as f64),
-            [MinItemsAdded, MinItemsRemoved, MinItemsIncreased, MinItemsDecreased],
-        );
-        self.bound(
-            out,
-            site,
-            "maxContains",
-            a.max_contains.map(|v| v as f64),
-            b.max_contains.map(|v| v as f64),
-            [
-                MaxContainsAdded,
-                MaxContainsRemoved,
-                MaxContainsIncreased,
-                MaxContainsDecreased,
-            ],
-        );
-        self.bound(
-            out,
-            site,
-            "minContains",
-            a.min_contains.map(|v| v as f64),
-            b.min_contains.map(|v| v as f64),
-            [
-                MinContainsAdded,
-                MinContainsRemoved,
-                MinContainsIncreased,
-                MinContainsDecreased,
-            ],
-        );
+        for (keyword, old, new, kinds) in [
+            (
+                "maxItems",
+                a.max_items.map(|v| v as f64),
+                b.max_items.map(|v| v as f64),
+                [MaxItemsAdded, MaxItemsRemoved, MaxItemsIncreased, MaxItemsDecreased],
+            ),
+            (
+                "minItems",
+                a.min_items.map(|v| v as f64),
+                b.min_items.map(|v| v as f64),
+                [MinItemsAdded, MinItemsRemoved, MinItemsIncreased, MinItemsDecreased],
+            ),
+            (
+                "maxContains",
+                a.max_contains.map(|v| v as f64),
+                b.max_contains.map(|v| v as f64),
+                [
+                    MaxContainsAdded,
+                    MaxContainsRemoved,
+                    MaxContainsIncreased,
+                    MaxContainsDecreased,
+                ],
+            ),
+            (
+                "minContains",
+                a.min_contains.map(|v| v as f64),
+                b.min_contains.map(|v| v as f64),
+                [
+                    MinContainsAdded,
+                    MinContainsRemoved,
+                    MinContainsIncreased,
+                    MinContainsDecreased,
+                ],
+            ),
+        ] {
+            self.bound(out, site, keyword, old, new, kinds);
+        }
         match (a.unique_items, b.unique_items) {
             (false, true) => self.push(out, UniqueItemsAdded, site, || "uniqueItems added".into()),
             (true, false) => self.push(out, UniqueItemsRemoved, site, || "uniqueItems removed".into()),

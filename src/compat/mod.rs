@@ -30,6 +30,20 @@ pub struct PreviousVersion<'a> {
     pub schema: &'a Schema,
 }
 
+impl<'a> PreviousVersion<'a> {
+    /// A history given oldest first, numbered as versions 1, 2, …
+    pub fn numbered(history: &'a [Schema]) -> Vec<PreviousVersion<'a>> {
+        history
+            .iter()
+            .enumerate()
+            .map(|(i, schema)| PreviousVersion {
+                version: i as u32 + 1,
+                schema,
+            })
+            .collect()
+    }
+}
+
 /// One way in which the new schema breaks a consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incompatibility {

@@ -32,14 +32,7 @@ fn versions(topic: &str, value_file: &str) -> Vec<Schema> {
 
 fn verdict(topic: &str, value_file: &str, level: CompatibilityLevel, proposal: &str) -> Vec<&'static str> {
     let history = versions(topic, value_file);
-    let previous: Vec<PreviousVersion<'_>> = history
-        .iter()
-        .enumerate()
-        .map(|(i, schema)| PreviousVersion {
-            version: i as u32 + 1,
-            schema,
-        })
-        .collect();
+    let previous: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&history);
     let new = load(&schemas_dir().join(topic).join("proposals").join(proposal));
     check(level, &previous, &new)
         .incompatibilities
@@ -82,14 +75,7 @@ fn histories_are_compatible_under_their_levels() {
     ] {
         let all = versions(topic, value);
         for n in 1..all.len() {
-            let previous: Vec<PreviousVersion<'_>> = all[..n]
-                .iter()
-                .enumerate()
-                .map(|(i, schema)| PreviousVersion {
-                    version: i as u32 + 1,
-                    schema,
-                })
-                .collect();
+            let previous: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&all[..n]);
             let report = check(level, &previous, &all[n]);
             assert!(
                 report.is_compatible(),

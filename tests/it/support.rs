@@ -13,14 +13,7 @@ pub fn parse(schema_type: SchemaType, text: &str) -> Schema {
 pub fn check(schema_type: SchemaType, level: &str, previous: &[&str], new: &str) -> Report {
     let level: CompatibilityLevel = level.parse().expect("a valid level in the table");
     let parsed: Vec<Schema> = previous.iter().map(|p| parse(schema_type, p)).collect();
-    let versions: Vec<PreviousVersion<'_>> = parsed
-        .iter()
-        .enumerate()
-        .map(|(i, schema)| PreviousVersion {
-            version: i as u32 + 1,
-            schema,
-        })
-        .collect();
+    let versions: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&parsed);
     compat::check(level, &versions, &parse(schema_type, new))
 }
 
