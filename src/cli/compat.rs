@@ -54,6 +54,7 @@ pub struct CompatArgs {
     /// Schema: a `$ref` target). Repeat in dependency order.
     #[arg(long = "reference", short = 'r', value_name = "NAME=FILE")]
     references: Vec<String>,
+    /// Output: human-readable text, or JSON for scripts.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
 }
@@ -68,6 +69,7 @@ pub struct DiffArgs {
     schema_type: Option<TypeArg>,
     #[arg(long = "reference", short = 'r', value_name = "NAME=FILE")]
     references: Vec<String>,
+    /// Output: human-readable text, or JSON for scripts.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
 }

@@ -1274,20 +1274,17 @@ impl<'a> Differ<'a> {
         plain(ok) && plain(uk) && !same_class(ok, uk)
     }
 
-    /// Members with duplicates collapsed (the same definition, or the same JSON).
+    /// Members with duplicates collapsed: the same definition, or the same JSON written twice
+    /// (same text in the same document means the same schema, `$ref`s included).
     fn distinct_members(&self, members: &[JsonNodeId], original: bool) -> Vec<JsonNodeId> {
         let schema = if original { self.original } else { self.update };
         let mut distinct: Vec<JsonNodeId> = Vec::with_capacity(members.len());
         for &m in members {
-            let resolved = schema.resolve(m);
             let duplicate = distinct.iter().any(|&d| {
-                let other = schema.resolve(d);
-                other == resolved
-                    || (std::mem::discriminant(&schema.node(other).kind)
-                        == std::mem::discriminant(&schema.node(resolved).kind)
-                        && schema.node(other).pointer != schema.node(resolved).pointer
-                        && schema.source(other).is_some()
-                        && schema.source(other) == schema.source(resolved))
+                schema.resolve(d) == schema.resolve(m)
+                    || (schema.node(d).document == schema.node(m).document
+                        && schema.source(d).is_some()
+                        && schema.source(d) == schema.source(m))
             });
             if !duplicate {
                 distinct.push(m);

@@ -32,16 +32,6 @@ fn escape_into(out: &mut String, token: &str) {
     }
 }
 
-/// Joins tokens into a pointer; the empty list is the root `""`.
-pub fn from_tokens<'a>(tokens: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for token in tokens {
-        out.push('/');
-        escape_into(&mut out, token);
-    }
-    out
-}
-
 /// A JSON pointer under construction, kept on the stack while a document is walked: each
 /// step borrows its parent, so descending costs nothing and the text is only written out
 /// when a node is stored or an error reported.
@@ -140,7 +130,7 @@ mod tests {
     #[test]
     fn escapes_special_characters() {
         assert_eq!(push("/properties", "a/b~c"), "/properties/a~1b~0c");
-        assert_eq!(from_tokens(["fields", "0", "type"]), "/fields/0/type");
+        assert_eq!(push(&push_index("/fields", 0), "type"), "/fields/0/type");
         assert_eq!(display(""), "/");
     }
 }

@@ -624,6 +624,13 @@ fn cases() -> Vec<Case> {
     ));
     add(both("anyOf reordered", ANY_OF_SI, ANY_OF_IS, &[], &[]));
     add(both(
+        "duplicate anyOf members collapse",
+        r#"{"anyOf":[{"type":"string"},{"type":"string"}]}"#,
+        r#"{"anyOf":[{"type":"string"}]}"#,
+        &[],
+        &[],
+    ));
+    add(both(
         "oneOf to anyOf",
         ONE_OF_SI,
         ANY_OF_SI,

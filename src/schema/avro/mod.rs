@@ -295,9 +295,4 @@ impl AvroSchema {
             format!("{}#{}", self.documents[document - 1], pointer)
         }
     }
-
-    /// Number of type nodes; a rough measure of size.
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
 }

@@ -1,16 +1,18 @@
 //! JSON Schema text → [`JsonSchema`].
 //!
-//! Two passes: the `jsonschema` crate checks the document against its draft's meta-schema
-//! (so keyword shapes are right and errors name the keyword), then the document is read into
-//! the comparison model, resolving every `$ref` against the document itself and the
-//! referenced documents.
+//! The text is read once into a borrowed tree (`schema::tree::Json`). Then two passes: the
+//! `jsonschema` crate checks the tree against its draft's meta-schema (so keyword shapes are
+//! right and errors name the keyword), and the tree is read into the comparison model,
+//! resolving every `$ref` against the document itself and the referenced documents.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::schema::tree::Json;
 
 use super::{
-    Additional, Annotations, ArrayRules, Criterion, Document, Draft, JsonKind, JsonNode, JsonNodeId, JsonSchema,
+    meta, Additional, Annotations, ArrayRules, Criterion, Draft, JsonKind, JsonNode, JsonNodeId, JsonSchema,
     NumberRules, ObjectRules, PatternProperty, StringRules,
 };
 use crate::schema::pointer;
@@ -50,23 +52,26 @@ const ARRAY_KEYWORDS: &[&str] = &[
     "maxContains",
 ];
 
+/// A document being loaded: its reference name (empty for the main one) and its tree.
+struct Document<'t> {
+    name: &'t str,
+    value: Json<'t>,
+}
+
 /// Parses `text`; `references` are the documents its `$ref`s may name, each by its
 /// reference name or by its `$id`.
 pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, SchemaError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::from_json(&e))?;
+    let value = Json::parse(text).map_err(|e| SchemaError::from_json(&e))?;
     let draft = detect_draft(&value)?;
-    meta_validate(&value, draft, None)?;
-    let mut documents = vec![Document {
-        name: String::new(),
-        value,
-    }];
+    meta::validate(&value, draft)?;
+    let mut documents = vec![Document { name: "", value }];
     for reference in references {
-        let value: Value = serde_json::from_str(reference.schema)
-            .map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
-        let ref_draft = detect_draft(&value).map_err(|e| e.in_document(reference.name))?;
-        meta_validate(&value, ref_draft, Some(reference.name))?;
+        let in_reference = |e: SchemaError| e.in_document(reference.name);
+        let value = Json::parse(reference.schema).map_err(|e| in_reference(SchemaError::from_json(&e)))?;
+        let ref_draft = detect_draft(&value).map_err(in_reference)?;
+        meta::validate(&value, ref_draft).map_err(in_reference)?;
         documents.push(Document {
-            name: reference.name.to_string(),
+            name: reference.name,
             value,
         });
     }
@@ -75,22 +80,24 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         documents: &documents,
         draft,
         nodes: Vec::new(),
-        targets: HashMap::new(),
+        targets: HashMap::default(),
     };
     let root = loader.load(0, "", &documents[0].value)?;
     let nodes = loader.nodes;
     reject_ref_cycles(&nodes)?;
-    let canonical = serde_json::to_string(&documents[0].value).expect("JSON values always serialise");
+    let mut canonical = String::with_capacity(text.len());
+    documents[0].value.write_compact(&mut canonical);
+    let document_names = documents.iter().map(|d| d.name.to_string()).collect();
     Ok(JsonSchema {
         nodes,
         root,
         draft,
-        documents,
+        document_names,
         canonical,
     })
 }
 
-fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
+fn detect_draft(value: &Json<'_>) -> Result<Draft, SchemaError> {
     let Some(uri) = value.get("$schema") else {
         return Ok(Draft::Draft7);
     };
@@ -116,28 +123,8 @@ fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
     Ok(draft)
 }
 
-fn meta_validate(value: &Value, draft: Draft, document: Option<&str>) -> Result<(), SchemaError> {
-    let result = match draft {
-        Draft::Draft4 => jsonschema::draft4::meta::validate(value),
-        Draft::Draft6 => jsonschema::draft6::meta::validate(value),
-        Draft::Draft7 => jsonschema::draft7::meta::validate(value),
-        Draft::Draft201909 => jsonschema::draft201909::meta::validate(value),
-        Draft::Draft202012 => jsonschema::draft202012::meta::validate(value),
-    };
-    result.map_err(|error| {
-        let err = SchemaError::at(
-            error.instance_path().as_str(),
-            format!("not a valid {} schema: {}", draft.name(), error.masked()),
-        );
-        match document {
-            Some(name) => err.in_document(name),
-            None => err,
-        }
-    })
-}
-
 struct Loader<'d> {
-    documents: &'d [Document],
+    documents: &'d [Document<'d>],
     draft: Draft,
     nodes: Vec<JsonNode>,
     /// `$ref` targets already loaded, by (document, pointer): what makes recursion finite.
@@ -151,16 +138,17 @@ impl<'d> Loader<'d> {
             pointer: at.to_string(),
             document,
             annotations: None,
+            source: None,
         });
         self.nodes.len() - 1
     }
 
-    fn load(&mut self, document: usize, at: &str, value: &'d Value) -> Result<JsonNodeId, SchemaError> {
+    fn load(&mut self, document: usize, at: &str, value: &'d Json<'d>) -> Result<JsonNodeId, SchemaError> {
         match value {
-            Value::Bool(true) => Ok(self.push(JsonKind::Any, document, at)),
-            Value::Bool(false) => Ok(self.push(JsonKind::Nothing, document, at)),
+            Json::Bool(true) => Ok(self.push(JsonKind::Any, document, at)),
+            Json::Bool(false) => Ok(self.push(JsonKind::Nothing, document, at)),
             // `$ref` chains can lead far deeper than the JSON nests; grow the stack as needed.
-            Value::Object(object) => {
+            Json::Object(object) => {
                 stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.load_object(document, at, object))
             }
             other => Err(self.error(
@@ -176,7 +164,7 @@ impl<'d> Loader<'d> {
         if document == 0 {
             err
         } else {
-            err.in_document(&self.documents[document].name)
+            err.in_document(self.documents[document].name)
         }
     }
 
@@ -184,7 +172,7 @@ impl<'d> Loader<'d> {
         &mut self,
         document: usize,
         at: &str,
-        object: &'d Map<String, Value>,
+        object: &'d [(Cow<'d, str>, Json<'d>)],
     ) -> Result<JsonNodeId, SchemaError> {
         let annotations = read_annotations(object);
         let mut parts: Vec<JsonNodeId> = Vec::new();
@@ -204,11 +192,11 @@ impl<'d> Loader<'d> {
         }
 
         match member(object, "type") {
-            Some(Value::String(t)) => {
+            Some(Json::String(t)) => {
                 let part = self.load_typed(document, at, object, t)?;
                 parts.push(part);
             }
-            Some(Value::Array(types)) => {
+            Some(Json::Array(types)) => {
                 let mut branches = Vec::with_capacity(types.len());
                 for t in types {
                     let t = t.as_str().ok_or_else(|| {
@@ -255,12 +243,16 @@ impl<'d> Loader<'d> {
             }
         }
 
-        if let Some(Value::Array(values)) = member(object, "enum") {
-            parts.push(self.push(JsonKind::Enum(values.clone()), document, at));
+        if let Some(Json::Array(values)) = member(object, "enum") {
+            parts.push(self.push(
+                JsonKind::Enum(values.iter().map(Json::to_value).collect()),
+                document,
+                at,
+            ));
         }
         if let Some(value) = member(object, "const") {
             if self.draft != Draft::Draft4 {
-                parts.push(self.push(JsonKind::Const(value.clone()), document, at));
+                parts.push(self.push(JsonKind::Const(value.to_value()), document, at));
             }
         }
         if let Some(negated) = member(object, "not") {
@@ -268,11 +260,17 @@ impl<'d> Loader<'d> {
             parts.push(self.push(JsonKind::Not(inner), document, at));
         }
         for criterion in [Criterion::AllOf, Criterion::AnyOf, Criterion::OneOf] {
-            if let Some(Value::Array(members)) = member(object, criterion.keyword()) {
+            if let Some(Json::Array(members)) = member(object, criterion.keyword()) {
                 let members_at = pointer::push(at, criterion.keyword());
                 let mut subschemas = Vec::with_capacity(members.len());
                 for (i, member) in members.iter().enumerate() {
-                    subschemas.push(self.load(document, &pointer::push_index(&members_at, i), member)?);
+                    let id = self.load(document, &pointer::push_index(&members_at, i), member)?;
+                    if self.nodes[id].source.is_none() {
+                        let mut text = String::new();
+                        member.write_compact(&mut text);
+                        self.nodes[id].source = Some(text.into_boxed_str());
+                    }
+                    subschemas.push(id);
                 }
                 parts.push(self.push(JsonKind::Combined { criterion, subschemas }, document, at));
             }
@@ -300,17 +298,17 @@ impl<'d> Loader<'d> {
         &mut self,
         document: usize,
         at: &str,
-        object: &'d Map<String, Value>,
+        object: &'d [(Cow<'d, str>, Json<'d>)],
         type_name: &str,
     ) -> Result<JsonNodeId, SchemaError> {
         let kind = match type_name {
             "null" => JsonKind::Null,
             "boolean" => JsonKind::Boolean,
             "string" => JsonKind::String(Box::new(StringRules {
-                min_length: member(object, "minLength").and_then(Value::as_u64),
-                max_length: member(object, "maxLength").and_then(Value::as_u64),
-                pattern: member(object, "pattern").and_then(Value::as_str).map(str::to_string),
-                format: member(object, "format").and_then(Value::as_str).map(str::to_string),
+                min_length: member(object, "minLength").and_then(Json::as_u64),
+                max_length: member(object, "maxLength").and_then(Json::as_u64),
+                pattern: member(object, "pattern").and_then(Json::as_str).map(str::to_string),
+                format: member(object, "format").and_then(Json::as_str).map(str::to_string),
             })),
             "number" | "integer" => JsonKind::Number(Box::new(self.number_rules(object, type_name == "integer"))),
             "object" => JsonKind::Object(Box::new(self.object_rules(document, at, object)?)),
@@ -326,8 +324,8 @@ impl<'d> Loader<'d> {
         Ok(self.push(kind, document, at))
     }
 
-    fn number_rules(&self, object: &Map<String, Value>, integer: bool) -> NumberRules {
-        let number = |key: &str| member(object, key).and_then(Value::as_f64);
+    fn number_rules(&self, object: &[(Cow<'_, str>, Json<'_>)], integer: bool) -> NumberRules {
+        let number = |key: &str| member(object, key).and_then(Json::as_f64);
         let mut rules = NumberRules {
             integer,
             minimum: number("minimum"),
@@ -338,10 +336,10 @@ impl<'d> Loader<'d> {
         };
         // Draft 4 spells an exclusive bound as a flag on the inclusive one; read it as the
         // later drafts' number form so the two compare alike.
-        if member(object, "exclusiveMinimum") == Some(&Value::Bool(true)) {
+        if member(object, "exclusiveMinimum") == Some(&Json::Bool(true)) {
             rules.exclusive_minimum = rules.minimum.take();
         }
-        if member(object, "exclusiveMaximum") == Some(&Value::Bool(true)) {
+        if member(object, "exclusiveMaximum") == Some(&Json::Bool(true)) {
             rules.exclusive_maximum = rules.maximum.take();
         }
         rules
@@ -351,25 +349,25 @@ impl<'d> Loader<'d> {
         &mut self,
         document: usize,
         at: &str,
-        object: &'d Map<String, Value>,
+        object: &'d [(Cow<'d, str>, Json<'d>)],
     ) -> Result<ObjectRules, SchemaError> {
         let mut properties = Vec::new();
-        if let Some(Value::Object(props)) = member(object, "properties") {
+        if let Some(Json::Object(props)) = member(object, "properties") {
             let props_at = pointer::push(at, "properties");
             properties.reserve(props.len());
             for (name, schema) in props {
                 let id = self.load(document, &pointer::push(&props_at, name), schema)?;
-                properties.push((name.clone(), id));
+                properties.push((name.to_string(), id));
             }
         }
         let required = match member(object, "required") {
-            Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            Some(Json::Array(names)) => names.iter().filter_map(Json::as_str).map(str::to_string).collect(),
             _ => Vec::new(),
         };
         let additional = self.additional(document, at, object, "additionalProperties")?;
         let unevaluated = self.additional(document, at, object, "unevaluatedProperties")?;
         let mut pattern_properties = Vec::new();
-        if let Some(Value::Object(patterns)) = member(object, "patternProperties") {
+        if let Some(Json::Object(patterns)) = member(object, "patternProperties") {
             let patterns_at = pointer::push(at, "patternProperties");
             for (pattern, schema) in patterns {
                 let pattern_at = pointer::push(&patterns_at, pattern);
@@ -377,7 +375,7 @@ impl<'d> Loader<'d> {
                     .map_err(|e| self.error(document, &pattern_at, format!("invalid regular expression: {e}")))?;
                 let schema = self.load(document, &pattern_at, schema)?;
                 pattern_properties.push(PatternProperty {
-                    pattern: pattern.clone(),
+                    pattern: pattern.to_string(),
                     regex,
                     schema,
                 });
@@ -386,19 +384,19 @@ impl<'d> Loader<'d> {
         let mut dependent_required = Vec::new();
         let mut dependent_schemas = Vec::new();
         for keyword in ["dependencies", "dependentRequired", "dependentSchemas"] {
-            let Some(Value::Object(deps)) = member(object, keyword) else {
+            let Some(Json::Object(deps)) = member(object, keyword) else {
                 continue;
             };
             let deps_at = pointer::push(at, keyword);
             for (name, dep) in deps {
                 match dep {
-                    Value::Array(names) => dependent_required.push((
-                        name.clone(),
-                        names.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                    Json::Array(names) => dependent_required.push((
+                        name.to_string(),
+                        names.iter().filter_map(Json::as_str).map(str::to_string).collect(),
                     )),
                     schema => {
                         let id = self.load(document, &pointer::push(&deps_at, name), schema)?;
-                        dependent_schemas.push((name.clone(), id));
+                        dependent_schemas.push((name.to_string(), id));
                     }
                 }
             }
@@ -411,8 +409,8 @@ impl<'d> Loader<'d> {
             unevaluated,
             dependent_required,
             dependent_schemas,
-            min_properties: member(object, "minProperties").and_then(Value::as_u64),
-            max_properties: member(object, "maxProperties").and_then(Value::as_u64),
+            min_properties: member(object, "minProperties").and_then(Json::as_u64),
+            max_properties: member(object, "maxProperties").and_then(Json::as_u64),
         })
     }
 
@@ -420,21 +418,19 @@ impl<'d> Loader<'d> {
         &mut self,
         document: usize,
         at: &str,
-        object: &'d Map<String, Value>,
+        object: &'d [(Cow<'d, str>, Json<'d>)],
     ) -> Result<ArrayRules, SchemaError> {
         let mut items = None;
         let mut tuple = None;
         let mut additional_value = member(object, "additionalItems");
         let mut additional_key = "additionalItems";
-        if let Some(Value::Array(prefix)) = member(object, "prefixItems") {
+        if let Some(Json::Array(prefix)) = member(object, "prefixItems") {
             tuple = Some(self.load_list(document, &pointer::push(at, "prefixItems"), prefix)?);
             additional_value = member(object, "items");
             additional_key = "items";
         } else {
             match member(object, "items") {
-                Some(Value::Array(list)) => {
-                    tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?)
-                }
+                Some(Json::Array(list)) => tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?),
                 Some(schema) => items = Some(self.load(document, &pointer::push(at, "items"), schema)?),
                 None => {}
             }
@@ -449,15 +445,15 @@ impl<'d> Loader<'d> {
             tuple,
             additional,
             unevaluated: self.additional(document, at, object, "unevaluatedItems")?,
-            min_items: member(object, "minItems").and_then(Value::as_u64),
-            max_items: member(object, "maxItems").and_then(Value::as_u64),
-            unique_items: member(object, "uniqueItems") == Some(&Value::Bool(true)),
-            min_contains: member(object, "minContains").and_then(Value::as_u64),
-            max_contains: member(object, "maxContains").and_then(Value::as_u64),
+            min_items: member(object, "minItems").and_then(Json::as_u64),
+            max_items: member(object, "maxItems").and_then(Json::as_u64),
+            unique_items: member(object, "uniqueItems") == Some(&Json::Bool(true)),
+            min_contains: member(object, "minContains").and_then(Json::as_u64),
+            max_contains: member(object, "maxContains").and_then(Json::as_u64),
         })
     }
 
-    fn load_list(&mut self, document: usize, at: &str, list: &'d [Value]) -> Result<Vec<JsonNodeId>, SchemaError> {
+    fn load_list(&mut self, document: usize, at: &str, list: &'d [Json<'d>]) -> Result<Vec<JsonNodeId>, SchemaError> {
         list.iter()
             .enumerate()
             .map(|(i, schema)| self.load(document, &pointer::push_index(at, i), schema))
@@ -468,7 +464,7 @@ impl<'d> Loader<'d> {
         &mut self,
         document: usize,
         at: &str,
-        object: &'d Map<String, Value>,
+        object: &'d [(Cow<'d, str>, Json<'d>)],
         keyword: &str,
     ) -> Result<Additional, SchemaError> {
         match member(object, keyword) {
@@ -477,10 +473,10 @@ impl<'d> Loader<'d> {
         }
     }
 
-    fn additional_value(&mut self, document: usize, at: &str, value: &'d Value) -> Result<Additional, SchemaError> {
+    fn additional_value(&mut self, document: usize, at: &str, value: &'d Json<'d>) -> Result<Additional, SchemaError> {
         match value {
-            Value::Bool(true) => Ok(Additional::Allowed),
-            Value::Bool(false) => Ok(Additional::Forbidden),
+            Json::Bool(true) => Ok(Additional::Allowed),
+            Json::Bool(false) => Ok(Additional::Forbidden),
             schema => Ok(Additional::Schema(self.load(document, at, schema)?)),
         }
     }
@@ -548,7 +544,7 @@ impl<'d> Loader<'d> {
                 d.value
                     .get("$id")
                     .or_else(|| d.value.get("id"))
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .map(|id| {
                         let id = id.trim_end_matches('#');
                         id == address || last_segment(id) == wanted_tail
@@ -559,47 +555,41 @@ impl<'d> Loader<'d> {
         let by_tail = || {
             documents
                 .iter()
-                .position(|d| !d.name.is_empty() && last_segment(&d.name) == wanted_tail)
+                .position(|d| !d.name.is_empty() && last_segment(d.name) == wanted_tail)
         };
         by_name.or_else(by_id).or_else(by_tail).map(|doc| (doc, fragment))
     }
 }
 
-/// A member of a schema object. Schema objects hold a handful of keywords, and a scan is
-/// far cheaper than hashing the key (serde_json's ordered map hashes with SipHash).
-fn member<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    if object.len() <= 16 {
-        object.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-    } else {
-        object.get(key)
-    }
+/// A member of a schema object. Schema objects hold a handful of keywords: a scan is
+/// cheaper than any index.
+fn member<'v, 'd>(object: &'v [(Cow<'d, str>, Json<'d>)], key: &str) -> Option<&'v Json<'d>> {
+    object.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-fn read_annotations(object: &Map<String, Value>) -> Option<Box<Annotations>> {
-    let text = |key: &str| member(object, key).and_then(Value::as_str).map(str::to_string);
+fn read_annotations(object: &[(Cow<'_, str>, Json<'_>)]) -> Option<Box<Annotations>> {
+    let text = |key: &str| member(object, key).and_then(Json::as_str).map(str::to_string);
     let annotations = Annotations {
         id: text("$id").or_else(|| text("id")),
         title: text("title"),
         description: text("description"),
-        default: member(object, "default").cloned(),
-        deprecated: member(object, "deprecated") == Some(&Value::Bool(true)),
+        default: member(object, "default").map(Json::to_value),
+        deprecated: member(object, "deprecated") == Some(&Json::Bool(true)),
     };
     (annotations != Annotations::default()).then(|| Box::new(annotations))
 }
 
 /// Looks for `$anchor: name` (2019-09+) or `$id: "#name"` (draft 4–7) below `value`.
-fn find_anchor(value: &Value, name: &str, at: &str) -> Option<String> {
+fn find_anchor(value: &Json<'_>, name: &str, at: &str) -> Option<String> {
     match value {
-        Value::Object(object) => {
-            let matches = member(object, "$anchor").and_then(Value::as_str) == Some(name)
-                || object
-                    .get("$id")
-                    .and_then(Value::as_str)
+        Json::Object(object) => {
+            let matches = member(object, "$anchor").and_then(Json::as_str) == Some(name)
+                || member(object, "$id")
+                    .and_then(Json::as_str)
                     .and_then(|id| id.strip_prefix('#'))
                     == Some(name)
-                || object
-                    .get("id")
-                    .and_then(Value::as_str)
+                || member(object, "id")
+                    .and_then(Json::as_str)
                     .and_then(|id| id.strip_prefix('#'))
                     == Some(name);
             if matches {
@@ -609,7 +599,7 @@ fn find_anchor(value: &Value, name: &str, at: &str) -> Option<String> {
                 .iter()
                 .find_map(|(key, child)| find_anchor(child, name, &pointer::push(at, key)))
         }
-        Value::Array(items) => items
+        Json::Array(items) => items
             .iter()
             .enumerate()
             .find_map(|(i, child)| find_anchor(child, name, &pointer::push_index(at, i))),

@@ -11,6 +11,7 @@
 //! object they come from, so every reported difference can say where it is.
 
 mod load;
+mod meta;
 
 use serde_json::Value;
 
@@ -46,16 +47,9 @@ pub struct JsonSchema {
     nodes: Vec<JsonNode>,
     root: JsonNodeId,
     draft: Draft,
-    /// The main document first, then the referenced ones.
-    documents: Vec<Document>,
+    /// Names of the documents nodes come from: empty for the main one, then the references'.
+    document_names: Vec<String>,
     canonical: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// Reference name (`address.json`); empty for the main document.
-    pub name: String,
-    pub value: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +60,9 @@ pub struct JsonNode {
     /// Index into the documents; 0 is the main schema.
     pub document: usize,
     pub annotations: Option<Box<Annotations>>,
+    /// The compact JSON of a combinator member (`anyOf`/`oneOf`/`allOf` entry), which the
+    /// comparison uses to collapse duplicate members. `None` for every other node.
+    pub source: Option<Box<str>>,
 }
 
 /// Keywords that describe but do not constrain.
@@ -237,10 +234,6 @@ impl JsonSchema {
         &self.canonical
     }
 
-    pub fn document(&self) -> &Value {
-        &self.documents[0].value
-    }
-
     /// Follows `$ref` nodes to the schema they stand for. Pure `$ref` cycles are rejected
     /// when parsing, so this ends.
     pub fn resolve(&self, mut id: JsonNodeId) -> JsonNodeId {
@@ -250,10 +243,9 @@ impl JsonSchema {
         id
     }
 
-    /// The JSON value a node was read from (synthetic parts share their object's value).
-    pub fn source(&self, id: JsonNodeId) -> Option<&Value> {
-        let node = &self.nodes[id];
-        self.documents[node.document].value.pointer(&node.pointer)
+    /// The compact JSON of a combinator member, if `id` is one.
+    pub fn source(&self, id: JsonNodeId) -> Option<&str> {
+        self.nodes[id].source.as_deref()
     }
 
     /// Where a node is written, prefixed with the referenced document's name if needed.
@@ -262,15 +254,11 @@ impl JsonSchema {
         if node.document == 0 {
             node.pointer.clone()
         } else {
-            format!("{}#{}", self.documents[node.document].name, node.pointer)
+            format!("{}#{}", self.document_names[node.document], node.pointer)
         }
     }
 
     pub fn annotations(&self, id: JsonNodeId) -> Option<&Annotations> {
         self.nodes[id].annotations.as_deref()
-    }
-
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
     }
 }
