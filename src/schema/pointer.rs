@@ -46,6 +46,8 @@ enum Step<'p> {
     Root,
     Key(&'p str),
     Index(usize),
+    /// A whole pointer, already escaped (where a walk starts at a `$ref` target).
+    Raw(&'p str),
 }
 
 impl<'p> Path<'p> {
@@ -53,6 +55,14 @@ impl<'p> Path<'p> {
         parent: None,
         step: Step::Root,
     };
+
+    /// A path that starts at an existing pointer text.
+    pub fn raw(pointer: &'p str) -> Path<'p> {
+        Path {
+            parent: None,
+            step: Step::Raw(pointer),
+        }
+    }
 
     pub fn key<'q>(&'q self, key: &'q str) -> Path<'q> {
         Path {
@@ -83,6 +93,7 @@ impl<'p> Path<'p> {
                 out.push('/');
                 out.push_str(itoa::Buffer::new().format(index));
             }
+            Step::Raw(pointer) => out.push_str(pointer),
         }
     }
 
@@ -90,6 +101,30 @@ impl<'p> Path<'p> {
         let mut out = String::new();
         self.write_to(&mut out);
         out
+    }
+}
+
+/// A range of a buffer holding many pointers one after the other: parsed schemas keep all
+/// their nodes' pointers in one string instead of a string per node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// Appends `path` to `buffer` and returns where it is.
+    pub fn record(buffer: &mut String, path: &Path<'_>) -> Span {
+        let start = buffer.len() as u32;
+        path.write_to(buffer);
+        Span {
+            start,
+            end: buffer.len() as u32,
+        }
+    }
+
+    pub fn get(self, buffer: &str) -> &str {
+        &buffer[self.start as usize..self.end as usize]
     }
 }
 

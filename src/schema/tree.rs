@@ -163,6 +163,11 @@ pub fn write_escaped(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
         if !NEEDS_ESCAPE[byte as usize] {
@@ -188,6 +193,19 @@ pub fn write_escaped(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether any byte needs escaping. Most strings need none; checking 16 bytes at a time
+/// without branching lets the compiler vectorise the common case.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| special(b))
 }
 
 /// Bytes that JSON strings must escape: control characters, quote and backslash.

@@ -21,6 +21,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
 
+use crate::schema::pointer::Span;
+
 pub use parse::parse;
 
 /// Index of a type in an [`AvroSchema`]'s arena.
@@ -73,13 +75,6 @@ pub enum Kind {
     Record(Box<Record>),
     Enum(Box<Enum>),
     Fixed(Box<Fixed>),
-}
-
-/// A range of [`AvroSchema`]'s pointer text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    pub(crate) start: u32,
-    pub(crate) end: u32,
 }
 
 /// A fully qualified Avro name.
@@ -279,7 +274,7 @@ impl AvroSchema {
     }
 
     fn span(&self, span: Span) -> &str {
-        &self.pointers[span.start as usize..span.end as usize]
+        span.get(&self.pointers)
     }
 
     /// Where a node is written, as reports show it: a JSON pointer, prefixed with the

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::schema::tree::Json;
 
-use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record, Span};
-use crate::schema::pointer::{self, Path};
+use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record};
+use crate::schema::pointer::{self, Path, Span};
 use crate::schema::{Reference, SchemaError};
 
 /// Keys with a meaning of their own on a type; everything else is a custom property.
@@ -85,12 +85,7 @@ impl Parser {
 
     /// Writes `at` into the pointer buffer.
     fn record_pointer(&mut self, at: &Path<'_>) -> Span {
-        let start = self.pointers.len() as u32;
-        at.write_to(&mut self.pointers);
-        Span {
-            start,
-            end: self.pointers.len() as u32,
-        }
+        Span::record(&mut self.pointers, at)
     }
 
     fn parse_type(&mut self, value: &Json<'_>, at: &Path<'_>, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
@@ -488,10 +483,7 @@ impl Parser {
                 if let Some(default) = &field.default {
                     if let Err(problem) = defaults::check(&self.nodes, field.schema, default) {
                         return Err(SchemaError::at(
-                            pointer::push(
-                                &self.pointers[field.pointer.start as usize..field.pointer.end as usize],
-                                "default",
-                            ),
+                            pointer::push(field.pointer.get(&self.pointers), "default"),
                             format!(
                                 "the default of field \"{}\" does not match its type: {problem}",
                                 field.name

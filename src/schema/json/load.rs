@@ -15,7 +15,7 @@ use super::{
     meta, Additional, Annotations, ArrayRules, Criterion, Draft, JsonKind, JsonNode, JsonNodeId, JsonSchema,
     NumberRules, ObjectRules, PatternProperty, StringRules,
 };
-use crate::schema::pointer;
+use crate::schema::pointer::{self, Path, Span};
 use crate::schema::{Reference, SchemaError};
 
 const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
@@ -81,10 +81,11 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         draft,
         nodes: Vec::new(),
         targets: HashMap::default(),
+        pointers: String::with_capacity(text.len()),
     };
-    let root = loader.load(0, "", &documents[0].value)?;
-    let nodes = loader.nodes;
-    reject_ref_cycles(&nodes)?;
+    let root = loader.load(0, &Path::ROOT, &documents[0].value)?;
+    let (nodes, pointers) = (loader.nodes, loader.pointers);
+    reject_ref_cycles(&nodes, &pointers)?;
     let mut canonical = String::with_capacity(text.len());
     documents[0].value.write_compact(&mut canonical);
     let document_names = documents.iter().map(|d| d.name.to_string()).collect();
@@ -93,6 +94,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         root,
         draft,
         document_names,
+        pointers,
         canonical,
     })
 }
@@ -129,13 +131,16 @@ struct Loader<'d> {
     nodes: Vec<JsonNode>,
     /// `$ref` targets already loaded, by (document, pointer): what makes recursion finite.
     targets: HashMap<(usize, String), JsonNodeId>,
+    /// Every node's pointer, one after the other (see `Span`).
+    pointers: String,
 }
 
 impl<'d> Loader<'d> {
-    fn push(&mut self, kind: JsonKind, document: usize, at: &str) -> JsonNodeId {
+    fn push(&mut self, kind: JsonKind, document: usize, at: &Path<'_>) -> JsonNodeId {
+        let pointer = Span::record(&mut self.pointers, at);
         self.nodes.push(JsonNode {
             kind,
-            pointer: at.to_string(),
+            pointer,
             document,
             annotations: None,
             source: None,
@@ -143,7 +148,7 @@ impl<'d> Loader<'d> {
         self.nodes.len() - 1
     }
 
-    fn load(&mut self, document: usize, at: &str, value: &'d Json<'d>) -> Result<JsonNodeId, SchemaError> {
+    fn load(&mut self, document: usize, at: &Path<'_>, value: &'d Json<'d>) -> Result<JsonNodeId, SchemaError> {
         match value {
             Json::Bool(true) => Ok(self.push(JsonKind::Any, document, at)),
             Json::Bool(false) => Ok(self.push(JsonKind::Nothing, document, at)),
@@ -159,7 +164,7 @@ impl<'d> Loader<'d> {
         }
     }
 
-    fn error(&self, document: usize, at: &str, message: String) -> SchemaError {
+    fn error(&self, document: usize, at: impl Into<String>, message: String) -> SchemaError {
         let err = SchemaError::at(at, message);
         if document == 0 {
             err
@@ -171,7 +176,7 @@ impl<'d> Loader<'d> {
     fn load_object(
         &mut self,
         document: usize,
-        at: &str,
+        at: &Path<'_>,
         object: &'d [(Cow<'d, str>, Json<'d>)],
     ) -> Result<JsonNodeId, SchemaError> {
         let annotations = read_annotations(object);
@@ -180,7 +185,7 @@ impl<'d> Loader<'d> {
         if let Some(reference) = member(object, "$ref") {
             let reference = reference
                 .as_str()
-                .ok_or_else(|| self.error(document, &pointer::push(at, "$ref"), "\"$ref\" must be a string".into()))?;
+                .ok_or_else(|| self.error(document, &at.key("$ref"), "\"$ref\" must be a string".into()))?;
             let target = self.load_reference(document, at, reference)?;
             let ref_node = self.push(JsonKind::Ref(target), document, at);
             // Before 2019-09 a `$ref` replaces its siblings.
@@ -199,13 +204,9 @@ impl<'d> Loader<'d> {
             Some(Json::Array(types)) => {
                 let mut branches = Vec::with_capacity(types.len());
                 for t in types {
-                    let t = t.as_str().ok_or_else(|| {
-                        self.error(
-                            document,
-                            &pointer::push(at, "type"),
-                            "\"type\" must hold type names".into(),
-                        )
-                    })?;
+                    let t = t
+                        .as_str()
+                        .ok_or_else(|| self.error(document, &at.key("type"), "\"type\" must hold type names".into()))?;
                     branches.push(self.load_typed(document, at, object, t)?);
                 }
                 let part = match branches.as_slice() {
@@ -224,7 +225,7 @@ impl<'d> Loader<'d> {
             Some(_) => {
                 return Err(self.error(
                     document,
-                    &pointer::push(at, "type"),
+                    &at.key("type"),
                     "\"type\" must be a string or an array".into(),
                 ))
             }
@@ -256,15 +257,15 @@ impl<'d> Loader<'d> {
             }
         }
         if let Some(negated) = member(object, "not") {
-            let inner = self.load(document, &pointer::push(at, "not"), negated)?;
+            let inner = self.load(document, &at.key("not"), negated)?;
             parts.push(self.push(JsonKind::Not(inner), document, at));
         }
         for criterion in [Criterion::AllOf, Criterion::AnyOf, Criterion::OneOf] {
             if let Some(Json::Array(members)) = member(object, criterion.keyword()) {
-                let members_at = pointer::push(at, criterion.keyword());
+                let members_at = at.key(criterion.keyword());
                 let mut subschemas = Vec::with_capacity(members.len());
                 for (i, member) in members.iter().enumerate() {
-                    let id = self.load(document, &pointer::push_index(&members_at, i), member)?;
+                    let id = self.load(document, &members_at.index(i), member)?;
                     if self.nodes[id].source.is_none() {
                         let mut text = String::new();
                         member.write_compact(&mut text);
@@ -297,7 +298,7 @@ impl<'d> Loader<'d> {
     fn load_typed(
         &mut self,
         document: usize,
-        at: &str,
+        at: &Path<'_>,
         object: &'d [(Cow<'d, str>, Json<'d>)],
         type_name: &str,
     ) -> Result<JsonNodeId, SchemaError> {
@@ -313,13 +314,7 @@ impl<'d> Loader<'d> {
             "number" | "integer" => JsonKind::Number(Box::new(self.number_rules(object, type_name == "integer"))),
             "object" => JsonKind::Object(Box::new(self.object_rules(document, at, object)?)),
             "array" => JsonKind::Array(Box::new(self.array_rules(document, at, object)?)),
-            other => {
-                return Err(self.error(
-                    document,
-                    &pointer::push(at, "type"),
-                    format!("unknown type \"{other}\""),
-                ))
-            }
+            other => return Err(self.error(document, &at.key("type"), format!("unknown type \"{other}\""))),
         };
         Ok(self.push(kind, document, at))
     }
@@ -348,15 +343,15 @@ impl<'d> Loader<'d> {
     fn object_rules(
         &mut self,
         document: usize,
-        at: &str,
+        at: &Path<'_>,
         object: &'d [(Cow<'d, str>, Json<'d>)],
     ) -> Result<ObjectRules, SchemaError> {
         let mut properties = Vec::new();
         if let Some(Json::Object(props)) = member(object, "properties") {
-            let props_at = pointer::push(at, "properties");
+            let props_at = at.key("properties");
             properties.reserve(props.len());
             for (name, schema) in props {
-                let id = self.load(document, &pointer::push(&props_at, name), schema)?;
+                let id = self.load(document, &props_at.key(name), schema)?;
                 properties.push((name.to_string(), id));
             }
         }
@@ -368,9 +363,9 @@ impl<'d> Loader<'d> {
         let unevaluated = self.additional(document, at, object, "unevaluatedProperties")?;
         let mut pattern_properties = Vec::new();
         if let Some(Json::Object(patterns)) = member(object, "patternProperties") {
-            let patterns_at = pointer::push(at, "patternProperties");
+            let patterns_at = at.key("patternProperties");
             for (pattern, schema) in patterns {
-                let pattern_at = pointer::push(&patterns_at, pattern);
+                let pattern_at = patterns_at.key(pattern);
                 let regex = fancy_regex::Regex::new(pattern)
                     .map_err(|e| self.error(document, &pattern_at, format!("invalid regular expression: {e}")))?;
                 let schema = self.load(document, &pattern_at, schema)?;
@@ -387,7 +382,7 @@ impl<'d> Loader<'d> {
             let Some(Json::Object(deps)) = member(object, keyword) else {
                 continue;
             };
-            let deps_at = pointer::push(at, keyword);
+            let deps_at = at.key(keyword);
             for (name, dep) in deps {
                 match dep {
                     Json::Array(names) => dependent_required.push((
@@ -395,7 +390,7 @@ impl<'d> Loader<'d> {
                         names.iter().filter_map(Json::as_str).map(str::to_string).collect(),
                     )),
                     schema => {
-                        let id = self.load(document, &pointer::push(&deps_at, name), schema)?;
+                        let id = self.load(document, &deps_at.key(name), schema)?;
                         dependent_schemas.push((name.to_string(), id));
                     }
                 }
@@ -417,7 +412,7 @@ impl<'d> Loader<'d> {
     fn array_rules(
         &mut self,
         document: usize,
-        at: &str,
+        at: &Path<'_>,
         object: &'d [(Cow<'d, str>, Json<'d>)],
     ) -> Result<ArrayRules, SchemaError> {
         let mut items = None;
@@ -425,19 +420,19 @@ impl<'d> Loader<'d> {
         let mut additional_value = member(object, "additionalItems");
         let mut additional_key = "additionalItems";
         if let Some(Json::Array(prefix)) = member(object, "prefixItems") {
-            tuple = Some(self.load_list(document, &pointer::push(at, "prefixItems"), prefix)?);
+            tuple = Some(self.load_list(document, &at.key("prefixItems"), prefix)?);
             additional_value = member(object, "items");
             additional_key = "items";
         } else {
             match member(object, "items") {
-                Some(Json::Array(list)) => tuple = Some(self.load_list(document, &pointer::push(at, "items"), list)?),
-                Some(schema) => items = Some(self.load(document, &pointer::push(at, "items"), schema)?),
+                Some(Json::Array(list)) => tuple = Some(self.load_list(document, &at.key("items"), list)?),
+                Some(schema) => items = Some(self.load(document, &at.key("items"), schema)?),
                 None => {}
             }
         }
         // `additionalItems` only means something next to a tuple.
         let additional = match (&tuple, additional_value) {
-            (Some(_), Some(value)) => self.additional_value(document, &pointer::push(at, additional_key), value)?,
+            (Some(_), Some(value)) => self.additional_value(document, &at.key(additional_key), value)?,
             _ => Additional::Allowed,
         };
         Ok(ArrayRules {
@@ -453,27 +448,37 @@ impl<'d> Loader<'d> {
         })
     }
 
-    fn load_list(&mut self, document: usize, at: &str, list: &'d [Json<'d>]) -> Result<Vec<JsonNodeId>, SchemaError> {
+    fn load_list(
+        &mut self,
+        document: usize,
+        at: &Path<'_>,
+        list: &'d [Json<'d>],
+    ) -> Result<Vec<JsonNodeId>, SchemaError> {
         list.iter()
             .enumerate()
-            .map(|(i, schema)| self.load(document, &pointer::push_index(at, i), schema))
+            .map(|(i, schema)| self.load(document, &at.index(i), schema))
             .collect()
     }
 
     fn additional(
         &mut self,
         document: usize,
-        at: &str,
+        at: &Path<'_>,
         object: &'d [(Cow<'d, str>, Json<'d>)],
         keyword: &str,
     ) -> Result<Additional, SchemaError> {
         match member(object, keyword) {
             None => Ok(Additional::Allowed),
-            Some(value) => self.additional_value(document, &pointer::push(at, keyword), value),
+            Some(value) => self.additional_value(document, &at.key(keyword), value),
         }
     }
 
-    fn additional_value(&mut self, document: usize, at: &str, value: &'d Json<'d>) -> Result<Additional, SchemaError> {
+    fn additional_value(
+        &mut self,
+        document: usize,
+        at: &Path<'_>,
+        value: &'d Json<'d>,
+    ) -> Result<Additional, SchemaError> {
         match value {
             Json::Bool(true) => Ok(Additional::Allowed),
             Json::Bool(false) => Ok(Additional::Forbidden),
@@ -482,8 +487,8 @@ impl<'d> Loader<'d> {
     }
 
     /// Resolves `reference` (written in `document` at `at`) and loads its target once.
-    fn load_reference(&mut self, document: usize, at: &str, reference: &str) -> Result<JsonNodeId, SchemaError> {
-        let ref_at = pointer::push(at, "$ref");
+    fn load_reference(&mut self, document: usize, at: &Path<'_>, reference: &str) -> Result<JsonNodeId, SchemaError> {
+        let ref_at = at.key("$ref");
         let (target_doc, fragment) = self.locate(document, reference).ok_or_else(|| {
             self.error(
                 document,
@@ -519,9 +524,10 @@ impl<'d> Loader<'d> {
         })?;
         // Reserve the id before loading, so a reference back to this target (recursion)
         // finds it instead of loading forever.
-        let id = self.push(JsonKind::Any, target_doc, &key.1);
+        let target_at = Path::raw(&key.1);
+        let id = self.push(JsonKind::Any, target_doc, &target_at);
         self.targets.insert(key.clone(), id);
-        let loaded = self.load(target_doc, &key.1, value)?;
+        let loaded = self.load(target_doc, &target_at, value)?;
         self.nodes[id].kind = JsonKind::Ref(loaded);
         Ok(id)
     }
@@ -631,7 +637,7 @@ fn percent_decode(fragment: &str) -> String {
 }
 
 /// A chain of `$ref`s that leads back to itself describes no schema at all.
-fn reject_ref_cycles(nodes: &[JsonNode]) -> Result<(), SchemaError> {
+fn reject_ref_cycles(nodes: &[JsonNode], pointers: &str) -> Result<(), SchemaError> {
     for (start, node) in nodes.iter().enumerate() {
         if !matches!(node.kind, JsonKind::Ref(_)) {
             continue;
@@ -643,7 +649,7 @@ fn reject_ref_cycles(nodes: &[JsonNode]) -> Result<(), SchemaError> {
             steps += 1;
             if current == start || steps > nodes.len() {
                 return Err(SchemaError::at(
-                    pointer::push(&node.pointer, "$ref"),
+                    pointer::push(node.pointer.get(pointers), "$ref"),
                     "cyclic $ref: the references lead back to themselves without any schema in between",
                 ));
             }

@@ -15,6 +15,8 @@ mod meta;
 
 use serde_json::Value;
 
+use crate::schema::pointer::Span;
+
 pub use load::parse;
 
 /// Index of a node in a [`JsonSchema`]'s arena.
@@ -49,14 +51,16 @@ pub struct JsonSchema {
     draft: Draft,
     /// Names of the documents nodes come from: empty for the main one, then the references'.
     document_names: Vec<String>,
+    /// All nodes' JSON pointers, one after the other.
+    pointers: String,
     canonical: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct JsonNode {
     pub kind: JsonKind,
-    /// JSON pointer of the schema object this node was read from.
-    pub pointer: String,
+    /// Where the schema object this node was read from is: [`JsonSchema::pointer`].
+    pub pointer: Span,
     /// Index into the documents; 0 is the main schema.
     pub document: usize,
     pub annotations: Option<Box<Annotations>>,
@@ -248,13 +252,18 @@ impl JsonSchema {
         self.nodes[id].source.as_deref()
     }
 
+    /// The JSON pointer of a node within its own document.
+    pub fn pointer(&self, id: JsonNodeId) -> &str {
+        self.nodes[id].pointer.get(&self.pointers)
+    }
+
     /// Where a node is written, prefixed with the referenced document's name if needed.
     pub fn location(&self, id: JsonNodeId) -> String {
         let node = &self.nodes[id];
         if node.document == 0 {
-            node.pointer.clone()
+            self.pointer(id).to_string()
         } else {
-            format!("{}#{}", self.document_names[node.document], node.pointer)
+            format!("{}#{}", self.document_names[node.document], self.pointer(id))
         }
     }
 
