@@ -185,7 +185,7 @@ impl<'d> Loader<'d> {
         if let Some(reference) = member(object, "$ref") {
             let reference = reference
                 .as_str()
-                .ok_or_else(|| self.error(document, &at.key("$ref"), "\"$ref\" must be a string".into()))?;
+                .ok_or_else(|| self.error(document, at.key("$ref"), "\"$ref\" must be a string".into()))?;
             let target = self.load_reference(document, at, reference)?;
             let ref_node = self.push(JsonKind::Ref(target), document, at);
             // Before 2019-09 a `$ref` replaces its siblings.
@@ -206,7 +206,7 @@ impl<'d> Loader<'d> {
                 for t in types {
                     let t = t
                         .as_str()
-                        .ok_or_else(|| self.error(document, &at.key("type"), "\"type\" must hold type names".into()))?;
+                        .ok_or_else(|| self.error(document, at.key("type"), "\"type\" must hold type names".into()))?;
                     branches.push(self.load_typed(document, at, object, t)?);
                 }
                 let part = match branches.as_slice() {
@@ -223,11 +223,7 @@ impl<'d> Loader<'d> {
                 parts.push(part);
             }
             Some(_) => {
-                return Err(self.error(
-                    document,
-                    &at.key("type"),
-                    "\"type\" must be a string or an array".into(),
-                ))
+                return Err(self.error(document, at.key("type"), "\"type\" must be a string or an array".into()))
             }
             None => {
                 for (type_name, keywords) in [
@@ -314,7 +310,7 @@ impl<'d> Loader<'d> {
             "number" | "integer" => JsonKind::Number(Box::new(self.number_rules(object, type_name == "integer"))),
             "object" => JsonKind::Object(Box::new(self.object_rules(document, at, object)?)),
             "array" => JsonKind::Array(Box::new(self.array_rules(document, at, object)?)),
-            other => return Err(self.error(document, &at.key("type"), format!("unknown type \"{other}\""))),
+            other => return Err(self.error(document, at.key("type"), format!("unknown type \"{other}\""))),
         };
         Ok(self.push(kind, document, at))
     }
@@ -367,7 +363,7 @@ impl<'d> Loader<'d> {
             for (pattern, schema) in patterns {
                 let pattern_at = patterns_at.key(pattern);
                 let regex = fancy_regex::Regex::new(pattern)
-                    .map_err(|e| self.error(document, &pattern_at, format!("invalid regular expression: {e}")))?;
+                    .map_err(|e| self.error(document, pattern_at, format!("invalid regular expression: {e}")))?;
                 let schema = self.load(document, &pattern_at, schema)?;
                 pattern_properties.push(PatternProperty {
                     pattern: pattern.to_string(),
@@ -492,7 +488,7 @@ impl<'d> Loader<'d> {
         let (target_doc, fragment) = self.locate(document, reference).ok_or_else(|| {
             self.error(
                 document,
-                &ref_at,
+                ref_at,
                 format!("cannot resolve $ref \"{reference}\": no such document among the schema and its references"),
             )
         })?;
@@ -502,7 +498,7 @@ impl<'d> Loader<'d> {
             find_anchor(&self.documents[target_doc].value, fragment, "").ok_or_else(|| {
                 self.error(
                     document,
-                    &ref_at,
+                    ref_at,
                     format!("cannot resolve $ref \"{reference}\": no anchor \"{fragment}\""),
                 )
             })?
@@ -515,7 +511,7 @@ impl<'d> Loader<'d> {
         let value = documents[target_doc].value.pointer(&key.1).ok_or_else(|| {
             self.error(
                 document,
-                &ref_at,
+                ref_at,
                 format!(
                     "cannot resolve $ref \"{reference}\": nothing at {}",
                     pointer::display(&key.1)
