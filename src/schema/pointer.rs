@@ -1,5 +1,7 @@
 //! JSON pointers (RFC 6901) as plain strings.
 
+use std::cell::Cell;
+
 /// Appends one reference token to `base`, escaping `~` and `/` the RFC 6901 way.
 pub fn push(base: &str, token: &str) -> String {
     let mut out = String::with_capacity(base.len() + token.len() + 1);
@@ -19,7 +21,7 @@ pub fn push_index(base: &str, index: usize) -> String {
 }
 
 fn escape_into(out: &mut String, token: &str) {
-    if !token.bytes().any(|b| b == b'~' || b == b'/') {
+    if !needs_escape(token.as_bytes()) {
         out.push_str(token);
         return;
     }
@@ -32,13 +34,27 @@ fn escape_into(out: &mut String, token: &str) {
     }
 }
 
+/// Whether a token holds `~` or `/`, eight bytes at a time.
+fn needs_escape(bytes: &[u8]) -> bool {
+    use crate::schema::tree::word;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        if word::has_byte(w, b'~') || word::has_byte(w, b'/') {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b == b'~' || b == b'/')
+}
+
 /// A JSON pointer under construction, kept on the stack while a document is walked: each
 /// step borrows its parent, so descending costs nothing and the text is only written out
-/// when a node is stored or an error reported.
-#[derive(Clone, Copy)]
+/// when a node is stored or an error reported. Once written into a buffer (`Span::record`),
+/// a path remembers where, and deeper paths copy that prefix instead of walking up again.
 pub struct Path<'p> {
     parent: Option<&'p Path<'p>>,
     step: Step<'p>,
+    written: Cell<Option<Span>>,
 }
 
 #[derive(Clone, Copy)]
@@ -51,16 +67,20 @@ enum Step<'p> {
 }
 
 impl<'p> Path<'p> {
-    pub const ROOT: Path<'static> = Path {
-        parent: None,
-        step: Step::Root,
-    };
+    pub fn root() -> Path<'static> {
+        Path {
+            parent: None,
+            step: Step::Root,
+            written: Cell::new(None),
+        }
+    }
 
     /// A path that starts at an existing pointer text.
     pub fn raw(pointer: &'p str) -> Path<'p> {
         Path {
             parent: None,
             step: Step::Raw(pointer),
+            written: Cell::new(None),
         }
     }
 
@@ -68,6 +88,7 @@ impl<'p> Path<'p> {
         Path {
             parent: Some(self),
             step: Step::Key(key),
+            written: Cell::new(None),
         }
     }
 
@@ -75,14 +96,24 @@ impl<'p> Path<'p> {
         Path {
             parent: Some(self),
             step: Step::Index(index),
+            written: Cell::new(None),
         }
     }
 
-    /// Appends the pointer's text to `out`.
-    pub fn write_to(&self, out: &mut String) {
-        if let Some(parent) = self.parent {
-            parent.write_to(out);
+    /// Appends the pointer's text to `out`. `out` must be the buffer the path (or its
+    /// parents) were recorded in, if they were recorded at all.
+    fn write_into_buffer(&self, out: &mut String) {
+        if let Some(span) = self.written.get() {
+            out.extend_from_within(span.start as usize..span.end as usize);
+            return;
         }
+        if let Some(parent) = self.parent {
+            parent.write_into_buffer(out);
+        }
+        self.write_step(out);
+    }
+
+    fn write_step(&self, out: &mut String) {
         match self.step {
             Step::Root => {}
             Step::Key(key) => {
@@ -97,9 +128,18 @@ impl<'p> Path<'p> {
         }
     }
 
+    /// The pointer's text, on its own.
     pub fn to_pointer(&self) -> String {
+        let mut steps = Vec::new();
+        let mut current = Some(self);
+        while let Some(path) = current {
+            steps.push(path);
+            current = path.parent;
+        }
         let mut out = String::new();
-        self.write_to(&mut out);
+        for path in steps.iter().rev() {
+            path.write_step(&mut out);
+        }
         out
     }
 }
@@ -113,14 +153,16 @@ pub struct Span {
 }
 
 impl Span {
-    /// Appends `path` to `buffer` and returns where it is.
+    /// Appends `path` to `buffer` and returns where it is. Paths below it will copy it.
     pub fn record(buffer: &mut String, path: &Path<'_>) -> Span {
         let start = buffer.len() as u32;
-        path.write_to(buffer);
-        Span {
+        path.write_into_buffer(buffer);
+        let span = Span {
             start,
             end: buffer.len() as u32,
-        }
+        };
+        path.written.set(Some(span));
+        span
     }
 
     pub fn get(self, buffer: &str) -> &str {
@@ -155,7 +197,7 @@ mod tests {
 
     #[test]
     fn paths_write_pointers() {
-        let root = Path::ROOT;
+        let root = Path::root();
         let fields = root.key("fields");
         let third = fields.index(2);
         assert_eq!(third.key("a/b").to_pointer(), "/fields/2/a~1b");

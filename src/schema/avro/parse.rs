@@ -39,7 +39,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
             Json::parse(reference.schema).map_err(|e| SchemaError::from_json(&e).in_document(reference.name))?;
         parser.document = index + 1;
         parser
-            .parse_type(&value, &Path::ROOT, None)
+            .parse_type(&value, &Path::root(), None)
             .map_err(|e| e.in_document(reference.name))?;
         documents.push(reference.name.to_string());
     }
@@ -47,7 +47,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
 
     let value = Json::parse(text).map_err(|e| SchemaError::from_json(&e))?;
     parser.document = 0;
-    let root = parser.parse_type(&value, &Path::ROOT, None)?;
+    let root = parser.parse_type(&value, &Path::root(), None)?;
     parser.check_defaults()?;
 
     let mut schema = AvroSchema {

@@ -83,7 +83,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         targets: HashMap::default(),
         pointers: String::with_capacity(text.len()),
     };
-    let root = loader.load(0, &Path::ROOT, &documents[0].value)?;
+    let root = loader.load(0, &Path::root(), &documents[0].value)?;
     let (nodes, pointers) = (loader.nodes, loader.pointers);
     reject_ref_cycles(&nodes, &pointers)?;
     let mut canonical = String::with_capacity(text.len());
@@ -363,7 +363,7 @@ impl<'d> Loader<'d> {
             for (pattern, schema) in patterns {
                 let pattern_at = patterns_at.key(pattern);
                 let regex = fancy_regex::Regex::new(pattern)
-                    .map_err(|e| self.error(document, pattern_at, format!("invalid regular expression: {e}")))?;
+                    .map_err(|e| self.error(document, &pattern_at, format!("invalid regular expression: {e}")))?;
                 let schema = self.load(document, &pattern_at, schema)?;
                 pattern_properties.push(PatternProperty {
                     pattern: pattern.to_string(),
@@ -488,7 +488,7 @@ impl<'d> Loader<'d> {
         let (target_doc, fragment) = self.locate(document, reference).ok_or_else(|| {
             self.error(
                 document,
-                ref_at,
+                &ref_at,
                 format!("cannot resolve $ref \"{reference}\": no such document among the schema and its references"),
             )
         })?;
@@ -498,7 +498,7 @@ impl<'d> Loader<'d> {
             find_anchor(&self.documents[target_doc].value, fragment, "").ok_or_else(|| {
                 self.error(
                     document,
-                    ref_at,
+                    &ref_at,
                     format!("cannot resolve $ref \"{reference}\": no anchor \"{fragment}\""),
                 )
             })?
@@ -511,7 +511,7 @@ impl<'d> Loader<'d> {
         let value = documents[target_doc].value.pointer(&key.1).ok_or_else(|| {
             self.error(
                 document,
-                ref_at,
+                &ref_at,
                 format!(
                     "cannot resolve $ref \"{reference}\": nothing at {}",
                     pointer::display(&key.1)
