@@ -32,7 +32,13 @@ const RESERVED_FIELD_KEYS: &[&str] = &["name", "type", "doc", "default", "order"
 
 /// Parses `text`, with the named types of `references` (already in dependency order) in scope.
 pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, SchemaError> {
-    let mut parser = Parser::default();
+    // Rough sizes from the text, so the buffers grow once or not at all.
+    let mut parser = Parser {
+        nodes: Vec::with_capacity(text.len() / 32),
+        pointers: String::with_capacity(text.len() / 2),
+        names: HashMap::with_capacity_and_hasher(16, Default::default()),
+        document: 0,
+    };
     let mut documents = Vec::with_capacity(references.len());
     for (index, reference) in references.iter().enumerate() {
         let value =
@@ -63,7 +69,6 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     Ok(schema)
 }
 
-#[derive(Default)]
 struct Parser {
     nodes: Vec<Node>,
     pointers: String,
@@ -418,16 +423,14 @@ impl Parser {
             }
             None => return Err(SchemaError::at(at, "an enum needs \"symbols\"")),
         };
-        let mut seen = HashSet::default();
         for (index, symbol) in symbols.iter().enumerate() {
-            let symbol_at = symbols_at.index(index);
-            check_identifier(symbol, &symbol_at, "enum symbol")?;
-            if !seen.insert(symbol.as_str()) {
-                return Err(SchemaError::at(
-                    symbol_at,
-                    format!("duplicate enum symbol \"{symbol}\""),
-                ));
-            }
+            check_identifier(symbol, &symbols_at.index(index), "enum symbol")?;
+        }
+        if let Some(index) = first_duplicate(symbols.iter().map(String::as_str)) {
+            return Err(SchemaError::at(
+                symbols_at.index(index),
+                format!("duplicate enum symbol \"{}\"", symbols[index]),
+            ));
         }
         let default = optional_string(object, "default", at)?;
         if let Some(default) = &default {
