@@ -333,9 +333,7 @@ impl<'a> Checker<'a> {
                                 || reader_field.name.clone(),
                                 None,
                             );
-                            incompatibility.reader_pointer = self
-                                .reader
-                                .location_of(self.reader.node(r).document, self.reader.field_pointer(reader_field));
+                            incompatibility.reader_pointer = self.reader.field_location(r, position);
                             incompatibility.field = Some(reader_field.name.clone());
                             found.push(incompatibility);
                         }
@@ -352,9 +350,7 @@ impl<'a> Checker<'a> {
                         writer_record.name.full()
                     );
                     let mut incompatibility = self.incompatible(AvroRule::AmbiguousFieldAlias, r, w, || message, None);
-                    incompatibility.reader_pointer = self
-                        .reader
-                        .location_of(self.reader.node(r).document, self.reader.field_pointer(reader_field));
+                    incompatibility.reader_pointer = self.reader.field_location(r, position);
                     found.push(incompatibility);
                 }
             }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::avro::AvroIncompatibility;
 use super::json::{self, Difference, Policy};
-use crate::schema::avro::{AvroSchema, Field, Kind, NodeId};
+use crate::schema::avro::{AvroSchema, Kind, NodeId};
 use crate::schema::pointer;
 use crate::schema::Schema;
 
@@ -300,14 +300,20 @@ impl AvroWalker<'_> {
         match (ok, nk) {
             (Kind::Record(or), Kind::Record(nr)) => {
                 let mut matched_old = HashSet::new();
-                let old_by_name: HashMap<&str, &Field> = or.fields.iter().map(|f| (f.name.as_str(), f)).collect();
-                for nf in &nr.fields {
-                    let of = old_by_name
+                let old_by_name: HashMap<&str, usize> = or
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (f.name.as_str(), i))
+                    .collect();
+                for (new_index, nf) in nr.fields.iter().enumerate() {
+                    let old_index = old_by_name
                         .get(nf.name.as_str())
                         .or_else(|| nf.aliases.iter().find_map(|alias| old_by_name.get(alias.as_str())))
                         .copied();
                     let field_path = join(path, &nf.name);
-                    let new_field_ptr = new.location_of(new.node(n).document, new.field_pointer(nf));
+                    let new_field_ptr = new.field_location(n, new_index);
+                    let of = old_index.map(|i| (i, &or.fields[i]));
                     match of {
                         None => {
                             let described = match &nf.default {
@@ -316,9 +322,9 @@ impl AvroWalker<'_> {
                             };
                             self.push("FIELD_ADDED", &field_path, None, Some(new_field_ptr), described);
                         }
-                        Some(of) => {
+                        Some((old_index, of)) => {
                             matched_old.insert(of.name.clone());
-                            let old_field_ptr = old.location_of(old.node(o).document, old.field_pointer(of));
+                            let old_field_ptr = old.field_location(o, old_index);
                             if of.name != nf.name {
                                 self.push(
                                     "FIELD_RENAMED",
@@ -374,13 +380,13 @@ impl AvroWalker<'_> {
                         }
                     }
                 }
-                for of in &or.fields {
+                for (old_index, of) in or.fields.iter().enumerate() {
                     if !matched_old.contains(&of.name) {
                         let described = match &of.default {
                             Some(_) => format!("field {} removed (it had a default)", of.name),
                             None => format!("field {} removed", of.name),
                         };
-                        let old_field_ptr = old.location_of(old.node(o).document, old.field_pointer(of));
+                        let old_field_ptr = old.field_location(o, old_index);
                         self.push(
                             "FIELD_REMOVED",
                             &join(path, &of.name),

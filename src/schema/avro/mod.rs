@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
 
-use crate::schema::pointer::Span;
+use crate::schema::pointer;
 
 pub use parse::parse;
 
@@ -40,9 +40,6 @@ pub struct AvroSchema {
     referenced_names: Vec<String>,
     /// Names of the referenced documents, indexed by [`Node::document`] - 1.
     documents: Vec<String>,
-    /// The JSON pointers of all nodes and fields, one after the other; each keeps a [`Span`]
-    /// into it. One buffer instead of a string per node keeps parsing cheap.
-    pointers: String,
     canonical: String,
 }
 
@@ -50,13 +47,61 @@ pub struct AvroSchema {
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: Kind,
-    /// Where this type is written in its document: [`AvroSchema::pointer`].
-    pub pointer: Span,
+    /// How this type hangs off its parent; [`AvroSchema::pointer`] turns it into a JSON
+    /// pointer when a report needs one, so parsing stores no pointer text at all.
+    pub(crate) origin: Origin,
     /// 0 for the main schema, `n` for the n-th referenced schema.
     pub document: usize,
     /// Properties other than the reserved Avro keys, in the order written (`logicalType`,
     /// `precision`, `connect.name`, …). Kept for the canonical text and the docs.
     pub props: Vec<(String, Value)>,
+}
+
+/// Where a node is written, relative to its parent node. Named types have one node, at their
+/// definition; a reference by name elsewhere does not move it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Origin {
+    /// The document's top-level type.
+    Root,
+    /// `<array>/items`.
+    Items(NodeId),
+    /// `<map>/values`.
+    Values(NodeId),
+    /// `<union>/<index>`.
+    Branch(NodeId, u32),
+    /// `<record>/fields/<index>/type`.
+    FieldType(NodeId, u32),
+}
+
+/// The JSON pointer of node `id` within its document, built by walking up the origins.
+pub(crate) fn pointer_of(nodes: &[Node], mut id: NodeId) -> String {
+    let mut steps = Vec::new();
+    loop {
+        match nodes[id].origin {
+            Origin::Root => break,
+            Origin::Items(parent)
+            | Origin::Values(parent)
+            | Origin::Branch(parent, _)
+            | Origin::FieldType(parent, _) => {
+                steps.push(nodes[id].origin);
+                id = parent;
+            }
+        }
+    }
+    let mut out = String::new();
+    for step in steps.iter().rev() {
+        match *step {
+            Origin::Items(_) => out.push_str("/items"),
+            Origin::Values(_) => out.push_str("/values"),
+            Origin::Branch(_, index) => out = pointer::push_index(&out, index as usize),
+            Origin::FieldType(_, index) => {
+                out = pointer::push_index(&pointer::push(&out, "fields"), index as usize);
+                out.push_str("/type");
+            }
+            Origin::Root => {}
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -102,7 +147,13 @@ impl Name {
 
     pub fn full(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{ns}.{}", self.name),
+            Some(ns) => {
+                let mut full = String::with_capacity(ns.len() + 1 + self.name.len());
+                full.push_str(ns);
+                full.push('.');
+                full.push_str(&self.name);
+                full
+            }
             None => self.name.clone(),
         }
     }
@@ -128,8 +179,6 @@ pub struct Field {
     pub order: FieldOrder,
     pub aliases: Vec<String>,
     pub props: Vec<(String, Value)>,
-    /// Where the field object itself is written (`/fields/3`): [`AvroSchema::field_pointer`].
-    pub pointer: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,23 +313,20 @@ impl AvroSchema {
     }
 
     /// The JSON pointer of a node within its own document.
-    pub fn pointer(&self, id: NodeId) -> &str {
-        self.span(self.nodes[id].pointer)
-    }
-
-    /// The JSON pointer of a field object within its record's document.
-    pub fn field_pointer(&self, field: &Field) -> &str {
-        self.span(field.pointer)
-    }
-
-    fn span(&self, span: Span) -> &str {
-        span.get(&self.pointers)
+    pub fn pointer(&self, id: NodeId) -> String {
+        pointer_of(&self.nodes, id)
     }
 
     /// Where a node is written, as reports show it: a JSON pointer, prefixed with the
     /// referenced document's name when the node comes from a reference.
     pub fn location(&self, id: NodeId) -> String {
-        self.location_of(self.nodes[id].document, self.pointer(id))
+        self.location_of(self.nodes[id].document, &self.pointer(id))
+    }
+
+    /// Where field `index` of record `record` is written (`…/fields/3`), as reports show it.
+    pub fn field_location(&self, record: NodeId, index: usize) -> String {
+        let field = pointer::push_index(&pointer::push(&self.pointer(record), "fields"), index);
+        self.location_of(self.nodes[record].document, &field)
     }
 
     pub(crate) fn location_of(&self, document: usize, pointer: &str) -> String {

@@ -10,8 +10,11 @@ use serde_json::Value;
 
 use crate::schema::tree::Json;
 
-use super::{canonical, defaults, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Record};
-use crate::schema::pointer::{self, Path, Span};
+use super::{
+    canonical, defaults, pointer_of, AvroSchema, Enum, Field, FieldOrder, Fixed, Kind, Name, Node, NodeId, Origin,
+    Record,
+};
+use crate::schema::pointer::{self, Path};
 use crate::schema::{Reference, SchemaError};
 
 /// Keys with a meaning of their own on a type; everything else is a custom property.
@@ -35,7 +38,6 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     // Rough sizes from the text, so the buffers grow once or not at all.
     let mut parser = Parser {
         nodes: Vec::with_capacity(text.len() / 32),
-        pointers: String::with_capacity(text.len() / 2),
         names: HashMap::with_capacity_and_hasher(16, Default::default()),
         document: 0,
     };
@@ -62,7 +64,6 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
         names: parser.names,
         referenced_names,
         documents,
-        pointers: parser.pointers,
         canonical: String::new(),
     };
     schema.canonical = canonical::print(&schema, text.len());
@@ -71,26 +72,28 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
 
 struct Parser {
     nodes: Vec<Node>,
-    pointers: String,
     names: HashMap<String, NodeId>,
     document: usize,
 }
 
 impl Parser {
-    fn push(&mut self, kind: Kind, at: &Path<'_>, props: Vec<(String, Value)>) -> NodeId {
-        let pointer = self.record_pointer(at);
+    /// A new node; its parent sets its [`Origin`] once the parent exists.
+    fn push(&mut self, kind: Kind, props: Vec<(String, Value)>) -> NodeId {
         self.nodes.push(Node {
             kind,
-            pointer,
+            origin: Origin::Root,
             document: self.document,
             props,
         });
         self.nodes.len() - 1
     }
 
-    /// Writes `at` into the pointer buffer.
-    fn record_pointer(&mut self, at: &Path<'_>) -> Span {
-        Span::record(&mut self.pointers, at)
+    /// Records where a child hangs off its parent, unless the child is an earlier named
+    /// type that was only referred to here (it keeps the place of its definition).
+    fn adopt(&mut self, child: NodeId, created_from: usize, origin: Origin) {
+        if child >= created_from {
+            self.nodes[child].origin = origin;
+        }
     }
 
     fn parse_type(&mut self, value: &Json<'_>, at: &Path<'_>, namespace: Option<&str>) -> Result<NodeId, SchemaError> {
@@ -115,7 +118,7 @@ impl Parser {
         namespace: Option<&str>,
     ) -> Result<NodeId, SchemaError> {
         if let Some(kind) = Kind::primitive(name) {
-            return Ok(self.push(kind, at, Vec::new()));
+            return Ok(self.push(kind, Vec::new()));
         }
         self.resolve(name, namespace).ok_or_else(|| {
             SchemaError::at(
@@ -144,6 +147,7 @@ impl Parser {
         at: &Path<'_>,
         namespace: Option<&str>,
     ) -> Result<NodeId, SchemaError> {
+        let created_from = self.nodes.len();
         let mut ids: Vec<NodeId> = Vec::with_capacity(branches.len());
         for (index, branch) in branches.iter().enumerate() {
             let branch_at = at.index(index);
@@ -173,7 +177,11 @@ impl Parser {
             }
             ids.push(id);
         }
-        Ok(self.push(Kind::Union { branches: ids }, at, Vec::new()))
+        let union = self.nodes.len();
+        for (index, &id) in ids.iter().enumerate() {
+            self.adopt(id, created_from, Origin::Branch(union, index as u32));
+        }
+        Ok(self.push(Kind::Union { branches: ids }, Vec::new()))
     }
 
     fn parse_object(
@@ -201,19 +209,25 @@ impl Parser {
                 let items = object
                     .get("items")
                     .ok_or_else(|| SchemaError::at(at, "an array needs \"items\""))?;
+                let created_from = self.nodes.len();
                 let items = self.parse_type(items, &at.key("items"), namespace)?;
-                Ok(self.push(Kind::Array { items }, at, props))
+                let array = self.push(Kind::Array { items }, props);
+                self.adopt(items, created_from, Origin::Items(array));
+                Ok(array)
             }
             "map" => {
                 let values = object
                     .get("values")
                     .ok_or_else(|| SchemaError::at(at, "a map needs \"values\""))?;
+                let created_from = self.nodes.len();
                 let values = self.parse_type(values, &at.key("values"), namespace)?;
-                Ok(self.push(Kind::Map { values }, at, props))
+                let map = self.push(Kind::Map { values }, props);
+                self.adopt(values, created_from, Origin::Values(map));
+                Ok(map)
             }
             other => {
                 if let Some(kind) = Kind::primitive(other) {
-                    return Ok(self.push(kind, at, props));
+                    return Ok(self.push(kind, props));
                 }
                 // `{"type": "com.example.Money"}`: a reference in object form.
                 self.resolve(other, namespace)
@@ -290,7 +304,7 @@ impl Parser {
         let aliases = self.aliases(object, at, name.namespace.as_deref())?;
         let doc = optional_string(object, "doc", at)?;
         // Placeholder; the caller fills in the real kind once the body is parsed.
-        let id = self.push(Kind::Null, at, props);
+        let id = self.push(Kind::Null, props);
         self.names.insert(full, id);
         Ok((id, name, aliases, doc))
     }
@@ -345,7 +359,9 @@ impl Parser {
         let mut fields: Vec<Field> = Vec::with_capacity(raw_fields.len());
         for (index, raw) in raw_fields.iter().enumerate() {
             let field_at = fields_at.index(index);
+            let created_from = self.nodes.len();
             let field = self.parse_field(raw, &field_at, record_namespace.as_deref())?;
+            self.adopt(field.schema, created_from, Origin::FieldType(id, index as u32));
             fields.push(field);
         }
         if let Some(index) = first_duplicate(fields.iter().map(|f| f.name.as_str())) {
@@ -400,7 +416,6 @@ impl Parser {
             order,
             aliases: string_list(object, "aliases", at)?,
             props: custom_props(object, RESERVED_FIELD_KEYS),
-            pointer: self.record_pointer(at),
         })
     }
 
@@ -480,13 +495,15 @@ impl Parser {
     /// Field defaults are checked once every type is complete, so that a default can use a
     /// type defined later in the same record (recursion through a union, say).
     fn check_defaults(&self) -> Result<(), SchemaError> {
-        for node in self.nodes.iter().filter(|n| n.document == 0) {
+        for (id, node) in self.nodes.iter().enumerate().filter(|(_, n)| n.document == 0) {
             let Kind::Record(record) = &node.kind else { continue };
-            for field in &record.fields {
+            for (index, field) in record.fields.iter().enumerate() {
                 if let Some(default) = &field.default {
                     if let Err(problem) = defaults::check(&self.nodes, field.schema, default) {
+                        let field_pointer =
+                            pointer::push_index(&pointer::push(&pointer_of(&self.nodes, id), "fields"), index);
                         return Err(SchemaError::at(
-                            pointer::push(field.pointer.get(&self.pointers), "default"),
+                            pointer::push(&field_pointer, "default"),
                             format!(
                                 "the default of field \"{}\" does not match its type: {problem}",
                                 field.name
@@ -516,7 +533,7 @@ fn first_duplicate<'n>(names: impl ExactSizeIterator<Item = &'n str> + Clone) ->
         let all: Vec<&str> = names.collect();
         return (0..all.len()).find(|&i| all[..i].contains(&all[i]));
     }
-    let mut seen = HashSet::default();
+    let mut seen = HashSet::with_capacity_and_hasher(names.len(), Default::default());
     names.enumerate().find(|(_, name)| !seen.insert(*name)).map(|(i, _)| i)
 }
 
