@@ -8,7 +8,7 @@ pub mod avro;
 mod error;
 pub mod json;
 pub mod pointer;
-pub mod tree;
+pub(crate) mod tree;
 
 use std::fmt;
 use std::str::FromStr;

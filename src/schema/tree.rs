@@ -18,6 +18,8 @@ pub enum Json<'a> {
     Null,
     Bool(bool),
     Number(Number),
+    /// In a tree built by [`Json::parse`], borrowed exactly when the source spelled the
+    /// string without escape sequences; the printer relies on that (see `write_string`).
     String(Cow<'a, str>),
     Array(Vec<Json<'a>>),
     /// Members in document order; a repeated key keeps its first position and last value,
@@ -122,7 +124,7 @@ impl<'a> Json<'a> {
                 use fmt::Write;
                 let _ = write!(out, "{n}");
             }
-            Json::String(s) => write_escaped(out, s),
+            Json::String(s) => write_string(out, s),
             Json::Array(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -139,7 +141,7 @@ impl<'a> Json<'a> {
                     if i > 0 {
                         out.push(',');
                     }
-                    write_escaped(out, key);
+                    write_string(out, key);
                     out.push(':');
                     value.write_compact(out);
                 }
@@ -154,6 +156,22 @@ impl fmt::Display for Json<'_> {
         let mut text = String::new();
         self.write_compact(&mut text);
         f.write_str(&text)
+    }
+}
+
+/// A string of the tree as a JSON literal. A borrowed string was written in the source without
+/// any escape sequence, and valid JSON holds no raw quote, backslash or control character, so
+/// it needs no escaping and is copied as it is.
+#[allow(clippy::ptr_arg)] // the Cow's variant is the information used here
+fn write_string(out: &mut String, s: &Cow<'_, str>) {
+    match s {
+        Cow::Borrowed(plain) => {
+            out.reserve(plain.len() + 2);
+            out.push('"');
+            out.push_str(plain);
+            out.push('"');
+        }
+        Cow::Owned(owned) => write_escaped(out, owned),
     }
 }
 
