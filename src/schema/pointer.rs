@@ -155,6 +155,11 @@ pub struct Span {
 impl Span {
     /// Appends `path` to `buffer` and returns where it is. Paths below it will copy it.
     pub fn record(buffer: &mut String, path: &Path<'_>) -> Span {
+        // Several nodes can stand for one place (a schema object split into parts): they
+        // share its text.
+        if let Some(span) = path.written.get() {
+            return span;
+        }
         let start = buffer.len() as u32;
         path.write_into_buffer(buffer);
         let span = Span {
