@@ -92,11 +92,6 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibilit
     found
 }
 
-/// `true` when `reader` can read everything `writer` writes.
-pub fn can_read(reader: &AvroSchema, writer: &AvroSchema) -> bool {
-    check(reader, writer).is_empty()
-}
-
 #[derive(Clone, Copy)]
 enum Token {
     Keyword(&'static str),
