@@ -3,10 +3,18 @@
 //! # Layout
 //! - [`schema`]: parse and validate Avro and JSON Schema; canonical text; fingerprints.
 //! - [`compat`]: compatibility levels, the per-format rules, explained reports, semantic diffs.
+//! - [`registry`]: the registry's rules (subjects, versions, ids, configs, modes, deletes).
+//! - [`store`]: persistence through sqlx, SQLite or PostgreSQL.
+//! - [`http`]: the Confluent-compatible REST API, health and metrics.
+//! - [`config`]: `herald serve` settings from flags, `HERALD_*` variables and `herald.toml`.
 //! - [`cli`]: the `herald` command line.
 //!
 //! `schema` and `compat` are pure: plain data and functions, no I/O.
 
 pub mod cli;
 pub mod compat;
+pub mod config;
+pub mod http;
+pub mod registry;
 pub mod schema;
+pub mod store;

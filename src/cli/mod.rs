@@ -5,6 +5,7 @@
 
 mod compat;
 mod files;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,8 @@ enum Command {
     /// Show what changed between two versions of a schema, and whether each change is
     /// compatible in each direction.
     Diff(compat::DiffArgs),
+    /// Run the registry: the Confluent Schema Registry API, health and metrics.
+    Serve(crate::config::ServeArgs),
 }
 
 /// How results are printed.
@@ -57,6 +60,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Compat(args) => compat::run_compat(&args),
         Command::Diff(args) => compat::run_diff(&args),
+        Command::Serve(args) => serve::run_serve(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

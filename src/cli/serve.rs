@@ -1,0 +1,87 @@
+//! `herald serve`: the registry API on SQLite in a data directory, or on PostgreSQL.
+
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use super::{CliError, Outcome};
+use crate::config::{ServeArgs, Settings};
+use crate::http::{self, AppState};
+use crate::registry::{Registry, RegistrySettings};
+use crate::store::Store;
+
+pub fn run_serve(args: ServeArgs) -> Result<Outcome, CliError> {
+    let settings = Settings::resolve(args).map_err(|e| CliError(e.to_string()))?;
+    let filter =
+        EnvFilter::try_new(&settings.log).map_err(|e| CliError(format!("log filter {:?}: {e}", settings.log)))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(serve(settings))?;
+    Ok(Outcome::Clean)
+}
+
+async fn serve(settings: Settings) -> Result<(), CliError> {
+    let store = match &settings.database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Store::open_postgres(url).await
+        }
+        Some(url) => {
+            return Err(CliError(format!(
+                "unsupported database URL {url:?}: use postgres://…, or no URL for SQLite in the data directory"
+            )))
+        }
+        None => Store::open_sqlite(&settings.data_dir).await,
+    }
+    .map_err(|e| CliError(e.to_string()))?;
+    match &settings.database_url {
+        Some(_) => tracing::info!("registry state in PostgreSQL"),
+        None => tracing::info!(data_dir = %settings.data_dir.display(), "registry state in SQLite"),
+    }
+    let registry = Registry::new(
+        store.clone(),
+        RegistrySettings {
+            default_compatibility: settings.default_compatibility,
+            max_schema_bytes: settings.max_schema_bytes,
+        },
+    );
+    let app = http::app(AppState::new(registry));
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError(format!("cannot read the listening address: {e}")))?;
+    tracing::info!("herald listening on http://{address}");
+    axum::serve(listener, axum::ServiceExt::into_make_service(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| CliError(format!("server error: {e}")))?;
+    store.close().await;
+    tracing::info!("herald stopped");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,383 @@
+//! The registry routes' handlers: read the request, call the registry, shape the answer.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::media::json_body;
+use super::params::Params;
+use super::wire::{
+    parse_body, to_json, CompatibilityView, ConfigBody, IdView, ModeBody, RegisteredView, SchemaBody, SchemaStringView,
+    SchemaView, SubjectVersionView,
+};
+use super::AppState;
+use crate::registry::{Mode, VersionSpec};
+
+type Reply = Result<Response, ApiError>;
+
+fn reply<T: serde::Serialize>(value: &T) -> Reply {
+    Ok(json_body(to_json(value)?).into_response())
+}
+
+/// The stored schema text itself, not JSON-quoted.
+fn raw(text: String) -> Reply {
+    Ok(json_body(text.into_bytes()).into_response())
+}
+
+fn schema_id(text: &str) -> Result<i64, ApiError> {
+    text.trim().parse().map_err(|_| ApiError::not_found())
+}
+
+fn version(text: &str) -> Result<VersionSpec, ApiError> {
+    Ok(text.parse::<VersionSpec>()?)
+}
+
+/// `/schemas` answers at most this many schemas per page, as Confluent's default limit.
+const SCHEMA_PAGE_MAX: usize = 1000;
+
+pub async fn root() -> Reply {
+    reply(&json!({}))
+}
+
+pub async fn schema_types() -> Reply {
+    reply(&["JSON", "AVRO"])
+}
+
+pub async fn contexts() -> Reply {
+    reply(&["."])
+}
+
+pub async fn cluster_id() -> Reply {
+    reply(&json!({
+        "scope": {"path": [], "clusters": {"kafka-cluster": "herald", "schema-registry-cluster": "herald"}},
+        "id": ""
+    }))
+}
+
+pub async fn server_version() -> Reply {
+    reply(&json!({"version": env!("CARGO_PKG_VERSION"), "commitId": ""}))
+}
+
+pub async fn list_schemas(State(state): State<AppState>, params: Params) -> Reply {
+    let prefix = params.text("subjectPrefix").unwrap_or("");
+    let prefix = prefix.strip_prefix(":.:").unwrap_or(prefix);
+    let schemas = state
+        .registry
+        .list_schemas(prefix, params.flag("deleted"), params.flag("latestOnly"))
+        .await?;
+    let schemas = params.page(schemas, Some(SCHEMA_PAGE_MAX));
+    reply(&schemas.iter().map(SchemaView::from).collect::<Vec<_>>())
+}
+
+pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+    let id = schema_id(&id)?;
+    let schema = state.registry.schema_by_id(id).await?;
+    let max_id = if params.flag("fetchMaxId") {
+        Some(state.registry.max_schema_id().await?)
+    } else {
+        None
+    };
+    reply(&SchemaStringView::new(&schema, max_id))
+}
+
+pub async fn schema_text_by_id(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
+    let id = schema_id(&id)?;
+    raw(state.registry.schema_by_id(id).await?.schema)
+}
+
+pub async fn subjects_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+    let id = schema_id(&id)?;
+    let mut subjects: Vec<String> = state
+        .registry
+        .versions_of_id(id, params.text("subject"), params.flag("deleted"))
+        .await?
+        .into_iter()
+        .map(|(subject, _)| subject)
+        .collect();
+    subjects.dedup();
+    reply(&params.page(subjects, None))
+}
+
+pub async fn versions_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+    let id = schema_id(&id)?;
+    let versions = state
+        .registry
+        .versions_of_id(id, params.text("subject"), params.flag("deleted"))
+        .await?;
+    let versions = params.page(versions, None);
+    reply(
+        &versions
+            .iter()
+            .map(|(subject, version)| SubjectVersionView {
+                subject,
+                version: *version,
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub async fn subjects(State(state): State<AppState>, params: Params) -> Reply {
+    // `:*:` (all contexts) is the default prefix; with one context it means no prefix.
+    let prefix = match params.text("subjectPrefix") {
+        None | Some(":*:") => "",
+        Some(p) => p.strip_prefix(":.:").unwrap_or(p),
+    };
+    let subjects = state
+        .registry
+        .subjects(prefix, params.flag("deleted"), params.flag("deletedOnly"))
+        .await?;
+    reply(&params.page(subjects, None))
+}
+
+pub async fn lookup(State(state): State<AppState>, Path(subject): Path<String>, params: Params, body: Bytes) -> Reply {
+    let request = parse_body::<SchemaBody>(&body)?.into_request()?;
+    let found = state
+        .registry
+        .lookup(&subject, &request, params.flag("normalize"), params.flag("deleted"))
+        .await?;
+    reply(&SchemaView::from(&found))
+}
+
+pub async fn delete_subject(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
+    let versions = state
+        .registry
+        .delete_subject(&subject, params.flag("permanent"))
+        .await?;
+    reply(&versions)
+}
+
+pub async fn versions(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
+    let versions = state
+        .registry
+        .versions(&subject, params.flag("deleted"), params.flag("deletedOnly"))
+        .await?;
+    reply(&params.page(versions, None))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+    params: Params,
+    body: Bytes,
+) -> Reply {
+    let outcome = async {
+        let request = parse_body::<SchemaBody>(&body)?.into_request()?;
+        Ok::<_, ApiError>(
+            state
+                .registry
+                .register(&subject, &request, params.flag("normalize"))
+                .await?,
+        )
+    }
+    .await;
+    let registered = match outcome {
+        Ok(registered) => registered,
+        Err(err) => {
+            state.metrics.record_rejection(match err.code {
+                409 => "incompatible",
+                42205 => "mode",
+                50001 => "error",
+                c if c >= 42200 => "invalid",
+                _ => "malformed",
+            });
+            return Err(err);
+        }
+    };
+    state
+        .metrics
+        .record_registration(if registered.created { "created" } else { "existing" });
+    if registered.rewritten {
+        let s = &registered.schema;
+        reply(&RegisteredView {
+            id: registered.id,
+            version: registered.version,
+            schema_type: s.schema_type,
+            references: &s.references,
+            metadata: s.metadata.as_ref(),
+            rule_set: s.rule_set.as_ref(),
+            schema: &s.schema,
+        })
+    } else {
+        reply(&IdView { id: registered.id })
+    }
+}
+
+pub async fn get_version(
+    State(state): State<AppState>,
+    Path((subject, v)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let found = state
+        .registry
+        .version(&subject, version(&v)?, params.flag("deleted"))
+        .await?;
+    reply(&SchemaView::from(&found))
+}
+
+pub async fn get_version_text(
+    State(state): State<AppState>,
+    Path((subject, v)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let found = state
+        .registry
+        .version(&subject, version(&v)?, params.flag("deleted"))
+        .await?;
+    raw(found.schema.schema)
+}
+
+pub async fn referenced_by(
+    State(state): State<AppState>,
+    Path((subject, v)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let ids = state
+        .registry
+        .referenced_by(&subject, version(&v)?, params.flag("deleted"))
+        .await?;
+    reply(&params.page(ids, None))
+}
+
+pub async fn delete_version(
+    State(state): State<AppState>,
+    Path((subject, v)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let deleted = state
+        .registry
+        .delete_version(&subject, version(&v)?, params.flag("permanent"))
+        .await?;
+    reply(&deleted)
+}
+
+pub async fn subject_metadata(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
+    let keys: Vec<&str> = params.all("key").collect();
+    let values: Vec<&str> = params.all("value").collect();
+    if keys.len() != values.len() {
+        return Err(ApiError::bad_request(
+            "Each \"key\" parameter needs a \"value\" parameter",
+        ));
+    }
+    let pairs: Vec<(&str, &str)> = keys.into_iter().zip(values).collect();
+    let found = state
+        .registry
+        .latest_with_metadata(&subject, &pairs, params.flag("deleted"))
+        .await?;
+    reply(&SchemaView::from(&found))
+}
+
+async fn check(state: &AppState, subject: &str, v: Option<VersionSpec>, params: &Params, body: &Bytes) -> Reply {
+    let request = parse_body::<SchemaBody>(body)?.into_request()?;
+    let verbose = params.flag("verbose");
+    let verdict = state
+        .registry
+        .check_compatibility(subject, v, &request, params.flag("normalize"), verbose)
+        .await?;
+    reply(&CompatibilityView {
+        is_compatible: verdict.is_compatible,
+        messages: verbose.then_some(verdict.messages),
+    })
+}
+
+pub async fn check_version(
+    State(state): State<AppState>,
+    Path((subject, v)): Path<(String, String)>,
+    params: Params,
+    body: Bytes,
+) -> Reply {
+    let v = version(&v)?;
+    check(&state, &subject, Some(v), &params, &body).await
+}
+
+pub async fn check_all(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+    params: Params,
+    body: Bytes,
+) -> Reply {
+    check(&state, &subject, None, &params, &body).await
+}
+
+pub async fn get_global_config(State(state): State<AppState>) -> Reply {
+    reply(&state.registry.config(None, true).await?)
+}
+
+pub async fn get_config(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
+    reply(
+        &state
+            .registry
+            .config(Some(&subject), params.flag("defaultToGlobal"))
+            .await?,
+    )
+}
+
+async fn put_config(state: &AppState, subject: Option<&str>, body: &Bytes) -> Reply {
+    let update = parse_body::<ConfigBody>(body)?;
+    state.registry.set_config(subject, update.to_config()?).await?;
+    reply(&update)
+}
+
+pub async fn put_global_config(State(state): State<AppState>, body: Bytes) -> Reply {
+    put_config(&state, None, &body).await
+}
+
+pub async fn put_subject_config(State(state): State<AppState>, Path(subject): Path<String>, body: Bytes) -> Reply {
+    put_config(&state, Some(&subject), &body).await
+}
+
+pub async fn delete_global_config(State(state): State<AppState>) -> Reply {
+    reply(&state.registry.delete_config(None).await?)
+}
+
+pub async fn delete_subject_config(State(state): State<AppState>, Path(subject): Path<String>) -> Reply {
+    reply(&state.registry.delete_config(Some(&subject)).await?)
+}
+
+fn mode_view(mode: Mode) -> Reply {
+    reply(&ModeBody {
+        mode: mode.as_str().to_string(),
+    })
+}
+
+pub async fn get_global_mode(State(state): State<AppState>) -> Reply {
+    mode_view(state.registry.mode(None, true).await?)
+}
+
+pub async fn get_mode(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
+    mode_view(
+        state
+            .registry
+            .mode(Some(&subject), params.flag("defaultToGlobal"))
+            .await?,
+    )
+}
+
+async fn put_mode(state: &AppState, subject: Option<&str>, params: &Params, body: &Bytes) -> Reply {
+    let body = parse_body::<ModeBody>(body)?;
+    let mode: Mode = body.mode.parse::<Mode>().map_err(ApiError::from)?;
+    let mode = state.registry.set_mode(subject, mode, params.flag("force")).await?;
+    mode_view(mode)
+}
+
+pub async fn put_global_mode(State(state): State<AppState>, params: Params, body: Bytes) -> Reply {
+    put_mode(&state, None, &params, &body).await
+}
+
+pub async fn put_subject_mode(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+    params: Params,
+    body: Bytes,
+) -> Reply {
+    put_mode(&state, Some(&subject), &params, &body).await
+}
+
+pub async fn delete_global_mode(State(state): State<AppState>) -> Reply {
+    mode_view(state.registry.delete_mode(None).await?)
+}
+
+pub async fn delete_subject_mode(State(state): State<AppState>, Path(subject): Path<String>) -> Reply {
+    mode_view(state.registry.delete_mode(Some(&subject)).await?)
+}

@@ -1,0 +1,150 @@
+//! Prometheus metrics at `/metrics`: requests by route, method and status, request
+//! latencies by route, registrations and rejected registrations.
+//!
+//! A handful of counters behind one lock, rendered in the text exposition format: a
+//! metrics crate would bring a registry, macros and an exporter for what fits on a page.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::AppState;
+
+/// Latency bucket bounds, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    /// (route, method, status) → count.
+    requests: BTreeMap<(String, String, u16), u64>,
+    /// route → latency histogram.
+    latencies: BTreeMap<String, Histogram>,
+    /// outcome (`created`, `existing`) → count.
+    registrations: BTreeMap<&'static str, u64>,
+    /// reason (`incompatible`, `invalid`, …) → count.
+    rejected: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let mut c = self.counters();
+        *c.requests
+            .entry((route.to_string(), method.to_string(), status))
+            .or_default() += 1;
+        let h = c.latencies.entry(route.to_string()).or_default();
+        h.count += 1;
+        h.sum += seconds;
+        for (bucket, bound) in h.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+    }
+
+    pub fn record_registration(&self, outcome: &'static str) {
+        *self.counters().registrations.entry(outcome).or_default() += 1;
+    }
+
+    pub fn record_rejection(&self, reason: &'static str) {
+        *self.counters().rejected.entry(reason).or_default() += 1;
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let c = self.counters();
+        let mut out = String::new();
+        out.push_str("# HELP herald_http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str("# TYPE herald_http_requests_total counter\n");
+        for ((route, method, status), n) in &c.requests {
+            let _ = writeln!(
+                out,
+                "herald_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+        out.push_str("# HELP herald_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str("# TYPE herald_http_request_duration_seconds histogram\n");
+        for (route, h) in &c.latencies {
+            let route = escape(route);
+            for (bound, n) in BUCKETS.iter().zip(h.buckets) {
+                let _ = writeln!(
+                    out,
+                    "herald_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "herald_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "herald_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "herald_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
+        }
+        out.push_str("# HELP herald_registrations_total Schema registrations accepted, by outcome.\n");
+        out.push_str("# TYPE herald_registrations_total counter\n");
+        for (outcome, n) in &c.registrations {
+            let _ = writeln!(out, "herald_registrations_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP herald_registrations_rejected_total Schema registrations refused, by reason.\n");
+        out.push_str("# TYPE herald_registrations_rejected_total counter\n");
+        for (reason, n) in &c.rejected {
+            let _ = writeln!(out, "herald_registrations_rejected_total{{reason=\"{reason}\"}} {n}");
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Middleware: counts and times every request under its route template, so that
+/// `/subjects/a/versions` and `/subjects/b/versions` are one series.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = request.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.record_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}

@@ -1,0 +1,193 @@
+//! The HTTP surface: the Confluent Schema Registry REST API, health probes and metrics.
+//!
+//! [`app`] builds the whole service; `herald serve` and the tests use the same function, so
+//! what the tests exercise is what runs. Handlers are thin: they read parameters and bodies
+//! ([`params`], [`wire`]), call the [`Registry`], and shape the answer; status and error
+//! codes are decided in [`error`] alone.
+
+mod api;
+pub mod error;
+pub mod media;
+pub mod metrics;
+mod params;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{StatusCode, Uri};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+use tower::util::MapRequest;
+
+use crate::registry::Registry;
+use error::ApiError;
+use metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(registry: Registry) -> AppState {
+        AppState {
+            registry,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+/// The service as served: the router behind trailing-slash normalisation.
+pub type App = MapRequest<Router, fn(Request) -> Request>;
+
+/// Builds the service. Routing sees paths without a trailing slash (`/versions/` is
+/// `/versions`: the Java client sends the former).
+pub fn app(state: AppState) -> App {
+    MapRequest::new(router(state), strip_trailing_slash as fn(Request) -> Request)
+}
+
+fn router(state: AppState) -> Router {
+    // Room for the largest schema the registry accepts, JSON-escaped inside a request body.
+    let body_limit = state.registry.settings().max_schema_bytes.saturating_mul(2) + 64 * 1024;
+    let registry_api = Router::new()
+        .route("/", get(api::root).post(api::root))
+        .route("/schemas", get(api::list_schemas))
+        .route("/schemas/types", get(api::schema_types))
+        .route("/schemas/ids/{id}", get(api::schema_by_id))
+        .route("/schemas/ids/{id}/schema", get(api::schema_text_by_id))
+        .route("/schemas/ids/{id}/subjects", get(api::subjects_of_id))
+        .route("/schemas/ids/{id}/versions", get(api::versions_of_id))
+        .route("/subjects", get(api::subjects))
+        .route("/subjects/{subject}", post(api::lookup).delete(api::delete_subject))
+        .route("/subjects/{subject}/versions", get(api::versions).post(api::register))
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            get(api::get_version).delete(api::delete_version),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(api::get_version_text),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/referencedby",
+            get(api::referenced_by),
+        )
+        .route("/subjects/{subject}/metadata", get(api::subject_metadata))
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            post(api::check_version),
+        )
+        .route("/compatibility/subjects/{subject}/versions", post(api::check_all))
+        .route(
+            "/config",
+            get(api::get_global_config)
+                .put(api::put_global_config)
+                .delete(api::delete_global_config),
+        )
+        .route(
+            "/config/{subject}",
+            get(api::get_config)
+                .put(api::put_subject_config)
+                .delete(api::delete_subject_config),
+        )
+        .route(
+            "/mode",
+            get(api::get_global_mode)
+                .put(api::put_global_mode)
+                .delete(api::delete_global_mode),
+        )
+        .route(
+            "/mode/{subject}",
+            get(api::get_mode)
+                .put(api::put_subject_mode)
+                .delete(api::delete_subject_mode),
+        )
+        .route("/contexts", get(api::contexts))
+        .route("/v1/metadata/id", get(api::cluster_id))
+        .route("/v1/metadata/version", get(api::server_version))
+        .layer(middleware::from_fn(media::negotiate));
+    let operations = Router::new()
+        .route("/health", get(live))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(render_metrics));
+    registry_api
+        .merge(operations)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::map_response(body_too_large))
+        .with_state(state)
+}
+
+fn strip_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let rebuilt = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_string(),
+        };
+        if let Ok(uri) = rebuilt.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::plain(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
+}
+
+/// axum answers an oversized body with a plain-text 413; give it the API's error shape.
+async fn body_too_large(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return ApiError::plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large: the registry accepts schemas up to its configured maximum size",
+        )
+        .into_response();
+    }
+    response
+}
+
+/// Liveness: the process answers.
+async fn live() -> impl IntoResponse {
+    axum::Json(json!({"status": "UP"}))
+}
+
+/// Readiness: the database answers too.
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.registry.store().ping().await {
+        Ok(()) => axum::Json(json!({"status": "UP", "database": "UP"})).into_response(),
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "DOWN", "database": err.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}

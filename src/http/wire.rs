@@ -1,0 +1,259 @@
+//! The REST API's bodies, field for field as Confluent's (registry-api.md §2), in the 7.x
+//! profile: empty lists and absent values are omitted, and `schemaType` is left out for
+//! AVRO. Unknown request fields are ignored, as Confluent's entities ignore them.
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::registry::{Config, SchemaReference, SchemaRequest, StoredSchema, SubjectSchema};
+use crate::schema::SchemaType;
+
+/// Reads a JSON request body: 400 for malformed JSON or a wrong JSON type, naming where.
+pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("Request body is empty: expected a JSON object"));
+    }
+    serde_json::from_slice(body).map_err(|err| {
+        let kind = if err.is_data() {
+            "Invalid request body"
+        } else {
+            "Malformed JSON"
+        };
+        ApiError::bad_request(format!("{kind}: {err}"))
+    })
+}
+
+/// `RegisterSchemaRequest`: the body of register, lookup and compatibility calls.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaBody {
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub schema_type: Option<String>,
+    #[serde(default)]
+    pub references: Option<Vec<ReferenceBody>>,
+    #[serde(default)]
+    pub version: Option<i64>,
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    #[serde(default, alias = "ruleset")]
+    pub rule_set: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReferenceBody {
+    pub name: Option<String>,
+    pub subject: Option<String>,
+    pub version: Option<i64>,
+}
+
+impl SchemaBody {
+    pub fn into_request(self) -> Result<SchemaRequest, ApiError> {
+        let schema_type = match self.schema_type.as_deref() {
+            None => SchemaType::Avro,
+            Some(name) => name
+                .parse::<SchemaType>()
+                .map_err(|_| ApiError::unprocessable(42201, format!("Invalid schema type {name}")))?,
+        };
+        if schema_type == SchemaType::Protobuf {
+            return Err(ApiError::unprocessable(
+                42201,
+                "Invalid schema type PROTOBUF: this registry supports AVRO and JSON schemas",
+            ));
+        }
+        let references = self
+            .references
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match (r.name, r.subject, r.version) {
+                (Some(name), Some(subject), Some(version)) => Ok(SchemaReference { name, subject, version }),
+                _ => Err(ApiError::unprocessable(
+                    42201,
+                    format!("Invalid reference at /references/{i}: \"name\", \"subject\" and \"version\" are required"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SchemaRequest {
+            schema: self.schema,
+            schema_type,
+            references,
+            metadata: self.metadata.filter(|m| !m.is_null()),
+            rule_set: self.rule_set.filter(|r| !r.is_null()),
+            version: self.version,
+            id: self.id,
+        })
+    }
+}
+
+fn is_avro(t: &SchemaType) -> bool {
+    *t == SchemaType::Avro
+}
+
+fn wire_type<S: serde::Serializer>(t: &SchemaType, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.as_str())
+}
+
+/// `Schema`: one version of a subject.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaView<'a> {
+    pub subject: &'a str,
+    pub version: i64,
+    pub id: i64,
+    #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
+    pub schema_type: SchemaType,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub references: &'a [SchemaReference],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<&'a Value>,
+    pub schema: &'a str,
+}
+
+impl<'a> From<&'a SubjectSchema> for SchemaView<'a> {
+    fn from(v: &'a SubjectSchema) -> Self {
+        SchemaView {
+            subject: &v.subject,
+            version: v.version,
+            id: v.schema.id,
+            schema_type: v.schema.schema_type,
+            references: &v.schema.references,
+            metadata: v.schema.metadata.as_ref(),
+            rule_set: v.schema.rule_set.as_ref(),
+            schema: &v.schema.schema,
+        }
+    }
+}
+
+/// `SchemaString`: a schema by id.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaStringView<'a> {
+    #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
+    pub schema_type: SchemaType,
+    pub schema: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub references: &'a [SchemaReference],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_id: Option<i64>,
+}
+
+impl<'a> SchemaStringView<'a> {
+    pub fn new(s: &'a StoredSchema, max_id: Option<i64>) -> Self {
+        SchemaStringView {
+            schema_type: s.schema_type,
+            schema: &s.schema,
+            references: &s.references,
+            metadata: s.metadata.as_ref(),
+            rule_set: s.rule_set.as_ref(),
+            max_id,
+        }
+    }
+}
+
+/// `RegisterSchemaResponse` when the stored schema differs from the request.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredView<'a> {
+    pub id: i64,
+    pub version: i64,
+    #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
+    pub schema_type: SchemaType,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub references: &'a [SchemaReference],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<&'a Value>,
+    pub schema: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdView {
+    pub id: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubjectVersionView<'a> {
+    pub subject: &'a str,
+    pub version: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompatibilityView {
+    pub is_compatible: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<String>>,
+}
+
+/// `ConfigUpdateRequest`: `compatibility`, not `compatibilityLevel`, plus the optional
+/// fields. Echoed back as sent.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigBody {
+    #[serde(default, alias = "compatibilityLevel", skip_serializing_if = "Option::is_none")]
+    pub compatibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate_fields: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_metadata: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_metadata: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rule_set: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_rule_set: Option<Value>,
+}
+
+impl ConfigBody {
+    pub fn to_config(&self) -> Result<Config, ApiError> {
+        let compatibility_level =
+            match self.compatibility.as_deref() {
+                None => None,
+                Some(name) => Some(name.parse().map_err(|_| {
+                    ApiError::from(crate::registry::RegistryError::InvalidCompatibility(name.to_string()))
+                })?),
+            };
+        Ok(Config {
+            alias: self.alias.clone(),
+            normalize: self.normalize,
+            validate_fields: self.validate_fields,
+            compatibility_level,
+            compatibility_group: self.compatibility_group.clone(),
+            default_metadata: self.default_metadata.clone(),
+            override_metadata: self.override_metadata.clone(),
+            default_rule_set: self.default_rule_set.clone(),
+            override_rule_set: self.override_rule_set.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ModeBody {
+    pub mode: String,
+}
+
+/// Serialises a response body; the types above cannot fail to serialise.
+pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value)
+        .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal Server Error: {e}")))
+}

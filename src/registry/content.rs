@@ -1,0 +1,271 @@
+//! Schema content as the registry handles it: parsing a request with its references
+//! resolved, the normalised form, the identity that deduplicates ids, and a cache of parsed
+//! stored schemas for compatibility checks.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+use sqlx::AnyConnection;
+
+use super::{corrupt, parse_refs, Registry, RegistryError, SchemaReference};
+use crate::schema::{Reference, Schema, SchemaType};
+use crate::store::queries::{self, SchemaRow};
+
+/// A request's schema, parsed and validated, with its references pinned to versions.
+pub(super) struct Parsed {
+    pub schema: Schema,
+    pub schema_type: SchemaType,
+    /// The text to store: canonical, and normalised when asked.
+    pub canonical: String,
+    /// The references with `-1` replaced by the version it meant.
+    pub references: Vec<SchemaReference>,
+}
+
+/// Parsed stored schemas by id. Stored content never changes under an id, so entries never
+/// go stale; the cache is emptied when full rather than tracking use.
+#[derive(Clone, Default)]
+pub(super) struct ParsedCache(Arc<Mutex<HashMap<i64, Arc<Schema>>>>);
+
+const PARSED_CACHE_ENTRIES: usize = 1024;
+
+impl ParsedCache {
+    fn get(&self, id: i64) -> Option<Arc<Schema>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
+    }
+
+    fn put(&self, id: i64, schema: Arc<Schema>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= PARSED_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(id, schema);
+    }
+}
+
+impl Registry {
+    /// Parses a schema sent by a client, resolving its references through the store.
+    pub(super) async fn parse_request(
+        &self,
+        conn: &mut AnyConnection,
+        schema_type: SchemaType,
+        text: &str,
+        references: &[SchemaReference],
+        normalize: bool,
+    ) -> Result<Parsed, RegistryError> {
+        let limit = self.settings.max_schema_bytes;
+        if text.len() > limit {
+            return Err(RegistryError::SchemaTooLarge {
+                size: text.len(),
+                limit,
+            });
+        }
+        if schema_type == SchemaType::Protobuf {
+            return Err(RegistryError::InvalidSchema(
+                "Invalid schema type PROTOBUF: this registry supports AVRO and JSON schemas".to_string(),
+            ));
+        }
+        let (pinned, documents) = resolve_references(conn, references).await?;
+        let refs: Vec<Reference<'_>> = documents
+            .iter()
+            .map(|(name, text)| Reference { name, schema: text })
+            .collect();
+        let schema = Schema::parse(schema_type, text, &refs)
+            .map_err(|err| RegistryError::InvalidSchema(format!("Invalid {schema_type} schema: {err}")))?;
+        let canonical = if normalize {
+            normalized(schema_type, schema.canonical())
+        } else {
+            schema.canonical().to_string()
+        };
+        let mut references = pinned;
+        if normalize {
+            references.sort_by(|a, b| (&a.name, &a.subject, a.version).cmp(&(&b.name, &b.subject, b.version)));
+            references.dedup();
+        }
+        Ok(Parsed {
+            schema,
+            schema_type,
+            canonical,
+            references,
+        })
+    }
+
+    /// A stored schema, parsed (with its references) for a compatibility check.
+    pub(super) async fn stored_parsed(
+        &self,
+        conn: &mut AnyConnection,
+        row: &SchemaRow,
+    ) -> Result<Arc<Schema>, RegistryError> {
+        if let Some(found) = self.parsed.get(row.id) {
+            return Ok(found);
+        }
+        let schema_type: SchemaType = row
+            .schema_type
+            .parse()
+            .map_err(|e| corrupt(format!("schema {}: {e}", row.id)))?;
+        let (_, documents) = resolve_references(conn, &parse_refs(&row.refs)?).await?;
+        let refs: Vec<Reference<'_>> = documents
+            .iter()
+            .map(|(name, text)| Reference { name, schema: text })
+            .collect();
+        let schema = Schema::parse(schema_type, &row.schema, &refs)
+            .map_err(|e| corrupt(format!("stored schema {} no longer parses: {e}", row.id)))?;
+        let schema = Arc::new(schema);
+        self.parsed.put(row.id, schema.clone());
+        Ok(schema)
+    }
+}
+
+/// Pins each reference to a version and fetches the texts of every schema reachable through
+/// them, dependencies before the schemas that use them (the order the Avro parser needs).
+async fn resolve_references(
+    conn: &mut AnyConnection,
+    references: &[SchemaReference],
+) -> Result<(Vec<SchemaReference>, Vec<(String, String)>), RegistryError> {
+    type Key = (String, i64);
+    // First every reachable schema, fetched once: (name, text, what it references).
+    let mut reachable: HashMap<Key, (String, String, Vec<Key>)> = HashMap::new();
+    let mut pinned = Vec::with_capacity(references.len());
+    let mut to_fetch: Vec<SchemaReference> = Vec::new();
+    for reference in references {
+        if reference.name.is_empty() || reference.subject.is_empty() {
+            return Err(RegistryError::InvalidSchema(
+                "Invalid reference: \"name\" and \"subject\" must not be empty".to_string(),
+            ));
+        }
+        if pinned.iter().any(|p: &SchemaReference| p.name == reference.name) {
+            return Err(RegistryError::InvalidSchema(format!(
+                "Invalid reference: the name \"{}\" is used twice",
+                reference.name
+            )));
+        }
+        let (version, _) = fetch_reference(conn, reference).await?;
+        let reference = SchemaReference {
+            version,
+            ..reference.clone()
+        };
+        pinned.push(reference.clone());
+        to_fetch.push(reference);
+    }
+    while let Some(reference) = to_fetch.pop() {
+        let key = (reference.subject.clone(), reference.version);
+        if reachable.contains_key(&key) {
+            continue;
+        }
+        let (_, row) = fetch_reference(conn, &reference).await?;
+        let nested = parse_refs(&row.refs)?;
+        let children = nested.iter().map(|r| (r.subject.clone(), r.version)).collect();
+        to_fetch.extend(nested);
+        reachable.insert(key, (reference.name.clone(), row.schema, children));
+    }
+    // Then a depth-first walk emitting each schema after what it references.
+    let mut documents = Vec::with_capacity(reachable.len());
+    let mut emitted: HashSet<Key> = HashSet::new();
+    for reference in &pinned {
+        let root = (reference.subject.clone(), reference.version);
+        let mut stack: Vec<(Key, bool)> = vec![(root, false)];
+        let mut open: HashSet<Key> = HashSet::new();
+        while let Some((key, expanded)) = stack.pop() {
+            if emitted.contains(&key) {
+                continue;
+            }
+            let (name, text, children) = &reachable[&key];
+            if expanded {
+                open.remove(&key);
+                emitted.insert(key.clone());
+                documents.push((name.clone(), text.clone()));
+                continue;
+            }
+            if !open.insert(key.clone()) {
+                return Err(RegistryError::InvalidSchema(format!(
+                    "Invalid reference: subject \"{}\" version {} refers back to itself through its references",
+                    key.0, key.1
+                )));
+            }
+            stack.push((key.clone(), true));
+            for child in children.iter().rev() {
+                if !emitted.contains(child) {
+                    stack.push((child.clone(), false));
+                }
+            }
+        }
+    }
+    Ok((pinned, documents))
+}
+
+/// The version a reference names (`-1`: the latest live one) and its schema.
+async fn fetch_reference(
+    conn: &mut AnyConnection,
+    reference: &SchemaReference,
+) -> Result<(i64, SchemaRow), RegistryError> {
+    let rows = queries::subject_versions_with_schemas(conn, &reference.subject).await?;
+    let found = if reference.version == -1 {
+        rows.iter().rev().find(|(v, _)| !v.deleted)
+    } else {
+        rows.iter().find(|(v, _)| v.version == reference.version)
+    };
+    match found {
+        Some((version, schema)) => Ok((version.version, schema.clone())),
+        None => Err(RegistryError::InvalidSchema(format!(
+            "No schema reference found for subject \"{}\" and version {}",
+            reference.subject, reference.version
+        ))),
+    }
+}
+
+/// The normalised text (`normalize=true`): JSON Schema with object keys sorted at every
+/// level. Avro's canonical text is already Java's `toString` form and is kept as it is.
+pub(super) fn normalized(schema_type: SchemaType, canonical: &str) -> String {
+    match schema_type {
+        SchemaType::Json => match serde_json::from_str::<Value>(canonical) {
+            Ok(mut value) => {
+                sort_keys(&mut value);
+                value.to_string()
+            }
+            Err(_) => canonical.to_string(),
+        },
+        _ => canonical.to_string(),
+    }
+}
+
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
+/// JSON text with keys sorted, so equal metadata sent in another key order has one identity.
+pub(super) fn sorted_json(value: &Value) -> String {
+    let mut value = value.clone();
+    sort_keys(&mut value);
+    value.to_string()
+}
+
+/// A schema's identity: MD5 over type, text, references, metadata and rule set, as hex.
+/// Equal identities share one id, in every subject.
+pub(super) fn identity(
+    schema_type: SchemaType,
+    canonical: &str,
+    references: &[SchemaReference],
+    metadata: Option<&Value>,
+    rule_set: Option<&Value>,
+) -> String {
+    let mut hasher = Md5::new();
+    for part in [
+        schema_type.as_str(),
+        canonical,
+        &serde_json::to_string(references).unwrap_or_default(),
+        &metadata.map(sorted_json).unwrap_or_default(),
+        &rule_set.map(sorted_json).unwrap_or_default(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

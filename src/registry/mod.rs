@@ -1,0 +1,464 @@
+//! The registry's rules: subjects, versions, global schema ids, configs and modes, deletes,
+//! references. Confluent's semantics (shared/reference/registry-api.md §5) live here; SQL
+//! lives in [`crate::store`], status codes in [`crate::http`].
+//!
+//! Reads go straight to the store. Every write is one store transaction, and the store lets
+//! one writer in at a time (across processes on PostgreSQL), so rules decided by reading
+//! then writing (next version, next id, one id per content) hold under concurrency.
+
+mod content;
+mod error;
+mod model;
+mod settings;
+mod write;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use error::RegistryError;
+pub use model::{
+    subject_name, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema, SubjectSchema, VersionSpec,
+};
+
+use crate::compat::{self, CompatibilityLevel, PreviousVersion};
+use crate::schema::{Schema, SchemaType};
+use crate::store::queries::{self, SchemaRow, VersionRow};
+use crate::store::Store;
+use content::Parsed;
+
+/// Limits and defaults of a registry.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// The level of subjects with no configuration, before any `PUT /config`.
+    pub default_compatibility: CompatibilityLevel,
+    /// Schema texts longer than this are refused.
+    pub max_schema_bytes: usize,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        RegistrySettings {
+            default_compatibility: CompatibilityLevel::Backward,
+            max_schema_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The outcome of a compatibility check through the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompatibilityVerdict {
+    pub is_compatible: bool,
+    /// Confluent's verbose messages; empty when compatible.
+    pub messages: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Registry {
+    store: Store,
+    settings: Arc<RegistrySettings>,
+    parsed: content::ParsedCache,
+}
+
+impl Registry {
+    pub fn new(store: Store, settings: RegistrySettings) -> Registry {
+        Registry {
+            store,
+            settings: Arc::new(settings),
+            parsed: content::ParsedCache::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &RegistrySettings {
+        &self.settings
+    }
+
+    /// A schema by its global id. Ids stay resolvable while any version, live or
+    /// soft-deleted, uses them: consumers must still decode old data.
+    pub async fn schema_by_id(&self, id: i64) -> Result<StoredSchema, RegistryError> {
+        let mut reader = self.store.read().await?;
+        let row = queries::schema_by_id(reader.conn(), id).await?;
+        let used = match &row {
+            Some(_) => !queries::versions_of_schema(reader.conn(), id).await?.is_empty(),
+            None => false,
+        };
+        match row {
+            Some(row) if used => stored_schema(&row),
+            _ => Err(RegistryError::SchemaNotFound(Some(id))),
+        }
+    }
+
+    /// The subject/version pairs using schema `id`.
+    pub async fn versions_of_id(
+        &self,
+        id: i64,
+        subject: Option<&str>,
+        include_deleted: bool,
+    ) -> Result<Vec<(String, i64)>, RegistryError> {
+        let mut reader = self.store.read().await?;
+        let versions = queries::versions_of_schema(reader.conn(), id).await?;
+        if versions.is_empty() {
+            return Err(RegistryError::SchemaNotFound(None));
+        }
+        Ok(versions
+            .into_iter()
+            .filter(|v| include_deleted || !v.deleted)
+            .filter(|v| subject.is_none_or(|s| s == v.subject))
+            .map(|v| (v.subject, v.version))
+            .collect())
+    }
+
+    /// Subjects, sorted: those with a live version, plus with `deleted` those whose every
+    /// version is soft-deleted; with `deleted_only`, only subjects with soft-deleted versions.
+    pub async fn subjects(
+        &self,
+        prefix: &str,
+        include_deleted: bool,
+        deleted_only: bool,
+    ) -> Result<Vec<String>, RegistryError> {
+        let mut reader = self.store.read().await?;
+        let all = queries::subjects(reader.conn()).await?;
+        Ok(all
+            .into_iter()
+            .filter(|(name, _, _)| name.starts_with(prefix))
+            .filter(|&(_, live, deleted)| match (deleted_only, include_deleted) {
+                (true, _) => deleted,
+                (false, true) => true,
+                (false, false) => live,
+            })
+            .map(|(name, _, _)| name)
+            .collect())
+    }
+
+    /// A subject's version numbers.
+    pub async fn versions(
+        &self,
+        subject: &str,
+        include_deleted: bool,
+        deleted_only: bool,
+    ) -> Result<Vec<i64>, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions(reader.conn(), &subject).await?;
+        if rows.is_empty() || (!include_deleted && !deleted_only && rows.iter().all(|r| r.deleted)) {
+            return Err(RegistryError::SubjectNotFound(subject));
+        }
+        Ok(rows
+            .into_iter()
+            .filter(|r| match (deleted_only, include_deleted) {
+                (true, _) => r.deleted,
+                (false, true) => true,
+                (false, false) => !r.deleted,
+            })
+            .map(|r| r.version)
+            .collect())
+    }
+
+    /// One version of a subject. `latest` is the latest live version, even with `deleted`.
+    pub async fn version(
+        &self,
+        subject: &str,
+        version: VersionSpec,
+        include_deleted: bool,
+    ) -> Result<SubjectSchema, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
+        let (row, schema) = pick_version(&subject, &rows, version, include_deleted)?;
+        subject_schema(row, schema)
+    }
+
+    /// The highest id given so far (`fetchMaxId`).
+    pub async fn max_schema_id(&self) -> Result<i64, RegistryError> {
+        let mut reader = self.store.read().await?;
+        Ok(queries::max_schema_id(reader.conn()).await?)
+    }
+
+    /// The latest version of `subject` whose metadata properties hold every `(key, value)`.
+    pub async fn latest_with_metadata(
+        &self,
+        subject: &str,
+        pairs: &[(&str, &str)],
+        include_deleted: bool,
+    ) -> Result<SubjectSchema, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
+        if rows.is_empty() || (!include_deleted && rows.iter().all(|(v, _)| v.deleted)) {
+            return Err(RegistryError::SubjectNotFound(subject));
+        }
+        let matches = |schema: &SchemaRow| {
+            let metadata = parse_json(&schema.metadata);
+            let properties = metadata.as_ref().and_then(|m| m.get("properties"));
+            pairs
+                .iter()
+                .all(|(k, v)| properties.and_then(|p| p.get(*k)).and_then(Value::as_str) == Some(*v))
+        };
+        let found = rows
+            .iter()
+            .rev()
+            .filter(|(v, _)| include_deleted || !v.deleted)
+            .find(|(_, s)| matches(s));
+        match found {
+            Some((row, schema)) => subject_schema(row, schema),
+            None => Err(RegistryError::SchemaNotFound(None)),
+        }
+    }
+
+    /// Schemas under subjects starting with `prefix`, by subject then version.
+    pub async fn list_schemas(
+        &self,
+        prefix: &str,
+        include_deleted: bool,
+        latest_only: bool,
+    ) -> Result<Vec<SubjectSchema>, RegistryError> {
+        let mut reader = self.store.read().await?;
+        let rows = queries::all_versions_with_schemas(reader.conn()).await?;
+        let mut out: Vec<SubjectSchema> = Vec::new();
+        for (row, schema) in rows
+            .iter()
+            .filter(|(v, _)| v.subject.starts_with(prefix) && (include_deleted || !v.deleted))
+        {
+            let item = subject_schema(row, schema)?;
+            match out.last_mut() {
+                Some(last) if latest_only && last.subject == item.subject => *last = item,
+                _ => out.push(item),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids of the schemas that reference a subject's version.
+    pub async fn referenced_by(
+        &self,
+        subject: &str,
+        version: VersionSpec,
+        include_deleted: bool,
+    ) -> Result<Vec<i64>, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
+        let (row, _) = pick_version(&subject, &rows, version, include_deleted)?;
+        let mut ids: Vec<i64> = queries::referrers(reader.conn(), &subject, row.version)
+            .await?
+            .into_iter()
+            .filter(|&(_, deleted, _, _)| include_deleted || !deleted)
+            .map(|(id, _, _, _)| id)
+            .collect();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Finds the version of `subject` holding this schema (`POST /subjects/{s}`).
+    pub async fn lookup(
+        &self,
+        subject: &str,
+        request: &SchemaRequest,
+        normalize: bool,
+        include_deleted: bool,
+    ) -> Result<SubjectSchema, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
+        if rows.is_empty() || (!include_deleted && rows.iter().all(|(v, _)| v.deleted)) {
+            return Err(RegistryError::SubjectNotFound(subject));
+        }
+        let Some(text) = request.schema.as_deref().filter(|s| !s.is_empty()) else {
+            return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
+        };
+        let parsed = self
+            .parse_request(reader.conn(), request.schema_type, text, &request.references, normalize)
+            .await?;
+        for (row, schema) in rows.iter().rev().filter(|(v, _)| include_deleted || !v.deleted) {
+            if schema.schema_type != parsed.schema_type.as_str() || parse_refs(&schema.refs)? != parsed.references {
+                continue;
+            }
+            let same_text = if normalize {
+                content::normalized(parsed.schema_type, &schema.schema) == parsed.canonical
+            } else {
+                schema.schema == parsed.canonical
+            };
+            let same_metadata = request
+                .metadata
+                .as_ref()
+                .is_none_or(|m| parse_json(&schema.metadata).as_ref() == Some(m));
+            let same_rules = request
+                .rule_set
+                .as_ref()
+                .is_none_or(|r| parse_json(&schema.rule_set).as_ref() == Some(r));
+            if same_text && same_metadata && same_rules {
+                return subject_schema(row, schema);
+            }
+        }
+        Err(RegistryError::SchemaNotFound(None))
+    }
+
+    /// Would `request` be accepted under `subject`'s level? Against one version (compared
+    /// with it alone, in the level's directions, as Confluent does even for transitive
+    /// levels), or with `version` `None` against what registration would check.
+    pub async fn check_compatibility(
+        &self,
+        subject: &str,
+        version: Option<VersionSpec>,
+        request: &SchemaRequest,
+        normalize: bool,
+        verbose: bool,
+    ) -> Result<CompatibilityVerdict, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
+        let live: Vec<&(VersionRow, SchemaRow)> = rows.iter().filter(|(v, _)| !v.deleted).collect();
+        let against: Vec<&(VersionRow, SchemaRow)> = match version {
+            None => live.clone(),
+            Some(VersionSpec::Latest) => live.last().copied().into_iter().collect(),
+            Some(VersionSpec::Number(n)) => match live.iter().find(|(v, _)| v.version == n) {
+                Some(found) => vec![*found],
+                None => return Err(RegistryError::VersionNotFound(n.to_string())),
+            },
+        };
+        let config = self.effective_config(reader.conn(), &subject).await?;
+        let level = config
+            .compatibility_level
+            .unwrap_or(self.settings.default_compatibility);
+        let Some(text) = request.schema.as_deref().filter(|s| !s.is_empty()) else {
+            return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
+        };
+        let parsed = match self
+            .parse_request(reader.conn(), request.schema_type, text, &request.references, normalize)
+            .await
+        {
+            Ok(parsed) => parsed,
+            Err(RegistryError::InvalidSchema(message)) if verbose => {
+                return Ok(CompatibilityVerdict {
+                    is_compatible: false,
+                    messages: vec![message],
+                })
+            }
+            Err(err) => return Err(err),
+        };
+        let level = if version.is_some() {
+            // One named version: compare with it alone, whatever the level's reach.
+            non_transitive(level)
+        } else {
+            level
+        };
+        let messages = self.incompatibilities(reader.conn(), &against, &parsed, level).await?;
+        Ok(CompatibilityVerdict {
+            is_compatible: messages.is_empty(),
+            messages,
+        })
+    }
+
+    /// Confluent's messages for every incompatibility of `new` against `previous` (oldest
+    /// first) under `level`; empty when compatible.
+    async fn incompatibilities(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        previous: &[&(VersionRow, SchemaRow)],
+        new: &Parsed,
+        level: CompatibilityLevel,
+    ) -> Result<Vec<String>, RegistryError> {
+        if level == CompatibilityLevel::None || previous.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reach: &[&(VersionRow, SchemaRow)] = if level.is_transitive() {
+            previous
+        } else {
+            &previous[previous.len() - 1..]
+        };
+        let mut schemas: Vec<(i64, Arc<Schema>)> = Vec::with_capacity(reach.len());
+        for (row, schema) in reach {
+            schemas.push((row.version, self.stored_parsed(conn, schema).await?));
+        }
+        let history: Vec<PreviousVersion<'_>> = schemas
+            .iter()
+            .map(|(version, schema)| PreviousVersion {
+                version: *version as u32,
+                schema: schema.as_ref(),
+            })
+            .collect();
+        let report = compat::check(level, &history, &new.schema);
+        Ok(report.confluent_messages(&history))
+    }
+
+    /// The effective config of a subject: its own over the global one.
+    async fn effective_config(&self, conn: &mut sqlx::AnyConnection, subject: &str) -> Result<Config, RegistryError> {
+        let global = settings::stored_config(conn, &settings::global())
+            .await?
+            .unwrap_or_default();
+        let own = settings::stored_config(conn, &settings::subject_scope(subject))
+            .await?
+            .unwrap_or_default();
+        Ok(own.over(&global))
+    }
+}
+
+/// The level that compares with the latest version only, in the same directions.
+fn non_transitive(level: CompatibilityLevel) -> CompatibilityLevel {
+    match level {
+        CompatibilityLevel::BackwardTransitive => CompatibilityLevel::Backward,
+        CompatibilityLevel::ForwardTransitive => CompatibilityLevel::Forward,
+        CompatibilityLevel::FullTransitive => CompatibilityLevel::Full,
+        other => other,
+    }
+}
+
+/// Finds a version in a subject's rows, with Confluent's not-found rules.
+fn pick_version<'r>(
+    subject: &str,
+    rows: &'r [(VersionRow, SchemaRow)],
+    version: VersionSpec,
+    include_deleted: bool,
+) -> Result<(&'r VersionRow, &'r SchemaRow), RegistryError> {
+    if rows.is_empty() || (!include_deleted && rows.iter().all(|(v, _)| v.deleted)) {
+        return Err(RegistryError::SubjectNotFound(subject.to_string()));
+    }
+    let found = match version {
+        VersionSpec::Latest => rows.iter().rev().find(|(v, _)| !v.deleted),
+        VersionSpec::Number(n) => rows
+            .iter()
+            .find(|(v, _)| v.version == n && (include_deleted || !v.deleted)),
+    };
+    found
+        .map(|(v, s)| (v, s))
+        .ok_or_else(|| RegistryError::VersionNotFound(version.to_string()))
+}
+
+fn stored_schema(row: &SchemaRow) -> Result<StoredSchema, RegistryError> {
+    Ok(StoredSchema {
+        id: row.id,
+        schema_type: row
+            .schema_type
+            .parse::<SchemaType>()
+            .map_err(|e| corrupt(format!("schema {}: {e}", row.id)))?,
+        schema: row.schema.clone(),
+        references: parse_refs(&row.refs)?,
+        metadata: parse_json(&row.metadata),
+        rule_set: parse_json(&row.rule_set),
+    })
+}
+
+fn subject_schema(row: &VersionRow, schema: &SchemaRow) -> Result<SubjectSchema, RegistryError> {
+    Ok(SubjectSchema {
+        subject: row.subject.clone(),
+        version: row.version,
+        deleted: row.deleted,
+        schema: stored_schema(schema)?,
+    })
+}
+
+fn parse_refs(refs: &str) -> Result<Vec<SchemaReference>, RegistryError> {
+    serde_json::from_str(refs).map_err(|e| corrupt(format!("stored references {refs:?}: {e}")))
+}
+
+fn parse_json(text: &Option<String>) -> Option<Value> {
+    text.as_deref().and_then(|t| serde_json::from_str(t).ok())
+}
+
+fn corrupt(detail: String) -> RegistryError {
+    RegistryError::Store(crate::store::StoreError(format!("unreadable stored data: {detail}")))
+}

@@ -1,0 +1,161 @@
+//! Configs and modes, global and per subject.
+
+use sqlx::AnyConnection;
+
+use super::{subject_name, Config, Mode, Registry, RegistryError};
+use crate::store::queries::{self, ConfigScope};
+
+pub(super) fn global() -> ConfigScope {
+    ConfigScope::Global
+}
+
+pub(super) fn subject_scope(subject: &str) -> ConfigScope {
+    ConfigScope::Subject(subject.to_string())
+}
+
+fn scope_of(subject: Option<&str>) -> Result<ConfigScope, RegistryError> {
+    match subject {
+        None => Ok(global()),
+        Some(raw) => Ok(subject_scope(&subject_name(raw)?)),
+    }
+}
+
+pub(super) async fn stored_config(
+    conn: &mut AnyConnection,
+    scope: &ConfigScope,
+) -> Result<Option<Config>, RegistryError> {
+    match queries::config(conn, scope).await? {
+        None => Ok(None),
+        Some(body) => serde_json::from_str(&body)
+            .map(Some)
+            .map_err(|e| super::corrupt(format!("stored config {body:?}: {e}"))),
+    }
+}
+
+pub(super) async fn stored_mode(conn: &mut AnyConnection, scope: &ConfigScope) -> Result<Option<Mode>, RegistryError> {
+    match queries::mode(conn, scope).await? {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| super::corrupt(format!("stored mode {text:?}"))),
+    }
+}
+
+impl Registry {
+    /// The global config, with the server's default level when none was set.
+    async fn global_config(&self, conn: &mut AnyConnection) -> Result<Config, RegistryError> {
+        let mut config = stored_config(conn, &global()).await?.unwrap_or_default();
+        config
+            .compatibility_level
+            .get_or_insert(self.settings.default_compatibility);
+        Ok(config)
+    }
+
+    /// `GET /config[/{subject}]`: a subject's own config (`NoSubjectConfig` if it has none),
+    /// or with `default_to_global` its effective one.
+    pub async fn config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config, RegistryError> {
+        let scope = scope_of(subject)?;
+        let mut reader = self.store.read().await?;
+        let global = self.global_config(reader.conn()).await?;
+        match scope {
+            ConfigScope::Global => Ok(global),
+            ConfigScope::Subject(name) => match stored_config(reader.conn(), &subject_scope(&name)).await? {
+                Some(own) if default_to_global => Ok(own.over(&global)),
+                Some(own) => Ok(own),
+                None if default_to_global => Ok(global),
+                None => Err(RegistryError::NoSubjectConfig(name)),
+            },
+        }
+    }
+
+    /// `PUT /config[/{subject}]`: sets the fields given, keeps the others.
+    pub async fn set_config(&self, subject: Option<&str>, update: Config) -> Result<Config, RegistryError> {
+        let scope = scope_of(subject)?;
+        let mut writer = self.store.write().await?;
+        let current = stored_config(writer.conn(), &scope).await?.unwrap_or_default();
+        let merged = update.over(&current);
+        let body = serde_json::to_string(&merged).map_err(|e| super::corrupt(e.to_string()))?;
+        queries::put_config(writer.conn(), &scope, &body).await?;
+        writer.commit().await?;
+        Ok(update)
+    }
+
+    /// `DELETE /config[/{subject}]`: removes the config and answers what it was.
+    pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, RegistryError> {
+        let scope = scope_of(subject)?;
+        let mut writer = self.store.write().await?;
+        let previous = match (&scope, stored_config(writer.conn(), &scope).await?) {
+            (_, Some(config)) => config,
+            (ConfigScope::Global, None) => self.global_config(writer.conn()).await?,
+            (ConfigScope::Subject(name), None) => return Err(RegistryError::SubjectNotFound(name.clone())),
+        };
+        queries::delete_config(writer.conn(), &scope).await?;
+        writer.commit().await?;
+        Ok(previous)
+    }
+
+    /// The mode a subject is in: READONLY_OVERRIDE set globally wins, then the subject's
+    /// own, then the global one, then READWRITE.
+    pub(super) async fn effective_mode(&self, conn: &mut AnyConnection, subject: &str) -> Result<Mode, RegistryError> {
+        let global_mode = stored_mode(conn, &global()).await?;
+        if global_mode == Some(Mode::ReadOnlyOverride) {
+            return Ok(Mode::ReadOnlyOverride);
+        }
+        let own = stored_mode(conn, &subject_scope(subject)).await?;
+        Ok(own.or(global_mode).unwrap_or(Mode::ReadWrite))
+    }
+
+    /// `GET /mode[/{subject}]`.
+    pub async fn mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<Mode, RegistryError> {
+        let scope = scope_of(subject)?;
+        let mut reader = self.store.read().await?;
+        let global_mode = stored_mode(reader.conn(), &global()).await?.unwrap_or(Mode::ReadWrite);
+        match scope {
+            ConfigScope::Global => Ok(global_mode),
+            ConfigScope::Subject(name) => match stored_mode(reader.conn(), &subject_scope(&name)).await? {
+                Some(own) => Ok(own),
+                None if default_to_global => Ok(global_mode),
+                None => Err(RegistryError::NoSubjectMode(name)),
+            },
+        }
+    }
+
+    /// `PUT /mode[/{subject}]`. Entering IMPORT needs the scope to hold no live subjects
+    /// (imported ids must not collide), unless `force`.
+    pub async fn set_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<Mode, RegistryError> {
+        let scope = scope_of(subject)?;
+        let mut writer = self.store.write().await?;
+        if mode == Mode::Import && !force {
+            let live = match &scope {
+                ConfigScope::Global => queries::subjects(writer.conn()).await?.iter().any(|(_, live, _)| *live),
+                ConfigScope::Subject(name) => queries::subject_versions(writer.conn(), name)
+                    .await?
+                    .iter()
+                    .any(|v| !v.deleted),
+            };
+            if live {
+                return Err(RegistryError::NotPermitted(
+                    "Cannot import since found existing subjects".to_string(),
+                ));
+            }
+        }
+        queries::put_mode(writer.conn(), &scope, mode.as_str()).await?;
+        writer.commit().await?;
+        Ok(mode)
+    }
+
+    /// `DELETE /mode[/{subject}]`: removes the mode and answers what it was.
+    pub async fn delete_mode(&self, subject: Option<&str>) -> Result<Mode, RegistryError> {
+        let scope = scope_of(subject)?;
+        let mut writer = self.store.write().await?;
+        let previous = match (&scope, stored_mode(writer.conn(), &scope).await?) {
+            (_, Some(mode)) => mode,
+            (ConfigScope::Global, None) => Mode::ReadWrite,
+            (ConfigScope::Subject(name), None) => return Err(RegistryError::SubjectNotFound(name.clone())),
+        };
+        queries::delete_mode(writer.conn(), &scope).await?;
+        writer.commit().await?;
+        Ok(previous)
+    }
+}

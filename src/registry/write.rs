@@ -1,0 +1,440 @@
+//! Registration and deletion: the registry's writes, each one store transaction.
+
+use serde_json::{Map, Value};
+
+use super::content::{identity, Parsed};
+use super::{
+    corrupt, parse_json, parse_refs, subject_name, Config, Mode, Registered, Registry, RegistryError, SchemaRequest,
+    StoredSchema, VersionSpec,
+};
+use crate::schema::SchemaType;
+use crate::store::queries::{self, SchemaRow, VersionRow};
+
+impl Registry {
+    /// Registers `request` under `subject` (`POST /subjects/{s}/versions`), following
+    /// Confluent's algorithm: an existing live version with the same identity is returned
+    /// as it is; otherwise the mode is checked, the schema is checked against the subject's
+    /// live versions under its level, and a new version is written, under the id the same
+    /// content already has anywhere, or the next id.
+    pub async fn register(
+        &self,
+        subject: &str,
+        request: &SchemaRequest,
+        normalize: bool,
+    ) -> Result<Registered, RegistryError> {
+        let subject = subject_name(subject)?;
+        check_shapes(request)?;
+        // Parse outside the write lock: it is the slow part, and needs no lock.
+        let parsed = {
+            let mut reader = self.store.read().await?;
+            let config = self.effective_config(reader.conn(), &subject).await?;
+            let normalize = normalize || config.normalize.unwrap_or(false);
+            let (schema_type, text, references) = match request.schema.as_deref().filter(|s| !s.is_empty()) {
+                Some(text) => (request.schema_type, text.to_string(), request.references.clone()),
+                None => {
+                    let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
+                    let Some((_, latest)) = rows.iter().rev().find(|(v, _)| !v.deleted) else {
+                        return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
+                    };
+                    let schema_type = latest
+                        .schema_type
+                        .parse::<SchemaType>()
+                        .map_err(|e| corrupt(e.to_string()))?;
+                    (schema_type, latest.schema.clone(), parse_refs(&latest.refs)?)
+                }
+            };
+            self.parse_request(reader.conn(), schema_type, &text, &references, normalize)
+                .await?
+        };
+
+        let mut writer = self.store.write().await?;
+        let conn = writer.conn();
+        let config = self.effective_config(conn, &subject).await?;
+        let rows = queries::subject_versions_with_schemas(conn, &subject).await?;
+        let live: Vec<&(VersionRow, SchemaRow)> = rows.iter().filter(|(v, _)| !v.deleted).collect();
+        let latest = live.last().map(|(_, s)| s);
+        let inherited_metadata = latest.and_then(|s| parse_json(&s.metadata));
+        let inherited_rules = latest.and_then(|s| parse_json(&s.rule_set));
+        let metadata = merge_metadata(
+            config.default_metadata.as_ref(),
+            request.metadata.as_ref().or(inherited_metadata.as_ref()),
+            config.override_metadata.as_ref(),
+        );
+        let rule_set = merge_rule_sets(
+            config.default_rule_set.as_ref(),
+            request.rule_set.as_ref().or(inherited_rules.as_ref()),
+            config.override_rule_set.as_ref(),
+        );
+        let fingerprint = identity(
+            parsed.schema_type,
+            &parsed.canonical,
+            &parsed.references,
+            metadata.as_ref(),
+            rule_set.as_ref(),
+        );
+        let rewritten = metadata != request.metadata || rule_set != request.rule_set;
+        let stored = |id: i64| StoredSchema {
+            id,
+            schema_type: parsed.schema_type,
+            schema: parsed.canonical.clone(),
+            references: parsed.references.clone(),
+            metadata: metadata.clone(),
+            rule_set: rule_set.clone(),
+        };
+
+        if let Some((version, schema)) = live.iter().rev().find(|(_, s)| s.fingerprint == fingerprint) {
+            if request.id.is_none_or(|id| id == schema.id) {
+                return Ok(Registered {
+                    id: schema.id,
+                    version: version.version,
+                    created: false,
+                    rewritten,
+                    schema: stored(schema.id),
+                });
+            }
+        }
+
+        let mode = self.effective_mode(conn, &subject).await?;
+        check_mode(&subject, mode, request.id.is_some())?;
+
+        let next_version = rows.last().map_or(1, |(v, _)| v.version + 1);
+        let version = match request.version.filter(|&v| v != -1) {
+            None => next_version,
+            Some(wanted) if mode == Mode::Import => {
+                if wanted < 1 || wanted > i32::MAX as i64 {
+                    return Err(RegistryError::InvalidVersion(wanted.to_string()));
+                }
+                if rows.iter().any(|(v, _)| v.version == wanted) {
+                    return Err(RegistryError::InvalidSchema(format!(
+                        "Version {wanted} already exists under subject {subject}"
+                    )));
+                }
+                wanted
+            }
+            Some(wanted) if wanted == next_version => wanted,
+            Some(_) => {
+                return Err(RegistryError::InvalidSchema(
+                    "Version is not one more than previous version".to_string(),
+                ))
+            }
+        };
+
+        if mode != Mode::Import {
+            let level = config
+                .compatibility_level
+                .unwrap_or(self.settings.default_compatibility);
+            let compared = in_group(&live, &config, metadata.as_ref());
+            let messages = self.incompatibilities(conn, &compared, &parsed, level).await?;
+            if !messages.is_empty() {
+                return Err(RegistryError::Incompatible { subject, messages });
+            }
+        }
+
+        let id = match (queries::schema_by_fingerprint(conn, &fingerprint).await?, request.id) {
+            (Some(existing), Some(wanted)) if existing.id != wanted => {
+                return Err(RegistryError::ImportIdMismatch(format!(
+                    "The ID of an imported schema does not match the existing ID: this schema has id {}, not {wanted}",
+                    existing.id
+                )))
+            }
+            (Some(existing), _) => existing.id,
+            (None, wanted) => {
+                let id = match wanted {
+                    Some(wanted) => {
+                        if queries::schema_by_id(conn, wanted).await?.is_some() {
+                            return Err(RegistryError::ImportIdMismatch(format!(
+                                "The ID of an imported schema does not match the existing ID: id {wanted} belongs to another schema"
+                            )));
+                        }
+                        wanted
+                    }
+                    None => queries::max_schema_id(conn).await? + 1,
+                };
+                insert_schema(conn, id, &fingerprint, &parsed, metadata.as_ref(), rule_set.as_ref()).await?;
+                id
+            }
+        };
+        queries::insert_version(conn, &subject, version, id).await?;
+        writer.commit().await?;
+        Ok(Registered {
+            id,
+            version,
+            created: true,
+            rewritten,
+            schema: stored(id),
+        })
+    }
+
+    /// Deletes a subject: softly (every live version; answers their numbers), or
+    /// permanently once every version is soft-deleted (answers them all).
+    pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i64>, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut writer = self.store.write().await?;
+        let conn = writer.conn();
+        if self.effective_mode(conn, &subject).await?.is_read_only() {
+            return Err(read_only(&subject));
+        }
+        let rows = queries::subject_versions(conn, &subject).await?;
+        if rows.is_empty() {
+            return Err(RegistryError::SubjectNotFound(subject));
+        }
+        let targets: Vec<&VersionRow> = if permanent {
+            if rows.iter().any(|r| !r.deleted) {
+                return Err(RegistryError::SubjectNotSoftDeleted(subject));
+            }
+            rows.iter().collect()
+        } else {
+            let live: Vec<&VersionRow> = rows.iter().filter(|r| !r.deleted).collect();
+            if live.is_empty() {
+                return Err(RegistryError::SubjectSoftDeleted(subject));
+            }
+            live
+        };
+        for row in &targets {
+            check_unreferenced(conn, &subject, row.version, permanent, true).await?;
+        }
+        for row in targets.iter().rev() {
+            if permanent {
+                queries::hard_delete_version(conn, &subject, row.version).await?;
+            } else {
+                queries::soft_delete_version(conn, &subject, row.version).await?;
+            }
+        }
+        if permanent {
+            let scope = queries::ConfigScope::Subject(subject.clone());
+            queries::delete_config(conn, &scope).await?;
+            queries::delete_mode(conn, &scope).await?;
+        }
+        writer.commit().await?;
+        Ok(targets.iter().map(|r| r.version).collect())
+    }
+
+    /// Deletes one version: softly, or permanently once soft-deleted. Answers its number.
+    pub async fn delete_version(
+        &self,
+        subject: &str,
+        version: VersionSpec,
+        permanent: bool,
+    ) -> Result<i64, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut writer = self.store.write().await?;
+        let conn = writer.conn();
+        if self.effective_mode(conn, &subject).await?.is_read_only() {
+            return Err(read_only(&subject));
+        }
+        let rows = queries::subject_versions(conn, &subject).await?;
+        if rows.is_empty() {
+            return Err(RegistryError::SubjectNotFound(subject));
+        }
+        let found = match version {
+            VersionSpec::Latest => rows.iter().rev().find(|r| !r.deleted),
+            VersionSpec::Number(n) => rows.iter().find(|r| r.version == n),
+        };
+        let Some(row) = found else {
+            return Err(RegistryError::VersionNotFound(version.to_string()));
+        };
+        match (permanent, row.deleted) {
+            (false, true) => return Err(RegistryError::VersionSoftDeleted(subject, row.version)),
+            (true, false) => return Err(RegistryError::VersionNotSoftDeleted(subject, row.version)),
+            _ => {}
+        }
+        check_unreferenced(conn, &subject, row.version, permanent, false).await?;
+        if permanent {
+            queries::hard_delete_version(conn, &subject, row.version).await?;
+            if rows.len() == 1 {
+                let scope = queries::ConfigScope::Subject(subject.clone());
+                queries::delete_config(conn, &scope).await?;
+                queries::delete_mode(conn, &scope).await?;
+            }
+        } else {
+            queries::soft_delete_version(conn, &subject, row.version).await?;
+        }
+        writer.commit().await?;
+        Ok(row.version)
+    }
+}
+
+/// Metadata and rule sets must be objects when given.
+fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
+    if request.metadata.as_ref().is_some_and(|m| !m.is_object()) {
+        return Err(RegistryError::InvalidSchema(
+            "Invalid metadata: \"metadata\" must be an object".to_string(),
+        ));
+    }
+    if let Some(rule_set) = &request.rule_set {
+        let Some(object) = rule_set.as_object() else {
+            return Err(RegistryError::InvalidRuleSet(
+                "\"ruleSet\" must be an object".to_string(),
+            ));
+        };
+        for (key, rules) in object {
+            let Some(rules) = rules.as_array() else {
+                return Err(RegistryError::InvalidRuleSet(format!(
+                    "\"{key}\" must be an array of rules"
+                )));
+            };
+            for (i, rule) in rules.iter().enumerate() {
+                let named = rule.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+                if !named {
+                    return Err(RegistryError::InvalidRuleSet(format!(
+                        "rule {i} of \"{key}\" has no \"name\""
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which modes allow this write: ids are kept only in IMPORT, and IMPORT takes nothing else.
+fn check_mode(subject: &str, mode: Mode, explicit_id: bool) -> Result<(), RegistryError> {
+    if mode.is_read_only() {
+        return Err(read_only(subject));
+    }
+    match (mode, explicit_id) {
+        (Mode::Import, false) => Err(RegistryError::NotPermitted(format!(
+            "Subject {subject} in context . is not in read-write mode"
+        ))),
+        (Mode::ReadWrite, true) => Err(RegistryError::NotPermitted(format!(
+            "Subject {subject} in context . is not in import mode"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn read_only(subject: &str) -> RegistryError {
+    RegistryError::NotPermitted(format!("Subject {subject} in context . is in read-only mode"))
+}
+
+/// Refuses to delete a version other schemas use. A soft delete counts live referrers; a
+/// permanent one counts soft-deleted ones too. On a subject delete, the subject's own
+/// versions referring to each other do not count.
+async fn check_unreferenced(
+    conn: &mut sqlx::AnyConnection,
+    subject: &str,
+    version: i64,
+    permanent: bool,
+    whole_subject: bool,
+) -> Result<(), RegistryError> {
+    let referrers = queries::referrers(conn, subject, version).await?;
+    let blocking = referrers
+        .iter()
+        .filter(|(_, deleted, _, _)| permanent || !deleted)
+        .any(|(_, _, referrer_subject, _)| !(whole_subject && referrer_subject == subject));
+    if blocking {
+        return Err(RegistryError::Referenced {
+            subject: subject.to_string(),
+            version,
+        });
+    }
+    Ok(())
+}
+
+/// With a `compatibilityGroup` configured, only versions whose metadata property of that
+/// name equals the new schema's are compared.
+fn in_group<'r>(
+    live: &[&'r (VersionRow, SchemaRow)],
+    config: &Config,
+    metadata: Option<&Value>,
+) -> Vec<&'r (VersionRow, SchemaRow)> {
+    let Some(group) = config.compatibility_group.as_deref() else {
+        return live.to_vec();
+    };
+    let property = |m: Option<&Value>| m.and_then(|m| m.get("properties")).and_then(|p| p.get(group)).cloned();
+    let wanted = property(metadata);
+    live.iter()
+        .filter(|(_, s)| property(parse_json(&s.metadata).as_ref()) == wanted)
+        .copied()
+        .collect()
+}
+
+async fn insert_schema(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    fingerprint: &str,
+    parsed: &Parsed,
+    metadata: Option<&Value>,
+    rule_set: Option<&Value>,
+) -> Result<(), RegistryError> {
+    let row = SchemaRow {
+        id,
+        fingerprint: fingerprint.to_string(),
+        schema_type: parsed.schema_type.as_str().to_string(),
+        schema: parsed.canonical.clone(),
+        refs: serde_json::to_string(&parsed.references).map_err(|e| corrupt(e.to_string()))?,
+        metadata: metadata.map(Value::to_string),
+        rule_set: rule_set.map(Value::to_string),
+    };
+    queries::insert_schema(conn, &row).await?;
+    for (position, reference) in parsed.references.iter().enumerate() {
+        queries::insert_reference(
+            conn,
+            id,
+            position as i64,
+            &reference.name,
+            &reference.subject,
+            reference.version,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Confluent's metadata merge: `default`, then the request's (or the previous version's),
+/// then `override`, later ones winning property by property and tag by tag.
+fn merge_metadata(default: Option<&Value>, base: Option<&Value>, overrides: Option<&Value>) -> Option<Value> {
+    let layers: Vec<&Value> = [default, base, overrides].into_iter().flatten().collect();
+    if layers.is_empty() {
+        return None;
+    }
+    if layers.len() == 1 {
+        return Some(layers[0].clone());
+    }
+    let mut merged = Map::new();
+    for layer in layers {
+        let Some(object) = layer.as_object() else { continue };
+        for (key, value) in object {
+            match (merged.get_mut(key), value) {
+                (Some(Value::Object(into)), Value::Object(from)) => {
+                    into.extend(from.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                (Some(Value::Array(into)), Value::Array(from)) => {
+                    for item in from {
+                        if !into.contains(item) {
+                            into.push(item.clone());
+                        }
+                    }
+                }
+                _ => {
+                    merged.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    Some(Value::Object(merged))
+}
+
+/// Rule sets merge like metadata, rule lists by rule name.
+fn merge_rule_sets(default: Option<&Value>, base: Option<&Value>, overrides: Option<&Value>) -> Option<Value> {
+    let layers: Vec<&Value> = [default, base, overrides].into_iter().flatten().collect();
+    if layers.len() <= 1 {
+        return layers.first().map(|v| (*v).clone());
+    }
+    let mut merged = Map::new();
+    for layer in layers {
+        let Some(object) = layer.as_object() else { continue };
+        for (kind, rules) in object {
+            let Some(rules) = rules.as_array() else { continue };
+            let into = merged.entry(kind.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            let Value::Array(into) = into else { continue };
+            for rule in rules {
+                let name = rule.get("name");
+                match into.iter_mut().find(|r| r.get("name") == name) {
+                    Some(existing) => *existing = rule.clone(),
+                    None => into.push(rule.clone()),
+                }
+            }
+        }
+    }
+    Some(Value::Object(merged))
+}

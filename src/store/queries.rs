@@ -1,0 +1,345 @@
+//! The registry's SQL, one function per statement. Each takes a connection, so the same
+//! function serves plain reads and reads inside a write transaction.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::StoreError;
+
+/// A stored schema: content and identity, whatever subjects use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaRow {
+    pub id: i64,
+    pub fingerprint: String,
+    pub schema_type: String,
+    pub schema: String,
+    /// JSON array of `{name, subject, version}`.
+    pub refs: String,
+    pub metadata: Option<String>,
+    pub rule_set: Option<String>,
+}
+
+/// One version of one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    pub subject: String,
+    pub version: i64,
+    pub schema_id: i64,
+    pub deleted: bool,
+}
+
+/// Where a config or mode applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigScope {
+    Global,
+    Subject(String),
+}
+
+impl ConfigScope {
+    /// The key stored: `__GLOBAL` cannot be a subject (the registry rejects it as one).
+    fn key(&self) -> &str {
+        match self {
+            ConfigScope::Global => "__GLOBAL",
+            ConfigScope::Subject(s) => s,
+        }
+    }
+}
+
+const SCHEMA_COLUMNS: &str = "id, fingerprint, schema_type, schema, refs, metadata, rule_set";
+
+fn schema_row(row: &AnyRow) -> Result<SchemaRow, sqlx::Error> {
+    Ok(SchemaRow {
+        id: row.try_get(0)?,
+        fingerprint: row.try_get(1)?,
+        schema_type: row.try_get(2)?,
+        schema: row.try_get(3)?,
+        refs: row.try_get(4)?,
+        metadata: row.try_get(5)?,
+        rule_set: row.try_get(6)?,
+    })
+}
+
+fn version_row(row: &AnyRow) -> Result<VersionRow, sqlx::Error> {
+    Ok(VersionRow {
+        subject: row.try_get(0)?,
+        version: row.try_get(1)?,
+        schema_id: row.try_get(2)?,
+        deleted: row.try_get::<i64, _>(3)? != 0,
+    })
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub async fn schema_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<SchemaRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(schema_row).transpose()?)
+}
+
+pub async fn schema_by_fingerprint(
+    conn: &mut AnyConnection,
+    fingerprint: &str,
+) -> Result<Option<SchemaRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE fingerprint = $1"))
+        .bind(fingerprint)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(schema_row).transpose()?)
+}
+
+pub async fn max_schema_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT MAX(id) FROM schemas").fetch_one(conn).await?;
+    Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+}
+
+pub async fn insert_schema(conn: &mut AnyConnection, schema: &SchemaRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO schemas (id, fingerprint, schema_type, schema, refs, metadata, rule_set, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(schema.id)
+    .bind(&schema.fingerprint)
+    .bind(&schema.schema_type)
+    .bind(&schema.schema)
+    .bind(&schema.refs)
+    .bind(schema.metadata.as_deref())
+    .bind(schema.rule_set.as_deref())
+    .bind(now_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_reference(
+    conn: &mut AnyConnection,
+    schema_id: i64,
+    position: i64,
+    name: &str,
+    subject: &str,
+    version: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO schema_references (schema_id, position, name, ref_subject, ref_version) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(schema_id)
+    .bind(position)
+    .bind(name)
+    .bind(subject)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every version of a subject, soft-deleted ones included, oldest first.
+pub async fn subject_versions(conn: &mut AnyConnection, subject: &str) -> Result<Vec<VersionRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE subject = $1 ORDER BY version",
+    )
+    .bind(subject)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(version_row).collect::<Result<_, _>>()?)
+}
+
+/// Every version of a subject with its schema, oldest first.
+pub async fn subject_versions_with_schemas(
+    conn: &mut AnyConnection,
+    subject: &str,
+) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT v.subject, v.version, v.schema_id, v.deleted, \
+                s.id, s.fingerprint, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
+         FROM subject_versions v JOIN schemas s ON s.id = v.schema_id \
+         WHERE v.subject = $1 ORDER BY v.version",
+    )
+    .bind(subject)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(version_with_schema).collect()
+}
+
+fn version_with_schema(row: &AnyRow) -> Result<(VersionRow, SchemaRow), StoreError> {
+    let version = version_row(row)?;
+    let schema = SchemaRow {
+        id: row.try_get(4)?,
+        fingerprint: row.try_get(5)?,
+        schema_type: row.try_get(6)?,
+        schema: row.try_get(7)?,
+        refs: row.try_get(8)?,
+        metadata: row.try_get(9)?,
+        rule_set: row.try_get(10)?,
+    };
+    Ok((version, schema))
+}
+
+/// Every version of every subject with its schema, by subject then version.
+pub async fn all_versions_with_schemas(conn: &mut AnyConnection) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT v.subject, v.version, v.schema_id, v.deleted, \
+                s.id, s.fingerprint, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
+         FROM subject_versions v JOIN schemas s ON s.id = v.schema_id \
+         ORDER BY v.subject, v.version",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(version_with_schema).collect()
+}
+
+/// Every subject with whether it has live and soft-deleted versions, sorted by name.
+pub async fn subjects(conn: &mut AnyConnection) -> Result<Vec<(String, bool, bool)>, StoreError> {
+    let rows = sqlx::query("SELECT DISTINCT subject, deleted FROM subject_versions ORDER BY subject")
+        .fetch_all(conn)
+        .await?;
+    let mut out: Vec<(String, bool, bool)> = Vec::new();
+    for row in &rows {
+        let subject: String = row.try_get(0)?;
+        let deleted = row.try_get::<i64, _>(1)? != 0;
+        match out.last_mut() {
+            Some(last) if last.0 == subject => {
+                if deleted {
+                    last.2 = true;
+                } else {
+                    last.1 = true;
+                }
+            }
+            _ => out.push((subject, !deleted, deleted)),
+        }
+    }
+    Ok(out)
+}
+
+/// The versions, under any subject, that use schema `id`, by subject then version.
+pub async fn versions_of_schema(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 \
+         ORDER BY subject, version",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(version_row).collect::<Result<_, _>>()?)
+}
+
+pub async fn insert_version(
+    conn: &mut AnyConnection,
+    subject: &str,
+    version: i64,
+    schema_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO subject_versions (subject, version, schema_id, deleted, created_at) \
+         VALUES ($1, $2, $3, 0, $4)",
+    )
+    .bind(subject)
+    .bind(version)
+    .bind(schema_id)
+    .bind(now_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn soft_delete_version(conn: &mut AnyConnection, subject: &str, version: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE subject_versions SET deleted = 1 WHERE subject = $1 AND version = $2")
+        .bind(subject)
+        .bind(version)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn hard_delete_version(conn: &mut AnyConnection, subject: &str, version: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM subject_versions WHERE subject = $1 AND version = $2")
+        .bind(subject)
+        .bind(version)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ids of the schemas that reference `subject` at `version`, with whether every version
+/// using each of them is soft-deleted.
+pub async fn referrers(
+    conn: &mut AnyConnection,
+    subject: &str,
+    version: i64,
+) -> Result<Vec<(i64, bool, String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.schema_id, v.deleted, v.subject, v.version FROM schema_references r \
+         JOIN subject_versions v ON v.schema_id = r.schema_id \
+         WHERE r.ref_subject = $1 AND r.ref_version = $2 ORDER BY r.schema_id",
+    )
+    .bind(subject)
+    .bind(version)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let deleted = row.try_get::<i64, _>(1)? != 0;
+            Ok((row.try_get(0)?, deleted, row.try_get(2)?, row.try_get(3)?))
+        })
+        .collect()
+}
+
+pub async fn config(conn: &mut AnyConnection, scope: &ConfigScope) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT body FROM configs WHERE scope = $1")
+        .bind(scope.key())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub async fn put_config(conn: &mut AnyConnection, scope: &ConfigScope, body: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO configs (scope, body) VALUES ($1, $2) ON CONFLICT (scope) DO UPDATE SET body = excluded.body",
+    )
+    .bind(scope.key())
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_config(conn: &mut AnyConnection, scope: &ConfigScope) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM configs WHERE scope = $1")
+        .bind(scope.key())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mode(conn: &mut AnyConnection, scope: &ConfigScope) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT mode FROM modes WHERE scope = $1")
+        .bind(scope.key())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub async fn put_mode(conn: &mut AnyConnection, scope: &ConfigScope, mode: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO modes (scope, mode) VALUES ($1, $2) ON CONFLICT (scope) DO UPDATE SET mode = excluded.mode",
+    )
+    .bind(scope.key())
+    .bind(mode)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_mode(conn: &mut AnyConnection, scope: &ConfigScope) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM modes WHERE scope = $1")
+        .bind(scope.key())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
