@@ -18,10 +18,11 @@ pub enum RegistryError {
     VersionNotSoftDeleted(String, i64),
     NoSubjectConfig(String),
     NoSubjectMode(String),
-    /// The explained incompatibilities, as Confluent's verbose messages.
+    /// The incompatibilities, as Confluent's verbose messages and as explanations.
     Incompatible {
         subject: String,
         messages: Vec<String>,
+        explained: Vec<String>,
     },
     InvalidSchema(String),
     InvalidVersion(String),
@@ -73,10 +74,15 @@ impl fmt::Display for RegistryError {
             ),
             NoSubjectConfig(s) => write!(f, "Subject '{s}' does not have subject-level compatibility configured"),
             NoSubjectMode(s) => write!(f, "Subject '{s}' does not have subject-level mode configured"),
-            Incompatible { subject, messages } => write!(
+            Incompatible {
+                subject,
+                messages,
+                explained,
+            } => write!(
                 f,
-                "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]",
-                messages.join(", ")
+                "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]; explained: [{}]",
+                messages.join(", "),
+                explained.join("; ")
             ),
             InvalidSchema(detail) => f.write_str(detail),
             InvalidVersion(v) => write!(

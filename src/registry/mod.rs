@@ -346,24 +346,23 @@ impl Registry {
         } else {
             level
         };
-        let messages = self.incompatibilities(reader.conn(), &against, &parsed, level).await?;
+        let findings = self.incompatibilities(reader.conn(), &against, &parsed, level).await?;
         Ok(CompatibilityVerdict {
-            is_compatible: messages.is_empty(),
-            messages,
+            is_compatible: findings.is_empty(),
+            messages: findings.into_messages(),
         })
     }
 
-    /// Confluent's messages for every incompatibility of `new` against `previous` (oldest
-    /// first) under `level`; empty when compatible.
+    /// Every incompatibility of `new` against `previous` (oldest first) under `level`.
     async fn incompatibilities(
         &self,
         conn: &mut sqlx::AnyConnection,
         previous: &[&(VersionRow, SchemaRow)],
         new: &Parsed,
         level: CompatibilityLevel,
-    ) -> Result<Vec<String>, RegistryError> {
+    ) -> Result<Findings, RegistryError> {
         if level == CompatibilityLevel::None || previous.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Findings::default());
         }
         let reach: &[&(VersionRow, SchemaRow)] = if level.is_transitive() {
             previous
@@ -382,7 +381,10 @@ impl Registry {
             })
             .collect();
         let report = compat::check(level, &history, &new.schema);
-        Ok(report.confluent_messages(&history))
+        Ok(Findings {
+            confluent: report.confluent_messages(&history),
+            explained: report.incompatibilities.iter().map(explain).collect(),
+        })
     }
 
     /// The effective config of a subject: its own over the global one.
@@ -395,6 +397,48 @@ impl Registry {
             .unwrap_or_default();
         Ok(own.over(&global))
     }
+}
+
+/// What a compatibility check found: Confluent's verbose strings, which clients and tools
+/// parse, and Herald's explanation of each finding (where, why, how to fix).
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    pub(crate) confluent: Vec<String>,
+    pub(crate) explained: Vec<String>,
+}
+
+impl Findings {
+    fn is_empty(&self) -> bool {
+        self.confluent.is_empty()
+    }
+
+    /// The verbose `messages`: Confluent's strings first, then the explanations.
+    fn into_messages(self) -> Vec<String> {
+        let mut messages = self.confluent;
+        messages.extend(self.explained);
+        messages
+    }
+}
+
+/// One finding in a sentence: rule, version, where in both schemas, why, and the fix.
+fn explain(found: &compat::Incompatibility) -> String {
+    let at = |pointer: &str| {
+        if pointer.is_empty() {
+            "/".to_string()
+        } else {
+            pointer.to_string()
+        }
+    };
+    format!(
+        "{} ({} against version {}; new schema at {}, old schema at {}): {} Fix: {}",
+        found.rule,
+        found.direction.as_str(),
+        found.version,
+        at(&found.new_pointer),
+        at(&found.old_pointer),
+        found.message,
+        found.hint
+    )
 }
 
 /// The level that compares with the latest version only, in the same directions.

@@ -161,14 +161,14 @@ impl FromStr for Mode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "level_name")]
+    pub compatibility_level: Option<CompatibilityLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate_fields: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "level_name")]
-    pub compatibility_level: Option<CompatibilityLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compatibility_group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

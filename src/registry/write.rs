@@ -124,9 +124,13 @@ impl Registry {
                 .compatibility_level
                 .unwrap_or(self.settings.default_compatibility);
             let compared = in_group(&live, &config, metadata.as_ref());
-            let messages = self.incompatibilities(conn, &compared, &parsed, level).await?;
-            if !messages.is_empty() {
-                return Err(RegistryError::Incompatible { subject, messages });
+            let findings = self.incompatibilities(conn, &compared, &parsed, level).await?;
+            if !findings.is_empty() {
+                return Err(RegistryError::Incompatible {
+                    subject,
+                    messages: findings.confluent,
+                    explained: findings.explained,
+                });
             }
         }
 

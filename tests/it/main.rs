@@ -6,6 +6,8 @@ mod cli; // the real `herald` binary: compat and diff, exit codes, output format
 mod diff; // semantic diffs between versions, for changelogs
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables
+mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod schema_parse; // parsing, canonical text and fingerprints
 
+pub mod registry_support;
 pub mod support;
