@@ -7,6 +7,7 @@ mod diff; // semantic diffs between versions, for changelogs
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
+mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod schema_parse; // parsing, canonical text and fingerprints
 
 pub mod registry_support;
