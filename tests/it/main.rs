@@ -9,6 +9,7 @@ mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod schema_parse; // parsing, canonical text and fingerprints
+mod serve; // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
 
 pub mod registry_support;
 pub mod support;

@@ -1,0 +1,304 @@
+//! The real `herald serve` process: port 0 and the logged address, graceful shutdown on
+//! SIGTERM, state kept across restarts, one process per data directory, and two processes
+//! on one PostgreSQL database behaving as one registry.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::registry_support::{fresh_postgres_database, postgres_url, temp_dir};
+
+/// A running `herald serve`.
+pub struct Server {
+    child: Child,
+    pub address: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `herald serve` with `args` on a free port and waits for its address.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("HERALD_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start herald serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (sender, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match log.recv_timeout(remaining) {
+                Ok(line) => {
+                    if let Some(at) = line.find("listening on http://") {
+                        let address = line[at + "listening on http://".len()..].trim().to_string();
+                        return Server { child, address, log };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("herald serve did not report its address");
+                }
+            }
+        }
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        http(&self.address, method, path, body)
+    }
+
+    /// Sends SIGTERM and waits for the exit status and the log lines after it.
+    pub fn terminate(mut self) -> (i32, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for herald") {
+                let lines: Vec<String> = self.log.try_iter().collect();
+                return (status.code().unwrap_or(-1), lines);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("herald serve did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 exchange: one request per connection, JSON in and out.
+pub fn http(address: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut stream = TcpStream::connect(address).expect("connect to herald");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    let status: u16 = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"));
+    let (_, payload) = response.split_once("\r\n\r\n").unwrap_or(("", ""));
+    let payload = dechunk(payload);
+    (status, serde_json::from_str(&payload).unwrap_or(Value::Null))
+}
+
+/// Bodies without a length come chunked; joins the chunks.
+fn dechunk(payload: &str) -> String {
+    if payload.trim_start().starts_with(['{', '[', '"']) || payload.is_empty() {
+        return payload.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = payload;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn schema(fields: &[&str]) -> Value {
+    let fields: Vec<Value> = fields
+        .iter()
+        .map(|f| json!({"name": f, "type": "string", "default": ""}))
+        .collect();
+    json!({"schema": json!({"type": "record", "name": "E", "fields": fields}).to_string()})
+}
+
+fn data_dir_arg(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+#[test]
+fn serves_on_sqlite_shuts_down_gracefully_and_keeps_its_state() {
+    let dir = temp_dir("herald-serve");
+    let dir_arg = data_dir_arg(&dir);
+    let server = Server::start(&["--data-dir", &dir_arg]);
+    assert!(
+        !server.address.ends_with(":0"),
+        "the chosen port is logged: {}",
+        server.address
+    );
+    assert_eq!(server.call("GET", "/health", None), (200, json!({"status": "UP"})));
+    assert_eq!(
+        server.call("POST", "/subjects/e-value/versions", Some(&schema(&["a"]))),
+        (200, json!({"id": 1}))
+    );
+    assert!(dir.join("registry.db").exists());
+
+    // A second process on the same data directory is refused, clearly.
+    let second = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir_arg])
+        .env_remove("HERALD_DATABASE_URL")
+        .output()
+        .expect("run a second herald");
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use by another herald process"), "{stderr}");
+
+    let (code, log) = server.terminate();
+    assert_eq!(code, 0, "{log:?}");
+    assert!(log.iter().any(|l| l.contains("herald stopped")), "{log:?}");
+
+    let server = Server::start(&["--data-dir", &dir_arg]);
+    assert_eq!(
+        server.call("GET", "/subjects/e-value/versions", None),
+        (200, json!([1]))
+    );
+    assert_eq!(
+        server.call("POST", "/subjects/e-value/versions", Some(&schema(&["a", "b"]))),
+        (200, json!({"id": 2}))
+    );
+}
+
+#[test]
+fn settings_come_from_herald_toml_and_environment() {
+    let dir = temp_dir("herald-toml");
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nmax_schema_bytes = 300\ndefault_compatibility = \"NONE\"\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let server = Server::start(&["--config", &config_arg]);
+    assert_eq!(
+        server.call("GET", "/config", None),
+        (200, json!({"compatibilityLevel": "NONE"}))
+    );
+    let (status, body) = server.call("POST", "/subjects/e/versions", Some(&schema(&["a"])));
+    assert_eq!(status, 200, "{body}");
+    let long: Vec<String> = (0..20).map(|i| format!("field_{i}")).collect();
+    let long: Vec<&str> = long.iter().map(String::as_str).collect();
+    let (status, body) = server.call("POST", "/subjects/e/versions", Some(&schema(&long)));
+    assert_eq!((status, &body["error_code"]), (422, &json!(42209)), "{body}");
+    assert!(dir.join("data").join("registry.db").exists());
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--config", &config_arg])
+        .env("HERALD_DEFAULT_COMPATIBILITY", "sideways")
+        .output()
+        .expect("run herald");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("sideways"));
+}
+
+#[test]
+fn two_processes_on_one_postgres_database_are_one_registry() {
+    let Some(server_url) = postgres_url() else {
+        eprintln!("skipped: needs HERALD_TEST_DATABASE_URL (CI sets it)");
+        return;
+    };
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(fresh_postgres_database(&server_url));
+    let a = Server::start(&["--database-url", &url]);
+    let b = Server::start(&["--database-url", &url]);
+    let addresses = [a.address.clone(), b.address.clone()];
+
+    // 40 clients, alternating between the two processes, race to register the same
+    // schemas under the same subject, and each its own under a subject of its own.
+    let threads: Vec<_> = (0..40)
+        .map(|client| {
+            let address = addresses[client % 2].clone();
+            std::thread::spawn(move || {
+                let shared = http(&address, "POST", "/subjects/race-value/versions", Some(&schema(&["a"])));
+                let own_field = format!("c{client}");
+                let own = http(
+                    &address,
+                    "POST",
+                    &format!("/subjects/own-{client}/versions"),
+                    Some(&schema(&["a", &own_field])),
+                );
+                let again = http(
+                    &address,
+                    "POST",
+                    "/subjects/race-value/versions",
+                    Some(&schema(&["a", "z"])),
+                );
+                (shared, own, again)
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().expect("client thread")).collect();
+    for (shared, own, again) in &results {
+        assert_eq!(shared.0, 200, "{shared:?}");
+        assert_eq!(own.0, 200, "{own:?}");
+        assert_eq!(again.0, 200, "{again:?}");
+    }
+    let shared: std::collections::BTreeSet<i64> = results.iter().map(|r| r.0 .1["id"].as_i64().unwrap()).collect();
+    let again: std::collections::BTreeSet<i64> = results.iter().map(|r| r.2 .1["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        (shared.len(), again.len()),
+        (1, 1),
+        "one id per schema: {shared:?} {again:?}"
+    );
+    let own: std::collections::BTreeSet<i64> = results.iter().map(|r| r.1 .1["id"].as_i64().unwrap()).collect();
+    assert_eq!(own.len(), 40);
+    let mut all: Vec<i64> = shared.iter().chain(&again).chain(&own).copied().collect();
+    all.sort();
+    assert_eq!(all, (1..=42).collect::<Vec<_>>(), "ids unique and without gaps");
+    // Both processes see the same subject with two versions.
+    for server in [&a, &b] {
+        assert_eq!(
+            server.call("GET", "/subjects/race-value/versions", None),
+            (200, json!([1, 2]))
+        );
+        let (_, subjects) = server.call("GET", "/subjects", None);
+        assert_eq!(subjects.as_array().unwrap().len(), 41);
+    }
+    // A write through one is read through the other at once.
+    assert_eq!(
+        a.call("PUT", "/config/race-value", Some(&json!({"compatibility": "FULL"})))
+            .0,
+        200
+    );
+    assert_eq!(
+        b.call("GET", "/config/race-value", None),
+        (200, json!({"compatibilityLevel": "FULL"}))
+    );
+    let _ = (a.terminate(), b.terminate());
+}
