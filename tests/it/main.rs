@@ -6,6 +6,7 @@ mod cli; // the real `herald` binary: compat and diff, exit codes, output format
 mod diff; // semantic diffs between versions, for changelogs
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables
+mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod schema_parse; // parsing, canonical text and fingerprints
