@@ -9,8 +9,8 @@ use super::error::ApiError;
 use super::media::json_body;
 use super::params::Params;
 use super::wire::{
-    parse_body, to_json, CompatibilityView, ConfigBody, IdView, ModeBody, RegisteredView, SchemaBody, SchemaStringView,
-    SchemaView, SubjectVersionView,
+    parse_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView, SchemaBody,
+    SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
 use crate::registry::{Mode, VersionSpec};
@@ -22,8 +22,8 @@ fn reply<T: serde::Serialize>(value: &T) -> Reply {
 }
 
 /// The stored schema text itself, not JSON-quoted.
-fn raw(text: String) -> Reply {
-    Ok(json_body(text.into_bytes()).into_response())
+fn raw(text: &str) -> Reply {
+    Ok(json_body(text.as_bytes().to_vec()).into_response())
 }
 
 fn schema_id(text: &str) -> Result<i64, ApiError> {
@@ -84,7 +84,7 @@ pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>,
 
 pub async fn schema_text_by_id(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
     let id = schema_id(&id)?;
-    raw(state.registry.schema_by_id(id).await?.schema)
+    raw(&state.registry.schema_by_id(id).await?.schema)
 }
 
 pub async fn subjects_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
@@ -137,7 +137,7 @@ pub async fn lookup(State(state): State<AppState>, Path(subject): Path<String>, 
         .registry
         .lookup(&subject, &request, params.flag("normalize"), params.flag("deleted"))
         .await?;
-    reply(&SchemaView::from(&found))
+    reply(&SchemaView::from(found.as_ref()))
 }
 
 pub async fn delete_subject(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
@@ -189,16 +189,11 @@ pub async fn register(
         .metrics
         .record_registration(if registered.created { "created" } else { "existing" });
     if registered.rewritten {
-        let s = &registered.schema;
-        reply(&RegisteredView {
-            id: registered.id,
-            version: registered.version,
-            schema_type: s.schema_type,
-            references: &s.references,
-            metadata: s.metadata.as_ref(),
-            rule_set: s.rule_set.as_ref(),
-            schema: &s.schema,
-        })
+        reply(&RegisteredView::new(
+            registered.id,
+            registered.version,
+            &registered.schema,
+        ))
     } else {
         reply(&IdView { id: registered.id })
     }
@@ -225,7 +220,7 @@ pub async fn get_version_text(
         .registry
         .version(&subject, version(&v)?, params.flag("deleted"))
         .await?;
-    raw(found.schema.schema)
+    raw(&found.schema.schema)
 }
 
 pub async fn referenced_by(
@@ -301,16 +296,15 @@ pub async fn check_all(
 }
 
 pub async fn get_global_config(State(state): State<AppState>) -> Reply {
-    reply(&state.registry.config(None, true).await?)
+    reply(&ConfigView::from(&state.registry.config(None, true).await?))
 }
 
 pub async fn get_config(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
-    reply(
-        &state
-            .registry
-            .config(Some(&subject), params.flag("defaultToGlobal"))
-            .await?,
-    )
+    let config = state
+        .registry
+        .config(Some(&subject), params.flag("defaultToGlobal"))
+        .await?;
+    reply(&ConfigView::from(&config))
 }
 
 async fn put_config(state: &AppState, subject: Option<&str>, body: &Bytes) -> Reply {
@@ -328,11 +322,11 @@ pub async fn put_subject_config(State(state): State<AppState>, Path(subject): Pa
 }
 
 pub async fn delete_global_config(State(state): State<AppState>) -> Reply {
-    reply(&state.registry.delete_config(None).await?)
+    reply(&ConfigView::from(&state.registry.delete_config(None).await?))
 }
 
 pub async fn delete_subject_config(State(state): State<AppState>, Path(subject): Path<String>) -> Reply {
-    reply(&state.registry.delete_config(Some(&subject)).await?)
+    reply(&ConfigView::from(&state.registry.delete_config(Some(&subject)).await?))
 }
 
 fn mode_view(mode: Mode) -> Reply {

@@ -93,6 +93,24 @@ impl SchemaBody {
     }
 }
 
+/// `SchemaReference` as the API spells it.
+#[derive(Debug, Serialize)]
+pub struct ReferenceView<'a> {
+    pub name: &'a str,
+    pub subject: &'a str,
+    pub version: i64,
+}
+
+fn references(refs: &[SchemaReference]) -> Vec<ReferenceView<'_>> {
+    refs.iter()
+        .map(|r| ReferenceView {
+            name: &r.name,
+            subject: &r.subject,
+            version: r.version,
+        })
+        .collect()
+}
+
 fn is_avro(t: &SchemaType) -> bool {
     *t == SchemaType::Avro
 }
@@ -110,8 +128,8 @@ pub struct SchemaView<'a> {
     pub id: i64,
     #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
     pub schema_type: SchemaType,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub references: &'a [SchemaReference],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<ReferenceView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,7 +144,7 @@ impl<'a> From<&'a SubjectSchema> for SchemaView<'a> {
             version: v.version,
             id: v.schema.id,
             schema_type: v.schema.schema_type,
-            references: &v.schema.references,
+            references: references(&v.schema.references),
             metadata: v.schema.metadata.as_ref(),
             rule_set: v.schema.rule_set.as_ref(),
             schema: &v.schema.schema,
@@ -141,8 +159,8 @@ pub struct SchemaStringView<'a> {
     #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
     pub schema_type: SchemaType,
     pub schema: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub references: &'a [SchemaReference],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<ReferenceView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,10 +174,24 @@ impl<'a> SchemaStringView<'a> {
         SchemaStringView {
             schema_type: s.schema_type,
             schema: &s.schema,
-            references: &s.references,
+            references: references(&s.references),
             metadata: s.metadata.as_ref(),
             rule_set: s.rule_set.as_ref(),
             max_id,
+        }
+    }
+}
+
+impl<'a> RegisteredView<'a> {
+    pub fn new(id: i64, version: i64, s: &'a StoredSchema) -> Self {
+        RegisteredView {
+            id,
+            version,
+            schema_type: s.schema_type,
+            references: references(&s.references),
+            metadata: s.metadata.as_ref(),
+            rule_set: s.rule_set.as_ref(),
+            schema: &s.schema,
         }
     }
 }
@@ -172,8 +204,8 @@ pub struct RegisteredView<'a> {
     pub version: i64,
     #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
     pub schema_type: SchemaType,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub references: &'a [SchemaReference],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<ReferenceView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,6 +276,46 @@ impl ConfigBody {
             default_rule_set: self.default_rule_set.clone(),
             override_rule_set: self.override_rule_set.clone(),
         })
+    }
+}
+
+/// `Config`, as `GET /config` answers it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibility_level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_fields: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibility_group: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_metadata: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_metadata: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_rule_set: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_rule_set: Option<&'a Value>,
+}
+
+impl<'a> From<&'a Config> for ConfigView<'a> {
+    fn from(c: &'a Config) -> Self {
+        ConfigView {
+            compatibility_level: c.compatibility_level.map(|l| l.as_str()),
+            alias: c.alias.as_deref(),
+            normalize: c.normalize,
+            validate_fields: c.validate_fields,
+            compatibility_group: c.compatibility_group.as_deref(),
+            default_metadata: c.default_metadata.as_ref(),
+            override_metadata: c.override_metadata.as_ref(),
+            default_rule_set: c.default_rule_set.as_ref(),
+            override_rule_set: c.override_rule_set.as_ref(),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use md5::{Digest, Md5};
 use serde_json::Value;
 use sqlx::AnyConnection;
 
-use super::{corrupt, parse_refs, Registry, RegistryError, SchemaReference};
+use super::{corrupt, parse_refs, Core, RegistryError, SchemaReference};
 use crate::schema::{Reference, Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow};
 
@@ -44,7 +44,7 @@ impl ParsedCache {
     }
 }
 
-impl Registry {
+impl Core {
     /// Parses a schema sent by a client, resolving its references through the store.
     pub(super) async fn parse_request(
         &self,
@@ -92,14 +92,13 @@ impl Registry {
     }
 
     /// A stored schema, parsed (with its references) for a compatibility check.
-    pub(super) async fn stored_parsed(
-        &self,
-        conn: &mut AnyConnection,
-        row: &SchemaRow,
-    ) -> Result<Arc<Schema>, RegistryError> {
-        if let Some(found) = self.parsed.get(row.id) {
+    pub(super) async fn stored_parsed(&self, conn: &mut AnyConnection, id: i64) -> Result<Arc<Schema>, RegistryError> {
+        if let Some(found) = self.parsed.get(id) {
             return Ok(found);
         }
+        let row = queries::schema_by_id(conn, id)
+            .await?
+            .ok_or_else(|| corrupt(format!("schema {id} is used by a version but missing")))?;
         let schema_type: SchemaType = row
             .schema_type
             .parse()

@@ -6,13 +6,14 @@
 //! one writer in at a time (across processes on PostgreSQL), so rules decided by reading
 //! then writing (next version, next id, one id per content) hold under concurrency.
 
+mod cache;
 mod content;
 mod error;
 mod model;
 mod settings;
 mod write;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -24,8 +25,9 @@ pub use model::{
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::{Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow, VersionRow};
-use crate::store::Store;
+use crate::store::{Dialect, Store};
 use content::Parsed;
+use tokio::sync::mpsc;
 
 /// Limits and defaults of a registry.
 #[derive(Debug, Clone)]
@@ -53,22 +55,49 @@ pub struct CompatibilityVerdict {
     pub messages: Vec<String>,
 }
 
+/// The registry: cheap to clone, shared by every request. Reads run on the caller's task;
+/// registrations queue for one writer task that commits them in batches (see
+/// [`write`](self::write)).
 #[derive(Clone)]
 pub struct Registry {
-    store: Store,
-    settings: Arc<RegistrySettings>,
-    parsed: content::ParsedCache,
+    core: Arc<Core>,
+    writer: Arc<OnceLock<mpsc::Sender<write::RegisterJob>>>,
+}
+
+impl std::ops::Deref for Registry {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl Registry {
     pub fn new(store: Store, settings: RegistrySettings) -> Registry {
+        // Only a process that is the database's one writer may cache what it read.
+        let exclusive = store.dialect() == Dialect::Sqlite;
         Registry {
-            store,
-            settings: Arc::new(settings),
-            parsed: content::ParsedCache::default(),
+            core: Arc::new(Core {
+                store,
+                settings,
+                parsed: content::ParsedCache::default(),
+                cache: cache::ReadCache::new(exclusive),
+            }),
+            writer: Arc::new(OnceLock::new()),
         }
     }
+}
 
+/// Everything but the write queue: what the writer task holds, so that it ends when the
+/// last [`Registry`] handle is dropped.
+pub struct Core {
+    store: Store,
+    settings: RegistrySettings,
+    parsed: content::ParsedCache,
+    cache: cache::ReadCache,
+}
+
+impl Core {
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -79,16 +108,19 @@ impl Registry {
 
     /// A schema by its global id. Ids stay resolvable while any version, live or
     /// soft-deleted, uses them: consumers must still decode old data.
-    pub async fn schema_by_id(&self, id: i64) -> Result<StoredSchema, RegistryError> {
+    pub async fn schema_by_id(&self, id: i64) -> Result<Arc<StoredSchema>, RegistryError> {
+        if let Some(found) = self.cache.schema(id) {
+            return Ok(found);
+        }
+        let ticket = self.cache.ticket();
         let mut reader = self.store.read().await?;
-        let row = queries::schema_by_id(reader.conn(), id).await?;
-        let used = match &row {
-            Some(_) => !queries::versions_of_schema(reader.conn(), id).await?.is_empty(),
-            None => false,
-        };
-        match row {
-            Some(row) if used => stored_schema(&row),
-            _ => Err(RegistryError::SchemaNotFound(Some(id))),
+        match queries::schema_in_use(reader.conn(), id).await? {
+            Some(row) => {
+                let schema = stored_schema(&row)?;
+                self.cache.store_schema(ticket, &schema);
+                Ok(Arc::new(schema))
+            }
+            None => Err(RegistryError::SchemaNotFound(Some(id))),
         }
     }
 
@@ -167,9 +199,24 @@ impl Registry {
     ) -> Result<SubjectSchema, RegistryError> {
         let subject = subject_name(subject)?;
         let mut reader = self.store.read().await?;
-        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
-        let (row, schema) = pick_version(&subject, &rows, version, include_deleted)?;
-        subject_schema(row, schema)
+        let found = match version {
+            VersionSpec::Latest => queries::latest_live_with_schema(reader.conn(), &subject).await?,
+            VersionSpec::Number(n) => queries::version_with_schema(reader.conn(), &subject, n)
+                .await?
+                .filter(|(v, _)| include_deleted || !v.deleted),
+        };
+        match found {
+            Some((row, schema)) => subject_schema(&row, &schema),
+            // Which not-found: the subject's, or the version's?
+            None => {
+                let rows = queries::subject_versions(reader.conn(), &subject).await?;
+                if rows.is_empty() || (!include_deleted && rows.iter().all(|r| r.deleted)) {
+                    Err(RegistryError::SubjectNotFound(subject))
+                } else {
+                    Err(RegistryError::VersionNotFound(version.to_string()))
+                }
+            }
+        }
     }
 
     /// The highest id given so far (`fetchMaxId`).
@@ -260,28 +307,56 @@ impl Registry {
         request: &SchemaRequest,
         normalize: bool,
         include_deleted: bool,
+    ) -> Result<Arc<SubjectSchema>, RegistryError> {
+        let key = cache::request_key("lookup", subject, request, &[normalize, include_deleted]);
+        if let Some(found) = self.cache.lookup(&key) {
+            return Ok(found);
+        }
+        let ticket = self.cache.ticket();
+        let found = self
+            .lookup_uncached(subject, request, normalize, include_deleted)
+            .await?;
+        self.cache.store_lookup(ticket, key, &found);
+        Ok(Arc::new(found))
+    }
+
+    async fn lookup_uncached(
+        &self,
+        subject: &str,
+        request: &SchemaRequest,
+        normalize: bool,
+        include_deleted: bool,
     ) -> Result<SubjectSchema, RegistryError> {
         let subject = subject_name(subject)?;
         let mut reader = self.store.read().await?;
-        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
-        if rows.is_empty() || (!include_deleted && rows.iter().all(|(v, _)| v.deleted)) {
+        let versions = queries::subject_versions(reader.conn(), &subject).await?;
+        if versions.is_empty() || (!include_deleted && versions.iter().all(|v| v.deleted)) {
             return Err(RegistryError::SubjectNotFound(subject));
         }
+        let rows = if normalize {
+            queries::subject_versions_with_schemas(reader.conn(), &subject).await?
+        } else {
+            Vec::new()
+        };
         let Some(text) = request.schema.as_deref().filter(|s| !s.is_empty()) else {
             return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
         };
         let parsed = self
             .parse_request(reader.conn(), request.schema_type, text, &request.references, normalize)
             .await?;
-        for (row, schema) in rows.iter().rev().filter(|(v, _)| include_deleted || !v.deleted) {
-            if schema.schema_type != parsed.schema_type.as_str() || parse_refs(&schema.refs)? != parsed.references {
+        let candidates = if normalize {
+            // Stored texts may predate normalisation: compare normalised forms, newest first.
+            rows.into_iter()
+                .rev()
+                .filter(|(_, s)| content::normalized(parsed.schema_type, &s.schema) == parsed.canonical)
+                .collect()
+        } else {
+            queries::versions_with_text(reader.conn(), &subject, parsed.schema_type.as_str(), &parsed.canonical).await?
+        };
+        for (row, schema) in candidates.iter().filter(|(v, _)| include_deleted || !v.deleted) {
+            if parse_refs(&schema.refs)? != parsed.references {
                 continue;
             }
-            let same_text = if normalize {
-                content::normalized(parsed.schema_type, &schema.schema) == parsed.canonical
-            } else {
-                schema.schema == parsed.canonical
-            };
             let same_metadata = request
                 .metadata
                 .as_ref()
@@ -290,7 +365,7 @@ impl Registry {
                 .rule_set
                 .as_ref()
                 .is_none_or(|r| parse_json(&schema.rule_set).as_ref() == Some(r));
-            if same_text && same_metadata && same_rules {
+            if same_metadata && same_rules {
                 return subject_schema(row, schema);
             }
         }
@@ -310,12 +385,12 @@ impl Registry {
     ) -> Result<CompatibilityVerdict, RegistryError> {
         let subject = subject_name(subject)?;
         let mut reader = self.store.read().await?;
-        let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
-        let live: Vec<&(VersionRow, SchemaRow)> = rows.iter().filter(|(v, _)| !v.deleted).collect();
-        let against: Vec<&(VersionRow, SchemaRow)> = match version {
+        let rows = queries::subject_versions(reader.conn(), &subject).await?;
+        let live: Vec<&VersionRow> = rows.iter().filter(|v| !v.deleted).collect();
+        let against: Vec<&VersionRow> = match version {
             None => live.clone(),
             Some(VersionSpec::Latest) => live.last().copied().into_iter().collect(),
-            Some(VersionSpec::Number(n)) => match live.iter().find(|(v, _)| v.version == n) {
+            Some(VersionSpec::Number(n)) => match live.iter().find(|v| v.version == n) {
                 Some(found) => vec![*found],
                 None => return Err(RegistryError::VersionNotFound(n.to_string())),
             },
@@ -357,21 +432,21 @@ impl Registry {
     async fn incompatibilities(
         &self,
         conn: &mut sqlx::AnyConnection,
-        previous: &[&(VersionRow, SchemaRow)],
+        previous: &[&VersionRow],
         new: &Parsed,
         level: CompatibilityLevel,
     ) -> Result<Findings, RegistryError> {
         if level == CompatibilityLevel::None || previous.is_empty() {
             return Ok(Findings::default());
         }
-        let reach: &[&(VersionRow, SchemaRow)] = if level.is_transitive() {
+        let reach: &[&VersionRow] = if level.is_transitive() {
             previous
         } else {
             &previous[previous.len() - 1..]
         };
         let mut schemas: Vec<(i64, Arc<Schema>)> = Vec::with_capacity(reach.len());
-        for (row, schema) in reach {
-            schemas.push((row.version, self.stored_parsed(conn, schema).await?));
+        for row in reach {
+            schemas.push((row.version, self.stored_parsed(conn, row.schema_id).await?));
         }
         let history: Vec<PreviousVersion<'_>> = schemas
             .iter()

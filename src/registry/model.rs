@@ -11,7 +11,8 @@ use crate::compat::CompatibilityLevel;
 use crate::schema::SchemaType;
 
 /// A schema another schema uses: `name` as the referring schema spells it (an Avro full
-/// name, a JSON Schema `$ref` address), found under `subject` at `version`.
+/// name, a JSON Schema `$ref` address), found under `subject` at `version`. Serde gives
+/// its stored encoding (a JSON array in `schemas.refs`), not the API's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemaReference {
     pub name: String,
@@ -157,7 +158,8 @@ impl FromStr for Mode {
 }
 
 /// A compatibility configuration, global or for one subject. Every field is optional: a
-/// subject's config overrides the global one field by field.
+/// subject's config overrides the global one field by field. Serde gives its stored
+/// encoding (`configs.body`); the API's bodies are in `http::wire`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {

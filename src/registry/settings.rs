@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::{subject_name, Config, Mode, Registry, RegistryError};
+use super::{subject_name, Config, Core, Mode, RegistryError};
 use crate::store::queries::{self, ConfigScope};
 
 pub(super) fn global() -> ConfigScope {
@@ -42,7 +42,7 @@ pub(super) async fn stored_mode(conn: &mut AnyConnection, scope: &ConfigScope) -
     }
 }
 
-impl Registry {
+impl Core {
     /// The global config, with the server's default level when none was set.
     async fn global_config(&self, conn: &mut AnyConnection) -> Result<Config, RegistryError> {
         let mut config = stored_config(conn, &global()).await?.unwrap_or_default();
@@ -78,6 +78,7 @@ impl Registry {
         let body = serde_json::to_string(&merged).map_err(|e| super::corrupt(e.to_string()))?;
         queries::put_config(writer.conn(), &scope, &body).await?;
         writer.commit().await?;
+        self.cache.invalidate();
         Ok(update)
     }
 
@@ -92,6 +93,7 @@ impl Registry {
         };
         queries::delete_config(writer.conn(), &scope).await?;
         writer.commit().await?;
+        self.cache.invalidate();
         Ok(previous)
     }
 
@@ -142,6 +144,7 @@ impl Registry {
         }
         queries::put_mode(writer.conn(), &scope, mode.as_str()).await?;
         writer.commit().await?;
+        self.cache.invalidate();
         Ok(mode)
     }
 
@@ -156,6 +159,7 @@ impl Registry {
         };
         queries::delete_mode(writer.conn(), &scope).await?;
         writer.commit().await?;
+        self.cache.invalidate();
         Ok(previous)
     }
 }

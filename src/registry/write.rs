@@ -1,14 +1,38 @@
-//! Registration and deletion: the registry's writes, each one store transaction.
+//! Registration and deletion: the registry's writes, each in a store transaction.
+//!
+//! Registrations are committed in groups. Each is parsed on its caller's task, then queued
+//! for one writer task, which takes every registration waiting, decides and writes each in
+//! turn inside one transaction (a savepoint apiece, so one failure undoes only itself), and
+//! commits once. A commit costs a disk flush; sharing it is what lets registrations outrun
+//! the disk's flush rate. Every caller is answered only after the commit: acknowledged means
+//! durable.
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::{mpsc, oneshot};
 
+use super::cache::request_key;
 use super::content::{identity, Parsed};
 use super::{
-    corrupt, parse_json, parse_refs, subject_name, Config, Mode, Registered, Registry, RegistryError, SchemaRequest,
-    StoredSchema, VersionSpec,
+    corrupt, parse_json, parse_refs, subject_name, Config, Core, Mode, Registered, Registry, RegistryError,
+    SchemaRequest, StoredSchema, VersionSpec,
 };
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};
+use crate::store::StoreError;
+
+/// The most registrations committed together.
+const MAX_GROUP: usize = 128;
+
+/// A parsed registration waiting for the writer.
+pub(crate) struct RegisterJob {
+    subject: String,
+    request: SchemaRequest,
+    parsed: Parsed,
+    reply: oneshot::Sender<Result<Registered, RegistryError>>,
+}
 
 impl Registry {
     /// Registers `request` under `subject` (`POST /subjects/{s}/versions`), following
@@ -22,9 +46,14 @@ impl Registry {
         request: &SchemaRequest,
         normalize: bool,
     ) -> Result<Registered, RegistryError> {
+        let key = request_key("register", subject, request, &[normalize]);
+        if let Some(known) = self.cache.registration(&key) {
+            return Ok(known.as_ref().clone());
+        }
+        let ticket = self.cache.ticket();
         let subject = subject_name(subject)?;
         check_shapes(request)?;
-        // Parse outside the write lock: it is the slow part, and needs no lock.
+        // Parse outside the writer: it is the slow part, and needs no lock.
         let parsed = {
             let mut reader = self.store.read().await?;
             let config = self.effective_config(reader.conn(), &subject).await?;
@@ -32,8 +61,7 @@ impl Registry {
             let (schema_type, text, references) = match request.schema.as_deref().filter(|s| !s.is_empty()) {
                 Some(text) => (request.schema_type, text.to_string(), request.references.clone()),
                 None => {
-                    let rows = queries::subject_versions_with_schemas(reader.conn(), &subject).await?;
-                    let Some((_, latest)) = rows.iter().rev().find(|(v, _)| !v.deleted) else {
+                    let Some((_, latest)) = queries::latest_live_with_schema(reader.conn(), &subject).await? else {
                         return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
                     };
                     let schema_type = latest
@@ -46,15 +74,114 @@ impl Registry {
             self.parse_request(reader.conn(), schema_type, &text, &references, normalize)
                 .await?
         };
+        let (reply, answer) = oneshot::channel();
+        let job = RegisterJob {
+            subject,
+            request: request.clone(),
+            parsed,
+            reply,
+        };
+        let queue = self.writer.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(4 * MAX_GROUP);
+            tokio::spawn(run_writer(self.core.clone(), receiver));
+            sender
+        });
+        queue
+            .send(job)
+            .await
+            .map_err(|_| RegistryError::Store(StoreError("the registry's writer has stopped".to_string())))?;
+        let registered = answer
+            .await
+            .map_err(|_| RegistryError::Store(StoreError("the registry's writer has stopped".to_string())))??;
+        if !registered.created {
+            self.cache.store_registration(ticket, key, &registered);
+        }
+        Ok(registered)
+    }
+}
 
-        let mut writer = self.store.write().await?;
-        let conn = writer.conn();
+/// The writer task: group commits until every [`Registry`] handle is gone.
+async fn run_writer(core: Arc<Core>, mut jobs: mpsc::Receiver<RegisterJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = core.register_group(&group).await;
+        for (job, result) in group.into_iter().zip(results) {
+            // A caller that went away still had its registration committed, as with any
+            // server; there is no one left to tell.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+impl Core {
+    /// Decides and writes a group of registrations in one transaction; one result each.
+    async fn register_group(&self, group: &[RegisterJob]) -> Vec<Result<Registered, RegistryError>> {
+        let store_error = |e: &StoreError| RegistryError::Store(StoreError(e.0.clone()));
+        let mut writer = match self.store.write().await {
+            Ok(writer) => writer,
+            Err(e) => return group.iter().map(|_| Err(store_error(&e))).collect(),
+        };
+        let mut results = Vec::with_capacity(group.len());
+        for job in group {
+            results.push(self.register_one(writer.conn(), job).await);
+        }
+        let wrote = results.iter().any(|r| matches!(r, Ok(r) if r.created));
+        if !wrote {
+            return results;
+        }
+        match writer.commit().await {
+            Ok(()) => {
+                self.cache.invalidate();
+                results
+            }
+            Err(e) => results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(_) => Err(store_error(&e)),
+                    refused => refused,
+                })
+                .collect(),
+        }
+    }
+
+    /// One registration inside the group's transaction, under a savepoint: if it fails
+    /// part-way, only its own writes are undone.
+    async fn register_one(&self, conn: &mut AnyConnection, job: &RegisterJob) -> Result<Registered, RegistryError> {
+        let mut savepoint = conn.begin().await.map_err(StoreError::from)?;
+        let result = self
+            .decide_and_write(&mut savepoint, &job.subject, &job.request, &job.parsed)
+            .await;
+        match &result {
+            Ok(_) => savepoint.commit().await.map_err(StoreError::from)?,
+            Err(_) => savepoint.rollback().await.map_err(StoreError::from)?,
+        }
+        result
+    }
+
+    /// Confluent's registration rules, against the database as this transaction sees it.
+    async fn decide_and_write(
+        &self,
+        conn: &mut AnyConnection,
+        subject: &str,
+        request: &SchemaRequest,
+        parsed: &Parsed,
+    ) -> Result<Registered, RegistryError> {
+        let subject = subject.to_string();
         let config = self.effective_config(conn, &subject).await?;
-        let rows = queries::subject_versions_with_schemas(conn, &subject).await?;
-        let live: Vec<&(VersionRow, SchemaRow)> = rows.iter().filter(|(v, _)| !v.deleted).collect();
-        let latest = live.last().map(|(_, s)| s);
-        let inherited_metadata = latest.and_then(|s| parse_json(&s.metadata));
-        let inherited_rules = latest.and_then(|s| parse_json(&s.rule_set));
+        let rows = queries::subject_versions(conn, &subject).await?;
+        let live: Vec<&VersionRow> = rows.iter().filter(|v| !v.deleted).collect();
+        let latest = match live.last() {
+            Some(v) => queries::schema_by_id(conn, v.schema_id).await?,
+            None => None,
+        };
+        let inherited_metadata = latest.as_ref().and_then(|s| parse_json(&s.metadata));
+        let inherited_rules = latest.as_ref().and_then(|s| parse_json(&s.rule_set));
         let metadata = merge_metadata(
             config.default_metadata.as_ref(),
             request.metadata.as_ref().or(inherited_metadata.as_ref()),
@@ -82,7 +209,7 @@ impl Registry {
             rule_set: rule_set.clone(),
         };
 
-        if let Some((version, schema)) = live.iter().rev().find(|(_, s)| s.fingerprint == fingerprint) {
+        if let Some((version, schema)) = queries::live_version_with_fingerprint(conn, &subject, &fingerprint).await? {
             if request.id.is_none_or(|id| id == schema.id) {
                 return Ok(Registered {
                     id: schema.id,
@@ -97,14 +224,14 @@ impl Registry {
         let mode = self.effective_mode(conn, &subject).await?;
         check_mode(&subject, mode, request.id.is_some())?;
 
-        let next_version = rows.last().map_or(1, |(v, _)| v.version + 1);
+        let next_version = rows.last().map_or(1, |v| v.version + 1);
         let version = match request.version.filter(|&v| v != -1) {
             None => next_version,
             Some(wanted) if mode == Mode::Import => {
                 if wanted < 1 || wanted > i32::MAX as i64 {
                     return Err(RegistryError::InvalidVersion(wanted.to_string()));
                 }
-                if rows.iter().any(|(v, _)| v.version == wanted) {
+                if rows.iter().any(|v| v.version == wanted) {
                     return Err(RegistryError::InvalidSchema(format!(
                         "Version {wanted} already exists under subject {subject}"
                     )));
@@ -123,8 +250,8 @@ impl Registry {
             let level = config
                 .compatibility_level
                 .unwrap_or(self.settings.default_compatibility);
-            let compared = in_group(&live, &config, metadata.as_ref());
-            let findings = self.incompatibilities(conn, &compared, &parsed, level).await?;
+            let compared = in_group(conn, &live, &config, metadata.as_ref()).await?;
+            let findings = self.incompatibilities(conn, &compared, parsed, level).await?;
             if !findings.is_empty() {
                 return Err(RegistryError::Incompatible {
                     subject,
@@ -154,12 +281,11 @@ impl Registry {
                     }
                     None => queries::max_schema_id(conn).await? + 1,
                 };
-                insert_schema(conn, id, &fingerprint, &parsed, metadata.as_ref(), rule_set.as_ref()).await?;
+                insert_schema(conn, id, &fingerprint, parsed, metadata.as_ref(), rule_set.as_ref()).await?;
                 id
             }
         };
         queries::insert_version(conn, &subject, version, id).await?;
-        writer.commit().await?;
         Ok(Registered {
             id,
             version,
@@ -210,6 +336,7 @@ impl Registry {
             queries::delete_mode(conn, &scope).await?;
         }
         writer.commit().await?;
+        self.cache.invalidate();
         Ok(targets.iter().map(|r| r.version).collect())
     }
 
@@ -254,6 +381,7 @@ impl Registry {
             queries::soft_delete_version(conn, &subject, row.version).await?;
         }
         writer.commit().await?;
+        self.cache.invalidate();
         Ok(row.version)
     }
 }
@@ -336,20 +464,26 @@ async fn check_unreferenced(
 
 /// With a `compatibilityGroup` configured, only versions whose metadata property of that
 /// name equals the new schema's are compared.
-fn in_group<'r>(
-    live: &[&'r (VersionRow, SchemaRow)],
+async fn in_group<'r>(
+    conn: &mut sqlx::AnyConnection,
+    live: &[&'r VersionRow],
     config: &Config,
     metadata: Option<&Value>,
-) -> Vec<&'r (VersionRow, SchemaRow)> {
+) -> Result<Vec<&'r VersionRow>, RegistryError> {
     let Some(group) = config.compatibility_group.as_deref() else {
-        return live.to_vec();
+        return Ok(live.to_vec());
     };
     let property = |m: Option<&Value>| m.and_then(|m| m.get("properties")).and_then(|p| p.get(group)).cloned();
     let wanted = property(metadata);
-    live.iter()
-        .filter(|(_, s)| property(parse_json(&s.metadata).as_ref()) == wanted)
-        .copied()
-        .collect()
+    let mut compared = Vec::new();
+    for version in live {
+        let schema = queries::schema_by_id(conn, version.schema_id).await?;
+        let theirs = schema.as_ref().and_then(|s| parse_json(&s.metadata));
+        if property(theirs.as_ref()) == wanted {
+            compared.push(*version);
+        }
+    }
+    Ok(compared)
 }
 
 async fn insert_schema(

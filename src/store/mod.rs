@@ -97,12 +97,18 @@ impl Store {
         let lock_path = data_dir.join("herald.lock");
         let lock =
             File::create(&lock_path).map_err(|e| StoreError(format!("cannot create {}: {e}", lock_path.display())))?;
-        lock.try_lock().map_err(|_| {
-            StoreError(format!(
-                "the data directory {} is in use by another herald process",
-                data_dir.display()
-            ))
-        })?;
+        // A process that is shutting down may hold the lock a moment longer.
+        let mut attempts = 0;
+        while lock.try_lock().is_err() {
+            attempts += 1;
+            if attempts > 30 {
+                return Err(StoreError(format!(
+                    "the data directory {} is in use by another herald process",
+                    data_dir.display()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let db_path = data_dir.join("registry.db");
         let url = format!("sqlite://{}?mode=rwc", db_path.display());
         let store = Store::connect(&url, Dialect::Sqlite, Some(Arc::new(lock))).await?;

@@ -94,6 +94,88 @@ pub async fn schema_by_fingerprint(
     Ok(row.as_ref().map(schema_row).transpose()?)
 }
 
+/// A schema by id, only while some version (live or soft-deleted) uses it.
+pub async fn schema_in_use(conn: &mut AnyConnection, id: i64) -> Result<Option<SchemaRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {SCHEMA_COLUMNS} FROM schemas s WHERE s.id = $1 \
+         AND EXISTS (SELECT 1 FROM subject_versions v WHERE v.schema_id = s.id)"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(schema_row).transpose()?)
+}
+
+const VERSION_WITH_SCHEMA: &str = "SELECT v.subject, v.version, v.schema_id, v.deleted, \
+     s.id, s.fingerprint, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
+     FROM subject_versions v JOIN schemas s ON s.id = v.schema_id";
+
+/// One version of a subject with its schema.
+pub async fn version_with_schema(
+    conn: &mut AnyConnection,
+    subject: &str,
+    version: i64,
+) -> Result<Option<(VersionRow, SchemaRow)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 AND v.version = $2"
+    ))
+    .bind(subject)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(version_with_schema_row).transpose()
+}
+
+/// The latest live version of a subject with its schema.
+pub async fn latest_live_with_schema(
+    conn: &mut AnyConnection,
+    subject: &str,
+) -> Result<Option<(VersionRow, SchemaRow)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 AND v.deleted = 0 ORDER BY v.version DESC LIMIT 1"
+    ))
+    .bind(subject)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(version_with_schema_row).transpose()
+}
+
+/// The live version of a subject whose schema has this identity, if any.
+pub async fn live_version_with_fingerprint(
+    conn: &mut AnyConnection,
+    subject: &str,
+    fingerprint: &str,
+) -> Result<Option<(VersionRow, SchemaRow)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 AND v.deleted = 0 AND s.fingerprint = $2 \
+         ORDER BY v.version DESC LIMIT 1"
+    ))
+    .bind(subject)
+    .bind(fingerprint)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(version_with_schema_row).transpose()
+}
+
+/// The versions of a subject whose schema has exactly this type and text, newest first.
+pub async fn versions_with_text(
+    conn: &mut AnyConnection,
+    subject: &str,
+    schema_type: &str,
+    text: &str,
+) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 AND s.schema_type = $2 AND s.schema = $3 \
+         ORDER BY v.version DESC"
+    ))
+    .bind(subject)
+    .bind(schema_type)
+    .bind(text)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(version_with_schema_row).collect()
+}
+
 pub async fn max_schema_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT MAX(id) FROM schemas").fetch_one(conn).await?;
     Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
@@ -155,19 +237,16 @@ pub async fn subject_versions_with_schemas(
     conn: &mut AnyConnection,
     subject: &str,
 ) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT v.subject, v.version, v.schema_id, v.deleted, \
-                s.id, s.fingerprint, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
-         FROM subject_versions v JOIN schemas s ON s.id = v.schema_id \
-         WHERE v.subject = $1 ORDER BY v.version",
-    )
+    let rows = sqlx::query(&format!(
+        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 ORDER BY v.version"
+    ))
     .bind(subject)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(version_with_schema).collect()
+    rows.iter().map(version_with_schema_row).collect()
 }
 
-fn version_with_schema(row: &AnyRow) -> Result<(VersionRow, SchemaRow), StoreError> {
+fn version_with_schema_row(row: &AnyRow) -> Result<(VersionRow, SchemaRow), StoreError> {
     let version = version_row(row)?;
     let schema = SchemaRow {
         id: row.try_get(4)?,
@@ -183,15 +262,10 @@ fn version_with_schema(row: &AnyRow) -> Result<(VersionRow, SchemaRow), StoreErr
 
 /// Every version of every subject with its schema, by subject then version.
 pub async fn all_versions_with_schemas(conn: &mut AnyConnection) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT v.subject, v.version, v.schema_id, v.deleted, \
-                s.id, s.fingerprint, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
-         FROM subject_versions v JOIN schemas s ON s.id = v.schema_id \
-         ORDER BY v.subject, v.version",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(version_with_schema).collect()
+    let rows = sqlx::query(&format!("{VERSION_WITH_SCHEMA} ORDER BY v.subject, v.version"))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(version_with_schema_row).collect()
 }
 
 /// Every subject with whether it has live and soft-deleted versions, sorted by name.

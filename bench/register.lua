@@ -1,0 +1,30 @@
+-- wrk script: every request registers a new version of subject `load-value`. Versions differ
+-- by a field default, so each is new content yet BACKWARD compatible with the last, and the
+-- compatibility check runs on every registration. Each wrk thread numbers its own requests.
+local counter = 0
+local thread_id = 0
+
+function setup(thread)
+  thread:set("tid", tostring(math.random(1, 1000000)))
+end
+
+function init(args)
+  thread_id = tid
+end
+
+request = function()
+  counter = counter + 1
+  local schema = string.format(
+    '{\\"type\\":\\"record\\",\\"name\\":\\"Load\\",\\"fields\\":[{\\"name\\":\\"id\\",\\"type\\":\\"string\\"},{\\"name\\":\\"n\\",\\"type\\":\\"long\\",\\"default\\":%s%07d}]}',
+    thread_id, counter)
+  local body = '{"schema":"' .. schema .. '"}'
+  return wrk.format("POST", "/subjects/load-value/versions",
+    {["Content-Type"] = "application/vnd.schemaregistry.v1+json"}, body)
+end
+
+-- Fail loudly if registrations are refused: a benchmark of errors measures nothing.
+response = function(status, headers, body)
+  if status ~= 200 then
+    io.stderr:write("registration answered " .. status .. ": " .. body .. "\n")
+  end
+end

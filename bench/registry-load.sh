@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Load benchmark of the registry (issue 3 targets), beside a minimal axum "hello" server
+# built from the same dependencies, in one run on loopback:
+#   - GET /schemas/ids/{id} and lookup POST /subjects/{s}: requests per second as a
+#     fraction of hello's (target: at least 70 %);
+#   - new-version registrations per second on SQLite with durable commits (target: 1,000);
+#   - resident memory with 10,000 schemas registered (target: under 40 MB).
+# Needs wrk (Debian package `wrk`) and curl. Usage: bench/registry-load.sh [seconds per run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${1:-10}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-2}"
+HELLO=127.0.0.1:18090
+HERALD=127.0.0.1:18091
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+
+cargo build --release --quiet --bin herald --example hello
+target/release/examples/hello "$HELLO" 2>/dev/null &
+target/release/herald serve --listen "$HERALD" --data-dir "$WORK/data" --log warn &
+HERALD_PID=$!
+for _ in $(seq 50); do
+  curl -sf "http://$HERALD/health" >/dev/null && curl -sf "http://$HELLO/" >/dev/null && break
+  sleep 0.1
+done
+
+CT='Content-Type: application/vnd.schemaregistry.v1+json'
+SCHEMA='{\"type\":\"record\",\"name\":\"Payment\",\"namespace\":\"com.acme\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"amount\",\"type\":\"double\"},{\"name\":\"currency\",\"type\":\"string\",\"default\":\"EUR\"}]}'
+export LOOKUP_BODY="{\"schema\":\"$SCHEMA\"}"
+ID=$(curl -sf -X POST -H "$CT" --data "$LOOKUP_BODY" "http://$HERALD/subjects/bench-value/versions" | sed 's/[^0-9]//g')
+
+rps() { # wrk's requests per second, and the non-2xx count if any
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@" 2>&1)
+  if grep -q "Non-2xx" <<<"$out"; then echo "ERROR: $(grep Non-2xx <<<"$out")" >&2; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }'; }
+
+echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
+HELLO_RPS=$(rps "http://$HELLO/")
+BY_ID_RPS=$(rps "http://$HERALD/schemas/ids/$ID")
+LOOKUP_RPS=$(rps -s bench/lookup.lua "http://$HERALD/subjects/bench-value")
+HELLO_RPS_AFTER=$(rps "http://$HELLO/")
+echo "hello                      $HELLO_RPS req/s (again after: $HELLO_RPS_AFTER)"
+echo "GET /schemas/ids/$ID        $BY_ID_RPS req/s  = $(ratio "$BY_ID_RPS" "$HELLO_RPS") of hello"
+echo "POST /subjects/bench-value $LOOKUP_RPS req/s  = $(ratio "$LOOKUP_RPS" "$HELLO_RPS") of hello"
+
+REGISTER_RPS=$(rps -s bench/register.lua "http://$HERALD")
+echo "new-version registrations  $REGISTER_RPS per s (SQLite, WAL, synchronous=FULL)"
+
+# 10,000 schemas: keep registering new versions until the registry holds that many.
+while true; do
+  COUNT=$(curl -sf "http://$HERALD/schemas/ids/1?fetchMaxId=true" | sed 's/.*"maxId":\([0-9]*\).*/\1/')
+  [ "$COUNT" -ge 10000 ] && break
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/register.lua "http://$HERALD" >/dev/null 2>&1
+done
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "http://$HERALD/schemas/ids/$ID" >/dev/null 2>&1
+echo "resident memory            $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$HERALD_PID/status") with $COUNT schemas registered"
