@@ -5,6 +5,8 @@ CREATE TABLE schemas (
     id          BIGINT PRIMARY KEY,
     -- MD5 over type, canonical text, references, metadata and rule set: the schema's identity.
     fingerprint TEXT    NOT NULL UNIQUE,
+    -- MD5 over type, canonical text and references: what a lookup without metadata matches.
+    content     TEXT    NOT NULL,
     schema_type TEXT    NOT NULL,
     schema      TEXT    NOT NULL,
     -- The references as a JSON array of {name, subject, version}; '[]' when there are none.
@@ -13,6 +15,8 @@ CREATE TABLE schemas (
     rule_set    TEXT,
     created_at  BIGINT  NOT NULL
 );
+
+CREATE INDEX schemas_by_content ON schemas (content);
 
 CREATE TABLE subject_versions (
     subject    TEXT    NOT NULL,
@@ -23,7 +27,8 @@ CREATE TABLE subject_versions (
     PRIMARY KEY (subject, version)
 );
 
-CREATE INDEX subject_versions_by_schema ON subject_versions (schema_id);
+-- (schema_id, subject): finds "this content under this subject" without walking the subject.
+CREATE INDEX subject_versions_by_schema ON subject_versions (schema_id, subject);
 
 -- One row per reference, for `referencedby` and the delete rules.
 CREATE TABLE schema_references (

@@ -11,10 +11,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::model::{Registered, SchemaRequest, StoredSchema, SubjectSchema};
+use super::model::{Config, Mode, Registered, SchemaRequest, StoredSchema, SubjectSchema};
 
 /// Past this many bytes of keys and schema texts, the cache starts over.
-const MAX_BYTES: usize = 16 * 1024 * 1024;
+const MAX_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Default)]
 struct State {
@@ -23,6 +23,9 @@ struct State {
     by_id: HashMap<i64, Arc<StoredSchema>>,
     lookups: HashMap<String, Arc<SubjectSchema>>,
     registrations: HashMap<String, Arc<Registered>>,
+    /// Effective config and mode by subject.
+    configs: HashMap<String, Config>,
+    modes: HashMap<String, Mode>,
 }
 
 pub(super) struct ReadCache {
@@ -51,7 +54,7 @@ impl ReadCache {
         Ticket(self.state().generation)
     }
 
-    /// After a committed write: forget everything.
+    /// After any committed write: forget everything.
     pub fn invalidate(&self) {
         if !self.enabled {
             return;
@@ -60,6 +63,25 @@ impl ReadCache {
         let generation = state.generation + 1;
         *state = State {
             generation,
+            ..State::default()
+        };
+    }
+
+    /// After committed registrations, which change no config or mode: forget the rest.
+    pub fn invalidate_content(&self) {
+        if !self.enabled {
+            return;
+        }
+        let mut state = self.state();
+        let configs = std::mem::take(&mut state.configs);
+        let modes = std::mem::take(&mut state.modes);
+        let generation = state.generation + 1;
+        let bytes = configs.len() * 256 + modes.len() * 64;
+        *state = State {
+            generation,
+            bytes,
+            configs,
+            modes,
             ..State::default()
         };
     }
@@ -103,6 +125,32 @@ impl ReadCache {
         let size = key.len() + registered.schema.schema.len() + 64;
         self.store(ticket, size, |state| {
             state.registrations.insert(key, Arc::new(registered.clone()));
+        });
+    }
+
+    pub fn config(&self, subject: &str) -> Option<Config> {
+        if !self.enabled {
+            return None;
+        }
+        self.state().configs.get(subject).cloned()
+    }
+
+    pub fn store_config(&self, ticket: Ticket, subject: &str, config: &Config) {
+        self.store(ticket, subject.len() + 256, |state| {
+            state.configs.insert(subject.to_string(), config.clone());
+        });
+    }
+
+    pub fn mode(&self, subject: &str) -> Option<Mode> {
+        if !self.enabled {
+            return None;
+        }
+        self.state().modes.get(subject).copied()
+    }
+
+    pub fn store_mode(&self, ticket: Ticket, subject: &str, mode: Mode) {
+        self.store(ticket, subject.len() + 64, |state| {
+            state.modes.insert(subject.to_string(), mode);
         });
     }
 

@@ -255,14 +255,27 @@ pub(super) fn identity(
     metadata: Option<&Value>,
     rule_set: Option<&Value>,
 ) -> String {
-    let mut hasher = Md5::new();
-    for part in [
+    md5_hex(&[
         schema_type.as_str(),
         canonical,
         &serde_json::to_string(references).unwrap_or_default(),
         &metadata.map(sorted_json).unwrap_or_default(),
         &rule_set.map(sorted_json).unwrap_or_default(),
-    ] {
+    ])
+}
+
+/// The content alone (type, text, references): what a lookup without metadata matches.
+pub(super) fn content_key(schema_type: SchemaType, canonical: &str, references: &[SchemaReference]) -> String {
+    md5_hex(&[
+        schema_type.as_str(),
+        canonical,
+        &serde_json::to_string(references).unwrap_or_default(),
+    ])
+}
+
+fn md5_hex(parts: &[&str]) -> String {
+    let mut hasher = Md5::new();
+    for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }

@@ -351,7 +351,8 @@ impl Core {
                 .filter(|(_, s)| content::normalized(parsed.schema_type, &s.schema) == parsed.canonical)
                 .collect()
         } else {
-            queries::versions_with_text(reader.conn(), &subject, parsed.schema_type.as_str(), &parsed.canonical).await?
+            let content = content::content_key(parsed.schema_type, &parsed.canonical, &parsed.references);
+            queries::versions_with_content(reader.conn(), &subject, &content).await?
         };
         for (row, schema) in candidates.iter().filter(|(v, _)| include_deleted || !v.deleted) {
             if parse_refs(&schema.refs)? != parsed.references {
@@ -464,13 +465,19 @@ impl Core {
 
     /// The effective config of a subject: its own over the global one.
     async fn effective_config(&self, conn: &mut sqlx::AnyConnection, subject: &str) -> Result<Config, RegistryError> {
+        if let Some(config) = self.cache.config(subject) {
+            return Ok(config);
+        }
+        let ticket = self.cache.ticket();
         let global = settings::stored_config(conn, &settings::global())
             .await?
             .unwrap_or_default();
         let own = settings::stored_config(conn, &settings::subject_scope(subject))
             .await?
             .unwrap_or_default();
-        Ok(own.over(&global))
+        let config = own.over(&global);
+        self.cache.store_config(ticket, subject, &config);
+        Ok(config)
     }
 }
 

@@ -100,12 +100,19 @@ impl Core {
     /// The mode a subject is in: READONLY_OVERRIDE set globally wins, then the subject's
     /// own, then the global one, then READWRITE.
     pub(super) async fn effective_mode(&self, conn: &mut AnyConnection, subject: &str) -> Result<Mode, RegistryError> {
-        let global_mode = stored_mode(conn, &global()).await?;
-        if global_mode == Some(Mode::ReadOnlyOverride) {
-            return Ok(Mode::ReadOnlyOverride);
+        if let Some(mode) = self.cache.mode(subject) {
+            return Ok(mode);
         }
-        let own = stored_mode(conn, &subject_scope(subject)).await?;
-        Ok(own.or(global_mode).unwrap_or(Mode::ReadWrite))
+        let ticket = self.cache.ticket();
+        let global_mode = stored_mode(conn, &global()).await?;
+        let mode = if global_mode == Some(Mode::ReadOnlyOverride) {
+            Mode::ReadOnlyOverride
+        } else {
+            let own = stored_mode(conn, &subject_scope(subject)).await?;
+            own.or(global_mode).unwrap_or(Mode::ReadWrite)
+        };
+        self.cache.store_mode(ticket, subject, mode);
+        Ok(mode)
     }
 
     /// `GET /mode[/{subject}]`.

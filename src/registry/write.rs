@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use sqlx::{AnyConnection, Connection};
+use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::cache::request_key;
-use super::content::{identity, Parsed};
+use super::content::{content_key, identity, Parsed};
 use super::{
     corrupt, parse_json, parse_refs, subject_name, Config, Core, Mode, Registered, Registry, RegistryError,
     SchemaRequest, StoredSchema, VersionSpec,
@@ -129,7 +129,17 @@ impl Core {
         };
         let mut results = Vec::with_capacity(group.len());
         for job in group {
-            results.push(self.register_one(writer.conn(), job).await);
+            let result = self
+                .decide_and_write(writer.conn(), &job.subject, &job.request, &job.parsed)
+                .await;
+            // Refusals are decided before anything is written; a database failure may have
+            // left a registration half-written, so the whole group is rolled back.
+            if let Err(RegistryError::Store(e)) = &result {
+                let e = StoreError(e.0.clone());
+                drop(writer);
+                return group.iter().map(|_| Err(store_error(&e))).collect();
+            }
+            results.push(result);
         }
         let wrote = results.iter().any(|r| matches!(r, Ok(r) if r.created));
         if !wrote {
@@ -137,7 +147,7 @@ impl Core {
         }
         match writer.commit().await {
             Ok(()) => {
-                self.cache.invalidate();
+                self.cache.invalidate_content();
                 results
             }
             Err(e) => results
@@ -150,20 +160,6 @@ impl Core {
         }
     }
 
-    /// One registration inside the group's transaction, under a savepoint: if it fails
-    /// part-way, only its own writes are undone.
-    async fn register_one(&self, conn: &mut AnyConnection, job: &RegisterJob) -> Result<Registered, RegistryError> {
-        let mut savepoint = conn.begin().await.map_err(StoreError::from)?;
-        let result = self
-            .decide_and_write(&mut savepoint, &job.subject, &job.request, &job.parsed)
-            .await;
-        match &result {
-            Ok(_) => savepoint.commit().await.map_err(StoreError::from)?,
-            Err(_) => savepoint.rollback().await.map_err(StoreError::from)?,
-        }
-        result
-    }
-
     /// Confluent's registration rules, against the database as this transaction sees it.
     async fn decide_and_write(
         &self,
@@ -174,11 +170,13 @@ impl Core {
     ) -> Result<Registered, RegistryError> {
         let subject = subject.to_string();
         let config = self.effective_config(conn, &subject).await?;
-        let rows = queries::subject_versions(conn, &subject).await?;
-        let live: Vec<&VersionRow> = rows.iter().filter(|v| !v.deleted).collect();
-        let latest = match live.last() {
-            Some(v) => queries::schema_by_id(conn, v.schema_id).await?,
-            None => None,
+        // Only the latest live version and the highest number are needed for most levels;
+        // a subject's whole history is read only for transitive levels.
+        let latest = queries::latest_live_with_schema(conn, &subject).await?;
+        let highest = queries::max_version(conn, &subject).await?;
+        let (latest_version, latest) = match latest {
+            Some((version, schema)) => (Some(version), Some(schema)),
+            None => (None, None),
         };
         let inherited_metadata = latest.as_ref().and_then(|s| parse_json(&s.metadata));
         let inherited_rules = latest.as_ref().and_then(|s| parse_json(&s.rule_set));
@@ -224,14 +222,14 @@ impl Core {
         let mode = self.effective_mode(conn, &subject).await?;
         check_mode(&subject, mode, request.id.is_some())?;
 
-        let next_version = rows.last().map_or(1, |v| v.version + 1);
+        let next_version = highest.map_or(1, |v| v + 1);
         let version = match request.version.filter(|&v| v != -1) {
             None => next_version,
             Some(wanted) if mode == Mode::Import => {
                 if wanted < 1 || wanted > i32::MAX as i64 {
                     return Err(RegistryError::InvalidVersion(wanted.to_string()));
                 }
-                if rows.iter().any(|v| v.version == wanted) {
+                if queries::version_with_schema(conn, &subject, wanted).await?.is_some() {
                     return Err(RegistryError::InvalidSchema(format!(
                         "Version {wanted} already exists under subject {subject}"
                     )));
@@ -250,6 +248,16 @@ impl Core {
             let level = config
                 .compatibility_level
                 .unwrap_or(self.settings.default_compatibility);
+            let live: Vec<VersionRow> = if level.is_transitive() || config.compatibility_group.is_some() {
+                queries::subject_versions(conn, &subject)
+                    .await?
+                    .into_iter()
+                    .filter(|v| !v.deleted)
+                    .collect()
+            } else {
+                latest_version.into_iter().collect()
+            };
+            let live: Vec<&VersionRow> = live.iter().collect();
             let compared = in_group(conn, &live, &config, metadata.as_ref()).await?;
             let findings = self.incompatibilities(conn, &compared, parsed, level).await?;
             if !findings.is_empty() {
@@ -497,6 +505,7 @@ async fn insert_schema(
     let row = SchemaRow {
         id,
         fingerprint: fingerprint.to_string(),
+        content: content_key(parsed.schema_type, &parsed.canonical, &parsed.references),
         schema_type: parsed.schema_type.as_str().to_string(),
         schema: parsed.canonical.clone(),
         refs: serde_json::to_string(&parsed.references).map_err(|e| corrupt(e.to_string()))?,

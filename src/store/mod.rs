@@ -136,7 +136,8 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA cache_size = -1024;",
                             )
                             .await?;
                             Ok(())

@@ -11,6 +11,8 @@ use super::StoreError;
 pub struct SchemaRow {
     pub id: i64,
     pub fingerprint: String,
+    /// Identity without metadata and rule set: what lookups match on.
+    pub content: String,
     pub schema_type: String,
     pub schema: String,
     /// JSON array of `{name, subject, version}`.
@@ -45,17 +47,23 @@ impl ConfigScope {
     }
 }
 
-const SCHEMA_COLUMNS: &str = "id, fingerprint, schema_type, schema, refs, metadata, rule_set";
+const SCHEMA_COLUMNS: &str = "id, fingerprint, content, schema_type, schema, refs, metadata, rule_set";
 
 fn schema_row(row: &AnyRow) -> Result<SchemaRow, sqlx::Error> {
+    schema_row_at(row, 0)
+}
+
+/// A schema row whose columns ([`SCHEMA_COLUMNS`]) start at `first`.
+fn schema_row_at(row: &AnyRow, first: usize) -> Result<SchemaRow, sqlx::Error> {
     Ok(SchemaRow {
-        id: row.try_get(0)?,
-        fingerprint: row.try_get(1)?,
-        schema_type: row.try_get(2)?,
-        schema: row.try_get(3)?,
-        refs: row.try_get(4)?,
-        metadata: row.try_get(5)?,
-        rule_set: row.try_get(6)?,
+        id: row.try_get(first)?,
+        fingerprint: row.try_get(first + 1)?,
+        content: row.try_get(first + 2)?,
+        schema_type: row.try_get(first + 3)?,
+        schema: row.try_get(first + 4)?,
+        refs: row.try_get(first + 5)?,
+        metadata: row.try_get(first + 6)?,
+        rule_set: row.try_get(first + 7)?,
     })
 }
 
@@ -107,7 +115,7 @@ pub async fn schema_in_use(conn: &mut AnyConnection, id: i64) -> Result<Option<S
 }
 
 const VERSION_WITH_SCHEMA: &str = "SELECT v.subject, v.version, v.schema_id, v.deleted, \
-     s.id, s.fingerprint, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
+     s.id, s.fingerprint, s.content, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
      FROM subject_versions v JOIN schemas s ON s.id = v.schema_id";
 
 /// One version of a subject with its schema.
@@ -140,40 +148,67 @@ pub async fn latest_live_with_schema(
     row.as_ref().map(version_with_schema_row).transpose()
 }
 
+/// The versions of `subject` that use schema `id`, oldest first. Asked by schema first, so
+/// the index on (schema_id, subject) answers it however many versions the subject has.
+async fn versions_of_schema_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    subject: &str,
+) -> Result<Vec<VersionRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 AND subject = $2",
+    )
+    .bind(id)
+    .bind(subject)
+    .fetch_all(conn)
+    .await?;
+    let mut versions = rows.iter().map(version_row).collect::<Result<Vec<_>, _>>()?;
+    versions.sort_by_key(|v| v.version);
+    Ok(versions)
+}
+
 /// The live version of a subject whose schema has this identity, if any.
 pub async fn live_version_with_fingerprint(
     conn: &mut AnyConnection,
     subject: &str,
     fingerprint: &str,
 ) -> Result<Option<(VersionRow, SchemaRow)>, StoreError> {
-    let row = sqlx::query(&format!(
-        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 AND v.deleted = 0 AND s.fingerprint = $2 \
-         ORDER BY v.version DESC LIMIT 1"
-    ))
-    .bind(subject)
-    .bind(fingerprint)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(version_with_schema_row).transpose()
+    let Some(schema) = schema_by_fingerprint(conn, fingerprint).await? else {
+        return Ok(None);
+    };
+    let versions = versions_of_schema_in(conn, schema.id, subject).await?;
+    Ok(versions.into_iter().rev().find(|v| !v.deleted).map(|v| (v, schema)))
 }
 
-/// The versions of a subject whose schema has exactly this type and text, newest first.
-pub async fn versions_with_text(
+/// The versions of a subject whose schema has this content (type, text, references),
+/// newest first.
+pub async fn versions_with_content(
     conn: &mut AnyConnection,
     subject: &str,
-    schema_type: &str,
-    text: &str,
+    content: &str,
 ) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "{VERSION_WITH_SCHEMA} WHERE v.subject = $1 AND s.schema_type = $2 AND s.schema = $3 \
-         ORDER BY v.version DESC"
-    ))
-    .bind(subject)
-    .bind(schema_type)
-    .bind(text)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(version_with_schema_row).collect()
+    let rows = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE content = $1"))
+        .bind(content)
+        .fetch_all(&mut *conn)
+        .await?;
+    let schemas = rows.iter().map(schema_row).collect::<Result<Vec<_>, _>>()?;
+    let mut found = Vec::new();
+    for schema in schemas {
+        for version in versions_of_schema_in(conn, schema.id, subject).await? {
+            found.push((version, schema.clone()));
+        }
+    }
+    found.sort_by_key(|(v, _)| std::cmp::Reverse(v.version));
+    Ok(found)
+}
+
+/// The highest version number of a subject, soft-deleted ones included.
+pub async fn max_version(conn: &mut AnyConnection, subject: &str) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query("SELECT version FROM subject_versions WHERE subject = $1 ORDER BY version DESC LIMIT 1")
+        .bind(subject)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
 }
 
 pub async fn max_schema_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
@@ -183,11 +218,12 @@ pub async fn max_schema_id(conn: &mut AnyConnection) -> Result<i64, StoreError> 
 
 pub async fn insert_schema(conn: &mut AnyConnection, schema: &SchemaRow) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO schemas (id, fingerprint, schema_type, schema, refs, metadata, rule_set, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO schemas (id, fingerprint, content, schema_type, schema, refs, metadata, rule_set, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(schema.id)
     .bind(&schema.fingerprint)
+    .bind(&schema.content)
     .bind(&schema.schema_type)
     .bind(&schema.schema)
     .bind(&schema.refs)
@@ -247,17 +283,7 @@ pub async fn subject_versions_with_schemas(
 }
 
 fn version_with_schema_row(row: &AnyRow) -> Result<(VersionRow, SchemaRow), StoreError> {
-    let version = version_row(row)?;
-    let schema = SchemaRow {
-        id: row.try_get(4)?,
-        fingerprint: row.try_get(5)?,
-        schema_type: row.try_get(6)?,
-        schema: row.try_get(7)?,
-        refs: row.try_get(8)?,
-        metadata: row.try_get(9)?,
-        rule_set: row.try_get(10)?,
-    };
-    Ok((version, schema))
+    Ok((version_row(row)?, schema_row_at(row, 4)?))
 }
 
 /// Every version of every subject with its schema, by subject then version.
