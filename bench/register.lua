@@ -8,11 +8,18 @@ function setup(thread)
   thread:set("tid", tostring(math.random(1, 1000000)))
 end
 
+-- An optional argument (`-- N`) stops after N registrations per thread.
+local limit = nil
+
 function init(args)
   thread_id = tid
+  if args[1] then limit = tonumber(args[1]) end
 end
 
 request = function()
+  if limit and counter >= limit then
+    wrk.thread:stop()
+  end
   counter = counter + 1
   local schema = string.format(
     '{\\"type\\":\\"record\\",\\"name\\":\\"Load\\",\\"fields\\":[{\\"name\\":\\"id\\",\\"type\\":\\"string\\"},{\\"name\\":\\"n\\",\\"type\\":\\"long\\",\\"default\\":%s%07d}]}',

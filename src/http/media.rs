@@ -6,12 +6,15 @@
 use axum::extract::Request;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
 pub const V1: &str = "application/vnd.schemaregistry.v1+json";
+
+/// The `Accept` header of Confluent's Python and Java clients.
+const CLIENT_ACCEPT: &str =
+    "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json";
 
 /// What responses can be, with the server's preference (Jersey's `qs`).
 const OFFERED: [(&str, f32); 3] = [
@@ -33,15 +36,22 @@ pub fn json_body(bytes: Vec<u8>) -> impl IntoResponse {
     ([(CONTENT_TYPE, HeaderValue::from_static(V1))], bytes)
 }
 
-/// Middleware for the registry routes.
-pub async fn negotiate(request: Request, next: Next) -> Response {
+/// Checks a registry request's `Accept` and `Content-Type`: the response type to use, or
+/// the 406 or 415 to answer instead.
+pub fn negotiate(request: &Request) -> Result<&'static str, Response> {
     let Some(chosen) = choose(request.headers()) else {
-        return ApiError::plain(StatusCode::NOT_ACCEPTABLE, "HTTP 406 Not Acceptable").into_response();
+        return Err(ApiError::plain(StatusCode::NOT_ACCEPTABLE, "HTTP 406 Not Acceptable").into_response());
     };
     if matches!(*request.method(), Method::POST | Method::PUT) && !readable(request.headers()) {
-        return ApiError::plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTP 415 Unsupported Media Type").into_response();
+        return Err(
+            ApiError::plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTP 415 Unsupported Media Type").into_response(),
+        );
     }
-    let mut response = next.run(request).await;
+    Ok(chosen)
+}
+
+/// Gives a JSON response the negotiated type.
+pub fn retype(mut response: Response, chosen: &'static str) -> Response {
     if chosen != V1 && response.headers().get(CONTENT_TYPE).is_some_and(|t| t == V1) {
         response
             .headers_mut()
@@ -52,6 +62,13 @@ pub async fn negotiate(request: Request, next: Next) -> Response {
 
 /// The response type for an `Accept` header, or `None` when nothing offered is acceptable.
 fn choose(headers: &HeaderMap) -> Option<&'static str> {
+    // What the official clients send, answered without parsing.
+    let mut values = headers.get_all(ACCEPT).iter();
+    match (values.next(), values.next()) {
+        (None, _) => return Some(V1),
+        (Some(only), None) if only == CLIENT_ACCEPT || only == "*/*" || only == V1 => return Some(V1),
+        _ => {}
+    }
     let accept = headers
         .get_all(ACCEPT)
         .iter()

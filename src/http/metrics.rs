@@ -4,16 +4,11 @@
 //! A handful of counters behind one lock, rendered in the text exposition format: a
 //! metrics crate would bring a registry, macros and an exporter for what fits on a page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use super::AppState;
+use axum::http::Method;
 
 /// Latency bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -27,14 +22,20 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct Counters {
-    /// (route, method, status) → count.
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// route → latency histogram.
-    latencies: BTreeMap<String, Histogram>,
+    /// Route template → its counts and latencies. Looked up by `&str`, so a request to a
+    /// route seen before allocates nothing.
+    routes: HashMap<String, RouteStats>,
     /// outcome (`created`, `existing`) → count.
     registrations: BTreeMap<&'static str, u64>,
     /// reason (`incompatible`, `invalid`, …) → count.
     rejected: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Default)]
+struct RouteStats {
+    /// (method, status) → count; a handful of entries per route.
+    requests: Vec<(Method, u16, u64)>,
+    latency: Histogram,
 }
 
 #[derive(Default)]
@@ -49,12 +50,17 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn record_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn record_request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
         let mut c = self.counters();
-        *c.requests
-            .entry((route.to_string(), method.to_string(), status))
-            .or_default() += 1;
-        let h = c.latencies.entry(route.to_string()).or_default();
+        let stats = match c.routes.get_mut(route) {
+            Some(stats) => stats,
+            None => c.routes.entry(route.to_string()).or_default(),
+        };
+        match stats.requests.iter_mut().find(|(m, s, _)| m == method && *s == status) {
+            Some((_, _, n)) => *n += 1,
+            None => stats.requests.push((method.clone(), status, 1)),
+        }
+        let h = &mut stats.latency;
         h.count += 1;
         h.sum += seconds;
         for (bucket, bound) in h.buckets.iter_mut().zip(BUCKETS) {
@@ -75,19 +81,26 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self) -> String {
         let c = self.counters();
+        let mut routes: Vec<(&String, &RouteStats)> = c.routes.iter().collect();
+        routes.sort_by(|a, b| a.0.cmp(b.0));
         let mut out = String::new();
         out.push_str("# HELP herald_http_requests_total HTTP requests by route, method and status.\n");
         out.push_str("# TYPE herald_http_requests_total counter\n");
-        for ((route, method, status), n) in &c.requests {
-            let _ = writeln!(
-                out,
-                "herald_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
+        for (route, stats) in &routes {
+            let mut requests = stats.requests.clone();
+            requests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+            for (method, status, n) in requests {
+                let _ = writeln!(
+                    out,
+                    "herald_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
+            }
         }
         out.push_str("# HELP herald_http_request_duration_seconds HTTP request latency by route.\n");
         out.push_str("# TYPE herald_http_request_duration_seconds histogram\n");
-        for (route, h) in &c.latencies {
+        for (route, stats) in &routes {
+            let h = &stats.latency;
             let route = escape(route);
             for (bound, n) in BUCKETS.iter().zip(h.buckets) {
                 let _ = writeln!(
@@ -127,24 +140,4 @@ impl Metrics {
 
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// Middleware: counts and times every request under its route template, so that
-/// `/subjects/a/versions` and `/subjects/b/versions` are one series.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_string();
-    let method = request.method().as_str().to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.metrics.record_request(
-        &route,
-        &method,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
 }

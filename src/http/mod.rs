@@ -13,11 +13,12 @@ mod params;
 pub mod wire;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{StatusCode, Uri};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -28,19 +29,29 @@ use crate::registry::Registry;
 use error::ApiError;
 use metrics::Metrics;
 
-/// What every handler can reach.
+/// What every handler can reach; one `Arc`, as it is cloned for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub registry: Registry,
-    pub metrics: Arc<Metrics>,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(registry: Registry) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             registry,
-            metrics: Arc::new(Metrics::default()),
-        }
+            metrics: Metrics::default(),
+        }))
     }
 }
 
@@ -111,8 +122,7 @@ fn router(state: AppState) -> Router {
         )
         .route("/contexts", get(api::contexts))
         .route("/v1/metadata/id", get(api::cluster_id))
-        .route("/v1/metadata/version", get(api::server_version))
-        .layer(middleware::from_fn(media::negotiate));
+        .route("/v1/metadata/version", get(api::server_version));
     let operations = Router::new()
         .route("/health", get(live))
         .route("/health/live", get(live))
@@ -123,8 +133,7 @@ fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(middleware::map_response(body_too_large))
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
 }
 
@@ -152,8 +161,36 @@ async fn method_not_allowed() -> ApiError {
     ApiError::plain(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
 }
 
+/// The one middleware, kept single because each layer costs a service clone per request:
+/// media-type negotiation on registry routes, the API's error shape for oversized bodies,
+/// and metrics under the route's template (so `/subjects/a/versions` and
+/// `/subjects/b/versions` are one series).
+async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
+    let path = request.uri().path();
+    let operations = path == "/metrics" || path == "/health" || path.starts_with("/health/");
+    let response = if operations {
+        next.run(request).await
+    } else {
+        match media::negotiate(&request) {
+            Ok(chosen) => media::retype(next.run(request).await, chosen),
+            Err(refusal) => refusal,
+        }
+    };
+    let response = body_too_large(response);
+    state.metrics.record_request(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
 /// axum answers an oversized body with a plain-text 413; give it the API's error shape.
-async fn body_too_large(response: Response) -> Response {
+fn body_too_large(response: Response) -> Response {
     let plain = response
         .headers()
         .get(CONTENT_TYPE)

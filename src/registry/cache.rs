@@ -8,7 +8,9 @@
 //! what it read (see [`ReadCache::store`]), so no stale answer outlives the write. With
 //! PostgreSQL, other processes write too, and every read goes to the database.
 
-use std::collections::HashMap;
+use std::fmt::Write;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::model::{Config, Mode, Registered, SchemaRequest, StoredSchema, SubjectSchema};
@@ -187,7 +189,7 @@ pub(super) fn request_key(kind: &str, subject: &str, request: &SchemaRequest, fl
         key.push('\0');
     }
     for r in &request.references {
-        key.push_str(&format!("{}\u{1}{}\u{1}{}\0", r.name, r.subject, r.version));
+        let _ = write!(key, "{}\u{1}{}\u{1}{}\0", r.name, r.subject, r.version);
     }
     key.push('\0');
     if let Some(m) = &request.metadata {
@@ -198,6 +200,6 @@ pub(super) fn request_key(kind: &str, subject: &str, request: &SchemaRequest, fl
         key.push_str(&r.to_string());
     }
     key.push('\0');
-    key.push_str(&format!("{:?}{:?}{flags:?}", request.version, request.id));
+    let _ = write!(key, "{:?}{:?}{flags:?}", request.version, request.id);
     key
 }
