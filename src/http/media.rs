@@ -38,14 +38,15 @@ pub fn json_body(bytes: Vec<u8>) -> impl IntoResponse {
 
 /// Checks a registry request's `Accept` and `Content-Type`: the response type to use, or
 /// the 406 or 415 to answer instead.
-pub fn negotiate(request: &Request) -> Result<&'static str, Response> {
+pub fn negotiate(request: &Request) -> Result<&'static str, ApiError> {
     let Some(chosen) = choose(request.headers()) else {
-        return Err(ApiError::plain(StatusCode::NOT_ACCEPTABLE, "HTTP 406 Not Acceptable").into_response());
+        return Err(ApiError::plain(StatusCode::NOT_ACCEPTABLE, "HTTP 406 Not Acceptable"));
     };
     if matches!(*request.method(), Method::POST | Method::PUT) && !readable(request.headers()) {
-        return Err(
-            ApiError::plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTP 415 Unsupported Media Type").into_response(),
-        );
+        return Err(ApiError::plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "HTTP 415 Unsupported Media Type",
+        ));
     }
     Ok(chosen)
 }

@@ -176,7 +176,7 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     } else {
         match media::negotiate(&request) {
             Ok(chosen) => media::retype(next.run(request).await, chosen),
-            Err(refusal) => refusal,
+            Err(refusal) => refusal.into_response(),
         }
     };
     let response = body_too_large(response);
