@@ -180,12 +180,13 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
         }
     };
     let response = body_too_large(response);
-    state.metrics.record_request(
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        &method,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .record_request(route, &method, status, elapsed.as_secs_f64());
+    tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
 }
 

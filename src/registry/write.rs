@@ -148,6 +148,11 @@ impl Core {
         match writer.commit().await {
             Ok(()) => {
                 self.cache.invalidate_content();
+                for (job, result) in group.iter().zip(&results) {
+                    if let Ok(r @ Registered { created: true, .. }) = result {
+                        tracing::info!(subject = %job.subject, version = r.version, id = r.id, "schema registered");
+                    }
+                }
                 results
             }
             Err(e) => results
