@@ -7,10 +7,12 @@
 //! - [`store`]: persistence through sqlx, SQLite or PostgreSQL.
 //! - [`http`]: the Confluent-compatible REST API, health and metrics.
 //! - [`config`]: `herald serve` settings from flags, `HERALD_*` variables and `herald.toml`.
+//! - [`broker`]: the log-backed broker's storage (record batches, segmented partition logs).
 //! - [`cli`]: the `herald` command line.
 //!
 //! `schema` and `compat` are pure: plain data and functions, no I/O.
 
+pub mod broker;
 pub mod cli;
 pub mod compat;
 pub mod config;

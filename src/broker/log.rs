@@ -1,0 +1,324 @@
+//! A partition's log: segments in one directory, append at the end, read from any offset,
+//! roll by size and age, retention by whole closed segments, and recovery after a crash.
+//!
+//! Durability is explicit: [`PartitionLog::append`] writes, [`PartitionLog::sync`] makes
+//! everything written so far durable (fdatasync) and moves the durable point that readers
+//! stop at, so a consumer never sees a record a crash could take back. The broker calls
+//! `sync` once for many appends (group commit).
+//!
+//! Recovery: a clean shutdown leaves a `clean-shutdown` marker with the next offset, and the
+//! closed segments' saved indexes are trusted; otherwise every segment is scanned. Damage at
+//! the end of the last segment (a torn write) is cut off; damage in any older segment, whose
+//! data was acknowledged long ago, stops the open with an error naming the file and byte.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::batch::{self, BatchError};
+use super::segment::{file_name, write_atomically, Segment};
+
+const CLEAN_MARKER: &str = "clean-shutdown";
+
+/// When segments roll.
+#[derive(Debug, Clone, Copy)]
+pub struct LogConfig {
+    pub segment_bytes: u64,
+    pub segment_age: Duration,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 256 * 1024 * 1024,
+            segment_age: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum LogError {
+    Io {
+        context: String,
+        source: io::Error,
+    },
+    /// A batch handed to `append` is not a valid batch.
+    InvalidBatch(BatchError),
+    /// A closed segment is damaged: acknowledged data would be lost by cutting it.
+    Corrupt {
+        file: PathBuf,
+        position: u64,
+        reason: String,
+    },
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogError::Io { context, source } => write!(f, "{context}: {source}"),
+            LogError::InvalidBatch(err) => write!(f, "invalid record batch: {err}"),
+            LogError::Corrupt { file, position, reason } => write!(
+                f,
+                "{} is corrupt at byte {position} ({reason}); refusing to open the partition rather than drop acknowledged records",
+                file.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> LogError {
+    let context = context.into();
+    move |source| LogError::Io { context, source }
+}
+
+/// What opening the log found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub clean: bool,
+    /// Bytes cut from the end of the last segment, and why.
+    pub truncated: Option<(u64, String)>,
+}
+
+pub struct PartitionLog {
+    dir: PathBuf,
+    config: LogConfig,
+    /// Oldest first; the last one is active.
+    segments: Vec<Segment>,
+    /// One past the last offset made durable by `sync`.
+    durable_offset: i64,
+}
+
+impl PartitionLog {
+    /// Opens (creating if needed) the log in `dir`, recovering as the module explains.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<(PartitionLog, Recovery), LogError> {
+        fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
+        let mut bases: Vec<i64> = fs::read_dir(dir)
+            .map_err(io_error(format!("cannot list {}", dir.display())))?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".log")?.parse::<i64>().ok()
+            })
+            .collect();
+        bases.sort_unstable();
+        let marker = dir.join(CLEAN_MARKER);
+        let clean_next: Option<i64> = fs::read_to_string(&marker).ok().and_then(|t| t.trim().parse().ok());
+        // From here on the log is in use: a crash must not look clean.
+        if marker.exists() {
+            fs::remove_file(&marker).map_err(io_error("cannot remove the clean-shutdown marker"))?;
+        }
+        let mut recovery = Recovery {
+            clean: clean_next.is_some(),
+            truncated: None,
+        };
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        for (i, &base) in bases.iter().enumerate() {
+            let last = i + 1 == bases.len();
+            let opened = match (clean_next, bases.get(i + 1)) {
+                (Some(_), Some(&next_base)) => Segment::open_indexed(dir, base, next_base),
+                _ => Segment::open_scanning(dir, base),
+            };
+            let path = dir.join(file_name(base, "log"));
+            let (mut segment, damage) = opened.map_err(io_error(format!("cannot read {}", path.display())))?;
+            if let Some(damage) = damage {
+                if !last {
+                    return Err(LogError::Corrupt {
+                        file: path,
+                        position: damage.position,
+                        reason: damage.reason,
+                    });
+                }
+                let length = fs::metadata(&path).map(|m| m.len()).unwrap_or(damage.position);
+                segment
+                    .truncate(damage.position)
+                    .map_err(io_error(format!("cannot truncate {}", path.display())))?;
+                recovery.truncated = Some((length - damage.position, damage.reason));
+            }
+            if let Some(previous) = segments.last() {
+                let previous: &Segment = previous;
+                if previous.next_offset != segment.base_offset {
+                    return Err(LogError::Corrupt {
+                        file: path,
+                        position: 0,
+                        reason: format!(
+                            "segment starts at offset {} but the previous one ends at {}",
+                            segment.base_offset, previous.next_offset
+                        ),
+                    });
+                }
+            }
+            segments.push(segment);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(dir, 0).map_err(io_error("cannot create the first segment"))?);
+        }
+        let next = segments.last().map_or(0, |s| s.next_offset);
+        Ok((
+            PartitionLog {
+                dir: dir.to_path_buf(),
+                config,
+                segments,
+                durable_offset: next,
+            },
+            recovery,
+        ))
+    }
+
+    /// The first offset still stored.
+    pub fn start_offset(&self) -> i64 {
+        self.segments.first().map_or(0, |s| s.base_offset)
+    }
+
+    /// The offset the next record will get.
+    pub fn next_offset(&self) -> i64 {
+        self.segments.last().map_or(0, |s| s.next_offset)
+    }
+
+    /// One past the last durable offset: what readers may see.
+    pub fn durable_offset(&self) -> i64 {
+        self.durable_offset
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Appends one batch (checked, then given its offsets); answers its first and last
+    /// offsets. Not durable until [`PartitionLog::sync`].
+    pub fn append(&mut self, bytes: &mut [u8]) -> Result<(i64, i64), LogError> {
+        let header = batch::verify(bytes).map_err(LogError::InvalidBatch)?;
+        if header.total_len() != bytes.len() {
+            return Err(LogError::InvalidBatch(BatchError::BadLength(header.batch_length)));
+        }
+        self.roll_if_due(bytes.len() as u64)?;
+        let base = self.next_offset();
+        batch::set_base_offset(bytes, base);
+        let header = batch::BatchHeader {
+            base_offset: base,
+            ..header
+        };
+        let active = self.segments.last_mut().expect("a log always has an active segment");
+        let path = active.base_offset;
+        active
+            .append(bytes, &header)
+            .map_err(io_error(format!("cannot append to segment {}", file_name(path, "log"))))?;
+        Ok((base, header.last_offset()))
+    }
+
+    fn roll_if_due(&mut self, incoming: u64) -> Result<(), LogError> {
+        let active = self.segments.last().expect("a log always has an active segment");
+        let full = active.size > 0 && active.size + incoming > self.config.segment_bytes;
+        let old = active.size > 0 && active.created.elapsed().is_ok_and(|age| age >= self.config.segment_age);
+        if !(full || old) {
+            return Ok(());
+        }
+        let next = active.next_offset;
+        active
+            .save_indexes(&self.dir)
+            .map_err(io_error("cannot save a segment's indexes"))?;
+        let segment = Segment::create(&self.dir, next).map_err(io_error("cannot roll to a new segment"))?;
+        self.segments.push(segment);
+        Ok(())
+    }
+
+    /// Makes everything appended so far durable; answers the new durable offset.
+    pub fn sync(&mut self) -> Result<i64, LogError> {
+        for segment in self.segments.iter_mut().filter(|s| s.dirty) {
+            segment.sync().map_err(io_error(format!(
+                "fdatasync of {}",
+                file_name(segment.base_offset, "log")
+            )))?;
+        }
+        self.durable_offset = self.next_offset();
+        Ok(self.durable_offset)
+    }
+
+    /// Whole batches from the one holding `offset`, about `max_bytes` of them (at least one
+    /// batch when any is durable), never past the durable point. An offset before the log
+    /// start reads from the start; at or past the durable point, nothing.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+        if offset >= self.durable_offset {
+            return Ok(Vec::new());
+        }
+        let offset = offset.max(self.start_offset());
+        let index = self
+            .segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
+        let mut out = Vec::new();
+        for segment in &self.segments[index..] {
+            if segment.base_offset >= self.durable_offset || out.len() >= max_bytes {
+                break;
+            }
+            // The active segment may hold batches past the durable point at its end.
+            let limit = segment.durable_size;
+            let budget = max_bytes.saturating_sub(out.len()).max(1);
+            let bytes = segment.read(offset, budget, limit).map_err(io_error(format!(
+                "cannot read {}",
+                file_name(segment.base_offset, "log")
+            )))?;
+            if !out.is_empty() && out.len() + bytes.len() > max_bytes {
+                break;
+            }
+            out.extend_from_slice(&bytes);
+        }
+        Ok(out)
+    }
+
+    /// The first offset whose timestamp is at or after `timestamp` (for seeks by time).
+    pub fn offset_for_time(&self, timestamp: i64) -> Option<i64> {
+        self.segments
+            .iter()
+            .filter(|s| s.max_timestamp >= timestamp)
+            .find_map(|s| s.offset_for_time(timestamp))
+    }
+
+    /// Deletes whole closed segments: those whose newest record is older than `max_age`,
+    /// then the oldest while the log is larger than `max_bytes`. The active segment stays.
+    /// Answers how many segments went.
+    pub fn apply_retention(
+        &mut self,
+        now: SystemTime,
+        max_age: Option<Duration>,
+        max_bytes: Option<u64>,
+    ) -> Result<usize, LogError> {
+        let now_ms = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut removed = 0;
+        while self.segments.len() > 1 {
+            let oldest = &self.segments[0];
+            let expired = max_age.is_some_and(|age| oldest.max_timestamp < now_ms - age.as_millis() as i64);
+            let oversized = max_bytes.is_some_and(|limit| self.size_bytes() > limit);
+            if !(expired || oversized) {
+                break;
+            }
+            let segment = self.segments.remove(0);
+            let name = file_name(segment.base_offset, "log");
+            segment
+                .remove(&self.dir)
+                .map_err(io_error(format!("cannot delete {name}")))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Syncs, saves the indexes and leaves the clean-shutdown marker.
+    pub fn close(mut self) -> Result<(), LogError> {
+        self.sync()?;
+        for segment in &self.segments {
+            segment
+                .save_indexes(&self.dir)
+                .map_err(io_error("cannot save a segment's indexes"))?;
+        }
+        write_atomically(&self.dir.join(CLEAN_MARKER), self.next_offset().to_string().as_bytes())
+            .map_err(io_error("cannot write the clean-shutdown marker"))
+    }
+}

@@ -1,0 +1,325 @@
+//! One segment of a partition's log: `<base offset, 20 digits>.log` holding whole record
+//! batches back to back, with a sparse offset index and a time index beside it.
+//!
+//! The `.log` file is the truth. The indexes live in memory while the segment is written and
+//! are saved (`.index`: u32 relative offset + u32 file position per entry; `.timeindex`: i64
+//! max timestamp so far + u32 relative offset) when the segment closes; they are hints,
+//! rebuilt by scanning whenever there is doubt.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::batch::{self, BatchError, BatchHeader};
+
+/// An index entry about every this many bytes of log.
+pub const INDEX_INTERVAL: u64 = 4096;
+
+pub struct Segment {
+    pub base_offset: i64,
+    path: PathBuf,
+    file: File,
+    /// Bytes of whole batches in the file.
+    pub size: u64,
+    /// Bytes known to be on disk: readers stop here.
+    pub durable_size: u64,
+    /// One past the last offset stored here (`base_offset` when empty).
+    pub next_offset: i64,
+    /// The newest record timestamp stored here; `i64::MIN` when empty.
+    pub max_timestamp: i64,
+    /// When the segment was created (or, for a reopened one, last modified).
+    pub created: SystemTime,
+    index: Vec<(u32, u32)>,
+    time_index: Vec<(i64, u32)>,
+    bytes_since_entry: u64,
+    /// Written since the last fdatasync.
+    pub dirty: bool,
+}
+
+/// What a scan found past the last whole, valid batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Where the valid part ends.
+    pub position: u64,
+    pub reason: String,
+}
+
+pub fn file_name(base_offset: i64, extension: &str) -> String {
+    format!("{base_offset:020}.{extension}")
+}
+
+impl Segment {
+    /// Creates an empty segment (and makes its directory entry durable).
+    pub fn create(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        File::open(dir)?.sync_all()?;
+        Ok(Segment {
+            base_offset,
+            path,
+            file,
+            size: 0,
+            durable_size: 0,
+            next_offset: base_offset,
+            max_timestamp: i64::MIN,
+            created: SystemTime::now(),
+            index: Vec::new(),
+            time_index: Vec::new(),
+            bytes_since_entry: 0,
+            dirty: false,
+        })
+    }
+
+    /// Opens a segment by scanning every batch in it, checking lengths, magic, CRCs and
+    /// offset order, and rebuilding its indexes. Answers where the valid part ends if
+    /// something after it is damaged (the caller decides whether to truncate).
+    pub fn open_scanning(dir: &Path, base_offset: i64) -> io::Result<(Segment, Option<Damage>)> {
+        let mut segment = Segment::open_file(dir, base_offset)?;
+        let length = segment.file.metadata()?.len();
+        let mut data = vec![0u8; length as usize];
+        segment.file.read_exact_at(&mut data, 0)?;
+        let mut position = 0usize;
+        let mut damage = None;
+        while position < data.len() {
+            match batch::verify(&data[position..]) {
+                Ok(header) if header.base_offset != segment.next_offset => {
+                    damage = Some(Damage {
+                        position: position as u64,
+                        reason: format!(
+                            "batch at byte {position} starts at offset {}, expected {}",
+                            header.base_offset, segment.next_offset
+                        ),
+                    });
+                    break;
+                }
+                Ok(header) => {
+                    segment.note_batch(&header, position as u64);
+                    position += header.total_len();
+                }
+                Err(err) => {
+                    damage = Some(Damage {
+                        position: position as u64,
+                        reason: describe(&err, position),
+                    });
+                    break;
+                }
+            }
+        }
+        segment.size = position as u64;
+        segment.durable_size = segment.size;
+        Ok((segment, damage))
+    }
+
+    /// Opens a closed segment from its saved indexes, without scanning, when they look
+    /// sane; otherwise scans it.
+    pub fn open_indexed(dir: &Path, base_offset: i64, next_offset: i64) -> io::Result<(Segment, Option<Damage>)> {
+        let mut segment = Segment::open_file(dir, base_offset)?;
+        let size = segment.file.metadata()?.len();
+        let loaded = load_pairs(&dir.join(file_name(base_offset, "index")), 8, |b| {
+            (
+                u32::from_be_bytes(b[0..4].try_into().expect("4")),
+                u32::from_be_bytes(b[4..8].try_into().expect("4")),
+            )
+        })
+        .zip(load_pairs(&dir.join(file_name(base_offset, "timeindex")), 12, |b| {
+            (
+                i64::from_be_bytes(b[0..8].try_into().expect("8")),
+                u32::from_be_bytes(b[8..12].try_into().expect("4")),
+            )
+        }));
+        let sane = |index: &[(u32, u32)], time: &[(i64, u32)]| {
+            index.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1)
+                && index.last().is_none_or(|&(_, pos)| u64::from(pos) < size)
+                && time.windows(2).all(|w| w[0].0 <= w[1].0)
+        };
+        match loaded {
+            Some((index, time_index)) if sane(&index, &time_index) && size > 0 => {
+                segment.size = size;
+                segment.durable_size = size;
+                segment.next_offset = next_offset;
+                segment.max_timestamp = time_index.last().map_or(i64::MIN, |&(ts, _)| ts);
+                segment.index = index;
+                segment.time_index = time_index;
+                Ok((segment, None))
+            }
+            _ => {
+                drop(segment);
+                Segment::open_scanning(dir, base_offset)
+            }
+        }
+    }
+
+    fn open_file(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = OpenOptions::new().read(true).append(true).open(&path)?;
+        let created = file.metadata()?.modified().unwrap_or_else(|_| SystemTime::now());
+        Ok(Segment {
+            base_offset,
+            path,
+            file,
+            size: 0,
+            durable_size: 0,
+            next_offset: base_offset,
+            max_timestamp: i64::MIN,
+            created,
+            index: Vec::new(),
+            time_index: Vec::new(),
+            bytes_since_entry: INDEX_INTERVAL,
+            dirty: false,
+        })
+    }
+
+    /// Cuts the file back to `position` (a batch boundary found by a scan) and makes it stick.
+    pub fn truncate(&mut self, position: u64) -> io::Result<()> {
+        self.file.set_len(position)?;
+        self.file.sync_all()?;
+        self.size = position;
+        self.durable_size = position;
+        Ok(())
+    }
+
+    /// Records a batch written at `position` in the indexes.
+    fn note_batch(&mut self, header: &BatchHeader, position: u64) {
+        let relative = (header.base_offset - self.base_offset) as u32;
+        if self.bytes_since_entry >= INDEX_INTERVAL || self.index.is_empty() {
+            self.index.push((relative, position as u32));
+            self.bytes_since_entry = 0;
+        }
+        self.bytes_since_entry += header.total_len() as u64;
+        if header.max_timestamp > self.max_timestamp {
+            self.max_timestamp = header.max_timestamp;
+            self.time_index.push((header.max_timestamp, relative));
+        }
+        self.next_offset = header.last_offset() + 1;
+    }
+
+    /// Appends one verified batch whose base offset is already set.
+    pub fn append(&mut self, bytes: &[u8], header: &BatchHeader) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        let position = self.size;
+        self.size += bytes.len() as u64;
+        self.note_batch(header, position);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// fdatasync: the batches written so far survive a crash.
+    pub fn sync(&mut self) -> io::Result<()> {
+        if self.dirty {
+            self.file.sync_data()?;
+            self.dirty = false;
+        }
+        self.durable_size = self.size;
+        Ok(())
+    }
+
+    /// Whole batches from the one holding `offset`, up to `max_bytes` (but always the first
+    /// batch whole) and never past byte `limit` of the file.
+    pub fn read(&self, offset: i64, max_bytes: usize, limit: u64) -> io::Result<Vec<u8>> {
+        let relative = (offset.max(self.base_offset) - self.base_offset) as u32;
+        let start = match self.index.partition_point(|&(rel, _)| rel <= relative) {
+            0 => 0,
+            i => u64::from(self.index[i - 1].1),
+        };
+        // Walk batch headers from the indexed position to the batch that holds `offset`.
+        let mut position = start;
+        let mut header = [0u8; batch::HEADER_LEN];
+        while position < limit {
+            self.file.read_exact_at(&mut header, position)?;
+            let parsed =
+                batch::header_only(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            if parsed.last_offset() >= offset {
+                break;
+            }
+            position += parsed.total_len() as u64;
+        }
+        if position >= limit {
+            return Ok(Vec::new());
+        }
+        // Take whole batches until max_bytes (at least one).
+        let mut end = position;
+        while end < limit {
+            self.file.read_exact_at(&mut header, end)?;
+            let parsed =
+                batch::header_only(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let next = end + parsed.total_len() as u64;
+            if next > limit || (end > position && (next - position) as usize > max_bytes) {
+                break;
+            }
+            end = next;
+        }
+        let mut out = vec![0u8; (end - position) as usize];
+        self.file.read_exact_at(&mut out, position)?;
+        Ok(out)
+    }
+
+    /// The first offset whose batch's max timestamp is at or after `timestamp`, if any.
+    pub fn offset_for_time(&self, timestamp: i64) -> Option<i64> {
+        self.time_index
+            .iter()
+            .find(|&&(ts, _)| ts >= timestamp)
+            .map(|&(_, rel)| self.base_offset + i64::from(rel))
+    }
+
+    /// Saves the indexes (at close or roll), each through a temporary file and a rename.
+    pub fn save_indexes(&self, dir: &Path) -> io::Result<()> {
+        let mut index = Vec::with_capacity(self.index.len() * 8);
+        for &(rel, pos) in &self.index {
+            index.extend_from_slice(&rel.to_be_bytes());
+            index.extend_from_slice(&pos.to_be_bytes());
+        }
+        write_atomically(&dir.join(file_name(self.base_offset, "index")), &index)?;
+        let mut time = Vec::with_capacity(self.time_index.len() * 12);
+        for &(ts, rel) in &self.time_index {
+            time.extend_from_slice(&ts.to_be_bytes());
+            time.extend_from_slice(&rel.to_be_bytes());
+        }
+        write_atomically(&dir.join(file_name(self.base_offset, "timeindex")), &time)
+    }
+
+    /// Deletes the segment's files.
+    pub fn remove(self, dir: &Path) -> io::Result<()> {
+        let base = self.base_offset;
+        drop(self.file);
+        fs::remove_file(&self.path)?;
+        for extension in ["index", "timeindex"] {
+            match fs::remove_file(dir.join(file_name(base, extension))) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(err: &BatchError, position: usize) -> String {
+    format!("at byte {position}: {err}")
+}
+
+/// Reads fixed-width entries; `None` if the file is missing or not a whole number of them.
+fn load_pairs<T>(path: &Path, width: usize, decode: impl Fn(&[u8]) -> T) -> Option<Vec<T>> {
+    let bytes = fs::read(path).ok()?;
+    if bytes.len() % width != 0 {
+        return None;
+    }
+    Some(bytes.chunks_exact(width).map(decode).collect())
+}
+
+/// Writes a small file so that it is either the old or the new one after a crash.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temporary = path.with_extension("tmp");
+    let mut file = File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Partition-log behaviour on real files: offsets, reads, durability points, rolls,
+//! retention, and recovery from torn and corrupted writes.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use super::batch::{self, Record};
+use super::log::{LogConfig, LogError, PartitionLog};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "herald-log-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+fn records(n: usize, tag: &str, timestamp: i64) -> Vec<u8> {
+    let records: Vec<Record> = (0..n)
+        .map(|i| Record {
+            timestamp: timestamp + i as i64,
+            key: Some(format!("{tag}-{i}").into_bytes()),
+            value: Some(format!("{{\"tag\":\"{tag}\",\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(100)).into_bytes()),
+            headers: vec![],
+        })
+        .collect();
+    batch::encode(&records)
+}
+
+/// Every record readable from `offset`, as (offset, key).
+fn read_all(log: &PartitionLog, offset: i64) -> Vec<(i64, String)> {
+    let bytes = log.read(offset, usize::MAX).unwrap();
+    let mut out = Vec::new();
+    let mut position = 0;
+    while position < bytes.len() {
+        let header = batch::verify(&bytes[position..]).unwrap();
+        for r in batch::records(&bytes[position..position + header.total_len()]).unwrap() {
+            out.push((r.offset, String::from_utf8(r.record.key.unwrap()).unwrap()));
+        }
+        position += header.total_len();
+    }
+    out
+}
+
+fn small_segments() -> LogConfig {
+    LogConfig {
+        segment_bytes: 4096,
+        segment_age: Duration::from_secs(3600),
+    }
+}
+
+#[test]
+fn appends_get_dense_offsets_and_read_back_from_any_offset() {
+    let dir = temp_dir();
+    let (mut log, recovery) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    assert!(!recovery.clean && recovery.truncated.is_none());
+    assert_eq!(log.append(&mut records(3, "a", 1000)).unwrap(), (0, 2));
+    assert_eq!(log.append(&mut records(2, "b", 2000)).unwrap(), (3, 4));
+    log.sync().unwrap();
+    let all = read_all(&log, 0);
+    assert_eq!(all.iter().map(|r| r.0).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(all[3].1, "b-0");
+    // From the middle of a batch: the whole batch holding the offset comes back.
+    assert_eq!(read_all(&log, 4).first().map(|r| r.0), Some(3));
+    assert!(read_all(&log, 5).is_empty());
+    assert_eq!(log.offset_for_time(2000), Some(3));
+    // Bad batches are refused and change nothing.
+    let mut damaged = records(1, "c", 0);
+    damaged[30] ^= 0xff;
+    assert!(matches!(log.append(&mut damaged), Err(LogError::InvalidBatch(_))));
+    assert_eq!(log.next_offset(), 5);
+}
+
+#[test]
+fn readers_stop_at_the_durable_point() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    log.append(&mut records(2, "a", 0)).unwrap();
+    assert_eq!(log.durable_offset(), 0);
+    assert!(read_all(&log, 0).is_empty(), "nothing is visible before a sync");
+    assert_eq!(log.sync().unwrap(), 2);
+    log.append(&mut records(2, "b", 0)).unwrap();
+    assert_eq!(read_all(&log, 0).len(), 2, "only the synced batch is visible");
+    log.sync().unwrap();
+    assert_eq!(read_all(&log, 0).len(), 4);
+}
+
+#[test]
+fn segments_roll_by_size_and_reads_cross_them() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, small_segments()).unwrap();
+    for i in 0..40 {
+        log.append(&mut records(5, &format!("s{i}"), i * 10)).unwrap();
+    }
+    log.sync().unwrap();
+    assert!(log.segment_count() > 5, "{} segments", log.segment_count());
+    let all = read_all(&log, 0);
+    assert_eq!(all.len(), 200);
+    assert!(all.iter().enumerate().all(|(i, r)| r.0 == i as i64));
+    let from = read_all(&log, 123);
+    assert_eq!(from.first().map(|r| r.0), Some(120));
+    // A bounded read returns whole batches, at least one.
+    let some = log.read(0, 1).unwrap();
+    assert_eq!(batch::verify(&some).unwrap().total_len(), some.len());
+
+    // Reopened after a clean close, with saved indexes: the same log.
+    log.close().unwrap();
+    let (log, recovery) = PartitionLog::open(&dir, small_segments()).unwrap();
+    assert!(recovery.clean);
+    assert_eq!(log.next_offset(), 200);
+    assert_eq!(read_all(&log, 0), all);
+}
+
+#[test]
+fn a_torn_tail_is_cut_off_and_the_log_goes_on() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    log.append(&mut records(3, "a", 0)).unwrap();
+    log.append(&mut records(3, "b", 0)).unwrap();
+    log.sync().unwrap();
+    drop(log); // a crash: no clean close
+    let segment = dir.join(format!("{:020}.log", 0));
+    let full = fs::metadata(&segment).unwrap().len();
+    // Half a batch written before the crash.
+    let half = records(3, "torn", 0);
+    OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap()
+        .write_all(&half[..half.len() / 2])
+        .unwrap();
+    let (mut log, recovery) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    assert!(!recovery.clean);
+    let (cut, reason) = recovery.truncated.expect("the torn batch is cut");
+    assert_eq!(cut, (half.len() / 2) as u64);
+    assert!(reason.contains("truncated"), "{reason}");
+    assert_eq!(fs::metadata(&segment).unwrap().len(), full);
+    assert_eq!(log.next_offset(), 6);
+    assert_eq!(log.append(&mut records(1, "c", 0)).unwrap(), (6, 6));
+    log.sync().unwrap();
+    assert_eq!(read_all(&log, 0).len(), 7);
+}
+
+#[test]
+fn a_flipped_bit_in_the_last_batch_cuts_that_batch() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    log.append(&mut records(3, "a", 0)).unwrap();
+    let second = log.append(&mut records(3, "b", 0)).unwrap();
+    log.sync().unwrap();
+    drop(log);
+    let segment = dir.join(format!("{:020}.log", 0));
+    let mut bytes = fs::read(&segment).unwrap();
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0x10;
+    fs::write(&segment, &bytes).unwrap();
+    let (log, recovery) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    let (_, reason) = recovery.truncated.expect("the damaged batch is cut");
+    assert!(reason.contains("CRC"), "{reason}");
+    assert_eq!(log.next_offset(), second.0);
+    assert_eq!(read_all(&log, 0).len(), 3);
+}
+
+#[test]
+fn damage_in_an_older_segment_refuses_to_open() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, small_segments()).unwrap();
+    for i in 0..20 {
+        log.append(&mut records(5, &format!("s{i}"), 0)).unwrap();
+    }
+    log.sync().unwrap();
+    drop(log);
+    let first = dir.join(format!("{:020}.log", 0));
+    let mut bytes = fs::read(&first).unwrap();
+    bytes[100] ^= 0x01;
+    fs::write(&first, &bytes).unwrap();
+    match PartitionLog::open(&dir, small_segments()) {
+        Err(LogError::Corrupt { file, position, .. }) => {
+            assert_eq!(file, first);
+            assert_eq!(position, 0);
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a corrupt older segment must not open"),
+    }
+    // The message says what and where.
+    let message = PartitionLog::open(&dir, small_segments()).err().unwrap().to_string();
+    assert!(
+        message.contains("00000000000000000000.log") && message.contains("refusing"),
+        "{message}"
+    );
+}
+
+#[test]
+fn retention_removes_whole_closed_segments() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, small_segments()).unwrap();
+    let now = SystemTime::now();
+    let now_ms = now.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let day = 24 * 3600 * 1000;
+    for i in 0..10 {
+        log.append(&mut records(5, &format!("old{i}"), now_ms - 10 * day))
+            .unwrap();
+    }
+    for i in 0..10 {
+        log.append(&mut records(5, &format!("new{i}"), now_ms)).unwrap();
+    }
+    log.sync().unwrap();
+    let before = log.segment_count();
+    let removed = log
+        .apply_retention(now, Some(Duration::from_secs(7 * 24 * 3600)), None)
+        .unwrap();
+    assert!(removed > 0 && log.segment_count() == before - removed);
+    assert!(log.start_offset() > 0);
+    let remaining = read_all(&log, 0);
+    assert_eq!(remaining.first().map(|r| r.0), Some(log.start_offset()));
+    assert!(remaining
+        .iter()
+        .all(|r| r.1.starts_with("new") || r.1.starts_with("old")));
+    assert!(remaining.iter().filter(|r| r.1.starts_with("old")).count() < 50);
+    // By size: down to what fits, never the active segment.
+    log.apply_retention(now, None, Some(1)).unwrap();
+    assert_eq!(log.segment_count(), 1);
+    assert_eq!(log.next_offset(), 100);
+    // The log start survives a reopen.
+    let start = log.start_offset();
+    log.close().unwrap();
+    let (log, _) = PartitionLog::open(&dir, small_segments()).unwrap();
+    assert_eq!((log.start_offset(), log.next_offset()), (start, 100));
+}
+
+#[test]
+fn every_truncation_of_the_active_segment_recovers_to_a_batch_boundary() {
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+    let mut ends = vec![0u64];
+    for i in 0..4 {
+        log.append(&mut records(2, &format!("b{i}"), 0)).unwrap();
+        log.sync().unwrap();
+        ends.push(log.size_bytes());
+    }
+    drop(log);
+    let segment = dir.join(format!("{:020}.log", 0));
+    let original = fs::read(&segment).unwrap();
+    for len in (0..=original.len()).step_by(7) {
+        fs::write(&segment, &original[..len]).unwrap();
+        let (log, _) = PartitionLog::open(&dir, LogConfig::default()).unwrap();
+        let boundary = *ends.iter().filter(|&&e| e <= len as u64).max().unwrap();
+        assert_eq!(log.size_bytes(), boundary, "truncated to {len}");
+        let batches = ends.iter().position(|&e| e == boundary).unwrap();
+        assert_eq!(log.next_offset(), 2 * batches as i64, "truncated to {len}");
+        drop(log);
+    }
+}
