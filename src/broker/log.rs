@@ -83,6 +83,24 @@ pub struct Recovery {
     pub truncated: Option<(u64, String)>,
 }
 
+/// What a sync covers: see [`PartitionLog::begin_sync`].
+pub struct SyncTicket {
+    pub files: Vec<std::fs::File>,
+    sizes: Vec<(i64, u64)>,
+    /// The durable offset once the files are flushed.
+    pub offset: i64,
+}
+
+impl SyncTicket {
+    /// fdatasync of every file the ticket holds.
+    pub fn flush(&self) -> io::Result<()> {
+        for file in &self.files {
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
 pub struct PartitionLog {
     dir: PathBuf,
     config: LogConfig,
@@ -228,6 +246,40 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// The first half of a sync that lets appends go on during the fdatasync: notes what is
+    /// written now and hands back file handles to flush. Pass the ticket, after flushing its
+    /// files, to [`PartitionLog::finish_sync`].
+    pub fn begin_sync(&mut self) -> Result<SyncTicket, LogError> {
+        let mut files = Vec::new();
+        let mut sizes = Vec::new();
+        for segment in self.segments.iter_mut() {
+            if segment.dirty {
+                files.push(
+                    segment
+                        .handle()
+                        .map_err(io_error("cannot reopen a segment to sync it"))?,
+                );
+                segment.dirty = false;
+            }
+            sizes.push((segment.base_offset, segment.size));
+        }
+        Ok(SyncTicket {
+            files,
+            sizes,
+            offset: self.next_offset(),
+        })
+    }
+
+    /// The second half: the ticket's files are flushed, so what it noted becomes visible.
+    pub fn finish_sync(&mut self, ticket: &SyncTicket) {
+        for segment in self.segments.iter_mut() {
+            if let Some(&(_, size)) = ticket.sizes.iter().find(|(base, _)| *base == segment.base_offset) {
+                segment.durable_size = segment.durable_size.max(size);
+            }
+        }
+        self.durable_offset = self.durable_offset.max(ticket.offset);
+    }
+
     /// Makes everything appended so far durable; answers the new durable offset.
     pub fn sync(&mut self) -> Result<i64, LogError> {
         for segment in self.segments.iter_mut().filter(|s| s.dirty) {
@@ -310,8 +362,9 @@ impl PartitionLog {
         Ok(removed)
     }
 
-    /// Syncs, saves the indexes and leaves the clean-shutdown marker.
-    pub fn close(mut self) -> Result<(), LogError> {
+    /// Syncs, saves the indexes and leaves the clean-shutdown marker. The log must not be
+    /// written after this.
+    pub fn close(&mut self) -> Result<(), LogError> {
         self.sync()?;
         for segment in &self.segments {
             segment

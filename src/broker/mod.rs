@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod log;
+pub mod partition;
 mod segment;
 
 #[cfg(test)]

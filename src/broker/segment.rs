@@ -209,6 +209,11 @@ impl Segment {
         Ok(())
     }
 
+    /// A second handle on the file, for an fdatasync outside the log's lock.
+    pub fn handle(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+
     /// fdatasync: the batches written so far survive a crash.
     pub fn sync(&mut self) -> io::Result<()> {
         if self.dirty {

@@ -258,3 +258,95 @@ fn every_truncation_of_the_active_segment_recovers_to_a_batch_boundary() {
         drop(log);
     }
 }
+
+mod partition {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::broker::partition::{Durability, Partition};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_producers_share_flushes_and_get_dense_offsets() {
+        let dir = temp_dir();
+        let (partition, _) = Partition::open(&dir, LogConfig::default(), Durability::Sync).unwrap();
+        let partition = Arc::new(partition);
+        let mut tasks = Vec::new();
+        for producer in 0..16 {
+            let partition = partition.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for i in 0..20 {
+                    let mut batches = vec![records(3, &format!("p{producer}-{i}"), 0)];
+                    let offsets = partition.append(&mut batches).await.unwrap();
+                    // Acknowledged means durable: the records are readable now.
+                    let (_, durable, _) = partition.offsets();
+                    assert!(durable > offsets[0].1);
+                    acked.push(offsets[0]);
+                }
+                acked
+            }));
+        }
+        let mut acked: Vec<(i64, i64)> = Vec::new();
+        for task in tasks {
+            acked.extend(task.await.unwrap());
+        }
+        acked.sort();
+        let firsts: Vec<i64> = acked.iter().map(|a| a.0).collect();
+        assert_eq!(
+            firsts,
+            (0..320).map(|i| i * 3).collect::<Vec<_>>(),
+            "dense, unique offsets"
+        );
+        let flushes = partition.flushes();
+        assert!(flushes < 320, "{flushes} flushes for 320 appends: no grouping");
+        assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 960);
+    }
+
+    /// The records in `bytes` (whole batches) as (offset, key).
+    fn records_in(bytes: &[u8]) -> Vec<(i64, String)> {
+        let mut out = Vec::new();
+        let mut position = 0;
+        while position < bytes.len() {
+            let header = batch::verify(&bytes[position..]).unwrap();
+            for r in batch::records(&bytes[position..position + header.total_len()]).unwrap() {
+                out.push((r.offset, String::from_utf8(r.record.key.unwrap()).unwrap()));
+            }
+            position += header.total_len();
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn interval_mode_acknowledges_before_the_flush() {
+        let dir = temp_dir();
+        let every = Duration::from_millis(200);
+        let (partition, _) = Partition::open(&dir, LogConfig::default(), Durability::Interval(every)).unwrap();
+        let offsets = partition.append(&mut [records(2, "a", 0)]).await.unwrap();
+        assert_eq!(offsets, vec![(0, 1)]);
+        let (_, durable, next) = partition.offsets();
+        assert_eq!((durable, next), (0, 2), "acknowledged, not yet durable nor visible");
+        partition.wait_durable(2).await.unwrap();
+        assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_closed_partition_reopens_clean_with_everything() {
+        let dir = temp_dir();
+        let (partition, _) = Partition::open(&dir, small_segments(), Durability::Sync).unwrap();
+        for i in 0..30 {
+            partition.append(&mut [records(4, &format!("r{i}"), 0)]).await.unwrap();
+        }
+        let invalid = partition.append(&mut [records(1, "ok", 0), vec![0u8; 70]]).await;
+        assert!(invalid.is_err());
+        assert_eq!(
+            partition.offsets().2,
+            120,
+            "a call with an invalid batch appends nothing"
+        );
+        partition.close().unwrap();
+        let (partition, recovery) = Partition::open(&dir, small_segments(), Durability::Sync).unwrap();
+        assert!(recovery.clean);
+        assert_eq!(partition.offsets(), (0, 120, 120));
+        assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 120);
+    }
+}
