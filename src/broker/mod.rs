@@ -1,14 +1,23 @@
 //! The log-backed broker's storage: Kafka record batches (v2) in segmented, append-only
 //! partition logs with sparse indexes, explicit durability points and crash recovery.
 //!
-//! This is the first layer of the broker (issue 4); topics, produce and consume over HTTP,
-//! consumer groups and validation are built on it next. The on-disk format is documented
+//! - [`batch`]: the record batch codec; [`log`] a partition's segmented log;
+//!   [`partition`] a log in service with group-committed appends;
+//! - [`topic`] topic settings; [`Broker`] the topics under a data directory, with produce,
+//!   fetch and retention.
+//!
+//! Produce and consume over HTTP, consumer groups and produce-time validation are built on
+//! these next. The on-disk format is documented
 //! byte by byte in ARCHITECTURE.md.
 
 pub mod batch;
 pub mod log;
 pub mod partition;
 mod segment;
+mod service;
+pub mod topic;
+
+pub use service::{murmur2, Broker, BrokerError, Topic};
 
 #[cfg(test)]
 mod tests;

@@ -350,3 +350,82 @@ mod partition {
         assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 120);
     }
 }
+
+mod broker {
+    use super::*;
+    use crate::broker::topic::TopicConfig;
+    use crate::broker::{murmur2, Broker, BrokerError};
+
+    fn record(key: Option<&str>, value: &str) -> Record {
+        Record {
+            timestamp: 1_000,
+            key: key.map(|k| k.as_bytes().to_vec()),
+            value: Some(value.as_bytes().to_vec()),
+            headers: vec![],
+        }
+    }
+
+    #[test]
+    fn murmur2_matches_kafka() {
+        // Kafka's UtilsTest vectors.
+        let cases: [(&[u8], i32); 6] = [
+            (b"21", -973_932_308),
+            (b"foobar", -790_332_482),
+            (b"a-little-bit-long-string", -985_981_536),
+            (b"a-little-bit-longer-string", -1_486_304_829),
+            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+            (b"abc", 479_470_107),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(murmur2(input) as i32, expected, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[tokio::test]
+    async fn topics_are_created_used_reopened_and_deleted() {
+        let dir = temp_dir();
+        let broker = Broker::open(&dir, LogConfig::default()).unwrap();
+        let mut config = TopicConfig::new("payments", 3);
+        config.owner = Some("payments-team".to_string());
+        let topic = broker.create_topic(config.clone()).unwrap();
+        assert!(matches!(broker.create_topic(config), Err(BrokerError::TopicExists(_))));
+        assert!(broker.create_topic(TopicConfig::new("../escape", 1)).is_err());
+        assert!(!dir.join("escape").exists());
+
+        // Keyed records go to one partition, as Kafka's partitioner would send them.
+        let p = topic.partition_for(Some(b"order-7"));
+        assert_eq!(p, (murmur2(b"order-7") & 0x7fff_ffff) % 3);
+        assert_eq!(
+            topic
+                .produce(p, &[record(Some("order-7"), "a"), record(Some("order-7"), "b")])
+                .await
+                .unwrap(),
+            (0, 1)
+        );
+        assert_eq!(topic.produce(p, &[record(Some("order-7"), "c")]).await.unwrap(), (2, 2));
+        let fetched = topic.fetch(p, 1, usize::MAX).unwrap();
+        let values: Vec<&[u8]> = fetched.iter().map(|r| r.record.value.as_deref().unwrap()).collect();
+        assert_eq!(values, vec![b"b".as_slice(), b"c".as_slice()]);
+        assert!(matches!(
+            topic.fetch(7, 0, 100),
+            Err(BrokerError::UnknownPartition { .. })
+        ));
+        // Unkeyed records spread round robin.
+        let spread: std::collections::BTreeSet<u32> = (0..3).map(|_| topic.partition_for(None)).collect();
+        assert_eq!(spread.len(), 3);
+        drop(topic);
+        drop(broker);
+
+        let broker = Broker::open(&dir, LogConfig::default()).unwrap();
+        let topic = broker.topic("payments").unwrap();
+        assert_eq!(topic.config.owner.as_deref(), Some("payments-team"));
+        assert_eq!(topic.offsets(p).unwrap(), (0, 3));
+        assert_eq!(topic.fetch(p, 0, usize::MAX).unwrap().len(), 3);
+        drop(topic);
+        broker.delete_topic("payments").unwrap();
+        assert!(matches!(broker.topic("payments"), Err(BrokerError::UnknownTopic(_))));
+        assert!(!dir.join("topics").join("payments").exists());
+        let broker = Broker::open(&dir, LogConfig::default()).unwrap();
+        assert!(broker.topics().is_empty());
+    }
+}

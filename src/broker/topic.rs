@@ -1,0 +1,194 @@
+//! Topic metadata: names, partitions, retention, validation and the subjects that govern the
+//! topic's keys and values. Stored as `topic.json` in the topic's directory.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Seven days, Kafka's default retention.
+pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+pub const MAX_PARTITIONS: u32 = 1024;
+
+/// How records are checked against the registry before they are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Validation {
+    /// Nothing is checked.
+    Off,
+    /// Framed payloads must carry a schema id registered under the subject.
+    Id,
+    /// Payloads must also decode with (or, for JSON, validate against) the schema.
+    #[default]
+    Full,
+}
+
+/// When a produce is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "mode")]
+pub enum DurabilityMode {
+    /// After fdatasync.
+    #[default]
+    Sync,
+    /// After the write; flushed every `interval_ms` (acknowledged records in that window can
+    /// be lost in a power failure).
+    Interval { interval_ms: u64 },
+}
+
+/// A topic's settings, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    pub name: String,
+    pub partitions: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Records older than this go, a whole segment at a time; -1 keeps them forever.
+    pub retention_ms: i64,
+    /// Per partition; -1 for no limit.
+    pub retention_bytes: i64,
+    #[serde(default)]
+    pub validation: Validation,
+    /// Subjects checked on produce; TopicNameStrategy (`<topic>-key`, `<topic>-value`) unless
+    /// set otherwise.
+    pub key_subject: String,
+    pub value_subject: String,
+    #[serde(default)]
+    pub durability: DurabilityMode,
+}
+
+impl TopicConfig {
+    /// A topic with the defaults: 7 days, no size limit, full validation, TopicNameStrategy.
+    pub fn new(name: &str, partitions: u32) -> TopicConfig {
+        TopicConfig {
+            name: name.to_string(),
+            partitions,
+            description: None,
+            owner: None,
+            tags: Vec::new(),
+            retention_ms: DEFAULT_RETENTION_MS,
+            retention_bytes: -1,
+            validation: Validation::default(),
+            key_subject: format!("{name}-key"),
+            value_subject: format!("{name}-value"),
+            durability: DurabilityMode::default(),
+        }
+    }
+
+    pub fn retention_age(&self) -> Option<Duration> {
+        u64::try_from(self.retention_ms).ok().map(Duration::from_millis)
+    }
+
+    pub fn retention_size(&self) -> Option<u64> {
+        u64::try_from(self.retention_bytes).ok()
+    }
+
+    /// Checks every setting; the message names the field.
+    pub fn check(&self) -> Result<(), TopicError> {
+        check_name(&self.name)?;
+        if self.partitions == 0 || self.partitions > MAX_PARTITIONS {
+            return Err(TopicError::Invalid(format!(
+                "partitions must be between 1 and {MAX_PARTITIONS}, not {}",
+                self.partitions
+            )));
+        }
+        if self.retention_ms < -1 || self.retention_ms == 0 {
+            return Err(TopicError::Invalid(format!(
+                "retention_ms must be positive, or -1 to keep records forever, not {}",
+                self.retention_ms
+            )));
+        }
+        if self.retention_bytes < -1 || self.retention_bytes == 0 {
+            return Err(TopicError::Invalid(format!(
+                "retention_bytes must be positive, or -1 for no limit, not {}",
+                self.retention_bytes
+            )));
+        }
+        if let DurabilityMode::Interval { interval_ms } = self.durability {
+            if interval_ms == 0 || interval_ms > 60_000 {
+                return Err(TopicError::Invalid(format!(
+                    "durability interval_ms must be between 1 and 60000, not {interval_ms}"
+                )));
+            }
+        }
+        for (field, subject) in [
+            ("key_subject", &self.key_subject),
+            ("value_subject", &self.value_subject),
+        ] {
+            if subject.is_empty() || subject.chars().any(char::is_control) {
+                return Err(TopicError::Invalid(format!(
+                    "{field} {subject:?} is not a valid subject"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Kafka's topic-name rules, checked before a name touches the file system: ASCII letters,
+/// digits, `.`, `_` and `-`, at most 249 characters, not `.` or `..`.
+pub fn check_name(name: &str) -> Result<(), TopicError> {
+    let why = if name.is_empty() {
+        Some("is empty")
+    } else if name == "." || name == ".." {
+        Some("cannot be \".\" or \"..\"")
+    } else if name.len() > 249 {
+        Some("is longer than 249 characters")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Some("may contain only ASCII letters, digits, '.', '_' and '-'")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(TopicError::InvalidName(format!("topic name {name:?} {why}"))),
+        None => Ok(()),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicError {
+    InvalidName(String),
+    Invalid(String),
+}
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopicError::InvalidName(m) | TopicError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_kafkas_rules() {
+        for good in ["payments", "payment.completed", "a_b-c.9", &"x".repeat(249)] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "../etc", "a b", "tôpic", &"x".repeat(250), "a\0b"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn settings_are_checked_field_by_field() {
+        assert!(TopicConfig::new("t", 3).check().is_ok());
+        let mut config = TopicConfig::new("t", 0);
+        assert!(config.check().unwrap_err().to_string().contains("partitions"));
+        config.partitions = 1;
+        config.retention_ms = 0;
+        assert!(config.check().unwrap_err().to_string().contains("retention_ms"));
+        config.retention_ms = -1;
+        config.durability = DurabilityMode::Interval { interval_ms: 0 };
+        assert!(config.check().unwrap_err().to_string().contains("interval_ms"));
+    }
+}
