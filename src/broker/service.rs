@@ -128,6 +128,8 @@ pub struct Broker {
     dir: PathBuf,
     log_config: LogConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Held while the broker is open: one process per log directory.
+    _lock: fs::File,
 }
 
 fn durability(config: &TopicConfig) -> Durability {
@@ -142,6 +144,23 @@ impl Broker {
     pub fn open(data_dir: &Path, log_config: LogConfig) -> Result<Broker, BrokerError> {
         let dir = data_dir.join("topics");
         fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        let lock_path = data_dir.join("broker.lock");
+        let lock = fs::File::create(&lock_path).map_err(io(format!("cannot create {}", lock_path.display())))?;
+        // A process that is shutting down may hold the lock a moment longer.
+        let mut attempts = 0;
+        while lock.try_lock().is_err() {
+            attempts += 1;
+            if attempts > 30 {
+                return Err(BrokerError::Log(LogError::Io {
+                    context: format!(
+                        "the data directory {} is in use by another herald process",
+                        data_dir.display()
+                    ),
+                    source: std::io::Error::other("locked"),
+                }));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let mut topics = BTreeMap::new();
         for entry in fs::read_dir(&dir).map_err(io(format!("cannot list {}", dir.display())))? {
             let entry = entry.map_err(io(format!("cannot list {}", dir.display())))?;
@@ -161,6 +180,7 @@ impl Broker {
             dir,
             log_config,
             topics: RwLock::new(topics),
+            _lock: lock,
         })
     }
 

@@ -389,6 +389,8 @@ mod broker {
         config.owner = Some("payments-team".to_string());
         let topic = broker.create_topic(config.clone()).unwrap();
         assert!(matches!(broker.create_topic(config), Err(BrokerError::TopicExists(_))));
+        // One process per log directory.
+        assert!(Broker::open(&dir, LogConfig::default()).is_err());
         assert!(broker.create_topic(TopicConfig::new("../escape", 1)).is_err());
         assert!(!dir.join("escape").exists());
 
@@ -425,6 +427,7 @@ mod broker {
         broker.delete_topic("payments").unwrap();
         assert!(matches!(broker.topic("payments"), Err(BrokerError::UnknownTopic(_))));
         assert!(!dir.join("topics").join("payments").exists());
+        drop(broker);
         let broker = Broker::open(&dir, LogConfig::default()).unwrap();
         assert!(broker.topics().is_empty());
     }

@@ -1,9 +1,15 @@
-//! `herald serve`: the registry API on SQLite in a data directory, or on PostgreSQL.
+//! `herald serve`: the registry API on SQLite in a data directory, or on PostgreSQL, and
+//! the broker with its logs under `<data dir>/topics`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use super::{CliError, Outcome};
+use crate::broker::log::LogConfig;
+use crate::broker::Broker;
 use crate::config::{ServeArgs, Settings};
 use crate::http::{self, AppState};
 use crate::registry::{Registry, RegistrySettings};
@@ -49,7 +55,17 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             max_schema_bytes: settings.max_schema_bytes,
         },
     );
-    let app = http::app(AppState::new(registry));
+    let broker = {
+        let data_dir = settings.data_dir.clone();
+        tokio::task::spawn_blocking(move || Broker::open(&data_dir, LogConfig::default()))
+            .await
+            .map_err(|e| CliError(format!("cannot open the broker: {e}")))?
+            .map_err(|e| CliError(format!("cannot open the broker: {e}")))?
+    };
+    let broker = Arc::new(broker);
+    tracing::info!(topics = broker.topics().len(), log_dir = %settings.data_dir.join("topics").display(), "broker ready");
+    let retention = tokio::spawn(enforce_retention(broker.clone()));
+    let app = http::app(AppState::with_broker(registry, broker));
     let listener = TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -61,9 +77,25 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| CliError(format!("server error: {e}")))?;
+    retention.abort();
     store.close().await;
     tracing::info!("herald stopped");
     Ok(())
+}
+
+/// Deletes segments past their topic's retention, every five minutes, off the async threads.
+async fn enforce_retention(broker: Arc<Broker>) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        let broker = broker.clone();
+        match tokio::task::spawn_blocking(move || broker.apply_retention(SystemTime::now())).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(segments = removed, "retention deleted old segments"),
+            Ok(Err(err)) => tracing::error!(error = %err, "retention failed"),
+            Err(err) => tracing::error!(error = %err, "retention task failed"),
+        }
+    }
 }
 
 /// Resolves on ctrl-c or SIGTERM; in-flight requests then finish before the process exits.

@@ -6,6 +6,7 @@
 //! codes are decided in [`error`] alone.
 
 mod api;
+mod broker_api;
 pub mod error;
 pub mod media;
 pub mod metrics;
@@ -25,6 +26,7 @@ use axum::Router;
 use serde_json::json;
 use tower::util::MapRequest;
 
+use crate::broker::Broker;
 use crate::registry::Registry;
 use error::ApiError;
 use metrics::Metrics;
@@ -36,6 +38,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub registry: Registry,
     pub metrics: Metrics,
+    /// `None` for a registry without a broker (some tests).
+    pub broker: Option<Arc<Broker>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,6 +55,15 @@ impl AppState {
         AppState(Arc::new(Shared {
             registry,
             metrics: Metrics::default(),
+            broker: None,
+        }))
+    }
+
+    pub fn with_broker(registry: Registry, broker: Arc<Broker>) -> AppState {
+        AppState(Arc::new(Shared {
+            registry,
+            metrics: Metrics::default(),
+            broker: Some(broker),
         }))
     }
 }
@@ -123,12 +136,34 @@ fn router(state: AppState) -> Router {
         .route("/contexts", get(api::contexts))
         .route("/v1/metadata/id", get(api::cluster_id))
         .route("/v1/metadata/version", get(api::server_version));
+    let broker_api = Router::new()
+        .route("/topics", get(broker_api::list_topics).post(broker_api::create_topic))
+        .route(
+            "/topics/{topic}",
+            get(broker_api::describe_topic)
+                .post(broker_api::produce)
+                .delete(broker_api::delete_topic),
+        )
+        .route("/topics/{topic}/partitions", get(broker_api::list_partitions))
+        .route(
+            "/topics/{topic}/partitions/{partition}",
+            post(broker_api::produce_partition),
+        )
+        .route(
+            "/topics/{topic}/partitions/{partition}/offsets",
+            get(broker_api::partition_offsets),
+        )
+        .route(
+            "/topics/{topic}/partitions/{partition}/records",
+            get(broker_api::read_partition),
+        );
     let operations = Router::new()
         .route("/health", get(live))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/metrics", get(render_metrics));
     registry_api
+        .merge(broker_api)
         .merge(operations)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -170,8 +205,13 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let path = request.uri().path();
-    let operations = path == "/metrics" || path == "/health" || path.starts_with("/health/");
-    let response = if operations {
+    // The broker's routes negotiate REST Proxy's media types themselves.
+    let own_media = path == "/metrics"
+        || path == "/health"
+        || path.starts_with("/health/")
+        || path == "/topics"
+        || path.starts_with("/topics/");
+    let response = if own_media {
         next.run(request).await
     } else {
         match media::negotiate(&request) {

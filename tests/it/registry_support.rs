@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
+use std::sync::Arc;
+
+use herald::broker::log::LogConfig;
+use herald::broker::Broker;
 use herald::http::{app, App, AppState};
 use herald::registry::{Registry, RegistrySettings};
 use herald::store::Store;
@@ -136,6 +140,28 @@ impl TestRegistry {
         };
         let url = fresh_postgres_database(&server).await;
         Some(TestRegistry::open(Backend::Postgres(url), RegistrySettings::default()).await)
+    }
+
+    /// A registry with a broker whose logs live in `data_dir`.
+    pub async fn with_broker(data_dir: &std::path::Path) -> TestRegistry {
+        let backend = Backend::Sqlite(data_dir.join("registry"));
+        let store = Store::open_sqlite(&data_dir.join("registry"))
+            .await
+            .expect("open the test store");
+        let dir = data_dir.to_path_buf();
+        let broker = tokio::task::spawn_blocking(move || Broker::open(&dir, LogConfig::default()))
+            .await
+            .expect("open task")
+            .expect("open the broker");
+        let state = AppState::with_broker(
+            Registry::new(store.clone(), RegistrySettings::default()),
+            Arc::new(broker),
+        );
+        TestRegistry {
+            app: app(state),
+            backend,
+            store,
+        }
     }
 
     pub async fn open(backend: Backend, settings: RegistrySettings) -> TestRegistry {

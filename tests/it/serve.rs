@@ -23,9 +23,17 @@ pub struct Server {
 impl Server {
     /// Starts `herald serve` with `args` on a free port and waits for its address.
     pub fn start(args: &[&str]) -> Server {
+        // Every server gets a data directory of its own unless the test names one.
+        let own_dir = temp_dir("herald-serve-data").display().to_string();
+        let named = args.iter().any(|a| *a == "--data-dir" || *a == "--config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
+            .args(if named {
+                vec![]
+            } else {
+                vec!["--data-dir", own_dir.as_str()]
+            })
             .args(args)
             .env_remove("HERALD_DATABASE_URL")
             .stdout(Stdio::null())

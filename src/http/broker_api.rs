@@ -1,0 +1,423 @@
+//! The broker's HTTP API, shaped like Confluent REST Proxy v2: topics, produce with the JSON
+//! and binary embedded formats, partition offsets, and a partition reader.
+//!
+//! Media types: requests in `application/vnd.kafka.{json,binary}.v2+json` (plain
+//! `application/json` reads as the JSON format); answers in `application/vnd.kafka.v2+json`.
+//! Errors have the registry's shape, `{"error_code": …, "message": …}`, with REST Proxy's
+//! codes (40401 unknown topic, 40402 unknown partition, 42201 invalid request, 50001 storage);
+//! a produce with invalid records answers 422 with an `errors` list (index, field, reason).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::wire::parse_body;
+use super::AppState;
+use crate::broker::batch::Record;
+use crate::broker::topic::{DurabilityMode, TopicConfig, Validation};
+use crate::broker::{Broker, BrokerError, Topic};
+
+pub const KAFKA_V2: &str = "application/vnd.kafka.v2+json";
+const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
+const BINARY_V2: &str = "application/vnd.kafka.binary.v2+json";
+const AVRO_V2: &str = "application/vnd.kafka.avro.v2+json";
+
+/// Records a produce request carries, at most: larger batches should be split by the client.
+const MAX_RECORDS: usize = 10_000;
+
+type Reply = Result<Response, ApiError>;
+
+fn reply(status: StatusCode, value: &impl Serialize) -> Reply {
+    let body = serde_json::to_vec(value)
+        .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal Server Error: {e}")))?;
+    Ok((status, [(CONTENT_TYPE, HeaderValue::from_static(KAFKA_V2))], body).into_response())
+}
+
+impl From<BrokerError> for ApiError {
+    fn from(err: BrokerError) -> Self {
+        let (status, code) = match &err {
+            BrokerError::UnknownTopic(_) => (StatusCode::NOT_FOUND, 40401),
+            BrokerError::UnknownPartition { .. } => (StatusCode::NOT_FOUND, 40402),
+            BrokerError::TopicExists(_) => (StatusCode::CONFLICT, 40901),
+            BrokerError::Topic(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            BrokerError::Log(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %err, "broker request failed");
+        }
+        ApiError::new(status, code, err.to_string())
+    }
+}
+
+fn broker(state: &AppState) -> Result<Arc<Broker>, ApiError> {
+    state.broker.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            404,
+            "HTTP 404 Not Found: this server runs no broker",
+        )
+    })
+}
+
+/// How record keys and values travel in a request or answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Binary,
+}
+
+fn request_format(headers: &HeaderMap) -> Result<Format, ApiError> {
+    let essence = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match essence.as_str() {
+        JSON_V2 | "application/json" | "" => Ok(Format::Json),
+        BINARY_V2 => Ok(Format::Binary),
+        AVRO_V2 => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            415,
+            "The Avro embedded format is not supported yet; send framed bytes with the binary format",
+        )),
+        _ => Err(ApiError::plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "HTTP 415 Unsupported Media Type",
+        )),
+    }
+}
+
+fn response_format(headers: &HeaderMap, params: &Params) -> Format {
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains(BINARY_V2) || params.text("format") == Some("binary") {
+        Format::Binary
+    } else {
+        Format::Json
+    }
+}
+
+/// `POST /topics`: creates a topic (a Herald addition; REST Proxy v2 cannot).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopic {
+    name: String,
+    #[serde(default = "one")]
+    partitions: u32,
+    description: Option<String>,
+    owner: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    retention_ms: Option<i64>,
+    retention_bytes: Option<i64>,
+    validation: Option<Validation>,
+    key_subject: Option<String>,
+    value_subject: Option<String>,
+    durability: Option<DurabilityMode>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn topic_view(topic: &Topic) -> Value {
+    let c = &topic.config;
+    json!({
+        "name": c.name,
+        "configs": {
+            "retention.ms": c.retention_ms.to_string(),
+            "retention.bytes": c.retention_bytes.to_string(),
+            "herald.validation": serde_json::to_value(c.validation).unwrap_or(Value::Null),
+            "herald.key.subject": c.key_subject,
+            "herald.value.subject": c.value_subject,
+        },
+        "description": c.description,
+        "owner": c.owner,
+        "tags": c.tags,
+        "partitions": (0..c.partitions).map(partition_view).collect::<Vec<_>>(),
+    })
+}
+
+fn partition_view(p: u32) -> Value {
+    json!({"partition": p, "leader": 0, "replicas": [{"broker": 0, "leader": true, "in_sync": true}]})
+}
+
+pub async fn list_topics(State(state): State<AppState>) -> Reply {
+    let names: Vec<String> = broker(&state)?.topics().iter().map(|t| t.config.name.clone()).collect();
+    reply(StatusCode::OK, &names)
+}
+
+pub async fn create_topic(State(state): State<AppState>, body: Bytes) -> Reply {
+    let request: CreateTopic = parse_body(&body)?;
+    let mut config = TopicConfig::new(&request.name, request.partitions);
+    config.description = request.description;
+    config.owner = request.owner;
+    config.tags = request.tags;
+    if let Some(v) = request.retention_ms {
+        config.retention_ms = v;
+    }
+    if let Some(v) = request.retention_bytes {
+        config.retention_bytes = v;
+    }
+    if let Some(v) = request.validation {
+        config.validation = v;
+    }
+    if let Some(v) = request.key_subject {
+        config.key_subject = v;
+    }
+    if let Some(v) = request.value_subject {
+        config.value_subject = v;
+    }
+    if let Some(v) = request.durability {
+        config.durability = v;
+    }
+    let broker = broker(&state)?;
+    let topic = tokio::task::spawn_blocking(move || broker.create_topic(config))
+        .await
+        .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    reply(StatusCode::CREATED, &topic_view(&topic))
+}
+
+pub async fn describe_topic(State(state): State<AppState>, Path(name): Path<String>) -> Reply {
+    let topic = broker(&state)?.topic(&name)?;
+    reply(StatusCode::OK, &topic_view(&topic))
+}
+
+pub async fn delete_topic(State(state): State<AppState>, Path(name): Path<String>) -> Reply {
+    let broker = broker(&state)?;
+    tokio::task::spawn_blocking(move || broker.delete_topic(&name))
+        .await
+        .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list_partitions(State(state): State<AppState>, Path(name): Path<String>) -> Reply {
+    let topic = broker(&state)?.topic(&name)?;
+    reply(
+        StatusCode::OK,
+        &(0..topic.config.partitions).map(partition_view).collect::<Vec<_>>(),
+    )
+}
+
+pub async fn partition_offsets(
+    State(state): State<AppState>,
+    Path((name, partition)): Path<(String, String)>,
+) -> Reply {
+    let topic = broker(&state)?.topic(&name)?;
+    let partition = partition_number(&name, &partition)?;
+    let (start, end) = topic.offsets(partition)?;
+    reply(StatusCode::OK, &json!({"beginning_offset": start, "end_offset": end}))
+}
+
+fn partition_number(topic: &str, text: &str) -> Result<u32, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::from(BrokerError::UnknownPartition {
+            topic: topic.to_string(),
+            partition: u32::MAX,
+        })
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct ProduceRequest {
+    records: Vec<ProduceRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProduceRecord {
+    #[serde(default)]
+    key: Option<Value>,
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(default)]
+    partition: Option<u32>,
+}
+
+/// One record's problem, as the 422 answer lists them.
+#[derive(Debug, Serialize)]
+struct RecordError {
+    index: usize,
+    field: &'static str,
+    reason: String,
+}
+
+fn payload(
+    format: Format,
+    value: Option<&Value>,
+    index: usize,
+    field: &'static str,
+) -> Result<Option<Vec<u8>>, RecordError> {
+    match (format, value) {
+        (_, None) | (_, Some(Value::Null)) => Ok(None),
+        (Format::Json, Some(v)) => Ok(Some(v.to_string().into_bytes())),
+        (Format::Binary, Some(Value::String(text))) => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Some)
+            .map_err(|e| RecordError {
+                index,
+                field,
+                reason: format!("not valid base64: {e}"),
+            }),
+        (Format::Binary, Some(_)) => Err(RecordError {
+            index,
+            field,
+            reason: "the binary format takes base64 strings".to_string(),
+        }),
+    }
+}
+
+pub async fn produce(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    produce_to(state, name, None, headers, body).await
+}
+
+pub async fn produce_partition(
+    State(state): State<AppState>,
+    Path((name, partition)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let partition = partition_number(&name, &partition)?;
+    produce_to(state, name, Some(partition), headers, body).await
+}
+
+/// Checks every record first: one bad record refuses the whole request, and nothing lands.
+/// Then appends one batch per partition and answers each record's partition and offset, in
+/// request order.
+async fn produce_to(state: AppState, name: String, partition: Option<u32>, headers: HeaderMap, body: Bytes) -> Reply {
+    let format = request_format(&headers)?;
+    let request: ProduceRequest = parse_body(&body)?;
+    let topic = broker(&state)?.topic(&name)?;
+    if request.records.is_empty() || request.records.len() > MAX_RECORDS {
+        return Err(ApiError::unprocessable(
+            42201,
+            format!(
+                "\"records\" must hold 1 to {MAX_RECORDS} records, not {}",
+                request.records.len()
+            ),
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut errors = Vec::new();
+    let mut placed: Vec<(u32, Record)> = Vec::with_capacity(request.records.len());
+    for (index, r) in request.records.iter().enumerate() {
+        let key = payload(format, r.key.as_ref(), index, "key");
+        let value = payload(format, r.value.as_ref(), index, "value");
+        let target = partition.or(r.partition);
+        if let Some(p) = target.filter(|&p| p >= topic.config.partitions) {
+            errors.push(RecordError {
+                index,
+                field: "partition",
+                reason: format!(
+                    "partition {p} does not exist (the topic has {})",
+                    topic.config.partitions
+                ),
+            });
+        }
+        match (key, value) {
+            (Ok(key), Ok(value)) => {
+                let p = target.unwrap_or_else(|| topic.partition_for(key.as_deref()));
+                placed.push((
+                    p,
+                    Record {
+                        timestamp: now,
+                        key,
+                        value,
+                        headers: Vec::new(),
+                    },
+                ));
+            }
+            (key, value) => errors.extend(key.err().into_iter().chain(value.err())),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(CONTENT_TYPE, HeaderValue::from_static(KAFKA_V2))],
+            serde_json::to_vec(&json!({
+                "error_code": 422,
+                "message": format!("{} of {} records are invalid; none was written", errors.len(), request.records.len()),
+                "errors": errors,
+            }))
+            .unwrap_or_default(),
+        )
+            .into_response());
+    }
+    // One batch per partition, in request order within each.
+    let mut by_partition: std::collections::BTreeMap<u32, Vec<usize>> = std::collections::BTreeMap::new();
+    for (index, (p, _)) in placed.iter().enumerate() {
+        by_partition.entry(*p).or_default().push(index);
+    }
+    let mut offsets = vec![(0u32, 0i64); placed.len()];
+    for (p, indexes) in by_partition {
+        let records: Vec<Record> = indexes.iter().map(|&i| placed[i].1.clone()).collect();
+        let (first, _) = topic.produce(p, &records).await?;
+        for (n, &i) in indexes.iter().enumerate() {
+            offsets[i] = (p, first + n as i64);
+        }
+    }
+    reply(
+        StatusCode::OK,
+        &json!({
+            "key_schema_id": null,
+            "value_schema_id": null,
+            "offsets": offsets.iter().map(|(p, o)| json!({"partition": p, "offset": o, "error_code": null, "error": null})).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+/// `GET /topics/{t}/partitions/{p}/records?offset=N&max_bytes=M`: records from an offset,
+/// never past the durable point.
+pub async fn read_partition(
+    State(state): State<AppState>,
+    Path((name, partition)): Path<(String, String)>,
+    headers: HeaderMap,
+    params: Params,
+) -> Reply {
+    let topic = broker(&state)?.topic(&name)?;
+    let partition = partition_number(&name, &partition)?;
+    let offset = params.number("offset").unwrap_or(0);
+    let max_bytes = params
+        .number("max_bytes")
+        .filter(|&n| n > 0)
+        .map_or(1024 * 1024, |n| n.min(64 * 1024 * 1024) as usize);
+    let format = response_format(&headers, &params);
+    let records = topic.fetch(partition, offset, max_bytes)?;
+    let shown = |bytes: &Option<Vec<u8>>| -> Value {
+        match (bytes, format) {
+            (None, _) => Value::Null,
+            (Some(b), Format::Binary) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            (Some(b), Format::Json) => {
+                serde_json::from_slice(b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
+            }
+        }
+    };
+    let out: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            json!({
+                "topic": name,
+                "partition": partition,
+                "offset": r.offset,
+                "timestamp": r.record.timestamp,
+                "key": shown(&r.record.key),
+                "value": shown(&r.record.value),
+            })
+        })
+        .collect();
+    reply(StatusCode::OK, &out)
+}

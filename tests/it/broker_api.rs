@@ -1,0 +1,182 @@
+//! The broker's HTTP API (REST Proxy v2 shapes) through the router: topics, produce in the
+//! JSON and binary formats, reads, offsets, and every refusal landing nothing.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use serde_json::{json, Value};
+
+use crate::registry_support::{temp_dir, Reply, TestRegistry};
+
+const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
+const BINARY_V2: &str = "application/vnd.kafka.binary.v2+json";
+
+async fn produce(r: &TestRegistry, path: &str, content_type: &str, body: &Value) -> Reply {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    r.send(request).await
+}
+
+async fn create(r: &TestRegistry, body: Value) -> Reply {
+    r.call(Method::POST, "/topics", Some(&body.to_string())).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_are_created_described_and_deleted() {
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    let reply = create(
+        &r,
+        json!({"name": "payments", "partitions": 3, "owner": "payments-team",
+                                   "description": "Payments completed", "retention_ms": 86_400_000}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.content_type, "application/vnd.kafka.v2+json");
+    let topic = reply.json();
+    assert_eq!(topic["partitions"].as_array().unwrap().len(), 3);
+    assert_eq!(topic["configs"]["retention.ms"], "86400000");
+    assert_eq!(topic["configs"]["herald.value.subject"], "payments-value");
+    assert_eq!(r.get("/topics").await.ok(), json!(["payments"]));
+    assert_eq!(r.get("/topics/payments").await.ok()["owner"], "payments-team");
+
+    create(&r, json!({"name": "payments"})).await.fails(409, 40901);
+    let message = create(&r, json!({"name": "../etc"})).await.fails(422, 42201);
+    assert!(message.contains("may contain only"), "{message}");
+    let message = create(&r, json!({"name": "t", "partitions": 0}))
+        .await
+        .fails(422, 42201);
+    assert!(message.contains("partitions"), "{message}");
+    let message = create(&r, json!({"name": "t", "partitons": 2})).await.fails(400, 400);
+    assert!(message.contains("partitons"), "{message}");
+    r.get("/topics/nope").await.fails(404, 40401);
+
+    let reply = r.delete("/topics/payments").await;
+    assert_eq!(reply.status, 204);
+    r.get("/topics/payments").await.fails(404, 40401);
+    assert_eq!(r.get("/topics").await.ok(), json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_and_read_back_in_both_formats() {
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    assert_eq!(create(&r, json!({"name": "orders", "partitions": 2})).await.status, 201);
+
+    let body = json!({"records": [
+        {"key": "order-1", "value": {"id": "order-1", "total": 12.5}},
+        {"key": "order-1", "value": {"id": "order-1", "total": 13.0}},
+        {"value": {"id": "loose"}, "partition": 1},
+    ]});
+    let reply = produce(&r, "/topics/orders", JSON_V2, &body).await;
+    let produced = reply.ok();
+    let offsets = produced["offsets"].as_array().unwrap();
+    assert_eq!(offsets.len(), 3);
+    // Same key, same partition, consecutive offsets.
+    assert_eq!(offsets[0]["partition"], offsets[1]["partition"]);
+    assert_eq!(
+        offsets[1]["offset"].as_i64().unwrap(),
+        offsets[0]["offset"].as_i64().unwrap() + 1
+    );
+    assert_eq!(offsets[2]["partition"], 1);
+    let p = offsets[0]["partition"].as_i64().unwrap();
+
+    let records = r
+        .get(&format!("/topics/orders/partitions/{p}/records?offset=0"))
+        .await
+        .ok();
+    let values: Vec<&Value> = records.as_array().unwrap().iter().map(|r| &r["value"]).collect();
+    assert_eq!(values[0], &json!({"id": "order-1", "total": 12.5}));
+    assert_eq!(records[0]["key"], "order-1");
+    let offsets_view = r.get(&format!("/topics/orders/partitions/{p}/offsets")).await.ok();
+    assert_eq!(offsets_view["beginning_offset"], 0);
+    assert!(offsets_view["end_offset"].as_i64().unwrap() >= 2);
+
+    // Binary: base64 in, base64 out; tombstones (null values) pass.
+    let body = json!({"records": [{"key": "a2V5", "value": "AAAAAAEC"}, {"key": "a2V5", "value": null}]});
+    let produced = produce(&r, "/topics/orders/partitions/0", BINARY_V2, &body).await.ok();
+    let first = produced["offsets"][0]["offset"].as_i64().unwrap();
+    let request = Request::builder()
+        .uri(format!("/topics/orders/partitions/0/records?offset={first}"))
+        .header(header::ACCEPT, BINARY_V2)
+        .body(Body::empty())
+        .unwrap();
+    let read = r.send(request).await.ok();
+    assert_eq!(read[0]["value"], "AAAAAAEC");
+    assert_eq!(read[0]["key"], "a2V5");
+    assert_eq!(read[1]["value"], Value::Null);
+
+    // The records survive a restart of the broker.
+    drop(r);
+    let r = TestRegistry::with_broker(&dir).await;
+    let again = r
+        .get(&format!("/topics/orders/partitions/{p}/records?offset=0"))
+        .await
+        .ok();
+    let before = records.as_array().unwrap();
+    assert_eq!(&again.as_array().unwrap()[..before.len()], before.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_produces_land_nothing() {
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    assert_eq!(create(&r, json!({"name": "events", "partitions": 1})).await.status, 201);
+    let end = || async { r.get("/topics/events/partitions/0/offsets").await.ok()["end_offset"].clone() };
+    assert_eq!(end().await, 0);
+
+    let body = json!({"records": [{"value": "AAAA"}, {"value": "not base64!"}, {"key": 5, "value": "AAAA"}]});
+    let reply = produce(&r, "/topics/events", BINARY_V2, &body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let errors = reply.json()["errors"].clone();
+    assert_eq!(errors[0]["index"], 1);
+    assert_eq!(errors[0]["field"], "value");
+    assert!(errors[0]["reason"].as_str().unwrap().contains("base64"));
+    assert_eq!(
+        (errors[1]["index"].clone(), errors[1]["field"].clone()),
+        (json!(2), json!("key"))
+    );
+    assert_eq!(end().await, 0, "nothing was written");
+
+    let reply = produce(
+        &r,
+        "/topics/events",
+        JSON_V2,
+        &json!({"records": [{"value": 1, "partition": 4}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.json()["errors"][0]["field"], "partition");
+    produce(&r, "/topics/events", JSON_V2, &json!({"records": []}))
+        .await
+        .fails(422, 42201);
+    produce(&r, "/topics/events", JSON_V2, &json!({"records": "x"}))
+        .await
+        .fails(400, 400);
+    produce(&r, "/topics/nope", JSON_V2, &json!({"records": [{"value": 1}]}))
+        .await
+        .fails(404, 40401);
+    produce(
+        &r,
+        "/topics/events/partitions/9",
+        JSON_V2,
+        &json!({"records": [{"value": 1}]}),
+    )
+    .await
+    .fails(422, 422);
+    let reply = produce(
+        &r,
+        "/topics/events",
+        "application/vnd.kafka.avro.v2+json",
+        &json!({"records": []}),
+    )
+    .await;
+    assert_eq!(reply.status, 415);
+    let reply = produce(&r, "/topics/events", "text/plain", &json!({"records": []})).await;
+    assert_eq!(reply.status, 415);
+    assert_eq!(end().await, 0);
+    r.get("/topics/events/partitions/7/offsets").await.fails(404, 40402);
+}
