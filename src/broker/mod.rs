@@ -11,6 +11,7 @@
 //! byte by byte in ARCHITECTURE.md.
 
 pub mod batch;
+pub mod groups;
 pub mod log;
 pub mod partition;
 mod segment;

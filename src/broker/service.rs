@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::batch::{self, Record, StoredRecord};
+use super::groups::{Groups, Partitions};
 use super::log::{LogConfig, LogError};
 use super::partition::{Durability, Partition};
 use super::segment::write_atomically;
@@ -128,6 +129,7 @@ pub struct Broker {
     dir: PathBuf,
     log_config: LogConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    groups: Groups,
     /// Held while the broker is open: one process per log directory.
     _lock: fs::File,
 }
@@ -176,10 +178,17 @@ impl Broker {
             let topic = Broker::open_topic(&dir, config, log_config)?;
             topics.insert(name, Arc::new(topic));
         }
+        let groups = Groups::open(data_dir).map_err(|e| {
+            BrokerError::Log(LogError::Io {
+                context: "cannot open the consumer groups".to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        })?;
         Ok(Broker {
             dir,
             log_config,
             topics: RwLock::new(topics),
+            groups,
             _lock: lock,
         })
     }
@@ -262,6 +271,23 @@ impl Broker {
             removed += topic.apply_retention(now)?;
         }
         Ok(removed)
+    }
+}
+
+impl Broker {
+    /// The consumer groups reading this broker's topics.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+}
+
+impl Partitions for Broker {
+    fn count(&self, topic: &str) -> Option<u32> {
+        self.topic(topic).ok().map(|t| t.config.partitions)
+    }
+
+    fn bounds(&self, topic: &str, partition: u32) -> Option<(i64, i64)> {
+        self.topic(topic).ok()?.offsets(partition).ok()
     }
 }
 

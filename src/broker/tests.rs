@@ -432,3 +432,77 @@ mod broker {
         assert!(broker.topics().is_empty());
     }
 }
+
+mod groups {
+    use std::time::Duration;
+
+    use super::temp_dir;
+    use crate::broker::groups::{GroupError, Groups, MemberConfig, Partitions, Reset};
+
+    /// One topic `t` with one partition whose log spans `bounds`.
+    struct Fixed {
+        bounds: (i64, i64),
+    }
+
+    impl Partitions for Fixed {
+        fn count(&self, topic: &str) -> Option<u32> {
+            (topic == "t").then_some(1)
+        }
+
+        fn bounds(&self, topic: &str, partition: u32) -> Option<(i64, i64)> {
+            (topic == "t" && partition == 0).then_some(self.bounds)
+        }
+    }
+
+    fn member(reset: Reset) -> MemberConfig {
+        MemberConfig {
+            reset,
+            auto_commit: false,
+            session_timeout: Duration::from_secs(60),
+            format: "json".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_committed_offset_below_the_log_start_is_reset_and_reported() {
+        let dir = temp_dir();
+        let groups = Groups::open(&dir).unwrap();
+        groups.join("g", "a", member(Reset::Earliest)).unwrap();
+        groups.subscribe("g", "a", vec!["t".to_string()]).unwrap();
+        let log = Fixed { bounds: (0, 20) };
+        assert_eq!(
+            groups.assignment("g", "a", &log).unwrap().positions,
+            vec![(("t".to_string(), 0), 0)]
+        );
+        groups.commit("g", "a", Some(vec![(("t".to_string(), 0), 5)])).unwrap();
+        groups.leave("g", "a").unwrap();
+        drop(groups);
+
+        // Retention moved the log start past the commit; the restarted group notices.
+        let groups = Groups::open(&dir).unwrap();
+        groups.join("g", "b", member(Reset::Earliest)).unwrap();
+        groups.subscribe("g", "b", vec!["t".to_string()]).unwrap();
+        let log = Fixed { bounds: (10, 20) };
+        assert_eq!(
+            groups.assignment("g", "b", &log).unwrap().positions,
+            vec![(("t".to_string(), 0), 10)]
+        );
+        let view = groups.describe("g", &log).unwrap();
+        assert_eq!(view.resets, 1);
+        assert_eq!(view.offsets[0].committed, Some(5));
+        assert_eq!(view.offsets[0].lag, 10);
+
+        // With `latest`, the reset goes to the end.
+        groups.join("h", "c", member(Reset::Latest)).unwrap();
+        groups.subscribe("h", "c", vec!["t".to_string()]).unwrap();
+        assert_eq!(groups.assignment("h", "c", &log).unwrap().positions[0].1, 20);
+        assert!(matches!(
+            groups.join("h", "c", member(Reset::Latest)),
+            Err(GroupError::MemberExists { .. })
+        ));
+        assert!(matches!(
+            groups.join("../x", "c", member(Reset::Latest)),
+            Err(GroupError::InvalidName(_))
+        ));
+    }
+}

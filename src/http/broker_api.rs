@@ -28,7 +28,7 @@ use crate::broker::{Broker, BrokerError, Topic};
 
 pub const KAFKA_V2: &str = "application/vnd.kafka.v2+json";
 const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
-const BINARY_V2: &str = "application/vnd.kafka.binary.v2+json";
+pub(super) const BINARY_V2: &str = "application/vnd.kafka.binary.v2+json";
 const AVRO_V2: &str = "application/vnd.kafka.avro.v2+json";
 
 /// Records a produce request carries, at most: larger batches should be split by the client.
@@ -36,7 +36,7 @@ const MAX_RECORDS: usize = 10_000;
 
 type Reply = Result<Response, ApiError>;
 
-fn reply(status: StatusCode, value: &impl Serialize) -> Reply {
+pub(super) fn reply(status: StatusCode, value: &impl Serialize) -> Reply {
     let body = serde_json::to_vec(value)
         .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal Server Error: {e}")))?;
     Ok((status, [(CONTENT_TYPE, HeaderValue::from_static(KAFKA_V2))], body).into_response())
@@ -58,7 +58,7 @@ impl From<BrokerError> for ApiError {
     }
 }
 
-fn broker(state: &AppState) -> Result<Arc<Broker>, ApiError> {
+pub(super) fn broker(state: &AppState) -> Result<Arc<Broker>, ApiError> {
     state.broker.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

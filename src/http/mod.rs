@@ -7,6 +7,7 @@
 
 mod api;
 mod broker_api;
+mod consumer_api;
 pub mod error;
 pub mod media;
 pub mod metrics;
@@ -21,7 +22,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::json;
 use tower::util::MapRequest;
@@ -156,7 +157,44 @@ fn router(state: AppState) -> Router {
         .route(
             "/topics/{topic}/partitions/{partition}/records",
             get(broker_api::read_partition),
-        );
+        )
+        .route("/consumers/{group}", post(consumer_api::create_consumer))
+        .route(
+            "/consumers/{group}/instances/{instance}",
+            delete(consumer_api::delete_consumer),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/subscription",
+            get(consumer_api::subscription)
+                .post(consumer_api::subscribe)
+                .delete(consumer_api::unsubscribe),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/assignments",
+            get(consumer_api::assignments),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/records",
+            get(consumer_api::records),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/offsets",
+            get(consumer_api::committed).post(consumer_api::commit),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/positions",
+            post(consumer_api::seek),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/positions/beginning",
+            post(consumer_api::seek_beginning),
+        )
+        .route(
+            "/consumers/{group}/instances/{instance}/positions/end",
+            post(consumer_api::seek_end),
+        )
+        .route("/consumer-groups", get(consumer_api::list_groups))
+        .route("/consumer-groups/{group}", get(consumer_api::describe_group));
     let operations = Router::new()
         .route("/health", get(live))
         .route("/health/live", get(live))
@@ -210,7 +248,10 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
         || path == "/health"
         || path.starts_with("/health/")
         || path == "/topics"
-        || path.starts_with("/topics/");
+        || path.starts_with("/topics/")
+        || path.starts_with("/consumers/")
+        || path == "/consumer-groups"
+        || path.starts_with("/consumer-groups/");
     let response = if own_media {
         next.run(request).await
     } else {

@@ -4,6 +4,7 @@ mod avro_compat; // Avro resolution rules, level by level, as data tables
 mod bad_input; // malformed, hostile and oversized schemas: clear errors, no panics
 mod broker_api; // topics, produce and reads over HTTP (REST Proxy v2 shapes)
 mod cli; // the real `herald` binary: compat and diff, exit codes, output formats
+mod consumer_api; // consumer groups over HTTP: sharing, commits, resets, timeouts
 mod diff; // semantic diffs between versions, for changelogs
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables

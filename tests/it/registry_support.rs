@@ -229,6 +229,17 @@ impl TestRegistry {
         self.call(Method::POST, path, Some(&body.to_string())).await
     }
 
+    /// A POST with an explicit `Content-Type` (the broker's media types).
+    pub async fn post_as(&self, path: &str, content_type: &str, body: &Value) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_string()))
+            .expect("a valid request");
+        self.send(request).await
+    }
+
     pub async fn put(&self, path: &str, body: &Value) -> Reply {
         self.call(Method::PUT, path, Some(&body.to_string())).await
     }

@@ -1,0 +1,515 @@
+//! Consumer groups: members that share a group's partitions (each partition read by one
+//! member at a time), positions, and committed offsets that survive restarts.
+//!
+//! Membership lives in memory, as REST Proxy's consumer instances do; a member that has not
+//! been heard from within its session timeout leaves, and the partitions are dealt again
+//! (range assignment: per topic, contiguous runs of partitions to members in name order).
+//! Committed offsets are durable: `groups/<group>.json`, replaced atomically (write, fsync,
+//! rename, fsync the directory) before a commit is acknowledged.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::segment::write_atomically;
+use super::topic::check_name;
+
+/// Where a member starts on a partition its group has no committed offset for (or one that
+/// retention has passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    Earliest,
+    Latest,
+}
+
+/// (topic, partition).
+pub type TopicPartition = (String, u32);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupError {
+    InvalidName(String),
+    MemberExists {
+        group: String,
+        member: String,
+    },
+    UnknownMember {
+        group: String,
+        member: String,
+    },
+    UnknownGroup(String),
+    /// Committing or seeking a partition the member is not assigned.
+    NotAssigned {
+        topic: String,
+        partition: u32,
+    },
+    Io(String),
+}
+
+impl std::fmt::Display for GroupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupError::InvalidName(m) | GroupError::Io(m) => f.write_str(m),
+            GroupError::MemberExists { group, member } => {
+                write!(f, "Consumer instance '{member}' already exists in group '{group}'.")
+            }
+            GroupError::UnknownMember { group, member } => {
+                write!(f, "Consumer instance '{member}' not found in group '{group}'.")
+            }
+            GroupError::UnknownGroup(group) => write!(f, "Consumer group '{group}' not found."),
+            GroupError::NotAssigned { topic, partition } => {
+                write!(
+                    f,
+                    "Partition {partition} of topic '{topic}' is not assigned to this consumer instance."
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for GroupError {}
+
+/// A member's settings.
+#[derive(Debug, Clone)]
+pub struct MemberConfig {
+    pub reset: Reset,
+    pub auto_commit: bool,
+    pub session_timeout: Duration,
+    /// Opaque to the broker: the response format the member asked for.
+    pub format: String,
+}
+
+struct Member {
+    config: MemberConfig,
+    topics: Vec<String>,
+    positions: BTreeMap<TopicPartition, i64>,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct Group {
+    members: BTreeMap<String, Member>,
+    committed: BTreeMap<TopicPartition, i64>,
+    /// Times a position was reset because the committed offset had been deleted.
+    resets: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredOffsets {
+    offsets: Vec<StoredOffset>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredOffset {
+    topic: String,
+    partition: u32,
+    offset: i64,
+}
+
+/// Asks the broker about partitions without this module depending on it.
+pub trait Partitions {
+    /// Partition count of a topic, `None` if it does not exist.
+    fn count(&self, topic: &str) -> Option<u32>;
+    /// (log start, end visible to readers).
+    fn bounds(&self, topic: &str, partition: u32) -> Option<(i64, i64)>;
+}
+
+/// What a member reads next, per assigned partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub positions: Vec<(TopicPartition, i64)>,
+    pub format: String,
+}
+
+/// A group as `describe` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupView {
+    pub group: String,
+    pub members: Vec<MemberView>,
+    pub offsets: Vec<OffsetView>,
+    pub resets: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberView {
+    pub instance: String,
+    pub topics: Vec<String>,
+    pub partitions: Vec<PartitionRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionRef {
+    pub topic: String,
+    pub partition: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OffsetView {
+    pub topic: String,
+    pub partition: u32,
+    pub committed: Option<i64>,
+    pub end: i64,
+    pub lag: i64,
+}
+
+pub struct Groups {
+    dir: PathBuf,
+    groups: Mutex<BTreeMap<String, Group>>,
+}
+
+impl Groups {
+    /// Loads every group's committed offsets from `<data_dir>/groups`.
+    pub fn open(data_dir: &Path) -> Result<Groups, GroupError> {
+        let dir = data_dir.join("groups");
+        fs::create_dir_all(&dir).map_err(|e| GroupError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        let mut groups = BTreeMap::new();
+        let entries = fs::read_dir(&dir).map_err(|e| GroupError::Io(format!("cannot list {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(group) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let text = fs::read_to_string(entry.path())
+                .map_err(|e| GroupError::Io(format!("cannot read {}: {e}", entry.path().display())))?;
+            let stored: StoredOffsets = serde_json::from_str(&text)
+                .map_err(|e| GroupError::Io(format!("{} is not valid: {e}", entry.path().display())))?;
+            let committed = stored
+                .offsets
+                .into_iter()
+                .map(|o| ((o.topic, o.partition), o.offset))
+                .collect();
+            groups.insert(
+                group.to_string(),
+                Group {
+                    committed,
+                    ..Group::default()
+                },
+            );
+        }
+        Ok(Groups {
+            dir,
+            groups: Mutex::new(groups),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Group>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn join(&self, group: &str, member: &str, config: MemberConfig) -> Result<(), GroupError> {
+        check_group_name(group)?;
+        check_name(member).map_err(|e| GroupError::InvalidName(format!("consumer instance name: {e}")))?;
+        let mut groups = self.lock();
+        let entry = groups.entry(group.to_string()).or_default();
+        expire(entry);
+        if entry.members.contains_key(member) {
+            return Err(GroupError::MemberExists {
+                group: group.to_string(),
+                member: member.to_string(),
+            });
+        }
+        entry.members.insert(
+            member.to_string(),
+            Member {
+                config,
+                topics: Vec::new(),
+                positions: BTreeMap::new(),
+                last_seen: Instant::now(),
+            },
+        );
+        Ok(())
+    }
+
+    pub fn leave(&self, group: &str, member: &str) -> Result<(), GroupError> {
+        let mut groups = self.lock();
+        let entry = groups.get_mut(group).ok_or_else(|| unknown(group, member))?;
+        entry
+            .members
+            .remove(member)
+            .map(|_| ())
+            .ok_or_else(|| unknown(group, member))
+    }
+
+    pub fn subscribe(&self, group: &str, member: &str, topics: Vec<String>) -> Result<(), GroupError> {
+        self.with_member(group, member, |_, m| {
+            m.topics = topics;
+            Ok(())
+        })
+    }
+
+    pub fn subscription(&self, group: &str, member: &str) -> Result<Vec<String>, GroupError> {
+        self.with_member(group, member, |_, m| Ok(m.topics.clone()))
+    }
+
+    /// The member's partitions now, with the position to read each from; positions for
+    /// newly assigned partitions come from the committed offset, or the reset policy.
+    pub fn assignment(&self, group: &str, member: &str, partitions: &dyn Partitions) -> Result<Assignment, GroupError> {
+        let mut groups = self.lock();
+        let entry = groups.get_mut(group).ok_or_else(|| unknown(group, member))?;
+        expire(entry);
+        if !entry.members.contains_key(member) {
+            return Err(unknown(group, member));
+        }
+        let assigned = assign(entry, partitions);
+        let mine = assigned.get(member).cloned().unwrap_or_default();
+        let committed = entry.committed.clone();
+        let mut resets = 0;
+        let m = entry.members.get_mut(member).expect("checked above");
+        m.last_seen = Instant::now();
+        m.positions.retain(|tp, _| mine.contains(tp));
+        for tp in &mine {
+            let Some((start, end)) = partitions.bounds(&tp.0, tp.1) else {
+                continue;
+            };
+            let position = m.positions.get(tp).copied().or_else(|| committed.get(tp).copied());
+            let position = match position {
+                Some(p) if p >= start && p <= end => p,
+                Some(_) => {
+                    resets += 1;
+                    tracing::warn!(group, topic = %tp.0, partition = tp.1, "committed offset is outside the log; resetting");
+                    reset_position(m.config.reset, start, end)
+                }
+                None => reset_position(m.config.reset, start, end),
+            };
+            m.positions.insert(tp.clone(), position);
+        }
+        let assignment = Assignment {
+            positions: m.positions.iter().map(|(tp, p)| (tp.clone(), *p)).collect(),
+            format: m.config.format.clone(),
+        };
+        entry.resets += resets;
+        Ok(assignment)
+    }
+
+    /// Moves a member's positions after it read records (next offsets to read), and commits
+    /// them when the member auto-commits.
+    pub fn advance(&self, group: &str, member: &str, next: &[(TopicPartition, i64)]) -> Result<(), GroupError> {
+        let auto = self.with_member(group, member, |_, m| {
+            for (tp, offset) in next {
+                if m.positions.contains_key(tp) {
+                    m.positions.insert(tp.clone(), *offset);
+                }
+            }
+            Ok(m.config.auto_commit)
+        })?;
+        if auto {
+            self.commit(group, member, None)?;
+        }
+        Ok(())
+    }
+
+    /// Commits `offsets` (each the next offset to read), or the member's current positions.
+    /// Durable before it returns.
+    pub fn commit(
+        &self,
+        group: &str,
+        member: &str,
+        offsets: Option<Vec<(TopicPartition, i64)>>,
+    ) -> Result<(), GroupError> {
+        let mut groups = self.lock();
+        let entry = groups.get_mut(group).ok_or_else(|| unknown(group, member))?;
+        let m = entry.members.get_mut(member).ok_or_else(|| unknown(group, member))?;
+        m.last_seen = Instant::now();
+        let offsets = match offsets {
+            Some(offsets) => {
+                for ((topic, partition), _) in &offsets {
+                    if !m.positions.contains_key(&(topic.clone(), *partition)) {
+                        return Err(GroupError::NotAssigned {
+                            topic: topic.clone(),
+                            partition: *partition,
+                        });
+                    }
+                }
+                offsets
+            }
+            None => m.positions.iter().map(|(tp, p)| (tp.clone(), *p)).collect(),
+        };
+        let mut committed = entry.committed.clone();
+        committed.extend(offsets);
+        self.save(group, &committed)?;
+        entry.committed = committed;
+        Ok(())
+    }
+
+    /// The group's committed offsets for `partitions` (all of them when empty).
+    pub fn committed(
+        &self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, i64)>, GroupError> {
+        let groups = self.lock();
+        let entry = groups
+            .get(group)
+            .ok_or_else(|| GroupError::UnknownGroup(group.to_string()))?;
+        Ok(entry
+            .committed
+            .iter()
+            .filter(|(tp, _)| partitions.is_empty() || partitions.contains(tp))
+            .map(|(tp, o)| (tp.clone(), *o))
+            .collect())
+    }
+
+    /// Sets positions: to given offsets, or to the beginning or end of partitions.
+    pub fn seek(&self, group: &str, member: &str, positions: Vec<(TopicPartition, i64)>) -> Result<(), GroupError> {
+        self.with_member(group, member, |_, m| {
+            for (tp, offset) in positions {
+                if !m.positions.contains_key(&tp) {
+                    return Err(GroupError::NotAssigned {
+                        topic: tp.0,
+                        partition: tp.1,
+                    });
+                }
+                m.positions.insert(tp, offset);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn list(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    pub fn describe(&self, group: &str, partitions: &dyn Partitions) -> Result<GroupView, GroupError> {
+        let mut groups = self.lock();
+        let entry = groups
+            .get_mut(group)
+            .ok_or_else(|| GroupError::UnknownGroup(group.to_string()))?;
+        expire(entry);
+        let assigned = assign(entry, partitions);
+        let members = entry
+            .members
+            .iter()
+            .map(|(name, m)| MemberView {
+                instance: name.clone(),
+                topics: m.topics.clone(),
+                partitions: assigned
+                    .get(name)
+                    .map(|tps| {
+                        tps.iter()
+                            .map(|(t, p)| PartitionRef {
+                                topic: t.clone(),
+                                partition: *p,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        // Lag for every partition of every topic the group reads or has committed on.
+        let mut topics: Vec<String> = entry.members.values().flat_map(|m| m.topics.clone()).collect();
+        topics.extend(entry.committed.keys().map(|(t, _)| t.clone()));
+        topics.sort();
+        topics.dedup();
+        let mut offsets = Vec::new();
+        for topic in topics {
+            for partition in 0..partitions.count(&topic).unwrap_or(0) {
+                let Some((start, end)) = partitions.bounds(&topic, partition) else {
+                    continue;
+                };
+                let committed = entry.committed.get(&(topic.clone(), partition)).copied();
+                offsets.push(OffsetView {
+                    lag: end - committed.unwrap_or(start).max(start),
+                    topic: topic.clone(),
+                    partition,
+                    committed,
+                    end,
+                });
+            }
+        }
+        Ok(GroupView {
+            group: group.to_string(),
+            members,
+            offsets,
+            resets: entry.resets,
+        })
+    }
+
+    fn with_member<T>(
+        &self,
+        group: &str,
+        member: &str,
+        f: impl FnOnce(&mut Group, &mut Member) -> Result<T, GroupError>,
+    ) -> Result<T, GroupError> {
+        let mut groups = self.lock();
+        let entry = groups.get_mut(group).ok_or_else(|| unknown(group, member))?;
+        let mut m = entry.members.remove(member).ok_or_else(|| unknown(group, member))?;
+        m.last_seen = Instant::now();
+        let result = f(entry, &mut m);
+        entry.members.insert(member.to_string(), m);
+        result
+    }
+
+    fn save(&self, group: &str, committed: &BTreeMap<TopicPartition, i64>) -> Result<(), GroupError> {
+        let stored = StoredOffsets {
+            offsets: committed
+                .iter()
+                .map(|((topic, partition), offset)| StoredOffset {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    offset: *offset,
+                })
+                .collect(),
+        };
+        let text = serde_json::to_vec_pretty(&stored).map_err(|e| GroupError::Io(e.to_string()))?;
+        let path = self.dir.join(format!("{group}.json"));
+        write_atomically(&path, &text).map_err(|e| GroupError::Io(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+fn unknown(group: &str, member: &str) -> GroupError {
+    GroupError::UnknownMember {
+        group: group.to_string(),
+        member: member.to_string(),
+    }
+}
+
+fn check_group_name(group: &str) -> Result<(), GroupError> {
+    check_name(group).map_err(|e| GroupError::InvalidName(format!("consumer group name: {e}")))
+}
+
+fn reset_position(reset: Reset, start: i64, end: i64) -> i64 {
+    match reset {
+        Reset::Earliest => start,
+        Reset::Latest => end,
+    }
+}
+
+/// Members silent past their session timeout leave the group.
+fn expire(group: &mut Group) {
+    group
+        .members
+        .retain(|_, m| m.last_seen.elapsed() < m.config.session_timeout);
+}
+
+/// Range assignment: for each topic, its partitions split into contiguous runs over the
+/// members subscribed to it, in member-name order (earlier members take the remainder).
+fn assign(group: &Group, partitions: &dyn Partitions) -> BTreeMap<String, Vec<TopicPartition>> {
+    let mut out: BTreeMap<String, Vec<TopicPartition>> = BTreeMap::new();
+    let mut topics: Vec<&String> = group.members.values().flat_map(|m| &m.topics).collect();
+    topics.sort();
+    topics.dedup();
+    for topic in topics {
+        let Some(count) = partitions.count(topic) else { continue };
+        let readers: Vec<&String> = group
+            .members
+            .iter()
+            .filter(|(_, m)| m.topics.contains(topic))
+            .map(|(name, _)| name)
+            .collect();
+        let n = readers.len() as u32;
+        let (each, extra) = (count / n, count % n);
+        let mut next = 0;
+        for (i, reader) in readers.iter().enumerate() {
+            let take = each + u32::from((i as u32) < extra);
+            let list = out.entry((*reader).clone()).or_default();
+            for p in next..next + take {
+                list.push((topic.clone(), p));
+            }
+            next += take;
+        }
+    }
+    out
+}
