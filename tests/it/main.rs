@@ -5,6 +5,7 @@ mod bad_input; // malformed, hostile and oversized schemas: clear errors, no pan
 mod broker_api; // topics, produce and reads over HTTP (REST Proxy v2 shapes)
 mod cli; // the real `herald` binary: compat and diff, exit codes, output formats
 mod consumer_api; // consumer groups over HTTP: sharing, commits, resets, timeouts
+mod crash; // SIGKILL during produce, 20 times: every acknowledged record survives
 mod diff; // semantic diffs between versions, for changelogs
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables

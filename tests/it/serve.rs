@@ -72,6 +72,12 @@ impl Server {
         http(&self.address, method, path, body)
     }
 
+    /// SIGKILL: no shutdown, no flush; what was not on disk is gone.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit status and the log lines after it.
     pub fn terminate(mut self) -> (i32, Vec<String>) {
         let status = Command::new("kill")
@@ -103,18 +109,32 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 exchange: one request per connection, JSON in and out.
 pub fn http(address: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).expect("connect to herald");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    try_http(address, method, path, "application/vnd.schemaregistry.v1+json", body).expect("an HTTP exchange")
+}
+
+/// The same, with a content type, answering an error instead of panicking when the server
+/// is gone (the crash test kills it mid-request).
+pub fn try_http(
+    address: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read the response");
+    stream.read_to_string(&mut response)?;
+    if response.is_empty() {
+        return Err(std::io::Error::other("connection closed without a response"));
+    }
     let status: u16 = response
         .split(' ')
         .nth(1)
@@ -122,7 +142,7 @@ pub fn http(address: &str, method: &str, path: &str, body: Option<&Value>) -> (u
         .unwrap_or_else(|| panic!("no status line in {response:?}"));
     let (_, payload) = response.split_once("\r\n\r\n").unwrap_or(("", ""));
     let payload = dechunk(payload);
-    (status, serde_json::from_str(&payload).unwrap_or(Value::Null))
+    Ok((status, serde_json::from_str(&payload).unwrap_or(Value::Null)))
 }
 
 /// Bodies without a length come chunked; joins the chunks.
