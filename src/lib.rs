@@ -8,9 +8,10 @@
 //! - [`http`]: the Confluent-compatible REST API, health and metrics.
 //! - [`config`]: `herald serve` settings from flags, `HERALD_*` variables and `herald.toml`.
 //! - [`broker`]: the log-backed broker's storage (record batches, segmented partition logs).
+//! - [`validate`]: payloads checked against registered schemas before they are produced.
 //! - [`cli`]: the `herald` command line.
 //!
-//! `schema` and `compat` are pure: plain data and functions, no I/O.
+//! `schema`, `compat` and `validate` are pure: plain data and functions, no I/O.
 
 pub mod broker;
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod http;
 pub mod registry;
 pub mod schema;
 pub mod store;
+pub mod validate;

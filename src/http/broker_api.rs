@@ -25,6 +25,9 @@ use super::AppState;
 use crate::broker::batch::Record;
 use crate::broker::topic::{DurabilityMode, TopicConfig, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
+use crate::registry::{RegistryError, StoredSchema, VersionSpec};
+use crate::schema::SchemaType;
+use crate::validate::{framed_id, JsonValidator};
 
 pub const KAFKA_V2: &str = "application/vnd.kafka.v2+json";
 const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
@@ -246,7 +249,124 @@ struct ProduceRecord {
 struct RecordError {
     index: usize,
     field: &'static str,
+    /// JSON pointer into the payload, when the problem is inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
     reason: String,
+}
+
+/// What a topic's subject asks of payloads.
+enum SubjectCheck {
+    /// No schema registered under the subject: nothing to check.
+    Unregistered,
+    Registered {
+        subject: String,
+        latest: Arc<StoredSchema>,
+    },
+}
+
+async fn subject_check(state: &AppState, subject: &str) -> Result<SubjectCheck, ApiError> {
+    match state.registry.version(subject, VersionSpec::Latest, false).await {
+        Ok(found) => Ok(SubjectCheck::Registered {
+            subject: subject.to_string(),
+            latest: Arc::new(found.schema),
+        }),
+        Err(RegistryError::SubjectNotFound(_)) | Err(RegistryError::VersionNotFound(_)) => {
+            Ok(SubjectCheck::Unregistered)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn json_validator(state: &AppState, schema: &StoredSchema) -> Result<Arc<JsonValidator>, String> {
+    if let Some(found) = state
+        .validators
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&schema.id)
+    {
+        return Ok(found.clone());
+    }
+    let validator = Arc::new(JsonValidator::new(&schema.schema)?);
+    state
+        .validators
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(schema.id, validator.clone());
+    Ok(validator)
+}
+
+/// Checks one payload: JSON-format payloads against the subject's latest JSON Schema;
+/// binary payloads must carry a schema id registered under the subject and, in `full` mode,
+/// a JSON body valid against that schema. (Decoding framed Avro bodies in `full` mode is not
+/// done yet: their id is checked.)
+async fn check_payload(
+    state: &AppState,
+    config: &TopicConfig,
+    check: &SubjectCheck,
+    format: Format,
+    bytes: &[u8],
+    index: usize,
+    field: &'static str,
+) -> Result<Vec<RecordError>, ApiError> {
+    let SubjectCheck::Registered { subject, latest } = check else {
+        return Ok(Vec::new());
+    };
+    let error = |path: Option<String>, reason: String| RecordError {
+        index,
+        field,
+        path,
+        reason,
+    };
+    let violations = |validator: &JsonValidator, body: &[u8]| -> Vec<RecordError> {
+        validator
+            .check(body)
+            .into_iter()
+            .map(|v| error(Some(v.path), v.reason))
+            .collect()
+    };
+    match format {
+        Format::Json => match latest.schema_type {
+            SchemaType::Json => match json_validator(state, latest).await {
+                Ok(validator) => Ok(violations(&validator, bytes)),
+                Err(reason) => Ok(vec![error(None, reason)]),
+            },
+            other => Ok(vec![error(
+                None,
+                format!("subject '{subject}' holds {other} schemas: send framed bytes with the binary format"),
+            )]),
+        },
+        Format::Binary => {
+            let Some(id) = framed_id(bytes) else {
+                return Ok(vec![error(
+                    None,
+                    format!("not framed: expected magic byte 0 and a schema id registered under '{subject}'"),
+                )]);
+            };
+            let registered = match state.registry.versions_of_id(i64::from(id), Some(subject), false).await {
+                Ok(versions) => !versions.is_empty(),
+                Err(RegistryError::SchemaNotFound(_)) => false,
+                Err(err) => return Err(err.into()),
+            };
+            if !registered {
+                return Ok(vec![error(
+                    None,
+                    format!("schema id {id} is not registered under subject '{subject}'"),
+                )]);
+            }
+            if config.validation != Validation::Full {
+                return Ok(Vec::new());
+            }
+            let schema = state.registry.schema_by_id(i64::from(id)).await?;
+            if schema.schema_type != SchemaType::Json {
+                return Ok(Vec::new());
+            }
+            match json_validator(state, &schema).await {
+                Ok(validator) => Ok(violations(&validator, &bytes[5..])),
+                Err(reason) => Ok(vec![error(None, reason)]),
+            }
+        }
+    }
 }
 
 fn payload(
@@ -264,11 +384,13 @@ fn payload(
             .map_err(|e| RecordError {
                 index,
                 field,
+                path: None,
                 reason: format!("not valid base64: {e}"),
             }),
         (Format::Binary, Some(_)) => Err(RecordError {
             index,
             field,
+            path: None,
             reason: "the binary format takes base64 strings".to_string(),
         }),
     }
@@ -322,6 +444,7 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             errors.push(RecordError {
                 index,
                 field: "partition",
+                path: None,
                 reason: format!(
                     "partition {p} does not exist (the topic has {})",
                     topic.config.partitions
@@ -342,6 +465,18 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
                 ));
             }
             (key, value) => errors.extend(key.err().into_iter().chain(value.err())),
+        }
+    }
+    // Against the registry: every record of the request, before any is written.
+    if errors.is_empty() && topic.config.validation != Validation::Off {
+        let value_check = subject_check(&state, &topic.config.value_subject).await?;
+        let key_check = subject_check(&state, &topic.config.key_subject).await?;
+        for (index, (_, record)) in placed.iter().enumerate() {
+            for (field, bytes, check) in [("key", &record.key, &key_check), ("value", &record.value, &value_check)] {
+                if let Some(bytes) = bytes {
+                    errors.extend(check_payload(&state, &topic.config, check, format, bytes, index, field).await?);
+                }
+            }
         }
     }
     if !errors.is_empty() {

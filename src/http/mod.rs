@@ -41,6 +41,9 @@ pub struct Shared {
     pub metrics: Metrics,
     /// `None` for a registry without a broker (some tests).
     pub broker: Option<Arc<Broker>>,
+    /// Compiled JSON Schemas by schema id, for produce-time validation. Content under an id
+    /// never changes, so entries never go stale.
+    pub validators: std::sync::Mutex<std::collections::HashMap<i64, Arc<crate::validate::JsonValidator>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -57,6 +60,7 @@ impl AppState {
             registry,
             metrics: Metrics::default(),
             broker: None,
+            validators: Default::default(),
         }))
     }
 
@@ -65,6 +69,7 @@ impl AppState {
             registry,
             metrics: Metrics::default(),
             broker: Some(broker),
+            validators: Default::default(),
         }))
     }
 }

@@ -180,3 +180,122 @@ async fn refused_produces_land_nothing() {
     assert_eq!(end().await, 0);
     r.get("/topics/events/partitions/7/offsets").await.fails(404, 40402);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_checked_against_the_registry_before_they_land() {
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    let order = json!({"type": "object", "properties": {"id": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}},
+                       "required": ["id"], "additionalProperties": false});
+    let registered = r
+        .post(
+            "/subjects/orders-value/versions",
+            &json!({"schemaType": "JSON", "schema": order.to_string()}),
+        )
+        .await
+        .ok();
+    let json_id = registered["id"].as_i64().unwrap();
+    assert_eq!(create(&r, json!({"name": "orders", "partitions": 1})).await.status, 201);
+    let end = |topic: &'static str| {
+        let r = &r;
+        async move { r.get(&format!("/topics/{topic}/partitions/0/offsets")).await.ok()["end_offset"].clone() }
+    };
+
+    let good = json!({"records": [{"value": {"id": "o-1", "qty": 2}}, {"value": null}]});
+    produce(&r, "/topics/orders", JSON_V2, &good).await.ok();
+    assert_eq!(end("orders").await, 2, "valid records and tombstones pass");
+
+    let bad = json!({"records": [{"value": {"id": "o-2", "qty": 3}}, {"value": {"qty": 0, "note": "x"}}]});
+    let reply = produce(&r, "/topics/orders", JSON_V2, &bad).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let errors = reply.json()["errors"].as_array().unwrap().clone();
+    assert!(
+        errors.iter().all(|e| e["index"] == 1 && e["field"] == "value"),
+        "{errors:?}"
+    );
+    let paths: Vec<&str> = errors.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"/qty") && paths.contains(&""), "{paths:?}");
+    assert_eq!(
+        end("orders").await,
+        2,
+        "the valid record in the refused request did not land either"
+    );
+
+    // Framed bytes: the id must be registered under the topic's subject; in full mode a
+    // JSON body must also be valid.
+    let framed = |id: i64, body: &[u8]| {
+        let mut bytes = vec![0u8];
+        bytes.extend_from_slice(&(id as u32).to_be_bytes());
+        bytes.extend_from_slice(body);
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+    };
+    let ok = json!({"records": [{"value": framed(json_id, br#"{"id":"o-3"}"#)}]});
+    produce(&r, "/topics/orders", BINARY_V2, &ok).await.ok();
+    let invalid_body = json!({"records": [{"value": framed(json_id, br#"{"id":3}"#)}]});
+    let reply = produce(&r, "/topics/orders", BINARY_V2, &invalid_body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.json()["errors"][0]["path"], "/id");
+    let other = r
+        .post(
+            "/subjects/elsewhere/versions",
+            &json!({"schema": "{\"type\":\"string\"}"}),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let foreign = json!({"records": [{"value": framed(other, b"x")}]});
+    let reply = produce(&r, "/topics/orders", BINARY_V2, &foreign).await;
+    assert!(reply.json()["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not registered under subject 'orders-value'"));
+    let unframed = json!({"records": [{"value": "eyJpZCI6IngifQ=="}]});
+    let reply = produce(&r, "/topics/orders", BINARY_V2, &unframed).await;
+    assert!(reply.json()["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not framed"));
+    assert_eq!(end("orders").await, 3);
+
+    // A topic whose subject is Avro takes framed bytes, not JSON.
+    r.post(
+        "/subjects/payments-value/versions",
+        &json!({"schema": "{\"type\":\"record\",\"name\":\"P\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}"}),
+    )
+    .await
+    .ok();
+    assert_eq!(create(&r, json!({"name": "payments"})).await.status, 201);
+    let reply = produce(
+        &r,
+        "/topics/payments",
+        JSON_V2,
+        &json!({"records": [{"value": {"id": "p"}}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 422);
+    assert!(reply.json()["errors"][0]["reason"].as_str().unwrap().contains("AVRO"));
+
+    // Validation off: anything goes; no subject registered: nothing to check.
+    assert_eq!(
+        create(
+            &r,
+            json!({"name": "loose", "validation": "off", "value_subject": "orders-value"})
+        )
+        .await
+        .status,
+        201
+    );
+    produce(
+        &r,
+        "/topics/loose",
+        JSON_V2,
+        &json!({"records": [{"value": {"qty": "many"}}]}),
+    )
+    .await
+    .ok();
+    assert_eq!(create(&r, json!({"name": "free"})).await.status, 201);
+    produce(&r, "/topics/free", JSON_V2, &json!({"records": [{"value": [1, 2]}]}))
+        .await
+        .ok();
+}
