@@ -3,6 +3,8 @@
 //! Exit codes, for every command: 0 success, 1 violations found (an incompatible change),
 //! 2 usage, parse, network or server error.
 
+mod broker;
+mod client;
 mod compat;
 mod files;
 mod serve;
@@ -28,6 +30,12 @@ enum Command {
     Diff(compat::DiffArgs),
     /// Run the registry: the Confluent Schema Registry API, health and metrics.
     Serve(crate::config::ServeArgs),
+    /// Create, list, describe, delete and apply topics on a server.
+    Topics(broker::TopicsArgs),
+    /// Produce JSON lines (from files or standard input) to a topic.
+    Produce(broker::ProduceArgs),
+    /// Print a topic's records as JSON lines, as a member of a consumer group.
+    Consume(broker::ConsumeArgs),
 }
 
 /// How results are printed.
@@ -61,6 +69,9 @@ pub fn run() -> ExitCode {
         Command::Compat(args) => compat::run_compat(&args),
         Command::Diff(args) => compat::run_diff(&args),
         Command::Serve(args) => serve::run_serve(args),
+        Command::Topics(args) => broker::run_topics(&args),
+        Command::Produce(args) => broker::run_produce(&args),
+        Command::Consume(args) => broker::run_consume(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

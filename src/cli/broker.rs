@@ -1,0 +1,405 @@
+//! `herald topics`, `herald produce` and `herald consume`: the broker from the command line,
+//! through a server's HTTP API.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::client::Client;
+use super::{CliError, Outcome};
+
+const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerArg {
+    /// The Herald server.
+    #[arg(long, env = "HERALD_SERVER", default_value = "http://127.0.0.1:8081", global = true)]
+    pub server: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsArgs {
+    #[command(subcommand)]
+    command: TopicsCommand,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, Subcommand)]
+enum TopicsCommand {
+    /// Create a topic.
+    Create {
+        name: String,
+        #[arg(long, default_value_t = 1)]
+        partitions: u32,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        /// A tag; repeat for several.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// How long records are kept: 7d, 12h, 30m, 45s, or "forever" [default: 7d]
+        #[arg(long)]
+        retention: Option<String>,
+        /// off, id or full [default: full]
+        #[arg(long)]
+        validation: Option<String>,
+    },
+    /// List the topics.
+    List,
+    /// Show a topic's settings and partitions.
+    Describe { name: String },
+    /// Delete a topic and all its records.
+    Delete { name: String },
+    /// Create the topics described by DIR/<topic>/topic.toml that do not exist yet, and set
+    /// each one's value subject to the compatibility level its file names.
+    Apply { dir: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    topic: String,
+    /// Files of JSON lines, one record value per line; standard input when none.
+    files: Vec<PathBuf>,
+    /// A key for every record (records with one key keep their order).
+    #[arg(long)]
+    key: Option<String>,
+    /// Send every record to this partition.
+    #[arg(long)]
+    partition: Option<u32>,
+    /// Records per request.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    topic: String,
+    /// The consumer group whose committed offsets to resume from and commit to.
+    #[arg(long, default_value = "herald-cli")]
+    group: String,
+    /// Start from the oldest record when the group has no committed offset (else: only new
+    /// records).
+    #[arg(long)]
+    from_beginning: bool,
+    /// Stop after this many records.
+    #[arg(long)]
+    max: Option<usize>,
+    /// Stop once no record has arrived for this many milliseconds [default: never]
+    #[arg(long)]
+    idle_ms: Option<u64>,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+/// `7d`, `12h`, `30m`, `45s`, `500ms` as milliseconds; `forever` as -1.
+pub fn parse_duration_ms(text: &str) -> Result<i64, CliError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("forever") {
+        return Ok(-1);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| CliError(format!("duration {text:?}: expected a number and a unit, like 7d")))?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(CliError(format!(
+                "duration {text:?}: the unit must be ms, s, m, h or d"
+            )))
+        }
+    };
+    number
+        .checked_mul(factor)
+        .filter(|&ms| ms > 0)
+        .ok_or_else(|| CliError(format!("duration {text:?} is out of range")))
+}
+
+fn expect_ok(response: &super::client::Response, what: &str) -> Result<(), CliError> {
+    if (200..300).contains(&response.status) {
+        Ok(())
+    } else {
+        Err(CliError(format!(
+            "{what}: the server answered {}: {}",
+            response.status,
+            response.message()
+        )))
+    }
+}
+
+pub fn run_topics(args: &TopicsArgs) -> Result<Outcome, CliError> {
+    let client = Client::new(&args.server.server)?;
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        TopicsCommand::Create {
+            name,
+            partitions,
+            description,
+            owner,
+            tags,
+            retention,
+            validation,
+        } => {
+            let mut body = json!({"name": name, "partitions": partitions, "tags": tags});
+            if let Some(d) = description {
+                body["description"] = json!(d);
+            }
+            if let Some(o) = owner {
+                body["owner"] = json!(o);
+            }
+            if let Some(r) = retention {
+                body["retention_ms"] = json!(parse_duration_ms(r)?);
+            }
+            if let Some(v) = validation {
+                body["validation"] = json!(v);
+            }
+            let response = client.post("/topics", &body, "application/json")?;
+            expect_ok(&response, &format!("creating topic {name}"))?;
+            let _ = writeln!(out, "created topic {name} with {partitions} partition(s)");
+        }
+        TopicsCommand::List => {
+            let response = client.get("/topics")?;
+            expect_ok(&response, "listing topics")?;
+            for name in response.body.as_array().into_iter().flatten() {
+                let _ = writeln!(out, "{}", name.as_str().unwrap_or_default());
+            }
+        }
+        TopicsCommand::Describe { name } => {
+            let response = client.get(&format!("/topics/{name}"))?;
+            expect_ok(&response, &format!("describing topic {name}"))?;
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&response.body).unwrap_or_default()
+            );
+        }
+        TopicsCommand::Delete { name } => {
+            let response = client.delete(&format!("/topics/{name}"))?;
+            expect_ok(&response, &format!("deleting topic {name}"))?;
+            let _ = writeln!(out, "deleted topic {name}");
+        }
+        TopicsCommand::Apply { dir } => apply(&client, dir, &mut out)?,
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The keys of `topic.toml` this command reads (others, such as `contact`, are for docs).
+#[derive(Debug, Deserialize)]
+struct TopicFile {
+    description: Option<String>,
+    owner: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    partitions: Option<u32>,
+    retention: Option<String>,
+    validation: Option<String>,
+    compatibility: Option<String>,
+}
+
+fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliError> {
+    let existing = client.get("/topics")?;
+    expect_ok(&existing, "listing topics")?;
+    let existing: Vec<String> = serde_json::from_value(existing.body).unwrap_or_default();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("topic.toml").is_file())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let file = path.join("topic.toml");
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
+        let settings: TopicFile = toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+        if existing.contains(&name) {
+            let _ = writeln!(out, "{name}: exists");
+        } else {
+            let mut body = json!({"name": name, "partitions": settings.partitions.unwrap_or(1), "tags": settings.tags});
+            if let Some(d) = &settings.description {
+                body["description"] = json!(d.trim());
+            }
+            if let Some(o) = &settings.owner {
+                body["owner"] = json!(o);
+            }
+            if let Some(r) = &settings.retention {
+                body["retention_ms"] =
+                    json!(parse_duration_ms(r).map_err(|e| CliError(format!("{}: retention: {e}", file.display())))?);
+            }
+            if let Some(v) = &settings.validation {
+                body["validation"] = json!(v);
+            }
+            let response = client.post("/topics", &body, "application/json")?;
+            expect_ok(&response, &format!("{}: creating topic {name}", file.display()))?;
+            let _ = writeln!(out, "{name}: created");
+        }
+        if let Some(level) = &settings.compatibility {
+            let response = client.put(&format!("/config/{name}-value"), &json!({ "compatibility": level }))?;
+            expect_ok(
+                &response,
+                &format!("{}: setting {name}-value to {level}", file.display()),
+            )?;
+            let _ = writeln!(out, "{name}-value: compatibility {level}");
+        }
+    }
+    Ok(())
+}
+
+pub fn run_produce(args: &ProduceArgs) -> Result<Outcome, CliError> {
+    let client = Client::new(&args.server.server)?;
+    let mut lines: Vec<(String, usize, String)> = Vec::new();
+    if args.files.is_empty() {
+        for (n, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line.map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
+            lines.push(("stdin".to_string(), n + 1, line));
+        }
+    } else {
+        for file in &args.files {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
+            for (n, line) in text.lines().enumerate() {
+                lines.push((file.display().to_string(), n + 1, line.to_string()));
+            }
+        }
+    }
+    let mut records = Vec::new();
+    for (source, n, line) in &lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| CliError(format!("{source}:{n}: not JSON: {e}")))?;
+        let mut record = json!({ "value": value });
+        if let Some(key) = &args.key {
+            record["key"] = json!(key);
+        }
+        if let Some(p) = args.partition {
+            record["partition"] = json!(p);
+        }
+        records.push((source.clone(), *n, record));
+    }
+    let mut produced = 0;
+    let mut refused = false;
+    for chunk in records.chunks(args.batch.max(1)) {
+        let body = json!({ "records": chunk.iter().map(|(_, _, r)| r.clone()).collect::<Vec<_>>() });
+        let response = client.post(&format!("/topics/{}", args.topic), &body, JSON_V2)?;
+        if response.status == 422 {
+            refused = true;
+            for error in response.body["errors"].as_array().into_iter().flatten() {
+                let index = error["index"].as_u64().unwrap_or(0) as usize;
+                let (source, line, _) = &chunk[index.min(chunk.len() - 1)];
+                let path = error["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("");
+                eprintln!(
+                    "{source}:{line}: {}{path}: {}",
+                    error["field"].as_str().unwrap_or("record"),
+                    error["reason"].as_str().unwrap_or_default()
+                );
+            }
+            if response.body["errors"].as_array().is_none_or(|e| e.is_empty()) {
+                eprintln!("refused: {}", response.message());
+            }
+            continue;
+        }
+        expect_ok(&response, &format!("producing to {}", args.topic))?;
+        produced += chunk.len();
+    }
+    eprintln!("produced {produced} record(s) to {}", args.topic);
+    Ok(if refused { Outcome::Violations } else { Outcome::Clean })
+}
+
+pub fn run_consume(args: &ConsumeArgs) -> Result<Outcome, CliError> {
+    let client = Client::new(&args.server.server)?;
+    let created = client.post(
+        &format!("/consumers/{}", args.group),
+        &json!({
+            "format": "json",
+            "auto.offset.reset": if args.from_beginning { "earliest" } else { "latest" },
+            "auto.commit.enable": "false",
+        }),
+        "application/json",
+    )?;
+    expect_ok(&created, &format!("joining group {}", args.group))?;
+    let instance = created.body["instance_id"].as_str().unwrap_or_default().to_string();
+    let base = format!("/consumers/{}/instances/{instance}", args.group);
+    let result = consume_loop(&client, &base, args);
+    let _ = client.delete(&base);
+    result
+}
+
+fn consume_loop(client: &Client, base: &str, args: &ConsumeArgs) -> Result<Outcome, CliError> {
+    let subscribed = client.post(
+        &format!("{base}/subscription"),
+        &json!({"topics": [args.topic]}),
+        "application/json",
+    )?;
+    expect_ok(&subscribed, &format!("subscribing to {}", args.topic))?;
+    let mut out = std::io::stdout().lock();
+    let mut seen = 0usize;
+    let mut idle_since = std::time::Instant::now();
+    loop {
+        let batch = client.get(&format!("{base}/records"))?;
+        expect_ok(&batch, "fetching records")?;
+        let records = batch.body.as_array().cloned().unwrap_or_default();
+        if records.is_empty() {
+            if args
+                .idle_ms
+                .is_some_and(|ms| idle_since.elapsed().as_millis() as u64 >= ms)
+            {
+                return Ok(Outcome::Clean);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            continue;
+        }
+        idle_since = std::time::Instant::now();
+        let take = args.max.map_or(records.len(), |max| (max - seen).min(records.len()));
+        let mut commits = Vec::new();
+        for record in &records[..take] {
+            let _ = writeln!(out, "{}", record["value"]);
+            commits.push(json!({"topic": record["topic"], "partition": record["partition"],
+                                "offset": record["offset"].as_i64().unwrap_or(0) + 1}));
+        }
+        let _ = out.flush();
+        seen += take;
+        // Commit what was printed: the next consumer in the group starts after it.
+        let committed = client.post(
+            &format!("{base}/offsets"),
+            &json!({ "offsets": commits }),
+            "application/json",
+        )?;
+        expect_ok(&committed, "committing offsets")?;
+        if args.max.is_some_and(|max| seen >= max) {
+            return Ok(Outcome::Clean);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_in_topic_files() {
+        assert_eq!(parse_duration_ms("14d").unwrap(), 14 * 86_400_000);
+        assert_eq!(parse_duration_ms("12h").unwrap(), 12 * 3_600_000);
+        assert_eq!(parse_duration_ms("500ms").unwrap(), 500);
+        assert_eq!(parse_duration_ms("forever").unwrap(), -1);
+        for bad in ["", "d", "7", "7w", "-1d", "0s", "99999999999999999d"] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad}");
+        }
+    }
+}
