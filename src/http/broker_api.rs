@@ -76,6 +76,8 @@ pub(super) fn broker(state: &AppState) -> Result<Arc<Broker>, ApiError> {
 enum Format {
     Json,
     Binary,
+    /// JSON input encoded as Avro with a registered schema, framed with its id.
+    Avro,
 }
 
 fn request_format(headers: &HeaderMap) -> Result<Format, ApiError> {
@@ -87,11 +89,7 @@ fn request_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     match essence.as_str() {
         JSON_V2 | "application/json" | "" => Ok(Format::Json),
         BINARY_V2 => Ok(Format::Binary),
-        AVRO_V2 => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            415,
-            "The Avro embedded format is not supported yet; send framed bytes with the binary format",
-        )),
+        AVRO_V2 => Ok(Format::Avro),
         _ => Err(ApiError::plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "HTTP 415 Unsupported Media Type",
@@ -232,6 +230,47 @@ fn partition_number(topic: &str, text: &str) -> Result<u32, ApiError> {
 #[derive(Debug, Deserialize)]
 struct ProduceRequest {
     records: Vec<ProduceRecord>,
+    /// The Avro format's schemas: an id, or a schema text to register under the subject.
+    #[serde(default)]
+    value_schema_id: Option<i64>,
+    #[serde(default)]
+    value_schema: Option<String>,
+    #[serde(default)]
+    key_schema_id: Option<i64>,
+    #[serde(default)]
+    key_schema: Option<String>,
+}
+
+/// For the Avro format: the schema a field's JSON is encoded with, and its id.
+struct AvroTarget {
+    id: i64,
+    schema: Arc<crate::schema::Schema>,
+}
+
+/// Resolves `*_schema_id` or registers `*_schema` under `subject`, as REST Proxy does.
+async fn avro_target(
+    state: &AppState,
+    subject: &str,
+    id: Option<i64>,
+    text: Option<&str>,
+    field: &str,
+) -> Result<Option<AvroTarget>, ApiError> {
+    let id = match (id, text) {
+        (Some(id), _) => id,
+        (None, Some(text)) => {
+            let request = crate::registry::SchemaRequest::new(SchemaType::Avro, text);
+            state.registry.register(subject, &request, false).await?.id
+        }
+        (None, None) => return Ok(None),
+    };
+    let schema = state.registry.parsed_schema(id).await?;
+    if schema.schema_type() != SchemaType::Avro {
+        return Err(ApiError::unprocessable(
+            42201,
+            format!("{field}_schema_id {id} is a {} schema, not AVRO", schema.schema_type()),
+        ));
+    }
+    Ok(Some(AvroTarget { id, schema }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,9 +336,8 @@ async fn json_validator(state: &AppState, schema: &StoredSchema) -> Result<Arc<J
 }
 
 /// Checks one payload: JSON-format payloads against the subject's latest JSON Schema;
-/// binary payloads must carry a schema id registered under the subject and, in `full` mode,
-/// a JSON body valid against that schema. (Decoding framed Avro bodies in `full` mode is not
-/// done yet: their id is checked.)
+/// binary (and Avro-format) payloads must carry a schema id registered under the subject and,
+/// in `full` mode, a body that decodes with (Avro) or is valid against (JSON Schema) it.
 async fn check_payload(
     state: &AppState,
     config: &TopicConfig,
@@ -336,7 +374,7 @@ async fn check_payload(
                 format!("subject '{subject}' holds {other} schemas: send framed bytes with the binary format"),
             )]),
         },
-        Format::Binary => {
+        Format::Binary | Format::Avro => {
             let Some(id) = framed_id(bytes) else {
                 return Ok(vec![error(
                     None,
@@ -358,12 +396,23 @@ async fn check_payload(
                 return Ok(Vec::new());
             }
             let schema = state.registry.schema_by_id(i64::from(id)).await?;
-            if schema.schema_type != SchemaType::Json {
-                return Ok(Vec::new());
-            }
-            match json_validator(state, &schema).await {
-                Ok(validator) => Ok(violations(&validator, &bytes[5..])),
-                Err(reason) => Ok(vec![error(None, reason)]),
+            match schema.schema_type {
+                SchemaType::Json => match json_validator(state, &schema).await {
+                    Ok(validator) => Ok(violations(&validator, &bytes[5..])),
+                    Err(reason) => Ok(vec![error(None, reason)]),
+                },
+                SchemaType::Avro => {
+                    let parsed = state.registry.parsed_schema(i64::from(id)).await?;
+                    let crate::schema::Schema::Avro(avro) = parsed.as_ref() else {
+                        return Ok(Vec::new());
+                    };
+                    Ok(crate::validate::avro::check_binary(avro, &bytes[5..])
+                        .err()
+                        .map(|v| error(Some(v.path), format!("does not decode with schema {id}: {}", v.reason)))
+                        .into_iter()
+                        .collect())
+                }
+                SchemaType::Protobuf => Ok(Vec::new()),
             }
         }
     }
@@ -372,12 +421,34 @@ async fn check_payload(
 fn payload(
     format: Format,
     value: Option<&Value>,
+    avro: Option<&AvroTarget>,
     index: usize,
     field: &'static str,
 ) -> Result<Option<Vec<u8>>, RecordError> {
     match (format, value) {
         (_, None) | (_, Some(Value::Null)) => Ok(None),
         (Format::Json, Some(v)) => Ok(Some(v.to_string().into_bytes())),
+        (Format::Avro, Some(v)) => {
+            let Some(target) = avro else {
+                return Err(RecordError {
+                    index,
+                    field,
+                    path: None,
+                    reason: format!("the Avro format needs {field}_schema_id or {field}_schema"),
+                });
+            };
+            let crate::schema::Schema::Avro(schema) = target.schema.as_ref() else {
+                unreachable!("avro_target keeps Avro schemas only")
+            };
+            crate::validate::avro::encode_json(schema, v)
+                .map(|bytes| Some(crate::validate::frame(target.id as u32, &bytes)))
+                .map_err(|v| RecordError {
+                    index,
+                    field,
+                    path: Some(v.path),
+                    reason: v.reason,
+                })
+        }
         (Format::Binary, Some(Value::String(text))) => base64::engine::general_purpose::STANDARD
             .decode(text)
             .map(Some)
@@ -431,14 +502,31 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             ),
         ));
     }
+    let (value_avro, key_avro) = if format == Format::Avro {
+        let value = request.value_schema.as_deref();
+        let key = request.key_schema.as_deref();
+        (
+            avro_target(
+                &state,
+                &topic.config.value_subject,
+                request.value_schema_id,
+                value,
+                "value",
+            )
+            .await?,
+            avro_target(&state, &topic.config.key_subject, request.key_schema_id, key, "key").await?,
+        )
+    } else {
+        (None, None)
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let mut errors = Vec::new();
     let mut placed: Vec<(u32, Record)> = Vec::with_capacity(request.records.len());
     for (index, r) in request.records.iter().enumerate() {
-        let key = payload(format, r.key.as_ref(), index, "key");
-        let value = payload(format, r.value.as_ref(), index, "value");
+        let key = payload(format, r.key.as_ref(), key_avro.as_ref(), index, "key");
+        let value = payload(format, r.value.as_ref(), value_avro.as_ref(), index, "value");
         let target = partition.or(r.partition);
         if let Some(p) = target.filter(|&p| p >= topic.config.partitions) {
             errors.push(RecordError {
@@ -508,8 +596,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     reply(
         StatusCode::OK,
         &json!({
-            "key_schema_id": null,
-            "value_schema_id": null,
+            "key_schema_id": key_avro.as_ref().map(|t| t.id),
+            "value_schema_id": value_avro.as_ref().map(|t| t.id),
             "offsets": offsets.iter().map(|(p, o)| json!({"partition": p, "offset": o, "error_code": null, "error": null})).collect::<Vec<_>>(),
         }),
     )
@@ -535,7 +623,9 @@ pub async fn read_partition(
     let shown = |bytes: &Option<Vec<u8>>| -> Value {
         match (bytes, format) {
             (None, _) => Value::Null,
-            (Some(b), Format::Binary) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            (Some(b), Format::Binary | Format::Avro) => {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
             (Some(b), Format::Json) => {
                 serde_json::from_slice(b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
             }

@@ -124,6 +124,13 @@ impl Core {
         }
     }
 
+    /// A schema by id, parsed (for encoding and checking payloads).
+    pub async fn parsed_schema(&self, id: i64) -> Result<Arc<Schema>, RegistryError> {
+        self.schema_by_id(id).await?;
+        let mut reader = self.store.read().await?;
+        self.stored_parsed(reader.conn(), id).await
+    }
+
     /// The subject/version pairs using schema `id`.
     pub async fn versions_of_id(
         &self,

@@ -171,10 +171,10 @@ async fn refused_produces_land_nothing() {
         &r,
         "/topics/events",
         "application/vnd.kafka.avro.v2+json",
-        &json!({"records": []}),
+        &json!({"records": [{"value": 1}]}),
     )
     .await;
-    assert_eq!(reply.status, 415);
+    assert_eq!(reply.status, 422, "the Avro format needs a schema: {}", reply.text);
     let reply = produce(&r, "/topics/events", "text/plain", &json!({"records": []})).await;
     assert_eq!(reply.status, 415);
     assert_eq!(end().await, 0);
@@ -298,4 +298,88 @@ async fn records_are_checked_against_the_registry_before_they_land() {
     produce(&r, "/topics/free", JSON_V2, &json!({"records": [{"value": [1, 2]}]}))
         .await
         .ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avro_records_are_encoded_framed_and_decoded_on_the_way_in() {
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    let v1 = json!({"type": "record", "name": "Payment", "namespace": "com.acme", "fields": [
+        {"name": "id", "type": "string"}, {"name": "amount", "type": "double"},
+        {"name": "note", "type": ["null", "string"], "default": null}]});
+    let id = r.register_ok("payments-value", &v1).await;
+    assert_eq!(create(&r, json!({"name": "payments"})).await.status, 201);
+    const AVRO_V2: &str = "application/vnd.kafka.avro.v2+json";
+
+    let body = json!({"value_schema_id": id, "records": [{"value": {"id": "p-1", "amount": 12.5}},
+                                                         {"value": {"id": "p-2", "amount": 3, "note": "rush"}}]});
+    let produced = produce(&r, "/topics/payments", AVRO_V2, &body).await.ok();
+    assert_eq!(produced["value_schema_id"], id);
+    let request = Request::builder()
+        .uri("/topics/payments/partitions/0/records?offset=0")
+        .header(header::ACCEPT, BINARY_V2)
+        .body(Body::empty())
+        .unwrap();
+    let stored = r.send(request).await.ok();
+    let first = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        stored[0]["value"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first[0], 0, "Confluent framing");
+    assert_eq!(u32::from_be_bytes(first[1..5].try_into().unwrap()) as i64, id);
+    assert_eq!(
+        &first[5..9],
+        &[6, b'p', b'-', b'1'],
+        "the Avro body starts with the id string"
+    );
+
+    // Values that do not fit the schema: each refused with its place; nothing lands.
+    let body = json!({"value_schema_id": id, "records": [{"value": {"id": "ok", "amount": 1}}, {"value": {"id": 7, "amount": 1}}, {"value": {"amount": 1}}]});
+    let reply = produce(&r, "/topics/payments", AVRO_V2, &body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let errors = reply.json()["errors"].clone();
+    assert_eq!(
+        (errors[0]["index"].clone(), errors[0]["path"].clone()),
+        (json!(1), json!("/id"))
+    );
+    assert_eq!(
+        (errors[1]["index"].clone(), errors[1]["path"].clone()),
+        (json!(2), json!("/id"))
+    );
+
+    // A schema in the request is registered under the subject, compatibility enforced.
+    let v2 = json!({"type": "record", "name": "Payment", "namespace": "com.acme", "fields": [
+        {"name": "id", "type": "string"}, {"name": "amount", "type": "double"},
+        {"name": "note", "type": ["null", "string"], "default": null},
+        {"name": "currency", "type": "string", "default": "EUR"}]});
+    let body =
+        json!({"value_schema": v2.to_string(), "records": [{"value": {"id": "p-3", "amount": 1, "currency": "USD"}}]});
+    let produced = produce(&r, "/topics/payments", AVRO_V2, &body).await.ok();
+    let v2_id = produced["value_schema_id"].as_i64().unwrap();
+    assert_ne!(v2_id, id);
+    assert_eq!(r.get("/subjects/payments-value/versions").await.ok(), json!([1, 2]));
+    let breaking = json!({"type": "record", "name": "Payment", "namespace": "com.acme", "fields": [{"name": "payer", "type": "string"}]});
+    let body = json!({"value_schema": breaking.to_string(), "records": [{"value": {"payer": "x"}}]});
+    produce(&r, "/topics/payments", AVRO_V2, &body).await.fails(409, 409);
+
+    // Framed bytes whose body does not decode with the schema the id names.
+    let mut bad = vec![0u8];
+    bad.extend_from_slice(&(id as u32).to_be_bytes());
+    bad.extend_from_slice(&[6, b'p']);
+    let body = json!({"records": [{"value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bad)}]});
+    let reply = produce(&r, "/topics/payments", BINARY_V2, &body).await;
+    assert_eq!(reply.status, 422);
+    assert!(
+        reply.json()["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not decode"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        r.get("/topics/payments/partitions/0/offsets").await.ok()["end_offset"],
+        3
+    );
 }

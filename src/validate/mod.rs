@@ -3,8 +3,11 @@
 //!
 //! - [`JsonValidator`] checks JSON payloads against a JSON Schema, every violation with the
 //!   instance's JSON pointer;
+//! - [`avro`] checks Avro binary data against a schema and encodes JSON input as Avro;
 //! - [`framed_id`] reads Confluent's wire framing (magic byte 0, then the schema id as a
-//!   big-endian u32).
+//!   big-endian u32) and [`frame`] writes it.
+
+pub mod avro;
 
 use serde_json::Value;
 
@@ -62,6 +65,15 @@ impl JsonValidator {
             })
             .collect()
     }
+}
+
+/// A payload in Confluent's framing.
+pub fn frame(id: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 5);
+    out.push(0);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(body);
+    out
 }
 
 /// The schema id of a payload in Confluent's framing, if it is framed.

@@ -1,0 +1,495 @@
+//! Avro binary data against an [`AvroSchema`]: checking that bytes decode as exactly one
+//! datum, and encoding a JSON value as one.
+//!
+//! JSON input follows Avro's JSON encoding, with two allowances clients rely on: a union
+//! value may be given bare (the first branch it fits is taken) as well as `{"type": value}`,
+//! and a record field left out takes its default. `bytes` and `fixed` are strings whose
+//! characters are the byte values 0–255, as in Avro's JSON encoding.
+
+use serde_json::Value;
+
+use super::Violation;
+use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::pointer;
+
+/// Past this many array or map items in one datum, decoding stops: zero-byte items
+/// (`null`s) would otherwise let a few bytes claim billions of them.
+const MAX_ITEMS: u64 = 1 << 24;
+/// Nesting deeper than this (recursive types) is refused rather than followed.
+const MAX_DEPTH: usize = 256;
+
+fn violation(path: &str, reason: impl Into<String>) -> Violation {
+    Violation {
+        path: path.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks that `bytes` are exactly one datum of `schema`.
+pub fn check_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<(), Violation> {
+    let mut decoder = Decoder {
+        schema,
+        bytes,
+        at: 0,
+        items: 0,
+    };
+    decoder.datum(schema.root(), "", 0)?;
+    if decoder.at != bytes.len() {
+        return Err(violation(
+            "",
+            format!("{} bytes left after the datum", bytes.len() - decoder.at),
+        ));
+    }
+    Ok(())
+}
+
+struct Decoder<'a> {
+    schema: &'a AvroSchema,
+    bytes: &'a [u8],
+    at: usize,
+    items: u64,
+}
+
+impl Decoder<'_> {
+    fn take(&mut self, n: usize, path: &str) -> Result<&[u8], Violation> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| violation(path, "the data ends early"))?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn long(&mut self, path: &str) -> Result<i64, Violation> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let b = self.take(1, path)?[0];
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
+            }
+        }
+        Err(violation(path, "a variable-length integer runs past 10 bytes"))
+    }
+
+    fn int(&mut self, path: &str) -> Result<i32, Violation> {
+        let v = self.long(path)?;
+        i32::try_from(v).map_err(|_| violation(path, format!("{v} does not fit an int")))
+    }
+
+    fn length(&mut self, path: &str) -> Result<usize, Violation> {
+        let n = self.long(path)?;
+        usize::try_from(n).map_err(|_| violation(path, format!("negative length {n}")))
+    }
+
+    fn datum(&mut self, id: NodeId, path: &str, depth: usize) -> Result<(), Violation> {
+        if depth > MAX_DEPTH {
+            return Err(violation(path, "the datum nests too deep"));
+        }
+        match self.schema.kind(id) {
+            Kind::Null => Ok(()),
+            Kind::Boolean => match self.take(1, path)?[0] {
+                0 | 1 => Ok(()),
+                b => Err(violation(path, format!("{b} is not a boolean (0 or 1)"))),
+            },
+            Kind::Int => self.int(path).map(|_| ()),
+            Kind::Long => self.long(path).map(|_| ()),
+            Kind::Float => self.take(4, path).map(|_| ()),
+            Kind::Double => self.take(8, path).map(|_| ()),
+            Kind::Bytes => {
+                let n = self.length(path)?;
+                self.take(n, path).map(|_| ())
+            }
+            Kind::String => {
+                let n = self.length(path)?;
+                let text = self.take(n, path)?;
+                std::str::from_utf8(text)
+                    .map(|_| ())
+                    .map_err(|_| violation(path, "a string is not valid UTF-8"))
+            }
+            Kind::Fixed(fixed) => self.take(fixed.size as usize, path).map(|_| ()),
+            Kind::Enum(e) => {
+                let index = self.int(path)?;
+                if index < 0 || index as usize >= e.symbols.len() {
+                    return Err(violation(
+                        path,
+                        format!("enum index {index} out of range (0..{})", e.symbols.len()),
+                    ));
+                }
+                Ok(())
+            }
+            Kind::Union { branches } => {
+                let index = self.long(path)?;
+                let branch = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| branches.get(i))
+                    .ok_or_else(|| violation(path, format!("union branch {index} does not exist")))?;
+                self.datum(*branch, path, depth + 1)
+            }
+            Kind::Record(record) => {
+                for field in &record.fields {
+                    self.datum(field.schema, &pointer::push(path, &field.name), depth + 1)?;
+                }
+                Ok(())
+            }
+            Kind::Array { items } => self.blocks(path, depth, |d, i, path| {
+                d.datum(*items, &pointer::push_index(path, i), depth + 1)
+            }),
+            Kind::Map { values } => self.blocks(path, depth, |d, _, path| {
+                let n = d.length(path)?;
+                let key = d.take(n, path)?;
+                let key = std::str::from_utf8(key)
+                    .map_err(|_| violation(path, "a map key is not valid UTF-8"))?
+                    .to_string();
+                d.datum(*values, &pointer::push(path, &key), depth + 1)
+            }),
+        }
+    }
+
+    /// Array and map blocks: a count (negative: followed by a byte size), items, until 0.
+    fn blocks(
+        &mut self,
+        path: &str,
+        _depth: usize,
+        mut item: impl FnMut(&mut Self, usize, &str) -> Result<(), Violation>,
+    ) -> Result<(), Violation> {
+        let mut index = 0usize;
+        loop {
+            let count = self.long(path)?;
+            if count == 0 {
+                return Ok(());
+            }
+            if count < 0 {
+                self.long(path)?; // the block's size in bytes
+            }
+            let count = count.unsigned_abs();
+            self.items = self.items.saturating_add(count);
+            if self.items > MAX_ITEMS {
+                return Err(violation(path, "too many items"));
+            }
+            for _ in 0..count {
+                item(self, index, path)?;
+                index += 1;
+            }
+        }
+    }
+}
+
+/// Encodes `value` (Avro's JSON encoding, with the allowances above) as one datum.
+pub fn encode_json(schema: &AvroSchema, value: &Value) -> Result<Vec<u8>, Violation> {
+    let mut out = Vec::new();
+    encode(schema, schema.root(), value, "", &mut out, 0)?;
+    Ok(out)
+}
+
+fn put_long(out: &mut Vec<u8>, value: i64) {
+    let mut v = ((value << 1) ^ (value >> 63)) as u64;
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_long(out, bytes.len() as i64);
+    out.extend_from_slice(bytes);
+}
+
+/// Avro JSON's byte strings: each character one byte.
+fn byte_string(text: &str, path: &str) -> Result<Vec<u8>, Violation> {
+    text.chars()
+        .map(|c| {
+            u8::try_from(u32::from(c)).map_err(|_| {
+                violation(
+                    path,
+                    format!("character {c:?} is not a byte (bytes are written as characters 0-255)"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn expected(path: &str, what: &str, value: &Value) -> Violation {
+    let shown = value.to_string();
+    let shown = if shown.len() > 60 {
+        format!("{}…", &shown[..60])
+    } else {
+        shown
+    };
+    violation(path, format!("expected {what}, found {shown}"))
+}
+
+fn encode(
+    schema: &AvroSchema,
+    id: NodeId,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<u8>,
+    depth: usize,
+) -> Result<(), Violation> {
+    if depth > MAX_DEPTH {
+        return Err(violation(path, "the value nests too deep"));
+    }
+    match (schema.kind(id), value) {
+        (Kind::Null, Value::Null) => Ok(()),
+        (Kind::Null, v) => Err(expected(path, "null", v)),
+        (Kind::Boolean, Value::Bool(b)) => {
+            out.push(u8::from(*b));
+            Ok(())
+        }
+        (Kind::Boolean, v) => Err(expected(path, "a boolean", v)),
+        (Kind::Int, Value::Number(n)) => {
+            let v = n
+                .as_i64()
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| expected(path, "an int (32-bit integer)", value))?;
+            put_long(out, i64::from(v));
+            Ok(())
+        }
+        (Kind::Int, v) => Err(expected(path, "an int", v)),
+        (Kind::Long, Value::Number(n)) => {
+            let v = n
+                .as_i64()
+                .ok_or_else(|| expected(path, "a long (64-bit integer)", value))?;
+            put_long(out, v);
+            Ok(())
+        }
+        (Kind::Long, v) => Err(expected(path, "a long", v)),
+        (Kind::Float, Value::Number(n)) => {
+            let v = n.as_f64().ok_or_else(|| expected(path, "a float", value))?;
+            out.extend_from_slice(&(v as f32).to_le_bytes());
+            Ok(())
+        }
+        (Kind::Float, v) => Err(expected(path, "a float", v)),
+        (Kind::Double, Value::Number(n)) => {
+            let v = n.as_f64().ok_or_else(|| expected(path, "a double", value))?;
+            out.extend_from_slice(&v.to_le_bytes());
+            Ok(())
+        }
+        (Kind::Double, v) => Err(expected(path, "a double", v)),
+        (Kind::String, Value::String(s)) => {
+            put_bytes(out, s.as_bytes());
+            Ok(())
+        }
+        (Kind::String, v) => Err(expected(path, "a string", v)),
+        (Kind::Bytes, Value::String(s)) => {
+            put_bytes(out, &byte_string(s, path)?);
+            Ok(())
+        }
+        (Kind::Bytes, v) => Err(expected(path, "bytes (a string)", v)),
+        (Kind::Fixed(fixed), Value::String(s)) => {
+            let bytes = byte_string(s, path)?;
+            if bytes.len() as u64 != fixed.size {
+                return Err(violation(
+                    path,
+                    format!("expected {} bytes, found {}", fixed.size, bytes.len()),
+                ));
+            }
+            out.extend_from_slice(&bytes);
+            Ok(())
+        }
+        (Kind::Fixed(_), v) => Err(expected(path, "fixed bytes (a string)", v)),
+        (Kind::Enum(e), Value::String(symbol)) => match e.symbols.iter().position(|s| s == symbol) {
+            Some(index) => {
+                put_long(out, index as i64);
+                Ok(())
+            }
+            None => Err(violation(
+                path,
+                format!("{symbol:?} is not one of the symbols {}", e.symbols.join(", ")),
+            )),
+        },
+        (Kind::Enum(_), v) => Err(expected(path, "an enum symbol", v)),
+        (Kind::Array { items }, Value::Array(values)) => {
+            if !values.is_empty() {
+                put_long(out, values.len() as i64);
+                for (i, v) in values.iter().enumerate() {
+                    encode(schema, *items, v, &pointer::push_index(path, i), out, depth + 1)?;
+                }
+            }
+            put_long(out, 0);
+            Ok(())
+        }
+        (Kind::Array { .. }, v) => Err(expected(path, "an array", v)),
+        (Kind::Map { values }, Value::Object(map)) => {
+            if !map.is_empty() {
+                put_long(out, map.len() as i64);
+                for (k, v) in map {
+                    put_bytes(out, k.as_bytes());
+                    encode(schema, *values, v, &pointer::push(path, k), out, depth + 1)?;
+                }
+            }
+            put_long(out, 0);
+            Ok(())
+        }
+        (Kind::Map { .. }, v) => Err(expected(path, "an object (map)", v)),
+        (Kind::Record(record), Value::Object(map)) => {
+            for field in &record.fields {
+                let field_path = pointer::push(path, &field.name);
+                let v = match (map.get(&field.name), &field.default) {
+                    (Some(v), _) => v,
+                    (None, Some(default)) => default,
+                    (None, None) => {
+                        return Err(violation(&field_path, "required field is missing (it has no default)"))
+                    }
+                };
+                encode(schema, field.schema, v, &field_path, out, depth + 1)?;
+            }
+            if let Some(unknown) = map.keys().find(|k| !record.fields.iter().any(|f| &f.name == *k)) {
+                return Err(violation(
+                    &pointer::push(path, unknown),
+                    format!("{} has no field {unknown:?}", record.name.full()),
+                ));
+            }
+            Ok(())
+        }
+        (Kind::Record(record), v) => Err(expected(
+            path,
+            &format!("a {} record (an object)", record.name.full()),
+            v,
+        )),
+        (Kind::Union { branches }, value) => encode_union(schema, branches, value, path, out, depth),
+    }
+}
+
+fn encode_union(
+    schema: &AvroSchema,
+    branches: &[NodeId],
+    value: &Value,
+    path: &str,
+    out: &mut Vec<u8>,
+    depth: usize,
+) -> Result<(), Violation> {
+    // Avro's JSON encoding: {"<branch type name>": value}, or null for the null branch.
+    if let Value::Object(map) = value {
+        if map.len() == 1 {
+            let (name, inner) = map.iter().next().expect("one entry");
+            let named = branches.iter().position(|&b| {
+                let kind = schema.kind(b);
+                kind.name().is_some_and(|n| n.is(name) || n.name == *name)
+                    || kind.type_name().eq_ignore_ascii_case(name)
+            });
+            if let Some(index) = named {
+                put_long(out, index as i64);
+                return encode(schema, branches[index], inner, path, out, depth + 1);
+            }
+        }
+    }
+    // A bare value: the first branch that takes it.
+    for (index, &branch) in branches.iter().enumerate() {
+        let mut attempt = Vec::new();
+        put_long(&mut attempt, index as i64);
+        if encode(schema, branch, value, path, &mut attempt, depth + 1).is_ok() {
+            out.extend_from_slice(&attempt);
+            return Ok(());
+        }
+    }
+    let names: Vec<String> = branches
+        .iter()
+        .map(|&b| schema.kind(b).type_name().to_ascii_lowercase())
+        .collect();
+    Err(expected(
+        path,
+        &format!("one of the union's types ({})", names.join(", ")),
+        value,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::avro::parse;
+
+    const PAYMENT: &str = r#"{"type":"record","name":"Payment","namespace":"com.acme","fields":[
+        {"name":"id","type":"string"},
+        {"name":"amount","type":"double"},
+        {"name":"currency","type":{"type":"enum","name":"Currency","symbols":["EUR","USD"]},"default":"EUR"},
+        {"name":"note","type":["null","string"],"default":null},
+        {"name":"lines","type":{"type":"array","items":{"type":"record","name":"Line","fields":[{"name":"qty","type":"int"}]}},"default":[]},
+        {"name":"attrs","type":{"type":"map","values":"long"},"default":{}},
+        {"name":"hash","type":{"type":"fixed","name":"Hash","size":2},"default":"\u0000\u0001"}
+    ]}"#;
+
+    fn schema() -> AvroSchema {
+        parse(PAYMENT, &[]).unwrap()
+    }
+
+    #[test]
+    fn json_input_encodes_and_the_bytes_check() {
+        let s = schema();
+        let value = serde_json::json!({"id": "p-1", "amount": 12.5, "currency": "USD", "note": "hi",
+                                       "lines": [{"qty": 1}, {"qty": 2}], "attrs": {"a": 1}, "hash": "\u{0}\u{ff}"});
+        let bytes = encode_json(&s, &value).unwrap();
+        // id: len 3 "p-1"; amount: 8 bytes; currency index 1; note branch 1 + "hi"; …
+        assert_eq!(&bytes[..4], &[6, b'p', b'-', b'1']);
+        check_binary(&s, &bytes).unwrap();
+        // Defaults fill missing fields; the union takes {"string": …} too.
+        let minimal = serde_json::json!({"id": "p-2", "amount": 1, "note": {"string": "x"}});
+        check_binary(&s, &encode_json(&s, &minimal).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn bad_json_is_refused_with_its_place() {
+        let s = schema();
+        for (value, path, words) in [
+            (serde_json::json!({"amount": 1}), "/id", "missing"),
+            (serde_json::json!({"id": 5, "amount": 1}), "/id", "expected a string"),
+            (
+                serde_json::json!({"id": "x", "amount": 1, "currency": "GBP"}),
+                "/currency",
+                "not one of",
+            ),
+            (
+                serde_json::json!({"id": "x", "amount": 1, "lines": [{"qty": 1}, {"qty": "2"}]}),
+                "/lines/1/qty",
+                "int",
+            ),
+            (
+                serde_json::json!({"id": "x", "amount": 1, "colour": "red"}),
+                "/colour",
+                "no field",
+            ),
+            (
+                serde_json::json!({"id": "x", "amount": 1, "hash": "abc"}),
+                "/hash",
+                "2 bytes",
+            ),
+            (serde_json::json!({"id": "x", "amount": 1, "note": 5}), "/note", "union"),
+        ] {
+            let err = encode_json(&s, &value).unwrap_err();
+            assert_eq!(err.path, path, "{value}: {err:?}");
+            assert!(err.reason.contains(words), "{value}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn damaged_bytes_are_refused() {
+        let s = schema();
+        let good = encode_json(
+            &s,
+            &serde_json::json!({"id": "p", "amount": 1.0, "lines": [{"qty": 3}]}),
+        )
+        .unwrap();
+        for len in 0..good.len() {
+            assert!(check_binary(&s, &good[..len]).is_err(), "truncated to {len}");
+        }
+        let mut extra = good.clone();
+        extra.push(0);
+        assert!(check_binary(&s, &extra).unwrap_err().reason.contains("left after"));
+        // An array of nulls claiming billions of items is stopped.
+        let nulls = parse(r#"{"type":"array","items":"null"}"#, &[]).unwrap();
+        let mut bomb = Vec::new();
+        put_long(&mut bomb, 1 << 40);
+        put_long(&mut bomb, 0);
+        assert!(check_binary(&nulls, &bomb).unwrap_err().reason.contains("too many"));
+        // A bad enum index, a bad union branch.
+        let e = parse(r#"{"type":"enum","name":"E","symbols":["A"]}"#, &[]).unwrap();
+        assert!(check_binary(&e, &[2]).is_err());
+        let u = parse(r#"["null","int"]"#, &[]).unwrap();
+        assert!(check_binary(&u, &[4]).is_err());
+        assert!(check_binary(&u, &[2, 2]).is_ok());
+    }
+}
