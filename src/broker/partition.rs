@@ -54,7 +54,7 @@ struct Shared {
 /// A partition's log in service; dropping the last handle stops its flusher.
 pub struct Partition {
     shared: Arc<Shared>,
-    flusher: Option<thread::JoinHandle<()>>,
+    flusher: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,7 +89,7 @@ impl Partition {
         Ok((
             Partition {
                 shared,
-                flusher: Some(flusher),
+                flusher: Mutex::new(Some(flusher)),
             },
             recovery,
         ))
@@ -101,6 +101,9 @@ impl Partition {
     pub async fn append(&self, batches: &mut [Vec<u8>]) -> Result<Vec<(i64, i64)>, LogError> {
         if let Durable::Failed(reason) = &*self.shared.durable.borrow() {
             return Err(failed(reason));
+        }
+        if lock(&self.shared.state).shutdown {
+            return Err(failed("the partition is closed"));
         }
         for batch in batches.iter() {
             super::batch::verify(batch).map_err(LogError::InvalidBatch)?;
@@ -165,17 +168,18 @@ impl Partition {
         f(&mut lock(&self.shared.log))
     }
 
-    /// Stops the flusher after a last flush and closes the log cleanly.
-    pub fn close(mut self) -> Result<(), LogError> {
+    /// Stops the flusher after a last flush and closes the log cleanly (the next open
+    /// trusts its saved indexes). Later appends are refused.
+    pub fn close(&self) -> Result<(), LogError> {
         self.stop_flusher();
         let mut log = lock(&self.shared.log);
         log.close()
     }
 
-    fn stop_flusher(&mut self) {
+    fn stop_flusher(&self) {
         lock(&self.shared.state).shutdown = true;
         self.shared.wake.notify_one();
-        if let Some(flusher) = self.flusher.take() {
+        if let Some(flusher) = lock(&self.flusher).take() {
             let _ = flusher.join();
         }
     }

@@ -275,6 +275,17 @@ impl Broker {
 }
 
 impl Broker {
+    /// Flushes and closes every partition cleanly, for a fast next start. Produce calls
+    /// after this are refused.
+    pub fn close(&self) -> Result<(), BrokerError> {
+        for topic in self.topics() {
+            for partition in &topic.partitions {
+                partition.close()?;
+            }
+        }
+        Ok(())
+    }
+
     /// The consumer groups reading this broker's topics.
     pub fn groups(&self) -> &Groups {
         &self.groups

@@ -65,7 +65,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let broker = Arc::new(broker);
     tracing::info!(topics = broker.topics().len(), log_dir = %settings.data_dir.join("topics").display(), "broker ready");
     let retention = tokio::spawn(enforce_retention(broker.clone()));
-    let app = http::app(AppState::with_broker(registry, broker));
+    let app = http::app(AppState::with_broker(registry, broker.clone()));
     let listener = TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -78,6 +78,12 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError(format!("server error: {e}")))?;
     retention.abort();
+    let closing = broker.clone();
+    match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(Ok(())) => tracing::info!("broker logs closed cleanly"),
+        Ok(Err(err)) => tracing::error!(error = %err, "closing the broker's logs failed"),
+        Err(err) => tracing::error!(error = %err, "closing the broker's logs failed"),
+    }
     store.close().await;
     tracing::info!("herald stopped");
     Ok(())

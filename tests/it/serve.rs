@@ -204,15 +204,34 @@ fn serves_on_sqlite_shuts_down_gracefully_and_keeps_its_state() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("in use by another herald process"), "{stderr}");
 
+    // A topic with records, to see the broker close its logs cleanly.
+    let (status, _) = server.call("POST", "/topics", Some(&json!({"name": "events", "partitions": 1})));
+    assert_eq!(status, 201);
+    let (status, body) = try_http(
+        &server.address,
+        "POST",
+        "/topics/events",
+        "application/vnd.kafka.json.v2+json",
+        Some(&json!({"records": [{"value": {"n": 1}}, {"value": {"n": 2}}]})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+
     let (code, log) = server.terminate();
     assert_eq!(code, 0, "{log:?}");
     assert!(log.iter().any(|l| l.contains("herald stopped")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("broker logs closed cleanly")), "{log:?}");
+    let marker = dir.join("topics").join("events").join("0").join("clean-shutdown");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "2");
 
     let server = Server::start(&["--data-dir", &dir_arg]);
     assert_eq!(
         server.call("GET", "/subjects/e-value/versions", None),
         (200, json!([1]))
     );
+    let (_, records) = server.call("GET", "/topics/events/partitions/0/records?offset=0", None);
+    assert_eq!(records.as_array().map(Vec::len), Some(2), "{records}");
+    assert!(!marker.exists(), "the marker goes as soon as the log is in use again");
     assert_eq!(
         server.call("POST", "/subjects/e-value/versions", Some(&schema(&["a", "b"]))),
         (200, json!({"id": 2}))
