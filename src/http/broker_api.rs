@@ -524,6 +524,7 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         .map_or(0, |d| d.as_millis() as i64);
     let mut errors = Vec::new();
     let mut placed: Vec<(u32, Record)> = Vec::with_capacity(request.records.len());
+    let mut sticky: Option<u32> = None;
     for (index, r) in request.records.iter().enumerate() {
         let key = payload(format, r.key.as_ref(), key_avro.as_ref(), index, "key");
         let value = payload(format, r.value.as_ref(), value_avro.as_ref(), index, "value");
@@ -541,7 +542,12 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         }
         match (key, value) {
             (Ok(key), Ok(value)) => {
-                let p = target.unwrap_or_else(|| topic.partition_for(key.as_deref()));
+                // Keyless records of one request stick to one partition (Kafka's sticky
+                // partitioner): one batch, one append, one flush instead of one per partition.
+                let p = target.unwrap_or_else(|| match key.as_deref() {
+                    Some(key) => topic.partition_for(Some(key)),
+                    None => *sticky.get_or_insert_with(|| topic.partition_for(None)),
+                });
                 placed.push((
                     p,
                     Record {
