@@ -60,7 +60,12 @@ impl Segment {
             .append(true)
             .open(&path)?;
         File::open(dir)?.sync_all()?;
-        Ok(Segment {
+        Ok(Segment::empty(base_offset, path, file, SystemTime::now()))
+    }
+
+    /// A segment over `file` with nothing known about its contents yet.
+    fn empty(base_offset: i64, path: PathBuf, file: File, created: SystemTime) -> Segment {
+        Segment {
             base_offset,
             path,
             file,
@@ -68,12 +73,12 @@ impl Segment {
             durable_size: 0,
             next_offset: base_offset,
             max_timestamp: i64::MIN,
-            created: SystemTime::now(),
+            created,
             index: Vec::new(),
             time_index: Vec::new(),
             bytes_since_entry: 0,
             dirty: false,
-        })
+        }
     }
 
     /// Opens a segment by scanning every batch in it, checking lengths, magic, CRCs and
@@ -159,20 +164,7 @@ impl Segment {
         let path = dir.join(file_name(base_offset, "log"));
         let file = OpenOptions::new().read(true).append(true).open(&path)?;
         let created = file.metadata()?.modified().unwrap_or_else(|_| SystemTime::now());
-        Ok(Segment {
-            base_offset,
-            path,
-            file,
-            size: 0,
-            durable_size: 0,
-            next_offset: base_offset,
-            max_timestamp: i64::MIN,
-            created,
-            index: Vec::new(),
-            time_index: Vec::new(),
-            bytes_since_entry: INDEX_INTERVAL,
-            dirty: false,
-        })
+        Ok(Segment::empty(base_offset, path, file, created))
     }
 
     /// Cuts the file back to `position` (a batch boundary found by a scan) and makes it stick.

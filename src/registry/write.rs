@@ -21,7 +21,7 @@ use super::{
 };
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};
-use crate::store::StoreError;
+use crate::store::{StoreError, Writer};
 
 /// The most registrations committed together.
 const MAX_GROUP: usize = 128;
@@ -308,19 +308,26 @@ impl Core {
         })
     }
 
-    /// Deletes a subject: softly (every live version; answers their numbers), or
-    /// permanently once every version is soft-deleted (answers them all).
-    pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i64>, RegistryError> {
+    /// What both deletes start with: a valid subject, the writer, a mode that allows
+    /// deleting, and the subject's versions (at least one).
+    async fn begin_delete(&self, subject: &str) -> Result<(String, Writer, Vec<VersionRow>), RegistryError> {
         let subject = subject_name(subject)?;
         let mut writer = self.store.write().await?;
-        let conn = writer.conn();
-        if self.effective_mode(conn, &subject).await?.is_read_only() {
+        if self.effective_mode(writer.conn(), &subject).await?.is_read_only() {
             return Err(read_only(&subject));
         }
-        let rows = queries::subject_versions(conn, &subject).await?;
+        let rows = queries::subject_versions(writer.conn(), &subject).await?;
         if rows.is_empty() {
             return Err(RegistryError::SubjectNotFound(subject));
         }
+        Ok((subject, writer, rows))
+    }
+
+    /// Deletes a subject: softly (every live version; answers their numbers), or
+    /// permanently once every version is soft-deleted (answers them all).
+    pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i64>, RegistryError> {
+        let (subject, mut writer, rows) = self.begin_delete(subject).await?;
+        let conn = writer.conn();
         let targets: Vec<&VersionRow> = if permanent {
             if rows.iter().any(|r| !r.deleted) {
                 return Err(RegistryError::SubjectNotSoftDeleted(subject));
@@ -360,16 +367,8 @@ impl Core {
         version: VersionSpec,
         permanent: bool,
     ) -> Result<i64, RegistryError> {
-        let subject = subject_name(subject)?;
-        let mut writer = self.store.write().await?;
+        let (subject, mut writer, rows) = self.begin_delete(subject).await?;
         let conn = writer.conn();
-        if self.effective_mode(conn, &subject).await?.is_read_only() {
-            return Err(read_only(&subject));
-        }
-        let rows = queries::subject_versions(conn, &subject).await?;
-        if rows.is_empty() {
-            return Err(RegistryError::SubjectNotFound(subject));
-        }
         let found = match version {
             VersionSpec::Latest => rows.iter().rev().find(|r| !r.deleted),
             VersionSpec::Number(n) => rows.iter().find(|r| r.version == n),

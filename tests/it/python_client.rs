@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::registry_support::{fresh_postgres_database, postgres_url, temp_dir};
+use crate::registry_support::{fresh_postgres_url_blocking, temp_dir};
 use crate::serve::Server;
 
 fn python() -> Option<String> {
@@ -39,13 +39,9 @@ fn confluent_python_client_on_sqlite() {
 #[test]
 fn confluent_python_client_on_postgres() {
     let Some(python) = python() else { return };
-    let Some(server_url) = postgres_url() else {
-        eprintln!("skipped: needs HERALD_TEST_DATABASE_URL (CI sets it)");
+    let Some(url) = fresh_postgres_url_blocking() else {
         return;
     };
-    let url = tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(fresh_postgres_database(&server_url));
     let server = Server::start(&["--database-url", &url]);
     run_client(&python, &server);
 }

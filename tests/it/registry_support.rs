@@ -121,6 +121,17 @@ pub async fn fresh_postgres_database(server: &str) -> String {
     with_database(server, &name)
 }
 
+/// For tests outside an async runtime (they start real processes): a fresh PostgreSQL
+/// database URL, or `None` after saying why the test skips.
+pub fn fresh_postgres_url_blocking() -> Option<String> {
+    let Some(server) = postgres_url() else {
+        eprintln!("skipped: needs HERALD_TEST_DATABASE_URL (CI sets it)");
+        return None;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    Some(runtime.block_on(fresh_postgres_database(&server)))
+}
+
 pub fn temp_dir(prefix: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(unique(prefix));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");

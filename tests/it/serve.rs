@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::registry_support::{fresh_postgres_database, postgres_url, temp_dir};
+use crate::registry_support::{fresh_postgres_url_blocking, temp_dir};
 
 /// A running `herald serve`.
 pub struct Server {
@@ -275,13 +275,9 @@ fn settings_come_from_herald_toml_and_environment() {
 
 #[test]
 fn two_processes_on_one_postgres_database_are_one_registry() {
-    let Some(server_url) = postgres_url() else {
-        eprintln!("skipped: needs HERALD_TEST_DATABASE_URL (CI sets it)");
+    let Some(url) = fresh_postgres_url_blocking() else {
         return;
     };
-    let url = tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(fresh_postgres_database(&server_url));
     let a = Server::start(&["--database-url", &url]);
     let b = Server::start(&["--database-url", &url]);
     let addresses = [a.address.clone(), b.address.clone()];
