@@ -125,7 +125,7 @@ pub struct Assignment {
 }
 
 /// A group as `describe` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupView {
     pub group: String,
     pub members: Vec<MemberView>,
@@ -133,20 +133,20 @@ pub struct GroupView {
     pub resets: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberView {
     pub instance: String,
     pub topics: Vec<String>,
     pub partitions: Vec<PartitionRef>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionRef {
     pub topic: String,
     pub partition: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetView {
     pub topic: String,
     pub partition: u32,

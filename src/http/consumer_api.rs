@@ -357,5 +357,24 @@ pub async fn list_groups(State(state): State<AppState>) -> Reply {
 pub async fn describe_group(State(state): State<AppState>, Path(group): Path<String>) -> Reply {
     let broker = broker(&state)?;
     let view = broker.groups().describe(&group, broker.as_ref())?;
-    reply(StatusCode::OK, &view)
+    let members: Vec<Value> = view
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "instance": m.instance,
+                "topics": m.topics,
+                "partitions": m.partitions.iter().map(|p| json!({"topic": p.topic, "partition": p.partition})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let offsets: Vec<Value> = view
+        .offsets
+        .iter()
+        .map(|o| json!({"topic": o.topic, "partition": o.partition, "committed": o.committed, "end": o.end, "lag": o.lag}))
+        .collect();
+    reply(
+        StatusCode::OK,
+        &json!({"group": view.group, "members": members, "offsets": offsets, "resets": view.resets}),
+    )
 }
