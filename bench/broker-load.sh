@@ -4,8 +4,12 @@
 #   - produce throughput: records of 1 KiB in batches of 100, 4 concurrent producers,
 #     acknowledged after fdatasync (binary format);
 #   - the same with JSON values, without and with JSON Schema validation (ratio);
-#   - consuming from the page cache: partition reads of 8 MiB.
-# Needs wrk and fio (Debian packages). Usage: bench/broker-load.sh [seconds per run]
+#   - NATS JetStream (127.0.0.1:4222, file storage) publishing the same records through the
+#     async-nats crate (bench/jetstream, a package of its own);
+#   - consuming from the page cache: partition reads of 8 MiB;
+#   - end-to-end latency at 5,000 records/s (bench/e2e-latency.py).
+# Needs wrk and fio (Debian packages), and a Python with `requests` ($PYTHON, default python3).
+# Usage: bench/broker-load.sh [seconds per run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +44,12 @@ produce() { # topic format → "records/s MB/s"
   awk -v r="$rps" 'BEGIN { printf "%.0f records/s, %.1f MB/s of record data", r * 100, r * 100 * 1024 / 1e6 }'
 }
 echo "produce, binary, 4 producers:   $(produce bench binary)"
+if (echo > /dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+  (cd bench/jetstream && cargo build --release --quiet)
+  echo "JetStream, 4 publishers:        $(bench/jetstream/target/release/jetstream-load nats://127.0.0.1:4222 "$DURATION" 4 100 1024)"
+else
+  echo "JetStream: no server at 127.0.0.1:4222"
+fi
 PLAIN=$(produce plain json)
 CHECKED=$(produce checked json)
 echo "produce, JSON, no schema:       $PLAIN"
@@ -48,3 +58,4 @@ awk -v a="${CHECKED%% *}" -v b="${PLAIN%% *}" 'BEGIN { printf "validation keeps 
 
 OUT=$(wrk -t2 -c2 -d"${DURATION}s" "http://$HERALD/topics/bench/partitions/0/records?offset=0&max_bytes=8388608&format=binary" 2>&1)
 echo "consume, partition reads:       $(awk '/Transfer\/sec/ {print $2}' <<<"$OUT") of responses ($(awk '/Requests\/sec/ {print $2}' <<<"$OUT") reads/s)"
+echo "end to end at 5,000 records/s:  $("${PYTHON:-python3}" bench/e2e-latency.py "http://$HERALD" 5000 "$DURATION")"
