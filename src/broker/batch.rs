@@ -224,6 +224,15 @@ pub fn verify(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(header)
 }
 
+/// Checks that `bytes` are exactly one valid batch, nothing before or after it.
+pub fn verify_whole(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
+    let header = verify(bytes)?;
+    if header.total_len() != bytes.len() {
+        return Err(BatchError::BadLength(header.batch_length));
+    }
+    Ok(header)
+}
+
 /// Sets the base offset of the batch at the start of `bytes` (outside the CRC).
 pub fn set_base_offset(bytes: &mut [u8], offset: i64) {
     bytes[0..8].copy_from_slice(&offset.to_be_bytes());

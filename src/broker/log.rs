@@ -211,10 +211,14 @@ impl PartitionLog {
     /// Appends one batch (checked, then given its offsets); answers its first and last
     /// offsets. Not durable until [`PartitionLog::sync`].
     pub fn append(&mut self, bytes: &mut [u8]) -> Result<(i64, i64), LogError> {
-        let header = batch::verify(bytes).map_err(LogError::InvalidBatch)?;
-        if header.total_len() != bytes.len() {
-            return Err(LogError::InvalidBatch(BatchError::BadLength(header.batch_length)));
-        }
+        let header = batch::verify_whole(bytes).map_err(LogError::InvalidBatch)?;
+        self.append_verified(bytes, header)
+    }
+
+    /// [`PartitionLog::append`] for a batch the caller has just checked with
+    /// [`batch::verify_whole`] (and whose `header` that returned), so the CRC is not
+    /// computed twice.
+    pub fn append_verified(&mut self, bytes: &mut [u8], header: batch::BatchHeader) -> Result<(i64, i64), LogError> {
         self.roll_if_due(bytes.len() as u64)?;
         let base = self.next_offset();
         batch::set_base_offset(bytes, base);

@@ -105,14 +105,17 @@ impl Partition {
         if lock(&self.shared.state).shutdown {
             return Err(failed("the partition is closed"));
         }
-        for batch in batches.iter() {
-            super::batch::verify(batch).map_err(LogError::InvalidBatch)?;
-        }
+        // Every batch is checked before the first is written: all land, or none.
+        let headers = batches
+            .iter()
+            .map(|b| super::batch::verify_whole(b))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(LogError::InvalidBatch)?;
         let offsets = {
             let mut log = lock(&self.shared.log);
             let mut offsets = Vec::with_capacity(batches.len());
-            for batch in batches.iter_mut() {
-                offsets.push(log.append(batch)?);
+            for (batch, header) in batches.iter_mut().zip(headers) {
+                offsets.push(log.append_verified(batch, header)?);
             }
             offsets
         };

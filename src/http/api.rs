@@ -13,7 +13,7 @@ use super::wire::{
     SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
-use crate::registry::{Mode, VersionSpec};
+use crate::registry::{Mode, SubjectSchema, VersionSpec};
 
 type Reply = Result<Response, ApiError>;
 
@@ -199,16 +199,20 @@ pub async fn register(
     }
 }
 
+/// The version a `/subjects/{s}/versions/{v}` path names, with `deleted` honoured.
+async fn named_version(state: &AppState, subject: &str, v: &str, params: &Params) -> Result<SubjectSchema, ApiError> {
+    Ok(state
+        .registry
+        .version(subject, version(v)?, params.flag("deleted"))
+        .await?)
+}
+
 pub async fn get_version(
     State(state): State<AppState>,
     Path((subject, v)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let found = state
-        .registry
-        .version(&subject, version(&v)?, params.flag("deleted"))
-        .await?;
-    reply(&SchemaView::from(&found))
+    reply(&SchemaView::from(&named_version(&state, &subject, &v, &params).await?))
 }
 
 pub async fn get_version_text(
@@ -216,11 +220,7 @@ pub async fn get_version_text(
     Path((subject, v)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let found = state
-        .registry
-        .version(&subject, version(&v)?, params.flag("deleted"))
-        .await?;
-    raw(&found.schema.schema)
+    raw(&named_version(&state, &subject, &v, &params).await?.schema.schema)
 }
 
 pub async fn referenced_by(
