@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::broker_api::{broker, reply, BINARY_V2};
+use super::broker_api::{answer_size, broker, records_answer, reply, BINARY_V2};
 use super::error::ApiError;
 use super::params::Params;
+use super::records_json::RecordsJson;
 use super::wire::parse_body;
 use super::AppState;
 use crate::broker::groups::{GroupError, MemberConfig, Reset, TopicPartition};
@@ -204,7 +204,7 @@ pub async fn records(
         .number("max_bytes")
         .filter(|&n| n > 0)
         .map_or(1024 * 1024, |n| n.min(64 * 1024 * 1024) as usize);
-    let mut out = Vec::new();
+    let mut out = RecordsJson::new(binary, 0);
     let mut next: Vec<(TopicPartition, i64)> = Vec::new();
     for ((topic_name, partition), position) in &assignment.positions {
         if budget == 0 {
@@ -214,29 +214,15 @@ pub async fn records(
         let records = topic.fetch(*partition, *position, budget)?;
         let Some(last) = records.last() else { continue };
         next.push(((topic_name.clone(), *partition), last.offset + 1));
+        out.reserve(answer_size(&records));
         for r in &records {
             let size = r.record.value.as_ref().map_or(0, Vec::len) + r.record.key.as_ref().map_or(0, Vec::len);
             budget = budget.saturating_sub(size.max(1));
-            let shown = |bytes: &Option<Vec<u8>>| -> Value {
-                match bytes {
-                    None => Value::Null,
-                    Some(b) if binary => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-                    Some(b) => serde_json::from_slice(b)
-                        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned())),
-                }
-            };
-            out.push(json!({
-                "topic": topic_name,
-                "partition": partition,
-                "offset": r.offset,
-                "timestamp": r.record.timestamp,
-                "key": shown(&r.record.key),
-                "value": shown(&r.record.value),
-            }));
+            out.push(topic_name, *partition, r);
         }
     }
     broker.groups().advance(&group, &instance, &next)?;
-    reply(StatusCode::OK, &out)
+    Ok(records_answer(out))
 }
 
 #[derive(Debug, Default, Deserialize)]

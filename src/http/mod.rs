@@ -12,6 +12,7 @@ pub mod error;
 pub mod media;
 pub mod metrics;
 mod params;
+mod records_json;
 pub mod wire;
 
 use std::sync::Arc;

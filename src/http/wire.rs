@@ -4,7 +4,6 @@
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ use crate::registry::{Config, SchemaReference, SchemaRequest, StoredSchema, Subj
 use crate::schema::SchemaType;
 
 /// Reads a JSON request body: 400 for malformed JSON or a wrong JSON type, naming where.
-pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a Bytes) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("Request body is empty: expected a JSON object"));
     }

@@ -25,6 +25,9 @@ struct State {
     by_id: HashMap<i64, Arc<StoredSchema>>,
     lookups: HashMap<String, Arc<SubjectSchema>>,
     registrations: HashMap<String, Arc<Registered>>,
+    /// The latest live version by subject, `None` for a subject with none: what the broker
+    /// asks on every produce to a validated topic.
+    latest: HashMap<String, Option<Arc<SubjectSchema>>>,
     /// Effective config and mode by subject.
     configs: HashMap<String, Config>,
     modes: HashMap<String, Mode>,
@@ -127,6 +130,23 @@ impl ReadCache {
         let size = key.len() + registered.schema.schema.len() + 64;
         self.store(ticket, size, |state| {
             state.registrations.insert(key, Arc::new(registered.clone()));
+        });
+    }
+
+    /// `Some(None)`: known to have no live version.
+    pub fn latest(&self, subject: &str) -> Option<Option<Arc<SubjectSchema>>> {
+        if !self.enabled {
+            return None;
+        }
+        self.state().latest.get(subject).cloned()
+    }
+
+    pub fn store_latest(&self, ticket: Ticket, subject: &str, found: Option<&SubjectSchema>) {
+        let size = subject.len() + found.map_or(0, |f| f.schema.schema.len()) + 64;
+        self.store(ticket, size, |state| {
+            state
+                .latest
+                .insert(subject.to_string(), found.map(|f| Arc::new(f.clone())));
         });
     }
 

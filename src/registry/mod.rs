@@ -205,6 +205,9 @@ impl Core {
         include_deleted: bool,
     ) -> Result<SubjectSchema, RegistryError> {
         let subject = subject_name(subject)?;
+        if version == VersionSpec::Latest && !include_deleted {
+            return self.latest_live(subject).await;
+        }
         let mut reader = self.store.read().await?;
         let found = match version {
             VersionSpec::Latest => queries::latest_live_with_schema(reader.conn(), &subject).await?,
@@ -224,6 +227,23 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// The latest live version, from the cache when it holds the answer.
+    async fn latest_live(&self, subject: String) -> Result<SubjectSchema, RegistryError> {
+        if let Some(cached) = self.cache.latest(&subject) {
+            return cached
+                .map(|found| found.as_ref().clone())
+                .ok_or(RegistryError::SubjectNotFound(subject));
+        }
+        let ticket = self.cache.ticket();
+        let mut reader = self.store.read().await?;
+        let found = match queries::latest_live_with_schema(reader.conn(), &subject).await? {
+            Some((row, schema)) => Some(subject_schema(&row, &schema)?),
+            None => None,
+        };
+        self.cache.store_latest(ticket, &subject, found.as_ref());
+        found.ok_or(RegistryError::SubjectNotFound(subject))
     }
 
     /// The highest id given so far (`fetchMaxId`).
