@@ -1,6 +1,7 @@
 //! Answers to the hottest reads, kept in memory: schemas by id (what every consumer's
 //! deserializer asks) and lookups and re-registrations of a schema a subject already holds
-//! (what producers' serializers ask).
+//! (what producers' serializers ask), and each subject's latest live version (what the broker
+//! asks on every produce to a validated topic).
 //!
 //! The cache is only correct while this process sees every write, so it is enabled only on
 //! SQLite, where the data-directory lock guarantees one process. Every committed write
