@@ -17,6 +17,7 @@ pub mod broker;
 pub mod cli;
 pub mod compat;
 pub mod config;
+pub mod docs;
 pub mod http;
 pub mod registry;
 pub mod schema;

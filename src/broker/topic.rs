@@ -35,6 +35,18 @@ pub enum DurabilityMode {
     Interval { interval_ms: u64 },
 }
 
+/// A named example event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicExample {
+    pub name: String,
+    pub value: serde_json::Value,
+}
+
+/// At most this many examples per topic, each at most this many bytes of JSON: examples
+/// illustrate, they are not a data store.
+pub const MAX_EXAMPLES: usize = 20;
+pub const MAX_EXAMPLE_BYTES: usize = 64 * 1024;
+
 /// A topic's settings, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicConfig {
@@ -44,8 +56,15 @@ pub struct TopicConfig {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// How to reach the owner (a channel, an address), for the docs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Example events for the docs; shown only while they validate against the current
+    /// value schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<TopicExample>,
     /// Records older than this go, a whole segment at a time; -1 keeps them forever.
     pub retention_ms: i64,
     /// Per partition; -1 for no limit.
@@ -68,7 +87,9 @@ impl TopicConfig {
             partitions,
             description: None,
             owner: None,
+            contact: None,
             tags: Vec::new(),
+            examples: Vec::new(),
             retention_ms: DEFAULT_RETENTION_MS,
             retention_bytes: -1,
             validation: Validation::default(),
@@ -106,6 +127,23 @@ impl TopicConfig {
                 "retention_bytes must be positive, or -1 for no limit, not {}",
                 self.retention_bytes
             )));
+        }
+        if self.examples.len() > MAX_EXAMPLES {
+            return Err(TopicError::Invalid(format!(
+                "examples: at most {MAX_EXAMPLES} examples per topic, not {}",
+                self.examples.len()
+            )));
+        }
+        for (index, example) in self.examples.iter().enumerate() {
+            if example.name.trim().is_empty() {
+                return Err(TopicError::Invalid(format!("examples[{index}].name must not be empty")));
+            }
+            if example.value.to_string().len() > MAX_EXAMPLE_BYTES {
+                return Err(TopicError::Invalid(format!(
+                    "examples[{index}] ({}) is larger than {MAX_EXAMPLE_BYTES} bytes",
+                    example.name
+                )));
+            }
         }
         if let DurabilityMode::Interval { interval_ms } = self.durability {
             if interval_ms == 0 || interval_ms > 60_000 {

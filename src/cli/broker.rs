@@ -195,11 +195,12 @@ pub fn run_topics(args: &TopicsArgs) -> Result<Outcome, CliError> {
     Ok(Outcome::Clean)
 }
 
-/// The keys of `topic.toml` this command reads (others, such as `contact`, are for docs).
+/// The keys of `topic.toml` this command reads.
 #[derive(Debug, Deserialize)]
 struct TopicFile {
     description: Option<String>,
     owner: Option<String>,
+    contact: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
     partitions: Option<u32>,
@@ -238,6 +239,13 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
             if let Some(o) = &settings.owner {
                 body["owner"] = json!(o);
             }
+            if let Some(c) = &settings.contact {
+                body["contact"] = json!(c.trim());
+            }
+            let examples = read_examples(&path.join("examples"))?;
+            if !examples.is_empty() {
+                body["examples"] = Value::Array(examples);
+            }
             if let Some(r) = &settings.retention {
                 body["retention_ms"] =
                     json!(parse_duration_ms(r).map_err(|e| CliError(format!("{}: retention: {e}", file.display())))?);
@@ -259,6 +267,30 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
         }
     }
     Ok(())
+}
+
+/// `DIR/examples/*.json`, each one event, named after its file, in name order.
+fn read_examples(dir: &Path) -> Result<Vec<Value>, CliError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
+            let value: Value =
+                serde_json::from_str(&text).map_err(|e| CliError(format!("{}: not JSON: {e}", file.display())))?;
+            let name = file.file_stem().and_then(|n| n.to_str()).unwrap_or_default();
+            Ok(json!({ "name": name, "value": value }))
+        })
+        .collect()
 }
 
 pub fn run_produce(args: &ProduceArgs) -> Result<Outcome, CliError> {

@@ -73,7 +73,26 @@ impl Client {
         self.send("PUT", path, Some(body), "application/vnd.schemaregistry.v1+json")
     }
 
+    /// A GET whose body is kept as bytes (pages, files), with the response's status.
+    pub fn get_bytes(&self, path: &str) -> Result<(u16, Vec<u8>), CliError> {
+        self.exchange("GET", path, None, "application/json")
+    }
+
     fn send(&self, method: &str, path: &str, body: Option<&Value>, content_type: &str) -> Result<Response, CliError> {
+        let (status, payload) = self.exchange(method, path, body, content_type)?;
+        Ok(Response {
+            status,
+            body: serde_json::from_slice(&payload).unwrap_or(Value::Null),
+        })
+    }
+
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> Result<(u16, Vec<u8>), CliError> {
         let unreachable = |e: std::io::Error| CliError(format!("cannot reach the server at {}: {e}", self.authority));
         let mut stream = TcpStream::connect(&self.authority).map_err(unreachable)?;
         stream
@@ -134,9 +153,6 @@ impl Client {
         } else {
             reader.read_to_end(&mut payload).map_err(unreachable)?;
         }
-        Ok(Response {
-            status,
-            body: serde_json::from_slice(&payload).unwrap_or(Value::Null),
-        })
+        Ok((status, payload))
     }
 }

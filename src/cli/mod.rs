@@ -6,6 +6,7 @@
 mod broker;
 mod client;
 mod compat;
+mod docs;
 mod files;
 mod serve;
 
@@ -36,6 +37,8 @@ enum Command {
     Produce(broker::ProduceArgs),
     /// Print a topic's records as JSON lines, as a member of a consumer group.
     Consume(broker::ConsumeArgs),
+    /// Build the documentation site of a server as static files.
+    Docs(docs::DocsArgs),
 }
 
 /// How results are printed.
@@ -72,6 +75,7 @@ pub fn run() -> ExitCode {
         Command::Topics(args) => broker::run_topics(&args),
         Command::Produce(args) => broker::run_produce(&args),
         Command::Consume(args) => broker::run_consume(&args),
+        Command::Docs(args) => docs::run_docs(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -24,7 +24,7 @@ use super::records_json::RecordsJson;
 use super::wire::parse_body;
 use super::AppState;
 use crate::broker::batch::{Record, StoredRecord};
-use crate::broker::topic::{DurabilityMode, TopicConfig, Validation};
+use crate::broker::topic::{DurabilityMode, TopicConfig, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
 use crate::registry::{RegistryError, StoredSchema, VersionSpec};
 use crate::schema::SchemaType;
@@ -116,8 +116,11 @@ pub struct CreateTopic {
     partitions: u32,
     description: Option<String>,
     owner: Option<String>,
+    contact: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    examples: Vec<TopicExample>,
     retention_ms: Option<i64>,
     retention_bytes: Option<i64>,
     validation: Option<Validation>,
@@ -143,7 +146,9 @@ fn topic_view(topic: &Topic) -> Value {
         },
         "description": c.description,
         "owner": c.owner,
+        "contact": c.contact,
         "tags": c.tags,
+        "examples": c.examples,
         "partitions": (0..c.partitions).map(partition_view).collect::<Vec<_>>(),
     })
 }
@@ -162,7 +167,9 @@ pub async fn create_topic(State(state): State<AppState>, body: Bytes) -> Reply {
     let mut config = TopicConfig::new(&request.name, request.partitions);
     config.description = request.description;
     config.owner = request.owner;
+    config.contact = request.contact;
     config.tags = request.tags;
+    config.examples = request.examples;
     if let Some(v) = request.retention_ms {
         config.retention_ms = v;
     }

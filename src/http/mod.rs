@@ -8,6 +8,7 @@
 mod api;
 mod broker_api;
 mod consumer_api;
+mod docs_ui;
 pub mod error;
 pub mod media;
 pub mod metrics;
@@ -45,6 +46,8 @@ pub struct Shared {
     /// Compiled JSON Schemas by schema id, for produce-time validation. Content under an id
     /// never changes, so entries never go stale.
     pub validators: std::sync::Mutex<std::collections::HashMap<i64, Arc<crate::validate::JsonValidator>>>,
+    /// The documentation pages' models, over the same registry and broker.
+    pub docs: crate::docs::Docs,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +61,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(registry: Registry) -> AppState {
         AppState(Arc::new(Shared {
+            docs: crate::docs::Docs::new(registry.clone(), None),
             registry,
             metrics: Metrics::default(),
             broker: None,
@@ -67,6 +71,7 @@ impl AppState {
 
     pub fn with_broker(registry: Registry, broker: Arc<Broker>) -> AppState {
         AppState(Arc::new(Shared {
+            docs: crate::docs::Docs::new(registry.clone(), Some(broker.clone())),
             registry,
             metrics: Metrics::default(),
             broker: Some(broker),
@@ -203,6 +208,20 @@ fn router(state: AppState) -> Router {
         .route("/consumer-groups/{group}", get(consumer_api::describe_group));
     let operations = Router::new()
         .route("/health", get(live))
+        .route("/ui", get(docs_ui::home))
+        .route("/ui/index.html", get(docs_ui::catalog))
+        .route("/ui/topics/{file}", get(docs_ui::topic))
+        .route("/ui/topics/{topic}/changelog.html", get(docs_ui::changelog_form))
+        .route("/ui/topics/{topic}/changelog/{file}", get(docs_ui::changelog))
+        .route("/ui/subjects/{file}", get(docs_ui::subject))
+        .route("/ui/subjects/{subject}/versions/{file}", get(docs_ui::version))
+        .route("/ui/schemas/{file}", get(docs_ui::schema))
+        .route("/ui/asyncapi.json", get(docs_ui::asyncapi_json))
+        .route("/ui/asyncapi.yaml", get(docs_ui::asyncapi_yaml))
+        .route("/ui/asyncapi/{file}", get(docs_ui::asyncapi_topic))
+        .route("/asyncapi.json", get(docs_ui::asyncapi_json))
+        .route("/asyncapi.yaml", get(docs_ui::asyncapi_yaml))
+        .route("/asyncapi/{file}", get(docs_ui::asyncapi_topic))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/metrics", get(render_metrics));
@@ -251,6 +270,9 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     let path = request.uri().path();
     // The broker's routes negotiate REST Proxy's media types themselves.
     let own_media = path == "/metrics"
+        || path == "/ui"
+        || path.starts_with("/ui/")
+        || path.starts_with("/asyncapi")
         || path == "/health"
         || path.starts_with("/health/")
         || path == "/topics"

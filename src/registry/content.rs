@@ -31,7 +31,7 @@ pub(super) struct ParsedCache(Arc<Mutex<HashMap<i64, Arc<Schema>>>>);
 const PARSED_CACHE_ENTRIES: usize = 1024;
 
 impl ParsedCache {
-    fn get(&self, id: i64) -> Option<Arc<Schema>> {
+    pub(super) fn get(&self, id: i64) -> Option<Arc<Schema>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
     }
 

@@ -21,6 +21,7 @@ pub use error::RegistryError;
 pub use model::{
     subject_name, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema, SubjectSchema, VersionSpec,
 };
+pub use settings::CompatibilityLevels;
 
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::{Schema, SchemaType};
@@ -127,6 +128,9 @@ impl Core {
     /// A schema by id, parsed (for encoding and checking payloads).
     pub async fn parsed_schema(&self, id: i64) -> Result<Arc<Schema>, RegistryError> {
         self.schema_by_id(id).await?;
+        if let Some(found) = self.parsed.get(id) {
+            return Ok(found);
+        }
         let mut reader = self.store.read().await?;
         self.stored_parsed(reader.conn(), id).await
     }
@@ -195,6 +199,16 @@ impl Core {
             })
             .map(|r| r.version)
             .collect())
+    }
+
+    /// Every version of a subject, oldest first, soft-deleted ones included: `(version,
+    /// schema id, deleted)`. Empty when the subject has none. One query, for pages that list a
+    /// long history.
+    pub async fn history(&self, subject: &str) -> Result<Vec<(i64, i64, bool)>, RegistryError> {
+        let subject = subject_name(subject)?;
+        let mut reader = self.store.read().await?;
+        let rows = queries::subject_versions(reader.conn(), &subject).await?;
+        Ok(rows.into_iter().map(|r| (r.version, r.schema_id, r.deleted)).collect())
     }
 
     /// One version of a subject. `latest` is the latest live version, even with `deleted`.

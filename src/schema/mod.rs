@@ -6,6 +6,8 @@
 
 pub mod avro;
 mod error;
+pub mod example;
+pub mod fields;
 pub mod json;
 pub mod pointer;
 pub(crate) mod tree;

@@ -398,6 +398,15 @@ pub async fn config(conn: &mut AnyConnection, scope: &ConfigScope) -> Result<Opt
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// Every stored config: `(scope key, body)`, the global one under `__GLOBAL`.
+pub async fn all_configs(conn: &mut AnyConnection) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query("SELECT scope, body FROM configs").fetch_all(conn).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
 pub async fn put_config(conn: &mut AnyConnection, scope: &ConfigScope, body: &str) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO configs (scope, body) VALUES ($1, $2) ON CONFLICT (scope) DO UPDATE SET body = excluded.body",

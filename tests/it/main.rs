@@ -8,6 +8,7 @@ mod cli; // the real `herald` binary: compat and diff, exit codes, output format
 mod consumer_api; // consumer groups over HTTP: sharing, commits, resets, timeouts
 mod crash; // SIGKILL during produce, 20 times: every acknowledged record survives
 mod diff; // semantic diffs between versions, for changelogs
+mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real browser
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve

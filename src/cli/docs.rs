@@ -1,0 +1,159 @@
+//! `herald docs build`: the documentation UI of a running server saved as a static site.
+//!
+//! The pages link to each other with relative paths ending in `.html`, so the site is the
+//! server's `/ui/` tree fetched page by page: start at the catalog, follow every relative
+//! link, save each answer under the same path. A link that does not resolve is an error,
+//! so a published site has no broken links.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::broker::ServerArg;
+use super::client::Client;
+use super::{CliError, Outcome};
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    #[command(subcommand)]
+    command: DocsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DocsCommand {
+    /// Write the catalog, topic, changelog, subject, version and schema pages, the raw
+    /// schemas and the AsyncAPI documents of a server into DIR, with relative links.
+    Build {
+        /// The directory to write (created if missing; files in it are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+}
+
+pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
+    match &args.command {
+        DocsCommand::Build { out, server } => {
+            let client = Client::new(&server.server)?;
+            let written = build(&client, out)?;
+            let _ = writeln!(
+                std::io::stdout(),
+                "wrote {written} files to {}; open {}",
+                out.display(),
+                out.join("index.html").display()
+            );
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+/// Fetches every page reachable from the catalog and writes it under `out`; answers how
+/// many files were written.
+fn build(client: &Client, out: &Path) -> Result<usize, CliError> {
+    let mut queue: VecDeque<(String, String)> = VecDeque::new();
+    let mut seen = BTreeSet::new();
+    for start in ["index.html", "asyncapi.json", "asyncapi.yaml"] {
+        seen.insert(start.to_string());
+        queue.push_back((start.to_string(), "the start".to_string()));
+    }
+    let mut written = 0;
+    while let Some((page, linked_from)) = queue.pop_front() {
+        let (status, body) = client.get_bytes(&format!("/ui/{page}"))?;
+        if status != 200 {
+            return Err(CliError(format!(
+                "/ui/{page} (linked from {linked_from}) answered HTTP {status}"
+            )));
+        }
+        let file = out.join(&page);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| CliError(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        std::fs::write(&file, &body).map_err(|e| CliError(format!("cannot write {}: {e}", file.display())))?;
+        written += 1;
+        if page.ends_with(".html") {
+            let text = String::from_utf8_lossy(&body);
+            for link in links(&text) {
+                if let Some(target) = resolve(&page, &link) {
+                    if seen.insert(target.clone()) {
+                        queue.push_back((target, page.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// The `href` values of a page, unescaped from HTML.
+fn links(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("href=\"") {
+        rest = &rest[at + 6..];
+        let Some(end) = rest.find('"') else {
+            break;
+        };
+        found.push(
+            rest[..end]
+                .replace("&amp;", "&")
+                .replace("&#x2f;", "/")
+                .replace("&#47;", "/"),
+        );
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// A relative link from `page` as a path under the site's top, or `None` for links that
+/// leave the site (absolute URLs, other schemes, fragments, paths above the top).
+fn resolve(page: &str, link: &str) -> Option<String> {
+    let link = link.split(['#', '?']).next().unwrap_or_default();
+    if link.is_empty() || link.starts_with('/') || link.contains(':') {
+        return None;
+    }
+    let mut parts: Vec<&str> = page.split('/').collect();
+    parts.pop();
+    for segment in link.split('/') {
+        match segment {
+            "." | "" => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_resolve_against_the_page() {
+        assert_eq!(resolve("index.html", "topics/a.html").as_deref(), Some("topics/a.html"));
+        assert_eq!(
+            resolve("topics/a.html", "../subjects/a-value.html").as_deref(),
+            Some("subjects/a-value.html")
+        );
+        assert_eq!(
+            resolve("topics/a.html", "a/changelog/1-2.html#x").as_deref(),
+            Some("topics/a/changelog/1-2.html")
+        );
+        assert_eq!(resolve("index.html", "../escape.html"), None);
+        assert_eq!(resolve("index.html", "https://example.com/"), None);
+        assert_eq!(resolve("index.html", "#top"), None);
+        assert_eq!(resolve("index.html", "/ui/index.html"), None);
+    }
+
+    #[test]
+    fn hrefs_are_found_and_unescaped() {
+        assert_eq!(
+            links(r#"<a href="a.html">x</a> <link href="b.html?x=1&amp;y=2">"#),
+            vec!["a.html".to_string(), "b.html?x=1&y=2".to_string()]
+        );
+    }
+}

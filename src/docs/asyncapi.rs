@@ -1,0 +1,246 @@
+//! The catalog as an AsyncAPI 3.0 document: a channel per topic, its key and value messages
+//! (Avro payloads as multi-format schemas with `schemaFormat`, JSON Schemas likewise, so the
+//! registered text is carried unchanged), a send and a receive operation per topic, and the
+//! topic's owner, contact and tags as `x-` extensions.
+
+use serde_json::{json, Map, Value};
+
+use super::Example;
+use crate::broker::topic::TopicConfig;
+use crate::registry::SubjectSchema;
+use crate::schema::Schema;
+
+/// What a message's payload is: the registered schema and where it came from.
+pub struct MessageSchema {
+    pub subject: String,
+    pub version: i64,
+    pub id: i64,
+    /// The schema as JSON.
+    pub schema: Value,
+    pub schema_format: String,
+    pub content_type: &'static str,
+}
+
+impl MessageSchema {
+    pub fn new(version: &SubjectSchema, schema: &Schema) -> MessageSchema {
+        let (schema_format, content_type) = match schema {
+            Schema::Avro(_) => (
+                "application/vnd.apache.avro+json;version=1.9.0".to_string(),
+                "application/vnd.apache.avro+binary",
+            ),
+            Schema::Json(json) => (
+                format!("application/schema+json;version={}", json_schema_version(json.draft())),
+                "application/json",
+            ),
+        };
+        MessageSchema {
+            subject: version.subject.clone(),
+            version: version.version,
+            id: version.schema.id,
+            schema: serde_json::from_str(&version.schema.schema).unwrap_or(Value::Null),
+            schema_format,
+            content_type,
+        }
+    }
+}
+
+/// AsyncAPI names JSON Schema drafts as `draft-07` and so on; it has no names past draft-07,
+/// so newer documents are labelled draft-07, the dialect AsyncAPI's own schema extends.
+fn json_schema_version(draft: crate::schema::json::Draft) -> &'static str {
+    use crate::schema::json::Draft;
+    match draft {
+        Draft::Draft4 => "draft-04",
+        Draft::Draft6 => "draft-06",
+        _ => "draft-07",
+    }
+}
+
+/// One topic's inputs.
+pub struct ChannelSource {
+    pub config: TopicConfig,
+    pub key: Option<MessageSchema>,
+    pub value: Option<MessageSchema>,
+    pub examples: Vec<Example>,
+}
+
+/// Component names allow `[A-Za-z0-9.\-_]`; Kafka topic names use exactly those.
+fn component_id(topic: &str) -> String {
+    topic
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The document for `channels` (one topic's when `only` names it); `server` is the
+/// `host:port` clients reach Herald's REST Proxy API at.
+pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) -> Value {
+    let mut channel_map = Map::new();
+    let mut operations = Map::new();
+    let mut messages = Map::new();
+    for source in channels {
+        let config = &source.config;
+        let id = component_id(&config.name);
+        let message_id = format!("{id}.value");
+        let mut channel = json!({
+            "address": config.name,
+            "title": config.name,
+            "messages": {},
+            "x-partitions": config.partitions,
+            "x-retention-ms": config.retention_ms,
+        });
+        if let Some(description) = &config.description {
+            channel["description"] = json!(description.trim());
+        }
+        if !config.tags.is_empty() {
+            channel["tags"] = config.tags.iter().map(|t| json!({"name": t})).collect();
+            channel["x-tags"] = json!(config.tags);
+        }
+        if let Some(owner) = &config.owner {
+            channel["x-owner"] = json!(owner);
+        }
+        if let Some(contact) = &config.contact {
+            channel["x-contact"] = json!(contact);
+        }
+        if let Some(value) = &source.value {
+            let mut payload = value.schema.clone();
+            rebase_refs(
+                &mut payload,
+                &format!("#/components/messages/{message_id}/payload/schema"),
+            );
+            let mut message = json!({
+                "name": format!("{}-value", config.name),
+                "title": format!("{} event", config.name),
+                "contentType": value.content_type,
+                "payload": {"schemaFormat": value.schema_format, "schema": payload},
+                "x-subject": value.subject,
+                "x-version": value.version,
+                "x-schema-id": value.id,
+            });
+            if let Some(summary) = config.description.as_deref().map(super::markdown::first_paragraph) {
+                if !summary.is_empty() {
+                    message["summary"] = json!(summary);
+                }
+            }
+            if let Some(key) = &source.key {
+                message["x-key"] = json!({
+                    "subject": key.subject,
+                    "version": key.version,
+                    "schema-id": key.id,
+                    "schemaFormat": key.schema_format,
+                    "schema": key.schema,
+                });
+            }
+            let examples: Vec<Value> = source
+                .examples
+                .iter()
+                .filter(|e| !e.generated)
+                .filter_map(|e| {
+                    let payload: Value = serde_json::from_str(&e.json).ok()?;
+                    Some(json!({"name": e.name, "payload": payload}))
+                })
+                .collect();
+            if !examples.is_empty() {
+                message["examples"] = Value::Array(examples);
+            }
+            messages.insert(message_id.clone(), message);
+            channel["messages"][&message_id] = json!({"$ref": format!("#/components/messages/{message_id}")});
+        }
+        let channel_messages: Vec<Value> = source
+            .value
+            .iter()
+            .map(|_| json!({"$ref": format!("#/channels/{id}/messages/{message_id}")}))
+            .collect();
+        operations.insert(
+            format!("produce.{id}"),
+            json!({
+                "action": "send",
+                "channel": {"$ref": format!("#/channels/{id}")},
+                "summary": format!("Produce events to {}", config.name),
+                "messages": channel_messages,
+            }),
+        );
+        operations.insert(
+            format!("consume.{id}"),
+            json!({
+                "action": "receive",
+                "channel": {"$ref": format!("#/channels/{id}")},
+                "summary": format!("Consume events from {}", config.name),
+                "messages": channel_messages,
+            }),
+        );
+        channel_map.insert(id, channel);
+    }
+    let title = match only {
+        Some(topic) => format!("{topic} events"),
+        None => "Herald event catalog".to_string(),
+    };
+    let description = match only {
+        Some(_) => "One topic's channel, message and operations, generated from the Herald registry.",
+        None => "Every topic served by this Herald: channels, messages and operations, generated from the registry.",
+    };
+    let mut document = json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": title,
+            "version": version_of(channels),
+            "description": description,
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "herald": {
+                "host": server,
+                "protocol": "http",
+                "description": "Herald's REST Proxy v2 API: POST /topics/{topic} to produce, consumer groups under /consumers.",
+            }
+        },
+        "channels": channel_map,
+        "operations": operations,
+        "components": {"messages": messages},
+    });
+    if only.is_some() && channels.len() == 1 {
+        if let Some(owner) = &channels[0].config.owner {
+            document["info"]["x-owner"] = json!(owner);
+        }
+    }
+    document
+}
+
+/// A JSON Schema's local references (`#/definitions/line`) point into the schema; inside
+/// the AsyncAPI document they must point to where the schema now sits.
+fn rebase_refs(schema: &mut Value, base: &str) {
+    match schema {
+        Value::Object(members) => {
+            for (key, member) in members.iter_mut() {
+                match member {
+                    Value::String(target) if key == "$ref" && target.starts_with('#') => {
+                        *target = format!("{base}{}", &target[1..]);
+                    }
+                    other => rebase_refs(other, base),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| rebase_refs(item, base)),
+        _ => {}
+    }
+}
+
+/// The document's version moves whenever a message schema does: for one topic, its value
+/// version; for the catalog, the newest schema id any topic uses.
+fn version_of(channels: &[ChannelSource]) -> String {
+    match channels {
+        [one] => one.value.as_ref().map_or(0, |v| v.version).to_string(),
+        all => all
+            .iter()
+            .filter_map(|c| c.value.as_ref())
+            .map(|v| v.id)
+            .max()
+            .unwrap_or(0)
+            .to_string(),
+    }
+}

@@ -1,0 +1,181 @@
+//! What the documentation pages show, as plain data: built by [`super::Docs`] from the
+//! registry and the broker, rendered by [`super::render`] and exported by [`super::asyncapi`].
+
+use serde::Serialize;
+
+use crate::schema::fields::FieldRow;
+
+/// One topic as the catalog lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicSummary {
+    pub name: String,
+    /// The description's first paragraph, as plain text.
+    pub summary: String,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub partitions: u32,
+    pub validation: &'static str,
+    pub value_subject: String,
+    /// The latest live version of the value subject, when it has one.
+    pub value_version: Option<i64>,
+    pub value_type: Option<&'static str>,
+    pub compatibility: &'static str,
+    pub groups: Vec<String>,
+    /// Lower-case text the catalog's search matches: name, description, owner, tags and
+    /// every field path of the value and key schemas.
+    pub search: String,
+    /// Hidden by the page's current filter.
+    pub hidden: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    pub topics: Vec<TopicSummary>,
+    pub owners: Vec<String>,
+    pub tags: Vec<String>,
+    pub query: CatalogQuery,
+    pub shown: usize,
+}
+
+/// The catalog's filter: free text over names, descriptions, fields and tags; owner; tag.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct CatalogQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub tag: String,
+}
+
+impl CatalogQuery {
+    pub fn matches(&self, topic: &TopicSummary) -> bool {
+        let words_match = self
+            .q
+            .to_lowercase()
+            .split_whitespace()
+            .all(|word| topic.search.contains(word));
+        let owner_matches = self.owner.is_empty() || topic.owner.as_deref() == Some(self.owner.as_str());
+        let tag_matches = self.tag.is_empty() || topic.tags.contains(&self.tag);
+        words_match && owner_matches && tag_matches
+    }
+}
+
+/// A key or value schema of a topic, at one version.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaSection {
+    pub subject: String,
+    pub version: i64,
+    pub id: i64,
+    pub schema_type: &'static str,
+    pub fields: Vec<FieldRow>,
+    /// The schema, pretty-printed.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    pub name: String,
+    /// Pretty-printed JSON.
+    pub json: String,
+    /// Made up from the schema because no stored example validates.
+    pub generated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionEntry {
+    pub version: i64,
+    pub id: i64,
+    pub deleted: bool,
+    /// The live version before this one, for "what changed since".
+    pub previous: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeEntry {
+    pub kind: &'static str,
+    pub path: String,
+    pub description: String,
+    pub backward: &'static str,
+    pub forward: &'static str,
+    /// Breaking under the subject's compatibility level (for `NONE`, in either direction).
+    pub breaking: bool,
+}
+
+/// What changed in a subject between two versions, each change judged by the compat engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Changelog {
+    pub topic: String,
+    pub subject: String,
+    pub from: i64,
+    pub to: i64,
+    pub compatibility: &'static str,
+    pub changes: Vec<ChangeEntry>,
+    pub breaking: usize,
+    /// Live versions, for choosing another pair.
+    pub versions: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupLag {
+    pub group: String,
+    pub members: usize,
+    pub partitions: Vec<PartitionLag>,
+    pub lag: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionLag {
+    pub partition: u32,
+    pub committed: Option<i64>,
+    pub end: i64,
+    pub lag: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicPage {
+    pub summary: TopicSummary,
+    /// The description rendered from Markdown and sanitised.
+    pub description_html: String,
+    pub contact: Option<String>,
+    pub retention: String,
+    pub retention_size: String,
+    pub key: Option<SchemaSection>,
+    pub value: Option<SchemaSection>,
+    pub examples: Vec<Example>,
+    /// Stored examples left out because they no longer validate, with the reason.
+    pub stale_examples: Vec<(String, String)>,
+    pub versions: Vec<VersionEntry>,
+    /// The latest version against the one before it.
+    pub changelog: Option<Changelog>,
+    pub groups: Vec<GroupLag>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectPage {
+    pub subject: String,
+    pub compatibility: &'static str,
+    pub versions: Vec<VersionEntry>,
+    /// Topics whose key or value this subject governs.
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionPage {
+    pub section: SchemaSection,
+    pub deleted: bool,
+    pub previous: Option<i64>,
+    pub next: Option<i64>,
+    pub references: Vec<(String, String, i64)>,
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaPage {
+    pub id: i64,
+    pub schema_type: &'static str,
+    pub fields: Vec<FieldRow>,
+    pub text: String,
+    /// `(subject, version)` pairs using this id.
+    pub used_by: Vec<(String, i64)>,
+}

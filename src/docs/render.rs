@@ -1,0 +1,149 @@
+//! Page models to HTML, through minijinja templates compiled into the binary.
+//!
+//! Templates end in `.html`, so minijinja escapes every value they print; only the
+//! description, already sanitised by `markdown.rs`, is marked safe. Links are relative
+//! (`root` climbs from the page back to the top of the UI), so the same pages work under
+//! `/ui/` and as files written by `herald docs build`.
+
+use std::sync::OnceLock;
+
+use minijinja::value::Serde;
+use minijinja::{context, Environment, Value};
+
+use super::model::{Catalog, Changelog, SchemaPage, SubjectPage, TopicPage, VersionPage};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("macros.html", include_str!("templates/macros.html")),
+    ("catalog.html", include_str!("templates/catalog.html")),
+    ("topic.html", include_str!("templates/topic.html")),
+    ("changelog.html", include_str!("templates/changelog.html")),
+    ("subject.html", include_str!("templates/subject.html")),
+    ("version.html", include_str!("templates/version.html")),
+    ("schema.html", include_str!("templates/schema.html")),
+    ("error.html", include_str!("templates/error.html")),
+];
+
+fn environment() -> &'static Environment<'static> {
+    static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
+    ENVIRONMENT.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            // The templates are part of the binary and covered by tests; a syntax error is
+            // a build defect, not a runtime condition.
+            env.add_template(name, source).expect("built-in template parses");
+        }
+        env.add_filter("segment", path_segment);
+        env
+    })
+}
+
+/// Percent-encodes a value for use as one path segment (subject names may hold `/`).
+fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn render(template: &str, ctx: Value) -> String {
+    match environment().get_template(template).and_then(|t| t.render(ctx)) {
+        Ok(html) => html,
+        // Only a template defect gets here; say so on the page rather than panic a worker.
+        Err(e) => format!(
+            "<!doctype html><title>Template error</title><pre>{}</pre>",
+            escape(&e.to_string())
+        ),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The catalog, at `index.html`.
+pub fn catalog(catalog: &Catalog) -> String {
+    render(
+        "catalog.html",
+        context! { root => Value::from_safe_string("".to_string()), catalog => Value::from(Serde(catalog)) },
+    )
+}
+
+/// A topic, at `topics/<name>.html`.
+pub fn topic(page: &TopicPage) -> String {
+    render(
+        "topic.html",
+        context! { root => Value::from_safe_string("../".to_string()), page => Value::from(Serde(page)) },
+    )
+}
+
+/// A changelog, at `topics/<name>/changelog/<from>-<to>.html`.
+pub fn changelog(log: &Changelog) -> String {
+    render(
+        "changelog.html",
+        context! { root => Value::from_safe_string("../../../".to_string()), log => Value::from(Serde(log)) },
+    )
+}
+
+/// A subject, at `subjects/<subject>.html`.
+pub fn subject(page: &SubjectPage) -> String {
+    render(
+        "subject.html",
+        context! { root => Value::from_safe_string("../".to_string()), page => Value::from(Serde(page)) },
+    )
+}
+
+/// A version, at `subjects/<subject>/versions/<n>.html`.
+pub fn version(page: &VersionPage) -> String {
+    render(
+        "version.html",
+        context! { root => Value::from_safe_string("../../../".to_string()), page => Value::from(Serde(page)) },
+    )
+}
+
+/// A schema, at `schemas/<id>.html`.
+pub fn schema(page: &SchemaPage) -> String {
+    render(
+        "schema.html",
+        context! { root => Value::from_safe_string("../".to_string()), page => Value::from(Serde(page)) },
+    )
+}
+
+/// An error page `depth` directories below the top of the UI.
+pub fn error(depth: usize, title: &str, message: &str) -> String {
+    render(
+        "error.html",
+        context! { root => Value::from_safe_string("../".repeat(depth)), title, message },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in TEMPLATES {
+            environment().get_template(name).expect(name);
+        }
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(path_segment("orders-value"), "orders-value");
+        assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn error_pages_escape_their_message() {
+        let html = error(1, "Not found", "<script>alert(1)</script>");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains(r#"href="../index.html""#), "{html}");
+    }
+}

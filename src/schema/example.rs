@@ -1,0 +1,212 @@
+//! An example event made up from a schema, for documentation pages that have no stored
+//! example. Defaults are used where a field has one, otherwise a plausible value of the type
+//! (`format` and logical types respected), so the example validates against the schema for
+//! the common shapes. It is an illustration, not a fuzzer: it does not chase `pattern`s.
+
+use serde_json::{json, Map, Value};
+
+use super::avro::{AvroSchema, Kind, NodeId};
+use super::json::{Criterion, JsonKind, JsonNodeId, JsonSchema};
+use super::Schema;
+
+const MAX_DEPTH: usize = 8;
+
+/// A JSON example of an event of `schema` (Avro's JSON form with bare union values, which
+/// Herald's produce path and most tools accept).
+pub fn example(schema: &Schema) -> Value {
+    match schema {
+        Schema::Avro(avro) => avro_example(avro, avro.root(), "value", 0),
+        Schema::Json(json) => json_example(json, json.root(), "value", 0),
+    }
+}
+
+fn avro_example(schema: &AvroSchema, id: NodeId, name: &str, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    if let Some(logical) = schema.logical_type(id) {
+        match logical {
+            "timestamp-millis" | "local-timestamp-millis" => return json!(1_767_225_600_000_i64),
+            "timestamp-micros" | "local-timestamp-micros" => return json!(1_767_225_600_000_000_i64),
+            "date" => return json!(20_454),
+            "time-millis" => return json!(43_200_000),
+            "time-micros" => return json!(43_200_000_000_i64),
+            "uuid" => return json!("3f2c8a5e-7b1d-4c9a-9e2f-1a6b5c4d3e2f"),
+            _ => {}
+        }
+    }
+    match schema.kind(id) {
+        Kind::Null => Value::Null,
+        Kind::Boolean => json!(true),
+        Kind::Int | Kind::Long => json!(42),
+        Kind::Float | Kind::Double => json!(12.5),
+        Kind::Bytes => json!("\u{1}\u{2}"),
+        Kind::String => json!(format!("example {name}")),
+        Kind::Array { items } => json!([avro_example(schema, *items, name, depth + 1)]),
+        Kind::Map { values } => json!({ "key": avro_example(schema, *values, name, depth + 1) }),
+        Kind::Union { branches } => {
+            // The first non-null branch shows more than `null` would.
+            let branch = branches
+                .iter()
+                .copied()
+                .find(|&b| !matches!(schema.kind(b), Kind::Null))
+                .or_else(|| branches.first().copied());
+            branch.map_or(Value::Null, |b| avro_example(schema, b, name, depth + 1))
+        }
+        Kind::Record(record) => {
+            let mut object = Map::new();
+            for field in &record.fields {
+                let value = match &field.default {
+                    Some(default) if !default.is_null() => default.clone(),
+                    _ => avro_example(schema, field.schema, &field.name, depth + 1),
+                };
+                object.insert(field.name.clone(), value);
+            }
+            Value::Object(object)
+        }
+        Kind::Enum(e) => e.symbols.first().map_or(Value::Null, |s| json!(s)),
+        Kind::Fixed(f) => json!("\u{0}".repeat(usize::try_from(f.size.min(64)).unwrap_or(0))),
+    }
+}
+
+fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    if let Some(default) = schema.annotations(id).and_then(|a| a.default.clone()) {
+        return default;
+    }
+    match &schema.node(id).kind {
+        JsonKind::Any | JsonKind::Null | JsonKind::Nothing | JsonKind::Not(_) => Value::Null,
+        JsonKind::Boolean => json!(true),
+        JsonKind::String(rules) => {
+            let text = match rules.format.as_deref() {
+                Some("date-time") => "2026-01-01T00:00:00Z".to_string(),
+                Some("date") => "2026-01-01".to_string(),
+                Some("time") => "12:00:00Z".to_string(),
+                Some("email") => "someone@example.com".to_string(),
+                Some("uuid") => "3f2c8a5e-7b1d-4c9a-9e2f-1a6b5c4d3e2f".to_string(),
+                Some("uri") => "https://example.com/".to_string(),
+                _ => format!("example {name}"),
+            };
+            let min = rules.min_length.unwrap_or(0) as usize;
+            let mut text = if text.chars().count() < min {
+                format!("{text}{}", "x".repeat(min - text.chars().count()))
+            } else {
+                text
+            };
+            if let Some(max) = rules.max_length {
+                text = text.chars().take(max as usize).collect();
+            }
+            json!(text)
+        }
+        JsonKind::Number(rules) => {
+            let mut value: f64 = 42.0;
+            if let Some(max) = rules.maximum {
+                value = value.min(max);
+            }
+            if let Some(max) = rules.exclusive_maximum {
+                value = value.min(max - 1.0);
+            }
+            if let Some(min) = rules.minimum {
+                value = value.max(min);
+            }
+            if let Some(min) = rules.exclusive_minimum {
+                value = value.max(min + 1.0);
+            }
+            if rules.integer {
+                json!(value.ceil() as i64)
+            } else {
+                json!(value)
+            }
+        }
+        JsonKind::Object(rules) => {
+            let mut object = Map::new();
+            for (property, node) in &rules.properties {
+                object.insert(property.clone(), json_example(schema, *node, property, depth + 1));
+            }
+            Value::Object(object)
+        }
+        JsonKind::Array(rules) => match (&rules.tuple, rules.items) {
+            (Some(tuple), _) => Value::Array(
+                tuple
+                    .iter()
+                    .map(|&t| json_example(schema, t, name, depth + 1))
+                    .collect(),
+            ),
+            (None, Some(items)) => json!([json_example(schema, items, name, depth + 1)]),
+            (None, None) => json!([]),
+        },
+        JsonKind::Enum(values) => values.first().cloned().unwrap_or(Value::Null),
+        JsonKind::Const(value) => value.clone(),
+        JsonKind::Combined { criterion, subschemas } => match criterion {
+            // Every member must hold: merge the objects they describe.
+            Criterion::AllOf => {
+                let mut merged: Option<Value> = None;
+                for &member in subschemas {
+                    let part = json_example(schema, member, name, depth + 1);
+                    merged = Some(match (merged, part) {
+                        (Some(Value::Object(mut a)), Value::Object(b)) => {
+                            a.extend(b);
+                            Value::Object(a)
+                        }
+                        (Some(Value::Object(a)), Value::Null) => Value::Object(a),
+                        (_, part) => part,
+                    });
+                }
+                merged.unwrap_or(Value::Null)
+            }
+            Criterion::AnyOf | Criterion::OneOf => {
+                let member = subschemas
+                    .iter()
+                    .copied()
+                    .find(|&s| !matches!(schema.node(schema.resolve(s)).kind, JsonKind::Null))
+                    .or_else(|| subschemas.first().copied());
+                member.map_or(Value::Null, |m| json_example(schema, m, name, depth + 1))
+            }
+        },
+        JsonKind::Ref(target) => json_example(schema, *target, name, depth + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::SchemaType;
+    use crate::validate::{avro::encode_json, JsonValidator};
+
+    #[test]
+    fn avro_example_encodes_with_its_schema() {
+        let text = r#"{"type":"record","name":"Payment","fields":[
+            {"name":"id","type":{"type":"string","logicalType":"uuid"}},
+            {"name":"amount","type":"long"},
+            {"name":"currency","type":"string","default":"EUR"},
+            {"name":"method","type":{"type":"enum","name":"Method","symbols":["CARD","SEPA"]}},
+            {"name":"note","type":["null","string"],"default":null},
+            {"name":"tags","type":{"type":"map","values":"string"}}]}"#;
+        let schema = Schema::parse(SchemaType::Avro, text, &[]).unwrap();
+        let value = example(&schema);
+        assert_eq!(value["currency"], "EUR");
+        assert_eq!(value["method"], "CARD");
+        assert_eq!(value["note"], "example note");
+        let Schema::Avro(avro) = &schema else { unreachable!() };
+        encode_json(avro, &value).expect("the example encodes");
+    }
+
+    #[test]
+    fn json_example_validates_against_its_schema() {
+        let text = r#"{"type":"object","required":["id","qty"],"properties":{
+            "id":{"type":"string","format":"uuid"},
+            "qty":{"type":"integer","minimum":1,"maximum":10},
+            "at":{"type":"string","format":"date-time"},
+            "kind":{"enum":["a","b"]},
+            "code":{"type":"string","minLength":20},
+            "lines":{"type":"array","items":{"type":"object","properties":{"sku":{"type":"string"}}}}},
+            "additionalProperties":false}"#;
+        let schema = Schema::parse(SchemaType::Json, text, &[]).unwrap();
+        let value = example(&schema);
+        assert_eq!(value["qty"], 10);
+        let validator = JsonValidator::new(text).unwrap();
+        assert!(validator.check_value(&value).is_empty(), "{value}");
+    }
+}

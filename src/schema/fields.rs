@@ -1,0 +1,578 @@
+//! A format-neutral field table: what documentation shows for a schema, one row per field,
+//! nested records, arrays, maps and unions expanded beneath their parent.
+//!
+//! Avro and JSON Schema describe the same things in different words (a record's fields and
+//! an object's properties; a default and a nullable union against `required`), so the docs
+//! pages, the catalog's field search and AsyncAPI export all read this one shape instead of
+//! knowing both formats.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::avro::{AvroSchema, Kind, NodeId};
+use super::json::{Criterion, JsonKind, JsonNodeId, JsonSchema};
+use super::Schema;
+
+/// Deeper nesting than this is cut: recursive types would otherwise expand for ever, and a
+/// page of twenty levels helps nobody.
+const MAX_DEPTH: usize = 12;
+
+/// One field of a schema, as a table row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldRow {
+    /// Dotted path from the top (`customer.address.city`); `[]` marks an array's items and
+    /// `{}` a map's values (`lines[].sku`).
+    pub path: String,
+    /// 0 for top-level fields.
+    pub depth: usize,
+    pub name: String,
+    /// The type for people: `long (timestamp-millis)`, `array<Line>`, `null | string`.
+    pub type_label: String,
+    /// Must a producer supply it? Avro: no default and not nullable; JSON Schema: listed in
+    /// `required`.
+    pub required: bool,
+    /// The default as JSON text.
+    pub default: Option<String>,
+    /// Avro `doc`; JSON Schema `title` and `description`.
+    pub doc: Option<String>,
+    pub deprecated: bool,
+    /// Inline `confluent:tags` plus the tags the schema's metadata gives this path.
+    pub tags: Vec<String>,
+    /// Enum symbols, when the field (or its non-null branch) is an enum.
+    pub symbols: Vec<String>,
+}
+
+/// The field table of a schema. `metadata` is the registered schema's metadata (Confluent's
+/// `{"tags": {"<path glob>": ["PII"]}}`), whose tags are added to the rows they match.
+pub fn field_rows(schema: &Schema, metadata: Option<&Value>) -> Vec<FieldRow> {
+    let mut rows = match schema {
+        Schema::Avro(avro) => AvroWalk {
+            schema: avro,
+            rows: Vec::new(),
+            stack: Vec::new(),
+        }
+        .run(),
+        Schema::Json(json) => JsonWalk::new(json).run(),
+    };
+    let globs = metadata_tags(metadata);
+    if !globs.is_empty() {
+        let root = match schema {
+            Schema::Avro(avro) => avro.kind(avro.root()).name().map(|n| n.name.clone()),
+            Schema::Json(_) => None,
+        };
+        for row in &mut rows {
+            for (glob, tags) in &globs {
+                let plain = path_matches(glob, &row.path);
+                let named = root
+                    .as_ref()
+                    .is_some_and(|r| path_matches(glob, &format!("{r}.{}", row.path)));
+                if plain || named {
+                    for tag in tags {
+                        if !row.tags.contains(tag) {
+                            row.tags.push(tag.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn metadata_tags(metadata: Option<&Value>) -> Vec<(String, Vec<String>)> {
+    let Some(Value::Object(tags)) = metadata.and_then(|m| m.get("tags")) else {
+        return Vec::new();
+    };
+    tags.iter()
+        .map(|(glob, names)| (glob.clone(), string_list(names)))
+        .collect()
+}
+
+fn string_list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Confluent's field-path globs: segments split on `.`, `**` spans any number of segments
+/// and `*` any characters within one. `[]` and `{}` markers in our paths are ignored.
+pub fn path_matches(glob: &str, path: &str) -> bool {
+    let path: Vec<&str> = path
+        .split('.')
+        .map(|s| s.trim_end_matches("[]").trim_end_matches("{}"))
+        .collect();
+    let glob: Vec<&str> = glob.split('.').collect();
+    segments_match(&glob, &path)
+}
+
+fn segments_match(glob: &[&str], path: &[&str]) -> bool {
+    match glob.split_first() {
+        None => path.is_empty(),
+        Some((&"**", rest)) => (0..=path.len()).any(|skip| segments_match(rest, &path[skip..])),
+        Some((first, rest)) => match path.split_first() {
+            Some((segment, tail)) => wildcard(first, segment) && segments_match(rest, tail),
+            None => false,
+        },
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            let Some(rest) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len())
+                .filter(|&i| rest.is_char_boundary(i))
+                .any(|i| wildcard(tail, &rest[i..]))
+        }
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Null => false,
+        _ => true,
+    }
+}
+
+struct AvroWalk<'a> {
+    schema: &'a AvroSchema,
+    rows: Vec<FieldRow>,
+    /// Records being expanded, to stop at recursion.
+    stack: Vec<NodeId>,
+}
+
+impl AvroWalk<'_> {
+    fn run(mut self) -> Vec<FieldRow> {
+        let root = self.schema.root();
+        if matches!(self.schema.kind(root), Kind::Record(_)) {
+            self.record(root, "", 0);
+        } else {
+            let type_label = self.label(root, 0);
+            self.rows.push(FieldRow {
+                path: String::new(),
+                depth: 0,
+                name: "(value)".to_string(),
+                type_label,
+                required: true,
+                default: None,
+                doc: None,
+                deprecated: false,
+                tags: Vec::new(),
+                symbols: self.symbols(root),
+            });
+            self.children(root, "", 1);
+        }
+        self.rows
+    }
+
+    fn record(&mut self, id: NodeId, prefix: &str, depth: usize) {
+        let Kind::Record(record) = self.schema.kind(id) else {
+            return;
+        };
+        if depth > MAX_DEPTH || self.stack.contains(&id) {
+            return;
+        }
+        self.stack.push(id);
+        for field in &record.fields {
+            let path = join(prefix, &field.name);
+            let nullable = self.nullable(field.schema);
+            let prop = |key: &str| field.props.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+            self.rows.push(FieldRow {
+                path: path.clone(),
+                depth,
+                name: field.name.clone(),
+                type_label: self.label(field.schema, 0),
+                required: field.default.is_none() && !nullable,
+                default: field.default.as_ref().map(Value::to_string),
+                doc: field.doc.clone(),
+                deprecated: prop("deprecated").is_some_and(truthy),
+                tags: prop("confluent:tags").map(string_list).unwrap_or_default(),
+                symbols: self.symbols(field.schema),
+            });
+            self.children(field.schema, &path, depth + 1);
+        }
+        self.stack.pop();
+    }
+
+    /// Expands what lies under a field's type: a record's fields, an array's or map's items.
+    fn children(&mut self, id: NodeId, path: &str, depth: usize) {
+        match self.schema.kind(id) {
+            Kind::Record(_) => self.record(id, path, depth),
+            Kind::Array { items } => self.children(*items, &format!("{path}[]"), depth),
+            Kind::Map { values } => self.children(*values, &format!("{path}{{}}"), depth),
+            Kind::Union { branches } => {
+                for &branch in branches {
+                    self.children(branch, path, depth);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn nullable(&self, id: NodeId) -> bool {
+        match self.schema.kind(id) {
+            Kind::Null => true,
+            Kind::Union { branches } => branches.iter().any(|&b| matches!(self.schema.kind(b), Kind::Null)),
+            _ => false,
+        }
+    }
+
+    fn symbols(&self, id: NodeId) -> Vec<String> {
+        match self.schema.kind(id) {
+            Kind::Enum(e) => e.symbols.clone(),
+            Kind::Union { branches } => branches.iter().flat_map(|&b| self.symbols(b)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn label(&self, id: NodeId, depth: usize) -> String {
+        if depth > MAX_DEPTH {
+            return "…".to_string();
+        }
+        let base = match self.schema.kind(id) {
+            Kind::Array { items } => format!("array<{}>", self.label(*items, depth + 1)),
+            Kind::Map { values } => format!("map<{}>", self.label(*values, depth + 1)),
+            Kind::Union { branches } => branches
+                .iter()
+                .map(|&b| self.label(b, depth + 1))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Kind::Record(r) => r.name.name.clone(),
+            Kind::Enum(e) => format!("enum {}", e.name.name),
+            Kind::Fixed(f) => format!("fixed {} ({} bytes)", f.name.name, f.size),
+            other => other.type_name().to_ascii_lowercase(),
+        };
+        match self.schema.logical_type(id) {
+            Some(logical) => format!("{base} ({logical})"),
+            None => base,
+        }
+    }
+}
+
+struct JsonWalk<'a> {
+    schema: &'a JsonSchema,
+    /// The main document, for keywords the model does not keep (`confluent:tags`).
+    document: Value,
+    rows: Vec<FieldRow>,
+    stack: Vec<JsonNodeId>,
+}
+
+impl<'a> JsonWalk<'a> {
+    fn new(schema: &'a JsonSchema) -> JsonWalk<'a> {
+        JsonWalk {
+            schema,
+            document: serde_json::from_str(schema.canonical()).unwrap_or(Value::Null),
+            rows: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Vec<FieldRow> {
+        let root = self.schema.root();
+        if self.has_properties(root, 0) {
+            self.children(root, "", 0);
+        } else {
+            let type_label = self.label(root, 0);
+            self.rows.push(FieldRow {
+                path: String::new(),
+                depth: 0,
+                name: "(value)".to_string(),
+                type_label,
+                required: true,
+                default: None,
+                doc: self.doc(root),
+                deprecated: false,
+                tags: Vec::new(),
+                symbols: self.symbols(root),
+            });
+            self.children(root, "", 1);
+        }
+        self.rows
+    }
+
+    fn has_properties(&self, id: JsonNodeId, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match &self.schema.node(self.schema.resolve(id)).kind {
+            JsonKind::Object(rules) => !rules.properties.is_empty(),
+            JsonKind::Combined { subschemas, .. } => subschemas.iter().any(|&s| self.has_properties(s, depth + 1)),
+            _ => false,
+        }
+    }
+
+    /// Rows for the properties under `id`: an object's own, an array's items', and those of
+    /// every member of a combinator.
+    fn children(&mut self, id: JsonNodeId, prefix: &str, depth: usize) {
+        let id = self.schema.resolve(id);
+        if depth > MAX_DEPTH || self.stack.contains(&id) {
+            return;
+        }
+        self.stack.push(id);
+        match &self.schema.node(id).kind {
+            JsonKind::Object(rules) => {
+                for (name, property) in &rules.properties {
+                    let path = join(prefix, name);
+                    let annotations = self.annotations(*property);
+                    let raw = self.raw(*property);
+                    self.rows.push(FieldRow {
+                        path: path.clone(),
+                        depth,
+                        name: name.clone(),
+                        type_label: self.label(*property, 0),
+                        required: rules.required.contains(name),
+                        default: annotations.and_then(|a| a.default.as_ref()).map(Value::to_string),
+                        doc: self.doc(*property),
+                        deprecated: annotations.is_some_and(|a| a.deprecated),
+                        tags: raw
+                            .and_then(|r| r.get("confluent:tags"))
+                            .map(string_list)
+                            .unwrap_or_default(),
+                        symbols: self.symbols(*property),
+                    });
+                    self.children(*property, &path, depth + 1);
+                }
+            }
+            JsonKind::Array(rules) => {
+                if let Some(items) = rules.items {
+                    self.children(items, &format!("{prefix}[]"), depth);
+                }
+                for &item in rules.tuple.iter().flatten() {
+                    self.children(item, &format!("{prefix}[]"), depth);
+                }
+            }
+            JsonKind::Combined { subschemas, .. } => {
+                for &member in subschemas {
+                    self.children(member, prefix, depth);
+                }
+            }
+            _ => {}
+        }
+        self.stack.pop();
+    }
+
+    /// Annotations of a property, from the node itself or the schema its `$ref` names.
+    fn annotations(&self, id: JsonNodeId) -> Option<&'a super::json::Annotations> {
+        self.schema
+            .annotations(id)
+            .or_else(|| self.schema.annotations(self.schema.resolve(id)))
+    }
+
+    fn raw(&self, id: JsonNodeId) -> Option<&Value> {
+        if self.schema.node(id).document != 0 {
+            return None;
+        }
+        self.document.pointer(self.schema.pointer(id))
+    }
+
+    fn doc(&self, id: JsonNodeId) -> Option<String> {
+        let a = self.annotations(id)?;
+        match (&a.title, &a.description) {
+            (Some(t), Some(d)) => Some(format!("{t}: {d}")),
+            (Some(t), None) => Some(t.clone()),
+            (None, Some(d)) => Some(d.clone()),
+            (None, None) => None,
+        }
+    }
+
+    fn symbols(&self, id: JsonNodeId) -> Vec<String> {
+        match &self.schema.node(self.schema.resolve(id)).kind {
+            JsonKind::Enum(values) => values
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect(),
+            // `{"type": "string", "enum": [..]}` is split into an allOf of the two.
+            JsonKind::Combined {
+                criterion: Criterion::AllOf,
+                subschemas,
+            } => subschemas.iter().flat_map(|&s| self.symbols(s)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn label(&self, id: JsonNodeId, depth: usize) -> String {
+        if depth > MAX_DEPTH {
+            return "…".to_string();
+        }
+        let node = self.schema.node(id);
+        match &node.kind {
+            JsonKind::Any => "any".to_string(),
+            JsonKind::Nothing => "nothing".to_string(),
+            JsonKind::Null => "null".to_string(),
+            JsonKind::Boolean => "boolean".to_string(),
+            JsonKind::String(rules) => match &rules.format {
+                Some(format) => format!("string ({format})"),
+                None => "string".to_string(),
+            },
+            JsonKind::Number(rules) if rules.integer => "integer".to_string(),
+            JsonKind::Number(_) => "number".to_string(),
+            JsonKind::Object(_) => match self.annotations(id).and_then(|a| a.title.clone()) {
+                Some(title) if depth > 0 => title,
+                _ => "object".to_string(),
+            },
+            JsonKind::Array(rules) => match rules.items {
+                Some(items) => format!("array<{}>", self.label(items, depth + 1)),
+                None => "array".to_string(),
+            },
+            JsonKind::Enum(_) => "enum".to_string(),
+            JsonKind::Const(value) => format!("const {value}"),
+            JsonKind::Combined {
+                criterion: Criterion::AllOf,
+                subschemas,
+            } if subschemas.len() == 2
+                && subschemas
+                    .iter()
+                    .any(|&s| matches!(self.schema.node(s).kind, JsonKind::Enum(_))) =>
+            {
+                // A typed enum: `string enum` reads better than `string & enum`.
+                let typed = subschemas
+                    .iter()
+                    .find(|&&s| !matches!(self.schema.node(s).kind, JsonKind::Enum(_)))
+                    .map(|&s| self.label(s, depth + 1))
+                    .unwrap_or_default();
+                format!("{typed} enum")
+            }
+            JsonKind::Combined { criterion, subschemas } => {
+                let separator = match criterion {
+                    Criterion::AllOf => " & ",
+                    Criterion::AnyOf | Criterion::OneOf => " | ",
+                };
+                subschemas
+                    .iter()
+                    .map(|&s| self.label(s, depth + 1))
+                    .collect::<Vec<_>>()
+                    .join(separator)
+            }
+            JsonKind::Not(inner) => format!("not {}", self.label(*inner, depth + 1)),
+            JsonKind::Ref(target) => {
+                // A named definition reads better than its expansion.
+                let pointer = self.schema.pointer(*target);
+                match pointer.rsplit('/').next().filter(|last| !last.is_empty()) {
+                    Some(name) if pointer.contains("defs") || pointer.contains("definitions") => name.to_string(),
+                    _ => self.label(*target, depth + 1),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::SchemaType;
+
+    fn rows(schema_type: SchemaType, text: &str, metadata: Option<Value>) -> Vec<FieldRow> {
+        let schema = Schema::parse(schema_type, text, &[]).expect("schema parses");
+        field_rows(&schema, metadata.as_ref())
+    }
+
+    #[test]
+    fn avro_nested_records_arrays_unions_and_enums_are_expanded() {
+        let rows = rows(
+            SchemaType::Avro,
+            r#"{"type":"record","name":"Order","fields":[
+                {"name":"id","type":"string","doc":"Order id"},
+                {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+                {"name":"note","type":["null","string"],"default":null,"deprecated":true},
+                {"name":"lines","type":{"type":"array","items":{"type":"record","name":"Line","fields":[
+                    {"name":"sku","type":"string","confluent:tags":["INTERNAL"]},
+                    {"name":"status","type":{"type":"enum","name":"Status","symbols":["NEW","SHIPPED"]}}]}}}
+            ]}"#,
+            Some(serde_json::json!({"tags": {"Order.lines.sku": ["PII"], "**.note": ["FREE_TEXT"]}})),
+        );
+        let summary: Vec<(String, usize, String, bool)> = rows
+            .iter()
+            .map(|r| (r.path.clone(), r.depth, r.type_label.clone(), r.required))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("id".into(), 0, "string".into(), true),
+                ("at".into(), 0, "long (timestamp-millis)".into(), true),
+                ("note".into(), 0, "null | string".into(), false),
+                ("lines".into(), 0, "array<Line>".into(), true),
+                ("lines[].sku".into(), 1, "string".into(), true),
+                ("lines[].status".into(), 1, "enum Status".into(), true),
+            ]
+        );
+        assert_eq!(rows[0].doc.as_deref(), Some("Order id"));
+        assert!(rows[2].deprecated);
+        assert_eq!(rows[2].default.as_deref(), Some("null"));
+        assert_eq!(rows[2].tags, vec!["FREE_TEXT"]);
+        assert_eq!(rows[4].tags, vec!["INTERNAL", "PII"]);
+        assert_eq!(rows[5].symbols, vec!["NEW", "SHIPPED"]);
+    }
+
+    #[test]
+    fn avro_recursive_records_stop_at_the_cycle() {
+        let rows = rows(
+            SchemaType::Avro,
+            r#"{"type":"record","name":"Node","fields":[
+                {"name":"value","type":"int"},
+                {"name":"next","type":["null","Node"],"default":null}]}"#,
+            None,
+        );
+        let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, vec!["value", "next"]);
+        assert_eq!(rows[1].type_label, "null | Node");
+    }
+
+    #[test]
+    fn json_schema_properties_required_refs_and_annotations() {
+        let rows = rows(
+            SchemaType::Json,
+            r##"{"type":"object","required":["id","items"],"properties":{
+                "id":{"type":"string","format":"uuid","title":"Order id"},
+                "gift":{"type":["string","null"],"description":"A note","default":null,"deprecated":true},
+                "customer":{"$ref":"#/definitions/Customer"},
+                "items":{"type":"array","items":{"type":"object","properties":{"qty":{"type":"integer"}}}}
+            },"definitions":{"Customer":{"type":"object","properties":{"email":{"type":"string","confluent:tags":["PII"]}}}}}"##,
+            None,
+        );
+        let summary: Vec<(String, String, bool)> = rows
+            .iter()
+            .map(|r| (r.path.clone(), r.type_label.clone(), r.required))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("id".into(), "string (uuid)".into(), true),
+                ("gift".into(), "string | null".into(), false),
+                ("customer".into(), "Customer".into(), false),
+                ("customer.email".into(), "string".into(), false),
+                ("items".into(), "array<object>".into(), true),
+                ("items[].qty".into(), "integer".into(), false),
+            ]
+        );
+        assert_eq!(rows[0].doc.as_deref(), Some("Order id"));
+        assert_eq!(rows[1].doc.as_deref(), Some("A note"));
+        assert!(rows[1].deprecated);
+        assert_eq!(rows[3].tags, vec!["PII"]);
+    }
+
+    #[test]
+    fn globs_follow_confluent_paths() {
+        assert!(path_matches("**.ssn", "customer.ssn"));
+        assert!(path_matches("**.ssn", "ssn"));
+        assert!(path_matches("customer.*", "customer.email"));
+        assert!(path_matches("lines.sku", "lines[].sku"));
+        assert!(!path_matches("customer.*", "customer.address.city"));
+        assert!(!path_matches("ssn", "customer.ssn"));
+        assert!(path_matches("*_id", "order_id"));
+    }
+}

@@ -1,0 +1,736 @@
+//! The documentation UI and the AsyncAPI export: the example catalog under `schemas/`
+//! rendered and snapshotted, search and filters, hostile strings escaped, missing pages,
+//! consumer lag, the static build with no broken links, the export checked by the official
+//! AsyncAPI parser, and a real browser running the catalog's search.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::registry_support::{temp_dir, TestRegistry};
+use crate::serve::{try_http, Server};
+
+/// One request of the fixture: method, path, content type, body.
+type FixtureRequest = (&'static str, String, &'static str, Value);
+
+const V1: &str = "application/vnd.schemaregistry.v1+json";
+
+fn schemas_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas")
+}
+
+fn sorted_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep));
+    files.sort();
+    files
+}
+
+fn schema_body(file: &Path) -> Value {
+    let kind = if file.extension().is_some_and(|e| e == "avsc") {
+        "AVRO"
+    } else {
+        "JSON"
+    };
+    json!({"schemaType": kind, "schema": std::fs::read_to_string(file).unwrap()})
+}
+
+/// The requests that build the example catalog: each topic from its `topic.toml` and
+/// examples, its level, its history oldest first, then its current value and key schemas.
+fn fixture_requests() -> Vec<FixtureRequest> {
+    let mut requests = Vec::new();
+    for dir in sorted_files(&schemas_dir(), |_| true)
+        .into_iter()
+        .filter(|d| d.join("topic.toml").is_file())
+    {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let settings: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("topic.toml")).unwrap()).unwrap();
+        let text = |key: &str| settings.get(key).and_then(|v| v.as_str()).map(|s| s.trim().to_string());
+        let examples: Vec<Value> = sorted_files(&dir.join("examples"), |n| n.ends_with(".json"))
+            .iter()
+            .map(|f| {
+                let value: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+                json!({"name": f.file_stem().unwrap().to_str().unwrap(), "value": value})
+            })
+            .collect();
+        let tags: Vec<String> = settings
+            .get("tags")
+            .and_then(|t| t.as_array())
+            .map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        requests.push((
+            "POST",
+            "/topics".to_string(),
+            "application/json",
+            json!({
+                "name": name,
+                "partitions": settings.get("partitions").and_then(|p| p.as_integer()).unwrap_or(1),
+                "description": text("description"),
+                "owner": text("owner"),
+                "contact": text("contact"),
+                "tags": tags,
+                "validation": text("validation").unwrap_or_else(|| "full".to_string()),
+                "examples": examples,
+            }),
+        ));
+        if let Some(level) = text("compatibility") {
+            requests.push((
+                "PUT",
+                format!("/config/{name}-value"),
+                V1,
+                json!({"compatibility": level}),
+            ));
+        }
+        let value_files = sorted_files(&dir.join("history"), |_| true)
+            .into_iter()
+            .chain(sorted_files(&dir, |n| n.starts_with("value.")));
+        for file in value_files {
+            requests.push((
+                "POST",
+                format!("/subjects/{name}-value/versions"),
+                V1,
+                schema_body(&file),
+            ));
+        }
+        for file in sorted_files(&dir, |n| n.starts_with("key.")) {
+            requests.push(("POST", format!("/subjects/{name}-key/versions"), V1, schema_body(&file)));
+        }
+    }
+    requests
+}
+
+async fn catalog_registry() -> TestRegistry {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    for (method, path, content_type, body) in fixture_requests() {
+        let reply = match method {
+            "PUT" => registry.put(&path, &body).await,
+            _ => registry.post_as(&path, content_type, &body).await,
+        };
+        assert!(reply.status.is_success(), "{method} {path}: {}", reply.text);
+    }
+    registry
+}
+
+fn load_over_http(server: &Server) {
+    for (method, path, content_type, body) in fixture_requests() {
+        let (status, reply) = try_http(&server.address, method, &path, content_type, Some(&body)).unwrap();
+        assert!((200..300).contains(&status), "{method} {path}: {reply}");
+    }
+}
+
+/// The page's `<main>`: what differs between pages (the head and styles are shared).
+fn main_of(html: &str) -> String {
+    let start = html.find("<main>").expect("a <main>");
+    let end = html.find("</main>").expect("a </main>");
+    // Blank lines left by template tags carry no meaning; drop them so snapshots read well.
+    html[start..end + 7]
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn page(registry: &TestRegistry, path: &str) -> String {
+    let reply = registry.get(path).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+    assert_eq!(reply.content_type, "text/html; charset=utf-8", "{path}");
+    reply.text
+}
+
+/// The names of the catalog's topics that the page shows (not marked hidden).
+fn shown_topics(html: &str) -> Vec<String> {
+    html.split("<div class=\"topic\"")
+        .skip(1)
+        .filter(|block| !block[..block.find('>').unwrap()].contains(" hidden"))
+        .filter_map(|block| {
+            let at = block.find("<h3><a href=\"topics/")? + "<h3><a href=\"topics/".len();
+            Some(block[at..at + block[at..].find(".html")?].to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn catalog_topic_changelog_subject_version_and_schema_pages_match_snapshots() {
+    let registry = catalog_registry().await;
+    for (name, path) in [
+        ("catalog", "/ui/index.html"),
+        ("topic_payment_completed", "/ui/topics/payment-completed.html"),
+        ("topic_order_placed", "/ui/topics/order-placed.html"),
+        ("topic_shipment_dispatched", "/ui/topics/shipment-dispatched.html"),
+        (
+            "changelog_payment_completed_1_3",
+            "/ui/topics/payment-completed/changelog/1-3.html",
+        ),
+        (
+            "changelog_order_placed_1_2",
+            "/ui/topics/order-placed/changelog/1-2.html",
+        ),
+        (
+            "subject_payment_completed_value",
+            "/ui/subjects/payment-completed-value.html",
+        ),
+        (
+            "version_payment_completed_value_2",
+            "/ui/subjects/payment-completed-value/versions/2.html",
+        ),
+        ("schema_2", "/ui/schemas/2.html"),
+    ] {
+        insta::assert_snapshot!(format!("docs_{name}"), main_of(&page(&registry, path).await));
+    }
+}
+
+#[tokio::test]
+async fn topic_page_shows_what_a_newcomer_needs() {
+    let registry = catalog_registry().await;
+    let html = page(&registry, "/ui/topics/payment-completed.html").await;
+    // Markdown rendered, owner and contact, retention, level.
+    assert!(html.contains("<strong>payment service</strong>"), "{html}");
+    assert!(html.contains("payments-team") && html.contains("payments@acme.example"));
+    assert!(html.contains("FULL_TRANSITIVE"));
+    // Nested record fields under their parent, logical types, enum symbols, defaults.
+    assert!(html.contains(r#"<code title="amount.units">units</code>"#), "{html}");
+    assert!(html.contains("long (timestamp-millis)"));
+    assert!(html.contains("UNKNOWN, CARD, BANK_TRANSFER, WALLET"));
+    assert!(html.contains("<code>&quot;ZZ&quot;</code>"));
+    // The stored example validates and is shown; history and the latest changelog.
+    assert!(html.contains("card-payment") && html.contains("ord-1042"));
+    assert!(html.contains(r#"href="payment-completed/changelog/2-3.html">since 2</a>"#));
+    assert!(html.contains("FIELD_ADDED") && html.contains("risk_score"));
+    // A key schema has its own table.
+    let shipment = page(&registry, "/ui/topics/shipment-dispatched.html").await;
+    assert!(shipment.contains(r#"<h2 id="key">Key"#), "{shipment}");
+}
+
+#[tokio::test]
+async fn changelog_marks_breaking_changes_under_the_subject_level() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    registry
+        .post_as("/topics", "application/json", &json!({"name": "orders"}))
+        .await;
+    registry
+        .put("/config/orders-value", &json!({"compatibility": "NONE"}))
+        .await
+        .ok();
+    let v1 = json!({"type": "record", "name": "O", "fields": [
+        {"name": "id", "type": "string"}, {"name": "qty", "type": "int"}]});
+    let v2 = json!({"type": "record", "name": "O", "fields": [
+        {"name": "id", "type": "string"}, {"name": "note", "type": ["null", "string"], "default": null}]});
+    registry.register_ok("orders-value", &v1).await;
+    registry.register_ok("orders-value", &v2).await;
+    registry
+        .put("/config/orders-value", &json!({"compatibility": "FORWARD"}))
+        .await
+        .ok();
+    let html = page(&registry, "/ui/topics/orders/changelog/1-2.html").await;
+    assert!(html.contains("<strong>1</strong> breaking under FORWARD"), "{html}");
+    let removed = html
+        .split("<tr>")
+        .find(|row| row.contains("FIELD_REMOVED"))
+        .expect("a removal row");
+    assert!(
+        removed.contains("qty") && removed.contains("badge breaking"),
+        "{removed}"
+    );
+    let added = html
+        .split("<tr>")
+        .find(|row| row.contains("FIELD_ADDED"))
+        .expect("an addition row");
+    assert!(added.contains("badge compatible"), "{added}");
+    // Any two versions, either way round; the no-JavaScript form redirects to the pair.
+    assert_eq!(registry.get("/ui/topics/orders/changelog/2-1.html").await.status, 200);
+    let form = registry.get("/ui/topics/orders/changelog.html?from=2&to=1").await;
+    assert_eq!(form.status, 302);
+    let form = registry.get("/ui/topics/orders/changelog.html?from=x&to=1").await;
+    assert_eq!(form.status, 400);
+    assert!(form.text.contains("must be version numbers"), "{}", form.text);
+}
+
+#[tokio::test]
+async fn catalog_search_covers_fields_descriptions_owners_and_tags() {
+    let registry = catalog_registry().await;
+    let all = page(&registry, "/ui/index.html").await;
+    assert_eq!(
+        shown_topics(&all),
+        ["order-placed", "payment-completed", "shipment-dispatched"]
+    );
+    // A nested field name, a description word, an owner, a tag, and words together.
+    for (query, expected) in [
+        ("q=units", vec!["payment-completed"]),
+        ("q=sku", vec!["order-placed"]),
+        ("q=postal_code", vec!["shipment-dispatched"]),
+        ("q=warehouse", vec!["shipment-dispatched"]),
+        ("q=RISK_SCORE", vec!["payment-completed"]),
+        ("owner=orders-team", vec!["order-placed"]),
+        ("tag=pii", vec!["order-placed", "shipment-dispatched"]),
+        ("q=order_id+carrier", vec!["shipment-dispatched"]),
+        ("q=nothing-matches-this", vec![]),
+    ] {
+        let html = page(&registry, &format!("/ui/index.html?{query}")).await;
+        assert_eq!(shown_topics(&html), expected, "{query}");
+        assert!(html.contains(&format!("{} shown", expected.len())), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_strings_are_escaped_everywhere() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    let evil = "<script>alert(1)</script>";
+    let created = registry
+        .post_as(
+            "/topics",
+            "application/json",
+            &json!({
+                "name": "evil",
+                "description": format!("Hello {evil} [click](javascript:alert(2)) <img src=x onerror=alert(3)>"),
+                "owner": format!("\"><svg onload=alert(4)>{evil}"),
+                "contact": evil,
+                "tags": [evil],
+                "examples": [{"name": evil, "value": {"<b>": evil}}],
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let schema = json!({
+        "type": "object",
+        "title": evil,
+        "properties": {
+            evil: {"type": "string", "description": format!("{evil} javascript:alert(5)"), "default": evil},
+            "ok": {"enum": [evil]}
+        }
+    });
+    let registered = registry
+        .post(
+            "/subjects/evil-value/versions",
+            &json!({"schemaType": "JSON", "schema": schema.to_string()}),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    for path in [
+        "/ui/index.html",
+        "/ui/topics/evil.html",
+        "/ui/subjects/evil-value.html",
+        "/ui/subjects/evil-value/versions/1.html",
+        "/ui/schemas/1.html",
+        "/ui/index.html?q=%3Cscript%3E",
+    ] {
+        let html = page(&registry, path).await;
+        let body = &html[html.find("<body>").unwrap()..];
+        // The only scripts are the page's own, which never contain the payload.
+        assert!(!body.contains("<script>alert"), "{path}: {body}");
+        assert!(!body.contains("<svg"), "{path}");
+        let attributes = attribute_names(body);
+        assert!(
+            !attributes.iter().any(|a| a.starts_with("on")),
+            "{path}: {attributes:?}"
+        );
+        assert!(!body.contains("href=\"javascript:"), "{path}");
+        assert!(!body.contains("<b>"), "{path}");
+        if !path.starts_with("/ui/subjects/evil-value.html") {
+            assert!(body.contains("&lt;script&gt;"), "{path}: the payload is shown as text");
+        }
+    }
+    let topic = page(&registry, "/ui/topics/evil.html").await;
+    // The sanitiser kept the harmless part of the description and dropped the link target.
+    assert!(topic.contains("Hello"), "{topic}");
+    assert!(topic.contains(">click<") || topic.contains("click"), "{topic}");
+    let yaml = registry.get("/asyncapi/evil.yaml").await;
+    assert!(
+        yaml.text.contains(r#""<script>alert(1)</script>""#),
+        "YAML carries the text quoted: {}",
+        yaml.text
+    );
+}
+
+/// The attribute names of every tag in `html`, values skipped with their quotes, so text
+/// that merely looks like an attribute inside a value is not counted.
+fn attribute_names(html: &str) -> Vec<String> {
+    let bytes = html.as_bytes();
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'<' || !bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b'>' {
+            i += 1;
+        }
+        while i < bytes.len() && bytes[i] != b'>' {
+            if bytes[i].is_ascii_whitespace() || bytes[i] == b'/' {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !matches!(bytes[i], b'=' | b'>' | b'/') && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            names.push(html[start..i].to_ascii_lowercase());
+            if bytes.get(i) == Some(&b'=') {
+                i += 1;
+                match bytes.get(i) {
+                    Some(&quote @ (b'"' | b'\'')) => {
+                        i += 1;
+                        while i < bytes.len() && bytes[i] != quote {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    _ => {
+                        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b'>' {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn missing_pages_answer_404_pages_and_ui_redirects_to_the_catalog() {
+    let registry = catalog_registry().await;
+    for path in [
+        "/ui/topics/nope.html",
+        "/ui/topics/payment-completed",
+        "/ui/topics/payment-completed/changelog/1-99.html",
+        "/ui/topics/payment-completed/changelog/latest.html",
+        "/ui/subjects/nope.html",
+        "/ui/subjects/payment-completed-value/versions/99.html",
+        "/ui/subjects/payment-completed-value/versions/x.html",
+        "/ui/schemas/999.html",
+        "/ui/schemas/abc.html",
+        "/ui/asyncapi/nope.json",
+        "/ui/asyncapi/payment-completed.xml",
+    ] {
+        let reply = registry.get(path).await;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.text);
+        assert!(reply.text.contains("<h1>Not found</h1>"), "{path}: {}", reply.text);
+        assert!(reply.text.contains("Back to the catalog"), "{path}");
+    }
+    for path in ["/ui", "/ui/"] {
+        let reply = registry.get(path).await;
+        assert_eq!(reply.status, 302, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn topic_page_lists_consumer_groups_with_their_lag() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    registry
+        .post_as(
+            "/topics",
+            "application/json",
+            &json!({"name": "clicks", "partitions": 1, "validation": "off"}),
+        )
+        .await;
+    let records: Vec<Value> = (0..5).map(|i| json!({"value": {"n": i}})).collect();
+    registry
+        .post_as(
+            "/topics/clicks",
+            "application/vnd.kafka.json.v2+json",
+            &json!({"records": records}),
+        )
+        .await
+        .ok();
+    let created = registry
+        .post(
+            "/consumers/analytics",
+            &json!({"name": "a", "format": "json", "auto.offset.reset": "earliest"}),
+        )
+        .await
+        .ok();
+    assert_eq!(created["instance_id"], "a");
+    let subscribed = registry
+        .post(
+            "/consumers/analytics/instances/a/subscription",
+            &json!({"topics": ["clicks"]}),
+        )
+        .await;
+    assert_eq!(subscribed.status, 204, "{}", subscribed.text);
+    let html = page(&registry, "/ui/topics/clicks.html").await;
+    assert!(
+        html.contains("<tr><td>analytics</td><td>1</td><td>5</td>"),
+        "group, members and lag: {}",
+        main_of(&html)
+    );
+    let catalog = page(&registry, "/ui/index.html").await;
+    assert!(catalog.contains("read by analytics"), "{}", main_of(&catalog));
+}
+
+#[tokio::test]
+async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
+    let registry = catalog_registry().await;
+    let whole = registry.get("/asyncapi.json").await;
+    assert_eq!(whole.content_type, "application/json");
+    let doc = whole.json();
+    assert_eq!(doc["asyncapi"], "3.0.0");
+    let channels = doc["channels"].as_object().unwrap();
+    assert_eq!(
+        channels.keys().collect::<Vec<_>>(),
+        ["order-placed", "payment-completed", "shipment-dispatched"]
+    );
+    let payment = &doc["channels"]["payment-completed"];
+    assert_eq!(payment["address"], "payment-completed");
+    assert_eq!(payment["x-owner"], "payments-team");
+    assert_eq!(payment["x-tags"], json!(["payments", "money"]));
+    let message = &doc["components"]["messages"]["payment-completed.value"];
+    assert_eq!(
+        message["payload"]["schemaFormat"],
+        "application/vnd.apache.avro+json;version=1.9.0"
+    );
+    assert_eq!(message["payload"]["schema"]["name"], "PaymentCompleted");
+    assert_eq!(message["x-version"], 3);
+    assert_eq!(message["examples"][0]["name"], "card-payment");
+    let json_message = &doc["components"]["messages"]["order-placed.value"];
+    assert_eq!(json_message["contentType"], "application/json");
+    assert!(json_message["payload"]["schemaFormat"]
+        .as_str()
+        .unwrap()
+        .starts_with("application/schema+json;version=draft-"));
+    assert_eq!(doc["operations"]["produce.payment-completed"]["action"], "send");
+    assert_eq!(doc["operations"]["consume.payment-completed"]["action"], "receive");
+    assert_eq!(
+        doc["operations"]["consume.payment-completed"]["channel"]["$ref"],
+        "#/channels/payment-completed"
+    );
+    // One topic alone, and the same documents as YAML and under /ui/.
+    let one = registry.get("/asyncapi/order-placed.json").await.json();
+    assert_eq!(one["channels"].as_object().unwrap().len(), 1);
+    assert_eq!(one["info"]["x-owner"], "orders-team");
+    let yaml = registry.get("/asyncapi.yaml").await;
+    assert_eq!(yaml.content_type, "application/yaml");
+    assert!(yaml.text.starts_with("\"asyncapi\": \"3.0.0\"\n"), "{}", yaml.text);
+    assert_eq!(
+        registry.get("/ui/asyncapi.json").await.json()["channels"],
+        doc["channels"]
+    );
+    check_with_asyncapi_parser(&[
+        ("catalog.json", whole.text.clone()),
+        ("catalog.yaml", yaml.text.clone()),
+        (
+            "order-placed.yaml",
+            registry.get("/asyncapi/order-placed.yaml").await.text,
+        ),
+    ]);
+}
+
+/// Runs `tests/asyncapi/check.mjs` (the official `@asyncapi/parser`, with its Avro schema
+/// parser) over the documents, when `.ci/run` has installed it.
+fn check_with_asyncapi_parser(documents: &[(&str, String)]) {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asyncapi");
+    if !tool.join("node_modules/@asyncapi/parser").is_dir() {
+        eprintln!(
+            "skipping the @asyncapi/parser check: run `npm ci --prefix tests/asyncapi` (as .ci/run does) to install it"
+        );
+        return;
+    }
+    let dir = temp_dir("herald-asyncapi");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for (name, text) in documents {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        files.push(file);
+    }
+    let output = Command::new("node")
+        .arg(tool.join("check.mjs"))
+        .args(&files)
+        .output()
+        .expect("run node");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the AsyncAPI parser refused the export:\n{report}"
+    );
+    assert_eq!(report.matches(": valid").count(), documents.len(), "{report}");
+}
+
+/// Every relative link of every HTML file under `dir`, with the file it is in.
+fn relative_links(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                let html = std::fs::read_to_string(&path).unwrap();
+                for piece in html.split("href=\"").skip(1) {
+                    let link = &piece[..piece.find('"').unwrap()];
+                    if !link.contains(':') && !link.starts_with('#') {
+                        found.push((path.clone(), link.split(['#', '?']).next().unwrap().to_string()));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn docs_build_writes_a_static_site_without_broken_links() {
+    let server = Server::start(&[]);
+    load_over_http(&server);
+    let out = temp_dir("herald-site");
+    let built = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["docs", "build", "--out", out.to_str().unwrap(), "--server"])
+        .arg(format!("http://{}", server.address))
+        .output()
+        .expect("run herald docs build");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(String::from_utf8_lossy(&built.stdout).contains("files to"));
+    for file in [
+        "index.html",
+        "topics/payment-completed.html",
+        "topics/payment-completed/changelog/2-3.html",
+        "subjects/payment-completed-value/versions/1.html",
+        "schemas/5.html",
+        "schemas/5.json",
+        "asyncapi.yaml",
+        "asyncapi/order-placed.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} was not written");
+    }
+    let links = relative_links(&out);
+    assert!(links.len() > 50, "{} links", links.len());
+    for (page, link) in links {
+        let target = page.parent().unwrap().join(&link);
+        assert!(target.is_file(), "{} links to {link}, which is missing", page.display());
+    }
+    // An unreachable server is a clear error with exit code 2.
+    let refused = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args([
+            "docs",
+            "build",
+            "--out",
+            out.to_str().unwrap(),
+            "--server",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot reach the server"));
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Loads `url` in headless Chromium; answers the DOM after the page's scripts ran, and
+/// saves a screenshot as `target/docs-screenshots/<shot>.png`.
+fn browse(browser: &str, url: &str, shot: &str, width: u32) -> String {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/docs-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let profile = temp_dir("herald-chromium");
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--allow-file-access-from-files",
+    ];
+    let dom = Command::new(browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let shot_file = shots.join(format!("{shot}.png"));
+    let screenshot = Command::new(browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},1400"))
+        .arg(format!("--screenshot={}", shot_file.display()))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        screenshot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&screenshot.stderr)
+    );
+    assert!(
+        std::fs::metadata(&shot_file).is_ok_and(|m| m.len() > 1000),
+        "no screenshot at {}",
+        shot_file.display()
+    );
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
+#[test]
+fn a_real_browser_searches_the_catalog_and_reads_a_topic_and_its_changelog() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipping the browser test: no chromium on PATH (.ci/run installs Debian's chromium)");
+        return;
+    };
+    let server = Server::start(&[]);
+    load_over_http(&server);
+    let base = format!("http://{}/ui", server.address);
+
+    // The served catalog, searched for a nested field name by the page's own script.
+    let dom = browse(
+        browser,
+        &format!("{base}/index.html?q=postal_code"),
+        "catalog-search",
+        1200,
+    );
+    assert_eq!(shown_topics(&dom), ["shipment-dispatched"], "{dom}");
+    assert!(dom.contains(r#"<p id="shown" class="muted">1 shown</p>"#), "{dom}");
+
+    // The static site, where only the script can filter: the same search from the query.
+    let site = temp_dir("herald-browser-site");
+    let built = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["docs", "build", "--out", site.to_str().unwrap(), "--server"])
+        .arg(format!("http://{}", server.address))
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let url = format!("file://{}?q=units&tag=money", site.join("index.html").display());
+    let dom = browse(browser, &url, "static-catalog-search", 1200);
+    assert_eq!(shown_topics(&dom), ["payment-completed"], "{dom}");
+
+    // A topic page on a phone-sized window: the field table and the example are there.
+    let dom = browse(
+        browser,
+        &format!("{base}/topics/payment-completed.html"),
+        "topic-phone",
+        390,
+    );
+    assert!(dom.contains("<h1>payment-completed</h1>"), "{dom}");
+    assert!(
+        dom.contains(r#"<code title="amount.currency">currency</code>"#),
+        "{dom}"
+    );
+    assert!(dom.contains("card-payment"), "{dom}");
+
+    // The changelog between the first and the latest version.
+    let dom = browse(
+        browser,
+        &format!("{base}/topics/payment-completed/changelog/1-3.html"),
+        "changelog",
+        1200,
+    );
+    assert!(dom.contains("payment-completed-value: version 1 → 3"), "{dom}");
+    assert!(dom.contains("customer_id") && dom.contains("risk_score"), "{dom}");
+    assert!(dom.contains("badge compatible"), "{dom}");
+}
