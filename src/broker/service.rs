@@ -60,7 +60,9 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> BrokerError {
 
 pub struct Topic {
     pub config: TopicConfig,
-    partitions: Vec<Partition>,
+    /// Shared with the topic's later versions when its settings change (`update_topic`):
+    /// the logs stay open, only the settings are replaced.
+    partitions: Arc<Vec<Partition>>,
     /// Round-robin position for records without a key.
     next: AtomicU32,
 }
@@ -117,7 +119,7 @@ impl Topic {
 
     fn apply_retention(&self, now: SystemTime) -> Result<usize, BrokerError> {
         let mut removed = 0;
-        for partition in &self.partitions {
+        for partition in self.partitions.iter() {
             removed += partition
                 .with_log(|log| log.apply_retention(now, self.config.retention_age(), self.config.retention_size()))?;
         }
@@ -205,7 +207,7 @@ impl Broker {
         }
         Ok(Topic {
             config,
-            partitions,
+            partitions: Arc::new(partitions),
             next: AtomicU32::new(0),
         })
     }
@@ -225,6 +227,42 @@ impl Broker {
             .map_err(io(format!("cannot write {}", topic_dir.display())))?;
         let topic = Arc::new(Broker::open_topic(&self.dir, config.clone(), self.log_config)?);
         topics.insert(config.name, topic.clone());
+        Ok(topic)
+    }
+
+    /// Changes a topic's settings: documentation, retention, validation and subjects.
+    /// Partition count, durability and the name are fixed at creation; an update that
+    /// changes them is refused. The new settings are on disk before they are used.
+    pub fn update_topic(&self, name: &str, update: impl FnOnce(&mut TopicConfig)) -> Result<Arc<Topic>, BrokerError> {
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        let current = topics
+            .get(name)
+            .cloned()
+            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        let mut config = current.config.clone();
+        update(&mut config);
+        for (field, changed) in [
+            ("name", config.name != current.config.name),
+            ("partitions", config.partitions != current.config.partitions),
+            ("durability", config.durability != current.config.durability),
+        ] {
+            if changed {
+                return Err(BrokerError::Topic(TopicError::Invalid(format!(
+                    "{field} cannot change after a topic is created"
+                ))));
+            }
+        }
+        config.check()?;
+        let text = serde_json::to_string_pretty(&config)
+            .map_err(|e| BrokerError::Topic(TopicError::Invalid(e.to_string())))?;
+        let file = self.dir.join(name).join("topic.json");
+        write_atomically(&file, text.as_bytes()).map_err(io(format!("cannot write {}", file.display())))?;
+        let topic = Arc::new(Topic {
+            config,
+            partitions: current.partitions.clone(),
+            next: AtomicU32::new(current.next.load(Ordering::Relaxed)),
+        });
+        topics.insert(name.to_string(), topic.clone());
         Ok(topic)
     }
 
@@ -279,7 +317,7 @@ impl Broker {
     /// after this are refused.
     pub fn close(&self) -> Result<(), BrokerError> {
         for topic in self.topics() {
-            for partition in &topic.partitions {
+            for partition in topic.partitions.iter() {
                 partition.close()?;
             }
         }

@@ -55,8 +55,9 @@ enum TopicsCommand {
     Describe { name: String },
     /// Delete a topic and all its records.
     Delete { name: String },
-    /// Create the topics described by DIR/<topic>/topic.toml that do not exist yet, and set
-    /// each one's value subject to the compatibility level its file names.
+    /// Create the topics described by DIR/<topic>/topic.toml (with DIR/<topic>/examples/*.json)
+    /// that do not exist yet, update the settings of those that do (all but partitions), and
+    /// set each value subject to the compatibility level its file names.
     Apply { dir: PathBuf },
 }
 
@@ -229,30 +230,32 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
         let text =
             std::fs::read_to_string(&file).map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
         let settings: TopicFile = toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+        let mut body = json!({ "tags": settings.tags });
+        if let Some(d) = &settings.description {
+            body["description"] = json!(d.trim());
+        }
+        if let Some(o) = &settings.owner {
+            body["owner"] = json!(o);
+        }
+        if let Some(c) = &settings.contact {
+            body["contact"] = json!(c.trim());
+        }
+        body["examples"] = Value::Array(read_examples(&path.join("examples"))?);
+        if let Some(r) = &settings.retention {
+            body["retention_ms"] =
+                json!(parse_duration_ms(r).map_err(|e| CliError(format!("{}: retention: {e}", file.display())))?);
+        }
+        if let Some(v) = &settings.validation {
+            body["validation"] = json!(v);
+        }
         if existing.contains(&name) {
-            let _ = writeln!(out, "{name}: exists");
+            // Partitions are fixed at creation; everything else follows the file.
+            let response = client.patch(&format!("/topics/{name}"), &body)?;
+            expect_ok(&response, &format!("{}: updating topic {name}", file.display()))?;
+            let _ = writeln!(out, "{name}: updated");
         } else {
-            let mut body = json!({"name": name, "partitions": settings.partitions.unwrap_or(1), "tags": settings.tags});
-            if let Some(d) = &settings.description {
-                body["description"] = json!(d.trim());
-            }
-            if let Some(o) = &settings.owner {
-                body["owner"] = json!(o);
-            }
-            if let Some(c) = &settings.contact {
-                body["contact"] = json!(c.trim());
-            }
-            let examples = read_examples(&path.join("examples"))?;
-            if !examples.is_empty() {
-                body["examples"] = Value::Array(examples);
-            }
-            if let Some(r) = &settings.retention {
-                body["retention_ms"] =
-                    json!(parse_duration_ms(r).map_err(|e| CliError(format!("{}: retention: {e}", file.display())))?);
-            }
-            if let Some(v) = &settings.validation {
-                body["validation"] = json!(v);
-            }
+            body["name"] = json!(name);
+            body["partitions"] = json!(settings.partitions.unwrap_or(1));
             let response = client.post("/topics", &body, "application/json")?;
             expect_ok(&response, &format!("{}: creating topic {name}", file.display()))?;
             let _ = writeln!(out, "{name}: created");

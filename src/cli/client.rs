@@ -69,6 +69,10 @@ impl Client {
         self.send("POST", path, Some(body), content_type)
     }
 
+    pub fn patch(&self, path: &str, body: &Value) -> Result<Response, CliError> {
+        self.send("PATCH", path, Some(body), "application/json")
+    }
+
     pub fn put(&self, path: &str, body: &Value) -> Result<Response, CliError> {
         self.send("PUT", path, Some(body), "application/vnd.schemaregistry.v1+json")
     }

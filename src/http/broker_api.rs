@@ -195,6 +195,78 @@ pub async fn create_topic(State(state): State<AppState>, body: Bytes) -> Reply {
     reply(StatusCode::CREATED, &topic_view(&topic))
 }
 
+/// `PATCH /topics/{topic}`: the settings given change, the others stay. Partitions and
+/// durability are fixed at creation (asking to change them is a 422 naming the field).
+#[derive(Deserialize)]
+pub struct UpdateTopic {
+    description: Option<String>,
+    owner: Option<String>,
+    contact: Option<String>,
+    tags: Option<Vec<String>>,
+    examples: Option<Vec<TopicExample>>,
+    retention_ms: Option<i64>,
+    retention_bytes: Option<i64>,
+    validation: Option<Validation>,
+    key_subject: Option<String>,
+    value_subject: Option<String>,
+    partitions: Option<u32>,
+    durability: Option<DurabilityMode>,
+}
+
+/// An empty text clears an optional setting.
+fn text_setting(value: String) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+pub async fn update_topic(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> Reply {
+    let request: UpdateTopic = parse_body(&body)?;
+    let broker = broker(&state)?;
+    let topic = tokio::task::spawn_blocking(move || {
+        broker.update_topic(&name, |config| {
+            if let Some(v) = request.description {
+                config.description = text_setting(v);
+            }
+            if let Some(v) = request.owner {
+                config.owner = text_setting(v);
+            }
+            if let Some(v) = request.contact {
+                config.contact = text_setting(v);
+            }
+            if let Some(v) = request.tags {
+                config.tags = v;
+            }
+            if let Some(v) = request.examples {
+                config.examples = v;
+            }
+            if let Some(v) = request.retention_ms {
+                config.retention_ms = v;
+            }
+            if let Some(v) = request.retention_bytes {
+                config.retention_bytes = v;
+            }
+            if let Some(v) = request.validation {
+                config.validation = v;
+            }
+            if let Some(v) = request.key_subject {
+                config.key_subject = v;
+            }
+            if let Some(v) = request.value_subject {
+                config.value_subject = v;
+            }
+            if let Some(v) = request.partitions {
+                config.partitions = v;
+            }
+            if let Some(v) = request.durability {
+                config.durability = v;
+            }
+        })
+    })
+    .await
+    .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    reply(StatusCode::OK, &topic_view(&topic))
+}
+
 pub async fn describe_topic(State(state): State<AppState>, Path(name): Path<String>) -> Reply {
     let topic = broker(&state)?.topic(&name)?;
     reply(StatusCode::OK, &topic_view(&topic))

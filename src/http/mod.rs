@@ -154,6 +154,7 @@ fn router(state: AppState) -> Router {
             "/topics/{topic}",
             get(broker_api::describe_topic)
                 .post(broker_api::produce)
+                .patch(broker_api::update_topic)
                 .delete(broker_api::delete_topic),
         )
         .route("/topics/{topic}/partitions", get(broker_api::list_partitions))

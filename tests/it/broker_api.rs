@@ -383,3 +383,78 @@ async fn avro_records_are_encoded_framed_and_decoded_on_the_way_in() {
         3
     );
 }
+
+#[tokio::test]
+async fn topic_settings_change_with_patch_but_partitions_and_durability_do_not() {
+    let r = TestRegistry::with_broker(&temp_dir("herald-broker")).await;
+    let created = r
+        .post_as(
+            "/topics",
+            "application/json",
+            &json!({"name": "orders", "partitions": 2, "owner": "a"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let patched = r
+        .call_as(
+            Method::PATCH,
+            "/topics/orders",
+            "application/json",
+            &json!({"description": "Orders **placed**.", "owner": "team-b", "contact": "#b",
+                    "tags": ["x"], "examples": [{"name": "one", "value": {"id": 1}}],
+                    "retention_ms": 3_600_000, "validation": "off"}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let topic = r.get("/topics/orders").await.ok();
+    assert_eq!(topic["owner"], "team-b");
+    assert_eq!(topic["description"], "Orders **placed**.");
+    assert_eq!(topic["contact"], "#b");
+    assert_eq!(topic["examples"][0]["value"], json!({"id": 1}));
+    assert_eq!(topic["configs"]["retention.ms"], "3600000");
+    assert_eq!(topic["configs"]["herald.validation"], "off");
+    assert_eq!(topic["partitions"].as_array().unwrap().len(), 2);
+    // Producing still works on the same logs.
+    r.post_as(
+        "/topics/orders",
+        "application/vnd.kafka.json.v2+json",
+        &json!({"records": [{"value": {"id": 2}}]}),
+    )
+    .await
+    .ok();
+    // Fixed settings and bad values are refused with the field named; nothing changes.
+    for (body, field) in [
+        (json!({"partitions": 4}), "partitions"),
+        (
+            json!({"durability": {"mode": "interval", "interval_ms": 5}}),
+            "durability",
+        ),
+        (json!({"retention_ms": 0}), "retention_ms"),
+        (json!({"examples": [{"name": " ", "value": 1}]}), "examples[0].name"),
+    ] {
+        let refused = r
+            .call_as(Method::PATCH, "/topics/orders", "application/json", &body)
+            .await;
+        assert_eq!(refused.status, 422, "{body}: {}", refused.text);
+        assert!(refused.text.contains(field), "{body}: {}", refused.text);
+    }
+    assert_eq!(r.get("/topics/orders").await.ok()["owner"], "team-b");
+    let missing = r
+        .call_as(Method::PATCH, "/topics/nope", "application/json", &json!({}))
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.text);
+    // The settings survive a restart.
+    let dir = temp_dir("herald-broker");
+    let r = TestRegistry::with_broker(&dir).await;
+    r.post_as("/topics", "application/json", &json!({"name": "t"})).await;
+    r.call_as(
+        Method::PATCH,
+        "/topics/t",
+        "application/json",
+        &json!({"owner": "kept"}),
+    )
+    .await;
+    drop(r);
+    let r = TestRegistry::with_broker(&dir).await;
+    assert_eq!(r.get("/topics/t").await.ok()["owner"], "kept");
+}

@@ -36,11 +36,17 @@ fn topics_produce_and_consume_from_the_command_line() {
         report.contains("payment-completed-value: compatibility FULL_TRANSITIVE"),
         "{report}"
     );
-    // Applying again changes nothing.
+    // Applying again updates the existing topics to what the files say.
     let again = herald(&server, &["topics", "apply", schemas], "");
-    assert!(text(&again.stdout).contains("order-placed: exists"));
+    assert!(
+        text(&again.stdout).contains("order-placed: updated"),
+        "{}",
+        text(&again.stdout)
+    );
     let (_, described) = http(&server.address, "GET", "/topics/payment-completed", None);
     assert_eq!(described["owner"], "payments-team");
+    assert_eq!(described["contact"], "#payments on chat, payments@acme.example");
+    assert_eq!(described["examples"][0]["name"], "card-payment");
     assert_eq!(described["partitions"].as_array().unwrap().len(), 6);
     assert_eq!(described["configs"]["retention.ms"], (14 * 86_400_000i64).to_string());
     assert_eq!(

@@ -205,6 +205,57 @@ async fn topic_page_shows_what_a_newcomer_needs() {
 }
 
 #[tokio::test]
+async fn examples_that_no_longer_validate_are_set_aside_for_a_generated_one() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    registry
+        .post_as(
+            "/topics",
+            "application/json",
+            &json!({"name": "signups", "examples": [{"name": "old-shape", "value": {"user": 7}}]}),
+        )
+        .await;
+    let schema = json!({"type": "object", "required": ["user", "at"], "properties": {
+        "user": {"type": "string", "format": "email"},
+        "at": {"type": "string", "format": "date-time"},
+        "plan": {"enum": ["free", "pro"]}}});
+    let registered = registry
+        .post(
+            "/subjects/signups-value/versions",
+            &json!({"schemaType": "JSON", "schema": schema.to_string()}),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let html = page(&registry, "/ui/topics/signups.html").await;
+    assert!(
+        html.contains("Example old-shape is not shown: it no longer validates"),
+        "{}",
+        main_of(&html)
+    );
+    assert!(html.contains("generated from the schema"), "{}", main_of(&html));
+    assert!(
+        html.contains("someone@example.com") && html.contains("2026-01-01T00:00:00Z"),
+        "{}",
+        main_of(&html)
+    );
+    // A fixed example takes the generated one's place.
+    registry
+        .call_as(
+            axum::http::Method::PATCH,
+            "/topics/signups",
+            "application/json",
+            &json!({"examples": [{"name": "pro-signup", "value": {"user": "a@b.example", "at": "2026-11-29T10:00:00Z", "plan": "pro"}}]}),
+        )
+        .await
+        .ok();
+    let html = page(&registry, "/ui/topics/signups.html").await;
+    assert!(
+        html.contains("pro-signup") && !html.contains("generated from the schema"),
+        "{}",
+        main_of(&html)
+    );
+}
+
+#[tokio::test]
 async fn changelog_marks_breaking_changes_under_the_subject_level() {
     let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
     registry

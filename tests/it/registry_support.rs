@@ -251,6 +251,17 @@ impl TestRegistry {
         self.send(request).await
     }
 
+    /// Any method with an explicit `Content-Type`.
+    pub async fn call_as(&self, method: Method, path: &str, content_type: &str, body: &Value) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_string()))
+            .expect("a valid request");
+        self.send(request).await
+    }
+
     pub async fn put(&self, path: &str, body: &Value) -> Reply {
         self.call(Method::PUT, path, Some(&body.to_string())).await
     }
