@@ -52,6 +52,14 @@ struct FileSettings {
     max_schema_bytes: Option<usize>,
     default_compatibility: Option<String>,
     log: Option<String>,
+    /// A schema repository's keys (`herald check` and `herald register` read them); one
+    /// `herald.toml` may serve both, so `serve` accepts and ignores them.
+    #[serde(default, rename = "registry")]
+    _registry: Option<toml::Value>,
+    #[serde(default, rename = "subjects")]
+    _subjects: Option<toml::Value>,
+    #[serde(default, rename = "lint")]
+    _lint: Option<toml::Value>,
 }
 
 /// Settings resolved from every source.

@@ -4,11 +4,16 @@
 //! 2 usage, parse, network or server error.
 
 mod broker;
+mod check;
 mod client;
 mod compat;
 mod docs;
 mod files;
+mod findings;
+mod register;
+mod repo;
 mod serve;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -39,6 +44,13 @@ enum Command {
     Consume(broker::ConsumeArgs),
     /// Build the documentation site of a server as static files.
     Docs(docs::DocsArgs),
+    /// Check a repository of schemas before merge: compatibility (against a registry or git
+    /// history), examples and lint rules.
+    Check(check::CheckArgs),
+    /// Register a repository's new and changed schemas on a registry.
+    Register(register::RegisterArgs),
+    /// Validate events (JSON lines) against a subject or a schema file.
+    Validate(validate::ValidateArgs),
 }
 
 /// How results are printed.
@@ -76,6 +88,9 @@ pub fn run() -> ExitCode {
         Command::Produce(args) => broker::run_produce(&args),
         Command::Consume(args) => broker::run_consume(&args),
         Command::Docs(args) => docs::run_docs(&args),
+        Command::Check(args) => check::run_check(&args),
+        Command::Register(args) => register::run_register(&args),
+        Command::Validate(args) => validate::run_validate(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

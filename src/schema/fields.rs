@@ -40,6 +40,9 @@ pub struct FieldRow {
     pub tags: Vec<String>,
     /// Enum symbols, when the field (or its non-null branch) is an enum.
     pub symbols: Vec<String>,
+    /// Where the field is written in the schema (JSON pointer), for reports that point at
+    /// a line.
+    pub pointer: String,
 }
 
 /// The field table of a schema. `metadata` is the registered schema's metadata (Confluent's
@@ -174,6 +177,7 @@ impl AvroWalk<'_> {
                 deprecated: false,
                 tags: Vec::new(),
                 symbols: self.symbols(root),
+                pointer: self.schema.location(root),
             });
             self.children(root, "", 1);
         }
@@ -188,7 +192,7 @@ impl AvroWalk<'_> {
             return;
         }
         self.stack.push(id);
-        for field in &record.fields {
+        for (index, field) in record.fields.iter().enumerate() {
             let path = join(prefix, &field.name);
             let nullable = self.nullable(field.schema);
             let prop = |key: &str| field.props.iter().find(|(k, _)| k == key).map(|(_, v)| v);
@@ -203,6 +207,7 @@ impl AvroWalk<'_> {
                 deprecated: prop("deprecated").is_some_and(truthy),
                 tags: prop("confluent:tags").map(string_list).unwrap_or_default(),
                 symbols: self.symbols(field.schema),
+                pointer: self.schema.field_location(id, index),
             });
             self.children(field.schema, &path, depth + 1);
         }
@@ -299,6 +304,7 @@ impl<'a> JsonWalk<'a> {
                 deprecated: false,
                 tags: Vec::new(),
                 symbols: self.symbols(root),
+                pointer: self.schema.location(root),
             });
             self.children(root, "", 1);
         }
@@ -344,6 +350,7 @@ impl<'a> JsonWalk<'a> {
                             .map(string_list)
                             .unwrap_or_default(),
                         symbols: self.symbols(*property),
+                        pointer: self.schema.location(*property),
                     });
                     self.children(*property, &path, depth + 1);
                 }

@@ -9,6 +9,8 @@ mod error;
 pub mod example;
 pub mod fields;
 pub mod json;
+pub mod lint;
+pub mod locate;
 pub mod pointer;
 pub(crate) mod tree;
 

@@ -4,6 +4,7 @@ mod avro_compat; // Avro resolution rules, level by level, as data tables
 mod bad_input; // malformed, hostile and oversized schemas: clear errors, no panics
 mod broker_api; // topics, produce and reads over HTTP (REST Proxy v2 shapes)
 mod broker_cli; // herald topics / produce / consume against a running server
+mod ci_check; // herald check / register / validate on real git repositories
 mod cli; // the real `herald` binary: compat and diff, exit codes, output formats
 mod consumer_api; // consumer groups over HTTP: sharing, commits, resets, timeouts
 mod crash; // SIGKILL during produce, 20 times: every acknowledged record survives

@@ -1,0 +1,360 @@
+//! `herald check`: every schema of a repository checked as registration would check it,
+//! before merge. Against a live registry (`--server`: the subject's level and live versions)
+//! or offline (`--against git:REF` or `--against DIR`: previous versions from the files
+//! there, levels from `topic.toml` and `herald.toml`). Examples must validate against their
+//! schema, and lint rules report habits that make contracts hard to use.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::client::Client;
+use super::findings::{render, Finding, Report, ReportFormat, Severity};
+use super::repo::{RepoConfig, Role, RuleSetting, TopicSettings, Tree};
+use super::{CliError, Outcome};
+use crate::compat::{self, CompatibilityLevel, PreviousVersion};
+use crate::schema::fields::field_rows;
+use crate::schema::lint::lint;
+use crate::schema::locate::line_of;
+use crate::schema::{ErrorLocation, Schema, SchemaType};
+use crate::validate::{avro::encode_json, JsonValidator};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The schemas directory (`schemas/<topic>/value.avsc`, …).
+    #[arg(default_value = "schemas")]
+    dir: PathBuf,
+    /// Check against a live registry: the subject's level and its live versions.
+    #[arg(long, env = "HERALD_SERVER", conflicts_with = "against")]
+    server: Option<String>,
+    /// Check offline against previous files: `git:REF` (a branch, tag or commit) or a
+    /// directory laid out the same way.
+    #[arg(long)]
+    against: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: ReportFormat,
+}
+
+/// Where previous versions and levels come from.
+enum Baseline {
+    Registry(Client),
+    Files(Tree),
+}
+
+pub fn run_check(args: &CheckArgs) -> Result<Outcome, CliError> {
+    let (config, _) = RepoConfig::find(&args.dir)?;
+    let baseline = match (&args.server, &args.against, &config.registry) {
+        (_, Some(against), _) => Baseline::Files(match against.strip_prefix("git:") {
+            Some(rev) => Tree::from_git(&args.dir, rev)?,
+            None => Tree::from_dir(Path::new(against))?,
+        }),
+        (Some(server), None, _) | (None, None, Some(server)) => Baseline::Registry(Client::new(server)?),
+        (None, None, None) => {
+            return Err(CliError(
+                "say what to check against: --server URL (a registry), --against git:REF or --against DIR \
+                 (or set `registry` in herald.toml)"
+                    .to_string(),
+            ))
+        }
+    };
+    let current = Tree::from_dir(&args.dir)?;
+    let report = check(&current, &args.dir, &baseline, &config)?;
+    print!("{}", render(&report, args.format));
+    // A file that is not a schema is a broken input, not a finding about a contract: the
+    // report above places it, and the exit code says the check could not be made.
+    let broken = report.findings.iter().filter(|f| f.rule == "SCHEMA_INVALID").count();
+    if broken > 0 {
+        return Err(CliError(format!(
+            "{broken} schema file{} could not be parsed; nothing was checked against {}",
+            if broken == 1 { "" } else { "s" },
+            if broken == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(if report.errors() > 0 {
+        Outcome::Violations
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -> Result<Report, CliError> {
+    let default_level = config.default_level()?;
+    let mut report = Report {
+        tool: "herald check".to_string(),
+        ..Report::default()
+    };
+    let shown = |relative: &str| dir.join(relative).display().to_string();
+    for topic in current.topics() {
+        let settings = TopicSettings::read(current, &topic)?;
+        for role in [Role::Value, Role::Key] {
+            let Some((path, schema_type, text)) = current.schema(&topic, role) else {
+                continue;
+            };
+            let file = shown(&path);
+            let subject = config.subject(&topic, role);
+            report.checked.push((file.clone(), Some(subject.clone())));
+            let finding = |severity, rule: &str, line, pointer: Option<String>, message: String, hint| Finding {
+                severity,
+                rule: rule.to_string(),
+                file: file.clone(),
+                line,
+                subject: Some(subject.clone()),
+                pointer,
+                message,
+                hint,
+            };
+            let schema = match Schema::parse(schema_type, text, &[]) {
+                Ok(schema) => schema,
+                Err(e) => {
+                    let (line, pointer) = match &e.location {
+                        ErrorLocation::Text { line, .. } => (Some(*line), None),
+                        ErrorLocation::Pointer { pointer, .. } => (line_of(text, pointer), Some(pointer.clone())),
+                        ErrorLocation::Nowhere => (None, None),
+                    };
+                    report.findings.push(finding(
+                        Severity::Error,
+                        "SCHEMA_INVALID",
+                        line,
+                        pointer,
+                        e.message.clone(),
+                        None,
+                    ));
+                    continue;
+                }
+            };
+
+            // Compatibility, as registration would judge it.
+            let level_named = match role {
+                Role::Value => settings.compatibility.as_deref(),
+                Role::Key => None,
+            };
+            let (level, previous, labels) = match baseline {
+                Baseline::Files(tree) => {
+                    let level = match level_named {
+                        Some(name) => name.parse().map_err(|e: compat::UnknownLevel| {
+                            CliError(format!("{topic}/topic.toml: compatibility: {e}"))
+                        })?,
+                        None => default_level,
+                    };
+                    let (previous, labels) = previous_files(tree, &topic, role, schema_type)?;
+                    (level, previous, labels)
+                }
+                Baseline::Registry(client) => registry_history(client, &subject)?,
+            };
+            let numbered: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&previous);
+            let verdict = compat::check(level, &numbered, &schema);
+            for inc in &verdict.incompatibilities {
+                let against = labels.get(inc.version as usize - 1).cloned().unwrap_or_default();
+                report.findings.push(finding(
+                    Severity::Error,
+                    inc.rule,
+                    line_of(text, &inc.new_pointer),
+                    Some(inc.new_pointer.clone()),
+                    format!("{} (under {level}, against {against})", inc.message),
+                    Some(inc.hint.clone()),
+                ));
+            }
+
+            // Examples of the value must match it.
+            if role == Role::Value {
+                for (example_path, example_text) in current.under(&topic, "examples") {
+                    let example_file = shown(example_path);
+                    let problem = match serde_json::from_str::<Value>(example_text) {
+                        Err(e) => Some((Some(e.line()), None, format!("not JSON: {e}"))),
+                        Ok(event) => example_problem(&schema, &event)
+                            .map(|(path, reason)| (line_of(example_text, &path), Some(path), reason)),
+                    };
+                    if let Some((line, pointer, reason)) = problem {
+                        report.findings.push(Finding {
+                            severity: Severity::Error,
+                            rule: "EXAMPLE_INVALID".to_string(),
+                            file: example_file,
+                            line,
+                            subject: Some(subject.clone()),
+                            pointer,
+                            message: format!("the example does not match {subject}: {reason}"),
+                            hint: Some(
+                                "Update the example to the schema, or fix the schema if the example is right."
+                                    .to_string(),
+                            ),
+                        });
+                    }
+                }
+            }
+
+            // Lint rules, at their configured severity.
+            for found in lint(&field_rows(&schema, None)) {
+                let severity = match config.rule(found.rule) {
+                    RuleSetting::Off => continue,
+                    RuleSetting::Warning => Severity::Warning,
+                    RuleSetting::Error => Severity::Error,
+                };
+                report.findings.push(finding(
+                    severity,
+                    found.rule,
+                    line_of(text, &found.pointer),
+                    Some(found.pointer),
+                    found.message,
+                    Some(found.hint),
+                ));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The previous versions in a baseline tree: `history/` oldest first, then the schema file
+/// itself; each labelled with its file for messages.
+fn previous_files(
+    tree: &Tree,
+    topic: &str,
+    role: Role,
+    schema_type: SchemaType,
+) -> Result<(Vec<Schema>, Vec<String>), CliError> {
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    if role == Role::Value {
+        for (path, text) in tree.under(topic, "history") {
+            texts.push((path.to_string(), text));
+        }
+    }
+    if let Some((path, _, text)) = tree.schema(topic, role) {
+        texts.push((path, text));
+    }
+    texts.dedup_by(|a, b| a.1.trim() == b.1.trim());
+    let mut schemas = Vec::with_capacity(texts.len());
+    let mut labels = Vec::with_capacity(texts.len());
+    for (path, text) in texts {
+        let schema = Schema::parse(schema_type, text, &[]).map_err(|e| {
+            CliError(format!(
+                "{}/{path}: the previous version does not parse: {e}",
+                tree.label
+            ))
+        })?;
+        schemas.push(schema);
+        labels.push(format!("{}/{path}", tree.label));
+    }
+    Ok((schemas, labels))
+}
+
+/// The subject's level and live versions on the registry, as registration would use them:
+/// every live version for transitive levels, the latest otherwise.
+fn registry_history(
+    client: &Client,
+    subject: &str,
+) -> Result<(CompatibilityLevel, Vec<Schema>, Vec<String>), CliError> {
+    let encoded = encode_segment(subject);
+    let config = client.get(&format!("/config/{encoded}?defaultToGlobal=true"))?;
+    let level: CompatibilityLevel = match config.status {
+        200 => config.body["compatibilityLevel"]
+            .as_str()
+            .unwrap_or("BACKWARD")
+            .parse()
+            .map_err(|e: compat::UnknownLevel| CliError(format!("the registry's level for {subject}: {e}")))?,
+        status => return Err(server_error(status, &config.message(), subject)),
+    };
+    let versions = client.get(&format!("/subjects/{encoded}/versions"))?;
+    let numbers: Vec<i64> = match versions.status {
+        200 => serde_json::from_value(versions.body).unwrap_or_default(),
+        // A subject the registry does not have yet: its first version has nothing to break.
+        404 => return Ok((level, Vec::new(), Vec::new())),
+        status => return Err(server_error(status, &versions.message(), subject)),
+    };
+    let wanted: Vec<i64> = if level.is_transitive() {
+        numbers
+    } else {
+        numbers.last().copied().into_iter().collect()
+    };
+    let mut schemas = Vec::with_capacity(wanted.len());
+    let mut labels = Vec::with_capacity(wanted.len());
+    for number in wanted {
+        let version = client.get(&format!("/subjects/{encoded}/versions/{number}"))?;
+        if version.status != 200 {
+            return Err(server_error(version.status, &version.message(), subject));
+        }
+        let schema_type: SchemaType = version.body["schemaType"]
+            .as_str()
+            .unwrap_or("AVRO")
+            .parse()
+            .map_err(|_| CliError(format!("{subject} version {number}: unknown schema type")))?;
+        let text = version.body["schema"].as_str().unwrap_or_default();
+        let references = fetch_references(client, &version.body["references"])?;
+        let refs: Vec<crate::schema::Reference<'_>> = references
+            .iter()
+            .map(|(name, text)| crate::schema::Reference { name, schema: text })
+            .collect();
+        let schema = Schema::parse(schema_type, text, &refs).map_err(|e| {
+            CliError(format!(
+                "{subject} version {number} on the registry does not parse: {e}"
+            ))
+        })?;
+        schemas.push(schema);
+        labels.push(format!("{subject} version {number}"));
+    }
+    Ok((level, schemas, labels))
+}
+
+/// The texts of a registered version's references (one level deep).
+fn fetch_references(client: &Client, references: &Value) -> Result<Vec<(String, String)>, CliError> {
+    let mut found = Vec::new();
+    for reference in references.as_array().into_iter().flatten() {
+        let (Some(name), Some(subject), Some(version)) = (
+            reference["name"].as_str(),
+            reference["subject"].as_str(),
+            reference["version"].as_i64(),
+        ) else {
+            continue;
+        };
+        let response = client.get(&format!("/subjects/{}/versions/{version}", encode_segment(subject)))?;
+        if response.status != 200 {
+            return Err(server_error(response.status, &response.message(), subject));
+        }
+        found.push((
+            name.to_string(),
+            response.body["schema"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    Ok(found)
+}
+
+fn server_error(status: u16, message: &str, subject: &str) -> CliError {
+    CliError(format!("the registry answered {status} for {subject}: {message}"))
+}
+
+/// Percent-encodes a subject for a URL path segment.
+pub fn encode_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Why an event does not match a schema, as (JSON pointer into the event, reason).
+pub fn example_problem(schema: &Schema, event: &Value) -> Option<(String, String)> {
+    match schema {
+        Schema::Avro(avro) => encode_json(avro, event).err().map(|v| (v.path, v.reason)),
+        Schema::Json(json) => {
+            let validator = JsonValidator::new(json.canonical()).ok()?;
+            validator
+                .check_value(event)
+                .into_iter()
+                .next()
+                .map(|v| (v.path, v.reason))
+        }
+    }
+}
+
+/// The JSON a registration of this file would send (used by `herald register`).
+pub fn registration_body(schema_type: SchemaType, text: &str) -> Value {
+    match schema_type {
+        SchemaType::Avro => json!({ "schema": text }),
+        other => json!({ "schemaType": other.as_str(), "schema": text }),
+    }
+}

@@ -1,0 +1,239 @@
+//! `herald register`: every new or changed schema of a repository registered on a server,
+//! after the merge that reviewed it. Idempotent: a schema the subject already holds is
+//! reported unchanged. Topics go in name order, each value before its key; the layout has
+//! no cross-file references, so no other order is needed.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use super::check::{encode_segment, registration_body};
+use super::client::Client;
+use super::repo::{RepoConfig, Role, TopicSettings, Tree};
+use super::{CliError, Outcome, OutputFormat};
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The schemas directory.
+    #[arg(default_value = "schemas")]
+    dir: PathBuf,
+    /// The registry (default: `registry` in herald.toml, else http://127.0.0.1:8081).
+    #[arg(long, env = "HERALD_SERVER")]
+    server: Option<String>,
+    /// Say what would be registered, and whether the registry would accept it, without
+    /// registering anything.
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+/// What happened to one schema file.
+struct Row {
+    subject: String,
+    file: String,
+    outcome: &'static str,
+    version: Option<i64>,
+    id: Option<i64>,
+    detail: String,
+}
+
+pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
+    let (config, _) = RepoConfig::find(&args.dir)?;
+    let server = args
+        .server
+        .clone()
+        .or_else(|| config.registry.clone())
+        .unwrap_or_else(|| "http://127.0.0.1:8081".to_string());
+    let client = Client::new(&server)?;
+    let tree = Tree::from_dir(&args.dir)?;
+    let mut work = Vec::new();
+    for topic in tree.topics() {
+        for role in [Role::Value, Role::Key] {
+            if let Some((path, schema_type, text)) = tree.schema(&topic, role) {
+                work.push((topic.clone(), role, path, schema_type, text));
+            }
+        }
+    }
+    let progress = std::io::stderr().is_terminal() && args.format == OutputFormat::Human;
+    let mut rows = Vec::with_capacity(work.len());
+    for (index, (topic, role, path, schema_type, text)) in work.iter().enumerate() {
+        let subject = config.subject(topic, *role);
+        if progress {
+            eprint!("\r\u{1b}[K[{}/{}] {subject}", index + 1, work.len());
+            let _ = std::io::stderr().flush();
+        }
+        let file = args.dir.join(path).display().to_string();
+        let body = registration_body(*schema_type, text);
+        let encoded = encode_segment(&subject);
+        let mut row = Row {
+            subject: subject.clone(),
+            file,
+            outcome: "",
+            version: None,
+            id: None,
+            detail: String::new(),
+        };
+        let found = client.post(
+            &format!("/subjects/{encoded}"),
+            &body,
+            "application/vnd.schemaregistry.v1+json",
+        )?;
+        match found.status {
+            200 => {
+                row.outcome = "unchanged";
+                row.version = found.body["version"].as_i64();
+                row.id = found.body["id"].as_i64();
+                rows.push(row);
+                continue;
+            }
+            404 => {}
+            422 => {
+                row.outcome = "invalid";
+                row.detail = found.message();
+                rows.push(row);
+                continue;
+            }
+            status => {
+                return Err(CliError(format!(
+                    "the registry answered {status} for {subject}: {}",
+                    found.message()
+                )))
+            }
+        }
+        let level = match role {
+            Role::Value => TopicSettings::read(&tree, topic)?.compatibility,
+            Role::Key => None,
+        };
+        if args.dry_run {
+            let checked = client.post(
+                &format!("/compatibility/subjects/{encoded}/versions?verbose=true"),
+                &body,
+                "application/vnd.schemaregistry.v1+json",
+            )?;
+            match checked.status {
+                200 if checked.body["is_compatible"] == json!(false) => {
+                    row.outcome = "would be refused";
+                    row.detail = messages(&checked.body["messages"]);
+                }
+                200 | 404 => row.outcome = "would register",
+                status => {
+                    row.outcome = "would be refused";
+                    row.detail = format!("{status}: {}", checked.message());
+                }
+            }
+            rows.push(row);
+            continue;
+        }
+        if let Some(level) = &level {
+            let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
+            if set.status != 200 {
+                return Err(CliError(format!("setting {subject} to {level}: {}", set.message())));
+            }
+        }
+        let registered = client.post(
+            &format!("/subjects/{encoded}/versions"),
+            &body,
+            "application/vnd.schemaregistry.v1+json",
+        )?;
+        match registered.status {
+            200 => {
+                row.outcome = "registered";
+                row.id = registered.body["id"].as_i64();
+                let latest = client.post(
+                    &format!("/subjects/{encoded}"),
+                    &body,
+                    "application/vnd.schemaregistry.v1+json",
+                )?;
+                row.version = latest.body["version"].as_i64();
+            }
+            409 | 422 => {
+                row.outcome = "refused";
+                row.detail = registered.message();
+            }
+            status => {
+                return Err(CliError(format!(
+                    "the registry answered {status} registering {subject}: {}",
+                    registered.message()
+                )))
+            }
+        }
+        rows.push(row);
+    }
+    if progress {
+        eprint!("\r\u{1b}[K");
+    }
+    match args.format {
+        OutputFormat::Human => print!("{}", table(&rows, args.dry_run)),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "dry_run": args.dry_run,
+                "results": rows.iter().map(|r| json!({
+                    "subject": r.subject, "file": r.file, "outcome": r.outcome,
+                    "version": r.version, "id": r.id, "detail": r.detail,
+                })).collect::<Vec<_>>(),
+            }))
+            .unwrap_or_default()
+        ),
+    }
+    let refused = rows
+        .iter()
+        .any(|r| matches!(r.outcome, "refused" | "would be refused" | "invalid"));
+    Ok(if refused { Outcome::Violations } else { Outcome::Clean })
+}
+
+fn messages(value: &serde_json::Value) -> String {
+    value
+        .as_array()
+        .map(|m| m.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join("; "))
+        .unwrap_or_default()
+}
+
+fn table(rows: &[Row], dry_run: bool) -> String {
+    let cell = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    let subject_width = rows.iter().map(|r| r.subject.len()).max().unwrap_or(7).max(7);
+    let outcome_width = rows.iter().map(|r| r.outcome.len()).max().unwrap_or(7).max(7);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<subject_width$}  {:<outcome_width$}  {:>7}  {:>5}  FILE",
+        "SUBJECT", "RESULT", "VERSION", "ID"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<subject_width$}  {:<outcome_width$}  {:>7}  {:>5}  {}",
+            r.subject,
+            r.outcome,
+            cell(r.version),
+            cell(r.id),
+            r.file
+        );
+        if !r.detail.is_empty() {
+            let _ = writeln!(out, "    {}", r.detail);
+        }
+    }
+    let count = |name: &str| rows.iter().filter(|r| r.outcome == name).count();
+    if dry_run {
+        let _ = writeln!(
+            out,
+            "dry run: {} would register, {} unchanged, {} would be refused",
+            count("would register"),
+            count("unchanged"),
+            count("would be refused") + count("invalid")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} registered, {} unchanged, {} refused",
+            count("registered"),
+            count("unchanged"),
+            count("refused") + count("invalid")
+        );
+    }
+    out
+}

@@ -1,0 +1,332 @@
+//! A repository of event contracts, as `herald check`, `register` and `topics apply` read it:
+//!
+//! ```text
+//! herald.toml                   registry URL, default level, subject names, lint severities
+//! schemas/<topic>/value.avsc | value.json
+//! schemas/<topic>/key.avsc | key.json        (optional)
+//! schemas/<topic>/topic.toml                 description, owner, …, compatibility
+//! schemas/<topic>/examples/*.json            example events
+//! schemas/<topic>/history/v1.avsc, v2.avsc…  earlier versions, oldest first (optional)
+//! ```
+//!
+//! The same layout is read from the working tree or from a git revision (one `git cat-file
+//! --batch` process for every file, so a check of hundreds of schemas stays fast).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+use super::CliError;
+use crate::compat::CompatibilityLevel;
+use crate::schema::SchemaType;
+
+/// How strictly a lint rule is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleSetting {
+    Off,
+    #[default]
+    Warning,
+    Error,
+}
+
+/// The repository's `herald.toml`. The same file may configure `herald serve`; each reads
+/// its own keys.
+#[derive(Debug, Default, Deserialize)]
+pub struct RepoConfig {
+    /// The registry `--server` defaults to.
+    pub registry: Option<String>,
+    /// The level for subjects whose `topic.toml` names none (offline checks).
+    pub default_compatibility: Option<String>,
+    /// Subject names that differ from `<topic>-value` / `<topic>-key`.
+    #[serde(default)]
+    pub subjects: BTreeMap<String, SubjectNames>,
+    /// Lint rule severities, by rule id (`FIELD_UNDOCUMENTED = "error"`).
+    #[serde(default)]
+    pub lint: BTreeMap<String, RuleSetting>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubjectNames {
+    pub value: Option<String>,
+    pub key: Option<String>,
+}
+
+impl RepoConfig {
+    /// `herald.toml` in `dir` or its parent (the repository root above `schemas/`).
+    pub fn find(dir: &Path) -> Result<(RepoConfig, Option<PathBuf>), CliError> {
+        let candidates = [
+            Some(dir.join("herald.toml")),
+            dir.parent().map(|p| p.join("herald.toml")),
+        ];
+        for file in candidates.into_iter().flatten() {
+            if file.is_file() {
+                let text = std::fs::read_to_string(&file).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+                let config: RepoConfig =
+                    toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+                return Ok((config, Some(file)));
+            }
+        }
+        Ok((RepoConfig::default(), None))
+    }
+
+    pub fn default_level(&self) -> Result<CompatibilityLevel, CliError> {
+        match &self.default_compatibility {
+            None => Ok(CompatibilityLevel::default()),
+            Some(level) => level
+                .parse()
+                .map_err(|e: crate::compat::UnknownLevel| CliError(format!("herald.toml: default_compatibility: {e}"))),
+        }
+    }
+
+    pub fn subject(&self, topic: &str, role: Role) -> String {
+        let names = self.subjects.get(topic);
+        let named = match role {
+            Role::Value => names.and_then(|n| n.value.clone()),
+            Role::Key => names.and_then(|n| n.key.clone()),
+        };
+        named.unwrap_or_else(|| format!("{topic}-{}", role.as_str()))
+    }
+
+    pub fn rule(&self, rule: &str) -> RuleSetting {
+        self.lint.get(rule).copied().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Value,
+    Key,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Value => "value",
+            Role::Key => "key",
+        }
+    }
+}
+
+/// The files of a schemas directory: from disk or from a git revision, keyed by their path
+/// relative to the directory (`payment-completed/value.avsc`).
+pub struct Tree {
+    /// For messages: the directory, or `REF:dir`.
+    pub label: String,
+    files: BTreeMap<String, String>,
+}
+
+impl Tree {
+    /// Every file under `dir` (two levels: `<topic>/<file>` and `<topic>/<sub>/<file>`).
+    pub fn from_dir(dir: &Path) -> Result<Tree, CliError> {
+        if !dir.is_dir() {
+            return Err(CliError(format!("{}: no such directory", dir.display())));
+        }
+        let mut files = BTreeMap::new();
+        let mut stack = vec![(dir.to_path_buf(), String::new(), 0)];
+        while let Some((current, prefix, depth)) = stack.pop() {
+            let entries = std::fs::read_dir(&current).map_err(|e| CliError(format!("{}: {e}", current.display())))?;
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let relative = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                if path.is_dir() {
+                    if depth < 2 {
+                        stack.push((path.clone(), relative, depth + 1));
+                    }
+                } else if depth >= 1 && is_contract_file(name) {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+                    files.insert(relative, text);
+                }
+            }
+        }
+        Ok(Tree {
+            label: dir.display().to_string(),
+            files,
+        })
+    }
+
+    /// The same files as they were at git revision `rev`.
+    pub fn from_git(dir: &Path, rev: &str) -> Result<Tree, CliError> {
+        let git = |args: &[&str]| -> Result<String, CliError> {
+            let output = Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .output()
+                .map_err(|e| CliError(format!("cannot run git: {e}")))?;
+            if !output.status.success() {
+                return Err(CliError(format!(
+                    "git {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )));
+            }
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        let prefix = git(&["rev-parse", "--show-prefix"])?.trim().to_string();
+        git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+            .map_err(|_| CliError(format!("git revision {rev:?} not found in {}", dir.display())))?;
+        let listing = git(&["ls-tree", "-r", "-z", "--name-only", "--full-name", rev, "--", "."])?;
+        let paths: Vec<&str> = listing
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .filter(|p| {
+                let relative = &p[prefix.len().min(p.len())..];
+                let depth = relative.matches('/').count();
+                (1..=2).contains(&depth) && is_contract_file(relative.rsplit('/').next().unwrap_or_default())
+            })
+            .collect();
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| CliError(format!("cannot run git: {e}")))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let requests: String = paths.iter().map(|p| format!("{rev}:{p}\n")).collect();
+        // Write from a thread: git answers while it reads, and both pipes have limits.
+        let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
+        let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut files = BTreeMap::new();
+        for path in &paths {
+            let mut header = String::new();
+            reader
+                .read_line(&mut header)
+                .map_err(|e| CliError(format!("git cat-file: {e}")))?;
+            let size: usize = header
+                .split_whitespace()
+                .nth(2)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| CliError(format!("git cat-file: unexpected answer {header:?} for {path}")))?;
+            let mut content = vec![0u8; size + 1];
+            reader
+                .read_exact(&mut content)
+                .map_err(|e| CliError(format!("git cat-file: {e}")))?;
+            content.truncate(size);
+            let relative = path[prefix.len()..].to_string();
+            files.insert(relative, String::from_utf8_lossy(&content).into_owned());
+        }
+        let _ = writer.join();
+        let _ = child.wait();
+        Ok(Tree {
+            label: format!("{rev}:{}", dir.display()),
+            files,
+        })
+    }
+
+    pub fn get(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+
+    /// The topic directories that hold a value or key schema.
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|p| p.split_once('/'))
+            .filter(|(_, file)| schema_file_role(file).is_some())
+            .map(|(topic, _)| topic.to_string())
+            .collect();
+        topics.dedup();
+        topics
+    }
+
+    /// The schema file of `topic` for `role`, with its type.
+    pub fn schema(&self, topic: &str, role: Role) -> Option<(String, SchemaType, &str)> {
+        for (extension, schema_type) in [("avsc", SchemaType::Avro), ("json", SchemaType::Json)] {
+            let path = format!("{topic}/{}.{extension}", role.as_str());
+            if let Some(text) = self.get(&path) {
+                return Some((path, schema_type, text));
+            }
+        }
+        None
+    }
+
+    /// Files in `topic/<sub>/`, in version order (`v2` before `v10`).
+    pub fn under(&self, topic: &str, sub: &str) -> Vec<(&str, &str)> {
+        let prefix = format!("{topic}/{sub}/");
+        let mut found: Vec<(&str, &str)> = self
+            .files
+            .iter()
+            .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        found.sort_by_key(|(p, _)| natural_key(p));
+        found
+    }
+}
+
+/// `v10` after `v9`: digits compare as numbers.
+fn natural_key(path: &str) -> (String, u64) {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let digits: String = name.chars().filter(char::is_ascii_digit).collect();
+    let letters: String = name.chars().filter(|c| !c.is_ascii_digit()).collect();
+    (letters, digits.parse().unwrap_or(0))
+}
+
+fn is_contract_file(name: &str) -> bool {
+    name.ends_with(".avsc") || name.ends_with(".json") || name == "topic.toml"
+}
+
+fn schema_file_role(name: &str) -> Option<Role> {
+    match name {
+        "value.avsc" | "value.json" => Some(Role::Value),
+        "key.avsc" | "key.json" => Some(Role::Key),
+        _ => None,
+    }
+}
+
+/// The keys of `topic.toml` the checks read.
+#[derive(Debug, Default, Deserialize)]
+pub struct TopicSettings {
+    pub compatibility: Option<String>,
+}
+
+impl TopicSettings {
+    pub fn read(tree: &Tree, topic: &str) -> Result<TopicSettings, CliError> {
+        match tree.get(&format!("{topic}/topic.toml")) {
+            None => Ok(TopicSettings::default()),
+            Some(text) => toml::from_str(text).map_err(|e| CliError(format!("{topic}/topic.toml: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_files_sort_by_number() {
+        let mut names = vec!["t/history/v10.avsc", "t/history/v2.avsc", "t/history/v1.avsc"];
+        names.sort_by_key(|p| natural_key(p));
+        assert_eq!(names, ["t/history/v1.avsc", "t/history/v2.avsc", "t/history/v10.avsc"]);
+    }
+
+    #[test]
+    fn subject_names_follow_the_topic_unless_overridden() {
+        let config: RepoConfig = toml::from_str(
+            "default_compatibility = \"FULL\"\n[subjects.payments]\nvalue = \"payments.v1\"\n[lint]\nFIELD_UNDOCUMENTED = \"error\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.subject("payments", Role::Value), "payments.v1");
+        assert_eq!(config.subject("payments", Role::Key), "payments-key");
+        assert_eq!(config.subject("orders", Role::Value), "orders-value");
+        assert_eq!(config.default_level().unwrap(), CompatibilityLevel::Full);
+        assert_eq!(config.rule("FIELD_UNDOCUMENTED"), RuleSetting::Error);
+        assert_eq!(config.rule("INCONSISTENT_NAMING"), RuleSetting::Warning);
+    }
+}

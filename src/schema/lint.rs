@@ -1,0 +1,176 @@
+//! Schema lint rules: habits that keep event contracts readable and evolvable, checked on the
+//! format-neutral field table so Avro and JSON Schema follow the same rules.
+//!
+//! - `FIELD_UNDOCUMENTED`: a field has no `doc` (Avro) or `description`/`title` (JSON Schema).
+//!   Consumers read the schema as the contract; an undocumented field is a guess.
+//! - `OPTIONAL_FIELD_WITHOUT_DEFAULT`: a field producers may leave out has no default, so
+//!   readers of older events cannot fill it in.
+//! - `INCONSISTENT_NAMING`: a field's name is not in the case style most of the schema uses
+//!   (snake_case, camelCase or PascalCase).
+
+use super::fields::FieldRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintFinding {
+    pub rule: &'static str,
+    /// Dotted field path.
+    pub path: String,
+    /// JSON pointer of the field in the schema.
+    pub pointer: String,
+    pub message: String,
+    pub hint: String,
+}
+
+pub const RULES: [&str; 3] = [
+    "FIELD_UNDOCUMENTED",
+    "OPTIONAL_FIELD_WITHOUT_DEFAULT",
+    "INCONSISTENT_NAMING",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Snake,
+    Camel,
+    Pascal,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::Snake => "snake_case",
+            Case::Camel => "camelCase",
+            Case::Pascal => "PascalCase",
+        }
+    }
+}
+
+/// The case style of a name, when it shows one: single lower-case words count as both
+/// snake_case and camelCase and so as neither.
+fn case_of(name: &str) -> Option<Case> {
+    let first = name.chars().next()?;
+    let has_upper = name.chars().any(|c| c.is_ascii_uppercase());
+    let has_underscore = name.contains('_');
+    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain {
+        return None;
+    }
+    match (first.is_ascii_uppercase(), has_upper, has_underscore) {
+        (false, false, true) => Some(Case::Snake),
+        (false, true, false) => Some(Case::Camel),
+        (true, _, false) => Some(Case::Pascal),
+        _ => None,
+    }
+}
+
+/// Every finding for a schema's field table, in field order.
+pub fn lint(rows: &[FieldRow]) -> Vec<LintFinding> {
+    let fields: Vec<&FieldRow> = rows.iter().filter(|r| r.name != "(value)").collect();
+    let mut counts = [(Case::Snake, 0usize), (Case::Camel, 0), (Case::Pascal, 0)];
+    for row in &fields {
+        if let Some(case) = case_of(&row.name) {
+            counts
+                .iter_mut()
+                .find(|(c, _)| *c == case)
+                .expect("every case counted")
+                .1 += 1;
+        }
+    }
+    let dominant = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .max_by_key(|(_, n)| *n)
+        .map(|(c, _)| *c);
+    let mut findings = Vec::new();
+    for row in fields {
+        if row.doc.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            findings.push(LintFinding {
+                rule: "FIELD_UNDOCUMENTED",
+                path: row.path.clone(),
+                pointer: row.pointer.clone(),
+                message: format!("field {} has no documentation", row.path),
+                hint:
+                    "Say what the field means, its unit and when it is absent (Avro `doc`, JSON Schema `description`)."
+                        .to_string(),
+            });
+        }
+        if !row.required && row.default.is_none() {
+            findings.push(LintFinding {
+                rule: "OPTIONAL_FIELD_WITHOUT_DEFAULT",
+                path: row.path.clone(),
+                pointer: row.pointer.clone(),
+                message: format!("optional field {} has no default", row.path),
+                hint:
+                    "Give it a default (`null` for a nullable field) so readers can fill it in for events that lack it."
+                        .to_string(),
+            });
+        }
+        if let (Some(case), Some(dominant)) = (case_of(&row.name), dominant) {
+            if case != dominant {
+                findings.push(LintFinding {
+                    rule: "INCONSISTENT_NAMING",
+                    path: row.path.clone(),
+                    pointer: row.pointer.clone(),
+                    message: format!(
+                        "field {} is {} while the schema's fields are mostly {}",
+                        row.path,
+                        case.name(),
+                        dominant.name()
+                    ),
+                    hint: format!(
+                        "Name new fields in {}; renaming an existing field breaks consumers, so add an alias or a new field instead.",
+                        dominant.name()
+                    ),
+                });
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::fields::field_rows;
+    use crate::schema::{Schema, SchemaType};
+
+    #[test]
+    fn each_rule_fires_where_it_should_and_nowhere_else() {
+        let schema = Schema::parse(
+            SchemaType::Avro,
+            r#"{"type":"record","name":"E","fields":[
+                {"name":"order_id","type":"string","doc":"The order."},
+                {"name":"customer_id","type":"string","doc":"The customer."},
+                {"name":"placedAt","type":"long","doc":"When."},
+                {"name":"note","type":["null","string"]},
+                {"name":"total","type":"long","doc":" "}]}"#,
+            &[],
+        )
+        .unwrap();
+        let findings: Vec<(&str, String, String)> = lint(&field_rows(&schema, None))
+            .into_iter()
+            .map(|f| (f.rule, f.path, f.pointer))
+            .collect();
+        assert_eq!(
+            findings,
+            vec![
+                ("INCONSISTENT_NAMING", "placedAt".to_string(), "/fields/2".to_string()),
+                ("FIELD_UNDOCUMENTED", "note".to_string(), "/fields/3".to_string()),
+                (
+                    "OPTIONAL_FIELD_WITHOUT_DEFAULT",
+                    "note".to_string(),
+                    "/fields/3".to_string()
+                ),
+                ("FIELD_UNDOCUMENTED", "total".to_string(), "/fields/4".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn case_styles_are_told_apart() {
+        assert_eq!(case_of("order_id"), Some(Case::Snake));
+        assert_eq!(case_of("orderId"), Some(Case::Camel));
+        assert_eq!(case_of("OrderId"), Some(Case::Pascal));
+        assert_eq!(case_of("total"), None);
+        assert_eq!(case_of("order-id"), None);
+    }
+}

@@ -1,0 +1,392 @@
+//! The CI workflow on real git repositories: `herald check` offline against git history and
+//! against a live server, `herald register`, `herald validate`; every output format
+//! snapshotted, SARIF checked against the official schema, and each kind of failure giving
+//! exit 2 with a clear message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::registry_support::temp_dir;
+use crate::serve::Server;
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args([
+            "-c",
+            "user.name=ci",
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A git repository holding the example `schemas/` on `main`, one commit.
+fn repository() -> PathBuf {
+    let repo = temp_dir("herald-ci-repo");
+    copy_dir(&manifest().join("schemas"), &repo.join("schemas"));
+    std::fs::write(repo.join("herald.toml"), "default_compatibility = \"BACKWARD\"\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "contracts"]);
+    repo
+}
+
+/// Replaces a topic's value schema with one of its proposals, as a pull request would.
+fn propose(repo: &Path, topic: &str, proposal: &str) {
+    let dir = repo.join("schemas").join(topic);
+    let extension = if proposal.ends_with(".avsc") { "avsc" } else { "json" };
+    std::fs::copy(
+        dir.join("proposals").join(proposal),
+        dir.join(format!("value.{extension}")),
+    )
+    .unwrap();
+}
+
+fn herald(repo: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(repo)
+        .args(args)
+        .env_remove("HERALD_SERVER")
+        .output()
+        .expect("run herald")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn offline_check_passes_a_compatible_change_and_fails_a_breaking_one() {
+    let repo = repository();
+    let clean = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+    assert!(
+        stdout(&clean).contains("herald check: 4 files checked, 0 errors"),
+        "{}",
+        stdout(&clean)
+    );
+
+    propose(&repo, "payment-completed", "add-optional-refund-policy.avsc");
+    let compatible = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(compatible.status.code(), Some(0), "{}", stdout(&compatible));
+
+    propose(&repo, "payment-completed", "remove-order-id.avsc");
+    let breaking = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(breaking.status.code(), Some(1), "{}", stdout(&breaking));
+    let text = stdout(&breaking);
+    assert!(
+        text.contains("schemas/payment-completed/value.avsc:")
+            && text.contains("error READER_FIELD_MISSING_DEFAULT_VALUE"),
+        "{text}"
+    );
+    assert!(text.contains("under FULL_TRANSITIVE, against main:"), "{text}");
+
+    // A JSON Schema that tightens a limit, found against the level topic.toml names.
+    propose(&repo, "order-placed", "cap-quantity.json");
+    let capped = stdout(&herald(&repo, &["check", "--against", "git:main"]));
+    assert!(
+        capped.contains("schemas/order-placed/value.json:") && capped.contains("MAXIMUM_ADDED"),
+        "{capped}"
+    );
+
+    // --against DIR reads the same layout from a directory.
+    let baseline = temp_dir("herald-ci-baseline");
+    copy_dir(&manifest().join("schemas"), &baseline);
+    let against_dir = herald(&repo, &["check", "--against", baseline.to_str().unwrap()]);
+    assert_eq!(against_dir.status.code(), Some(1), "{}", stdout(&against_dir));
+    assert!(stdout(&against_dir).contains("READER_FIELD_MISSING_DEFAULT_VALUE"));
+}
+
+#[test]
+fn every_output_format_of_a_breaking_change_matches_its_snapshot() {
+    let repo = repository();
+    propose(&repo, "payment-completed", "remove-order-id.avsc");
+    std::fs::write(
+        repo.join("schemas/order-placed/examples/bad.json"),
+        "{\n  \"order_id\": \"o-1\",\n  \"customer_id\": \"c-1\",\n  \"lines\": [{\"sku\": \"A\", \"quantity\": \"two\"}],\n  \"placed_at\": \"2026-11-27T09:30:00Z\"\n}\n",
+    )
+    .unwrap();
+    for format in ["human", "json", "github", "junit", "sarif"] {
+        let output = herald(&repo, &["check", "--against", "git:main", "--format", format]);
+        assert_eq!(output.status.code(), Some(1), "{format}: {}", stderr(&output));
+        insta::assert_snapshot!(format!("check_{format}"), stdout(&output));
+    }
+    let github = stdout(&herald(
+        &repo,
+        &["check", "--against", "git:main", "--format", "github"],
+    ));
+    assert!(
+        github.contains("::error file=schemas/order-placed/examples/bad.json,line=4,title=EXAMPLE_INVALID::"),
+        "{github}"
+    );
+    let sarif: Value = serde_json::from_str(&stdout(&herald(
+        &repo,
+        &["check", "--against", "git:main", "--format", "sarif"],
+    )))
+    .unwrap();
+    check_sarif_schema(&sarif);
+}
+
+/// Validates a SARIF log against the official SARIF 2.1.0 schema, which `.ci/run` installs
+/// with `npm ci --prefix tests/sarif` (Microsoft's SARIF multitool ships it).
+fn check_sarif_schema(sarif: &Value) {
+    let schema_file = manifest().join("tests/sarif/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
+    let Ok(text) = std::fs::read_to_string(&schema_file) else {
+        eprintln!("skipping the SARIF schema check: run `npm ci --prefix tests/sarif` (as .ci/run does) to install it");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&text).expect("the SARIF schema is JSON");
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF output does not match the 2.1.0 schema: {errors:#?}"
+    );
+    // The check can fail: a level SARIF does not know is refused.
+    let mut wrong = sarif.clone();
+    wrong["runs"][0]["results"][0]["level"] = Value::String("fatal".to_string());
+    assert!(
+        !validator.is_valid(&wrong),
+        "the schema check accepted an unknown level"
+    );
+}
+
+#[test]
+fn check_against_a_live_registry_and_register_after_merge() {
+    let server = Server::start(&[]);
+    let url = format!("http://{}", server.address);
+    let repo = repository();
+
+    // Merging to main registers every schema; a second run changes nothing.
+    let registered = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(
+        registered.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&registered),
+        stderr(&registered)
+    );
+    let table = stdout(&registered);
+    assert!(
+        table.contains("payment-completed-value") && table.contains("registered"),
+        "{table}"
+    );
+    assert!(table.contains("4 registered, 0 unchanged, 0 refused"), "{table}");
+    let again = stdout(&herald(&repo, &["register", "--server", &url]));
+    assert!(again.contains("0 registered, 4 unchanged, 0 refused"), "{again}");
+
+    // A pull request with a compatible change passes, a breaking one fails with the line.
+    propose(&repo, "payment-completed", "add-optional-refund-policy.avsc");
+    let compatible = herald(&repo, &["check", "--server", &url]);
+    assert_eq!(compatible.status.code(), Some(0), "{}", stdout(&compatible));
+    let dry = herald(&repo, &["register", "--server", &url, "--dry-run"]);
+    assert!(
+        stdout(&dry).contains("dry run: 1 would register, 3 unchanged, 0 would be refused"),
+        "{}",
+        stdout(&dry)
+    );
+
+    propose(&repo, "payment-completed", "remove-order-id.avsc");
+    let breaking = herald(&repo, &["check", "--server", &url, "--format", "json"]);
+    assert_eq!(breaking.status.code(), Some(1), "{}", stdout(&breaking));
+    let report: Value = serde_json::from_str(&stdout(&breaking)).unwrap();
+    let errors: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    // The removal breaks version 1's readers, and the stored example still carries the field.
+    let rules: Vec<&str> = errors.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(
+        rules,
+        ["READER_FIELD_MISSING_DEFAULT_VALUE", "EXAMPLE_INVALID"],
+        "{report}"
+    );
+    let finding = errors[0];
+    assert_eq!(finding["file"], "schemas/payment-completed/value.avsc");
+    assert_eq!(finding["subject"], "payment-completed-value");
+    assert!(finding["line"].as_u64().is_some(), "{finding}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("payment-completed-value version 1"),
+        "{finding}"
+    );
+
+    let refused = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(stdout(&refused).contains("refused"), "{}", stdout(&refused));
+
+    // Events checked against the subject on the registry before producing.
+    let events = repo.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"lines\":[{\"sku\":\"A\",\"quantity\":1}],\"placed_at\":\"2026-11-27T09:30:00Z\"}\n\
+         \n\
+         {\"order_id\":\"o\",\"lines\":[]}\n\
+         not json\n",
+    )
+    .unwrap();
+    let validated = herald(
+        &repo,
+        &[
+            "validate",
+            "--subject",
+            "order-placed-value",
+            "--server",
+            &url,
+            events.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        validated.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&validated),
+        stderr(&validated)
+    );
+    let text = stdout(&validated);
+    assert!(text.contains("events.jsonl:3: error EVENT_INVALID"), "{text}");
+    assert!(
+        text.contains("events.jsonl:4: error EVENT_INVALID") && text.contains("not JSON"),
+        "{text}"
+    );
+    assert!(!text.contains("events.jsonl:1:"), "{text}");
+
+    // An unknown subject is an error of the command, not of the events.
+    let unknown = herald(
+        &repo,
+        &[
+            "validate",
+            "--subject",
+            "nope-value",
+            "--server",
+            &url,
+            events.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("nope-value") && stderr(&unknown).contains("not found"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[test]
+fn validate_reads_a_schema_file_and_standard_input() {
+    let schema = manifest().join("schemas/payment-completed/value.avsc");
+    let example =
+        std::fs::read_to_string(manifest().join("schemas/payment-completed/examples/card-payment.json")).unwrap();
+    let event: Value = serde_json::from_str(&example).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["validate", "--schema", schema.to_str().unwrap(), "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut broken = event.clone();
+    broken["amount"]["units"] = Value::String("lots".to_string());
+    let input = format!("{event}\n{broken}\n");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("stdin:2: error EVENT_INVALID") && text.contains("/amount/units"),
+        "{text}"
+    );
+    assert!(text.contains("1 file checked, 1 error"), "{text}");
+}
+
+#[test]
+fn broken_inputs_and_unreachable_services_exit_2_with_a_clear_message() {
+    let repo = repository();
+    for (args, expected) in [
+        (
+            vec!["check", "--against", "git:no-such-branch"],
+            "git revision \"no-such-branch\" not found",
+        ),
+        (
+            vec!["check", "--server", "http://127.0.0.1:9"],
+            "cannot reach the server",
+        ),
+        (
+            vec!["register", "--server", "http://127.0.0.1:9"],
+            "cannot reach the server",
+        ),
+        (vec!["check"], "say what to check against"),
+        (vec!["check", "no-such-dir", "--against", "git:main"], "no-such-dir"),
+        (vec!["validate", "--schema", "missing.avsc", "x"], "missing.avsc"),
+    ] {
+        let output = herald(&repo, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+    }
+    // A schema that does not parse is placed in the report, and the run is an error.
+    std::fs::write(
+        repo.join("schemas/payment-completed/value.avsc"),
+        "{\n  \"type\": \"record\",\n  \"name\": 7\n}\n",
+    )
+    .unwrap();
+    let broken = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(broken.status.code(), Some(2), "{}", stdout(&broken));
+    assert!(
+        stdout(&broken).contains("schemas/payment-completed/value.avsc:3: error SCHEMA_INVALID"),
+        "{}",
+        stdout(&broken)
+    );
+    assert!(
+        stderr(&broken).contains("1 schema file could not be parsed"),
+        "{}",
+        stderr(&broken)
+    );
+}
