@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::findings::{render, Finding, Report, ReportFormat, Severity};
-use super::repo::{RepoConfig, Role, RuleSetting, TopicSettings, Tree};
+use super::repo::{resolve_references, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree};
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::fields::field_rows;
 use crate::schema::lint::lint;
 use crate::schema::locate::line_of;
-use crate::schema::{ErrorLocation, Schema, SchemaType};
+use crate::schema::{ErrorLocation, Reference, Schema, SchemaType};
 use crate::validate::{avro::encode_json, JsonValidator};
 
 #[derive(Debug, Args)]
@@ -105,7 +105,25 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                 message,
                 hint,
             };
-            let schema = match Schema::parse(schema_type, text, &[]) {
+            let references = match resolve_references(current, &topic, role) {
+                Ok(references) => references,
+                Err(reason) => {
+                    report.findings.push(Finding {
+                        file: shown(&format!("{topic}/topic.toml")),
+                        ..finding(
+                            Severity::Error,
+                            "REFERENCE_UNRESOLVED",
+                            None,
+                            None,
+                            reason,
+                            Some("Name an existing topic and role under [[references]] in topic.toml.".to_string()),
+                        )
+                    });
+                    continue;
+                }
+            };
+            let refs = as_references(&references);
+            let schema = match Schema::parse(schema_type, text, &refs) {
                 Ok(schema) => schema,
                 Err(e) => {
                     let (line, pointer) = match &e.location {
@@ -138,7 +156,10 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                         })?,
                         None => default_level,
                     };
-                    let (previous, labels) = previous_files(tree, &topic, role, schema_type)?;
+                    // The previous versions' references as they were, else as they are now.
+                    let old_references = resolve_references(tree, &topic, role).unwrap_or_else(|_| references.clone());
+                    let (previous, labels) =
+                        previous_files(tree, &topic, role, schema_type, &as_references(&old_references))?;
                     (level, previous, labels)
                 }
                 Baseline::Registry(client) => registry_history(client, &subject)?,
@@ -212,6 +233,7 @@ fn previous_files(
     topic: &str,
     role: Role,
     schema_type: SchemaType,
+    references: &[Reference<'_>],
 ) -> Result<(Vec<Schema>, Vec<String>), CliError> {
     let mut texts: Vec<(String, &str)> = Vec::new();
     if role == Role::Value {
@@ -226,7 +248,7 @@ fn previous_files(
     let mut schemas = Vec::with_capacity(texts.len());
     let mut labels = Vec::with_capacity(texts.len());
     for (path, text) in texts {
-        let schema = Schema::parse(schema_type, text, &[]).map_err(|e| {
+        let schema = Schema::parse(schema_type, text, references).map_err(|e| {
             CliError(format!(
                 "{}/{path}: the previous version does not parse: {e}",
                 tree.label
@@ -236,6 +258,16 @@ fn previous_files(
         labels.push(format!("{}/{path}", tree.label));
     }
     Ok((schemas, labels))
+}
+
+pub fn as_references(resolved: &[ResolvedReference]) -> Vec<Reference<'_>> {
+    resolved
+        .iter()
+        .map(|r| Reference {
+            name: &r.name,
+            schema: &r.text,
+        })
+        .collect()
 }
 
 /// The subject's level and live versions on the registry, as registration would use them:
@@ -280,9 +312,9 @@ fn registry_history(
             .map_err(|_| CliError(format!("{subject} version {number}: unknown schema type")))?;
         let text = version.body["schema"].as_str().unwrap_or_default();
         let references = fetch_references(client, &version.body["references"])?;
-        let refs: Vec<crate::schema::Reference<'_>> = references
+        let refs: Vec<Reference<'_>> = references
             .iter()
-            .map(|(name, text)| crate::schema::Reference { name, schema: text })
+            .map(|(name, text)| Reference { name, schema: text })
             .collect();
         let schema = Schema::parse(schema_type, text, &refs).map_err(|e| {
             CliError(format!(

@@ -1,7 +1,8 @@
 //! `herald register`: every new or changed schema of a repository registered on a server,
 //! after the merge that reviewed it. Idempotent: a schema the subject already holds is
-//! reported unchanged. Topics go in name order, each value before its key; the layout has
-//! no cross-file references, so no other order is needed.
+//! reported unchanged. Schemas go in reference-dependency order (what a schema references
+//! is registered first, and the registration names the version it got), otherwise topics in
+//! name order, each value before its key.
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -12,7 +13,7 @@ use serde_json::json;
 
 use super::check::{encode_segment, registration_body};
 use super::client::Client;
-use super::repo::{RepoConfig, Role, TopicSettings, Tree};
+use super::repo::{resolve_references, RepoConfig, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
 
 #[derive(Debug, Args)]
@@ -50,24 +51,44 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         .unwrap_or_else(|| "http://127.0.0.1:8081".to_string());
     let client = Client::new(&server)?;
     let tree = Tree::from_dir(&args.dir)?;
-    let mut work = Vec::new();
+    // Each schema after the schemas it references.
+    let mut order: Vec<(String, Role)> = Vec::new();
     for topic in tree.topics() {
         for role in [Role::Value, Role::Key] {
-            if let Some((path, schema_type, text)) = tree.schema(&topic, role) {
-                work.push((topic.clone(), role, path, schema_type, text));
+            if tree.schema(&topic, role).is_none() {
+                continue;
+            }
+            let references = resolve_references(&tree, &topic, role).map_err(CliError)?;
+            for r in references
+                .iter()
+                .map(|r| (r.topic.clone(), r.role))
+                .chain([(topic.clone(), role)])
+            {
+                if !order.contains(&r) {
+                    order.push(r);
+                }
             }
         }
     }
+    let mut work = Vec::new();
+    for (topic, role) in order {
+        if let Some((path, schema_type, text)) = tree.schema(&topic, role) {
+            let references = resolve_references(&tree, &topic, role).map_err(CliError)?;
+            work.push((topic, role, path, schema_type, text, references));
+        }
+    }
+    // Versions the registry holds for this run's subjects, for references to name.
+    let mut versions: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let progress = std::io::stderr().is_terminal() && args.format == OutputFormat::Human;
     let mut rows = Vec::with_capacity(work.len());
-    for (index, (topic, role, path, schema_type, text)) in work.iter().enumerate() {
+    for (index, (topic, role, path, schema_type, text, references)) in work.iter().enumerate() {
         let subject = config.subject(topic, *role);
         if progress {
             eprint!("\r\u{1b}[K[{}/{}] {subject}", index + 1, work.len());
             let _ = std::io::stderr().flush();
         }
         let file = args.dir.join(path).display().to_string();
-        let body = registration_body(*schema_type, text);
+        let mut body = registration_body(*schema_type, text);
         let encoded = encode_segment(&subject);
         let mut row = Row {
             subject: subject.clone(),
@@ -77,6 +98,35 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             id: None,
             detail: String::new(),
         };
+        // Only the references this schema names itself; theirs travel with their versions.
+        let direct = super::repo::TopicSettings::read(&tree, topic)?;
+        let direct = match role {
+            Role::Value => direct.references,
+            Role::Key => direct.key_references,
+        };
+        let mut named = Vec::new();
+        let mut waiting = None;
+        for spec in &direct {
+            let Some(resolved) = references.iter().find(|r| r.name == spec.name) else {
+                continue;
+            };
+            let ref_subject = config.subject(&resolved.topic, resolved.role);
+            match versions.get(&ref_subject) {
+                Some(version) => named.push(json!({"name": spec.name, "subject": ref_subject, "version": version})),
+                None => waiting = Some(ref_subject),
+            }
+        }
+        if let Some(ref_subject) = waiting {
+            // What it references is not on the registry: in a dry run because it would be
+            // registered first, otherwise because the registry refused it.
+            row.outcome = if args.dry_run { "would register" } else { "refused" };
+            row.detail = format!("after {ref_subject}, which it references");
+            rows.push(row);
+            continue;
+        }
+        if !named.is_empty() {
+            body["references"] = serde_json::Value::Array(named);
+        }
         let found = client.post(
             &format!("/subjects/{encoded}"),
             &body,
@@ -87,6 +137,9 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                 row.outcome = "unchanged";
                 row.version = found.body["version"].as_i64();
                 row.id = found.body["id"].as_i64();
+                if let Some(version) = row.version {
+                    versions.insert(subject.clone(), version);
+                }
                 rows.push(row);
                 continue;
             }
@@ -149,6 +202,9 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                     "application/vnd.schemaregistry.v1+json",
                 )?;
                 row.version = latest.body["version"].as_i64();
+                if let Some(version) = row.version {
+                    versions.insert(subject.clone(), version);
+                }
             }
             409 | 422 => {
                 row.outcome = "refused";

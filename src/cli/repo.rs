@@ -294,6 +294,101 @@ fn schema_file_role(name: &str) -> Option<Role> {
 #[derive(Debug, Default, Deserialize)]
 pub struct TopicSettings {
     pub compatibility: Option<String>,
+    /// Schemas the value schema uses (Avro named types, JSON Schema `$ref` documents).
+    #[serde(default)]
+    pub references: Vec<ReferenceSpec>,
+    /// The same for the key schema.
+    #[serde(default)]
+    pub key_references: Vec<ReferenceSpec>,
+}
+
+/// `[[references]]` in `topic.toml`: another schema of the repository, by topic and role,
+/// under the name the referring schema uses for it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReferenceSpec {
+    /// Avro: the referenced type's full name; JSON Schema: the `$ref` address.
+    pub name: String,
+    pub topic: String,
+    #[serde(default = "value_role")]
+    pub role: String,
+}
+
+fn value_role() -> String {
+    "value".to_string()
+}
+
+/// A reference resolved in a tree.
+#[derive(Debug, Clone)]
+pub struct ResolvedReference {
+    pub name: String,
+    pub topic: String,
+    pub role: Role,
+    pub text: String,
+}
+
+/// Every schema `topic`'s `role` schema needs, dependencies before the schemas that use
+/// them (the order the parser and the registry need). The error names what is missing.
+pub fn resolve_references(tree: &Tree, topic: &str, role: Role) -> Result<Vec<ResolvedReference>, String> {
+    let mut resolved = Vec::new();
+    let mut visiting = Vec::new();
+    visit(tree, topic, role, &mut visiting, &mut resolved)?;
+    Ok(resolved)
+}
+
+fn visit(
+    tree: &Tree,
+    topic: &str,
+    role: Role,
+    visiting: &mut Vec<(String, Role)>,
+    resolved: &mut Vec<ResolvedReference>,
+) -> Result<(), String> {
+    if visiting.iter().any(|(t, r)| t == topic && *r == role) {
+        let chain: Vec<String> = visiting.iter().map(|(t, r)| format!("{t}/{}", r.as_str())).collect();
+        return Err(format!(
+            "references form a cycle: {} -> {topic}/{}",
+            chain.join(" -> "),
+            role.as_str()
+        ));
+    }
+    let settings = TopicSettings::read(tree, topic).map_err(|e| e.0)?;
+    let specs = match role {
+        Role::Value => settings.references,
+        Role::Key => settings.key_references,
+    };
+    visiting.push((topic.to_string(), role));
+    for spec in specs {
+        let ref_role = match spec.role.as_str() {
+            "value" => Role::Value,
+            "key" => Role::Key,
+            other => {
+                return Err(format!(
+                    "{topic}/topic.toml: reference {}: role must be value or key, not {other:?}",
+                    spec.name
+                ))
+            }
+        };
+        let Some((_, _, text)) = tree.schema(&spec.topic, ref_role) else {
+            return Err(format!(
+                "{topic}/topic.toml: reference {} names {}/{}, which has no schema in {}",
+                spec.name,
+                spec.topic,
+                ref_role.as_str(),
+                tree.label
+            ));
+        };
+        let text = text.to_string();
+        visit(tree, &spec.topic, ref_role, visiting, resolved)?;
+        if !resolved.iter().any(|r| r.name == spec.name) {
+            resolved.push(ResolvedReference {
+                name: spec.name,
+                topic: spec.topic,
+                role: ref_role,
+                text,
+            });
+        }
+    }
+    visiting.pop();
+    Ok(())
 }
 
 impl TopicSettings {

@@ -390,3 +390,101 @@ fn broken_inputs_and_unreachable_services_exit_2_with_a_clear_message() {
         stderr(&broken)
     );
 }
+
+/// A repository where `payments` uses the `Money` record of `money` through a reference.
+fn repository_with_references() -> PathBuf {
+    let repo = temp_dir("herald-ci-refs");
+    let money = repo.join("schemas/money");
+    let payments = repo.join("schemas/payments");
+    std::fs::create_dir_all(&money).unwrap();
+    std::fs::create_dir_all(&payments).unwrap();
+    std::fs::write(
+        money.join("value.avsc"),
+        r#"{"type": "record", "name": "Money", "namespace": "com.acme", "doc": "An amount.", "fields": [
+  {"name": "units", "type": "long", "doc": "Minor units."},
+  {"name": "currency", "type": "string", "doc": "ISO 4217 code."}
+]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        payments.join("value.avsc"),
+        r#"{"type": "record", "name": "Payment", "namespace": "com.acme", "fields": [
+  {"name": "id", "type": "string", "doc": "Payment id."},
+  {"name": "amount", "type": "com.acme.Money", "doc": "What was paid."}
+]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        payments.join("topic.toml"),
+        "compatibility = \"FULL\"\n[[references]]\nname = \"com.acme.Money\"\ntopic = \"money\"\n",
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "contracts"]);
+    repo
+}
+
+#[test]
+fn references_between_files_resolve_register_in_order_and_are_checked() {
+    let repo = repository_with_references();
+    let clean = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+    assert!(
+        stdout(&clean).contains("2 files checked, 0 errors"),
+        "{}",
+        stdout(&clean)
+    );
+
+    let server = Server::start(&[]);
+    let url = format!("http://{}", server.address);
+    let registered = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(
+        registered.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&registered),
+        stderr(&registered)
+    );
+    let table = stdout(&registered);
+    assert!(
+        table.find("money-value").unwrap() < table.find("payments-value").unwrap(),
+        "{table}"
+    );
+    let (_, version) = crate::serve::http(&server.address, "GET", "/subjects/payments-value/versions/1", None);
+    assert_eq!(
+        version["references"],
+        serde_json::json!([{"name": "com.acme.Money", "subject": "money-value", "version": 1}])
+    );
+    let again = stdout(&herald(&repo, &["register", "--server", &url]));
+    assert!(again.contains("0 registered, 2 unchanged"), "{again}");
+
+    // A referenced file changing is checked like any other, offline and against the server.
+    let money = repo.join("schemas/money/value.avsc");
+    let text = std::fs::read_to_string(&money).unwrap();
+    std::fs::write(&money, text.replace("\"type\": \"long\"", "\"type\": \"string\"")).unwrap();
+    for mode in [["--against", "git:main"], ["--server", url.as_str()]] {
+        let broken = herald(&repo, &["check", mode[0], mode[1]]);
+        assert_eq!(broken.status.code(), Some(1), "{mode:?}: {}", stdout(&broken));
+        assert!(
+            stdout(&broken).contains("schemas/money/value.avsc:2: error"),
+            "{mode:?}: {}",
+            stdout(&broken)
+        );
+    }
+    std::fs::write(&money, text).unwrap();
+
+    // A reference to nothing is reported on the topic.toml that makes it.
+    let toml = repo.join("schemas/payments/topic.toml");
+    std::fs::write(&toml, "[[references]]\nname = \"com.acme.Money\"\ntopic = \"nope\"\n").unwrap();
+    let unresolved = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(unresolved.status.code(), Some(1), "{}", stdout(&unresolved));
+    assert!(
+        stdout(&unresolved).contains("schemas/payments/topic.toml: error REFERENCE_UNRESOLVED")
+            && stdout(&unresolved).contains("names nope/value, which has no schema"),
+        "{}",
+        stdout(&unresolved)
+    );
+}
