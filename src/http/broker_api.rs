@@ -24,7 +24,7 @@ use super::records_json::RecordsJson;
 use super::wire::parse_body;
 use super::AppState;
 use crate::broker::batch::{Record, StoredRecord};
-use crate::broker::topic::{DurabilityMode, TopicConfig, TopicExample, Validation};
+use crate::broker::topic::{DurabilityMode, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
 use crate::registry::{RegistryError, StoredSchema, VersionSpec};
 use crate::schema::SchemaType;
@@ -107,20 +107,19 @@ fn response_format(headers: &HeaderMap, params: &Params) -> Format {
     }
 }
 
-/// `POST /topics`: creates a topic (a Herald addition; REST Proxy v2 cannot).
+/// The body of `POST /topics` (a Herald addition; REST Proxy v2 cannot create topics) and
+/// `PATCH /topics/{topic}`: every setting optional; creation needs `name`, and partitions
+/// and durability cannot change afterwards (the broker refuses, naming the field).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateTopic {
-    name: String,
-    #[serde(default = "one")]
-    partitions: u32,
+pub struct TopicBody {
+    name: Option<String>,
+    partitions: Option<u32>,
     description: Option<String>,
     owner: Option<String>,
     contact: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    examples: Vec<TopicExample>,
+    tags: Option<Vec<String>>,
+    examples: Option<Vec<TopicExample>>,
     retention_ms: Option<i64>,
     retention_bytes: Option<i64>,
     validation: Option<Validation>,
@@ -129,8 +128,52 @@ pub struct CreateTopic {
     durability: Option<DurabilityMode>,
 }
 
-fn one() -> u32 {
-    1
+/// An empty text clears an optional setting.
+fn text_setting(value: String) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+impl TopicBody {
+    /// Sets what the body gives; leaves the rest as it is.
+    fn apply(self, config: &mut TopicConfig) {
+        if let Some(v) = self.partitions {
+            config.partitions = v;
+        }
+        if let Some(v) = self.description {
+            config.description = text_setting(v);
+        }
+        if let Some(v) = self.owner {
+            config.owner = text_setting(v);
+        }
+        if let Some(v) = self.contact {
+            config.contact = text_setting(v);
+        }
+        if let Some(v) = self.tags {
+            config.tags = v;
+        }
+        if let Some(v) = self.examples {
+            config.examples = v;
+        }
+        if let Some(v) = self.retention_ms {
+            config.retention_ms = v;
+        }
+        if let Some(v) = self.retention_bytes {
+            config.retention_bytes = v;
+        }
+        if let Some(v) = self.validation {
+            config.validation = v;
+        }
+        if let Some(v) = self.key_subject {
+            config.key_subject = v;
+        }
+        if let Some(v) = self.value_subject {
+            config.value_subject = v;
+        }
+        if let Some(v) = self.durability {
+            config.durability = v;
+        }
+    }
 }
 
 fn topic_view(topic: &Topic) -> Value {
@@ -163,31 +206,13 @@ pub async fn list_topics(State(state): State<AppState>) -> Reply {
 }
 
 pub async fn create_topic(State(state): State<AppState>, body: Bytes) -> Reply {
-    let request: CreateTopic = parse_body(&body)?;
-    let mut config = TopicConfig::new(&request.name, request.partitions);
-    config.description = request.description;
-    config.owner = request.owner;
-    config.contact = request.contact;
-    config.tags = request.tags;
-    config.examples = request.examples;
-    if let Some(v) = request.retention_ms {
-        config.retention_ms = v;
-    }
-    if let Some(v) = request.retention_bytes {
-        config.retention_bytes = v;
-    }
-    if let Some(v) = request.validation {
-        config.validation = v;
-    }
-    if let Some(v) = request.key_subject {
-        config.key_subject = v;
-    }
-    if let Some(v) = request.value_subject {
-        config.value_subject = v;
-    }
-    if let Some(v) = request.durability {
-        config.durability = v;
-    }
+    let request: TopicBody = parse_body(&body)?;
+    let Some(name) = request.name.clone() else {
+        return Err(ApiError::bad_request("Invalid request body: missing field `name`"));
+    };
+    // The subjects default from the name, so the defaults come first and the body after.
+    let mut config = TopicConfig::new(&name, 1);
+    request.apply(&mut config);
     let broker = broker(&state)?;
     let topic = tokio::task::spawn_blocking(move || broker.create_topic(config))
         .await
@@ -195,75 +220,19 @@ pub async fn create_topic(State(state): State<AppState>, body: Bytes) -> Reply {
     reply(StatusCode::CREATED, &topic_view(&topic))
 }
 
-/// `PATCH /topics/{topic}`: the settings given change, the others stay. Partitions and
-/// durability are fixed at creation (asking to change them is a 422 naming the field).
-#[derive(Deserialize)]
-pub struct UpdateTopic {
-    description: Option<String>,
-    owner: Option<String>,
-    contact: Option<String>,
-    tags: Option<Vec<String>>,
-    examples: Option<Vec<TopicExample>>,
-    retention_ms: Option<i64>,
-    retention_bytes: Option<i64>,
-    validation: Option<Validation>,
-    key_subject: Option<String>,
-    value_subject: Option<String>,
-    partitions: Option<u32>,
-    durability: Option<DurabilityMode>,
-}
-
-/// An empty text clears an optional setting.
-fn text_setting(value: String) -> Option<String> {
-    let trimmed = value.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
-}
-
+/// `PATCH /topics/{topic}`: the settings given change, the others stay.
 pub async fn update_topic(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> Reply {
-    let request: UpdateTopic = parse_body(&body)?;
+    let request: TopicBody = parse_body(&body)?;
+    if request.name.as_ref().is_some_and(|given| *given != name) {
+        return Err(BrokerError::Topic(TopicError::Invalid(
+            "name cannot change after a topic is created".to_string(),
+        ))
+        .into());
+    }
     let broker = broker(&state)?;
-    let topic = tokio::task::spawn_blocking(move || {
-        broker.update_topic(&name, |config| {
-            if let Some(v) = request.description {
-                config.description = text_setting(v);
-            }
-            if let Some(v) = request.owner {
-                config.owner = text_setting(v);
-            }
-            if let Some(v) = request.contact {
-                config.contact = text_setting(v);
-            }
-            if let Some(v) = request.tags {
-                config.tags = v;
-            }
-            if let Some(v) = request.examples {
-                config.examples = v;
-            }
-            if let Some(v) = request.retention_ms {
-                config.retention_ms = v;
-            }
-            if let Some(v) = request.retention_bytes {
-                config.retention_bytes = v;
-            }
-            if let Some(v) = request.validation {
-                config.validation = v;
-            }
-            if let Some(v) = request.key_subject {
-                config.key_subject = v;
-            }
-            if let Some(v) = request.value_subject {
-                config.value_subject = v;
-            }
-            if let Some(v) = request.partitions {
-                config.partitions = v;
-            }
-            if let Some(v) = request.durability {
-                config.durability = v;
-            }
-        })
-    })
-    .await
-    .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let topic = tokio::task::spawn_blocking(move || broker.update_topic(&name, |config| request.apply(config)))
+        .await
+        .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     reply(StatusCode::OK, &topic_view(&topic))
 }
 

@@ -135,6 +135,24 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     }
 }
 
+/// The one row of a schema that is not a record or object (a bare string, an array): the
+/// event itself.
+fn whole_value_row(type_label: String, doc: Option<String>, symbols: Vec<String>, pointer: String) -> FieldRow {
+    FieldRow {
+        path: String::new(),
+        depth: 0,
+        name: "(value)".to_string(),
+        type_label,
+        required: true,
+        default: None,
+        doc,
+        deprecated: false,
+        tags: Vec::new(),
+        symbols,
+        pointer,
+    }
+}
+
 fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_string()
@@ -165,20 +183,13 @@ impl AvroWalk<'_> {
         if matches!(self.schema.kind(root), Kind::Record(_)) {
             self.record(root, "", 0);
         } else {
-            let type_label = self.label(root, 0);
-            self.rows.push(FieldRow {
-                path: String::new(),
-                depth: 0,
-                name: "(value)".to_string(),
-                type_label,
-                required: true,
-                default: None,
-                doc: None,
-                deprecated: false,
-                tags: Vec::new(),
-                symbols: self.symbols(root),
-                pointer: self.schema.location(root),
-            });
+            let row = whole_value_row(
+                self.label(root, 0),
+                None,
+                self.symbols(root),
+                self.schema.location(root),
+            );
+            self.rows.push(row);
             self.children(root, "", 1);
         }
         self.rows
@@ -292,20 +303,13 @@ impl<'a> JsonWalk<'a> {
         if self.has_properties(root, 0) {
             self.children(root, "", 0);
         } else {
-            let type_label = self.label(root, 0);
-            self.rows.push(FieldRow {
-                path: String::new(),
-                depth: 0,
-                name: "(value)".to_string(),
-                type_label,
-                required: true,
-                default: None,
-                doc: self.doc(root),
-                deprecated: false,
-                tags: Vec::new(),
-                symbols: self.symbols(root),
-                pointer: self.schema.location(root),
-            });
+            let row = whole_value_row(
+                self.label(root, 0),
+                self.doc(root),
+                self.symbols(root),
+                self.schema.location(root),
+            );
+            self.rows.push(row);
             self.children(root, "", 1);
         }
         self.rows
@@ -570,6 +574,25 @@ mod tests {
         assert_eq!(rows[1].doc.as_deref(), Some("A note"));
         assert!(rows[1].deprecated);
         assert_eq!(rows[3].tags, vec!["PII"]);
+    }
+
+    #[test]
+    fn a_schema_that_is_not_a_record_is_one_row_for_the_whole_event() {
+        let avro = rows(SchemaType::Avro, r#"{"type":"array","items":"long"}"#, None);
+        assert_eq!(avro.len(), 1);
+        assert_eq!(
+            (avro[0].name.as_str(), avro[0].type_label.as_str()),
+            ("(value)", "array<long>")
+        );
+        let json = rows(
+            SchemaType::Json,
+            r#"{"type":"string","description":"A code.","enum":["a","b"]}"#,
+            None,
+        );
+        assert_eq!(json.len(), 1);
+        assert_eq!(json[0].type_label, "string enum");
+        assert_eq!(json[0].symbols, vec!["a", "b"]);
+        assert_eq!(json[0].doc.as_deref(), Some("A code."));
     }
 
     #[test]

@@ -425,6 +425,7 @@ async fn topic_settings_change_with_patch_but_partitions_and_durability_do_not()
     // Fixed settings and bad values are refused with the field named; nothing changes.
     for (body, field) in [
         (json!({"partitions": 4}), "partitions"),
+        (json!({"name": "other"}), "name"),
         (
             json!({"durability": {"mode": "interval", "interval_ms": 5}}),
             "durability",
