@@ -131,6 +131,8 @@ pub struct Broker {
     dir: PathBuf,
     log_config: LogConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Taken by `update_topic`, one settings change at a time.
+    updates: std::sync::Mutex<()>,
     groups: Groups,
     /// Held while the broker is open: one process per log directory.
     _lock: fs::File,
@@ -190,6 +192,7 @@ impl Broker {
             dir,
             log_config,
             topics: RwLock::new(topics),
+            updates: std::sync::Mutex::new(()),
             groups,
             _lock: lock,
         })
@@ -234,11 +237,10 @@ impl Broker {
     /// Partition count, durability and the name are fixed at creation; an update that
     /// changes them is refused. The new settings are on disk before they are used.
     pub fn update_topic(&self, name: &str, update: impl FnOnce(&mut TopicConfig)) -> Result<Arc<Topic>, BrokerError> {
-        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-        let current = topics
-            .get(name)
-            .cloned()
-            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        // Updates queue here, so the topics lock is not held while the file is written and
+        // synced (every produce and fetch looks its topic up under that lock).
+        let _one_at_a_time = self.updates.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.topic(name)?;
         let mut config = current.config.clone();
         update(&mut config);
         for (field, changed) in [
@@ -262,6 +264,11 @@ impl Broker {
             partitions: current.partitions.clone(),
             next: AtomicU32::new(current.next.load(Ordering::Relaxed)),
         });
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        // A delete that ran meanwhile wins: the topic's files are gone.
+        if !topics.contains_key(name) {
+            return Err(BrokerError::UnknownTopic(name.to_string()));
+        }
         topics.insert(name.to_string(), topic.clone());
         Ok(topic)
     }

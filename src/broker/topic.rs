@@ -156,10 +156,21 @@ impl TopicConfig {
             ("key_subject", &self.key_subject),
             ("value_subject", &self.value_subject),
         ] {
-            if subject.is_empty() || subject.chars().any(char::is_control) {
+            // `__GLOBAL` is the registry's key for its global config, not a subject.
+            if subject.is_empty() || subject.chars().any(char::is_control) || subject == "__GLOBAL" {
                 return Err(TopicError::Invalid(format!(
                     "{field} {subject:?} is not a valid subject"
                 )));
+            }
+        }
+        for (index, tag) in self.tags.iter().enumerate() {
+            if tag.is_empty() || tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(TopicError::Invalid(format!(
+                    "tags[{index}] {tag:?} must be a non-empty word without spaces"
+                )));
+            }
+            if self.tags[..index].contains(tag) {
+                return Err(TopicError::Invalid(format!("tags[{index}] {tag:?} is listed twice")));
             }
         }
         Ok(())

@@ -230,17 +230,15 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
         let text =
             std::fs::read_to_string(&file).map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
         let settings: TopicFile = toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-        let mut body = json!({ "tags": settings.tags });
-        if let Some(d) = &settings.description {
-            body["description"] = json!(d.trim());
-        }
-        if let Some(o) = &settings.owner {
-            body["owner"] = json!(o);
-        }
-        if let Some(c) = &settings.contact {
-            body["contact"] = json!(c.trim());
-        }
-        body["examples"] = Value::Array(read_examples(&path.join("examples"))?);
+        // The file is the topic's documentation: a key it leaves out is cleared (an empty
+        // text clears), while retention and validation left out keep the topic's setting.
+        let mut body = json!({
+            "tags": settings.tags,
+            "description": settings.description.as_deref().map(str::trim).unwrap_or_default(),
+            "owner": settings.owner.as_deref().unwrap_or_default(),
+            "contact": settings.contact.as_deref().map(str::trim).unwrap_or_default(),
+            "examples": read_examples(&path.join("examples"))?,
+        });
         if let Some(r) = &settings.retention {
             body["retention_ms"] =
                 json!(parse_duration_ms(r).map_err(|e| CliError(format!("{}: retention: {e}", file.display())))?);
@@ -249,10 +247,19 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
             body["validation"] = json!(v);
         }
         if existing.contains(&name) {
-            // Partitions are fixed at creation; everything else follows the file.
+            // Partitions are fixed at creation: a different count in the file is reported,
+            // not applied.
             let response = client.patch(&format!("/topics/{name}"), &body)?;
             expect_ok(&response, &format!("{}: updating topic {name}", file.display()))?;
             let _ = writeln!(out, "{name}: updated");
+            let current = response.body["partitions"].as_array().map_or(0, Vec::len);
+            if let Some(wanted) = settings.partitions.filter(|&p| p as usize != current) {
+                let _ = writeln!(
+                    out,
+                    "{name}: keeps {current} partitions ({} says {wanted}; partitions are fixed when a topic is created)",
+                    file.display()
+                );
+            }
         } else {
             body["name"] = json!(name);
             body["partitions"] = json!(settings.partitions.unwrap_or(1));

@@ -18,7 +18,6 @@ use crate::schema::fields::field_rows;
 use crate::schema::lint::lint;
 use crate::schema::locate::line_of;
 use crate::schema::{ErrorLocation, Reference, Schema, SchemaType};
-use crate::validate::{avro::encode_json, JsonValidator};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -148,21 +147,23 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                 Role::Value => settings.compatibility.as_deref(),
                 Role::Key => None,
             };
+            // `herald register` sets the level topic.toml names before registering, so that
+            // is the level registration will judge by, on either baseline.
+            let named_level: Option<CompatibilityLevel> = level_named
+                .map(|name| {
+                    name.parse()
+                        .map_err(|e: compat::UnknownLevel| CliError(format!("{topic}/topic.toml: compatibility: {e}")))
+                })
+                .transpose()?;
             let (level, previous, labels) = match baseline {
                 Baseline::Files(tree) => {
-                    let level = match level_named {
-                        Some(name) => name.parse().map_err(|e: compat::UnknownLevel| {
-                            CliError(format!("{topic}/topic.toml: compatibility: {e}"))
-                        })?,
-                        None => default_level,
-                    };
                     // The previous versions' references as they were, else as they are now.
                     let old_references = resolve_references(tree, &topic, role).unwrap_or_else(|_| references.clone());
                     let (previous, labels) =
                         previous_files(tree, &topic, role, schema_type, &as_references(&old_references))?;
-                    (level, previous, labels)
+                    (named_level.unwrap_or(default_level), previous, labels)
                 }
-                Baseline::Registry(client) => registry_history(client, &subject)?,
+                Baseline::Registry(client) => registry_history(client, &subject, named_level)?,
             };
             let numbered: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&previous);
             let verdict = compat::check(level, &numbered, &schema);
@@ -275,16 +276,22 @@ pub fn as_references(resolved: &[ResolvedReference]) -> Vec<Reference<'_>> {
 fn registry_history(
     client: &Client,
     subject: &str,
+    named_level: Option<CompatibilityLevel>,
 ) -> Result<(CompatibilityLevel, Vec<Schema>, Vec<String>), CliError> {
     let encoded = encode_segment(subject);
-    let config = client.get(&format!("/config/{encoded}?defaultToGlobal=true"))?;
-    let level: CompatibilityLevel = match config.status {
-        200 => config.body["compatibilityLevel"]
-            .as_str()
-            .unwrap_or("BACKWARD")
-            .parse()
-            .map_err(|e: compat::UnknownLevel| CliError(format!("the registry's level for {subject}: {e}")))?,
-        status => return Err(server_error(status, &config.message(), subject)),
+    let level: CompatibilityLevel = match named_level {
+        Some(level) => level,
+        None => {
+            let config = client.get(&format!("/config/{encoded}?defaultToGlobal=true"))?;
+            match config.status {
+                200 => config.body["compatibilityLevel"]
+                    .as_str()
+                    .unwrap_or("BACKWARD")
+                    .parse()
+                    .map_err(|e: compat::UnknownLevel| CliError(format!("the registry's level for {subject}: {e}")))?,
+                status => return Err(server_error(status, &config.message(), subject)),
+            }
+        }
     };
     let versions = client.get(&format!("/subjects/{encoded}/versions"))?;
     let numbers: Vec<i64> = match versions.status {
@@ -370,17 +377,7 @@ pub fn encode_segment(value: &str) -> String {
 
 /// Why an event does not match a schema, as (JSON pointer into the event, reason).
 pub fn example_problem(schema: &Schema, event: &Value) -> Option<(String, String)> {
-    match schema {
-        Schema::Avro(avro) => encode_json(avro, event).err().map(|v| (v.path, v.reason)),
-        Schema::Json(json) => {
-            let validator = JsonValidator::new(json.canonical()).ok()?;
-            validator
-                .check_value(event)
-                .into_iter()
-                .next()
-                .map(|v| (v.path, v.reason))
-        }
-    }
+    crate::validate::event_violation(schema, event).map(|v| (v.path, v.reason))
 }
 
 /// The JSON a registration of this file would send (used by `herald register`).

@@ -87,10 +87,25 @@ fn build(client: &Client, out: &Path) -> Result<usize, CliError> {
     Ok(written)
 }
 
-/// The `href` values of a page, unescaped from HTML.
+/// The `href` values of a page's own structure, unescaped from HTML. Links people wrote in
+/// a topic's description (between the page's description markers, which the sanitiser
+/// keeps user content from forging: it drops comments) are theirs, not the site's.
 fn links(html: &str) -> Vec<String> {
-    let mut found = Vec::new();
+    let mut page = String::with_capacity(html.len());
     let mut rest = html;
+    while let Some(start) = rest.find("<!-- herald:description -->") {
+        page.push_str(&rest[..start]);
+        match rest[start..].find("<!-- /herald:description -->") {
+            Some(end) => rest = &rest[start + end..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    page.push_str(rest);
+    let mut found = Vec::new();
+    let mut rest = page.as_str();
     while let Some(at) = rest.find("href=\"") {
         rest = &rest[at + 6..];
         let Some(end) = rest.find('"') else {
@@ -117,6 +132,14 @@ fn resolve(page: &str, link: &str) -> Option<String> {
     let mut parts: Vec<&str> = page.split('/').collect();
     parts.pop();
     for segment in link.split('/') {
+        // The site's own file names use only these characters (see `render::path_segment`);
+        // anything else is not a page of the site, and must not reach a file path.
+        if !segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~'))
+        {
+            return None;
+        }
         match segment {
             "." | "" => {}
             ".." => {
@@ -147,6 +170,19 @@ mod tests {
         assert_eq!(resolve("index.html", "https://example.com/"), None);
         assert_eq!(resolve("index.html", "#top"), None);
         assert_eq!(resolve("index.html", "/ui/index.html"), None);
+        assert_eq!(resolve("topics/a.html", "..\\..\\x.html"), None);
+        assert_eq!(resolve("index.html", "a b.html"), None);
+        assert_eq!(resolve("index.html", "a%2F.html"), None);
+        assert_eq!(
+            resolve("index.html", "subjects/a~2Fb.html").as_deref(),
+            Some("subjects/a~2Fb.html")
+        );
+    }
+
+    #[test]
+    fn links_in_descriptions_are_not_followed() {
+        let page = r#"<a href="a.html">a</a><!-- herald:description --><a href="runbook.html">r</a><!-- /herald:description --><a href="b.html">b</a>"#;
+        assert_eq!(links(page), vec!["a.html".to_string(), "b.html".to_string()]);
     }
 
     #[test]

@@ -241,10 +241,17 @@ fn xml_escape(text: &str) -> String {
 /// One test case per file checked; each error finding is a failure of its file's case,
 /// warnings go to the case's output.
 pub fn junit(report: &Report) -> String {
+    // Findings can be on files that were not themselves checked (an example, a topic.toml):
+    // they get cases of their own, so no error is left out of the report.
+    let mut cases: Vec<(String, Option<String>)> = report.checked.clone();
+    for f in &report.findings {
+        if !cases.iter().any(|(file, _)| *file == f.file) {
+            cases.push((f.file.clone(), f.subject.clone()));
+        }
+    }
     let mut out = String::new();
     let _ = writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
-    let failed_files = report
-        .checked
+    let failed_files = cases
         .iter()
         .filter(|(file, _)| {
             report
@@ -257,17 +264,17 @@ pub fn junit(report: &Report) -> String {
         out,
         r#"<testsuites name="{0}" tests="{1}" failures="{2}">"#,
         xml_escape(&report.tool),
-        report.checked.len(),
+        cases.len(),
         failed_files
     );
     let _ = writeln!(
         out,
         r#"  <testsuite name="{0}" tests="{1}" failures="{2}" errors="0">"#,
         xml_escape(&report.tool),
-        report.checked.len(),
+        cases.len(),
         failed_files
     );
-    for (file, subject) in &report.checked {
+    for (file, subject) in &cases {
         let findings: Vec<&Finding> = report.findings.iter().filter(|f| &f.file == file).collect();
         let _ = write!(
             out,

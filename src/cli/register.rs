@@ -127,6 +127,19 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         if !named.is_empty() {
             body["references"] = serde_json::Value::Array(named);
         }
+        // The level topic.toml names is the subject's, whether or not its schema changed;
+        // set first, so a new version is judged by it (a dry run changes nothing, and is
+        // judged by the registry's current level).
+        let level = match role {
+            Role::Value => TopicSettings::read(&tree, topic)?.compatibility,
+            Role::Key => None,
+        };
+        if let (Some(level), false) = (&level, args.dry_run) {
+            let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
+            if set.status != 200 {
+                return Err(CliError(format!("setting {subject} to {level}: {}", set.message())));
+            }
+        }
         let found = client.post(
             &format!("/subjects/{encoded}"),
             &body,
@@ -157,10 +170,6 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                 )))
             }
         }
-        let level = match role {
-            Role::Value => TopicSettings::read(&tree, topic)?.compatibility,
-            Role::Key => None,
-        };
         if args.dry_run {
             let checked = client.post(
                 &format!("/compatibility/subjects/{encoded}/versions?verbose=true"),
@@ -180,12 +189,6 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             }
             rows.push(row);
             continue;
-        }
-        if let Some(level) = &level {
-            let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
-            if set.status != 200 {
-                return Err(CliError(format!("setting {subject} to {level}: {}", set.message())));
-            }
         }
         let registered = client.post(
             &format!("/subjects/{encoded}/versions"),

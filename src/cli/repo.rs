@@ -270,12 +270,16 @@ impl Tree {
     }
 }
 
-/// `v10` after `v9`: digits compare as numbers.
-fn natural_key(path: &str) -> (String, u64) {
+/// `v10` after `v9`: the file name's first run of digits compares as a number, then the
+/// name decides (`v2.avsc` and `v2.json` stay together).
+fn natural_key(path: &str) -> (u64, String) {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let digits: String = name.chars().filter(char::is_ascii_digit).collect();
-    let letters: String = name.chars().filter(|c| !c.is_ascii_digit()).collect();
-    (letters, digits.parse().unwrap_or(0))
+    let digits: String = name
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (digits.parse().unwrap_or(0), name.to_string())
 }
 
 fn is_contract_file(name: &str) -> bool {
@@ -378,13 +382,25 @@ fn visit(
         };
         let text = text.to_string();
         visit(tree, &spec.topic, ref_role, visiting, resolved)?;
-        if !resolved.iter().any(|r| r.name == spec.name) {
-            resolved.push(ResolvedReference {
+        match resolved.iter().find(|r| r.name == spec.name) {
+            // The same schema reached twice (a diamond) is one reference.
+            Some(seen) if seen.topic == spec.topic && seen.role == ref_role => {}
+            Some(seen) => {
+                return Err(format!(
+                    "{topic}/topic.toml: reference {} names {}/{}, but {}/{} already goes by that name",
+                    spec.name,
+                    spec.topic,
+                    ref_role.as_str(),
+                    seen.topic,
+                    seen.role.as_str()
+                ))
+            }
+            None => resolved.push(ResolvedReference {
                 name: spec.name,
                 topic: spec.topic,
                 role: ref_role,
                 text,
-            });
+            }),
         }
     }
     visiting.pop();

@@ -128,12 +128,17 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) ->
                 }
             }
             if let Some(key) = &source.key {
+                let mut key_schema = key.schema.clone();
+                rebase_refs(
+                    &mut key_schema,
+                    &format!("#/components/messages/{message_id}/x-key/schema"),
+                );
                 message["x-key"] = json!({
                     "subject": key.subject,
                     "version": key.version,
                     "schema-id": key.id,
                     "schemaFormat": key.schema_format,
-                    "schema": key.schema,
+                    "schema": key_schema,
                 });
             }
             let examples: Vec<Value> = source
@@ -188,7 +193,7 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) ->
         "asyncapi": "3.0.0",
         "info": {
             "title": title,
-            "version": version_of(channels),
+            "version": version_of(channels, only),
             "description": description,
         },
         "defaultContentType": "application/json",
@@ -218,7 +223,9 @@ fn rebase_refs(schema: &mut Value, base: &str) {
         Value::Object(members) => {
             for (key, member) in members.iter_mut() {
                 match member {
-                    Value::String(target) if key == "$ref" && target.starts_with('#') => {
+                    // `#` and `#/…` point into the schema; `#name` anchors and other documents
+                    // stay as written.
+                    Value::String(target) if key == "$ref" && (target == "#" || target.starts_with("#/")) => {
                         *target = format!("{base}{}", &target[1..]);
                     }
                     other => rebase_refs(other, base),
@@ -232,9 +239,9 @@ fn rebase_refs(schema: &mut Value, base: &str) {
 
 /// The document's version moves whenever a message schema does: for one topic, its value
 /// version; for the catalog, the newest schema id any topic uses.
-fn version_of(channels: &[ChannelSource]) -> String {
+fn version_of(channels: &[ChannelSource], only: Option<&str>) -> String {
     match channels {
-        [one] => one.value.as_ref().map_or(0, |v| v.version).to_string(),
+        [one] if only.is_some() => one.value.as_ref().map_or(0, |v| v.version).to_string(),
         all => all
             .iter()
             .filter_map(|c| c.value.as_ref())

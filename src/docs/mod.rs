@@ -25,7 +25,6 @@ use crate::compat::{CompatibilityLevel, Direction};
 use crate::registry::{Registry, RegistryError, SubjectSchema, VersionSpec};
 use crate::schema::fields::{field_rows, FieldRow};
 use crate::schema::{example, Schema};
-use crate::validate::{avro::encode_json, JsonValidator};
 
 pub use markdown::render_markdown;
 pub use model::*;
@@ -55,6 +54,9 @@ impl From<RegistryError> for DocsError {
             RegistryError::SubjectNotFound(s) => DocsError::NotFound(format!("subject {s}")),
             RegistryError::VersionNotFound(v) => DocsError::NotFound(format!("version {v}")),
             RegistryError::SchemaNotFound(Some(id)) => DocsError::NotFound(format!("schema {id}")),
+            // A page address that names no possible subject or version is one that does not exist.
+            RegistryError::InvalidSubject(s) => DocsError::NotFound(format!("subject {s}")),
+            RegistryError::InvalidVersion(v) => DocsError::NotFound(format!("version {v}")),
             other => DocsError::Registry(other),
         }
     }
@@ -480,22 +482,9 @@ fn validation_name(config: &TopicConfig) -> &'static str {
 fn examples(config: &TopicConfig, schema: &Schema) -> (Vec<Example>, Vec<(String, String)>) {
     let mut valid = Vec::new();
     let mut stale = Vec::new();
-    let json_validator = match schema {
-        Schema::Json(json) => JsonValidator::new(json.canonical()).ok(),
-        Schema::Avro(_) => None,
-    };
     for example in &config.examples {
-        let problem = match schema {
-            Schema::Avro(avro) => encode_json(avro, &example.value)
-                .err()
-                .map(|v| format!("{}: {}", display_path(&v.path), v.reason)),
-            Schema::Json(_) => json_validator.as_ref().and_then(|validator| {
-                validator
-                    .check_value(&example.value)
-                    .first()
-                    .map(|v| format!("{}: {}", display_path(&v.path), v.reason))
-            }),
-        };
+        let problem = crate::validate::event_violation(schema, &example.value)
+            .map(|v| format!("{}: {}", display_path(&v.path), v.reason));
         match problem {
             None => valid.push(Example {
                 name: example.name.clone(),

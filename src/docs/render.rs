@@ -38,17 +38,37 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
-/// Percent-encodes a value for use as one path segment (subject names may hold `/`).
-fn path_segment(value: &str) -> String {
+/// A value as one path segment of a page's file name (subject names may hold `/`, spaces,
+/// anything). Bytes other than `[A-Za-z0-9._-]` become `~XX`: unlike `%XX`, a browser
+/// never decodes that, so the same link names the same file on a server and on disk.
+pub fn path_segment(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            out.push_str(&format!("~{byte:02X}"));
         }
     }
     out
+}
+
+/// The value [`path_segment`] encoded, or `None` if `segment` is not such an encoding.
+pub fn decode_segment(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'~' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn render(template: &str, ctx: Value) -> String {
@@ -134,9 +154,14 @@ mod tests {
     }
 
     #[test]
-    fn segments_are_percent_encoded() {
+    fn segments_are_encoded_for_files_and_back() {
         assert_eq!(path_segment("orders-value"), "orders-value");
-        assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(path_segment("a/b c~"), "a~2Fb~20c~7E");
+        for value in ["orders-value", "a/b c~", "ünï:code", "~~"] {
+            assert_eq!(decode_segment(&path_segment(value)).as_deref(), Some(value));
+        }
+        assert_eq!(decode_segment("bad~2"), None);
+        assert_eq!(decode_segment("bad~zz"), None);
     }
 
     #[test]

@@ -23,9 +23,26 @@ fn scalar_text(value: &Value) -> String {
     match value {
         Value::Object(_) => "{}".to_string(),
         Value::Array(_) => "[]".to_string(),
-        // serde_json writes strings with JSON escapes: valid YAML double-quoted scalars.
+        Value::String(text) => quoted(text),
         other => other.to_string(),
     }
+}
+
+/// A double-quoted scalar. serde_json's JSON escapes are valid YAML escapes; on top of
+/// them, characters YAML readers refuse or read as line breaks (DEL, C1 controls, NEL, the
+/// line and paragraph separators, the byte-order mark) are escaped too.
+fn quoted(text: &str) -> String {
+    let json = Value::String(text.to_string()).to_string();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn is_block(value: &Value) -> bool {
@@ -43,7 +60,7 @@ fn write_members(out: &mut String, value: &Value, indent: usize) {
         Value::Object(map) => {
             for (key, member) in map {
                 out.push_str(&pad);
-                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(&quoted(key));
                 out.push(':');
                 if is_block(member) {
                     out.push('\n');
@@ -96,5 +113,9 @@ mod tests {
     #[test]
     fn control_characters_and_quotes_are_escaped() {
         assert_eq!(to_yaml(&json!({"k": "a\"b\n\u{1}"})), "\"k\": \"a\\\"b\\n\\u0001\"\n");
+        assert_eq!(
+            to_yaml(&json!({"k\u{85}": "x\u{2028}y\u{feff}\u{7f}"})),
+            "\"k\\u0085\": \"x\\u2028y\\ufeff\\u007f\"\n"
+        );
     }
 }

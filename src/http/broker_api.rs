@@ -128,10 +128,10 @@ pub struct TopicBody {
     durability: Option<DurabilityMode>,
 }
 
-/// An empty text clears an optional setting.
+/// An empty (or all-blank) text clears an optional setting; any other is kept as written
+/// (leading spaces mean something in Markdown).
 fn text_setting(value: String) -> Option<String> {
-    let trimmed = value.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+    (!value.trim().is_empty()).then_some(value)
 }
 
 impl TopicBody {

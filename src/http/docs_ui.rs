@@ -38,6 +38,11 @@ fn redirect(to: &str) -> Response {
     (StatusCode::FOUND, [(LOCATION, to.to_string())]).into_response()
 }
 
+/// Any other address under `/ui/`: an HTML page saying so, with a way back.
+pub async fn missing_page(Path(rest): Path<String>) -> Response {
+    not_found(rest.matches('/').count(), &format!("page {rest}"))
+}
+
 /// `/ui` and `/ui/`: the catalog lives at `/ui/index.html`, where its relative links work.
 pub async fn home() -> Response {
     redirect("/ui/index.html")
@@ -102,10 +107,10 @@ pub async fn changelog_form(Path(topic): Path<String>, Query(pair): Query<Pair>)
 }
 
 pub async fn subject(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(subject) = file.strip_suffix(".html") else {
+    let Some(subject) = file.strip_suffix(".html").and_then(render::decode_segment) else {
         return not_found(1, &format!("page subjects/{file}"));
     };
-    match state.docs.subject_page(subject).await {
+    match state.docs.subject_page(&subject).await {
         Ok(page) => html(render::subject(&page)),
         Err(e) => failure(1, e),
     }
@@ -114,6 +119,9 @@ pub async fn subject(State(state): State<AppState>, Path(file): Path<String>) ->
 pub async fn version(State(state): State<AppState>, Path((subject, file)): Path<(String, String)>) -> Response {
     let Some(version) = file.strip_suffix(".html").and_then(|v| v.parse::<i64>().ok()) else {
         return not_found(3, &format!("version page {file} (expected N.html)"));
+    };
+    let Some(subject) = render::decode_segment(&subject) else {
+        return not_found(3, &format!("subject {subject}"));
     };
     match state.docs.version_page(&subject, version).await {
         Ok(page) => html(render::version(&page)),

@@ -220,6 +220,7 @@ fn router(state: AppState) -> Router {
         .route("/ui/asyncapi.json", get(docs_ui::asyncapi_json))
         .route("/ui/asyncapi.yaml", get(docs_ui::asyncapi_yaml))
         .route("/ui/asyncapi/{file}", get(docs_ui::asyncapi_topic))
+        .route("/ui/{*rest}", get(docs_ui::missing_page))
         .route("/asyncapi.json", get(docs_ui::asyncapi_json))
         .route("/asyncapi.yaml", get(docs_ui::asyncapi_yaml))
         .route("/asyncapi/{file}", get(docs_ui::asyncapi_topic))

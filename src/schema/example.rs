@@ -10,20 +10,27 @@ use super::json::{Criterion, JsonKind, JsonNodeId, JsonSchema};
 use super::Schema;
 
 const MAX_DEPTH: usize = 8;
+/// At most this many values in one example: a type reused at every level would otherwise
+/// make the example grow exponentially.
+const MAX_VALUES: usize = 2_000;
+/// Strings are padded to a `minLength` only up to this; a longer minimum is left unmet (the
+/// example illustrates, it must not allocate what a hostile schema asks for).
+const MAX_PADDING: usize = 256;
 
 /// A JSON example of an event of `schema` (Avro's JSON form with bare union values, which
 /// Herald's produce path and most tools accept).
 pub fn example(schema: &Schema) -> Value {
     match schema {
-        Schema::Avro(avro) => avro_example(avro, avro.root(), "value", 0),
-        Schema::Json(json) => json_example(json, json.root(), "value", 0),
+        Schema::Avro(avro) => avro_example(avro, avro.root(), "value", 0, &mut MAX_VALUES.clone()),
+        Schema::Json(json) => json_example(json, json.root(), "value", 0, &mut MAX_VALUES.clone()),
     }
 }
 
-fn avro_example(schema: &AvroSchema, id: NodeId, name: &str, depth: usize) -> Value {
-    if depth > MAX_DEPTH {
+fn avro_example(schema: &AvroSchema, id: NodeId, name: &str, depth: usize, budget: &mut usize) -> Value {
+    if depth > MAX_DEPTH || *budget == 0 {
         return Value::Null;
     }
+    *budget -= 1;
     if let Some(logical) = schema.logical_type(id) {
         match logical {
             "timestamp-millis" | "local-timestamp-millis" => return json!(1_767_225_600_000_i64),
@@ -42,8 +49,8 @@ fn avro_example(schema: &AvroSchema, id: NodeId, name: &str, depth: usize) -> Va
         Kind::Float | Kind::Double => json!(12.5),
         Kind::Bytes => json!("\u{1}\u{2}"),
         Kind::String => json!(format!("example {name}")),
-        Kind::Array { items } => json!([avro_example(schema, *items, name, depth + 1)]),
-        Kind::Map { values } => json!({ "key": avro_example(schema, *values, name, depth + 1) }),
+        Kind::Array { items } => json!([avro_example(schema, *items, name, depth + 1, budget)]),
+        Kind::Map { values } => json!({ "key": avro_example(schema, *values, name, depth + 1, budget) }),
         Kind::Union { branches } => {
             // The first non-null branch shows more than `null` would.
             let branch = branches
@@ -51,14 +58,14 @@ fn avro_example(schema: &AvroSchema, id: NodeId, name: &str, depth: usize) -> Va
                 .copied()
                 .find(|&b| !matches!(schema.kind(b), Kind::Null))
                 .or_else(|| branches.first().copied());
-            branch.map_or(Value::Null, |b| avro_example(schema, b, name, depth + 1))
+            branch.map_or(Value::Null, |b| avro_example(schema, b, name, depth + 1, budget))
         }
         Kind::Record(record) => {
             let mut object = Map::new();
             for field in &record.fields {
                 let value = match &field.default {
                     Some(default) if !default.is_null() => default.clone(),
-                    _ => avro_example(schema, field.schema, &field.name, depth + 1),
+                    _ => avro_example(schema, field.schema, &field.name, depth + 1, budget),
                 };
                 object.insert(field.name.clone(), value);
             }
@@ -69,10 +76,11 @@ fn avro_example(schema: &AvroSchema, id: NodeId, name: &str, depth: usize) -> Va
     }
 }
 
-fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -> Value {
-    if depth > MAX_DEPTH {
+fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize, budget: &mut usize) -> Value {
+    if depth > MAX_DEPTH || *budget == 0 {
         return Value::Null;
     }
+    *budget -= 1;
     if let Some(default) = schema.annotations(id).and_then(|a| a.default.clone()) {
         return default;
     }
@@ -89,14 +97,14 @@ fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -
                 Some("uri") => "https://example.com/".to_string(),
                 _ => format!("example {name}"),
             };
-            let min = rules.min_length.unwrap_or(0) as usize;
-            let mut text = if text.chars().count() < min {
+            let min = usize::try_from(rules.min_length.unwrap_or(0)).unwrap_or(usize::MAX);
+            let mut text = if text.chars().count() < min && min <= MAX_PADDING {
                 format!("{text}{}", "x".repeat(min - text.chars().count()))
             } else {
                 text
             };
             if let Some(max) = rules.max_length {
-                text = text.chars().take(max as usize).collect();
+                text = text.chars().take(usize::try_from(max).unwrap_or(usize::MAX)).collect();
             }
             json!(text)
         }
@@ -123,7 +131,10 @@ fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -
         JsonKind::Object(rules) => {
             let mut object = Map::new();
             for (property, node) in &rules.properties {
-                object.insert(property.clone(), json_example(schema, *node, property, depth + 1));
+                object.insert(
+                    property.clone(),
+                    json_example(schema, *node, property, depth + 1, budget),
+                );
             }
             Value::Object(object)
         }
@@ -131,10 +142,10 @@ fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -
             (Some(tuple), _) => Value::Array(
                 tuple
                     .iter()
-                    .map(|&t| json_example(schema, t, name, depth + 1))
+                    .map(|&t| json_example(schema, t, name, depth + 1, budget))
                     .collect(),
             ),
-            (None, Some(items)) => json!([json_example(schema, items, name, depth + 1)]),
+            (None, Some(items)) => json!([json_example(schema, items, name, depth + 1, budget)]),
             (None, None) => json!([]),
         },
         JsonKind::Enum(values) => values.first().cloned().unwrap_or(Value::Null),
@@ -144,7 +155,7 @@ fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -
             Criterion::AllOf => {
                 let mut merged: Option<Value> = None;
                 for &member in subschemas {
-                    let part = json_example(schema, member, name, depth + 1);
+                    let part = json_example(schema, member, name, depth + 1, budget);
                     merged = Some(match (merged, part) {
                         (Some(Value::Object(mut a)), Value::Object(b)) => {
                             a.extend(b);
@@ -162,10 +173,10 @@ fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize) -
                     .copied()
                     .find(|&s| !matches!(schema.node(schema.resolve(s)).kind, JsonKind::Null))
                     .or_else(|| subschemas.first().copied());
-                member.map_or(Value::Null, |m| json_example(schema, m, name, depth + 1))
+                member.map_or(Value::Null, |m| json_example(schema, m, name, depth + 1, budget))
             }
         },
-        JsonKind::Ref(target) => json_example(schema, *target, name, depth + 1),
+        JsonKind::Ref(target) => json_example(schema, *target, name, depth + 1, budget),
     }
 }
 
@@ -191,6 +202,34 @@ mod tests {
         assert_eq!(value["note"], "example note");
         let Schema::Avro(avro) = &schema else { unreachable!() };
         encode_json(avro, &value).expect("the example encodes");
+    }
+
+    #[test]
+    fn hostile_schemas_give_bounded_examples() {
+        let huge = r#"{"type":"object","properties":{"a":{"type":"string","minLength":1099511627776}}}"#;
+        let schema = Schema::parse(SchemaType::Json, huge, &[]).unwrap();
+        assert_eq!(example(&schema)["a"], "example a");
+        // Ten fields of a type with ten fields of a type with ten fields …
+        let mut defs = serde_json::Map::new();
+        for level in 0..8 {
+            let target = if level == 7 {
+                json!({"type": "string"})
+            } else {
+                json!({"$ref": format!("#/$defs/t{}", level + 1)})
+            };
+            let properties: serde_json::Map<String, Value> =
+                (0..10).map(|i| (format!("f{i}"), target.clone())).collect();
+            defs.insert(format!("t{level}"), json!({"type": "object", "properties": properties}));
+        }
+        let text =
+            json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": "#/$defs/t0", "$defs": defs})
+                .to_string();
+        let schema = Schema::parse(SchemaType::Json, &text, &[]).unwrap();
+        let value = example(&schema);
+        assert!(value.to_string().len() < 200_000, "{} bytes", value.to_string().len());
+        let rows = crate::schema::fields::field_rows(&schema, None);
+        assert!(rows.len() <= 2_000, "{} rows", rows.len());
+        assert_eq!(rows[0].path, "f0");
     }
 
     #[test]

@@ -16,6 +16,14 @@ use super::Schema;
 /// Deeper nesting than this is cut: recursive types would otherwise expand for ever, and a
 /// page of twenty levels helps nobody.
 const MAX_DEPTH: usize = 12;
+/// A schema reusing one type many times (A has ten fields of type B, B ten of type C, …)
+/// would expand exponentially; the table stops here. A page of this many rows has stopped
+/// being read long before.
+const MAX_ROWS: usize = 2_000;
+/// Bounds the walk itself, including branches that add no rows.
+const MAX_VISITS: usize = 20_000;
+/// Bounds the work spent on one type label (nested unions and combinators fan out).
+const MAX_LABEL_PARTS: usize = 64;
 
 /// One field of a schema, as a table row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,6 +61,7 @@ pub fn field_rows(schema: &Schema, metadata: Option<&Value>) -> Vec<FieldRow> {
             schema: avro,
             rows: Vec::new(),
             stack: Vec::new(),
+            visits: 0,
         }
         .run(),
         Schema::Json(json) => JsonWalk::new(json).run(),
@@ -109,30 +118,45 @@ pub fn path_matches(glob: &str, path: &str) -> bool {
     segments_match(&glob, &path)
 }
 
+/// Whether the glob segments match the path segments. Dynamic programming over (glob,
+/// path) positions: linear in their product, however many `**` and `*` a glob has.
 fn segments_match(glob: &[&str], path: &[&str]) -> bool {
-    match glob.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|skip| segments_match(rest, &path[skip..])),
-        Some((first, rest)) => match path.split_first() {
-            Some((segment, tail)) => wildcard(first, segment) && segments_match(rest, tail),
-            None => false,
-        },
+    // matched[j]: glob[..i] matches path[..j], for the current i.
+    let mut matched = vec![false; path.len() + 1];
+    matched[0] = true;
+    for segment in glob {
+        let mut next = vec![false; path.len() + 1];
+        for j in 0..=path.len() {
+            next[j] = if *segment == "**" {
+                matched[j] || (j > 0 && next[j - 1])
+            } else {
+                j > 0 && matched[j - 1] && wildcard(segment, path[j - 1])
+            };
+        }
+        matched = next;
     }
+    matched[path.len()]
 }
 
-/// `*` matches any run of characters; everything else matches itself.
+/// `*` matches any run of characters; everything else matches itself. Dynamic programming
+/// over characters, as above.
 fn wildcard(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, tail)) => {
-            let Some(rest) = text.strip_prefix(head) else {
-                return false;
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let mut matched = vec![false; text.len() + 1];
+    matched[0] = true;
+    for p in &pattern {
+        let mut next = vec![false; text.len() + 1];
+        for j in 0..=text.len() {
+            next[j] = if *p == '*' {
+                matched[j] || (j > 0 && next[j - 1])
+            } else {
+                j > 0 && matched[j - 1] && text[j - 1] == *p
             };
-            (0..=rest.len())
-                .filter(|&i| rest.is_char_boundary(i))
-                .any(|i| wildcard(tail, &rest[i..]))
         }
+        matched = next;
     }
+    matched[text.len()]
 }
 
 /// The one row of a schema that is not a record or object (a bare string, an array): the
@@ -175,6 +199,7 @@ struct AvroWalk<'a> {
     rows: Vec<FieldRow>,
     /// Records being expanded, to stop at recursion.
     stack: Vec<NodeId>,
+    visits: usize,
 }
 
 impl AvroWalk<'_> {
@@ -199,11 +224,14 @@ impl AvroWalk<'_> {
         let Kind::Record(record) = self.schema.kind(id) else {
             return;
         };
-        if depth > MAX_DEPTH || self.stack.contains(&id) {
+        if depth > MAX_DEPTH || self.stack.contains(&id) || self.exhausted() {
             return;
         }
         self.stack.push(id);
         for (index, field) in record.fields.iter().enumerate() {
+            if self.exhausted() {
+                break;
+            }
             let path = join(prefix, &field.name);
             let nullable = self.nullable(field.schema);
             let prop = |key: &str| field.props.iter().find(|(k, _)| k == key).map(|(_, v)| v);
@@ -225,8 +253,16 @@ impl AvroWalk<'_> {
         self.stack.pop();
     }
 
+    fn exhausted(&mut self) -> bool {
+        self.visits += 1;
+        self.rows.len() >= MAX_ROWS || self.visits > MAX_VISITS
+    }
+
     /// Expands what lies under a field's type: a record's fields, an array's or map's items.
     fn children(&mut self, id: NodeId, path: &str, depth: usize) {
+        if self.exhausted() {
+            return;
+        }
         match self.schema.kind(id) {
             Kind::Record(_) => self.record(id, path, depth),
             Kind::Array { items } => self.children(*items, &format!("{path}[]"), depth),
@@ -286,6 +322,9 @@ struct JsonWalk<'a> {
     document: Value,
     rows: Vec<FieldRow>,
     stack: Vec<JsonNodeId>,
+    visits: usize,
+    /// Parts left for the label being built (see `MAX_LABEL_PARTS`).
+    label_parts: std::cell::Cell<usize>,
 }
 
 impl<'a> JsonWalk<'a> {
@@ -295,6 +334,8 @@ impl<'a> JsonWalk<'a> {
             document: serde_json::from_str(schema.canonical()).unwrap_or(Value::Null),
             rows: Vec::new(),
             stack: Vec::new(),
+            visits: 0,
+            label_parts: std::cell::Cell::new(0),
         }
     }
 
@@ -304,7 +345,7 @@ impl<'a> JsonWalk<'a> {
             self.children(root, "", 0);
         } else {
             let row = whole_value_row(
-                self.label(root, 0),
+                self.type_label(root),
                 self.doc(root),
                 self.symbols(root),
                 self.schema.location(root),
@@ -330,13 +371,17 @@ impl<'a> JsonWalk<'a> {
     /// every member of a combinator.
     fn children(&mut self, id: JsonNodeId, prefix: &str, depth: usize) {
         let id = self.schema.resolve(id);
-        if depth > MAX_DEPTH || self.stack.contains(&id) {
+        self.visits += 1;
+        if depth > MAX_DEPTH || self.stack.contains(&id) || self.rows.len() >= MAX_ROWS || self.visits > MAX_VISITS {
             return;
         }
         self.stack.push(id);
         match &self.schema.node(id).kind {
             JsonKind::Object(rules) => {
                 for (name, property) in &rules.properties {
+                    if self.rows.len() >= MAX_ROWS {
+                        break;
+                    }
                     let path = join(prefix, name);
                     let annotations = self.annotations(*property);
                     let raw = self.raw(*property);
@@ -344,7 +389,7 @@ impl<'a> JsonWalk<'a> {
                         path: path.clone(),
                         depth,
                         name: name.clone(),
-                        type_label: self.label(*property, 0),
+                        type_label: self.type_label(*property),
                         required: rules.required.contains(name),
                         default: annotations.and_then(|a| a.default.as_ref()).map(Value::to_string),
                         doc: self.doc(*property),
@@ -416,10 +461,18 @@ impl<'a> JsonWalk<'a> {
         }
     }
 
+    /// The type label of a node, within `MAX_LABEL_PARTS` nodes.
+    fn type_label(&self, id: JsonNodeId) -> String {
+        self.label_parts.set(MAX_LABEL_PARTS);
+        self.label(id, 0)
+    }
+
     fn label(&self, id: JsonNodeId, depth: usize) -> String {
-        if depth > MAX_DEPTH {
+        let left = self.label_parts.get();
+        if depth > MAX_DEPTH || left == 0 {
             return "…".to_string();
         }
+        self.label_parts.set(left - 1);
         let node = self.schema.node(id);
         match &node.kind {
             JsonKind::Any => "any".to_string(),
@@ -604,5 +657,14 @@ mod tests {
         assert!(!path_matches("customer.*", "customer.address.city"));
         assert!(!path_matches("ssn", "customer.ssn"));
         assert!(path_matches("*_id", "order_id"));
+        assert!(path_matches("**.a.**.b", "x.a.y.z.b"));
+        assert!(!path_matches("**.a.**.c", "x.a.y.z.b"));
+        // Many wildcards against a long name stay fast (no backtracking).
+        let name = "a".repeat(200);
+        assert!(!path_matches(&"*a".repeat(40).to_string().replace("a*a", "a*b"), &name));
+        assert!(!path_matches(
+            &["**"; 30].join(".").replace("**.**", "**.x"),
+            &["a"; 60].join(".")
+        ));
     }
 }

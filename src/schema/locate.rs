@@ -7,7 +7,8 @@
 
 /// The 1-based line where the value at `pointer` starts in `text`, or where the nearest
 /// existing ancestor starts when the pointer goes past what the text holds (a removed
-/// field is reported at the object that no longer has it). `None` if `text` is not JSON.
+/// field is reported at the object that no longer has it, and text that is not JSON at all
+/// at line 1). `None` when the text ends inside the path (truncated JSON).
 pub fn line_of(text: &str, pointer: &str) -> Option<usize> {
     let tokens: Vec<String> = if pointer.is_empty() {
         Vec::new()

@@ -19,6 +19,23 @@ pub struct Violation {
     pub reason: String,
 }
 
+/// The first way a JSON event breaks `schema` (an Avro schema reads it as Avro's JSON input),
+/// or `None` when it matches. A JSON Schema that cannot be compiled for validation (one that
+/// `$ref`s documents it does not carry) is reported as the event's problem: an event that
+/// could not be checked is never passed as valid.
+pub fn event_violation(schema: &crate::schema::Schema, event: &Value) -> Option<Violation> {
+    match schema {
+        crate::schema::Schema::Avro(avro) => avro::encode_json(avro, event).err(),
+        crate::schema::Schema::Json(json) => match JsonValidator::new(json.canonical()) {
+            Ok(validator) => validator.check_value(event).into_iter().next(),
+            Err(e) => Some(Violation {
+                path: String::new(),
+                reason: format!("the schema cannot be used to validate events: {e}"),
+            }),
+        },
+    }
+}
+
 /// A compiled JSON Schema for checking payloads.
 pub struct JsonValidator {
     inner: jsonschema::Validator,

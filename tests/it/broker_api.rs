@@ -432,6 +432,9 @@ async fn topic_settings_change_with_patch_but_partitions_and_durability_do_not()
         ),
         (json!({"retention_ms": 0}), "retention_ms"),
         (json!({"examples": [{"name": " ", "value": 1}]}), "examples[0].name"),
+        (json!({"tags": ["team a"]}), "tags[0]"),
+        (json!({"tags": ["a", "a"]}), "tags[1]"),
+        (json!({"value_subject": "__GLOBAL"}), "value_subject"),
     ] {
         let refused = r
             .call_as(Method::PATCH, "/topics/orders", "application/json", &body)

@@ -214,6 +214,18 @@ fn check_against_a_live_registry_and_register_after_merge() {
     assert!(table.contains("4 registered, 0 unchanged, 0 refused"), "{table}");
     let again = stdout(&herald(&repo, &["register", "--server", &url]));
     assert!(again.contains("0 registered, 4 unchanged, 0 refused"), "{again}");
+    // A level changed only in topic.toml still reaches the registry.
+    let toml = repo.join("schemas/shipment-dispatched/topic.toml");
+    let settings = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        settings.replace("compatibility = \"BACKWARD\"", "compatibility = \"FULL\""),
+    )
+    .unwrap();
+    herald(&repo, &["register", "--server", &url]);
+    let (_, config) = crate::serve::http(&server.address, "GET", "/config/shipment-dispatched-value", None);
+    assert_eq!(config["compatibilityLevel"], "FULL");
+    std::fs::write(&toml, settings).unwrap();
 
     // A pull request with a compatible change passes, a breaking one fails with the line.
     propose(&repo, "payment-completed", "add-optional-refund-policy.avsc");

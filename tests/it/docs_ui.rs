@@ -457,12 +457,26 @@ async fn missing_pages_answer_404_pages_and_ui_redirects_to_the_catalog() {
         "/ui/schemas/abc.html",
         "/ui/asyncapi/nope.json",
         "/ui/asyncapi/payment-completed.xml",
+        "/ui/nothing/here.html",
+        "/ui/subjects/a~zz.html",
     ] {
         let reply = registry.get(path).await;
         assert_eq!(reply.status, 404, "{path}: {}", reply.text);
         assert!(reply.text.contains("<h1>Not found</h1>"), "{path}: {}", reply.text);
         assert!(reply.text.contains("Back to the catalog"), "{path}");
     }
+    // Subject names with spaces or slashes have pages of their own, named without them.
+    let odd = json!({"type": "record", "name": "E", "fields": [{"name": "a", "type": "string"}]});
+    let registered = registry
+        .post(
+            "/subjects/team%20a%2Forders/versions",
+            &json!({"schema": odd.to_string()}),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let page = page(&registry, "/ui/subjects/team~20a~2Forders.html").await;
+    assert!(page.contains("<h1>team a&#x2f;orders</h1>"), "{page}");
+    assert!(page.contains(r#"href="team~20a~2Forders/versions/1.html""#), "{page}");
     for path in ["/ui", "/ui/"] {
         let reply = registry.get(path).await;
         assert_eq!(reply.status, 302, "{path}");
