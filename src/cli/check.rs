@@ -308,30 +308,34 @@ fn registry_history(
     let mut schemas = Vec::with_capacity(wanted.len());
     let mut labels = Vec::with_capacity(wanted.len());
     for number in wanted {
-        let version = client.get(&format!("/subjects/{encoded}/versions/{number}"))?;
-        if version.status != 200 {
-            return Err(server_error(version.status, &version.message(), subject));
-        }
-        let schema_type: SchemaType = version.body["schemaType"]
-            .as_str()
-            .unwrap_or("AVRO")
-            .parse()
-            .map_err(|_| CliError(format!("{subject} version {number}: unknown schema type")))?;
-        let text = version.body["schema"].as_str().unwrap_or_default();
-        let references = fetch_references(client, &version.body["references"])?;
-        let refs: Vec<Reference<'_>> = references
-            .iter()
-            .map(|(name, text)| Reference { name, schema: text })
-            .collect();
-        let schema = Schema::parse(schema_type, text, &refs).map_err(|e| {
-            CliError(format!(
-                "{subject} version {number} on the registry does not parse: {e}"
-            ))
-        })?;
-        schemas.push(schema);
+        schemas.push(fetch_schema(client, subject, &number.to_string())?);
         labels.push(format!("{subject} version {number}"));
     }
     Ok((level, schemas, labels))
+}
+
+/// A subject's version on the registry (`latest` or a number), parsed with the schemas it
+/// references.
+pub fn fetch_schema(client: &Client, subject: &str, version: &str) -> Result<Schema, CliError> {
+    let response = client.get(&format!("/subjects/{}/versions/{version}", encode_segment(subject)))?;
+    if response.status != 200 {
+        return Err(server_error(response.status, &response.message(), subject));
+    }
+    let schema_type: SchemaType = response.body["schemaType"]
+        .as_str()
+        .unwrap_or("AVRO")
+        .parse()
+        .map_err(|_| CliError(format!("{subject} version {version}: unknown schema type")))?;
+    let references = fetch_references(client, &response.body["references"])?;
+    let refs: Vec<Reference<'_>> = references
+        .iter()
+        .map(|(name, text)| Reference { name, schema: text })
+        .collect();
+    Schema::parse(schema_type, response.body["schema"].as_str().unwrap_or_default(), &refs).map_err(|e| {
+        CliError(format!(
+            "{subject} version {version} on the registry does not parse: {e}"
+        ))
+    })
 }
 
 /// The texts of a registered version's references (one level deep).

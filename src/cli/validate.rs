@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::Value;
 
-use super::check::{encode_segment, example_problem};
+use super::check::{example_problem, fetch_schema};
 use super::client::Client;
 use super::files;
 use super::findings::{render, Finding, Report, ReportFormat, Severity};
 use super::{CliError, Outcome};
-use crate::schema::{Reference, Schema, SchemaType};
+use crate::schema::Schema;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -93,57 +93,8 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
     })
 }
 
-/// A subject's version from the registry, parsed with its references.
+/// A subject's version from the registry (the latest unless `version` names one).
 fn fetch(server: &str, subject: &str, version: Option<u32>) -> Result<Schema, CliError> {
-    let client = Client::new(server)?;
     let version = version.map_or_else(|| "latest".to_string(), |v| v.to_string());
-    let response = client.get(&format!("/subjects/{}/versions/{version}", encode_segment(subject)))?;
-    match response.status {
-        200 => {}
-        404 => {
-            return Err(CliError(format!(
-                "{}: {}",
-                subject,
-                response.body["message"].as_str().unwrap_or("not found on the registry")
-            )))
-        }
-        status => {
-            return Err(CliError(format!(
-                "the registry answered {status} for {subject}: {}",
-                response.message()
-            )))
-        }
-    }
-    let schema_type: SchemaType = response.body["schemaType"]
-        .as_str()
-        .unwrap_or("AVRO")
-        .parse()
-        .map_err(|_| CliError(format!("{subject}: unknown schema type")))?;
-    let mut references = Vec::new();
-    for reference in response.body["references"].as_array().into_iter().flatten() {
-        let (Some(name), Some(ref_subject), Some(ref_version)) = (
-            reference["name"].as_str(),
-            reference["subject"].as_str(),
-            reference["version"].as_i64(),
-        ) else {
-            continue;
-        };
-        let found = client.get(&format!(
-            "/subjects/{}/versions/{ref_version}",
-            encode_segment(ref_subject)
-        ))?;
-        if found.status != 200 {
-            return Err(CliError(format!("{subject}: reference {name}: {}", found.message())));
-        }
-        references.push((
-            name.to_string(),
-            found.body["schema"].as_str().unwrap_or_default().to_string(),
-        ));
-    }
-    let refs: Vec<Reference<'_>> = references
-        .iter()
-        .map(|(name, text)| Reference { name, schema: text })
-        .collect();
-    Schema::parse(schema_type, response.body["schema"].as_str().unwrap_or_default(), &refs)
-        .map_err(|e| CliError(format!("{subject} on the registry does not parse: {e}")))
+    fetch_schema(&Client::new(server)?, subject, &version)
 }

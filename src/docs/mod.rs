@@ -173,15 +173,16 @@ impl Docs {
         found
     }
 
-    async fn summary(
+    /// A topic as the catalog lists it, from its latest value and key versions.
+    fn summary(
         &self,
         topic: &Topic,
+        value: Option<&Loaded>,
+        key: Option<&Loaded>,
         groups: Vec<String>,
         compatibility: CompatibilityLevel,
-    ) -> Result<TopicSummary, DocsError> {
+    ) -> TopicSummary {
         let config = &topic.config;
-        let value = self.latest(&config.value_subject).await?;
-        let key = self.latest(&config.key_subject).await?;
         let mut search = format!(
             "{} {} {} {}",
             config.name,
@@ -189,7 +190,7 @@ impl Docs {
             config.owner.as_deref().unwrap_or_default(),
             config.tags.join(" "),
         );
-        for loaded in value.iter().chain(key.iter()) {
+        for loaded in value.into_iter().chain(key) {
             for row in self.field_table(loaded).iter() {
                 search.push(' ');
                 search.push_str(&row.path);
@@ -199,7 +200,7 @@ impl Docs {
                 }
             }
         }
-        Ok(TopicSummary {
+        TopicSummary {
             name: config.name.clone(),
             summary: markdown::first_paragraph(config.description.as_deref().unwrap_or_default()),
             owner: config.owner.clone(),
@@ -207,13 +208,13 @@ impl Docs {
             partitions: config.partitions,
             validation: validation_name(config),
             value_subject: config.value_subject.clone(),
-            value_version: value.as_ref().map(|l| l.version.version),
-            value_type: value.as_ref().map(|l| l.schema.schema_type().as_str()),
+            value_version: value.map(|l| l.version.version),
+            value_type: value.map(|l| l.schema.schema_type().as_str()),
             compatibility: compatibility.as_str(),
             groups,
             search: search.to_lowercase(),
             hidden: false,
-        })
+        }
     }
 
     /// Every topic, with the filter applied (rows not matching are kept, marked hidden, so
@@ -241,7 +242,9 @@ impl Docs {
         for topic in &topics {
             let groups = groups_by_topic.remove(&topic.config.name).unwrap_or_default();
             let level = levels.of(&topic.config.value_subject);
-            let mut summary = self.summary(topic, groups, level).await?;
+            let value = self.latest(&topic.config.value_subject).await?;
+            let key = self.latest(&topic.config.key_subject).await?;
+            let mut summary = self.summary(topic, value.as_ref(), key.as_ref(), groups, level);
             summary.hidden = !query.matches(&summary);
             owners.extend(summary.owner.clone());
             tags.extend(summary.tags.iter().cloned());
@@ -261,11 +264,10 @@ impl Docs {
         let config = &topic.config;
         let groups = self.groups(name);
         let level = self.level(&config.value_subject).await?;
-        let summary = self
-            .summary(&topic, groups.iter().map(|g| g.group.clone()).collect(), level)
-            .await?;
         let value = self.latest(&config.value_subject).await?;
         let key = self.latest(&config.key_subject).await?;
+        let group_names = groups.iter().map(|g| g.group.clone()).collect();
+        let summary = self.summary(&topic, value.as_ref(), key.as_ref(), group_names, level);
         let (examples, stale_examples) = match &value {
             Some(loaded) => examples(config, &loaded.schema),
             None => (Vec::new(), Vec::new()),
