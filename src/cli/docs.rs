@@ -26,7 +26,8 @@ enum DocsCommand {
     /// Write the catalog, topic, changelog, subject, version and schema pages, the raw
     /// schemas and the AsyncAPI documents of a server into DIR, with relative links.
     Build {
-        /// The directory to write (created if missing; files in it are overwritten).
+        /// The directory to write: created, or replaced if an earlier build made it (a
+        /// directory holding anything else is refused).
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -38,7 +39,7 @@ pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
     match &args.command {
         DocsCommand::Build { out, server } => {
             let client = Client::new(&server.server)?;
-            let written = build(&client, out)?;
+            let written = build_replacing(&client, out)?;
             let _ = writeln!(
                 std::io::stdout(),
                 "wrote {written} files to {}; open {}",
@@ -48,6 +49,46 @@ pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// Marks a directory as a site this command wrote, so a later build may replace it whole.
+const MARKER: &str = ".herald-site";
+
+/// Builds the site beside `out` and then puts it in `out`'s place, so a failed build leaves
+/// the previous site as it was and a new one carries no stale pages. An `out` that holds
+/// anything but a previous site is left alone: the build stops before touching it.
+fn build_replacing(client: &Client, out: &Path) -> Result<usize, CliError> {
+    let replaceable = match std::fs::read_dir(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(CliError(format!("cannot read {}: {e}", out.display()))),
+        Ok(mut entries) => out.join(MARKER).is_file() || entries.next().is_none(),
+    };
+    if !replaceable {
+        return Err(CliError(format!(
+            "{} is not empty and holds no site built by herald docs build; choose another --out or empty it",
+            out.display()
+        )));
+    }
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("site");
+    let partial = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let built = build(client, &partial).and_then(|written| {
+        std::fs::write(partial.join(MARKER), "")
+            .map_err(|e| CliError(format!("cannot write {}: {e}", partial.display())))?;
+        Ok(written)
+    });
+    let written = match built {
+        Ok(written) => written,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| CliError(format!("cannot replace {}: {e}", out.display())))?;
+    }
+    std::fs::rename(&partial, out).map_err(|e| CliError(format!("cannot move the site to {}: {e}", out.display())))?;
+    Ok(written)
 }
 
 /// Fetches every page reachable from the catalog and writes it under `out`; answers how

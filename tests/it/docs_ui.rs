@@ -672,6 +672,27 @@ fn docs_build_writes_a_static_site_without_broken_links() {
         let target = page.parent().unwrap().join(&link);
         assert!(target.is_file(), "{} links to {link}, which is missing", page.display());
     }
+    // Building again replaces the site whole: a page left from before is gone.
+    std::fs::write(out.join("topics/stale.html"), "old").unwrap();
+    let rebuilt = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["docs", "build", "--out", out.to_str().unwrap(), "--server"])
+        .arg(format!("http://{}", server.address))
+        .output()
+        .unwrap();
+    assert!(rebuilt.status.success(), "{}", String::from_utf8_lossy(&rebuilt.stderr));
+    assert!(!out.join("topics/stale.html").exists());
+    assert!(out.join("index.html").is_file());
+    // A directory holding other things is not replaced.
+    let other = temp_dir("herald-not-a-site");
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["docs", "build", "--out", other.to_str().unwrap(), "--server"])
+        .arg(format!("http://{}", server.address))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds no site built by herald docs build"));
+    assert!(other.join("notes.txt").is_file());
     // An unreachable server is a clear error with exit code 2.
     let refused = Command::new(env!("CARGO_BIN_EXE_herald"))
         .args([
