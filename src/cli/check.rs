@@ -273,7 +273,7 @@ pub fn as_references(resolved: &[ResolvedReference]) -> Vec<Reference<'_>> {
 
 /// The subject's level and live versions on the registry, as registration would use them:
 /// every live version for transitive levels, the latest otherwise.
-fn registry_history(
+pub fn registry_history(
     client: &Client,
     subject: &str,
     named_level: Option<CompatibilityLevel>,

@@ -11,10 +11,12 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::check::{encode_segment, registration_body};
+use super::check::{as_references, encode_segment, registration_body, registry_history};
 use super::client::Client;
 use super::repo::{resolve_references, RepoConfig, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
+use crate::compat::{self, CompatibilityLevel, PreviousVersion};
+use crate::schema::Schema;
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
@@ -128,8 +130,8 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             body["references"] = serde_json::Value::Array(named);
         }
         // The level topic.toml names is the subject's, whether or not its schema changed;
-        // set first, so a new version is judged by it (a dry run changes nothing, and is
-        // judged by the registry's current level).
+        // set first, so a new version is judged by it (a dry run changes nothing, and judges
+        // by that level itself).
         let level = match role {
             Role::Value => TopicSettings::read(&tree, topic)?.compatibility,
             Role::Key => None,
@@ -171,20 +173,40 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             }
         }
         if args.dry_run {
-            let checked = client.post(
-                &format!("/compatibility/subjects/{encoded}/versions?verbose=true"),
-                &body,
-                "application/vnd.schemaregistry.v1+json",
-            )?;
-            match checked.status {
-                200 if checked.body["is_compatible"] == json!(false) => {
+            // The same judgement `herald check --server` makes: the level topic.toml names
+            // (which a real run sets first), else the registry's, against its live versions.
+            let named_level = level
+                .as_deref()
+                .map(|name| {
+                    name.parse::<CompatibilityLevel>()
+                        .map_err(|e| CliError(format!("{topic}/topic.toml: compatibility: {e}")))
+                })
+                .transpose()?;
+            let (judged_by, previous, _) = registry_history(&client, &subject, named_level)?;
+            let refs = as_references(references);
+            match Schema::parse(*schema_type, text, &refs) {
+                Err(e) => {
                     row.outcome = "would be refused";
-                    row.detail = messages(&checked.body["messages"]);
+                    row.detail = format!("not a valid schema: {e}");
                 }
-                200 | 404 => row.outcome = "would register",
-                status => {
-                    row.outcome = "would be refused";
-                    row.detail = format!("{status}: {}", checked.message());
+                Ok(schema) => {
+                    let verdict = compat::check(judged_by, &PreviousVersion::numbered(&previous), &schema);
+                    if verdict.is_compatible() {
+                        row.outcome = "would register";
+                    } else {
+                        row.outcome = "would be refused";
+                        row.detail = verdict
+                            .incompatibilities
+                            .iter()
+                            .map(|i| {
+                                format!(
+                                    "{} (under {judged_by}, against version {}): {}",
+                                    i.rule, i.version, i.message
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                    }
                 }
             }
             rows.push(row);
@@ -243,13 +265,6 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         .iter()
         .any(|r| matches!(r.outcome, "refused" | "would be refused" | "invalid"));
     Ok(if refused { Outcome::Violations } else { Outcome::Clean })
-}
-
-fn messages(value: &serde_json::Value) -> String {
-    value
-        .as_array()
-        .map(|m| m.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join("; "))
-        .unwrap_or_default()
 }
 
 fn table(rows: &[Row], dry_run: bool) -> String {

@@ -267,6 +267,14 @@ fn check_against_a_live_registry_and_register_after_merge() {
         "{finding}"
     );
 
+    let dry = herald(&repo, &["register", "--server", &url, "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(1), "{}", stdout(&dry));
+    assert!(
+        stdout(&dry).contains("READER_FIELD_MISSING_DEFAULT_VALUE (under FULL_TRANSITIVE, against version 1)")
+            && stdout(&dry).contains("dry run: 0 would register, 3 unchanged, 1 would be refused"),
+        "{}",
+        stdout(&dry)
+    );
     let refused = herald(&repo, &["register", "--server", &url]);
     assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
     assert!(stdout(&refused).contains("refused"), "{}", stdout(&refused));
