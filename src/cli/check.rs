@@ -18,6 +18,7 @@ use crate::schema::fields::field_rows;
 use crate::schema::lint::lint;
 use crate::schema::locate::line_of;
 use crate::schema::{ErrorLocation, Reference, Schema, SchemaType};
+use crate::validate::EventChecker;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -181,12 +182,15 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
 
             // Examples of the value must match it.
             if role == Role::Value {
+                let pairs: Vec<(&str, &str)> = references.iter().map(|r| (r.name.as_str(), r.text.as_str())).collect();
+                let checker = EventChecker::with_references(&schema, &pairs);
                 for (example_path, example_text) in current.under(&topic, "examples") {
                     let example_file = shown(example_path);
                     let problem = match serde_json::from_str::<Value>(example_text) {
                         Err(e) => Some((Some(e.line()), None, format!("not JSON: {e}"))),
-                        Ok(event) => example_problem(&schema, &event)
-                            .map(|(path, reason)| (line_of(example_text, &path), Some(path), reason)),
+                        Ok(event) => checker
+                            .violation(&event)
+                            .map(|v| (line_of(example_text, &v.path), Some(v.path), v.reason)),
                     };
                     if let Some((line, pointer, reason)) = problem {
                         report.findings.push(Finding {
@@ -317,6 +321,15 @@ pub fn registry_history(
 /// A subject's version on the registry (`latest` or a number), parsed with the schemas it
 /// references.
 pub fn fetch_schema(client: &Client, subject: &str, version: &str) -> Result<Schema, CliError> {
+    fetch_schema_with_references(client, subject, version).map(|(schema, _)| schema)
+}
+
+/// The same, with the `(name, text)` of each schema it references.
+pub fn fetch_schema_with_references(
+    client: &Client,
+    subject: &str,
+    version: &str,
+) -> Result<(Schema, Vec<(String, String)>), CliError> {
     let response = client.get(&format!("/subjects/{}/versions/{version}", encode_segment(subject)))?;
     if response.status != 200 {
         return Err(server_error(response.status, &response.message(), subject));
@@ -331,11 +344,13 @@ pub fn fetch_schema(client: &Client, subject: &str, version: &str) -> Result<Sch
         .iter()
         .map(|(name, text)| Reference { name, schema: text })
         .collect();
-    Schema::parse(schema_type, response.body["schema"].as_str().unwrap_or_default(), &refs).map_err(|e| {
-        CliError(format!(
-            "{subject} version {version} on the registry does not parse: {e}"
-        ))
-    })
+    let schema =
+        Schema::parse(schema_type, response.body["schema"].as_str().unwrap_or_default(), &refs).map_err(|e| {
+            CliError(format!(
+                "{subject} version {version} on the registry does not parse: {e}"
+            ))
+        })?;
+    Ok((schema, references))
 }
 
 /// The texts of a registered version's references (one level deep).
@@ -377,11 +392,6 @@ pub fn encode_segment(value: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Why an event does not match a schema, as (JSON pointer into the event, reason).
-pub fn example_problem(schema: &Schema, event: &Value) -> Option<(String, String)> {
-    crate::validate::event_violation(schema, event).map(|v| (v.path, v.reason))
 }
 
 /// The JSON a registration of this file would send (used by `herald register`).

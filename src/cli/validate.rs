@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::Value;
 
-use super::check::{example_problem, fetch_schema};
+use super::check::fetch_schema_with_references;
 use super::client::Client;
 use super::files;
 use super::findings::{render, Finding, Report, ReportFormat, Severity};
 use super::{CliError, Outcome};
 use crate::schema::Schema;
+use crate::validate::EventChecker;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -36,9 +37,12 @@ pub struct ValidateArgs {
 }
 
 pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
-    let (schema, label) = match (&args.subject, &args.schema) {
-        (Some(subject), _) => (fetch(&args.server, subject, args.version)?, subject.clone()),
-        (None, Some(file)) => (files::load(file, None, &[])?, file.display().to_string()),
+    let (schema, references, label) = match (&args.subject, &args.schema) {
+        (Some(subject), _) => {
+            let (schema, references) = fetch(&args.server, subject, args.version)?;
+            (schema, references, subject.clone())
+        }
+        (None, Some(file)) => (files::load(file, None, &[])?, Vec::new(), file.display().to_string()),
         (None, None) => unreachable!("clap requires --subject or --schema"),
     };
     let mut inputs: Vec<(String, String)> = Vec::new();
@@ -56,6 +60,8 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
         tool: "herald validate".to_string(),
         ..Report::default()
     };
+    let pairs: Vec<(&str, &str)> = references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let checker = EventChecker::with_references(&schema, &pairs);
     for (name, text) in &inputs {
         report.checked.push((name.clone(), Some(label.clone())));
         for (index, line) in text.lines().enumerate() {
@@ -64,7 +70,7 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
             }
             let problem = match serde_json::from_str::<Value>(line) {
                 Err(e) => Some((None, format!("not JSON: {e}"))),
-                Ok(event) => example_problem(&schema, &event).map(|(path, reason)| (Some(path), reason)),
+                Ok(event) => checker.violation(&event).map(|v| (Some(v.path), v.reason)),
             };
             if let Some((pointer, reason)) = problem {
                 let at = match pointer.as_deref() {
@@ -93,8 +99,9 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
     })
 }
 
-/// A subject's version from the registry (the latest unless `version` names one).
-fn fetch(server: &str, subject: &str, version: Option<u32>) -> Result<Schema, CliError> {
+/// A subject's version from the registry (the latest unless `version` names one), with the
+/// schemas it references.
+fn fetch(server: &str, subject: &str, version: Option<u32>) -> Result<(Schema, Vec<(String, String)>), CliError> {
     let version = version.map_or_else(|| "latest".to_string(), |v| v.to_string());
-    fetch_schema(&Client::new(server)?, subject, &version)
+    fetch_schema_with_references(&Client::new(server)?, subject, &version)
 }

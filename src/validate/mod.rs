@@ -19,20 +19,41 @@ pub struct Violation {
     pub reason: String,
 }
 
-/// The first way a JSON event breaks `schema` (an Avro schema reads it as Avro's JSON input),
-/// or `None` when it matches. A JSON Schema that cannot be compiled for validation (one that
-/// `$ref`s documents it does not carry) is reported as the event's problem: an event that
-/// could not be checked is never passed as valid.
-pub fn event_violation(schema: &crate::schema::Schema, event: &Value) -> Option<Violation> {
-    match schema {
-        crate::schema::Schema::Avro(avro) => avro::encode_json(avro, event).err(),
-        crate::schema::Schema::Json(json) => match JsonValidator::new(json.canonical()) {
-            Ok(validator) => validator.check_value(event).into_iter().next(),
-            Err(e) => Some(Violation {
+/// Checks JSON events against one schema, compiled once: an Avro schema reads them as Avro's
+/// JSON input, a JSON Schema validates them. A JSON Schema that cannot be compiled for
+/// validation (one that `$ref`s documents it does not carry) makes every event's problem that
+/// reason: an event that could not be checked is never passed as valid.
+pub enum EventChecker<'a> {
+    Avro(&'a crate::schema::AvroSchema),
+    Json(Result<JsonValidator, String>),
+}
+
+impl<'a> EventChecker<'a> {
+    pub fn new(schema: &'a crate::schema::Schema) -> EventChecker<'a> {
+        EventChecker::with_references(schema, &[])
+    }
+
+    /// For a schema parsed with references: the same `(name, text)` pairs (Avro's are part
+    /// of the parsed schema already).
+    pub fn with_references(schema: &'a crate::schema::Schema, references: &[(&str, &str)]) -> EventChecker<'a> {
+        match schema {
+            crate::schema::Schema::Avro(avro) => EventChecker::Avro(avro),
+            crate::schema::Schema::Json(json) => {
+                EventChecker::Json(JsonValidator::with_references(json.canonical(), references))
+            }
+        }
+    }
+
+    /// The first way `event` breaks the schema, or `None` when it matches.
+    pub fn violation(&self, event: &Value) -> Option<Violation> {
+        match self {
+            EventChecker::Avro(avro) => avro::encode_json(avro, event).err(),
+            EventChecker::Json(Ok(validator)) => validator.check_value(event).into_iter().next(),
+            EventChecker::Json(Err(e)) => Some(Violation {
                 path: String::new(),
                 reason: format!("the schema cannot be used to validate events: {e}"),
             }),
-        },
+        }
     }
 }
 
@@ -45,16 +66,35 @@ impl JsonValidator {
     /// Compiles a schema text; draft 7 unless `$schema` names another, as the registry reads
     /// schemas.
     pub fn new(schema: &str) -> Result<JsonValidator, String> {
+        JsonValidator::with_references(schema, &[])
+    }
+
+    /// Compiles a schema whose `$ref`s name other documents: `references` are `(name,
+    /// text)` pairs, the name as the `$ref` writes it (a relative name resolves against the
+    /// schema's default base, as the registry resolves it).
+    pub fn with_references(schema: &str, references: &[(&str, &str)]) -> Result<JsonValidator, String> {
         let document: Value = serde_json::from_str(schema).map_err(|e| format!("the schema is not JSON: {e}"))?;
-        let declares_draft = document.get("$schema").is_some();
-        let built = if declares_draft {
-            jsonschema::validator_for(&document)
-        } else {
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft7)
-                .build(&document)
-        };
-        built
+        let mut documents = Vec::with_capacity(references.len());
+        for (name, text) in references {
+            let value: Value = serde_json::from_str(text).map_err(|e| format!("reference {name} is not JSON: {e}"))?;
+            let uri = if name.contains(':') {
+                name.to_string()
+            } else {
+                format!("json-schema:///{name}")
+            };
+            documents.push((uri, value));
+        }
+        let registry = jsonschema::Registry::new()
+            .extend(documents.iter().map(|(uri, value)| (uri.as_str(), value)))
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| format!("the schema's references cannot be used: {e}"))?;
+        let mut options = jsonschema::options();
+        if document.get("$schema").is_none() {
+            options = options.with_draft(jsonschema::Draft::Draft7);
+        }
+        options
+            .with_registry(&registry)
+            .build(&document)
             .map(|inner| JsonValidator { inner })
             .map_err(|e| format!("the schema cannot be compiled: {e}"))
     }
@@ -103,6 +143,33 @@ pub fn framed_id(payload: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn json_schemas_that_ref_other_documents_validate_with_them() {
+        let schema = r#"{"type":"object","required":["amount"],"properties":{"amount":{"$ref":"money.json"}}}"#;
+        let money = r#"{"type":"object","required":["units"],"properties":{"units":{"type":"integer"}}}"#;
+        let validator = JsonValidator::with_references(schema, &[("money.json", money)]).unwrap();
+        assert!(validator
+            .check_value(&serde_json::json!({"amount": {"units": 5}}))
+            .is_empty());
+        let bad = validator.check_value(&serde_json::json!({"amount": {"units": "five"}}));
+        assert_eq!(bad.first().map(|v| v.path.as_str()), Some("/amount/units"));
+        // Without the document there is nothing to check against, and that is said.
+        let parsed = crate::schema::Schema::parse(
+            crate::schema::SchemaType::Json,
+            schema,
+            &[crate::schema::Reference {
+                name: "money.json",
+                schema: money,
+            }],
+        )
+        .unwrap();
+        let blind = EventChecker::new(&parsed).violation(&serde_json::json!({"amount": {"units": 5}}));
+        assert!(blind.is_some_and(|v| v.reason.contains("cannot be used to validate")));
+        let seeing = EventChecker::with_references(&parsed, &[("money.json", money)]);
+        assert!(seeing.violation(&serde_json::json!({"amount": {"units": 5}})).is_none());
+    }
+
     use super::*;
 
     const ORDER: &str = r#"{"type":"object","properties":{"id":{"type":"string"},"lines":{"type":"array","items":{"type":"object","properties":{"qty":{"type":"integer","minimum":1}},"required":["qty"]}}},"required":["id"],"additionalProperties":false}"#;
