@@ -378,7 +378,13 @@ async fn json_validator(state: &AppState, schema: &StoredSchema) -> Result<Arc<J
     {
         return Ok(found.clone());
     }
-    let validator = Arc::new(JsonValidator::new(&schema.schema)?);
+    let references = state
+        .registry
+        .reference_texts(&schema.references)
+        .await
+        .map_err(|e| e.to_string())?;
+    let pairs: Vec<(&str, &str)> = references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let validator = Arc::new(JsonValidator::with_references(&schema.schema, &pairs)?);
     state
         .validators
         .lock()

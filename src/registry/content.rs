@@ -116,6 +116,21 @@ impl Core {
     }
 }
 
+impl Core {
+    /// The `(name, text)` of every schema reachable through `references`, dependencies
+    /// first: what a validator needs beside a stored schema's own text.
+    pub async fn reference_texts(
+        &self,
+        references: &[SchemaReference],
+    ) -> Result<Vec<(String, String)>, RegistryError> {
+        if references.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut reader = self.store.read().await?;
+        Ok(resolve_references(reader.conn(), references).await?.1)
+    }
+}
+
 /// Pins each reference to a version and fetches the texts of every schema reachable through
 /// them, dependencies before the schemas that use them (the order the Avro parser needs).
 async fn resolve_references(

@@ -462,3 +462,42 @@ async fn topic_settings_change_with_patch_but_partitions_and_durability_do_not()
     let r = TestRegistry::with_broker(&dir).await;
     assert_eq!(r.get("/topics/t").await.ok()["owner"], "kept");
 }
+
+#[tokio::test]
+async fn json_values_are_validated_with_the_schemas_their_schema_references() {
+    let r = TestRegistry::with_broker(&temp_dir("herald-broker")).await;
+    let money = json!({"type": "object", "required": ["units"], "properties": {"units": {"type": "integer"}}});
+    r.post(
+        "/subjects/money-value/versions",
+        &json!({"schemaType": "JSON", "schema": money.to_string()}),
+    )
+    .await
+    .ok();
+    let order = json!({"type": "object", "required": ["amount"], "properties": {"amount": {"$ref": "money.json"}}});
+    r.post(
+        "/subjects/orders-value/versions",
+        &json!({"schemaType": "JSON", "schema": order.to_string(),
+                "references": [{"name": "money.json", "subject": "money-value", "version": 1}]}),
+    )
+    .await
+    .ok();
+    r.post_as("/topics", "application/json", &json!({"name": "orders"}))
+        .await;
+    let good = r
+        .post_as(
+            "/topics/orders",
+            JSON_V2,
+            &json!({"records": [{"value": {"amount": {"units": 5}}}]}),
+        )
+        .await;
+    assert_eq!(good.status, 200, "{}", good.text);
+    let bad = r
+        .post_as(
+            "/topics/orders",
+            JSON_V2,
+            &json!({"records": [{"value": {"amount": {"units": "five"}}}]}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad.text.contains("/amount/units"), "{}", bad.text);
+}
