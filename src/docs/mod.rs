@@ -129,6 +129,12 @@ impl Docs {
         rows
     }
 
+    /// The schemas a loaded version references, for validating events against it (no read
+    /// when it references none).
+    async fn reference_texts(&self, loaded: &Loaded) -> Result<Vec<(String, String)>, DocsError> {
+        Ok(self.registry.reference_texts(&loaded.version.schema.references).await?)
+    }
+
     async fn level(&self, subject: &str) -> Result<CompatibilityLevel, DocsError> {
         let config = self.registry.config(Some(subject), true).await?;
         Ok(config.compatibility_level.unwrap_or_default())
@@ -269,7 +275,7 @@ impl Docs {
         let group_names = groups.iter().map(|g| g.group.clone()).collect();
         let summary = self.summary(&topic, value.as_ref(), key.as_ref(), group_names, level);
         let (examples, stale_examples) = match &value {
-            Some(loaded) => examples(config, &loaded.schema),
+            Some(loaded) => examples(config, &loaded.schema, &self.reference_texts(loaded).await?),
             None => (Vec::new(), Vec::new()),
         };
         let history = self.registry.history(&config.value_subject).await?;
@@ -437,7 +443,7 @@ impl Docs {
             let value = self.latest(&config.value_subject).await?;
             let key = self.latest(&config.key_subject).await?;
             let examples = match &value {
-                Some(loaded) => examples(&config, &loaded.schema).0,
+                Some(loaded) => examples(&config, &loaded.schema, &self.reference_texts(loaded).await?).0,
                 None => Vec::new(),
             };
             channels.push(asyncapi::ChannelSource {
@@ -481,11 +487,16 @@ fn validation_name(config: &TopicConfig) -> &'static str {
 
 /// The topic's stored examples that validate against `schema`, or one made up from the
 /// schema when none does; and the ones left out, with why.
-fn examples(config: &TopicConfig, schema: &Schema) -> (Vec<Example>, Vec<(String, String)>) {
+fn examples(
+    config: &TopicConfig,
+    schema: &Schema,
+    references: &[(String, String)],
+) -> (Vec<Example>, Vec<(String, String)>) {
     let mut valid = Vec::new();
     let mut stale = Vec::new();
     // Compiled only when there is something to check (the export asks for every topic).
-    let checker = (!config.examples.is_empty()).then(|| crate::validate::EventChecker::new(schema));
+    let pairs: Vec<(&str, &str)> = references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let checker = (!config.examples.is_empty()).then(|| crate::validate::EventChecker::with_references(schema, &pairs));
     for example in &config.examples {
         let problem = checker
             .as_ref()
