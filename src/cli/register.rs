@@ -34,6 +34,17 @@ pub struct RegisterArgs {
     format: OutputFormat,
 }
 
+const REGISTRY_JSON: &str = "application/vnd.schemaregistry.v1+json";
+
+/// The subject's version holding exactly this schema, if any (`POST /subjects/{s}`).
+fn lookup(
+    client: &Client,
+    encoded_subject: &str,
+    body: &serde_json::Value,
+) -> Result<super::client::Response, CliError> {
+    client.post(&format!("/subjects/{encoded_subject}"), body, REGISTRY_JSON)
+}
+
 /// What happened to one schema file.
 struct Row {
     subject: String,
@@ -142,19 +153,13 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                 return Err(CliError(format!("setting {subject} to {level}: {}", set.message())));
             }
         }
-        let found = client.post(
-            &format!("/subjects/{encoded}"),
-            &body,
-            "application/vnd.schemaregistry.v1+json",
-        )?;
+        let found = lookup(&client, &encoded, &body)?;
         match found.status {
             200 => {
                 row.outcome = "unchanged";
                 row.version = found.body["version"].as_i64();
                 row.id = found.body["id"].as_i64();
-                if let Some(version) = row.version {
-                    versions.insert(subject.clone(), version);
-                }
+                versions.extend(row.version.map(|v| (subject.clone(), v)));
                 rows.push(row);
                 continue;
             }
@@ -212,24 +217,14 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             rows.push(row);
             continue;
         }
-        let registered = client.post(
-            &format!("/subjects/{encoded}/versions"),
-            &body,
-            "application/vnd.schemaregistry.v1+json",
-        )?;
+        let registered = client.post(&format!("/subjects/{encoded}/versions"), &body, REGISTRY_JSON)?;
         match registered.status {
             200 => {
                 row.outcome = "registered";
                 row.id = registered.body["id"].as_i64();
-                let latest = client.post(
-                    &format!("/subjects/{encoded}"),
-                    &body,
-                    "application/vnd.schemaregistry.v1+json",
-                )?;
-                row.version = latest.body["version"].as_i64();
-                if let Some(version) = row.version {
-                    versions.insert(subject.clone(), version);
-                }
+                // Registration answers the id only; the lookup says which version it became.
+                row.version = lookup(&client, &encoded, &body)?.body["version"].as_i64();
+                versions.extend(row.version.map(|v| (subject.clone(), v)));
             }
             409 | 422 => {
                 row.outcome = "refused";
