@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// Log filter, as RUST_LOG (`info`, `herald=debug,sqlx=warn`) [default: info]
     #[arg(long, env = "HERALD_LOG")]
     pub log: Option<String>,
+    /// The URL clients reach this server at (`https://herald.example.com`), used in every
+    /// URL the server hands out (consumer instances' base_uri, the AsyncAPI server entry).
+    /// Without it those URLs name the listening address, never the request's Host header
+    /// [default: http://<listen address>]
+    #[arg(long, env = "HERALD_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The `herald.toml` keys: the flags' names with underscores.
@@ -52,6 +58,7 @@ struct FileSettings {
     max_schema_bytes: Option<usize>,
     default_compatibility: Option<String>,
     log: Option<String>,
+    public_url: Option<String>,
     /// A schema repository's keys (`herald check` and `herald register` read them); one
     /// `herald.toml` may serve both, so `serve` accepts and ignores them.
     #[serde(default, rename = "registry")]
@@ -71,6 +78,9 @@ pub struct Settings {
     pub max_schema_bytes: usize,
     pub default_compatibility: CompatibilityLevel,
     pub log: String,
+    /// Where clients reach the server, without a trailing slash; `None` until `serve` knows
+    /// its listening address (then `http://<address>`).
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug)]
@@ -105,7 +115,12 @@ impl Settings {
         if max_schema_bytes == 0 {
             return Err(ConfigError("max_schema_bytes must be at least 1".to_string()));
         }
+        let public_url = match args.public_url.or(file.public_url).filter(|u| !u.is_empty()) {
+            Some(url) => Some(check_public_url(&url)?),
+            None => None,
+        };
         Ok(Settings {
+            public_url,
             listen: args
                 .listen
                 .or(file.listen)
@@ -120,6 +135,24 @@ impl Settings {
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
         })
     }
+}
+
+/// A public URL is an absolute http(s) URL with a host and nothing after the path; it is
+/// kept without its trailing slash, as paths are appended to it.
+fn check_public_url(url: &str) -> Result<String, ConfigError> {
+    let refuse = |why: &str| ConfigError(format!("public_url {url:?}: {why}"));
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| refuse("must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(refuse("names no host"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refuse("must not contain a query, a fragment, spaces or control characters"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {

@@ -65,13 +65,17 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let broker = Arc::new(broker);
     tracing::info!(topics = broker.topics().len(), log_dir = %settings.data_dir.join("topics").display(), "broker ready");
     let retention = tokio::spawn(enforce_retention(broker.clone()));
-    let app = http::app(AppState::with_broker(registry, broker.clone()));
     let listener = TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener
         .local_addr()
         .map_err(|e| CliError(format!("cannot read the listening address: {e}")))?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let app = http::app(AppState::with_broker(registry, broker.clone()).with_public_url(public_url));
     tracing::info!("herald listening on http://{address}");
     axum::serve(listener, axum::ServiceExt::into_make_service(app))
         .with_graceful_shutdown(shutdown_signal())

@@ -48,6 +48,10 @@ pub struct Shared {
     pub validators: std::sync::Mutex<std::collections::HashMap<i64, Arc<crate::validate::JsonValidator>>>,
     /// The documentation pages' models, over the same registry and broker.
     pub docs: crate::docs::Docs,
+    /// Where clients reach this server (`http://127.0.0.1:8081`, no trailing slash): the
+    /// base of every URL the server hands out. Never taken from a request's `Host` header,
+    /// which the client controls.
+    pub public_url: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -66,6 +70,7 @@ impl AppState {
             metrics: Metrics::default(),
             broker: None,
             validators: Default::default(),
+            public_url: DEFAULT_PUBLIC_URL.to_string(),
         }))
     }
 
@@ -76,9 +81,21 @@ impl AppState {
             metrics: Metrics::default(),
             broker: Some(broker),
             validators: Default::default(),
+            public_url: DEFAULT_PUBLIC_URL.to_string(),
         }))
     }
+
+    /// Sets the URL clients reach the server at; call before the state is shared.
+    pub fn with_public_url(mut self, url: String) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.public_url = url;
+        }
+        self
+    }
 }
+
+/// The public URL of a server built without one (tests): the default listening address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8081";
 
 /// The service as served: the router behind trailing-slash normalisation.
 pub type App = MapRequest<Router, fn(Request) -> Request>;
