@@ -34,8 +34,59 @@ fn environment() -> &'static Environment<'static> {
             env.add_template(name, source).expect("built-in template parses");
         }
         env.add_filter("segment", path_segment);
+        env.set_formatter(visible_formatter);
         env
     })
+}
+
+/// minijinja's HTML-escaping formatter, after characters that would change how the page
+/// reads without being seen are made visible: a subject named `a\u{202E}gnp.exe` must not
+/// render as `aexe.png`. Applies to every printed value, names and schema text alike.
+fn visible_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str().filter(|text| has_invisible(text)) {
+        Some(text) if value.is_safe() => {
+            minijinja::escape_formatter(out, state, &Value::from_safe_string(show_invisible(text)))
+        }
+        Some(text) => minijinja::escape_formatter(out, state, &Value::from(show_invisible(text))),
+        None => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// Characters a reader cannot see that reorder or hide text: bidirectional overrides,
+/// embeddings, isolates and marks, and control characters other than tab and line breaks.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A cheap byte scan first: pages print thousands of values and almost none hold such
+/// characters. Every invisible character is ASCII control, C1 (lead byte 0xC2), U+061C
+/// (0xD8) or in U+2000–U+206F (0xE2 0x80/0x81).
+fn has_invisible(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let suspicious = bytes
+        .iter()
+        .any(|&b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xd8 || b == 0xe2);
+    suspicious && text.chars().any(is_invisible)
+}
+
+/// `text` with each invisible character written as `\u{…}`, Rust-style, which no name
+/// contains by accident and every reader recognises as an escape.
+pub fn show_invisible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_invisible(c) {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A value as one path segment of a page's file name (subject names may hold `/`, spaces,
@@ -162,6 +213,23 @@ mod tests {
         }
         assert_eq!(decode_segment("bad~2"), None);
         assert_eq!(decode_segment("bad~zz"), None);
+    }
+
+    #[test]
+    fn invisible_characters_are_shown_escaped() {
+        assert_eq!(show_invisible("a\u{202E}gnp.exe"), "a\\u{202E}gnp.exe");
+        assert_eq!(
+            show_invisible("x\u{2066}y\u{1}z\u{85}"),
+            "x\\u{2066}y\\u{0001}z\\u{0085}"
+        );
+        assert_eq!(
+            show_invisible("tabs\tand\nlines stay; ünï and 日本 too"),
+            "tabs\tand\nlines stay; ünï and 日本 too"
+        );
+        assert!(!has_invisible("plain – text ‘quoted’"));
+        let html = error(0, "Not found", "subject pay\u{202E}txt.exe");
+        assert!(html.contains("pay\\u{202E}txt.exe"), "{html}");
+        assert!(!html.contains('\u{202E}'), "{html}");
     }
 
     #[test]

@@ -53,14 +53,26 @@ fn is_block(value: &Value) -> bool {
     }
 }
 
+/// YAML limits an implicit key (`key: value`) to 1024 characters; longer keys are written
+/// explicitly (`? key` then `: value`), which has no limit.
+const IMPLICIT_KEY_LIMIT: usize = 1024;
+
 /// Writes a non-empty object or array at `indent` spaces.
 fn write_members(out: &mut String, value: &Value, indent: usize) {
     let pad = " ".repeat(indent);
     match value {
         Value::Object(map) => {
             for (key, member) in map {
+                let key = quoted(key);
                 out.push_str(&pad);
-                out.push_str(&quoted(key));
+                if key.chars().count() > IMPLICIT_KEY_LIMIT {
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    out.push('\n');
+                    out.push_str(&pad);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push(':');
                 if is_block(member) {
                     out.push('\n');
@@ -107,6 +119,16 @@ mod tests {
             yaml,
             "\"asyncapi\": \"3.0.0\"\n\"info\":\n  \"title\": \"no: problem\"\n  \"version\": \"1\"\n\
              \"list\":\n  - 1\n  - \"yes\"\n  -\n    \"a\": null\n    \"b\": []\n  -\n    - true\n\"empty\": {}\n"
+        );
+    }
+
+    #[test]
+    fn keys_past_yaml_implicit_limit_are_written_explicitly() {
+        let long = "k".repeat(2000);
+        let yaml = to_yaml(&json!({ long.clone(): {"a": 1}, "short": "v", "b": { long.clone(): "x" } }));
+        assert_eq!(
+            yaml,
+            format!("? \"{long}\"\n:\n  \"a\": 1\n\"short\": \"v\"\n\"b\":\n  ? \"{long}\"\n  : \"x\"\n")
         );
     }
 

@@ -395,6 +395,47 @@ async fn hostile_strings_are_escaped_everywhere() {
     );
 }
 
+#[tokio::test]
+async fn invisible_characters_show_escaped_and_long_keys_stay_valid_yaml() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    // A right-to-left override makes "pay<RLO>gnp.exe" read as "payexe.png".
+    let schema = json!({"type": "object", "properties": {"amount\u{202E}di": {"type": "string"}}});
+    let registered = registry
+        .post(
+            "/subjects/pay%E2%80%AEgnp.exe-value/versions",
+            &json!({"schemaType": "JSON", "schema": schema.to_string()}),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    for path in [
+        "/ui/subjects/pay~E2~80~AEgnp.exe-value.html",
+        "/ui/subjects/pay~E2~80~AEgnp.exe-value/versions/1.html",
+        "/ui/schemas/1.html",
+    ] {
+        let html = page(&registry, path).await;
+        assert!(!html.contains('\u{202E}'), "{path} prints the override itself");
+        assert!(html.contains(r"\u{202E}"), "{path} shows it escaped: {html}");
+    }
+
+    // YAML caps implicit keys at 1024 characters; a property name may be longer.
+    let long = "p".repeat(1500);
+    let created = registry
+        .post_as("/topics", "application/json", &json!({"name": "long-keys"}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let schema = json!({"type": "object", "properties": {long.clone(): {"type": "string"}}});
+    let registered = registry
+        .post(
+            "/subjects/long-keys-value/versions",
+            &json!({"schemaType": "JSON", "schema": schema.to_string()}),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let yaml = registry.get("/asyncapi/long-keys.yaml").await.text;
+    assert!(yaml.contains(&format!("? \"{long}\"")), "{yaml}");
+    check_with_asyncapi_parser(&[("long-keys.yaml", yaml)]);
+}
+
 /// The attribute names of every tag in `html`, values skipped with their quotes, so text
 /// that merely looks like an attribute inside a value is not counted.
 fn attribute_names(html: &str) -> Vec<String> {
@@ -589,9 +630,7 @@ async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
 fn check_with_asyncapi_parser(documents: &[(&str, String)]) {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asyncapi");
     if !tool.join("node_modules/@asyncapi/parser").is_dir() {
-        eprintln!(
-            "skipping the @asyncapi/parser check: run `npm ci --prefix tests/asyncapi` (as .ci/run does) to install it"
-        );
+        crate::support::skip("the @asyncapi/parser check needs `npm ci --prefix tests/asyncapi` (as .ci/run does)");
         return;
     }
     let dir = temp_dir("herald-asyncapi");
@@ -766,7 +805,7 @@ fn browse(browser: &str, url: &str, shot: &str, width: u32) -> String {
 #[test]
 fn a_real_browser_searches_the_catalog_and_reads_a_topic_and_its_changelog() {
     let Some(browser) = chromium() else {
-        eprintln!("skipping the browser test: no chromium on PATH (.ci/run installs Debian's chromium)");
+        crate::support::skip("the browser test needs chromium on PATH (.ci/run installs Debian's chromium)");
         return;
     };
     let server = Server::start(&[]);

@@ -11,7 +11,7 @@ use crate::serve::Server;
 fn python() -> Option<String> {
     let python = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty());
     if python.is_none() {
-        eprintln!("skipped: set HERALD_TEST_PYTHON to a Python with tests/python/requirements.txt (CI does)");
+        crate::support::skip("set HERALD_TEST_PYTHON to a Python with tests/python/requirements.txt (CI does)");
     }
     python
 }

@@ -125,7 +125,7 @@ pub async fn fresh_postgres_database(server: &str) -> String {
 /// database URL, or `None` after saying why the test skips.
 pub fn fresh_postgres_url_blocking() -> Option<String> {
     let Some(server) = postgres_url() else {
-        eprintln!("skipped: needs HERALD_TEST_DATABASE_URL (CI sets it)");
+        crate::support::skip("needs HERALD_TEST_DATABASE_URL (CI sets it)");
         return None;
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
@@ -146,7 +146,7 @@ impl TestRegistry {
     /// `None` (after saying why) when no PostgreSQL server is configured.
     pub async fn postgres() -> Option<TestRegistry> {
         let Some(server) = postgres_url() else {
-            eprintln!("skipped: PostgreSQL variant needs HERALD_TEST_DATABASE_URL (CI sets it)");
+            crate::support::skip("PostgreSQL variant needs HERALD_TEST_DATABASE_URL (CI sets it)");
             return None;
         };
         let url = fresh_postgres_database(&server).await;
