@@ -138,14 +138,8 @@ async fn a_panicking_handler_is_answered_500_and_later_requests_are_served() {
     let poisoner = shared.clone();
     let reader = shared.clone();
     let router = Router::new()
-        .route("/boom", get(|| async { panic!("deliberate") }))
-        .route(
-            "/poison",
-            get(move || async move {
-                let _held = poisoner.lock().unwrap();
-                panic!("while holding the lock")
-            }),
-        )
+        .route("/boom", get(boom))
+        .route("/poison", get(move || poison(poisoner.clone())))
         .route(
             "/count",
             get(move || async move {
@@ -182,6 +176,15 @@ async fn a_panicking_handler_is_answered_500_and_later_requests_are_served() {
     assert_eq!(call("/count").await, (StatusCode::OK, "1".to_string()));
 }
 
+async fn boom() -> &'static str {
+    panic!("deliberate")
+}
+
+async fn poison(lock: Arc<Mutex<u64>>) -> &'static str {
+    let _held = lock.lock().unwrap();
+    panic!("while holding the lock")
+}
+
 #[test]
 fn release_builds_unwind_on_panic() {
     // A panic=abort profile would turn any handler panic into the end of the process.
@@ -196,11 +199,14 @@ fn release_builds_unwind_on_panic() {
 async fn metrics_label_sets_stay_bounded_under_random_methods_and_paths() {
     let r = TestRegistry::with_broker(&temp_dir("herald-edge")).await;
     let mut random = XorShift(0x9E37_79B9_7F4A_7C15);
-    let mut burst = |r: &TestRegistry, random: &mut XorShift| {
+    let burst = |r: &TestRegistry, random: &mut XorShift| {
         let requests: Vec<Request<Body>> = (0..1000)
             .map(|i| {
                 let method = match i % 3 {
-                    0 => Method::from_bytes(random.word(3 + (random.next() % 10) as usize).as_bytes()).unwrap(),
+                    0 => {
+                        let len = 3 + (random.next() % 10) as usize;
+                        Method::from_bytes(random.word(len).as_bytes()).unwrap()
+                    }
                     1 => Method::GET,
                     _ => Method::DELETE,
                 };
@@ -229,6 +235,7 @@ async fn metrics_label_sets_stay_bounded_under_random_methods_and_paths() {
         names.sort();
         names
     };
+    r.get("/metrics").await;
     burst(&r, &mut random).await;
     let before = r.get("/metrics").await.text;
     burst(&r, &mut random).await;
@@ -535,7 +542,7 @@ fn thousands_of_slow_heads_under_a_1024_descriptor_limit_do_not_stop_health() {
     // Every slow socket is closed by the server: evicted to make room, or cut off when its
     // head did not arrive in 2 s.
     let deadline = attack_started + Duration::from_secs(8);
-    let open = slow.iter_mut().filter(|s| !closed_by(s, deadline)).count();
+    let open = slow.iter_mut().map(|s| closed_by(s, deadline)).filter(|closed| !closed).count();
     assert_eq!(open, 0, "{open} of 2,000 slow sockets were still open after 8 s");
     let (status, _) = health(&server.address);
     assert_eq!(status, 200);
