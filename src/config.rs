@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
@@ -13,6 +14,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 pub const DEFAULT_DATA_DIR: &str = "./herald-data";
 pub const DEFAULT_CONFIG_FILE: &str = "herald.toml";
 pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
@@ -46,6 +50,43 @@ pub struct ServeArgs {
     /// [default: http://<listen address>]
     #[arg(long, env = "HERALD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Largest request body any route reads, in bytes (produce batches included); larger
+    /// ones are answered 413 [default: 2 × max_schema_bytes + 65536]
+    #[arg(long, env = "HERALD_MAX_REQUEST_BYTES")]
+    pub max_request_bytes: Option<usize>,
+    /// Client connections open at once. At the cap, the connection that has waited longest
+    /// for its client is closed to admit a new one; when all are busy answering, the new one
+    /// is answered 503 [default: 3/4 of the descriptor limit, at most 10000]
+    #[arg(long, env = "HERALD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Time a client has to send a request's line and headers, from when the server starts
+    /// waiting for them (`10s`, `500ms`, `2m`) [default: 10s]
+    #[arg(long, env = "HERALD_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// Time a kept-alive connection may wait for its next request [default: 60s]
+    #[arg(long, env = "HERALD_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// Time a client has to send a request's body, from when the server first waits for it
+    /// [default: 30s]
+    #[arg(long, env = "HERALD_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<String>,
+}
+
+/// A duration in `herald.toml`: whole seconds, or text as on the command line (`"500ms"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileDuration {
+    Seconds(u64),
+    Text(String),
+}
+
+impl FileDuration {
+    fn into_text(self) -> String {
+        match self {
+            FileDuration::Seconds(n) => format!("{n}s"),
+            FileDuration::Text(text) => text,
+        }
+    }
 }
 
 /// The `herald.toml` keys: the flags' names with underscores.
@@ -59,6 +100,11 @@ struct FileSettings {
     default_compatibility: Option<String>,
     log: Option<String>,
     public_url: Option<String>,
+    max_request_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    header_read_timeout: Option<FileDuration>,
+    idle_timeout: Option<FileDuration>,
+    body_read_timeout: Option<FileDuration>,
     /// A schema repository's keys (`herald check` and `herald register` read them); one
     /// `herald.toml` may serve both, so `serve` accepts and ignores them.
     #[serde(default, rename = "registry")]
@@ -81,6 +127,13 @@ pub struct Settings {
     /// Where clients reach the server, without a trailing slash; `None` until `serve` knows
     /// its listening address (then `http://<address>`).
     pub public_url: Option<String>,
+    /// `None`: derived from `max_schema_bytes` (`http::default_max_request_bytes`).
+    pub max_request_bytes: Option<usize>,
+    /// `None`: sized from the descriptor limit when the server starts.
+    pub max_connections: Option<usize>,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub body_read_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -119,7 +172,36 @@ impl Settings {
             Some(url) => Some(check_public_url(&url)?),
             None => None,
         };
+        let max_request_bytes = args.max_request_bytes.or(file.max_request_bytes);
+        if max_request_bytes == Some(0) {
+            return Err(ConfigError("max_request_bytes must be at least 1".to_string()));
+        }
+        let max_connections = args.max_connections.or(file.max_connections);
+        if max_connections == Some(0) {
+            return Err(ConfigError("max_connections must be at least 1".to_string()));
+        }
+        let duration = |name: &str, flag: Option<String>, file: Option<FileDuration>, default: Duration| {
+            match flag.or(file.map(FileDuration::into_text)) {
+                Some(text) => parse_duration(&text).map_err(|why| ConfigError(format!("{name} {text:?}: {why}"))),
+                None => Ok(default),
+            }
+        };
         Ok(Settings {
+            header_read_timeout: duration(
+                "header_read_timeout",
+                args.header_read_timeout,
+                file.header_read_timeout,
+                DEFAULT_HEADER_READ_TIMEOUT,
+            )?,
+            idle_timeout: duration("idle_timeout", args.idle_timeout, file.idle_timeout, DEFAULT_IDLE_TIMEOUT)?,
+            body_read_timeout: duration(
+                "body_read_timeout",
+                args.body_read_timeout,
+                file.body_read_timeout,
+                DEFAULT_BODY_READ_TIMEOUT,
+            )?,
+            max_request_bytes,
+            max_connections,
             public_url,
             listen: args
                 .listen
@@ -157,6 +239,26 @@ fn check_public_url(url: &str) -> Result<String, ConfigError> {
     Ok(url.trim_end_matches('/').to_string())
 }
 
+/// `10s`, `500ms`, `2m`, or a bare number of seconds; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| "expected a whole number with a unit: 500ms, 10s, 2m".to_string())?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        other => return Err(format!("unknown unit {other:?}: use ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("must be more than zero".to_string());
+    }
+    Ok(duration)
+}
+
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
@@ -188,6 +290,46 @@ mod tests {
         assert_eq!(settings.default_compatibility, CompatibilityLevel::Full);
         assert_eq!(settings.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(settings.database_url, None);
+    }
+
+    #[test]
+    fn connection_limits_come_from_flags_or_the_file() {
+        let dir = std::env::temp_dir().join(format!("herald-config-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("herald.toml");
+        std::fs::write(
+            &file,
+            "header_read_timeout = 5\nidle_timeout = \"1500ms\"\nmax_connections = 50\nmax_request_bytes = 4096\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve(ServeArgs {
+            config: Some(file.clone()),
+            idle_timeout: Some("2m".to_string()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(settings.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(settings.idle_timeout, Duration::from_secs(120));
+        assert_eq!(settings.body_read_timeout, DEFAULT_BODY_READ_TIMEOUT);
+        assert_eq!(settings.max_connections, Some(50));
+        assert_eq!(settings.max_request_bytes, Some(4096));
+
+        for bad in ["0s", "ten", "5h", ""] {
+            let err = Settings::resolve(ServeArgs {
+                config: Some(file.clone()),
+                body_read_timeout: Some(bad.to_string()),
+                ..ServeArgs::default()
+            })
+            .unwrap_err();
+            assert!(err.0.contains("body_read_timeout"), "{bad}: {err}");
+        }
+        let err = Settings::resolve(ServeArgs {
+            config: Some(file),
+            max_connections: Some(0),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert!(err.0.contains("max_connections"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{CliError, Outcome};
 use crate::broker::log::LogConfig;
 use crate::broker::Broker;
 use crate::config::{ServeArgs, Settings};
+use crate::http::server::{self, Limits};
 use crate::http::{self, AppState};
 use crate::registry::{Registry, RegistrySettings};
 use crate::store::Store;
@@ -75,12 +76,28 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let app = http::app(AppState::with_broker(registry, broker.clone()).with_public_url(public_url));
+    let max_request_bytes = settings
+        .max_request_bytes
+        .unwrap_or_else(|| http::default_max_request_bytes(settings.max_schema_bytes));
+    let state = AppState::with_broker(registry, broker.clone())
+        .with_public_url(public_url)
+        .with_max_request_bytes(max_request_bytes);
+    let limits = Limits {
+        header_read_timeout: settings.header_read_timeout,
+        idle_timeout: settings.idle_timeout,
+        body_read_timeout: settings.body_read_timeout,
+        max_connections: settings.max_connections.unwrap_or_else(server::default_max_connections),
+    };
+    tracing::info!(
+        max_connections = limits.max_connections,
+        max_request_bytes,
+        header_read_timeout = ?limits.header_read_timeout,
+        idle_timeout = ?limits.idle_timeout,
+        body_read_timeout = ?limits.body_read_timeout,
+        "connection limits"
+    );
     tracing::info!("herald listening on http://{address}");
-    axum::serve(listener, axum::ServiceExt::into_make_service(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| CliError(format!("server error: {e}")))?;
+    server::serve(listener, http::app(state), limits, shutdown_signal()).await;
     retention.abort();
     let closing = broker.clone();
     match tokio::task::spawn_blocking(move || closing.close()).await {

@@ -73,7 +73,6 @@ fn number(value: &Option<Value>) -> Option<u64> {
 pub async fn create_consumer(
     State(state): State<AppState>,
     Path(group): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
     let broker = broker(&state)?;
@@ -114,13 +113,11 @@ pub async fn create_consumer(
         format,
     };
     broker.groups().join(&group, &name, config)?;
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8081");
+    // The configured public URL, never the request's Host header (which the client controls).
+    let base = &state.public_url;
     reply(
         StatusCode::OK,
-        &json!({"instance_id": name, "base_uri": format!("http://{host}/consumers/{group}/instances/{name}")}),
+        &json!({"instance_id": name, "base_uri": format!("{base}/consumers/{group}/instances/{name}")}),
     )
 }
 

@@ -3,8 +3,8 @@
 //! `herald docs build` can save the pages as they are.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_TYPE, HOST, LOCATION};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{CONTENT_TYPE, LOCATION};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -146,18 +146,16 @@ pub async fn schema(State(state): State<AppState>, Path(file): Path<String>) -> 
     }
 }
 
-/// The `host:port` clients used to reach this server, for the document's server entry.
-fn server_of(headers: &HeaderMap) -> String {
-    headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or("localhost:8081")
-        .to_string()
+/// The `host:port` of the configured public URL, for the document's server entry; never the
+/// request's `Host` header, which the client controls.
+fn server_of(state: &AppState) -> &str {
+    let url = state.public_url.as_str();
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
 }
 
-async fn asyncapi_document(state: &AppState, topic: Option<&str>, format: &str, headers: &HeaderMap) -> Response {
-    let document = match state.docs.asyncapi(topic, &server_of(headers)).await {
+async fn asyncapi_document(state: &AppState, topic: Option<&str>, format: &str) -> Response {
+    let document = match state.docs.asyncapi(topic, server_of(state)).await {
         Ok(document) => document,
         Err(e) => return failure(0, e),
     };
@@ -179,18 +177,18 @@ async fn asyncapi_document(state: &AppState, topic: Option<&str>, format: &str, 
 }
 
 /// `/asyncapi.json`, `/asyncapi.yaml` and their `/ui/` copies: the whole catalog.
-pub async fn asyncapi_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    asyncapi_document(&state, None, "json", &headers).await
+pub async fn asyncapi_json(State(state): State<AppState>) -> Response {
+    asyncapi_document(&state, None, "json").await
 }
 
-pub async fn asyncapi_yaml(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    asyncapi_document(&state, None, "yaml", &headers).await
+pub async fn asyncapi_yaml(State(state): State<AppState>) -> Response {
+    asyncapi_document(&state, None, "yaml").await
 }
 
 /// `/asyncapi/<topic>.json|yaml`: one topic.
-pub async fn asyncapi_topic(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+pub async fn asyncapi_topic(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     match file.rsplit_once('.') {
-        Some((topic, format @ ("json" | "yaml"))) => asyncapi_document(&state, Some(topic), format, &headers).await,
+        Some((topic, format @ ("json" | "yaml"))) => asyncapi_document(&state, Some(topic), format).await,
         _ => not_found(1, &format!("document {file} (expected TOPIC.json or TOPIC.yaml)")),
     }
 }

@@ -4,6 +4,7 @@
 //! the API does not read.
 
 use axum::extract::Request;
+use axum::body::HttpBody;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,19 +37,51 @@ pub fn json_body(bytes: Vec<u8>) -> impl IntoResponse {
     ([(CONTENT_TYPE, HeaderValue::from_static(V1))], bytes)
 }
 
+/// The API a request body is for: each reads its own JSON family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The registry: [`READABLE`], as Confluent's resources consume.
+    Registry,
+    /// The broker's REST Proxy-shaped routes: `application/json`, REST Proxy's
+    /// `application/vnd.kafka.*+json`, and the registry's two JSON types.
+    Broker,
+}
+
 /// Checks a registry request's `Accept` and `Content-Type`: the response type to use, or
-/// the 406 or 415 to answer instead.
-pub fn negotiate(request: &Request) -> Result<&'static str, ApiError> {
+/// the 406 or 415 to answer instead. `typed_body` says whether the route takes a body (an
+/// unknown path answers 404, whatever its type).
+pub fn negotiate(request: &Request, typed_body: bool) -> Result<&'static str, ApiError> {
     let Some(chosen) = choose(request.headers()) else {
         return Err(ApiError::plain(StatusCode::NOT_ACCEPTABLE, "HTTP 406 Not Acceptable"));
     };
-    if matches!(*request.method(), Method::POST | Method::PUT) && !readable(request.headers()) {
-        return Err(ApiError::plain(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "HTTP 415 Unsupported Media Type",
-        ));
+    if typed_body {
+        check_body_type(request, Door::Registry)?;
     }
     Ok(chosen)
+}
+
+/// Refuses a mutating request whose body is not of its door's JSON family: 415 for forms,
+/// `text/plain` and a missing `Content-Type`. Those are what any web page can send
+/// cross-site without the browser asking first (a CORS "simple request"), so accepting them
+/// would let a page change the registry or produce records through a visitor's browser.
+/// POST and PUT always declare a type, as does PATCH on the broker; DELETE only when it
+/// carries a body. (The registry has no PATCH route: a PATCH there is answered 405, as
+/// Confluent answers it, before any question of type.)
+pub fn check_body_type(request: &Request, door: Door) -> Result<(), ApiError> {
+    let headers = request.headers();
+    let declares = match *request.method() {
+        Method::POST | Method::PUT => true,
+        Method::PATCH => door == Door::Broker,
+        Method::DELETE => !request.body().is_end_stream(),
+        _ => false,
+    };
+    if !declares || readable(headers, door) {
+        return Ok(());
+    }
+    Err(ApiError::plain(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "HTTP 415 Unsupported Media Type",
+    ))
 }
 
 /// Gives a JSON response the negotiated type.
@@ -124,16 +157,31 @@ fn specificity(range: &str) -> u8 {
     }
 }
 
-/// May the request body be read? A request without a `Content-Type` is read as JSON.
-fn readable(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return true;
-    };
-    let Ok(text) = value.to_str() else {
+/// May the request body be read through `door`? Parameters (`; charset=utf-8`) are ignored,
+/// the type compared without case; a missing type is not readable.
+fn readable(headers: &HeaderMap, door: Door) -> bool {
+    let Some(text) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    READABLE.contains(&essence.as_str())
+    let essence = text.split(';').next().unwrap_or("").trim();
+    let is = |name: &str| essence.eq_ignore_ascii_case(name);
+    match door {
+        Door::Registry => READABLE.into_iter().any(is),
+        Door::Broker => {
+            is("application/json") || is(V1) || is("application/vnd.schemaregistry+json") || is_kafka_json(essence)
+        }
+    }
+}
+
+/// REST Proxy's types: `application/vnd.kafka.v2+json`, `application/vnd.kafka.json.v2+json`, …
+fn is_kafka_json(essence: &str) -> bool {
+    const PREFIX: &str = "application/vnd.kafka.";
+    const SUFFIX: &str = "+json";
+    essence.len() > PREFIX.len() + SUFFIX.len()
+        && essence.is_char_boundary(PREFIX.len())
+        && essence.is_char_boundary(essence.len() - SUFFIX.len())
+        && essence[..PREFIX.len()].eq_ignore_ascii_case(PREFIX)
+        && essence[essence.len() - SUFFIX.len()..].eq_ignore_ascii_case(SUFFIX)
 }
 
 #[cfg(test)]
@@ -162,6 +210,54 @@ mod tests {
             Some("application/vnd.schemaregistry+json")
         );
         assert_eq!(accept("application/json, */*;q=0.1"), Some("application/json"));
+    }
+
+    fn body_typed(method: Method, content_type: Option<&str>, door: Door) -> bool {
+        let mut request = Request::builder().method(method).uri("/x");
+        if let Some(t) = content_type {
+            request = request.header(CONTENT_TYPE, t);
+        }
+        check_body_type(&request.body(axum::body::Body::empty()).unwrap(), door).is_ok()
+    }
+
+    #[test]
+    fn mutating_requests_need_a_json_family_type() {
+        for door in [Door::Registry, Door::Broker] {
+            for method in [Method::POST, Method::PUT] {
+                for refused in [
+                    None,
+                    Some("text/plain"),
+                    Some("text/plain;charset=UTF-8"),
+                    Some("application/x-www-form-urlencoded"),
+                    Some("multipart/form-data; boundary=x"),
+                    Some(""),
+                ] {
+                    assert!(!body_typed(method.clone(), refused, door), "{method} {refused:?} {door:?}");
+                }
+                for accepted in ["application/json", "Application/JSON; charset=utf-8", V1] {
+                    assert!(body_typed(method.clone(), Some(accepted), door), "{method} {accepted} {door:?}");
+                }
+            }
+            assert!(body_typed(Method::DELETE, None, door), "a DELETE without a body needs no type");
+            assert!(body_typed(Method::GET, Some("text/plain"), door));
+        }
+        assert!(!body_typed(Method::PATCH, None, Door::Broker));
+        assert!(body_typed(Method::PATCH, None, Door::Registry), "left to the registry's 405");
+        assert!(body_typed(Method::POST, Some("application/octet-stream"), Door::Registry));
+        assert!(!body_typed(Method::POST, Some("application/octet-stream"), Door::Broker));
+        assert!(body_typed(Method::POST, Some("application/vnd.kafka.binary.v2+json"), Door::Broker));
+        assert!(!body_typed(Method::POST, Some("application/vnd.kafka.binary.v2+json"), Door::Registry));
+        assert!(!body_typed(Method::POST, Some("application/vnd.kafka.+json"), Door::Broker));
+    }
+
+    #[test]
+    fn a_delete_with_a_body_declares_its_type() {
+        let request = Request::builder()
+            .method(Method::DELETE)
+            .uri("/x")
+            .body(axum::body::Body::from("{}"))
+            .unwrap();
+        assert!(check_body_type(&request, Door::Broker).is_err());
     }
 
     #[test]

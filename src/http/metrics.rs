@@ -1,6 +1,10 @@
 //! Prometheus metrics at `/metrics`: requests by route, method and status, request
 //! latencies by route, registrations and rejected registrations.
 //!
+//! Label sets are bounded: routes are templates (`/subjects/{subject}/versions`, or
+//! `unmatched` for every path no route takes), methods are the standard ones or `other`, and
+//! statuses are the server's own. No request can add a series of its choosing.
+//!
 //! A handful of counters behind one lock, rendered in the text exposition format: a
 //! metrics crate would bring a registry, macros and an exporter for what fits on a page.
 
@@ -33,8 +37,8 @@ struct Counters {
 
 #[derive(Default)]
 struct RouteStats {
-    /// (method, status) → count; a handful of entries per route.
-    requests: Vec<(Method, u16, u64)>,
+    /// (method label, status) → count; a handful of entries per route.
+    requests: Vec<(&'static str, u16, u64)>,
     latency: Histogram,
 }
 
@@ -50,15 +54,16 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn record_request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+    /// Counts a request under its route template and [`method_label`].
+    pub fn record_request(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
         let mut c = self.counters();
         let stats = match c.routes.get_mut(route) {
             Some(stats) => stats,
             None => c.routes.entry(route.to_string()).or_default(),
         };
-        match stats.requests.iter_mut().find(|(m, s, _)| m == method && *s == status) {
+        match stats.requests.iter_mut().find(|(m, s, _)| *m == method && *s == status) {
             Some((_, _, n)) => *n += 1,
-            None => stats.requests.push((method.clone(), status, 1)),
+            None => stats.requests.push((method, status, 1)),
         }
         let h = &mut stats.latency;
         h.count += 1;
@@ -88,7 +93,7 @@ impl Metrics {
         out.push_str("# TYPE herald_http_requests_total counter\n");
         for (route, stats) in &routes {
             let mut requests = stats.requests.clone();
-            requests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+            requests.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
             for (method, status, n) in requests {
                 let _ = writeln!(
                     out,
@@ -135,6 +140,23 @@ impl Metrics {
             let _ = writeln!(out, "herald_registrations_rejected_total{{reason=\"{reason}\"}} {n}");
         }
         out
+    }
+}
+
+/// The label of a request's method: the standard methods by name, every extension method
+/// (`FOOBAR`, any token a client invents) as `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
     }
 }
 

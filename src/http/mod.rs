@@ -14,14 +14,18 @@ pub mod media;
 pub mod metrics;
 mod params;
 mod records_json;
+pub mod server;
 pub mod wire;
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{StatusCode, Uri};
+use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -52,6 +56,9 @@ pub struct Shared {
     /// base of every URL the server hands out. Never taken from a request's `Host` header,
     /// which the client controls.
     pub public_url: String,
+    /// The largest request body any route reads (`max_request_bytes`), the produce routes
+    /// included; larger ones are answered 413 before they are buffered.
+    pub max_request_bytes: usize,
 }
 
 impl std::ops::Deref for AppState {
@@ -71,7 +78,9 @@ impl AppState {
             broker: None,
             validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            max_request_bytes: 0,
         }))
+        .with_default_body_limit()
     }
 
     pub fn with_broker(registry: Registry, broker: Arc<Broker>) -> AppState {
@@ -82,7 +91,14 @@ impl AppState {
             broker: Some(broker),
             validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            max_request_bytes: 0,
         }))
+        .with_default_body_limit()
+    }
+
+    fn with_default_body_limit(self) -> AppState {
+        let limit = default_max_request_bytes(self.registry.settings().max_schema_bytes);
+        self.with_max_request_bytes(limit)
     }
 
     /// Sets the URL clients reach the server at; call before the state is shared.
@@ -92,6 +108,20 @@ impl AppState {
         }
         self
     }
+
+    /// Sets the largest request body; call before the state is shared.
+    pub fn with_max_request_bytes(mut self, limit: usize) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.max_request_bytes = limit.max(1);
+        }
+        self
+    }
+}
+
+/// The body limit unless configured: room for the largest schema the registry accepts,
+/// JSON-escaped inside a request body.
+pub fn default_max_request_bytes(max_schema_bytes: usize) -> usize {
+    max_schema_bytes.saturating_mul(2).saturating_add(64 * 1024)
 }
 
 /// The public URL of a server built without one (tests): the default listening address.
@@ -107,8 +137,7 @@ pub fn app(state: AppState) -> App {
 }
 
 fn router(state: AppState) -> Router {
-    // Room for the largest schema the registry accepts, JSON-escaped inside a request body.
-    let body_limit = state.registry.settings().max_schema_bytes.saturating_mul(2) + 64 * 1024;
+    let body_limit = state.max_request_bytes;
     let registry_api = Router::new()
         .route("/", get(api::root).post(api::root))
         .route("/schemas", get(api::list_schemas))
@@ -278,48 +307,115 @@ async fn method_not_allowed() -> ApiError {
     ApiError::plain(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
 }
 
+/// Which part of the service a path belongs to, for what `edge` checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Area {
+    /// The registry API: Confluent's media-type negotiation.
+    Registry,
+    /// The broker's REST Proxy-shaped routes: they negotiate REST Proxy's types themselves;
+    /// `edge` only refuses bodies outside the JSON family.
+    Broker,
+    /// Docs pages (HTML), AsyncAPI documents, health and metrics: read-only, own types.
+    Pages,
+}
+
+fn area_of(path: &str) -> Area {
+    let first = path.get(1..).unwrap_or("").split('/').next().unwrap_or("");
+    match first {
+        "topics" | "consumers" | "consumer-groups" => Area::Broker,
+        "ui" | "metrics" | "health" | "asyncapi" | "asyncapi.json" | "asyncapi.yaml" => Area::Pages,
+        _ => Area::Registry,
+    }
+}
+
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
+
+/// The docs pages' Content-Security-Policy: nothing but the pages' own inline script and
+/// style blocks (by hash: see `csp_hashes_match_the_templates` in the tests, which fails when
+/// a template's block changes), images from the server itself or from descriptions' https
+/// links, forms posting back to the server, and no framing by other sites.
+const DOCS_CSP: HeaderValue = HeaderValue::from_static(concat!(
+    "default-src 'none'; ",
+    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0='; ",
+    "style-src 'sha256-t1Bnn92nFM6TjiA8Znq06Y4A8cH+LxvZMAKP354kf/k='; ",
+    "img-src 'self' data: https:; ",
+    "form-action 'self'; ",
+    "base-uri 'none'; ",
+    "frame-ancestors 'none'"
+));
+
 /// The one middleware, kept single because each layer costs a service clone per request:
-/// media-type negotiation on registry routes, the API's error shape for oversized bodies,
-/// and metrics under the route's template (so `/subjects/a/versions` and
-/// `/subjects/b/versions` are one series).
+/// media-type negotiation on registry routes and body types on broker routes (415 for
+/// anything a web page could send cross-site), panics answered 500 instead of dropping the
+/// connection, the API's error shape for oversized bodies, security headers, and metrics
+/// under the route's template (so `/subjects/a/versions` and `/subjects/b/versions` are one
+/// series) and a bounded method label.
 async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
-    let path = request.uri().path();
-    // The broker's routes negotiate REST Proxy's media types themselves.
-    let own_media = path == "/metrics"
-        || path == "/ui"
-        || path.starts_with("/ui/")
-        || path.starts_with("/asyncapi")
-        || path == "/health"
-        || path.starts_with("/health/")
-        || path == "/topics"
-        || path.starts_with("/topics/")
-        || path.starts_with("/consumers/")
-        || path == "/consumer-groups"
-        || path.starts_with("/consumer-groups/");
-    let response = if own_media {
-        next.run(request).await
-    } else {
-        match media::negotiate(&request) {
-            Ok(chosen) => media::retype(next.run(request).await, chosen),
+    let method = metrics::method_label(request.method());
+    let area = area_of(request.uri().path());
+    let response = match area {
+        Area::Pages => catch_panic(next.run(request)).await,
+        Area::Broker => match media::check_body_type(&request, media::Door::Broker) {
+            Err(refusal) if route.is_some() => refusal.into_response(),
+            _ => catch_panic(next.run(request)).await,
+        },
+        Area::Registry => match media::negotiate(&request, route.is_some()) {
+            Ok(chosen) => media::retype(catch_panic(next.run(request)).await, chosen),
             Err(refusal) => refusal.into_response(),
-        }
+        },
     };
-    let response = body_too_large(response);
+    let mut response = body_too_large(response, state.max_request_bytes);
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+    if area == Area::Pages && headers.get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html")) {
+        headers.insert(CONTENT_SECURITY_POLICY, DOCS_CSP);
+        headers.insert(REFERRER_POLICY, NO_REFERRER);
+    }
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     state
         .metrics
-        .record_request(route, &method, status, elapsed.as_secs_f64());
-    tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
+        .record_request(route, method, status, elapsed.as_secs_f64());
+    tracing::debug!(method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
 }
 
+/// Runs a request's handler; a panic in it is logged and answered 500 in the API's error
+/// shape, instead of dropping the connection without an answer. Nothing is allocated unless
+/// the handler panics. Locks a panicking handler held are taken again with
+/// `unwrap_or_else(PoisonError::into_inner)` everywhere, so later requests are not wedged.
+pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
+    let mut handler = std::pin::pin!(handler);
+    let outcome = std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
+            Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    })
+    .await;
+    outcome.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        tracing::error!(panic = what, "a request handler panicked; answered 500");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            500,
+            "Internal server error: the request failed unexpectedly and was logged",
+        )
+        .into_response()
+    })
+}
+
 /// axum answers an oversized body with a plain-text 413; give it the API's error shape.
-fn body_too_large(response: Response) -> Response {
+fn body_too_large(response: Response, limit: usize) -> Response {
     let plain = response
         .headers()
         .get(CONTENT_TYPE)
@@ -327,7 +423,7 @@ fn body_too_large(response: Response) -> Response {
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
         return ApiError::plain(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "Request body too large: the registry accepts schemas up to its configured maximum size",
+            format!("Request body too large: at most {limit} bytes are accepted (max_request_bytes)"),
         )
         .into_response();
     }

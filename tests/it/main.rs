@@ -10,6 +10,7 @@ mod consumer_api; // consumer groups over HTTP: sharing, commits, resets, timeou
 mod crash; // SIGKILL during produce, 20 times: every acknowledged record survives
 mod diff; // semantic diffs between versions, for changelogs
 mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real browser
+mod edge_hardening; // the HTTP edge under hostile clients: panics, labels, CSRF types, headers, limits, slow connections
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve

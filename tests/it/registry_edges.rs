@@ -175,7 +175,8 @@ registry_test!(framework_errors_use_the_api_shape, |r: TestRegistry| async move 
         .await;
         assert_eq!(status, 200, "{readable}: {reply}");
     }
-    let (status, _) = raw(
+    // No type at all is what a web page can send cross-site: refused (issue 13).
+    let (status, reply) = raw(
         &r,
         Method::POST,
         "/subjects/t/versions",
@@ -183,7 +184,7 @@ registry_test!(framework_errors_use_the_api_shape, |r: TestRegistry| async move 
         "{\"schema\": \"\\\"int\\\"\"}",
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!((status, &reply["error_code"]), (415, &json!(415)), "{reply}");
 });
 
 registry_test!(trailing_slashes_and_lenient_parameters, |r: TestRegistry| async move {

@@ -23,10 +23,23 @@ pub struct Server {
 impl Server {
     /// Starts `herald serve` with `args` on a free port and waits for its address.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_under(&[], args)
+    }
+
+    /// The same, run through `wrapper` (`prlimit --nofile=1024:1024 --`), which must exec it.
+    pub fn start_under(wrapper: &[&str], args: &[&str]) -> Server {
         // Every server gets a data directory of its own unless the test names one.
         let own_dir = temp_dir("herald-serve-data").display().to_string();
         let named = args.iter().any(|a| *a == "--data-dir" || *a == "--config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(env!("CARGO_BIN_EXE_herald"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_herald")),
+        };
+        let mut child = command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(if named {
@@ -70,6 +83,11 @@ impl Server {
 
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         http(&self.address, method, path, body)
+    }
+
+    /// The process id, for `/proc/<pid>/status`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown, no flush; what was not on disk is gone.
