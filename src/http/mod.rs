@@ -13,6 +13,7 @@ pub mod error;
 pub mod media;
 pub mod metrics;
 mod params;
+pub mod read_budget;
 mod records_json;
 pub mod wire;
 
@@ -52,6 +53,8 @@ pub struct Shared {
     /// base of every URL the server hands out. Never taken from a request's `Host` header,
     /// which the client controls.
     pub public_url: String,
+    /// The bytes concurrent record reads may hold together.
+    pub read_budget: read_budget::ReadBudget,
 }
 
 impl std::ops::Deref for AppState {
@@ -71,6 +74,7 @@ impl AppState {
             broker: None,
             validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            read_budget: Default::default(),
         }))
     }
 
@@ -82,6 +86,7 @@ impl AppState {
             broker: Some(broker),
             validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            read_budget: Default::default(),
         }))
     }
 
@@ -89,6 +94,14 @@ impl AppState {
     pub fn with_public_url(mut self, url: String) -> AppState {
         if let Some(shared) = Arc::get_mut(&mut self.0) {
             shared.public_url = url;
+        }
+        self
+    }
+
+    /// Sets the budget concurrent reads share; call before the state is shared.
+    pub fn with_read_budget(mut self, budget: read_budget::ReadBudget) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.read_budget = budget;
         }
         self
     }
