@@ -4,12 +4,15 @@
 //! Membership lives in memory, as REST Proxy's consumer instances do; a member that has not
 //! been heard from within its session timeout leaves, and the partitions are dealt again
 //! (range assignment: per topic, contiguous runs of partitions to members in name order).
+//! Members are capped per group and per server, and every group is swept for idle members
+//! at most once a second on any call, so an instance that is never used again is freed.
 //! Committed offsets are durable: `groups/<group>.json`, replaced atomically (write, fsync,
 //! rename, fsync the directory) before a commit is acknowledged.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,16 @@ use serde::{Deserialize, Serialize};
 
 use super::segment::write_atomically;
 use super::topic::check_name;
+
+/// Consumer instances one group may have at once: each holds settings and positions in
+/// memory until it leaves or expires.
+pub const MAX_MEMBERS_PER_GROUP: usize = 100;
+
+/// Consumer instances the whole server keeps at once.
+pub const MAX_MEMBERS: usize = 10_000;
+
+/// How often, at most, every group is swept for members past their timeout.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where a member starts on a partition its group has no committed offset for (or one that
 /// retention has passed).
@@ -41,6 +54,11 @@ pub enum GroupError {
         member: String,
     },
     UnknownGroup(String),
+    /// A join past [`MAX_MEMBERS_PER_GROUP`] (`group` is `Some`) or [`MAX_MEMBERS`].
+    TooManyMembers {
+        group: Option<String>,
+        limit: usize,
+    },
     /// Committing or seeking a partition the member is not assigned.
     NotAssigned {
         topic: String,
@@ -60,6 +78,14 @@ impl std::fmt::Display for GroupError {
                 write!(f, "Consumer instance '{member}' not found in group '{group}'.")
             }
             GroupError::UnknownGroup(group) => write!(f, "Consumer group '{group}' not found."),
+            GroupError::TooManyMembers { group: Some(group), limit } => write!(
+                f,
+                "Consumer group '{group}' already has {limit} consumer instances, the most one group may have; delete idle instances or let them expire"
+            ),
+            GroupError::TooManyMembers { group: None, limit } => write!(
+                f,
+                "The server already has {limit} consumer instances, the most it keeps at once; delete idle instances or let them expire"
+            ),
             GroupError::NotAssigned { topic, partition } => {
                 write!(
                     f,
@@ -158,6 +184,9 @@ pub struct OffsetView {
 pub struct Groups {
     dir: PathBuf,
     groups: Mutex<BTreeMap<String, Group>>,
+    /// When this was opened, and when (milliseconds after) the next sweep is due.
+    opened: Instant,
+    next_sweep_ms: AtomicU64,
 }
 
 impl Groups {
@@ -192,25 +221,60 @@ impl Groups {
         Ok(Groups {
             dir,
             groups: Mutex::new(groups),
+            opened: Instant::now(),
+            next_sweep_ms: AtomicU64::new(0),
         })
     }
 
+    /// The groups, swept for idle members first when a sweep is due.
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Group>> {
-        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let now_ms = self.opened.elapsed().as_millis() as u64;
+        if now_ms >= self.next_sweep_ms.load(Ordering::Relaxed) {
+            self.next_sweep_ms
+                .store(now_ms + SWEEP_INTERVAL.as_millis() as u64, Ordering::Relaxed);
+            sweep(&mut groups);
+        }
+        groups
     }
+
+    /// Removes every member past its timeout now, in every group (for a periodic task; calls
+    /// do it at most once a second by themselves).
+    pub fn expire_idle(&self) {
+        sweep(&mut self.groups.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
 
     pub fn join(&self, group: &str, member: &str, config: MemberConfig) -> Result<(), GroupError> {
         check_group_name(group)?;
         check_name(member).map_err(|e| GroupError::InvalidName(format!("consumer instance name: {e}")))?;
         let mut groups = self.lock();
-        let entry = groups.entry(group.to_string()).or_default();
-        expire(entry);
-        if entry.members.contains_key(member) {
-            return Err(GroupError::MemberExists {
-                group: group.to_string(),
-                member: member.to_string(),
-            });
+        if let Some(entry) = groups.get_mut(group) {
+            expire(entry);
+            if entry.members.contains_key(member) {
+                return Err(GroupError::MemberExists {
+                    group: group.to_string(),
+                    member: member.to_string(),
+                });
+            }
+            if entry.members.len() >= MAX_MEMBERS_PER_GROUP {
+                return Err(GroupError::TooManyMembers {
+                    group: Some(group.to_string()),
+                    limit: MAX_MEMBERS_PER_GROUP,
+                });
+            }
         }
+        let count = |groups: &BTreeMap<String, Group>| groups.values().map(|g| g.members.len()).sum::<usize>();
+        if count(&groups) >= MAX_MEMBERS {
+            sweep(&mut groups);
+            if count(&groups) >= MAX_MEMBERS {
+                return Err(GroupError::TooManyMembers {
+                    group: None,
+                    limit: MAX_MEMBERS,
+                });
+            }
+        }
+        let entry = groups.entry(group.to_string()).or_default();
         entry.members.insert(
             member.to_string(),
             Member {
@@ -479,9 +543,20 @@ fn reset_position(reset: Reset, start: i64, end: i64) -> i64 {
 
 /// Members silent past their session timeout leave the group.
 fn expire(group: &mut Group) {
+    let now = Instant::now();
     group
         .members
-        .retain(|_, m| m.last_seen.elapsed() < m.config.session_timeout);
+        .retain(|_, m| now.duration_since(m.last_seen) < m.config.session_timeout);
+}
+
+/// Expires members in every group, and drops groups left with nothing to keep (no member,
+/// no committed offset), so neither idle instances nor the names of abandoned groups hold
+/// memory.
+fn sweep(groups: &mut BTreeMap<String, Group>) {
+    groups.retain(|_, group| {
+        expire(group);
+        !group.members.is_empty() || !group.committed.is_empty()
+    });
 }
 
 /// Range assignment: for each topic, its partitions split into contiguous runs over the

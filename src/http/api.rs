@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use super::wire::{
     SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
-use crate::registry::{Mode, SubjectSchema, VersionSpec};
+use crate::registry::{schema_id_in_range, Mode, SubjectSchema, VersionSpec, MAX_ID};
 
 type Reply = Result<Response, ApiError>;
 
@@ -26,8 +27,19 @@ fn raw(text: &str) -> Reply {
     Ok(json_body(text.as_bytes().to_vec()).into_response())
 }
 
+/// A schema id from a path: not a number is an unknown route (404/404), as Jersey answers
+/// for an `int` parameter; a number no schema id can have (1 to 2^31-1) is answered as an
+/// unknown schema without asking the store, and the message says why.
 fn schema_id(text: &str) -> Result<i64, ApiError> {
-    text.trim().parse().map_err(|_| ApiError::not_found())
+    let id: i64 = text.trim().parse().map_err(|_| ApiError::not_found())?;
+    if !schema_id_in_range(id) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            40403,
+            format!("Schema {id} not found: schema ids are between 1 and {MAX_ID} (2^31-1)"),
+        ));
+    }
+    Ok(id)
 }
 
 fn version(text: &str) -> Result<VersionSpec, ApiError> {

@@ -20,13 +20,14 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::params::Params;
+use super::read_budget::{Reservation, DEFAULT_READ_BYTES, MAX_READ_BYTES};
 use super::records_json::RecordsJson;
 use super::wire::parse_body;
 use super::AppState;
 use crate::broker::batch::{Record, StoredRecord};
 use crate::broker::topic::{DurabilityMode, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
-use crate::registry::{RegistryError, StoredSchema, VersionSpec};
+use crate::registry::{schema_id_in_range, RegistryError, StoredSchema, VersionSpec, MAX_ID};
 use crate::schema::SchemaType;
 use crate::validate::{framed_id, JsonValidator};
 
@@ -267,12 +268,15 @@ pub async fn partition_offsets(
     reply(StatusCode::OK, &json!({"beginning_offset": start, "end_offset": end}))
 }
 
+/// A partition from a path: anything but a whole number from 0 is no partition (404/40402,
+/// as an unknown one), said as written rather than read as another number.
 fn partition_number(topic: &str, text: &str) -> Result<u32, ApiError> {
     text.parse().map_err(|_| {
-        ApiError::from(BrokerError::UnknownPartition {
-            topic: topic.to_string(),
-            partition: u32::MAX,
-        })
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            40402,
+            format!("Partition {text:?} of topic '{topic}' not found: partitions are numbered from 0"),
+        )
     })
 }
 
@@ -291,9 +295,10 @@ struct ProduceRequest<'a> {
     key_schema: Option<String>,
 }
 
-/// For the Avro format: the schema a field's JSON is encoded with, and its id.
+/// For the Avro format: the schema a field's JSON is encoded with, and its id (in range, so
+/// it frames as itself).
 struct AvroTarget {
-    id: i64,
+    id: u32,
     schema: Arc<crate::schema::Schema>,
 }
 
@@ -306,6 +311,12 @@ async fn avro_target(
     field: &str,
 ) -> Result<Option<AvroTarget>, ApiError> {
     let id = match (id, text) {
+        (Some(id), _) if !schema_id_in_range(id) => {
+            return Err(ApiError::unprocessable(
+                42201,
+                format!("{field}_schema_id {id} is out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"),
+            ))
+        }
         (Some(id), _) => id,
         (None, Some(text)) => {
             let request = crate::registry::SchemaRequest::new(SchemaType::Avro, text);
@@ -320,6 +331,12 @@ async fn avro_target(
             format!("{field}_schema_id {id} is a {} schema, not AVRO", schema.schema_type()),
         ));
     }
+    let id = u32::try_from(id).map_err(|_| {
+        ApiError::unprocessable(
+            42201,
+            format!("{field} schema id {id} is out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"),
+        )
+    })?;
     Ok(Some(AvroTarget { id, schema }))
 }
 
@@ -439,6 +456,14 @@ async fn check_payload(
                     format!("not framed: expected magic byte 0 and a schema id registered under '{subject}'"),
                 )]);
             };
+            if !schema_id_in_range(i64::from(id)) {
+                return Ok(vec![error(
+                    None,
+                    format!(
+                        "the framing names schema id {id}, out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"
+                    ),
+                )]);
+            }
             let registered = match state.registry.versions_of_id(i64::from(id), Some(subject), false).await {
                 Ok(versions) => !versions.is_empty(),
                 Err(RegistryError::SchemaNotFound(_)) => false,
@@ -508,7 +533,7 @@ fn payload(
             };
             let value: Value = serde_json::from_str(raw.get()).map_err(|e| error(e.to_string()))?;
             crate::validate::avro::encode_json(schema, &value)
-                .map(|bytes| Some(crate::validate::frame(target.id as u32, &bytes)))
+                .map(|bytes| Some(crate::validate::frame(target.id, &bytes)))
                 .map_err(|v| RecordError {
                     index,
                     field,
@@ -690,8 +715,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     reply(
         StatusCode::OK,
         &ProduceResponse {
-            key_schema_id: key_avro.as_ref().map(|t| t.id),
-            value_schema_id: value_avro.as_ref().map(|t| t.id),
+            key_schema_id: key_avro.as_ref().map(|t| i64::from(t.id)),
+            value_schema_id: value_avro.as_ref().map(|t| i64::from(t.id)),
             offsets,
         },
     )
@@ -714,8 +739,10 @@ struct RecordOffset {
     error: Option<String>,
 }
 
-/// `GET /topics/{t}/partitions/{p}/records?offset=N&max_bytes=M`: records from an offset,
-/// never past the durable point.
+/// `GET /topics/{t}/partitions/{p}/records?offset=N&count=C&max_bytes=M`: records from an
+/// offset (default 0), at most `count` of them (default: as many as fit) and about
+/// `max_bytes` of keys and values (default 1 MiB, at most 64 MiB; at least one batch), never
+/// past the durable point. The read takes its room in the shared read budget first.
 pub async fn read_partition(
     State(state): State<AppState>,
     Path((name, partition)): Path<(String, String)>,
@@ -724,18 +751,31 @@ pub async fn read_partition(
 ) -> Reply {
     let topic = broker(&state)?.topic(&name)?;
     let partition = partition_number(&name, &partition)?;
-    let offset = params.number("offset").unwrap_or(0);
-    let max_bytes = params
-        .number("max_bytes")
-        .filter(|&n| n > 0)
-        .map_or(1024 * 1024, |n| n.min(64 * 1024 * 1024) as usize);
+    let offset = params.whole_number("offset", 0..=i64::MAX)?.unwrap_or(0);
+    let count = params.whole_number("count", 1..=i64::MAX)?;
+    let max_bytes = max_bytes(&params)?;
     let format = response_format(&headers, &params);
-    let records = topic.fetch(partition, offset, max_bytes)?;
+    let reservation = state.read_budget.reserve(max_bytes).await?;
+    let mut records = topic.fetch(partition, offset, max_bytes)?;
+    if let Some(count) = count.and_then(|c| usize::try_from(c).ok()) {
+        records.truncate(count);
+    }
     let mut out = RecordsJson::new(format != Format::Json, answer_size(&records));
     for record in &records {
         out.push(&name, partition, record);
     }
-    Ok(records_answer(out))
+    drop(records);
+    Ok(records_answer(out, reservation))
+}
+
+/// A read's `max_bytes`: 1 MiB when absent, lowered to 64 MiB (as REST Proxy lowers it to
+/// `consumer.request.max.bytes`), refused when not a positive whole number.
+pub(super) fn max_bytes(params: &Params) -> Result<usize, ApiError> {
+    Ok(params
+        .whole_number("max_bytes", 1..=i64::MAX)?
+        .map_or(DEFAULT_READ_BYTES, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX).min(MAX_READ_BYTES)
+        }))
 }
 
 /// About the size of records' JSON answer, to allocate it once.
@@ -748,11 +788,12 @@ pub(super) fn answer_size(records: &[StoredRecord]) -> usize {
         .sum()
 }
 
-pub(super) fn records_answer(records: RecordsJson) -> Response {
+/// The answer, holding its share of the read budget until its bytes are sent or dropped.
+pub(super) fn records_answer(records: RecordsJson, reservation: Reservation) -> Response {
     (
         StatusCode::OK,
         [(CONTENT_TYPE, HeaderValue::from_static(KAFKA_V2))],
-        records.finish(),
+        reservation.hold(records.finish()),
     )
         .into_response()
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::broker_api::{answer_size, broker, records_answer, reply, BINARY_V2};
+use super::broker_api::{answer_size, broker, max_bytes, records_answer, reply, BINARY_V2};
 use super::error::ApiError;
 use super::params::Params;
 use super::records_json::RecordsJson;
@@ -28,6 +28,9 @@ impl From<GroupError> for ApiError {
             GroupError::MemberExists { .. } => (StatusCode::CONFLICT, 40902),
             GroupError::InvalidName(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42204),
             GroupError::NotAssigned { .. } => (StatusCode::CONFLICT, 40903),
+            // REST Proxy has no code of its own for this; the status is the code, as for
+            // framework-level refusals.
+            GroupError::TooManyMembers { .. } => (StatusCode::TOO_MANY_REQUESTS, 429),
             GroupError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         };
         ApiError::new(status, code, err.to_string())
@@ -182,8 +185,10 @@ pub async fn assignments(State(state): State<AppState>, Path((group, instance)):
     reply(StatusCode::OK, &json!({ "partitions": partitions }))
 }
 
-/// `GET …/records`: what the member's partitions hold from its positions, up to
-/// `max_bytes`; positions move past what is returned.
+/// `GET …/records?max_bytes=&timeout=`: what the member's partitions hold from its
+/// positions, up to `max_bytes` (as for partition reads: 1 MiB by default, at most 64 MiB,
+/// within the shared read budget); positions move past what is returned. `timeout` (ms) is
+/// accepted for REST Proxy's clients and checked, but nothing is waited for.
 pub async fn records(
     State(state): State<AppState>,
     Path((group, instance)): Path<(String, String)>,
@@ -191,16 +196,16 @@ pub async fn records(
     params: Params,
 ) -> Reply {
     let broker = broker(&state)?;
+    let max_bytes = max_bytes(&params)?;
+    params.whole_number("timeout", 0..=i64::MAX)?;
     let assignment = broker.groups().assignment(&group, &instance, broker.as_ref())?;
     let binary = assignment.format == "binary"
         || headers
             .get(ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains(BINARY_V2));
-    let mut budget = params
-        .number("max_bytes")
-        .filter(|&n| n > 0)
-        .map_or(1024 * 1024, |n| n.min(64 * 1024 * 1024) as usize);
+    let reservation = state.read_budget.reserve(max_bytes).await?;
+    let mut budget = max_bytes;
     let mut out = RecordsJson::new(binary, 0);
     let mut next: Vec<(TopicPartition, i64)> = Vec::new();
     for ((topic_name, partition), position) in &assignment.positions {
@@ -219,7 +224,7 @@ pub async fn records(
         }
     }
     broker.groups().advance(&group, &instance, &next)?;
-    Ok(records_answer(out))
+    Ok(records_answer(out, reservation))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,10 +233,12 @@ struct OffsetList {
     offsets: Vec<OffsetEntry>,
 }
 
+/// Partitions and offsets in bodies are read as any integer and then checked, so a negative
+/// one is refused naming its place instead of failing as a type error or becoming another.
 #[derive(Debug, Deserialize)]
 struct OffsetEntry {
     topic: String,
-    partition: u32,
+    partition: i64,
     offset: i64,
 }
 
@@ -244,7 +251,44 @@ struct PartitionList {
 #[derive(Debug, Deserialize)]
 struct PartitionEntry {
     topic: String,
-    partition: u32,
+    partition: i64,
+}
+
+/// A body's partition number, or a 422 naming where it is.
+fn partition_at(list: &str, index: usize, partition: i64) -> Result<u32, ApiError> {
+    u32::try_from(partition).map_err(|_| {
+        ApiError::unprocessable(
+            42201,
+            format!("Invalid {list}[{index}].partition {partition}: partitions are numbered from 0"),
+        )
+    })
+}
+
+/// `offsets` of a commit or seek body as (partition, offset) pairs, each checked.
+fn checked_offsets(offsets: Vec<OffsetEntry>) -> Result<Vec<(TopicPartition, i64)>, ApiError> {
+    offsets
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let partition = partition_at("offsets", i, o.partition)?;
+            if o.offset < 0 {
+                return Err(ApiError::unprocessable(
+                    42201,
+                    format!("Invalid offsets[{i}].offset {}: offsets are whole numbers from 0", o.offset),
+                ));
+            }
+            Ok(((o.topic, partition), o.offset))
+        })
+        .collect()
+}
+
+/// `partitions` of a body, each checked.
+fn checked_partitions(partitions: Vec<PartitionEntry>) -> Result<Vec<TopicPartition>, ApiError> {
+    partitions
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| Ok((p.topic, partition_at("partitions", i, p.partition)?)))
+        .collect()
 }
 
 /// `POST …/offsets`: commits the offsets given (each the next offset to read), or with no
@@ -259,13 +303,7 @@ pub async fn commit(
     let offsets = if request.offsets.is_empty() {
         None
     } else {
-        Some(
-            request
-                .offsets
-                .into_iter()
-                .map(|o| ((o.topic, o.partition), o.offset))
-                .collect(),
-        )
+        Some(checked_offsets(request.offsets)?)
     };
     let groups = broker.clone();
     tokio::task::spawn_blocking(move || groups.groups().commit(&group, &instance, offsets))
@@ -281,7 +319,7 @@ pub async fn committed(
     body: Bytes,
 ) -> Reply {
     let request: PartitionList = body_or_empty(&body)?;
-    let wanted: Vec<TopicPartition> = request.partitions.into_iter().map(|p| (p.topic, p.partition)).collect();
+    let wanted = checked_partitions(request.partitions)?;
     let offsets = broker(&state)?.groups().committed(&group, &wanted)?;
     let offsets: Vec<Value> = offsets
         .iter()
@@ -296,11 +334,7 @@ pub async fn seek(
     body: Bytes,
 ) -> Reply {
     let request: OffsetList = parse_body(&body)?;
-    let positions = request
-        .offsets
-        .into_iter()
-        .map(|o| ((o.topic, o.partition), o.offset))
-        .collect();
+    let positions = checked_offsets(request.offsets)?;
     broker(&state)?.groups().seek(&group, &instance, positions)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -309,9 +343,9 @@ async fn seek_edge(state: &AppState, group: &str, instance: &str, body: &Bytes, 
     let broker = broker(state)?;
     let request: PartitionList = parse_body(body)?;
     let mut positions = Vec::new();
-    for p in request.partitions {
-        let (start, end) = broker.topic(&p.topic)?.offsets(p.partition)?;
-        positions.push(((p.topic, p.partition), if beginning { start } else { end }));
+    for (topic, partition) in checked_partitions(request.partitions)? {
+        let (start, end) = broker.topic(&topic)?.offsets(partition)?;
+        positions.push(((topic, partition), if beginning { start } else { end }));
     }
     broker.groups().seek(group, instance, positions)?;
     Ok(StatusCode::NO_CONTENT.into_response())

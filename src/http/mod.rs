@@ -13,6 +13,7 @@ pub mod error;
 pub mod media;
 pub mod metrics;
 mod params;
+pub mod read_budget;
 mod records_json;
 pub mod server;
 pub mod wire;
@@ -59,6 +60,8 @@ pub struct Shared {
     /// The largest request body any route reads (`max_request_bytes`), the produce routes
     /// included; larger ones are answered 413 before they are buffered.
     pub max_request_bytes: usize,
+    /// The bytes concurrent record reads may hold together.
+    pub read_budget: read_budget::ReadBudget,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,6 +82,7 @@ impl AppState {
             validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             max_request_bytes: 0,
+            read_budget: Default::default(),
         }))
         .with_default_body_limit()
     }
@@ -92,6 +96,7 @@ impl AppState {
             validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             max_request_bytes: 0,
+            read_budget: Default::default(),
         }))
         .with_default_body_limit()
     }
@@ -122,6 +127,16 @@ impl AppState {
 /// JSON-escaped inside a request body.
 pub fn default_max_request_bytes(max_schema_bytes: usize) -> usize {
     max_schema_bytes.saturating_mul(2).saturating_add(64 * 1024)
+}
+
+impl AppState {
+    /// Sets the budget concurrent reads share; call before the state is shared.
+    pub fn with_read_budget(mut self, budget: read_budget::ReadBudget) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.read_budget = budget;
+        }
+        self
+    }
 }
 
 /// The public URL of a server built without one (tests): the default listening address.

@@ -1,7 +1,8 @@
 //! Query parameters read as Confluent's Jersey reads them: booleans are true only for
 //! `true` in any case (the Python client sends `True`/`False`), everything else is false and
 //! never an error; numbers that do not parse fall back to their default; unknown names are
-//! ignored.
+//! ignored. The broker's reads are stricter ([`Params::whole_number`]): a position or a size
+//! that does not parse must not quietly become another read.
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -39,6 +40,26 @@ impl Params {
         self.text(name).and_then(|v| v.trim().parse().ok())
     }
 
+    /// A whole-number parameter that must lie in `range`, `None` when absent. A value that
+    /// does not parse or lies outside is refused (422/42201) with the parameter's name and
+    /// range, never read as another value. Checks without allocating unless it refuses.
+    pub fn whole_number(&self, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        match text.trim().parse::<i64>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::unprocessable(
+                42201,
+                format!(
+                    "Invalid parameter {name}={text:?}: must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
     /// `offset` and `limit` applied to a list: a negative or absent limit means all, and
     /// `max` (when given) caps it.
     pub fn page<T>(&self, items: Vec<T>, max: Option<usize>) -> Vec<T> {
@@ -73,6 +94,18 @@ mod tests {
         assert!(!p.flag("d"));
         assert!(p.flag("e"));
         assert!(!p.flag("missing"));
+    }
+
+    #[test]
+    fn whole_numbers_are_checked_not_guessed() {
+        let p = params(&[("offset", "7"), ("neg", "-1"), ("junk", "1e3"), ("huge", "99999999999999999999")]);
+        assert_eq!(p.whole_number("offset", 0..=i64::MAX).unwrap(), Some(7));
+        assert_eq!(p.whole_number("absent", 0..=10).unwrap(), None);
+        for name in ["neg", "junk", "huge"] {
+            let err = p.whole_number(name, 0..=i64::MAX).unwrap_err();
+            assert_eq!((err.status.as_u16(), err.code), (422, 42201));
+            assert!(err.message.contains(name) && err.message.contains("from 0 to"), "{}", err.message);
+        }
     }
 
     #[test]

@@ -20,6 +20,16 @@ pub struct SchemaReference {
     pub version: i64,
 }
 
+/// The largest schema id and version number. Confluent's ids and versions are Java `int`s,
+/// and the wire framing carries an id in four bytes that Java reads as signed: an id above
+/// this could not be named by Confluent's clients, and would be cut into another id.
+pub const MAX_ID: i64 = i32::MAX as i64;
+
+/// Whether `id` is a schema id Confluent's clients can carry: 1 to 2^31-1.
+pub fn schema_id_in_range(id: i64) -> bool {
+    (1..=MAX_ID).contains(&id)
+}
+
 /// What a client asks to register, look up or check.
 #[derive(Debug, Clone)]
 pub struct SchemaRequest {
@@ -102,7 +112,7 @@ impl FromStr for VersionSpec {
         }
         match trimmed.parse::<i64>() {
             Ok(-1) => Ok(VersionSpec::Latest),
-            Ok(n) if (1..=i32::MAX as i64).contains(&n) => Ok(VersionSpec::Number(n)),
+            Ok(n) if (1..=MAX_ID).contains(&n) => Ok(VersionSpec::Number(n)),
             _ => Err(RegistryError::InvalidVersion(text.to_string())),
         }
     }
@@ -252,6 +262,13 @@ mod tests {
             ("", None),
         ] {
             assert_eq!(text.parse::<VersionSpec>().ok(), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn schema_ids_are_positive_java_ints() {
+        for (id, expected) in [(1, true), (MAX_ID, true), (0, false), (-1, false), (MAX_ID + 1, false), (1 << 32, false)] {
+            assert_eq!(schema_id_in_range(id), expected, "{id}");
         }
     }
 

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::cache::request_key;
 use super::content::{content_key, identity, Parsed};
 use super::{
-    corrupt, parse_json, parse_refs, subject_name, Config, Core, Mode, Registered, Registry, RegistryError,
-    SchemaRequest, StoredSchema, VersionSpec,
+    corrupt, parse_json, parse_refs, schema_id_in_range, subject_name, Config, Core, Mode, Registered, Registry, RegistryError,
+    SchemaRequest, StoredSchema, VersionSpec, MAX_ID,
 };
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};
@@ -46,6 +46,7 @@ impl Registry {
         request: &SchemaRequest,
         normalize: bool,
     ) -> Result<Registered, RegistryError> {
+        check_explicit_id(request)?;
         let key = request_key("register", subject, request, &[normalize]);
         if let Some(known) = self.cache.registration(&key) {
             return Ok(known.as_ref().clone());
@@ -228,10 +229,15 @@ impl Core {
         check_mode(&subject, mode, request.id.is_some())?;
 
         let next_version = highest.map_or(1, |v| v + 1);
+        if next_version > MAX_ID && request.version.is_none_or(|v| v == -1) {
+            return Err(RegistryError::InvalidSchema(format!(
+                "No version number is left under subject {subject}: versions are between 1 and {MAX_ID} (2^31-1)"
+            )));
+        }
         let version = match request.version.filter(|&v| v != -1) {
             None => next_version,
             Some(wanted) if mode == Mode::Import => {
-                if wanted < 1 || wanted > i32::MAX as i64 {
+                if !(1..=MAX_ID).contains(&wanted) {
                     return Err(RegistryError::InvalidVersion(wanted.to_string()));
                 }
                 if queries::version_with_schema(conn, &subject, wanted).await?.is_some() {
@@ -292,7 +298,7 @@ impl Core {
                         }
                         wanted
                     }
-                    None => queries::max_schema_id(conn).await? + 1,
+                    None => next_schema_id(queries::max_schema_id(conn).await?)?,
                 };
                 insert_schema(conn, id, &fingerprint, parsed, metadata.as_ref(), rule_set.as_ref()).await?;
                 id
@@ -396,6 +402,28 @@ impl Core {
         self.cache.invalidate();
         Ok(row.version)
     }
+}
+
+/// An id a client asks to keep (IMPORT mode) must be one Confluent's clients can carry:
+/// a larger one would be stored as given but framed into records as another id.
+fn check_explicit_id(request: &SchemaRequest) -> Result<(), RegistryError> {
+    match request.id {
+        Some(id) if !schema_id_in_range(id) => Err(RegistryError::InvalidSchema(format!(
+            "Invalid schema id {id}: schema ids are between 1 and {MAX_ID} (2^31-1)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The id after the highest in use, while one is left: ids stop at 2^31-1 (an imported
+/// schema may have taken the last one).
+fn next_schema_id(max: i64) -> Result<i64, RegistryError> {
+    if max >= MAX_ID {
+        return Err(RegistryError::InvalidSchema(format!(
+            "No schema id is left: schema ids are between 1 and {MAX_ID} (2^31-1), and id {max} is taken"
+        )));
+    }
+    Ok(max + 1)
 }
 
 /// Metadata and rule sets must be objects when given.
