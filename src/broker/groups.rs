@@ -191,32 +191,45 @@ pub struct Groups {
 
 impl Groups {
     /// Loads every group's committed offsets from `<data_dir>/groups`.
+    ///
+    /// Files are replaced atomically, so a crash leaves the old or the new version; a file
+    /// that cannot be read anyway (damaged outside the server, a file system without ordered
+    /// renames) is set aside as `<group>.json.damaged` with a warning and its group starts
+    /// without committed offsets: members then start from their reset policy, which beats a
+    /// server that cannot start. Leftover `*.json.tmp` files of interrupted writes are removed.
     pub fn open(data_dir: &Path) -> Result<Groups, GroupError> {
         let dir = data_dir.join("groups");
         fs::create_dir_all(&dir).map_err(|e| GroupError::Io(format!("cannot create {}: {e}", dir.display())))?;
         let mut groups = BTreeMap::new();
         let entries = fs::read_dir(&dir).map_err(|e| GroupError::Io(format!("cannot list {}: {e}", dir.display())))?;
         for entry in entries.flatten() {
+            let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json.tmp") {
+                if let Err(e) = fs::remove_file(&path) {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot remove an interrupted group file write");
+                }
+                continue;
+            }
             let Some(group) = name.strip_suffix(".json") else {
                 continue;
             };
-            let text = fs::read_to_string(entry.path())
-                .map_err(|e| GroupError::Io(format!("cannot read {}: {e}", entry.path().display())))?;
-            let stored: StoredOffsets = serde_json::from_str(&text)
-                .map_err(|e| GroupError::Io(format!("{} is not valid: {e}", entry.path().display())))?;
-            let committed = stored
-                .offsets
-                .into_iter()
-                .map(|o| ((o.topic, o.partition), o.offset))
-                .collect();
-            groups.insert(
-                group.to_string(),
-                Group {
-                    committed,
-                    ..Group::default()
-                },
-            );
+            if check_group_name(group).is_err() {
+                tracing::warn!(file = %path.display(), "skipping a file that is not a consumer group's");
+                continue;
+            }
+            match load_offsets(&path) {
+                Ok(committed) => {
+                    groups.insert(
+                        group.to_string(),
+                        Group {
+                            committed,
+                            ..Group::default()
+                        },
+                    );
+                }
+                Err(why) => set_aside(&path, &why),
+            }
         }
         Ok(Groups {
             dir,
@@ -224,6 +237,26 @@ impl Groups {
             opened: Instant::now(),
             next_sweep_ms: AtomicU64::new(0),
         })
+    }
+
+    /// Removes every group's committed offsets and members' positions on the topics `gone`
+    /// says are gone, durably: a topic created again under the same name is then read from
+    /// its start (or the reset policy), never from the old topic's offsets. Called when a
+    /// topic is deleted, and at start for topics a crash deleted before their offsets were.
+    pub fn forget_topics(&self, gone: impl Fn(&str) -> bool) -> Result<(), GroupError> {
+        let mut groups = self.lock();
+        for (name, group) in groups.iter_mut() {
+            for member in group.members.values_mut() {
+                member.positions.retain(|(topic, _), _| !gone(topic));
+            }
+            if group.committed.keys().any(|(topic, _)| gone(topic)) {
+                let mut kept = group.committed.clone();
+                kept.retain(|(topic, _), _| !gone(topic));
+                self.save(name, &kept)?;
+                group.committed = kept;
+            }
+        }
+        Ok(())
     }
 
     /// The groups, swept for idle members first when a sweep is due.
@@ -520,6 +553,39 @@ impl Groups {
         let text = serde_json::to_vec_pretty(&stored).map_err(|e| GroupError::Io(e.to_string()))?;
         let path = self.dir.join(format!("{group}.json"));
         write_atomically(&path, &text).map_err(|e| GroupError::Io(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// A group file's committed offsets, or why it cannot be read.
+fn load_offsets(path: &Path) -> Result<BTreeMap<TopicPartition, i64>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let stored: StoredOffsets = serde_json::from_str(&text).map_err(|e| format!("it is not valid: {e}"))?;
+    Ok(stored
+        .offsets
+        .into_iter()
+        .map(|o| ((o.topic, o.partition), o.offset))
+        .collect())
+}
+
+/// Moves an unreadable group file out of the way (kept for the operator, never read again)
+/// so that the group's next commit does not overwrite the evidence.
+fn set_aside(path: &Path, why: &str) {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".damaged");
+    let aside = PathBuf::from(aside);
+    match fs::rename(path, &aside) {
+        Ok(()) => tracing::warn!(
+            file = %path.display(),
+            moved_to = %aside.display(),
+            why,
+            "a consumer group file is damaged; set aside, the group starts without committed offsets"
+        ),
+        Err(e) => tracing::warn!(
+            file = %path.display(),
+            why,
+            error = %e,
+            "a consumer group file is damaged and cannot be set aside; ignoring it"
+        ),
     }
 }
 

@@ -308,15 +308,27 @@ fn load_pairs<T>(path: &Path, width: usize, decode: impl Fn(&[u8]) -> T) -> Opti
     Some(bytes.chunks_exact(width).map(decode).collect())
 }
 
-/// Writes a small file so that it is either the old or the new one after a crash.
+/// Writes a small file so that it is either the old or the new one after a crash: the bytes
+/// go to `<file name>.tmp` beside it, are fsynced, renamed over `path`, and the directory is
+/// fsynced so the rename itself survives a power failure. The temporary name keeps the whole
+/// file name (`topic.json.tmp`, `…0.index.tmp`), so two files in one directory never share
+/// one, and no reader mistakes it for the real file (every reader matches a suffix).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let temporary = path.with_extension("tmp");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
     let mut file = File::create(&temporary)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&temporary, path)?;
     if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
+        sync_dir(dir)?;
     }
     Ok(())
+}
+
+/// fsync of a directory: its entries (files created, renamed or removed in it) survive a
+/// power failure.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }

@@ -1,8 +1,14 @@
 //! The broker: topics and their partitions under `<data dir>/topics/`, with produce, fetch
 //! and retention. Topic settings are `topics/<name>/topic.json`; partition `p` keeps its
 //! log in `topics/<name>/<p>/`.
+//!
+//! Topic metadata changes are atomic on disk, so a start after a crash at any moment finds
+//! every topic whole or not at all (ARCHITECTURE.md, "Topic files"): a topic is built in
+//! `topics/<name>~creating/` and renamed into place; a deleted topic is first renamed to
+//! `topics/<name>~deleting/`, which is then removed; settings are replaced atomically.
+//! `~` is not allowed in topic names, so these working names never collide with a topic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,10 +17,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::batch::{self, Record, StoredRecord};
-use super::groups::{Groups, Partitions};
+use super::groups::{GroupError, Groups, Partitions};
 use super::log::{LogConfig, LogError};
 use super::partition::{Durability, Partition};
-use super::segment::write_atomically;
+use super::segment::{sync_dir, write_atomically};
 use super::topic::{check_name, DurabilityMode, TopicConfig, TopicError};
 
 #[derive(Debug)]
@@ -57,6 +63,23 @@ impl From<TopicError> for BrokerError {
 fn io(context: String) -> impl FnOnce(std::io::Error) -> BrokerError {
     move |source| BrokerError::Log(LogError::Io { context, source })
 }
+
+fn group_io(context: &str) -> impl FnOnce(GroupError) -> BrokerError + '_ {
+    move |err| {
+        BrokerError::Log(LogError::Io {
+            context: context.to_string(),
+            source: std::io::Error::other(err.to_string()),
+        })
+    }
+}
+
+/// Suffix of a topic being built: complete only once renamed to its name.
+const CREATING: &str = "~creating";
+/// Suffix of a topic being deleted: already gone, its files not yet all removed.
+const DELETING: &str = "~deleting";
+/// Suffix of a topic directory set aside at start because its settings cannot be read.
+const DAMAGED: &str = "~damaged";
+const SETTINGS: &str = "topic.json";
 
 pub struct Topic {
     pub config: TopicConfig,
@@ -131,8 +154,9 @@ pub struct Broker {
     dir: PathBuf,
     log_config: LogConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
-    /// Taken by `update_topic`, one settings change at a time.
-    updates: std::sync::Mutex<()>,
+    /// Held by creates, updates and deletes: one metadata change at a time, so their file
+    /// steps never interleave, while produce and fetch only take `topics` briefly.
+    metadata: std::sync::Mutex<()>,
     groups: Groups,
     /// Held while the broker is open: one process per log directory.
     _lock: fs::File,
@@ -167,32 +191,22 @@ impl Broker {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let mut topics = BTreeMap::new();
-        for entry in fs::read_dir(&dir).map_err(io(format!("cannot list {}", dir.display())))? {
-            let entry = entry.map_err(io(format!("cannot list {}", dir.display())))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.contains(".deleted") {
-                let _ = fs::remove_dir_all(entry.path());
-                continue;
-            }
-            let settings = entry.path().join("topic.json");
-            let text = fs::read_to_string(&settings).map_err(io(format!("cannot read {}", settings.display())))?;
-            let config: TopicConfig = serde_json::from_str(&text)
-                .map_err(|e| BrokerError::Topic(TopicError::Invalid(format!("{}: {e}", settings.display()))))?;
-            let topic = Broker::open_topic(&dir, config, log_config)?;
-            topics.insert(name, Arc::new(topic));
+        let found = discover_topics(&dir, log_config)?;
+        // The new `topics/` and `groups/` entries survive a power failure.
+        sync_dir(data_dir).map_err(io(format!("cannot sync {}", data_dir.display())))?;
+        let groups = Groups::open(data_dir).map_err(group_io("cannot open the consumer groups"))?;
+        // A crash between a delete's rename and its offset cleanup leaves offsets on a topic
+        // that no longer exists; a topic created later under that name must not inherit them.
+        let gone = |topic: &str| !found.topics.contains_key(topic) && !found.kept.contains(topic);
+        if let Err(err) = groups.forget_topics(gone) {
+            tracing::warn!(error = %err, "cannot remove committed offsets of deleted topics");
         }
-        let groups = Groups::open(data_dir).map_err(|e| {
-            BrokerError::Log(LogError::Io {
-                context: "cannot open the consumer groups".to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })
-        })?;
+        let topics = found.topics;
         Ok(Broker {
             dir,
             log_config,
             topics: RwLock::new(topics),
-            updates: std::sync::Mutex::new(()),
+            metadata: std::sync::Mutex::new(()),
             groups,
             _lock: lock,
         })
@@ -215,31 +229,86 @@ impl Broker {
         })
     }
 
-    /// Creates a topic after checking its settings.
+    /// Creates a topic after checking its settings. The topic is built whole in
+    /// `<name>~creating/` (settings and partition directories, fsynced), renamed to its name
+    /// and `topics/` fsynced before it is answered: after a crash it exists whole, or not at
+    /// all when it was not yet acknowledged.
     pub fn create_topic(&self, config: TopicConfig) -> Result<Arc<Topic>, BrokerError> {
         config.check()?;
-        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-        if topics.contains_key(&config.name) {
+        let _one_at_a_time = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        if self.topic(&config.name).is_ok() {
             return Err(BrokerError::TopicExists(config.name));
         }
+        let staging = self.stage_topic(&config)?;
         let topic_dir = self.dir.join(&config.name);
-        fs::create_dir_all(&topic_dir).map_err(io(format!("cannot create {}", topic_dir.display())))?;
-        let text = serde_json::to_string_pretty(&config)
-            .map_err(|e| BrokerError::Topic(TopicError::Invalid(e.to_string())))?;
-        write_atomically(&topic_dir.join("topic.json"), text.as_bytes())
-            .map_err(io(format!("cannot write {}", topic_dir.display())))?;
-        let topic = Arc::new(Broker::open_topic(&self.dir, config.clone(), self.log_config)?);
-        topics.insert(config.name, topic.clone());
+        if let Err(err) = fs::rename(&staging, &topic_dir) {
+            // Something that is not a topic holds the name (see `discover_topics`).
+            remove_leftover(&staging);
+            return Err(io(format!("cannot create {}", topic_dir.display()))(err));
+        }
+        sync_dir(&self.dir).map_err(io(format!("cannot sync {}", self.dir.display())))?;
+        let topic = match Broker::open_topic(&self.dir, config.clone(), self.log_config) {
+            Ok(topic) => Arc::new(topic),
+            Err(err) => {
+                // Not answered as created: take it away again rather than leave a topic
+                // that appears at the next start.
+                if let Err(cleanup) = self.remove_topic_files(&config.name) {
+                    tracing::warn!(topic = %config.name, error = %cleanup, "cannot remove a topic whose creation failed");
+                }
+                return Err(err);
+            }
+        };
+        self.topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(config.name, topic.clone());
         Ok(topic)
+    }
+
+    /// Builds `<name>~creating/` with the settings and one empty directory per partition,
+    /// all durable (the settings write fsyncs the directory, which holds the partition
+    /// entries too).
+    fn stage_topic(&self, config: &TopicConfig) -> Result<PathBuf, BrokerError> {
+        let staging = self.dir.join(format!("{}{CREATING}", config.name));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io(format!("cannot remove {}", staging.display())))?;
+        }
+        fs::create_dir(&staging).map_err(io(format!("cannot create {}", staging.display())))?;
+        for p in 0..config.partitions {
+            let partition = staging.join(p.to_string());
+            fs::create_dir(&partition).map_err(io(format!("cannot create {}", partition.display())))?;
+        }
+        let text =
+            serde_json::to_string_pretty(config).map_err(|e| BrokerError::Topic(TopicError::Invalid(e.to_string())))?;
+        let settings = staging.join(SETTINGS);
+        write_atomically(&settings, text.as_bytes()).map_err(io(format!("cannot write {}", settings.display())))?;
+        Ok(staging)
+    }
+
+    /// Renames a topic's directory to `<name>~deleting` and fsyncs `topics/` (from here on
+    /// the topic is gone, even after a crash), then removes the files.
+    fn remove_topic_files(&self, name: &str) -> Result<(), BrokerError> {
+        let gone = self.dir.join(format!("{name}{DELETING}"));
+        self.retire_topic_dir(name, &gone)?;
+        fs::remove_dir_all(&gone).map_err(io(format!("cannot delete {}", gone.display())))
+    }
+
+    fn retire_topic_dir(&self, name: &str, gone: &Path) -> Result<(), BrokerError> {
+        if gone.exists() {
+            fs::remove_dir_all(gone).map_err(io(format!("cannot delete {}", gone.display())))?;
+        }
+        let from = self.dir.join(name);
+        fs::rename(&from, gone).map_err(io(format!("cannot delete {}", from.display())))?;
+        sync_dir(&self.dir).map_err(io(format!("cannot sync {}", self.dir.display())))
     }
 
     /// Changes a topic's settings: documentation, retention, validation and subjects.
     /// Partition count, durability and the name are fixed at creation; an update that
     /// changes them is refused. The new settings are on disk before they are used.
     pub fn update_topic(&self, name: &str, update: impl FnOnce(&mut TopicConfig)) -> Result<Arc<Topic>, BrokerError> {
-        // Updates queue here, so the topics lock is not held while the file is written and
-        // synced (every produce and fetch looks its topic up under that lock).
-        let _one_at_a_time = self.updates.lock().unwrap_or_else(|e| e.into_inner());
+        // Metadata changes queue here, so the topics lock is not held while the file is
+        // written and synced (every produce and fetch looks its topic up under that lock).
+        let _one_at_a_time = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.topic(name)?;
         let mut config = current.config.clone();
         update(&mut config);
@@ -257,19 +326,18 @@ impl Broker {
         config.check()?;
         let text = serde_json::to_string_pretty(&config)
             .map_err(|e| BrokerError::Topic(TopicError::Invalid(e.to_string())))?;
-        let file = self.dir.join(name).join("topic.json");
+        // Replaced atomically: a crash leaves the old settings or the new ones.
+        let file = self.dir.join(name).join(SETTINGS);
         write_atomically(&file, text.as_bytes()).map_err(io(format!("cannot write {}", file.display())))?;
         let topic = Arc::new(Topic {
             config,
             partitions: current.partitions.clone(),
             next: AtomicU32::new(current.next.load(Ordering::Relaxed)),
         });
-        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-        // A delete that ran meanwhile wins: the topic's files are gone.
-        if !topics.contains_key(name) {
-            return Err(BrokerError::UnknownTopic(name.to_string()));
-        }
-        topics.insert(name.to_string(), topic.clone());
+        self.topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), topic.clone());
         Ok(topic)
     }
 
@@ -292,19 +360,31 @@ impl Broker {
     }
 
     /// Deletes a topic and all its records: the only way records are ever removed besides
-    /// retention.
+    /// retention. The topic's directory is renamed to `<name>~deleting` and `topics/` fsynced
+    /// (the deletion is then durable: a start after a crash finishes it), every group's
+    /// committed offsets on the topic are removed durably, and then the files.
     pub fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
         check_name(name)?;
+        let _one_at_a_time = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
         let removed = self
             .topics
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name)
             .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        let gone = self.dir.join(format!("{name}{DELETING}"));
+        if let Err(err) = self.retire_topic_dir(name, &gone) {
+            // Still whole on disk: keep serving it rather than lose it until the next start.
+            self.topics
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_string(), removed);
+            return Err(err);
+        }
         drop(removed);
-        let from = self.dir.join(name);
-        let gone = self.dir.join(format!("{name}.deleted"));
-        fs::rename(&from, &gone).map_err(io(format!("cannot delete {}", from.display())))?;
+        self.groups
+            .forget_topics(|topic| topic == name)
+            .map_err(group_io("cannot remove the deleted topic's committed offsets"))?;
         fs::remove_dir_all(&gone).map_err(io(format!("cannot delete {}", gone.display())))?;
         Ok(())
     }
@@ -344,6 +424,172 @@ impl Partitions for Broker {
 
     fn bounds(&self, topic: &str, partition: u32) -> Option<(i64, i64)> {
         self.topic(topic).ok()?.offsets(partition).ok()
+    }
+}
+
+/// What the start found in `topics/`.
+struct Found {
+    topics: BTreeMap<String, Arc<Topic>>,
+    /// Names of topic directories left alone or set aside: their groups' offsets stay.
+    kept: BTreeSet<String>,
+}
+
+/// Opens every whole topic in `topics/` and settles what a crash left behind, so that no
+/// leftover stops the start: an interrupted creation (`~creating`) or deletion
+/// (`~deleting`, or `.deleted` from older versions) is removed, a topic directory without
+/// settings and without records is removed (a creation by an older version that never
+/// finished), one whose settings cannot be read is set aside as `<name>~damaged`, and
+/// anything else unknown is skipped with a warning.
+fn discover_topics(dir: &Path, log_config: LogConfig) -> Result<Found, BrokerError> {
+    let mut found = Found {
+        topics: BTreeMap::new(),
+        kept: BTreeSet::new(),
+    };
+    let mut removed_any = false;
+    for entry in fs::read_dir(dir).map_err(io(format!("cannot list {}", dir.display())))? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                tracing::warn!(dir = %dir.display(), error = %err, "cannot read an entry of the topics directory; skipping it");
+                continue;
+            }
+        };
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            tracing::warn!(path = %path.display(), "skipping an entry of the topics directory that is not a topic");
+            continue;
+        };
+        if let Some(topic) = name.strip_suffix(CREATING).or_else(|| name.strip_suffix(DELETING)) {
+            tracing::warn!(topic, path = %path.display(), "removing what a crash left of a topic creation or deletion");
+            removed_any |= remove_leftover(&path);
+            continue;
+        }
+        if let Some((topic, _)) = name.split_once(DAMAGED) {
+            // Set aside at an earlier start; its groups' offsets wait for the operator.
+            found.kept.insert(topic.to_string());
+        }
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || check_name(&name).is_err() {
+            tracing::warn!(path = %path.display(), "skipping an entry of the topics directory that is not a topic");
+            continue;
+        }
+        match read_settings(&path) {
+            Ok(config) if config.name == name => {
+                let topic = Broker::open_topic(dir, config, log_config)?;
+                found.topics.insert(name, Arc::new(topic));
+            }
+            // Older versions deleted `<name>` by renaming it to `<name>.deleted`.
+            Ok(_) | Err(Settings::Missing) if name.ends_with(".deleted") => {
+                tracing::warn!(path = %path.display(), "removing what a crash left of a topic deletion");
+                removed_any |= remove_leftover(&path);
+            }
+            Ok(config) => {
+                tracing::warn!(path = %path.display(), names = %config.name, "skipping a topic directory whose settings name another topic");
+                found.kept.insert(name);
+            }
+            Err(Settings::Missing) if !holds_records(&path) => {
+                tracing::warn!(path = %path.display(), "removing a topic directory without settings or records (an unfinished creation)");
+                removed_any |= remove_leftover(&path);
+            }
+            Err(why) => {
+                set_aside(dir, &name, &why);
+                found.kept.insert(name);
+                removed_any = true;
+            }
+        }
+    }
+    if removed_any {
+        sync_dir(dir).map_err(io(format!("cannot sync {}", dir.display())))?;
+    }
+    Ok(found)
+}
+
+/// Why a topic directory's settings cannot be used.
+enum Settings {
+    Missing,
+    Unreadable(String),
+}
+
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Settings::Missing => write!(f, "{SETTINGS} is missing"),
+            Settings::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
+fn read_settings(topic_dir: &Path) -> Result<TopicConfig, Settings> {
+    let path = topic_dir.join(SETTINGS);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Settings::Missing),
+        Err(err) => return Err(Settings::Unreadable(format!("cannot read {}: {err}", path.display()))),
+    };
+    serde_json::from_str(&text).map_err(|e| Settings::Unreadable(format!("{} is not valid: {e}", path.display())))
+}
+
+/// Whether any partition directory of `topic_dir` holds a non-empty segment; `true` when
+/// in doubt, so that records are never removed on a guess.
+fn holds_records(topic_dir: &Path) -> bool {
+    let Ok(partitions) = fs::read_dir(topic_dir) else {
+        return true;
+    };
+    for partition in partitions {
+        let Ok(partition) = partition else { return true };
+        if !partition.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(files) = fs::read_dir(partition.path()) else {
+            return true;
+        };
+        for file in files {
+            let Ok(file) = file else { return true };
+            let is_log = file.file_name().to_string_lossy().ends_with(".log");
+            if is_log && file.metadata().map_or(true, |m| m.len() > 0) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Removes a leftover directory; a failure is a warning, not a reason to refuse to start.
+/// Answers whether it was removed.
+fn remove_leftover(path: &Path) -> bool {
+    match fs::remove_dir_all(path) {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(path = %path.display(), error = %err, "cannot remove a leftover directory; leaving it");
+            false
+        }
+    }
+}
+
+/// Moves a topic directory whose settings cannot be read to `<name>~damaged` (or
+/// `~damaged-2`, …): the records stay for the operator, the name is free, the start goes on.
+fn set_aside(dir: &Path, name: &str, why: &Settings) {
+    let from = dir.join(name);
+    let to = (1..)
+        .map(|n| match n {
+            1 => dir.join(format!("{name}{DAMAGED}")),
+            n => dir.join(format!("{name}{DAMAGED}-{n}")),
+        })
+        .find(|candidate| !candidate.exists())
+        .expect("an unused name");
+    match fs::rename(&from, &to) {
+        Ok(()) => tracing::warn!(
+            topic = name,
+            why = %why,
+            moved_to = %to.display(),
+            "a topic's settings cannot be read; its directory is set aside and the topic is not served"
+        ),
+        Err(err) => tracing::warn!(
+            topic = name,
+            why = %why,
+            error = %err,
+            "a topic's settings cannot be read and its directory cannot be set aside; the topic is not served"
+        ),
     }
 }
 

@@ -423,6 +423,246 @@ mod broker {
     }
 }
 
+/// A start after a crash at any moment of a topic's creation or deletion: each half-state
+/// that a crash (or an older version) can leave is built by hand, and the broker must open
+/// and settle it.
+mod recovery {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::broker::groups::{MemberConfig, Reset};
+    use crate::broker::topic::TopicConfig;
+    use crate::broker::Broker;
+
+    fn names(broker: &Broker) -> Vec<String> {
+        broker.topics().iter().map(|t| t.config.name.clone()).collect()
+    }
+
+    /// `topics/<entry>/` holding the settings of `topic` and `partitions` partition dirs.
+    fn topic_dir(data: &std::path::Path, entry: &str, topic: &str, partitions: u32) -> PathBuf {
+        let path = data.join("topics").join(entry);
+        fs::create_dir_all(&path).unwrap();
+        for p in 0..partitions {
+            fs::create_dir_all(path.join(p.to_string())).unwrap();
+        }
+        let settings = serde_json::to_string(&TopicConfig::new(topic, partitions)).unwrap();
+        fs::write(path.join("topic.json"), settings).unwrap();
+        path
+    }
+
+    /// A topic with one partition and `n` records in it, written by a broker that then closes.
+    async fn topic_with_records(data: &std::path::Path, name: &str, n: usize) {
+        let broker = Broker::open(data, LogConfig::default()).unwrap();
+        let topic = broker.create_topic(TopicConfig::new(name, 1)).unwrap();
+        for i in 0..n {
+            topic.produce(0, &[record(&format!("{name}-{i}"))]).await.unwrap();
+        }
+        drop(topic);
+        broker.close().unwrap();
+    }
+
+    fn record(value: &str) -> Record {
+        Record {
+            timestamp: 1_000,
+            key: None,
+            value: Some(value.as_bytes().to_vec()),
+            headers: vec![],
+        }
+    }
+
+    #[test]
+    fn a_topic_directory_without_settings_is_removed_at_start() {
+        let data = temp_dir();
+        // A creation killed after its directory and before its settings (older versions
+        // created them in that order), and stray entries that are no topic at all.
+        fs::create_dir_all(data.join("topics/half/0")).unwrap();
+        fs::create_dir_all(data.join("topics/not a topic")).unwrap();
+        fs::create_dir_all(data.join("topics")).unwrap();
+        fs::write(data.join("topics/README.txt"), "notes").unwrap();
+        topic_dir(&data, "whole", "whole", 2);
+
+        let broker = Broker::open(&data, LogConfig::default()).expect("a half-created topic must not stop the start");
+        assert_eq!(names(&broker), vec!["whole".to_string()]);
+        assert!(!data.join("topics/half").exists(), "the half-created topic is removed");
+        assert!(data.join("topics/README.txt").exists(), "unknown files are left alone");
+        // The name is free again.
+        broker.create_topic(TopicConfig::new("half", 1)).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_creation_is_removed_at_start() {
+        let data = temp_dir();
+        // Killed while the staging directory was being filled, and after it was complete
+        // but before its rename: never acknowledged, so it must not appear.
+        fs::create_dir_all(data.join("topics/early~creating/0")).unwrap();
+        topic_dir(&data, "late~creating", "late", 3);
+
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert!(names(&broker).is_empty(), "{:?}", names(&broker));
+        let left: Vec<_> = fs::read_dir(data.join("topics"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "leftovers: {left:?}");
+        broker.create_topic(TopicConfig::new("late", 1)).unwrap();
+        assert_eq!(broker.topic("late").unwrap().config.partitions, 1);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_deletion_is_finished_at_start() {
+        let data = temp_dir();
+        topic_with_records(&data, "gone", 3).await;
+        // Killed after the rename that deletes, before the files were removed.
+        fs::rename(data.join("topics/gone"), data.join("topics/gone~deleting")).unwrap();
+        // What older versions left: `<name>.deleted`, half removed.
+        topic_dir(&data, "old.deleted", "old", 1);
+        fs::create_dir_all(data.join("topics/older.deleted/0")).unwrap();
+        // A topic whose name really ends in `.deleted` is a topic like any other.
+        topic_dir(&data, "audit.deleted", "audit.deleted", 1);
+
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert_eq!(names(&broker), vec!["audit.deleted".to_string()]);
+        for leftover in ["gone~deleting", "gone", "old.deleted", "older.deleted"] {
+            assert!(!data.join("topics").join(leftover).exists(), "{leftover} is left");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_damaged_topic_json_is_set_aside_at_start() {
+        let data = temp_dir();
+        topic_with_records(&data, "torn", 2).await;
+        topic_with_records(&data, "fine", 2).await;
+        let settings = data.join("topics/torn/topic.json");
+        let text = fs::read(&settings).unwrap();
+        fs::write(&settings, &text[..text.len() / 2]).unwrap();
+
+        let broker = Broker::open(&data, LogConfig::default()).expect("damaged settings must not stop the start");
+        assert_eq!(names(&broker), vec!["fine".to_string()]);
+        assert_eq!(broker.topic("fine").unwrap().offsets(0).unwrap(), (0, 2));
+        // The records are kept for the operator, out of the way.
+        let aside = data.join("topics/torn~damaged");
+        assert!(
+            aside.join("0").exists(),
+            "the damaged topic is set aside with its records"
+        );
+        drop(broker);
+        // And the next start is as quiet.
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert_eq!(names(&broker), vec!["fine".to_string()]);
+    }
+
+    #[test]
+    fn a_damaged_group_file_is_set_aside_at_start() {
+        let data = temp_dir();
+        fs::create_dir_all(data.join("groups")).unwrap();
+        fs::write(data.join("groups/garbage.json"), b"\x00\xff{not json").unwrap();
+        fs::write(data.join("groups/empty.json"), b"").unwrap();
+        fs::write(data.join("groups/torn.json"), br#"{"offsets":[{"topic":"t","parti"#).unwrap();
+        fs::write(
+            data.join("groups/fine.json"),
+            br#"{"offsets":[{"topic":"t","partition":0,"offset":4}]}"#,
+        )
+        .unwrap();
+        topic_dir(&data, "t", "t", 1);
+
+        let broker = Broker::open(&data, LogConfig::default()).expect("a damaged group file must not stop the start");
+        assert_eq!(broker.groups().list(), vec!["fine".to_string()]);
+        assert_eq!(
+            broker.groups().committed("fine", &[]).unwrap(),
+            vec![(("t".to_string(), 0), 4)]
+        );
+        assert!(
+            data.join("groups/garbage.json.damaged").exists(),
+            "kept for the operator"
+        );
+    }
+
+    fn member() -> MemberConfig {
+        MemberConfig {
+            reset: Reset::Earliest,
+            auto_commit: false,
+            session_timeout: Duration::from_secs(60),
+            format: "json".to_string(),
+        }
+    }
+
+    /// Where member `m` of group `g` reads partition 0 of `topic` from.
+    fn position(broker: &Broker, m: &str, topic: &str) -> i64 {
+        let assignment = broker.groups().assignment("g", m, broker).unwrap();
+        assignment
+            .positions
+            .iter()
+            .find(|((t, p), _)| t == topic && *p == 0)
+            .map(|(_, offset)| *offset)
+            .expect("partition 0 assigned")
+    }
+
+    #[tokio::test]
+    async fn a_recreated_topic_is_read_from_its_start_not_the_old_offsets() {
+        let data = temp_dir();
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        let topic = broker.create_topic(TopicConfig::new("orders", 1)).unwrap();
+        for i in 0..5 {
+            topic.produce(0, &[record(&format!("old-{i}"))]).await.unwrap();
+        }
+        drop(topic);
+        let groups = broker.groups();
+        groups.join("g", "a", member()).unwrap();
+        groups.subscribe("g", "a", vec!["orders".to_string()]).unwrap();
+        assert_eq!(position(&broker, "a", "orders"), 0);
+        groups
+            .commit("g", "a", Some(vec![(("orders".to_string(), 0), 5)]))
+            .unwrap();
+
+        broker.delete_topic("orders").unwrap();
+        assert!(
+            groups.committed("g", &[]).unwrap().is_empty(),
+            "the deleted topic's offsets are gone"
+        );
+        let topic = broker.create_topic(TopicConfig::new("orders", 1)).unwrap();
+        for i in 0..7 {
+            topic.produce(0, &[record(&format!("new-{i}"))]).await.unwrap();
+        }
+        drop(topic);
+        // The member that read the old topic, and a new one after a restart, start at 0.
+        assert_eq!(position(&broker, "a", "orders"), 0);
+        groups.leave("g", "a").unwrap();
+        drop(broker);
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        broker.groups().join("g", "b", member()).unwrap();
+        broker.groups().subscribe("g", "b", vec!["orders".to_string()]).unwrap();
+        assert_eq!(position(&broker, "b", "orders"), 0);
+    }
+
+    #[tokio::test]
+    async fn offsets_of_a_topic_deleted_by_an_interrupted_delete_are_dropped_at_start() {
+        let data = temp_dir();
+        topic_with_records(&data, "orders", 5).await;
+        topic_with_records(&data, "kept", 5).await;
+        fs::create_dir_all(data.join("groups")).unwrap();
+        fs::write(
+            data.join("groups/g.json"),
+            br#"{"offsets":[{"topic":"orders","partition":0,"offset":5},{"topic":"kept","partition":0,"offset":3}]}"#,
+        )
+        .unwrap();
+        // Killed after the delete's rename, before the group files were rewritten.
+        fs::rename(data.join("topics/orders"), data.join("topics/orders~deleting")).unwrap();
+
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert_eq!(
+            broker.groups().committed("g", &[]).unwrap(),
+            vec![(("kept".to_string(), 0), 3)]
+        );
+        let topic = broker.create_topic(TopicConfig::new("orders", 1)).unwrap();
+        topic.produce(0, &[record("new")]).await.unwrap();
+        drop(topic);
+        broker.groups().join("g", "a", member()).unwrap();
+        broker.groups().subscribe("g", "a", vec!["orders".to_string()]).unwrap();
+        assert_eq!(position(&broker, "a", "orders"), 0);
+    }
+}
+
 mod groups {
     use std::time::Duration;
 
