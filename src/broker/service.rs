@@ -24,6 +24,8 @@ pub enum BrokerError {
     UnknownPartition { topic: String, partition: u32 },
     Topic(TopicError),
     Log(LogError),
+    /// The broker holds as many partitions as its descriptor budget allows.
+    Limit(String),
 }
 
 impl fmt::Display for BrokerError {
@@ -36,6 +38,7 @@ impl fmt::Display for BrokerError {
             }
             BrokerError::Topic(err) => write!(f, "{err}"),
             BrokerError::Log(err) => write!(f, "{err}"),
+            BrokerError::Limit(message) => write!(f, "{message}"),
         }
     }
 }
@@ -148,6 +151,8 @@ fn durability(config: &TopicConfig) -> Durability {
 impl Broker {
     /// Opens every topic under `<data_dir>/topics`, recovering each partition's log.
     pub fn open(data_dir: &Path, log_config: LogConfig) -> Result<Broker, BrokerError> {
+        // Raises the open-file limit and fixes the descriptor budget before any file opens.
+        super::fds::limits();
         let dir = data_dir.join("topics");
         fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
         let lock_path = data_dir.join("broker.lock");
@@ -222,6 +227,7 @@ impl Broker {
         if topics.contains_key(&config.name) {
             return Err(BrokerError::TopicExists(config.name));
         }
+        super::fds::check_room(topics.values().map(|t| u64::from(t.config.partitions)).sum(), config.partitions)?;
         let topic_dir = self.dir.join(&config.name);
         fs::create_dir_all(&topic_dir).map_err(io(format!("cannot create {}", topic_dir.display())))?;
         let text = serde_json::to_string_pretty(&config)
