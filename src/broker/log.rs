@@ -6,6 +6,11 @@
 //! stop at, so a consumer never sees a record a crash could take back. The broker calls
 //! `sync` once for many appends (group commit).
 //!
+//! Files: the log keeps no file open of its own. Segments open their `.log` files through
+//! the process's bounded cache of open files ([`super::fds`]) when they are appended to,
+//! read or synced, so an idle log costs no descriptor and recovery needs at most one
+//! segment file open at a time.
+//!
 //! Recovery: a clean shutdown leaves a `clean-shutdown` marker with the next offset, and the
 //! closed segments' saved indexes are trusted; otherwise every segment is scanned. Damage at
 //! the end of the last segment (a torn write) is cut off; damage in any older segment, whose
@@ -18,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::batch::{self, BatchError};
+use super::fds::{self, FileCache};
 use super::segment::{file_name, write_atomically, Segment};
 
 const CLEAN_MARKER: &str = "clean-shutdown";
@@ -85,7 +91,9 @@ pub struct Recovery {
 
 /// What a sync covers: see [`PartitionLog::begin_sync`].
 pub struct SyncTicket {
-    pub files: Vec<std::fs::File>,
+    /// The handles the unsynced writes went through; the files close when the ticket goes
+    /// if the cache has let go of them meanwhile.
+    pub files: Vec<std::sync::Arc<std::fs::File>>,
     sizes: Vec<(i64, u64)>,
     /// The durable offset once the files are flushed.
     pub offset: i64,
@@ -108,11 +116,22 @@ pub struct PartitionLog {
     segments: Vec<Segment>,
     /// One past the last offset made durable by `sync`.
     durable_offset: i64,
+    files: &'static FileCache,
 }
 
 impl PartitionLog {
-    /// Opens (creating if needed) the log in `dir`, recovering as the module explains.
+    /// Opens (creating if needed) the log in `dir`, recovering as the module explains, with
+    /// its files in the process's cache.
     pub fn open(dir: &Path, config: LogConfig) -> Result<(PartitionLog, Recovery), LogError> {
+        PartitionLog::open_in(dir, config, fds::files())
+    }
+
+    /// [`PartitionLog::open`] with the segment files in `files`.
+    pub fn open_in(
+        dir: &Path,
+        config: LogConfig,
+        files: &'static FileCache,
+    ) -> Result<(PartitionLog, Recovery), LogError> {
         fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
         let mut bases: Vec<i64> = fs::read_dir(dir)
             .map_err(io_error(format!("cannot list {}", dir.display())))?
@@ -136,8 +155,8 @@ impl PartitionLog {
         for (i, &base) in bases.iter().enumerate() {
             let last = i + 1 == bases.len();
             let opened = match (clean_next, bases.get(i + 1)) {
-                (Some(_), Some(&next_base)) => Segment::open_indexed(dir, base, next_base),
-                _ => Segment::open_scanning(dir, base),
+                (Some(_), Some(&next_base)) => Segment::open_indexed(dir, base, next_base, files),
+                _ => Segment::open_scanning(dir, base, files),
             };
             let path = dir.join(file_name(base, "log"));
             let (mut segment, damage) = opened.map_err(io_error(format!("cannot read {}", path.display())))?;
@@ -171,7 +190,7 @@ impl PartitionLog {
             segments.push(segment);
         }
         if segments.is_empty() {
-            segments.push(Segment::create(dir, 0).map_err(io_error("cannot create the first segment"))?);
+            segments.push(Segment::create(dir, 0, files).map_err(io_error("cannot create the first segment"))?);
         }
         let next = segments.last().map_or(0, |s| s.next_offset);
         Ok((
@@ -180,6 +199,7 @@ impl PartitionLog {
                 config,
                 segments,
                 durable_offset: next,
+                files,
             },
             recovery,
         ))
@@ -245,7 +265,7 @@ impl PartitionLog {
         active
             .save_indexes(&self.dir)
             .map_err(io_error("cannot save a segment's indexes"))?;
-        let segment = Segment::create(&self.dir, next).map_err(io_error("cannot roll to a new segment"))?;
+        let segment = Segment::create(&self.dir, next, self.files).map_err(io_error("cannot roll to a new segment"))?;
         self.segments.push(segment);
         Ok(())
     }
@@ -257,13 +277,8 @@ impl PartitionLog {
         let mut files = Vec::new();
         let mut sizes = Vec::new();
         for segment in self.segments.iter_mut() {
-            if segment.dirty {
-                files.push(
-                    segment
-                        .handle()
-                        .map_err(io_error("cannot reopen a segment to sync it"))?,
-                );
-                segment.dirty = false;
+            if let Some(file) = segment.take_unsynced() {
+                files.push(file);
             }
             sizes.push((segment.base_offset, segment.size));
         }

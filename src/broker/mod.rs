@@ -2,7 +2,8 @@
 //! partition logs with sparse indexes, explicit durability points and crash recovery.
 //!
 //! - [`batch`]: the record batch codec; [`log`] a partition's segmented log;
-//!   [`partition`] a log in service with group-committed appends;
+//!   [`partition`] a log in service with group-committed appends by shared flusher threads;
+//!   [`fds`] the descriptor budget and the bounded cache of open segment files;
 //! - [`topic`] topic settings; [`Broker`] the topics under a data directory, with produce,
 //!   fetch and retention.
 //!
@@ -11,6 +12,7 @@
 //! byte by byte in ARCHITECTURE.md.
 
 pub mod batch;
+pub mod fds;
 pub mod groups;
 pub mod log;
 pub mod partition;

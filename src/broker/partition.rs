@@ -1,17 +1,24 @@
-//! A partition in service: its log behind a lock, and a flusher thread that makes appends
-//! durable in groups.
+//! A partition in service: its log behind a lock, made durable in groups by the process's
+//! few flusher threads.
 //!
 //! Producers append (a `write`, under the lock, short) and then wait until the durable
-//! offset passes their last offset. The flusher takes everything written since its last
-//! round, fdatasyncs it outside the lock (appends go on meanwhile), publishes the new durable
-//! offset and wakes every producer it covers: many appends, one flush (group commit). In
-//! `Interval` mode producers do not wait; the flusher runs every interval, and a crash can
-//! lose what was acknowledged within that window.
+//! offset passes their last offset. An append that finds its partition idle puts it in the
+//! flushers' queue; a flusher takes everything written since the partition's last flush,
+//! fdatasyncs it outside the lock (appends go on meanwhile), publishes the new durable
+//! offset and wakes every producer it covers: many appends, one flush (group commit). What
+//! was written during a flush is queued again behind the other partitions. In `Interval`
+//! mode producers do not wait; a partition is flushed one interval after its first unflushed
+//! write, and a crash can lose what was acknowledged within that window.
+//!
+//! Threads do not grow with partitions: [`FLUSHER_THREADS`] flushers serve them all, and a
+//! partition with nothing to flush is in no queue and costs no thread.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -38,7 +45,10 @@ pub enum Durable {
 struct FlushState {
     /// Appends not yet covered by a flush.
     pending: bool,
-    shutdown: bool,
+    /// In the flushers' queue or being flushed: one entry per partition at most.
+    queued: bool,
+    /// Closed: appends are refused.
+    closed: bool,
     /// Flushes done, for tests and metrics.
     flushes: u64,
 }
@@ -46,15 +56,18 @@ struct FlushState {
 struct Shared {
     log: Mutex<PartitionLog>,
     state: Mutex<FlushState>,
-    wake: Condvar,
+    /// Held for a whole flush (and by `close`): flushes of one partition never overlap, so
+    /// the durable offset only moves past data an fdatasync has covered.
+    flushing: Mutex<()>,
     durable: watch::Sender<Durable>,
     durability: Durability,
+    flushers: &'static Flushers,
 }
 
-/// A partition's log in service; dropping the last handle stops its flusher.
+/// A partition's log in service. It holds no thread: the process's flusher threads
+/// ([`Flushers`]) make its appends durable.
 pub struct Partition {
     shared: Arc<Shared>,
-    flusher: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,36 +76,23 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Partition {
     pub fn open(dir: &Path, config: LogConfig, durability: Durability) -> Result<(Partition, Recovery), LogError> {
+        let flushers = flushers()?;
         let (log, recovery) = PartitionLog::open(dir, config)?;
         let (durable, _) = watch::channel(Durable::Offset(log.durable_offset()));
         let shared = Arc::new(Shared {
             log: Mutex::new(log),
             state: Mutex::new(FlushState {
                 pending: false,
-                shutdown: false,
+                queued: false,
+                closed: false,
                 flushes: 0,
             }),
-            wake: Condvar::new(),
+            flushing: Mutex::new(()),
             durable,
             durability,
+            flushers,
         });
-        let flusher = {
-            let shared = shared.clone();
-            thread::Builder::new()
-                .name("herald-flusher".to_string())
-                .spawn(move || flush_loop(&shared))
-                .map_err(|source| LogError::Io {
-                    context: "cannot start a flusher thread".to_string(),
-                    source,
-                })?
-        };
-        Ok((
-            Partition {
-                shared,
-                flusher: Mutex::new(Some(flusher)),
-            },
-            recovery,
-        ))
+        Ok((Partition { shared }, recovery))
     }
 
     /// Appends batches (each given its offsets) and answers the offsets of each, once they
@@ -102,7 +102,7 @@ impl Partition {
         if let Durable::Failed(reason) = &*self.shared.durable.borrow() {
             return Err(failed(reason));
         }
-        if lock(&self.shared.state).shutdown {
+        if lock(&self.shared.state).closed {
             return Err(failed("the partition is closed"));
         }
         // Every batch is checked before the first is written: all land, or none.
@@ -119,11 +119,14 @@ impl Partition {
             }
             offsets
         };
-        {
+        let idle = {
             let mut state = lock(&self.shared.state);
             state.pending = true;
+            !std::mem::replace(&mut state.queued, true)
+        };
+        if idle {
+            self.shared.flushers.schedule(self.shared.clone());
         }
-        self.shared.wake.notify_one();
         let Some(&(_, last)) = offsets.last() else {
             return Ok(offsets);
         };
@@ -171,26 +174,22 @@ impl Partition {
         f(&mut lock(&self.shared.log))
     }
 
-    /// Stops the flusher after a last flush and closes the log cleanly (the next open
-    /// trusts its saved indexes). Later appends are refused.
+    /// Makes everything written durable and closes the log cleanly (the next open trusts
+    /// its saved indexes). Later appends are refused.
     pub fn close(&self) -> Result<(), LogError> {
-        self.stop_flusher();
+        lock(&self.shared.state).closed = true;
+        let _no_flush_meanwhile = lock(&self.shared.flushing);
         let mut log = lock(&self.shared.log);
-        log.close()
-    }
-
-    fn stop_flusher(&self) {
-        lock(&self.shared.state).shutdown = true;
-        self.shared.wake.notify_one();
-        if let Some(flusher) = lock(&self.flusher).take() {
-            let _ = flusher.join();
-        }
-    }
-}
-
-impl Drop for Partition {
-    fn drop(&mut self) {
-        self.stop_flusher();
+        log.close()?;
+        let offset = log.durable_offset();
+        self.shared.durable.send_if_modified(|durable| match durable {
+            Durable::Offset(current) if *current < offset => {
+                *current = offset;
+                true
+            }
+            _ => false,
+        });
+        Ok(())
     }
 }
 
@@ -201,50 +200,182 @@ fn failed(reason: &str) -> LogError {
     }
 }
 
-fn flush_loop(shared: &Shared) {
-    loop {
-        {
-            let mut state = lock(&shared.state);
-            while !state.pending && !state.shutdown {
-                state = match shared.durability {
-                    Durability::Sync => shared.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
-                    Durability::Interval(every) => {
-                        shared
-                            .wake
-                            .wait_timeout(state, every)
-                            .unwrap_or_else(|e| e.into_inner())
-                            .0
-                    }
+/// How many threads flush the partitions of the whole process. Flushes are fdatasyncs,
+/// bound by the disk: a few in parallel keep it busy (the load benchmark's four producers
+/// write four partitions), more only cost threads.
+pub const FLUSHER_THREADS: usize = 4;
+
+/// The process's flusher threads and their queue of partitions with writes to flush.
+struct Flushers {
+    queue: Mutex<FlushQueue>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct FlushQueue {
+    /// Partitions to flush now, oldest first.
+    ready: VecDeque<Arc<Shared>>,
+    /// `Interval` partitions, by when they are due.
+    later: BinaryHeap<Reverse<Due>>,
+    /// Orders partitions due at the same instant.
+    sequence: u64,
+}
+
+struct Due {
+    at: Instant,
+    sequence: u64,
+    shared: Arc<Shared>,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.sequence) == (other.at, other.sequence)
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.sequence).cmp(&(other.at, other.sequence))
+    }
+}
+
+/// The flushers, started on first use.
+fn flushers() -> Result<&'static Flushers, LogError> {
+    static FLUSHERS: OnceLock<Flushers> = OnceLock::new();
+    static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
+    let flushers = FLUSHERS.get_or_init(|| Flushers {
+        queue: Mutex::new(FlushQueue::default()),
+        wake: Condvar::new(),
+    });
+    match STARTED.get_or_init(|| flushers.start()) {
+        Ok(()) => Ok(flushers),
+        Err(reason) => Err(LogError::Io {
+            context: "cannot start the flusher threads".to_string(),
+            source: std::io::Error::other(reason.clone()),
+        }),
+    }
+}
+
+impl Flushers {
+    /// Starts the threads; fails only if not even one starts.
+    fn start(&'static self) -> Result<(), String> {
+        let mut started = 0;
+        let mut last_error = String::new();
+        for _ in 0..FLUSHER_THREADS {
+            match thread::Builder::new()
+                .name("herald-flusher".to_string())
+                .spawn(move || self.run())
+            {
+                Ok(_) => started += 1,
+                Err(err) => last_error = err.to_string(),
+            }
+        }
+        match started {
+            0 => Err(last_error),
+            n if n < FLUSHER_THREADS => {
+                tracing::warn!(started = n, error = %last_error, "fewer flusher threads than planned");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Queues a partition whose writes need a flush: now under `Sync`, one interval from now
+    /// under `Interval` (gathering an interval's writes into one flush).
+    fn schedule(&self, shared: Arc<Shared>) {
+        let mut queue = lock(&self.queue);
+        match shared.durability {
+            Durability::Sync => queue.ready.push_back(shared),
+            Durability::Interval(every) => {
+                queue.sequence += 1;
+                let due = Due {
+                    at: Instant::now() + every,
+                    sequence: queue.sequence,
+                    shared,
                 };
-            }
-            if !state.pending {
-                return; // shut down with nothing left to flush
-            }
-            state.pending = false;
-        }
-        if let Durability::Interval(every) = shared.durability {
-            // Gather an interval's worth of writes into one flush.
-            thread::sleep(every);
-        }
-        let ticket = lock(&shared.log).begin_sync();
-        let outcome = ticket.and_then(|ticket| {
-            ticket.flush().map_err(|source| LogError::Io {
-                context: "fdatasync".to_string(),
-                source,
-            })?;
-            Ok(ticket)
-        });
-        match outcome {
-            Ok(ticket) => {
-                lock(&shared.log).finish_sync(&ticket);
-                lock(&shared.state).flushes += 1;
-                shared.durable.send_replace(Durable::Offset(ticket.offset));
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "flush failed; the partition takes no more writes");
-                shared.durable.send_replace(Durable::Failed(err.to_string()));
-                return;
+                queue.later.push(Reverse(due));
             }
         }
+        drop(queue);
+        self.wake.notify_one();
+    }
+
+    fn run(&self) {
+        loop {
+            let shared = self.next();
+            flush(&shared);
+        }
+    }
+
+    /// Waits for the next partition to flush.
+    fn next(&self) -> Arc<Shared> {
+        let mut queue = lock(&self.queue);
+        loop {
+            if let Some(shared) = queue.ready.pop_front() {
+                return shared;
+            }
+            let Some(Reverse(first)) = queue.later.peek() else {
+                queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            let now = Instant::now();
+            if first.at <= now {
+                let Reverse(due) = queue.later.pop().expect("peeked");
+                return due.shared;
+            }
+            let wait = first.at - now;
+            queue = self
+                .wake
+                .wait_timeout(queue, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// One flush of a partition: everything written before it starts becomes durable; what is
+/// written meanwhile queues the partition again.
+fn flush(shared: &Arc<Shared>) {
+    let no_overlap = lock(&shared.flushing);
+    lock(&shared.state).pending = false;
+    let ticket = lock(&shared.log).begin_sync();
+    let outcome = ticket.and_then(|ticket| {
+        ticket.flush().map_err(|source| LogError::Io {
+            context: "fdatasync".to_string(),
+            source,
+        })?;
+        Ok(ticket)
+    });
+    match outcome {
+        Ok(ticket) => {
+            lock(&shared.log).finish_sync(&ticket);
+            lock(&shared.state).flushes += 1;
+            shared.durable.send_replace(Durable::Offset(ticket.offset));
+        }
+        Err(err) => {
+            // The partition stays marked as queued: nothing schedules it again.
+            tracing::error!(error = %err, "flush failed; the partition takes no more writes");
+            shared.durable.send_replace(Durable::Failed(err.to_string()));
+            return;
+        }
+    }
+    drop(no_overlap);
+    let again = {
+        let mut state = lock(&shared.state);
+        if !state.pending {
+            state.queued = false;
+        }
+        state.pending
+    };
+    if again {
+        shared.flushers.schedule(shared.clone());
     }
 }

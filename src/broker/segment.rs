@@ -5,14 +5,21 @@
 //! are saved (`.index`: u32 relative offset + u32 file position per entry; `.timeindex`: i64
 //! max timestamp so far + u32 relative offset) when the segment closes; they are hints,
 //! rebuilt by scanning whenever there is doubt.
+//!
+//! A segment holds no open file while it is idle: its `.log` file is opened on demand
+//! through the process's [`FileCache`]. Between an append and the fdatasync that covers it,
+//! the segment keeps the handle the append used (`unsynced`), so the file cannot be closed
+//! with writes not yet on disk and the flush runs on the very descriptor they went through.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::batch::{self, BatchError, BatchHeader};
+use super::fds::FileCache;
 
 /// An index entry about every this many bytes of log.
 pub const INDEX_INTERVAL: u64 = 4096;
@@ -20,7 +27,11 @@ pub const INDEX_INTERVAL: u64 = 4096;
 pub struct Segment {
     pub base_offset: i64,
     path: PathBuf,
-    file: File,
+    /// Where the `.log` file is opened, and its key there.
+    files: &'static FileCache,
+    key: u64,
+    /// The handle of the writes not yet fdatasynced: `Some` exactly while `dirty`.
+    unsynced: Option<Arc<File>>,
     /// Bytes of whole batches in the file.
     pub size: u64,
     /// Bytes known to be on disk: readers stop here.
@@ -51,24 +62,23 @@ pub fn file_name(base_offset: i64, extension: &str) -> String {
 }
 
 impl Segment {
-    /// Creates an empty segment (and makes its directory entry durable).
-    pub fn create(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+    /// Creates an empty segment (and makes its directory entry durable). The file is not
+    /// kept open: a new topic's partitions cost no descriptor until they are used.
+    pub fn create(dir: &Path, base_offset: i64, files: &'static FileCache) -> io::Result<Segment> {
         let path = dir.join(file_name(base_offset, "log"));
-        let file = OpenOptions::new()
-            .create_new(true)
-            .read(true)
-            .append(true)
-            .open(&path)?;
+        OpenOptions::new().create_new(true).append(true).open(&path)?;
         File::open(dir)?.sync_all()?;
-        Ok(Segment::empty(base_offset, path, file, SystemTime::now()))
+        Ok(Segment::empty(base_offset, path, files, files.key(), SystemTime::now()))
     }
 
-    /// A segment over `file` with nothing known about its contents yet.
-    fn empty(base_offset: i64, path: PathBuf, file: File, created: SystemTime) -> Segment {
+    /// A segment with nothing known about its contents yet.
+    fn empty(base_offset: i64, path: PathBuf, files: &'static FileCache, key: u64, created: SystemTime) -> Segment {
         Segment {
             base_offset,
             path,
-            file,
+            files,
+            key,
+            unsynced: None,
             size: 0,
             durable_size: 0,
             next_offset: base_offset,
@@ -84,11 +94,16 @@ impl Segment {
     /// Opens a segment by scanning every batch in it, checking lengths, magic, CRCs and
     /// offset order, and rebuilding its indexes. Answers where the valid part ends if
     /// something after it is damaged (the caller decides whether to truncate).
-    pub fn open_scanning(dir: &Path, base_offset: i64) -> io::Result<(Segment, Option<Damage>)> {
-        let mut segment = Segment::open_file(dir, base_offset)?;
-        let length = segment.file.metadata()?.len();
+    pub fn open_scanning(
+        dir: &Path,
+        base_offset: i64,
+        files: &'static FileCache,
+    ) -> io::Result<(Segment, Option<Damage>)> {
+        let (mut segment, file) = Segment::open_file(dir, base_offset, files)?;
+        let length = file.metadata()?.len();
         let mut data = vec![0u8; length as usize];
-        segment.file.read_exact_at(&mut data, 0)?;
+        file.read_exact_at(&mut data, 0)?;
+        drop(file);
         let mut position = 0usize;
         let mut damage = None;
         while position < data.len() {
@@ -123,9 +138,15 @@ impl Segment {
 
     /// Opens a closed segment from its saved indexes, without scanning, when they look
     /// sane; otherwise scans it.
-    pub fn open_indexed(dir: &Path, base_offset: i64, next_offset: i64) -> io::Result<(Segment, Option<Damage>)> {
-        let mut segment = Segment::open_file(dir, base_offset)?;
-        let size = segment.file.metadata()?.len();
+    pub fn open_indexed(
+        dir: &Path,
+        base_offset: i64,
+        next_offset: i64,
+        files: &'static FileCache,
+    ) -> io::Result<(Segment, Option<Damage>)> {
+        let (mut segment, file) = Segment::open_file(dir, base_offset, files)?;
+        let size = file.metadata()?.len();
+        drop(file);
         let loaded = load_pairs(&dir.join(file_name(base_offset, "index")), 8, |b| {
             (
                 u32::from_be_bytes(b[0..4].try_into().expect("4")),
@@ -155,22 +176,34 @@ impl Segment {
             }
             _ => {
                 drop(segment);
-                Segment::open_scanning(dir, base_offset)
+                Segment::open_scanning(dir, base_offset, files)
             }
         }
     }
 
-    fn open_file(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+    /// A segment over an existing file, with the file opened for recovery to read. The
+    /// file is not cached: opening every partition at start holds one file at a time.
+    fn open_file(dir: &Path, base_offset: i64, files: &'static FileCache) -> io::Result<(Segment, File)> {
         let path = dir.join(file_name(base_offset, "log"));
-        let file = OpenOptions::new().read(true).append(true).open(&path)?;
+        let file = File::open(&path)?;
         let created = file.metadata()?.modified().unwrap_or_else(|_| SystemTime::now());
-        Ok(Segment::empty(base_offset, path, file, created))
+        Ok((Segment::empty(base_offset, path, files, files.key(), created), file))
+    }
+
+    /// The open `.log` file: the unsynced writes' handle, or the cache's (opening it again
+    /// if it was closed).
+    fn file(&self) -> io::Result<Arc<File>> {
+        match &self.unsynced {
+            Some(file) => Ok(file.clone()),
+            None => self.files.get(self.key, &self.path),
+        }
     }
 
     /// Cuts the file back to `position` (a batch boundary found by a scan) and makes it stick.
     pub fn truncate(&mut self, position: u64) -> io::Result<()> {
-        self.file.set_len(position)?;
-        self.file.sync_all()?;
+        let file = self.file()?;
+        file.set_len(position)?;
+        file.sync_all()?;
         self.size = position;
         self.durable_size = position;
         Ok(())
@@ -193,7 +226,11 @@ impl Segment {
 
     /// Appends one verified batch whose base offset is already set.
     pub fn append(&mut self, bytes: &[u8], header: &BatchHeader) -> io::Result<()> {
-        self.file.write_all(bytes)?;
+        if self.unsynced.is_none() {
+            self.unsynced = Some(self.files.get(self.key, &self.path)?);
+        }
+        let mut file: &File = self.unsynced.as_deref().expect("set above");
+        file.write_all(bytes)?;
         let position = self.size;
         self.size += bytes.len() as u64;
         self.note_batch(header, position);
@@ -201,17 +238,22 @@ impl Segment {
         Ok(())
     }
 
-    /// A second handle on the file, for an fdatasync outside the log's lock.
-    pub fn handle(&self) -> io::Result<File> {
-        self.file.try_clone()
+    /// The handle holding writes not yet fdatasynced, for a flush outside the log's lock;
+    /// the segment counts as clean from here on (the caller flushes it). `None` if clean.
+    pub fn take_unsynced(&mut self) -> Option<Arc<File>> {
+        self.dirty = false;
+        self.unsynced.take()
     }
 
     /// fdatasync: the batches written so far survive a crash.
     pub fn sync(&mut self) -> io::Result<()> {
-        if self.dirty {
-            self.file.sync_data()?;
-            self.dirty = false;
+        if let Some(file) = self.unsynced.take() {
+            if let Err(err) = file.sync_data() {
+                self.unsynced = Some(file);
+                return Err(err);
+            }
         }
+        self.dirty = false;
         self.durable_size = self.size;
         Ok(())
     }
@@ -225,10 +267,11 @@ impl Segment {
             i => u64::from(self.index[i - 1].1),
         };
         // Walk batch headers from the indexed position to the batch that holds `offset`.
+        let file = self.file()?;
         let mut position = start;
         let mut header = [0u8; batch::HEADER_LEN];
         while position < limit {
-            self.file.read_exact_at(&mut header, position)?;
+            file.read_exact_at(&mut header, position)?;
             let parsed =
                 batch::header_only(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
             if parsed.last_offset() >= offset {
@@ -242,7 +285,7 @@ impl Segment {
         // Take whole batches until max_bytes (at least one).
         let mut end = position;
         while end < limit {
-            self.file.read_exact_at(&mut header, end)?;
+            file.read_exact_at(&mut header, end)?;
             let parsed =
                 batch::header_only(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
             let next = end + parsed.total_len() as u64;
@@ -252,7 +295,7 @@ impl Segment {
             end = next;
         }
         let mut out = vec![0u8; (end - position) as usize];
-        self.file.read_exact_at(&mut out, position)?;
+        file.read_exact_at(&mut out, position)?;
         Ok(out)
     }
 
@@ -283,8 +326,9 @@ impl Segment {
     /// Deletes the segment's files.
     pub fn remove(self, dir: &Path) -> io::Result<()> {
         let base = self.base_offset;
-        drop(self.file);
-        fs::remove_file(&self.path)?;
+        let path = self.path.clone();
+        drop(self); // closes the file
+        fs::remove_file(&path)?;
         for extension in ["index", "timeindex"] {
             match fs::remove_file(dir.join(file_name(base, extension))) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -292,6 +336,14 @@ impl Segment {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Segment {
+    /// A segment that goes (retention, a deleted topic, a closed log) takes its file out of
+    /// the cache, so no descriptor stays open on a deleted file.
+    fn drop(&mut self) {
+        self.files.forget(self.key);
     }
 }
 

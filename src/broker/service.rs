@@ -30,6 +30,8 @@ pub enum BrokerError {
     UnknownPartition { topic: String, partition: u32 },
     Topic(TopicError),
     Log(LogError),
+    /// The broker holds as many partitions as its descriptor budget allows.
+    Limit(String),
 }
 
 impl fmt::Display for BrokerError {
@@ -42,6 +44,7 @@ impl fmt::Display for BrokerError {
             }
             BrokerError::Topic(err) => write!(f, "{err}"),
             BrokerError::Log(err) => write!(f, "{err}"),
+            BrokerError::Limit(message) => write!(f, "{message}"),
         }
     }
 }
@@ -172,6 +175,8 @@ fn durability(config: &TopicConfig) -> Durability {
 impl Broker {
     /// Opens every topic under `<data_dir>/topics`, recovering each partition's log.
     pub fn open(data_dir: &Path, log_config: LogConfig) -> Result<Broker, BrokerError> {
+        // Raises the open-file limit and fixes the descriptor budget before any file opens.
+        super::fds::limits();
         let dir = data_dir.join("topics");
         fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
         let lock_path = data_dir.join("broker.lock");
@@ -239,6 +244,8 @@ impl Broker {
         if self.topic(&config.name).is_ok() {
             return Err(BrokerError::TopicExists(config.name));
         }
+        let partitions_open: u64 = self.topics().iter().map(|t| u64::from(t.config.partitions)).sum();
+        super::fds::check_room(partitions_open, config.partitions)?;
         let staging = self.stage_topic(&config)?;
         let topic_dir = self.dir.join(&config.name);
         if let Err(err) = fs::rename(&staging, &topic_dir) {

@@ -263,6 +263,90 @@ fn every_truncation_of_the_active_segment_recovers_to_a_batch_boundary() {
     }
 }
 
+mod file_cache {
+    use super::*;
+    use crate::broker::fds::FileCache;
+
+    fn cache(capacity: usize) -> &'static FileCache {
+        Box::leak(Box::new(FileCache::new(capacity)))
+    }
+
+    #[test]
+    fn open_files_stay_within_the_capacity_and_an_evicted_file_reopens() {
+        let files = cache(4);
+        let mut logs: Vec<PartitionLog> = (0..10)
+            .map(|_| PartitionLog::open_in(&temp_dir(), LogConfig::default(), files).unwrap().0)
+            .collect();
+        assert_eq!(files.open_count(), 0, "idle logs hold no file");
+        for (i, log) in logs.iter_mut().enumerate() {
+            log.append(&mut records(2, &format!("log{i}"), 0)).unwrap();
+            log.sync().unwrap();
+            assert!(files.open_count() <= 4, "{} files open", files.open_count());
+        }
+        // The last log used is cached: reading it opens nothing.
+        let opened = files.opened();
+        assert_eq!(read_all(&logs[9], 0)[0].1, "log9-0");
+        assert_eq!(files.opened(), opened, "a hit opens no file");
+        // The first was evicted long ago: reading it opens its file again.
+        assert_eq!(read_all(&logs[0], 0)[0].1, "log0-0");
+        assert_eq!(files.opened(), opened + 1, "a miss reopens the file");
+        assert!(files.open_count() <= 4);
+        drop(logs);
+        assert_eq!(files.open_count(), 0, "a log that goes takes its files out of the cache");
+    }
+
+    #[test]
+    fn a_file_with_unsynced_writes_outlives_its_eviction_until_the_flush() {
+        let files = cache(2);
+        let dir = temp_dir();
+        let (mut log, _) = PartitionLog::open_in(&dir, LogConfig::default(), files).unwrap();
+        log.append(&mut records(3, "dirty", 0)).unwrap();
+        // Other logs' files push the dirty log's file out of the cache.
+        let others: Vec<PartitionLog> = (0..4)
+            .map(|i| {
+                let (mut other, _) = PartitionLog::open_in(&temp_dir(), LogConfig::default(), files).unwrap();
+                other.append(&mut records(1, &format!("other{i}"), 0)).unwrap();
+                other.sync().unwrap();
+                other
+            })
+            .collect();
+        assert!(files.open_count() <= 2);
+        // The flush still gets the handle the writes went through, and covers them.
+        let ticket = log.begin_sync().unwrap();
+        assert_eq!(ticket.files.len(), 1, "the unsynced handle was kept, not closed");
+        ticket.flush().unwrap();
+        log.finish_sync(&ticket);
+        assert_eq!(log.durable_offset(), 3);
+        drop(ticket);
+        assert_eq!(read_all(&log, 0).len(), 3);
+        drop(others);
+        // A clean reopen sees everything.
+        log.close().unwrap();
+        drop(log);
+        let (log, recovery) = PartitionLog::open_in(&dir, LogConfig::default(), files).unwrap();
+        assert!(recovery.clean);
+        assert_eq!(read_all(&log, 0).len(), 3);
+    }
+
+    #[test]
+    fn recovery_opens_one_segment_file_at_a_time() {
+        let files = cache(2);
+        let dir = temp_dir();
+        let (mut log, _) = PartitionLog::open_in(&dir, small_segments(), files).unwrap();
+        for i in 0..40 {
+            log.append(&mut records(4, &format!("r{i}"), 0)).unwrap();
+        }
+        log.sync().unwrap();
+        assert!(log.segment_count() > 5, "{} segments", log.segment_count());
+        drop(log); // no clean close: every segment is scanned
+        let (log, recovery) = PartitionLog::open_in(&dir, small_segments(), files).unwrap();
+        assert!(!recovery.clean);
+        assert_eq!(files.open_count(), 0, "recovery leaves no file open");
+        assert_eq!(read_all(&log, 0).len(), 160);
+        assert!(files.open_count() <= 2);
+    }
+}
+
 mod partition {
     use std::sync::Arc;
 

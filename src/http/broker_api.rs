@@ -55,6 +55,7 @@ impl From<BrokerError> for ApiError {
             BrokerError::TopicExists(_) => (StatusCode::CONFLICT, 40901),
             BrokerError::Topic(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             BrokerError::Log(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
+            BrokerError::Limit(_) => (StatusCode::INSUFFICIENT_STORAGE, 50701),
         };
         if status.is_server_error() {
             tracing::error!(error = %err, "broker request failed");
