@@ -275,7 +275,11 @@ mod file_cache {
     fn open_files_stay_within_the_capacity_and_an_evicted_file_reopens() {
         let files = cache(4);
         let mut logs: Vec<PartitionLog> = (0..10)
-            .map(|_| PartitionLog::open_in(&temp_dir(), LogConfig::default(), files).unwrap().0)
+            .map(|_| {
+                PartitionLog::open_in(&temp_dir(), LogConfig::default(), files)
+                    .unwrap()
+                    .0
+            })
             .collect();
         assert_eq!(files.open_count(), 0, "idle logs hold no file");
         for (i, log) in logs.iter_mut().enumerate() {
@@ -292,7 +296,11 @@ mod file_cache {
         assert_eq!(files.opened(), opened + 1, "a miss reopens the file");
         assert!(files.open_count() <= 4);
         drop(logs);
-        assert_eq!(files.open_count(), 0, "a log that goes takes its files out of the cache");
+        assert_eq!(
+            files.open_count(),
+            0,
+            "a log that goes takes its files out of the cache"
+        );
     }
 
     #[test]
