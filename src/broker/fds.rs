@@ -92,17 +92,17 @@ fn raise_soft_limit() -> u64 {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return 1024; // the usual default; nothing better is known
     }
-    let current = limit.rlim_cur as u64;
+    let current = limit.rlim_cur;
     let target = if limit.rlim_max == libc::RLIM_INFINITY {
         UNLIMITED_TARGET
     } else {
-        limit.rlim_max as u64
+        limit.rlim_max
     };
     if current >= target {
         return current;
     }
     let raised = libc::rlimit {
-        rlim_cur: target as libc::rlim_t,
+        rlim_cur: target,
         rlim_max: limit.rlim_max,
     };
     // SAFETY: setrlimit only reads the struct it is given.

@@ -332,11 +332,7 @@ impl Flushers {
                 return due.shared;
             }
             let wait = first.at - now;
-            queue = self
-                .wake
-                .wait_timeout(queue, wait)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            queue = self.wake.wait_timeout(queue, wait).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 }

@@ -275,7 +275,11 @@ mod file_cache {
     fn open_files_stay_within_the_capacity_and_an_evicted_file_reopens() {
         let files = cache(4);
         let mut logs: Vec<PartitionLog> = (0..10)
-            .map(|_| PartitionLog::open_in(&temp_dir(), LogConfig::default(), files).unwrap().0)
+            .map(|_| {
+                PartitionLog::open_in(&temp_dir(), LogConfig::default(), files)
+                    .unwrap()
+                    .0
+            })
             .collect();
         assert_eq!(files.open_count(), 0, "idle logs hold no file");
         for (i, log) in logs.iter_mut().enumerate() {
@@ -292,7 +296,11 @@ mod file_cache {
         assert_eq!(files.opened(), opened + 1, "a miss reopens the file");
         assert!(files.open_count() <= 4);
         drop(logs);
-        assert_eq!(files.open_count(), 0, "a log that goes takes its files out of the cache");
+        assert_eq!(
+            files.open_count(),
+            0,
+            "a log that goes takes its files out of the cache"
+        );
     }
 
     #[test]
@@ -388,6 +396,84 @@ mod partition {
         let flushes = partition.flushes();
         assert!(flushes < 320, "{flushes} flushes for 320 appends: no grouping");
         assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 960);
+    }
+
+    /// Threads of this process named like the flushers.
+    fn flusher_threads() -> usize {
+        fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "herald-flusher")
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_partitions_share_a_few_flusher_threads() {
+        let partitions: Vec<Arc<Partition>> = (0..64)
+            .map(|_| {
+                Arc::new(
+                    Partition::open(&temp_dir(), LogConfig::default(), Durability::Sync)
+                        .unwrap()
+                        .0,
+                )
+            })
+            .collect();
+        let tasks: Vec<_> = partitions
+            .iter()
+            .enumerate()
+            .map(|(i, partition)| {
+                let partition = partition.clone();
+                tokio::spawn(async move {
+                    for round in 0..3 {
+                        let offsets = partition
+                            .append(&mut [records(2, &format!("p{i}-{round}"), 0)])
+                            .await
+                            .unwrap();
+                        assert!(partition.offsets().1 > offsets[0].1, "acknowledged means durable");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        for partition in &partitions {
+            assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 6);
+        }
+        let threads = flusher_threads();
+        assert!(
+            threads <= crate::broker::partition::FLUSHER_THREADS,
+            "{threads} flusher threads for 64 partitions"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_partition_waiting_out_its_interval_holds_up_no_other() {
+        let slow = Durability::Interval(Duration::from_secs(60));
+        let (waiting, _) = Partition::open(&temp_dir(), LogConfig::default(), slow).unwrap();
+        waiting.append(&mut [records(1, "later", 0)]).await.unwrap();
+        let syncs: Vec<Partition> = (0..8)
+            .map(|_| {
+                Partition::open(&temp_dir(), LogConfig::default(), Durability::Sync)
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        for partition in &syncs {
+            let mut batches = [records(1, "now", 0)];
+            let acked = tokio::time::timeout(Duration::from_secs(20), partition.append(&mut batches));
+            assert_eq!(
+                acked.await.expect("a Sync append waits for no interval").unwrap(),
+                vec![(0, 0)]
+            );
+        }
+        assert_eq!(
+            waiting.offsets().1,
+            0,
+            "the interval partition is not flushed before its time"
+        );
+        waiting.close().unwrap();
+        assert_eq!(waiting.offsets().1, 1, "closing flushes it");
     }
 
     #[tokio::test]
