@@ -232,9 +232,7 @@ fn check_public_url(url: &str) -> Result<String, ConfigError> {
         return Err(refuse("names no host"));
     }
     if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(refuse(
-            "must not contain a query, a fragment, spaces or control characters",
-        ));
+        return Err(refuse("must not contain a query, a fragment, spaces or control characters"));
     }
     Ok(url.trim_end_matches('/').to_string())
 }

@@ -197,9 +197,9 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(100));
         }
         let found = discover_topics(&dir, log_config)?;
+        let groups = Groups::open(data_dir).map_err(group_io("cannot open the consumer groups"))?;
         // The new `topics/` and `groups/` entries survive a power failure.
         sync_dir(data_dir).map_err(io(format!("cannot sync {}", data_dir.display())))?;
-        let groups = Groups::open(data_dir).map_err(group_io("cannot open the consumer groups"))?;
         // A crash between a delete's rename and its offset cleanup leaves offsets on a topic
         // that no longer exists; a topic created later under that name must not inherit them.
         let gone = |topic: &str| !found.topics.contains_key(topic) && !found.kept.contains(topic);

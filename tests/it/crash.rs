@@ -132,3 +132,167 @@ fn every_acknowledged_record_survives_repeated_sigkills() {
         }
     }
 }
+
+/// What the test knows of one topic name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// Creation acknowledged (201) with this many partitions, no deletion since.
+    Present(i64),
+    /// Never created, or deletion acknowledged (204).
+    Absent,
+    /// A create or delete was in flight when the server was killed: either is fine, but
+    /// if the topic is there, it is whole.
+    Unsure,
+}
+
+const METADATA_ROUNDS: u64 = 15;
+const METADATA_WORKERS: u64 = 3;
+const NAMES_PER_WORKER: u64 = 4;
+
+/// Checks a freshly started server against what was acknowledged, and settles the names a
+/// kill left unsure: every acknowledged topic exists with its partitions, every
+/// acknowledged deletion is gone, nothing else is listed, and every listed topic is whole
+/// (described, each partition's offsets readable) with no working directory left behind.
+fn check_topics(server: &Server, data_dir: &std::path::Path, known: &Mutex<BTreeMap<String, Known>>) {
+    let (status, listed) = try_http(&server.address, "GET", "/topics", JSON_V2, None).unwrap();
+    assert_eq!(status, 200, "{listed}");
+    let listed: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let mut known = known.lock().unwrap();
+    for name in &listed {
+        assert!(known.contains_key(name), "a topic nobody created is listed: {name}");
+    }
+    for (name, state) in known.iter_mut() {
+        let present = listed.contains(name);
+        match *state {
+            Known::Present(_) => assert!(present, "acknowledged topic {name} is missing after a restart"),
+            Known::Absent => assert!(!present, "topic {name} is back after an acknowledged deletion"),
+            Known::Unsure => {}
+        }
+        if !present {
+            *state = Known::Absent;
+            continue;
+        }
+        let (status, topic) = try_http(&server.address, "GET", &format!("/topics/{name}"), JSON_V2, None).unwrap();
+        assert_eq!(status, 200, "listed topic {name} cannot be described: {topic}");
+        let partitions = topic["partitions"].as_array().unwrap().len() as i64;
+        if let Known::Present(expected) = *state {
+            assert_eq!(partitions, expected, "topic {name} has the wrong partition count");
+        }
+        for p in 0..partitions {
+            let path = format!("/topics/{name}/partitions/{p}/offsets");
+            let (status, body) = try_http(&server.address, "GET", &path, JSON_V2, None).unwrap();
+            assert_eq!(status, 200, "partition {p} of topic {name} is not whole: {body}");
+        }
+        *state = Known::Present(partitions);
+    }
+    let leftovers: Vec<String> = std::fs::read_dir(data_dir.join("topics"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !known.contains_key(n))
+        .collect();
+    assert!(leftovers.is_empty(), "left in topics/ after a start: {leftovers:?}");
+}
+
+/// One worker's loop until the server goes away: create, produce to and delete its own
+/// topics (so each name's requests are in order), recording what was acknowledged.
+fn churn_topics(
+    address: &str,
+    worker: u64,
+    seed: u64,
+    known: &Mutex<BTreeMap<String, Known>>,
+    acks: &Mutex<(u64, u64)>,
+) {
+    let mut random = Lcg(seed);
+    loop {
+        let name = format!("churn-{worker}-{}", random.next(NAMES_PER_WORKER));
+        let state = known.lock().unwrap()[&name];
+        let answer = match state {
+            Known::Present(partitions) if random.next(3) > 0 => {
+                let records: Vec<Value> = (0..3).map(|i| json!({"value": {"i": i}})).collect();
+                let path = format!("/topics/{name}/partitions/{}", random.next(partitions as u64));
+                match try_http(address, "POST", &path, JSON_V2, Some(&json!({ "records": records }))) {
+                    Ok((200, _)) => continue,
+                    Ok((status, body)) => panic!("produce to {name} answered {status}: {body}"),
+                    Err(_) => return,
+                }
+            }
+            Known::Present(_) => {
+                known.lock().unwrap().insert(name.clone(), Known::Unsure);
+                try_http(address, "DELETE", &format!("/topics/{name}"), JSON_V2, None)
+            }
+            Known::Absent | Known::Unsure => {
+                known.lock().unwrap().insert(name.clone(), Known::Unsure);
+                let partitions = 1 + random.next(4) as i64;
+                let body = json!({"name": name, "partitions": partitions});
+                try_http(address, "POST", "/topics", "application/json", Some(&body))
+            }
+        };
+        let settled = match answer {
+            Ok((201, body)) => {
+                acks.lock().unwrap().0 += 1;
+                Known::Present(body["partitions"].as_array().unwrap().len() as i64)
+            }
+            Ok((204, _)) => {
+                acks.lock().unwrap().1 += 1;
+                Known::Absent
+            }
+            Ok((status, body)) => panic!("{name}: answered {status}: {body}"),
+            Err(_) => return, // killed mid-request: the name stays unsure
+        };
+        known.lock().unwrap().insert(name, settled);
+    }
+}
+
+#[test]
+fn topic_creation_and_deletion_survive_repeated_sigkills() {
+    let started = std::time::Instant::now();
+    let dir = temp_dir("herald-crash-topics");
+    let dir_arg = dir.display().to_string();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("topic crash test seed {seed}");
+    let mut random = Lcg(seed);
+    let known: Arc<Mutex<BTreeMap<String, Known>>> = Arc::new(Mutex::new(
+        (0..METADATA_WORKERS)
+            .flat_map(|w| (0..NAMES_PER_WORKER).map(move |k| (format!("churn-{w}-{k}"), Known::Absent)))
+            .collect(),
+    ));
+    let acks: Arc<Mutex<(u64, u64)>> = Arc::default();
+    let mut rounds = 0;
+    while rounds < METADATA_ROUNDS && started.elapsed() < Duration::from_secs(35) {
+        // `Server::start` fails the test if the server does not come up.
+        let server = Server::start(&["--data-dir", &dir_arg]);
+        check_topics(&server, &dir, &known);
+        let workers: Vec<_> = (0..METADATA_WORKERS)
+            .map(|worker| {
+                let address = server.address.clone();
+                let (known, acks) = (known.clone(), acks.clone());
+                let seed = seed ^ (rounds << 8) ^ worker;
+                std::thread::spawn(move || churn_topics(&address, worker, seed, &known, &acks))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + random.next(400)));
+        server.kill();
+        for worker in workers {
+            worker.join().expect("a worker thread");
+        }
+        rounds += 1;
+    }
+    let server = Server::start(&["--data-dir", &dir_arg]);
+    check_topics(&server, &dir, &known);
+    let (created, deleted) = *acks.lock().unwrap();
+    eprintln!("{created} creations and {deleted} deletions acknowledged over {rounds} kills");
+    assert!(rounds >= 5, "only {rounds} rounds in the time allowed");
+    assert!(
+        created >= 20 && deleted >= 10,
+        "only {created} creations and {deleted} deletions: the test exercised too little"
+    );
+}
