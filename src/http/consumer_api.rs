@@ -277,7 +277,10 @@ fn checked_offsets(offsets: Vec<OffsetEntry>) -> Result<Vec<(TopicPartition, i64
             if o.offset < 0 {
                 return Err(ApiError::unprocessable(
                     42201,
-                    format!("Invalid offsets[{i}].offset {}: offsets are whole numbers from 0", o.offset),
+                    format!(
+                        "Invalid offsets[{i}].offset {}: offsets are whole numbers from 0",
+                        o.offset
+                    ),
                 ));
             }
             Ok(((o.topic, partition), o.offset))
