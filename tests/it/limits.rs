@@ -152,6 +152,13 @@ async fn produce_never_cuts_a_schema_id_into_another() {
             "{reason}"
         );
     }
+    // A negative partition is a partition that does not exist, not a type error.
+    let body = json!({"value_schema_id": 1, "records": [{"value": {"id": "p-1"}, "partition": -1}]});
+    let reply = send(&r, Method::POST, "/topics/payments", AVRO_V2, &body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.json()["errors"][0]["field"], "partition");
+    let reason = reply.json()["errors"][0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("partition -1 does not exist"), "{reason}");
     let end = r.get("/topics/payments/partitions/0/offsets").await.ok();
     assert_eq!(end["end_offset"], 0, "nothing landed");
     // In range, the id is framed as itself.
@@ -354,6 +361,15 @@ async fn consumer_instances_are_capped_per_group_and_expired_ones_free_their_pla
         )
         .await
         .ok();
+    }
+    for timeout in [json!(-5), json!("soon"), json!(1.5), json!(true)] {
+        let reply = consumer(&r, "other", "bad", json!({"consumer.instance.timeout.ms": timeout})).await;
+        refused(
+            &reply,
+            422,
+            42204,
+            &["Invalid consumer.instance.timeout.ms", "100 to 3600000"],
+        );
     }
     let reply = consumer(&r, "crowd", "one-more", json!({})).await;
     refused(
