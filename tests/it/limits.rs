@@ -421,3 +421,116 @@ async fn an_instance_never_used_again_is_removed_with_its_group() {
         .await
         .fails(404, 40403);
 }
+
+/// Peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM line");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("VmHWM value");
+    kib * 1024
+}
+
+/// `herald serve` on a free port with a data directory of its own: (process, address).
+fn start_server() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let dir = temp_dir("herald-limits-serve");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("HERALD_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start herald serve");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("herald serve logs its address").unwrap();
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + "listening on http://".len()..].trim().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+/// Many clients that ask for big reads and never take the answers (a slow-client attack)
+/// cannot make the server hold more than the read budget: the reads past it wait and are
+/// refused, the server's peak memory stays near the budget, and health checks answer.
+#[test]
+fn slow_readers_cannot_make_the_server_hold_more_than_the_read_budget() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use crate::serve::try_http;
+
+    let (mut child, address) = start_server();
+    let (status, _) = try_http(
+        &address,
+        "POST",
+        "/topics",
+        "application/json",
+        Some(&json!({"name": "big"})),
+    )
+    .unwrap();
+    assert_eq!(status, 201);
+    // 16 MiB of records: a 64 MiB read takes all of them, a 21 MiB base64 answer.
+    let value = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![7u8; 64 * 1024]);
+    for _ in 0..16 {
+        let records: Vec<Value> = (0..16).map(|_| json!({ "value": value })).collect();
+        let (status, body) = try_http(
+            &address,
+            "POST",
+            "/topics/big",
+            BINARY_V2,
+            Some(&json!({ "records": records })),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let before = peak_memory(child.id());
+
+    let readers: Vec<TcpStream> = (0..30)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            write!(
+                stream,
+                "GET /topics/big/partitions/0/records?max_bytes=67108864 HTTP/1.1\r\nHost: x\r\nAccept: {BINARY_V2}\r\n\r\n"
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    // While they hang on to the server's answers, it still answers health checks at once.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        let asked = std::time::Instant::now();
+        let (status, _) = try_http(&address, "GET", "/health", "application/json", None).unwrap();
+        assert_eq!(status, 200);
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "health took {:?}",
+            asked.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Reads that found no room within the wait were refused with 429; read a few answers' heads.
+    std::thread::sleep(Duration::from_secs(8));
+    let mut refused = 0;
+    for mut stream in readers {
+        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut head = [0u8; 12];
+        if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 429") {
+            refused += 1;
+        }
+    }
+    let grown = peak_memory(child.id()).saturating_sub(before);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(refused > 0, "some reads waited for room and were refused");
+    // 30 answers of 21 MiB held at once would be 640 MiB; the budget is 256 MiB.
+    assert!(grown < 400 << 20, "the server grew by {} MiB", grown >> 20);
+}
