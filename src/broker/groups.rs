@@ -277,7 +277,6 @@ impl Groups {
         sweep(&mut self.groups.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-
     pub fn join(&self, group: &str, member: &str, config: MemberConfig) -> Result<(), GroupError> {
         check_group_name(group)?;
         check_name(member).map_err(|e| GroupError::InvalidName(format!("consumer instance name: {e}")))?;

@@ -349,8 +349,10 @@ struct ProduceRecord<'a> {
     key: Option<&'a RawValue>,
     #[serde(default, borrow)]
     value: Option<&'a RawValue>,
+    /// Read as any integer and checked per record, so a negative one is reported in the
+    /// record's errors like any other partition that does not exist.
     #[serde(default)]
-    partition: Option<u32>,
+    partition: Option<i64>,
 }
 
 /// One record's problem, as the 422 answer lists them.
@@ -634,7 +636,19 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     for (index, r) in request.records.iter().enumerate() {
         let key = payload(format, r.key, key_avro.as_ref(), index, "key");
         let value = payload(format, r.value, value_avro.as_ref(), index, "value");
-        let target = partition.or(r.partition);
+        let named = r.partition.and_then(|p| match u32::try_from(p) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                errors.push(RecordError {
+                    index,
+                    field: "partition",
+                    path: None,
+                    reason: format!("partition {p} does not exist: partitions are numbered from 0"),
+                });
+                None
+            }
+        });
+        let target = partition.or(named);
         if let Some(p) = target.filter(|&p| p >= topic.config.partitions) {
             errors.push(RecordError {
                 index,

@@ -65,12 +65,37 @@ fn text_flag(value: &Option<Value>) -> Option<bool> {
     }
 }
 
-fn number(value: &Option<Value>) -> Option<u64> {
-    match value {
+/// REST Proxy's default `consumer.instance.timeout.ms`: an instance not heard from for this
+/// long is removed.
+pub const DEFAULT_INSTANCE_TIMEOUT_MS: u64 = 300_000;
+
+/// The shortest and longest instance timeouts a client may ask for; others are moved to them.
+pub const INSTANCE_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 100..=3_600_000;
+
+/// `consumer.instance.timeout.ms` (a number or a numeric string): absent is the default,
+/// anything but a whole number from 0 is refused rather than read as the default.
+fn instance_timeout(value: &Option<Value>) -> Result<std::time::Duration, ApiError> {
+    let ms = match value {
+        None | Some(Value::Null) => Some(DEFAULT_INSTANCE_TIMEOUT_MS),
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    }
+        Some(_) => None,
+    };
+    let Some(ms) = ms else {
+        return Err(ApiError::unprocessable(
+            42204,
+            format!(
+                "Invalid consumer.instance.timeout.ms {}: must be a whole number of milliseconds \
+                 ({} to {}; others are moved into that range)",
+                value.as_ref().map(Value::to_string).unwrap_or_default(),
+                INSTANCE_TIMEOUT_MS.start(),
+                INSTANCE_TIMEOUT_MS.end()
+            ),
+        ));
+    };
+    Ok(std::time::Duration::from_millis(
+        ms.clamp(*INSTANCE_TIMEOUT_MS.start(), *INSTANCE_TIMEOUT_MS.end()),
+    ))
 }
 
 pub async fn create_consumer(
@@ -108,11 +133,7 @@ pub async fn create_consumer(
     let config = MemberConfig {
         reset,
         auto_commit: text_flag(&request.auto_commit_enable).unwrap_or(false),
-        session_timeout: std::time::Duration::from_millis(
-            number(&request.instance_timeout_ms)
-                .unwrap_or(300_000)
-                .clamp(100, 3_600_000),
-        ),
+        session_timeout: instance_timeout(&request.instance_timeout_ms)?,
         format,
     };
     broker.groups().join(&group, &name, config)?;
@@ -274,7 +295,10 @@ fn checked_offsets(offsets: Vec<OffsetEntry>) -> Result<Vec<(TopicPartition, i64
             if o.offset < 0 {
                 return Err(ApiError::unprocessable(
                     42201,
-                    format!("Invalid offsets[{i}].offset {}: offsets are whole numbers from 0", o.offset),
+                    format!(
+                        "Invalid offsets[{i}].offset {}: offsets are whole numbers from 0",
+                        o.offset
+                    ),
                 ));
             }
             Ok(((o.topic, partition), o.offset))

@@ -98,13 +98,22 @@ mod tests {
 
     #[test]
     fn whole_numbers_are_checked_not_guessed() {
-        let p = params(&[("offset", "7"), ("neg", "-1"), ("junk", "1e3"), ("huge", "99999999999999999999")]);
+        let p = params(&[
+            ("offset", "7"),
+            ("neg", "-1"),
+            ("junk", "1e3"),
+            ("huge", "99999999999999999999"),
+        ]);
         assert_eq!(p.whole_number("offset", 0..=i64::MAX).unwrap(), Some(7));
         assert_eq!(p.whole_number("absent", 0..=10).unwrap(), None);
         for name in ["neg", "junk", "huge"] {
             let err = p.whole_number(name, 0..=i64::MAX).unwrap_err();
             assert_eq!((err.status.as_u16(), err.code), (422, 42201));
-            assert!(err.message.contains(name) && err.message.contains("from 0 to"), "{}", err.message);
+            assert!(
+                err.message.contains(name) && err.message.contains("from 0 to"),
+                "{}",
+                err.message
+            );
         }
     }
 

@@ -124,7 +124,11 @@ mod tests {
         let reservation = budget.reserve(300).await.unwrap();
         assert_eq!(budget.available(), 400, "twice max_bytes is reserved");
         let answer = reservation.hold(vec![b'x'; 100]);
-        assert_eq!(budget.available(), 900, "the surplus returns once the answer is written");
+        assert_eq!(
+            budget.available(),
+            900,
+            "the surplus returns once the answer is written"
+        );
         let sent = answer.clone();
         drop(answer);
         assert_eq!(budget.available(), 900, "a clone still holds the bytes");

@@ -19,7 +19,8 @@ use serde_json::Value;
 
 pub use error::RegistryError;
 pub use model::{
-    schema_id_in_range, subject_name, MAX_ID, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema, SubjectSchema, VersionSpec,
+    schema_id_in_range, subject_name, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema,
+    SubjectSchema, VersionSpec, MAX_ID,
 };
 pub use settings::CompatibilityLevels;
 

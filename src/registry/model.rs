@@ -267,7 +267,14 @@ mod tests {
 
     #[test]
     fn schema_ids_are_positive_java_ints() {
-        for (id, expected) in [(1, true), (MAX_ID, true), (0, false), (-1, false), (MAX_ID + 1, false), (1 << 32, false)] {
+        for (id, expected) in [
+            (1, true),
+            (MAX_ID, true),
+            (0, false),
+            (-1, false),
+            (MAX_ID + 1, false),
+            (1 << 32, false),
+        ] {
             assert_eq!(schema_id_in_range(id), expected, "{id}");
         }
     }

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::cache::request_key;
 use super::content::{content_key, identity, Parsed};
 use super::{
-    corrupt, parse_json, parse_refs, schema_id_in_range, subject_name, Config, Core, Mode, Registered, Registry, RegistryError,
-    SchemaRequest, StoredSchema, VersionSpec, MAX_ID,
+    corrupt, parse_json, parse_refs, schema_id_in_range, subject_name, Config, Core, Mode, Registered, Registry,
+    RegistryError, SchemaRequest, StoredSchema, VersionSpec, MAX_ID,
 };
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};

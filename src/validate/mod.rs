@@ -133,7 +133,9 @@ pub fn frame(id: u32, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The schema id of a payload in Confluent's framing, if it is framed.
+/// The schema id of a payload in Confluent's framing, if it is framed: the four bytes read
+/// unsigned. Java clients read them signed, so a value above 2^31-1 names no schema they
+/// could use; callers check the range (the broker refuses such records) rather than cast.
 pub fn framed_id(payload: &[u8]) -> Option<u32> {
     match payload {
         [0, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),

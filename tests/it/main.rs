@@ -14,6 +14,7 @@ mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real b
 mod edge_hardening; // the HTTP edge under hostile clients: panics, labels, CSRF types, headers, limits, slow connections
 mod examples; // the example domain under schemas/ evolves as its README says
 mod json_compat; // Confluent's JSON Schema rules, as data tables
+mod limits; // values in range, read budgets, consumer caps and expiry
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod registry_edges; // bad input, media types, health, metrics, concurrency
