@@ -70,11 +70,7 @@ fn number(value: &Option<Value>) -> Option<u64> {
     }
 }
 
-pub async fn create_consumer(
-    State(state): State<AppState>,
-    Path(group): Path<String>,
-    body: Bytes,
-) -> Reply {
+pub async fn create_consumer(State(state): State<AppState>, Path(group): Path<String>, body: Bytes) -> Reply {
     let broker = broker(&state)?;
     let request: CreateConsumer = body_or_empty(&body)?;
     let reset = match request

@@ -370,7 +370,11 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     let mut response = body_too_large(response, state.max_request_bytes);
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF);
-    if area == Area::Pages && headers.get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html")) {
+    if area == Area::Pages
+        && headers
+            .get(CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+    {
         headers.insert(CONTENT_SECURITY_POLICY, DOCS_CSP);
         headers.insert(REFERRER_POLICY, NO_REFERRER);
     }
@@ -390,14 +394,15 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
 /// `unwrap_or_else(PoisonError::into_inner)` everywhere, so later requests are not wedged.
 pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
     let mut handler = std::pin::pin!(handler);
-    let outcome = std::future::poll_fn(|cx| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
-            Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    })
-    .await;
+    let outcome =
+        std::future::poll_fn(
+            |cx| match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
+                Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
+                Ok(Poll::Pending) => Poll::Pending,
+                Err(payload) => Poll::Ready(Err(payload)),
+            },
+        )
+        .await;
     outcome.unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()

@@ -178,7 +178,9 @@ async fn serve_connection(
     let body_timeout = limits.body_read_timeout;
     let tracked = conn.clone();
     let service = app
-        .map_request(move |request: Request<Incoming>| request.map(|body| Body::new(TimedBody::new(body, body_timeout))))
+        .map_request(move |request: Request<Incoming>| {
+            request.map(|body| Body::new(TimedBody::new(body, body_timeout)))
+        })
         .map_future(move |answer| {
             let answering = Answering::start(tracked.clone());
             async move {
@@ -214,7 +216,10 @@ async fn serve_connection(
 async fn watchdog(conn: &Conn, limits: &Limits) {
     loop {
         let Some(wait) = conn.time_left(limits) else {
-            tracing::debug!(phase = conn.phase_name(), "closing a connection whose client is too slow");
+            tracing::debug!(
+                phase = conn.phase_name(),
+                "closing a connection whose client is too slow"
+            );
             return;
         };
         tokio::select! {
@@ -271,7 +276,9 @@ impl Conn {
             _ => return Some(recheck),
         };
         let elapsed = now_millis().saturating_sub(self.since.load(Ordering::Relaxed));
-        let left = (allowed.as_millis() as u64).checked_sub(elapsed).filter(|&left| left > 0)?;
+        let left = (allowed.as_millis() as u64)
+            .checked_sub(elapsed)
+            .filter(|&left| left > 0)?;
         Some(Duration::from_millis(left).min(recheck))
     }
 
@@ -446,9 +453,7 @@ impl hyper::body::Body for TimedBody {
             Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
             Poll::Pending => {
                 let timeout = this.timeout;
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimeout(timeout).into()))),
                     Poll::Pending => Poll::Pending,
@@ -484,7 +489,10 @@ mod tests {
         let text = std::str::from_utf8(BUSY_RESPONSE).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.ends_with(&format!("content-length: {}", body.len())), "{text}");
-        assert_eq!(serde_json::from_str::<serde_json::Value>(body).unwrap()["error_code"], 503);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["error_code"],
+            503
+        );
     }
 
     #[test]
@@ -528,6 +536,10 @@ mod tests {
         assert!(conn.time_left(&quick).is_some(), "an idle spell that just began");
         conn.phase.store(BUSY, Ordering::Release);
         conn.since.store(0, Ordering::Relaxed);
-        assert_eq!(conn.time_left(&quick), Some(Duration::from_millis(50)), "answering is never cut off");
+        assert_eq!(
+            conn.time_left(&quick),
+            Some(Duration::from_millis(50)),
+            "answering is never cut off"
+        );
     }
 }
