@@ -32,7 +32,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -77,6 +77,30 @@ pub fn default_max_connections() -> usize {
     };
     let reserve = (soft / 4).max(MIN_RESERVED_DESCRIPTORS);
     soft.saturating_sub(reserve).clamp(16, 10_000) as usize
+}
+
+/// Connections the kernel may queue before `accept` takes them (capped by
+/// `net.core.somaxconn`). The accept loop drains the queue quickly, but during a burst of
+/// attacking connections a short queue drops newcomers' SYNs, which their clients retry
+/// only after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `address` (`host:port`; port 0 picks a free port) with a long accept queue.
+pub async fn bind(address: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for candidate in tokio::net::lookup_host(address).await? {
+        let socket = if candidate.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(candidate) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the address resolves to nothing")))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets every
