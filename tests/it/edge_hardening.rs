@@ -652,16 +652,39 @@ fn thousands_of_slow_heads_under_a_1024_descriptor_limit_do_not_stop_health() {
 }
 
 #[test]
-fn idle_connections_and_slow_bodies_are_cut_off() {
+fn dribbled_heads_idle_connections_and_slow_bodies_are_cut_off() {
     let server = Server::start(&[
         "--header-read-timeout",
-        "5s",
-        "--idle-timeout",
         "1s",
+        "--idle-timeout",
+        "2s",
         "--body-read-timeout",
         "1s",
     ]);
-    // A kept-alive connection answered once, then silent: closed after the idle timeout.
+    // A head dribbled a byte at a time, never finished: cut off after the header timeout,
+    // however busy the client keeps the socket.
+    let mut dribbling = TcpStream::connect(&server.address).unwrap();
+    let started = Instant::now();
+    let mut cut_off = false;
+    for byte in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle().take(40) {
+        if dribbling.write_all(&[*byte]).is_err() {
+            cut_off = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        cut_off || closed_by(&mut dribbling, started + Duration::from_secs(5)),
+        "a dribbled head kept its connection"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+        "cut off after {took:?}"
+    );
+
+    // A kept-alive connection answered once, then silent: closed after the idle timeout,
+    // not the (shorter) header timeout.
     let mut idle = TcpStream::connect(&server.address).unwrap();
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut answer = [0u8; 512];
@@ -669,12 +692,13 @@ fn idle_connections_and_slow_bodies_are_cut_off() {
     assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
     let started = Instant::now();
     assert!(
-        closed_by(&mut idle, started + Duration::from_secs(4)),
+        closed_by(&mut idle, started + Duration::from_secs(5)),
         "an idle connection stayed open"
     );
+    let took = started.elapsed();
     assert!(
-        started.elapsed() >= Duration::from_millis(800),
-        "closed before the idle timeout"
+        took >= Duration::from_millis(1800),
+        "closed after {took:?}, before the idle timeout"
     );
 
     // A body announced as 100 bytes that stops after 10: cut off after the body timeout.
