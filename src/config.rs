@@ -180,11 +180,11 @@ impl Settings {
         if max_connections == Some(0) {
             return Err(ConfigError("max_connections must be at least 1".to_string()));
         }
-        let duration = |name: &str, flag: Option<String>, file: Option<FileDuration>, default: Duration| {
-            match flag.or(file.map(FileDuration::into_text)) {
-                Some(text) => parse_duration(&text).map_err(|why| ConfigError(format!("{name} {text:?}: {why}"))),
-                None => Ok(default),
-            }
+        let duration = |name: &str, flag: Option<String>, file: Option<FileDuration>, default: Duration| match flag
+            .or(file.map(FileDuration::into_text))
+        {
+            Some(text) => parse_duration(&text).map_err(|why| ConfigError(format!("{name} {text:?}: {why}"))),
+            None => Ok(default),
         };
         Ok(Settings {
             header_read_timeout: duration(
@@ -193,7 +193,12 @@ impl Settings {
                 file.header_read_timeout,
                 DEFAULT_HEADER_READ_TIMEOUT,
             )?,
-            idle_timeout: duration("idle_timeout", args.idle_timeout, file.idle_timeout, DEFAULT_IDLE_TIMEOUT)?,
+            idle_timeout: duration(
+                "idle_timeout",
+                args.idle_timeout,
+                file.idle_timeout,
+                DEFAULT_IDLE_TIMEOUT,
+            )?,
             body_read_timeout: duration(
                 "body_read_timeout",
                 args.body_read_timeout,
@@ -232,7 +237,9 @@ fn check_public_url(url: &str) -> Result<String, ConfigError> {
         return Err(refuse("names no host"));
     }
     if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(refuse("must not contain a query, a fragment, spaces or control characters"));
+        return Err(refuse(
+            "must not contain a query, a fragment, spaces or control characters",
+        ));
     }
     Ok(url.trim_end_matches('/').to_string())
 }

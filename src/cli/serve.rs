@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use super::{CliError, Outcome};
@@ -66,7 +65,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let broker = Arc::new(broker);
     tracing::info!(topics = broker.topics().len(), log_dir = %settings.data_dir.join("topics").display(), "broker ready");
     let retention = tokio::spawn(enforce_retention(broker.clone()));
-    let listener = TcpListener::bind(&settings.listen)
+    let listener = server::bind(&settings.listen)
         .await
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener

@@ -98,11 +98,7 @@ fn instance_timeout(value: &Option<Value>) -> Result<std::time::Duration, ApiErr
     ))
 }
 
-pub async fn create_consumer(
-    State(state): State<AppState>,
-    Path(group): Path<String>,
-    body: Bytes,
-) -> Reply {
+pub async fn create_consumer(State(state): State<AppState>, Path(group): Path<String>, body: Bytes) -> Reply {
     let broker = broker(&state)?;
     let request: CreateConsumer = body_or_empty(&body)?;
     let reset = match request

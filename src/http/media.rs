@@ -3,8 +3,8 @@
 //! JSON types; 406 for an `Accept` none of them satisfies; 415 for a request body in a type
 //! the API does not read.
 
-use axum::extract::Request;
 use axum::body::HttpBody;
+use axum::extract::Request;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -232,22 +232,54 @@ mod tests {
                     Some("multipart/form-data; boundary=x"),
                     Some(""),
                 ] {
-                    assert!(!body_typed(method.clone(), refused, door), "{method} {refused:?} {door:?}");
+                    assert!(
+                        !body_typed(method.clone(), refused, door),
+                        "{method} {refused:?} {door:?}"
+                    );
                 }
                 for accepted in ["application/json", "Application/JSON; charset=utf-8", V1] {
-                    assert!(body_typed(method.clone(), Some(accepted), door), "{method} {accepted} {door:?}");
+                    assert!(
+                        body_typed(method.clone(), Some(accepted), door),
+                        "{method} {accepted} {door:?}"
+                    );
                 }
             }
-            assert!(body_typed(Method::DELETE, None, door), "a DELETE without a body needs no type");
+            assert!(
+                body_typed(Method::DELETE, None, door),
+                "a DELETE without a body needs no type"
+            );
             assert!(body_typed(Method::GET, Some("text/plain"), door));
         }
         assert!(!body_typed(Method::PATCH, None, Door::Broker));
-        assert!(body_typed(Method::PATCH, None, Door::Registry), "left to the registry's 405");
-        assert!(body_typed(Method::POST, Some("application/octet-stream"), Door::Registry));
-        assert!(!body_typed(Method::POST, Some("application/octet-stream"), Door::Broker));
-        assert!(body_typed(Method::POST, Some("application/vnd.kafka.binary.v2+json"), Door::Broker));
-        assert!(!body_typed(Method::POST, Some("application/vnd.kafka.binary.v2+json"), Door::Registry));
-        assert!(!body_typed(Method::POST, Some("application/vnd.kafka.+json"), Door::Broker));
+        assert!(
+            body_typed(Method::PATCH, None, Door::Registry),
+            "left to the registry's 405"
+        );
+        assert!(body_typed(
+            Method::POST,
+            Some("application/octet-stream"),
+            Door::Registry
+        ));
+        assert!(!body_typed(
+            Method::POST,
+            Some("application/octet-stream"),
+            Door::Broker
+        ));
+        assert!(body_typed(
+            Method::POST,
+            Some("application/vnd.kafka.binary.v2+json"),
+            Door::Broker
+        ));
+        assert!(!body_typed(
+            Method::POST,
+            Some("application/vnd.kafka.binary.v2+json"),
+            Door::Registry
+        ));
+        assert!(!body_typed(
+            Method::POST,
+            Some("application/vnd.kafka.+json"),
+            Door::Broker
+        ));
     }
 
     #[test]

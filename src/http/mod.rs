@@ -363,7 +363,7 @@ const DOCS_CSP: HeaderValue = HeaderValue::from_static(concat!(
 /// The one middleware, kept single because each layer costs a service clone per request:
 /// media-type negotiation on registry routes and body types on broker routes (415 for
 /// anything a web page could send cross-site), panics answered 500 instead of dropping the
-/// connection, the API's error shape for oversized bodies, security headers, and metrics
+/// connection, the API's error shape for axum's own rejections, security headers, and metrics
 /// under the route's template (so `/subjects/a/versions` and `/subjects/b/versions` are one
 /// series) and a bounded method label.
 async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -382,10 +382,14 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
             Err(refusal) => refusal.into_response(),
         },
     };
-    let mut response = body_too_large(response, state.max_request_bytes);
+    let mut response = framework_rejection(response, state.max_request_bytes, area).await;
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF);
-    if area == Area::Pages && headers.get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html")) {
+    if area == Area::Pages
+        && headers
+            .get(CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+    {
         headers.insert(CONTENT_SECURITY_POLICY, DOCS_CSP);
         headers.insert(REFERRER_POLICY, NO_REFERRER);
     }
@@ -405,14 +409,15 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
 /// `unwrap_or_else(PoisonError::into_inner)` everywhere, so later requests are not wedged.
 pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
     let mut handler = std::pin::pin!(handler);
-    let outcome = std::future::poll_fn(|cx| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
-            Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    })
-    .await;
+    let outcome =
+        std::future::poll_fn(
+            |cx| match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
+                Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
+                Ok(Poll::Pending) => Poll::Pending,
+                Err(payload) => Poll::Ready(Err(payload)),
+            },
+        )
+        .await;
     outcome.unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
@@ -429,20 +434,35 @@ pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
     })
 }
 
-/// axum answers an oversized body with a plain-text 413; give it the API's error shape.
-fn body_too_large(response: Response, limit: usize) -> Response {
-    let plain = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+/// axum's extractors answer their rejections in plain text: a body over the limit (413), a
+/// body that could not be read because it came too slowly or was cut short, a path or query
+/// that does not decode (400). Give them the API's error shape, keeping their words; docs
+/// pages keep theirs. Only the rare rejection pays for reading its (short) text.
+async fn framework_rejection(response: Response, limit: usize, area: Area) -> Response {
+    let status = response.status();
+    let plain = status.is_client_error()
+        && response
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    if !plain {
+        return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
+            status,
             format!("Request body too large: at most {limit} bytes are accepted (max_request_bytes)"),
         )
         .into_response();
     }
-    response
+    if area == Area::Pages {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    ApiError::plain(status, text).into_response()
 }
 
 /// Liveness: the process answers.

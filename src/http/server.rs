@@ -32,7 +32,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -77,6 +77,30 @@ pub fn default_max_connections() -> usize {
     };
     let reserve = (soft / 4).max(MIN_RESERVED_DESCRIPTORS);
     soft.saturating_sub(reserve).clamp(16, 10_000) as usize
+}
+
+/// Connections the kernel may queue before `accept` takes them (capped by
+/// `net.core.somaxconn`). The accept loop drains the queue quickly, but during a burst of
+/// attacking connections a short queue drops newcomers' SYNs, which their clients retry
+/// only after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `address` (`host:port`; port 0 picks a free port) with a long accept queue.
+pub async fn bind(address: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for candidate in tokio::net::lookup_host(address).await? {
+        let socket = if candidate.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(candidate) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the address resolves to nothing")))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets every
@@ -178,7 +202,9 @@ async fn serve_connection(
     let body_timeout = limits.body_read_timeout;
     let tracked = conn.clone();
     let service = app
-        .map_request(move |request: Request<Incoming>| request.map(|body| Body::new(TimedBody::new(body, body_timeout))))
+        .map_request(move |request: Request<Incoming>| {
+            request.map(|body| Body::new(TimedBody::new(body, body_timeout)))
+        })
         .map_future(move |answer| {
             let answering = Answering::start(tracked.clone());
             async move {
@@ -214,7 +240,10 @@ async fn serve_connection(
 async fn watchdog(conn: &Conn, limits: &Limits) {
     loop {
         let Some(wait) = conn.time_left(limits) else {
-            tracing::debug!(phase = conn.phase_name(), "closing a connection whose client is too slow");
+            tracing::debug!(
+                phase = conn.phase_name(),
+                "closing a connection whose client is too slow"
+            );
             return;
         };
         tokio::select! {
@@ -271,7 +300,9 @@ impl Conn {
             _ => return Some(recheck),
         };
         let elapsed = now_millis().saturating_sub(self.since.load(Ordering::Relaxed));
-        let left = (allowed.as_millis() as u64).checked_sub(elapsed).filter(|&left| left > 0)?;
+        let left = (allowed.as_millis() as u64)
+            .checked_sub(elapsed)
+            .filter(|&left| left > 0)?;
         Some(Duration::from_millis(left).min(recheck))
     }
 
@@ -446,9 +477,7 @@ impl hyper::body::Body for TimedBody {
             Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
             Poll::Pending => {
                 let timeout = this.timeout;
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimeout(timeout).into()))),
                     Poll::Pending => Poll::Pending,
@@ -484,7 +513,10 @@ mod tests {
         let text = std::str::from_utf8(BUSY_RESPONSE).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.ends_with(&format!("content-length: {}", body.len())), "{text}");
-        assert_eq!(serde_json::from_str::<serde_json::Value>(body).unwrap()["error_code"], 503);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["error_code"],
+            503
+        );
     }
 
     #[test]
@@ -528,6 +560,10 @@ mod tests {
         assert!(conn.time_left(&quick).is_some(), "an idle spell that just began");
         conn.phase.store(BUSY, Ordering::Release);
         conn.since.store(0, Ordering::Relaxed);
-        assert_eq!(conn.time_left(&quick), Some(Duration::from_millis(50)), "answering is never cut off");
+        assert_eq!(
+            conn.time_left(&quick),
+            Some(Duration::from_millis(50)),
+            "answering is never cut off"
+        );
     }
 }

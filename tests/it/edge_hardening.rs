@@ -170,7 +170,10 @@ async fn a_panicking_handler_is_answered_500_and_later_requests_are_served() {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["error_code"], 500, "{body}");
-        assert!(body["message"].as_str().unwrap().contains("Internal server error"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("Internal server error"),
+            "{body}"
+        );
     }
     assert!(shared.is_poisoned());
     assert_eq!(call("/count").await, (StatusCode::OK, "1".to_string()));
@@ -189,7 +192,10 @@ async fn poison(lock: Arc<Mutex<u64>>) -> &'static str {
 fn release_builds_unwind_on_panic() {
     // A panic=abort profile would turn any handler panic into the end of the process.
     let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
-    assert!(!manifest.replace(' ', "").contains("panic=\"abort\""), "Cargo.toml sets panic = \"abort\"");
+    assert!(
+        !manifest.replace(' ', "").contains("panic=\"abort\""),
+        "Cargo.toml sets panic = \"abort\""
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -241,10 +247,18 @@ async fn metrics_label_sets_stay_bounded_under_random_methods_and_paths() {
     burst(&r, &mut random).await;
     let after = r.get("/metrics").await.text;
     assert_eq!(series(&before), series(&after), "new series appeared:\n{after}");
-    assert!(after.len() <= before.len() + before.len() / 20, "{} → {} bytes", before.len(), after.len());
+    assert!(
+        after.len() <= before.len() + before.len() / 20,
+        "{} → {} bytes",
+        before.len(),
+        after.len()
+    );
     assert!(after.contains("method=\"other\""), "{after}");
     assert!(after.contains("route=\"unmatched\""), "{after}");
-    let routes: usize = after.lines().filter(|l| l.starts_with("herald_http_requests_total")).count();
+    let routes: usize = after
+        .lines()
+        .filter(|l| l.starts_with("herald_http_requests_total"))
+        .count();
     assert!(routes < 60, "{routes} request series:\n{after}");
 }
 
@@ -258,12 +272,24 @@ async fn mutations_without_a_json_type_are_refused_on_every_door_and_change_noth
     let doors = [
         (Method::POST, "/subjects/csrf-value/versions", schema.clone()),
         (Method::POST, "/subjects/csrf-value", schema.clone()),
-        (Method::POST, "/compatibility/subjects/csrf-value/versions", schema.clone()),
+        (
+            Method::POST,
+            "/compatibility/subjects/csrf-value/versions",
+            schema.clone(),
+        ),
         (Method::PUT, "/config", json!({"compatibility": "NONE"}).to_string()),
-        (Method::PUT, "/config/csrf-value", json!({"compatibility": "NONE"}).to_string()),
+        (
+            Method::PUT,
+            "/config/csrf-value",
+            json!({"compatibility": "NONE"}).to_string(),
+        ),
         (Method::PUT, "/mode", json!({"mode": "READONLY"}).to_string()),
         (Method::POST, "/topics", json!({"name": "csrf"}).to_string()),
-        (Method::POST, "/topics/orders", json!({"records": [{"value": 1}]}).to_string()),
+        (
+            Method::POST,
+            "/topics/orders",
+            json!({"records": [{"value": 1}]}).to_string(),
+        ),
         (Method::PATCH, "/topics/orders", json!({"owner": "mallory"}).to_string()),
         (Method::POST, "/consumers/g", json!({"name": "c"}).to_string()),
     ];
@@ -280,7 +306,10 @@ async fn mutations_without_a_json_type_are_refused_on_every_door_and_change_noth
             let (status, reply) = send(&r, method.clone(), path, content_type, body).await;
             assert_eq!(
                 (status, &reply),
-                (415, &json!({"error_code": 415, "message": "HTTP 415 Unsupported Media Type"})),
+                (
+                    415,
+                    &json!({"error_code": 415, "message": "HTTP 415 Unsupported Media Type"})
+                ),
                 "{method} {path} as {content_type:?}"
             );
         }
@@ -300,7 +329,14 @@ async fn mutations_without_a_json_type_are_refused_on_every_door_and_change_noth
         ("application/json; charset=utf-8", "c"),
         ("application/octet-stream", "d"),
     ] {
-        let (status, reply) = send(&r, Method::POST, &format!("/subjects/{subject}/versions"), Some(content_type), &schema).await;
+        let (status, reply) = send(
+            &r,
+            Method::POST,
+            &format!("/subjects/{subject}/versions"),
+            Some(content_type),
+            &schema,
+        )
+        .await;
         assert_eq!(status, 200, "{content_type}: {reply}");
     }
     let (status, reply) = send(
@@ -339,7 +375,13 @@ async fn every_response_says_nosniff_and_docs_pages_carry_a_strict_csp() {
         let response = r
             .app
             .clone()
-            .oneshot(Request::builder().method(method.clone()).uri(path).body(Body::empty()).unwrap())
+            .oneshot(
+                Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         let headers = response.headers();
@@ -351,7 +393,9 @@ async fn every_response_says_nosniff_and_docs_pages_carry_a_strict_csp() {
         let html = headers
             .get(header::CONTENT_TYPE)
             .is_some_and(|t| t.to_str().unwrap().starts_with("text/html"));
-        let csp = headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_string());
+        let csp = headers
+            .get("content-security-policy")
+            .map(|v| v.to_str().unwrap().to_string());
         if html {
             let csp = csp.unwrap_or_else(|| panic!("{path} has no CSP"));
             for directive in ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"] {
@@ -393,7 +437,10 @@ async fn csp_hashes_match_the_templates() {
             .oneshot(Request::builder().uri(path).body(Body::empty()).unwrap())
             .await
             .unwrap();
-        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
         let html = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
         let html = String::from_utf8_lossy(&html);
         for (tag, directive) in [("script", "script-src"), ("style", "style-src")] {
@@ -426,17 +473,26 @@ fn urls_handed_out_name_the_public_url_not_the_host_header() {
     let server = Server::start(&["--public-url", "https://herald.example.com/"]);
     let (status, _, body) = exchange(
         &server.address,
-        &request_text("POST", "/topics", Some("application/json"), r#"{"name": "t"}"#).replace("Host: test", "Host: evil.example"),
+        &request_text("POST", "/topics", Some("application/json"), r#"{"name": "t"}"#)
+            .replace("Host: test", "Host: evil.example"),
     );
     assert_eq!(status, 201, "{body}");
     let (status, _, body) = exchange(
         &server.address,
-        &request_text("POST", "/consumers/g", Some("application/vnd.kafka.v2+json"), r#"{"name": "c"}"#)
-            .replace("Host: test", "Host: evil.example"),
+        &request_text(
+            "POST",
+            "/consumers/g",
+            Some("application/vnd.kafka.v2+json"),
+            r#"{"name": "c"}"#,
+        )
+        .replace("Host: test", "Host: evil.example"),
     );
     assert_eq!(status, 200, "{body}");
     let created: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(created["base_uri"], "https://herald.example.com/consumers/g/instances/c");
+    assert_eq!(
+        created["base_uri"],
+        "https://herald.example.com/consumers/g/instances/c"
+    );
 
     let (status, _, body) = exchange(
         &server.address,
@@ -468,13 +524,48 @@ fn over_limit_bodies_are_413_in_the_api_shape_on_every_door() {
     let schema = json!({"schema": format!("{{\"type\":\"string\",\"doc\":\"{padding}\"}}")}).to_string();
     let records = json!({"records": [{"value": {"pad": padding}}]}).to_string();
     let doors = [
-        ("POST", "/subjects/big-value/versions", "application/vnd.schemaregistry.v1+json", schema.clone()),
-        ("POST", "/compatibility/subjects/big-value/versions/latest", "application/json", schema.clone()),
-        ("PUT", "/config", "application/json", json!({"compatibility": padding}).to_string()),
-        ("POST", "/topics", "application/json", json!({"name": "u", "description": padding}).to_string()),
-        ("POST", "/topics/t", "application/vnd.kafka.json.v2+json", records.clone()),
-        ("POST", "/topics/t/partitions/0", "application/vnd.kafka.json.v2+json", records.clone()),
-        ("POST", "/consumers/g/instances/c/offsets", "application/json", json!({"offsets": padding}).to_string()),
+        (
+            "POST",
+            "/subjects/big-value/versions",
+            "application/vnd.schemaregistry.v1+json",
+            schema.clone(),
+        ),
+        (
+            "POST",
+            "/compatibility/subjects/big-value/versions/latest",
+            "application/json",
+            schema.clone(),
+        ),
+        (
+            "PUT",
+            "/config",
+            "application/json",
+            json!({"compatibility": padding}).to_string(),
+        ),
+        (
+            "POST",
+            "/topics",
+            "application/json",
+            json!({"name": "u", "description": padding}).to_string(),
+        ),
+        (
+            "POST",
+            "/topics/t",
+            "application/vnd.kafka.json.v2+json",
+            records.clone(),
+        ),
+        (
+            "POST",
+            "/topics/t/partitions/0",
+            "application/vnd.kafka.json.v2+json",
+            records.clone(),
+        ),
+        (
+            "POST",
+            "/consumers/g/instances/c/offsets",
+            "application/json",
+            json!({"offsets": padding}).to_string(),
+        ),
     ];
     for (method, path, content_type, body) in &doors {
         let (status, head, reply) = exchange(&server.address, &request_text(method, path, Some(content_type), body));
@@ -512,7 +603,10 @@ fn over_limit_bodies_are_413_in_the_api_shape_on_every_door() {
 #[test]
 fn thousands_of_slow_heads_under_a_1024_descriptor_limit_do_not_stop_health() {
     let own_limit = raise_descriptor_limit();
-    assert!(own_limit >= 2_200, "this test needs 2,200 descriptors; the hard limit is {own_limit}");
+    assert!(
+        own_limit >= 2_200,
+        "this test needs 2,200 descriptors; the hard limit is {own_limit}"
+    );
     let server = Server::start_under(
         &["prlimit", "--nofile=1024:1024", "--"],
         &["--header-read-timeout", "2s", "--idle-timeout", "2s"],
@@ -537,12 +631,19 @@ fn thousands_of_slow_heads_under_a_1024_descriptor_limit_do_not_stop_health() {
         worst = worst.max(took);
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(worst < Duration::from_secs(1), "/health took {worst:?} during the attack");
+    assert!(
+        worst < Duration::from_secs(1),
+        "/health took {worst:?} during the attack"
+    );
 
     // Every slow socket is closed by the server: evicted to make room, or cut off when its
     // head did not arrive in 2 s.
     let deadline = attack_started + Duration::from_secs(8);
-    let open = slow.iter_mut().map(|s| closed_by(s, deadline)).filter(|closed| !closed).count();
+    let open = slow
+        .iter_mut()
+        .map(|s| closed_by(s, deadline))
+        .filter(|closed| !closed)
+        .count();
     assert_eq!(open, 0, "{open} of 2,000 slow sockets were still open after 8 s");
     let (status, _) = health(&server.address);
     assert_eq!(status, 200);
@@ -551,24 +652,54 @@ fn thousands_of_slow_heads_under_a_1024_descriptor_limit_do_not_stop_health() {
 }
 
 #[test]
-fn idle_connections_and_slow_bodies_are_cut_off() {
+fn dribbled_heads_idle_connections_and_slow_bodies_are_cut_off() {
     let server = Server::start(&[
         "--header-read-timeout",
-        "5s",
-        "--idle-timeout",
         "1s",
+        "--idle-timeout",
+        "2s",
         "--body-read-timeout",
         "1s",
     ]);
-    // A kept-alive connection answered once, then silent: closed after the idle timeout.
+    // A head dribbled a byte at a time, never finished: cut off after the header timeout,
+    // however busy the client keeps the socket.
+    let mut dribbling = TcpStream::connect(&server.address).unwrap();
+    let started = Instant::now();
+    let mut cut_off = false;
+    for byte in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle().take(40) {
+        if dribbling.write_all(&[*byte]).is_err() {
+            cut_off = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        cut_off || closed_by(&mut dribbling, started + Duration::from_secs(5)),
+        "a dribbled head kept its connection"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+        "cut off after {took:?}"
+    );
+
+    // A kept-alive connection answered once, then silent: closed after the idle timeout,
+    // not the (shorter) header timeout.
     let mut idle = TcpStream::connect(&server.address).unwrap();
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut answer = [0u8; 512];
     let n = idle.read(&mut answer).unwrap();
     assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
     let started = Instant::now();
-    assert!(closed_by(&mut idle, started + Duration::from_secs(4)), "an idle connection stayed open");
-    assert!(started.elapsed() >= Duration::from_millis(800), "closed before the idle timeout");
+    assert!(
+        closed_by(&mut idle, started + Duration::from_secs(5)),
+        "an idle connection stayed open"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1800),
+        "closed after {took:?}, before the idle timeout"
+    );
 
     // A body announced as 100 bytes that stops after 10: cut off after the body timeout.
     let mut slow = TcpStream::connect(&server.address).unwrap();
@@ -578,7 +709,20 @@ fn idle_connections_and_slow_bodies_are_cut_off() {
     )
     .unwrap();
     let started = Instant::now();
-    assert!(closed_by(&mut slow, started + Duration::from_secs(4)), "a slow body kept its connection");
+    slow.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "a slow body kept its connection"
+    );
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body["error_code"], 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("body_read_timeout"),
+        "{body}"
+    );
     let (status, _) = health(&server.address);
     assert_eq!(status, 200);
     assert_eq!(server.call("GET", "/subjects", None), (200, json!([])));
@@ -606,11 +750,15 @@ fn at_the_cap_with_every_connection_busy_a_newcomer_gets_503_at_once() {
     newcomer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut answer = String::new();
     let _ = newcomer.read_to_string(&mut answer);
-    assert!(started.elapsed() < Duration::from_secs(1), "the refusal took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the refusal took {:?}",
+        started.elapsed()
+    );
     let status: u16 = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
     assert_eq!(status, 503, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error_code"], 503);
+    assert_eq!(serde_json::from_str::<Value>(body).unwrap()["error_code"], 503);
     drop(busy);
     std::thread::sleep(Duration::from_millis(200));
     let (status, _) = health(&server.address);
