@@ -54,9 +54,15 @@ pub struct ServeArgs {
     /// ones are answered 413 [default: 2 × max_schema_bytes + 65536]
     #[arg(long, env = "HERALD_MAX_REQUEST_BYTES")]
     pub max_request_bytes: Option<usize>,
+    /// Bytes that partition reads and consumer fetches in progress may hold together, their
+    /// answers waiting to be sent included; a read that finds no room within 10 s is
+    /// answered 429 [default: 268435456]
+    #[arg(long, env = "HERALD_READ_BUDGET_BYTES")]
+    pub read_budget_bytes: Option<usize>,
     /// Client connections open at once. At the cap, the connection that has waited longest
     /// for its client is closed to admit a new one; when all are busy answering, the new one
-    /// is answered 503 [default: 3/4 of the descriptor limit, at most 10000]
+    /// is answered 503 [default: the quarter of the descriptor limit the broker's segment
+    /// files leave, less 48, at most 10000]
     #[arg(long, env = "HERALD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// Time a client has to send a request's line and headers, from when the server starts
@@ -101,6 +107,7 @@ struct FileSettings {
     log: Option<String>,
     public_url: Option<String>,
     max_request_bytes: Option<usize>,
+    read_budget_bytes: Option<usize>,
     max_connections: Option<usize>,
     header_read_timeout: Option<FileDuration>,
     idle_timeout: Option<FileDuration>,
@@ -129,6 +136,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `None`: derived from `max_schema_bytes` (`http::default_max_request_bytes`).
     pub max_request_bytes: Option<usize>,
+    /// The read budget in bytes (`http::read_budget`).
+    pub read_budget_bytes: usize,
     /// `None`: sized from the descriptor limit when the server starts.
     pub max_connections: Option<usize>,
     pub header_read_timeout: Duration,
@@ -172,6 +181,13 @@ impl Settings {
             Some(url) => Some(check_public_url(&url)?),
             None => None,
         };
+        let read_budget_bytes = args
+            .read_budget_bytes
+            .or(file.read_budget_bytes)
+            .unwrap_or(crate::http::read_budget::READ_BUDGET_BYTES);
+        if read_budget_bytes == 0 {
+            return Err(ConfigError("read_budget_bytes must be at least 1".to_string()));
+        }
         let max_request_bytes = args.max_request_bytes.or(file.max_request_bytes);
         if max_request_bytes == Some(0) {
             return Err(ConfigError("max_request_bytes must be at least 1".to_string()));
@@ -206,6 +222,7 @@ impl Settings {
                 DEFAULT_BODY_READ_TIMEOUT,
             )?,
             max_request_bytes,
+            read_budget_bytes,
             max_connections,
             public_url,
             listen: args

@@ -34,6 +34,9 @@ const MIN_CACHED_FILES: usize = 16;
 /// The least kept for everything but segment files: connections, the registry's database,
 /// indexes and settings being written, the flusher's transient handles.
 const MIN_RESERVED: u64 = 64;
+/// Of the reserved share, what is not for connections: the registry's database and its
+/// pool, the listener, settings and indexes being written, the flusher's transient handles.
+const OTHER_FILES: u64 = 48;
 /// Where the soft limit goes when the hard one is unlimited (Linux's default `nr_open`).
 const UNLIMITED_TARGET: u64 = 1 << 20;
 
@@ -46,6 +49,9 @@ pub struct Limits {
     pub cache_capacity: usize,
     /// The most partitions the broker accepts across its topics.
     pub max_partitions: u64,
+    /// The default cap on client connections: the reserved share less what the database,
+    /// the listener and files being written need.
+    pub max_connections: usize,
 }
 
 impl Limits {
@@ -57,10 +63,12 @@ impl Limits {
         let cache_capacity = ((soft_limit / 16) as usize).clamp(MIN_CACHED_FILES, MAX_CACHED_FILES);
         let reserved = (soft_limit / 4).max(MIN_RESERVED);
         let max_partitions = soft_limit.saturating_sub(reserved + cache_capacity as u64);
+        let max_connections = reserved.saturating_sub(OTHER_FILES).clamp(16, 10_000) as usize;
         Limits {
             soft_limit,
             cache_capacity,
             max_partitions,
+            max_connections,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::broker::log::LogConfig;
 use crate::broker::Broker;
 use crate::config::{ServeArgs, Settings};
 use crate::http::server::{self, Limits};
+use crate::http::read_budget::{ReadBudget, READ_BUDGET_WAIT};
 use crate::http::{self, AppState};
 use crate::registry::{Registry, RegistrySettings};
 use crate::store::Store;
@@ -65,6 +66,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let broker = Arc::new(broker);
     tracing::info!(topics = broker.topics().len(), log_dir = %settings.data_dir.join("topics").display(), "broker ready");
     let retention = tokio::spawn(enforce_retention(broker.clone()));
+    let expiry = tokio::spawn(expire_idle_consumers(broker.clone()));
     let listener = server::bind(&settings.listen)
         .await
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -80,7 +82,8 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .unwrap_or_else(|| http::default_max_request_bytes(settings.max_schema_bytes));
     let state = AppState::with_broker(registry, broker.clone())
         .with_public_url(public_url)
-        .with_max_request_bytes(max_request_bytes);
+        .with_max_request_bytes(max_request_bytes)
+        .with_read_budget(ReadBudget::new(settings.read_budget_bytes, READ_BUDGET_WAIT));
     let limits = Limits {
         header_read_timeout: settings.header_read_timeout,
         idle_timeout: settings.idle_timeout,
@@ -98,6 +101,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     tracing::info!("herald listening on http://{address}");
     server::serve(listener, http::app(state), limits, shutdown_signal()).await;
     retention.abort();
+    expiry.abort();
     let closing = broker.clone();
     match tokio::task::spawn_blocking(move || closing.close()).await {
         Ok(Ok(())) => tracing::info!("broker logs closed cleanly"),
@@ -121,6 +125,16 @@ async fn enforce_retention(broker: Arc<Broker>) {
             Ok(Err(err)) => tracing::error!(error = %err, "retention failed"),
             Err(err) => tracing::error!(error = %err, "retention task failed"),
         }
+    }
+}
+
+/// Removes consumer instances past their idle timeout every few seconds, so an abandoned
+/// instance is freed even when no consumer call arrives to sweep on its way.
+async fn expire_idle_consumers(broker: Arc<Broker>) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        broker.groups().expire_idle();
     }
 }
 

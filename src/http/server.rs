@@ -58,25 +58,11 @@ pub struct Limits {
 /// Java's Jetty allows 8 KiB.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// Descriptors left for everything but client connections (database, log segments, the
-/// listener, connections being closed) when the cap is sized from the descriptor limit.
-const MIN_RESERVED_DESCRIPTORS: u64 = 256;
-
-/// The default connection cap: three quarters of the soft descriptor limit (at least
-/// [`MIN_RESERVED_DESCRIPTORS`] kept back), at most 10,000 and at least 16.
+/// The default connection cap: the share of the descriptor limit the broker's budget leaves
+/// for connections (`broker::fds::Limits::max_connections`), so open connections and
+/// segment files together never exceed the limit.
 pub fn default_max_connections() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass and reads nothing else.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        1024
-    };
-    let reserve = (soft / 4).max(MIN_RESERVED_DESCRIPTORS);
-    soft.saturating_sub(reserve).clamp(16, 10_000) as usize
+    crate::broker::fds::limits().max_connections
 }
 
 /// Connections the kernel may queue before `accept` takes them (capped by
