@@ -37,7 +37,7 @@ export LOOKUP_BODY="{\"schema\":\"$SCHEMA\"}"
 setup() { # binary dir
   start "$1" "$2"
   curl -sf -X POST -H "$SR" --data "$LOOKUP_BODY" "http://$ADDRESS/subjects/bench-value/versions" >/dev/null
-  for topic in bench checked; do
+  for topic in records checked; do
     curl -sf -X POST -H 'Content-Type: application/json' --data "{\"name\":\"$topic\",\"partitions\":4}" \
       "http://$ADDRESS/topics" >/dev/null
   done
@@ -46,7 +46,7 @@ setup() { # binary dir
     "http://$ADDRESS/subjects/checked-value/versions" >/dev/null
   # Something to read: 8 MiB or more in partition 0.
   for _ in $(seq 3); do
-    TOPIC_PATH=/topics/bench/partitions/0 FORMAT=binary RECORDS=100 SIZE=1024 \
+    TOPIC_PATH=/topics/records/partitions/0 FORMAT=binary RECORDS=100 SIZE=1024 \
       wrk -t1 -c1 -d1s -s bench/produce.lua "http://$ADDRESS" >/dev/null 2>&1
   done
   stop
@@ -66,12 +66,12 @@ measure() { # name → one figure for the server on $ADDRESS
     by-id) wrk_rps -t2 -c32 -d"${DURATION}s" "http://$ADDRESS/schemas/ids/1" ;;
     lookup) wrk_rps -t2 -c32 -d"${DURATION}s" -s bench/lookup.lua "http://$ADDRESS/subjects/bench-value" ;;
     register) wrk_rps -t2 -c32 -d"${DURATION}s" -s bench/register.lua "http://$ADDRESS" ;;
-    produce) TOPIC_PATH=/topics/bench FORMAT=binary RECORDS=100 SIZE=1024 \
+    produce) TOPIC_PATH=/topics/records FORMAT=binary RECORDS=100 SIZE=1024 \
       wrk_rps -t2 -c4 -d"${DURATION}s" -s bench/produce.lua "http://$ADDRESS" | awk '{print $1 * 100}' ;;
     validated) TOPIC_PATH=/topics/checked FORMAT=json RECORDS=100 SIZE=1024 \
       wrk_rps -t2 -c4 -d"${DURATION}s" -s bench/produce.lua "http://$ADDRESS" | awk '{print $1 * 100}' ;;
     reads) wrk_rps -t2 -c2 -d"${DURATION}s" \
-      "http://$ADDRESS/topics/bench/partitions/0/records?offset=0&max_bytes=8388608&format=binary" ;;
+      "http://$ADDRESS/topics/records/partitions/0/records?offset=0&max_bytes=8388608&format=binary" ;;
   esac
 }
 
