@@ -113,14 +113,70 @@ impl JsonValidator {
         self.check_value(&instance)
     }
 
+    /// The violations of `instance`, capped: each distinct reason once (with how many more
+    /// places share it), at most [`MAX_DISTINCT_VIOLATIONS`] of them, then one line counting
+    /// the rest. A 10 MB record with a million violations gets a short answer.
     pub fn check_value(&self, instance: &Value) -> Vec<Violation> {
-        self.inner
-            .iter_errors(instance)
-            .map(|e| Violation {
-                path: e.instance_path().to_string(),
-                reason: e.to_string(),
+        let mut capped = CappedViolations::default();
+        for error in self.inner.iter_errors(instance) {
+            capped.add(error.instance_path().to_string(), error.to_string());
+        }
+        capped.finish()
+    }
+}
+
+/// Distinct violation messages reported for one payload, at most.
+pub const MAX_DISTINCT_VIOLATIONS: usize = 20;
+/// A reason longer than this is cut: validators quote the offending value, which may be
+/// megabytes long.
+const MAX_REASON_CHARS: usize = 300;
+
+/// Collects violations with a bounded memory and output size.
+#[derive(Default)]
+struct CappedViolations {
+    /// The first place of each distinct reason, with how many times the reason came up.
+    kept: Vec<(Violation, usize)>,
+    /// Violations whose reason is not among the kept ones, past the cap.
+    more: usize,
+}
+
+impl CappedViolations {
+    fn add(&mut self, path: String, reason: String) {
+        let reason = shorten(reason);
+        if let Some((_, count)) = self.kept.iter_mut().find(|(kept, _)| kept.reason == reason) {
+            *count += 1;
+        } else if self.kept.len() < MAX_DISTINCT_VIOLATIONS {
+            self.kept.push((Violation { path, reason }, 1));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn finish(self) -> Vec<Violation> {
+        let mut out: Vec<Violation> = self
+            .kept
+            .into_iter()
+            .map(|(mut violation, count)| {
+                if count > 1 {
+                    violation.reason = format!("{} (and {} more places like it)", violation.reason, count - 1);
+                }
+                violation
             })
-            .collect()
+            .collect();
+        if self.more > 0 {
+            out.push(Violation {
+                path: String::new(),
+                reason: format!("… and {} more violations", self.more),
+            });
+        }
+        out
+    }
+}
+
+fn shorten(reason: String) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", &reason[..cut]),
+        None => reason,
     }
 }
 

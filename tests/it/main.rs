@@ -11,6 +11,7 @@ mod crash; // SIGKILL during produce, 20 times: every acknowledged record surviv
 mod diff; // semantic diffs between versions, for changelogs
 mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real browser
 mod examples; // the example domain under schemas/ evolves as its README says
+mod hostile_schemas; // schemas no validator could finish with are refused; huge ones are bounded
 mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL

@@ -84,8 +84,9 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         pointers: String::with_capacity(text.len()),
     };
     let root = loader.load(0, &Path::root(), &documents[0].value)?;
+    reject_ref_cycles(&loader.nodes, &loader.pointers)?;
+    loader.reject_in_place_cycles()?;
     let (nodes, pointers) = (loader.nodes, loader.pointers);
-    reject_ref_cycles(&nodes, &pointers)?;
     let mut canonical = String::with_capacity(text.len());
     documents[0].value.write_compact(&mut canonical);
     let document_names = documents.iter().map(|d| d.name.to_string()).collect();
@@ -484,6 +485,40 @@ impl<'d> Loader<'d> {
 
     /// Resolves `reference` (written in `document` at `at`) and loads its target once.
     fn load_reference(&mut self, document: usize, at: &Path<'_>, reference: &str) -> Result<JsonNodeId, SchemaError> {
+        let key = self.resolve_reference(document, at, reference)?;
+        if let Some(&id) = self.targets.get(&key) {
+            return Ok(id);
+        }
+        let ref_at = at.key("$ref");
+        let documents = self.documents;
+        let value = documents[key.0].value.pointer(&key.1).ok_or_else(|| {
+            self.error(
+                document,
+                &ref_at,
+                format!(
+                    "cannot resolve $ref \"{reference}\": nothing at {}",
+                    pointer::display(&key.1)
+                ),
+            )
+        })?;
+        // Reserve the id before loading, so a reference back to this target (recursion)
+        // finds it instead of loading forever.
+        let target_doc = key.0;
+        let target_at = Path::raw(&key.1);
+        let id = self.push(JsonKind::Any, target_doc, &target_at);
+        self.targets.insert(key.clone(), id);
+        let loaded = self.load(target_doc, &target_at, value)?;
+        self.nodes[id].kind = JsonKind::Ref(loaded);
+        Ok(id)
+    }
+
+    /// The document and JSON pointer `reference` (written in `document` at `at`) names.
+    fn resolve_reference(
+        &self,
+        document: usize,
+        at: &Path<'_>,
+        reference: &str,
+    ) -> Result<(usize, String), SchemaError> {
         let ref_at = at.key("$ref");
         let (target_doc, fragment) = self.locate(document, reference).ok_or_else(|| {
             self.error(
@@ -503,29 +538,7 @@ impl<'d> Loader<'d> {
                 )
             })?
         };
-        let key = (target_doc, target_pointer);
-        if let Some(&id) = self.targets.get(&key) {
-            return Ok(id);
-        }
-        let documents = self.documents;
-        let value = documents[target_doc].value.pointer(&key.1).ok_or_else(|| {
-            self.error(
-                document,
-                &ref_at,
-                format!(
-                    "cannot resolve $ref \"{reference}\": nothing at {}",
-                    pointer::display(&key.1)
-                ),
-            )
-        })?;
-        // Reserve the id before loading, so a reference back to this target (recursion)
-        // finds it instead of loading forever.
-        let target_at = Path::raw(&key.1);
-        let id = self.push(JsonKind::Any, target_doc, &target_at);
-        self.targets.insert(key.clone(), id);
-        let loaded = self.load(target_doc, &target_at, value)?;
-        self.nodes[id].kind = JsonKind::Ref(loaded);
-        Ok(id)
+        Ok((target_doc, target_pointer))
     }
 
     /// Finds the document a reference points into, and the fragment within it.
@@ -560,6 +573,174 @@ impl<'d> Loader<'d> {
                 .position(|d| !d.name.is_empty() && last_segment(d.name) == wanted_tail)
         };
         by_name.or_else(by_id).or_else(by_tail).map(|doc| (doc, fragment))
+    }
+}
+
+/// Keywords whose subschemas apply to the very instance their schema applies to, rather
+/// than to a part of it (a property's value, an array's item).
+const IN_PLACE_LISTS: &[&str] = &["allOf", "anyOf", "oneOf"];
+const IN_PLACE_SCHEMAS: &[&str] = &["not", "if", "then", "else"];
+const IN_PLACE_MAPS: &[&str] = &["dependentSchemas", "dependencies"];
+const REFERENCE_KEYWORDS: &[&str] = &["$ref", "$recursiveRef", "$dynamicRef"];
+
+/// Where a schema object is written: document index and JSON pointer.
+type Place = (usize, String);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    Open,
+    Done,
+}
+
+impl Loader<'_> {
+    /// Refuses a `$ref` that leads back to a schema it is part of while staying on the
+    /// same instance (`{"allOf":[{"$ref":"#"}]}`, definitions a → b → a through `anyOf`,
+    /// `not`, `if`, …). Validating anything against such a schema never finishes: a
+    /// validator follows the cycle without ever moving into a smaller part of the value, and
+    /// the stack overflows. A cycle through `properties`, `items` and the like is fine
+    /// (each turn descends into the instance, which is finite).
+    ///
+    /// A depth-first search over the in-place edges, starting from every `$ref` target
+    /// (a cycle needs a `$ref`: the document itself is a tree); each place is visited once.
+    fn reject_in_place_cycles(&self) -> Result<(), SchemaError> {
+        let mut visits: HashMap<Place, Visit> = HashMap::default();
+        // Every schema of every document, including those under keywords the comparison
+        // model does not read (`if`, `contains`, …), which a validator still follows.
+        let mut starts: Vec<Place> = Vec::new();
+        for (document, doc) in self.documents.iter().enumerate() {
+            schema_places(document, &doc.value, String::new(), &mut starts);
+        }
+        for start in starts {
+            self.visit_in_place(start, &mut visits)?;
+        }
+        Ok(())
+    }
+
+    fn visit_in_place(&self, place: Place, visits: &mut HashMap<Place, Visit>) -> Result<(), SchemaError> {
+        match visits.get(&place) {
+            Some(Visit::Done) | Some(Visit::Open) => return Ok(()),
+            None => {}
+        }
+        visits.insert(place.clone(), Visit::Open);
+        for (keyword_at, next) in self.in_place_edges(&place) {
+            if visits.get(&next) == Some(&Visit::Open) {
+                return Err(self.error(
+                    place.0,
+                    keyword_at,
+                    "cyclic $ref: it leads back to a schema it is part of without descending into \
+                     the value (through properties, items or the like), so no value could ever be \
+                     validated against it; put the recursion under properties or items"
+                        .to_string(),
+                ));
+            }
+            stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.visit_in_place(next, visits))?;
+        }
+        visits.insert(place, Visit::Done);
+        Ok(())
+    }
+
+    /// The schemas applied to the same instance as the schema at `place`, each with the
+    /// pointer of the keyword that applies it.
+    fn in_place_edges(&self, place: &Place) -> Vec<(String, Place)> {
+        let (document, at) = (place.0, place.1.as_str());
+        let Some(Json::Object(object)) = self.documents[document].value.pointer(at) else {
+            return Vec::new();
+        };
+        let mut edges = Vec::new();
+        for keyword in REFERENCE_KEYWORDS {
+            let Some(reference) = member(object, keyword).and_then(Json::as_str) else {
+                continue;
+            };
+            // Unresolvable references were refused while loading, or are not followed.
+            if let Ok(target) = self.resolve_reference(document, &Path::raw(at), reference) {
+                edges.push((pointer::push(at, keyword), target));
+            }
+        }
+        let ref_replaces_siblings = matches!(self.draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
+        if ref_replaces_siblings && member(object, "$ref").is_some() {
+            return edges;
+        }
+        let child = |keyword: &str| pointer::push(at, keyword);
+        for keyword in IN_PLACE_LISTS {
+            if let Some(Json::Array(members)) = member(object, keyword) {
+                for index in 0..members.len() {
+                    let at = pointer::push_index(&child(keyword), index);
+                    edges.push((at.clone(), (document, at)));
+                }
+            }
+        }
+        for keyword in IN_PLACE_SCHEMAS {
+            if let Some(Json::Object(_)) = member(object, keyword) {
+                let at = child(keyword);
+                edges.push((at.clone(), (document, at)));
+            }
+        }
+        for keyword in IN_PLACE_MAPS {
+            if let Some(Json::Object(entries)) = member(object, keyword) {
+                for (name, value) in entries.iter() {
+                    if matches!(value, Json::Object(_)) {
+                        let at = pointer::push(&child(keyword), name);
+                        edges.push((at.clone(), (document, at)));
+                    }
+                }
+            }
+        }
+        edges
+    }
+}
+
+/// Keywords whose value is one schema.
+const SCHEMA_KEYWORDS: &[&str] = &[
+    "not",
+    "if",
+    "then",
+    "else",
+    "items",
+    "additionalItems",
+    "unevaluatedItems",
+    "contains",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+];
+/// Keywords whose value is an array of schemas.
+const SCHEMA_LIST_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+/// Keywords whose value maps names to schemas.
+const SCHEMA_MAP_KEYWORDS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "dependentSchemas",
+    "dependencies",
+    "definitions",
+    "$defs",
+];
+
+/// Every schema object of a document (the places a validator may apply), outer ones first.
+fn schema_places(document: usize, value: &Json<'_>, at: String, out: &mut Vec<Place>) {
+    let Json::Object(object) = value else {
+        return;
+    };
+    // Outer schemas first: a search from the outside meets a cycle's `$ref` as the edge
+    // that closes it, which is the place an error should name.
+    out.push((document, at.clone()));
+    for keyword in SCHEMA_KEYWORDS {
+        if let Some(child @ Json::Object(_)) = member(object, keyword) {
+            schema_places(document, child, pointer::push(&at, keyword), out);
+        }
+    }
+    for keyword in SCHEMA_LIST_KEYWORDS {
+        if let Some(Json::Array(children)) = member(object, keyword) {
+            for (index, child) in children.iter().enumerate() {
+                schema_places(document, child, pointer::push_index(&pointer::push(&at, keyword), index), out);
+            }
+        }
+    }
+    for keyword in SCHEMA_MAP_KEYWORDS {
+        if let Some(Json::Object(children)) = member(object, keyword) {
+            for (name, child) in children.iter() {
+                schema_places(document, child, pointer::push(&pointer::push(&at, keyword), name), out);
+            }
+        }
     }
 }
 
