@@ -60,6 +60,30 @@ impl<'a> EventChecker<'a> {
 /// A compiled JSON Schema for checking payloads.
 pub struct JsonValidator {
     inner: jsonschema::Validator,
+    /// Stack that compiling and validating may need, in bytes (see [`stack_needed`]).
+    stack: usize,
+}
+
+/// Stack a validator may use per level of schema nesting, generously (debug builds use
+/// several times what release builds do).
+const STACK_PER_LEVEL: usize = 16 * 1024;
+/// Levels of instance nesting a payload can have: `serde_json` refuses deeper documents.
+const MAX_INSTANCE_DEPTH: usize = 128;
+/// Never ask for more stack than this, whatever the estimate.
+const MAX_STACK: usize = 512 * 1024 * 1024;
+
+/// How much stack validating against a schema of this nesting may take. A schema that does
+/// not recurse is walked at most once along its deepest chain; a recursive one may walk the
+/// chain again for every level of the instance. Most schemas need far less than the stack
+/// a request runs on, and validate right there; the others get a stack of their own
+/// (`stacker`), so that no payload can overflow the thread and abort the process.
+fn stack_needed(nesting: crate::schema::json::Nesting) -> usize {
+    let levels = if nesting.recursive {
+        nesting.depth.max(1) * MAX_INSTANCE_DEPTH
+    } else {
+        nesting.depth
+    };
+    levels.saturating_mul(STACK_PER_LEVEL).clamp(64 * 1024, MAX_STACK)
 }
 
 impl JsonValidator {
@@ -73,6 +97,22 @@ impl JsonValidator {
     /// text)` pairs, the name as the `$ref` writes it (a relative name resolves against the
     /// schema's default base, as the registry resolves it).
     pub fn with_references(schema: &str, references: &[(&str, &str)]) -> Result<JsonValidator, String> {
+        // Herald's own reading of the schema says how deep validating against it can go
+        // (and refuses what no validator could finish with).
+        let named: Vec<crate::schema::Reference<'_>> = references
+            .iter()
+            .map(|&(name, schema)| crate::schema::Reference { name, schema })
+            .collect();
+        let nesting = crate::schema::json::parse(schema, &named)
+            .map_err(|e| format!("the schema cannot be used: {e}"))?
+            .nesting();
+        let stack = stack_needed(nesting);
+        stacker::maybe_grow(stack, stack + 1024 * 1024, || {
+            Self::compile(schema, references).map(|inner| JsonValidator { inner, stack })
+        })
+    }
+
+    fn compile(schema: &str, references: &[(&str, &str)]) -> Result<jsonschema::Validator, String> {
         let document: Value = serde_json::from_str(schema).map_err(|e| format!("the schema is not JSON: {e}"))?;
         let mut documents = Vec::with_capacity(references.len());
         for (name, text) in references {
@@ -95,7 +135,6 @@ impl JsonValidator {
         options
             .with_registry(&registry)
             .build(&document)
-            .map(|inner| JsonValidator { inner })
             .map_err(|e| format!("the schema cannot be compiled: {e}"))
     }
 
@@ -117,11 +156,13 @@ impl JsonValidator {
     /// places share it), at most [`MAX_DISTINCT_VIOLATIONS`] of them, then one line counting
     /// the rest. A 10 MB record with a million violations gets a short answer.
     pub fn check_value(&self, instance: &Value) -> Vec<Violation> {
-        let mut capped = CappedViolations::default();
-        for error in self.inner.iter_errors(instance) {
-            capped.add(error.instance_path().to_string(), error.to_string());
-        }
-        capped.finish()
+        stacker::maybe_grow(self.stack, self.stack + 1024 * 1024, || {
+            let mut capped = CappedViolations::default();
+            for error in self.inner.iter_errors(instance) {
+                capped.add(error.instance_path().to_string(), error.to_string());
+            }
+            capped.finish()
+        })
     }
 }
 

@@ -191,6 +191,34 @@ fn json_schema_ref_cycles_that_stay_on_one_value_are_refused_with_a_pointer() {
     }
 }
 
+/// `$defs` 0 → 1 → … → `links`, each through an `allOf` and a `$ref`, ending in a string.
+fn chain_schema(links: usize) -> String {
+    let mut defs = serde_json::Map::new();
+    for i in 0..links {
+        defs.insert(i.to_string(), json!({"allOf": [{"$ref": format!("#/$defs/{}", i + 1)}]}));
+    }
+    defs.insert(links.to_string(), json!({"type": "string"}));
+    json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs, "$ref": "#/$defs/0"}).to_string()
+}
+
+#[test]
+fn json_schemas_deeper_than_validators_can_follow_are_refused() {
+    let message = refusal(SchemaType::Json, &chain_schema(5_000));
+    assert!(message.contains("nests more than 200 levels deep"), "{message}");
+    // Just within the limit: accepted, and validating against it on a small stack works,
+    // because the validator takes the stack it needs.
+    let text = chain_schema(90);
+    parse(SchemaType::Json, &text);
+    let validator = JsonValidator::new(&text).unwrap();
+    let checked = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || (validator.check_value(&json!("x")).len(), validator.check_value(&json!(5)).len()))
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(checked, (0, 1));
+}
+
 #[test]
 fn json_validation_of_deep_instances_against_recursive_schemas_is_bounded() {
     let schema = r##"{"type":"object","properties":{"child":{"$ref":"#"}},"additionalProperties":false}"##;
@@ -368,6 +396,12 @@ fn hostile_schemas_are_refused_at_registration_and_the_server_stays_up() {
             r##"{"definitions":{"a":{"anyOf":[{"$ref":"#/definitions/b"}]},"b":{"not":{"$ref":"#/definitions/a"}}},"$ref":"#/definitions/a"}"##,
         ),
         &["cyclic $ref"],
+    );
+    // A chain of 12,000 definitions overflowed the stack of the first produce to validate
+    // against it (and of every produce after a restart); it is refused where it comes in.
+    assert_refused(
+        register(&server, "chain-value", "JSON", &chain_schema(12_000)),
+        &["/$defs/", "nests more than 200 levels deep"],
     );
     // Nothing was registered, so nothing fails later.
     let (status, subjects) = call(&server, "GET", "/subjects", REGISTRY, None);

@@ -82,10 +82,14 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         nodes: Vec::new(),
         targets: HashMap::default(),
         pointers: String::with_capacity(text.len()),
+        places: Vec::new(),
+        place_index: HashMap::default(),
     };
     let root = loader.load(0, &Path::root(), &documents[0].value)?;
     reject_ref_cycles(&loader.nodes, &loader.pointers)?;
+    loader.index_places();
     loader.reject_in_place_cycles()?;
+    let nesting = loader.measure_nesting()?;
     let (nodes, pointers) = (loader.nodes, loader.pointers);
     let mut canonical = String::with_capacity(text.len());
     documents[0].value.write_compact(&mut canonical);
@@ -97,8 +101,15 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         document_names,
         pointers,
         canonical,
+        nesting,
     })
 }
+
+/// Schemas nested deeper than this (through subschemas and `$ref`s) are refused: validators
+/// recurse once per level, and a chain of thousands of `$ref`s overflowed the stack of the
+/// thread validating a record, taking the process down. Hand-written schemas nest a few
+/// dozen levels at most.
+pub const MAX_SCHEMA_DEPTH: usize = 200;
 
 fn detect_draft(value: &Json<'_>) -> Result<Draft, SchemaError> {
     let Some(uri) = value.get("$schema") else {
@@ -134,6 +145,10 @@ struct Loader<'d> {
     targets: HashMap<(usize, String), JsonNodeId>,
     /// Every node's pointer, one after the other (see `Span`).
     pointers: String,
+    /// Every schema object of every document, outer ones first (see `schema_places`), and
+    /// the same by place: the cycle and depth checks look places up by pointer many times.
+    places: Vec<(Place, &'d Json<'d>)>,
+    place_index: HashMap<Place, &'d Json<'d>>,
 }
 
 impl<'d> Loader<'d> {
@@ -592,7 +607,7 @@ enum Visit {
     Done,
 }
 
-impl Loader<'_> {
+impl<'d> Loader<'d> {
     /// Refuses a `$ref` that leads back to a schema it is part of while staying on the
     /// same instance (`{"allOf":[{"$ref":"#"}]}`, definitions a → b → a through `anyOf`,
     /// `not`, `if`, …). Validating anything against such a schema never finishes: a
@@ -606,14 +621,28 @@ impl Loader<'_> {
         let mut visits: HashMap<Place, Visit> = HashMap::default();
         // Every schema of every document, including those under keywords the comparison
         // model does not read (`if`, `contains`, …), which a validator still follows.
-        let mut starts: Vec<Place> = Vec::new();
-        for (document, doc) in self.documents.iter().enumerate() {
-            schema_places(document, &doc.value, String::new(), &mut starts);
-        }
-        for start in starts {
-            self.visit_in_place(start, &mut visits)?;
+        for (start, _) in &self.places {
+            self.visit_in_place(start.clone(), &mut visits)?;
         }
         Ok(())
+    }
+
+    fn index_places(&mut self) {
+        let documents = self.documents;
+        for (document, doc) in documents.iter().enumerate() {
+            schema_places(document, &doc.value, String::new(), &mut self.places);
+        }
+        self.place_index = self.places.iter().cloned().collect();
+    }
+
+    /// The JSON at `place`: a schema object found by `index_places`, or (for a `$ref` into
+    /// some other container) looked up by pointer.
+    fn value_at(&self, place: &Place) -> Option<&'d Json<'d>> {
+        let documents = self.documents;
+        self.place_index
+            .get(place)
+            .copied()
+            .or_else(|| documents[place.0].value.pointer(&place.1))
     }
 
     fn visit_in_place(&self, place: Place, visits: &mut HashMap<Place, Visit>) -> Result<(), SchemaError> {
@@ -639,11 +668,102 @@ impl Loader<'_> {
         Ok(())
     }
 
+    /// The depth of the schema's longest chain of subschemas and `$ref`s, and whether it
+    /// recurses; refuses a schema deeper than [`MAX_SCHEMA_DEPTH`], naming where the chain
+    /// starts. Heights are computed once per place (depth-first, each recursion cut at the
+    /// `$ref` that closes it), so the measure is linear in the schema's size.
+    fn measure_nesting(&self) -> Result<super::Nesting, SchemaError> {
+        let mut heights: HashMap<Place, Option<usize>> = HashMap::default();
+        let mut nesting = super::Nesting::default();
+        for document in 0..self.documents.len() {
+            let root = (document, String::new());
+            let depth = self.height(root, &mut heights, &mut nesting.recursive)?;
+            nesting.depth = nesting.depth.max(depth);
+        }
+        Ok(nesting)
+    }
+
+    /// Schemas on the longest chain from `place` (`None` in `heights` while under way).
+    fn height(
+        &self,
+        place: Place,
+        heights: &mut HashMap<Place, Option<usize>>,
+        recursive: &mut bool,
+    ) -> Result<usize, SchemaError> {
+        match heights.get(&place) {
+            Some(Some(height)) => return Ok(*height),
+            Some(None) => {
+                *recursive = true;
+                return Ok(0);
+            }
+            None => {}
+        }
+        heights.insert(place.clone(), None);
+        let mut below = 0;
+        for (_, next) in self.all_edges(&place) {
+            let height = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.height(next, heights, recursive))?;
+            below = below.max(height);
+        }
+        let height = below + 1;
+        if height > MAX_SCHEMA_DEPTH {
+            return Err(self.error(
+                place.0,
+                place.1.as_str(),
+                format!(
+                    "the schema nests more than {MAX_SCHEMA_DEPTH} levels deep from here (through subschemas \
+                     and $refs); validating against it could exhaust the stack, so at most \
+                     {MAX_SCHEMA_DEPTH} are supported"
+                ),
+            ));
+        }
+        heights.insert(place, Some(height));
+        Ok(height)
+    }
+
+    /// Every schema a validator may apply from the schema at `place`: the in-place ones
+    /// and those applied to parts of the instance (properties, items, …).
+    fn all_edges(&self, place: &Place) -> Vec<(String, Place)> {
+        let mut edges = self.in_place_edges(place);
+        let (document, at) = (place.0, place.1.as_str());
+        let Some(Json::Object(object)) = self.value_at(place) else {
+            return edges;
+        };
+        let ref_replaces_siblings = matches!(self.draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
+        if ref_replaces_siblings && member(object, "$ref").is_some() {
+            return edges;
+        }
+        for keyword in DESCENDING_SCHEMAS {
+            if let Some(Json::Object(_)) = member(object, keyword) {
+                let at = pointer::push(at, keyword);
+                edges.push((at.clone(), (document, at)));
+            }
+        }
+        for keyword in ["items", "prefixItems"] {
+            if let Some(Json::Array(members)) = member(object, keyword) {
+                for index in 0..members.len() {
+                    let at = pointer::push_index(&pointer::push(at, keyword), index);
+                    edges.push((at.clone(), (document, at)));
+                }
+            }
+        }
+        for keyword in ["properties", "patternProperties"] {
+            if let Some(Json::Object(entries)) = member(object, keyword) {
+                for (name, value) in entries.iter() {
+                    if matches!(value, Json::Object(_)) {
+                        let at = pointer::push(&pointer::push(at, keyword), name);
+                        edges.push((at.clone(), (document, at)));
+                    }
+                }
+            }
+        }
+        edges
+    }
+
     /// The schemas applied to the same instance as the schema at `place`, each with the
     /// pointer of the keyword that applies it.
     fn in_place_edges(&self, place: &Place) -> Vec<(String, Place)> {
         let (document, at) = (place.0, place.1.as_str());
-        let Some(Json::Object(object)) = self.documents[document].value.pointer(at) else {
+        let Some(Json::Object(object)) = self.value_at(place) else {
             return Vec::new();
         };
         let mut edges = Vec::new();
@@ -689,6 +809,17 @@ impl Loader<'_> {
     }
 }
 
+/// Keywords whose one schema applies to parts of the instance.
+const DESCENDING_SCHEMAS: &[&str] = &[
+    "items",
+    "additionalItems",
+    "unevaluatedItems",
+    "contains",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+];
+
 /// Keywords whose value is one schema.
 const SCHEMA_KEYWORDS: &[&str] = &[
     "not",
@@ -716,13 +847,13 @@ const SCHEMA_MAP_KEYWORDS: &[&str] = &[
 ];
 
 /// Every schema object of a document (the places a validator may apply), outer ones first.
-fn schema_places(document: usize, value: &Json<'_>, at: String, out: &mut Vec<Place>) {
+fn schema_places<'d>(document: usize, value: &'d Json<'d>, at: String, out: &mut Vec<(Place, &'d Json<'d>)>) {
     let Json::Object(object) = value else {
         return;
     };
     // Outer schemas first: a search from the outside meets a cycle's `$ref` as the edge
     // that closes it, which is the place an error should name.
-    out.push((document, at.clone()));
+    out.push(((document, at.clone()), value));
     for keyword in SCHEMA_KEYWORDS {
         if let Some(child @ Json::Object(_)) = member(object, keyword) {
             schema_places(document, child, pointer::push(&at, keyword), out);
