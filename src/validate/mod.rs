@@ -72,16 +72,18 @@ const MAX_INSTANCE_DEPTH: usize = 128;
 /// Never ask for more stack than this, whatever the estimate.
 const MAX_STACK: usize = 512 * 1024 * 1024;
 
-/// How much stack validating against a schema of this nesting may take. A schema that does
-/// not recurse is walked at most once along its deepest chain; a recursive one may walk the
-/// chain again for every level of the instance. Most schemas need far less than the stack
+/// How much stack validating against a schema of this nesting may take. Validation goes
+/// down the instance, at each level through at most one chain of in-place subschemas; a
+/// schema that does not recurse also stops at its own deepest chain. Most schemas need far less than the stack
 /// a request runs on, and validate right there; the others get a stack of their own
 /// (`stacker`), so that no payload can overflow the thread and abort the process.
 fn stack_needed(nesting: crate::schema::json::Nesting) -> usize {
+    // Each level of the instance costs at most one in-place chain and one step down.
+    let per_instance_depth = (nesting.in_place + 1) * MAX_INSTANCE_DEPTH;
     let levels = if nesting.recursive {
-        nesting.depth.max(1) * MAX_INSTANCE_DEPTH
+        per_instance_depth
     } else {
-        nesting.depth
+        nesting.depth.min(per_instance_depth)
     };
     levels.saturating_mul(STACK_PER_LEVEL).clamp(64 * 1024, MAX_STACK)
 }

@@ -105,10 +105,10 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
     })
 }
 
-/// Schemas nested deeper than this (through subschemas and `$ref`s) are refused: validators
-/// recurse once per level, and a chain of thousands of `$ref`s overflowed the stack of the
-/// thread validating a record, taking the process down. Hand-written schemas nest a few
-/// dozen levels at most.
+/// Schemas whose chains of in-place subschemas (`allOf`, `anyOf`, `not`, `if`, … and
+/// `$ref`s) are longer than this are refused: validators recurse once per level for every
+/// value, and a chain of thousands overflowed the stack of the thread validating a record,
+/// taking the process down. Hand-written schemas chain a few levels at most.
 pub const MAX_SCHEMA_DEPTH: usize = 200;
 
 fn detect_draft(value: &Json<'_>) -> Result<Draft, SchemaError> {
@@ -673,22 +673,31 @@ impl<'d> Loader<'d> {
     /// starts. Heights are computed once per place (depth-first, each recursion cut at the
     /// `$ref` that closes it), so the measure is linear in the schema's size.
     fn measure_nesting(&self) -> Result<super::Nesting, SchemaError> {
-        let mut heights: HashMap<Place, Option<usize>> = HashMap::default();
         let mut nesting = super::Nesting::default();
+        let mut in_place: HashMap<Place, Option<usize>> = HashMap::default();
+        let mut all: HashMap<Place, Option<usize>> = HashMap::default();
+        for (place, _) in &self.places {
+            let chain = self.height(place.clone(), &mut in_place, &mut nesting.recursive, true)?;
+            nesting.in_place = nesting.in_place.max(chain);
+        }
         for document in 0..self.documents.len() {
             let root = (document, String::new());
-            let depth = self.height(root, &mut heights, &mut nesting.recursive)?;
+            let depth = self.height(root, &mut all, &mut nesting.recursive, false)?;
             nesting.depth = nesting.depth.max(depth);
         }
         Ok(nesting)
     }
 
-    /// Schemas on the longest chain from `place` (`None` in `heights` while under way).
+    /// Schemas on the longest chain from `place` (`None` in `heights` while under way),
+    /// through in-place edges only or through every edge. Only in-place chains are limited:
+    /// a validator follows a chain through properties or items only as deep as the value
+    /// goes, but an in-place chain entirely for every value.
     fn height(
         &self,
         place: Place,
         heights: &mut HashMap<Place, Option<usize>>,
         recursive: &mut bool,
+        in_place_only: bool,
     ) -> Result<usize, SchemaError> {
         match heights.get(&place) {
             Some(Some(height)) => return Ok(*height),
@@ -700,19 +709,26 @@ impl<'d> Loader<'d> {
         }
         heights.insert(place.clone(), None);
         let mut below = 0;
-        for (_, next) in self.all_edges(&place) {
-            let height = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.height(next, heights, recursive))?;
+        let edges = if in_place_only {
+            self.in_place_edges(&place)
+        } else {
+            self.all_edges(&place)
+        };
+        for (_, next) in edges {
+            let height = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                self.height(next, heights, recursive, in_place_only)
+            })?;
             below = below.max(height);
         }
         let height = below + 1;
-        if height > MAX_SCHEMA_DEPTH {
+        if in_place_only && height > MAX_SCHEMA_DEPTH {
             return Err(self.error(
                 place.0,
                 place.1.as_str(),
                 format!(
-                    "the schema nests more than {MAX_SCHEMA_DEPTH} levels deep from here (through subschemas \
-                     and $refs); validating against it could exhaust the stack, so at most \
-                     {MAX_SCHEMA_DEPTH} are supported"
+                    "the schema nests more than {MAX_SCHEMA_DEPTH} levels deep from here through \
+                     allOf/anyOf/oneOf/not/if and $refs, all applying to the same value; validating \
+                     against it could exhaust the stack, so at most {MAX_SCHEMA_DEPTH} are supported"
                 ),
             ));
         }

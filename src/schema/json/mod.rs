@@ -65,6 +65,9 @@ pub struct JsonSchema {
 pub struct Nesting {
     /// Schemas on the longest chain of subschemas and `$ref`s, recursion cut once.
     pub depth: usize,
+    /// Schemas on the longest chain that stays on one value (`allOf`, `anyOf`, `not`, `if`,
+    /// `$ref`, …): at most `MAX_SCHEMA_DEPTH`.
+    pub in_place: usize,
     /// Whether some `$ref` leads back to a schema it is under: then each level of the
     /// instance may go through the whole chain again.
     pub recursive: bool,
