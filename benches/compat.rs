@@ -111,7 +111,9 @@ fn union_schema(branches: usize) -> String {
 
 /// A record of `fields` int fields.
 fn wide_schema(fields: usize) -> String {
-    let list: Vec<String> = (0..fields).map(|i| format!(r#"{{"name":"f{i}","type":"int"}}"#)).collect();
+    let list: Vec<String> = (0..fields)
+        .map(|i| format!(r#"{{"name":"f{i}","type":"int"}}"#))
+        .collect();
     format!(r#"{{"type":"record","name":"W","fields":[{}]}}"#, list.join(","))
 }
 
@@ -120,7 +122,10 @@ fn wide_schema(fields: usize) -> String {
 fn hostile(c: &mut Criterion, name: &str, make: fn(usize) -> String, size: usize) {
     let old = Schema::parse(SchemaType::Avro, &make(size), &[]).expect("parses");
     let new = Schema::parse(SchemaType::Avro, &make(size + 1), &[]).expect("parses");
-    let previous = [PreviousVersion { version: 1, schema: &old }];
+    let previous = [PreviousVersion {
+        version: 1,
+        schema: &old,
+    }];
     let mut group = c.benchmark_group("hostile");
     group.sample_size(10);
     group.bench_function(format!("avro/backward_{name}"), |b| {

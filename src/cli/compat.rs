@@ -95,8 +95,8 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
         PolicyArg::Strict => Policy::Strict,
         PolicyArg::Lenient => Policy::Lenient,
     };
-    let report =
-        compat::check_with(args.level, &previous, &new, CheckOptions { policy }).map_err(|e| CliError(e.to_string()))?;
+    let report = compat::check_with(args.level, &previous, &new, CheckOptions { policy })
+        .map_err(|e| CliError(e.to_string()))?;
     let file_of = |version: u32| args.previous[version as usize - 1].display().to_string();
     match args.format {
         OutputFormat::Human => print!("{}", human_report(&report, &args.new.display().to_string(), &file_of)),

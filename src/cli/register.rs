@@ -216,7 +216,7 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                             .collect::<Vec<_>>()
                             .join("; ");
                     }
-                }
+                },
             }
             rows.push(row);
             continue;

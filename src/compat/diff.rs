@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::avro::AvroIncompatibility;
-use super::{Budget, TooComplex};
 use super::json::{self, Difference, Policy};
+use super::{Budget, TooComplex};
 use crate::schema::avro::{AvroSchema, Kind, NodeId};
 use crate::schema::pointer;
 use crate::schema::Schema;
@@ -267,7 +267,9 @@ impl<'c> Owners<'c> {
 
 /// `ptr` and every prefix of it that ends just before a `/`: the pointers `ptr` lies under.
 fn prefixes(ptr: &str) -> impl Iterator<Item = &str> {
-    ptr.match_indices('/').map(move |(at, _)| &ptr[..at]).chain(std::iter::once(ptr))
+    ptr.match_indices('/')
+        .map(move |(at, _)| &ptr[..at])
+        .chain(std::iter::once(ptr))
 }
 
 struct AvroWalker<'a> {

@@ -14,11 +14,11 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
+use super::{Budget, TooComplex};
 use crate::schema::json::{
     Additional, Annotations, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules,
     StringRules,
 };
-use super::{Budget, TooComplex};
 use crate::schema::pointer;
 
 /// Which changes count as compatible. Confluent's default is STRICT; LENIENT additionally
@@ -1285,7 +1285,10 @@ impl<'a> Differ<'a> {
         // Which old member can each new member stand in for? Then a maximum matching. Every
         // pair may be tried: quadratic in the list lengths, which the budget pays for up
         // front (two lists of 3,000 that changed order are refused at once).
-        if !self.budget.spend((originals.len() as u64).saturating_mul(updates.len() as u64)) {
+        if !self
+            .budget
+            .spend((originals.len() as u64).saturating_mul(updates.len() as u64))
+        {
             return;
         }
         let mut edges: Vec<Vec<(usize, Vec<Difference>)>> = Vec::with_capacity(originals.len());

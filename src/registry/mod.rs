@@ -490,7 +490,8 @@ impl Core {
         for row in reach {
             schemas.push((row.version, self.stored_parsed(conn, row.schema_id).await?));
         }
-        let size: usize = new.schema.canonical().len() + schemas.iter().map(|(_, s)| s.canonical().len()).sum::<usize>();
+        let size: usize =
+            new.schema.canonical().len() + schemas.iter().map(|(_, s)| s.canonical().len()).sum::<usize>();
         let findings = if size <= INLINE_CHECK_BYTES {
             judge(level, &schemas, &new.schema)
         } else {

@@ -307,7 +307,12 @@ impl AvroWalk<'_> {
             _ => std::slice::from_ref(&id),
         };
         let total: usize = branches.iter().map(|&b| of(b).len()).sum();
-        let mut out: Vec<String> = branches.iter().flat_map(|&b| of(b)).take(MAX_SYMBOLS).cloned().collect();
+        let mut out: Vec<String> = branches
+            .iter()
+            .flat_map(|&b| of(b))
+            .take(MAX_SYMBOLS)
+            .cloned()
+            .collect();
         if total > MAX_SYMBOLS {
             out.push(format!("… and {} more", total - MAX_SYMBOLS));
         }

@@ -433,9 +433,9 @@ fn encode_union(
     }
     if steps.wasted > MAX_WASTED_STEPS {
         return Err(violation(
-                path,
-                format!(
-                    "the value is too complex to match against the union's branches within limits \
+            path,
+            format!(
+                "the value is too complex to match against the union's branches within limits \
                  ({MAX_WASTED_STEPS} steps); name the branch, as {{\"<type name>\": value}}"
             ),
         ));

@@ -30,8 +30,14 @@ fn register(server: &Server, subject: &str, schema_type: &str, schema: &str) -> 
 
 fn register_at(address: &str, subject: &str, schema_type: &str, schema: &str) -> (u16, Value) {
     let body = json!({"schemaType": schema_type, "schema": schema});
-    try_http(address, "POST", &format!("/subjects/{subject}/versions"), REGISTRY, Some(&body))
-        .unwrap_or_else(|e| panic!("registering under {subject}: the server did not answer ({e})"))
+    try_http(
+        address,
+        "POST",
+        &format!("/subjects/{subject}/versions"),
+        REGISTRY,
+        Some(&body),
+    )
+    .unwrap_or_else(|e| panic!("registering under {subject}: the server did not answer ({e})"))
 }
 
 /// A 422 with error code 42201 whose message has every one of `words`.
@@ -78,7 +84,10 @@ fn refusal(schema_type: SchemaType, text: &str) -> String {
 fn avro_records_that_must_contain_themselves_are_refused_with_a_pointer() {
     let direct = r#"{"type":"record","name":"A","fields":[{"name":"a","type":"A"}]}"#;
     let message = refusal(SchemaType::Avro, direct);
-    assert!(message.starts_with("at /fields/0/type: record A can never hold a value"), "{message}");
+    assert!(
+        message.starts_with("at /fields/0/type: record A can never hold a value"),
+        "{message}"
+    );
     let mutual = r#"{"type":"record","name":"A","fields":[{"name":"id","type":"int"},
         {"name":"b","type":{"type":"record","name":"B","fields":[{"name":"a","type":"A"}]}}]}"#;
     let message = refusal(SchemaType::Avro, mutual);
@@ -160,10 +169,7 @@ fn json_schema_ref_cycles_that_stay_on_one_value_are_refused_with_a_pointer() {
         (r##"{"allOf":[{"$ref":"#"}]}"##, "/allOf/0/$ref"),
         (r##"{"anyOf":[{"type":"null"},{"$ref":"#"}]}"##, "/anyOf/1/$ref"),
         (r##"{"not":{"$ref":"#"}}"##, "/not/$ref"),
-        (
-            r##"{"if":{"$ref":"#"},"then":{"type":"string"}}"##,
-            "/if/$ref",
-        ),
+        (r##"{"if":{"$ref":"#"},"then":{"type":"string"}}"##, "/if/$ref"),
         (
             r##"{"definitions":{"a":{"anyOf":[{"$ref":"#/definitions/b"}]},"b":{"allOf":[{"$ref":"#/definitions/a"}]}},
                 "$ref":"#/definitions/a"}"##,
@@ -195,7 +201,10 @@ fn json_schema_ref_cycles_that_stay_on_one_value_are_refused_with_a_pointer() {
 fn chain_schema(links: usize) -> String {
     let mut defs = serde_json::Map::new();
     for i in 0..links {
-        defs.insert(i.to_string(), json!({"allOf": [{"$ref": format!("#/$defs/{}", i + 1)}]}));
+        defs.insert(
+            i.to_string(),
+            json!({"allOf": [{"$ref": format!("#/$defs/{}", i + 1)}]}),
+        );
     }
     defs.insert(links.to_string(), json!({"type": "string"}));
     json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs, "$ref": "#/$defs/0"}).to_string()
@@ -212,7 +221,12 @@ fn json_schemas_deeper_than_validators_can_follow_are_refused() {
     let validator = JsonValidator::new(&text).unwrap();
     let checked = std::thread::Builder::new()
         .stack_size(128 * 1024)
-        .spawn(move || (validator.check_value(&json!("x")).len(), validator.check_value(&json!(5)).len()))
+        .spawn(move || {
+            (
+                validator.check_value(&json!("x")).len(),
+                validator.check_value(&json!(5)).len(),
+            )
+        })
         .unwrap()
         .join()
         .expect("no stack overflow");
@@ -251,7 +265,10 @@ fn a_record_with_a_million_violations_gets_a_short_answer() {
     let same: Vec<Value> = (0..50_000).map(|_| json!("x")).collect();
     let found = validator.check_value(&Value::Array(same));
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].reason.ends_with("(and 49999 more places like it)"), "{found:?}");
+    assert!(
+        found[0].reason.ends_with("(and 49999 more places like it)"),
+        "{found:?}"
+    );
     // A huge offending value is not echoed back whole.
     let big = json!(["y".repeat(1_000_000)]);
     let found = validator.check_value(&big);
@@ -280,7 +297,9 @@ fn union_schema(branches: usize) -> String {
 }
 
 fn wide_schema(fields: usize) -> String {
-    let list: Vec<String> = (0..fields).map(|i| format!(r#"{{"name":"f{i}","type":"int"}}"#)).collect();
+    let list: Vec<String> = (0..fields)
+        .map(|i| format!(r#"{{"name":"f{i}","type":"int"}}"#))
+        .collect();
     format!(r#"{{"type":"record","name":"W","fields":[{}]}}"#, list.join(","))
 }
 
@@ -296,7 +315,10 @@ fn any_of_schema(members: impl Iterator<Item = usize>) -> String {
 fn backward(old: &Schema, new: &Schema) -> Result<herald::compat::Report, TooComplex> {
     check(
         CompatibilityLevel::Backward,
-        &[PreviousVersion { version: 1, schema: old }],
+        &[PreviousVersion {
+            version: 1,
+            schema: old,
+        }],
         new,
     )
 }
@@ -339,7 +361,9 @@ fn huge_enums_unions_and_records_are_judged_with_the_right_verdicts() {
         assert!(rows.iter().all(|r| r.symbols.len() <= 101));
         assert!(example(schema).to_string().len() < 1_000_000);
     }
-    let Schema::Avro(avro_enum) = &enum_v2 else { unreachable!() };
+    let Schema::Avro(avro_enum) = &enum_v2 else {
+        unreachable!()
+    };
     let refused = avro::encode_json(avro_enum, &json!({"e": "nope"})).unwrap_err();
     assert!(refused.reason.len() < 300, "{}", refused.reason);
 }
@@ -446,7 +470,13 @@ fn hostile_schemas_are_refused_at_registration_and_the_server_stays_up() {
     for _ in 0..120 {
         deep = json!({ "child": deep });
     }
-    let (status, body) = call(&server, "POST", "/topics/trees", JSON_V2, Some(&json!({"records": [{"value": deep}]})));
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/topics/trees",
+        JSON_V2,
+        Some(&json!({"records": [{"value": deep}]})),
+    );
     assert_eq!(status, 200, "{body}");
     for page in [
         "/ui/topics/nodes.html",
@@ -493,7 +523,10 @@ fn a_failing_record_with_many_violations_gets_a_small_error_body() {
 #[test]
 fn huge_compatibility_checks_do_not_stop_health_answering() {
     let server = Server::start(&[]);
-    for (subject, schema) in [("enums-value", enum_schema(100_000)), ("unions-value", union_schema(3_000))] {
+    for (subject, schema) in [
+        ("enums-value", enum_schema(100_000)),
+        ("unions-value", union_schema(3_000)),
+    ] {
         let (status, body) = register(&server, subject, "AVRO", &schema);
         assert_eq!(status, 200, "{body}");
     }
@@ -521,7 +554,10 @@ fn huge_compatibility_checks_do_not_stop_health_answering() {
     };
     let slowest = slowest_health(&server.address, &done);
     let outcomes = attack.join().expect("the attack thread");
-    assert!(slowest < Duration::from_secs(1), "/health took {slowest:?} during the checks");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "/health took {slowest:?} during the checks"
+    );
     // Judged: the bigger enum and union are compatible additions.
     assert_eq!(outcomes[0].0, 200, "{}", outcomes[0].1);
     assert_eq!(outcomes[1].0, 200, "{}", outcomes[1].1);

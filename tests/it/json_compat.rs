@@ -898,7 +898,8 @@ fn lenient_policy_accepts_open_model_narrowing() {
         &previous,
         &new,
         CheckOptions { policy: Policy::Strict },
-    ).unwrap();
+    )
+    .unwrap();
     let lenient = check_with(
         CompatibilityLevel::Backward,
         &previous,
@@ -906,7 +907,8 @@ fn lenient_policy_accepts_open_model_narrowing() {
         CheckOptions {
             policy: Policy::Lenient,
         },
-    ).unwrap();
+    )
+    .unwrap();
     assert!(!strict.is_compatible());
     assert!(lenient.is_compatible());
     let closed = parse(SchemaType::Json, CLOSED_A);
@@ -920,7 +922,8 @@ fn lenient_policy_accepts_open_model_narrowing() {
         CheckOptions {
             policy: Policy::Lenient,
         },
-    ).unwrap();
+    )
+    .unwrap();
     assert!(lenient_closing.is_compatible());
 }
 

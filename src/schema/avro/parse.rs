@@ -245,7 +245,9 @@ impl Parser {
             }
         });
         let mut seen = HashSet::with_capacity_and_hasher(branches.len(), Default::default());
-        keys.enumerate().find(|(_, key)| !seen.insert(key.clone())).map(|(i, _)| i)
+        keys.enumerate()
+            .find(|(_, key)| !seen.insert(key.clone()))
+            .map(|(i, _)| i)
     }
 
     /// Refuses a record that can hold no finite value: one that must contain itself, directly

@@ -878,7 +878,12 @@ fn schema_places<'d>(document: usize, value: &'d Json<'d>, at: String, out: &mut
     for keyword in SCHEMA_LIST_KEYWORDS {
         if let Some(Json::Array(children)) = member(object, keyword) {
             for (index, child) in children.iter().enumerate() {
-                schema_places(document, child, pointer::push_index(&pointer::push(&at, keyword), index), out);
+                schema_places(
+                    document,
+                    child,
+                    pointer::push_index(&pointer::push(&at, keyword), index),
+                    out,
+                );
             }
         }
     }
