@@ -40,6 +40,8 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
         nodes: Vec::with_capacity(text.len() / 32),
         names: HashMap::with_capacity_and_hasher(16, Default::default()),
         document: 0,
+        open_records: Vec::new(),
+        recursive: std::cell::Cell::new(false),
     };
     let mut documents = Vec::with_capacity(references.len());
     for (index, reference) in references.iter().enumerate() {
@@ -57,7 +59,9 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     parser.document = 0;
     let root = parser.parse_type(&value, &Path::root(), None)?;
     parser.check_defaults()?;
-    parser.check_finite(&documents)?;
+    if parser.recursive.get() {
+        parser.check_finite(&documents)?;
+    }
 
     let mut schema = AvroSchema {
         nodes: parser.nodes,
@@ -75,6 +79,11 @@ struct Parser {
     nodes: Vec<Node>,
     names: HashMap<String, NodeId>,
     document: usize,
+    /// Records whose fields are being parsed: a name resolving to one of them is recursion.
+    open_records: Vec<NodeId>,
+    /// Whether any type refers to a record it is part of; only then can a record lack a
+    /// finite value, so only then is `check_finite` run.
+    recursive: std::cell::Cell<bool>,
 }
 
 impl Parser {
@@ -132,6 +141,14 @@ impl Parser {
     /// Resolves a type name the way Java does: relative to the enclosing namespace first,
     /// then in the null namespace.
     fn resolve(&self, name: &str, namespace: Option<&str>) -> Option<NodeId> {
+        let found = self.lookup(name, namespace);
+        if found.is_some_and(|id| self.open_records.contains(&id)) {
+            self.recursive.set(true);
+        }
+        found
+    }
+
+    fn lookup(&self, name: &str, namespace: Option<&str>) -> Option<NodeId> {
         if !name.contains('.') {
             if let Some(ns) = namespace {
                 if let Some(&id) = self.names.get(&format!("{ns}.{name}")) {
@@ -453,6 +470,7 @@ impl Parser {
             None => return Err(SchemaError::at(at, "a record needs \"fields\"")),
         };
         let mut fields: Vec<Field> = Vec::with_capacity(raw_fields.len());
+        self.open_records.push(id);
         for (index, raw) in raw_fields.iter().enumerate() {
             let field_at = fields_at.index(index);
             let created_from = self.nodes.len();
@@ -460,6 +478,7 @@ impl Parser {
             self.adopt(field.schema, created_from, Origin::FieldType(id, index as u32));
             fields.push(field);
         }
+        self.open_records.pop();
         if let Some(index) = first_duplicate(fields.iter().map(|f| f.name.as_str())) {
             return Err(SchemaError::at(
                 fields_at.index(index).key("name").to_pointer(),

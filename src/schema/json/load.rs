@@ -87,9 +87,21 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
     };
     let root = loader.load(0, &Path::root(), &documents[0].value)?;
     reject_ref_cycles(&loader.nodes, &loader.pointers)?;
-    loader.index_places();
-    loader.reject_in_place_cycles()?;
-    let nesting = loader.measure_nesting()?;
+    let scans: Vec<Scan> = documents.iter().map(|d| scan(&d.value)).collect();
+    let nesting = if scans.iter().any(|s| s.has_references) {
+        loader.index_places();
+        loader.reject_in_place_cycles()?;
+        loader.measure_nesting()?
+    } else {
+        // Without references the document is a tree: no cycles, and no chain longer than
+        // its nesting (which the JSON reader bounds). Most schemas take this way, for free.
+        let depth = scans.iter().map(|s| s.depth).max().unwrap_or(0);
+        super::Nesting {
+            depth,
+            in_place: depth,
+            recursive: false,
+        }
+    };
     let (nodes, pointers) = (loader.nodes, loader.pointers);
     let mut canonical = String::with_capacity(text.len());
     documents[0].value.write_compact(&mut canonical);
@@ -823,6 +835,42 @@ impl<'d> Loader<'d> {
         }
         edges
     }
+}
+
+/// What a quick walk of a document tells: whether it has any reference keyword at all, and
+/// how deeply its objects nest.
+struct Scan {
+    has_references: bool,
+    depth: usize,
+}
+
+/// Walks `value` once, allocating nothing (the tree nests at most 128 levels).
+fn scan(value: &Json<'_>) -> Scan {
+    let mut found = Scan {
+        has_references: false,
+        depth: 0,
+    };
+    let mut take = |child: &Json<'_>, own: usize| {
+        let below = scan(child);
+        found.has_references |= below.has_references;
+        found.depth = found.depth.max(own + below.depth);
+    };
+    match value {
+        Json::Object(members) => {
+            for (_, child) in members.iter() {
+                take(child, 1);
+            }
+            found.depth = found.depth.max(1);
+            found.has_references |= members.iter().any(|(k, _)| REFERENCE_KEYWORDS.contains(&k.as_ref()));
+        }
+        Json::Array(items) => {
+            for child in items.iter() {
+                take(child, 0);
+            }
+        }
+        _ => {}
+    }
+    found
 }
 
 /// Keywords whose one schema applies to parts of the instance.
