@@ -537,6 +537,20 @@ fn huge_compatibility_checks_do_not_stop_health_answering() {
     let attack = {
         let (address, done) = (server.address.clone(), done.clone());
         std::thread::spawn(move || {
+            // A second client asks for compatibility checks meanwhile: two heavy requests
+            // at once would hold both async workers if checks ran on them.
+            let checker = {
+                let address = address.clone();
+                std::thread::spawn(move || {
+                    let body = json!({"schema": enum_schema(100_002)});
+                    (0..2)
+                        .map(|_| {
+                            let path = "/compatibility/subjects/enums-value/versions/latest";
+                            try_http(&address, "POST", path, REGISTRY, Some(&body)).expect("an answer")
+                        })
+                        .collect::<Vec<_>>()
+                })
+            };
             let mut outcomes = Vec::new();
             for _ in 0..2 {
                 outcomes.push(register_at(&address, "enums-value", "AVRO", &enum_schema(100_001)));
@@ -547,6 +561,9 @@ fn huge_compatibility_checks_do_not_stop_health_answering() {
                     "JSON",
                     &any_of_schema((0..3_000).rev()),
                 ));
+            }
+            for (status, body) in checker.join().expect("the checking thread") {
+                assert_eq!((status, &body["is_compatible"]), (200, &json!(true)), "{body}");
             }
             done.store(true, Ordering::SeqCst);
             outcomes
