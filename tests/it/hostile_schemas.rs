@@ -150,13 +150,8 @@ fn bare_union_values_cannot_make_encoding_exponential() {
     for _ in 0..40 {
         value = json!({ "n": value });
     }
-    let started = Instant::now();
     let refused = avro::encode_json(schema, &value).unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
-    assert!(
-        refused.reason.contains("too complex") || refused.reason.contains("union"),
-        "{refused:?}"
-    );
+    assert!(refused.reason.contains("too complex"), "{refused:?}");
 }
 
 // ---------------------------------------------------------------------------------------
