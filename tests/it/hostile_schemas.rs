@@ -330,6 +330,13 @@ fn huge_enums_unions_and_records_are_judged_with_the_right_verdicts() {
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].kind, "ENUM_SYMBOL_ADDED");
 
+    // A repeated branch in a long union is still found, and named.
+    let long = union_schema(3_000);
+    let branches_end = long.len() - "]}]}".len();
+    let repeated = format!(r#"{},"R7"]}}]}}"#, &long[..branches_end]);
+    let message = refusal(SchemaType::Avro, &repeated);
+    assert_eq!(message, "at /fields/0/type/3000: duplicate type R7 in union");
+
     let union_v1 = parse(SchemaType::Avro, &union_schema(3_000));
     let union_v2 = parse(SchemaType::Avro, &union_schema(3_001));
     assert!(backward(&union_v1, &union_v2).unwrap().is_compatible());

@@ -253,6 +253,18 @@ impl Parser {
     /// unnamed type (two arrays, two strings). Keyed by full name or type name, so that a
     /// union of thousands of records is checked in linear time.
     fn first_duplicate_branch(&self, branches: &[NodeId]) -> Option<usize> {
+        let same = |a: NodeId, b: NodeId| {
+            let (a, b) = (&self.nodes[a].kind, &self.nodes[b].kind);
+            match (a.name(), b.name()) {
+                (Some(x), Some(y)) => x == y,
+                (None, None) => a.same_type(b),
+                _ => false,
+            }
+        };
+        // Most unions are two or three branches: compare them pairwise, allocating nothing.
+        if branches.len() <= 16 {
+            return (0..branches.len()).find(|&i| branches[..i].iter().any(|&earlier| same(earlier, branches[i])));
+        }
         let keys = branches.iter().map(|&id| {
             let kind = &self.nodes[id].kind;
             match kind.name() {
