@@ -238,6 +238,18 @@ fn json_validation_of_deep_instances_against_recursive_schemas_is_bounded() {
         deep = json!({ "child": deep });
     }
     assert!(validator.check_value(&deep).is_empty());
+    // On a thread whose stack is too small for that (measured: compiling and validating
+    // this needs about 100 KiB in a debug build), the validator takes the stack the
+    // schema's nesting needs.
+    let validator = Arc::new(validator);
+    let small = {
+        let (validator, deep) = (validator.clone(), deep.clone());
+        std::thread::Builder::new()
+            .stack_size(32 * 1024)
+            .spawn(move || validator.check_value(&deep).len())
+            .unwrap()
+    };
+    assert_eq!(small.join().expect("no stack overflow"), 0);
     let text = format!("{}{}", "{\"child\":".repeat(200), "}".repeat(200));
     let refused = validator.check(text.as_bytes());
     assert_eq!(refused.len(), 1);
