@@ -349,10 +349,11 @@ impl Parser {
         let error = SchemaError::at(
             at,
             format!(
-                "record {name} can never hold a value: its field \"{}\" leads back to {name} with no \
-                 null, array, map or other union branch to end the recursion (make it optional, \
-                 e.g. [\"null\", ...] with default null)",
-                field.name
+                "record {name} can never hold a value: its field \"{}\" must hold a record that \
+                 contains itself again and again, with no null, array, map or other union branch \
+                 to end the recursion (make the recursion optional, e.g. [\"null\", \"{}\"] with \
+                 default null)",
+                field.name, record.name.name
             ),
         );
         match self.nodes[id].document {
