@@ -167,7 +167,7 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                 Baseline::Registry(client) => registry_history(client, &subject, named_level)?,
             };
             let numbered: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&previous);
-            let verdict = compat::check(level, &numbered, &schema);
+            let verdict = compat::check(level, &numbered, &schema).map_err(|e| CliError(format!("{subject}: {e}")))?;
             for inc in &verdict.incompatibilities {
                 let against = labels.get(inc.version as usize - 1).cloned().unwrap_or_default();
                 report.findings.push(finding(

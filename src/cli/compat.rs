@@ -95,7 +95,8 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
         PolicyArg::Strict => Policy::Strict,
         PolicyArg::Lenient => Policy::Lenient,
     };
-    let report = compat::check_with(args.level, &previous, &new, CheckOptions { policy });
+    let report = compat::check_with(args.level, &previous, &new, CheckOptions { policy })
+        .map_err(|e| CliError(e.to_string()))?;
     let file_of = |version: u32| args.previous[version as usize - 1].display().to_string();
     match args.format {
         OutputFormat::Human => print!("{}", human_report(&report, &args.new.display().to_string(), &file_of)),
@@ -180,7 +181,7 @@ pub fn run_diff(args: &DiffArgs) -> Result<Outcome, CliError> {
     let references = load_references(&args.references)?;
     let old = files::load(&args.old, explicit, &references)?;
     let new = files::load(&args.new, explicit, &references)?;
-    let changes = diff::diff(&old, &new);
+    let changes = diff::diff(&old, &new).map_err(|e| CliError(e.to_string()))?;
     match args.format {
         OutputFormat::Human => print!("{}", human_diff(&changes)),
         OutputFormat::Json => println!(

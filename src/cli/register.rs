@@ -194,11 +194,15 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                     row.outcome = "would be refused";
                     row.detail = format!("not a valid schema: {e}");
                 }
-                Ok(schema) => {
-                    let verdict = compat::check(judged_by, &PreviousVersion::numbered(&previous), &schema);
-                    if verdict.is_compatible() {
+                Ok(schema) => match compat::check(judged_by, &PreviousVersion::numbered(&previous), &schema) {
+                    Err(too_complex) => {
+                        row.outcome = "would be refused";
+                        row.detail = too_complex.to_string();
+                    }
+                    Ok(verdict) if verdict.is_compatible() => {
                         row.outcome = "would register";
-                    } else {
+                    }
+                    Ok(verdict) => {
                         row.outcome = "would be refused";
                         row.detail = verdict
                             .incompatibilities
@@ -212,7 +216,7 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                             .collect::<Vec<_>>()
                             .join("; ");
                     }
-                }
+                },
             }
             rows.push(row);
             continue;

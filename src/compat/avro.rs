@@ -13,6 +13,7 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use super::{Budget, TooComplex};
 use crate::schema::avro::{AvroSchema, Field, Kind, NodeId};
 use crate::schema::pointer;
 
@@ -68,17 +69,23 @@ pub struct AvroIncompatibility {
 const MAX_DEPTH: usize = 10_000;
 
 /// Every reason `reader` cannot read data written with `writer`; empty means compatible.
-pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibility> {
+/// [`TooComplex`] when the comparison would take more than [`super::MAX_STEPS`].
+pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Result<Vec<AvroIncompatibility>, TooComplex> {
     let mut checker = Checker {
         reader,
         writer,
         memo: HashMap::default(),
         field_index: HashMap::default(),
+        union_index: HashMap::default(),
         location: Vec::new(),
         depth: 0,
         silent: 0,
+        budget: Budget::default(),
     };
     let mut found = checker.compatibility(reader.root(), writer.root());
+    if checker.budget.exhausted() {
+        return Err(TooComplex);
+    }
     // A named type reached through several paths is reported once, at its first location.
     let mut seen = HashSet::default();
     found.retain(|i| {
@@ -89,7 +96,7 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Vec<AvroIncompatibilit
             i.message.clone(),
         ))
     });
-    found
+    Ok(found)
 }
 
 #[derive(Clone, Copy)]
@@ -118,10 +125,29 @@ struct Checker<'a> {
     /// Non-zero while trying whether something *could* match (a reader union's branches): only
     /// the verdict is used there, so findings are not described.
     silent: usize,
+    /// Branches of large reader unions by name, built once per union and check.
+    union_index: HashMap<NodeId, UnionIndex<'a>>,
+    budget: Budget,
+}
+
+/// The branches of a reader union that could read a writer type: named branches by
+/// unqualified name and by alias, and the unnamed ones (at most one of each unnamed type).
+/// A named writer type can only be read by a branch of its own kind whose name or alias
+/// matches, so only those need trying: a union of thousands of records is checked against
+/// another in linear time instead of trying every pair.
+#[derive(Default)]
+struct UnionIndex<'a> {
+    by_name: HashMap<&'a str, Vec<NodeId>>,
+    by_alias: HashMap<&'a str, Vec<NodeId>>,
+    unnamed: Vec<NodeId>,
 }
 
 impl<'a> Checker<'a> {
     fn compatibility(&mut self, r: NodeId, w: NodeId) -> Vec<AvroIncompatibility> {
+        // Out of budget: unwind without judging; `check` reports it.
+        if !self.budget.spend(1) {
+            return Vec::new();
+        }
         // Only named types can recur, so only they need the memo; other nodes are visited
         // once per path, which keeps the common case free of hashing.
         let memoise = self.reader.kind(r).name().is_some() || self.writer.kind(w).name().is_some();
@@ -184,8 +210,11 @@ impl<'a> Checker<'a> {
                 }
                 (Kind::Enum(re), Kind::Enum(we)) => {
                     let mut found = self.check_names(r, w);
-                    let mut missing: Vec<&String> = we.symbols.iter().filter(|s| !re.symbols.contains(s)).collect();
-                    let reader_default_absorbs = re.default.as_ref().is_some_and(|d| re.symbols.contains(d));
+                    if !self.budget.spend((re.symbols.len() + we.symbols.len()) as u64) {
+                        return found;
+                    }
+                    let mut missing: Vec<&String> = we.symbols.iter().filter(|s| !re.has_symbol(s)).collect();
+                    let reader_default_absorbs = re.default.as_ref().is_some_and(|d| re.has_symbol(d));
                     if !missing.is_empty() && !reader_default_absorbs {
                         missing.sort();
                         let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
@@ -241,7 +270,8 @@ impl<'a> Checker<'a> {
 
         if let Kind::Union { branches } = reader_kind {
             // Any reader branch that can read the writer will do.
-            if branches.iter().any(|b| self.trial(*b, w)) {
+            let candidates = self.candidate_branches(r, branches, w);
+            if candidates.into_iter().any(|b| self.trial(b, w)) {
                 return Vec::new();
             }
             let message = format!("reader union lacking writer type: {}", writer_kind.type_name());
@@ -257,6 +287,37 @@ impl<'a> Checker<'a> {
             writer_kind.type_name()
         );
         vec![self.incompatible(AvroRule::TypeMismatch, r, w, || message, None)]
+    }
+
+    /// The branches of reader union `union` that could read writer type `w`, in union order;
+    /// every other branch certainly cannot (a different kind, or a named type of another
+    /// name), so trying only these gives the same verdict.
+    fn candidate_branches(&mut self, union: NodeId, branches: &'a [NodeId], w: NodeId) -> Vec<NodeId> {
+        let reader = self.reader;
+        let writer_kind = self.writer.kind(w);
+        let could_read = |b: &NodeId| {
+            let kind = reader.kind(*b);
+            kind.same_type(writer_kind) || promotes(writer_kind, kind)
+        };
+        if branches.len() <= 16 {
+            return branches.iter().copied().filter(could_read).collect();
+        }
+        let index = self
+            .union_index
+            .entry(union)
+            .or_insert_with(|| UnionIndex::of(reader, branches));
+        let mut found: Vec<NodeId> = match writer_kind.name() {
+            Some(name) => {
+                let full = name.full();
+                let by_name = index.by_name.get(name.name.as_str()).into_iter().flatten();
+                let by_alias = index.by_alias.get(full.as_str()).into_iter().flatten();
+                by_name.chain(by_alias).copied().filter(could_read).collect()
+            }
+            None => index.unnamed.iter().copied().filter(could_read).collect(),
+        };
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Whether `r` can read `w`, without describing why not.
@@ -297,6 +358,9 @@ impl<'a> Checker<'a> {
         else {
             return Vec::new();
         };
+        if !self.budget.spend(reader_record.fields.len() as u64) {
+            return Vec::new();
+        }
         let mut found = Vec::new();
         self.location.push(Token::Keyword("fields"));
         for (position, reader_field) in reader_record.fields.iter().enumerate() {
@@ -409,6 +473,25 @@ impl<'a> Checker<'a> {
             writer_pointer: with_suffix(self.writer.location(w)),
             field: None,
         }
+    }
+}
+
+impl<'a> UnionIndex<'a> {
+    fn of(schema: &'a AvroSchema, branches: &[NodeId]) -> UnionIndex<'a> {
+        let mut index = UnionIndex::default();
+        for &branch in branches {
+            let kind = schema.kind(branch);
+            match kind.name() {
+                Some(name) => {
+                    index.by_name.entry(name.name.as_str()).or_default().push(branch);
+                    for alias in kind.aliases() {
+                        index.by_alias.entry(alias.as_str()).or_default().push(branch);
+                    }
+                }
+                None => index.unnamed.push(branch),
+            }
+        }
+        index
     }
 }
 

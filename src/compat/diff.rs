@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::avro::AvroIncompatibility;
 use super::json::{self, Difference, Policy};
+use super::{Budget, TooComplex};
 use crate::schema::avro::{AvroSchema, Kind, NodeId};
 use crate::schema::pointer;
 use crate::schema::Schema;
@@ -58,12 +59,13 @@ pub struct Change {
     pub forward: Verdict,
 }
 
-/// Every change from `old` to `new`, in schema order.
-pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
+/// Every change from `old` to `new`, in schema order; [`TooComplex`] when the walk or one
+/// of the two compatibility checks behind the verdicts would go past [`super::MAX_STEPS`].
+pub fn diff(old: &Schema, new: &Schema) -> Result<Vec<Change>, TooComplex> {
     match (old, new) {
         (Schema::Avro(old), Schema::Avro(new)) => avro_diff(old, new),
         (Schema::Json(old), Schema::Json(new)) => json_diff(old, new),
-        (old, new) => vec![Change {
+        (old, new) => Ok(vec![Change {
             kind: "SCHEMA_TYPE_CHANGED",
             path: String::new(),
             old_pointer: Some(String::new()),
@@ -75,23 +77,31 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             ),
             backward: Verdict::Breaking,
             forward: Verdict::Breaking,
-        }],
+        }]),
     }
 }
 
-fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -> Vec<Change> {
+fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -> Result<Vec<Change>, TooComplex> {
     let policy = Policy::Strict;
-    let backward = json::compare(old, new, policy);
-    let forward = json::compare(new, old, policy);
+    let backward = json::compare(old, new, policy)?;
+    let forward = json::compare(new, old, policy)?;
     let mut used = vec![false; forward.len()];
+    // The forward differences at each pair of places, to pair them with the backward ones
+    // without comparing every pair.
+    let mut forward_at: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, f) in forward.iter().enumerate() {
+        forward_at
+            .entry((f.original_pointer.as_str(), f.update_pointer.as_str()))
+            .or_default()
+            .push(i);
+    }
     let mut changes = Vec::with_capacity(backward.len());
     for b in &backward {
         let mut forward_ok = true;
-        for (i, f) in forward.iter().enumerate() {
-            if f.original_pointer == b.update_pointer && f.update_pointer == b.original_pointer {
-                used[i] = true;
-                forward_ok &= f.kind.is_compatible(policy);
-            }
+        let key = (b.update_pointer.as_str(), b.original_pointer.as_str());
+        for &i in forward_at.get(&key).into_iter().flatten() {
+            used[i] = true;
+            forward_ok &= forward[i].kind.is_compatible(policy);
         }
         changes.push(json_change(
             b,
@@ -108,7 +118,7 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
             changes.push(change);
         }
     }
-    dedup(changes)
+    Ok(dedup(changes))
 }
 
 fn json_change(d: &Difference, backward: Verdict, forward: Verdict) -> Change {
@@ -138,35 +148,42 @@ fn dedup(changes: Vec<Change>) -> Vec<Change> {
         .collect()
 }
 
-fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Vec<Change> {
+fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooComplex> {
     let mut walker = AvroWalker {
         old,
         new,
         changes: Vec::new(),
         visited: HashSet::new(),
+        budget: Budget::default(),
     };
     walker.walk(old.root(), new.root(), "");
+    let mut changes = walker.budget.verdict(walker.changes)?;
     // Backward: the new schema reads old data. Forward: the old schema reads new data.
-    let backward = super::avro::check(new, old);
-    let forward = super::avro::check(old, new);
-    let mut changes = walker.changes;
+    let backward = super::avro::check(new, old)?;
+    let forward = super::avro::check(old, new)?;
+    let owners = Owners::of(&changes);
     let mut attributed_backward = vec![false; backward.len()];
     let mut attributed_forward = vec![false; forward.len()];
-    for change in &mut changes {
-        for (i, inc) in backward.iter().enumerate() {
-            // Backward: reader = new, writer = old.
-            if owns(change, &inc.writer_pointer, &inc.reader_pointer) {
-                change.backward = Verdict::Breaking;
-                attributed_backward[i] = true;
-            }
-        }
-        for (i, inc) in forward.iter().enumerate() {
-            // Forward: reader = old, writer = new.
-            if owns(change, &inc.reader_pointer, &inc.writer_pointer) {
-                change.forward = Verdict::Breaking;
-                attributed_forward[i] = true;
-            }
-        }
+    let mut breaks_backward = Vec::new();
+    let mut breaks_forward = Vec::new();
+    for (i, inc) in backward.iter().enumerate() {
+        // Backward: reader = new, writer = old.
+        let owning = owners.of_pointers(&inc.writer_pointer, &inc.reader_pointer);
+        attributed_backward[i] = !owning.is_empty();
+        breaks_backward.extend(owning);
+    }
+    for (i, inc) in forward.iter().enumerate() {
+        // Forward: reader = old, writer = new.
+        let owning = owners.of_pointers(&inc.reader_pointer, &inc.writer_pointer);
+        attributed_forward[i] = !owning.is_empty();
+        breaks_forward.extend(owning);
+    }
+    drop(owners);
+    for index in breaks_backward {
+        changes[index].backward = Verdict::Breaking;
+    }
+    for index in breaks_forward {
+        changes[index].forward = Verdict::Breaking;
     }
     // Anything the walk did not name still shows, so the changelog never reads "all
     // compatible" for a breaking change.
@@ -205,21 +222,54 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Vec<Change> {
     let extra_forward = leftovers(&forward, &attributed_forward, false);
     changes.extend(extra_backward);
     changes.extend(extra_forward);
-    dedup(changes)
+    Ok(dedup(changes))
 }
 
-/// Does an incompatibility (pointers in the old and new schema) lie at or under `change`?
-fn owns(change: &Change, old_ptr: &str, new_ptr: &str) -> bool {
-    let under = |base: &Option<String>, ptr: &str| {
-        base.as_deref()
-            .is_some_and(|b| ptr == b || (ptr.starts_with(b) && ptr.as_bytes().get(b.len()) == Some(&b'/')))
-    };
-    match (&change.old_pointer, &change.new_pointer) {
-        (Some(_), Some(_)) => under(&change.old_pointer, old_ptr) || under(&change.new_pointer, new_ptr),
-        (None, Some(_)) => under(&change.new_pointer, new_ptr),
-        (Some(_), None) => under(&change.old_pointer, old_ptr),
-        (None, None) => false,
+/// Which changes own an incompatibility (pointers in the old and new schema): those whose
+/// old pointer is the incompatibility's old pointer or a prefix of it at a `/`, or likewise
+/// for the new pointers. Changes are indexed by pointer and each prefix looked up, so
+/// attributing costs the pointers' depth rather than the number of changes.
+struct Owners<'c> {
+    by_old: HashMap<&'c str, Vec<usize>>,
+    by_new: HashMap<&'c str, Vec<usize>>,
+}
+
+impl<'c> Owners<'c> {
+    fn of(changes: &'c [Change]) -> Owners<'c> {
+        let mut owners = Owners {
+            by_old: HashMap::new(),
+            by_new: HashMap::new(),
+        };
+        for (index, change) in changes.iter().enumerate() {
+            if let Some(old) = &change.old_pointer {
+                owners.by_old.entry(old.as_str()).or_default().push(index);
+            }
+            if let Some(new) = &change.new_pointer {
+                owners.by_new.entry(new.as_str()).or_default().push(index);
+            }
+        }
+        owners
     }
+
+    /// The changes owning an incompatibility at `old_ptr` / `new_ptr`, each once, in order.
+    fn of_pointers(&self, old_ptr: &str, new_ptr: &str) -> Vec<usize> {
+        let mut found = Vec::new();
+        for (index, ptr) in [(&self.by_old, old_ptr), (&self.by_new, new_ptr)] {
+            for prefix in prefixes(ptr) {
+                found.extend(index.get(prefix).into_iter().flatten());
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+/// `ptr` and every prefix of it that ends just before a `/`: the pointers `ptr` lies under.
+fn prefixes(ptr: &str) -> impl Iterator<Item = &str> {
+    ptr.match_indices('/')
+        .map(move |(at, _)| &ptr[..at])
+        .chain(std::iter::once(ptr))
 }
 
 struct AvroWalker<'a> {
@@ -227,6 +277,7 @@ struct AvroWalker<'a> {
     new: &'a AvroSchema,
     changes: Vec<Change>,
     visited: HashSet<(NodeId, NodeId)>,
+    budget: Budget,
 }
 
 impl AvroWalker<'_> {
@@ -247,7 +298,7 @@ impl AvroWalker<'_> {
     }
 
     fn walk(&mut self, o: NodeId, n: NodeId, path: &str) {
-        if !self.visited.insert((o, n)) {
+        if !self.budget.spend(1) || !self.visited.insert((o, n)) {
             return;
         }
         stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.walk_pair(o, n, path));
@@ -299,6 +350,9 @@ impl AvroWalker<'_> {
         }
         match (ok, nk) {
             (Kind::Record(or), Kind::Record(nr)) => {
+                if !self.budget.spend((or.fields.len() + nr.fields.len()) as u64) {
+                    return;
+                }
                 let mut matched_old = HashSet::new();
                 let old_by_name: HashMap<&str, usize> = or
                     .fields
@@ -407,8 +461,11 @@ impl AvroWalker<'_> {
                 }
             }
             (Kind::Enum(oe), Kind::Enum(ne)) => {
+                if !self.budget.spend((oe.symbols.len() + ne.symbols.len()) as u64) {
+                    return;
+                }
                 // Pointers name the symbol list: that is where the checker reports.
-                for s in ne.symbols.iter().filter(|s| !oe.symbols.contains(s)) {
+                for s in ne.symbols.iter().filter(|s| !oe.has_symbol(s)) {
                     self.push(
                         "ENUM_SYMBOL_ADDED",
                         path,
@@ -417,7 +474,7 @@ impl AvroWalker<'_> {
                         format!("symbol {s} added"),
                     );
                 }
-                for s in oe.symbols.iter().filter(|s| !ne.symbols.contains(s)) {
+                for s in oe.symbols.iter().filter(|s| !ne.has_symbol(s)) {
                     self.push(
                         "ENUM_SYMBOL_REMOVED",
                         path,
@@ -453,12 +510,22 @@ impl AvroWalker<'_> {
             (Kind::Array { items: oi }, Kind::Array { items: ni }) => self.walk(*oi, *ni, &join(path, "[]")),
             (Kind::Map { values: ov }, Kind::Map { values: nv }) => self.walk(*ov, *nv, &join(path, "{}")),
             (Kind::Union { branches: ob }, Kind::Union { branches: nb }) => {
+                if !self.budget.spend((ob.len() + nb.len()) as u64) {
+                    return;
+                }
+                // Branches pair up by unqualified name (named types) or type name; the old
+                // ones are indexed so that unions of thousands of branches pair in linear time.
                 let key = |schema: &AvroSchema, id: NodeId| match schema.kind(id).name() {
                     Some(name) => name.name.clone(),
                     None => schema.kind(id).type_name().to_string(),
                 };
+                let mut old_by_key: HashMap<String, NodeId> = HashMap::with_capacity(ob.len());
+                for &obr in ob {
+                    old_by_key.entry(key(old, obr)).or_insert(obr);
+                }
+                let new_keys: HashSet<String> = nb.iter().map(|&nbr| key(new, nbr)).collect();
                 for &nbr in nb {
-                    match ob.iter().find(|&&obr| key(old, obr) == key(new, nbr)) {
+                    match old_by_key.get(&key(new, nbr)) {
                         Some(&obr) => self.walk(obr, nbr, path),
                         None => self.push(
                             "UNION_BRANCH_ADDED",
@@ -470,7 +537,7 @@ impl AvroWalker<'_> {
                     }
                 }
                 for &obr in ob {
-                    if !nb.iter().any(|&nbr| key(old, obr) == key(new, nbr)) {
+                    if !new_keys.contains(&key(old, obr)) {
                         self.push(
                             "UNION_BRANCH_REMOVED",
                             path,

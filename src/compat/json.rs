@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
+use super::{Budget, TooComplex};
 use crate::schema::json::{
     Additional, Annotations, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules,
     StringRules,
@@ -202,23 +203,33 @@ pub struct Difference {
     pub detail: String,
 }
 
-/// Every difference between `original` and `update`, compatible or not.
-pub fn compare(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Vec<Difference> {
+/// Every difference between `original` and `update`, compatible or not; [`TooComplex`]
+/// past [`super::MAX_STEPS`].
+pub fn compare(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Result<Vec<Difference>, TooComplex> {
     run(original, update, policy, true)
 }
 
 /// Only the differences that break compatibility under `policy`: what a compatibility
 /// check needs, without the cost of describing every harmless change.
-pub fn incompatibilities(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Vec<Difference> {
+pub fn incompatibilities(
+    original: &JsonSchema,
+    update: &JsonSchema,
+    policy: Policy,
+) -> Result<Vec<Difference>, TooComplex> {
     run(original, update, policy, false)
 }
 
 /// Whether `update` accepts every document `original` accepts.
-pub fn is_compatible(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> bool {
-    incompatibilities(original, update, policy).is_empty()
+pub fn is_compatible(original: &JsonSchema, update: &JsonSchema, policy: Policy) -> Result<bool, TooComplex> {
+    incompatibilities(original, update, policy).map(|found| found.is_empty())
 }
 
-fn run(original: &JsonSchema, update: &JsonSchema, policy: Policy, record_compatible: bool) -> Vec<Difference> {
+fn run(
+    original: &JsonSchema,
+    update: &JsonSchema,
+    policy: Policy,
+    record_compatible: bool,
+) -> Result<Vec<Difference>, TooComplex> {
     let mut differ = Differ::new(original, update, policy, record_compatible, 0);
     let mut out = Vec::new();
     let root = Loc::Text("");
@@ -226,7 +237,7 @@ fn run(original: &JsonSchema, update: &JsonSchema, policy: Policy, record_compat
     // A recursive schema meets the same place more than once; report it once.
     let mut seen = HashSet::default();
     out.retain(|d| seen.insert((d.kind, d.original_pointer.clone(), d.update_pointer.clone())));
-    out
+    differ.budget.verdict(out)
 }
 
 /// A sanity bound on recursion (long `$ref` chains); the stack grows on demand up to here,
@@ -247,6 +258,7 @@ struct Differ<'a> {
     /// Results for pairs reached through `$ref`, which shared definitions reach many times.
     cache: HashMap<(JsonNodeId, JsonNodeId), Vec<Difference>>,
     depth: usize,
+    budget: Budget,
 }
 
 /// A place in one of the two schemas, turned into a JSON pointer only when a difference is
@@ -306,6 +318,7 @@ impl<'a> Differ<'a> {
             cycles_cut: 0,
             cache: HashMap::default(),
             depth,
+            budget: Budget::default(),
         }
     }
 
@@ -339,6 +352,10 @@ impl<'a> Differ<'a> {
             }
             (Some(o), Some(u)) => (o, u),
         };
+        // Out of budget: unwind without judging; `run` reports it.
+        if !self.budget.spend(1) {
+            return;
+        }
         let (o, u) = (self.original.resolve(o_in), self.update.resolve(u_in));
         let key = (o, u);
         let through_ref = o != o_in || u != u_in;
@@ -484,8 +501,11 @@ impl<'a> Differ<'a> {
             (JsonKind::Object(a), JsonKind::Object(b)) => self.compare_objects(out, a, b, &site),
             (JsonKind::Array(a), JsonKind::Array(b)) => self.compare_arrays(out, a, b, &site),
             (JsonKind::Enum(a), JsonKind::Enum(b)) => {
-                let grown = a.iter().all(|v| b.iter().any(|w| json_eq(v, w)));
-                let shrunk = b.iter().all(|v| a.iter().any(|w| json_eq(v, w)));
+                let Some((in_b, in_a)) = self.enum_membership(a, b) else {
+                    return;
+                };
+                let grown = in_b.iter().all(|&found| found);
+                let shrunk = in_a.iter().all(|&found| found);
                 let kind = match (grown, shrunk) {
                     (true, true) => return,
                     (true, false) => DiffKind::EnumArrayExtended,
@@ -494,13 +514,15 @@ impl<'a> Differ<'a> {
                 };
                 let removed: Vec<String> = a
                     .iter()
-                    .filter(|v| !b.iter().any(|w| json_eq(v, w)))
-                    .map(Value::to_string)
+                    .zip(&in_b)
+                    .filter(|(_, &found)| !found)
+                    .map(|(v, _)| v.to_string())
                     .collect();
                 let added: Vec<String> = b
                     .iter()
-                    .filter(|v| !a.iter().any(|w| json_eq(v, w)))
-                    .map(Value::to_string)
+                    .zip(&in_a)
+                    .filter(|(_, &found)| !found)
+                    .map(|(v, _)| v.to_string())
                     .collect();
                 let detail = match (removed.is_empty(), added.is_empty()) {
                     (true, _) => format!("enum values added: {}", added.join(", ")),
@@ -545,7 +567,32 @@ impl<'a> Differ<'a> {
         }
     }
 
+    /// For two enums: whether each value of `a` is in `b`, and each value of `b` in `a`.
+    /// Scalar values (the usual enum) are matched through a hash set, in linear time;
+    /// enums of objects or arrays pairwise, paid for from the budget. `None` when the budget
+    /// is spent.
+    fn enum_membership(&mut self, a: &[Value], b: &[Value]) -> Option<(Vec<bool>, Vec<bool>)> {
+        let scalar = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+        if a.iter().all(scalar) && b.iter().all(scalar) {
+            if !self.budget.spend((a.len() + b.len()) as u64) {
+                return None;
+            }
+            let keys_a: HashSet<String> = a.iter().map(scalar_key).collect();
+            let keys_b: HashSet<String> = b.iter().map(scalar_key).collect();
+            let in_b = a.iter().map(|v| keys_b.contains(&scalar_key(v))).collect();
+            let in_a = b.iter().map(|v| keys_a.contains(&scalar_key(v))).collect();
+            return Some((in_b, in_a));
+        }
+        if !self.budget.spend((a.len() as u64).saturating_mul(b.len() as u64)) {
+            return None;
+        }
+        let in_b = a.iter().map(|v| b.iter().any(|w| json_eq(v, w))).collect();
+        let in_a = b.iter().map(|v| a.iter().any(|w| json_eq(v, w))).collect();
+        Some((in_b, in_a))
+    }
+
     /// A trial with the roles swapped (for `not`): `o` from the update, `u` from the original.
+    /// It spends from the same budget.
     fn trial_reversed(&mut self, o: JsonNodeId, u: JsonNodeId) -> (Vec<Difference>, bool) {
         let mut reversed = Differ::new(
             self.update,
@@ -554,7 +601,10 @@ impl<'a> Differ<'a> {
             self.record_compatible,
             self.depth,
         );
-        reversed.trial(o, u)
+        reversed.budget = std::mem::take(&mut self.budget);
+        let result = reversed.trial(o, u);
+        self.budget = reversed.budget;
+        result
     }
 
     fn compare_annotations(&self, out: &mut Vec<Difference>, o: JsonNodeId, u: JsonNodeId, site: &Site<'_>) {
@@ -1232,7 +1282,15 @@ impl<'a> Differ<'a> {
                 return;
             }
         }
-        // Which old member can each new member stand in for? Then a maximum matching.
+        // Which old member can each new member stand in for? Then a maximum matching. Every
+        // pair may be tried: quadratic in the list lengths, which the budget pays for up
+        // front (two lists of 3,000 that changed order are refused at once).
+        if !self
+            .budget
+            .spend((originals.len() as u64).saturating_mul(updates.len() as u64))
+        {
+            return;
+        }
         let mut edges: Vec<Vec<(usize, Vec<Difference>)>> = Vec::with_capacity(originals.len());
         for &o in &originals {
             let mut row = Vec::new();
@@ -1276,17 +1334,19 @@ impl<'a> Differ<'a> {
 
     /// Members with duplicates collapsed: the same definition, or the same JSON written twice
     /// (same text in the same document means the same schema, `$ref`s included).
+    /// Hashed, so that long lists cost linear time.
     fn distinct_members(&self, members: &[JsonNodeId], original: bool) -> Vec<JsonNodeId> {
         let schema = if original { self.original } else { self.update };
         let mut distinct: Vec<JsonNodeId> = Vec::with_capacity(members.len());
+        let mut targets: HashSet<JsonNodeId> = HashSet::default();
+        let mut sources: HashSet<(usize, &str)> = HashSet::default();
         for &m in members {
-            let duplicate = distinct.iter().any(|&d| {
-                schema.resolve(d) == schema.resolve(m)
-                    || (schema.node(d).document == schema.node(m).document
-                        && schema.source(d).is_some()
-                        && schema.source(d) == schema.source(m))
-            });
+            let target = schema.resolve(m);
+            let source = schema.source(m).map(|text| (schema.node(m).document, text));
+            let duplicate = targets.contains(&target) || source.is_some_and(|s| sources.contains(&s));
             if !duplicate {
+                targets.insert(target);
+                sources.extend(source);
                 distinct.push(m);
             }
         }
@@ -1376,6 +1436,18 @@ fn describe(kind: &JsonKind) -> &'static str {
         JsonKind::Combined { criterion, .. } => criterion.keyword(),
         JsonKind::Not(_) => "not",
         JsonKind::Ref(_) => "$ref",
+    }
+}
+
+/// A scalar's identity for enum matching, agreeing with [`json_eq`]: numbers by their value
+/// as a double (`1` and `1.0` alike), everything else by its JSON text.
+fn scalar_key(value: &Value) -> String {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) => format!("n{f:?}"),
+            None => format!("n{n}"),
+        },
+        other => other.to_string(),
     }
 }
 

@@ -21,6 +21,57 @@ mod level;
 pub use json::Policy;
 pub use level::{CompatibilityLevel, Direction, UnknownLevel};
 
+/// The most work one comparison (one previous version, one direction) or one diff may do,
+/// in steps: a step is one pair of types compared, one enum symbol or one record field
+/// looked at, one pair of `anyOf`/`oneOf` members tried. Ordinary schemas take hundreds to
+/// thousands; a record of 50,000 fields or an enum of 100,000 symbols about as many steps as
+/// it has entries. Past the budget the check stops with [`TooComplex`] rather than give a
+/// verdict it did not reach: a few hundred milliseconds of work at most.
+pub const MAX_STEPS: u64 = 4_000_000;
+
+/// A comparison that would take more than [`MAX_STEPS`]: no verdict was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooComplex;
+
+impl std::fmt::Display for TooComplex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the schemas are too complex to judge within limits (more than {MAX_STEPS} comparison steps); \
+             split the schema, or shorten its largest unions, enums or anyOf/oneOf lists"
+        )
+    }
+}
+
+impl std::error::Error for TooComplex {}
+
+/// Counts the steps of one comparison against [`MAX_STEPS`].
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    used: u64,
+}
+
+impl Budget {
+    /// Books `steps`; false once the budget is spent, and from then on.
+    pub(crate) fn spend(&mut self, steps: u64) -> bool {
+        self.used = self.used.saturating_add(steps);
+        self.used <= MAX_STEPS
+    }
+
+    pub(crate) fn exhausted(&self) -> bool {
+        self.used > MAX_STEPS
+    }
+
+    /// `Ok(value)` if the work stayed within the budget.
+    pub(crate) fn verdict<T>(&self, value: T) -> Result<T, TooComplex> {
+        if self.exhausted() {
+            Err(TooComplex)
+        } else {
+            Ok(value)
+        }
+    }
+}
+
 use crate::schema::Schema;
 
 /// A previous version of the subject.
@@ -114,7 +165,10 @@ pub struct CheckOptions {
 
 /// Checks `new` against `previous` (oldest first, as a subject lists its versions) under
 /// `level`. Non-transitive levels look at the latest version only.
-pub fn check(level: CompatibilityLevel, previous: &[PreviousVersion<'_>], new: &Schema) -> Report {
+///
+/// Each comparison is bounded by [`MAX_STEPS`]; one that would go past it makes the whole
+/// check fail with [`TooComplex`].
+pub fn check(level: CompatibilityLevel, previous: &[PreviousVersion<'_>], new: &Schema) -> Result<Report, TooComplex> {
     check_with(level, previous, new, CheckOptions::default())
 }
 
@@ -123,7 +177,7 @@ pub fn check_with(
     previous: &[PreviousVersion<'_>],
     new: &Schema,
     options: CheckOptions,
-) -> Report {
+) -> Result<Report, TooComplex> {
     let to_check: Vec<&PreviousVersion<'_>> = match (level, level.is_transitive()) {
         (CompatibilityLevel::None, _) => Vec::new(),
         (_, true) => previous.iter().rev().collect(),
@@ -132,14 +186,14 @@ pub fn check_with(
     let mut incompatibilities = Vec::new();
     for prev in &to_check {
         for &direction in level.directions() {
-            incompatibilities.extend(compare(prev, new, direction, options));
+            incompatibilities.extend(compare(prev, new, direction, options)?);
         }
     }
-    Report {
+    Ok(Report {
         level,
         checked_versions: to_check.iter().map(|p| p.version).collect(),
         incompatibilities,
-    }
+    })
 }
 
 /// Every incompatibility of one direction between one previous version and the new schema.
@@ -148,15 +202,15 @@ pub fn compare(
     new: &Schema,
     direction: Direction,
     options: CheckOptions,
-) -> Vec<Incompatibility> {
+) -> Result<Vec<Incompatibility>, TooComplex> {
     let version = previous.version;
-    match (previous.schema, new) {
+    Ok(match (previous.schema, new) {
         (Schema::Avro(old), Schema::Avro(new)) => {
             let (reader, writer) = match direction {
                 Direction::Backward => (new, old),
                 Direction::Forward => (old, new),
             };
-            avro::check(reader, writer)
+            avro::check(reader, writer)?
                 .iter()
                 .map(|found| explain::avro(found, direction, version))
                 .collect()
@@ -166,7 +220,7 @@ pub fn compare(
                 Direction::Backward => (old, new),
                 Direction::Forward => (new, old),
             };
-            json::incompatibilities(original, update, options.policy)
+            json::incompatibilities(original, update, options.policy)?
                 .iter()
                 .map(|found| explain::json(found, direction, version))
                 .collect()
@@ -177,7 +231,7 @@ pub fn compare(
             direction,
             version,
         )],
-    }
+    })
 }
 
 fn truncate(text: &str, max: usize) -> &str {

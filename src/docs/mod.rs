@@ -325,7 +325,23 @@ impl Docs {
             .ok_or_else(|| DocsError::NotFound(format!("version {to} of {subject}")))?;
         let level = self.level(&subject).await?;
         let directions = level.directions();
-        let changes: Vec<ChangeEntry> = diff::diff(&old.schema, &new.schema)
+        // A diff of large schemas can take a while (within its step budget): off the async
+        // workers. Past the budget the changelog says so instead of listing changes.
+        let (old_schema, new_schema) = (old.schema.clone(), new.schema.clone());
+        let changes = match tokio::task::spawn_blocking(move || diff::diff(&old_schema, &new_schema)).await {
+            Ok(Ok(changes)) => changes,
+            Ok(Err(too_complex)) => {
+                return self
+                    .changelog_of(topic, subject, from, to, level, vec![too_complex_entry(too_complex)])
+                    .await
+            }
+            Err(failed) => {
+                return Err(DocsError::Registry(RegistryError::TooComplex(format!(
+                    "the diff failed: {failed}"
+                ))))
+            }
+        };
+        let changes: Vec<ChangeEntry> = changes
             .into_iter()
             .map(|change| {
                 let breaking_in = |d: Direction| match d {
@@ -347,6 +363,18 @@ impl Docs {
                 }
             })
             .collect();
+        self.changelog_of(topic, subject, from, to, level, changes).await
+    }
+
+    async fn changelog_of(
+        &self,
+        topic: &str,
+        subject: String,
+        from: i64,
+        to: i64,
+        level: CompatibilityLevel,
+        changes: Vec<ChangeEntry>,
+    ) -> Result<Changelog, DocsError> {
         let versions = self
             .registry
             .history(&subject)
@@ -475,6 +503,18 @@ fn version_entries(history: &[(i64, i64, bool)]) -> Vec<VersionEntry> {
             entry
         })
         .collect()
+}
+
+/// The one entry of a changelog whose diff went past its step budget.
+fn too_complex_entry(too_complex: crate::compat::TooComplex) -> ChangeEntry {
+    ChangeEntry {
+        kind: "TOO_COMPLEX",
+        path: String::new(),
+        description: too_complex.to_string(),
+        backward: "unknown",
+        forward: "unknown",
+        breaking: false,
+    }
 }
 
 fn validation_name(config: &TopicConfig) -> &'static str {

@@ -434,17 +434,13 @@ async fn check_payload(
         path,
         reason,
     };
-    let violations = |validator: &JsonValidator, body: &[u8]| -> Vec<RecordError> {
-        validator
-            .check(body)
-            .into_iter()
-            .map(|v| error(Some(v.path), v.reason))
-            .collect()
+    let violations = |found: Vec<crate::validate::Violation>| -> Vec<RecordError> {
+        found.into_iter().map(|v| error(Some(v.path), v.reason)).collect()
     };
     match format {
         Format::Json => match latest.schema_type {
             SchemaType::Json => match json_validator(state, latest).await {
-                Ok(validator) => Ok(violations(&validator, bytes)),
+                Ok(validator) => Ok(violations(check_json(validator, bytes).await)),
                 Err(reason) => Ok(vec![error(None, reason)]),
             },
             other => Ok(vec![error(
@@ -484,15 +480,16 @@ async fn check_payload(
             let schema = state.registry.schema_by_id(i64::from(id)).await?;
             match schema.schema_type {
                 SchemaType::Json => match json_validator(state, &schema).await {
-                    Ok(validator) => Ok(violations(&validator, &bytes[5..])),
+                    Ok(validator) => Ok(violations(check_json(validator, &bytes[5..]).await)),
                     Err(reason) => Ok(vec![error(None, reason)]),
                 },
                 SchemaType::Avro => {
                     let parsed = state.registry.parsed_schema(i64::from(id)).await?;
-                    let crate::schema::Schema::Avro(avro) = parsed.as_ref() else {
+                    if !matches!(parsed.as_ref(), crate::schema::Schema::Avro(_)) {
                         return Ok(Vec::new());
-                    };
-                    Ok(crate::validate::avro::check_binary(avro, &bytes[5..])
+                    }
+                    Ok(check_avro(parsed, &bytes[5..])
+                        .await
                         .err()
                         .map(|v| error(Some(v.path), format!("does not decode with schema {id}: {}", v.reason)))
                         .into_iter()
@@ -501,6 +498,46 @@ async fn check_payload(
                 SchemaType::Protobuf => Ok(Vec::new()),
             }
         }
+    }
+}
+
+/// Payloads up to this size are validated on the request's own task (microseconds of work);
+/// larger ones, whose validation takes time in proportion, on a blocking thread, so that a
+/// few huge records do not hold up the async workers and every other request with them.
+const INLINE_VALIDATION_BYTES: usize = 64 * 1024;
+
+/// Every violation of a JSON payload, capped (see `JsonValidator::check_value`).
+async fn check_json(validator: Arc<JsonValidator>, body: &[u8]) -> Vec<crate::validate::Violation> {
+    if body.len() <= INLINE_VALIDATION_BYTES {
+        return validator.check(body);
+    }
+    let body = body.to_vec();
+    tokio::task::spawn_blocking(move || validator.check(&body))
+        .await
+        .unwrap_or_else(|e| vec![validation_failed(e)])
+}
+
+/// Whether an Avro body decodes as one datum of `schema` (an Avro schema).
+async fn check_avro(schema: Arc<crate::schema::Schema>, body: &[u8]) -> Result<(), crate::validate::Violation> {
+    let check = |schema: &crate::schema::Schema, body: &[u8]| match schema {
+        crate::schema::Schema::Avro(avro) => crate::validate::avro::check_binary(avro, body),
+        crate::schema::Schema::Json(_) => Ok(()),
+    };
+    if body.len() <= INLINE_VALIDATION_BYTES {
+        return check(&schema, body);
+    }
+    let body = body.to_vec();
+    tokio::task::spawn_blocking(move || check(&schema, &body))
+        .await
+        .unwrap_or_else(|e| Err(validation_failed(e)))
+}
+
+/// A validation that did not finish (its thread panicked): the record is refused, never
+/// passed unchecked.
+fn validation_failed(error: tokio::task::JoinError) -> crate::validate::Violation {
+    crate::validate::Violation {
+        path: String::new(),
+        reason: format!("the payload could not be validated: {error}"),
     }
 }
 

@@ -40,6 +40,8 @@ pub enum RegistryError {
         limit: usize,
     },
     InvalidRuleSet(String),
+    /// A compatibility check that would take more than its step budget: no verdict.
+    TooComplex(String),
     Store(StoreError),
 }
 
@@ -105,6 +107,7 @@ impl fmt::Display for RegistryError {
                 "Register operation failed because schema is too large: {size} bytes, the limit is {limit} bytes"
             ),
             InvalidRuleSet(detail) => write!(f, "Invalid ruleSet: {detail}"),
+            TooComplex(detail) => write!(f, "Compatibility could not be judged: {detail}"),
             Store(err) => write!(f, "Error in the backend data store: {err}"),
         }
     }

@@ -491,18 +491,19 @@ impl Core {
         for row in reach {
             schemas.push((row.version, self.stored_parsed(conn, row.schema_id).await?));
         }
-        let history: Vec<PreviousVersion<'_>> = schemas
-            .iter()
-            .map(|(version, schema)| PreviousVersion {
-                version: *version as u32,
-                schema: schema.as_ref(),
-            })
-            .collect();
-        let report = compat::check(level, &history, &new.schema);
-        Ok(Findings {
-            confluent: report.confluent_messages(&history),
-            explained: report.incompatibilities.iter().map(explain).collect(),
-        })
+        let size: usize =
+            new.schema.canonical().len() + schemas.iter().map(|(_, s)| s.canonical().len()).sum::<usize>();
+        let findings = if size <= INLINE_CHECK_BYTES {
+            judge(level, &schemas, &new.schema)
+        } else {
+            // Large schemas may take a while (within the check's step budget): off the
+            // async workers, so that other requests and /health keep being answered.
+            let new = new.schema.clone();
+            tokio::task::spawn_blocking(move || judge(level, &schemas, &new))
+                .await
+                .map_err(|e| RegistryError::TooComplex(format!("the compatibility check failed: {e}")))?
+        };
+        findings.map_err(|e| RegistryError::TooComplex(e.to_string()))
     }
 
     /// The effective config of a subject: its own over the global one.
@@ -521,6 +522,31 @@ impl Core {
         self.cache.store_config(ticket, subject, &config);
         Ok(config)
     }
+}
+
+/// Schemas (new plus compared versions) whose canonical texts add up to at most this many
+/// bytes are checked on the request's own task: ordinary schemas judge in microseconds, less
+/// than a trip to a blocking thread costs.
+const INLINE_CHECK_BYTES: usize = 32 * 1024;
+
+/// Checks `new` against `schemas` (version, schema; oldest first) under `level`.
+fn judge(
+    level: CompatibilityLevel,
+    schemas: &[(i64, Arc<Schema>)],
+    new: &Schema,
+) -> Result<Findings, compat::TooComplex> {
+    let history: Vec<PreviousVersion<'_>> = schemas
+        .iter()
+        .map(|(version, schema)| PreviousVersion {
+            version: *version as u32,
+            schema: schema.as_ref(),
+        })
+        .collect();
+    let report = compat::check(level, &history, new)?;
+    Ok(Findings {
+        confluent: report.confluent_messages(&history),
+        explained: report.incompatibilities.iter().map(explain).collect(),
+    })
 }
 
 /// What a compatibility check found: Confluent's verbose strings, which clients and tools

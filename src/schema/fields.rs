@@ -24,6 +24,18 @@ const MAX_ROWS: usize = 2_000;
 const MAX_VISITS: usize = 20_000;
 /// Bounds the work spent on one type label (nested unions and combinators fan out).
 const MAX_LABEL_PARTS: usize = 64;
+/// Enum symbols listed on one row, at most: a 100,000-symbol enum used by every field of a
+/// record would otherwise copy every symbol into every row.
+const MAX_SYMBOLS: usize = 100;
+
+/// The first [`MAX_SYMBOLS`] symbols, then one entry saying how many were left out.
+fn capped_symbols<T>(symbols: &[T], show: impl Fn(&T) -> String) -> Vec<String> {
+    let mut out: Vec<String> = symbols.iter().take(MAX_SYMBOLS).map(show).collect();
+    if symbols.len() > MAX_SYMBOLS {
+        out.push(format!("… and {} more", symbols.len() - MAX_SYMBOLS));
+    }
+    out
+}
 
 /// One field of a schema, as a table row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -285,11 +297,26 @@ impl AvroWalk<'_> {
     }
 
     fn symbols(&self, id: NodeId) -> Vec<String> {
-        match self.schema.kind(id) {
-            Kind::Enum(e) => e.symbols.clone(),
-            Kind::Union { branches } => branches.iter().flat_map(|&b| self.symbols(b)).collect(),
-            _ => Vec::new(),
+        let schema = self.schema;
+        let of = |id: NodeId| match schema.kind(id) {
+            Kind::Enum(e) => e.symbols.as_slice(),
+            _ => &[],
+        };
+        let branches = match schema.kind(id) {
+            Kind::Union { branches } => branches.as_slice(),
+            _ => std::slice::from_ref(&id),
+        };
+        let total: usize = branches.iter().map(|&b| of(b).len()).sum();
+        let mut out: Vec<String> = branches
+            .iter()
+            .flat_map(|&b| of(b))
+            .take(MAX_SYMBOLS)
+            .cloned()
+            .collect();
+        if total > MAX_SYMBOLS {
+            out.push(format!("… and {} more", total - MAX_SYMBOLS));
         }
+        out
     }
 
     fn label(&self, id: NodeId, depth: usize) -> String {
@@ -447,17 +474,26 @@ impl<'a> JsonWalk<'a> {
     }
 
     fn symbols(&self, id: JsonNodeId) -> Vec<String> {
-        match &self.schema.node(self.schema.resolve(id)).kind {
-            JsonKind::Enum(values) => values
-                .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .collect(),
+        let mut values: Vec<&Value> = Vec::new();
+        self.enum_values(id, &mut values);
+        capped_symbols(&values, |v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    }
+
+    /// The enum values of a node (borrowed: a row copies only the ones it lists).
+    fn enum_values(&self, id: JsonNodeId, out: &mut Vec<&'a Value>) {
+        let schema: &'a JsonSchema = self.schema;
+        match &schema.node(schema.resolve(id)).kind {
+            JsonKind::Enum(values) => out.extend(values.iter()),
             // `{"type": "string", "enum": [..]}` is split into an allOf of the two.
             JsonKind::Combined {
                 criterion: Criterion::AllOf,
                 subschemas,
-            } => subschemas.iter().flat_map(|&s| self.symbols(s)).collect(),
-            _ => Vec::new(),
+            } => {
+                for &sub in subschemas {
+                    self.enum_values(sub, out);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -15,8 +15,15 @@ use crate::schema::pointer;
 /// Past this many array or map items in one datum, decoding stops: zero-byte items
 /// (`null`s) would otherwise let a few bytes claim billions of them.
 const MAX_ITEMS: u64 = 1 << 24;
-/// Nesting deeper than this (recursive types) is refused rather than followed.
+/// Nesting deeper than this (recursive types) is refused rather than followed, whatever the
+/// schema's shape: the bound is on the datum, so no schema can make decoding recurse deeper.
 const MAX_DEPTH: usize = 256;
+/// Encoding a bare union value tries the branches in turn; work spent on branches that did
+/// not take the value is capped here per datum. Without it nested unions of records make the
+/// attempts multiply with every level (thousands of branches, 100 levels deep).
+const MAX_WASTED_STEPS: u64 = 1_000_000;
+/// Symbols listed in an error message, at most.
+const MAX_LISTED_SYMBOLS: usize = 10;
 
 fn violation(path: &str, reason: impl Into<String>) -> Violation {
     Violation {
@@ -180,8 +187,17 @@ impl Decoder<'_> {
 /// Encodes `value` (Avro's JSON encoding, with the allowances above) as one datum.
 pub fn encode_json(schema: &AvroSchema, value: &Value) -> Result<Vec<u8>, Violation> {
     let mut out = Vec::new();
-    encode(schema, schema.root(), value, "", &mut out, 0)?;
+    let mut steps = Steps::default();
+    encode(schema, schema.root(), value, "", &mut out, 0, &mut steps)?;
     Ok(out)
+}
+
+/// Counts the work of one encoding, to bound what failed union attempts can cost.
+#[derive(Default)]
+struct Steps {
+    done: u64,
+    /// Steps spent inside union attempts that did not take the value.
+    wasted: u64,
 }
 
 fn put_long(out: &mut Vec<u8>, value: i64) {
@@ -229,10 +245,12 @@ fn encode(
     path: &str,
     out: &mut Vec<u8>,
     depth: usize,
+    steps: &mut Steps,
 ) -> Result<(), Violation> {
     if depth > MAX_DEPTH {
         return Err(violation(path, "the value nests too deep"));
     }
+    steps.done += 1;
     match (schema.kind(id), value) {
         (Kind::Null, Value::Null) => Ok(()),
         (Kind::Null, v) => Err(expected(path, "null", v)),
@@ -292,14 +310,14 @@ fn encode(
             Ok(())
         }
         (Kind::Fixed(_), v) => Err(expected(path, "fixed bytes (a string)", v)),
-        (Kind::Enum(e), Value::String(symbol)) => match e.symbols.iter().position(|s| s == symbol) {
+        (Kind::Enum(e), Value::String(symbol)) => match e.position(symbol) {
             Some(index) => {
                 put_long(out, index as i64);
                 Ok(())
             }
             None => Err(violation(
                 path,
-                format!("{symbol:?} is not one of the symbols {}", e.symbols.join(", ")),
+                format!("{symbol:?} is not one of the symbols {}", listed(&e.symbols)),
             )),
         },
         (Kind::Enum(_), v) => Err(expected(path, "an enum symbol", v)),
@@ -307,7 +325,7 @@ fn encode(
             if !values.is_empty() {
                 put_long(out, values.len() as i64);
                 for (i, v) in values.iter().enumerate() {
-                    encode(schema, *items, v, &pointer::push_index(path, i), out, depth + 1)?;
+                    encode(schema, *items, v, &pointer::push_index(path, i), out, depth + 1, steps)?;
                 }
             }
             put_long(out, 0);
@@ -319,7 +337,7 @@ fn encode(
                 put_long(out, map.len() as i64);
                 for (k, v) in map {
                     put_bytes(out, k.as_bytes());
-                    encode(schema, *values, v, &pointer::push(path, k), out, depth + 1)?;
+                    encode(schema, *values, v, &pointer::push(path, k), out, depth + 1, steps)?;
                 }
             }
             put_long(out, 0);
@@ -327,22 +345,31 @@ fn encode(
         }
         (Kind::Map { .. }, v) => Err(expected(path, "an object (map)", v)),
         (Kind::Record(record), Value::Object(map)) => {
+            let mut present = 0;
             for field in &record.fields {
                 let field_path = pointer::push(path, &field.name);
                 let v = match (map.get(&field.name), &field.default) {
-                    (Some(v), _) => v,
+                    (Some(v), _) => {
+                        present += 1;
+                        v
+                    }
                     (None, Some(default)) => default,
                     (None, None) => {
                         return Err(violation(&field_path, "required field is missing (it has no default)"))
                     }
                 };
-                encode(schema, field.schema, v, &field_path, out, depth + 1)?;
+                encode(schema, field.schema, v, &field_path, out, depth + 1, steps)?;
             }
-            if let Some(unknown) = map.keys().find(|k| !record.fields.iter().any(|f| &f.name == *k)) {
-                return Err(violation(
-                    &pointer::push(path, unknown),
-                    format!("{} has no field {unknown:?}", record.name.full()),
-                ));
+            // Every key that names a field was counted: any other key is unknown. Finding it
+            // takes a set of the names, built only then (records can have many fields).
+            if present < map.len() {
+                let names: rustc_hash::FxHashSet<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+                if let Some(unknown) = map.keys().find(|k| !names.contains(k.as_str())) {
+                    return Err(violation(
+                        &pointer::push(path, unknown),
+                        format!("{} has no field {unknown:?}", record.name.full()),
+                    ));
+                }
             }
             Ok(())
         }
@@ -351,7 +378,16 @@ fn encode(
             &format!("a {} record (an object)", record.name.full()),
             v,
         )),
-        (Kind::Union { branches }, value) => encode_union(schema, branches, value, path, out, depth),
+        (Kind::Union { branches }, value) => encode_union(schema, branches, value, path, out, depth, steps),
+    }
+}
+
+/// At most [`MAX_LISTED_SYMBOLS`] names, comma-separated, then how many more there are.
+fn listed(symbols: &[String]) -> String {
+    let shown = symbols[..symbols.len().min(MAX_LISTED_SYMBOLS)].join(", ");
+    match symbols.len().saturating_sub(MAX_LISTED_SYMBOLS) {
+        0 => shown,
+        more => format!("{shown} … and {more} more"),
     }
 }
 
@@ -362,6 +398,7 @@ fn encode_union(
     path: &str,
     out: &mut Vec<u8>,
     depth: usize,
+    steps: &mut Steps,
 ) -> Result<(), Violation> {
     // Avro's JSON encoding: {"<branch type name>": value}, or null for the null branch.
     if let Value::Object(map) = value {
@@ -374,7 +411,7 @@ fn encode_union(
             });
             if let Some(index) = named {
                 put_long(out, index as i64);
-                return encode(schema, branches[index], inner, path, out, depth + 1);
+                return encode(schema, branches[index], inner, path, out, depth + 1, steps);
             }
         }
     }
@@ -382,10 +419,26 @@ fn encode_union(
     for (index, &branch) in branches.iter().enumerate() {
         let mut attempt = Vec::new();
         put_long(&mut attempt, index as i64);
-        if encode(schema, branch, value, path, &mut attempt, depth + 1).is_ok() {
+        let before = steps.done;
+        if encode(schema, branch, value, path, &mut attempt, depth + 1, steps).is_ok() {
             out.extend_from_slice(&attempt);
             return Ok(());
         }
+        // Nested attempts are booked again by the attempt around them: an overcount by the
+        // nesting depth at most, which keeps the bound simple and safe.
+        steps.wasted += steps.done - before;
+        if steps.wasted > MAX_WASTED_STEPS {
+            break;
+        }
+    }
+    if steps.wasted > MAX_WASTED_STEPS {
+        return Err(violation(
+            path,
+            format!(
+                "the value is too complex to match against the union's branches within limits \
+                 ({MAX_WASTED_STEPS} steps); name the branch, as {{\"<type name>\": value}}"
+            ),
+        ));
     }
     let names: Vec<String> = branches
         .iter()
@@ -393,7 +446,7 @@ fn encode_union(
         .collect();
     Err(expected(
         path,
-        &format!("one of the union's types ({})", names.join(", ")),
+        &format!("one of the union's types ({})", listed(&names)),
         value,
     ))
 }

@@ -60,6 +60,33 @@ impl<'a> EventChecker<'a> {
 /// A compiled JSON Schema for checking payloads.
 pub struct JsonValidator {
     inner: jsonschema::Validator,
+    /// Stack that compiling and validating may need, in bytes (see [`stack_needed`]).
+    stack: usize,
+}
+
+/// Stack a validator may use per level of schema nesting, generously: measured at about
+/// 350 bytes in a debug build (`jsonschema` 0.61, a recursive schema 120 levels deep), and
+/// release builds use less.
+const STACK_PER_LEVEL: usize = 4 * 1024;
+/// Levels of instance nesting a payload can have: `serde_json` refuses deeper documents.
+const MAX_INSTANCE_DEPTH: usize = 128;
+/// Never ask for more stack than this, whatever the estimate.
+const MAX_STACK: usize = 512 * 1024 * 1024;
+
+/// How much stack validating against a schema of this nesting may take. Validation goes
+/// down the instance, at each level through at most one chain of in-place subschemas; a
+/// schema that does not recurse also stops at its own deepest chain. Most schemas need far less than the stack
+/// a request runs on, and validate right there; the others get a stack of their own
+/// (`stacker`), so that no payload can overflow the thread and abort the process.
+fn stack_needed(nesting: crate::schema::json::Nesting) -> usize {
+    // Each level of the instance costs at most one in-place chain and one step down.
+    let per_instance_depth = (nesting.in_place + 1) * MAX_INSTANCE_DEPTH;
+    let levels = if nesting.recursive {
+        per_instance_depth
+    } else {
+        nesting.depth.min(per_instance_depth)
+    };
+    levels.saturating_mul(STACK_PER_LEVEL).clamp(64 * 1024, MAX_STACK)
 }
 
 impl JsonValidator {
@@ -73,6 +100,22 @@ impl JsonValidator {
     /// text)` pairs, the name as the `$ref` writes it (a relative name resolves against the
     /// schema's default base, as the registry resolves it).
     pub fn with_references(schema: &str, references: &[(&str, &str)]) -> Result<JsonValidator, String> {
+        // Herald's own reading of the schema says how deep validating against it can go
+        // (and refuses what no validator could finish with).
+        let named: Vec<crate::schema::Reference<'_>> = references
+            .iter()
+            .map(|&(name, schema)| crate::schema::Reference { name, schema })
+            .collect();
+        let nesting = crate::schema::json::parse(schema, &named)
+            .map_err(|e| format!("the schema cannot be used: {e}"))?
+            .nesting();
+        let stack = stack_needed(nesting);
+        stacker::maybe_grow(stack, stack + 1024 * 1024, || {
+            Self::compile(schema, references).map(|inner| JsonValidator { inner, stack })
+        })
+    }
+
+    fn compile(schema: &str, references: &[(&str, &str)]) -> Result<jsonschema::Validator, String> {
         let document: Value = serde_json::from_str(schema).map_err(|e| format!("the schema is not JSON: {e}"))?;
         let mut documents = Vec::with_capacity(references.len());
         for (name, text) in references {
@@ -95,7 +138,6 @@ impl JsonValidator {
         options
             .with_registry(&registry)
             .build(&document)
-            .map(|inner| JsonValidator { inner })
             .map_err(|e| format!("the schema cannot be compiled: {e}"))
     }
 
@@ -113,14 +155,72 @@ impl JsonValidator {
         self.check_value(&instance)
     }
 
+    /// The violations of `instance`, capped: each distinct reason once (with how many more
+    /// places share it), at most [`MAX_DISTINCT_VIOLATIONS`] of them, then one line counting
+    /// the rest. A 10 MB record with a million violations gets a short answer.
     pub fn check_value(&self, instance: &Value) -> Vec<Violation> {
-        self.inner
-            .iter_errors(instance)
-            .map(|e| Violation {
-                path: e.instance_path().to_string(),
-                reason: e.to_string(),
+        stacker::maybe_grow(self.stack, self.stack + 1024 * 1024, || {
+            let mut capped = CappedViolations::default();
+            for error in self.inner.iter_errors(instance) {
+                capped.add(error.instance_path().to_string(), error.to_string());
+            }
+            capped.finish()
+        })
+    }
+}
+
+/// Distinct violation messages reported for one payload, at most.
+pub const MAX_DISTINCT_VIOLATIONS: usize = 20;
+/// A reason longer than this is cut: validators quote the offending value, which may be
+/// megabytes long.
+const MAX_REASON_CHARS: usize = 300;
+
+/// Collects violations with a bounded memory and output size.
+#[derive(Default)]
+struct CappedViolations {
+    /// The first place of each distinct reason, with how many times the reason came up.
+    kept: Vec<(Violation, usize)>,
+    /// Violations whose reason is not among the kept ones, past the cap.
+    more: usize,
+}
+
+impl CappedViolations {
+    fn add(&mut self, path: String, reason: String) {
+        let reason = shorten(reason);
+        if let Some((_, count)) = self.kept.iter_mut().find(|(kept, _)| kept.reason == reason) {
+            *count += 1;
+        } else if self.kept.len() < MAX_DISTINCT_VIOLATIONS {
+            self.kept.push((Violation { path, reason }, 1));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn finish(self) -> Vec<Violation> {
+        let mut out: Vec<Violation> = self
+            .kept
+            .into_iter()
+            .map(|(mut violation, count)| {
+                if count > 1 {
+                    violation.reason = format!("{} (and {} more places like it)", violation.reason, count - 1);
+                }
+                violation
             })
-            .collect()
+            .collect();
+        if self.more > 0 {
+            out.push(Violation {
+                path: String::new(),
+                reason: format!("… and {} more violations", self.more),
+            });
+        }
+        out
+    }
+}
+
+fn shorten(reason: String) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", &reason[..cut]),
+        None => reason,
     }
 }
 

@@ -971,7 +971,7 @@ fn locations_and_messages_match_java() {
     let (herald::schema::Schema::Avro(reader), herald::schema::Schema::Avro(writer)) = (reader, writer) else {
         unreachable!()
     };
-    let found = avro_rules::check(&reader, &writer);
+    let found = avro_rules::check(&reader, &writer).unwrap();
     let summary: Vec<(&str, &str, &str)> = found
         .iter()
         .map(|i| (i.rule.id(), i.location.as_str(), i.message.as_str()))
@@ -1013,7 +1013,7 @@ fn confluent_messages_carry_version_schema_and_level() {
         version: 1,
         schema: &old,
     }];
-    let report = herald::compat::check(herald::compat::CompatibilityLevel::Backward, &previous, &new);
+    let report = herald::compat::check(herald::compat::CompatibilityLevel::Backward, &previous, &new).unwrap();
     assert_eq!(
         report.confluent_messages(&previous),
         vec![
@@ -1037,7 +1037,8 @@ fn schema_types_must_match() {
             schema: &old,
         }],
         &new,
-    );
+    )
+    .unwrap();
     assert_eq!(report.incompatibilities.len(), 1);
     assert_eq!(report.incompatibilities[0].rule, "DIFFERENT_SCHEMA_TYPE");
     assert_eq!(
@@ -1077,7 +1078,8 @@ fn named_types_from_references() {
             schema: &old,
         }],
         &new,
-    );
+    )
+    .unwrap();
     assert_eq!(report.incompatibilities.len(), 1, "{report:?}");
     let inc = &report.incompatibilities[0];
     assert_eq!(inc.rule, "READER_FIELD_MISSING_DEFAULT_VALUE");

@@ -35,6 +35,7 @@ fn verdict(topic: &str, value_file: &str, level: CompatibilityLevel, proposal: &
     let previous: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&history);
     let new = load(&schemas_dir().join(topic).join("proposals").join(proposal));
     check(level, &previous, &new)
+        .unwrap()
         .incompatibilities
         .iter()
         .map(|i| i.rule)
@@ -76,7 +77,7 @@ fn histories_are_compatible_under_their_levels() {
         let all = versions(topic, value);
         for n in 1..all.len() {
             let previous: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&all[..n]);
-            let report = check(level, &previous, &all[n]);
+            let report = check(level, &previous, &all[n]).unwrap();
             assert!(
                 report.is_compatible(),
                 "{topic} v{} under {level}: {:#?}",

@@ -195,6 +195,33 @@ pub struct Enum {
     pub doc: Option<String>,
     pub symbols: Vec<String>,
     pub default: Option<String>,
+    /// Symbol → position, built on first need for large enums (see [`Enum::position`]).
+    pub(crate) index: std::sync::OnceLock<HashMap<String, usize>>,
+}
+
+impl Enum {
+    /// Enums of at most this many symbols are scanned; larger ones are looked up by hash, so
+    /// that comparing or encoding with a 100,000-symbol enum stays linear.
+    const SCAN_LIMIT: usize = 16;
+
+    /// The position of `symbol` among the symbols.
+    pub fn position(&self, symbol: &str) -> Option<usize> {
+        if self.symbols.len() <= Self::SCAN_LIMIT {
+            return self.symbols.iter().position(|s| s == symbol);
+        }
+        let index = self.index.get_or_init(|| {
+            self.symbols
+                .iter()
+                .enumerate()
+                .map(|(position, s)| (s.clone(), position))
+                .collect()
+        });
+        index.get(symbol).copied()
+    }
+
+    pub fn has_symbol(&self, symbol: &str) -> bool {
+        self.position(symbol).is_some()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -40,6 +40,8 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
         nodes: Vec::with_capacity(text.len() / 32),
         names: HashMap::with_capacity_and_hasher(16, Default::default()),
         document: 0,
+        open_records: Vec::new(),
+        recursive: std::cell::Cell::new(false),
     };
     let mut documents = Vec::with_capacity(references.len());
     for (index, reference) in references.iter().enumerate() {
@@ -57,6 +59,9 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     parser.document = 0;
     let root = parser.parse_type(&value, &Path::root(), None)?;
     parser.check_defaults()?;
+    if parser.recursive.get() {
+        parser.check_finite(&documents)?;
+    }
 
     let mut schema = AvroSchema {
         nodes: parser.nodes,
@@ -74,6 +79,11 @@ struct Parser {
     nodes: Vec<Node>,
     names: HashMap<String, NodeId>,
     document: usize,
+    /// Records whose fields are being parsed: a name resolving to one of them is recursion.
+    open_records: Vec<NodeId>,
+    /// Whether any type refers to a record it is part of; only then can a record lack a
+    /// finite value, so only then is `check_finite` run.
+    recursive: std::cell::Cell<bool>,
 }
 
 impl Parser {
@@ -131,6 +141,14 @@ impl Parser {
     /// Resolves a type name the way Java does: relative to the enclosing namespace first,
     /// then in the null namespace.
     fn resolve(&self, name: &str, namespace: Option<&str>) -> Option<NodeId> {
+        let found = self.lookup(name, namespace);
+        if found.is_some_and(|id| self.open_records.contains(&id)) {
+            self.recursive.set(true);
+        }
+        found
+    }
+
+    fn lookup(&self, name: &str, namespace: Option<&str>) -> Option<NodeId> {
         if !name.contains('.') {
             if let Some(ns) = namespace {
                 if let Some(&id) = self.names.get(&format!("{ns}.{name}")) {
@@ -159,23 +177,18 @@ impl Parser {
                     "a union may not directly contain another union",
                 ));
             }
-            // Unions are short: compare with the branches before, no set needed.
-            let duplicate = ids.iter().any(|&other| {
-                let other = &self.nodes[other].kind;
-                match (kind.name(), other.name()) {
-                    (Some(a), Some(b)) => a == b,
-                    (None, None) => kind.same_type(other),
-                    _ => false,
-                }
-            });
-            if duplicate {
-                let key = kind
-                    .name()
-                    .map(Name::full)
-                    .unwrap_or_else(|| kind.type_name().to_string());
-                return Err(SchemaError::at(branch_at, format!("duplicate type {key} in union")));
-            }
             ids.push(id);
+        }
+        if let Some(index) = self.first_duplicate_branch(&ids) {
+            let kind = &self.nodes[ids[index]].kind;
+            let key = kind
+                .name()
+                .map(Name::full)
+                .unwrap_or_else(|| kind.type_name().to_string());
+            return Err(SchemaError::at(
+                at.index(index),
+                format!("duplicate type {key} in union"),
+            ));
         }
         let union = self.nodes.len();
         for (index, &id) in ids.iter().enumerate() {
@@ -233,6 +246,119 @@ impl Parser {
                 self.resolve(other, namespace)
                     .ok_or_else(|| SchemaError::at(at.key("type").to_pointer(), format!("unknown type \"{other}\"")))
             }
+        }
+    }
+
+    /// The first union branch that repeats an earlier one: the same named type, or the same
+    /// unnamed type (two arrays, two strings). Keyed by full name or type name, so that a
+    /// union of thousands of records is checked in linear time.
+    fn first_duplicate_branch(&self, branches: &[NodeId]) -> Option<usize> {
+        let same = |a: NodeId, b: NodeId| {
+            let (a, b) = (&self.nodes[a].kind, &self.nodes[b].kind);
+            match (a.name(), b.name()) {
+                (Some(x), Some(y)) => x == y,
+                (None, None) => a.same_type(b),
+                _ => false,
+            }
+        };
+        // Most unions are two or three branches: compare them pairwise, allocating nothing.
+        if branches.len() <= 16 {
+            return (0..branches.len()).find(|&i| branches[..i].iter().any(|&earlier| same(earlier, branches[i])));
+        }
+        let keys = branches.iter().map(|&id| {
+            let kind = &self.nodes[id].kind;
+            match kind.name() {
+                Some(name) => name.full(),
+                // Type names are upper case and full names are not: the two never collide.
+                None => kind.type_name().to_string(),
+            }
+        });
+        let mut seen = HashSet::with_capacity_and_hasher(branches.len(), Default::default());
+        keys.enumerate()
+            .find(|(_, key)| !seen.insert(key.clone()))
+            .map(|(i, _)| i)
+    }
+
+    /// Refuses a record that can hold no finite value: one that must contain itself, directly
+    /// or through other records, with no null, array, map or other union branch on the way
+    /// to end the chain (`{"type":"record","name":"A","fields":[{"name":"a","type":"A"}]}`).
+    /// No event can be written with such a schema, and a decoder following it would recurse
+    /// without reading a byte; Java accepts it, Herald says why not at registration.
+    ///
+    /// A least fixed point over the type graph, computed with a work list so that it is
+    /// linear in the number of nodes and edges: a type is finite when it needs nothing
+    /// (primitives, enums, fixed, arrays, maps, empty unions), a union when one branch is,
+    /// a record when every field is.
+    fn check_finite(&self, documents: &[String]) -> Result<(), SchemaError> {
+        let count = self.nodes.len();
+        let mut waiting_for: Vec<usize> = vec![0; count];
+        let mut dependents: Vec<Vec<NodeId>> = vec![Vec::new(); count];
+        for (id, node) in self.nodes.iter().enumerate() {
+            match &node.kind {
+                Kind::Record(record) => {
+                    waiting_for[id] = record.fields.len();
+                    for field in &record.fields {
+                        dependents[field.schema].push(id);
+                    }
+                }
+                Kind::Union { branches } if !branches.is_empty() => {
+                    waiting_for[id] = 1;
+                    for &branch in branches {
+                        dependents[branch].push(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut finite = vec![false; count];
+        let mut ready: Vec<NodeId> = (0..count).filter(|&id| waiting_for[id] == 0).collect();
+        while let Some(id) = ready.pop() {
+            if finite[id] {
+                continue;
+            }
+            finite[id] = true;
+            for &dependent in &dependents[id] {
+                if !finite[dependent] && waiting_for[dependent] > 0 {
+                    waiting_for[dependent] -= 1;
+                    if matches!(self.nodes[dependent].kind, Kind::Union { .. }) {
+                        waiting_for[dependent] = 0;
+                    }
+                    if waiting_for[dependent] == 0 {
+                        ready.push(dependent);
+                    }
+                }
+            }
+        }
+        let Some(id) = (0..count).find(|&id| !finite[id] && matches!(self.nodes[id].kind, Kind::Record(_))) else {
+            return Ok(());
+        };
+        let Kind::Record(record) = &self.nodes[id].kind else {
+            return Ok(());
+        };
+        let (index, field) = record
+            .fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| !finite[f.schema])
+            .expect("a record that is not finite has a field that is not");
+        let name = record.name.full();
+        let at = pointer::push(
+            &pointer::push_index(&pointer::push(&pointer_of(&self.nodes, id), "fields"), index),
+            "type",
+        );
+        let error = SchemaError::at(
+            at,
+            format!(
+                "record {name} can never hold a value: its field \"{}\" must hold a record that \
+                 contains itself again and again, with no null, array, map or other union branch \
+                 to end the recursion (make the recursion optional, e.g. [\"null\", \"{}\"] with \
+                 default null)",
+                field.name, record.name.name
+            ),
+        );
+        match self.nodes[id].document {
+            0 => Err(error),
+            document => Err(error.in_document(&documents[document - 1])),
         }
     }
 
@@ -357,6 +483,7 @@ impl Parser {
             None => return Err(SchemaError::at(at, "a record needs \"fields\"")),
         };
         let mut fields: Vec<Field> = Vec::with_capacity(raw_fields.len());
+        self.open_records.push(id);
         for (index, raw) in raw_fields.iter().enumerate() {
             let field_at = fields_at.index(index);
             let created_from = self.nodes.len();
@@ -364,6 +491,7 @@ impl Parser {
             self.adopt(field.schema, created_from, Origin::FieldType(id, index as u32));
             fields.push(field);
         }
+        self.open_records.pop();
         if let Some(index) = first_duplicate(fields.iter().map(|f| f.name.as_str())) {
             return Err(SchemaError::at(
                 fields_at.index(index).key("name").to_pointer(),
@@ -462,6 +590,7 @@ impl Parser {
             doc,
             symbols,
             default,
+            index: std::sync::OnceLock::new(),
         }));
         Ok(id)
     }

@@ -82,10 +82,27 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         nodes: Vec::new(),
         targets: HashMap::default(),
         pointers: String::with_capacity(text.len()),
+        places: Vec::new(),
+        place_index: HashMap::default(),
     };
     let root = loader.load(0, &Path::root(), &documents[0].value)?;
+    reject_ref_cycles(&loader.nodes, &loader.pointers)?;
+    let scans: Vec<Scan> = documents.iter().map(|d| scan(&d.value)).collect();
+    let nesting = if scans.iter().any(|s| s.has_references) {
+        loader.index_places();
+        loader.reject_in_place_cycles()?;
+        loader.measure_nesting()?
+    } else {
+        // Without references the document is a tree: no cycles, and no chain longer than
+        // its nesting (which the JSON reader bounds). Most schemas take this way, for free.
+        let depth = scans.iter().map(|s| s.depth).max().unwrap_or(0);
+        super::Nesting {
+            depth,
+            in_place: depth,
+            recursive: false,
+        }
+    };
     let (nodes, pointers) = (loader.nodes, loader.pointers);
-    reject_ref_cycles(&nodes, &pointers)?;
     let mut canonical = String::with_capacity(text.len());
     documents[0].value.write_compact(&mut canonical);
     let document_names = documents.iter().map(|d| d.name.to_string()).collect();
@@ -96,8 +113,15 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<JsonSchema, Sch
         document_names,
         pointers,
         canonical,
+        nesting,
     })
 }
+
+/// Schemas whose chains of in-place subschemas (`allOf`, `anyOf`, `not`, `if`, … and
+/// `$ref`s) are longer than this are refused: validators recurse once per level for every
+/// value, and a chain of thousands overflowed the stack of the thread validating a record,
+/// taking the process down. Hand-written schemas chain a few levels at most.
+pub const MAX_SCHEMA_DEPTH: usize = 200;
 
 fn detect_draft(value: &Json<'_>) -> Result<Draft, SchemaError> {
     let Some(uri) = value.get("$schema") else {
@@ -133,6 +157,10 @@ struct Loader<'d> {
     targets: HashMap<(usize, String), JsonNodeId>,
     /// Every node's pointer, one after the other (see `Span`).
     pointers: String,
+    /// Every schema object of every document, outer ones first (see `schema_places`), and
+    /// the same by place: the cycle and depth checks look places up by pointer many times.
+    places: Vec<(Place, &'d Json<'d>)>,
+    place_index: HashMap<Place, &'d Json<'d>>,
 }
 
 impl<'d> Loader<'d> {
@@ -484,6 +512,40 @@ impl<'d> Loader<'d> {
 
     /// Resolves `reference` (written in `document` at `at`) and loads its target once.
     fn load_reference(&mut self, document: usize, at: &Path<'_>, reference: &str) -> Result<JsonNodeId, SchemaError> {
+        let key = self.resolve_reference(document, at, reference)?;
+        if let Some(&id) = self.targets.get(&key) {
+            return Ok(id);
+        }
+        let ref_at = at.key("$ref");
+        let documents = self.documents;
+        let value = documents[key.0].value.pointer(&key.1).ok_or_else(|| {
+            self.error(
+                document,
+                &ref_at,
+                format!(
+                    "cannot resolve $ref \"{reference}\": nothing at {}",
+                    pointer::display(&key.1)
+                ),
+            )
+        })?;
+        // Reserve the id before loading, so a reference back to this target (recursion)
+        // finds it instead of loading forever.
+        let target_doc = key.0;
+        let target_at = Path::raw(&key.1);
+        let id = self.push(JsonKind::Any, target_doc, &target_at);
+        self.targets.insert(key.clone(), id);
+        let loaded = self.load(target_doc, &target_at, value)?;
+        self.nodes[id].kind = JsonKind::Ref(loaded);
+        Ok(id)
+    }
+
+    /// The document and JSON pointer `reference` (written in `document` at `at`) names.
+    fn resolve_reference(
+        &self,
+        document: usize,
+        at: &Path<'_>,
+        reference: &str,
+    ) -> Result<(usize, String), SchemaError> {
         let ref_at = at.key("$ref");
         let (target_doc, fragment) = self.locate(document, reference).ok_or_else(|| {
             self.error(
@@ -503,29 +565,7 @@ impl<'d> Loader<'d> {
                 )
             })?
         };
-        let key = (target_doc, target_pointer);
-        if let Some(&id) = self.targets.get(&key) {
-            return Ok(id);
-        }
-        let documents = self.documents;
-        let value = documents[target_doc].value.pointer(&key.1).ok_or_else(|| {
-            self.error(
-                document,
-                &ref_at,
-                format!(
-                    "cannot resolve $ref \"{reference}\": nothing at {}",
-                    pointer::display(&key.1)
-                ),
-            )
-        })?;
-        // Reserve the id before loading, so a reference back to this target (recursion)
-        // finds it instead of loading forever.
-        let target_at = Path::raw(&key.1);
-        let id = self.push(JsonKind::Any, target_doc, &target_at);
-        self.targets.insert(key.clone(), id);
-        let loaded = self.load(target_doc, &target_at, value)?;
-        self.nodes[id].kind = JsonKind::Ref(loaded);
-        Ok(id)
+        Ok((target_doc, target_pointer))
     }
 
     /// Finds the document a reference points into, and the fragment within it.
@@ -560,6 +600,347 @@ impl<'d> Loader<'d> {
                 .position(|d| !d.name.is_empty() && last_segment(d.name) == wanted_tail)
         };
         by_name.or_else(by_id).or_else(by_tail).map(|doc| (doc, fragment))
+    }
+}
+
+/// Keywords whose subschemas apply to the very instance their schema applies to, rather
+/// than to a part of it (a property's value, an array's item).
+const IN_PLACE_LISTS: &[&str] = &["allOf", "anyOf", "oneOf"];
+const IN_PLACE_SCHEMAS: &[&str] = &["not", "if", "then", "else"];
+const IN_PLACE_MAPS: &[&str] = &["dependentSchemas", "dependencies"];
+const REFERENCE_KEYWORDS: &[&str] = &["$ref", "$recursiveRef", "$dynamicRef"];
+
+/// Where a schema object is written: document index and JSON pointer.
+type Place = (usize, String);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    Open,
+    Done,
+}
+
+impl<'d> Loader<'d> {
+    /// Refuses a `$ref` that leads back to a schema it is part of while staying on the
+    /// same instance (`{"allOf":[{"$ref":"#"}]}`, definitions a → b → a through `anyOf`,
+    /// `not`, `if`, …). Validating anything against such a schema never finishes: a
+    /// validator follows the cycle without ever moving into a smaller part of the value, and
+    /// the stack overflows. A cycle through `properties`, `items` and the like is fine
+    /// (each turn descends into the instance, which is finite).
+    ///
+    /// A depth-first search over the in-place edges, starting from every `$ref` target
+    /// (a cycle needs a `$ref`: the document itself is a tree); each place is visited once.
+    fn reject_in_place_cycles(&self) -> Result<(), SchemaError> {
+        let mut visits: HashMap<Place, Visit> = HashMap::default();
+        // Every schema of every document, including those under keywords the comparison
+        // model does not read (`if`, `contains`, …), which a validator still follows.
+        for (start, _) in &self.places {
+            self.visit_in_place(start.clone(), &mut visits)?;
+        }
+        Ok(())
+    }
+
+    fn index_places(&mut self) {
+        let documents = self.documents;
+        for (document, doc) in documents.iter().enumerate() {
+            schema_places(document, &doc.value, String::new(), &mut self.places);
+        }
+        self.place_index = self.places.iter().cloned().collect();
+    }
+
+    /// The JSON at `place`: a schema object found by `index_places`, or (for a `$ref` into
+    /// some other container) looked up by pointer.
+    fn value_at(&self, place: &Place) -> Option<&'d Json<'d>> {
+        let documents = self.documents;
+        self.place_index
+            .get(place)
+            .copied()
+            .or_else(|| documents[place.0].value.pointer(&place.1))
+    }
+
+    fn visit_in_place(&self, place: Place, visits: &mut HashMap<Place, Visit>) -> Result<(), SchemaError> {
+        match visits.get(&place) {
+            Some(Visit::Done) | Some(Visit::Open) => return Ok(()),
+            None => {}
+        }
+        visits.insert(place.clone(), Visit::Open);
+        for (keyword_at, next) in self.in_place_edges(&place) {
+            if visits.get(&next) == Some(&Visit::Open) {
+                return Err(self.error(
+                    place.0,
+                    keyword_at,
+                    "cyclic $ref: it leads back to a schema it is part of without descending into \
+                     the value (through properties, items or the like), so no value could ever be \
+                     validated against it; put the recursion under properties or items"
+                        .to_string(),
+                ));
+            }
+            stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.visit_in_place(next, visits))?;
+        }
+        visits.insert(place, Visit::Done);
+        Ok(())
+    }
+
+    /// The depth of the schema's longest chain of subschemas and `$ref`s, and whether it
+    /// recurses; refuses a schema deeper than [`MAX_SCHEMA_DEPTH`], naming where the chain
+    /// starts. Heights are computed once per place (depth-first, each recursion cut at the
+    /// `$ref` that closes it), so the measure is linear in the schema's size.
+    fn measure_nesting(&self) -> Result<super::Nesting, SchemaError> {
+        let mut nesting = super::Nesting::default();
+        let mut in_place: HashMap<Place, Option<usize>> = HashMap::default();
+        let mut all: HashMap<Place, Option<usize>> = HashMap::default();
+        for (place, _) in &self.places {
+            let chain = self.height(place.clone(), &mut in_place, &mut nesting.recursive, true)?;
+            nesting.in_place = nesting.in_place.max(chain);
+        }
+        for document in 0..self.documents.len() {
+            let root = (document, String::new());
+            let depth = self.height(root, &mut all, &mut nesting.recursive, false)?;
+            nesting.depth = nesting.depth.max(depth);
+        }
+        Ok(nesting)
+    }
+
+    /// Schemas on the longest chain from `place` (`None` in `heights` while under way),
+    /// through in-place edges only or through every edge. Only in-place chains are limited:
+    /// a validator follows a chain through properties or items only as deep as the value
+    /// goes, but an in-place chain entirely for every value.
+    fn height(
+        &self,
+        place: Place,
+        heights: &mut HashMap<Place, Option<usize>>,
+        recursive: &mut bool,
+        in_place_only: bool,
+    ) -> Result<usize, SchemaError> {
+        match heights.get(&place) {
+            Some(Some(height)) => return Ok(*height),
+            Some(None) => {
+                *recursive = true;
+                return Ok(0);
+            }
+            None => {}
+        }
+        heights.insert(place.clone(), None);
+        let mut below = 0;
+        let edges = if in_place_only {
+            self.in_place_edges(&place)
+        } else {
+            self.all_edges(&place)
+        };
+        for (_, next) in edges {
+            let height = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                self.height(next, heights, recursive, in_place_only)
+            })?;
+            below = below.max(height);
+        }
+        let height = below + 1;
+        if in_place_only && height > MAX_SCHEMA_DEPTH {
+            return Err(self.error(
+                place.0,
+                place.1.as_str(),
+                format!(
+                    "the schema nests more than {MAX_SCHEMA_DEPTH} levels deep from here through \
+                     allOf/anyOf/oneOf/not/if and $refs, all applying to the same value; validating \
+                     against it could exhaust the stack, so at most {MAX_SCHEMA_DEPTH} are supported"
+                ),
+            ));
+        }
+        heights.insert(place, Some(height));
+        Ok(height)
+    }
+
+    /// Every schema a validator may apply from the schema at `place`: the in-place ones
+    /// and those applied to parts of the instance (properties, items, …).
+    fn all_edges(&self, place: &Place) -> Vec<(String, Place)> {
+        let mut edges = self.in_place_edges(place);
+        let (document, at) = (place.0, place.1.as_str());
+        let Some(Json::Object(object)) = self.value_at(place) else {
+            return edges;
+        };
+        let ref_replaces_siblings = matches!(self.draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
+        if ref_replaces_siblings && member(object, "$ref").is_some() {
+            return edges;
+        }
+        for keyword in DESCENDING_SCHEMAS {
+            if let Some(Json::Object(_)) = member(object, keyword) {
+                let at = pointer::push(at, keyword);
+                edges.push((at.clone(), (document, at)));
+            }
+        }
+        for keyword in ["items", "prefixItems"] {
+            if let Some(Json::Array(members)) = member(object, keyword) {
+                for index in 0..members.len() {
+                    let at = pointer::push_index(&pointer::push(at, keyword), index);
+                    edges.push((at.clone(), (document, at)));
+                }
+            }
+        }
+        for keyword in ["properties", "patternProperties"] {
+            if let Some(Json::Object(entries)) = member(object, keyword) {
+                for (name, value) in entries.iter() {
+                    if matches!(value, Json::Object(_)) {
+                        let at = pointer::push(&pointer::push(at, keyword), name);
+                        edges.push((at.clone(), (document, at)));
+                    }
+                }
+            }
+        }
+        edges
+    }
+
+    /// The schemas applied to the same instance as the schema at `place`, each with the
+    /// pointer of the keyword that applies it.
+    fn in_place_edges(&self, place: &Place) -> Vec<(String, Place)> {
+        let (document, at) = (place.0, place.1.as_str());
+        let Some(Json::Object(object)) = self.value_at(place) else {
+            return Vec::new();
+        };
+        let mut edges = Vec::new();
+        for keyword in REFERENCE_KEYWORDS {
+            let Some(reference) = member(object, keyword).and_then(Json::as_str) else {
+                continue;
+            };
+            // Unresolvable references were refused while loading, or are not followed.
+            if let Ok(target) = self.resolve_reference(document, &Path::raw(at), reference) {
+                edges.push((pointer::push(at, keyword), target));
+            }
+        }
+        let ref_replaces_siblings = matches!(self.draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
+        if ref_replaces_siblings && member(object, "$ref").is_some() {
+            return edges;
+        }
+        let child = |keyword: &str| pointer::push(at, keyword);
+        for keyword in IN_PLACE_LISTS {
+            if let Some(Json::Array(members)) = member(object, keyword) {
+                for index in 0..members.len() {
+                    let at = pointer::push_index(&child(keyword), index);
+                    edges.push((at.clone(), (document, at)));
+                }
+            }
+        }
+        for keyword in IN_PLACE_SCHEMAS {
+            if let Some(Json::Object(_)) = member(object, keyword) {
+                let at = child(keyword);
+                edges.push((at.clone(), (document, at)));
+            }
+        }
+        for keyword in IN_PLACE_MAPS {
+            if let Some(Json::Object(entries)) = member(object, keyword) {
+                for (name, value) in entries.iter() {
+                    if matches!(value, Json::Object(_)) {
+                        let at = pointer::push(&child(keyword), name);
+                        edges.push((at.clone(), (document, at)));
+                    }
+                }
+            }
+        }
+        edges
+    }
+}
+
+/// What a quick walk of a document tells: whether it has any reference keyword at all, and
+/// how deeply its objects nest.
+struct Scan {
+    has_references: bool,
+    depth: usize,
+}
+
+/// Walks `value` once, allocating nothing (the tree nests at most 128 levels).
+fn scan(value: &Json<'_>) -> Scan {
+    let mut found = Scan {
+        has_references: false,
+        depth: 0,
+    };
+    let mut take = |child: &Json<'_>, own: usize| {
+        let below = scan(child);
+        found.has_references |= below.has_references;
+        found.depth = found.depth.max(own + below.depth);
+    };
+    match value {
+        Json::Object(members) => {
+            for (_, child) in members.iter() {
+                take(child, 1);
+            }
+            found.depth = found.depth.max(1);
+            found.has_references |= members.iter().any(|(k, _)| REFERENCE_KEYWORDS.contains(&k.as_ref()));
+        }
+        Json::Array(items) => {
+            for child in items.iter() {
+                take(child, 0);
+            }
+        }
+        _ => {}
+    }
+    found
+}
+
+/// Keywords whose one schema applies to parts of the instance.
+const DESCENDING_SCHEMAS: &[&str] = &[
+    "items",
+    "additionalItems",
+    "unevaluatedItems",
+    "contains",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+];
+
+/// Keywords whose value is one schema.
+const SCHEMA_KEYWORDS: &[&str] = &[
+    "not",
+    "if",
+    "then",
+    "else",
+    "items",
+    "additionalItems",
+    "unevaluatedItems",
+    "contains",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+];
+/// Keywords whose value is an array of schemas.
+const SCHEMA_LIST_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+/// Keywords whose value maps names to schemas.
+const SCHEMA_MAP_KEYWORDS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "dependentSchemas",
+    "dependencies",
+    "definitions",
+    "$defs",
+];
+
+/// Every schema object of a document (the places a validator may apply), outer ones first.
+fn schema_places<'d>(document: usize, value: &'d Json<'d>, at: String, out: &mut Vec<(Place, &'d Json<'d>)>) {
+    let Json::Object(object) = value else {
+        return;
+    };
+    // Outer schemas first: a search from the outside meets a cycle's `$ref` as the edge
+    // that closes it, which is the place an error should name.
+    out.push(((document, at.clone()), value));
+    for keyword in SCHEMA_KEYWORDS {
+        if let Some(child @ Json::Object(_)) = member(object, keyword) {
+            schema_places(document, child, pointer::push(&at, keyword), out);
+        }
+    }
+    for keyword in SCHEMA_LIST_KEYWORDS {
+        if let Some(Json::Array(children)) = member(object, keyword) {
+            for (index, child) in children.iter().enumerate() {
+                schema_places(
+                    document,
+                    child,
+                    pointer::push_index(&pointer::push(&at, keyword), index),
+                    out,
+                );
+            }
+        }
+    }
+    for keyword in SCHEMA_MAP_KEYWORDS {
+        if let Some(Json::Object(children)) = member(object, keyword) {
+            for (name, child) in children.iter() {
+                schema_places(document, child, pointer::push(&pointer::push(&at, keyword), name), out);
+            }
+        }
     }
 }
 

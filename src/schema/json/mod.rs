@@ -54,6 +54,23 @@ pub struct JsonSchema {
     /// All nodes' JSON pointers, one after the other.
     pointers: String,
     canonical: String,
+    /// The longest chain of schemas a validator may nest through (subschemas and `$ref`s,
+    /// each recursion cut once), and whether the schema recurses at all: together they
+    /// bound how deep validating an instance can go (see `validate::JsonValidator`).
+    nesting: Nesting,
+}
+
+/// How deep validation against a schema can nest, as measured at parse time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Nesting {
+    /// Schemas on the longest chain of subschemas and `$ref`s, recursion cut once.
+    pub depth: usize,
+    /// Schemas on the longest chain that stays on one value (`allOf`, `anyOf`, `not`, `if`,
+    /// `$ref`, …): at most `MAX_SCHEMA_DEPTH`.
+    pub in_place: usize,
+    /// Whether some `$ref` leads back to a schema it is under: then each level of the
+    /// instance may go through the whole chain again.
+    pub recursive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +244,11 @@ impl JsonSchema {
 
     pub fn node(&self, id: JsonNodeId) -> &JsonNode {
         &self.nodes[id]
+    }
+
+    /// How deep validating an instance against this schema can nest.
+    pub fn nesting(&self) -> Nesting {
+        self.nesting
     }
 
     pub fn draft(&self) -> Draft {
