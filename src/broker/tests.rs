@@ -1067,4 +1067,51 @@ mod groups {
             Err(GroupError::InvalidName(_))
         ));
     }
+
+    #[test]
+    fn consumers_are_not_held_up_while_a_deleted_topics_offsets_are_written() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::sync::{mpsc, Arc};
+
+        let dir = temp_dir();
+        let groups = Arc::new(Groups::open(&dir).unwrap());
+        let log = Fixed { bounds: (0, 20) };
+        for group in ["slow", "other"] {
+            groups.join(group, "a", member(Reset::Earliest)).unwrap();
+            groups.subscribe(group, "a", vec!["t".to_string()]).unwrap();
+            groups.assignment(group, "a", &log).unwrap();
+            groups
+                .commit(group, "a", Some(vec![(("t".to_string(), 0), 5)]))
+                .unwrap();
+        }
+        // The next write of `slow`'s file blocks: its temporary file is a FIFO no one
+        // reads yet, whose opening for writing waits for a reader.
+        let fifo = dir.join("groups/slow.json.tmp");
+        let path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: mkfifo reads the NUL-terminated path it is given.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+
+        let forgetting = {
+            let groups = groups.clone();
+            std::thread::spawn(move || groups.forget_topics(|topic| topic == "t"))
+        };
+        std::thread::sleep(Duration::from_millis(300)); // let it reach the blocked write
+        let (answered, answer) = mpsc::channel();
+        {
+            let groups = groups.clone();
+            std::thread::spawn(move || {
+                let _ = answered.send(groups.committed("other", &[]).map(|c| c.len()));
+            });
+        }
+        let during = answer.recv_timeout(Duration::from_secs(2));
+        // Unblock the write (reading the FIFO to its end), whatever happened.
+        let mut reader = std::fs::File::open(&fifo).unwrap();
+        let _ = std::io::Read::read_to_end(&mut reader, &mut Vec::new());
+        let _ = forgetting.join().unwrap();
+        assert_eq!(
+            during.expect("a consumer call answers while another group's file is being written"),
+            Ok(0),
+            "the deleted topic's offsets are already gone from memory"
+        );
+    }
 }
