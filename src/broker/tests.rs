@@ -552,6 +552,14 @@ mod partition {
             "a call with an invalid batch appends nothing"
         );
         partition.close().unwrap();
+        assert!(
+            matches!(
+                partition.append(&mut [records(1, "late", 0)]).await,
+                Err(LogError::Stopped(_))
+            ),
+            "a closed partition takes no write"
+        );
+        drop(partition);
         let (partition, recovery) = Partition::open(&dir, small_segments(), Durability::Sync).unwrap();
         assert!(recovery.clean);
         assert_eq!(partition.offsets(), (0, 120, 120));
