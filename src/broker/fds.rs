@@ -37,6 +37,11 @@ const MIN_RESERVED: u64 = 64;
 /// Of the reserved share, what is not for connections: the registry's database and its
 /// pool, the listener, settings and indexes being written, the flusher's transient handles.
 const OTHER_FILES: u64 = 48;
+/// Descriptors a written partition may hold outside the cache: the active segment's
+/// handle with writes not yet flushed, and the one a flush in progress holds (the cache may
+/// have closed its copy, so the next append opens another). A roll fdatasyncs the old
+/// segment and lets go of its handle, so no third is ever held.
+pub const FILES_PER_PARTITION: u64 = 2;
 /// Where the soft limit goes when the hard one is unlimited (Linux's default `nr_open`).
 const UNLIMITED_TARGET: u64 = 1 << 20;
 
@@ -56,13 +61,14 @@ pub struct Limits {
 
 impl Limits {
     /// The budget under a soft limit of `soft_limit` descriptors: a quarter (at least
-    /// [`MIN_RESERVED`]) for connections and other files, a sixteenth for the cache, and one
-    /// descriptor per partition for the rest. A partition needs a descriptor of its own only
-    /// while it has unsynced writes, so this holds even if every partition is written at once.
+    /// [`MIN_RESERVED`]) for connections and other files, a sixteenth for the cache, and
+    /// [`FILES_PER_PARTITION`] descriptors per partition for the rest. A partition needs
+    /// descriptors of its own only while it has unsynced writes or a flush in progress, so
+    /// this holds even if every partition is written at once.
     pub fn for_soft_limit(soft_limit: u64) -> Limits {
         let cache_capacity = ((soft_limit / 16) as usize).clamp(MIN_CACHED_FILES, MAX_CACHED_FILES);
         let reserved = (soft_limit / 4).max(MIN_RESERVED);
-        let max_partitions = soft_limit.saturating_sub(reserved + cache_capacity as u64);
+        let max_partitions = soft_limit.saturating_sub(reserved + cache_capacity as u64) / FILES_PER_PARTITION;
         let max_connections = reserved.saturating_sub(OTHER_FILES).clamp(16, 10_000) as usize;
         Limits {
             soft_limit,
@@ -278,9 +284,12 @@ mod tests {
     fn the_budget_keeps_room_for_connections_and_the_cache() {
         let low = Limits::for_soft_limit(256);
         assert_eq!(low.cache_capacity, 16);
-        assert_eq!(low.max_partitions, 256 - 64 - 16);
+        assert_eq!(low.max_partitions, (256 - 64 - 16) / 2);
         let usual = Limits::for_soft_limit(1024);
-        assert_eq!((usual.cache_capacity, usual.max_partitions), (64, 1024 - 256 - 64));
+        assert_eq!(
+            (usual.cache_capacity, usual.max_partitions),
+            (64, (1024 - 256 - 64) / 2)
+        );
         let large = Limits::for_soft_limit(1 << 20);
         assert_eq!(large.cache_capacity, MAX_CACHED_FILES);
         assert_eq!(Limits::for_soft_limit(10).max_partitions, 0);
@@ -289,11 +298,11 @@ mod tests {
     #[test]
     fn partitions_past_the_budget_are_refused_naming_the_limit() {
         let limits = Limits::for_soft_limit(256);
-        assert!(check_room_under(&limits, 170, 6).is_ok());
-        let err = check_room_under(&limits, 170, 7).unwrap_err();
+        assert!(check_room_under(&limits, 80, 8).is_ok());
+        let err = check_room_under(&limits, 80, 9).unwrap_err();
         assert!(matches!(err, BrokerError::Limit(_)));
         let message = err.to_string();
-        assert!(message.contains("at most 176"), "{message}");
+        assert!(message.contains("at most 88"), "{message}");
         assert!(message.contains("open-file limit of 256"), "{message}");
     }
 }

@@ -9,11 +9,11 @@
 //! Committed offsets are durable: `groups/<group>.json`, replaced atomically (write, fsync,
 //! rename, fsync the directory) before a commit is acknowledged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -184,6 +184,12 @@ pub struct OffsetView {
 pub struct Groups {
     dir: PathBuf,
     groups: Mutex<BTreeMap<String, Group>>,
+    /// Numbers the group file contents in the order `groups` took them (taken under its
+    /// lock), so a file write that lost a race never replaces newer contents.
+    next_version: AtomicU64,
+    /// Per group file, the version on disk; its lock is held while the file is written.
+    /// Entries stay (one per group file ever written, as the files do).
+    files: Mutex<HashMap<String, Arc<Mutex<u64>>>>,
     /// When this was opened, and when (milliseconds after) the next sweep is due.
     opened: Instant,
     next_sweep_ms: AtomicU64,
@@ -234,6 +240,8 @@ impl Groups {
         Ok(Groups {
             dir,
             groups: Mutex::new(groups),
+            next_version: AtomicU64::new(0),
+            files: Mutex::new(HashMap::new()),
             opened: Instant::now(),
             next_sweep_ms: AtomicU64::new(0),
         })
@@ -243,20 +251,38 @@ impl Groups {
     /// says are gone, durably: a topic created again under the same name is then read from
     /// its start (or the reset policy), never from the old topic's offsets. Called when a
     /// topic is deleted, and at start for topics a crash deleted before their offsets were.
+    ///
+    /// The groups change in memory at once, under the lock; the files (an fsync or two
+    /// each, for possibly thousands of groups) are written after it is released, so
+    /// consumers are not held up meanwhile. A commit that comes in between writes its own,
+    /// newer, contents, which the older ones never replace. Answers the first file that
+    /// could not be written (its group's next commit writes it whole).
     pub fn forget_topics(&self, gone: impl Fn(&str) -> bool) -> Result<(), GroupError> {
-        let mut groups = self.lock();
-        for (name, group) in groups.iter_mut() {
-            for member in group.members.values_mut() {
-                member.positions.retain(|(topic, _), _| !gone(topic));
-            }
-            if group.committed.keys().any(|(topic, _)| gone(topic)) {
-                let mut kept = group.committed.clone();
-                kept.retain(|(topic, _), _| !gone(topic));
-                self.save(name, &kept)?;
-                group.committed = kept;
+        let mut writes = Vec::new();
+        {
+            let mut groups = self.lock();
+            for (name, group) in groups.iter_mut() {
+                for member in group.members.values_mut() {
+                    member.positions.retain(|(topic, _), _| !gone(topic));
+                }
+                if group.committed.keys().any(|(topic, _)| gone(topic)) {
+                    group.committed.retain(|(topic, _), _| !gone(topic));
+                    writes.push((name.clone(), self.version(), group.committed.clone()));
+                }
             }
         }
-        Ok(())
+        let mut first_error = None;
+        for (name, version, committed) in writes {
+            if let Err(err) = self.write(&name, version, &committed) {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The next version of a group file's contents; taken under the groups' lock.
+    fn version(&self) -> u64 {
+        self.next_version.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// The groups, swept for idle members first when a sweep is due.
@@ -538,7 +564,25 @@ impl Groups {
         result
     }
 
+    /// Writes a group's committed offsets; called under the groups' lock.
     fn save(&self, group: &str, committed: &BTreeMap<TopicPartition, i64>) -> Result<(), GroupError> {
+        self.write(group, self.version(), committed)
+    }
+
+    /// Writes `committed` as `group`'s file unless newer contents (a higher `version`) are
+    /// on disk already.
+    fn write(&self, group: &str, version: u64, committed: &BTreeMap<TopicPartition, i64>) -> Result<(), GroupError> {
+        let file = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(group.to_string())
+            .or_default()
+            .clone();
+        let mut on_disk = file.lock().unwrap_or_else(|e| e.into_inner());
+        if *on_disk >= version {
+            return Ok(());
+        }
         let stored = StoredOffsets {
             offsets: committed
                 .iter()
@@ -551,7 +595,9 @@ impl Groups {
         };
         let text = serde_json::to_vec_pretty(&stored).map_err(|e| GroupError::Io(e.to_string()))?;
         let path = self.dir.join(format!("{group}.json"));
-        write_atomically(&path, &text).map_err(|e| GroupError::Io(format!("cannot write {}: {e}", path.display())))
+        write_atomically(&path, &text).map_err(|e| GroupError::Io(format!("cannot write {}: {e}", path.display())))?;
+        *on_disk = version;
+        Ok(())
     }
 }
 

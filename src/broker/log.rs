@@ -58,6 +58,24 @@ pub enum LogError {
         position: u64,
         reason: String,
     },
+    /// The log's topic was deleted: its directory may hold another topic by now.
+    Deleted,
+    /// The log was closed, or a flush of it failed: it takes no more writes.
+    Stopped(&'static str),
+}
+
+/// Why a log takes no more writes. Checked under the log's lock by every operation that
+/// opens files by path, so nothing reaches a directory the log no longer owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// Closed cleanly (`close`): reads go on, writes are refused.
+    Closed,
+    /// A flush failed: what was written may not be on disk, so nothing more is written,
+    /// nothing is made visible, and no clean-shutdown marker vouches for it.
+    Failed,
+    /// The topic was deleted (`retire`): its path may already name a new topic's files, so
+    /// nothing is opened, read, written or removed by path any more.
+    Deleted,
 }
 
 impl fmt::Display for LogError {
@@ -70,6 +88,8 @@ impl fmt::Display for LogError {
                 "{} is corrupt at byte {position} ({reason}); refusing to open the partition rather than drop acknowledged records",
                 file.display()
             ),
+            LogError::Deleted => f.write_str("the topic was deleted"),
+            LogError::Stopped(why) => write!(f, "the partition takes no more writes: {why}"),
         }
     }
 }
@@ -117,6 +137,8 @@ pub struct PartitionLog {
     /// One past the last offset made durable by `sync`.
     durable_offset: i64,
     files: &'static FileCache,
+    /// `Some` once the log takes no more writes.
+    stopped: Option<Stopped>,
 }
 
 impl PartitionLog {
@@ -200,6 +222,7 @@ impl PartitionLog {
                 segments,
                 durable_offset: next,
                 files,
+                stopped: None,
             },
             recovery,
         ))
@@ -239,6 +262,7 @@ impl PartitionLog {
     /// [`batch::verify_whole`] (and whose `header` that returned), so the CRC is not
     /// computed twice.
     pub fn append_verified(&mut self, bytes: &mut [u8], header: batch::BatchHeader) -> Result<(i64, i64), LogError> {
+        self.check_writable()?;
         self.roll_if_due(bytes.len() as u64)?;
         let base = self.next_offset();
         batch::set_base_offset(bytes, base);
@@ -254,14 +278,35 @@ impl PartitionLog {
         Ok((base, header.last_offset()))
     }
 
+    /// Refuses a write to a log that is closed, failed or deleted.
+    fn check_writable(&self) -> Result<(), LogError> {
+        match self.stopped {
+            None => Ok(()),
+            Some(Stopped::Deleted) => Err(LogError::Deleted),
+            Some(Stopped::Closed) => Err(LogError::Stopped("the partition is closed")),
+            Some(Stopped::Failed) => Err(LogError::Stopped("a flush failed")),
+        }
+    }
+
+    /// Rolls to a new segment when the active one is full or old. The old segment is
+    /// fdatasynced and lets go of its handle here, so a partition holds at most the active
+    /// segment's descriptor plus the one a flush in progress may hold (see `fds::Limits`).
+    /// A failed fdatasync stops the log, as a failed flush does: the error is reported once.
     fn roll_if_due(&mut self, incoming: u64) -> Result<(), LogError> {
-        let active = self.segments.last().expect("a log always has an active segment");
+        let active = self.segments.last_mut().expect("a log always has an active segment");
         let full = active.size > 0 && active.size + incoming > self.config.segment_bytes;
         let old = active.size > 0 && active.created.elapsed().is_ok_and(|age| age >= self.config.segment_age);
         if !(full || old) {
             return Ok(());
         }
         let next = active.next_offset;
+        if let Err(source) = active.sync_and_release() {
+            self.stopped = Some(Stopped::Failed);
+            return Err(LogError::Io {
+                context: format!("fdatasync of {} at a roll", file_name(active.base_offset, "log")),
+                source,
+            });
+        }
         active
             .save_indexes(&self.dir)
             .map_err(io_error("cannot save a segment's indexes"))?;
@@ -274,6 +319,9 @@ impl PartitionLog {
     /// written now and hands back file handles to flush. Pass the ticket, after flushing its
     /// files, to [`PartitionLog::finish_sync`].
     pub fn begin_sync(&mut self) -> Result<SyncTicket, LogError> {
+        if self.stopped == Some(Stopped::Failed) {
+            return Err(LogError::Stopped("a flush failed"));
+        }
         let mut files = Vec::new();
         let mut sizes = Vec::new();
         for segment in self.segments.iter_mut() {
@@ -289,6 +337,30 @@ impl PartitionLog {
         })
     }
 
+    /// Marks the log failed after a flush of its ticket failed: no more writes, no durable
+    /// point past what was already durable, no clean-shutdown marker.
+    pub fn fail(&mut self) {
+        self.stopped = Some(Stopped::Failed);
+    }
+
+    /// Retires the log of a deleted topic, before its directory is renamed away: from here
+    /// on nothing opens, writes, reads or removes files by its path (which may soon name a
+    /// re-created topic's files), and its cached files are closed. Handles a flush in
+    /// progress holds still reach the old files, harmlessly.
+    pub fn retire(&mut self) {
+        self.stopped = Some(Stopped::Deleted);
+        for segment in &self.segments {
+            segment.forget_cached();
+        }
+    }
+
+    /// Undoes [`PartitionLog::retire`] when the deletion did not happen (its rename failed).
+    pub fn unretire(&mut self) {
+        if self.stopped == Some(Stopped::Deleted) {
+            self.stopped = None;
+        }
+    }
+
     /// The second half: the ticket's files are flushed, so what it noted becomes visible.
     pub fn finish_sync(&mut self, ticket: &SyncTicket) {
         for segment in self.segments.iter_mut() {
@@ -299,13 +371,25 @@ impl PartitionLog {
         self.durable_offset = self.durable_offset.max(ticket.offset);
     }
 
-    /// Makes everything appended so far durable; answers the new durable offset.
+    /// Makes everything appended so far durable; answers the new durable offset. Not to be
+    /// called while a [`SyncTicket`] is being flushed (`Partition` holds its `flushing` lock
+    /// around both). A failure stops the log (an fdatasync error is reported once; a retry could falsely succeed).
     pub fn sync(&mut self) -> Result<i64, LogError> {
+        if self.stopped == Some(Stopped::Failed) {
+            return Err(LogError::Stopped("a flush failed"));
+        }
         for segment in self.segments.iter_mut().filter(|s| s.dirty) {
-            segment.sync().map_err(io_error(format!(
-                "fdatasync of {}",
-                file_name(segment.base_offset, "log")
-            )))?;
+            if let Err(source) = segment.sync() {
+                self.stopped = Some(Stopped::Failed);
+                return Err(LogError::Io {
+                    context: format!("fdatasync of {}", file_name(segment.base_offset, "log")),
+                    source,
+                });
+            }
+        }
+        // Segments synced at a roll (or by a ticket) become readable to their end too.
+        for segment in self.segments.iter_mut() {
+            segment.durable_size = segment.size;
         }
         self.durable_offset = self.next_offset();
         Ok(self.durable_offset)
@@ -315,6 +399,9 @@ impl PartitionLog {
     /// batch when any is durable), never past the durable point. An offset before the log
     /// start reads from the start; at or past the durable point, nothing.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+        if self.stopped == Some(Stopped::Deleted) {
+            return Err(LogError::Deleted);
+        }
         if offset >= self.durable_offset {
             return Ok(Vec::new());
         }
@@ -360,6 +447,9 @@ impl PartitionLog {
         max_age: Option<Duration>,
         max_bytes: Option<u64>,
     ) -> Result<usize, LogError> {
+        if self.stopped == Some(Stopped::Deleted) {
+            return Ok(0); // its files go with the topic's directory
+        }
         let now_ms = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -381,9 +471,16 @@ impl PartitionLog {
         Ok(removed)
     }
 
-    /// Syncs, saves the indexes and leaves the clean-shutdown marker. The log must not be
-    /// written after this.
+    /// Syncs, saves the indexes and leaves the clean-shutdown marker; later writes are
+    /// refused. A log whose flush failed gets no marker (its next open scans it), and a
+    /// deleted one is left alone.
     pub fn close(&mut self) -> Result<(), LogError> {
+        match self.stopped {
+            Some(Stopped::Deleted) => return Ok(()),
+            Some(Stopped::Failed) => return Err(LogError::Stopped("a flush failed")),
+            Some(Stopped::Closed) | None => {}
+        }
+        self.stopped = Some(Stopped::Closed);
         self.sync()?;
         for segment in &self.segments {
             segment

@@ -47,8 +47,6 @@ struct FlushState {
     pending: bool,
     /// In the flushers' queue or being flushed: one entry per partition at most.
     queued: bool,
-    /// Closed: appends are refused.
-    closed: bool,
     /// Flushes done, for tests and metrics.
     flushes: u64,
 }
@@ -84,7 +82,6 @@ impl Partition {
             state: Mutex::new(FlushState {
                 pending: false,
                 queued: false,
-                closed: false,
                 flushes: 0,
             }),
             flushing: Mutex::new(()),
@@ -98,13 +95,10 @@ impl Partition {
     /// Appends batches (each given its offsets) and answers the offsets of each, once they
     /// are acknowledged under the partition's durability. Batches are checked before any is
     /// written: an invalid one fails the call with nothing appended.
+    ///
+    /// A closed, failed or deleted partition refuses the append: the log checks that under
+    /// its lock, so no append lands after `close` or `retire` has taken it.
     pub async fn append(&self, batches: &mut [Vec<u8>]) -> Result<Vec<(i64, i64)>, LogError> {
-        if let Durable::Failed(reason) = &*self.shared.durable.borrow() {
-            return Err(failed(reason));
-        }
-        if lock(&self.shared.state).closed {
-            return Err(failed("the partition is closed"));
-        }
         // Every batch is checked before the first is written: all land, or none.
         let headers = batches
             .iter()
@@ -174,10 +168,22 @@ impl Partition {
         f(&mut lock(&self.shared.log))
     }
 
+    /// Takes the partition of a deleted topic out of service before its directory is
+    /// renamed: later appends and reads are refused (`LogError::Deleted`) rather than reach
+    /// files by a path that may soon name a re-created topic's, and retention leaves it.
+    pub fn retire(&self) {
+        lock(&self.shared.log).retire();
+    }
+
+    /// Puts a retired partition back in service (its topic's deletion failed).
+    pub fn unretire(&self) {
+        lock(&self.shared.log).unretire();
+    }
+
     /// Makes everything written durable and closes the log cleanly (the next open trusts
-    /// its saved indexes). Later appends are refused.
+    /// its saved indexes). Later appends are refused. A partition whose flush failed is
+    /// not marked clean and answers the failure.
     pub fn close(&self) -> Result<(), LogError> {
-        lock(&self.shared.state).closed = true;
         let _no_flush_meanwhile = lock(&self.shared.flushing);
         let mut log = lock(&self.shared.log);
         log.close()?;
@@ -207,41 +213,91 @@ pub const FLUSHER_THREADS: usize = 4;
 
 /// The process's flusher threads and their queue of partitions with writes to flush.
 struct Flushers {
-    queue: Mutex<FlushQueue>,
+    queue: Mutex<FlushQueue<Arc<Shared>>>,
     wake: Condvar,
 }
 
-#[derive(Default)]
-struct FlushQueue {
-    /// Partitions to flush now, oldest first.
-    ready: VecDeque<Arc<Shared>>,
-    /// `Interval` partitions, by when they are due.
-    later: BinaryHeap<Reverse<Due>>,
-    /// Orders partitions due at the same instant.
+/// The flushers' queue: `Sync` partitions to flush now, and `Interval` partitions by when
+/// they are due. A due `Interval` partition goes before any `Sync` one, so however many
+/// busy `Sync` partitions keep `ready` full, every interval is kept (an `Interval`
+/// partition is due at most once per interval, so it cannot starve `Sync` ones in turn).
+struct FlushQueue<T> {
+    /// To flush now, oldest first.
+    ready: VecDeque<T>,
+    /// To flush at a time, earliest first.
+    later: BinaryHeap<Reverse<Due<T>>>,
+    /// Orders entries due at the same instant.
     sequence: u64,
 }
 
-struct Due {
+/// What the queue has for a flusher at a given instant.
+#[derive(Debug, PartialEq, Eq)]
+enum Next<T> {
+    Flush(T),
+    /// Nothing is due before this instant.
+    WaitUntil(Instant),
+    Empty,
+}
+
+impl<T> Default for FlushQueue<T> {
+    fn default() -> Self {
+        FlushQueue {
+            ready: VecDeque::new(),
+            later: BinaryHeap::new(),
+            sequence: 0,
+        }
+    }
+}
+
+impl<T> FlushQueue<T> {
+    fn push_now(&mut self, item: T) {
+        self.ready.push_back(item);
+    }
+
+    fn push_at(&mut self, at: Instant, item: T) {
+        self.sequence += 1;
+        let sequence = self.sequence;
+        self.later.push(Reverse(Due { at, sequence, item }));
+    }
+
+    /// The next entry to flush at `now`: the earliest due timed entry, else the oldest
+    /// ready one.
+    fn pop(&mut self, now: Instant) -> Next<T> {
+        if self.later.peek().is_some_and(|Reverse(first)| first.at <= now) {
+            let Reverse(due) = self.later.pop().expect("peeked");
+            return Next::Flush(due.item);
+        }
+        if let Some(item) = self.ready.pop_front() {
+            return Next::Flush(item);
+        }
+        match self.later.peek() {
+            Some(Reverse(first)) => Next::WaitUntil(first.at),
+            None => Next::Empty,
+        }
+    }
+}
+
+struct Due<T> {
     at: Instant,
     sequence: u64,
-    shared: Arc<Shared>,
+    item: T,
 }
 
-impl PartialEq for Due {
+impl<T> PartialEq for Due<T> {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.sequence) == (other.at, other.sequence)
     }
 }
 
-impl Eq for Due {}
+impl<T> Eq for Due<T> {}
 
-impl PartialOrd for Due {
+impl<T> PartialOrd for Due<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Due {
+impl<T> Ord for Due<T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.at, self.sequence).cmp(&(other.at, other.sequence))
     }
@@ -293,16 +349,8 @@ impl Flushers {
     fn schedule(&self, shared: Arc<Shared>) {
         let mut queue = lock(&self.queue);
         match shared.durability {
-            Durability::Sync => queue.ready.push_back(shared),
-            Durability::Interval(every) => {
-                queue.sequence += 1;
-                let due = Due {
-                    at: Instant::now() + every,
-                    sequence: queue.sequence,
-                    shared,
-                };
-                queue.later.push(Reverse(due));
-            }
+            Durability::Sync => queue.push_now(shared),
+            Durability::Interval(every) => queue.push_at(Instant::now() + every, shared),
         }
         drop(queue);
         self.wake.notify_one();
@@ -319,20 +367,17 @@ impl Flushers {
     fn next(&self) -> Arc<Shared> {
         let mut queue = lock(&self.queue);
         loop {
-            if let Some(shared) = queue.ready.pop_front() {
-                return shared;
-            }
-            let Some(Reverse(first)) = queue.later.peek() else {
-                queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
-                continue;
-            };
             let now = Instant::now();
-            if first.at <= now {
-                let Reverse(due) = queue.later.pop().expect("peeked");
-                return due.shared;
-            }
-            let wait = first.at - now;
-            queue = self.wake.wait_timeout(queue, wait).unwrap_or_else(|e| e.into_inner()).0;
+            queue = match queue.pop(now) {
+                Next::Flush(shared) => return shared,
+                Next::WaitUntil(at) => {
+                    self.wake
+                        .wait_timeout(queue, at - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                Next::Empty => self.wake.wait(queue).unwrap_or_else(|e| e.into_inner()),
+            };
         }
     }
 }
@@ -357,7 +402,9 @@ fn flush(shared: &Arc<Shared>) {
             shared.durable.send_replace(Durable::Offset(ticket.offset));
         }
         Err(err) => {
-            // The partition stays marked as queued: nothing schedules it again.
+            // The partition stays marked as queued: nothing schedules it again. The log
+            // refuses writes and its clean-shutdown marker from here on.
+            lock(&shared.log).fail();
             tracing::error!(error = %err, "flush failed; the partition takes no more writes");
             shared.durable.send_replace(Durable::Failed(err.to_string()));
             return;
@@ -373,5 +420,44 @@ fn flush(shared: &Arc<Shared>) {
     };
     if again {
         shared.flushers.schedule(shared.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_due_interval_entry_goes_before_ready_ones() {
+        let mut queue = FlushQueue::default();
+        let start = Instant::now();
+        queue.push_at(start + Duration::from_millis(10), "interval");
+        for _ in 0..3 {
+            queue.push_now("sync");
+        }
+        assert_eq!(queue.pop(start), Next::Flush("sync"), "not due yet: ready entries go");
+        let later = start + Duration::from_millis(10);
+        assert_eq!(
+            queue.pop(later),
+            Next::Flush("interval"),
+            "due: it goes before the ready entries that are still waiting"
+        );
+        assert_eq!(queue.pop(later), Next::Flush("sync"));
+        assert_eq!(queue.pop(later), Next::Flush("sync"));
+        assert_eq!(queue.pop(later), Next::Empty);
+    }
+
+    #[test]
+    fn timed_entries_come_in_due_order_and_the_queue_says_how_long_to_wait() {
+        let mut queue = FlushQueue::default();
+        let start = Instant::now();
+        queue.push_at(start + Duration::from_millis(20), "b");
+        queue.push_at(start + Duration::from_millis(10), "a");
+        queue.push_at(start + Duration::from_millis(20), "c");
+        assert_eq!(queue.pop(start), Next::WaitUntil(start + Duration::from_millis(10)));
+        let end = start + Duration::from_millis(30);
+        assert_eq!(queue.pop(end), Next::Flush("a"));
+        assert_eq!(queue.pop(end), Next::Flush("b"), "same instant: first queued first");
+        assert_eq!(queue.pop(end), Next::Flush("c"));
     }
 }

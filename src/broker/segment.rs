@@ -258,6 +258,19 @@ impl Segment {
         Ok(())
     }
 
+    /// fdatasync of the writes not yet flushed, letting go of their handle (a roll: the
+    /// segment will not be written again). The durable size is left to the next flush,
+    /// which moves it together with the log's durable offset, so readers never see past
+    /// the offset the log reports as its end.
+    pub fn sync_and_release(&mut self) -> io::Result<()> {
+        if let Some(file) = &self.unsynced {
+            file.sync_data()?;
+        }
+        self.unsynced = None;
+        self.dirty = false;
+        Ok(())
+    }
+
     /// Whole batches from the one holding `offset`, up to `max_bytes` (but always the first
     /// batch whole) and never past byte `limit` of the file.
     pub fn read(&self, offset: i64, max_bytes: usize, limit: u64) -> io::Result<Vec<u8>> {
@@ -321,6 +334,11 @@ impl Segment {
             time.extend_from_slice(&rel.to_be_bytes());
         }
         write_atomically(&dir.join(file_name(self.base_offset, "timeindex")), &time)
+    }
+
+    /// Closes the cached `.log` file, if the cache holds it (the segment's topic is gone).
+    pub fn forget_cached(&self) {
+        self.files.forget(self.key);
     }
 
     /// Deletes the segment's files.

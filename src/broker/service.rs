@@ -27,7 +27,10 @@ use super::topic::{check_name, DurabilityMode, TopicConfig, TopicError};
 pub enum BrokerError {
     TopicExists(String),
     UnknownTopic(String),
-    UnknownPartition { topic: String, partition: u32 },
+    UnknownPartition {
+        topic: String,
+        partition: u32,
+    },
     Topic(TopicError),
     Log(LogError),
     /// The broker holds as many partitions as its descriptor budget allows.
@@ -104,6 +107,15 @@ impl Topic {
         }
     }
 
+    /// A log error as the topic's callers see it: a partition retired by the topic's
+    /// deletion answers that the topic does not exist (any more).
+    fn log_error(&self, err: LogError) -> BrokerError {
+        match err {
+            LogError::Deleted => BrokerError::UnknownTopic(self.config.name.clone()),
+            err => BrokerError::Log(err),
+        }
+    }
+
     fn partition(&self, partition: u32) -> Result<&Partition, BrokerError> {
         self.partitions
             .get(partition as usize)
@@ -118,13 +130,16 @@ impl Topic {
     pub async fn produce(&self, partition: u32, records: &[Record]) -> Result<(i64, i64), BrokerError> {
         let target = self.partition(partition)?;
         let mut batches = vec![batch::encode(records)];
-        let offsets = target.append(&mut batches).await?;
+        let offsets = target.append(&mut batches).await.map_err(|e| self.log_error(e))?;
         Ok(offsets[0])
     }
 
     /// Records from `offset`, about `max_bytes` of them, never past the durable point.
     pub fn fetch(&self, partition: u32, offset: i64, max_bytes: usize) -> Result<Vec<StoredRecord>, BrokerError> {
-        let bytes = self.partition(partition)?.read(offset, max_bytes)?;
+        let bytes = self
+            .partition(partition)?
+            .read(offset, max_bytes)
+            .map_err(|e| self.log_error(e))?;
         let mut out = Vec::new();
         let mut position = 0;
         while position < bytes.len() {
@@ -143,7 +158,7 @@ impl Topic {
         Ok((start, durable))
     }
 
-    fn apply_retention(&self, now: SystemTime) -> Result<usize, BrokerError> {
+    pub(super) fn apply_retention(&self, now: SystemTime) -> Result<usize, BrokerError> {
         let mut removed = 0;
         for partition in self.partitions.iter() {
             removed += partition
@@ -203,7 +218,9 @@ impl Broker {
         // A crash between a delete's rename and its offset cleanup leaves offsets on a topic
         // that no longer exists; a topic created later under that name must not inherit them.
         let gone = |topic: &str| !found.topics.contains_key(topic) && !found.kept.contains(topic);
-        if let Err(err) = groups.forget_topics(gone) {
+        if !found.complete {
+            tracing::warn!("the topics directory was not read whole; committed offsets of deleted topics are kept");
+        } else if let Err(err) = groups.forget_topics(gone) {
             tracing::warn!(error = %err, "cannot remove committed offsets of deleted topics");
         }
         let topics = found.topics;
@@ -253,8 +270,10 @@ impl Broker {
             remove_leftover(&staging);
             return Err(io(format!("cannot create {}", topic_dir.display()))(err));
         }
-        sync_dir(&self.dir).map_err(io(format!("cannot sync {}", self.dir.display())))?;
-        let topic = match Broker::open_topic(&self.dir, config.clone(), self.log_config) {
+        let opened = sync_dir(&self.dir)
+            .map_err(io(format!("cannot sync {}", self.dir.display())))
+            .and_then(|()| Broker::open_topic(&self.dir, config.clone(), self.log_config));
+        let topic = match opened {
             Ok(topic) => Arc::new(topic),
             Err(err) => {
                 // Not answered as created: take it away again rather than leave a topic
@@ -301,12 +320,17 @@ impl Broker {
     }
 
     fn retire_topic_dir(&self, name: &str, gone: &Path) -> Result<(), BrokerError> {
+        self.rename_topic_dir(name, gone)?;
+        sync_dir(&self.dir).map_err(io(format!("cannot sync {}", self.dir.display())))
+    }
+
+    /// Renames `<name>` to `gone` (a leftover there is removed first).
+    fn rename_topic_dir(&self, name: &str, gone: &Path) -> Result<(), BrokerError> {
         if gone.exists() {
             fs::remove_dir_all(gone).map_err(io(format!("cannot delete {}", gone.display())))?;
         }
         let from = self.dir.join(name);
-        fs::rename(&from, gone).map_err(io(format!("cannot delete {}", from.display())))?;
-        sync_dir(&self.dir).map_err(io(format!("cannot sync {}", self.dir.display())))
+        fs::rename(&from, gone).map_err(io(format!("cannot delete {}", from.display())))
     }
 
     /// Changes a topic's settings: documentation, retention, validation and subjects.
@@ -367,9 +391,15 @@ impl Broker {
     }
 
     /// Deletes a topic and all its records: the only way records are ever removed besides
-    /// retention. The topic's directory is renamed to `<name>~deleting` and `topics/` fsynced
-    /// (the deletion is then durable: a start after a crash finishes it), every group's
-    /// committed offsets on the topic are removed durably, and then the files.
+    /// retention. The topic leaves the table and its partitions are retired (appends and
+    /// reads through a handle taken earlier are refused from here on, so none can reach a
+    /// topic re-created under the name); its directory is renamed to `<name>~deleting` and
+    /// `topics/` fsynced (the deletion is then durable: a start after a crash finishes it),
+    /// every group's committed offsets on the topic are removed, and then the files.
+    ///
+    /// Once the rename is done the topic is gone, and the answer is success: a failure of
+    /// a later step is logged, and what it leaves (a `~deleting` directory, offsets in a
+    /// group file) is settled at the next start.
     pub fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
         check_name(name)?;
         let _one_at_a_time = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
@@ -379,9 +409,15 @@ impl Broker {
             .unwrap_or_else(|e| e.into_inner())
             .remove(name)
             .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        for partition in removed.partitions.iter() {
+            partition.retire();
+        }
         let gone = self.dir.join(format!("{name}{DELETING}"));
-        if let Err(err) = self.retire_topic_dir(name, &gone) {
+        if let Err(err) = self.rename_topic_dir(name, &gone) {
             // Still whole on disk: keep serving it rather than lose it until the next start.
+            for partition in removed.partitions.iter() {
+                partition.unretire();
+            }
             self.topics
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
@@ -389,10 +425,15 @@ impl Broker {
             return Err(err);
         }
         drop(removed);
-        self.groups
-            .forget_topics(|topic| topic == name)
-            .map_err(group_io("cannot remove the deleted topic's committed offsets"))?;
-        fs::remove_dir_all(&gone).map_err(io(format!("cannot delete {}", gone.display())))?;
+        if let Err(err) = sync_dir(&self.dir) {
+            tracing::error!(topic = name, error = %err, "cannot sync the topics directory after a deletion; a crash may bring the topic back");
+        }
+        if let Err(err) = self.groups.forget_topics(|topic| topic == name) {
+            tracing::error!(topic = name, error = %err, "cannot remove a deleted topic's committed offsets from every group file");
+        }
+        if let Err(err) = fs::remove_dir_all(&gone) {
+            tracing::warn!(path = %gone.display(), error = %err, "cannot remove a deleted topic's files; the next start removes them");
+        }
         Ok(())
     }
 
@@ -408,14 +449,19 @@ impl Broker {
 
 impl Broker {
     /// Flushes and closes every partition cleanly, for a fast next start. Produce calls
-    /// after this are refused.
+    /// after this are refused. A partition that cannot close (its flush failed) does not
+    /// keep the others from closing; the first such error is answered.
     pub fn close(&self) -> Result<(), BrokerError> {
+        let mut first_error = None;
         for topic in self.topics() {
-            for partition in topic.partitions.iter() {
-                partition.close()?;
+            for (p, partition) in topic.partitions.iter().enumerate() {
+                if let Err(err) = partition.close() {
+                    tracing::error!(topic = %topic.config.name, partition = p, error = %err, "cannot close a partition cleanly");
+                    first_error.get_or_insert(BrokerError::Log(err));
+                }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The consumer groups reading this broker's topics.
@@ -439,6 +485,9 @@ struct Found {
     topics: BTreeMap<String, Arc<Topic>>,
     /// Names of topic directories left alone or set aside: their groups' offsets stay.
     kept: BTreeSet<String>,
+    /// Every entry of `topics/` was read: only then is a topic missing from `topics` and
+    /// `kept` known to be gone.
+    complete: bool,
 }
 
 /// Opens every whole topic in `topics/` and settles what a crash left behind, so that no
@@ -451,13 +500,16 @@ fn discover_topics(dir: &Path, log_config: LogConfig) -> Result<Found, BrokerErr
     let mut found = Found {
         topics: BTreeMap::new(),
         kept: BTreeSet::new(),
+        complete: true,
     };
     let mut removed_any = false;
     for entry in fs::read_dir(dir).map_err(io(format!("cannot list {}", dir.display())))? {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
+                // Which topic it was is unknown, so no group's offsets may be dropped.
                 tracing::warn!(dir = %dir.display(), error = %err, "cannot read an entry of the topics directory; skipping it");
+                found.complete = false;
                 continue;
             }
         };
@@ -498,6 +550,12 @@ fn discover_topics(dir: &Path, log_config: LogConfig) -> Result<Found, BrokerErr
                 tracing::warn!(path = %path.display(), "removing a topic directory without settings or records (an unfinished creation)");
                 removed_any |= remove_leftover(&path);
             }
+            Err(Settings::Unreadable(why)) => {
+                // Perhaps passing (EMFILE, EIO, EACCES): the directory stays as it is for
+                // the next start, and its groups' offsets stay.
+                tracing::error!(topic = %name, why = %why, "a topic's settings cannot be read now; the topic is not served until a restart reads them");
+                found.kept.insert(name);
+            }
             Err(why) => {
                 set_aside(dir, &name, &why);
                 found.kept.insert(name);
@@ -512,28 +570,39 @@ fn discover_topics(dir: &Path, log_config: LogConfig) -> Result<Found, BrokerErr
 }
 
 /// Why a topic directory's settings cannot be used.
+#[derive(Debug)]
 enum Settings {
     Missing,
+    /// Reading the file failed (too many open files, an I/O error, permissions): perhaps
+    /// passing, so the topic is left where it is.
     Unreadable(String),
+    /// The file was read and is not valid settings (empty, truncated, not JSON, missing
+    /// fields): it will not get better, so the directory is set aside.
+    Invalid(String),
 }
 
 impl fmt::Display for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Settings::Missing => write!(f, "{SETTINGS} is missing"),
-            Settings::Unreadable(why) => f.write_str(why),
+            Settings::Unreadable(why) | Settings::Invalid(why) => f.write_str(why),
         }
     }
 }
 
 fn read_settings(topic_dir: &Path) -> Result<TopicConfig, Settings> {
     let path = topic_dir.join(SETTINGS);
-    let text = match fs::read_to_string(&path) {
+    classify_settings(&path, fs::read_to_string(&path))
+}
+
+/// The settings in `read` (the outcome of reading `path`), or which kind of failure it is.
+fn classify_settings(path: &Path, read: std::io::Result<String>) -> Result<TopicConfig, Settings> {
+    let text = match read {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Settings::Missing),
         Err(err) => return Err(Settings::Unreadable(format!("cannot read {}: {err}", path.display()))),
     };
-    serde_json::from_str(&text).map_err(|e| Settings::Unreadable(format!("{} is not valid: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| Settings::Invalid(format!("{} is not valid: {e}", path.display())))
 }
 
 /// Whether any partition directory of `topic_dir` holds a non-empty segment; `true` when
@@ -629,4 +698,38 @@ pub fn murmur2(data: &[u8]) -> u32 {
     h = h.wrapping_mul(M);
     h ^= h >> 15;
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::*;
+
+    fn classify(read: std::io::Result<String>) -> Result<TopicConfig, Settings> {
+        classify_settings(Path::new("t/topic.json"), read)
+    }
+
+    #[test]
+    fn only_settings_that_were_read_and_are_invalid_count_as_damaged() {
+        for transient in [
+            Error::from_raw_os_error(libc::EMFILE),
+            Error::from_raw_os_error(libc::EIO),
+            Error::from(ErrorKind::PermissionDenied),
+        ] {
+            assert!(matches!(classify(Err(transient)), Err(Settings::Unreadable(_))));
+        }
+        assert!(matches!(
+            classify(Err(ErrorKind::NotFound.into())),
+            Err(Settings::Missing)
+        ));
+        for damaged in ["", "{\"name\": \"t\", \"partit", "not json", "{}"] {
+            assert!(
+                matches!(classify(Ok(damaged.to_string())), Err(Settings::Invalid(_))),
+                "{damaged:?}"
+            );
+        }
+        let whole = serde_json::to_string(&TopicConfig::new("t", 2)).unwrap();
+        assert_eq!(classify(Ok(whole)).unwrap().partitions, 2);
+    }
 }

@@ -336,6 +336,54 @@ mod file_cache {
         assert_eq!(read_all(&log, 0).len(), 3);
     }
 
+    /// Descriptors of this process open on files in `dir`.
+    fn open_in(dir: &std::path::Path) -> usize {
+        fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|fd| fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.starts_with(dir))
+            .count()
+    }
+
+    #[test]
+    fn a_roll_flushes_the_old_segment_and_lets_go_of_its_file() {
+        // A cache of one file: what stays open beyond it is held by segments themselves.
+        let files = cache(1);
+        let dir = temp_dir();
+        let (mut log, _) = PartitionLog::open_in(&dir, small_segments(), files).unwrap();
+        // Many rolls with no flush between them: only the active segment keeps a handle
+        // of its own, besides the cache's.
+        for i in 0..40 {
+            log.append(&mut records(4, &format!("r{i}"), 0)).unwrap();
+        }
+        assert!(log.segment_count() > 5, "{} segments", log.segment_count());
+        let open = open_in(&dir);
+        assert!(open <= 2, "{open} descriptors open on one log's files");
+        let ticket = log.begin_sync().unwrap();
+        assert_eq!(ticket.files.len(), 1, "only the active segment has writes to flush");
+        ticket.flush().unwrap();
+        log.finish_sync(&ticket);
+        assert_eq!(read_all(&log, 0).len(), 160, "the rolled segments are readable");
+    }
+
+    #[test]
+    fn a_log_whose_flush_failed_takes_no_writes_and_is_not_marked_clean() {
+        let files = cache(4);
+        let dir = temp_dir();
+        let (mut log, _) = PartitionLog::open_in(&dir, LogConfig::default(), files).unwrap();
+        log.append(&mut records(2, "a", 0)).unwrap();
+        let ticket = log.begin_sync().unwrap();
+        log.fail(); // what the flusher does when the ticket's fdatasync fails
+        drop(ticket);
+        assert!(matches!(log.append(&mut records(1, "b", 0)), Err(LogError::Stopped(_))));
+        assert!(log.begin_sync().is_err(), "nothing more becomes durable");
+        assert!(log.close().is_err());
+        assert!(
+            !dir.join("clean-shutdown").exists(),
+            "no marker vouches for unflushed data"
+        );
+    }
+
     #[test]
     fn recovery_opens_one_segment_file_at_a_time() {
         let files = cache(2);
@@ -504,6 +552,14 @@ mod partition {
             "a call with an invalid batch appends nothing"
         );
         partition.close().unwrap();
+        assert!(
+            matches!(
+                partition.append(&mut [records(1, "late", 0)]).await,
+                Err(LogError::Stopped(_))
+            ),
+            "a closed partition takes no write"
+        );
+        drop(partition);
         let (partition, recovery) = Partition::open(&dir, small_segments(), Durability::Sync).unwrap();
         assert!(recovery.clean);
         assert_eq!(partition.offsets(), (0, 120, 120));
@@ -590,6 +646,84 @@ mod broker {
         drop(broker);
         let broker = Broker::open(&dir, LogConfig::default()).unwrap();
         assert!(broker.topics().is_empty());
+    }
+}
+
+/// A topic deleted while a caller still holds it (a produce waiting on the registry, a
+/// read in progress) and re-created under the same name: the old handle must not reach the
+/// new topic's files, which sit at the very paths the old ones had.
+mod deleted_topic {
+    use super::*;
+    use crate::broker::topic::TopicConfig;
+    use crate::broker::{Broker, BrokerError};
+
+    fn record(value: &str) -> Record {
+        Record {
+            timestamp: 1_000,
+            key: None,
+            value: Some(value.as_bytes().to_vec()),
+            headers: vec![],
+        }
+    }
+
+    fn values(records: &[batch::StoredRecord]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| String::from_utf8(r.record.value.clone().unwrap()).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_deleted_topics_handle_cannot_write_into_or_read_a_recreated_topic() {
+        let data = temp_dir();
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        // Held across the deletion; never written, so no file of it is cached: its next
+        // use would open the segment file by path.
+        let old = broker.create_topic(TopicConfig::new("orders", 1)).unwrap();
+        broker.delete_topic("orders").unwrap();
+        let new = broker.create_topic(TopicConfig::new("orders", 1)).unwrap();
+        new.produce(0, &[record("new-0")]).await.unwrap();
+
+        let late = old.produce(0, &[record("old-late")]).await;
+        assert!(
+            matches!(late, Err(BrokerError::UnknownTopic(ref t)) if t == "orders"),
+            "a produce through the deleted topic is refused: {:?}",
+            late.map_err(|e| e.to_string())
+        );
+        assert!(matches!(old.fetch(0, 0, usize::MAX), Err(BrokerError::UnknownTopic(_))));
+        assert_eq!(
+            old.apply_retention(SystemTime::now()).unwrap(),
+            0,
+            "retention leaves a deleted topic alone"
+        );
+
+        new.produce(0, &[record("new-1")]).await.unwrap();
+        assert_eq!(values(&new.fetch(0, 0, usize::MAX).unwrap()), ["new-0", "new-1"]);
+        assert_eq!(new.offsets(0).unwrap(), (0, 2));
+        drop((old, new));
+        broker.close().unwrap();
+        drop(broker);
+
+        let broker = Broker::open(&data, LogConfig::default()).expect("the re-created topic reopens");
+        let topic = broker.topic("orders").unwrap();
+        assert_eq!(topic.offsets(0).unwrap(), (0, 2));
+        assert_eq!(values(&topic.fetch(0, 0, usize::MAX).unwrap()), ["new-0", "new-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_topic_that_was_written_refuses_writes_too() {
+        let data = temp_dir();
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        let old = broker.create_topic(TopicConfig::new("t", 2)).unwrap();
+        old.produce(1, &[record("old-0")]).await.unwrap();
+        broker.delete_topic("t").unwrap();
+        let new = broker.create_topic(TopicConfig::new("t", 2)).unwrap();
+        assert!(matches!(
+            old.produce(1, &[record("old-1")]).await,
+            Err(BrokerError::UnknownTopic(_))
+        ));
+        assert!(new.fetch(1, 0, usize::MAX).unwrap().is_empty());
+        assert_eq!(new.offsets(1).unwrap(), (0, 0));
     }
 }
 
@@ -720,6 +854,42 @@ mod recovery {
         // And the next start is as quiet.
         let broker = Broker::open(&data, LogConfig::default()).unwrap();
         assert_eq!(names(&broker), vec!["fine".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn settings_that_cannot_be_read_now_leave_the_topic_and_its_offsets_alone() {
+        let data = temp_dir();
+        topic_with_records(&data, "orders", 3).await;
+        fs::create_dir_all(data.join("groups")).unwrap();
+        fs::write(
+            data.join("groups/g.json"),
+            br#"{"offsets":[{"topic":"orders","partition":0,"offset":2}]}"#,
+        )
+        .unwrap();
+        // A read error that is no sign of damage (as EMFILE or EIO would be): the settings
+        // path is a directory, so reading it fails with EISDIR, even as root.
+        let settings = data.join("topics/orders/topic.json");
+        let text = fs::read(&settings).unwrap();
+        fs::remove_file(&settings).unwrap();
+        fs::create_dir(&settings).unwrap();
+
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert!(names(&broker).is_empty(), "not served while unreadable");
+        assert!(data.join("topics/orders/0").exists(), "left where it is");
+        assert!(!data.join("topics/orders~damaged").exists(), "not set aside");
+        assert_eq!(
+            broker.groups().committed("g", &[]).unwrap(),
+            vec![(("orders".to_string(), 0), 2)],
+            "its offsets are kept"
+        );
+        drop(broker);
+
+        // Readable again: the next start serves it, with its records and offsets.
+        fs::remove_dir(&settings).unwrap();
+        fs::write(&settings, text).unwrap();
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert_eq!(broker.topic("orders").unwrap().offsets(0).unwrap(), (0, 3));
+        assert_eq!(broker.groups().committed("g", &[]).unwrap().len(), 1);
     }
 
     #[test]
@@ -904,5 +1074,52 @@ mod groups {
             groups.join("../x", "c", member(Reset::Latest)),
             Err(GroupError::InvalidName(_))
         ));
+    }
+
+    #[test]
+    fn consumers_are_not_held_up_while_a_deleted_topics_offsets_are_written() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::sync::{mpsc, Arc};
+
+        let dir = temp_dir();
+        let groups = Arc::new(Groups::open(&dir).unwrap());
+        let log = Fixed { bounds: (0, 20) };
+        for group in ["slow", "other"] {
+            groups.join(group, "a", member(Reset::Earliest)).unwrap();
+            groups.subscribe(group, "a", vec!["t".to_string()]).unwrap();
+            groups.assignment(group, "a", &log).unwrap();
+            groups
+                .commit(group, "a", Some(vec![(("t".to_string(), 0), 5)]))
+                .unwrap();
+        }
+        // The next write of `slow`'s file blocks: its temporary file is a FIFO no one
+        // reads yet, whose opening for writing waits for a reader.
+        let fifo = dir.join("groups/slow.json.tmp");
+        let path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: mkfifo reads the NUL-terminated path it is given.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+
+        let forgetting = {
+            let groups = groups.clone();
+            std::thread::spawn(move || groups.forget_topics(|topic| topic == "t"))
+        };
+        std::thread::sleep(Duration::from_millis(300)); // let it reach the blocked write
+        let (answered, answer) = mpsc::channel();
+        {
+            let groups = groups.clone();
+            std::thread::spawn(move || {
+                let _ = answered.send(groups.committed("other", &[]).map(|c| c.len()));
+            });
+        }
+        let during = answer.recv_timeout(Duration::from_secs(2));
+        // Unblock the write (reading the FIFO to its end), whatever happened.
+        let mut reader = std::fs::File::open(&fifo).unwrap();
+        let _ = std::io::Read::read_to_end(&mut reader, &mut Vec::new());
+        let _ = forgetting.join().unwrap();
+        assert_eq!(
+            during.expect("a consumer call answers while another group's file is being written"),
+            Ok(0),
+            "the deleted topic's offsets are already gone from memory"
+        );
     }
 }

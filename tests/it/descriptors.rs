@@ -173,7 +173,7 @@ fn produce_and_read_all(address: &str, prefix: &str, topics: usize) {
 fn open_files_and_threads_stay_bounded_with_1200_partitions() {
     let dir = temp_dir("herald-descriptors");
     // A limit of its own, so the bounds below do not depend on the machine's: 4,096 open
-    // files leave room for 2,816 partitions and 256 cached segment files.
+    // files leave room for 1,408 partitions (two descriptors each) and 256 cached segment files.
     let herald = Herald::start(&dir, Some(4096));
     let (files_at_start, threads_at_start) = (herald.open_files(), herald.threads());
     create_topics(&herald, "t", TOPICS);
