@@ -4,7 +4,7 @@
 # (binary, and JSON validated against a JSON Schema) and partition reads. Each measurement
 # alternates the binaries ROUNDS times (A B A B …) so the machine's drift falls on both; the
 # figure per binary is the median of its rounds, and the last column is B as a share of A.
-# Needs wrk and curl. Usage: bench/compare.sh BASE_BINARY NEW_BINARY [seconds per run]
+# Needs wrk and curl. Usage: [ROUNDS=3] [MEASURES="by-id produce"] bench/compare.sh BASE_BINARY NEW_BINARY [seconds per run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,7 @@ A="$1"
 B="$2"
 DURATION="${3:-5}"
 ROUNDS="${ROUNDS:-3}"
-ADDRESS=127.0.0.1:18093
+ADDRESS="${ADDRESS:-127.0.0.1:18093}"
 WORK="$(mktemp -d -p "${BENCH_DIR:-$PWD/target}")"
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
@@ -81,7 +81,7 @@ echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /
 echo "A: $A"
 echo "B: $B"
 printf '%-44s %14s %14s %8s\n' measurement A B "B/A"
-for name in by-id lookup register produce validated reads; do
+for name in ${MEASURES:-by-id lookup register produce validated reads}; do
   figures_a=""
   figures_b=""
   for _ in $(seq "$ROUNDS"); do
