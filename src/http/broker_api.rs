@@ -777,7 +777,11 @@ pub async fn read_partition(
     let format = response_format(&headers, &params);
     let budget = &state.read_budget;
     let mut reservation = budget.reserve(max_bytes, state.max_request_bytes).await?;
-    let batches = read_batches(budget, &mut reservation, || topic.read_batches(partition, offset, max_bytes)).await?;
+    let read_bytes = max_bytes.min(reservation.batches());
+    let batches = read_batches(budget, &mut reservation, || {
+        topic.read_batches(partition, offset, read_bytes)
+    })
+    .await?;
     let mut out = RecordsJson::new(format != Format::Json, reservation.answer());
     out.start_partition(&name, partition);
     out.expect(batches.len());

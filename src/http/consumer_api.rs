@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::broker_api::{broker, invalid_batch, max_bytes, push_record, read_batches, records_answer, reply, BINARY_V2};
+use super::broker_api::{
+    broker, invalid_batch, max_bytes, push_record, read_batches, records_answer, reply, BINARY_V2,
+};
 use super::error::ApiError;
 use super::params::Params;
 use super::records_json::RecordsJson;
@@ -224,7 +226,7 @@ pub async fn records(
             .is_some_and(|a| a.contains(BINARY_V2));
     let read_budget = &state.read_budget;
     let mut reservation = read_budget.reserve(max_bytes, state.max_request_bytes).await?;
-    let mut budget = max_bytes;
+    let mut budget = max_bytes.min(reservation.batches());
     let mut out = RecordsJson::new(binary, reservation.answer());
     let mut next: Vec<(TopicPartition, i64)> = Vec::new();
     for ((topic_name, partition), position) in &assignment.positions {

@@ -83,8 +83,14 @@ impl ReadBudget {
     /// Reserves room for a read of up to `max_bytes` of records (already capped at
     /// [`MAX_READ_BYTES`]) from a log whose ordinary batches are at most `batch_bytes`.
     pub async fn reserve(&self, max_bytes: usize, batch_bytes: usize) -> Result<Reservation, ApiError> {
-        let batches = max_bytes.max(batch_bytes).max(1);
-        let answer = max_bytes.saturating_mul(2).saturating_add(MIN_ANSWER_BYTES);
+        let mut batches = max_bytes.max(batch_bytes).max(1);
+        let mut answer = max_bytes.saturating_mul(2).saturating_add(MIN_ANSWER_BYTES);
+        if batches.saturating_add(answer) > self.total {
+            // A read larger than the whole budget is scaled down to it: it reads fewer
+            // batches (see `Reservation::batches`) and writes a shorter answer.
+            batches = batch_bytes.max(self.total / 3).max(1);
+            answer = self.total.saturating_sub(batches).max(MIN_ANSWER_BYTES);
+        }
         let permit = self.acquire(batches.saturating_add(answer)).await?;
         Ok(Reservation {
             permit,
@@ -144,7 +150,7 @@ pub struct Reservation {
 }
 
 impl Reservation {
-    /// Bytes of log batches the read may hold at once.
+    /// Bytes of log batches the read may hold at once: what it asks the log for, at most.
     pub fn batches(&self) -> usize {
         self.batches
     }
@@ -192,7 +198,10 @@ mod tests {
     async fn answers_hold_their_share_until_dropped() {
         let budget = ReadBudget::new(1 << 20, Duration::from_millis(20));
         let reservation = budget.reserve(1000, 4000).await.unwrap();
-        assert_eq!((reservation.batches(), reservation.answer()), (4000, 2000 + MIN_ANSWER_BYTES));
+        assert_eq!(
+            (reservation.batches(), reservation.answer()),
+            (4000, 2000 + MIN_ANSWER_BYTES)
+        );
         assert_eq!(
             budget.available(),
             (1 << 20) - 6000 - MIN_ANSWER_BYTES,
@@ -219,9 +228,15 @@ mod tests {
         let mut reservation = budget.reserve(1, 1000).await.unwrap();
         let taken = (1 << 20) - budget.available();
         budget.grow_batches(&mut reservation, 5000).await.unwrap();
-        budget.grow_answer(&mut reservation, 2 * MIN_ANSWER_BYTES).await.unwrap();
+        budget
+            .grow_answer(&mut reservation, 2 * MIN_ANSWER_BYTES)
+            .await
+            .unwrap();
         budget.grow_answer(&mut reservation, 10).await.unwrap();
-        assert_eq!((reservation.batches(), reservation.answer()), (5000, 2 * MIN_ANSWER_BYTES));
+        assert_eq!(
+            (reservation.batches(), reservation.answer()),
+            (5000, 2 * MIN_ANSWER_BYTES)
+        );
         assert_eq!((1 << 20) - budget.available(), taken + 4000 + MIN_ANSWER_BYTES - 2);
         drop(reservation);
         assert_eq!(budget.available(), 1 << 20);
@@ -232,10 +247,15 @@ mod tests {
         let budget = ReadBudget::new(1000, Duration::from_millis(20));
         let mut all = budget.reserve(10_000, 0).await.unwrap();
         assert_eq!(budget.available(), 0, "one read larger than the budget takes all of it");
+        assert_eq!(
+            (all.batches(), all.answer()),
+            (333, MIN_ANSWER_BYTES),
+            "and is scaled down"
+        );
         let refused = budget.reserve(1, 0).await.err().expect("no room");
         assert_eq!((refused.status.as_u16(), refused.code), (429, 429));
         assert!(refused.message.contains("budget of 1000 bytes"), "{}", refused.message);
-        let refused = budget.grow_answer(&mut all, 1 << 20).await.err().expect("no room");
+        let refused = budget.grow_answer(&mut all, 1 << 20).await.expect_err("no room");
         assert_eq!(refused.status.as_u16(), 429);
         drop(all);
         assert!(budget.reserve(1, 0).await.is_ok());

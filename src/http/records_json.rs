@@ -32,10 +32,8 @@ impl RecordsJson {
     /// shows as a string of its text). The answer's allocation stays within `limit` bytes,
     /// except that it is at least 2 (`[]`).
     pub fn new(binary: bool, limit: usize) -> RecordsJson {
-        let mut out = Vec::new();
-        out.push(b'[');
         RecordsJson {
-            out,
+            out: vec![b'['],
             binary,
             limit,
             count: 0,
@@ -240,8 +238,10 @@ mod tests {
     use super::*;
     use crate::broker::batch::{self, Record};
 
+    type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
     /// One batch of records with these keys and values, from offset `first`.
-    fn batch_of(first: i64, records: &[(Option<&[u8]>, Option<&[u8]>)]) -> Vec<u8> {
+    fn batch_of(first: i64, records: &[KeyValue<'_>]) -> Vec<u8> {
         let records: Vec<Record> = records
             .iter()
             .map(|(key, value)| Record {
@@ -321,7 +321,11 @@ mod tests {
         writer.start_partition("t", 0);
         assert_eq!(write(&mut writer, &bytes), 3, "three records and their commas fit");
         let answer = writer.finish();
-        assert!(answer.capacity() <= 2 + 3 * one + 2, "{} bytes allocated", answer.capacity());
+        assert!(
+            answer.capacity() <= 2 + 3 * one + 2,
+            "{} bytes allocated",
+            answer.capacity()
+        );
         assert_eq!(parsed_bytes(&answer).as_array().unwrap().len(), 3);
 
         let mut writer = RecordsJson::new(true, 10);
