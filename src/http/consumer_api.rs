@@ -207,7 +207,9 @@ pub async fn assignments(State(state): State<AppState>, Path((group, instance)):
 
 /// `GET …/records?max_bytes=&timeout=`: what the member's partitions hold from its
 /// positions, up to `max_bytes` (as for partition reads: 1 MiB by default, at most 64 MiB,
-/// within the shared read budget); positions move past what is returned. `timeout` (ms) is
+/// within the shared read budget; the answer stops at its share of the budget, with at
+/// least one record); positions move past the records returned, so the next fetch
+/// continues with the first record left out. `timeout` (ms) is
 /// accepted for REST Proxy's clients and checked, but nothing is waited for.
 pub async fn records(
     State(state): State<AppState>,
