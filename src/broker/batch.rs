@@ -498,6 +498,27 @@ fn put_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn log_records_walk_batches_borrowed_from_an_offset() {
+        let mut first = encode(&sample());
+        set_base_offset(&mut first, 10);
+        let mut second = encode(&sample());
+        set_base_offset(&mut second, 10 + sample().len() as i64);
+        let log = [first.as_slice(), second.as_slice()].concat();
+        let offsets: Vec<i64> = log_records(&log, 11).map(|r| r.unwrap().offset).collect();
+        let expected: Vec<i64> = (11..10 + 2 * sample().len() as i64).collect();
+        assert_eq!(offsets, expected, "records before the offset are skipped");
+        let owned: Vec<StoredRecord> = log_records(&log, 0).map(|r| r.unwrap().to_owned().unwrap()).collect();
+        let decoded = [records(&first).unwrap(), records(&second).unwrap()].concat();
+        assert_eq!(owned, decoded, "headers included");
+        assert_eq!(owned[0].record, sample()[0]);
+        // A torn batch at the end is an error, after the whole batches before it.
+        let torn = &log[..log.len() - 3];
+        let results: Vec<_> = log_records(torn, 0).collect();
+        assert!(results[..sample().len()].iter().all(Result::is_ok));
+        assert!(matches!(results.last(), Some(Err(BatchError::Short { .. }))));
+    }
+
     fn sample() -> Vec<Record> {
         vec![
             Record {
