@@ -240,16 +240,83 @@ pub fn set_base_offset(bytes: &mut [u8], offset: i64) {
 
 /// Decodes the records of one verified, uncompressed batch.
 pub fn records(bytes: &[u8]) -> Result<Vec<StoredRecord>, BatchError> {
+    let refs = record_refs(bytes)?;
+    let mut out = Vec::with_capacity(refs.remaining);
+    for record in refs {
+        out.push(record?.to_owned()?);
+    }
+    Ok(out)
+}
+
+/// A record of a batch, borrowed from the batch's bytes: readers that only copy keys and
+/// values into an answer need no allocation per record.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    pub offset: i64,
+    pub timestamp: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    /// The encoded headers (count, then key and value of each), already checked for shape.
+    headers: &'a [u8],
+}
+
+impl RecordRef<'_> {
+    /// The record with its own copies of key, value and headers.
+    pub fn to_owned(&self) -> Result<StoredRecord, BatchError> {
+        let mut reader = Reader {
+            bytes: self.headers,
+            at: 0,
+        };
+        let count = reader.varint()?;
+        let mut headers = Vec::new();
+        for _ in 0..count.max(0) {
+            let name = reader.bytes_field()?.ok_or_else(|| bad("null header key"))?;
+            let name = String::from_utf8(name.to_vec()).map_err(|_| bad("header key is not UTF-8"))?;
+            headers.push((name, reader.bytes_field()?.map(<[u8]>::to_vec)));
+        }
+        Ok(StoredRecord {
+            offset: self.offset,
+            record: Record {
+                timestamp: self.timestamp,
+                key: self.key.map(<[u8]>::to_vec),
+                value: self.value.map(<[u8]>::to_vec),
+                headers,
+            },
+        })
+    }
+}
+
+/// The records of one uncompressed batch, in order, borrowed from its bytes.
+pub struct RecordRefs<'a> {
+    reader: Reader<'a>,
+    base_offset: i64,
+    base_timestamp: i64,
+    remaining: usize,
+    failed: bool,
+}
+
+/// The records of the batch at the start of `bytes` (its header already checked).
+pub fn record_refs(bytes: &[u8]) -> Result<RecordRefs<'_>, BatchError> {
     let header = header(bytes)?;
     if header.compression() != 0 {
         return Err(BatchError::Compressed(header.compression()));
     }
-    let mut reader = Reader {
-        bytes: &bytes[HEADER_LEN..header.total_len()],
-        at: 0,
-    };
-    let mut out = Vec::with_capacity(header.record_count.max(0) as usize);
-    for _ in 0..header.record_count {
+    Ok(RecordRefs {
+        reader: Reader {
+            bytes: &bytes[HEADER_LEN..header.total_len()],
+            at: 0,
+        },
+        base_offset: header.base_offset,
+        base_timestamp: header.base_timestamp,
+        remaining: header.record_count.max(0) as usize,
+        failed: false,
+    })
+}
+
+impl<'a> RecordRefs<'a> {
+    fn next_record(&mut self) -> Result<RecordRef<'a>, BatchError> {
+        let bytes = self.reader.bytes;
+        let reader = &mut self.reader;
         let length = reader.varint()?;
         let end = reader.at + usize::try_from(length).map_err(|_| bad("negative record length"))?;
         if end > reader.bytes.len() {
@@ -260,30 +327,92 @@ pub fn records(bytes: &[u8]) -> Result<Vec<StoredRecord>, BatchError> {
         let offset_delta = reader.varint()?;
         let key = reader.bytes_field()?;
         let value = reader.bytes_field()?;
+        let headers_start = reader.at;
         let header_count = reader.varint()?;
-        let mut headers = Vec::new();
         for _ in 0..header_count.max(0) {
-            let name = reader.bytes_field()?.ok_or_else(|| bad("null header key"))?;
-            let name = String::from_utf8(name).map_err(|_| bad("header key is not UTF-8"))?;
-            headers.push((name, reader.bytes_field()?));
+            reader.bytes_field()?.ok_or_else(|| bad("null header key"))?;
+            reader.bytes_field()?;
         }
         if reader.at != end {
             return Err(bad("record length does not match its fields"));
         }
-        out.push(StoredRecord {
-            offset: header.base_offset + offset_delta as i64,
-            record: Record {
-                timestamp: header.base_timestamp + timestamp_delta,
-                key,
-                value,
-                headers,
-            },
-        });
+        Ok(RecordRef {
+            offset: self.base_offset + offset_delta as i64,
+            timestamp: self.base_timestamp + timestamp_delta,
+            key,
+            value,
+            headers: &bytes[headers_start..end],
+        })
     }
-    if reader.at != reader.bytes.len() {
-        return Err(bad("bytes left after the last record"));
+}
+
+impl<'a> Iterator for RecordRefs<'a> {
+    type Item = Result<RecordRef<'a>, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.remaining == 0 {
+            if self.reader.at != self.reader.bytes.len() {
+                self.failed = true;
+                return Some(Err(bad("bytes left after the last record")));
+            }
+            return None;
+        }
+        self.remaining -= 1;
+        let record = self.next_record();
+        self.failed = record.is_err();
+        Some(record)
     }
-    Ok(out)
+}
+
+/// The records of consecutive whole batches (as a log read returns them) from `offset` on:
+/// records of the first batch before it are skipped.
+pub struct LogRecords<'a> {
+    rest: &'a [u8],
+    batch: Option<RecordRefs<'a>>,
+    offset: i64,
+}
+
+/// Walks `bytes`, whole batches back to back, from the record at `offset`.
+pub fn log_records(bytes: &[u8], offset: i64) -> LogRecords<'_> {
+    LogRecords {
+        rest: bytes,
+        batch: None,
+        offset,
+    }
+}
+
+impl<'a> Iterator for LogRecords<'a> {
+    type Item = Result<RecordRef<'a>, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(batch) = &mut self.batch {
+                match batch.next() {
+                    Some(Ok(record)) if record.offset < self.offset => continue,
+                    Some(record) => return Some(record),
+                    None => self.batch = None,
+                }
+            }
+            if self.rest.is_empty() {
+                return None;
+            }
+            let refs = header(self.rest).and_then(|h| {
+                let (batch, rest) = self.rest.split_at(h.total_len());
+                self.rest = rest;
+                record_refs(batch)
+            });
+            match refs {
+                Ok(refs) => self.batch = Some(refs),
+                Err(err) => {
+                    self.rest = &[];
+                    return Some(Err(err));
+                }
+            }
+        }
+    }
 }
 
 fn bad(why: &str) -> BatchError {
@@ -295,7 +424,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, BatchError> {
         let b = *self.bytes.get(self.at).ok_or_else(|| bad("record truncated"))?;
         self.at += 1;
@@ -324,7 +453,7 @@ impl Reader<'_> {
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
-    fn bytes_field(&mut self) -> Result<Option<Vec<u8>>, BatchError> {
+    fn bytes_field(&mut self) -> Result<Option<&'a [u8]>, BatchError> {
         let len = self.varint()?;
         if len < 0 {
             return Ok(None);
@@ -335,7 +464,7 @@ impl Reader<'_> {
             .get(self.at..end)
             .ok_or_else(|| bad("field runs past the record"))?;
         self.at = end;
-        Ok(Some(slice.to_vec()))
+        Ok(Some(slice))
     }
 }
 
@@ -368,6 +497,27 @@ fn put_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_records_walk_batches_borrowed_from_an_offset() {
+        let mut first = encode(&sample());
+        set_base_offset(&mut first, 10);
+        let mut second = encode(&sample());
+        set_base_offset(&mut second, 10 + sample().len() as i64);
+        let log = [first.as_slice(), second.as_slice()].concat();
+        let offsets: Vec<i64> = log_records(&log, 11).map(|r| r.unwrap().offset).collect();
+        let expected: Vec<i64> = (11..10 + 2 * sample().len() as i64).collect();
+        assert_eq!(offsets, expected, "records before the offset are skipped");
+        let owned: Vec<StoredRecord> = log_records(&log, 0).map(|r| r.unwrap().to_owned().unwrap()).collect();
+        let decoded = [records(&first).unwrap(), records(&second).unwrap()].concat();
+        assert_eq!(owned, decoded, "headers included");
+        assert_eq!(owned[0].record, sample()[0]);
+        // A torn batch at the end is an error, after the whole batches before it.
+        let torn = &log[..log.len() - 3];
+        let results: Vec<_> = log_records(torn, 0).collect();
+        assert!(results[..sample().len()].iter().all(Result::is_ok));
+        assert!(matches!(results.last(), Some(Err(BatchError::Short { .. }))));
+    }
 
     fn sample() -> Vec<Record> {
         vec![

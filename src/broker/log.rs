@@ -422,7 +422,12 @@ impl PartitionLog {
                 "cannot read {}",
                 file_name(segment.base_offset, "log")
             )))?;
-            if !out.is_empty() && out.len() + bytes.len() > max_bytes {
+            if out.is_empty() {
+                // Most reads stay in one segment: no copy.
+                out = bytes;
+                continue;
+            }
+            if out.len() + bytes.len() > max_bytes {
                 break;
             }
             out.extend_from_slice(&bytes);

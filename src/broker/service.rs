@@ -152,6 +152,13 @@ impl Topic {
         Ok(out)
     }
 
+    /// Whole batches from the one holding `offset`, about `max_bytes` of them (at least one
+    /// when any is durable), never past the durable point, as stored: readers walk them with
+    /// [`batch::log_records`] and copy keys and values straight into their answers.
+    pub fn read_batches(&self, partition: u32, offset: i64, max_bytes: usize) -> Result<Vec<u8>, BrokerError> {
+        Ok(self.partition(partition)?.read(offset, max_bytes)?)
+    }
+
     /// (log start, end visible to readers) of a partition.
     pub fn offsets(&self, partition: u32) -> Result<(i64, i64), BrokerError> {
         let (start, durable, _) = self.partition(partition)?.offsets();

@@ -20,11 +20,12 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::params::Params;
-use super::read_budget::{Reservation, DEFAULT_READ_BYTES, MAX_READ_BYTES};
-use super::records_json::RecordsJson;
+use super::read_budget::{ReadBudget, Reservation, DEFAULT_READ_BYTES, MAX_READ_BYTES};
+use super::records_json::{Full, RecordsJson};
 use super::wire::parse_body;
 use super::AppState;
-use crate::broker::batch::{Record, StoredRecord};
+use crate::broker::batch::{self, Record, RecordRef};
+use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
 use crate::registry::{schema_id_in_range, RegistryError, StoredSchema, VersionSpec, MAX_ID};
@@ -793,8 +794,10 @@ struct RecordOffset {
 
 /// `GET /topics/{t}/partitions/{p}/records?offset=N&count=C&max_bytes=M`: records from an
 /// offset (default 0), at most `count` of them (default: as many as fit) and about
-/// `max_bytes` of keys and values (default 1 MiB, at most 64 MiB; at least one batch), never
-/// past the durable point. The read takes its room in the shared read budget first.
+/// `max_bytes` of keys and values (default 1 MiB, at most 64 MiB; at least one record),
+/// never past the durable point. The read takes its room in the shared read budget first,
+/// and its answer stops at the first record that does not fit in its share: the client's
+/// next read starts after the last offset it got.
 pub async fn read_partition(
     State(state): State<AppState>,
     Path((name, partition)): Path<(String, String)>,
@@ -804,20 +807,75 @@ pub async fn read_partition(
     let topic = broker(&state)?.topic(&name)?;
     let partition = partition_number(&name, &partition)?;
     let offset = params.whole_number("offset", 0..=i64::MAX)?.unwrap_or(0);
-    let count = params.whole_number("count", 1..=i64::MAX)?;
+    let count = params
+        .whole_number("count", 1..=i64::MAX)?
+        .map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX));
     let max_bytes = max_bytes(&params)?;
     let format = response_format(&headers, &params);
-    let reservation = state.read_budget.reserve(max_bytes).await?;
-    let mut records = topic.fetch(partition, offset, max_bytes)?;
-    if let Some(count) = count.and_then(|c| usize::try_from(c).ok()) {
-        records.truncate(count);
+    let budget = &state.read_budget;
+    let mut reservation = budget.reserve(max_bytes, state.max_request_bytes).await?;
+    let read_bytes = max_bytes.min(reservation.batches());
+    let batches = read_batches(budget, &mut reservation, || {
+        topic.read_batches(partition, offset, read_bytes)
+    })
+    .await?;
+    let mut out = RecordsJson::new(format != Format::Json, reservation.answer());
+    out.start_partition(&name, partition);
+    out.expect(batches.len());
+    for record in batch::log_records(&batches, offset).take(count) {
+        if !push_record(budget, &mut reservation, &mut out, &record.map_err(invalid_batch)?).await? {
+            break;
+        }
     }
-    let mut out = RecordsJson::new(format != Format::Json, answer_size(&records));
-    for record in &records {
-        out.push(&name, partition, record);
-    }
-    drop(records);
+    drop(batches);
     Ok(records_answer(out, reservation))
+}
+
+/// Batches from the log, within the reservation's share for them. A log read returns at
+/// least one whole batch; one larger than the share (a batch that grew past a request body
+/// when encoded) is dropped at once, the share grown to its size, and read again, so that
+/// it is not held outside the budget while the read waits for room.
+pub(super) async fn read_batches(
+    budget: &ReadBudget,
+    reservation: &mut Reservation,
+    read: impl Fn() -> Result<Vec<u8>, BrokerError>,
+) -> Result<Vec<u8>, ApiError> {
+    let mut attempts = 0;
+    loop {
+        let batches = read()?;
+        // Capacity, not length: it is the memory held.
+        let held = batches.capacity();
+        if held <= reservation.batches() || attempts == 2 {
+            return Ok(batches);
+        }
+        drop(batches);
+        budget.grow_batches(reservation, held).await?;
+        attempts += 1;
+    }
+}
+
+/// Appends `record` to the answer if it fits in the answer's share, which grows for the
+/// first record (a reader must progress). `false`: the answer is full, the read ends here.
+pub(super) async fn push_record(
+    budget: &ReadBudget,
+    reservation: &mut Reservation,
+    out: &mut RecordsJson,
+    record: &RecordRef<'_>,
+) -> Result<bool, ApiError> {
+    match out.push(record) {
+        Ok(()) => Ok(true),
+        Err(Full(_)) if out.count() > 0 => Ok(false),
+        Err(Full(needed)) => {
+            budget.grow_answer(reservation, needed).await?;
+            out.set_limit(needed);
+            Ok(out.push(record).is_ok())
+        }
+    }
+}
+
+/// A stored batch that cannot be decoded: the log is damaged, not the request.
+pub(super) fn invalid_batch(err: batch::BatchError) -> ApiError {
+    BrokerError::Log(LogError::InvalidBatch(err)).into()
 }
 
 /// A read's `max_bytes`: 1 MiB when absent, lowered to 64 MiB (as REST Proxy lowers it to
@@ -828,16 +886,6 @@ pub(super) fn max_bytes(params: &Params) -> Result<usize, ApiError> {
         .map_or(DEFAULT_READ_BYTES, |n| {
             usize::try_from(n).unwrap_or(usize::MAX).min(MAX_READ_BYTES)
         }))
-}
-
-/// About the size of records' JSON answer, to allocate it once.
-pub(super) fn answer_size(records: &[StoredRecord]) -> usize {
-    records
-        .iter()
-        .map(|r| {
-            100 + (r.record.key.as_ref().map_or(0, Vec::len) + r.record.value.as_ref().map_or(0, Vec::len)) * 4 / 3
-        })
-        .sum()
 }
 
 /// The answer, holding its share of the read budget until its bytes are sent or dropped.

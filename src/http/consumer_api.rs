@@ -10,12 +10,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::broker_api::{answer_size, broker, max_bytes, records_answer, reply, BINARY_V2};
+use super::broker_api::{
+    broker, invalid_batch, max_bytes, push_record, read_batches, records_answer, reply, BINARY_V2,
+};
 use super::error::ApiError;
 use super::params::Params;
 use super::records_json::RecordsJson;
 use super::wire::parse_body;
 use super::AppState;
+use crate::broker::batch;
 use crate::broker::groups::{GroupError, MemberConfig, Reset, TopicPartition};
 
 type Reply = Result<Response, ApiError>;
@@ -204,7 +207,9 @@ pub async fn assignments(State(state): State<AppState>, Path((group, instance)):
 
 /// `GET …/records?max_bytes=&timeout=`: what the member's partitions hold from its
 /// positions, up to `max_bytes` (as for partition reads: 1 MiB by default, at most 64 MiB,
-/// within the shared read budget); positions move past what is returned. `timeout` (ms) is
+/// within the shared read budget; the answer stops at its share of the budget, with at
+/// least one record); positions move past the records returned, so the next fetch
+/// continues with the first record left out. `timeout` (ms) is
 /// accepted for REST Proxy's clients and checked, but nothing is waited for.
 pub async fn records(
     State(state): State<AppState>,
@@ -221,23 +226,40 @@ pub async fn records(
             .get(ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains(BINARY_V2));
-    let reservation = state.read_budget.reserve(max_bytes).await?;
-    let mut budget = max_bytes;
-    let mut out = RecordsJson::new(binary, 0);
+    let read_budget = &state.read_budget;
+    let mut reservation = read_budget.reserve(max_bytes, state.max_request_bytes).await?;
+    let mut budget = max_bytes.min(reservation.batches());
+    let mut out = RecordsJson::new(binary, reservation.answer());
     let mut next: Vec<(TopicPartition, i64)> = Vec::new();
     for ((topic_name, partition), position) in &assignment.positions {
         if budget == 0 {
             break;
         }
         let topic = broker.topic(topic_name)?;
-        let records = topic.fetch(*partition, *position, budget)?;
-        let Some(last) = records.last() else { continue };
-        next.push(((topic_name.clone(), *partition), last.offset + 1));
-        out.reserve(answer_size(&records));
-        for r in &records {
-            let size = r.record.value.as_ref().map_or(0, Vec::len) + r.record.key.as_ref().map_or(0, Vec::len);
+        let batches = read_batches(read_budget, &mut reservation, || {
+            topic.read_batches(*partition, *position, budget)
+        })
+        .await?;
+        out.start_partition(topic_name, *partition);
+        out.expect(batches.len());
+        // The position moves past the records in the answer, not past those read.
+        let mut last = None;
+        let mut full = false;
+        for record in batch::log_records(&batches, *position) {
+            let record = record.map_err(invalid_batch)?;
+            if !push_record(read_budget, &mut reservation, &mut out, &record).await? {
+                full = true;
+                break;
+            }
+            last = Some(record.offset);
+            let size = record.value.map_or(0, <[u8]>::len) + record.key.map_or(0, <[u8]>::len);
             budget = budget.saturating_sub(size.max(1));
-            out.push(topic_name, *partition, r);
+        }
+        if let Some(last) = last {
+            next.push(((topic_name.clone(), *partition), last + 1));
+        }
+        if full {
+            break;
         }
     }
     broker.groups().advance(&group, &instance, &next)?;

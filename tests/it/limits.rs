@@ -534,3 +534,215 @@ fn slow_readers_cannot_make_the_server_hold_more_than_the_read_budget() {
     // 30 answers of 21 MiB held at once would be 640 MiB; the budget is 256 MiB.
     assert!(grown < 400 << 20, "the server grew by {} MiB", grown >> 20);
 }
+
+/// `count` records of `value` (any JSON) produced in one request, in `content_type`'s format.
+async fn produce_each(r: &TestRegistry, topic: &str, content_type: &str, value: &Value, count: usize) {
+    let records: Vec<Value> = (0..count).map(|_| json!({ "value": value })).collect();
+    send(
+        r,
+        Method::POST,
+        &format!("/topics/{topic}"),
+        content_type,
+        &json!({ "records": records }),
+    )
+    .await
+    .ok();
+}
+
+/// The answer share of a read of `max_bytes` (`read_budget`'s module doc): twice `max_bytes`
+/// and 64 KiB.
+fn answer_share(max_bytes: usize) -> usize {
+    2 * max_bytes + (64 << 10)
+}
+
+/// Reads of `max_bytes=1` against batches of about 2 MiB (the largest a produce body makes)
+/// hold what they return inside the budget: answers waiting to be sent never add up to more
+/// than the budget, the reads past it are refused, and each returns one record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_byte_reads_of_whole_batches_hold_their_answers_within_the_budget() {
+    const BUDGET: usize = 8 << 20;
+    let r = with_budget(BUDGET, Duration::from_millis(200)).await;
+    assert_eq!(r.post("/topics", &json!({"name": "big"})).await.status, 201);
+    // Batches of two 1,000,000-character strings: about 2 MB each, 2.7 MB as base64.
+    let value = json!("x".repeat(1_000_000));
+    for _ in 0..4 {
+        produce_each(&r, "big", JSON_V2, &value, 2).await;
+    }
+    // Slow clients: twelve reads whose answers are not taken yet.
+    let mut unsent = Vec::new();
+    for i in 0..12 {
+        let path = format!("/topics/big/partitions/0/records?max_bytes=1&offset={}", i % 8);
+        unsent.push(r.app.clone().oneshot(get(&path)).await.unwrap());
+    }
+    let mut held = 0;
+    let mut refused = 0;
+    let mut answers = Vec::new();
+    for response in unsent {
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        match status {
+            200 => {
+                held += body.len();
+                answers.push(body);
+            }
+            429 => refused += 1,
+            other => panic!("status {other}"),
+        }
+    }
+    assert!(held <= BUDGET, "answers of {held} bytes were held at once");
+    assert!(refused > 0, "reads past the budget wait and are refused");
+    for body in answers {
+        let records: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(records.as_array().unwrap().len(), 1, "max_bytes=1 answers one record");
+    }
+}
+
+/// Tiny records under a 240-character topic name make a JSON answer 30 times their size:
+/// a read stops at its answer share, and reading on from the next offset (partition reads)
+/// or the position (consumers) returns every record once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_of_tiny_records_stop_at_their_share_and_the_next_read_continues() {
+    let r = with_budget(64 << 20, Duration::from_millis(200)).await;
+    // 240: the longest name a topic can be created with today (249 is allowed, but
+    // `<name>~creating` is then longer than a file name may be).
+    let topic = "t".repeat(240);
+    assert_eq!(r.post("/topics", &json!({"name": topic})).await.status, 201);
+    const RECORDS: i64 = 30_000;
+    for _ in 0..3 {
+        produce_each(&r, &topic, JSON_V2, &json!(1), 10_000).await;
+    }
+    let max_bytes = 1 << 20;
+    let json_get = |path: String| {
+        Request::builder()
+            .uri(path)
+            .header(header::ACCEPT, JSON_V2)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Partition reads, each from the offset after the last one returned.
+    let mut offset = 0;
+    let mut reads = 0;
+    while offset < RECORDS {
+        let path = format!("/topics/{topic}/partitions/0/records?offset={offset}&max_bytes={max_bytes}");
+        let reply = r.send(json_get(path)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert!(
+            reply.text.len() <= answer_share(max_bytes),
+            "an answer of {} bytes",
+            reply.text.len()
+        );
+        for record in reply.json().as_array().unwrap() {
+            assert_eq!(record["offset"], offset);
+            offset += 1;
+        }
+        reads += 1;
+    }
+    assert!(reads > 1, "one read took all {RECORDS} records");
+
+    // A consumer's position moves past the records it was given, not past those read.
+    consumer(&r, "g", "c", json!({})).await.ok();
+    let base = "/consumers/g/instances/c";
+    let subscribed = r
+        .post(&format!("{base}/subscription"), &json!({"topics": [topic]}))
+        .await;
+    assert_eq!(subscribed.status, 204, "{}", subscribed.text);
+    let mut offset = 0;
+    while offset < RECORDS {
+        let reply = r.send(json_get(format!("{base}/records?max_bytes={max_bytes}"))).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert!(reply.text.len() <= answer_share(max_bytes));
+        let records = reply.json();
+        assert!(!records.as_array().unwrap().is_empty(), "stuck at {offset}");
+        for record in records.as_array().unwrap() {
+            assert_eq!(record["offset"], offset);
+            offset += 1;
+        }
+    }
+    let rest = r.send(json_get(format!("{base}/records?max_bytes={max_bytes}"))).await;
+    assert_eq!(rest.json(), json!([]));
+}
+
+/// Through the real binary: many slow clients reading `max_bytes=1` from batches that make
+/// large answers (1.5 MB of control bytes each, escaped six times over in JSON) and from
+/// tiny records under a long topic name. Old reads reserved two bytes and held whole
+/// batches; now the server's peak memory stays within the budget and a fixed margin, and
+/// health checks answer.
+#[test]
+fn slow_one_byte_readers_cannot_make_the_server_hold_more_than_the_read_budget() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use crate::serve::{try_http, Server};
+
+    const BUDGET: u64 = 32 << 20;
+    let server = Server::start(&["--read-budget-bytes", &BUDGET.to_string()]);
+    let address = server.address.clone();
+    let produce = |topic: &str, content_type: &str, records: Vec<Value>| {
+        let (status, body) = try_http(
+            &address,
+            "POST",
+            &format!("/topics/{topic}"),
+            content_type,
+            Some(&json!({ "records": records })),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+    };
+    let long = "t".repeat(240);
+    for topic in ["big", long.as_str()] {
+        let (status, _) = try_http(
+            &address,
+            "POST",
+            "/topics",
+            "application/json",
+            Some(&json!({"name": topic})),
+        )
+        .unwrap();
+        assert_eq!(status, 201);
+    }
+    let control = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![1u8; 1_500_000]);
+    for _ in 0..4 {
+        produce("big", BINARY_V2, vec![json!({ "value": control })]);
+    }
+    for _ in 0..2 {
+        produce(&long, BINARY_V2, vec![json!({"value": "AQ=="}); 10_000]);
+    }
+    let before = peak_memory(server.pid());
+
+    let read = |path: String| {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: {JSON_V2}\r\n\r\n").unwrap();
+        stream
+    };
+    let mut readers: Vec<TcpStream> = (0..60)
+        .map(|i| read(format!("/topics/big/partitions/0/records?max_bytes=1&offset={}", i % 4)))
+        .collect();
+    readers.extend((0..40).map(|_| read(format!("/topics/{long}/partitions/0/records?max_bytes=1"))));
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        let asked = std::time::Instant::now();
+        let (status, _) = try_http(&address, "GET", "/health", "application/json", None).unwrap();
+        assert_eq!(status, 200);
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "health took {:?}",
+            asked.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The reads that found no room are refused after the budget's 10 s wait.
+    std::thread::sleep(Duration::from_secs(8));
+    let mut refused = 0;
+    for mut stream in readers {
+        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut head = [0u8; 12];
+        if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 429") {
+            refused += 1;
+        }
+    }
+    let grown = peak_memory(server.pid()).saturating_sub(before);
+    drop(server);
+    assert!(refused > 0, "some reads waited for room and were refused");
+    // 60 answers of 9 MB held at once would be 540 MB.
+    assert!(grown < BUDGET + (48 << 20), "the server grew by {} MiB", grown >> 20);
+}
