@@ -86,6 +86,19 @@ const DELETING: &str = "~deleting";
 /// Suffix of a topic directory set aside at start because its settings cannot be read.
 const DAMAGED: &str = "~damaged";
 const SETTINGS: &str = "topic.json";
+/// The longest file name the file systems Herald runs on accept (ext4, xfs, btrfs).
+const MAX_FILE_NAME: usize = 255;
+
+/// `<name><suffix>`, with the name cut short where the two would not fit in a file name: a
+/// topic name may be 249 characters (Kafka's limit). Only one creation or deletion runs at a
+/// time and a leftover under the same name is removed first, so two long names that share
+/// their first 240 characters cannot trip over each other; at start such a leftover is
+/// removed whatever topic it was.
+fn scratch_name(name: &str, suffix: &str) -> String {
+    // Topic names are ASCII (`check_name`), so any byte is a character boundary.
+    let keep = name.len().min(MAX_FILE_NAME - suffix.len());
+    format!("{}{suffix}", &name[..keep])
+}
 
 pub struct Topic {
     pub config: TopicConfig,
@@ -302,7 +315,7 @@ impl Broker {
     /// all durable (the settings write fsyncs the directory, which holds the partition
     /// entries too).
     fn stage_topic(&self, config: &TopicConfig) -> Result<PathBuf, BrokerError> {
-        let staging = self.dir.join(format!("{}{CREATING}", config.name));
+        let staging = self.dir.join(scratch_name(&config.name, CREATING));
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(format!("cannot remove {}", staging.display())))?;
         }
@@ -321,7 +334,7 @@ impl Broker {
     /// Renames a topic's directory to `<name>~deleting` and fsyncs `topics/` (from here on
     /// the topic is gone, even after a crash), then removes the files.
     fn remove_topic_files(&self, name: &str) -> Result<(), BrokerError> {
-        let gone = self.dir.join(format!("{name}{DELETING}"));
+        let gone = self.dir.join(scratch_name(name, DELETING));
         self.retire_topic_dir(name, &gone)?;
         fs::remove_dir_all(&gone).map_err(io(format!("cannot delete {}", gone.display())))
     }
@@ -419,7 +432,7 @@ impl Broker {
         for partition in removed.partitions.iter() {
             partition.retire();
         }
-        let gone = self.dir.join(format!("{name}{DELETING}"));
+        let gone = self.dir.join(scratch_name(name, DELETING));
         if let Err(err) = self.rename_topic_dir(name, &gone) {
             // Still whole on disk: keep serving it rather than lose it until the next start.
             for partition in removed.partitions.iter() {
@@ -655,8 +668,8 @@ fn set_aside(dir: &Path, name: &str, why: &Settings) {
     let from = dir.join(name);
     let to = (1..)
         .map(|n| match n {
-            1 => dir.join(format!("{name}{DAMAGED}")),
-            n => dir.join(format!("{name}{DAMAGED}-{n}")),
+            1 => dir.join(scratch_name(name, DAMAGED)),
+            n => dir.join(scratch_name(name, &format!("{DAMAGED}-{n}"))),
         })
         .find(|candidate| !candidate.exists())
         .expect("an unused name");

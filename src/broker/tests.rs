@@ -649,6 +649,45 @@ mod broker {
     }
 }
 
+/// Kafka allows topic names of 249 characters; the scratch directories that make creation
+/// and deletion crash-safe must not push such a name past the file system's limit.
+mod long_names {
+    use super::*;
+    use crate::broker::topic::TopicConfig;
+    use crate::broker::Broker;
+
+    #[tokio::test]
+    async fn a_topic_with_the_longest_name_is_created_written_deleted_and_created_again() {
+        let data = temp_dir();
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        let name = "n".repeat(249);
+        for round in 0..2 {
+            let topic = broker
+                .create_topic(TopicConfig::new(&name, 2))
+                .expect("a 249-character topic is created");
+            let record = Record {
+                timestamp: 1_000,
+                key: None,
+                value: Some(format!("round {round}").into_bytes()),
+                headers: vec![],
+            };
+            assert_eq!(topic.produce(1, &[record]).await.unwrap(), (0, 0));
+            drop(topic);
+            broker.delete_topic(&name).expect("and deleted");
+        }
+        broker.create_topic(TopicConfig::new(&name, 1)).unwrap();
+        drop(broker);
+        let broker = Broker::open(&data, LogConfig::default()).unwrap();
+        assert_eq!(broker.topic(&name).unwrap().offsets(0).unwrap(), (0, 0));
+        let leftovers: Vec<_> = std::fs::read_dir(data.join("topics"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains('~'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
+
 /// A topic deleted while a caller still holds it (a produce waiting on the registry, a
 /// read in progress) and re-created under the same name: the old handle must not reach the
 /// new topic's files, which sit at the very paths the old ones had.
