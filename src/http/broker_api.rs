@@ -671,9 +671,25 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     let mut errors = Vec::new();
     let mut placed: Vec<(u32, Record)> = Vec::with_capacity(request.records.len());
     let mut sticky: Option<u32> = None;
+    // Encoding can make records larger than the body that carried them (Avro fills in field
+    // defaults, JSON reprints numbers): the request may hold at most twice its body limit.
+    let encoded_limit = state.max_request_bytes.saturating_mul(2);
+    let mut encoded = 0usize;
     for (index, r) in request.records.iter().enumerate() {
         let key = payload(format, r.key, key_avro.as_ref(), index, "key");
         let value = payload(format, r.value, value_avro.as_ref(), index, "value");
+        encoded += [&key, &value]
+            .iter()
+            .map(|p| p.as_ref().ok().and_then(Option::as_ref).map_or(0, Vec::len))
+            .sum::<usize>();
+        if encoded > encoded_limit {
+            return Err(ApiError::plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the records encode to more than {encoded_limit} bytes (twice max_request_bytes) by record {index}; send fewer records per request"
+                ),
+            ));
+        }
         let named = r.partition.and_then(|p| match u32::try_from(p) {
             Ok(p) => Some(p),
             Err(_) => {

@@ -169,6 +169,35 @@ async fn produce_never_cuts_a_schema_id_into_another() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_encode_far_larger_than_their_body_are_refused() {
+    let dir = temp_dir("herald-limits");
+    let r = TestRegistry::with_broker(&dir).await;
+    // Every `{}` sent encodes to the field's 100 kB default: 1,000 of them, 100 MB.
+    let blob = json!({"type": "record", "name": "Blob", "fields": [
+        {"name": "data", "type": "string", "default": "d".repeat(100_000)}
+    ]});
+    assert_eq!(r.register_ok("blobs-value", &blob).await, 1);
+    assert_eq!(
+        r.post("/topics", &json!({"name": "blobs", "partitions": 1}))
+            .await
+            .status,
+        201
+    );
+    let records: Vec<Value> = (0..1_000).map(|_| json!({"value": {}})).collect();
+    let body = json!({"value_schema_id": 1, "records": records});
+    let reply = send(&r, Method::POST, "/topics/blobs", AVRO_V2, &body).await;
+    refused(&reply, 413, 413, &["encode to more than", "max_request_bytes"]);
+    let end = r.get("/topics/blobs/partitions/0/offsets").await.ok();
+    assert_eq!(end["end_offset"], 0, "nothing landed");
+    // A few of them fit.
+    let body = json!({"value_schema_id": 1, "records": [{"value": {}}, {"value": {}}]});
+    assert_eq!(
+        send(&r, Method::POST, "/topics/blobs", AVRO_V2, &body).await.status,
+        200
+    );
+}
+
 async fn topic_with_records(r: &TestRegistry, name: &str, records: usize, size: usize) {
     let topic = json!({"name": name, "partitions": 1});
     assert_eq!(r.post("/topics", &topic).await.status, 201);
