@@ -452,6 +452,36 @@ async fn an_instance_never_used_again_is_removed_with_its_group() {
 }
 
 /// Peak resident memory of a process, in bytes (`VmHWM`).
+/// Asks `/health` every 200 ms for `period`, each answer due within a second.
+fn health_stays_quick(address: &str, period: Duration) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < period {
+        let asked = std::time::Instant::now();
+        let (status, _) = crate::serve::try_http(address, "GET", "/health", "application/json", None).unwrap();
+        assert_eq!(status, 200);
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "health took {:?}",
+            asked.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// How many of the readers' answers begin with a 429 status line.
+fn refused_with_429(readers: Vec<std::net::TcpStream>) -> usize {
+    use std::io::Read;
+    let mut refused = 0;
+    for mut stream in readers {
+        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut head = [0u8; 12];
+        if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 429") {
+            refused += 1;
+        }
+    }
+    refused
+}
+
 fn peak_memory(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM line");
@@ -491,7 +521,7 @@ fn start_server() -> (std::process::Child, String) {
 /// refused, the server's peak memory stays near the budget, and health checks answer.
 #[test]
 fn slow_readers_cannot_make_the_server_hold_more_than_the_read_budget() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::net::TcpStream;
 
     use crate::serve::try_http;
@@ -534,28 +564,10 @@ fn slow_readers_cannot_make_the_server_hold_more_than_the_read_budget() {
         })
         .collect();
     // While they hang on to the server's answers, it still answers health checks at once.
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(4) {
-        let asked = std::time::Instant::now();
-        let (status, _) = try_http(&address, "GET", "/health", "application/json", None).unwrap();
-        assert_eq!(status, 200);
-        assert!(
-            asked.elapsed() < Duration::from_secs(1),
-            "health took {:?}",
-            asked.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    health_stays_quick(&address, Duration::from_secs(4));
     // Reads that found no room within the wait were refused with 429; read a few answers' heads.
     std::thread::sleep(Duration::from_secs(8));
-    let mut refused = 0;
-    for mut stream in readers {
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let mut head = [0u8; 12];
-        if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 429") {
-            refused += 1;
-        }
-    }
+    let refused = refused_with_429(readers);
     let grown = peak_memory(child.id()).saturating_sub(before);
     let _ = child.kill();
     let _ = child.wait();
@@ -698,7 +710,7 @@ async fn answers_of_tiny_records_stop_at_their_share_and_the_next_read_continues
 /// health checks answer.
 #[test]
 fn slow_one_byte_readers_cannot_make_the_server_hold_more_than_the_read_budget() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::net::TcpStream;
 
     use crate::serve::{try_http, Server};
@@ -747,28 +759,10 @@ fn slow_one_byte_readers_cannot_make_the_server_hold_more_than_the_read_budget()
         .map(|i| read(format!("/topics/big/partitions/0/records?max_bytes=1&offset={}", i % 4)))
         .collect();
     readers.extend((0..40).map(|_| read(format!("/topics/{long}/partitions/0/records?max_bytes=1"))));
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(3) {
-        let asked = std::time::Instant::now();
-        let (status, _) = try_http(&address, "GET", "/health", "application/json", None).unwrap();
-        assert_eq!(status, 200);
-        assert!(
-            asked.elapsed() < Duration::from_secs(1),
-            "health took {:?}",
-            asked.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    health_stays_quick(&address, Duration::from_secs(3));
     // The reads that found no room are refused after the budget's 10 s wait.
     std::thread::sleep(Duration::from_secs(8));
-    let mut refused = 0;
-    for mut stream in readers {
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let mut head = [0u8; 12];
-        if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 429") {
-            refused += 1;
-        }
-    }
+    let refused = refused_with_429(readers);
     let grown = peak_memory(server.pid()).saturating_sub(before);
     drop(server);
     assert!(refused > 0, "some reads waited for room and were refused");
