@@ -382,7 +382,11 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
             Err(refusal) => refusal.into_response(),
         },
     };
-    let mut response = framework_rejection(response, state.max_request_bytes, area).await;
+    let mut response = if is_plain_rejection(&response) {
+        framework_rejection(response, state.max_request_bytes, area).await
+    } else {
+        response
+    };
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     if area == Area::Pages
@@ -437,17 +441,19 @@ pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
 /// axum's extractors answer their rejections in plain text: a body over the limit (413), a
 /// body that could not be read because it came too slowly or was cut short, a path or query
 /// that does not decode (400). Give them the API's error shape, keeping their words; docs
-/// pages keep theirs. Only the rare rejection pays for reading its (short) text.
-async fn framework_rejection(response: Response, limit: usize, area: Area) -> Response {
-    let status = response.status();
-    let plain = status.is_client_error()
+/// pages keep theirs. Only the rare rejection pays for reading its (short) text; the check
+/// is made outside the `async fn`, so other answers are not moved through its state.
+fn is_plain_rejection(response: &Response) -> bool {
+    response.status().is_client_error()
         && response
             .headers()
             .get(CONTENT_TYPE)
-            .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
-    if !plain {
-        return response;
-    }
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"))
+}
+
+/// Rewrites a rejection [`is_plain_rejection`] found in the API's error shape.
+async fn framework_rejection(response: Response, limit: usize, area: Area) -> Response {
+    let status = response.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::plain(
             status,
