@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 HERALD=127.0.0.1:18092
 WORK="$(mktemp -d -p "${BENCH_DIR:-$PWD/target}")"
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet --bin herald
 

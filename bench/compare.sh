@@ -14,7 +14,7 @@ DURATION="${3:-5}"
 ROUNDS="${ROUNDS:-3}"
 ADDRESS="${ADDRESS:-127.0.0.1:18093}"
 WORK="$(mktemp -d -p "${BENCH_DIR:-$PWD/target}")"
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 PID=
 start() { # binary data-dir

@@ -15,7 +15,7 @@ THREADS="${THREADS:-2}"
 HELLO=127.0.0.1:18090
 HERALD=127.0.0.1:18091
 WORK="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet --bin herald --example hello
 target/release/examples/hello "$HELLO" 2>/dev/null &
