@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::compat::CompatibilityLevel;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
+pub const DEFAULT_KAFKA_LISTEN: &str = "127.0.0.1:9092";
 pub const DEFAULT_DATA_DIR: &str = "./herald-data";
 pub const DEFAULT_CONFIG_FILE: &str = "herald.toml";
 pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 1024 * 1024;
@@ -76,6 +77,15 @@ pub struct ServeArgs {
     /// [default: 30s]
     #[arg(long, env = "HERALD_BODY_READ_TIMEOUT")]
     pub body_read_timeout: Option<String>,
+    /// Address of the Kafka protocol listener (`off` disables it); port 0 picks a free port
+    /// (the chosen address is logged) [default: 127.0.0.1:9092]
+    #[arg(long, env = "HERALD_KAFKA_LISTEN")]
+    pub kafka_listen: Option<String>,
+    /// The HOST:PORT Kafka clients are told to connect to (Metadata names it as the one
+    /// broker); clients reconnect there after bootstrapping, so it must be reachable from
+    /// them [default: the Kafka listener's bound address]
+    #[arg(long, env = "HERALD_KAFKA_ADVERTISED")]
+    pub kafka_advertised: Option<String>,
 }
 
 /// A duration in `herald.toml`: whole seconds, or text as on the command line (`"500ms"`).
@@ -112,6 +122,8 @@ struct FileSettings {
     header_read_timeout: Option<FileDuration>,
     idle_timeout: Option<FileDuration>,
     body_read_timeout: Option<FileDuration>,
+    kafka_listen: Option<String>,
+    kafka_advertised: Option<String>,
     /// A schema repository's keys (`herald check` and `herald register` read them); one
     /// `herald.toml` may serve both, so `serve` accepts and ignores them.
     #[serde(default, rename = "registry")]
@@ -126,6 +138,10 @@ struct FileSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: String,
+    /// The Kafka listener's address; `None` when it is `off`.
+    pub kafka_listen: Option<String>,
+    /// The address Metadata advertises; `None`: the listener's bound address.
+    pub kafka_advertised: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub max_schema_bytes: usize,
@@ -202,7 +218,21 @@ impl Settings {
             Some(text) => parse_duration(&text).map_err(|why| ConfigError(format!("{name} {text:?}: {why}"))),
             None => Ok(default),
         };
+        let kafka_listen = match args.kafka_listen.or(file.kafka_listen) {
+            Some(text) if text.trim().eq_ignore_ascii_case("off") => None,
+            Some(text) if text.trim().is_empty() => {
+                return Err(ConfigError("kafka_listen is empty: give HOST:PORT, or off".to_string()))
+            }
+            Some(text) => Some(text.trim().to_string()),
+            None => Some(DEFAULT_KAFKA_LISTEN.to_string()),
+        };
+        let kafka_advertised = match args.kafka_advertised.or(file.kafka_advertised) {
+            Some(text) => Some(check_advertised(&text)?),
+            None => None,
+        };
         Ok(Settings {
+            kafka_listen,
+            kafka_advertised,
             header_read_timeout: duration(
                 "header_read_timeout",
                 args.header_read_timeout,
@@ -238,6 +268,20 @@ impl Settings {
             default_compatibility,
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
         })
+    }
+}
+
+/// An advertised address is `HOST:PORT` with a port from 1 to 65535: it is what Kafka
+/// clients connect to, so a typo here would only show as clients hanging.
+fn check_advertised(text: &str) -> Result<String, ConfigError> {
+    let refuse = |why: &str| ConfigError(format!("kafka_advertised {text:?}: {why}"));
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| refuse("expected HOST:PORT"))?;
+    if host.is_empty() {
+        return Err(refuse("the host is empty"));
+    }
+    match port.parse::<u16>() {
+        Ok(0) | Err(_) => Err(refuse("the port must be a number from 1 to 65535")),
+        Ok(_) => Ok(text.to_string()),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod compat;
 pub mod config;
 pub mod docs;
 pub mod http;
+pub mod kafka;
 pub mod registry;
 pub mod schema;
 pub mod store;

@@ -382,6 +382,14 @@ impl Flushers {
     }
 }
 
+/// Woken whenever any partition's durable point moves: readers that wait for new records
+/// (Kafka's Fetch long poll) wait on this one signal and then look at their partitions,
+/// instead of subscribing to each of possibly hundreds of partitions.
+pub fn arrivals() -> &'static tokio::sync::Notify {
+    static ARRIVALS: OnceLock<tokio::sync::Notify> = OnceLock::new();
+    ARRIVALS.get_or_init(tokio::sync::Notify::new)
+}
+
 /// One flush of a partition: everything written before it starts becomes durable; what is
 /// written meanwhile queues the partition again.
 fn flush(shared: &Arc<Shared>) {
@@ -400,6 +408,7 @@ fn flush(shared: &Arc<Shared>) {
             lock(&shared.log).finish_sync(&ticket);
             lock(&shared.state).flushes += 1;
             shared.durable.send_replace(Durable::Offset(ticket.offset));
+            arrivals().notify_waiters();
         }
         Err(err) => {
             // The partition stays marked as queued: nothing schedules it again. The log

@@ -485,6 +485,11 @@ impl Broker {
     }
 
     /// The consumer groups reading this broker's topics.
+    /// The segment settings every partition's log uses.
+    pub fn log_config(&self) -> LogConfig {
+        self.log_config
+    }
+
     pub fn groups(&self) -> &Groups {
         &self.groups
     }

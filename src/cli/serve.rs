@@ -98,8 +98,31 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         body_read_timeout = ?limits.body_read_timeout,
         "connection limits"
     );
+    let kafka = match &settings.kafka_listen {
+        Some(listen) => Some(start_kafka(listen, &settings, broker.clone(), limits.max_connections).await?),
+        None => None,
+    };
+    // One signal stops both doors; each finishes what it has in flight.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let kafka = kafka.map(|(listener, kafka)| {
+        tokio::spawn(crate::kafka::connection::serve(
+            listener,
+            kafka,
+            stopped(stopping.clone()),
+        ))
+    });
     tracing::info!("herald listening on http://{address}");
-    server::serve(listener, http::app(state), limits, shutdown_signal()).await;
+    server::serve(listener, http::app(state), limits, stopped(stopping)).await;
+    if let Some(kafka) = kafka {
+        let _ = kafka.await;
+    }
     retention.abort();
     expiry.abort();
     let closing = broker.clone();
@@ -111,6 +134,34 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     store.close().await;
     tracing::info!("herald stopped");
     Ok(())
+}
+
+/// Binds the Kafka listener and sets up what its handlers share.
+async fn start_kafka(
+    listen: &str,
+    settings: &Settings,
+    broker: Arc<Broker>,
+    max_connections: usize,
+) -> Result<(tokio::net::TcpListener, Arc<crate::kafka::Kafka>), CliError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError(format!("cannot listen for Kafka clients on {listen}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| CliError(format!("cannot read the Kafka listener's address: {e}")))?;
+    let advertised = match &settings.kafka_advertised {
+        Some(text) => crate::kafka::Advertised::parse(text)
+            .ok_or_else(|| CliError(format!("kafka_advertised {text:?}: expected HOST:PORT")))?,
+        None => crate::kafka::Advertised::from_addr(bound),
+    };
+    let limits = crate::kafka::Limits {
+        max_connections,
+        ..crate::kafka::Limits::default()
+    };
+    let cluster_id = crate::kafka::cluster_id(&settings.data_dir);
+    tracing::info!(advertised = %format!("{}:{}", advertised.host, advertised.port), cluster_id = %cluster_id, "kafka listening on {bound}");
+    let kafka = crate::kafka::Kafka::new(broker, advertised, cluster_id, limits);
+    Ok((listener, Arc::new(kafka)))
 }
 
 /// Deletes segments past their topic's retention, every five minutes, off the async threads.

@@ -1,0 +1,166 @@
+//! The listener: one task per connection that reads requests, a task per request that
+//! answers it, and a writer that sends the answers in request order.
+//!
+//! Clients pipeline (librdkafka and the Java client keep up to five requests in flight)
+//! and match answers by order, so answers must leave in the order requests arrived even
+//! when a later one is ready first. Requests are handled concurrently; the writer awaits
+//! them one by one. A request that breaks the protocol (a bad size, a header or body that
+//! does not decode, an API or version not advertised) closes its connection with a log
+//! line once the answers before it are sent.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::frame::{self, FrameError};
+use super::{dispatch, Kafka};
+
+/// Requests a connection may have read and not yet answered. Clients keep at most five in
+/// flight; more waits before being read, which holds back a client that does not wait.
+const MAX_IN_FLIGHT: usize = 16;
+
+/// What a request's handler hands the writer.
+pub enum Reply {
+    /// A response frame to send.
+    Frame(BytesMut),
+    /// Nothing to send (Produce with acks=0).
+    Nothing,
+    /// The client broke the protocol: log why and close the connection.
+    Close(String),
+}
+
+/// Accepts connections until `shutdown` resolves, then stops reading new requests,
+/// finishes the answers in progress and returns once every connection is closed.
+pub async fn serve(listener: TcpListener, kafka: Arc<Kafka>, shutdown: impl Future<Output = ()>) {
+    let (closing, closed) = watch::channel(false);
+    let connections = Arc::new(Semaphore::new(kafka.limits.max_connections));
+    // Request bytes held across every connection, counted in KiB so a 100 MiB frame fits
+    // a semaphore's permit count.
+    let budget = Arc::new(Semaphore::new(kib(kafka.limits.in_flight_bytes).max(1)));
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        // Finished connections are reaped as new ones come, so the set stays small.
+        while tasks.try_join_next().is_some() {}
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!(error = %err, "kafka: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max = kafka.limits.max_connections, "kafka: connection refused: at max_connections");
+            continue;
+        };
+        let (kafka, closed, budget) = (kafka.clone(), closed.clone(), budget.clone());
+        tasks.spawn(async move {
+            connection(stream, peer, kafka, closed, budget).await;
+            drop(slot);
+        });
+    }
+    let _ = closing.send(true);
+    while tasks.join_next().await.is_some() {}
+}
+
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS)
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    kafka: Arc<Kafka>,
+    mut closing: watch::Receiver<bool>,
+    budget: Arc<Semaphore>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, writer) = stream.into_split();
+    let (replies, pending) = mpsc::channel::<JoinHandle<Reply>>(MAX_IN_FLIGHT);
+    let mut writer = tokio::spawn(write_replies(writer, pending, peer));
+    let limits = &kafka.limits;
+    loop {
+        let size = tokio::select! {
+            size = tokio::time::timeout(limits.idle_timeout, frame::read_size(&mut reader, limits.max_request_bytes)) => size,
+            _ = closing.wait_for(|closing| *closing) => break,
+            _ = &mut writer => return,
+        };
+        let size = match size {
+            Ok(Ok(size)) => size,
+            Ok(Err(FrameError::Closed)) => break,
+            Ok(Err(err)) => {
+                tracing::warn!(%peer, error = %err, "kafka: closing the connection");
+                break;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "kafka: closing an idle connection");
+                break;
+            }
+        };
+        let permit: OwnedSemaphorePermit = match budget.clone().acquire_many_owned(kib(size) as u32).await {
+            Ok(permit) => permit,
+            Err(_) => break,
+        };
+        let body = match tokio::time::timeout(limits.body_read_timeout, frame::read_body(&mut reader, size)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(err)) => {
+                tracing::warn!(%peer, error = %err, "kafka: closing the connection");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(%peer, size, "kafka: closing the connection: a request's bytes stopped arriving");
+                break;
+            }
+        };
+        let kafka = kafka.clone();
+        let handler = tokio::spawn(async move {
+            let reply = dispatch::handle(&kafka, body, peer).await;
+            drop(permit);
+            reply
+        });
+        if replies.send(handler).await.is_err() {
+            break;
+        }
+    }
+    drop(replies);
+    let _ = writer.await;
+}
+
+/// Sends answers in request order until the reader stops or a request must close the
+/// connection.
+async fn write_replies(mut writer: OwnedWriteHalf, mut pending: mpsc::Receiver<JoinHandle<Reply>>, peer: SocketAddr) {
+    while let Some(handler) = pending.recv().await {
+        match handler.await {
+            Ok(Reply::Frame(bytes)) => {
+                if let Err(err) = writer.write_all(&bytes).await {
+                    tracing::debug!(%peer, error = %err, "kafka: the client stopped reading");
+                    return;
+                }
+            }
+            Ok(Reply::Nothing) => {}
+            Ok(Reply::Close(why)) => {
+                tracing::warn!(%peer, "kafka: closing the connection: {why}");
+                let _ = writer.shutdown().await;
+                return;
+            }
+            Err(err) => {
+                // A handler that panicked: the server goes on, this connection cannot (its
+                // client waits for an answer that will not come).
+                tracing::error!(%peer, error = %err, "kafka: a request's handler failed; closing the connection");
+                return;
+            }
+        }
+    }
+}
