@@ -11,10 +11,9 @@ use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 use super::connection::Reply;
 use super::frame::{self, Peek};
 use super::versions::{self, PRODUCE_MIN_USABLE};
-use super::{admin, cluster, fetch, Kafka};
+use super::{admin, cluster, fetch, groups, produce, Kafka};
 
 /// Who sent a request, for the handlers that record it (group members).
-#[allow(dead_code)]
 pub struct Caller {
     pub client_id: String,
     pub peer: SocketAddr,
@@ -63,7 +62,6 @@ pub async fn handle(kafka: &Kafka, mut body: Bytes, peer: SocketAddr) -> Reply {
             respond(&peek, &response, version)
         }};
     }
-    let _ = &caller;
     match key {
         ApiKey::ApiVersions => answer!(ApiVersionsRequest, |_r| cluster::api_versions()),
         ApiKey::Metadata => answer!(MetadataRequest, |r| cluster::metadata(kafka, r, version)),
@@ -74,6 +72,25 @@ pub async fn handle(kafka: &Kafka, mut body: Bytes, peer: SocketAddr) -> Reply {
         ApiKey::DescribeConfigs => answer!(DescribeConfigsRequest, |r| admin::describe_configs(kafka, r)),
         ApiKey::ListOffsets => answer!(ListOffsetsRequest, |r| fetch::list_offsets(kafka, r)),
         ApiKey::Fetch => answer!(FetchRequest, |r| fetch::fetch(kafka, r).await),
+        ApiKey::Produce => {
+            let request = match decode::<ProduceRequest>(&mut body, version) {
+                Ok(request) => request,
+                Err(why) => return Reply::Close(format!("{key:?} v{version}: {why}")),
+            };
+            match produce::produce(kafka, request).await {
+                Some(response) => respond(&peek, &response, version),
+                None => Reply::Nothing,
+            }
+        }
+        ApiKey::InitProducerId => answer!(InitProducerIdRequest, |r| produce::init_producer_id(kafka, r).await),
+        ApiKey::JoinGroup => answer!(JoinGroupRequest, |r| groups::join_group(kafka, r, version, &caller).await),
+        ApiKey::SyncGroup => answer!(SyncGroupRequest, |r| groups::sync_group(kafka, r).await),
+        ApiKey::Heartbeat => answer!(HeartbeatRequest, |r| groups::heartbeat(kafka, r)),
+        ApiKey::LeaveGroup => answer!(LeaveGroupRequest, |r| groups::leave_group(kafka, r, version)),
+        ApiKey::OffsetCommit => answer!(OffsetCommitRequest, |r| groups::offset_commit(kafka, r).await),
+        ApiKey::OffsetFetch => answer!(OffsetFetchRequest, |r| groups::offset_fetch(kafka, r, version)),
+        ApiKey::DescribeGroups => answer!(DescribeGroupsRequest, |r| groups::describe_groups(kafka, r)),
+        ApiKey::ListGroups => answer!(ListGroupsRequest, |r| groups::list_groups(kafka, r)),
         other => Reply::Close(format!("{other:?} is not implemented")),
     }
 }

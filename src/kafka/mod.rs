@@ -26,6 +26,8 @@ mod dispatch;
 mod error;
 mod fetch;
 pub mod frame;
+mod groups;
+mod produce;
 pub mod versions;
 
 use std::net::SocketAddr;
@@ -34,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::broker::Broker;
+use crate::gate::Gate;
 
 /// The node id Herald answers as: the one broker, leader of every partition, and the
 /// coordinator of every group.
@@ -74,6 +77,8 @@ impl Default for Limits {
 /// What every handler works with.
 pub struct Kafka {
     pub broker: Arc<Broker>,
+    /// The contract gate, shared with the HTTP door: one set of verdicts for both.
+    pub gate: Arc<Gate>,
     /// Where clients reach this node, as Metadata tells them.
     pub advertised_host: String,
     pub advertised_port: i32,
@@ -83,9 +88,16 @@ pub struct Kafka {
 }
 
 impl Kafka {
-    pub fn new(broker: Arc<Broker>, advertised: Advertised, cluster_id: String, limits: Limits) -> Kafka {
+    pub fn new(
+        broker: Arc<Broker>,
+        gate: Arc<Gate>,
+        advertised: Advertised,
+        cluster_id: String,
+        limits: Limits,
+    ) -> Kafka {
         Kafka {
             broker,
+            gate,
             advertised_host: advertised.host,
             advertised_port: advertised.port,
             cluster_id,

@@ -1,0 +1,282 @@
+//! Produce and InitProducerId: Kafka producers writing through the contract gate.
+//!
+//! A partition's record set is checked whole before anything of it is written: each batch
+//! is verified (lengths, magic, CRC), its records decoded (decompressed when the producer
+//! compressed them) and judged by the gate, which both doors share. A refused set is
+//! answered INVALID_RECORD with one `record_errors` entry per refused record (its index in
+//! the set, and a message naming the part, the field's JSON pointer and the reason) and an
+//! `error_message`; nothing of it lands. Other partitions of the same request are answered
+//! on their own, as Kafka does. Admitted sets are appended as the client sent them, all
+//! partitions at once, and answered once durable under their topic's durability (after
+//! fdatasync in `sync` mode) for acks 1 and all; acks 0 gets no answer.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use super::cluster::{str, unknown_topic_code};
+use super::error::broker_code;
+use super::Kafka;
+use crate::broker::batch;
+use crate::broker::topic::Validation;
+use crate::broker::{BrokerError, Topic};
+use crate::gate::{Encoding, Problem};
+
+/// Record errors listed per refused partition; the rest are counted in the message.
+const MAX_RECORD_ERRORS: usize = 20;
+
+/// Attributes bit 4: the batch belongs to a transaction, which this node does not offer.
+const TRANSACTIONAL: i16 = 1 << 4;
+
+/// A partition's outcome before it is turned into the response.
+struct Outcome {
+    error: i16,
+    message: Option<String>,
+    record_errors: Vec<(i32, String)>,
+    base_offset: i64,
+    log_start: i64,
+}
+
+impl Outcome {
+    fn error(error: i16, message: impl Into<String>) -> Outcome {
+        Outcome {
+            error,
+            message: Some(message.into()),
+            record_errors: Vec::new(),
+            base_offset: -1,
+            log_start: -1,
+        }
+    }
+}
+
+/// Answers `None` for acks=0: the client expects no response at all.
+pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    let transactional = request.transactional_id.is_some();
+    // Phase one, in request order: look up, verify and judge every partition's records.
+    let mut judged: Vec<(TopicName, Vec<(i32, Result<(Arc<Topic>, Bytes), Outcome>)>)> = Vec::new();
+    for topic_data in request.topic_data {
+        let name = topic_data.name.0.as_str().to_string();
+        let topic = kafka.broker.topic(&name);
+        let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
+        for data in topic_data.partition_data {
+            let outcome = match &topic {
+                _ if transactional => Err(Outcome::error(
+                    ResponseError::TransactionalIdAuthorizationFailed.code(),
+                    "transactions are not offered by this node",
+                )),
+                Err(_) => Err(Outcome::error(
+                    unknown_topic_code(&name),
+                    format!("Topic '{name}' not found."),
+                )),
+                Ok(topic) => admit(kafka, topic, data.index, data.records.unwrap_or_default()).await,
+            };
+            partitions.push((data.index, outcome));
+        }
+        judged.push((topic_data.name, partitions));
+    }
+    // Phase two: append the admitted sets, every partition at once, so their waits for
+    // durability overlap (one group commit can cover them all).
+    let mut responses = Vec::with_capacity(judged.len());
+    for (name, partitions) in judged {
+        let mut appends = Vec::with_capacity(partitions.len());
+        for (index, outcome) in partitions {
+            appends.push((
+                index,
+                match outcome {
+                    Ok((topic, records)) => Ok(tokio::spawn(async move {
+                        let partition = index as u32;
+                        let appended = topic.append_batches(partition, vec![records.to_vec()]).await;
+                        (appended, topic.offsets(partition).map(|(start, _)| start).unwrap_or(-1))
+                    })),
+                    Err(outcome) => Err(outcome),
+                },
+            ));
+        }
+        let mut answers = Vec::with_capacity(appends.len());
+        for (index, append) in appends {
+            let outcome = match append {
+                Err(outcome) => outcome,
+                Ok(task) => match task.await {
+                    Ok((Ok(appended), log_start)) => Outcome {
+                        error: 0,
+                        message: None,
+                        record_errors: Vec::new(),
+                        base_offset: appended.base_offset,
+                        log_start,
+                    },
+                    Ok((Err(err), _)) => Outcome::error(produce_code(&err), err.to_string()),
+                    Err(err) => Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()),
+                },
+            };
+            answers.push(partition_response(index, outcome));
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(name)
+                .with_partition_responses(answers),
+        );
+    }
+    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+/// Verifies a partition's record set and judges its records; the set to append, or why not.
+async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) -> Result<(Arc<Topic>, Bytes), Outcome> {
+    if index < 0 || index as u32 >= topic.config.partitions {
+        return Err(Outcome::error(
+            ResponseError::UnknownTopicOrPartition.code(),
+            format!(
+                "Partition {index} of topic '{}' not found (it has {})",
+                topic.config.name, topic.config.partitions
+            ),
+        ));
+    }
+    if records.is_empty() {
+        return Err(Outcome::error(
+            ResponseError::CorruptMessage.code(),
+            "the record set is empty",
+        ));
+    }
+    let corrupt = |err: batch::BatchError| Outcome::error(ResponseError::CorruptMessage.code(), err.to_string());
+    // Split and verify every batch first: a set with one bad batch is refused whole.
+    let mut batches = Vec::new();
+    let mut rest: &[u8] = &records;
+    while !rest.is_empty() {
+        let header = batch::check_produced(rest).map_err(corrupt)?;
+        if header.attributes & TRANSACTIONAL != 0 {
+            return Err(Outcome::error(
+                ResponseError::TransactionalIdAuthorizationFailed.code(),
+                "transactional batches are not offered by this node",
+            ));
+        }
+        batches.push(&rest[..header.total_len()]);
+        rest = &rest[header.total_len()..];
+    }
+    if topic.config.validation == Validation::Off {
+        return Ok((topic.clone(), records));
+    }
+    let decoded = batches
+        .iter()
+        .map(|b| batch::decoded(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    let mut payloads = Vec::new();
+    for batch in &decoded {
+        for record in batch.records() {
+            let record = record.map_err(corrupt)?;
+            payloads.push((record.key, record.value));
+        }
+    }
+    let problems = kafka
+        .gate
+        .judge(&topic.config, Encoding::Framed, &payloads)
+        .await
+        .map_err(|err| Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()))?;
+    if problems.is_empty() {
+        return Ok((topic.clone(), records));
+    }
+    Err(refused(&topic.config.name, payloads.len(), &problems))
+}
+
+/// INVALID_RECORD with the records' problems: each refused record once (its first problem
+/// in the list, the count of others in the message), at most [`MAX_RECORD_ERRORS`] listed.
+fn refused(topic: &str, count: usize, problems: &[Problem]) -> Outcome {
+    let mut record_errors: Vec<(i32, String)> = Vec::new();
+    let mut refused_records = 0usize;
+    for problem in problems {
+        let index = problem.index as i32;
+        if record_errors.last().is_some_and(|(i, _)| *i == index) {
+            continue;
+        }
+        refused_records += 1;
+        if record_errors.len() < MAX_RECORD_ERRORS {
+            record_errors.push((index, problem.message()));
+        }
+    }
+    let first = &problems[0];
+    let mut message = format!(
+        "{refused_records} of {count} records do not match the contract of topic '{topic}'; none was written. Record {}: {}",
+        first.index,
+        first.message()
+    );
+    if refused_records > record_errors.len() {
+        message.push_str(&format!(
+            " ({} more refused records are not listed)",
+            refused_records - record_errors.len()
+        ));
+    }
+    Outcome {
+        error: ResponseError::InvalidRecord.code(),
+        message: Some(message),
+        record_errors,
+        base_offset: -1,
+        log_start: -1,
+    }
+}
+
+fn partition_response(index: i32, outcome: Outcome) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(outcome.error)
+        .with_error_message(outcome.message.map(|m| StrBytes::from_string(m)))
+        .with_base_offset(outcome.base_offset)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(outcome.log_start)
+        .with_record_errors(
+            outcome
+                .record_errors
+                .into_iter()
+                .map(|(index, message)| {
+                    BatchIndexAndErrorMessage::default()
+                        .with_batch_index(index)
+                        .with_batch_index_error_message(Some(str(&message)))
+                })
+                .collect(),
+        )
+}
+
+fn produce_code(err: &BrokerError) -> i16 {
+    match err {
+        BrokerError::InvalidBatch(_) => ResponseError::CorruptMessage.code(),
+        BrokerError::RecordTooLarge { .. } => ResponseError::MessageTooLarge.code(),
+        BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
+        BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
+        BrokerError::UnknownProducerId { .. } => ResponseError::UnknownProducerId.code(),
+        other => broker_code(other),
+    }
+}
+
+/// Hands an idempotent producer its id. A producer that asks again with its id and epoch
+/// (after a fatal error, KIP-360) gets the next epoch of the same id; transactional ids
+/// are refused, transactions not being offered.
+pub async fn init_producer_id(kafka: &Kafka, request: InitProducerIdRequest) -> InitProducerIdResponse {
+    let answer = InitProducerIdResponse::default()
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    if request.transactional_id.is_some() {
+        return answer.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
+    }
+    if request.producer_id.0 >= 0 && request.producer_epoch >= 0 && request.producer_epoch < i16::MAX - 1 {
+        return answer
+            .with_producer_id(request.producer_id)
+            .with_producer_epoch(request.producer_epoch + 1);
+    }
+    let broker = kafka.broker.clone();
+    match tokio::task::spawn_blocking(move || broker.init_producer_id()).await {
+        Ok(Ok((id, epoch))) => answer.with_producer_id(ProducerId(id)).with_producer_epoch(epoch),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "kafka: cannot reserve producer ids");
+            answer.with_error_code(ResponseError::KafkaStorageError.code())
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "kafka: cannot reserve producer ids");
+            answer.with_error_code(ResponseError::UnknownServerError.code())
+        }
+    }
+}
