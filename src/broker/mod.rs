@@ -12,10 +12,12 @@
 //! byte by byte in ARCHITECTURE.md.
 
 pub mod batch;
+pub mod compression;
 pub mod fds;
 pub mod groups;
 pub mod log;
 pub mod partition;
+pub mod producers;
 mod segment;
 mod service;
 pub mod topic;

@@ -838,11 +838,13 @@ pub async fn read_partition(
     let mut out = RecordsJson::new(format != Format::Json, reservation.answer());
     out.start_partition(&name, partition);
     out.expect(batches.len());
-    for record in batch::log_records(&batches, offset).take(count) {
+    let decoded = batch::DecodedLog::new(&batches);
+    for record in decoded.records(offset).take(count) {
         if !push_record(budget, &mut reservation, &mut out, &record.map_err(invalid_batch)?).await? {
             break;
         }
     }
+    drop(decoded);
     drop(batches);
     Ok(records_answer(out, reservation))
 }
