@@ -22,7 +22,7 @@ mod segment;
 mod service;
 pub mod topic;
 
-pub use service::{murmur2, Broker, BrokerError, Topic};
+pub use service::{murmur2, Appended, Broker, BrokerError, Topic};
 
 #[cfg(test)]
 mod tests;
