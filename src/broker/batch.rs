@@ -9,7 +9,9 @@
 //!  12  4  partitionLeaderEpoch  not covered by the CRC
 //!  16  1  magic = 2
 //!  17  4  crc                   CRC-32C of bytes 21..end
-//!  21  2  attributes            bits 0-2 compression (only 0, none, is written here)
+//!  21  2  attributes            bits 0-2 compression (0 none, 1 gzip, 2 snappy, 3 lz4,
+//!                                4 zstd: Herald writes 0, Kafka producers any), bit 3
+//!                                timestamp type, bit 4 transactional, bit 5 control
 //!  23  4  lastOffsetDelta
 //!  27  8  baseTimestamp
 //!  35  8  maxTimestamp
@@ -21,9 +23,18 @@
 //!         key (varint length, -1 = null), value (same), headers (count, then key, value)
 //! ```
 //!
+//! In a compressed batch the records section (from byte 61) is the codec's compressed form
+//! of the records (see [`compression`]); the CRC covers the compressed bytes. Readers
+//! decode a batch with [`decoded`] (one) or [`DecodedLog`] (a log read), which decompress
+//! compressed batches into a buffer and borrow uncompressed ones.
+//!
 //! Varints are zig-zag encoded, as in Kafka. Pure code: bytes in, bytes out.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
+
+use super::compression::{self, InflateError, MAX_INFLATED_BYTES};
 
 pub const HEADER_LEN: usize = 61;
 /// Bytes before `batchLength`'s count starts: baseOffset and batchLength.
@@ -57,8 +68,18 @@ pub struct BatchHeader {
     pub last_offset_delta: i32,
     pub base_timestamp: i64,
     pub max_timestamp: i64,
+    /// The idempotent producer's id; -1 for a producer without one.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The sequence number of the first record; -1 without a producer id.
+    pub base_sequence: i32,
     pub record_count: i32,
 }
+
+/// Attribute bit 3: the timestamps are the broker's append time (never set by producers).
+const LOG_APPEND_TIME: i16 = 0x08;
+const TRANSACTIONAL: i16 = 0x10;
+const CONTROL: i16 = 0x20;
 
 impl BatchHeader {
     pub fn total_len(&self) -> usize {
@@ -72,6 +93,21 @@ impl BatchHeader {
     /// The compression codec (bits 0-2 of the attributes).
     pub fn compression(&self) -> u8 {
         (self.attributes & 0x7) as u8
+    }
+
+    /// The sequence number of the last record: Kafka's sequences wrap from `i32::MAX` to 0.
+    pub fn last_sequence(&self) -> i32 {
+        next_sequence(self.base_sequence, self.last_offset_delta)
+    }
+}
+
+/// `sequence` advanced by `by`, wrapping past `i32::MAX` to 0 as Kafka does.
+pub fn next_sequence(sequence: i32, by: i32) -> i32 {
+    let next = i64::from(sequence) + i64::from(by);
+    if next > i64::from(i32::MAX) {
+        (next - i64::from(i32::MAX) - 1) as i32
+    } else {
+        next as i32
     }
 }
 
@@ -91,7 +127,14 @@ pub enum BatchError {
     },
     /// The records section does not decode as `record_count` records.
     BadRecords(String),
+    /// [`record_refs`] was given a compressed batch: [`decoded`] reads those.
     Compressed(u8),
+    /// The compressed records section cannot be decompressed (unknown codec, damaged data,
+    /// or more than [`MAX_INFLATED_BYTES`] once inflated).
+    Compression(InflateError),
+    /// A well-formed batch the broker does not take from producers (transactions, control
+    /// batches, append-time timestamps, inconsistent producer fields).
+    Unsupported(String),
 }
 
 impl fmt::Display for BatchError {
@@ -109,7 +152,14 @@ impl fmt::Display for BatchError {
                 )
             }
             BatchError::BadRecords(why) => write!(f, "invalid records: {why}"),
-            BatchError::Compressed(codec) => write!(f, "compressed batches (codec {codec}) are not supported"),
+            BatchError::Compressed(codec) => {
+                write!(
+                    f,
+                    "the batch is compressed (codec {codec}): its records need decompressing"
+                )
+            }
+            BatchError::Compression(err) => write!(f, "{err}"),
+            BatchError::Unsupported(why) => f.write_str(why),
         }
     }
 }
@@ -203,6 +253,9 @@ pub fn header_only(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
         last_offset_delta: i32::from_be_bytes(bytes[23..27].try_into().expect("4 bytes")),
         base_timestamp: i64::from_be_bytes(bytes[27..35].try_into().expect("8 bytes")),
         max_timestamp: i64::from_be_bytes(bytes[35..43].try_into().expect("8 bytes")),
+        producer_id: i64::from_be_bytes(bytes[43..51].try_into().expect("8 bytes")),
+        producer_epoch: i16::from_be_bytes(bytes[51..53].try_into().expect("2 bytes")),
+        base_sequence: i32::from_be_bytes(bytes[53..57].try_into().expect("4 bytes")),
         record_count: i32::from_be_bytes(bytes[57..61].try_into().expect("4 bytes")),
     })
 }
@@ -238,14 +291,96 @@ pub fn set_base_offset(bytes: &mut [u8], offset: i64) {
     bytes[0..8].copy_from_slice(&offset.to_be_bytes());
 }
 
-/// Decodes the records of one verified, uncompressed batch.
+/// Checks a batch a producer sent before it is appended, beyond [`verify_whole`]: the codec
+/// is one Kafka defines, the batch is not transactional, a control batch or stamped with
+/// append time (the broker does not take those from producers), the producer fields agree
+/// with each other, and the records decode (decompressed within [`MAX_INFLATED_BYTES`]) as
+/// exactly `record_count` records with offset deltas 0, 1, 2, … and the greatest timestamp
+/// the header claims, so that offsets stay dense and the time index is right.
+pub fn check_produced(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
+    let header = verify_whole(bytes)?;
+    for (bit, what) in [
+        (TRANSACTIONAL, "transactional batches are not supported"),
+        (CONTROL, "control batches are not accepted from producers"),
+        (
+            LOG_APPEND_TIME,
+            "batches stamped with log append time are not accepted from producers",
+        ),
+    ] {
+        if header.attributes & bit != 0 {
+            return Err(BatchError::Unsupported(what.to_string()));
+        }
+    }
+    if header.producer_id >= 0 && (header.producer_epoch < 0 || header.base_sequence < 0) {
+        return Err(BatchError::Unsupported(format!(
+            "producerId {} needs a producerEpoch and a baseSequence of 0 or more, not {} and {}",
+            header.producer_id, header.producer_epoch, header.base_sequence
+        )));
+    }
+    if header.record_count < 1 || header.last_offset_delta != header.record_count - 1 {
+        return Err(BatchError::BadRecords(format!(
+            "recordCount {} and lastOffsetDelta {} do not describe a batch of records",
+            header.record_count, header.last_offset_delta
+        )));
+    }
+    let batch = decoded(bytes)?;
+    let mut max_timestamp = i64::MIN;
+    for (index, record) in batch.records().enumerate() {
+        let record = record?;
+        let delta = record.offset.wrapping_sub(header.base_offset);
+        if delta != index as i64 {
+            return Err(BatchError::BadRecords(format!(
+                "record {index} has offset delta {delta}, expected {index}"
+            )));
+        }
+        max_timestamp = max_timestamp.max(record.timestamp);
+    }
+    if max_timestamp != header.max_timestamp {
+        return Err(BatchError::BadRecords(format!(
+            "maxTimestamp {} is not the greatest record timestamp, {max_timestamp}",
+            header.max_timestamp
+        )));
+    }
+    Ok(header)
+}
+
+/// Decodes the records of one verified batch, compressed or not.
 pub fn records(bytes: &[u8]) -> Result<Vec<StoredRecord>, BatchError> {
-    let refs = record_refs(bytes)?;
+    let batch = decoded(bytes)?;
+    let refs = batch.records();
     let mut out = Vec::with_capacity(refs.remaining);
     for record in refs {
         out.push(record?.to_owned()?);
     }
     Ok(out)
+}
+
+/// One batch ready to walk: its header and its records section, borrowed from the batch
+/// when it is uncompressed, decompressed into a buffer of its own when it is not.
+#[derive(Debug, Clone)]
+pub struct DecodedBatch<'a> {
+    pub header: BatchHeader,
+    records: Cow<'a, [u8]>,
+}
+
+/// Decodes the batch at the start of `bytes` (its lengths are checked, not its CRC: check
+/// untrusted bytes with [`verify_whole`] or [`check_produced`] first). A compressed batch is
+/// decompressed here, bounded by [`MAX_INFLATED_BYTES`]; an uncompressed one is not copied.
+pub fn decoded(bytes: &[u8]) -> Result<DecodedBatch<'_>, BatchError> {
+    let header = header(bytes)?;
+    let section = &bytes[HEADER_LEN..header.total_len()];
+    let records = match header.compression() {
+        compression::NONE => Cow::Borrowed(section),
+        codec => Cow::Owned(compression::inflate(codec, section, MAX_INFLATED_BYTES).map_err(BatchError::Compression)?),
+    };
+    Ok(DecodedBatch { header, records })
+}
+
+impl DecodedBatch<'_> {
+    /// The records, in order, borrowed from the batch (or its decompressed buffer).
+    pub fn records(&self) -> RecordRefs<'_> {
+        RecordRefs::over(&self.records, &self.header)
+    }
 }
 
 /// A record of a batch, borrowed from the batch's bytes: readers that only copy keys and
@@ -260,20 +395,28 @@ pub struct RecordRef<'a> {
     headers: &'a [u8],
 }
 
-impl RecordRef<'_> {
-    /// The record with its own copies of key, value and headers.
-    pub fn to_owned(&self) -> Result<StoredRecord, BatchError> {
+impl<'a> RecordRef<'a> {
+    /// The record's headers as (key, value), borrowed: a header key that is not UTF-8 is
+    /// an error when reached.
+    pub fn headers(&self) -> impl Iterator<Item = Result<(&'a str, Option<&'a [u8]>), BatchError>> {
         let mut reader = Reader {
             bytes: self.headers,
             at: 0,
         };
-        let count = reader.varint()?;
-        let mut headers = Vec::new();
-        for _ in 0..count.max(0) {
+        let count = reader.varint().unwrap_or(0).max(0);
+        (0..count).map(move |_| {
             let name = reader.bytes_field()?.ok_or_else(|| bad("null header key"))?;
-            let name = String::from_utf8(name.to_vec()).map_err(|_| bad("header key is not UTF-8"))?;
-            headers.push((name, reader.bytes_field()?.map(<[u8]>::to_vec)));
-        }
+            let name = std::str::from_utf8(name).map_err(|_| bad("header key is not UTF-8"))?;
+            Ok((name, reader.bytes_field()?))
+        })
+    }
+
+    /// The record with its own copies of key, value and headers.
+    pub fn to_owned(&self) -> Result<StoredRecord, BatchError> {
+        let headers = self
+            .headers()
+            .map(|header| header.map(|(name, value)| (name.to_string(), value.map(<[u8]>::to_vec))))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(StoredRecord {
             offset: self.offset,
             record: Record {
@@ -286,7 +429,7 @@ impl RecordRef<'_> {
     }
 }
 
-/// The records of one uncompressed batch, in order, borrowed from its bytes.
+/// The records of one batch, in order, borrowed from its (decompressed) records section.
 pub struct RecordRefs<'a> {
     reader: Reader<'a>,
     base_offset: i64,
@@ -295,25 +438,28 @@ pub struct RecordRefs<'a> {
     failed: bool,
 }
 
-/// The records of the batch at the start of `bytes` (its header already checked).
+/// The records of the uncompressed batch at the start of `bytes` (its header already
+/// checked). A compressed batch is refused ([`BatchError::Compressed`]): [`decoded`] reads
+/// any batch.
 pub fn record_refs(bytes: &[u8]) -> Result<RecordRefs<'_>, BatchError> {
     let header = header(bytes)?;
     if header.compression() != 0 {
         return Err(BatchError::Compressed(header.compression()));
     }
-    Ok(RecordRefs {
-        reader: Reader {
-            bytes: &bytes[HEADER_LEN..header.total_len()],
-            at: 0,
-        },
-        base_offset: header.base_offset,
-        base_timestamp: header.base_timestamp,
-        remaining: header.record_count.max(0) as usize,
-        failed: false,
-    })
+    Ok(RecordRefs::over(&bytes[HEADER_LEN..header.total_len()], &header))
 }
 
 impl<'a> RecordRefs<'a> {
+    fn over(section: &'a [u8], header: &BatchHeader) -> RecordRefs<'a> {
+        RecordRefs {
+            reader: Reader { bytes: section, at: 0 },
+            base_offset: header.base_offset,
+            base_timestamp: header.base_timestamp,
+            remaining: header.record_count.max(0) as usize,
+            failed: false,
+        }
+    }
+
     fn next_record(&mut self) -> Result<RecordRef<'a>, BatchError> {
         let bytes = self.reader.bytes;
         let reader = &mut self.reader;
@@ -337,8 +483,8 @@ impl<'a> RecordRefs<'a> {
             return Err(bad("record length does not match its fields"));
         }
         Ok(RecordRef {
-            offset: self.base_offset + offset_delta as i64,
-            timestamp: self.base_timestamp + timestamp_delta,
+            offset: self.base_offset.wrapping_add(i64::from(offset_delta)),
+            timestamp: self.base_timestamp.wrapping_add(timestamp_delta),
             key,
             value,
             headers: &bytes[headers_start..end],
@@ -367,25 +513,82 @@ impl<'a> Iterator for RecordRefs<'a> {
     }
 }
 
-/// The records of consecutive whole batches (as a log read returns them) from `offset` on:
-/// records of the first batch before it are skipped.
-pub struct LogRecords<'a> {
-    rest: &'a [u8],
-    batch: Option<RecordRefs<'a>>,
-    offset: i64,
+/// A log read (whole batches back to back) ready to walk record by record. Uncompressed
+/// batches are walked where they are; each compressed one is decompressed when the walk
+/// first reaches it, into a buffer this value keeps, so records borrow from it for as long
+/// as it lives and a walk that stops early decompresses no further. (`OnceLock`, not
+/// `OnceCell`: HTTP handlers hold the walk across awaits, so it must be `Sync`.)
+pub struct DecodedLog<'a> {
+    bytes: &'a [u8],
+    /// One per compressed batch, in order, filled on first use.
+    inflated: Vec<OnceLock<Result<Vec<u8>, BatchError>>>,
 }
 
-/// Walks `bytes`, whole batches back to back, from the record at `offset`.
-pub fn log_records(bytes: &[u8], offset: i64) -> LogRecords<'_> {
-    LogRecords {
-        rest: bytes,
-        batch: None,
-        offset,
+impl<'a> DecodedLog<'a> {
+    /// Notes where the compressed batches of `bytes` are (a walk over the headers, no copy).
+    pub fn new(bytes: &'a [u8]) -> DecodedLog<'a> {
+        let mut compressed = 0;
+        let mut rest = bytes;
+        while let Ok(header) = header(rest) {
+            compressed += usize::from(header.compression() != 0);
+            rest = &rest[header.total_len()..];
+        }
+        DecodedLog {
+            bytes,
+            inflated: (0..compressed).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The records from `offset` on: records of the first batch before it are skipped.
+    pub fn records(&self, offset: i64) -> LogRecords<'_> {
+        LogRecords {
+            log: self,
+            rest: self.bytes,
+            compressed: 0,
+            batch: None,
+            offset,
+        }
     }
 }
 
-impl<'a> Iterator for LogRecords<'a> {
-    type Item = Result<RecordRef<'a>, BatchError>;
+/// The records of a [`DecodedLog`] from an offset on.
+pub struct LogRecords<'s> {
+    log: &'s DecodedLog<'s>,
+    rest: &'s [u8],
+    /// Compressed batches passed so far: the index of the next one's buffer.
+    compressed: usize,
+    batch: Option<RecordRefs<'s>>,
+    offset: i64,
+}
+
+impl<'s> LogRecords<'s> {
+    /// The records of the next batch.
+    fn next_batch(&mut self) -> Result<RecordRefs<'s>, BatchError> {
+        let header = header(self.rest)?;
+        let (batch, rest) = self.rest.split_at(header.total_len());
+        self.rest = rest;
+        if header.compression() == 0 {
+            return Ok(RecordRefs::over(&batch[HEADER_LEN..], &header));
+        }
+        let cell = self
+            .log
+            .inflated
+            .get(self.compressed)
+            .ok_or_else(|| bad("the batches changed while they were read"))?;
+        self.compressed += 1;
+        let inflated = cell.get_or_init(|| {
+            compression::inflate(header.compression(), &batch[HEADER_LEN..], MAX_INFLATED_BYTES)
+                .map_err(BatchError::Compression)
+        });
+        match inflated {
+            Ok(section) => Ok(RecordRefs::over(section, &header)),
+            Err(err) => Err(err.clone()),
+        }
+    }
+}
+
+impl<'s> Iterator for LogRecords<'s> {
+    type Item = Result<RecordRef<'s>, BatchError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -399,12 +602,7 @@ impl<'a> Iterator for LogRecords<'a> {
             if self.rest.is_empty() {
                 return None;
             }
-            let refs = header(self.rest).and_then(|h| {
-                let (batch, rest) = self.rest.split_at(h.total_len());
-                self.rest = rest;
-                record_refs(batch)
-            });
-            match refs {
+            match self.next_batch() {
                 Ok(refs) => self.batch = Some(refs),
                 Err(err) => {
                     self.rest = &[];
@@ -505,16 +703,18 @@ mod tests {
         let mut second = encode(&sample());
         set_base_offset(&mut second, 10 + sample().len() as i64);
         let log = [first.as_slice(), second.as_slice()].concat();
-        let offsets: Vec<i64> = log_records(&log, 11).map(|r| r.unwrap().offset).collect();
+        let decoded_log = DecodedLog::new(&log);
+        let offsets: Vec<i64> = decoded_log.records(11).map(|r| r.unwrap().offset).collect();
         let expected: Vec<i64> = (11..10 + 2 * sample().len() as i64).collect();
         assert_eq!(offsets, expected, "records before the offset are skipped");
-        let owned: Vec<StoredRecord> = log_records(&log, 0).map(|r| r.unwrap().to_owned().unwrap()).collect();
+        let owned: Vec<StoredRecord> = decoded_log.records(0).map(|r| r.unwrap().to_owned().unwrap()).collect();
         let decoded = [records(&first).unwrap(), records(&second).unwrap()].concat();
         assert_eq!(owned, decoded, "headers included");
         assert_eq!(owned[0].record, sample()[0]);
         // A torn batch at the end is an error, after the whole batches before it.
         let torn = &log[..log.len() - 3];
-        let results: Vec<_> = log_records(torn, 0).collect();
+        let torn = DecodedLog::new(torn);
+        let results: Vec<_> = torn.records(0).collect();
         assert!(results[..sample().len()].iter().all(Result::is_ok));
         assert!(matches!(results.last(), Some(Err(BatchError::Short { .. }))));
     }

@@ -11,8 +11,14 @@
 //! read or synced, so an idle log costs no descriptor and recovery needs at most one
 //! segment file open at a time.
 //!
+//! Idempotent producers: the log keeps their state ([`ProducerStates`]) and checks a
+//! producer's batches against it in [`PartitionLog::append_produced`], under the same lock
+//! as the append. A clean shutdown saves it as `producers.snapshot`; any other open rebuilds
+//! it from the headers of the batches the recovery scan reads anyway.
+//!
 //! Recovery: a clean shutdown leaves a `clean-shutdown` marker with the next offset, and the
-//! closed segments' saved indexes are trusted; otherwise every segment is scanned. Damage at
+//! closed segments' saved indexes (and the producers' snapshot saved at the same offset)
+//! are trusted; otherwise every segment is scanned. Damage at
 //! the end of the last segment (a torn write) is cut off; damage in any older segment, whose
 //! data was acknowledged long ago, stops the open with an error naming the file and byte.
 
@@ -22,11 +28,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::batch::{self, BatchError};
+use super::batch::{self, BatchError, BatchHeader, DecodedLog};
 use super::fds::{self, FileCache};
+use super::producers::{ProducerError, ProducerStates, Verdict};
 use super::segment::{file_name, write_atomically, Segment};
 
 const CLEAN_MARKER: &str = "clean-shutdown";
+/// The producers' state at a clean shutdown; trusted only with the marker's offset.
+const PRODUCER_SNAPSHOT: &str = "producers.snapshot";
+/// How much a time lookup reads at a time while it walks records.
+const TIME_LOOKUP_READ: usize = 64 * 1024;
 
 /// When segments roll.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +73,8 @@ pub enum LogError {
     Deleted,
     /// The log was closed, or a flush of it failed: it takes no more writes.
     Stopped(&'static str),
+    /// An idempotent producer's batch is out of sequence or from a fenced epoch.
+    Producer(ProducerError),
 }
 
 /// Why a log takes no more writes. Checked under the log's lock by every operation that
@@ -90,6 +103,7 @@ impl fmt::Display for LogError {
             ),
             LogError::Deleted => f.write_str("the topic was deleted"),
             LogError::Stopped(why) => write!(f, "the partition takes no more writes: {why}"),
+            LogError::Producer(err) => write!(f, "{err}"),
         }
     }
 }
@@ -107,6 +121,17 @@ pub struct Recovery {
     pub clean: bool,
     /// Bytes cut from the end of the last segment, and why.
     pub truncated: Option<(u64, String)>,
+}
+
+/// What [`PartitionLog::append_produced`] did with a producer's batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Produced {
+    /// The first batch's base offset (a duplicate's original one).
+    pub base_offset: i64,
+    /// The last batch's last offset: acknowledged once it is durable.
+    pub last_offset: i64,
+    /// Already appended before: nothing was appended now.
+    pub duplicate: bool,
 }
 
 /// What a sync covers: see [`PartitionLog::begin_sync`].
@@ -139,6 +164,8 @@ pub struct PartitionLog {
     files: &'static FileCache,
     /// `Some` once the log takes no more writes.
     stopped: Option<Stopped>,
+    /// Idempotent producers' epochs and last batches.
+    producers: ProducerStates,
 }
 
 impl PartitionLog {
@@ -165,6 +192,14 @@ impl PartitionLog {
         bases.sort_unstable();
         let marker = dir.join(CLEAN_MARKER);
         let clean_next: Option<i64> = fs::read_to_string(&marker).ok().and_then(|t| t.trim().parse().ok());
+        // The producers' state saved with the marker; without it (a crash, or a log from an
+        // older version) every segment is scanned and the state rebuilt from the headers.
+        let snapshot = clean_next.and_then(|next| {
+            let bytes = fs::read(dir.join(PRODUCER_SNAPSHOT)).ok()?;
+            ProducerStates::decode(&bytes, next)
+        });
+        let rebuild = snapshot.is_none();
+        let mut producers = snapshot.unwrap_or_default();
         // From here on the log is in use: a crash must not look clean.
         if marker.exists() {
             fs::remove_file(&marker).map_err(io_error("cannot remove the clean-shutdown marker"))?;
@@ -177,8 +212,9 @@ impl PartitionLog {
         for (i, &base) in bases.iter().enumerate() {
             let last = i + 1 == bases.len();
             let opened = match (clean_next, bases.get(i + 1)) {
-                (Some(_), Some(&next_base)) => Segment::open_indexed(dir, base, next_base, files),
-                _ => Segment::open_scanning(dir, base, files),
+                (Some(_), Some(&next_base)) if !rebuild => Segment::open_indexed(dir, base, next_base, files),
+                _ if rebuild => Segment::open_scanning(dir, base, files, &mut |header| producers.record(header)),
+                _ => Segment::open_scanning(dir, base, files, &mut |_| {}),
             };
             let path = dir.join(file_name(base, "log"));
             let (mut segment, damage) = opened.map_err(io_error(format!("cannot read {}", path.display())))?;
@@ -223,6 +259,7 @@ impl PartitionLog {
                 durable_offset: next,
                 files,
                 stopped: None,
+                producers,
             },
             recovery,
         ))
@@ -275,7 +312,69 @@ impl PartitionLog {
         active
             .append(bytes, &header)
             .map_err(io_error(format!("cannot append to segment {}", file_name(path, "log"))))?;
+        self.producers.record(&header);
         Ok((base, header.last_offset()))
+    }
+
+    /// Appends a producer's batches (`batches[i]` checked with [`batch::check_produced`],
+    /// which returned `headers[i]`) after checking their producer ids, epochs and sequences
+    /// one after the other against the producers' state: all are appended, or none. When
+    /// every batch is a retry of one already appended, nothing is appended and the original
+    /// offsets are answered; a retry together with new batches is refused.
+    pub fn append_produced(
+        &mut self,
+        batches: &mut [&mut [u8]],
+        headers: &[BatchHeader],
+    ) -> Result<Produced, LogError> {
+        self.check_writable()?;
+        let mut duplicates = Vec::new();
+        if headers.iter().any(|h| h.producer_id >= 0) {
+            // The request's batches in order, against a copy of their producers' state.
+            let mut state = self.producers.of(headers);
+            let mut next = self.next_offset();
+            for header in headers {
+                let placed = BatchHeader {
+                    base_offset: next,
+                    ..*header
+                };
+                match state.check(&placed).map_err(LogError::Producer)? {
+                    Verdict::Append => {
+                        state.record(&placed);
+                        next = placed.last_offset() + 1;
+                    }
+                    Verdict::Duplicate(original) => duplicates.push(original),
+                }
+            }
+        }
+        if let (Some(first), Some(last)) = (duplicates.first(), duplicates.last()) {
+            if duplicates.len() != headers.len() {
+                return Err(LogError::InvalidBatch(BatchError::Unsupported(
+                    "the request mixes batches already appended with new ones".to_string(),
+                )));
+            }
+            return Ok(Produced {
+                base_offset: first.base_offset,
+                last_offset: duplicates
+                    .iter()
+                    .map(|d| d.last_offset)
+                    .max()
+                    .unwrap_or(last.last_offset),
+                duplicate: true,
+            });
+        }
+        let mut offsets = (0, 0);
+        for (i, (bytes, header)) in batches.iter_mut().zip(headers).enumerate() {
+            let (base, last) = self.append_verified(bytes, *header)?;
+            if i == 0 {
+                offsets.0 = base;
+            }
+            offsets.1 = last;
+        }
+        Ok(Produced {
+            base_offset: offsets.0,
+            last_offset: offsets.1,
+            duplicate: false,
+        })
     }
 
     /// Refuses a write to a log that is closed, failed or deleted.
@@ -435,6 +534,77 @@ impl PartitionLog {
         Ok(out)
     }
 
+    /// The first record whose timestamp is at or after `timestamp`, as (offset, timestamp),
+    /// among the durable ones: the time index finds the first batch whose greatest
+    /// timestamp reaches it, and that batch's records (decompressed if need be) are walked.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let durable = self.durable_offset;
+        let candidate = self.segments.iter().find_map(|s| {
+            let &(_, relative) = s.time_index().iter().find(|&&(ts, _)| ts >= timestamp)?;
+            Some(s.base_offset + i64::from(relative))
+        });
+        let Some(mut from) = candidate.filter(|&offset| offset < durable) else {
+            return Ok(None);
+        };
+        // Batches stored by older versions may claim a greatest timestamp they do not hold:
+        // the walk goes on past the first batch until a record reaches the timestamp.
+        loop {
+            let bytes = self.read(from, TIME_LOOKUP_READ)?;
+            let log = DecodedLog::new(&bytes);
+            let mut last = None;
+            for record in log.records(from) {
+                let record = record.map_err(LogError::InvalidBatch)?;
+                if record.timestamp >= timestamp {
+                    return Ok(Some((record.offset, record.timestamp)));
+                }
+                last = Some(record.offset);
+            }
+            match last {
+                Some(last) => from = last + 1,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The durable record with the greatest timestamp (the first of them on a tie), as
+    /// (offset, timestamp): Kafka's ListOffsets "max timestamp".
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let durable = self.durable_offset;
+        let mut best: Option<(i64, i64)> = None;
+        for segment in &self.segments {
+            // The entries before the durable point end with the greatest timestamp there.
+            let greatest = segment
+                .time_index()
+                .iter()
+                .map(|&(ts, relative)| (ts, segment.base_offset + i64::from(relative)))
+                .take_while(|&(_, offset)| offset < durable)
+                .last();
+            if let Some((ts, offset)) = greatest {
+                if best.is_none_or(|(best_ts, _)| ts > best_ts) {
+                    best = Some((ts, offset));
+                }
+            }
+        }
+        let Some((timestamp, batch_offset)) = best else {
+            return Ok(None);
+        };
+        // The batch that reached it: its first record with that timestamp (or, for a batch
+        // whose header overstates it, its greatest).
+        let bytes = self.read(batch_offset, 1)?;
+        let log = DecodedLog::new(&bytes);
+        let mut found: Option<(i64, i64)> = None;
+        for record in log.records(batch_offset) {
+            let record = record.map_err(LogError::InvalidBatch)?;
+            if record.timestamp == timestamp {
+                return Ok(Some((record.offset, record.timestamp)));
+            }
+            if found.is_none_or(|(_, ts)| record.timestamp > ts) {
+                found = Some((record.offset, record.timestamp));
+            }
+        }
+        Ok(found)
+    }
+
     /// The first offset whose timestamp is at or after `timestamp` (for seeks by time).
     pub fn offset_for_time(&self, timestamp: i64) -> Option<i64> {
         self.segments
@@ -473,6 +643,9 @@ impl PartitionLog {
                 .map_err(io_error(format!("cannot delete {name}")))?;
             removed += 1;
         }
+        if removed > 0 {
+            self.producers.forget_before(self.start_offset());
+        }
         Ok(removed)
     }
 
@@ -492,6 +665,11 @@ impl PartitionLog {
                 .save_indexes(&self.dir)
                 .map_err(io_error("cannot save a segment's indexes"))?;
         }
+        write_atomically(
+            &self.dir.join(PRODUCER_SNAPSHOT),
+            &self.producers.encode(self.next_offset()),
+        )
+        .map_err(io_error("cannot save the producers' state"))?;
         write_atomically(&self.dir.join(CLEAN_MARKER), self.next_offset().to_string().as_bytes())
             .map_err(io_error("cannot write the clean-shutdown marker"))
     }

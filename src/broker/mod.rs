@@ -12,15 +12,17 @@
 //! byte by byte in ARCHITECTURE.md.
 
 pub mod batch;
+pub mod compression;
 pub mod fds;
 pub mod groups;
 pub mod log;
 pub mod partition;
+pub mod producers;
 mod segment;
 mod service;
 pub mod topic;
 
-pub use service::{murmur2, Broker, BrokerError, Topic};
+pub use service::{murmur2, Appended, Broker, BrokerError, Topic};
 
 #[cfg(test)]
 mod tests;

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::log::{LogConfig, LogError, PartitionLog, Recovery};
+use super::batch::{self, BatchError};
+use super::log::{LogConfig, LogError, PartitionLog, Produced, Recovery};
 
 /// When an acknowledgement is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +114,48 @@ impl Partition {
             }
             offsets
         };
+        self.schedule_flush();
+        if let Some(&(_, last)) = offsets.last() {
+            self.acknowledge(last).await?;
+        }
+        Ok(offsets)
+    }
+
+    /// Appends a Kafka producer's record set: `record_sets` each hold one or more whole
+    /// batches back to back. Every batch is checked first ([`batch::check_produced`]:
+    /// CRC, lengths, codec, records), outside the log's lock; then, under it, the
+    /// idempotent producers' sequences are checked and all batches appended, or none
+    /// ([`PartitionLog::append_produced`]). Answered once acknowledged under the
+    /// partition's durability, like [`Partition::append`]; a duplicate is answered once
+    /// its original is durable, so a retry never acknowledges what a crash could take back.
+    pub async fn append_produced(&self, mut record_sets: Vec<Vec<u8>>) -> Result<Produced, LogError> {
+        let mut headers = Vec::with_capacity(record_sets.len());
+        let mut batches: Vec<&mut [u8]> = Vec::with_capacity(record_sets.len());
+        for set in record_sets.iter_mut() {
+            let mut rest: &mut [u8] = set;
+            while !rest.is_empty() {
+                let len = batch::header(rest).map_err(LogError::InvalidBatch)?.total_len();
+                let (one, after) = rest.split_at_mut(len);
+                headers.push(batch::check_produced(one).map_err(LogError::InvalidBatch)?);
+                batches.push(one);
+                rest = after;
+            }
+        }
+        if batches.is_empty() {
+            return Err(LogError::InvalidBatch(BatchError::BadRecords(
+                "the record set holds no batch".to_string(),
+            )));
+        }
+        let produced = lock(&self.shared.log).append_produced(&mut batches, &headers)?;
+        if !produced.duplicate {
+            self.schedule_flush();
+        }
+        self.acknowledge(produced.last_offset).await?;
+        Ok(produced)
+    }
+
+    /// Notes unflushed writes and queues the partition for the flushers if it is not queued.
+    fn schedule_flush(&self) {
         let idle = {
             let mut state = lock(&self.shared.state);
             state.pending = true;
@@ -121,13 +164,14 @@ impl Partition {
         if idle {
             self.shared.flushers.schedule(self.shared.clone());
         }
-        let Some(&(_, last)) = offsets.last() else {
-            return Ok(offsets);
-        };
+    }
+
+    /// Waits, under `Sync` durability, until `last_offset` is durable.
+    async fn acknowledge(&self, last_offset: i64) -> Result<(), LogError> {
         if self.shared.durability == Durability::Sync {
-            self.wait_durable(last + 1).await?;
+            self.wait_durable(last_offset + 1).await?;
         }
-        Ok(offsets)
+        Ok(())
     }
 
     /// Waits until every offset below `offset` is durable.

@@ -92,12 +92,14 @@ impl Segment {
     }
 
     /// Opens a segment by scanning every batch in it, checking lengths, magic, CRCs and
-    /// offset order, and rebuilding its indexes. Answers where the valid part ends if
-    /// something after it is damaged (the caller decides whether to truncate).
+    /// offset order, and rebuilding its indexes; `on_batch` sees the header of every valid
+    /// batch (the log rebuilds its producers' state from them). Answers where the valid part
+    /// ends if something after it is damaged (the caller decides whether to truncate).
     pub fn open_scanning(
         dir: &Path,
         base_offset: i64,
         files: &'static FileCache,
+        on_batch: &mut dyn FnMut(&BatchHeader),
     ) -> io::Result<(Segment, Option<Damage>)> {
         let (mut segment, file) = Segment::open_file(dir, base_offset, files)?;
         let length = file.metadata()?.len();
@@ -119,6 +121,7 @@ impl Segment {
                     break;
                 }
                 Ok(header) => {
+                    on_batch(&header);
                     segment.note_batch(&header, position as u64);
                     position += header.total_len();
                 }
@@ -176,7 +179,7 @@ impl Segment {
             }
             _ => {
                 drop(segment);
-                Segment::open_scanning(dir, base_offset, files)
+                Segment::open_scanning(dir, base_offset, files, &mut |_| {})
             }
         }
     }
@@ -310,6 +313,12 @@ impl Segment {
         let mut out = vec![0u8; (end - position) as usize];
         file.read_exact_at(&mut out, position)?;
         Ok(out)
+    }
+
+    /// The time index: (greatest record timestamp so far, offset of the batch, relative to
+    /// the segment's base, where it was reached), one entry each time it grows.
+    pub fn time_index(&self) -> &[(i64, u32)] {
+        &self.time_index
     }
 
     /// The first offset whose batch's max timestamp is at or after `timestamp`, if any.

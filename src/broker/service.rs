@@ -7,6 +7,11 @@
 //! `topics/<name>~creating/` and renamed into place; a deleted topic is first renamed to
 //! `topics/<name>~deleting/`, which is then removed; settings are replaced atomically.
 //! `~` is not allowed in topic names, so these working names never collide with a topic.
+//!
+//! Idempotent producers get their ids from [`Broker::init_producer_id`]: ids are reserved
+//! a block at a time in `<data dir>/producer-ids` (the first id not yet reserved, written
+//! atomically before any id of the block is handed out), so no id is handed out twice,
+//! across restarts and crashes alike.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -16,10 +21,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use super::batch::{self, Record, StoredRecord};
+use super::batch::{self, BatchError, Record, StoredRecord};
 use super::groups::{GroupError, Groups, Partitions};
 use super::log::{LogConfig, LogError};
 use super::partition::{Durability, Partition};
+use super::producers::ProducerError;
 use super::segment::{sync_dir, write_atomically};
 use super::topic::{check_name, DurabilityMode, TopicConfig, TopicError};
 
@@ -35,6 +41,33 @@ pub enum BrokerError {
     Log(LogError),
     /// The broker holds as many partitions as its descriptor budget allows.
     Limit(String),
+    /// A producer's record batch is malformed or not one the broker takes (Kafka's
+    /// CORRUPT_MESSAGE); nothing of the request was appended.
+    InvalidBatch(BatchError),
+    /// A batch is larger than the topic's `max_message_bytes` (Kafka's MESSAGE_TOO_LARGE).
+    RecordTooLarge {
+        size: usize,
+        max: usize,
+    },
+    /// An idempotent producer's batch does not follow its last one (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    OutOfOrderSequence {
+        producer_id: i64,
+        expected: i32,
+        got: i32,
+    },
+    /// The batch's producer epoch is older than the producer's current one: a newer
+    /// instance fenced it (INVALID_PRODUCER_EPOCH).
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
+    /// No state for the producer id and the batch does not start at sequence 0
+    /// (UNKNOWN_PRODUCER_ID).
+    UnknownProducerId {
+        producer_id: i64,
+        sequence: i32,
+    },
 }
 
 impl fmt::Display for BrokerError {
@@ -48,6 +81,53 @@ impl fmt::Display for BrokerError {
             BrokerError::Topic(err) => write!(f, "{err}"),
             BrokerError::Log(err) => write!(f, "{err}"),
             BrokerError::Limit(message) => write!(f, "{message}"),
+            BrokerError::InvalidBatch(err) => write!(f, "invalid record batch: {err}"),
+            BrokerError::RecordTooLarge { size, max } => {
+                write!(
+                    f,
+                    "the record batch is {size} bytes, more than the topic's max_message_bytes {max}"
+                )
+            }
+            BrokerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            } => {
+                write!(
+                    f,
+                    "{}",
+                    ProducerError::OutOfOrderSequence {
+                        producer_id: *producer_id,
+                        expected: *expected,
+                        got: *got
+                    }
+                )
+            }
+            BrokerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => {
+                write!(
+                    f,
+                    "{}",
+                    ProducerError::InvalidProducerEpoch {
+                        producer_id: *producer_id,
+                        epoch: *epoch,
+                        current: *current
+                    }
+                )
+            }
+            BrokerError::UnknownProducerId { producer_id, sequence } => {
+                write!(
+                    f,
+                    "{}",
+                    ProducerError::UnknownProducerId {
+                        producer_id: *producer_id,
+                        sequence: *sequence
+                    }
+                )
+            }
         }
     }
 }
@@ -77,6 +157,26 @@ fn group_io(context: &str) -> impl FnOnce(GroupError) -> BrokerError + '_ {
             source: std::io::Error::other(err.to_string()),
         })
     }
+}
+
+/// What [`Topic::append_batches`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The offset of the first record appended, or for a duplicate of the original.
+    pub base_offset: i64,
+    /// Every batch was a retry of one already appended: nothing was appended now.
+    pub duplicate: bool,
+}
+
+/// The file of the first producer id not yet reserved, under the data directory.
+const PRODUCER_IDS: &str = "producer-ids";
+/// Producer ids reserved per write of [`PRODUCER_IDS`].
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
+/// Producer ids: the next to hand out and the end of the reserved block.
+struct ProducerIds {
+    next: i64,
+    reserved: i64,
 }
 
 /// Suffix of a topic being built: complete only once renamed to its name.
@@ -147,6 +247,73 @@ impl Topic {
         Ok(offsets[0])
     }
 
+    /// Appends a Kafka producer's record set to one partition: `batches` each hold one or
+    /// more whole record batches back to back, as the Produce request carries them. Each
+    /// batch is checked (magic 2, CRC, lengths, codec, records; at most the topic's
+    /// `max_message_bytes`), idempotent producers' sequences are checked, and all batches
+    /// are appended or none; answered once acknowledged under the topic's durability, like
+    /// [`Topic::produce`]. A retry of batches already appended is answered with the
+    /// original offset and `duplicate`, nothing appended.
+    pub async fn append_batches(&self, partition: u32, batches: Vec<Vec<u8>>) -> Result<Appended, BrokerError> {
+        let target = self.partition(partition)?;
+        let max = self.config.max_message_bytes as usize;
+        for set in &batches {
+            let mut rest: &[u8] = set;
+            while !rest.is_empty() {
+                let size = batch::header(rest).map_err(BrokerError::InvalidBatch)?.total_len();
+                if size > max {
+                    return Err(BrokerError::RecordTooLarge { size, max });
+                }
+                rest = &rest[size..];
+            }
+        }
+        let produced = target.append_produced(batches).await.map_err(|err| match err {
+            LogError::InvalidBatch(err) => BrokerError::InvalidBatch(err),
+            LogError::Producer(ProducerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            }) => BrokerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            },
+            LogError::Producer(ProducerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            }) => BrokerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            },
+            LogError::Producer(ProducerError::UnknownProducerId { producer_id, sequence }) => {
+                BrokerError::UnknownProducerId { producer_id, sequence }
+            }
+            err => self.log_error(err),
+        })?;
+        Ok(Appended {
+            base_offset: produced.base_offset,
+            duplicate: produced.duplicate,
+        })
+    }
+
+    /// The first durable record whose timestamp is at or after `timestamp`, as (offset,
+    /// timestamp); `None` when there is none (Kafka's ListOffsets by timestamp).
+    pub fn offset_for_timestamp(&self, partition: u32, timestamp: i64) -> Result<Option<(i64, i64)>, BrokerError> {
+        self.partition(partition)?
+            .with_log(|log| log.offset_for_timestamp(timestamp))
+            .map_err(|e| self.log_error(e))
+    }
+
+    /// The durable record with the greatest timestamp (the first such), as (offset,
+    /// timestamp); `None` for an empty partition (Kafka's ListOffsets -3, max timestamp).
+    pub fn max_timestamp(&self, partition: u32) -> Result<Option<(i64, i64)>, BrokerError> {
+        self.partition(partition)?
+            .with_log(|log| log.max_timestamp())
+            .map_err(|e| self.log_error(e))
+    }
+
     /// Records from `offset`, about `max_bytes` of them, never past the durable point.
     pub fn fetch(&self, partition: u32, offset: i64, max_bytes: usize) -> Result<Vec<StoredRecord>, BrokerError> {
         let bytes = self
@@ -196,6 +363,9 @@ pub struct Broker {
     /// steps never interleave, while produce and fetch only take `topics` briefly.
     metadata: std::sync::Mutex<()>,
     groups: Groups,
+    /// Where [`PRODUCER_IDS`] is, and the ids in hand.
+    data_dir: PathBuf,
+    producer_ids: std::sync::Mutex<ProducerIds>,
     /// Held while the broker is open: one process per log directory.
     _lock: fs::File,
 }
@@ -244,12 +414,18 @@ impl Broker {
             tracing::warn!(error = %err, "cannot remove committed offsets of deleted topics");
         }
         let topics = found.topics;
+        let reserved = read_producer_ids(data_dir)?;
         Ok(Broker {
             dir,
             log_config,
             topics: RwLock::new(topics),
             metadata: std::sync::Mutex::new(()),
             groups,
+            data_dir: data_dir.to_path_buf(),
+            producer_ids: std::sync::Mutex::new(ProducerIds {
+                next: reserved,
+                reserved,
+            }),
             _lock: lock,
         })
     }
@@ -484,6 +660,22 @@ impl Broker {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// A new idempotent producer's id and epoch (0). Ids are never handed out twice: a
+    /// block of them is reserved on disk before the first is used (see the module).
+    pub fn init_producer_id(&self) -> Result<(i64, i16), BrokerError> {
+        let mut ids = self.producer_ids.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.next >= ids.reserved {
+            let reserved = ids.next + PRODUCER_ID_BLOCK;
+            let path = self.data_dir.join(PRODUCER_IDS);
+            write_atomically(&path, reserved.to_string().as_bytes())
+                .map_err(io(format!("cannot write {}", path.display())))?;
+            ids.reserved = reserved;
+        }
+        let id = ids.next;
+        ids.next += 1;
+        Ok((id, 0))
+    }
+
     /// The consumer groups reading this broker's topics.
     /// The segment settings every partition's log uses.
     pub fn log_config(&self) -> LogConfig {
@@ -502,6 +694,23 @@ impl Partitions for Broker {
 
     fn bounds(&self, topic: &str, partition: u32) -> Option<(i64, i64)> {
         self.topic(topic).ok()?.offsets(partition).ok()
+    }
+}
+
+/// The first producer id not yet reserved: 0 for a new data directory. A file that is not a
+/// number stops the start (ids handed out before could otherwise be handed out again).
+fn read_producer_ids(data_dir: &Path) -> Result<i64, BrokerError> {
+    let path = data_dir.join(PRODUCER_IDS);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<i64>().ok().filter(|&n| n >= 0).ok_or_else(|| {
+            BrokerError::Log(LogError::Corrupt {
+                file: path.clone(),
+                position: 0,
+                reason: format!("{:?} is not the next producer id", text.trim()),
+            })
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(err) => Err(io(format!("cannot read {}", path.display()))(err)),
     }
 }
 

@@ -9,6 +9,15 @@ use serde::{Deserialize, Serialize};
 /// Seven days, Kafka's default retention.
 pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 pub const MAX_PARTITIONS: u32 = 1024;
+/// Kafka's default `max.message.bytes`: the largest record batch a producer may append.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 1_048_588;
+/// The bounds of `max_message_bytes`: room for a batch header and a small record, and at
+/// most what a Kafka request frame may carry here.
+pub const MAX_MESSAGE_BYTES_RANGE: std::ops::RangeInclusive<u32> = 1024..=64 * 1024 * 1024;
+
+fn default_max_message_bytes() -> u32 {
+    DEFAULT_MAX_MESSAGE_BYTES
+}
 
 /// How records are checked against the registry before they are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -77,6 +86,10 @@ pub struct TopicConfig {
     pub value_subject: String,
     #[serde(default)]
     pub durability: DurabilityMode,
+    /// The largest record batch a Kafka producer may append, in bytes as sent (compressed);
+    /// larger ones are refused as too large. Kafka's `max.message.bytes`.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u32,
 }
 
 impl TopicConfig {
@@ -96,6 +109,7 @@ impl TopicConfig {
             key_subject: format!("{name}-key"),
             value_subject: format!("{name}-value"),
             durability: DurabilityMode::default(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 
@@ -151,6 +165,14 @@ impl TopicConfig {
                     "durability interval_ms must be between 1 and 60000, not {interval_ms}"
                 )));
             }
+        }
+        if !MAX_MESSAGE_BYTES_RANGE.contains(&self.max_message_bytes) {
+            return Err(TopicError::Invalid(format!(
+                "max_message_bytes must be between {} and {}, not {}",
+                MAX_MESSAGE_BYTES_RANGE.start(),
+                MAX_MESSAGE_BYTES_RANGE.end(),
+                self.max_message_bytes
+            )));
         }
         for (field, subject) in [
             ("key_subject", &self.key_subject),
@@ -239,5 +261,17 @@ mod tests {
         config.retention_ms = -1;
         config.durability = DurabilityMode::Interval { interval_ms: 0 };
         assert!(config.check().unwrap_err().to_string().contains("interval_ms"));
+        config.durability = DurabilityMode::Sync;
+        config.max_message_bytes = 10;
+        assert!(config.check().unwrap_err().to_string().contains("max_message_bytes"));
+    }
+
+    #[test]
+    fn settings_saved_before_max_message_bytes_read_with_kafkas_default() {
+        let old = r#"{"name": "t", "partitions": 1, "retention_ms": -1, "retention_bytes": -1,
+            "key_subject": "t-key", "value_subject": "t-value"}"#;
+        let config: TopicConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(config.max_message_bytes, 1_048_588);
+        assert!(config.check().is_ok());
     }
 }

@@ -57,6 +57,12 @@ impl From<BrokerError> for ApiError {
             BrokerError::Topic(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             BrokerError::Log(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             BrokerError::Limit(_) => (StatusCode::INSUFFICIENT_STORAGE, 50701),
+            // Kafka producers' errors: the HTTP produce path encodes its own batches.
+            BrokerError::InvalidBatch(_)
+            | BrokerError::RecordTooLarge { .. }
+            | BrokerError::OutOfOrderSequence { .. }
+            | BrokerError::InvalidProducerEpoch { .. }
+            | BrokerError::UnknownProducerId { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
         };
         if status.is_server_error() {
             tracing::error!(error = %err, "broker request failed");
@@ -838,11 +844,13 @@ pub async fn read_partition(
     let mut out = RecordsJson::new(format != Format::Json, reservation.answer());
     out.start_partition(&name, partition);
     out.expect(batches.len());
-    for record in batch::log_records(&batches, offset).take(count) {
+    let decoded = batch::DecodedLog::new(&batches);
+    for record in decoded.records(offset).take(count) {
         if !push_record(budget, &mut reservation, &mut out, &record.map_err(invalid_batch)?).await? {
             break;
         }
     }
+    drop(decoded);
     drop(batches);
     Ok(records_answer(out, reservation))
 }

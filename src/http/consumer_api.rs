@@ -245,7 +245,8 @@ pub async fn records(
         // The position moves past the records in the answer, not past those read.
         let mut last = None;
         let mut full = false;
-        for record in batch::log_records(&batches, *position) {
+        let decoded = batch::DecodedLog::new(&batches);
+        for record in decoded.records(*position) {
             let record = record.map_err(invalid_batch)?;
             if !push_record(read_budget, &mut reservation, &mut out, &record).await? {
                 full = true;

@@ -258,7 +258,7 @@ mod tests {
 
     fn write(writer: &mut RecordsJson, bytes: &[u8]) -> usize {
         let mut written = 0;
-        for record in batch::log_records(bytes, 0) {
+        for record in batch::DecodedLog::new(bytes).records(0) {
             if writer.push(&record.unwrap()).is_err() {
                 break;
             }
@@ -330,7 +330,8 @@ mod tests {
 
         let mut writer = RecordsJson::new(true, 10);
         writer.start_partition("t", 0);
-        let first = batch::log_records(&bytes, 0).next().unwrap().unwrap();
+        let decoded = batch::DecodedLog::new(&bytes);
+        let first = decoded.records(0).next().unwrap().unwrap();
         assert_eq!(writer.push(&first), Err(Full(one + 2)), "the exact room it needs");
         writer.set_limit(one + 2);
         assert_eq!(writer.push(&first), Ok(()));
@@ -345,7 +346,7 @@ mod tests {
                 5,
                 &[(None, Some(b"[1, 2]")), (Some(text), Some(b"")), (Some(b"7"), None)],
             );
-            for record in batch::log_records(&bytes, 0) {
+            for record in batch::DecodedLog::new(&bytes).records(0) {
                 let record = record.unwrap();
                 for payload in [record.key, record.value] {
                     let payload = Payload::of(binary, payload);
