@@ -8,6 +8,8 @@
 //! - [`http`]: the Confluent-compatible REST API, health and metrics.
 //! - [`config`]: `herald serve` settings from flags, `HERALD_*` variables and `herald.toml`.
 //! - [`broker`]: the log-backed broker's storage (record batches, segmented partition logs).
+//! - [`gate`]: the one contract gate every door (REST produce, Kafka produce) judges records
+//!   with before they are written.
 //! - [`validate`]: payloads checked against registered schemas before they are produced.
 //! - [`cli`]: the `herald` command line.
 //!
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod compat;
 pub mod config;
 pub mod docs;
+pub mod gate;
 pub mod http;
 pub mod kafka;
 pub mod registry;

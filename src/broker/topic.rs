@@ -32,6 +32,40 @@ pub enum Validation {
     Full,
 }
 
+/// How the subject that governs a topic's keys or values is named, as Confluent's
+/// serializers name it (`key.subject.name.strategy`, `value.subject.name.strategy`). Stored as
+/// `topic`, `record` or `topic_record`; the class short names Confluent's clients configure
+/// (`TopicNameStrategy`, …) are read as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SubjectStrategy {
+    /// The topic's configured subject (`<topic>-key`, `<topic>-value` unless set otherwise).
+    #[default]
+    #[serde(rename = "topic", alias = "TopicNameStrategy")]
+    Topic,
+    /// The fully qualified name of the record the payload's schema describes: one topic can
+    /// carry several record types, each with its own subject.
+    #[serde(rename = "record", alias = "RecordNameStrategy")]
+    Record,
+    /// `<topic>-<record name>`: several record types, subjects kept apart per topic.
+    #[serde(rename = "topic_record", alias = "TopicRecordNameStrategy")]
+    TopicRecord,
+}
+
+impl SubjectStrategy {
+    /// The short class name Confluent's clients configure, as the topic API shows it.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            SubjectStrategy::Topic => "TopicNameStrategy",
+            SubjectStrategy::Record => "RecordNameStrategy",
+            SubjectStrategy::TopicRecord => "TopicRecordNameStrategy",
+        }
+    }
+
+    pub fn is_topic(&self) -> bool {
+        *self == SubjectStrategy::Topic
+    }
+}
+
 /// When a produce is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "mode")]
@@ -84,6 +118,14 @@ pub struct TopicConfig {
     /// set otherwise.
     pub key_subject: String,
     pub value_subject: String,
+    /// How the subject checked for keys is named; `key_subject` is it only under
+    /// [`SubjectStrategy::Topic`]. Left out of `topic.json` when it is the default, so files
+    /// written before it existed and after read alike.
+    #[serde(default, skip_serializing_if = "SubjectStrategy::is_topic")]
+    pub key_subject_strategy: SubjectStrategy,
+    /// The same for values.
+    #[serde(default, skip_serializing_if = "SubjectStrategy::is_topic")]
+    pub value_subject_strategy: SubjectStrategy,
     #[serde(default)]
     pub durability: DurabilityMode,
     /// The largest record batch a Kafka producer may append, in bytes as sent (compressed);
@@ -108,6 +150,8 @@ impl TopicConfig {
             validation: Validation::default(),
             key_subject: format!("{name}-key"),
             value_subject: format!("{name}-value"),
+            key_subject_strategy: SubjectStrategy::Topic,
+            value_subject_strategy: SubjectStrategy::Topic,
             durability: DurabilityMode::default(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
@@ -273,5 +317,23 @@ mod tests {
         let config: TopicConfig = serde_json::from_str(old).unwrap();
         assert_eq!(config.max_message_bytes, 1_048_588);
         assert!(config.check().is_ok());
+    }
+
+    #[test]
+    fn subject_strategies_default_to_the_topic_and_stay_out_of_old_files() {
+        let config = TopicConfig::new("t", 1);
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(!text.contains("strategy"), "{text}");
+        let read: TopicConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(read.value_subject_strategy, SubjectStrategy::Topic);
+
+        let mut config = config;
+        config.value_subject_strategy = SubjectStrategy::TopicRecord;
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(text.contains(r#""value_subject_strategy":"topic_record""#), "{text}");
+        assert_eq!(serde_json::from_str::<TopicConfig>(&text).unwrap(), config);
+        let class: SubjectStrategy = serde_json::from_str(r#""RecordNameStrategy""#).unwrap();
+        assert_eq!(class, SubjectStrategy::Record);
+        assert!(serde_json::from_str::<SubjectStrategy>(r#""records""#).is_err());
     }
 }

@@ -26,11 +26,11 @@ use super::wire::parse_body;
 use super::AppState;
 use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
-use crate::broker::topic::{DurabilityMode, TopicConfig, TopicError, TopicExample, Validation};
+use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
-use crate::registry::{schema_id_in_range, RegistryError, StoredSchema, VersionSpec, MAX_ID};
+use crate::gate::{subject, Encoding, GateError, Part};
+use crate::registry::{schema_id_in_range, MAX_ID};
 use crate::schema::SchemaType;
-use crate::validate::{framed_id, JsonValidator};
 
 pub const KAFKA_V2: &str = "application/vnd.kafka.v2+json";
 const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
@@ -68,6 +68,14 @@ impl From<BrokerError> for ApiError {
             tracing::error!(error = %err, "broker request failed");
         }
         ApiError::new(status, code, err.to_string())
+    }
+}
+
+impl From<GateError> for ApiError {
+    fn from(err: GateError) -> Self {
+        match err {
+            GateError::Registry(err) => err.into(),
+        }
     }
 }
 
@@ -134,6 +142,10 @@ pub struct TopicBody {
     validation: Option<Validation>,
     key_subject: Option<String>,
     value_subject: Option<String>,
+    /// `topic` (the default), `record` or `topic_record`; Confluent's class short names
+    /// (`RecordNameStrategy`, …) are read too.
+    key_subject_strategy: Option<SubjectStrategy>,
+    value_subject_strategy: Option<SubjectStrategy>,
     durability: Option<DurabilityMode>,
 }
 
@@ -179,6 +191,12 @@ impl TopicBody {
         if let Some(v) = self.value_subject {
             config.value_subject = v;
         }
+        if let Some(v) = self.key_subject_strategy {
+            config.key_subject_strategy = v;
+        }
+        if let Some(v) = self.value_subject_strategy {
+            config.value_subject_strategy = v;
+        }
         if let Some(v) = self.durability {
             config.durability = v;
         }
@@ -195,6 +213,8 @@ fn topic_view(topic: &Topic) -> Value {
             "herald.validation": serde_json::to_value(c.validation).unwrap_or(Value::Null),
             "herald.key.subject": c.key_subject,
             "herald.value.subject": c.value_subject,
+            "key.subject.name.strategy": c.key_subject_strategy.class_name(),
+            "value.subject.name.strategy": c.value_subject_strategy.class_name(),
         },
         "description": c.description,
         "owner": c.owner,
@@ -310,14 +330,16 @@ struct AvroTarget {
     schema: Arc<crate::schema::Schema>,
 }
 
-/// Resolves `*_schema_id` or registers `*_schema` under `subject`, as REST Proxy does.
+/// Resolves `*_schema_id` or registers `*_schema` under the part's subject, as REST Proxy
+/// does: the one the topic's subject name strategy gives the schema.
 async fn avro_target(
     state: &AppState,
-    subject: &str,
+    topic: &TopicConfig,
+    part: Part,
     id: Option<i64>,
     text: Option<&str>,
-    field: &str,
 ) -> Result<Option<AvroTarget>, ApiError> {
+    let field = part.as_str();
     let id = match (id, text) {
         (Some(id), _) if !schema_id_in_range(id) => {
             return Err(ApiError::unprocessable(
@@ -327,8 +349,9 @@ async fn avro_target(
         }
         (Some(id), _) => id,
         (None, Some(text)) => {
+            let subject = avro_subject(topic, part, text)?;
             let request = crate::registry::SchemaRequest::new(SchemaType::Avro, text);
-            state.registry.register(subject, &request, false).await?.id
+            state.registry.register(&subject, &request, false).await?.id
         }
         (None, None) => return Ok(None),
     };
@@ -346,6 +369,26 @@ async fn avro_target(
         )
     })?;
     Ok(Some(AvroTarget { id, schema }))
+}
+
+/// The subject a `*_schema` text is registered under. Under a record strategy it is named
+/// after the schema; a text that does not parse goes to the configured subject, whose
+/// registration then refuses it with the registry's own message.
+fn avro_subject(topic: &TopicConfig, part: Part, text: &str) -> Result<String, ApiError> {
+    let configured = subject::configured(topic, part);
+    let strategy = subject::strategy(topic, part);
+    if strategy == SubjectStrategy::Topic {
+        return Ok(configured.to_string());
+    }
+    match crate::schema::Schema::parse(SchemaType::Avro, text, &[]) {
+        Ok(schema) => subject::for_schema(topic, part, &schema).map_err(|why| {
+            ApiError::unprocessable(
+                42201,
+                format!("{part}_schema cannot name the {part} subject with {}: {why}", strategy.class_name()),
+            )
+        }),
+        Err(_) => Ok(configured.to_string()),
+    }
 }
 
 /// Keys and values stay raw JSON text borrowed from the request body until their format
@@ -371,181 +414,6 @@ struct RecordError {
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
     reason: String,
-}
-
-/// What a topic's subject asks of payloads.
-enum SubjectCheck {
-    /// No schema registered under the subject: nothing to check.
-    Unregistered,
-    Registered {
-        subject: String,
-        latest: Arc<StoredSchema>,
-    },
-}
-
-async fn subject_check(state: &AppState, subject: &str) -> Result<SubjectCheck, ApiError> {
-    match state.registry.version(subject, VersionSpec::Latest, false).await {
-        Ok(found) => Ok(SubjectCheck::Registered {
-            subject: subject.to_string(),
-            latest: Arc::new(found.schema),
-        }),
-        Err(RegistryError::SubjectNotFound(_)) | Err(RegistryError::VersionNotFound(_)) => {
-            Ok(SubjectCheck::Unregistered)
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-async fn json_validator(state: &AppState, schema: &StoredSchema) -> Result<Arc<JsonValidator>, String> {
-    if let Some(found) = state
-        .validators
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&schema.id)
-    {
-        return Ok(found.clone());
-    }
-    let references = state
-        .registry
-        .reference_texts(&schema.references)
-        .await
-        .map_err(|e| e.to_string())?;
-    let pairs: Vec<(&str, &str)> = references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-    let validator = Arc::new(JsonValidator::with_references(&schema.schema, &pairs)?);
-    state
-        .validators
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(schema.id, validator.clone());
-    Ok(validator)
-}
-
-/// Checks one payload: JSON-format payloads against the subject's latest JSON Schema;
-/// binary (and Avro-format) payloads must carry a schema id registered under the subject and,
-/// in `full` mode, a body that decodes with (Avro) or is valid against (JSON Schema) it.
-async fn check_payload(
-    state: &AppState,
-    config: &TopicConfig,
-    check: &SubjectCheck,
-    format: Format,
-    bytes: &[u8],
-    index: usize,
-    field: &'static str,
-) -> Result<Vec<RecordError>, ApiError> {
-    let SubjectCheck::Registered { subject, latest } = check else {
-        return Ok(Vec::new());
-    };
-    let error = |path: Option<String>, reason: String| RecordError {
-        index,
-        field,
-        path,
-        reason,
-    };
-    let violations = |found: Vec<crate::validate::Violation>| -> Vec<RecordError> {
-        found.into_iter().map(|v| error(Some(v.path), v.reason)).collect()
-    };
-    match format {
-        Format::Json => match latest.schema_type {
-            SchemaType::Json => match json_validator(state, latest).await {
-                Ok(validator) => Ok(violations(check_json(validator, bytes).await)),
-                Err(reason) => Ok(vec![error(None, reason)]),
-            },
-            other => Ok(vec![error(
-                None,
-                format!("subject '{subject}' holds {other} schemas: send framed bytes with the binary format"),
-            )]),
-        },
-        Format::Binary | Format::Avro => {
-            let Some(id) = framed_id(bytes) else {
-                return Ok(vec![error(
-                    None,
-                    format!("not framed: expected magic byte 0 and a schema id registered under '{subject}'"),
-                )]);
-            };
-            if !schema_id_in_range(i64::from(id)) {
-                return Ok(vec![error(
-                    None,
-                    format!(
-                        "the framing names schema id {id}, out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"
-                    ),
-                )]);
-            }
-            let registered = match state.registry.versions_of_id(i64::from(id), Some(subject), false).await {
-                Ok(versions) => !versions.is_empty(),
-                Err(RegistryError::SchemaNotFound(_)) => false,
-                Err(err) => return Err(err.into()),
-            };
-            if !registered {
-                return Ok(vec![error(
-                    None,
-                    format!("schema id {id} is not registered under subject '{subject}'"),
-                )]);
-            }
-            if config.validation != Validation::Full {
-                return Ok(Vec::new());
-            }
-            let schema = state.registry.schema_by_id(i64::from(id)).await?;
-            match schema.schema_type {
-                SchemaType::Json => match json_validator(state, &schema).await {
-                    Ok(validator) => Ok(violations(check_json(validator, &bytes[5..]).await)),
-                    Err(reason) => Ok(vec![error(None, reason)]),
-                },
-                SchemaType::Avro => {
-                    let parsed = state.registry.parsed_schema(i64::from(id)).await?;
-                    if !matches!(parsed.as_ref(), crate::schema::Schema::Avro(_)) {
-                        return Ok(Vec::new());
-                    }
-                    Ok(check_avro(parsed, &bytes[5..])
-                        .await
-                        .err()
-                        .map(|v| error(Some(v.path), format!("does not decode with schema {id}: {}", v.reason)))
-                        .into_iter()
-                        .collect())
-                }
-                SchemaType::Protobuf => Ok(Vec::new()),
-            }
-        }
-    }
-}
-
-/// Payloads up to this size are validated on the request's own task (microseconds of work);
-/// larger ones, whose validation takes time in proportion, on a blocking thread, so that a
-/// few huge records do not hold up the async workers and every other request with them.
-const INLINE_VALIDATION_BYTES: usize = 64 * 1024;
-
-/// Every violation of a JSON payload, capped (see `JsonValidator::check_value`).
-async fn check_json(validator: Arc<JsonValidator>, body: &[u8]) -> Vec<crate::validate::Violation> {
-    if body.len() <= INLINE_VALIDATION_BYTES {
-        return validator.check(body);
-    }
-    let body = body.to_vec();
-    tokio::task::spawn_blocking(move || validator.check(&body))
-        .await
-        .unwrap_or_else(|e| vec![validation_failed(e)])
-}
-
-/// Whether an Avro body decodes as one datum of `schema` (an Avro schema).
-async fn check_avro(schema: Arc<crate::schema::Schema>, body: &[u8]) -> Result<(), crate::validate::Violation> {
-    let check = |schema: &crate::schema::Schema, body: &[u8]| match schema {
-        crate::schema::Schema::Avro(avro) => crate::validate::avro::check_binary(avro, body),
-        crate::schema::Schema::Json(_) => Ok(()),
-    };
-    if body.len() <= INLINE_VALIDATION_BYTES {
-        return check(&schema, body);
-    }
-    let body = body.to_vec();
-    tokio::task::spawn_blocking(move || check(&schema, &body))
-        .await
-        .unwrap_or_else(|e| Err(validation_failed(e)))
-}
-
-/// A validation that did not finish (its thread panicked): the record is refused, never
-/// passed unchecked.
-fn validation_failed(error: tokio::task::JoinError) -> crate::validate::Violation {
-    crate::validate::Violation {
-        path: String::new(),
-        reason: format!("the payload could not be validated: {error}"),
-    }
 }
 
 fn payload(
@@ -658,15 +526,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         let value = request.value_schema.as_deref();
         let key = request.key_schema.as_deref();
         (
-            avro_target(
-                &state,
-                &topic.config.value_subject,
-                request.value_schema_id,
-                value,
-                "value",
-            )
-            .await?,
-            avro_target(&state, &topic.config.key_subject, request.key_schema_id, key, "key").await?,
+            avro_target(&state, &topic.config, Part::Value, request.value_schema_id, value).await?,
+            avro_target(&state, &topic.config, Part::Key, request.key_schema_id, key).await?,
         )
     } else {
         (None, None)
@@ -742,16 +603,22 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         }
     }
     // Against the registry: every record of the request, before any is written.
-    if errors.is_empty() && topic.config.validation != Validation::Off {
-        let value_check = subject_check(&state, &topic.config.value_subject).await?;
-        let key_check = subject_check(&state, &topic.config.key_subject).await?;
-        for (index, (_, record)) in placed.iter().enumerate() {
-            for (field, bytes, check) in [("key", &record.key, &key_check), ("value", &record.value, &value_check)] {
-                if let Some(bytes) = bytes {
-                    errors.extend(check_payload(&state, &topic.config, check, format, bytes, index, field).await?);
-                }
-            }
-        }
+    if errors.is_empty() {
+        let encoding = match format {
+            Format::Json => Encoding::Json,
+            Format::Binary | Format::Avro => Encoding::Framed,
+        };
+        let payloads: Vec<(Option<&[u8]>, Option<&[u8]>)> = placed
+            .iter()
+            .map(|(_, record)| (record.key.as_deref(), record.value.as_deref()))
+            .collect();
+        let problems = state.gate.judge(&topic.config, encoding, &payloads).await?;
+        errors.extend(problems.into_iter().map(|p| RecordError {
+            index: p.index,
+            field: p.part.as_str(),
+            path: p.path,
+            reason: p.reason,
+        }));
     }
     if !errors.is_empty() {
         return Ok((

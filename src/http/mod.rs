@@ -48,9 +48,9 @@ pub struct Shared {
     pub metrics: Metrics,
     /// `None` for a registry without a broker (some tests).
     pub broker: Option<Arc<Broker>>,
-    /// Compiled JSON Schemas by schema id, for produce-time validation. Content under an id
-    /// never changes, so entries never go stale.
-    pub validators: std::sync::Mutex<std::collections::HashMap<i64, Arc<crate::validate::JsonValidator>>>,
+    /// The contract gate produced records pass before they are written; the same one the
+    /// Kafka listener uses, so both doors give the same verdicts.
+    pub gate: Arc<crate::gate::Gate>,
     /// The documentation pages' models, over the same registry and broker.
     pub docs: crate::docs::Docs,
     /// Where clients reach this server (`http://127.0.0.1:8081`, no trailing slash): the
@@ -76,10 +76,10 @@ impl AppState {
     pub fn new(registry: Registry) -> AppState {
         AppState(Arc::new(Shared {
             docs: crate::docs::Docs::new(registry.clone(), None),
+            gate: Arc::new(crate::gate::Gate::new(registry.clone())),
             registry,
             metrics: Metrics::default(),
             broker: None,
-            validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             max_request_bytes: 0,
             read_budget: Default::default(),
@@ -90,10 +90,10 @@ impl AppState {
     pub fn with_broker(registry: Registry, broker: Arc<Broker>) -> AppState {
         AppState(Arc::new(Shared {
             docs: crate::docs::Docs::new(registry.clone(), Some(broker.clone())),
+            gate: Arc::new(crate::gate::Gate::new(registry.clone())),
             registry,
             metrics: Metrics::default(),
             broker: Some(broker),
-            validators: Default::default(),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             max_request_bytes: 0,
             read_budget: Default::default(),

@@ -501,3 +501,68 @@ async fn json_values_are_validated_with_the_schemas_their_schema_references() {
     assert_eq!(bad.status, 422, "{}", bad.text);
     assert!(bad.text.contains("/amount/units"), "{}", bad.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_with_the_record_name_strategy_checks_the_records_own_subject() {
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    let payment = json!({"type": "record", "name": "Payment", "namespace": "com.acme",
+                         "fields": [{"name": "id", "type": "string"}]});
+    let refund = json!({"type": "record", "name": "Refund", "namespace": "com.acme",
+                        "fields": [{"name": "id", "type": "string"}]});
+    let payment_id = r.register_ok("com.acme.Payment", &payment).await;
+    // Under the topic's own subject: not where the record strategy looks.
+    let refund_id = r.register_ok("events-value", &refund).await;
+
+    let message = create(&r, json!({"name": "events", "value_subject_strategy": "records"}))
+        .await
+        .fails(400, 400);
+    assert!(message.contains("records"), "{message}");
+    let reply = create(&r, json!({"name": "events", "value_subject_strategy": "record"})).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let configs = r.get("/topics/events").await.ok()["configs"].clone();
+    assert_eq!(configs["value.subject.name.strategy"], "RecordNameStrategy");
+    assert_eq!(configs["key.subject.name.strategy"], "TopicNameStrategy");
+
+    let framed = |id: i64| {
+        let mut bytes = vec![0u8];
+        bytes.extend_from_slice(&(id as u32).to_be_bytes());
+        bytes.extend_from_slice(&[4, b'p', b'1']);
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+    };
+    produce(&r, "/topics/events", BINARY_V2, &json!({"records": [{"value": framed(payment_id)}]}))
+        .await
+        .ok();
+    let reply = produce(&r, "/topics/events", BINARY_V2, &json!({"records": [{"value": framed(refund_id)}]})).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let reason = reply.json()["errors"][0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("not registered under subject 'com.acme.Refund'"), "{reason}");
+    let reply = produce(&r, "/topics/events", JSON_V2, &json!({"records": [{"value": {"id": "p1"}}]})).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert!(reply.json()["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("send framed bytes"));
+
+    // The Avro format registers a schema given in the request under the record's subject.
+    let body = json!({"value_schema": refund.to_string(), "records": [{"value": {"id": "r1"}}]});
+    let produced = produce(&r, "/topics/events", "application/vnd.kafka.avro.v2+json", &body).await.ok();
+    assert_eq!(r.get("/subjects/com.acme.Refund/versions").await.ok(), json!([1]));
+    assert_eq!(produced["value_schema_id"], refund_id);
+    assert_eq!(r.get("/topics/events/partitions/0/offsets").await.ok()["end_offset"], 2);
+
+    // Back to the topic's subject, by Confluent's class name.
+    let reply = r
+        .call_as(
+            Method::PATCH,
+            "/topics/events",
+            "application/json",
+            &json!({"value_subject_strategy": "TopicNameStrategy"}),
+        )
+        .await
+        .ok();
+    assert_eq!(reply["configs"]["value.subject.name.strategy"], "TopicNameStrategy");
+    produce(&r, "/topics/events", BINARY_V2, &json!({"records": [{"value": framed(refund_id)}]}))
+        .await
+        .ok();
+}

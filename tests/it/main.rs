@@ -13,6 +13,7 @@ mod diff; // semantic diffs between versions, for changelogs
 mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real browser
 mod edge_hardening; // the HTTP edge under hostile clients: panics, labels, CSRF types, headers, limits, slow connections
 mod examples; // the example domain under schemas/ evolves as its README says
+mod gate; // the contract gate in process: framing, ids, bodies, subject name strategies
 mod hostile_schemas; // schemas no validator could finish with are refused; huge ones are bounded
 mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod limits; // values in range, read budgets, consumer caps and expiry

@@ -1,0 +1,491 @@
+//! The contract gate: every record's key and value judged against the registry before
+//! anything is written, for every door records come in by (the REST Proxy routes, the Kafka
+//! listener). One gate, so a record refused at one door is refused at the other, with the
+//! same reason.
+//!
+//! What a topic asks ([`Validation`]):
+//! - `off`: nothing is checked;
+//! - `id`: a payload is framed (magic byte 0, a big-endian u32 schema id) with an id
+//!   registered under its subject;
+//! - `full`: the body after the framing also decodes with the schema (Avro binary) or is
+//!   valid against it (JSON Schema).
+//!
+//! Which subject ([`SubjectStrategy`], per key and value): the topic's configured one
+//! (TopicNameStrategy; while nothing is registered under it there is nothing to check), or
+//! one named after the record the framed id's schema describes (RecordNameStrategy,
+//! TopicRecordNameStrategy; then every payload must be framed). Tombstones (no payload)
+//! always pass. Unframed JSON ([`Encoding::Json`], the REST Proxy's JSON format) is judged
+//! against the topic subject's latest JSON Schema.
+
+pub mod subject;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::broker::topic::{SubjectStrategy, TopicConfig, Validation};
+use crate::registry::{schema_id_in_range, Registry, RegistryError, StoredSchema, VersionSpec, MAX_ID};
+use crate::schema::{Schema, SchemaType};
+use crate::validate::{framed_id, JsonValidator, Violation};
+
+/// Which half of a record a payload is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    Key,
+    Value,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Key => "key",
+            Part::Value => "value",
+        }
+    }
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the payloads of a produce unit are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// As a Kafka client or the REST binary and Avro formats send them: Confluent's framing,
+    /// magic byte 0, the schema id as a big-endian u32, then the body.
+    Framed,
+    /// The REST Proxy JSON format's unframed JSON text, judged against the subject's latest
+    /// JSON Schema.
+    Json,
+}
+
+/// Why one payload of a produce unit is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The record's position in the unit.
+    pub index: usize,
+    pub part: Part,
+    /// JSON pointer into the payload (`""` for the whole of it), when the problem is inside
+    /// the payload rather than about its framing or subject.
+    pub path: Option<String>,
+    pub reason: String,
+}
+
+impl Problem {
+    /// One line naming the part, the place in it and the reason, e.g. `value /amount: "x" is
+    /// not of type "number"`: what a Kafka client shows in its record errors.
+    pub fn message(&self) -> String {
+        match self.path.as_deref() {
+            Some(path) if !path.is_empty() => format!("{} {path}: {}", self.part, self.reason),
+            _ => format!("{}: {}", self.part, self.reason),
+        }
+    }
+}
+
+/// Why the gate could not judge: never the client's fault.
+#[derive(Debug)]
+pub enum GateError {
+    /// The registry could not answer.
+    Registry(RegistryError),
+}
+
+impl fmt::Display for GateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GateError::Registry(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for GateError {}
+
+impl From<RegistryError> for GateError {
+    fn from(err: RegistryError) -> Self {
+        GateError::Registry(err)
+    }
+}
+
+/// The gate. One per process, shared by every door (it caches compiled JSON Schemas).
+pub struct Gate {
+    registry: Registry,
+    /// Compiled JSON Schemas by schema id. Content under an id never changes, so entries
+    /// never go stale.
+    json_validators: Mutex<HashMap<i64, Arc<JsonValidator>>>,
+}
+
+/// Payloads up to this size are validated on the caller's task (microseconds of work);
+/// larger ones, whose validation takes time in proportion, on a blocking thread, so that a
+/// few huge records do not hold up the async workers and every other request with them.
+const INLINE_VALIDATION_BYTES: usize = 64 * 1024;
+
+/// What a payload must pass once its subject and schema are settled. Worked out once per
+/// produce unit for each part (unframed JSON) or each framed schema id, then applied to
+/// every payload it governs: a unit of a thousand records with one id asks the registry once.
+enum Verdict {
+    /// Admitted, whatever the body.
+    Admitted,
+    /// Refused, whatever the body, for this reason.
+    Refused(String),
+    /// Admitted if the body is valid against this JSON Schema.
+    Json(Arc<JsonValidator>),
+    /// Admitted if the body decodes as one datum of this Avro schema (with its id).
+    Avro(Arc<Schema>, u32),
+}
+
+/// One part's rules during one [`Gate::judge`] call.
+struct PartRules<'t> {
+    part: Part,
+    strategy: SubjectStrategy,
+    /// The configured subject (TopicNameStrategy's).
+    subject: &'t str,
+    /// TopicNameStrategy: whether anything is registered under the subject; asked once.
+    registered: Option<Option<StoredSchema>>,
+    /// Unframed JSON's verdict; worked out once.
+    json: Option<Verdict>,
+    /// Framed ids met so far, with their verdicts.
+    ids: HashMap<u32, Verdict>,
+}
+
+impl Gate {
+    pub fn new(registry: Registry) -> Gate {
+        Gate {
+            registry,
+            json_validators: Mutex::default(),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Judges every record (key, value) of one produce unit for `topic` before anything is
+    /// written. Empty: admitted. Problems come in record order, a record's key before its
+    /// value.
+    pub async fn judge(
+        &self,
+        topic: &TopicConfig,
+        encoding: Encoding,
+        records: &[(Option<&[u8]>, Option<&[u8]>)],
+    ) -> Result<Vec<Problem>, GateError> {
+        let mut problems = Vec::new();
+        if topic.validation == Validation::Off {
+            return Ok(problems);
+        }
+        let mut key = PartRules::new(topic, Part::Key);
+        let mut value = PartRules::new(topic, Part::Value);
+        for (index, &(k, v)) in records.iter().enumerate() {
+            for (rules, payload) in [(&mut key, k), (&mut value, v)] {
+                if let Some(bytes) = payload {
+                    self.payload(topic, encoding, rules, index, bytes, &mut problems)
+                        .await?;
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Judges one payload, adding its problems to `out`.
+    async fn payload(
+        &self,
+        topic: &TopicConfig,
+        encoding: Encoding,
+        rules: &mut PartRules<'_>,
+        index: usize,
+        bytes: &[u8],
+        out: &mut Vec<Problem>,
+    ) -> Result<(), GateError> {
+        let part = rules.part;
+        let refuse = |reason: String| Problem {
+            index,
+            part,
+            path: None,
+            reason,
+        };
+        if rules.strategy == SubjectStrategy::Topic {
+            if rules.registered.is_none() {
+                rules.registered = Some(self.latest(rules.subject).await?);
+            }
+            if matches!(rules.registered, Some(None)) {
+                // Nothing registered under the subject: nothing to check against.
+                return Ok(());
+            }
+        }
+        let (verdict, body) = match encoding {
+            Encoding::Json => {
+                if rules.json.is_none() {
+                    rules.json = Some(self.json_verdict(rules).await?);
+                }
+                (rules.json.as_ref(), bytes)
+            }
+            Encoding::Framed => {
+                let Some(id) = framed_id(bytes) else {
+                    out.push(refuse(not_framed(rules)));
+                    return Ok(());
+                };
+                if !schema_id_in_range(i64::from(id)) {
+                    out.push(refuse(format!(
+                        "the framing names schema id {id}, out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"
+                    )));
+                    return Ok(());
+                }
+                if !rules.ids.contains_key(&id) {
+                    let verdict = self.id_verdict(topic, rules, id).await?;
+                    rules.ids.insert(id, verdict);
+                }
+                (rules.ids.get(&id), &bytes[5..])
+            }
+        };
+        let Some(verdict) = verdict else {
+            return Ok(());
+        };
+        match verdict {
+            Verdict::Admitted => {}
+            Verdict::Refused(reason) => out.push(refuse(reason.clone())),
+            Verdict::Json(validator) => {
+                out.extend(
+                    check_json(validator.clone(), body)
+                        .await
+                        .into_iter()
+                        .map(|v| Problem {
+                            index,
+                            part,
+                            path: Some(v.path),
+                            reason: v.reason,
+                        }),
+                );
+            }
+            Verdict::Avro(schema, id) => {
+                if let Err(v) = check_avro(schema.clone(), body).await {
+                    out.push(Problem {
+                        index,
+                        part,
+                        path: Some(v.path),
+                        reason: format!("does not decode with schema {id}: {}", v.reason),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The subject's latest live schema, or `None` when nothing is registered under it.
+    async fn latest(&self, subject: &str) -> Result<Option<StoredSchema>, GateError> {
+        match self.registry.version(subject, VersionSpec::Latest, false).await {
+            Ok(found) => Ok(Some(found.schema)),
+            Err(RegistryError::SubjectNotFound(_)) | Err(RegistryError::VersionNotFound(_)) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Unframed JSON: valid against the topic subject's latest schema if it is a JSON Schema.
+    /// Under a record strategy there is no record to name a subject after.
+    async fn json_verdict(&self, rules: &PartRules<'_>) -> Result<Verdict, GateError> {
+        if rules.strategy != SubjectStrategy::Topic {
+            return Ok(Verdict::Refused(format!(
+                "the topic names its {} subject with {} after the record a framed schema id describes, and unframed JSON names no record: send framed bytes (the binary or Avro format)",
+                rules.part,
+                rules.strategy.class_name()
+            )));
+        }
+        let Some(Some(latest)) = &rules.registered else {
+            return Ok(Verdict::Admitted);
+        };
+        Ok(match latest.schema_type {
+            SchemaType::Json => match self.json_validator(latest).await? {
+                Ok(validator) => Verdict::Json(validator),
+                Err(reason) => Verdict::Refused(reason),
+            },
+            other => Verdict::Refused(format!(
+                "subject '{}' holds {other} schemas: send framed bytes with the binary format",
+                rules.subject
+            )),
+        })
+    }
+
+    /// A framed id: registered under the part's subject (the configured one, or the one
+    /// derived from its schema's record name), and in `full` mode what its bodies must pass.
+    async fn id_verdict(&self, topic: &TopicConfig, rules: &PartRules<'_>, id: u32) -> Result<Verdict, GateError> {
+        let derived;
+        let (subject, derived_by) = match rules.strategy {
+            SubjectStrategy::Topic => (rules.subject, None),
+            strategy => {
+                let schema = match self.registry.parsed_schema(i64::from(id)).await {
+                    Ok(schema) => schema,
+                    Err(RegistryError::SchemaNotFound(_)) => {
+                        return Ok(Verdict::Refused(format!(
+                            "schema id {id} is not registered, so it names no record for the {} subject ({})",
+                            rules.part,
+                            strategy.class_name()
+                        )))
+                    }
+                    Err(err) => return Err(err.into()),
+                };
+                derived = match subject::derived(strategy, &topic.name, &schema) {
+                    Some(Ok(name)) => name,
+                    Some(Err(why)) => {
+                        return Ok(Verdict::Refused(format!(
+                            "schema id {id} cannot name the {} subject with {}: {why}",
+                            rules.part,
+                            strategy.class_name()
+                        )))
+                    }
+                    None => unreachable!("only TopicNameStrategy names no subject from the schema"),
+                };
+                (derived.as_str(), Some(strategy))
+            }
+        };
+        let registered = match self.registry.versions_of_id(i64::from(id), Some(subject), false).await {
+            Ok(versions) => !versions.is_empty(),
+            Err(RegistryError::SchemaNotFound(_)) => false,
+            Err(err) => return Err(err.into()),
+        };
+        if !registered {
+            return Ok(Verdict::Refused(match derived_by {
+                None => format!("schema id {id} is not registered under subject '{subject}'"),
+                Some(strategy) => format!(
+                    "schema id {id} is not registered under subject '{subject}' (the {} subject {} derives from its record name)",
+                    rules.part,
+                    strategy.class_name()
+                ),
+            }));
+        }
+        if topic.validation != Validation::Full {
+            return Ok(Verdict::Admitted);
+        }
+        let schema = self.registry.schema_by_id(i64::from(id)).await?;
+        Ok(match schema.schema_type {
+            SchemaType::Json => match self.json_validator(&schema).await? {
+                Ok(validator) => Verdict::Json(validator),
+                Err(reason) => Verdict::Refused(reason),
+            },
+            SchemaType::Avro => {
+                let parsed = self.registry.parsed_schema(i64::from(id)).await?;
+                if matches!(parsed.as_ref(), Schema::Avro(_)) {
+                    Verdict::Avro(parsed, id)
+                } else {
+                    Verdict::Admitted
+                }
+            }
+            SchemaType::Protobuf => Verdict::Admitted,
+        })
+    }
+
+    /// The compiled JSON Schema for a stored one, from the cache or compiled now with its
+    /// references. `Ok(Err(reason))`: the schema cannot be used to validate, and payloads
+    /// under it are refused with that reason (never passed unchecked).
+    async fn json_validator(&self, schema: &StoredSchema) -> Result<Result<Arc<JsonValidator>, String>, GateError> {
+        if let Some(found) = self.cached_validator(schema.id) {
+            return Ok(Ok(found));
+        }
+        let references = match self.registry.reference_texts(&schema.references).await {
+            Ok(references) => references,
+            // As before the gate: a reference that cannot be read refuses the payload.
+            Err(err) => return Ok(Err(err.to_string())),
+        };
+        let pairs: Vec<(&str, &str)> = references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let validator = match JsonValidator::with_references(&schema.schema, &pairs) {
+            Ok(validator) => Arc::new(validator),
+            Err(reason) => return Ok(Err(reason)),
+        };
+        self.json_validators
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(schema.id, validator.clone());
+        Ok(Ok(validator))
+    }
+
+    fn cached_validator(&self, id: i64) -> Option<Arc<JsonValidator>> {
+        self.json_validators
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+}
+
+impl<'t> PartRules<'t> {
+    fn new(topic: &'t TopicConfig, part: Part) -> PartRules<'t> {
+        PartRules {
+            part,
+            strategy: subject::strategy(topic, part),
+            subject: subject::configured(topic, part),
+            registered: None,
+            json: None,
+            ids: HashMap::new(),
+        }
+    }
+}
+
+/// Why an unframed payload is refused.
+fn not_framed(rules: &PartRules<'_>) -> String {
+    match rules.strategy {
+        SubjectStrategy::Topic => format!(
+            "not framed: expected magic byte 0 and a schema id registered under '{}'",
+            rules.subject
+        ),
+        strategy => format!(
+            "not framed: expected magic byte 0 and a schema id, which {} needs to name the {} subject",
+            strategy.class_name(),
+            rules.part
+        ),
+    }
+}
+
+/// Every violation of a JSON payload, capped (see `JsonValidator::check_value`).
+async fn check_json(validator: Arc<JsonValidator>, body: &[u8]) -> Vec<Violation> {
+    if body.len() <= INLINE_VALIDATION_BYTES {
+        return validator.check(body);
+    }
+    let body = body.to_vec();
+    tokio::task::spawn_blocking(move || validator.check(&body))
+        .await
+        .unwrap_or_else(|e| vec![validation_failed(e)])
+}
+
+/// Whether an Avro body decodes as one datum of `schema` (an Avro schema).
+async fn check_avro(schema: Arc<Schema>, body: &[u8]) -> Result<(), Violation> {
+    let check = |schema: &Schema, body: &[u8]| match schema {
+        Schema::Avro(avro) => crate::validate::avro::check_binary(avro, body),
+        Schema::Json(_) => Ok(()),
+    };
+    if body.len() <= INLINE_VALIDATION_BYTES {
+        return check(&schema, body);
+    }
+    let body = body.to_vec();
+    tokio::task::spawn_blocking(move || check(&schema, &body))
+        .await
+        .unwrap_or_else(|e| Err(validation_failed(e)))
+}
+
+/// A validation that did not finish (its thread panicked): the payload is refused, never
+/// passed unchecked.
+fn validation_failed(error: tokio::task::JoinError) -> Violation {
+    Violation {
+        path: String::new(),
+        reason: format!("the payload could not be validated: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_part_the_place_and_the_reason() {
+        let problem = |path: Option<&str>| Problem {
+            index: 0,
+            part: Part::Value,
+            path: path.map(str::to_string),
+            reason: "expected number, got string".to_string(),
+        };
+        assert_eq!(
+            problem(Some("/amount")).message(),
+            "value /amount: expected number, got string"
+        );
+        assert_eq!(problem(Some("")).message(), "value: expected number, got string");
+        assert_eq!(problem(None).message(), "value: expected number, got string");
+        assert_eq!(Part::Key.to_string(), "key");
+    }
+}
