@@ -5,13 +5,16 @@
 //!   [`partition`] a log in service with group-committed appends by shared flusher threads;
 //!   [`fds`] the descriptor budget and the bounded cache of open segment files;
 //! - [`topic`] topic settings; [`Broker`] the topics under a data directory, with produce,
-//!   fetch and retention.
+//!   fetch and retention;
+//! - [`groups`] consumer groups and their committed offsets (REST Proxy-style members);
+//!   [`coordinator`] Kafka's classic group protocol over the same committed offsets.
 //!
 //! Produce and consume over HTTP, consumer groups and produce-time validation are built on
 //! these next. The on-disk format is documented
 //! byte by byte in ARCHITECTURE.md.
 
 pub mod batch;
+pub mod coordinator;
 pub mod fds;
 pub mod groups;
 pub mod log;
@@ -20,6 +23,9 @@ mod segment;
 mod service;
 pub mod topic;
 
+pub use coordinator::{
+    Coordinator, CoordinatorConfig, CoordinatorError, GroupDescription, JoinRequest, Joined, MemberDescription,
+};
 pub use service::{murmur2, Broker, BrokerError, Topic};
 
 #[cfg(test)]
