@@ -8,6 +8,13 @@
 //! at most once a second on any call, so an instance that is never used again is freed.
 //! Committed offsets are durable: `groups/<group>.json`, replaced atomically (write, fsync,
 //! rename, fsync the directory) before a commit is acknowledged.
+//!
+//! The offsets are shared with the Kafka protocol's group coordinator
+//! ([`super::coordinator`]): its commits land here too ([`Groups::commit_offsets`], with the
+//! commit's metadata string), so either protocol reads what the other committed. A group has
+//! one kind of membership at a time: while the coordinator holds a group
+//! ([`Groups::claim_for_kafka`]) REST consumer instances cannot join it, and while instances
+//! are live the coordinator cannot claim it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -64,6 +71,12 @@ pub enum GroupError {
         topic: String,
         partition: u32,
     },
+    /// A REST consumer instance joining a group whose members joined through the Kafka
+    /// protocol.
+    HeldByKafka(String),
+    /// A Kafka member joining, or a memberless Kafka commit to, a group with live REST
+    /// consumer instances.
+    HeldByRest(String),
     Io(String),
 }
 
@@ -85,6 +98,14 @@ impl std::fmt::Display for GroupError {
             GroupError::TooManyMembers { group: None, limit } => write!(
                 f,
                 "The server already has {limit} consumer instances, the most it keeps at once; delete idle instances or let them expire"
+            ),
+            GroupError::HeldByKafka(group) => write!(
+                f,
+                "Consumer group '{group}' has members that joined through the Kafka protocol; a group has one kind of membership at a time (its committed offsets are shared by both). Use another group name, or wait until its Kafka consumers leave."
+            ),
+            GroupError::HeldByRest(group) => write!(
+                f,
+                "Consumer group '{group}' has REST consumer instances; a group has one kind of membership at a time (its committed offsets are shared by both)."
             ),
             GroupError::NotAssigned { topic, partition } => {
                 write!(
@@ -115,12 +136,29 @@ struct Member {
     last_seen: Instant,
 }
 
+/// A committed offset (the next one to read) with the metadata string its committer gave
+/// (Kafka's OffsetCommit carries one; REST commits have none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Committed {
+    offset: i64,
+    metadata: Option<String>,
+}
+
+impl Committed {
+    fn plain(offset: i64) -> Committed {
+        Committed { offset, metadata: None }
+    }
+}
+
 #[derive(Default)]
 struct Group {
     members: BTreeMap<String, Member>,
-    committed: BTreeMap<TopicPartition, i64>,
+    committed: BTreeMap<TopicPartition, Committed>,
     /// Times a position was reset because the committed offset had been deleted.
     resets: u64,
+    /// The Kafka group coordinator holds this group's membership: REST instances may not
+    /// join, and the group is kept while it is held even with nothing committed.
+    kafka: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -128,11 +166,15 @@ struct StoredOffsets {
     offsets: Vec<StoredOffset>,
 }
 
+/// One committed offset in a group file. `metadata` is absent from files written before
+/// commits carried it, and from commits without one.
 #[derive(Serialize, Deserialize)]
 struct StoredOffset {
     topic: String,
     partition: u32,
     offset: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<String>,
 }
 
 /// Asks the broker about partitions without this module depending on it.
@@ -309,6 +351,9 @@ impl Groups {
         let mut groups = self.lock();
         if let Some(entry) = groups.get_mut(group) {
             expire(entry);
+            if entry.kafka {
+                return Err(GroupError::HeldByKafka(group.to_string()));
+            }
             if entry.members.contains_key(member) {
                 return Err(GroupError::MemberExists {
                     group: group.to_string(),
@@ -386,7 +431,11 @@ impl Groups {
             let Some((start, end)) = partitions.bounds(&tp.0, tp.1) else {
                 continue;
             };
-            let position = m.positions.get(tp).copied().or_else(|| committed.get(tp).copied());
+            let position = m
+                .positions
+                .get(tp)
+                .copied()
+                .or_else(|| committed.get(tp).map(|c| c.offset));
             let position = match position {
                 Some(p) if p >= start && p <= end => p,
                 Some(_) => {
@@ -450,10 +499,98 @@ impl Groups {
             None => m.positions.iter().map(|(tp, p)| (tp.clone(), *p)).collect(),
         };
         let mut committed = entry.committed.clone();
-        committed.extend(offsets);
+        committed.extend(offsets.into_iter().map(|(tp, offset)| (tp, Committed::plain(offset))));
         self.save(group, &committed)?;
         entry.committed = committed;
         Ok(())
+    }
+
+    /// Commits offsets for a group without a REST member: the Kafka coordinator's commits,
+    /// which it has checked against its own membership (or which are "simple" commits with
+    /// no membership at all). Each entry is (partition, next offset to read, metadata).
+    /// Refused while REST consumer instances are live in the group: their commits go
+    /// through [`Groups::commit`]. Durable before it returns.
+    pub fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: Vec<(TopicPartition, i64, Option<String>)>,
+    ) -> Result<(), GroupError> {
+        check_group_name(group)?;
+        let mut groups = self.lock();
+        let entry = groups.entry(group.to_string()).or_default();
+        expire(entry);
+        if !entry.members.is_empty() {
+            return Err(GroupError::HeldByRest(group.to_string()));
+        }
+        let mut committed = entry.committed.clone();
+        committed.extend(
+            offsets
+                .into_iter()
+                .map(|(tp, offset, metadata)| (tp, Committed { offset, metadata })),
+        );
+        let saved = self.save(group, &committed);
+        if saved.is_ok() {
+            entry.committed = committed;
+        }
+        // A group made only for this commit, which failed, is not kept.
+        if entry.committed.is_empty() && entry.members.is_empty() && !entry.kafka {
+            groups.remove(group);
+        }
+        saved
+    }
+
+    /// The group's committed offsets for `partitions` (all of them when empty), each with
+    /// the metadata string it was committed with.
+    pub fn committed_with_metadata(
+        &self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, i64, Option<String>)>, GroupError> {
+        let groups = self.lock();
+        let entry = groups
+            .get(group)
+            .ok_or_else(|| GroupError::UnknownGroup(group.to_string()))?;
+        Ok(entry
+            .committed
+            .iter()
+            .filter(|(tp, _)| partitions.is_empty() || partitions.contains(tp))
+            .map(|(tp, c)| (tp.clone(), c.offset, c.metadata.clone()))
+            .collect())
+    }
+
+    /// Marks the group's membership as held by the Kafka coordinator, so REST consumer
+    /// instances cannot join it until [`Groups::release_kafka`]. Refused while instances
+    /// are live (those past their timeout are removed first).
+    pub fn claim_for_kafka(&self, group: &str) -> Result<(), GroupError> {
+        check_group_name(group)?;
+        let mut groups = self.lock();
+        let entry = groups.entry(group.to_string()).or_default();
+        expire(entry);
+        if !entry.members.is_empty() {
+            return Err(GroupError::HeldByRest(group.to_string()));
+        }
+        entry.kafka = true;
+        Ok(())
+    }
+
+    /// The Kafka coordinator no longer has members in the group; REST instances may join.
+    pub fn release_kafka(&self, group: &str) {
+        let mut groups = self.lock();
+        if let Some(entry) = groups.get_mut(group) {
+            entry.kafka = false;
+            if entry.members.is_empty() && entry.committed.is_empty() {
+                groups.remove(group);
+            }
+        }
+    }
+
+    /// The live REST consumer instances of a group, in name order; `None` for a group not
+    /// known here (no instances, no committed offsets, not held by the coordinator).
+    pub fn instances(&self, group: &str) -> Option<Vec<String>> {
+        let mut groups = self.lock();
+        let entry = groups.get_mut(group)?;
+        expire(entry);
+        Some(entry.members.keys().cloned().collect())
     }
 
     /// The group's committed offsets for `partitions` (all of them when empty).
@@ -470,7 +607,7 @@ impl Groups {
             .committed
             .iter()
             .filter(|(tp, _)| partitions.is_empty() || partitions.contains(tp))
-            .map(|(tp, o)| (tp.clone(), *o))
+            .map(|(tp, c)| (tp.clone(), c.offset))
             .collect())
     }
 
@@ -531,7 +668,7 @@ impl Groups {
                 let Some((start, end)) = partitions.bounds(&topic, partition) else {
                     continue;
                 };
-                let committed = entry.committed.get(&(topic.clone(), partition)).copied();
+                let committed = entry.committed.get(&(topic.clone(), partition)).map(|c| c.offset);
                 offsets.push(OffsetView {
                     lag: end - committed.unwrap_or(start).max(start),
                     topic: topic.clone(),
@@ -565,13 +702,18 @@ impl Groups {
     }
 
     /// Writes a group's committed offsets; called under the groups' lock.
-    fn save(&self, group: &str, committed: &BTreeMap<TopicPartition, i64>) -> Result<(), GroupError> {
+    fn save(&self, group: &str, committed: &BTreeMap<TopicPartition, Committed>) -> Result<(), GroupError> {
         self.write(group, self.version(), committed)
     }
 
     /// Writes `committed` as `group`'s file unless newer contents (a higher `version`) are
     /// on disk already.
-    fn write(&self, group: &str, version: u64, committed: &BTreeMap<TopicPartition, i64>) -> Result<(), GroupError> {
+    fn write(
+        &self,
+        group: &str,
+        version: u64,
+        committed: &BTreeMap<TopicPartition, Committed>,
+    ) -> Result<(), GroupError> {
         let file = self
             .files
             .lock()
@@ -586,10 +728,11 @@ impl Groups {
         let stored = StoredOffsets {
             offsets: committed
                 .iter()
-                .map(|((topic, partition), offset)| StoredOffset {
+                .map(|((topic, partition), c)| StoredOffset {
                     topic: topic.clone(),
                     partition: *partition,
-                    offset: *offset,
+                    offset: c.offset,
+                    metadata: c.metadata.clone(),
                 })
                 .collect(),
         };
@@ -602,13 +745,19 @@ impl Groups {
 }
 
 /// A group file's committed offsets, or why it cannot be read.
-fn load_offsets(path: &Path) -> Result<BTreeMap<TopicPartition, i64>, String> {
+fn load_offsets(path: &Path) -> Result<BTreeMap<TopicPartition, Committed>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
     let stored: StoredOffsets = serde_json::from_str(&text).map_err(|e| format!("it is not valid: {e}"))?;
     Ok(stored
         .offsets
         .into_iter()
-        .map(|o| ((o.topic, o.partition), o.offset))
+        .map(|o| {
+            let committed = Committed {
+                offset: o.offset,
+                metadata: o.metadata,
+            };
+            ((o.topic, o.partition), committed)
+        })
         .collect())
 }
 
@@ -661,12 +810,12 @@ fn expire(group: &mut Group) {
 }
 
 /// Expires members in every group, and drops groups left with nothing to keep (no member,
-/// no committed offset), so neither idle instances nor the names of abandoned groups hold
-/// memory.
+/// no committed offset, not held by the Kafka coordinator), so neither idle instances nor
+/// the names of abandoned groups hold memory.
 fn sweep(groups: &mut BTreeMap<String, Group>) {
     groups.retain(|_, group| {
         expire(group);
-        !group.members.is_empty() || !group.committed.is_empty()
+        !group.members.is_empty() || !group.committed.is_empty() || group.kafka
     });
 }
 

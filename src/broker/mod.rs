@@ -5,7 +5,9 @@
 //!   [`partition`] a log in service with group-committed appends by shared flusher threads;
 //!   [`fds`] the descriptor budget and the bounded cache of open segment files;
 //! - [`topic`] topic settings; [`Broker`] the topics under a data directory, with produce,
-//!   fetch and retention.
+//!   fetch and retention;
+//! - [`groups`] consumer groups and their committed offsets (REST Proxy-style members);
+//!   [`coordinator`] Kafka's classic group protocol over the same committed offsets.
 //!
 //! Produce and consume over HTTP, consumer groups and produce-time validation are built on
 //! these next. The on-disk format is documented
@@ -13,6 +15,7 @@
 
 pub mod batch;
 pub mod compression;
+pub mod coordinator;
 pub mod fds;
 pub mod groups;
 pub mod log;
@@ -22,6 +25,9 @@ mod segment;
 mod service;
 pub mod topic;
 
+pub use coordinator::{
+    Coordinator, CoordinatorConfig, CoordinatorError, GroupDescription, JoinRequest, Joined, MemberDescription,
+};
 pub use service::{murmur2, Appended, Broker, BrokerError, Topic};
 
 #[cfg(test)]

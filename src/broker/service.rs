@@ -22,6 +22,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::batch::{self, BatchError, Record, StoredRecord};
+use super::coordinator::{Coordinator, CoordinatorConfig};
 use super::groups::{GroupError, Groups, Partitions};
 use super::log::{LogConfig, LogError};
 use super::partition::{Durability, Partition};
@@ -362,7 +363,9 @@ pub struct Broker {
     /// Held by creates, updates and deletes: one metadata change at a time, so their file
     /// steps never interleave, while produce and fetch only take `topics` briefly.
     metadata: std::sync::Mutex<()>,
-    groups: Groups,
+    groups: Arc<Groups>,
+    /// Kafka's group protocol, committing into `groups`.
+    coordinator: Coordinator,
     /// Where [`PRODUCER_IDS`] is, and the ids in hand.
     data_dir: PathBuf,
     producer_ids: std::sync::Mutex<ProducerIds>,
@@ -402,7 +405,7 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(100));
         }
         let found = discover_topics(&dir, log_config)?;
-        let groups = Groups::open(data_dir).map_err(group_io("cannot open the consumer groups"))?;
+        let groups = Arc::new(Groups::open(data_dir).map_err(group_io("cannot open the consumer groups"))?);
         // The new `topics/` and `groups/` entries survive a power failure.
         sync_dir(data_dir).map_err(io(format!("cannot sync {}", data_dir.display())))?;
         // A crash between a delete's rename and its offset cleanup leaves offsets on a topic
@@ -420,6 +423,7 @@ impl Broker {
             log_config,
             topics: RwLock::new(topics),
             metadata: std::sync::Mutex::new(()),
+            coordinator: Coordinator::new(groups.clone(), CoordinatorConfig::default()),
             groups,
             data_dir: data_dir.to_path_buf(),
             producer_ids: std::sync::Mutex::new(ProducerIds {
@@ -684,6 +688,11 @@ impl Broker {
 
     pub fn groups(&self) -> &Groups {
         &self.groups
+    }
+
+    /// The Kafka group coordinator; its committed offsets are those of [`Broker::groups`].
+    pub fn coordinator(&self) -> &Coordinator {
+        &self.coordinator
     }
 }
 

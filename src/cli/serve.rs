@@ -99,7 +99,16 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         "connection limits"
     );
     let kafka = match &settings.kafka_listen {
-        Some(listen) => Some(start_kafka(listen, &settings, broker.clone(), limits.max_connections).await?),
+        Some(listen) => Some(
+            start_kafka(
+                listen,
+                &settings,
+                broker.clone(),
+                state.gate.clone(),
+                limits.max_connections,
+            )
+            .await?,
+        ),
         None => None,
     };
     // One signal stops both doors; each finishes what it has in flight.
@@ -141,6 +150,7 @@ async fn start_kafka(
     listen: &str,
     settings: &Settings,
     broker: Arc<Broker>,
+    gate: Arc<crate::gate::Gate>,
     max_connections: usize,
 ) -> Result<(tokio::net::TcpListener, Arc<crate::kafka::Kafka>), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -160,7 +170,7 @@ async fn start_kafka(
     };
     let cluster_id = crate::kafka::cluster_id(&settings.data_dir);
     tracing::info!(advertised = %format!("{}:{}", advertised.host, advertised.port), cluster_id = %cluster_id, "kafka listening on {bound}");
-    let kafka = crate::kafka::Kafka::new(broker, advertised, cluster_id, limits);
+    let kafka = crate::kafka::Kafka::new(broker, gate, advertised, cluster_id, limits);
     Ok((listener, Arc::new(kafka)))
 }
 

@@ -19,6 +19,8 @@ use super::records_json::RecordsJson;
 use super::wire::parse_body;
 use super::AppState;
 use crate::broker::batch;
+use crate::broker::coordinator::consumer_protocol::{assigned_partitions, subscribed_topics};
+use crate::broker::coordinator::MemberDescription;
 use crate::broker::groups::{GroupError, MemberConfig, Reset, TopicPartition};
 
 type Reply = Result<Response, ApiError>;
@@ -31,6 +33,8 @@ impl From<GroupError> for ApiError {
             GroupError::MemberExists { .. } => (StatusCode::CONFLICT, 40902),
             GroupError::InvalidName(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42204),
             GroupError::NotAssigned { .. } => (StatusCode::CONFLICT, 40903),
+            // REST Proxy has no such case; a 409 whose message names the group and why.
+            GroupError::HeldByKafka(_) | GroupError::HeldByRest(_) => (StatusCode::CONFLICT, 40904),
             // REST Proxy has no code of its own for this; the status is the code, as for
             // framework-level refusals.
             GroupError::TooManyMembers { .. } => (StatusCode::TOO_MANY_REQUESTS, 429),
@@ -363,10 +367,12 @@ pub async fn committed(
 ) -> Reply {
     let request: PartitionList = body_or_empty(&body)?;
     let wanted = checked_partitions(request.partitions)?;
-    let offsets = broker(&state)?.groups().committed(&group, &wanted)?;
+    let offsets = broker(&state)?.groups().committed_with_metadata(&group, &wanted)?;
     let offsets: Vec<Value> = offsets
         .iter()
-        .map(|((topic, partition), offset)| json!({"topic": topic, "partition": partition, "offset": offset, "metadata": ""}))
+        .map(|((topic, partition), offset, metadata)| {
+            json!({"topic": topic, "partition": partition, "offset": offset, "metadata": metadata.as_deref().unwrap_or("")})
+        })
         .collect();
     reply(StatusCode::OK, &json!({ "offsets": offsets }))
 }
@@ -417,7 +423,7 @@ pub async fn list_groups(State(state): State<AppState>) -> Reply {
 pub async fn describe_group(State(state): State<AppState>, Path(group): Path<String>) -> Reply {
     let broker = broker(&state)?;
     let view = broker.groups().describe(&group, broker.as_ref())?;
-    let members: Vec<Value> = view
+    let mut members: Vec<Value> = view
         .members
         .iter()
         .map(|m| {
@@ -428,6 +434,7 @@ pub async fn describe_group(State(state): State<AppState>, Path(group): Path<Str
             })
         })
         .collect();
+    members.extend(kafka_members(&broker.coordinator().members(&group)));
     let offsets: Vec<Value> = view
         .offsets
         .iter()
@@ -437,4 +444,34 @@ pub async fn describe_group(State(state): State<AppState>, Path(group): Path<Str
         StatusCode::OK,
         &json!({"group": view.group, "members": members, "offsets": offsets, "resets": view.resets}),
     )
+}
+
+/// Members that joined through the Kafka protocol, shaped like REST instances plus their
+/// client id and host. Topics and partitions are read from the standard consumer protocol's
+/// bytes (none for other protocols, and no partitions before the leader has assigned them).
+fn kafka_members(members: &[MemberDescription]) -> Vec<Value> {
+    members
+        .iter()
+        .map(|m| {
+            let topics = subscribed_topics(&m.metadata).unwrap_or_default();
+            let partitions: Vec<Value> = assigned_partitions(&m.assignment)
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|(topic, partitions)| {
+                    partitions
+                        .into_iter()
+                        .map(move |p| json!({"topic": topic.clone(), "partition": p}))
+                })
+                .collect();
+            json!({
+                "instance": m.member_id,
+                "protocol": "kafka",
+                "client_id": m.client_id,
+                "client_host": m.client_host,
+                "group_instance_id": m.group_instance_id,
+                "topics": topics,
+                "partitions": partitions,
+            })
+        })
+        .collect()
 }

@@ -83,7 +83,8 @@ pub async fn handle(kafka: &Kafka, mut body: Bytes, peer: SocketAddr) -> Reply {
             }
         }
         ApiKey::InitProducerId => answer!(InitProducerIdRequest, |r| produce::init_producer_id(kafka, r).await),
-        ApiKey::JoinGroup => answer!(JoinGroupRequest, |r| groups::join_group(kafka, r, version, &caller).await),
+        ApiKey::JoinGroup => answer!(JoinGroupRequest, |r| groups::join_group(kafka, r, version, &caller)
+            .await),
         ApiKey::SyncGroup => answer!(SyncGroupRequest, |r| groups::sync_group(kafka, r).await),
         ApiKey::Heartbeat => answer!(HeartbeatRequest, |r| groups::heartbeat(kafka, r)),
         ApiKey::LeaveGroup => answer!(LeaveGroupRequest, |r| groups::leave_group(kafka, r, version)),

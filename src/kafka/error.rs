@@ -14,7 +14,11 @@ pub fn broker_code(err: &BrokerError) -> i16 {
         }
         BrokerError::Topic(_) => ResponseError::InvalidConfig,
         BrokerError::Limit(_) => ResponseError::PolicyViolation,
-        BrokerError::Log(LogError::InvalidBatch(_)) => ResponseError::CorruptMessage,
+        BrokerError::Log(LogError::InvalidBatch(_)) | BrokerError::InvalidBatch(_) => ResponseError::CorruptMessage,
+        BrokerError::RecordTooLarge { .. } => ResponseError::MessageTooLarge,
+        BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+        BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+        BrokerError::UnknownProducerId { .. } => ResponseError::UnknownProducerId,
         BrokerError::Log(_) => ResponseError::KafkaStorageError,
     }
     .code()

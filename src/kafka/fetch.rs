@@ -128,6 +128,7 @@ fn read(kafka: &Kafka, request: &FetchRequest) -> (FetchResponse, usize, bool) {
 /// Kafka's special timestamps in ListOffsets.
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
 
 pub fn list_offsets(kafka: &Kafka, request: ListOffsetsRequest) -> ListOffsetsResponse {
     let topics = request
@@ -156,10 +157,19 @@ pub fn list_offsets(kafka: &Kafka, request: ListOffsetsRequest) -> ListOffsetsRe
                         Ok(bounds) => bounds,
                         Err(err) => return answer.with_error_code(broker_code(&err)),
                     };
-                    match p.timestamp {
-                        LATEST => answer.with_offset(end),
-                        EARLIEST => answer.with_offset(start),
-                        _ => answer.with_error_code(ResponseError::InvalidRequest.code()),
+                    let found = match p.timestamp {
+                        LATEST => return answer.with_offset(end),
+                        EARLIEST => return answer.with_offset(start),
+                        MAX_TIMESTAMP => topic.max_timestamp(index),
+                        at if at >= 0 => topic.offset_for_timestamp(index, at),
+                        _ => return answer.with_error_code(ResponseError::InvalidRequest.code()),
+                    };
+                    match found {
+                        // No record at or after the time: the end, with timestamp -1, as Kafka.
+                        Ok(None) if p.timestamp >= 0 => answer.with_offset(end),
+                        Ok(None) => answer,
+                        Ok(Some((offset, timestamp))) => answer.with_offset(offset).with_timestamp(timestamp),
+                        Err(err) => answer.with_error_code(broker_code(&err)),
                     }
                 })
                 .collect();

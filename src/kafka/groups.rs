@@ -170,7 +170,10 @@ pub async fn offset_commit(kafka: &Kafka, request: OffsetCommitRequest) -> Offse
         let name = topic.name.0.as_str();
         let count = kafka.broker.topic(name).map(|t| t.config.partitions).ok();
         for p in &topic.partitions {
-            match u32::try_from(p.partition_index).ok().filter(|&i| count.is_some_and(|c| i < c)) {
+            match u32::try_from(p.partition_index)
+                .ok()
+                .filter(|&i| count.is_some_and(|c| i < c))
+            {
                 Some(index) => offsets.push((
                     name.to_string(),
                     index,

@@ -25,7 +25,7 @@ use super::error::broker_code;
 use super::Kafka;
 use crate::broker::batch;
 use crate::broker::topic::Validation;
-use crate::broker::{BrokerError, Topic};
+use crate::broker::Topic;
 use crate::gate::{Encoding, Problem};
 
 /// Record errors listed per refused partition; the rest are counted in the message.
@@ -111,7 +111,7 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceRe
                         base_offset: appended.base_offset,
                         log_start,
                     },
-                    Ok((Err(err), _)) => Outcome::error(produce_code(&err), err.to_string()),
+                    Ok((Err(err), _)) => Outcome::error(broker_code(&err), err.to_string()),
                     Err(err) => Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()),
                 },
             };
@@ -239,17 +239,6 @@ fn partition_response(index: i32, outcome: Outcome) -> PartitionProduceResponse 
                 })
                 .collect(),
         )
-}
-
-fn produce_code(err: &BrokerError) -> i16 {
-    match err {
-        BrokerError::InvalidBatch(_) => ResponseError::CorruptMessage.code(),
-        BrokerError::RecordTooLarge { .. } => ResponseError::MessageTooLarge.code(),
-        BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
-        BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
-        BrokerError::UnknownProducerId { .. } => ResponseError::UnknownProducerId.code(),
-        other => broker_code(other),
-    }
 }
 
 /// Hands an idempotent producer its id. A producer that asks again with its id and epoch
