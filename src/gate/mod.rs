@@ -244,17 +244,12 @@ impl Gate {
             Verdict::Admitted => {}
             Verdict::Refused(reason) => out.push(refuse(reason.clone())),
             Verdict::Json(validator) => {
-                out.extend(
-                    check_json(validator.clone(), body)
-                        .await
-                        .into_iter()
-                        .map(|v| Problem {
-                            index,
-                            part,
-                            path: Some(v.path),
-                            reason: v.reason,
-                        }),
-                );
+                out.extend(check_json(validator.clone(), body).await.into_iter().map(|v| Problem {
+                    index,
+                    part,
+                    path: Some(v.path),
+                    reason: v.reason,
+                }));
             }
             Verdict::Avro(schema, id) => {
                 if let Err(v) = check_avro(schema.clone(), body).await {

@@ -43,7 +43,8 @@ pub fn record_name(schema: &Schema) -> Result<String, String> {
             .filter(|title| !title.trim().is_empty())
             .map(str::to_string)
             .ok_or_else(|| {
-                "its JSON Schema has no \"title\", which the record name strategies use as the record's name".to_string()
+                "its JSON Schema has no \"title\", which the record name strategies use as the record's name"
+                    .to_string()
             }),
     }
 }

@@ -378,7 +378,10 @@ fn avro_subject(topic: &TopicConfig, part: Part, text: &str) -> Result<String, A
         Ok(schema) => subject::for_schema(topic, part, &schema).map_err(|why| {
             ApiError::unprocessable(
                 42201,
-                format!("{part}_schema cannot name the {part} subject with {}: {why}", strategy.class_name()),
+                format!(
+                    "{part}_schema cannot name the {part} subject with {}: {why}",
+                    strategy.class_name()
+                ),
             )
         }),
         Err(_) => Ok(configured.to_string()),

@@ -530,14 +530,34 @@ async fn a_topic_with_the_record_name_strategy_checks_the_records_own_subject() 
         bytes.extend_from_slice(&[4, b'p', b'1']);
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
     };
-    produce(&r, "/topics/events", BINARY_V2, &json!({"records": [{"value": framed(payment_id)}]}))
-        .await
-        .ok();
-    let reply = produce(&r, "/topics/events", BINARY_V2, &json!({"records": [{"value": framed(refund_id)}]})).await;
+    produce(
+        &r,
+        "/topics/events",
+        BINARY_V2,
+        &json!({"records": [{"value": framed(payment_id)}]}),
+    )
+    .await
+    .ok();
+    let reply = produce(
+        &r,
+        "/topics/events",
+        BINARY_V2,
+        &json!({"records": [{"value": framed(refund_id)}]}),
+    )
+    .await;
     assert_eq!(reply.status, 422, "{}", reply.text);
     let reason = reply.json()["errors"][0]["reason"].as_str().unwrap().to_string();
-    assert!(reason.contains("not registered under subject 'com.acme.Refund'"), "{reason}");
-    let reply = produce(&r, "/topics/events", JSON_V2, &json!({"records": [{"value": {"id": "p1"}}]})).await;
+    assert!(
+        reason.contains("not registered under subject 'com.acme.Refund'"),
+        "{reason}"
+    );
+    let reply = produce(
+        &r,
+        "/topics/events",
+        JSON_V2,
+        &json!({"records": [{"value": {"id": "p1"}}]}),
+    )
+    .await;
     assert_eq!(reply.status, 422, "{}", reply.text);
     assert!(reply.json()["errors"][0]["reason"]
         .as_str()
@@ -546,7 +566,9 @@ async fn a_topic_with_the_record_name_strategy_checks_the_records_own_subject() 
 
     // The Avro format registers a schema given in the request under the record's subject.
     let body = json!({"value_schema": refund.to_string(), "records": [{"value": {"id": "r1"}}]});
-    let produced = produce(&r, "/topics/events", "application/vnd.kafka.avro.v2+json", &body).await.ok();
+    let produced = produce(&r, "/topics/events", "application/vnd.kafka.avro.v2+json", &body)
+        .await
+        .ok();
     assert_eq!(r.get("/subjects/com.acme.Refund/versions").await.ok(), json!([1]));
     assert_eq!(produced["value_schema_id"], refund_id);
     assert_eq!(r.get("/topics/events/partitions/0/offsets").await.ok()["end_offset"], 2);
@@ -562,7 +584,12 @@ async fn a_topic_with_the_record_name_strategy_checks_the_records_own_subject() 
         .await
         .ok();
     assert_eq!(reply["configs"]["value.subject.name.strategy"], "TopicNameStrategy");
-    produce(&r, "/topics/events", BINARY_V2, &json!({"records": [{"value": framed(refund_id)}]}))
-        .await
-        .ok();
+    produce(
+        &r,
+        "/topics/events",
+        BINARY_V2,
+        &json!({"records": [{"value": framed(refund_id)}]}),
+    )
+    .await
+    .ok();
 }

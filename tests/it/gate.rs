@@ -40,7 +40,9 @@ fn topic(name: &str, validation: Validation) -> TopicConfig {
 /// Judges values only (no keys).
 async fn judge_values(gate: &Gate, topic: &TopicConfig, encoding: Encoding, values: &[&[u8]]) -> Vec<Problem> {
     let records: Vec<(Option<&[u8]>, Option<&[u8]>)> = values.iter().map(|v| (None, Some(*v))).collect();
-    gate.judge(topic, encoding, &records).await.expect("the registry answers")
+    gate.judge(topic, encoding, &records)
+        .await
+        .expect("the registry answers")
 }
 
 /// The one problem of a unit that has exactly one.
@@ -51,8 +53,10 @@ fn only(problems: &[Problem]) -> &Problem {
 }
 
 const ORDER: &str = r#"{"type":"object","properties":{"amount":{"type":"number"}},"required":["amount"]}"#;
-const PAYMENT: &str = r#"{"type":"record","name":"Payment","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}"#;
-const REFUND: &str = r#"{"type":"record","name":"Refund","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}"#;
+const PAYMENT: &str =
+    r#"{"type":"record","name":"Payment","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}"#;
+const REFUND: &str =
+    r#"{"type":"record","name":"Refund","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}"#;
 /// `{"id": "p1"}` in Avro binary: the string's zig-zag length (2 → 4), then its bytes.
 const PAYMENT_BODY: &[u8] = &[4, b'p', b'1'];
 
@@ -130,12 +134,16 @@ async fn full_mode_decodes_bodies_and_points_at_the_bad_field() {
     let problem = only(&problems);
     assert_eq!((problem.index, problem.part), (1, Part::Value));
     assert!(
-        problem.reason.starts_with(&format!("does not decode with schema {payment}: ")),
+        problem
+            .reason
+            .starts_with(&format!("does not decode with schema {payment}: ")),
         "{problem:?}"
     );
     // The same bytes pass in id mode, where bodies are not read.
     let id_only = topic("payments", Validation::Id);
-    assert!(judge_values(&gate, &id_only, Encoding::Framed, &[&short]).await.is_empty());
+    assert!(judge_values(&gate, &id_only, Encoding::Framed, &[&short])
+        .await
+        .is_empty());
 
     // JSON Schema: unframed JSON against the latest version, framed JSON against its id.
     let order = register(&gate, "orders-value", SchemaType::Json, ORDER).await;
@@ -149,9 +157,19 @@ async fn full_mode_decodes_bodies_and_points_at_the_bad_field() {
     .await;
     let problem = only(&problems);
     assert_eq!((problem.index, problem.path.as_deref()), (1, Some("/amount")));
-    assert!(problem.message().starts_with("value /amount: "), "{}", problem.message());
+    assert!(
+        problem.message().starts_with("value /amount: "),
+        "{}",
+        problem.message()
+    );
     assert!(problem.message().contains("number"), "{}", problem.message());
-    let problems = judge_values(&gate, &orders, Encoding::Framed, &[&framed(order, br#"{"amount":true}"#)]).await;
+    let problems = judge_values(
+        &gate,
+        &orders,
+        Encoding::Framed,
+        &[&framed(order, br#"{"amount":true}"#)],
+    )
+    .await;
     assert_eq!(only(&problems).path.as_deref(), Some("/amount"));
     // A payload that is not JSON at all is refused as a whole.
     let problems = judge_values(&gate, &orders, Encoding::Json, &[b"{\"amount\":"]).await;
@@ -165,8 +183,16 @@ async fn full_mode_decodes_bodies_and_points_at_the_bad_field() {
 
     // Tombstones pass in every mode, keys and values alike.
     let tombstones: [(Option<&[u8]>, Option<&[u8]>); 2] = [(None, None), (None, None)];
-    assert!(gate.judge(&orders, Encoding::Json, &tombstones).await.unwrap().is_empty());
-    assert!(gate.judge(&payments, Encoding::Framed, &tombstones).await.unwrap().is_empty());
+    assert!(gate
+        .judge(&orders, Encoding::Json, &tombstones)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(gate
+        .judge(&payments, Encoding::Framed, &tombstones)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -177,7 +203,9 @@ async fn many_records_under_one_id_are_each_judged() {
     let payments = topic("payments", Validation::Full);
     let good = framed(payment, PAYMENT_BODY);
     let bad = framed(payment, &[3]);
-    let values: Vec<&[u8]> = (0..50).map(|i| if i % 10 == 7 { &bad[..] } else { &good[..] }).collect();
+    let values: Vec<&[u8]> = (0..50)
+        .map(|i| if i % 10 == 7 { &bad[..] } else { &good[..] })
+        .collect();
     let problems = judge_values(&gate, &payments, Encoding::Framed, &values).await;
     let indexes: Vec<usize> = problems.iter().map(|p| p.index).collect();
     assert_eq!(indexes, vec![7, 17, 27, 37, 47]);
@@ -210,7 +238,9 @@ async fn record_name_strategy_checks_the_subject_named_after_the_record() {
     // Unframed payloads name no record.
     let problems = judge_values(&gate, &mixed, Encoding::Framed, &[PAYMENT_BODY]).await;
     assert!(
-        only(&problems).reason.contains("which RecordNameStrategy needs to name the value subject"),
+        only(&problems)
+            .reason
+            .contains("which RecordNameStrategy needs to name the value subject"),
         "{problems:?}"
     );
     let problems = judge_values(&gate, &mixed, Encoding::Json, &[br#"{"id":"p1"}"#]).await;
@@ -219,7 +249,10 @@ async fn record_name_strategy_checks_the_subject_named_after_the_record() {
     assert!(reason.contains("send framed bytes"), "{reason}");
     // An id nobody registered names no record either.
     let problems = judge_values(&gate, &mixed, Encoding::Framed, &[&framed(4242, PAYMENT_BODY)]).await;
-    assert!(only(&problems).reason.contains("schema id 4242 is not registered"), "{problems:?}");
+    assert!(
+        only(&problems).reason.contains("schema id 4242 is not registered"),
+        "{problems:?}"
+    );
 
     // The key keeps TopicNameStrategy: nothing registered under mixed-key, nothing checked.
     let unit: [(Option<&[u8]>, Option<&[u8]>); 1] = [(Some(b"k"), Some(&good))];
