@@ -61,6 +61,9 @@ pub enum Encoding {
     Json,
 }
 
+/// One record's key and value as the gate reads them; `None` is a null (a tombstone value).
+pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Why one payload of a produce unit is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -167,7 +170,7 @@ impl Gate {
         &self,
         topic: &TopicConfig,
         encoding: Encoding,
-        records: &[(Option<&[u8]>, Option<&[u8]>)],
+        records: &[KeyValue<'_>],
     ) -> Result<Vec<Problem>, GateError> {
         let mut problems = Vec::new();
         if topic.validation == Validation::Off {
