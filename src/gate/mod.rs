@@ -14,8 +14,9 @@
 //! (TopicNameStrategy; while nothing is registered under it there is nothing to check), or
 //! one named after the record the framed id's schema describes (RecordNameStrategy,
 //! TopicRecordNameStrategy; then every payload must be framed). Tombstones (no payload)
-//! always pass. Unframed JSON ([`Encoding::Json`], the REST Proxy's JSON format) is judged
-//! against the topic subject's latest JSON Schema.
+//! always pass. Unframed JSON ([`Encoding::Json`], the REST Proxy's JSON format) carries no
+//! id to check, so in `id` and `full` mode alike it is validated against the topic subject's
+//! latest schema, which must be a JSON Schema.
 
 pub mod subject;
 
