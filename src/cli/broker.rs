@@ -48,6 +48,13 @@ enum TopicsCommand {
         /// off, id or full [default: full]
         #[arg(long)]
         validation: Option<String>,
+        /// How the key's subject is named: topic (<topic>-key), record (the record's full
+        /// name) or topic_record (<topic>-<record name>) [default: topic]
+        #[arg(long)]
+        key_subject_strategy: Option<String>,
+        /// The same for the value's subject [default: topic]
+        #[arg(long)]
+        value_subject_strategy: Option<String>,
     },
     /// List the topics.
     List,
@@ -152,6 +159,8 @@ pub fn run_topics(args: &TopicsArgs) -> Result<Outcome, CliError> {
             tags,
             retention,
             validation,
+            key_subject_strategy,
+            value_subject_strategy,
         } => {
             let mut body = json!({"name": name, "partitions": partitions, "tags": tags});
             if let Some(d) = description {
@@ -165,6 +174,12 @@ pub fn run_topics(args: &TopicsArgs) -> Result<Outcome, CliError> {
             }
             if let Some(v) = validation {
                 body["validation"] = json!(v);
+            }
+            if let Some(v) = key_subject_strategy {
+                body["key_subject_strategy"] = json!(v);
+            }
+            if let Some(v) = value_subject_strategy {
+                body["value_subject_strategy"] = json!(v);
             }
             let response = client.post("/topics", &body, "application/json")?;
             expect_ok(&response, &format!("creating topic {name}"))?;
@@ -207,6 +222,9 @@ struct TopicFile {
     partitions: Option<u32>,
     retention: Option<String>,
     validation: Option<String>,
+    /// `topic`, `record` or `topic_record` (see `broker::topic::SubjectStrategy`).
+    key_subject_strategy: Option<String>,
+    value_subject_strategy: Option<String>,
     compatibility: Option<String>,
 }
 
@@ -231,7 +249,8 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
             std::fs::read_to_string(&file).map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
         let settings: TopicFile = toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
         // The file is the topic's documentation: a key it leaves out is cleared (an empty
-        // text clears), while retention and validation left out keep the topic's setting.
+        // text clears), while retention, validation and the subject strategies left out keep
+        // the topic's setting.
         let mut body = json!({
             "tags": settings.tags,
             "description": settings.description.as_deref().map(str::trim).unwrap_or_default(),
@@ -245,6 +264,12 @@ fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliErr
         }
         if let Some(v) = &settings.validation {
             body["validation"] = json!(v);
+        }
+        if let Some(v) = &settings.key_subject_strategy {
+            body["key_subject_strategy"] = json!(v);
+        }
+        if let Some(v) = &settings.value_subject_strategy {
+            body["value_subject_strategy"] = json!(v);
         }
         if existing.contains(&name) {
             // Partitions are fixed at creation: a different count in the file is reported,

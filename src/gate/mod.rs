@@ -14,8 +14,9 @@
 //! (TopicNameStrategy; while nothing is registered under it there is nothing to check), or
 //! one named after the record the framed id's schema describes (RecordNameStrategy,
 //! TopicRecordNameStrategy; then every payload must be framed). Tombstones (no payload)
-//! always pass. Unframed JSON ([`Encoding::Json`], the REST Proxy's JSON format) is judged
-//! against the topic subject's latest JSON Schema.
+//! always pass. Unframed JSON ([`Encoding::Json`], the REST Proxy's JSON format) carries no
+//! id to check, so in `id` and `full` mode alike it is validated against the topic subject's
+//! latest schema, which must be a JSON Schema.
 
 pub mod subject;
 
@@ -60,6 +61,9 @@ pub enum Encoding {
     /// JSON Schema.
     Json,
 }
+
+/// One record's key and value as the gate reads them; `None` is a null (a tombstone value).
+pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// Why one payload of a produce unit is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,7 +171,7 @@ impl Gate {
         &self,
         topic: &TopicConfig,
         encoding: Encoding,
-        records: &[(Option<&[u8]>, Option<&[u8]>)],
+        records: &[KeyValue<'_>],
     ) -> Result<Vec<Problem>, GateError> {
         let mut problems = Vec::new();
         if topic.validation == Validation::Off {

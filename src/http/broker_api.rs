@@ -28,7 +28,7 @@ use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
-use crate::gate::{subject, Encoding, GateError, Part};
+use crate::gate::{subject, Encoding, GateError, KeyValue, Part};
 use crate::registry::{schema_id_in_range, MAX_ID};
 use crate::schema::SchemaType;
 
@@ -611,7 +611,7 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             Format::Json => Encoding::Json,
             Format::Binary | Format::Avro => Encoding::Framed,
         };
-        let payloads: Vec<(Option<&[u8]>, Option<&[u8]>)> = placed
+        let payloads: Vec<KeyValue<'_>> = placed
             .iter()
             .map(|(_, record)| (record.key.as_deref(), record.value.as_deref()))
             .collect();

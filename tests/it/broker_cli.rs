@@ -128,3 +128,44 @@ fn topics_produce_and_consume_from_the_command_line() {
     let deleted = herald(&server, &["topics", "delete", "audit"], "");
     assert_eq!(deleted.status.code(), Some(0));
 }
+
+#[test]
+fn subject_name_strategies_are_set_from_the_command_line_and_topic_files() {
+    let server = Server::start(&[]);
+    let created = herald(
+        &server,
+        &["topics", "create", "events", "--value-subject-strategy", "record"],
+        "",
+    );
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created.stderr));
+    let (_, described) = http(&server.address, "GET", "/topics/events", None);
+    assert_eq!(
+        described["configs"]["value.subject.name.strategy"],
+        "RecordNameStrategy"
+    );
+    assert_eq!(described["configs"]["key.subject.name.strategy"], "TopicNameStrategy");
+    let refused = herald(
+        &server,
+        &["topics", "create", "other", "--key-subject-strategy", "records"],
+        "",
+    );
+    // A request the server refuses exits 2, as every failed topics command does.
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("records"), "{}", text(&refused.stderr));
+
+    let dir = crate::registry_support::temp_dir("herald-topics-apply");
+    std::fs::create_dir_all(dir.join("ledger")).unwrap();
+    std::fs::write(
+        dir.join("ledger/topic.toml"),
+        "owner = \"finance\"\nkey_subject_strategy = \"topic_record\"\n",
+    )
+    .unwrap();
+    let applied = herald(&server, &["topics", "apply", dir.to_str().unwrap()], "");
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let (_, described) = http(&server.address, "GET", "/topics/ledger", None);
+    assert_eq!(
+        described["configs"]["key.subject.name.strategy"],
+        "TopicRecordNameStrategy"
+    );
+    assert_eq!(described["configs"]["value.subject.name.strategy"], "TopicNameStrategy");
+}

@@ -2,7 +2,7 @@
 //! verdicts every door (REST produce, the Kafka listener) gives, with their reasons.
 
 use herald::broker::topic::{SubjectStrategy, TopicConfig, Validation};
-use herald::gate::{Encoding, Gate, Part, Problem};
+use herald::gate::{Encoding, Gate, KeyValue, Part, Problem};
 use herald::registry::{Registry, RegistrySettings, SchemaRequest};
 use herald::schema::SchemaType;
 use herald::store::Store;
@@ -39,7 +39,7 @@ fn topic(name: &str, validation: Validation) -> TopicConfig {
 
 /// Judges values only (no keys).
 async fn judge_values(gate: &Gate, topic: &TopicConfig, encoding: Encoding, values: &[&[u8]]) -> Vec<Problem> {
-    let records: Vec<(Option<&[u8]>, Option<&[u8]>)> = values.iter().map(|v| (None, Some(*v))).collect();
+    let records: Vec<KeyValue<'_>> = values.iter().map(|v| (None, Some(*v))).collect();
     gate.judge(topic, encoding, &records)
         .await
         .expect("the registry answers")
@@ -69,7 +69,7 @@ async fn id_mode_wants_a_frame_with_an_id_registered_under_the_subject() {
     let id_only_body = framed(order, b"not json");
     let unknown = framed(9999, b"{}");
     let foreign = framed(elsewhere, b"{}");
-    let unit: [(Option<&[u8]>, Option<&[u8]>); 6] = [
+    let unit: [KeyValue<'_>; 6] = [
         // In id mode the body is not read: this one is not even JSON.
         (None, Some(&id_only_body)),
         (None, Some(br#"{"amount":1}"#)),
@@ -182,7 +182,7 @@ async fn full_mode_decodes_bodies_and_points_at_the_bad_field() {
     );
 
     // Tombstones pass in every mode, keys and values alike.
-    let tombstones: [(Option<&[u8]>, Option<&[u8]>); 2] = [(None, None), (None, None)];
+    let tombstones: [KeyValue<'_>; 2] = [(None, None), (None, None)];
     assert!(gate
         .judge(&orders, Encoding::Json, &tombstones)
         .await
@@ -255,7 +255,7 @@ async fn record_name_strategy_checks_the_subject_named_after_the_record() {
     );
 
     // The key keeps TopicNameStrategy: nothing registered under mixed-key, nothing checked.
-    let unit: [(Option<&[u8]>, Option<&[u8]>); 1] = [(Some(b"k"), Some(&good))];
+    let unit: [KeyValue<'_>; 1] = [(Some(b"k"), Some(&good))];
     assert!(gate.judge(&mixed, Encoding::Framed, &unit).await.unwrap().is_empty());
 
     // JSON Schemas are named by their title.
@@ -285,7 +285,7 @@ async fn topic_record_name_strategy_prefixes_the_topic() {
     let payment = register(&gate, "ledger-com.acme.Payment", SchemaType::Avro, PAYMENT).await;
     let mut ledger = topic("ledger", Validation::Id);
     ledger.key_subject_strategy = SubjectStrategy::TopicRecord;
-    let unit: [(Option<&[u8]>, Option<&[u8]>); 1] = [(Some(&framed(payment, PAYMENT_BODY)), None)];
+    let unit: [KeyValue<'_>; 1] = [(Some(&framed(payment, PAYMENT_BODY)), None)];
     assert!(gate.judge(&ledger, Encoding::Framed, &unit).await.unwrap().is_empty());
 
     // The same schema, produced to another topic: its subject there is another one.
