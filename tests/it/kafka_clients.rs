@@ -93,7 +93,9 @@ fn java_classpath() -> Option<String> {
     if java && std::path::Path::new(&jar).exists() {
         return Some(format!("{jar}:{target}/lib/*"));
     }
-    skip("no Java check: build it with `mvn -q -f tests/java/pom.xml package` (.ci/run does) or set HERALD_TEST_JAVA_CP");
+    skip(
+        "no Java check: build it with `mvn -q -f tests/java/pom.xml package` (.ci/run does) or set HERALD_TEST_JAVA_CP",
+    );
     None
 }
 
@@ -195,7 +197,8 @@ fn stored(server: &Server, topic: &str, partition: i64) -> Vec<Stored> {
     let mut out: Vec<Stored> = Vec::new();
     loop {
         let next = out.last().map_or(0, |r| r.offset + 1);
-        let path = format!("/topics/{topic}/partitions/{partition}/records?offset={next}&format=binary&max_bytes=1048576");
+        let path =
+            format!("/topics/{topic}/partitions/{partition}/records?offset={next}&format=binary&max_bytes=1048576");
         let (status, body) = try_http(&server.address, "GET", &path, JSON_V2, None).unwrap();
         assert_eq!(status, 200, "{path}: {body}");
         let page = body.as_array().expect("an array of records");
@@ -228,7 +231,10 @@ fn group_offsets(server: &Server, group: &str) -> BTreeMap<(String, i64), (Optio
         .iter()
         .map(|o| {
             (
-                (o["topic"].as_str().unwrap().to_string(), o["partition"].as_i64().unwrap()),
+                (
+                    o["topic"].as_str().unwrap().to_string(),
+                    o["partition"].as_i64().unwrap(),
+                ),
                 (o["committed"].as_i64(), o["end"].as_i64().unwrap()),
             )
         })
@@ -276,8 +282,7 @@ fn kcat_metadata_lists_partitions_and_the_advertised_broker() {
         .port();
     let listen = format!("127.0.0.1:{port}");
     let advertised = format!("localhost:{port}");
-    let (server, bootstrap) =
-        kafka_server(&["--kafka-listen", &listen, "--kafka-advertised", &advertised]);
+    let (server, bootstrap) = kafka_server(&["--kafka-listen", &listen, "--kafka-advertised", &advertised]);
     assert_eq!(bootstrap, listen, "the logged address is the bound one");
     create_topic(&server, json!({"name": "metrics", "partitions": 3}));
 
@@ -301,11 +306,17 @@ fn kcat_metadata_lists_partitions_and_the_advertised_broker() {
     let unknown = run(kcat(&bootstrap, &["-L", "-J", "-t", "never-created"]), b"");
     let unknown: Value = serde_json::from_slice(&unknown.stdout).expect("kcat -L -J");
     assert!(
-        unknown["topics"][0]["error"].as_str().is_some_and(|e| e.contains("Unknown topic")),
+        unknown["topics"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Unknown topic")),
         "{unknown}"
     );
     let (_, topics) = server.call("GET", "/topics", None);
-    assert_eq!(topics, json!(["metrics"]), "metadata for an unknown topic does not create it");
+    assert_eq!(
+        topics,
+        json!(["metrics"]),
+        "metadata for an unknown topic does not create it"
+    );
 }
 
 /// Lines produced with each compression codec are read back exactly by kcat and over HTTP;
@@ -334,7 +345,10 @@ fn kcat_produces_with_every_codec_and_reads_back_exactly() {
         run_ok(kcat(&bootstrap, &args), input.as_bytes());
 
         let read = run_ok(
-            kcat(&bootstrap, &["-C", "-t", "lines", "-p", &p, "-o", "beginning", "-e", "-J"]),
+            kcat(
+                &bootstrap,
+                &["-C", "-t", "lines", "-p", &p, "-o", "beginning", "-e", "-J"],
+            ),
             b"",
         );
         let read: Vec<(i64, String, String)> = json_lines(&read)
@@ -417,7 +431,15 @@ fn kcat_group_consumer_commits_show_over_http() {
         let out = run_ok(
             kcat(
                 &bootstrap,
-                &["-G", "clicks-readers", "-X", "auto.offset.reset=earliest", "-e", "-J", "clicks"],
+                &[
+                    "-G",
+                    "clicks-readers",
+                    "-X",
+                    "auto.offset.reset=earliest",
+                    "-e",
+                    "-J",
+                    "clicks",
+                ],
             ),
             b"",
         );
@@ -445,7 +467,9 @@ fn kcat_group_consumer_commits_show_over_http() {
     assert_eq!(group_read(), (30..36).collect::<Vec<_>>(), "resumed after the commits");
     let offsets = group_offsets(&server, "clicks-readers");
     assert!(
-        offsets.values().all(|(committed, end)| *committed == Some(*end) && *end == 12),
+        offsets
+            .values()
+            .all(|(committed, end)| *committed == Some(*end) && *end == 12),
         "{offsets:?}"
     );
 }
@@ -630,8 +654,14 @@ fn confluent_admin_client_manages_topics() {
 fn confluent_serializers_pass_the_gate_and_refused_records_never_land() {
     let Some(python) = confluent_python() else { return };
     let (server, bootstrap) = kafka_server(&[]);
-    create_topic(&server, json!({"name": "payments", "partitions": 1, "validation": "full"}));
-    create_topic(&server, json!({"name": "orders", "partitions": 1, "validation": "full"}));
+    create_topic(
+        &server,
+        json!({"name": "payments", "partitions": 1, "validation": "full"}),
+    );
+    create_topic(
+        &server,
+        json!({"name": "orders", "partitions": 1, "validation": "full"}),
+    );
     let stdout = run_ok(confluent(&python, &server, &bootstrap, "serializers"), b"");
     assert!(stdout.contains("ok: serializers"), "{stdout}");
     let result = result_line(&stdout);
@@ -643,10 +673,7 @@ fn confluent_serializers_pass_the_gate_and_refused_records_never_land() {
             .collect()
     };
     let payments = stored(&server, "payments", 0);
-    assert_eq!(
-        payments.iter().map(|r| r.offset).collect::<Vec<_>>(),
-        vec![0, 1, 2, 3]
-    );
+    assert_eq!(payments.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
     let foreign = hex("foreign");
     assert!(
         payments.iter().all(|r| r.value.as_deref() != Some(foreign.as_slice())),
@@ -716,7 +743,10 @@ fn java_client_produces_consumes_and_administers() {
         Some(&json!({"schemaType": "JSON", "schema": schema.to_string()})),
     );
     assert_eq!(status, 200, "{registered}");
-    create_topic(&server, json!({"name": "java-gated", "partitions": 1, "validation": "full"}));
+    create_topic(
+        &server,
+        json!({"name": "java-gated", "partitions": 1, "validation": "full"}),
+    );
     let id = registered["id"].to_string();
     let mut command = Command::new("java");
     command.args(["-cp", &classpath, "herald.KafkaCheck", &bootstrap, &id]);
@@ -731,7 +761,10 @@ fn java_client_produces_consumes_and_administers() {
         "deleted java-scratch",
         "ok: java",
     ] {
-        assert!(stdout.lines().any(|l| l == expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
     let refusal = stdout
         .lines()
@@ -789,7 +822,10 @@ fn every_record_librdkafka_saw_acknowledged_survives_sigkill() {
     let mut acked: BTreeMap<(i64, i64), String> = BTreeMap::new();
 
     let first = Server::start(&["--data-dir", &dir_arg]);
-    create_topic(&first, json!({"name": "crash", "partitions": 2}));
+    create_topic(
+        &first,
+        json!({"name": "crash", "partitions": 2, "durability": {"mode": "sync"}}),
+    );
     let mut running = Some(first);
     for round in 0..CRASH_ROUNDS {
         let server = running
@@ -825,7 +861,11 @@ fn every_record_librdkafka_saw_acknowledged_survives_sigkill() {
 
     let server = Server::start(&["--data-dir", &dir_arg]);
     eprintln!("{} records acknowledged over {CRASH_ROUNDS} kills", acked.len());
-    assert!(acked.len() > 200, "only {} acknowledged: too little exercised", acked.len());
+    assert!(
+        acked.len() > 200,
+        "only {} acknowledged: too little exercised",
+        acked.len()
+    );
     for partition in 0..2 {
         let records = stored(&server, "crash", partition);
         for (i, r) in records.iter().enumerate() {

@@ -66,7 +66,7 @@ impl Server {
         let own_dir = temp_dir("herald-serve-data").display().to_string();
         let named = args.iter().any(|a| *a == "--data-dir" || *a == "--config");
         // A free Kafka port unless the test chooses its own listener (or `off`).
-        let kafka_named = args.iter().any(|a| *a == "--kafka-listen");
+        let kafka_named = args.contains(&"--kafka-listen");
         let kafka_args = if kafka_named {
             Vec::new()
         } else {
