@@ -881,3 +881,170 @@ fn every_record_librdkafka_saw_acknowledged_survives_sigkill() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Frames no client library would send
+// ---------------------------------------------------------------------------------------
+
+/// The APIs issue 14 names, by key: each must be advertised by ApiVersions.
+const REQUIRED_APIS: [(i16, &str); 19] = [
+    (0, "Produce"),
+    (1, "Fetch"),
+    (2, "ListOffsets"),
+    (3, "Metadata"),
+    (8, "OffsetCommit"),
+    (9, "OffsetFetch"),
+    (10, "FindCoordinator"),
+    (11, "JoinGroup"),
+    (12, "Heartbeat"),
+    (13, "LeaveGroup"),
+    (14, "SyncGroup"),
+    (15, "DescribeGroups"),
+    (16, "ListGroups"),
+    (18, "ApiVersions"),
+    (19, "CreateTopics"),
+    (20, "DeleteTopics"),
+    (22, "InitProducerId"),
+    (32, "DescribeConfigs"),
+    (60, "DescribeCluster"),
+];
+
+/// A request frame: size, then header v1 (key, version, correlation id, client id), then
+/// `body`.
+fn frame(api_key: i16, version: i16, correlation: i32, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::new();
+    message.extend(api_key.to_be_bytes());
+    message.extend(version.to_be_bytes());
+    message.extend(correlation.to_be_bytes());
+    message.extend(4i16.to_be_bytes());
+    message.extend(b"test");
+    message.extend(body);
+    let mut framed = (message.len() as i32).to_be_bytes().to_vec();
+    framed.extend(message);
+    framed
+}
+
+/// What came back on a connection: a response frame, or the connection closed.
+#[derive(Debug)]
+enum Answer {
+    Frame(Vec<u8>),
+    Closed,
+}
+
+fn answer(stream: &mut std::net::TcpStream) -> Answer {
+    use std::io::Read;
+    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut size = [0u8; 4];
+    match stream.read_exact(&mut size) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof || e.kind() == std::io::ErrorKind::ConnectionReset => {
+            return Answer::Closed
+        }
+        Err(e) => panic!("the connection was neither answered nor closed: {e}"),
+    }
+    let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+    stream.read_exact(&mut body).expect("a whole response frame");
+    Answer::Frame(body)
+}
+
+/// An ApiVersions v0 response: (correlation id, error code, [(key, min, max)]).
+fn api_versions_v0(frame: &[u8]) -> (i32, i16, Vec<(i16, i16, i16)>) {
+    let i32_at = |at: usize| i32::from_be_bytes(frame[at..at + 4].try_into().unwrap());
+    let i16_at = |at: usize| i16::from_be_bytes(frame[at..at + 2].try_into().unwrap());
+    let count = i32_at(6).max(0) as usize;
+    let apis = (0..count)
+        .map(|i| {
+            let at = 10 + i * 6;
+            (i16_at(at), i16_at(at + 2), i16_at(at + 4))
+        })
+        .collect();
+    (i32_at(0), i16_at(4), apis)
+}
+
+fn connect(bootstrap: &str) -> std::net::TcpStream {
+    std::net::TcpStream::connect(bootstrap).expect("connect to the Kafka listener")
+}
+
+/// Oversized, negative, truncated and garbage frames close only their own connection: a
+/// connection opened before them is still answered, and so is a new one. ApiVersions
+/// advertises every API the issue names; an unsupported ApiVersions version is answered
+/// with UNSUPPORTED_VERSION (35) and the supported ranges, as Kafka does.
+#[test]
+fn broken_frames_close_only_their_own_connection() {
+    if no_listener() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    let mut bystander = connect(&bootstrap);
+    bystander.write_all(&frame(18, 0, 1, b"")).unwrap();
+    let Answer::Frame(first) = answer(&mut bystander) else {
+        panic!("ApiVersions v0 was not answered")
+    };
+    let (correlation, error, apis) = api_versions_v0(&first);
+    assert_eq!((correlation, error), (1, 0));
+    for (key, name) in REQUIRED_APIS {
+        let advertised = apis.iter().find(|(k, _, _)| *k == key);
+        assert!(
+            advertised.is_some_and(|(_, min, max)| min <= max),
+            "{name} ({key}) is not advertised: {apis:?}"
+        );
+    }
+    let (_, _, api_versions_max) = apis.iter().find(|(k, _, _)| *k == 18).copied().unwrap();
+    assert!(api_versions_max >= 3, "ApiVersions up to v3 at least: {apis:?}");
+
+    let mut unsupported = connect(&bootstrap);
+    unsupported.write_all(&frame(18, 999, 2, b"")).unwrap();
+    let Answer::Frame(refusal) = answer(&mut unsupported) else {
+        panic!("an unsupported ApiVersions version closed the connection instead of answering")
+    };
+    let (correlation, error, apis) = api_versions_v0(&refusal);
+    assert_eq!((correlation, error), (2, 35), "UNSUPPORTED_VERSION");
+    assert!(apis.iter().any(|(k, _, _)| *k == 18), "{apis:?}");
+
+    let mut broken: Vec<(&str, Vec<u8>)> = vec![
+        ("a 2 GiB frame", {
+            let mut bytes = i32::MAX.to_be_bytes().to_vec();
+            bytes.extend([0u8; 64]);
+            bytes
+        }),
+        ("a negative size", (-5i32).to_be_bytes().to_vec()),
+        ("an unknown API key", frame(0x7777, 0, 3, b"junk")),
+        // Metadata v1 announcing a million topics it does not send.
+        ("a truncated body", frame(3, 1, 4, &1_000_000i32.to_be_bytes())),
+        (
+            "random bytes",
+            (0..200u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
+    ];
+    // A frame cut short: the size promises more than ever arrives.
+    broken.push(("a frame cut short", {
+        let mut bytes = 100i32.to_be_bytes().to_vec();
+        bytes.extend([0u8, 18, 0, 0]);
+        bytes
+    }));
+    for (what, bytes) in broken {
+        let mut stream = connect(&bootstrap);
+        // The server may close before taking it all: a failed write is part of the test.
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Closed, or answered with an error for that request; never a crash or a hang.
+        if let Answer::Frame(reply) = answer(&mut stream) {
+            assert!(reply.len() >= 4, "{what}: a reply too short for a correlation id");
+        }
+        // The connection opened before it is still served, on the same socket.
+        bystander.write_all(&frame(18, 0, 10, b"")).unwrap();
+        let Answer::Frame(again) = answer(&mut bystander) else {
+            panic!("after {what}, an unrelated connection was closed")
+        };
+        assert_eq!(api_versions_v0(&again).0, 10, "after {what}");
+    }
+    let mut fresh = connect(&bootstrap);
+    fresh.write_all(&frame(18, 0, 11, b"")).unwrap();
+    assert!(
+        matches!(answer(&mut fresh), Answer::Frame(_)),
+        "new connections are served"
+    );
+    assert_eq!(server.call("GET", "/health", None).0, 200);
+}

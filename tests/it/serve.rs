@@ -51,7 +51,12 @@ pub fn kafka_listen_args(value: &str) -> Vec<String> {
 fn logged_kafka_address(line: &str) -> Option<String> {
     let at = line.find("kafka listening on ")?;
     let rest = &line[at + "kafka listening on ".len()..];
-    rest.split_whitespace().next().map(str::to_string)
+    // The address ends at a space or at the escape that starts the log's colouring.
+    let address: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+        .collect();
+    (!address.is_empty()).then_some(address)
 }
 
 impl Server {
