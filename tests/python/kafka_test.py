@@ -22,6 +22,7 @@ Each scenario asserts what a client application sees and exits non-zero on the f
 naming it. Lines starting with `result: ` carry JSON for the Rust side to check over HTTP.
 """
 
+import gc
 import json
 import struct
 import sys
@@ -236,6 +237,9 @@ def group():
     for consumer in consumers:
         consumer.close()
     producer.flush(10)
+    # No connection of this process stays open across the restart.
+    del producer, admin, consumers
+    gc.collect()
     result({"committed": {str(p): ends[p] for p in range(partitions)}})
 
     # The server restarts (same data directory, maybe a new port); the Rust side produces
