@@ -31,6 +31,7 @@ impl Herald {
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(crate::serve::kafka_listen_args("off"))
             .env_remove("HERALD_DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

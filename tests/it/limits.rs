@@ -500,6 +500,7 @@ fn start_server() -> (std::process::Child, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
+        .args(crate::serve::kafka_listen_args("off"))
         .env_remove("HERALD_DATABASE_URL")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -16,6 +16,7 @@ mod examples; // the example domain under schemas/ evolves as its README says
 mod gate; // the contract gate in process: framing, ids, bodies, subject name strategies
 mod hostile_schemas; // schemas no validator could finish with are refused; huge ones are bounded
 mod json_compat; // Confluent's JSON Schema rules, as data tables
+mod kafka_clients; // real Kafka clients (kcat, confluent-kafka, kafka-python, Java) on the Kafka listener, and SIGKILL through it
 mod limits; // values in range, read budgets, consumer caps and expiry
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL

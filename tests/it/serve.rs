@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -17,7 +17,46 @@ use crate::registry_support::{fresh_postgres_url_blocking, temp_dir};
 pub struct Server {
     child: Child,
     pub address: String,
+    /// The Kafka listener's address as logged (`kafka listening on HOST:PORT`); `None` only
+    /// while this build of herald has no Kafka listener.
+    pub kafka: Option<String>,
     log: mpsc::Receiver<String>,
+}
+
+/// Whether this build of `herald serve` has the Kafka listener (`--kafka-listen`), asked of
+/// `herald serve --help` once per test binary. Where it does, every test server gets a
+/// free port of its own (or `off`) so parallel tests never collide on the default 9092.
+pub fn has_kafka_listener() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let help = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["serve", "--help"])
+            .output()
+            .expect("run herald serve --help");
+        String::from_utf8_lossy(&help.stdout).contains("--kafka-listen")
+    })
+}
+
+/// `--kafka-listen VALUE` where the listener exists, nothing otherwise: for tests that
+/// spawn `herald serve` themselves. `value` is `127.0.0.1:0` or `off`.
+pub fn kafka_listen_args(value: &str) -> Vec<String> {
+    if has_kafka_listener() {
+        vec!["--kafka-listen".to_string(), value.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The address in a log line such as `... kafka listening on 127.0.0.1:40123`.
+fn logged_kafka_address(line: &str) -> Option<String> {
+    let at = line.find("kafka listening on ")?;
+    let rest = &line[at + "kafka listening on ".len()..];
+    // The address ends at a space or at the escape that starts the log's colouring.
+    let address: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+        .collect();
+    (!address.is_empty()).then_some(address)
 }
 
 impl Server {
@@ -31,6 +70,14 @@ impl Server {
         // Every server gets a data directory of its own unless the test names one.
         let own_dir = temp_dir("herald-serve-data").display().to_string();
         let named = args.iter().any(|a| *a == "--data-dir" || *a == "--config");
+        // A free Kafka port unless the test chooses its own listener (or `off`).
+        let kafka_named = args.contains(&"--kafka-listen");
+        let kafka_args = if kafka_named {
+            Vec::new()
+        } else {
+            kafka_listen_args("127.0.0.1:0")
+        };
+        let kafka_expected = has_kafka_listener() && !kafka_listening_off(args);
         let mut command = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut command = Command::new(program);
@@ -47,8 +94,10 @@ impl Server {
             } else {
                 vec!["--data-dir", own_dir.as_str()]
             })
+            .args(&kafka_args)
             .args(args)
             .env_remove("HERALD_DATABASE_URL")
+            .env_remove("HERALD_KAFKA_LISTEN")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -62,20 +111,40 @@ impl Server {
                 }
             }
         });
+        // Both addresses are logged once bound, in either order; the Kafka one only where
+        // the listener exists and is on.
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut address: Option<String> = None;
+        let mut kafka = None;
+        let mut seen = Vec::new();
         loop {
+            if let Some(http) = &address {
+                if kafka.is_some() || !kafka_expected {
+                    return Server {
+                        child,
+                        address: http.clone(),
+                        kafka,
+                        log,
+                    };
+                }
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
             match log.recv_timeout(remaining) {
                 Ok(line) => {
                     if let Some(at) = line.find("listening on http://") {
-                        let address = line[at + "listening on http://".len()..].trim().to_string();
-                        return Server { child, address, log };
+                        address = Some(line[at + "listening on http://".len()..].trim().to_string());
+                    } else if let Some(logged) = logged_kafka_address(&line) {
+                        kafka = Some(logged);
                     }
+                    seen.push(line);
                 }
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("herald serve did not report its address");
+                    panic!(
+                        "herald serve did not report its addresses (kafka expected: {kafka_expected}); its log:\n{}",
+                        seen.join("\n")
+                    );
                 }
             }
         }
@@ -116,6 +185,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether `args` turn the Kafka listener off (`--kafka-listen off`).
+fn kafka_listening_off(args: &[&str]) -> bool {
+    args.windows(2).any(|w| w[0] == "--kafka-listen" && w[1] == "off")
 }
 
 impl Drop for Server {
@@ -215,6 +289,7 @@ fn serves_on_sqlite_shuts_down_gracefully_and_keeps_its_state() {
     // A second process on the same data directory is refused, clearly.
     let second = Command::new(env!("CARGO_BIN_EXE_herald"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir_arg])
+        .args(kafka_listen_args("127.0.0.1:0"))
         .env_remove("HERALD_DATABASE_URL")
         .output()
         .expect("run a second herald");
@@ -284,6 +359,7 @@ fn settings_come_from_herald_toml_and_environment() {
 
     let bad = Command::new(env!("CARGO_BIN_EXE_herald"))
         .args(["serve", "--config", &config_arg])
+        .args(kafka_listen_args("off"))
         .env("HERALD_DEFAULT_COMPATIBILITY", "sideways")
         .output()
         .expect("run herald");

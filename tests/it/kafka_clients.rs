@@ -1,0 +1,1050 @@
+//! Real Kafka clients against `herald serve`'s Kafka listener: kcat (librdkafka's command
+//! line), confluent-kafka's Python client (librdkafka again, with Confluent's serializers on
+//! Herald's own registry), kafka-python (a second, independent implementation) and the
+//! official Java client. Each test checks what a user of that client sees, and then the same
+//! records, offsets and commits through Herald's HTTP API.
+//!
+//! Tools: `kcat` on the PATH (Debian's package); `HERALD_TEST_PYTHON`, a Python with
+//! tests/python/requirements.txt; `HERALD_TEST_JAVA_CP`, the classpath of tests/java's build
+//! (default: tests/java/target/kafka-check.jar and target/lib/*, where built). `.ci/run`
+//! provides all three; a test whose tool is absent says so and skips (fails in CI).
+//! A build of herald without the Kafka listener skips these tests, saying so.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::registry_support::temp_dir;
+use crate::serve::{has_kafka_listener, try_http, Server};
+use crate::support::skip;
+
+const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
+/// The longest any one client run may take before the test fails (and kills it).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
+
+// ---------------------------------------------------------------------------------------
+// Servers, tools and HTTP views
+// ---------------------------------------------------------------------------------------
+
+/// True (saying so) where this build of herald has no Kafka listener yet. That is not a
+/// missing tool, so it never fails; once the listener exists, `Server::start` insists on
+/// its logged address and these tests run.
+fn no_listener() -> bool {
+    if has_kafka_listener() {
+        return false;
+    }
+    eprintln!("skipped: this build of herald serve has no Kafka listener (--kafka-listen)");
+    true
+}
+
+/// `herald serve` with its Kafka listener on a free port: (server, bootstrap address).
+fn kafka_server(args: &[&str]) -> (Server, String) {
+    let server = Server::start(args);
+    let bootstrap = server.kafka.clone().expect("the Kafka listener logs its address");
+    (server, bootstrap)
+}
+
+fn kcat_available() -> bool {
+    let found = Command::new("kcat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        skip("kcat is not installed (Debian: apt-get install kcat; .ci/run installs it)");
+    }
+    found
+}
+
+/// `HERALD_TEST_PYTHON`, where it can import `module`.
+fn python_with(module: &str) -> Option<String> {
+    let Some(python) = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        skip("set HERALD_TEST_PYTHON to a Python with tests/python/requirements.txt (CI does)");
+        return None;
+    };
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !imports {
+        skip(&format!(
+            "{python} cannot import {module}: pip install -r tests/python/requirements.txt"
+        ));
+        return None;
+    }
+    Some(python)
+}
+
+/// The classpath of the Java check: `HERALD_TEST_JAVA_CP`, or tests/java's own build.
+fn java_classpath() -> Option<String> {
+    if let Some(cp) = std::env::var("HERALD_TEST_JAVA_CP").ok().filter(|p| !p.is_empty()) {
+        return Some(cp);
+    }
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/java/target");
+    let jar = format!("{target}/kafka-check.jar");
+    let java = Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if java && std::path::Path::new(&jar).exists() {
+        return Some(format!("{jar}:{target}/lib/*"));
+    }
+    skip(
+        "no Java check: build it with `mvn -q -f tests/java/pom.xml package` (.ci/run does) or set HERALD_TEST_JAVA_CP",
+    );
+    None
+}
+
+fn python_script(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `command` with `input` on stdin, failing the test past `CLIENT_TIMEOUT`.
+fn run(mut command: Command, input: &[u8]) -> Output {
+    let what = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let output = child.wait_with_output();
+        let _ = done.send(());
+        output
+    });
+    if finished.recv_timeout(CLIENT_TIMEOUT).is_err() {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        let output = waiter.join().expect("waiter thread").expect("wait for the client");
+        panic!(
+            "{what} did not finish within {CLIENT_TIMEOUT:?}:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    waiter.join().expect("waiter thread").expect("wait for the client")
+}
+
+/// Runs a command that must succeed; its stdout.
+fn run_ok(command: Command, input: &[u8]) -> String {
+    let what = format!("{command:?}");
+    let output = run(command, input);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The JSON of a script's `result: ` line.
+fn result_line(stdout: &str) -> Value {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("result: "))
+        .unwrap_or_else(|| panic!("no result line in:\n{stdout}"));
+    serde_json::from_str(line).expect("a JSON result")
+}
+
+fn create_topic(server: &Server, body: Value) {
+    let (status, answer) = try_http(&server.address, "POST", "/topics", "application/json", Some(&body)).unwrap();
+    assert_eq!(status, 201, "creating {body}: {answer}");
+}
+
+fn produce_http(server: &Server, path: &str, records: Value) -> Value {
+    let (status, answer) = try_http(
+        &server.address,
+        "POST",
+        path,
+        JSON_V2,
+        Some(&json!({ "records": records })),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// One stored record as the HTTP API serves it.
+#[derive(Debug, Clone, PartialEq)]
+struct Stored {
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+}
+
+/// Every record of a partition, read page by page over HTTP in binary form.
+fn stored(server: &Server, topic: &str, partition: i64) -> Vec<Stored> {
+    let decode = |v: &Value| {
+        v.as_str().map(|text| {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .expect("base64 from the binary format")
+        })
+    };
+    let mut out: Vec<Stored> = Vec::new();
+    loop {
+        let next = out.last().map_or(0, |r| r.offset + 1);
+        let path =
+            format!("/topics/{topic}/partitions/{partition}/records?offset={next}&format=binary&max_bytes=1048576");
+        let (status, body) = try_http(&server.address, "GET", &path, JSON_V2, None).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        let page = body.as_array().expect("an array of records");
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page.iter().map(|r| Stored {
+            offset: r["offset"].as_i64().expect("an offset"),
+            key: decode(&r["key"]),
+            value: decode(&r["value"]),
+        }));
+    }
+}
+
+/// A group's committed offset and end offset per (topic, partition), from
+/// `GET /consumer-groups/{group}`.
+fn group_offsets(server: &Server, group: &str) -> BTreeMap<(String, i64), (Option<i64>, i64)> {
+    let (status, body) = try_http(
+        &server.address,
+        "GET",
+        &format!("/consumer-groups/{group}"),
+        "application/json",
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    body["offsets"]
+        .as_array()
+        .expect("offsets")
+        .iter()
+        .map(|o| {
+            (
+                (
+                    o["topic"].as_str().unwrap().to_string(),
+                    o["partition"].as_i64().unwrap(),
+                ),
+                (o["committed"].as_i64(), o["end"].as_i64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn values(records: &[Stored]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// kcat
+// ---------------------------------------------------------------------------------------
+
+fn kcat(bootstrap: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("kcat");
+    command.args(["-b", bootstrap]).args(args);
+    command
+}
+
+/// kcat's `-J` output: one JSON document a line.
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("kcat -J line {l:?}: {e}")))
+        .collect()
+}
+
+/// Metadata names the advertised broker as leader of every partition, and a topic that was
+/// never created is reported unknown (auto-creation is off), not made.
+#[test]
+fn kcat_metadata_lists_partitions_and_the_advertised_broker() {
+    if no_listener() || !kcat_available() {
+        return;
+    }
+    // A port chosen here so the advertised name can carry it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let advertised = format!("localhost:{port}");
+    let (server, bootstrap) = kafka_server(&["--kafka-listen", &listen, "--kafka-advertised", &advertised]);
+    assert_eq!(bootstrap, listen, "the logged address is the bound one");
+    create_topic(&server, json!({"name": "metrics", "partitions": 3}));
+
+    let metadata = run_ok(kcat(&bootstrap, &["-L", "-J", "-t", "metrics"]), b"");
+    let metadata: Value = serde_json::from_str(&metadata).expect("kcat -L -J");
+    let brokers = metadata["brokers"].as_array().expect("brokers");
+    assert_eq!(brokers.len(), 1, "{metadata}");
+    assert_eq!(brokers[0]["name"], advertised.as_str(), "{metadata}");
+    let broker_id = &brokers[0]["id"];
+    let topic = &metadata["topics"][0];
+    assert_eq!(topic["topic"], "metrics");
+    assert!(topic.get("error").is_none(), "{topic}");
+    let partitions = topic["partitions"].as_array().expect("partitions");
+    let ids: Vec<i64> = partitions.iter().map(|p| p["partition"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![0, 1, 2], "{topic}");
+    for p in partitions {
+        assert_eq!(&p["leader"], broker_id, "{p}");
+        assert_eq!(p["replicas"], json!([{"id": broker_id}]), "{p}");
+    }
+
+    let unknown = run(kcat(&bootstrap, &["-L", "-J", "-t", "never-created"]), b"");
+    let unknown: Value = serde_json::from_slice(&unknown.stdout).expect("kcat -L -J");
+    assert!(
+        unknown["topics"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Unknown topic")),
+        "{unknown}"
+    );
+    let (_, topics) = server.call("GET", "/topics", None);
+    assert_eq!(
+        topics,
+        json!(["metrics"]),
+        "metadata for an unknown topic does not create it"
+    );
+}
+
+/// Lines produced with each compression codec are read back exactly by kcat and over HTTP;
+/// a record produced over HTTP is read by kcat.
+#[test]
+fn kcat_produces_with_every_codec_and_reads_back_exactly() {
+    if no_listener() || !kcat_available() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    let codecs = ["none", "gzip", "snappy", "lz4", "zstd"];
+    create_topic(&server, json!({"name": "lines", "partitions": codecs.len()}));
+
+    for (partition, codec) in codecs.iter().enumerate() {
+        // Long, repetitive values: librdkafka sends a batch uncompressed when compressing
+        // would not make it smaller.
+        let sent: Vec<(String, String)> = (0..20)
+            .map(|n| (format!("k{n}"), format!("{codec}-line-{n}-{}", "x".repeat(300))))
+            .collect();
+        let input: String = sent.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+        let p = partition.to_string();
+        let mut args = vec!["-P", "-t", "lines", "-p", &p, "-K", ":"];
+        if *codec != "none" {
+            args.extend(["-z", codec]);
+        }
+        run_ok(kcat(&bootstrap, &args), input.as_bytes());
+
+        let read = run_ok(
+            kcat(
+                &bootstrap,
+                &["-C", "-t", "lines", "-p", &p, "-o", "beginning", "-e", "-J"],
+            ),
+            b"",
+        );
+        let read: Vec<(i64, String, String)> = json_lines(&read)
+            .iter()
+            .map(|m| {
+                (
+                    m["offset"].as_i64().unwrap(),
+                    m["key"].as_str().unwrap().to_string(),
+                    m["payload"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected: Vec<(i64, String, String)> = sent
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| (i as i64, k.clone(), v.clone()))
+            .collect();
+        assert_eq!(read, expected, "{codec}: kcat reads back what it produced");
+
+        let over_http = stored(&server, "lines", partition as i64);
+        let over_http: Vec<(i64, String, String)> = over_http
+            .iter()
+            .map(|r| {
+                (
+                    r.offset,
+                    String::from_utf8(r.key.clone().unwrap()).unwrap(),
+                    String::from_utf8(r.value.clone().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(over_http, expected, "{codec}: the HTTP API serves the same records");
+    }
+
+    // HTTP in, Kafka out.
+    let answer = produce_http(
+        &server,
+        "/topics/lines/partitions/2",
+        json!([{"value": {"n": 1, "via": "http"}}, {"value": {"n": 2, "via": "http"}}]),
+    );
+    assert_eq!(answer["offsets"][0]["offset"], 20, "{answer}");
+    let read = run_ok(
+        kcat(&bootstrap, &["-C", "-t", "lines", "-p", "2", "-o", "20", "-e", "-J"]),
+        b"",
+    );
+    let read: Vec<(i64, Value)> = json_lines(&read)
+        .iter()
+        .map(|m| {
+            (
+                m["offset"].as_i64().unwrap(),
+                serde_json::from_str(m["payload"].as_str().unwrap()).expect("JSON payload"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            (20, json!({"n": 1, "via": "http"})),
+            (21, json!({"n": 2, "via": "http"}))
+        ]
+    );
+}
+
+/// `kcat -G` consumes every partition as a group member; its commits show over HTTP, and a
+/// second run resumes after them.
+#[test]
+fn kcat_group_consumer_commits_show_over_http() {
+    if no_listener() || !kcat_available() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(&server, json!({"name": "clicks", "partitions": 3}));
+    let records = |from: i64, to: i64| -> Value {
+        (from..to)
+            .map(|n| json!({"value": {"n": n}, "partition": n % 3}))
+            .collect()
+    };
+    produce_http(&server, "/topics/clicks", records(0, 30));
+
+    let group_read = || -> Vec<i64> {
+        let out = run_ok(
+            kcat(
+                &bootstrap,
+                &[
+                    "-G",
+                    "clicks-readers",
+                    "-X",
+                    "auto.offset.reset=earliest",
+                    "-e",
+                    "-J",
+                    "clicks",
+                ],
+            ),
+            b"",
+        );
+        let mut seen: Vec<i64> = json_lines(&out)
+            .iter()
+            .map(|m| {
+                let payload: Value = serde_json::from_str(m["payload"].as_str().unwrap()).unwrap();
+                payload["n"].as_i64().unwrap()
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    assert_eq!(group_read(), (0..30).collect::<Vec<_>>());
+    let offsets = group_offsets(&server, "clicks-readers");
+    for p in 0..3 {
+        assert_eq!(
+            offsets.get(&("clicks".to_string(), p)),
+            Some(&(Some(10), 10)),
+            "partition {p}: {offsets:?}"
+        );
+    }
+
+    produce_http(&server, "/topics/clicks", records(30, 36));
+    assert_eq!(group_read(), (30..36).collect::<Vec<_>>(), "resumed after the commits");
+    let offsets = group_offsets(&server, "clicks-readers");
+    assert!(
+        offsets
+            .values()
+            .all(|(committed, end)| *committed == Some(*end) && *end == 12),
+        "{offsets:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// confluent-kafka (librdkafka) from Python
+// ---------------------------------------------------------------------------------------
+
+fn confluent(python: &str, server: &Server, bootstrap: &str, scenario: &str) -> Command {
+    let mut command = Command::new(python);
+    command.args([
+        "-W",
+        "ignore",
+        &python_script("kafka_test.py"),
+        scenario,
+        &format!("http://{}", server.address),
+        bootstrap,
+    ]);
+    command
+}
+
+/// A Python with confluent-kafka, where the listener exists.
+fn confluent_python() -> Option<String> {
+    if no_listener() {
+        return None;
+    }
+    python_with("confluent_kafka")
+}
+
+/// An idempotent producer (acks=all, lz4) delivers 300 records; each delivery report's
+/// offset holds that record for a Consumer (key, value, headers, timestamp) and over HTTP;
+/// watermarks and offsets by timestamp agree.
+#[test]
+fn confluent_idempotent_producer_offsets_are_read_back() {
+    let Some(python) = confluent_python() else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(&server, json!({"name": "orders", "partitions": 3}));
+    let stdout = run_ok(confluent(&python, &server, &bootstrap, "produce"), b"");
+    assert!(stdout.contains("ok: produce"), "{stdout}");
+    let delivered = result_line(&stdout)["delivered"].as_array().unwrap().clone();
+    assert_eq!(delivered.len(), 300);
+    let mut by_partition: BTreeMap<i64, Vec<(i64, String)>> = BTreeMap::new();
+    for d in &delivered {
+        by_partition
+            .entry(d[0].as_i64().unwrap())
+            .or_default()
+            .push((d[1].as_i64().unwrap(), d[2].as_str().unwrap().to_string()));
+    }
+    for (partition, acknowledged) in by_partition {
+        let over_http: Vec<(i64, String)> = stored(&server, "orders", partition)
+            .iter()
+            .map(|r| (r.offset, String::from_utf8(r.value.clone().unwrap()).unwrap()))
+            .collect();
+        assert_eq!(over_http, acknowledged, "partition {partition}");
+    }
+}
+
+/// Three consumers of one group: one partition owner each once stable, every record once,
+/// commits visible over HTTP; after a server restart (records produced over HTTP in
+/// between) the group resumes from its commits.
+#[test]
+fn confluent_group_rebalances_commits_and_resumes_after_restart() {
+    let Some(python) = confluent_python() else { return };
+    let dir = temp_dir("herald-kafka-group");
+    let dir_arg = dir.display().to_string();
+    let (server, bootstrap) = kafka_server(&["--data-dir", &dir_arg]);
+    create_topic(&server, json!({"name": "events", "partitions": 6}));
+
+    let mut child = confluent(&python, &server, &bootstrap, "group")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the Python client");
+    let mut stdin = child.stdin.take().unwrap();
+    let (lines, stderr) = read_lines(&mut child);
+    let before = wait_for_line(&mut child, &lines, &stderr, |l| l == "restart");
+    let committed = result_line(&before.join("\n"))["committed"].clone();
+    let offsets = group_offsets(&server, "readers");
+    for p in 0..6 {
+        let end = committed[p.to_string()].as_i64().unwrap();
+        assert_eq!(
+            offsets.get(&("events".to_string(), p)),
+            Some(&(Some(end), end)),
+            "partition {p}: {offsets:?}"
+        );
+    }
+    let total: i64 = offsets.values().map(|(_, end)| end).sum();
+    assert_eq!(total, 300);
+
+    let (code, log) = server.terminate();
+    assert_eq!(code, 0, "{log:?}");
+    let server = Server::start(&["--data-dir", &dir_arg]);
+    let after: Value = (0..30).map(|n| json!({"value": {"after": n}})).collect();
+    produce_http(&server, "/topics/events", after);
+    writeln!(stdin, "{}", server.kafka.as_deref().expect("a listener")).unwrap();
+    drop(stdin);
+    let rest = wait_for_line(&mut child, &lines, &stderr, |l| l == "ok: group");
+    let status = child.wait().expect("wait for the client");
+    assert!(status.success(), "{rest:?}");
+    let offsets = group_offsets(&server, "readers");
+    assert!(
+        offsets.values().all(|(committed, end)| *committed == Some(*end)),
+        "caught up after the restart: {offsets:?}"
+    );
+    assert_eq!(offsets.values().map(|(_, end)| end).sum::<i64>(), 330);
+}
+
+/// stdout lines of a running child, and its stderr collected on the side.
+fn read_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::sync::Arc<std::sync::Mutex<String>>) {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let collected = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    if let Some(mut stderr) = child.stderr.take() {
+        let collected = collected.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            *collected.lock().unwrap() = text;
+        });
+    }
+    (lines, collected)
+}
+
+/// The lines up to and including the first one `wanted` accepts; fails (killing the child)
+/// when the child ends or `CLIENT_TIMEOUT` passes first.
+fn wait_for_line(
+    child: &mut Child,
+    lines: &mpsc::Receiver<String>,
+    stderr: &std::sync::Mutex<String>,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
+    let mut seen = Vec::new();
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                let done = wanted(&line);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "the client ended or stalled before the expected line:\n{}\n{}",
+                    seen.join("\n"),
+                    stderr.lock().unwrap()
+                );
+            }
+        }
+    }
+}
+
+/// AdminClient: create (validate_only first), list, describe configs and the cluster,
+/// delete, and the errors of bad requests; the HTTP API sees the same topics.
+#[test]
+fn confluent_admin_client_manages_topics() {
+    let Some(python) = confluent_python() else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    let stdout = run_ok(confluent(&python, &server, &bootstrap, "admin"), b"");
+    assert!(stdout.contains("ok: admin"), "{stdout}");
+    assert_eq!(result_line(&stdout)["topics"], json!(["admin-a"]));
+    let (_, topics) = server.call("GET", "/topics", None);
+    assert_eq!(topics, json!(["admin-a"]));
+}
+
+/// Confluent's Avro and JSON Schema serializers produce through the gate (validation
+/// `full`, schemas in Herald's registry); records the gate refuses fail in the delivery
+/// report with INVALID_RECORD and are absent from the log.
+#[test]
+fn confluent_serializers_pass_the_gate_and_refused_records_never_land() {
+    let Some(python) = confluent_python() else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(
+        &server,
+        json!({"name": "payments", "partitions": 1, "validation": "full"}),
+    );
+    create_topic(
+        &server,
+        json!({"name": "orders", "partitions": 1, "validation": "full"}),
+    );
+    let stdout = run_ok(confluent(&python, &server, &bootstrap, "serializers"), b"");
+    assert!(stdout.contains("ok: serializers"), "{stdout}");
+    let result = result_line(&stdout);
+    let hex = |field: &str| -> Vec<u8> {
+        let text = result[field].as_str().unwrap();
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let payments = stored(&server, "payments", 0);
+    assert_eq!(payments.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    let foreign = hex("foreign");
+    assert!(
+        payments.iter().all(|r| r.value.as_deref() != Some(foreign.as_slice())),
+        "the refused record is absent"
+    );
+    let orders = stored(&server, "orders", 0);
+    assert_eq!(orders.len(), 2);
+    let invalid = hex("invalid_json");
+    assert!(orders.iter().all(|r| r.value.as_deref() != Some(invalid.as_slice())));
+    // Every stored value is framed with an id registered under the topic's subject.
+    let (_, ids) = server.call("GET", "/subjects/payments-value/versions/latest", None);
+    let id = ids["id"].as_u64().unwrap() as u32;
+    for r in &payments {
+        let value = r.value.as_deref().unwrap();
+        assert_eq!((value[0], u32::from_be_bytes(value[1..5].try_into().unwrap())), (0, id));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// kafka-python and the Java client
+// ---------------------------------------------------------------------------------------
+
+/// kafka-python (idempotent by default, gzip): produce, consume in a group with commits,
+/// resume after them; the records and commits are the HTTP API's too.
+#[test]
+fn kafka_python_produces_consumes_and_commits() {
+    if no_listener() {
+        return;
+    }
+    let Some(python) = python_with("kafka") else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(&server, json!({"name": "kp", "partitions": 2}));
+    let mut command = Command::new(&python);
+    command.args(["-W", "ignore", &python_script("kafka_python_test.py"), &bootstrap]);
+    let stdout = run_ok(command, b"");
+    assert!(stdout.contains("ok: kafka-python"), "{stdout}");
+    let result = result_line(&stdout);
+    for d in result["delivered"].as_array().unwrap() {
+        let (p, o) = (d[0].as_i64().unwrap(), d[1].as_i64().unwrap());
+        let records = stored(&server, "kp", p);
+        let at = records.iter().find(|r| r.offset == o).expect("the acknowledged offset");
+        assert_eq!(at.value.as_deref(), Some(d[2].as_str().unwrap().as_bytes()));
+    }
+    let offsets = group_offsets(&server, "kp-group");
+    let total: i64 = offsets.values().map(|(_, end)| end).sum();
+    assert_eq!(total, 25);
+    assert!(
+        offsets.values().all(|(committed, end)| *committed == Some(*end)),
+        "{offsets:?}"
+    );
+}
+
+/// The official Java client: describeCluster, createTopics/listTopics/deleteTopics, an
+/// idempotent acks=all producer, a consumer group with commit metadata, and a record the
+/// gate refuses with InvalidRecordException naming the field.
+#[test]
+fn java_client_produces_consumes_and_administers() {
+    if no_listener() {
+        return;
+    }
+    let Some(classpath) = java_classpath() else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    let schema = json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]});
+    let (status, registered) = server.call(
+        "POST",
+        "/subjects/java-gated-value/versions",
+        Some(&json!({"schemaType": "JSON", "schema": schema.to_string()})),
+    );
+    assert_eq!(status, 200, "{registered}");
+    create_topic(
+        &server,
+        json!({"name": "java-gated", "partitions": 1, "validation": "full"}),
+    );
+    let id = registered["id"].to_string();
+    let mut command = Command::new("java");
+    command.args(["-cp", &classpath, "herald.KafkaCheck", &bootstrap, &id]);
+    let stdout = run_ok(command, b"");
+    for expected in [
+        format!("cluster node {bootstrap}").as_str(),
+        "created java-orders partitions 3",
+        "produced 100 acks=all idempotent",
+        "consumed 100 in group java-group",
+        "committed offsets match the ends",
+        "accepted valid record at offset 0",
+        "deleted java-scratch",
+        "ok: java",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    let refusal = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("refused INVALID_RECORD: "))
+        .unwrap_or_else(|| panic!("no refusal in:\n{stdout}"));
+    assert!(refusal.contains("/id"), "the error names the field: {refusal}");
+
+    let total: usize = (0..3).map(|p| stored(&server, "java-orders", p).len()).sum();
+    assert_eq!(total, 100);
+    let gated = stored(&server, "java-gated", 0);
+    assert_eq!(gated.len(), 1, "only the valid record landed: {gated:?}");
+    assert!(values(&gated)[0].ends_with(r#"{"id": "j-1"}"#));
+    let offsets = group_offsets(&server, "java-group");
+    assert!(
+        offsets.values().all(|(committed, end)| *committed == Some(*end)) && offsets.len() == 3,
+        "{offsets:?}"
+    );
+    let (status, _) = server.call("GET", "/topics/java-scratch", None);
+    assert_eq!(status, 404);
+}
+
+// ---------------------------------------------------------------------------------------
+// SIGKILL through the Kafka path
+// ---------------------------------------------------------------------------------------
+
+const CRASH_ROUNDS: u64 = 6;
+
+/// A deterministic generator, as in crash.rs: the kill moments vary, a failure replays.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+/// librdkafka (acks=all, idempotent) produces while the server is SIGKILLed, round after
+/// round; every record it saw acknowledged is at its offset after the restarts, and every
+/// partition's offsets are dense.
+#[test]
+fn every_record_librdkafka_saw_acknowledged_survives_sigkill() {
+    let Some(python) = confluent_python() else { return };
+    let dir = temp_dir("herald-kafka-crash");
+    let dir_arg = dir.display().to_string();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("kafka crash test seed {seed}");
+    let mut random = Lcg(seed);
+    let mut acked: BTreeMap<(i64, i64), String> = BTreeMap::new();
+
+    let first = Server::start(&["--data-dir", &dir_arg]);
+    create_topic(
+        &first,
+        json!({"name": "crash", "partitions": 2, "durability": {"mode": "sync"}}),
+    );
+    let mut running = Some(first);
+    for round in 0..CRASH_ROUNDS {
+        let server = running
+            .take()
+            .unwrap_or_else(|| Server::start(&["--data-dir", &dir_arg]));
+        let bootstrap = server.kafka.clone().expect("a listener");
+        let mut command = confluent(&python, &server, &bootstrap, "crash");
+        command.arg(format!("r{round}"));
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the Python producer");
+        let stdin: ChildStdin = child.stdin.take().unwrap();
+        let (lines, stderr) = read_lines(&mut child);
+        let mut seen = wait_for_line(&mut child, &lines, &stderr, |l| l.starts_with("ack "));
+        std::thread::sleep(Duration::from_millis(100 + random.next(900)));
+        server.kill();
+        drop(stdin);
+        seen.extend(wait_for_line(&mut child, &lines, &stderr, |l| l == "done"));
+        let status = child.wait().expect("wait for the producer");
+        assert!(status.success(), "{}", stderr.lock().unwrap());
+        for line in seen.iter().filter_map(|l| l.strip_prefix("ack ")) {
+            let mut parts = line.split(' ');
+            let partition: i64 = parts.next().unwrap().parse().unwrap();
+            let offset: i64 = parts.next().unwrap().parse().unwrap();
+            let payload = parts.next().unwrap().to_string();
+            let previous = acked.insert((partition, offset), payload);
+            assert!(previous.is_none(), "offset {partition}/{offset} acknowledged twice");
+        }
+    }
+
+    let server = Server::start(&["--data-dir", &dir_arg]);
+    eprintln!("{} records acknowledged over {CRASH_ROUNDS} kills", acked.len());
+    assert!(
+        acked.len() > 200,
+        "only {} acknowledged: too little exercised",
+        acked.len()
+    );
+    for partition in 0..2 {
+        let records = stored(&server, "crash", partition);
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(r.offset, i as i64, "offsets of partition {partition} are not dense");
+        }
+        let values = values(&records);
+        for ((_, offset), payload) in acked.range((partition, 0)..(partition + 1, 0)) {
+            assert_eq!(
+                values.get(*offset as usize),
+                Some(payload),
+                "acknowledged record at {partition}/{offset} is missing or different"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Frames no client library would send
+// ---------------------------------------------------------------------------------------
+
+/// The APIs issue 14 names, by key: each must be advertised by ApiVersions.
+const REQUIRED_APIS: [(i16, &str); 19] = [
+    (0, "Produce"),
+    (1, "Fetch"),
+    (2, "ListOffsets"),
+    (3, "Metadata"),
+    (8, "OffsetCommit"),
+    (9, "OffsetFetch"),
+    (10, "FindCoordinator"),
+    (11, "JoinGroup"),
+    (12, "Heartbeat"),
+    (13, "LeaveGroup"),
+    (14, "SyncGroup"),
+    (15, "DescribeGroups"),
+    (16, "ListGroups"),
+    (18, "ApiVersions"),
+    (19, "CreateTopics"),
+    (20, "DeleteTopics"),
+    (22, "InitProducerId"),
+    (32, "DescribeConfigs"),
+    (60, "DescribeCluster"),
+];
+
+/// A request frame: size, then header v1 (key, version, correlation id, client id), then
+/// `body`.
+fn frame(api_key: i16, version: i16, correlation: i32, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::new();
+    message.extend(api_key.to_be_bytes());
+    message.extend(version.to_be_bytes());
+    message.extend(correlation.to_be_bytes());
+    message.extend(4i16.to_be_bytes());
+    message.extend(b"test");
+    message.extend(body);
+    let mut framed = (message.len() as i32).to_be_bytes().to_vec();
+    framed.extend(message);
+    framed
+}
+
+/// What came back on a connection: a response frame, or the connection closed.
+#[derive(Debug)]
+enum Answer {
+    Frame(Vec<u8>),
+    Closed,
+}
+
+fn answer(stream: &mut std::net::TcpStream) -> Answer {
+    use std::io::Read;
+    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut size = [0u8; 4];
+    match stream.read_exact(&mut size) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof || e.kind() == std::io::ErrorKind::ConnectionReset => {
+            return Answer::Closed
+        }
+        Err(e) => panic!("the connection was neither answered nor closed: {e}"),
+    }
+    let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+    stream.read_exact(&mut body).expect("a whole response frame");
+    Answer::Frame(body)
+}
+
+/// An ApiVersions v0 response: (correlation id, error code, [(key, min, max)]).
+fn api_versions_v0(frame: &[u8]) -> (i32, i16, Vec<(i16, i16, i16)>) {
+    let i32_at = |at: usize| i32::from_be_bytes(frame[at..at + 4].try_into().unwrap());
+    let i16_at = |at: usize| i16::from_be_bytes(frame[at..at + 2].try_into().unwrap());
+    let count = i32_at(6).max(0) as usize;
+    let apis = (0..count)
+        .map(|i| {
+            let at = 10 + i * 6;
+            (i16_at(at), i16_at(at + 2), i16_at(at + 4))
+        })
+        .collect();
+    (i32_at(0), i16_at(4), apis)
+}
+
+fn connect(bootstrap: &str) -> std::net::TcpStream {
+    std::net::TcpStream::connect(bootstrap).expect("connect to the Kafka listener")
+}
+
+/// Oversized, negative, truncated and garbage frames close only their own connection: a
+/// connection opened before them is still answered, and so is a new one. ApiVersions
+/// advertises every API the issue names; an unsupported ApiVersions version is answered
+/// with UNSUPPORTED_VERSION (35) and the supported ranges, as Kafka does.
+#[test]
+fn broken_frames_close_only_their_own_connection() {
+    if no_listener() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    let mut bystander = connect(&bootstrap);
+    bystander.write_all(&frame(18, 0, 1, b"")).unwrap();
+    let Answer::Frame(first) = answer(&mut bystander) else {
+        panic!("ApiVersions v0 was not answered")
+    };
+    let (correlation, error, apis) = api_versions_v0(&first);
+    assert_eq!((correlation, error), (1, 0));
+    for (key, name) in REQUIRED_APIS {
+        let advertised = apis.iter().find(|(k, _, _)| *k == key);
+        assert!(
+            advertised.is_some_and(|(_, min, max)| min <= max),
+            "{name} ({key}) is not advertised: {apis:?}"
+        );
+    }
+    let (_, _, api_versions_max) = apis.iter().find(|(k, _, _)| *k == 18).copied().unwrap();
+    assert!(api_versions_max >= 3, "ApiVersions up to v3 at least: {apis:?}");
+
+    let mut unsupported = connect(&bootstrap);
+    unsupported.write_all(&frame(18, 999, 2, b"")).unwrap();
+    let Answer::Frame(refusal) = answer(&mut unsupported) else {
+        panic!("an unsupported ApiVersions version closed the connection instead of answering")
+    };
+    let (correlation, error, apis) = api_versions_v0(&refusal);
+    assert_eq!((correlation, error), (2, 35), "UNSUPPORTED_VERSION");
+    assert!(apis.iter().any(|(k, _, _)| *k == 18), "{apis:?}");
+
+    let mut broken: Vec<(&str, Vec<u8>)> = vec![
+        ("a 2 GiB frame", {
+            let mut bytes = i32::MAX.to_be_bytes().to_vec();
+            bytes.extend([0u8; 64]);
+            bytes
+        }),
+        ("a negative size", (-5i32).to_be_bytes().to_vec()),
+        ("an unknown API key", frame(0x7777, 0, 3, b"junk")),
+        // Metadata v1 announcing a million topics it does not send.
+        ("a truncated body", frame(3, 1, 4, &1_000_000i32.to_be_bytes())),
+        (
+            "random bytes",
+            (0..200u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
+    ];
+    // A frame cut short: the size promises more than ever arrives.
+    broken.push(("a frame cut short", {
+        let mut bytes = 100i32.to_be_bytes().to_vec();
+        bytes.extend([0u8, 18, 0, 0]);
+        bytes
+    }));
+    for (what, bytes) in broken {
+        let mut stream = connect(&bootstrap);
+        // The server may close before taking it all: a failed write is part of the test.
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Closed, or answered with an error for that request; never a crash or a hang.
+        if let Answer::Frame(reply) = answer(&mut stream) {
+            assert!(reply.len() >= 4, "{what}: a reply too short for a correlation id");
+        }
+        // The connection opened before it is still served, on the same socket.
+        bystander.write_all(&frame(18, 0, 10, b"")).unwrap();
+        let Answer::Frame(again) = answer(&mut bystander) else {
+            panic!("after {what}, an unrelated connection was closed")
+        };
+        assert_eq!(api_versions_v0(&again).0, 10, "after {what}");
+    }
+    let mut fresh = connect(&bootstrap);
+    fresh.write_all(&frame(18, 0, 11, b"")).unwrap();
+    assert!(
+        matches!(answer(&mut fresh), Answer::Frame(_)),
+        "new connections are served"
+    );
+    assert_eq!(server.call("GET", "/health", None).0, 200);
+}
