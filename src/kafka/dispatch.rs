@@ -96,14 +96,17 @@ pub async fn handle(kafka: &Kafka, mut body: Bytes, peer: SocketAddr) -> Reply {
     }
 }
 
-/// Decodes a request body, which must be consumed exactly: trailing bytes mean the client
-/// and this node disagree about the message's shape.
+/// Decodes a request body. Bytes left over after it are ignored, as Kafka ignores them:
+/// librdkafka sends Metadata v12 with a trailing field that version no longer has.
 fn decode<R: Decodable>(body: &mut Bytes, version: i16) -> Result<R, String> {
     let request = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| R::decode(body, version)))
         .map_err(|_| "the request body does not decode".to_string())?
         .map_err(|e| format!("the request body does not decode: {e}"))?;
     if body.has_remaining() {
-        return Err(format!("{} bytes left over after the request body", body.remaining()));
+        tracing::debug!(
+            left_over = body.remaining(),
+            "kafka: bytes after a request body ignored"
+        );
     }
     Ok(request)
 }
