@@ -241,6 +241,25 @@ fn group_offsets(server: &Server, group: &str) -> BTreeMap<(String, i64), (Optio
         .collect()
 }
 
+/// Waits (at most 10 s) until a partition's end offset reaches `end`.
+fn wait_for_end(server: &Server, topic: &str, partition: i64, end: i64) {
+    let path = format!("/topics/{topic}/partitions/{partition}/offsets");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = try_http(&server.address, "GET", &path, "application/json", None).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        let now = body["end_offset"].as_i64().expect("an end offset");
+        if now >= end {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic}/{partition} ends at {now}, not {end}, after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn values(records: &[Stored]) -> Vec<String> {
     records
         .iter()
@@ -342,7 +361,15 @@ fn kcat_produces_with_every_codec_and_reads_back_exactly() {
         if *codec != "none" {
             args.extend(["-z", codec]);
         }
+        // acks=0 and acks=1 once each; kcat's default is acks=all.
+        match *codec {
+            "none" => args.extend(["-X", "acks=0"]),
+            "gzip" => args.extend(["-X", "acks=1"]),
+            _ => {}
+        }
         run_ok(kcat(&bootstrap, &args), input.as_bytes());
+        // Nothing answers an acks=0 produce: wait until the records are there.
+        wait_for_end(&server, "lines", partition as i64, sent.len() as i64);
 
         let read = run_ok(
             kcat(
