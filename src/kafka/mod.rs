@@ -11,7 +11,8 @@
 //!   concurrently and answered in order, as clients pipelining up to five expect.
 //! - `frame`: sizes, headers, response frames.
 //! - `versions`: the advertised APIs and versions (what `dispatch` answers).
-//! - `dispatch`: from an api key and version to its handler.
+//! - `request`: from a frame to a decoded request (no I/O; fuzzed).
+//! - `dispatch`: from a decoded request to its handler and the encoded answer.
 //! - one module per group of APIs: `cluster` (ApiVersions, Metadata, DescribeCluster,
 //!   FindCoordinator), `admin` (CreateTopics, DeleteTopics, DescribeConfigs), `fetch`
 //!   (Fetch, ListOffsets), `produce` (Produce, InitProducerId), `groups` (the consumer-group
@@ -28,6 +29,7 @@ mod fetch;
 pub mod frame;
 mod groups;
 mod produce;
+pub mod request;
 pub mod versions;
 
 use std::net::SocketAddr;
