@@ -56,6 +56,13 @@ pub const MAX_OFFSET_METADATA_BYTES: usize = 4096;
 /// The longest a timer sleep lasts: a dropped coordinator's timer task ends within it.
 const MAX_TIMER_SLEEP: Duration = Duration::from_secs(1);
 
+/// (topic, partition, offset, metadata): one committed offset, as OffsetCommit sends and
+/// OffsetFetch answers it (the offset is the next one to read; -1 when none is committed).
+pub type OffsetEntry = (String, u32, i64, Option<String>);
+
+/// (member id, what leaving did for it): LeaveGroup answers each member on its own.
+pub type LeaveOutcome = (String, Result<(), CoordinatorError>);
+
 /// Timing limits of the coordinator.
 #[derive(Debug, Clone)]
 pub struct CoordinatorConfig {
@@ -305,9 +312,11 @@ impl Group {
             return true;
         }
         self.protocol_type == protocol_type
-            && protocols
-                .iter()
-                .any(|(name, _)| self.members.values().all(|m| m.protocols.iter().any(|(p, _)| p == name)))
+            && protocols.iter().any(|(name, _)| {
+                self.members
+                    .values()
+                    .all(|m| m.protocols.iter().any(|(p, _)| p == name))
+            })
     }
 
     fn rebalance_timeout(&self) -> Duration {
@@ -582,9 +591,10 @@ impl Coordinator {
     /// JoinGroup: waits at the rebalance barrier and answers the member's generation.
     pub async fn join(&self, req: JoinRequest) -> Result<Joined, CoordinatorError> {
         self.start_timer();
-        let step = self.inner.join_step(req)?;
+        let step = self.inner.join_step(req);
+        // New deadlines (a rebalance, a pending member id): the timer looks again.
         self.inner.wake.notify_one();
-        match step {
+        match step? {
             JoinStep::Answer(joined) => Ok(joined),
             // A sender dropped unanswered: a newer join of the same member took its place.
             JoinStep::Wait(rx) => rx.await.unwrap_or(Err(CoordinatorError::RebalanceInProgress)),
@@ -648,11 +658,7 @@ impl Coordinator {
     /// LeaveGroup: removes the members (pending ids too) and rebalances the rest. Answers
     /// each member's own outcome; an unknown group answers UnknownMemberId for each, as
     /// Kafka does.
-    pub fn leave(
-        &self,
-        group: &str,
-        members: &[String],
-    ) -> Result<Vec<(String, Result<(), CoordinatorError>)>, CoordinatorError> {
+    pub fn leave(&self, group: &str, members: &[String]) -> Result<Vec<LeaveOutcome>, CoordinatorError> {
         self.inner.check_open()?;
         let mut state = self.inner.lock();
         let Some(g) = state.get_mut(group) else {
@@ -696,7 +702,7 @@ impl Coordinator {
         group: &str,
         generation: i32,
         member_id: &str,
-        offsets: Vec<(String, u32, i64, Option<String>)>,
+        offsets: Vec<OffsetEntry>,
     ) -> Result<(), CoordinatorError> {
         self.inner.check_open()?;
         check_group(group)?;
@@ -738,12 +744,15 @@ impl Coordinator {
             .into_iter()
             .map(|(topic, partition, offset, metadata)| ((topic, partition), offset, metadata))
             .collect();
-        self.inner.groups.commit_offsets(group, offsets).map_err(|err| match err {
-            // Only members may commit to a group with members, REST instances included.
-            GroupError::HeldByRest(_) => CoordinatorError::UnknownMemberId,
-            GroupError::InvalidName(_) => CoordinatorError::InvalidGroupId,
-            other => CoordinatorError::Io(other.to_string()),
-        })
+        self.inner
+            .groups
+            .commit_offsets(group, offsets)
+            .map_err(|err| match err {
+                // Only members may commit to a group with members, REST instances included.
+                GroupError::HeldByRest(_) => CoordinatorError::UnknownMemberId,
+                GroupError::InvalidName(_) => CoordinatorError::InvalidGroupId,
+                other => CoordinatorError::Io(other.to_string()),
+            })
     }
 
     /// OffsetFetch: committed offsets with their metadata, through either protocol. With
@@ -753,7 +762,7 @@ impl Coordinator {
         &self,
         group: &str,
         partitions: Option<&[(String, u32)]>,
-    ) -> Result<Vec<(String, u32, i64, Option<String>)>, CoordinatorError> {
+    ) -> Result<Vec<OffsetEntry>, CoordinatorError> {
         self.inner.check_open()?;
         check_group(group)?;
         let committed = match self.inner.groups.committed_with_metadata(group, &[]) {
@@ -806,7 +815,11 @@ impl Coordinator {
                         group_instance_id: m.instance_id.clone(),
                         client_id: m.client_id.clone(),
                         client_host: m.client_host.clone(),
-                        metadata: if stable { m.metadata(&g.protocol_name) } else { Vec::new() },
+                        metadata: if stable {
+                            m.metadata(&g.protocol_name)
+                        } else {
+                            Vec::new()
+                        },
                         assignment: if stable { m.assignment.clone() } else { Vec::new() },
                     })
                     .collect(),
@@ -885,7 +898,9 @@ impl Coordinator {
                 out.insert(name, (described.protocol_type, described.state.to_string()));
             }
         }
-        out.into_iter().map(|(name, (kind, state))| (name, kind, state)).collect()
+        out.into_iter()
+            .map(|(name, (kind, state))| (name, kind, state))
+            .collect()
     }
 
     /// Stops serving: members waiting at a barrier are answered CoordinatorNotAvailable (so
@@ -975,7 +990,8 @@ impl Inner {
     fn join_step(&self, req: JoinRequest) -> Result<JoinStep, CoordinatorError> {
         self.check_open()?;
         check_group(&req.group)?;
-        if req.session_timeout < self.config.min_session_timeout || req.session_timeout > self.config.max_session_timeout
+        if req.session_timeout < self.config.min_session_timeout
+            || req.session_timeout > self.config.max_session_timeout
         {
             return Err(CoordinatorError::InvalidSessionTimeout);
         }

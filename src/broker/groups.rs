@@ -708,7 +708,12 @@ impl Groups {
 
     /// Writes `committed` as `group`'s file unless newer contents (a higher `version`) are
     /// on disk already.
-    fn write(&self, group: &str, version: u64, committed: &BTreeMap<TopicPartition, Committed>) -> Result<(), GroupError> {
+    fn write(
+        &self,
+        group: &str,
+        version: u64,
+        committed: &BTreeMap<TopicPartition, Committed>,
+    ) -> Result<(), GroupError> {
         let file = self
             .files
             .lock()
