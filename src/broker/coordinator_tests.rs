@@ -839,3 +839,29 @@ fn consumer_protocol_topics_and_partitions_are_read_and_garbage_is_not() {
         "not UTF-8"
     );
 }
+
+#[tokio::test]
+async fn a_leader_that_never_assigns_is_removed_and_the_followers_rejoin() {
+    let dir = temp_dir();
+    let (c, _) = open(&dir);
+    let mut requests = vec![request("g", "a"), request("g", "b")];
+    for r in &mut requests {
+        r.rebalance_timeout = Duration::from_millis(150);
+    }
+    let joined = join_all(&c, requests).await;
+    let leader = joined.iter().find(|j| j.member_id == j.leader).unwrap().clone();
+    let follower = joined.iter().find(|j| j.member_id != j.leader).unwrap().clone();
+    // The leader keeps heartbeating (its session stays alive) but never sends SyncGroup.
+    assert_eq!(c.heartbeat("g", 1, &leader.member_id), Ok(()));
+    let answer = c.sync("g", 1, &follower.member_id, Vec::new()).await;
+    assert_eq!(answer, Err(CoordinatorError::RebalanceInProgress));
+    assert_eq!(
+        c.heartbeat("g", 1, &leader.member_id),
+        Err(CoordinatorError::UnknownMemberId)
+    );
+    let again = c.join(rejoin("g", "b", &follower.member_id)).await.unwrap();
+    assert_eq!(
+        (again.generation, again.leader.as_str()),
+        (2, follower.member_id.as_str())
+    );
+}
