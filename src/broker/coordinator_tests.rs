@@ -22,9 +22,11 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+/// Short timeouts. The initial delay is what lets the joins a test starts together land in
+/// one generation, so it leaves room for a busy machine.
 fn config() -> CoordinatorConfig {
     CoordinatorConfig {
-        initial_rebalance_delay: Duration::from_millis(100),
+        initial_rebalance_delay: Duration::from_millis(250),
         min_session_timeout: Duration::from_millis(10),
         max_session_timeout: Duration::from_secs(60),
     }
