@@ -306,7 +306,9 @@ impl Group {
         self.members.is_empty() && self.pending.is_empty()
     }
 
-    /// Protocols every member supports, as Kafka's `candidateProtocols`.
+    /// Whether a member with this protocol type and these protocols fits the group: any
+    /// does while it has no members; otherwise the type must be the group's and one of the
+    /// protocols one that every member supports (Kafka's `supportsProtocols`).
     fn supports(&self, protocol_type: &str, protocols: &[(String, Vec<u8>)]) -> bool {
         if self.members.is_empty() {
             return true;
