@@ -1,8 +1,8 @@
 //! The group coordinator of Kafka's classic consumer-group protocol, as domain calls with no
 //! Kafka types: the Kafka handlers translate JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
-//! OffsetCommit, OffsetFetch, DescribeGroups and ListGroups into these calls and map
-//! [`CoordinatorError`] to the protocol's error codes. FindCoordinator needs nothing here:
-//! on one node the coordinator of every group is this node.
+//! OffsetCommit, OffsetFetch, DescribeGroups, ListGroups and DeleteGroups into these calls
+//! and map [`CoordinatorError`] to the protocol's error codes. FindCoordinator needs nothing
+//! here: on one node the coordinator of every group is this node.
 //!
 //! The semantics follow Kafka's classic `GroupCoordinator`:
 //! - A group moves Empty → PreparingRebalance → CompletingRebalance → Stable, and back to
@@ -794,6 +794,28 @@ impl Coordinator {
                     .collect()
             }
         })
+    }
+
+    /// DeleteGroups: removes a group without members and its committed offsets, durably
+    /// (call it where blocking is fine). NonEmptyGroup while it has members of either
+    /// protocol (or member ids pending), GroupIdNotFound for a group that does not exist.
+    pub fn delete(&self, group: &str) -> Result<(), CoordinatorError> {
+        self.inner.check_open()?;
+        check_group(group)?;
+        // Held while deleting, so no Kafka member joins the group meanwhile.
+        let state = self.inner.lock();
+        if state.contains_key(group) {
+            return Err(CoordinatorError::NonEmptyGroup);
+        }
+        let deleted = self.inner.groups.delete_group(group);
+        drop(state);
+        match deleted {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CoordinatorError::GroupIdNotFound),
+            Err(GroupError::HeldByKafka(_) | GroupError::HeldByRest(_)) => Err(CoordinatorError::NonEmptyGroup),
+            Err(GroupError::InvalidName(_)) => Err(CoordinatorError::InvalidGroupId),
+            Err(other) => Err(CoordinatorError::Io(other.to_string())),
+        }
     }
 
     /// DescribeGroups. A group held by REST consumer instances shows as a Stable "consumer"

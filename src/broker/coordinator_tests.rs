@@ -867,3 +867,41 @@ async fn a_leader_that_never_assigns_is_removed_and_the_followers_rejoin() {
         (2, follower.member_id.as_str())
     );
 }
+
+#[tokio::test]
+async fn only_groups_without_members_are_deleted_with_their_offsets() {
+    let dir = temp_dir();
+    let (c, groups) = open(&dir);
+    assert_eq!(c.delete("nope"), Err(CoordinatorError::GroupIdNotFound));
+    assert_eq!(c.delete("../x"), Err(CoordinatorError::InvalidGroupId));
+
+    let joined = c.join(request("kafka", "a")).await.unwrap();
+    assert_eq!(c.delete("kafka"), Err(CoordinatorError::NonEmptyGroup));
+    groups.join("rest", "r", rest_member()).unwrap();
+    assert_eq!(c.delete("rest"), Err(CoordinatorError::NonEmptyGroup));
+
+    c.commit("old", -1, "", vec![("t".to_string(), 0, 5, None)]).unwrap();
+    assert!(dir.join("groups/old.json").exists());
+    assert_eq!(c.delete("old"), Ok(()));
+    assert!(!dir.join("groups/old.json").exists(), "the file is gone");
+    assert_eq!(c.fetch_offsets("old", None).unwrap(), vec![]);
+    assert_eq!(c.describe("old").state, "Dead");
+    assert_eq!(c.delete("old"), Err(CoordinatorError::GroupIdNotFound));
+
+    // After its members leave, a group can go.
+    c.leave("kafka", &[joined.member_id]).unwrap();
+    c.commit("kafka", -1, "", vec![("t".to_string(), 0, 1, None)]).unwrap();
+    assert_eq!(c.delete("kafka"), Ok(()));
+    drop((c, groups));
+    let (c, _) = open(&dir);
+    assert_eq!(
+        c.fetch_offsets("old", None).unwrap(),
+        vec![],
+        "still gone after a restart"
+    );
+    assert_eq!(
+        c.list(),
+        vec![],
+        "the REST group had no commits and its instance is gone with the restart"
+    );
+}
