@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::segment::write_atomically;
+use super::segment::{sync_dir, write_atomically};
 use super::topic::check_name;
 
 /// Consumer instances one group may have at once: each holds settings and positions in
@@ -582,6 +582,50 @@ impl Groups {
                 groups.remove(group);
             }
         }
+    }
+
+    /// Deletes a group without live members (Kafka's DeleteGroups): its committed offsets
+    /// go from memory and disk (the file removed and the directory fsynced before this
+    /// returns). `Ok(false)` for a group not known here; refused while REST instances are
+    /// live (`HeldByRest`) or the coordinator holds it (`HeldByKafka`).
+    pub fn delete_group(&self, group: &str) -> Result<bool, GroupError> {
+        check_group_name(group)?;
+        let mut groups = self.lock();
+        let Some(entry) = groups.get_mut(group) else {
+            return Ok(false);
+        };
+        expire(entry);
+        if entry.kafka {
+            return Err(GroupError::HeldByKafka(group.to_string()));
+        }
+        if !entry.members.is_empty() {
+            return Err(GroupError::HeldByRest(group.to_string()));
+        }
+        self.remove_file(group, self.version())?;
+        groups.remove(group);
+        Ok(true)
+    }
+
+    /// Removes a group's file durably, as contents of `version`: older writes still under
+    /// way (a deleted topic's offsets being forgotten) do not bring it back.
+    fn remove_file(&self, group: &str, version: u64) -> Result<(), GroupError> {
+        let file = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(group.to_string())
+            .or_default()
+            .clone();
+        let mut on_disk = file.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.dir.join(format!("{group}.json"));
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(GroupError::Io(format!("cannot remove {}: {e}", path.display()))),
+        }
+        sync_dir(&self.dir).map_err(|e| GroupError::Io(format!("cannot sync {}: {e}", self.dir.display())))?;
+        *on_disk = version;
+        Ok(())
     }
 
     /// The live REST consumer instances of a group, in name order; `None` for a group not

@@ -475,3 +475,83 @@ fn kafka_members(members: &[MemberDescription]) -> Vec<Value> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Standard consumer protocol bytes: version 0, the topics (with partitions for an
+    /// assignment), null user data.
+    fn subscription(topics: &[&str]) -> Vec<u8> {
+        let mut out = vec![0, 0];
+        out.extend((topics.len() as i32).to_be_bytes());
+        for topic in topics {
+            out.extend((topic.len() as i16).to_be_bytes());
+            out.extend(topic.as_bytes());
+        }
+        out.extend((-1i32).to_be_bytes());
+        out
+    }
+
+    fn assignment(topic: &str, partitions: &[i32]) -> Vec<u8> {
+        let mut out = vec![0, 0, 0, 0, 0, 1];
+        out.extend((topic.len() as i16).to_be_bytes());
+        out.extend(topic.as_bytes());
+        out.extend((partitions.len() as i32).to_be_bytes());
+        for p in partitions {
+            out.extend(p.to_be_bytes());
+        }
+        out.extend((-1i32).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn kafka_members_show_their_client_topics_and_partitions() {
+        let members = vec![
+            MemberDescription {
+                member_id: "rdkafka-1234".to_string(),
+                group_instance_id: None,
+                client_id: "rdkafka".to_string(),
+                client_host: "/127.0.0.1".to_string(),
+                metadata: subscription(&["orders"]),
+                assignment: assignment("orders", &[0, 2]),
+            },
+            MemberDescription {
+                member_id: "other-5678".to_string(),
+                group_instance_id: Some("host-2".to_string()),
+                client_id: "other".to_string(),
+                client_host: "/10.0.0.2".to_string(),
+                metadata: b"not the consumer protocol".to_vec(),
+                assignment: Vec::new(),
+            },
+        ];
+        assert_eq!(
+            Value::Array(kafka_members(&members)),
+            json!([
+                {
+                    "instance": "rdkafka-1234", "protocol": "kafka", "client_id": "rdkafka",
+                    "client_host": "/127.0.0.1", "group_instance_id": null,
+                    "topics": ["orders"],
+                    "partitions": [{"topic": "orders", "partition": 0}, {"topic": "orders", "partition": 2}],
+                },
+                {
+                    "instance": "other-5678", "protocol": "kafka", "client_id": "other",
+                    "client_host": "/10.0.0.2", "group_instance_id": "host-2",
+                    "topics": [], "partitions": [],
+                },
+            ])
+        );
+    }
+
+    #[test]
+    fn joining_a_group_held_by_the_other_protocol_is_a_conflict_naming_the_group() {
+        for err in [
+            GroupError::HeldByKafka("orders-readers".to_string()),
+            GroupError::HeldByRest("orders-readers".to_string()),
+        ] {
+            let api = ApiError::from(err);
+            assert_eq!(api.status, StatusCode::CONFLICT);
+            assert!(api.message.contains("'orders-readers'"), "{}", api.message);
+        }
+    }
+}

@@ -203,3 +203,136 @@ async fn consumer_errors() {
     assert_eq!(r.delete(&a).await.status, 204);
     r.delete(&a).await.fails(404, 40403);
 }
+
+/// The standard consumer protocol's bytes (version 0): a subscription to `topic`, and an
+/// assignment of `partitions` of it.
+fn consumer_protocol(topic: &str, partitions: Option<&[i32]>) -> Vec<u8> {
+    let mut out = vec![0, 0, 0, 0, 0, 1];
+    out.extend((topic.len() as i16).to_be_bytes());
+    out.extend(topic.as_bytes());
+    if let Some(partitions) = partitions {
+        out.extend((partitions.len() as i32).to_be_bytes());
+        for p in partitions {
+            out.extend(p.to_be_bytes());
+        }
+    }
+    out.extend((-1i32).to_be_bytes());
+    out
+}
+
+/// A Kafka consumer in a group (through the coordinator the Kafka listener uses) shows in
+/// the REST description with its offsets; REST instances cannot join its group meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_members_and_their_commits_show_in_the_rest_groups() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use herald::broker::log::LogConfig;
+    use herald::broker::{Broker, JoinRequest};
+    use herald::http::{app, AppState};
+    use herald::registry::{Registry, RegistrySettings};
+    use herald::store::Store;
+
+    use crate::registry_support::Backend;
+
+    let dir = temp_dir("herald-consumers");
+    let store = Store::open_sqlite(&dir.join("registry")).await.unwrap();
+    let broker = {
+        let dir = dir.clone();
+        Arc::new(
+            tokio::task::spawn_blocking(move || Broker::open(&dir, LogConfig::default()))
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+    };
+    let state = AppState::with_broker(
+        Registry::new(store.clone(), RegistrySettings::default()),
+        broker.clone(),
+    );
+    let r = TestRegistry {
+        app: app(state),
+        backend: Backend::Sqlite(dir.join("registry")),
+        store,
+    };
+    setup(&r, "orders", 2, 5).await;
+
+    let coordinator = broker.coordinator();
+    let joined = coordinator
+        .join(JoinRequest {
+            group: "kgroup".to_string(),
+            member_id: String::new(),
+            group_instance_id: None,
+            client_id: "rdkafka".to_string(),
+            client_host: "/127.0.0.1".to_string(),
+            protocol_type: "consumer".to_string(),
+            protocols: vec![("range".to_string(), consumer_protocol("orders", None))],
+            session_timeout: Duration::from_secs(30),
+            rebalance_timeout: Duration::from_secs(30),
+            require_known_member_id: false,
+        })
+        .await
+        .unwrap();
+    let me = joined.member_id.clone();
+    let assignment = consumer_protocol("orders", Some(&[0, 1]));
+    coordinator
+        .sync("kgroup", joined.generation, &me, vec![(me.clone(), assignment)])
+        .await
+        .unwrap();
+    coordinator
+        .commit(
+            "kgroup",
+            joined.generation,
+            &me,
+            vec![("orders".to_string(), 0, 3, Some("resume here".to_string()))],
+        )
+        .unwrap();
+
+    let view = r.get("/consumer-groups/kgroup").await.ok();
+    assert_eq!(view["members"].as_array().unwrap().len(), 1, "{view}");
+    let member = &view["members"][0];
+    assert_eq!(member["instance"], me.as_str());
+    assert_eq!(member["protocol"], "kafka");
+    assert_eq!(member["client_id"], "rdkafka");
+    assert_eq!(member["topics"], json!(["orders"]));
+    assert_eq!(
+        member["partitions"],
+        json!([{"topic": "orders", "partition": 0}, {"topic": "orders", "partition": 1}])
+    );
+    let committed: Vec<&Value> = view["offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["partition"] == 0)
+        .collect();
+    assert_eq!(
+        (committed[0]["committed"].clone(), committed[0]["lag"].clone()),
+        (json!(3), json!(2))
+    );
+    let listed = r.get("/consumer-groups").await.ok();
+    assert!(listed.as_array().unwrap().contains(&json!("kgroup")), "{listed}");
+
+    let message = r
+        .post("/consumers/kgroup", &json!({"name": "a"}))
+        .await
+        .fails(409, 40904);
+    assert!(message.contains("'kgroup'") && message.contains("Kafka"), "{message}");
+
+    // Once the Kafka member leaves, a REST instance takes over from its commit, and reads
+    // the commit's metadata.
+    coordinator.leave("kgroup", &[me]).unwrap();
+    let a = consumer(&r, "kgroup", "a", json!({})).await;
+    subscribe(&r, &a, "orders").await;
+    let offsets = r
+        .call(
+            Method::GET,
+            &format!("{a}/offsets"),
+            Some(&json!({"partitions": [{"topic": "orders", "partition": 0}]}).to_string()),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        offsets,
+        json!({"offsets": [{"topic": "orders", "partition": 0, "offset": 3, "metadata": "resume here"}]})
+    );
+}

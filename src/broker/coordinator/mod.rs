@@ -1,8 +1,8 @@
 //! The group coordinator of Kafka's classic consumer-group protocol, as domain calls with no
 //! Kafka types: the Kafka handlers translate JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
-//! OffsetCommit, OffsetFetch, DescribeGroups and ListGroups into these calls and map
-//! [`CoordinatorError`] to the protocol's error codes. FindCoordinator needs nothing here:
-//! on one node the coordinator of every group is this node.
+//! OffsetCommit, OffsetFetch, DescribeGroups, ListGroups and DeleteGroups into these calls
+//! and map [`CoordinatorError`] to the protocol's error codes. FindCoordinator needs nothing
+//! here: on one node the coordinator of every group is this node.
 //!
 //! The semantics follow Kafka's classic `GroupCoordinator`:
 //! - A group moves Empty → PreparingRebalance → CompletingRebalance → Stable, and back to
@@ -38,6 +38,9 @@
 //! Deadlines (rebalance barriers, initial delays, session and sync timeouts) are enforced by
 //! one timer task per coordinator, started by the first join; it sleeps until the next
 //! deadline (at most a second) or until a change wakes it.
+//!
+//! Layout: this module has the calls, the lock and the timer; `group` one group's state
+//! machine (pure); [`consumer_protocol`] reads the standard consumer protocol's bytes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,6 +51,7 @@ use tokio::sync::{oneshot, Notify};
 
 use super::groups::{GroupError, Groups, MAX_MEMBERS, MAX_MEMBERS_PER_GROUP};
 use super::topic::check_name;
+use group::{Group, JoinAnswer, Member, State};
 
 /// Kafka's `offset.metadata.max.bytes`: the longest metadata string a commit may carry
 /// (it is stored in the group file with every commit).
@@ -55,6 +59,13 @@ pub const MAX_OFFSET_METADATA_BYTES: usize = 4096;
 
 /// The longest a timer sleep lasts: a dropped coordinator's timer task ends within it.
 const MAX_TIMER_SLEEP: Duration = Duration::from_secs(1);
+
+/// (topic, partition, offset, metadata): one committed offset, as OffsetCommit sends and
+/// OffsetFetch answers it (the offset is the next one to read; -1 when none is committed).
+pub type OffsetEntry = (String, u32, i64, Option<String>);
+
+/// (member id, what leaving did for it): LeaveGroup answers each member on its own.
+pub type LeaveOutcome = (String, Result<(), CoordinatorError>);
 
 /// Timing limits of the coordinator.
 #[derive(Debug, Clone)]
@@ -189,358 +200,6 @@ impl std::fmt::Display for CoordinatorError {
 
 impl std::error::Error for CoordinatorError {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Empty,
-    PreparingRebalance,
-    CompletingRebalance,
-    Stable,
-}
-
-impl State {
-    fn name(self) -> &'static str {
-        match self {
-            State::Empty => "Empty",
-            State::PreparingRebalance => "PreparingRebalance",
-            State::CompletingRebalance => "CompletingRebalance",
-            State::Stable => "Stable",
-        }
-    }
-}
-
-type JoinAnswer = Result<Joined, CoordinatorError>;
-type SyncAnswer = Result<Vec<u8>, CoordinatorError>;
-
-struct Member {
-    instance_id: Option<String>,
-    client_id: String,
-    client_host: String,
-    protocols: Vec<(String, Vec<u8>)>,
-    session_timeout: Duration,
-    rebalance_timeout: Duration,
-    /// Order of joining the group: the leader is the earliest member left.
-    joined: u64,
-    last_heard: Instant,
-    /// Set while the member waits at the join barrier.
-    awaiting_join: Option<oneshot::Sender<JoinAnswer>>,
-    /// Set while the member waits for the leader's assignments.
-    awaiting_sync: Option<oneshot::Sender<SyncAnswer>>,
-    assignment: Vec<u8>,
-}
-
-impl Member {
-    fn metadata(&self, protocol: &str) -> Vec<u8> {
-        self.protocols
-            .iter()
-            .find(|(name, _)| name == protocol)
-            .map(|(_, m)| m.clone())
-            .unwrap_or_default()
-    }
-
-    /// Members waiting at a barrier are alive; others must have been heard from lately.
-    fn expired(&self, now: Instant) -> bool {
-        self.awaiting_join.is_none()
-            && self.awaiting_sync.is_none()
-            && now.duration_since(self.last_heard) >= self.session_timeout
-    }
-
-    /// Answers whatever the member waits for, as it leaves the group.
-    fn dismiss(&mut self, why: CoordinatorError) {
-        if let Some(tx) = self.awaiting_join.take() {
-            let _ = tx.send(Err(why.clone()));
-        }
-        if let Some(tx) = self.awaiting_sync.take() {
-            let _ = tx.send(Err(why));
-        }
-    }
-}
-
-/// Deadlines of a rebalance in progress.
-struct Rebalance {
-    /// Members that have not rejoined by then are removed.
-    deadline: Instant,
-    /// The first rebalance of an empty group completes no earlier than this…
-    initial_until: Option<Instant>,
-    /// …which new members push back, up to this.
-    initial_cap: Instant,
-}
-
-struct Group {
-    state: State,
-    generation: i32,
-    protocol_type: String,
-    protocol_name: String,
-    leader: Option<String>,
-    members: BTreeMap<String, Member>,
-    /// Member ids handed out by MemberIdRequired, with when they lapse.
-    pending: HashMap<String, Instant>,
-    rebalance: Option<Rebalance>,
-    /// While CompletingRebalance: members that have not sent SyncGroup by then are removed.
-    sync_deadline: Option<Instant>,
-}
-
-impl Group {
-    fn new() -> Group {
-        Group {
-            state: State::Empty,
-            generation: 0,
-            protocol_type: String::new(),
-            protocol_name: String::new(),
-            leader: None,
-            members: BTreeMap::new(),
-            pending: HashMap::new(),
-            rebalance: None,
-            sync_deadline: None,
-        }
-    }
-
-    /// Nothing to keep: no member, none pending.
-    fn vacant(&self) -> bool {
-        self.members.is_empty() && self.pending.is_empty()
-    }
-
-    /// Protocols every member supports, as Kafka's `candidateProtocols`.
-    fn supports(&self, protocol_type: &str, protocols: &[(String, Vec<u8>)]) -> bool {
-        if self.members.is_empty() {
-            return true;
-        }
-        self.protocol_type == protocol_type
-            && protocols.iter().any(|(name, _)| {
-                self.members
-                    .values()
-                    .all(|m| m.protocols.iter().any(|(p, _)| p == name))
-            })
-    }
-
-    fn rebalance_timeout(&self) -> Duration {
-        self.members
-            .values()
-            .map(|m| m.rebalance_timeout)
-            .max()
-            .unwrap_or_default()
-    }
-
-    /// The protocol all members support that most of them prefer (ties: the earliest
-    /// member's preference).
-    fn select_protocol(&self) -> String {
-        let mut ordered: Vec<&Member> = self.members.values().collect();
-        ordered.sort_by_key(|m| m.joined);
-        let candidates: Vec<&String> = ordered[0]
-            .protocols
-            .iter()
-            .map(|(name, _)| name)
-            .filter(|name| ordered.iter().all(|m| m.protocols.iter().any(|(p, _)| p == *name)))
-            .collect();
-        let mut votes: Vec<(&String, usize)> = candidates.iter().map(|c| (*c, 0)).collect();
-        for member in &ordered {
-            let vote = member
-                .protocols
-                .iter()
-                .find_map(|(p, _)| votes.iter().position(|(c, _)| *c == p));
-            if let Some(i) = vote {
-                votes[i].1 += 1;
-            }
-        }
-        // `max_by_key` keeps the last of equals; the first in the earliest member's order wins.
-        votes
-            .iter()
-            .rev()
-            .max_by_key(|(_, count)| *count)
-            .map(|(name, _)| (*name).clone())
-            .unwrap_or_default()
-    }
-
-    /// The join answer for `member_id` in the current generation.
-    fn joined(&self, member_id: &str) -> Joined {
-        let leader = self.leader.clone().unwrap_or_default();
-        let members = if leader == member_id {
-            let mut ordered: Vec<(&String, &Member)> = self.members.iter().collect();
-            ordered.sort_by_key(|(_, m)| m.joined);
-            ordered
-                .into_iter()
-                .map(|(id, m)| (id.clone(), m.instance_id.clone(), m.metadata(&self.protocol_name)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Joined {
-            generation: self.generation,
-            protocol_type: self.protocol_type.clone(),
-            protocol_name: self.protocol_name.clone(),
-            leader,
-            member_id: member_id.to_string(),
-            members,
-        }
-    }
-
-    /// Starts a rebalance: members waiting for assignments are told to rejoin.
-    fn prepare_rebalance(&mut self, now: Instant, initial_delay: Duration) {
-        if self.state == State::CompletingRebalance {
-            for member in self.members.values_mut() {
-                if let Some(tx) = member.awaiting_sync.take() {
-                    let _ = tx.send(Err(CoordinatorError::RebalanceInProgress));
-                }
-            }
-        }
-        let timeout = self.rebalance_timeout();
-        let rebalance = if self.state == State::Empty {
-            let cap = now + timeout.max(initial_delay);
-            Rebalance {
-                deadline: cap,
-                initial_until: Some(now + initial_delay),
-                initial_cap: cap,
-            }
-        } else {
-            Rebalance {
-                deadline: now + timeout,
-                initial_until: None,
-                initial_cap: now,
-            }
-        };
-        self.rebalance = Some(rebalance);
-        self.sync_deadline = None;
-        self.state = State::PreparingRebalance;
-    }
-
-    /// Members changed (joined, left, expired): rebalance if the group is settled, or see
-    /// whether the rebalance in progress can complete now.
-    fn membership_changed(&mut self, now: Instant, initial_delay: Duration) {
-        match self.state {
-            State::Stable | State::CompletingRebalance => self.prepare_rebalance(now, initial_delay),
-            State::Empty if !self.members.is_empty() => self.prepare_rebalance(now, initial_delay),
-            State::Empty => {}
-            State::PreparingRebalance => {}
-        }
-        self.try_complete_join(now);
-    }
-
-    /// Completes the rebalance in progress when every member has rejoined (and the initial
-    /// delay is over), or its deadline has passed.
-    fn try_complete_join(&mut self, now: Instant) {
-        let Some(rebalance) = &self.rebalance else { return };
-        if self.state != State::PreparingRebalance {
-            return;
-        }
-        let all_joined = self.pending.is_empty() && self.members.values().all(|m| m.awaiting_join.is_some());
-        let delayed = rebalance.initial_until.is_some_and(|until| now < until);
-        if now >= rebalance.deadline || (all_joined && !delayed) {
-            self.complete_join(now);
-        }
-    }
-
-    fn complete_join(&mut self, now: Instant) {
-        self.rebalance = None;
-        let gone: Vec<String> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.awaiting_join.is_none())
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in gone {
-            if let Some(mut member) = self.members.remove(&id) {
-                member.dismiss(CoordinatorError::UnknownMemberId);
-            }
-        }
-        self.generation = self.generation.wrapping_add(1).max(1);
-        if self.members.is_empty() {
-            self.state = State::Empty;
-            self.protocol_name.clear();
-            self.protocol_type.clear();
-            self.leader = None;
-            return;
-        }
-        self.protocol_name = self.select_protocol();
-        if !self.leader.as_ref().is_some_and(|l| self.members.contains_key(l)) {
-            self.leader = self
-                .members
-                .iter()
-                .min_by_key(|(_, m)| m.joined)
-                .map(|(id, _)| id.clone());
-        }
-        self.state = State::CompletingRebalance;
-        self.sync_deadline = Some(now + self.rebalance_timeout());
-        let ids: Vec<String> = self.members.keys().cloned().collect();
-        for id in ids {
-            let answer = self.joined(&id);
-            let member = self.members.get_mut(&id).expect("listed above");
-            member.assignment.clear();
-            member.last_heard = now;
-            if let Some(tx) = member.awaiting_join.take() {
-                let _ = tx.send(Ok(answer));
-            }
-        }
-    }
-
-    /// The leader's assignments arrived: every member gets its own, the group is Stable.
-    fn complete_sync(&mut self, mut assignments: HashMap<String, Vec<u8>>, now: Instant) {
-        for (id, member) in self.members.iter_mut() {
-            member.assignment = assignments.remove(id).unwrap_or_default();
-            if let Some(tx) = member.awaiting_sync.take() {
-                member.last_heard = now;
-                let _ = tx.send(Ok(member.assignment.clone()));
-            }
-        }
-        self.state = State::Stable;
-        self.sync_deadline = None;
-    }
-
-    /// Enforces the group's deadlines at `now`.
-    fn tick(&mut self, now: Instant, initial_delay: Duration) {
-        self.pending.retain(|_, lapses| now < *lapses);
-        if self.state == State::CompletingRebalance && self.sync_deadline.is_some_and(|d| now >= d) {
-            // The leader's assignments never came: members that did not send SyncGroup go.
-            let silent: Vec<String> = self
-                .members
-                .iter()
-                .filter(|(_, m)| m.awaiting_sync.is_none())
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in silent {
-                self.members.remove(&id);
-            }
-            self.prepare_rebalance(now, initial_delay);
-        }
-        let expired: Vec<String> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.expired(now))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &expired {
-            self.members.remove(id);
-        }
-        if !expired.is_empty() {
-            self.membership_changed(now, initial_delay);
-        } else {
-            self.try_complete_join(now);
-        }
-    }
-
-    /// The group's next deadline.
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut consider = |at: Instant| next = Some(next.map_or(at, |n| n.min(at)));
-        for lapses in self.pending.values() {
-            consider(*lapses);
-        }
-        for member in self.members.values() {
-            if member.awaiting_join.is_none() && member.awaiting_sync.is_none() {
-                consider(member.last_heard + member.session_timeout);
-            }
-        }
-        if let Some(rebalance) = &self.rebalance {
-            consider(rebalance.deadline);
-            if let Some(until) = rebalance.initial_until {
-                consider(until);
-            }
-        }
-        if let Some(deadline) = self.sync_deadline {
-            consider(deadline);
-        }
-        next
-    }
-}
-
 /// What a join does next, decided under the lock.
 enum JoinStep {
     Answer(Joined),
@@ -584,9 +243,10 @@ impl Coordinator {
     /// JoinGroup: waits at the rebalance barrier and answers the member's generation.
     pub async fn join(&self, req: JoinRequest) -> Result<Joined, CoordinatorError> {
         self.start_timer();
-        let step = self.inner.join_step(req)?;
+        let step = self.inner.join_step(req);
+        // New deadlines (a rebalance, a pending member id): the timer looks again.
         self.inner.wake.notify_one();
-        match step {
+        match step? {
             JoinStep::Answer(joined) => Ok(joined),
             // A sender dropped unanswered: a newer join of the same member took its place.
             JoinStep::Wait(rx) => rx.await.unwrap_or(Err(CoordinatorError::RebalanceInProgress)),
@@ -650,11 +310,7 @@ impl Coordinator {
     /// LeaveGroup: removes the members (pending ids too) and rebalances the rest. Answers
     /// each member's own outcome; an unknown group answers UnknownMemberId for each, as
     /// Kafka does.
-    pub fn leave(
-        &self,
-        group: &str,
-        members: &[String],
-    ) -> Result<Vec<(String, Result<(), CoordinatorError>)>, CoordinatorError> {
+    pub fn leave(&self, group: &str, members: &[String]) -> Result<Vec<LeaveOutcome>, CoordinatorError> {
         self.inner.check_open()?;
         let mut state = self.inner.lock();
         let Some(g) = state.get_mut(group) else {
@@ -698,7 +354,7 @@ impl Coordinator {
         group: &str,
         generation: i32,
         member_id: &str,
-        offsets: Vec<(String, u32, i64, Option<String>)>,
+        offsets: Vec<OffsetEntry>,
     ) -> Result<(), CoordinatorError> {
         self.inner.check_open()?;
         check_group(group)?;
@@ -758,7 +414,7 @@ impl Coordinator {
         &self,
         group: &str,
         partitions: Option<&[(String, u32)]>,
-    ) -> Result<Vec<(String, u32, i64, Option<String>)>, CoordinatorError> {
+    ) -> Result<Vec<OffsetEntry>, CoordinatorError> {
         self.inner.check_open()?;
         check_group(group)?;
         let committed = match self.inner.groups.committed_with_metadata(group, &[]) {
@@ -788,6 +444,28 @@ impl Coordinator {
                     .collect()
             }
         })
+    }
+
+    /// DeleteGroups: removes a group without members and its committed offsets, durably
+    /// (call it where blocking is fine). NonEmptyGroup while it has members of either
+    /// protocol (or member ids pending), GroupIdNotFound for a group that does not exist.
+    pub fn delete(&self, group: &str) -> Result<(), CoordinatorError> {
+        self.inner.check_open()?;
+        check_group(group)?;
+        // Held while deleting, so no Kafka member joins the group meanwhile.
+        let state = self.inner.lock();
+        if state.contains_key(group) {
+            return Err(CoordinatorError::NonEmptyGroup);
+        }
+        let deleted = self.inner.groups.delete_group(group);
+        drop(state);
+        match deleted {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CoordinatorError::GroupIdNotFound),
+            Err(GroupError::HeldByKafka(_) | GroupError::HeldByRest(_)) => Err(CoordinatorError::NonEmptyGroup),
+            Err(GroupError::InvalidName(_)) => Err(CoordinatorError::InvalidGroupId),
+            Err(other) => Err(CoordinatorError::Io(other.to_string())),
+        }
     }
 
     /// DescribeGroups. A group held by REST consumer instances shows as a Stable "consumer"
@@ -1148,68 +826,8 @@ fn check_group(group: &str) -> Result<(), CoordinatorError> {
     check_name(group).map_err(|_| CoordinatorError::InvalidGroupId)
 }
 
-/// Reading the bytes of Kafka's standard consumer protocol ("consumer" protocol type), for
-/// showing Kafka members' topics and partitions. The broker otherwise treats them as
-/// opaque; bytes in another shape read as `None`.
-pub mod consumer_protocol {
-    /// The topics a member's subscription metadata names (any version: the topic list
-    /// follows the version in all of them).
-    pub fn subscribed_topics(metadata: &[u8]) -> Option<Vec<String>> {
-        let mut reader = Reader(metadata);
-        reader.i16()?;
-        let count = reader.array_len()?;
-        (0..count).map(|_| reader.string()).collect()
-    }
-
-    /// The partitions an assignment gives, per topic (any version).
-    pub fn assigned_partitions(assignment: &[u8]) -> Option<Vec<(String, Vec<i32>)>> {
-        let mut reader = Reader(assignment);
-        reader.i16()?;
-        let count = reader.array_len()?;
-        (0..count)
-            .map(|_| {
-                let topic = reader.string()?;
-                let partitions = reader.array_len()?;
-                let partitions = (0..partitions).map(|_| reader.i32()).collect::<Option<Vec<i32>>>()?;
-                Some((topic, partitions))
-            })
-            .collect()
-    }
-
-    struct Reader<'a>(&'a [u8]);
-
-    impl Reader<'_> {
-        fn take(&mut self, n: usize) -> Option<&[u8]> {
-            if self.0.len() < n {
-                return None;
-            }
-            let (head, rest) = self.0.split_at(n);
-            self.0 = rest;
-            Some(head)
-        }
-
-        fn i16(&mut self) -> Option<i16> {
-            Some(i16::from_be_bytes(self.take(2)?.try_into().ok()?))
-        }
-
-        fn i32(&mut self) -> Option<i32> {
-            Some(i32::from_be_bytes(self.take(4)?.try_into().ok()?))
-        }
-
-        /// An array length; a null or an impossible length (longer than the bytes left,
-        /// with at least 2 bytes an element) reads as `None` rather than allocating.
-        fn array_len(&mut self) -> Option<usize> {
-            let n = usize::try_from(self.i32()?).ok()?;
-            (n <= self.0.len() / 2).then_some(n)
-        }
-
-        fn string(&mut self) -> Option<String> {
-            let n = usize::try_from(self.i16()?).ok()?;
-            String::from_utf8(self.take(n)?.to_vec()).ok()
-        }
-    }
-}
+pub mod consumer_protocol;
+mod group;
 
 #[cfg(test)]
-#[path = "coordinator_tests.rs"]
 mod tests;
