@@ -72,6 +72,10 @@ pub async fn serve(listener: TcpListener, kafka: Arc<Kafka>, shutdown: impl Futu
         });
     }
     let _ = closing.send(true);
+    // Members waiting at a join or sync barrier are answered now (COORDINATOR_NOT_AVAILABLE,
+    // which clients retry elsewhere or later) instead of holding the shutdown up to their
+    // rebalance timeout.
+    kafka.broker.coordinator().shut_down();
     while tasks.join_next().await.is_some() {}
 }
 
