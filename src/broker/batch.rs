@@ -693,8 +693,215 @@ fn put_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::broker::compression::tests::{deflate, xerial_frame};
+    use crate::broker::compression::{GZIP, LZ4, SNAPPY, ZSTD};
+
+    /// How a test batch's records section is framed.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum Codec {
+        None,
+        Gzip,
+        /// One raw snappy block, as librdkafka writes it.
+        Snappy,
+        /// xerial's framing, as the Java client writes it.
+        SnappyXerial,
+        Lz4,
+        Zstd,
+    }
+
+    pub(crate) const CODECS: [Codec; 6] = [
+        Codec::None,
+        Codec::Gzip,
+        Codec::Snappy,
+        Codec::SnappyXerial,
+        Codec::Lz4,
+        Codec::Zstd,
+    ];
+
+    /// Rewrites an encoded batch's records section and attributes, producer fields and CRC,
+    /// as a Kafka producer would send it.
+    pub(crate) fn reframe(batch: &[u8], attributes: i16, section: &[u8], producer: (i64, i16, i32)) -> Vec<u8> {
+        let mut out = batch[..HEADER_LEN].to_vec();
+        out.extend_from_slice(section);
+        let batch_length = (out.len() - LOG_OVERHEAD) as i32;
+        out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+        out[21..23].copy_from_slice(&attributes.to_be_bytes());
+        out[43..51].copy_from_slice(&producer.0.to_be_bytes());
+        out[51..53].copy_from_slice(&producer.1.to_be_bytes());
+        out[53..57].copy_from_slice(&producer.2.to_be_bytes());
+        let crc = crc32c::crc32c(&out[CRC_START..]);
+        out[17..21].copy_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    /// `records` as one batch from a producer: `codec`, and `producer` as (producerId,
+    /// producerEpoch, baseSequence) ((-1, -1, -1) for none).
+    pub(crate) fn produced(records: &[Record], codec: Codec, producer: (i64, i16, i32)) -> Vec<u8> {
+        let plain = encode(records);
+        let section = &plain[HEADER_LEN..];
+        let (attributes, section) = match codec {
+            Codec::None => (0, section.to_vec()),
+            Codec::Gzip => (GZIP, deflate(GZIP, section)),
+            Codec::Snappy => (SNAPPY, deflate(SNAPPY, section)),
+            Codec::SnappyXerial => (SNAPPY, xerial_frame(section, 256)),
+            Codec::Lz4 => (LZ4, deflate(LZ4, section)),
+            Codec::Zstd => (ZSTD, deflate(ZSTD, section)),
+        };
+        reframe(&plain, i16::from(attributes), &section, producer)
+    }
+
+    #[test]
+    fn compressed_batches_of_every_codec_decode_record_by_record() {
+        for codec in CODECS {
+            let mut bytes = produced(&sample(), codec, (-1, -1, -1));
+            set_base_offset(&mut bytes, 100);
+            let header = check_produced(&bytes).unwrap_or_else(|e| panic!("{codec:?}: {e}"));
+            assert_eq!(header.record_count, 3);
+            let decoded = records(&bytes).unwrap();
+            assert_eq!(
+                decoded.iter().map(|r| r.offset).collect::<Vec<_>>(),
+                vec![100, 101, 102],
+                "{codec:?}"
+            );
+            assert_eq!(
+                decoded.into_iter().map(|r| r.record).collect::<Vec<_>>(),
+                sample(),
+                "{codec:?}"
+            );
+            let one = decoded_batch_records(&bytes);
+            assert_eq!(one[0].1.as_deref(), Some(b"order-1".as_slice()), "{codec:?}");
+        }
+    }
+
+    fn decoded_batch_records(bytes: &[u8]) -> Vec<(i64, Option<Vec<u8>>)> {
+        let batch = decoded(bytes).unwrap();
+        batch
+            .records()
+            .map(|r| r.map(|r| (r.offset, r.key.map(<[u8]>::to_vec))).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_log_read_mixing_codecs_is_walked_from_an_offset() {
+        let mut log = Vec::new();
+        let mut next = 0;
+        for codec in CODECS {
+            let mut bytes = produced(&sample(), codec, (-1, -1, -1));
+            set_base_offset(&mut bytes, next);
+            next += 3;
+            log.extend_from_slice(&bytes);
+        }
+        let decoded = DecodedLog::new(&log);
+        let walked: Vec<StoredRecord> = decoded.records(4).map(|r| r.unwrap().to_owned().unwrap()).collect();
+        assert_eq!(walked.first().map(|r| r.offset), Some(4));
+        assert_eq!(walked.len(), 3 * CODECS.len() - 4);
+        let expected: Vec<Record> = (0..CODECS.len()).flat_map(|_| sample()).skip(4).collect();
+        assert_eq!(walked.into_iter().map(|r| r.record).collect::<Vec<_>>(), expected);
+        // Record headers are read borrowed, too.
+        let first = decoded.records(0).next().unwrap().unwrap();
+        let headers: Vec<_> = first.headers().map(Result::unwrap).collect();
+        assert_eq!(headers, vec![("trace", Some(b"abc".as_slice())), ("empty", None)]);
+        // A damaged compressed batch in the middle of a read is an error where it is reached.
+        let mut damaged = log.clone();
+        // The gzip batch, second: gzip's own CRC catches any damaged byte.
+        let second = produced(&sample(), Codec::None, (-1, -1, -1)).len();
+        damaged[second + HEADER_LEN + 20] ^= 0xff;
+        let damaged = DecodedLog::new(&damaged);
+        let results: Vec<_> = damaged.records(0).collect();
+        assert_eq!(results.len(), 4, "three records, then the error");
+        assert!(results[..3].iter().all(Result::is_ok));
+        assert!(matches!(results.last(), Some(Err(_))));
+    }
+
+    #[test]
+    fn a_batch_that_inflates_past_the_limit_is_refused() {
+        // xerial blocks of 1 MiB of zeros: 65 of them inflate past 64 MiB.
+        let zeros = vec![0u8; 1024 * 1024];
+        let block = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+        let mut section = b"\x82SNAPPY\0".to_vec();
+        section.extend_from_slice(&1i32.to_be_bytes());
+        section.extend_from_slice(&1i32.to_be_bytes());
+        for _ in 0..65 {
+            section.extend_from_slice(&(block.len() as i32).to_be_bytes());
+            section.extend_from_slice(&block);
+        }
+        let plain = encode(&sample());
+        let bomb = reframe(&plain, i16::from(SNAPPY), &section, (-1, -1, -1));
+        assert!(bomb.len() < 4 * 1024 * 1024, "small on the wire: {} bytes", bomb.len());
+        assert!(verify_whole(&bomb).is_ok(), "a well-formed batch");
+        assert!(matches!(
+            check_produced(&bomb),
+            Err(BatchError::Compression(InflateError::TooLarge { .. }))
+        ));
+        assert!(records(&bomb).is_err());
+        let log = DecodedLog::new(&bomb);
+        assert!(matches!(log.records(0).next(), Some(Err(BatchError::Compression(_)))));
+    }
+
+    #[test]
+    fn producers_batches_that_do_not_hold_what_they_claim_are_refused() {
+        let plain = produced(&sample(), Codec::None, (-1, -1, -1));
+        let section = plain[HEADER_LEN..].to_vec();
+        // Damaged compressed data under a correct CRC.
+        for codec in [Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd] {
+            let good = produced(&sample(), codec, (-1, -1, -1));
+            let mut inner = good[HEADER_LEN..].to_vec();
+            let cut = inner.len() / 2;
+            inner.truncate(cut);
+            let attributes = i16::from_be_bytes([good[21], good[22]]);
+            let damaged = reframe(&good, attributes, &inner, (-1, -1, -1));
+            assert!(verify_whole(&damaged).is_ok());
+            assert!(
+                matches!(check_produced(&damaged), Err(BatchError::Compression(_))),
+                "{codec:?}: {:?}",
+                check_produced(&damaged)
+            );
+        }
+        // Compressed records that are not the records the header counts.
+        let two = produced(&sample()[..2], Codec::Gzip, (-1, -1, -1));
+        let short = reframe(&plain, i16::from(GZIP), &two[HEADER_LEN..], (-1, -1, -1));
+        assert!(matches!(check_produced(&short), Err(BatchError::BadRecords(_))));
+        // Flags the broker does not take from producers, and an unknown codec.
+        for (attributes, expected) in [(0x10, "transactional"), (0x20, "control"), (0x08, "append time")] {
+            let flagged = reframe(&plain, attributes, &section, (-1, -1, -1));
+            let err = check_produced(&flagged).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let unknown = reframe(&plain, 5, &section, (-1, -1, -1));
+        assert_eq!(
+            check_produced(&unknown).unwrap_err(),
+            BatchError::Compression(InflateError::UnknownCodec(5))
+        );
+        // A producer id without an epoch or sequence.
+        let half = reframe(&plain, 0, &section, (7, -1, 0));
+        assert!(check_produced(&half).unwrap_err().to_string().contains("producerEpoch"));
+        assert!(check_produced(&reframe(&plain, 0, &section, (7, 0, 0))).is_ok());
+        // A maxTimestamp that is not the records' greatest.
+        let mut lying = plain.clone();
+        lying[35..43].copy_from_slice(&0i64.to_be_bytes());
+        let lying = reframe(&lying, 0, &section, (-1, -1, -1));
+        assert!(check_produced(&lying).unwrap_err().to_string().contains("maxTimestamp"));
+        // Offset deltas that skip: two records, the second saying delta 2, not 1.
+        let tiny = Record {
+            timestamp: 5,
+            key: Some(b"a".to_vec()),
+            value: Some(b"b".to_vec()),
+            headers: vec![],
+        };
+        let mut skipping = encode(&[tiny.clone(), tiny]);
+        // Each record: length, attributes, timestamp delta, offset delta, … (8 bytes after
+        // its length), so the second's offset delta is at 61 + 9 + 3.
+        assert_eq!(skipping[HEADER_LEN + 12], 2, "zig-zag 1");
+        skipping[HEADER_LEN + 12] = 4;
+        let section = skipping[HEADER_LEN..].to_vec();
+        let skipping = reframe(&skipping, 0, &section, (-1, -1, -1));
+        assert!(check_produced(&skipping)
+            .unwrap_err()
+            .to_string()
+            .contains("offset delta"));
+    }
 
     #[test]
     fn log_records_walk_batches_borrowed_from_an_offset() {
