@@ -291,6 +291,21 @@ pub fn set_base_offset(bytes: &mut [u8], offset: i64) {
     bytes[0..8].copy_from_slice(&offset.to_be_bytes());
 }
 
+/// The whole batches of a record set (a Produce request's records for one partition: batches
+/// back to back), each checked for its lengths and magic only; a record set that does not
+/// end on a batch boundary is an error. Check each with [`check_produced`] before trusting
+/// its contents.
+pub fn split(bytes: &[u8]) -> Result<Vec<&[u8]>, BatchError> {
+    let mut out = Vec::with_capacity(1);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (one, after) = rest.split_at(header(rest)?.total_len());
+        out.push(one);
+        rest = after;
+    }
+    Ok(out)
+}
+
 /// Checks a batch a producer sent before it is appended, beyond [`verify_whole`]: the codec
 /// is one Kafka defines, the batch is not transactional, a control batch or stamped with
 /// append time (the broker does not take those from producers), the producer fields agree
@@ -813,6 +828,19 @@ pub(crate) mod tests {
         assert_eq!(results.len(), 4, "three records, then the error");
         assert!(results[..3].iter().all(Result::is_ok));
         assert!(matches!(results.last(), Some(Err(_))));
+    }
+
+    #[test]
+    fn record_sets_split_into_whole_batches() {
+        let first = produced(&sample(), Codec::Gzip, (-1, -1, -1));
+        let second = produced(&sample()[..1], Codec::None, (-1, -1, -1));
+        let set = [first.clone(), second.clone()].concat();
+        assert_eq!(split(&set).unwrap(), vec![first.as_slice(), second.as_slice()]);
+        assert!(split(&[]).unwrap().is_empty());
+        assert!(matches!(split(&set[..set.len() - 1]), Err(BatchError::Short { .. })));
+        let mut bad_magic = set.clone();
+        bad_magic[first.len() + 16] = 1;
+        assert_eq!(split(&bad_magic), Err(BatchError::BadMagic(1)));
     }
 
     #[test]

@@ -258,13 +258,10 @@ impl Topic {
         let target = self.partition(partition)?;
         let max = self.config.max_message_bytes as usize;
         for set in &batches {
-            let mut rest: &[u8] = set;
-            while !rest.is_empty() {
-                let size = batch::header(rest).map_err(BrokerError::InvalidBatch)?.total_len();
-                if size > max {
-                    return Err(BrokerError::RecordTooLarge { size, max });
+            for one in batch::split(set).map_err(BrokerError::InvalidBatch)? {
+                if one.len() > max {
+                    return Err(BrokerError::RecordTooLarge { size: one.len(), max });
                 }
-                rest = &rest[size..];
             }
         }
         let produced = target.append_produced(batches).await.map_err(|err| match err {
