@@ -1167,7 +1167,7 @@ mod groups {
 /// idempotence across restarts, producer ids and timestamp lookups.
 mod kafka_produce {
     use super::*;
-    use crate::broker::batch::tests::{produced, reframe, Codec, CODECS};
+    use crate::broker::batch::tests::{produced, reframe, Codec, CODECS, LIBRDKAFKA};
     use crate::broker::batch::{BatchError, DecodedLog, HEADER_LEN};
     use crate::broker::topic::TopicConfig;
     use crate::broker::{Appended, Broker, BrokerError, Topic};
@@ -1284,6 +1284,33 @@ mod kafka_produce {
             fetched[0].record,
             batch_of(3, "c1", 1_000)[1],
             "headers and timestamps too"
+        );
+    }
+
+    #[tokio::test]
+    async fn batches_librdkafka_sent_are_appended_and_its_retry_is_a_duplicate() {
+        let dir = temp_dir();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        for (i, (codec, bytes)) in LIBRDKAFKA.into_iter().enumerate() {
+            let appended = topic.append_batches(0, vec![bytes.to_vec()]).await.unwrap();
+            assert_eq!(appended.base_offset, 3 * i as i64, "{codec}");
+        }
+        // The zstd batch came from an idempotent producer (id 4242, epoch 3): sent again,
+        // it is answered with its offset and not appended twice.
+        assert_eq!(
+            topic.append_batches(0, vec![LIBRDKAFKA[3].1.to_vec()]).await.unwrap(),
+            Appended {
+                base_offset: 9,
+                duplicate: true
+            }
+        );
+        let keys = keys(&topic);
+        assert_eq!(keys.len(), 12);
+        assert_eq!(keys[10], (10, "key-1".to_string()));
+        assert_eq!(topic.max_timestamp(0).unwrap(), Some((2, 1_700_000_000_020)));
+        assert_eq!(
+            topic.offset_for_timestamp(0, 1_700_000_000_015).unwrap(),
+            Some((2, 1_700_000_000_020))
         );
     }
 
