@@ -1514,6 +1514,61 @@ mod kafka_produce {
         drop(broker);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_retries_of_one_batch_append_it_once() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let bytes = produced(&batch_of(3, "once", 1_000), Codec::Gzip, (id, 0, 0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let topic = topic.clone();
+                let bytes = bytes.clone();
+                tokio::spawn(async move { topic.append_batches(0, vec![bytes]).await.unwrap() })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        assert_eq!(answers.iter().filter(|a| !a.duplicate).count(), 1, "{answers:?}");
+        assert!(answers.iter().all(|a| a.base_offset == 0));
+        assert_eq!(topic.offsets(0).unwrap(), (0, 3));
+    }
+
+    #[tokio::test]
+    async fn a_batch_lost_to_a_torn_write_is_appended_again_when_retried() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let first = produced(&batch_of(2, "a", 1_000), Codec::Zstd, (id, 0, 0));
+        let second = produced(&batch_of(2, "b", 1_000), Codec::Zstd, (id, 0, 2));
+        topic.append_batches(0, vec![first]).await.unwrap();
+        topic.append_batches(0, vec![second.clone()]).await.unwrap();
+        drop(topic);
+        drop(broker);
+        // The crash tore the second batch: the log keeps the first only.
+        let segment = dir.join("topics/k/0/00000000000000000000.log");
+        let length = fs::metadata(&segment).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap()
+            .set_len(length - 5)
+            .unwrap();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        assert_eq!(topic.offsets(0).unwrap(), (0, 2));
+        assert_eq!(
+            topic.append_batches(0, vec![second]).await.unwrap(),
+            Appended {
+                base_offset: 2,
+                duplicate: false
+            },
+            "the producer's retry lands: the state does not remember what the log lost"
+        );
+        assert_eq!(keys(&topic).len(), 4);
+    }
+
     #[test]
     fn producer_ids_are_never_handed_out_twice_across_restarts() {
         let dir = temp_dir();
