@@ -313,6 +313,11 @@ pub fn split(bytes: &[u8]) -> Result<Vec<&[u8]>, BatchError> {
 /// exactly `record_count` records with offset deltas 0, 1, 2, … and the greatest timestamp
 /// the header claims, so that offsets stay dense and the time index is right.
 pub fn check_produced(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
+    checked(bytes).map(|batch| batch.header)
+}
+
+/// [`check_produced`], answering the decoded batch.
+fn checked(bytes: &[u8]) -> Result<DecodedBatch<'_>, BatchError> {
     let header = verify_whole(bytes)?;
     for (bit, what) in [
         (TRANSACTIONAL, "transactional batches are not supported"),
@@ -356,7 +361,79 @@ pub fn check_produced(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
             header.max_timestamp
         )));
     }
-    Ok(header)
+    Ok(batch)
+}
+
+/// A Kafka producer's record set for one partition (whole batches back to back), every
+/// batch checked with [`check_produced`] and decoded once: the contract gate walks its
+/// records ([`ProducedBatches::batches`]) and the log appends it without checking or
+/// decompressing again.
+#[derive(Debug)]
+pub struct ProducedBatches {
+    bytes: Vec<u8>,
+    batches: Vec<ProducedBatch>,
+}
+
+#[derive(Debug)]
+struct ProducedBatch {
+    range: std::ops::Range<usize>,
+    header: BatchHeader,
+    /// The decompressed records section of a compressed batch.
+    inflated: Option<Vec<u8>>,
+}
+
+impl ProducedBatches {
+    /// Splits and checks `bytes`; a record set without a batch is refused too.
+    pub fn check(bytes: Vec<u8>) -> Result<ProducedBatches, BatchError> {
+        let mut batches = Vec::with_capacity(1);
+        let mut start = 0;
+        for one in split(&bytes)? {
+            let batch = checked(one)?;
+            let inflated = match batch.records {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(section) => Some(section),
+            };
+            batches.push(ProducedBatch {
+                range: start..start + one.len(),
+                header: batch.header,
+                inflated,
+            });
+            start += one.len();
+        }
+        if batches.is_empty() {
+            return Err(BatchError::BadRecords("the record set holds no batch".to_string()));
+        }
+        Ok(ProducedBatches { bytes, batches })
+    }
+
+    /// Each batch's header and records, in order (record offsets are the producer's, from
+    /// its base offset, usually 0: the log assigns the real ones).
+    pub fn batches(&self) -> impl Iterator<Item = (&BatchHeader, RecordRefs<'_>)> {
+        self.batches.iter().map(|b| {
+            let section = match &b.inflated {
+                Some(section) => section.as_slice(),
+                None => &self.bytes[b.range.start + HEADER_LEN..b.range.end],
+            };
+            (&b.header, RecordRefs::over(section, &b.header))
+        })
+    }
+
+    /// Each batch's size in bytes, as sent.
+    pub fn sizes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.batches.iter().map(|b| b.range.len())
+    }
+
+    /// The batches' bytes, to be given their offsets, and their headers.
+    pub(crate) fn split_mut(&mut self) -> (Vec<&mut [u8]>, Vec<BatchHeader>) {
+        let mut rest: &mut [u8] = &mut self.bytes;
+        let mut slices = Vec::with_capacity(self.batches.len());
+        for batch in &self.batches {
+            let (one, after) = std::mem::take(&mut rest).split_at_mut(batch.range.len());
+            slices.push(one);
+            rest = after;
+        }
+        (slices, self.batches.iter().map(|b| b.header).collect())
+    }
 }
 
 /// Decodes the records of one verified batch, compressed or not.
@@ -873,6 +950,30 @@ pub(crate) mod tests {
             (4242, 3, 0)
         );
         assert_eq!(idempotent.last_sequence(), 2);
+    }
+
+    #[test]
+    fn produced_batches_are_checked_and_decoded_once() {
+        let first = produced(&sample(), Codec::Zstd, (-1, -1, -1));
+        let second = produced(&sample()[..1], Codec::None, (-1, -1, -1));
+        let set = ProducedBatches::check([first.clone(), second.clone()].concat()).unwrap();
+        assert_eq!(set.sizes().collect::<Vec<_>>(), vec![first.len(), second.len()]);
+        let walked: Vec<(i32, Vec<Record>)> = set
+            .batches()
+            .map(|(header, records)| {
+                let records = records.map(|r| r.unwrap().to_owned().unwrap().record).collect();
+                (header.record_count, records)
+            })
+            .collect();
+        assert_eq!(walked, vec![(3, sample()), (1, sample()[..1].to_vec())]);
+        let mut damaged = [first, second].concat();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        assert!(matches!(
+            ProducedBatches::check(damaged),
+            Err(BatchError::BadCrc { .. })
+        ));
+        assert!(ProducedBatches::check(Vec::new()).is_err());
     }
 
     #[test]

@@ -1315,6 +1315,34 @@ mod kafka_produce {
     }
 
     #[tokio::test]
+    async fn a_checked_record_set_is_walked_once_decoded_then_appended() {
+        let dir = temp_dir();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        let set = [
+            produced(&batch_of(2, "g", 1_000), Codec::Gzip, (-1, -1, -1)),
+            produced(&batch_of(1, "s", 2_000), Codec::SnappyXerial, (-1, -1, -1)),
+        ]
+        .concat();
+        let checked = topic.check_batches(set).unwrap();
+        // What the contract gate sees: (key, value) of every record, batch by batch.
+        let seen: Vec<Vec<String>> = checked
+            .batches()
+            .map(|(_, records)| {
+                records
+                    .map(|r| String::from_utf8(r.unwrap().key.unwrap().to_vec()).unwrap())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(seen, vec![vec!["g-0", "g-1"], vec!["s-0"]]);
+        let appended = topic.append_checked(0, vec![checked]).await.unwrap();
+        assert_eq!(appended.base_offset, 0);
+        assert_eq!(
+            keys(&topic),
+            vec![(0, "g-0".into()), (1, "g-1".into()), (2, "s-0".into())]
+        );
+    }
+
+    #[tokio::test]
     async fn a_damaged_compressed_or_oversized_batch_is_refused_with_nothing_written() {
         let dir = temp_dir();
         let broker = Broker::open(&dir, LogConfig::default()).unwrap();
