@@ -1542,6 +1542,24 @@ mod kafka_produce {
         drop(broker);
     }
 
+    #[tokio::test]
+    async fn a_producer_idle_for_a_day_is_forgotten_by_the_retention_pass() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let batch = |sequence| produced(&batch_of(3, "r", 1_000), Codec::None, (id, 0, sequence));
+        topic.append_batches(0, vec![batch(0)]).await.unwrap();
+        let hour = Duration::from_secs(3600);
+        broker.apply_retention(SystemTime::now() + hour).unwrap();
+        topic.append_batches(0, vec![batch(3)]).await.unwrap();
+        broker.apply_retention(SystemTime::now() + 25 * hour).unwrap();
+        assert!(matches!(
+            topic.append_batches(0, vec![batch(6)]).await,
+            Err(BrokerError::UnknownProducerId { sequence: 6, .. })
+        ));
+        assert_eq!(topic.offsets(0).unwrap(), (0, 6), "its records stay");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_retries_of_one_batch_append_it_once() {
         let dir = temp_dir();
