@@ -88,51 +88,75 @@ impl fmt::Display for BrokerError {
                     "the record batch is {size} bytes, more than the topic's max_message_bytes {max}"
                 )
             }
-            BrokerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            } => {
-                write!(
-                    f,
-                    "{}",
-                    ProducerError::OutOfOrderSequence {
-                        producer_id: *producer_id,
-                        expected: *expected,
-                        got: *got
-                    }
-                )
-            }
-            BrokerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            } => {
-                write!(
-                    f,
-                    "{}",
-                    ProducerError::InvalidProducerEpoch {
-                        producer_id: *producer_id,
-                        epoch: *epoch,
-                        current: *current
-                    }
-                )
-            }
-            BrokerError::UnknownProducerId { producer_id, sequence } => {
-                write!(
-                    f,
-                    "{}",
-                    ProducerError::UnknownProducerId {
-                        producer_id: *producer_id,
-                        sequence: *sequence
-                    }
-                )
-            }
+            BrokerError::OutOfOrderSequence { .. }
+            | BrokerError::InvalidProducerEpoch { .. }
+            | BrokerError::UnknownProducerId { .. } => match self.producer_error() {
+                Some(err) => write!(f, "{err}"),
+                None => Ok(()),
+            },
         }
     }
 }
 
 impl std::error::Error for BrokerError {}
+
+impl BrokerError {
+    /// The idempotent producer's error this is, if it is one.
+    fn producer_error(&self) -> Option<ProducerError> {
+        Some(match *self {
+            BrokerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            } => ProducerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            },
+            BrokerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => ProducerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            },
+            BrokerError::UnknownProducerId { producer_id, sequence } => {
+                ProducerError::UnknownProducerId { producer_id, sequence }
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl From<ProducerError> for BrokerError {
+    fn from(err: ProducerError) -> Self {
+        match err {
+            ProducerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            } => BrokerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            },
+            ProducerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => BrokerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            },
+            ProducerError::UnknownProducerId { producer_id, sequence } => {
+                BrokerError::UnknownProducerId { producer_id, sequence }
+            }
+        }
+    }
+}
 
 impl From<LogError> for BrokerError {
     fn from(err: LogError) -> Self {
@@ -283,27 +307,7 @@ impl Topic {
         let target = self.partition(partition)?;
         let produced = target.append_produced(batches).await.map_err(|err| match err {
             LogError::InvalidBatch(err) => BrokerError::InvalidBatch(err),
-            LogError::Producer(ProducerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            }) => BrokerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            },
-            LogError::Producer(ProducerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            }) => BrokerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            },
-            LogError::Producer(ProducerError::UnknownProducerId { producer_id, sequence }) => {
-                BrokerError::UnknownProducerId { producer_id, sequence }
-            }
+            LogError::Producer(err) => err.into(),
             err => self.log_error(err),
         })?;
         Ok(Appended {
