@@ -1419,14 +1419,22 @@ mod kafka_produce {
         assert_eq!(append(batch(0, 3, "b")).await.unwrap(), duplicate(3));
         assert_eq!(topic.offsets(0).unwrap(), (0, 6), "the log did not grow");
         // A gap, a sequence that does not start a new epoch, a fenced epoch, an unknown id.
-        assert!(matches!(
-            append(batch(0, 10, "gap")).await,
-            Err(BrokerError::OutOfOrderSequence {
-                expected: 6,
-                got: 10,
-                ..
-            })
-        ));
+        let gap = append(batch(0, 10, "gap")).await.unwrap_err();
+        assert!(
+            matches!(
+                gap,
+                BrokerError::OutOfOrderSequence {
+                    expected: 6,
+                    got: 10,
+                    ..
+                }
+            ),
+            "{gap:?}"
+        );
+        assert_eq!(
+            gap.to_string(),
+            format!("out of order sequence for producer {id}: expected 6, got 10")
+        );
         assert!(matches!(
             append(batch(1, 6, "c")).await,
             Err(BrokerError::OutOfOrderSequence {
