@@ -1078,7 +1078,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn log_records_walk_batches_borrowed_from_an_offset() {
+    fn a_decoded_log_walks_uncompressed_batches_borrowed_from_an_offset() {
         let mut first = encode(&sample());
         set_base_offset(&mut first, 10);
         let mut second = encode(&sample());
