@@ -291,6 +291,21 @@ pub fn set_base_offset(bytes: &mut [u8], offset: i64) {
     bytes[0..8].copy_from_slice(&offset.to_be_bytes());
 }
 
+/// The whole batches of a record set (a Produce request's records for one partition: batches
+/// back to back), each checked for its lengths and magic only; a record set that does not
+/// end on a batch boundary is an error. Check each with [`check_produced`] before trusting
+/// its contents.
+pub fn split(bytes: &[u8]) -> Result<Vec<&[u8]>, BatchError> {
+    let mut out = Vec::with_capacity(1);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (one, after) = rest.split_at(header(rest)?.total_len());
+        out.push(one);
+        rest = after;
+    }
+    Ok(out)
+}
+
 /// Checks a batch a producer sent before it is appended, beyond [`verify_whole`]: the codec
 /// is one Kafka defines, the batch is not transactional, a control batch or stamped with
 /// append time (the broker does not take those from producers), the producer fields agree
@@ -298,6 +313,11 @@ pub fn set_base_offset(bytes: &mut [u8], offset: i64) {
 /// exactly `record_count` records with offset deltas 0, 1, 2, … and the greatest timestamp
 /// the header claims, so that offsets stay dense and the time index is right.
 pub fn check_produced(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
+    checked(bytes).map(|batch| batch.header)
+}
+
+/// [`check_produced`], answering the decoded batch.
+fn checked(bytes: &[u8]) -> Result<DecodedBatch<'_>, BatchError> {
     let header = verify_whole(bytes)?;
     for (bit, what) in [
         (TRANSACTIONAL, "transactional batches are not supported"),
@@ -341,7 +361,79 @@ pub fn check_produced(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
             header.max_timestamp
         )));
     }
-    Ok(header)
+    Ok(batch)
+}
+
+/// A Kafka producer's record set for one partition (whole batches back to back), every
+/// batch checked with [`check_produced`] and decoded once: the contract gate walks its
+/// records ([`ProducedBatches::batches`]) and the log appends it without checking or
+/// decompressing again.
+#[derive(Debug)]
+pub struct ProducedBatches {
+    bytes: Vec<u8>,
+    batches: Vec<ProducedBatch>,
+}
+
+#[derive(Debug)]
+struct ProducedBatch {
+    range: std::ops::Range<usize>,
+    header: BatchHeader,
+    /// The decompressed records section of a compressed batch.
+    inflated: Option<Vec<u8>>,
+}
+
+impl ProducedBatches {
+    /// Splits and checks `bytes`; a record set without a batch is refused too.
+    pub fn check(bytes: Vec<u8>) -> Result<ProducedBatches, BatchError> {
+        let mut batches = Vec::with_capacity(1);
+        let mut start = 0;
+        for one in split(&bytes)? {
+            let batch = checked(one)?;
+            let inflated = match batch.records {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(section) => Some(section),
+            };
+            batches.push(ProducedBatch {
+                range: start..start + one.len(),
+                header: batch.header,
+                inflated,
+            });
+            start += one.len();
+        }
+        if batches.is_empty() {
+            return Err(BatchError::BadRecords("the record set holds no batch".to_string()));
+        }
+        Ok(ProducedBatches { bytes, batches })
+    }
+
+    /// Each batch's header and records, in order (record offsets are the producer's, from
+    /// its base offset, usually 0: the log assigns the real ones).
+    pub fn batches(&self) -> impl Iterator<Item = (&BatchHeader, RecordRefs<'_>)> {
+        self.batches.iter().map(|b| {
+            let section = match &b.inflated {
+                Some(section) => section.as_slice(),
+                None => &self.bytes[b.range.start + HEADER_LEN..b.range.end],
+            };
+            (&b.header, RecordRefs::over(section, &b.header))
+        })
+    }
+
+    /// Each batch's size in bytes, as sent.
+    pub fn sizes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.batches.iter().map(|b| b.range.len())
+    }
+
+    /// The batches' bytes, to be given their offsets, and their headers.
+    pub(crate) fn split_mut(&mut self) -> (Vec<&mut [u8]>, Vec<BatchHeader>) {
+        let mut rest: &mut [u8] = &mut self.bytes;
+        let mut slices = Vec::with_capacity(self.batches.len());
+        for batch in &self.batches {
+            let (one, after) = std::mem::take(&mut rest).split_at_mut(batch.range.len());
+            slices.push(one);
+            rest = after;
+        }
+        (slices, self.batches.iter().map(|b| b.header).collect())
+    }
 }
 
 /// Decodes the records of one verified batch, compressed or not.
@@ -693,11 +785,300 @@ fn put_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::broker::compression::tests::{deflate, xerial_frame};
+    use crate::broker::compression::{GZIP, LZ4, SNAPPY, ZSTD};
+
+    /// How a test batch's records section is framed.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum Codec {
+        None,
+        Gzip,
+        /// One raw snappy block, as librdkafka writes it.
+        Snappy,
+        /// xerial's framing, as the Java client writes it.
+        SnappyXerial,
+        Lz4,
+        Zstd,
+    }
+
+    pub(crate) const CODECS: [Codec; 6] = [
+        Codec::None,
+        Codec::Gzip,
+        Codec::Snappy,
+        Codec::SnappyXerial,
+        Codec::Lz4,
+        Codec::Zstd,
+    ];
+
+    /// Rewrites an encoded batch's records section and attributes, producer fields and CRC,
+    /// as a Kafka producer would send it.
+    pub(crate) fn reframe(batch: &[u8], attributes: i16, section: &[u8], producer: (i64, i16, i32)) -> Vec<u8> {
+        let mut out = batch[..HEADER_LEN].to_vec();
+        out.extend_from_slice(section);
+        let batch_length = (out.len() - LOG_OVERHEAD) as i32;
+        out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+        out[21..23].copy_from_slice(&attributes.to_be_bytes());
+        out[43..51].copy_from_slice(&producer.0.to_be_bytes());
+        out[51..53].copy_from_slice(&producer.1.to_be_bytes());
+        out[53..57].copy_from_slice(&producer.2.to_be_bytes());
+        let crc = crc32c::crc32c(&out[CRC_START..]);
+        out[17..21].copy_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    /// `records` as one batch from a producer: `codec`, and `producer` as (producerId,
+    /// producerEpoch, baseSequence) ((-1, -1, -1) for none).
+    pub(crate) fn produced(records: &[Record], codec: Codec, producer: (i64, i16, i32)) -> Vec<u8> {
+        let plain = encode(records);
+        let section = &plain[HEADER_LEN..];
+        let (attributes, section) = match codec {
+            Codec::None => (0, section.to_vec()),
+            Codec::Gzip => (GZIP, deflate(GZIP, section)),
+            Codec::Snappy => (SNAPPY, deflate(SNAPPY, section)),
+            Codec::SnappyXerial => (SNAPPY, xerial_frame(section, 256)),
+            Codec::Lz4 => (LZ4, deflate(LZ4, section)),
+            Codec::Zstd => (ZSTD, deflate(ZSTD, section)),
+        };
+        reframe(&plain, i16::from(attributes), &section, producer)
+    }
 
     #[test]
-    fn log_records_walk_batches_borrowed_from_an_offset() {
+    fn compressed_batches_of_every_codec_decode_record_by_record() {
+        for codec in CODECS {
+            let mut bytes = produced(&sample(), codec, (-1, -1, -1));
+            set_base_offset(&mut bytes, 100);
+            let header = check_produced(&bytes).unwrap_or_else(|e| panic!("{codec:?}: {e}"));
+            assert_eq!(header.record_count, 3);
+            let decoded = records(&bytes).unwrap();
+            assert_eq!(
+                decoded.iter().map(|r| r.offset).collect::<Vec<_>>(),
+                vec![100, 101, 102],
+                "{codec:?}"
+            );
+            assert_eq!(
+                decoded.into_iter().map(|r| r.record).collect::<Vec<_>>(),
+                sample(),
+                "{codec:?}"
+            );
+            let one = decoded_batch_records(&bytes);
+            assert_eq!(one[0].1.as_deref(), Some(b"order-1".as_slice()), "{codec:?}");
+        }
+    }
+
+    fn decoded_batch_records(bytes: &[u8]) -> Vec<(i64, Option<Vec<u8>>)> {
+        let batch = decoded(bytes).unwrap();
+        batch
+            .records()
+            .map(|r| r.map(|r| (r.offset, r.key.map(<[u8]>::to_vec))).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_log_read_mixing_codecs_is_walked_from_an_offset() {
+        let mut log = Vec::new();
+        let mut next = 0;
+        for codec in CODECS {
+            let mut bytes = produced(&sample(), codec, (-1, -1, -1));
+            set_base_offset(&mut bytes, next);
+            next += 3;
+            log.extend_from_slice(&bytes);
+        }
+        let decoded = DecodedLog::new(&log);
+        let walked: Vec<StoredRecord> = decoded.records(4).map(|r| r.unwrap().to_owned().unwrap()).collect();
+        assert_eq!(walked.first().map(|r| r.offset), Some(4));
+        assert_eq!(walked.len(), 3 * CODECS.len() - 4);
+        let expected: Vec<Record> = (0..CODECS.len()).flat_map(|_| sample()).skip(4).collect();
+        assert_eq!(walked.into_iter().map(|r| r.record).collect::<Vec<_>>(), expected);
+        // Record headers are read borrowed, too.
+        let first = decoded.records(0).next().unwrap().unwrap();
+        let headers: Vec<_> = first.headers().map(Result::unwrap).collect();
+        assert_eq!(headers, vec![("trace", Some(b"abc".as_slice())), ("empty", None)]);
+        // A damaged compressed batch in the middle of a read is an error where it is reached.
+        let mut damaged = log.clone();
+        // The gzip batch, second: gzip's own CRC catches any damaged byte.
+        let second = produced(&sample(), Codec::None, (-1, -1, -1)).len();
+        damaged[second + HEADER_LEN + 20] ^= 0xff;
+        let damaged = DecodedLog::new(&damaged);
+        let results: Vec<_> = damaged.records(0).collect();
+        assert_eq!(results.len(), 4, "three records, then the error");
+        assert!(results[..3].iter().all(Result::is_ok));
+        assert!(matches!(results.last(), Some(Err(_))));
+    }
+
+    /// Batches librdkafka sent (captured by `testdata/capture_librdkafka.py`), by codec.
+    pub(crate) const LIBRDKAFKA: [(&str, &[u8]); 4] = [
+        ("gzip", include_bytes!("testdata/librdkafka-gzip.bin")),
+        ("snappy", include_bytes!("testdata/librdkafka-snappy.bin")),
+        ("lz4", include_bytes!("testdata/librdkafka-lz4.bin")),
+        ("zstd", include_bytes!("testdata/librdkafka-zstd.bin")),
+    ];
+
+    #[test]
+    fn batches_librdkafka_compressed_decode_as_it_sent_them() {
+        for (i, (codec, bytes)) in LIBRDKAFKA.into_iter().enumerate() {
+            let header = check_produced(bytes).unwrap_or_else(|e| panic!("{codec}: {e}"));
+            assert_eq!(header.compression(), i as u8 + 1, "{codec}");
+            let decoded = records(bytes).unwrap();
+            assert_eq!(decoded.len(), 3);
+            for (j, stored) in decoded.into_iter().enumerate() {
+                let value = format!("{{\"codec\":\"{codec}\",\"i\":{j},\"pad\":\"{}\"}}", "z".repeat(100));
+                assert_eq!(stored.offset, j as i64);
+                assert_eq!(
+                    stored.record,
+                    Record {
+                        timestamp: 1_700_000_000_000 + 10 * j as i64,
+                        key: Some(format!("key-{j}").into_bytes()),
+                        value: Some(value.into_bytes()),
+                        headers: vec![("h".to_string(), Some(format!("v{j}").into_bytes()))],
+                    },
+                    "{codec}"
+                );
+            }
+        }
+        // librdkafka writes raw snappy, not xerial's framing; its idempotent producer's
+        // fields are where the header says.
+        assert!(!LIBRDKAFKA[1].1[HEADER_LEN..].starts_with(b"\x82SNAPPY"));
+        let idempotent = header(LIBRDKAFKA[3].1).unwrap();
+        assert_eq!(
+            (
+                idempotent.producer_id,
+                idempotent.producer_epoch,
+                idempotent.base_sequence
+            ),
+            (4242, 3, 0)
+        );
+        assert_eq!(idempotent.last_sequence(), 2);
+    }
+
+    #[test]
+    fn produced_batches_are_checked_and_decoded_once() {
+        let first = produced(&sample(), Codec::Zstd, (-1, -1, -1));
+        let second = produced(&sample()[..1], Codec::None, (-1, -1, -1));
+        let set = ProducedBatches::check([first.clone(), second.clone()].concat()).unwrap();
+        assert_eq!(set.sizes().collect::<Vec<_>>(), vec![first.len(), second.len()]);
+        let walked: Vec<(i32, Vec<Record>)> = set
+            .batches()
+            .map(|(header, records)| {
+                let records = records.map(|r| r.unwrap().to_owned().unwrap().record).collect();
+                (header.record_count, records)
+            })
+            .collect();
+        assert_eq!(walked, vec![(3, sample()), (1, sample()[..1].to_vec())]);
+        let mut damaged = [first, second].concat();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        assert!(matches!(
+            ProducedBatches::check(damaged),
+            Err(BatchError::BadCrc { .. })
+        ));
+        assert!(ProducedBatches::check(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn record_sets_split_into_whole_batches() {
+        let first = produced(&sample(), Codec::Gzip, (-1, -1, -1));
+        let second = produced(&sample()[..1], Codec::None, (-1, -1, -1));
+        let set = [first.clone(), second.clone()].concat();
+        assert_eq!(split(&set).unwrap(), vec![first.as_slice(), second.as_slice()]);
+        assert!(split(&[]).unwrap().is_empty());
+        assert!(matches!(split(&set[..set.len() - 1]), Err(BatchError::Short { .. })));
+        let mut bad_magic = set.clone();
+        bad_magic[first.len() + 16] = 1;
+        assert_eq!(split(&bad_magic), Err(BatchError::BadMagic(1)));
+    }
+
+    #[test]
+    fn a_batch_that_inflates_past_the_limit_is_refused() {
+        // xerial blocks of 1 MiB of zeros: 65 of them inflate past 64 MiB.
+        let zeros = vec![0u8; 1024 * 1024];
+        let block = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+        let mut section = b"\x82SNAPPY\0".to_vec();
+        section.extend_from_slice(&1i32.to_be_bytes());
+        section.extend_from_slice(&1i32.to_be_bytes());
+        for _ in 0..65 {
+            section.extend_from_slice(&(block.len() as i32).to_be_bytes());
+            section.extend_from_slice(&block);
+        }
+        let plain = encode(&sample());
+        let bomb = reframe(&plain, i16::from(SNAPPY), &section, (-1, -1, -1));
+        assert!(bomb.len() < 4 * 1024 * 1024, "small on the wire: {} bytes", bomb.len());
+        assert!(verify_whole(&bomb).is_ok(), "a well-formed batch");
+        assert!(matches!(
+            check_produced(&bomb),
+            Err(BatchError::Compression(InflateError::TooLarge { .. }))
+        ));
+        assert!(records(&bomb).is_err());
+        let log = DecodedLog::new(&bomb);
+        assert!(matches!(log.records(0).next(), Some(Err(BatchError::Compression(_)))));
+    }
+
+    #[test]
+    fn producers_batches_that_do_not_hold_what_they_claim_are_refused() {
+        let plain = produced(&sample(), Codec::None, (-1, -1, -1));
+        let section = plain[HEADER_LEN..].to_vec();
+        // Damaged compressed data under a correct CRC.
+        for codec in [Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd] {
+            let good = produced(&sample(), codec, (-1, -1, -1));
+            let mut inner = good[HEADER_LEN..].to_vec();
+            let cut = inner.len() / 2;
+            inner.truncate(cut);
+            let attributes = i16::from_be_bytes([good[21], good[22]]);
+            let damaged = reframe(&good, attributes, &inner, (-1, -1, -1));
+            assert!(verify_whole(&damaged).is_ok());
+            assert!(
+                matches!(check_produced(&damaged), Err(BatchError::Compression(_))),
+                "{codec:?}: {:?}",
+                check_produced(&damaged)
+            );
+        }
+        // Compressed records that are not the records the header counts.
+        let two = produced(&sample()[..2], Codec::Gzip, (-1, -1, -1));
+        let short = reframe(&plain, i16::from(GZIP), &two[HEADER_LEN..], (-1, -1, -1));
+        assert!(matches!(check_produced(&short), Err(BatchError::BadRecords(_))));
+        // Flags the broker does not take from producers, and an unknown codec.
+        for (attributes, expected) in [(0x10, "transactional"), (0x20, "control"), (0x08, "append time")] {
+            let flagged = reframe(&plain, attributes, &section, (-1, -1, -1));
+            let err = check_produced(&flagged).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let unknown = reframe(&plain, 5, &section, (-1, -1, -1));
+        assert_eq!(
+            check_produced(&unknown).unwrap_err(),
+            BatchError::Compression(InflateError::UnknownCodec(5))
+        );
+        // A producer id without an epoch or sequence.
+        let half = reframe(&plain, 0, &section, (7, -1, 0));
+        assert!(check_produced(&half).unwrap_err().to_string().contains("producerEpoch"));
+        assert!(check_produced(&reframe(&plain, 0, &section, (7, 0, 0))).is_ok());
+        // A maxTimestamp that is not the records' greatest.
+        let mut lying = plain.clone();
+        lying[35..43].copy_from_slice(&0i64.to_be_bytes());
+        let lying = reframe(&lying, 0, &section, (-1, -1, -1));
+        assert!(check_produced(&lying).unwrap_err().to_string().contains("maxTimestamp"));
+        // Offset deltas that skip: two records, the second saying delta 2, not 1.
+        let tiny = Record {
+            timestamp: 5,
+            key: Some(b"a".to_vec()),
+            value: Some(b"b".to_vec()),
+            headers: vec![],
+        };
+        let mut skipping = encode(&[tiny.clone(), tiny]);
+        // Each record: length, attributes, timestamp delta, offset delta, … (8 bytes after
+        // its length), so the second's offset delta is at 61 + 9 + 3.
+        assert_eq!(skipping[HEADER_LEN + 12], 2, "zig-zag 1");
+        skipping[HEADER_LEN + 12] = 4;
+        let section = skipping[HEADER_LEN..].to_vec();
+        let skipping = reframe(&skipping, 0, &section, (-1, -1, -1));
+        assert!(check_produced(&skipping)
+            .unwrap_err()
+            .to_string()
+            .contains("offset delta"));
+    }
+
+    #[test]
+    fn a_decoded_log_walks_uncompressed_batches_borrowed_from_an_offset() {
         let mut first = encode(&sample());
         set_base_offset(&mut first, 10);
         let mut second = encode(&sample());

@@ -115,6 +115,13 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> LogError {
     move |source| LogError::Io { context, source }
 }
 
+/// The wall clock in ms since the Unix epoch (0 if the clock is before it).
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// What opening the log found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -200,6 +207,7 @@ impl PartitionLog {
         });
         let rebuild = snapshot.is_none();
         let mut producers = snapshot.unwrap_or_default();
+        let opened_at = now_ms();
         // From here on the log is in use: a crash must not look clean.
         if marker.exists() {
             fs::remove_file(&marker).map_err(io_error("cannot remove the clean-shutdown marker"))?;
@@ -213,7 +221,9 @@ impl PartitionLog {
             let last = i + 1 == bases.len();
             let opened = match (clean_next, bases.get(i + 1)) {
                 (Some(_), Some(&next_base)) if !rebuild => Segment::open_indexed(dir, base, next_base, files),
-                _ if rebuild => Segment::open_scanning(dir, base, files, &mut |header| producers.record(header)),
+                _ if rebuild => {
+                    Segment::open_scanning(dir, base, files, &mut |header| producers.record(header, opened_at))
+                }
                 _ => Segment::open_scanning(dir, base, files, &mut |_| {}),
             };
             let path = dir.join(file_name(base, "log"));
@@ -312,7 +322,9 @@ impl PartitionLog {
         active
             .append(bytes, &header)
             .map_err(io_error(format!("cannot append to segment {}", file_name(path, "log"))))?;
-        self.producers.record(&header);
+        if header.producer_id >= 0 {
+            self.producers.record(&header, now_ms());
+        }
         Ok((base, header.last_offset()))
     }
 
@@ -339,7 +351,7 @@ impl PartitionLog {
                 };
                 match state.check(&placed).map_err(LogError::Producer)? {
                     Verdict::Append => {
-                        state.record(&placed);
+                        state.record(&placed, 0);
                         next = placed.last_offset() + 1;
                     }
                     Verdict::Duplicate(original) => duplicates.push(original),
@@ -615,7 +627,8 @@ impl PartitionLog {
 
     /// Deletes whole closed segments: those whose newest record is older than `max_age`,
     /// then the oldest while the log is larger than `max_bytes`. The active segment stays.
-    /// Answers how many segments went.
+    /// Idempotent producers whose batches went, or that have been idle for a day (by their
+    /// newest batch's timestamp), are forgotten. Answers how many segments went.
     pub fn apply_retention(
         &mut self,
         now: SystemTime,
@@ -646,6 +659,7 @@ impl PartitionLog {
         if removed > 0 {
             self.producers.forget_before(self.start_offset());
         }
+        self.producers.expire(now_ms);
         Ok(removed)
     }
 

@@ -1,7 +1,9 @@
 //! The log-backed broker's storage: Kafka record batches (v2) in segmented, append-only
 //! partition logs with sparse indexes, explicit durability points and crash recovery.
 //!
-//! - [`batch`]: the record batch codec; [`log`] a partition's segmented log;
+//! - [`batch`]: the record batch codec, with [`compression`] for the batches Kafka
+//!   producers compress; [`producers`] idempotent producers' sequence state;
+//!   [`log`] a partition's segmented log;
 //!   [`partition`] a log in service with group-committed appends by shared flusher threads;
 //!   [`fds`] the descriptor budget and the bounded cache of open segment files;
 //! - [`topic`] topic settings; [`Broker`] the topics under a data directory, with produce,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::batch::{self, BatchError};
+use super::batch::{BatchError, ProducedBatches};
 use super::log::{LogConfig, LogError, PartitionLog, Produced, Recovery};
 
 /// When an acknowledgement is given.
@@ -121,25 +121,18 @@ impl Partition {
         Ok(offsets)
     }
 
-    /// Appends a Kafka producer's record set: `record_sets` each hold one or more whole
-    /// batches back to back. Every batch is checked first ([`batch::check_produced`]:
-    /// CRC, lengths, codec, records), outside the log's lock; then, under it, the
-    /// idempotent producers' sequences are checked and all batches appended, or none
-    /// ([`PartitionLog::append_produced`]). Answered once acknowledged under the
-    /// partition's durability, like [`Partition::append`]; a duplicate is answered once
-    /// its original is durable, so a retry never acknowledges what a crash could take back.
-    pub async fn append_produced(&self, mut record_sets: Vec<Vec<u8>>) -> Result<Produced, LogError> {
-        let mut headers = Vec::with_capacity(record_sets.len());
-        let mut batches: Vec<&mut [u8]> = Vec::with_capacity(record_sets.len());
-        for set in record_sets.iter_mut() {
-            let mut rest: &mut [u8] = set;
-            while !rest.is_empty() {
-                let len = batch::header(rest).map_err(LogError::InvalidBatch)?.total_len();
-                let (one, after) = rest.split_at_mut(len);
-                headers.push(batch::check_produced(one).map_err(LogError::InvalidBatch)?);
-                batches.push(one);
-                rest = after;
-            }
+    /// Appends Kafka producers' checked record sets ([`ProducedBatches`]): under the log's
+    /// lock, the idempotent producers' sequences are checked and all batches appended, or
+    /// none ([`PartitionLog::append_produced`]). Answered once acknowledged under the
+    /// partition's durability, like [`Partition::append`]; a duplicate is answered once its
+    /// original is durable, so a retry never acknowledges what a crash could take back.
+    pub async fn append_produced(&self, mut sets: Vec<ProducedBatches>) -> Result<Produced, LogError> {
+        let mut batches: Vec<&mut [u8]> = Vec::new();
+        let mut headers = Vec::new();
+        for set in sets.iter_mut() {
+            let (slices, set_headers) = set.split_mut();
+            batches.extend(slices);
+            headers.extend(set_headers);
         }
         if batches.is_empty() {
             return Err(LogError::InvalidBatch(BatchError::BadRecords(

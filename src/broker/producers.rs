@@ -38,11 +38,21 @@ pub struct BatchMeta {
     pub last_offset: i64,
 }
 
+/// How long a producer's state is kept after its last append, as Kafka's
+/// `producer.id.expiration.ms` (one day): without it every producer that ever wrote would
+/// be remembered, and each client restart is a new producer id. Measured by the broker's
+/// clock, not the records' timestamps, so a producer replaying old records is not
+/// forgotten while it writes.
+pub const PRODUCER_EXPIRATION_MS: i64 = 24 * 3600 * 1000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Producer {
     epoch: i16,
     /// Oldest first; never empty.
     batches: VecDeque<BatchMeta>,
+    /// When it last appended (ms since the epoch, the broker's clock); for a state rebuilt
+    /// from the log, when the log was opened.
+    last_append_ms: i64,
 }
 
 /// Why a producer's batch is refused.
@@ -159,9 +169,9 @@ impl ProducerStates {
         Ok(Verdict::Append)
     }
 
-    /// Notes an appended batch (`header` with its offsets assigned). A new epoch starts the
-    /// producer's remembered batches afresh.
-    pub fn record(&mut self, header: &BatchHeader) {
+    /// Notes a batch appended at `now_ms` (`header` with its offsets assigned). A new epoch
+    /// starts the producer's remembered batches afresh.
+    pub fn record(&mut self, header: &BatchHeader, now_ms: i64) {
         if header.producer_id < 0 {
             return;
         }
@@ -174,7 +184,9 @@ impl ProducerStates {
         let producer = self.producers.entry(header.producer_id).or_insert_with(|| Producer {
             epoch: header.producer_epoch,
             batches: VecDeque::with_capacity(KEPT_BATCHES),
+            last_append_ms: now_ms,
         });
+        producer.last_append_ms = now_ms;
         if header.producer_epoch != producer.epoch {
             producer.epoch = header.producer_epoch;
             producer.batches.clear();
@@ -202,18 +214,27 @@ impl ProducerStates {
             .retain(|_, p| p.batches.back().is_some_and(|b| b.last_offset >= start_offset));
     }
 
+    /// Forgets producers that last appended more than [`PRODUCER_EXPIRATION_MS`] before
+    /// `now_ms`, as Kafka expires producer ids.
+    pub fn expire(&mut self, now_ms: i64) {
+        let oldest = now_ms.saturating_sub(PRODUCER_EXPIRATION_MS);
+        self.producers.retain(|_, p| p.last_append_ms >= oldest);
+    }
+
     /// The state as saved at a clean shutdown of a log whose next offset is `next_offset`:
     /// `HPS1`, next offset (i64), producer count (u32), then per producer its id (i64),
-    /// epoch (i16), batch count (u8) and per batch first and last sequence (i32 each), base
-    /// and last offset (i64 each); a CRC-32C of all that closes it. Big-endian.
+    /// epoch (i16), last append (i64, ms), batch count (u8) and per batch first and last
+    /// sequence (i32 each), base and last offset (i64 each); a CRC-32C of all that closes it.
+    /// Big-endian.
     pub fn encode(&self, next_offset: i64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + self.producers.len() * (11 + KEPT_BATCHES * 24));
+        let mut out = Vec::with_capacity(20 + self.producers.len() * (19 + KEPT_BATCHES * 24));
         out.extend_from_slice(SNAPSHOT_MAGIC);
         out.extend_from_slice(&next_offset.to_be_bytes());
         out.extend_from_slice(&(self.producers.len() as u32).to_be_bytes());
         for (id, producer) in &self.producers {
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&producer.epoch.to_be_bytes());
+            out.extend_from_slice(&producer.last_append_ms.to_be_bytes());
             out.push(producer.batches.len() as u8);
             for b in &producer.batches {
                 out.extend_from_slice(&b.first_sequence.to_be_bytes());
@@ -243,6 +264,7 @@ impl ProducerStates {
         for _ in 0..count {
             let id = reader.i64()?;
             let epoch = i16::from_be_bytes(reader.take(2)?.try_into().ok()?);
+            let last_append_ms = reader.i64()?;
             let batches = reader.take(1)?[0] as usize;
             if batches == 0 || batches > KEPT_BATCHES {
                 return None;
@@ -256,7 +278,14 @@ impl ProducerStates {
                     last_offset: reader.i64()?,
                 });
             }
-            producers.insert(id, Producer { epoch, batches: kept });
+            producers.insert(
+                id,
+                Producer {
+                    epoch,
+                    batches: kept,
+                    last_append_ms,
+                },
+            );
         }
         reader.0.is_empty().then_some(ProducerStates { producers })
     }
@@ -308,7 +337,7 @@ mod tests {
     fn append(states: &mut ProducerStates, header: BatchHeader) -> Result<Verdict, ProducerError> {
         let verdict = states.check(&header)?;
         if verdict == Verdict::Append {
-            states.record(&header);
+            states.record(&header, 0);
         }
         Ok(verdict)
     }
@@ -410,7 +439,7 @@ mod tests {
     #[test]
     fn sequences_wrap_past_i32_max() {
         let mut states = ProducerStates::default();
-        states.record(&batch(1, 0, i32::MAX - 2, 1, 0));
+        states.record(&batch(1, 0, i32::MAX - 2, 1, 0), 0);
         let straddling = batch(1, 0, i32::MAX - 1, 4, 1);
         assert_eq!(straddling.last_sequence(), 1, "MAX-1, MAX, 0, 1");
         assert_eq!(append(&mut states, straddling), Ok(Verdict::Append));
@@ -423,7 +452,7 @@ mod tests {
         let mut states = ProducerStates::default();
         for (id, epoch) in [(1, 0), (2, 5), (3, 1)] {
             for i in 0..(id as i32 * 3) {
-                states.record(&batch(id, epoch, i, 1, i64::from(i)));
+                states.record(&batch(id, epoch, i, 1, i64::from(i)), 1_000 * id);
             }
         }
         let saved = states.encode(42);
@@ -440,10 +469,25 @@ mod tests {
     }
 
     #[test]
+    fn producers_idle_for_a_day_are_forgotten() {
+        let mut states = ProducerStates::default();
+        let day = PRODUCER_EXPIRATION_MS;
+        states.record(&batch(1, 0, 0, 1, 0), 10 * day);
+        states.record(&batch(2, 0, 0, 1, 1), 10 * day);
+        states.record(&batch(2, 0, 1, 1, 2), 10 * day + 5);
+        states.expire(11 * day);
+        assert_eq!(states.len(), 2, "a day exactly: kept");
+        states.expire(11 * day + 1);
+        assert_eq!(states.len(), 1, "the one that appended since is kept");
+        assert!(states.check(&batch(1, 0, 1, 1, -1)).is_err(), "forgotten: unknown now");
+        assert_eq!(states.check(&batch(2, 0, 2, 1, -1)), Ok(Verdict::Append));
+    }
+
+    #[test]
     fn retention_forgets_producers_whose_batches_are_gone() {
         let mut states = ProducerStates::default();
-        states.record(&batch(1, 0, 0, 10, 0));
-        states.record(&batch(2, 0, 0, 10, 10));
+        states.record(&batch(1, 0, 0, 10, 0), 0);
+        states.record(&batch(2, 0, 0, 10, 10), 0);
         states.forget_before(10);
         assert!(states.check(&batch(1, 0, 10, 1, -1)).is_err(), "unknown now");
         assert_eq!(states.check(&batch(2, 0, 10, 1, -1)), Ok(Verdict::Append));

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use super::batch::{self, BatchError, Record, StoredRecord};
+use super::batch::{self, BatchError, ProducedBatches, Record, StoredRecord};
 use super::coordinator::{Coordinator, CoordinatorConfig};
 use super::groups::{GroupError, Groups, Partitions};
 use super::log::{LogConfig, LogError};
@@ -89,51 +89,75 @@ impl fmt::Display for BrokerError {
                     "the record batch is {size} bytes, more than the topic's max_message_bytes {max}"
                 )
             }
-            BrokerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            } => {
-                write!(
-                    f,
-                    "{}",
-                    ProducerError::OutOfOrderSequence {
-                        producer_id: *producer_id,
-                        expected: *expected,
-                        got: *got
-                    }
-                )
-            }
-            BrokerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            } => {
-                write!(
-                    f,
-                    "{}",
-                    ProducerError::InvalidProducerEpoch {
-                        producer_id: *producer_id,
-                        epoch: *epoch,
-                        current: *current
-                    }
-                )
-            }
-            BrokerError::UnknownProducerId { producer_id, sequence } => {
-                write!(
-                    f,
-                    "{}",
-                    ProducerError::UnknownProducerId {
-                        producer_id: *producer_id,
-                        sequence: *sequence
-                    }
-                )
-            }
+            BrokerError::OutOfOrderSequence { .. }
+            | BrokerError::InvalidProducerEpoch { .. }
+            | BrokerError::UnknownProducerId { .. } => match self.producer_error() {
+                Some(err) => write!(f, "{err}"),
+                None => Ok(()),
+            },
         }
     }
 }
 
 impl std::error::Error for BrokerError {}
+
+impl BrokerError {
+    /// The idempotent producer's error this is, if it is one.
+    fn producer_error(&self) -> Option<ProducerError> {
+        Some(match *self {
+            BrokerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            } => ProducerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            },
+            BrokerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => ProducerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            },
+            BrokerError::UnknownProducerId { producer_id, sequence } => {
+                ProducerError::UnknownProducerId { producer_id, sequence }
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl From<ProducerError> for BrokerError {
+    fn from(err: ProducerError) -> Self {
+        match err {
+            ProducerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            } => BrokerError::OutOfOrderSequence {
+                producer_id,
+                expected,
+                got,
+            },
+            ProducerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => BrokerError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            },
+            ProducerError::UnknownProducerId { producer_id, sequence } => {
+                BrokerError::UnknownProducerId { producer_id, sequence }
+            }
+        }
+    }
+}
 
 impl From<LogError> for BrokerError {
     fn from(err: LogError) -> Self {
@@ -250,47 +274,41 @@ impl Topic {
 
     /// Appends a Kafka producer's record set to one partition: `batches` each hold one or
     /// more whole record batches back to back, as the Produce request carries them. Each
-    /// batch is checked (magic 2, CRC, lengths, codec, records; at most the topic's
-    /// `max_message_bytes`), idempotent producers' sequences are checked, and all batches
-    /// are appended or none; answered once acknowledged under the topic's durability, like
-    /// [`Topic::produce`]. A retry of batches already appended is answered with the
-    /// original offset and `duplicate`, nothing appended.
+    /// is checked ([`Topic::check_batches`]), then appended as [`Topic::append_checked`]
+    /// does.
     pub async fn append_batches(&self, partition: u32, batches: Vec<Vec<u8>>) -> Result<Appended, BrokerError> {
-        let target = self.partition(partition)?;
+        self.partition(partition)?;
+        let sets = batches
+            .into_iter()
+            .map(|bytes| self.check_batches(bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append_checked(partition, sets).await
+    }
+
+    /// Checks a Kafka producer's record set for this topic: every batch at most
+    /// `max_message_bytes` as sent (`RecordTooLarge`), then magic 2, CRC, lengths, codec,
+    /// flags, producer fields and records ([`batch::check_produced`]; `InvalidBatch`). The
+    /// answer holds the batches decoded, for the contract gate to walk, and is what
+    /// [`Topic::append_checked`] appends.
+    pub fn check_batches(&self, bytes: Vec<u8>) -> Result<ProducedBatches, BrokerError> {
         let max = self.config.max_message_bytes as usize;
-        for set in &batches {
-            let mut rest: &[u8] = set;
-            while !rest.is_empty() {
-                let size = batch::header(rest).map_err(BrokerError::InvalidBatch)?.total_len();
-                if size > max {
-                    return Err(BrokerError::RecordTooLarge { size, max });
-                }
-                rest = &rest[size..];
+        for one in batch::split(&bytes).map_err(BrokerError::InvalidBatch)? {
+            if one.len() > max {
+                return Err(BrokerError::RecordTooLarge { size: one.len(), max });
             }
         }
+        ProducedBatches::check(bytes).map_err(BrokerError::InvalidBatch)
+    }
+
+    /// Appends checked record sets to one partition: idempotent producers' sequences are
+    /// checked, and all batches are appended or none; answered once acknowledged under the
+    /// topic's durability, like [`Topic::produce`]. A retry of batches already appended is
+    /// answered with the original offset and `duplicate`, nothing appended.
+    pub async fn append_checked(&self, partition: u32, batches: Vec<ProducedBatches>) -> Result<Appended, BrokerError> {
+        let target = self.partition(partition)?;
         let produced = target.append_produced(batches).await.map_err(|err| match err {
             LogError::InvalidBatch(err) => BrokerError::InvalidBatch(err),
-            LogError::Producer(ProducerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            }) => BrokerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            },
-            LogError::Producer(ProducerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            }) => BrokerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            },
-            LogError::Producer(ProducerError::UnknownProducerId { producer_id, sequence }) => {
-                BrokerError::UnknownProducerId { producer_id, sequence }
-            }
+            LogError::Producer(err) => err.into(),
             err => self.log_error(err),
         })?;
         Ok(Appended {

@@ -1162,3 +1162,579 @@ mod groups {
         );
     }
 }
+
+/// What Kafka producers need of the storage: compressed batches, raw batch appends,
+/// idempotence across restarts, producer ids and timestamp lookups.
+mod kafka_produce {
+    use super::*;
+    use crate::broker::batch::tests::{produced, reframe, Codec, CODECS, LIBRDKAFKA};
+    use crate::broker::batch::{BatchError, DecodedLog, HEADER_LEN};
+    use crate::broker::topic::TopicConfig;
+    use crate::broker::{Appended, Broker, BrokerError, Topic};
+
+    fn batch_of(n: usize, tag: &str, timestamp: i64) -> Vec<Record> {
+        (0..n)
+            .map(|i| Record {
+                timestamp: timestamp + i as i64 * 10,
+                key: Some(format!("{tag}-{i}").into_bytes()),
+                value: Some(format!("{{\"tag\":\"{tag}\",\"i\":{i},\"pad\":\"{}\"}}", "y".repeat(200)).into_bytes()),
+                headers: vec![("h".to_string(), Some(tag.as_bytes().to_vec()))],
+            })
+            .collect()
+    }
+
+    /// Segments of a few compressed batches each.
+    fn tiny_segments() -> LogConfig {
+        LogConfig {
+            segment_bytes: 400,
+            segment_age: Duration::from_secs(3600),
+        }
+    }
+
+    fn open(dir: &std::path::Path, config: LogConfig) -> (Broker, std::sync::Arc<Topic>) {
+        let broker = Broker::open(dir, config).unwrap();
+        let topic = match broker.topic("k") {
+            Ok(topic) => topic,
+            Err(_) => broker.create_topic(TopicConfig::new("k", 1)).unwrap(),
+        };
+        (broker, topic)
+    }
+
+    /// Every record of partition 0, as (offset, key).
+    fn keys(topic: &Topic) -> Vec<(i64, String)> {
+        let bytes = topic.read_batches(0, 0, usize::MAX).unwrap();
+        let log = DecodedLog::new(&bytes);
+        log.records(0)
+            .map(|r| {
+                let r = r.unwrap();
+                (r.offset, String::from_utf8(r.key.unwrap().to_vec()).unwrap())
+            })
+            .collect()
+    }
+
+    fn segment_bytes(dir: &std::path::Path) -> u64 {
+        fs::read_dir(dir.join("topics/k/0"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn batches_of_every_codec_are_stored_as_sent_and_read_record_by_record() {
+        let dir = temp_dir();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        let mut sent = Vec::new();
+        for (i, codec) in CODECS.into_iter().enumerate() {
+            let bytes = produced(&batch_of(3, &format!("c{i}"), 1_000), codec, (-1, -1, -1));
+            let appended = topic.append_batches(0, vec![bytes.clone()]).await.unwrap();
+            assert_eq!(
+                appended,
+                Appended {
+                    base_offset: 3 * i as i64,
+                    duplicate: false
+                },
+                "{codec:?}"
+            );
+            sent.push(bytes);
+        }
+        // One record set holding two batches back to back.
+        let two = [
+            produced(&batch_of(2, "x", 5_000), Codec::Zstd, (-1, -1, -1)),
+            produced(&batch_of(2, "y", 5_000), Codec::Lz4, (-1, -1, -1)),
+        ];
+        let appended = topic.append_batches(0, vec![two.concat()]).await.unwrap();
+        assert_eq!(appended.base_offset, 18);
+        sent.extend(two);
+        assert_eq!(
+            topic.offsets(0).unwrap(),
+            (0, 22),
+            "acknowledged means durable and visible"
+        );
+
+        // Stored byte for byte as sent, but for the base offset the log assigned.
+        let stored = topic.read_batches(0, 0, usize::MAX).unwrap();
+        let mut position = 0;
+        for batch in &sent {
+            let end = position + batch.len();
+            assert_eq!(&stored[position + 8..end], &batch[8..]);
+            position = end;
+        }
+        assert_eq!(position, stored.len());
+
+        // Every reader decodes them: the walk over a read, and fetch.
+        let mut expected: Vec<(i64, String)> = Vec::new();
+        for (i, tag) in ["c0", "c1", "c2", "c3", "c4", "c5"].iter().enumerate() {
+            for j in 0..3 {
+                expected.push((3 * i as i64 + j as i64, format!("{tag}-{j}")));
+            }
+        }
+        expected.extend([
+            (18, "x-0".into()),
+            (19, "x-1".into()),
+            (20, "y-0".into()),
+            (21, "y-1".into()),
+        ]);
+        assert_eq!(keys(&topic), expected);
+        let fetched = topic.fetch(0, 4, usize::MAX).unwrap();
+        assert_eq!(fetched.len(), 18);
+        assert_eq!(fetched[0].offset, 4);
+        assert_eq!(
+            fetched[0].record,
+            batch_of(3, "c1", 1_000)[1],
+            "headers and timestamps too"
+        );
+    }
+
+    #[tokio::test]
+    async fn batches_librdkafka_sent_are_appended_and_its_retry_is_a_duplicate() {
+        let dir = temp_dir();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        for (i, (codec, bytes)) in LIBRDKAFKA.into_iter().enumerate() {
+            let appended = topic.append_batches(0, vec![bytes.to_vec()]).await.unwrap();
+            assert_eq!(appended.base_offset, 3 * i as i64, "{codec}");
+        }
+        // The zstd batch came from an idempotent producer (id 4242, epoch 3): sent again,
+        // it is answered with its offset and not appended twice.
+        assert_eq!(
+            topic.append_batches(0, vec![LIBRDKAFKA[3].1.to_vec()]).await.unwrap(),
+            Appended {
+                base_offset: 9,
+                duplicate: true
+            }
+        );
+        let keys = keys(&topic);
+        assert_eq!(keys.len(), 12);
+        assert_eq!(keys[10], (10, "key-1".to_string()));
+        assert_eq!(topic.max_timestamp(0).unwrap(), Some((2, 1_700_000_000_020)));
+        assert_eq!(
+            topic.offset_for_timestamp(0, 1_700_000_000_015).unwrap(),
+            Some((2, 1_700_000_000_020))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_checked_record_set_is_walked_once_decoded_then_appended() {
+        let dir = temp_dir();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        let set = [
+            produced(&batch_of(2, "g", 1_000), Codec::Gzip, (-1, -1, -1)),
+            produced(&batch_of(1, "s", 2_000), Codec::SnappyXerial, (-1, -1, -1)),
+        ]
+        .concat();
+        let checked = topic.check_batches(set).unwrap();
+        // What the contract gate sees: (key, value) of every record, batch by batch.
+        let seen: Vec<Vec<String>> = checked
+            .batches()
+            .map(|(_, records)| {
+                records
+                    .map(|r| String::from_utf8(r.unwrap().key.unwrap().to_vec()).unwrap())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(seen, vec![vec!["g-0", "g-1"], vec!["s-0"]]);
+        let appended = topic.append_checked(0, vec![checked]).await.unwrap();
+        assert_eq!(appended.base_offset, 0);
+        assert_eq!(
+            keys(&topic),
+            vec![(0, "g-0".into()), (1, "g-1".into()), (2, "s-0".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_compressed_or_oversized_batch_is_refused_with_nothing_written() {
+        let dir = temp_dir();
+        let broker = Broker::open(&dir, LogConfig::default()).unwrap();
+        let mut config = TopicConfig::new("k", 1);
+        config.max_message_bytes = 2048;
+        let topic = broker.create_topic(config).unwrap();
+        let good = produced(&batch_of(3, "ok", 1_000), Codec::Gzip, (-1, -1, -1));
+        // The compressed data cut short, under a CRC computed over it: well-formed outside.
+        let cut = &good[HEADER_LEN..good.len() - 12];
+        let damaged = reframe(&good, 1, cut, (-1, -1, -1));
+        let mut flipped = good.clone();
+        flipped[40] ^= 1;
+        let unknown_codec = reframe(&good, 6, &good[HEADER_LEN..], (-1, -1, -1));
+        for (request, why) in [
+            (vec![damaged.clone()], "damaged gzip data"),
+            (
+                vec![good.clone(), damaged],
+                "a good batch with a damaged one: none lands",
+            ),
+            (
+                vec![[good.clone(), flipped.clone()].concat()],
+                "a flipped bit in the second batch of a set",
+            ),
+            (vec![flipped], "a CRC mismatch"),
+            (vec![unknown_codec], "codec 6"),
+            (vec![good[..good.len() - 1].to_vec()], "a truncated batch"),
+            (vec![], "no batch"),
+        ] {
+            match topic.append_batches(0, request).await {
+                Err(BrokerError::InvalidBatch(err)) => {
+                    assert!(!err.to_string().is_empty(), "{why}");
+                }
+                other => panic!("{why}: {other:?}"),
+            }
+        }
+        let large = produced(&batch_of(20, "big", 1_000), Codec::None, (-1, -1, -1));
+        assert!(large.len() > 2048);
+        assert!(matches!(
+            topic.append_batches(0, vec![large]).await,
+            Err(BrokerError::RecordTooLarge { max: 2048, .. })
+        ));
+        assert!(matches!(
+            topic.append_batches(3, vec![good.clone()]).await,
+            Err(BrokerError::UnknownPartition { .. })
+        ));
+        assert_eq!(topic.offsets(0).unwrap(), (0, 0));
+        assert_eq!(segment_bytes(&dir), 0, "not a byte written");
+        // The same batch, compressed, is well under the limit and lands.
+        assert_eq!(topic.append_batches(0, vec![good]).await.unwrap().base_offset, 0);
+    }
+
+    #[tokio::test]
+    async fn idempotent_producers_get_duplicates_answered_and_gaps_and_fenced_epochs_refused() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, epoch) = broker.init_producer_id().unwrap();
+        assert_eq!(epoch, 0);
+        let batch = |epoch: i16, sequence: i32, tag: &str| {
+            produced(&batch_of(3, tag, 1_000), Codec::Snappy, (id, epoch, sequence))
+        };
+        let append = |bytes: Vec<u8>| topic.append_batches(0, vec![bytes]);
+        let new = |base_offset| Appended {
+            base_offset,
+            duplicate: false,
+        };
+        let duplicate = |base_offset| Appended {
+            base_offset,
+            duplicate: true,
+        };
+        assert_eq!(append(batch(0, 0, "a")).await.unwrap(), new(0));
+        assert_eq!(append(batch(0, 3, "b")).await.unwrap(), new(3));
+        // Retries: the original offsets, nothing appended.
+        assert_eq!(append(batch(0, 0, "a")).await.unwrap(), duplicate(0));
+        assert_eq!(append(batch(0, 3, "b")).await.unwrap(), duplicate(3));
+        assert_eq!(topic.offsets(0).unwrap(), (0, 6), "the log did not grow");
+        // A gap, a sequence that does not start a new epoch, a fenced epoch, an unknown id.
+        let gap = append(batch(0, 10, "gap")).await.unwrap_err();
+        assert!(
+            matches!(
+                gap,
+                BrokerError::OutOfOrderSequence {
+                    expected: 6,
+                    got: 10,
+                    ..
+                }
+            ),
+            "{gap:?}"
+        );
+        assert_eq!(
+            gap.to_string(),
+            format!("out of order sequence for producer {id}: expected 6, got 10")
+        );
+        assert!(matches!(
+            append(batch(1, 6, "c")).await,
+            Err(BrokerError::OutOfOrderSequence {
+                expected: 0,
+                got: 6,
+                ..
+            })
+        ));
+        assert_eq!(append(batch(1, 0, "c")).await.unwrap(), new(6));
+        assert!(matches!(
+            append(batch(0, 6, "old")).await,
+            Err(BrokerError::InvalidProducerEpoch {
+                epoch: 0,
+                current: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            topic
+                .append_batches(0, vec![produced(&batch_of(1, "u", 0), Codec::None, (id + 500, 0, 7))])
+                .await,
+            Err(BrokerError::UnknownProducerId { sequence: 7, .. })
+        ));
+        // Two batches of one producer in one request follow on from each other.
+        let pair = [batch(1, 3, "d"), batch(1, 6, "e")].concat();
+        assert_eq!(topic.append_batches(0, vec![pair.clone()]).await.unwrap(), new(9));
+        assert_eq!(topic.append_batches(0, vec![pair]).await.unwrap(), duplicate(9));
+        // A retry sent together with a new batch is refused whole.
+        let mixed = [batch(1, 6, "e"), batch(1, 9, "f")].concat();
+        assert!(matches!(
+            topic.append_batches(0, vec![mixed]).await,
+            Err(BrokerError::InvalidBatch(BatchError::Unsupported(_)))
+        ));
+        // Batches without a producer id are never checked.
+        let plain = produced(&batch_of(1, "p", 0), Codec::None, (-1, -1, -1));
+        assert_eq!(topic.append_batches(0, vec![plain.clone()]).await.unwrap(), new(15));
+        assert_eq!(topic.append_batches(0, vec![plain]).await.unwrap(), new(16));
+        let tags: Vec<String> = keys(&topic).into_iter().map(|(_, key)| key).collect();
+        assert_eq!(tags.len(), 17);
+        assert_eq!(tags.iter().filter(|k| k.starts_with("a-")).count(), 3, "appended once");
+    }
+
+    #[tokio::test]
+    async fn producer_state_survives_a_clean_restart_and_a_crash() {
+        let dir = temp_dir();
+        let batch = |id: i64, sequence: i32| {
+            produced(
+                &batch_of(4, &format!("s{sequence}"), 1_000),
+                Codec::Lz4,
+                (id, 0, sequence),
+            )
+        };
+        let (broker, topic) = open(&dir, tiny_segments());
+        let (id, _) = broker.init_producer_id().unwrap();
+        for sequence in (0..40).step_by(4) {
+            topic.append_batches(0, vec![batch(id, sequence)]).await.unwrap();
+        }
+        let segments = fs::read_dir(dir.join("topics/k/0"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".log"))
+            .count();
+        assert!(segments > 3, "{segments} segments");
+        drop(topic);
+        broker.close().unwrap();
+        drop(broker);
+        assert!(dir.join("topics/k/0/producers.snapshot").exists());
+
+        // Clean restart: the saved state.
+        let (broker, topic) = open(&dir, tiny_segments());
+        assert_eq!(
+            topic.append_batches(0, vec![batch(id, 36)]).await.unwrap(),
+            Appended {
+                base_offset: 36,
+                duplicate: true
+            }
+        );
+        assert!(matches!(
+            topic.append_batches(0, vec![batch(id, 44)]).await,
+            Err(BrokerError::OutOfOrderSequence { expected: 40, .. })
+        ));
+        topic.append_batches(0, vec![batch(id, 40)]).await.unwrap();
+        // A crash (no clean close): the snapshot left from the clean shutdown is stale
+        // (it knows sequences up to 39) and must not be trusted; the scan rebuilds.
+        drop(topic);
+        drop(broker);
+        let (broker, topic) = open(&dir, tiny_segments());
+        assert_eq!(
+            topic.append_batches(0, vec![batch(id, 40)]).await.unwrap(),
+            Appended {
+                base_offset: 40,
+                duplicate: true
+            },
+            "the batch appended after the snapshot is known"
+        );
+        assert_eq!(
+            topic.append_batches(0, vec![batch(id, 32)]).await.unwrap().base_offset,
+            32,
+            "the fifth-newest batch, from an older segment"
+        );
+        assert!(matches!(
+            topic.append_batches(0, vec![batch(id, 16)]).await,
+            Err(BrokerError::OutOfOrderSequence {
+                expected: 44,
+                got: 16,
+                ..
+            })
+        ));
+        assert_eq!(
+            topic.append_batches(0, vec![batch(id, 44)]).await.unwrap().base_offset,
+            44
+        );
+        assert_eq!(topic.offsets(0).unwrap(), (0, 48));
+        drop(broker);
+    }
+
+    #[tokio::test]
+    async fn a_producer_idle_for_a_day_is_forgotten_by_the_retention_pass() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let batch = |sequence| produced(&batch_of(3, "r", 1_000), Codec::None, (id, 0, sequence));
+        topic.append_batches(0, vec![batch(0)]).await.unwrap();
+        let hour = Duration::from_secs(3600);
+        broker.apply_retention(SystemTime::now() + hour).unwrap();
+        topic.append_batches(0, vec![batch(3)]).await.unwrap();
+        broker.apply_retention(SystemTime::now() + 25 * hour).unwrap();
+        assert!(matches!(
+            topic.append_batches(0, vec![batch(6)]).await,
+            Err(BrokerError::UnknownProducerId { sequence: 6, .. })
+        ));
+        assert_eq!(topic.offsets(0).unwrap(), (0, 6), "its records stay");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_retries_of_one_batch_append_it_once() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let bytes = produced(&batch_of(3, "once", 1_000), Codec::Gzip, (id, 0, 0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let topic = topic.clone();
+                let bytes = bytes.clone();
+                tokio::spawn(async move { topic.append_batches(0, vec![bytes]).await.unwrap() })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        assert_eq!(answers.iter().filter(|a| !a.duplicate).count(), 1, "{answers:?}");
+        assert!(answers.iter().all(|a| a.base_offset == 0));
+        assert_eq!(topic.offsets(0).unwrap(), (0, 3));
+    }
+
+    #[tokio::test]
+    async fn a_batch_lost_to_a_torn_write_is_appended_again_when_retried() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, LogConfig::default());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let first = produced(&batch_of(2, "a", 1_000), Codec::Zstd, (id, 0, 0));
+        let second = produced(&batch_of(2, "b", 1_000), Codec::Zstd, (id, 0, 2));
+        topic.append_batches(0, vec![first]).await.unwrap();
+        topic.append_batches(0, vec![second.clone()]).await.unwrap();
+        drop(topic);
+        drop(broker);
+        // The crash tore the second batch: the log keeps the first only.
+        let segment = dir.join("topics/k/0/00000000000000000000.log");
+        let length = fs::metadata(&segment).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap()
+            .set_len(length - 5)
+            .unwrap();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        assert_eq!(topic.offsets(0).unwrap(), (0, 2));
+        assert_eq!(
+            topic.append_batches(0, vec![second]).await.unwrap(),
+            Appended {
+                base_offset: 2,
+                duplicate: false
+            },
+            "the producer's retry lands: the state does not remember what the log lost"
+        );
+        assert_eq!(keys(&topic).len(), 4);
+    }
+
+    #[test]
+    fn producer_ids_are_never_handed_out_twice_across_restarts() {
+        let dir = temp_dir();
+        let mut seen = std::collections::BTreeSet::new();
+        let broker = Broker::open(&dir, LogConfig::default()).unwrap();
+        // Past one reserved block.
+        for _ in 0..1_005 {
+            let (id, epoch) = broker.init_producer_id().unwrap();
+            assert_eq!(epoch, 0);
+            assert!(seen.insert(id), "id {id} twice");
+        }
+        drop(broker); // a crash: the block in hand is not given back
+        for clean in [false, true] {
+            let broker = Broker::open(&dir, LogConfig::default()).unwrap();
+            for _ in 0..3 {
+                let (id, _) = broker.init_producer_id().unwrap();
+                assert!(seen.insert(id), "id {id} handed out again");
+                assert!(id > 1_004);
+            }
+            if clean {
+                broker.close().unwrap();
+            }
+        }
+        fs::write(dir.join("producer-ids"), "garbage").unwrap();
+        let refused = Broker::open(&dir, LogConfig::default())
+            .err()
+            .expect("a damaged file stops the start");
+        assert!(refused.to_string().contains("producer-ids"), "{refused}");
+    }
+
+    /// A log of batches with timestamps 1000·i + 10·j for record j of batch i, over several
+    /// segments; the records of batch 5 are out of order.
+    fn timed_log(dir: &std::path::Path) -> PartitionLog {
+        let (mut log, _) = PartitionLog::open(dir, tiny_segments()).unwrap();
+        for i in 0..12i64 {
+            let mut records = batch_of(4, &format!("t{i}"), 1_000 * i);
+            if i == 5 {
+                records.reverse(); // 5030, 5020, 5010, 5000
+            }
+            let codec = [Codec::None, Codec::Zstd, Codec::SnappyXerial][i as usize % 3];
+            log.append(&mut produced(&records, codec, (-1, -1, -1))).unwrap();
+        }
+        log.sync().unwrap();
+        log
+    }
+
+    #[test]
+    fn timestamp_lookups_cross_segments_and_stop_at_the_durable_point() {
+        let dir = temp_dir();
+        let mut log = timed_log(&dir);
+        assert!(log.segment_count() > 3, "{} segments", log.segment_count());
+        assert_eq!(log.offset_for_timestamp(i64::MIN).unwrap(), Some((0, 0)));
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((0, 0)));
+        assert_eq!(log.offset_for_timestamp(1).unwrap(), Some((1, 10)));
+        assert_eq!(
+            log.offset_for_timestamp(2_015).unwrap(),
+            Some((10, 2_020)),
+            "inside a zstd batch"
+        );
+        assert_eq!(log.offset_for_timestamp(3_000).unwrap(), Some((12, 3_000)));
+        assert_eq!(
+            log.offset_for_timestamp(5_015).unwrap(),
+            Some((20, 5_030)),
+            "first record at or after it"
+        );
+        assert_eq!(log.offset_for_timestamp(11_030).unwrap(), Some((47, 11_030)));
+        assert_eq!(log.offset_for_timestamp(11_031).unwrap(), None);
+        assert_eq!(log.max_timestamp().unwrap(), Some((47, 11_030)));
+
+        // Appended, not yet durable: invisible to both lookups.
+        log.append(&mut produced(&batch_of(2, "late", 50_000), Codec::Gzip, (-1, -1, -1)))
+            .unwrap();
+        assert_eq!(log.offset_for_timestamp(20_000).unwrap(), None);
+        assert_eq!(log.max_timestamp().unwrap(), Some((47, 11_030)));
+        log.sync().unwrap();
+        assert_eq!(log.offset_for_timestamp(20_000).unwrap(), Some((48, 50_000)));
+        assert_eq!(log.max_timestamp().unwrap(), Some((49, 50_010)));
+
+        // The greatest timestamp twice: the first record holding it.
+        log.append(&mut produced(&batch_of(1, "tie", 50_010), Codec::None, (-1, -1, -1)))
+            .unwrap();
+        log.sync().unwrap();
+        assert_eq!(log.max_timestamp().unwrap(), Some((49, 50_010)));
+
+        // After a clean reopen the saved time indexes answer the same.
+        log.close().unwrap();
+        drop(log);
+        let (log, recovery) = PartitionLog::open(&dir, tiny_segments()).unwrap();
+        assert!(recovery.clean);
+        assert_eq!(log.offset_for_timestamp(5_015).unwrap(), Some((20, 5_030)));
+        assert_eq!(log.max_timestamp().unwrap(), Some((49, 50_010)));
+
+        // An empty log has neither.
+        let (empty, _) = PartitionLog::open(&temp_dir(), tiny_segments()).unwrap();
+        assert_eq!(empty.offset_for_timestamp(0).unwrap(), None);
+        assert_eq!(empty.max_timestamp().unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn topics_answer_timestamp_lookups_per_partition() {
+        let dir = temp_dir();
+        let (_broker, topic) = open(&dir, LogConfig::default());
+        assert_eq!(topic.max_timestamp(0).unwrap(), None);
+        topic
+            .append_batches(0, vec![produced(&batch_of(3, "a", 7_000), Codec::Gzip, (-1, -1, -1))])
+            .await
+            .unwrap();
+        assert_eq!(topic.offset_for_timestamp(0, 7_005).unwrap(), Some((1, 7_010)));
+        assert_eq!(topic.max_timestamp(0).unwrap(), Some((2, 7_020)));
+        assert!(matches!(
+            topic.offset_for_timestamp(1, 0),
+            Err(BrokerError::UnknownPartition { .. })
+        ));
+    }
+}

@@ -23,16 +23,20 @@ use kafka_protocol::protocol::StrBytes;
 use super::cluster::{str, unknown_topic_code};
 use super::error::broker_code;
 use super::Kafka;
-use crate::broker::batch;
+use crate::broker::batch::ProducedBatches;
 use crate::broker::topic::Validation;
-use crate::broker::Topic;
+use crate::broker::{BrokerError, Topic};
 use crate::gate::{Encoding, Problem};
 
 /// Record errors listed per refused partition; the rest are counted in the message.
 const MAX_RECORD_ERRORS: usize = 20;
 
-/// Attributes bit 4: the batch belongs to a transaction, which this node does not offer.
-const TRANSACTIONAL: i16 = 1 << 4;
+/// Record sets larger than this are checked (CRC, decompression) on a blocking thread, so
+/// a few large requests do not hold up the async workers answering everything else.
+const INLINE_CHECK_BYTES: usize = 256 * 1024;
+
+/// A partition's record set, checked and judged, ready to append; or why not.
+type Admitted = Result<(Arc<Topic>, ProducedBatches), Outcome>;
 
 /// A partition's outcome before it is turned into the response.
 struct Outcome {
@@ -60,7 +64,7 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceRe
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
     // Phase one, in request order: look up, verify and judge every partition's records.
-    let mut judged: Vec<(TopicName, Vec<(i32, Result<(Arc<Topic>, Bytes), Outcome>)>)> = Vec::new();
+    let mut judged: Vec<(TopicName, Vec<(i32, Admitted)>)> = Vec::new();
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
         let topic = kafka.broker.topic(&name);
@@ -75,7 +79,9 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceRe
                     unknown_topic_code(&name),
                     format!("Topic '{name}' not found."),
                 )),
-                Ok(topic) => admit(kafka, topic, data.index, data.records.unwrap_or_default()).await,
+                Ok(topic) => admit(kafka, topic, data.index, data.records.unwrap_or_default())
+                    .await
+                    .map(|checked| (topic.clone(), checked)),
             };
             partitions.push((data.index, outcome));
         }
@@ -90,9 +96,9 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceRe
             appends.push((
                 index,
                 match outcome {
-                    Ok((topic, records)) => Ok(tokio::spawn(async move {
+                    Ok((topic, checked)) => Ok(tokio::spawn(async move {
                         let partition = index as u32;
-                        let appended = topic.append_batches(partition, vec![records.to_vec()]).await;
+                        let appended = topic.append_checked(partition, vec![checked]).await;
                         (appended, topic.offsets(partition).map(|(start, _)| start).unwrap_or(-1))
                     })),
                     Err(outcome) => Err(outcome),
@@ -126,8 +132,9 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceRe
     (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
 }
 
-/// Verifies a partition's record set and judges its records; the set to append, or why not.
-async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) -> Result<(Arc<Topic>, Bytes), Outcome> {
+/// Checks a partition's record set (lengths, CRC, codec, size, decompressed once) and has
+/// the gate judge its records; the set to append, or why not.
+async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) -> Result<ProducedBatches, Outcome> {
     if index < 0 || index as u32 >= topic.config.partitions {
         return Err(Outcome::error(
             ResponseError::UnknownTopicOrPartition.code(),
@@ -143,33 +150,23 @@ async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) ->
             "the record set is empty",
         ));
     }
-    let corrupt = |err: batch::BatchError| Outcome::error(ResponseError::CorruptMessage.code(), err.to_string());
-    // Split and verify every batch first: a set with one bad batch is refused whole.
-    let mut batches = Vec::new();
-    let mut rest: &[u8] = &records;
-    while !rest.is_empty() {
-        let header = batch::check_produced(rest).map_err(corrupt)?;
-        if header.attributes & TRANSACTIONAL != 0 {
-            return Err(Outcome::error(
-                ResponseError::TransactionalIdAuthorizationFailed.code(),
-                "transactional batches are not offered by this node",
-            ));
-        }
-        batches.push(&rest[..header.total_len()]);
-        rest = &rest[header.total_len()..];
-    }
+    let refused = |err: BrokerError| Outcome::error(broker_code(&err), err.to_string());
+    let checked = if records.len() <= INLINE_CHECK_BYTES {
+        topic.check_batches(records.to_vec()).map_err(refused)?
+    } else {
+        let owner = topic.clone();
+        tokio::task::spawn_blocking(move || owner.check_batches(records.to_vec()))
+            .await
+            .map_err(|err| Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()))?
+            .map_err(refused)?
+    };
     if topic.config.validation == Validation::Off {
-        return Ok((topic.clone(), records));
+        return Ok(checked);
     }
-    let decoded = batches
-        .iter()
-        .map(|b| batch::decoded(b))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
     let mut payloads = Vec::new();
-    for batch in &decoded {
-        for record in batch.records() {
-            let record = record.map_err(corrupt)?;
+    for (_, records) in checked.batches() {
+        for record in records {
+            let record = record.map_err(|err| Outcome::error(ResponseError::CorruptMessage.code(), err.to_string()))?;
             payloads.push((record.key, record.value));
         }
     }
@@ -178,15 +175,16 @@ async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) ->
         .judge(&topic.config, Encoding::Framed, &payloads)
         .await
         .map_err(|err| Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()))?;
-    if problems.is_empty() {
-        return Ok((topic.clone(), records));
+    if !problems.is_empty() {
+        return Err(refused_records(&topic.config.name, payloads.len(), &problems));
     }
-    Err(refused(&topic.config.name, payloads.len(), &problems))
+    drop(payloads);
+    Ok(checked)
 }
 
 /// INVALID_RECORD with the records' problems: each refused record once (its first problem
 /// in the list, the count of others in the message), at most [`MAX_RECORD_ERRORS`] listed.
-fn refused(topic: &str, count: usize, problems: &[Problem]) -> Outcome {
+fn refused_records(topic: &str, count: usize, problems: &[Problem]) -> Outcome {
     let mut record_errors: Vec<(i32, String)> = Vec::new();
     let mut refused_records = 0usize;
     for problem in problems {
@@ -224,7 +222,7 @@ fn partition_response(index: i32, outcome: Outcome) -> PartitionProduceResponse 
     PartitionProduceResponse::default()
         .with_index(index)
         .with_error_code(outcome.error)
-        .with_error_message(outcome.message.map(|m| StrBytes::from_string(m)))
+        .with_error_message(outcome.message.map(StrBytes::from_string))
         .with_base_offset(outcome.base_offset)
         .with_log_append_time_ms(-1)
         .with_log_start_offset(outcome.log_start)

@@ -99,7 +99,8 @@ pub fn parse(mut frame: Bytes) -> Result<Parsed, Refused> {
         )));
     }
     let header = frame::decode_header(&mut frame, key, version).map_err(|e| Refused::Close(e.to_string()))?;
-    let request = decode_body(key, &mut frame, version).map_err(|why| Refused::Close(format!("{key:?} v{version}: {why}")))?;
+    let request =
+        decode_body(key, &mut frame, version).map_err(|why| Refused::Close(format!("{key:?} v{version}: {why}")))?;
     Ok(Parsed {
         peek,
         client_id: header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default(),
@@ -114,16 +115,19 @@ fn decode<R: Decodable>(body: &mut Bytes, version: i16) -> Result<R, String> {
         .map_err(|_| "the request body does not decode".to_string())?
         .map_err(|e| format!("the request body does not decode: {e}"))?;
     if body.has_remaining() {
-        tracing::debug!(left_over = body.remaining(), "kafka: bytes after a request body ignored");
+        tracing::debug!(
+            left_over = body.remaining(),
+            "kafka: bytes after a request body ignored"
+        );
     }
     Ok(request)
 }
 
 fn advertised(key: ApiKey) -> String {
-    versions::SUPPORTED
-        .iter()
-        .find(|&&(k, _, _)| k == key)
-        .map_or_else(|| "no version of it".to_string(), |&(_, min, max)| format!("v{min} to v{max}"))
+    versions::SUPPORTED.iter().find(|&&(k, _, _)| k == key).map_or_else(
+        || "no version of it".to_string(),
+        |&(_, min, max)| format!("v{min} to v{max}"),
+    )
 }
 
 #[cfg(test)]
@@ -200,17 +204,25 @@ mod tests {
             .collect();
         assert!(matches!(parsed[0].request, Request::ApiVersions(_)));
         assert_eq!(parsed[0].client_id, "test");
-        let Request::Metadata(metadata) = &parsed[1].request else { panic!("{:?}", parsed[1]) };
+        let Request::Metadata(metadata) = &parsed[1].request else {
+            panic!("{:?}", parsed[1])
+        };
         let topics = metadata.topics.as_ref().unwrap();
         assert_eq!(topics[0].name.as_ref().unwrap().0.as_str(), "orders");
-        let Request::Produce(produce) = &parsed[2].request else { panic!("{:?}", parsed[2]) };
+        let Request::Produce(produce) = &parsed[2].request else {
+            panic!("{:?}", parsed[2])
+        };
         let records = produce.topic_data[0].partition_data[0].records.as_ref().unwrap();
         assert!(batch::verify_whole(records).is_ok(), "the batch arrives as sent");
-        let Request::OffsetCommit(commit) = &parsed[3].request else { panic!("{:?}", parsed[3]) };
+        let Request::OffsetCommit(commit) = &parsed[3].request else {
+            panic!("{:?}", parsed[3])
+        };
         let partition = &commit.topics[0].partitions[0];
         assert_eq!(partition.committed_offset, 42);
         assert_eq!(partition.committed_metadata.as_ref().unwrap().as_str(), "meta");
-        let Request::ApiVersions(versions) = &parsed[4].request else { panic!("{:?}", parsed[4]) };
+        let Request::ApiVersions(versions) = &parsed[4].request else {
+            panic!("{:?}", parsed[4])
+        };
         assert_eq!(versions.client_software_name.as_str(), "heral");
     }
 
@@ -224,7 +236,9 @@ mod tests {
         assert!(reason(frame(1, 99, &[])).contains("Fetch v99 is not supported (this node speaks v4 to v12)"));
         assert!(reason(frame(0, 2, &[])).contains("Produce v2"));
         assert!(reason(vec![0, 18, 0]).contains("shorter than a request header"));
-        assert!(reason(frame(3, 1, &[0x7f, 0xff, 0xff, 0xff])).contains("Metadata v1: the request body does not decode"));
+        assert!(
+            reason(frame(3, 1, &[0x7f, 0xff, 0xff, 0xff])).contains("Metadata v1: the request body does not decode")
+        );
         assert!(matches!(
             parse(Bytes::from(frame(18, 9, &[]))),
             Err(Refused::ApiVersionsTooNew(peek)) if peek.correlation_id == 7
