@@ -40,8 +40,9 @@ pub async fn handle(kafka: &Kafka, body: Bytes, peer: SocketAddr) -> Reply {
         Request::ListOffsets(r) => respond(&peek, &fetch::list_offsets(kafka, r), version),
         Request::Fetch(r) => respond(&peek, &fetch::fetch(kafka, r).await, version),
         Request::Produce(r) => match produce::produce(kafka, r).await {
-            Some(response) => respond(&peek, &response, version),
-            None => Reply::Nothing,
+            produce::Answer::Response(response) => respond(&peek, &response, version),
+            produce::Answer::Nothing => Reply::Nothing,
+            produce::Answer::Close(why) => Reply::Close(why),
         },
         Request::InitProducerId(r) => respond(&peek, &produce::init_producer_id(kafka, r).await, version),
         Request::JoinGroup(r) => respond(&peek, &groups::join_group(kafka, r, version, &caller).await, version),

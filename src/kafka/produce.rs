@@ -8,7 +8,8 @@
 //! `error_message`; nothing of it lands. Other partitions of the same request are answered
 //! on their own, as Kafka does. Admitted sets are appended as the client sent them, all
 //! partitions at once, and answered once durable under their topic's durability (after
-//! fdatasync in `sync` mode) for acks 1 and all; acks 0 gets no answer.
+//! fdatasync in `sync` mode) for acks 1 and all. Acks 0 gets no answer; a refused partition
+//! then closes the connection, the one signal such a producer notices (as Kafka does).
 
 use std::sync::Arc;
 
@@ -59,8 +60,16 @@ impl Outcome {
     }
 }
 
-/// Answers `None` for acks=0: the client expects no response at all.
-pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceResponse> {
+/// What a Produce gets.
+pub enum Answer {
+    Response(ProduceResponse),
+    /// acks=0 and everything landed: no response at all.
+    Nothing,
+    /// acks=0 and something was refused: close the connection, with this reason logged.
+    Close(String),
+}
+
+pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Answer {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
     // Phase one, in request order: look up, verify and judge every partition's records.
@@ -129,7 +138,21 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Option<ProduceRe
                 .with_partition_responses(answers),
         );
     }
-    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+    if acks != 0 {
+        return Answer::Response(ProduceResponse::default().with_responses(responses));
+    }
+    let refused = responses.iter().find_map(|topic| {
+        topic.partition_responses.iter().find(|p| p.error_code != 0).map(|p| {
+            format!(
+                "an acks=0 produce to {}/{} was refused (error {}): {}",
+                topic.name.0.as_str(),
+                p.index,
+                p.error_code,
+                p.error_message.as_deref().unwrap_or("")
+            )
+        })
+    });
+    refused.map_or(Answer::Nothing, Answer::Close)
 }
 
 /// Checks a partition's record set (lengths, CRC, codec, size, decompressed once) and has

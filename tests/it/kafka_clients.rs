@@ -1075,3 +1075,71 @@ fn broken_frames_close_only_their_own_connection() {
     );
     assert_eq!(server.call("GET", "/health", None).0, 200);
 }
+
+/// A Produce v3 body with acks=0 carrying one record batch of `values` for `topic`/0.
+fn acks_zero_produce(topic: &str, values: &[&[u8]]) -> Vec<u8> {
+    let records: Vec<herald::broker::batch::Record> = values
+        .iter()
+        .map(|v| herald::broker::batch::Record {
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(v.to_vec()),
+            headers: Vec::new(),
+        })
+        .collect();
+    let batch = herald::broker::batch::encode(&records);
+    let mut body = Vec::new();
+    body.extend((-1i16).to_be_bytes()); // no transactional id
+    body.extend(0i16.to_be_bytes()); // acks=0
+    body.extend(1000i32.to_be_bytes());
+    body.extend(1i32.to_be_bytes());
+    body.extend((topic.len() as i16).to_be_bytes());
+    body.extend(topic.as_bytes());
+    body.extend(1i32.to_be_bytes());
+    body.extend(0i32.to_be_bytes());
+    body.extend((batch.len() as i32).to_be_bytes());
+    body.extend(batch);
+    body
+}
+
+/// acks=0 gets no response at all (one would desynchronise the client): the next request's
+/// answer is the next frame on the socket. A refused acks=0 produce closes the connection,
+/// the only way such a producer learns of it, and writes nothing.
+#[test]
+fn acks_zero_is_never_answered_and_a_refusal_closes_the_connection() {
+    if no_listener() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(
+        &server,
+        json!({"name": "fire-and-forget", "partitions": 1, "validation": "off"}),
+    );
+    create_topic(&server, json!({"name": "guarded", "partitions": 1, "validation": "id"}));
+    let mut stream = connect(&bootstrap);
+    let mut pipelined = frame(0, 3, 21, &acks_zero_produce("fire-and-forget", &[b"one", b"two"]));
+    pipelined.extend(frame(18, 0, 22, b""));
+    stream.write_all(&pipelined).unwrap();
+    let Answer::Frame(next) = answer(&mut stream) else {
+        panic!("the connection closed after an acks=0 produce that landed")
+    };
+    assert_eq!(api_versions_v0(&next).0, 22, "the first answer is the ApiVersions one");
+    assert_eq!(values(&stored(&server, "fire-and-forget", 0)), ["one", "two"]);
+
+    // Unframed values on a topic whose value subject has a schema: refused, so the
+    // connection closes.
+    let schema = json!({"schema": r#"{"type":"record","name":"Ping","fields":[{"name":"n","type":"int"}]}"#});
+    let (status, _) = server.call("POST", "/subjects/guarded-value/versions", Some(&schema));
+    assert_eq!(status, 200);
+    stream
+        .write_all(&frame(0, 3, 23, &acks_zero_produce("guarded", &[b"not framed"])))
+        .unwrap();
+    assert!(
+        matches!(answer(&mut stream), Answer::Closed),
+        "a refused acks=0 produce must close the connection"
+    );
+    assert!(
+        stored(&server, "guarded", 0).is_empty(),
+        "nothing of a refused batch lands"
+    );
+}
