@@ -57,6 +57,9 @@ pub struct Shared {
     /// base of every URL the server hands out. Never taken from a request's `Host` header,
     /// which the client controls.
     pub public_url: String,
+    /// The Kafka listener's advertised `HOST:PORT`, for the docs' client snippets and the
+    /// AsyncAPI servers; `None` when the listener is off.
+    pub kafka_bootstrap: Option<String>,
     /// The largest request body any route reads (`max_request_bytes`), the produce routes
     /// included; larger ones are answered 413 before they are buffered.
     pub max_request_bytes: usize,
@@ -81,6 +84,7 @@ impl AppState {
             metrics: Metrics::default(),
             broker: None,
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            kafka_bootstrap: None,
             max_request_bytes: 0,
             read_budget: Default::default(),
         }))
@@ -95,6 +99,7 @@ impl AppState {
             metrics: Metrics::default(),
             broker: Some(broker),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            kafka_bootstrap: None,
             max_request_bytes: 0,
             read_budget: Default::default(),
         }))
@@ -112,6 +117,23 @@ impl AppState {
             shared.public_url = url;
         }
         self
+    }
+
+    /// Sets the Kafka listener's advertised address (`None`: the listener is off), which the
+    /// docs hand to Kafka clients; call before the state is shared.
+    pub fn with_kafka_bootstrap(mut self, bootstrap: Option<String>) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.kafka_bootstrap = bootstrap;
+        }
+        self
+    }
+
+    /// Where the docs tell clients to connect.
+    pub fn endpoints(&self) -> crate::docs::Endpoints {
+        crate::docs::Endpoints {
+            public_url: self.public_url.clone(),
+            kafka_bootstrap: self.kafka_bootstrap.clone(),
+        }
     }
 
     /// Sets the largest request body; call before the state is shared.
