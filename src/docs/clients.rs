@@ -69,8 +69,7 @@ pub fn clients(inputs: &ClientInputs<'_>, endpoints: &Endpoints) -> Clients {
 
 /// Whether bytes as a tool types them (no Confluent framing) get past the topic's gate.
 fn accepts_unframed(topic: &TopicConfig, value: Option<(SchemaType, i64)>) -> bool {
-    topic.validation == Validation::Off
-        || (topic.value_subject_strategy == SubjectStrategy::Topic && value.is_none())
+    topic.validation == Validation::Off || (topic.value_subject_strategy == SubjectStrategy::Topic && value.is_none())
 }
 
 /// The subject Confluent's serializers derive under TopicNameStrategy.
@@ -162,8 +161,10 @@ impl Kafka<'_> {
             _ => None,
         };
         if avro_event.is_some() {
-            out.push_str("from fastavro import json_reader, parse_schema
-");
+            out.push_str(
+                "from fastavro import json_reader, parse_schema
+",
+            );
         }
         out.push_str(&format!(
             "\nregistry = SchemaRegistryClient({{\"url\": {}}})\n\n{REPORT}\n",
@@ -181,9 +182,7 @@ impl Kafka<'_> {
                 format!("{{\"auto.register.schemas\": False, \"subject.name.strategy\": {function}}}")
             }
             None => {
-                out.push_str(
-                    "# The serializers write with each subject's latest schema and never register one.\n",
-                );
+                out.push_str("# The serializers write with each subject's latest schema and never register one.\n");
                 python_conf(&self.topic().value_subject, &default_subject(topic, "value"))
             }
         };
@@ -255,7 +254,9 @@ impl Kafka<'_> {
         );
         out.push_str(&format!("producerProps.put(\"bootstrap.servers\", {bootstrap});\n"));
         out.push_str("producerProps.put(\"acks\", \"all\");\n");
-        out.push_str(&format!("producerProps.put(\"key.serializer\", \"{key_serializer}\");\n"));
+        out.push_str(&format!(
+            "producerProps.put(\"key.serializer\", \"{key_serializer}\");\n"
+        ));
         out.push_str(&format!(
             "producerProps.put(\"value.serializer\", \"{value_serializer}\");\n"
         ));
@@ -300,7 +301,9 @@ impl Kafka<'_> {
             java_str(&format!("{topic}-reader"))
         ));
         out.push_str("consumerProps.put(\"auto.offset.reset\", \"earliest\");\n");
-        out.push_str(&format!("consumerProps.put(\"key.deserializer\", \"{key_deserializer}\");\n"));
+        out.push_str(&format!(
+            "consumerProps.put(\"key.deserializer\", \"{key_deserializer}\");\n"
+        ));
         out.push_str(&format!(
             "consumerProps.put(\"value.deserializer\", \"{value_deserializer}\");\n"
         ));
@@ -366,8 +369,16 @@ fn python_consumer(bootstrap: &str, group: &str, topic: &str) -> String {
 /// `(module, serializer, deserializer)` of confluent-kafka's classes for a schema type.
 fn python_classes(kind: SchemaType) -> (&'static str, &'static str, &'static str) {
     match kind {
-        SchemaType::Avro => ("confluent_kafka.schema_registry.avro", "AvroSerializer", "AvroDeserializer"),
-        SchemaType::Json => ("confluent_kafka.schema_registry.json_schema", "JSONSerializer", "JSONDeserializer"),
+        SchemaType::Avro => (
+            "confluent_kafka.schema_registry.avro",
+            "AvroSerializer",
+            "AvroDeserializer",
+        ),
+        SchemaType::Json => (
+            "confluent_kafka.schema_registry.json_schema",
+            "JSONSerializer",
+            "JSONDeserializer",
+        ),
         SchemaType::Protobuf => (
             "confluent_kafka.schema_registry.protobuf",
             "ProtobufSerializer",
@@ -481,7 +492,9 @@ fn http(inputs: &ClientInputs<'_>, public_url: &str) -> String {
             "application/vnd.kafka.binary.v2+json",
             "{\"records\": [{\"value\": \"BASE64 OF THE FRAMED EVENT\"}]}".to_string(),
             match strategy {
-                SubjectStrategy::Record => "# Produce: framed bytes in base64, as RecordNameStrategy needs the schema id",
+                SubjectStrategy::Record => {
+                    "# Produce: framed bytes in base64, as RecordNameStrategy needs the schema id"
+                }
                 _ => "# Produce: framed bytes in base64, as TopicRecordNameStrategy needs the schema id",
             },
         ),
@@ -507,7 +520,9 @@ fn http(inputs: &ClientInputs<'_>, public_url: &str) -> String {
          curl -s {}\n",
         sh_word(&body),
         sh_word(&format!("{public_url}/topics/{topic}")),
-        sh_word(&format!("{public_url}/topics/{topic}/partitions/0/records?offset=0{format}")),
+        sh_word(&format!(
+            "{public_url}/topics/{topic}/partitions/0/records?offset=0{format}"
+        )),
     )
 }
 

@@ -374,8 +374,8 @@ const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
 /// links, forms posting back to the server, and no framing by other sites.
 const DOCS_CSP: HeaderValue = HeaderValue::from_static(concat!(
     "default-src 'none'; ",
-    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0='; ",
-    "style-src 'sha256-t1Bnn92nFM6TjiA8Znq06Y4A8cH+LxvZMAKP354kf/k='; ",
+    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0=' 'sha256-T0ihxE8CuthpT1qPPPkM5z4DHO3ab2RTa5LIe3IkM1Y='; ",
+    "style-src 'sha256-vUkmX0ssBTjDprVtHDf2PKut2kKTu5bNmcj5K6Pm6oI='; ",
     "img-src 'self' data: https:; ",
     "form-action 'self'; ",
     "base-uri 'none'; ",
