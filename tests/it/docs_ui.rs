@@ -416,6 +416,87 @@ async fn a_hostile_kafka_address_is_escaped_in_the_page_and_the_snippets() {
     );
 }
 
+/// Runs `program` with `args`, the snippet as the last argument or on stdin; its stdout.
+fn run_snippet(program: &str, args: &[&str], what: &str) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {program} for {what}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The snippets as a reader copies them, run against a live server with the Kafka listener:
+/// the Python one produces the page's example through the serializers and reads it back,
+/// the HTTP one produces it again over REST, and kcat reads both.
+#[test]
+fn the_topic_pages_snippets_run_as_shown() {
+    let python = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty());
+    let Some(python) = python else {
+        crate::support::skip("the snippet test needs HERALD_TEST_PYTHON, a Python with confluent-kafka (CI sets it)");
+        return;
+    };
+    let server = Server::start(&[]);
+    if server.kafka.is_none() {
+        crate::support::skip("this build of herald has no Kafka listener");
+        return;
+    }
+    load_over_http(&server);
+    let kcat = Command::new("kcat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let pages: Vec<(&str, &str, String)> = [
+        ("payment-completed", "ord-1042"),
+        ("order-placed", "TSHIRT-M-BLUE"),
+        ("shipment-dispatched", "JD0146"),
+    ]
+    .into_iter()
+    .map(|(topic, marker)| {
+        let url = format!("http://{}/ui/topics/{topic}.html", server.address);
+        let html = run_snippet("curl", &["-sf", &url], &format!("GET {url}"));
+        (topic, marker, html)
+    })
+    .collect();
+    // One Python process per topic at a time would take a group join each; run them together.
+    std::thread::scope(|scope| {
+        for (topic, marker, html) in &pages {
+            let python = &python;
+            scope.spawn(move || {
+                let code = snippet(html, "python").expect("a Python snippet");
+                let out = run_snippet(
+                    python,
+                    &["-W", "ignore", "-c", &code],
+                    &format!("{topic}'s Python snippet"),
+                );
+                assert!(out.contains(marker) && !out.contains("not produced"), "{topic}: {out}");
+            });
+        }
+    });
+    for (topic, marker, html) in &pages {
+        let http = snippet(html, "http").expect("an HTTP snippet");
+        let out = run_snippet("sh", &["-c", &http], &format!("{topic}'s HTTP snippet"));
+        assert!(out.contains(r#""offsets":[{"partition":"#), "{topic}: {out}");
+        assert!(!out.contains("error_code\":4"), "{topic}: {out}");
+        if kcat {
+            let out = run_snippet(
+                "sh",
+                &["-c", &snippet(html, "kcat").unwrap()],
+                &format!("{topic}'s kcat snippet"),
+            );
+            // The Python snippet's record and the HTTP snippet's, framed values carrying the
+            // example's text.
+            assert!(out.matches(marker).count() >= 2, "{topic}: {out}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn examples_that_no_longer_validate_are_set_aside_for_a_generated_one() {
     let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
