@@ -432,7 +432,7 @@ fn python_bytes(example: Option<&str>) -> String {
         .and_then(|e| serde_json::from_str::<Value>(e).ok())
         .map(|v| v.to_string())
         .unwrap_or_else(|| "{\"id\": 1}".to_string());
-    format!("{}.encode()", py_str(&compact))
+    format!("{}.encode()", py_quoted(&compact))
 }
 
 /// `(serializer, deserializer, Java type)` for a part with that schema type, or without one.
