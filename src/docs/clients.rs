@@ -609,6 +609,116 @@ fn py_literal(value: &Value, depth: usize) -> String {
 mod tests {
     use super::*;
 
+    fn endpoints(kafka: Option<&str>) -> Endpoints {
+        Endpoints {
+            public_url: "https://herald.example.com".to_string(),
+            kafka_bootstrap: kafka.map(str::to_string),
+        }
+    }
+
+    fn code<'a>(clients: &'a Clients, id: &str) -> &'a str {
+        &clients.snippets.iter().find(|s| s.id == id).unwrap().code
+    }
+
+    #[test]
+    fn without_a_listener_only_the_http_way_is_offered() {
+        let topic = TopicConfig::new("orders", 3);
+        let inputs = ClientInputs {
+            topic: &topic,
+            value: Some((SchemaType::Json, 4)),
+            key: None,
+            example: Some(r#"{"id": 1}"#),
+            value_has_references: false,
+        };
+        let clients = clients(&inputs, &endpoints(None));
+        assert_eq!(clients.kafka_bootstrap, None);
+        let ids: Vec<&str> = clients.snippets.iter().map(|s| s.id).collect();
+        assert_eq!(ids, ["http"]);
+        assert!(code(&clients, "http").contains(r#"--data '{"records": [{"value": {"id":1}}]}'"#));
+    }
+
+    #[test]
+    fn a_topic_subject_under_another_name_is_named_to_the_serializers() {
+        let mut topic = TopicConfig::new("orders-v2", 1);
+        topic.value_subject = "orders-value".to_string();
+        let inputs = ClientInputs {
+            topic: &topic,
+            value: Some((SchemaType::Avro, 7)),
+            key: None,
+            example: Some(r#"{"id": "o-1"}"#),
+            value_has_references: false,
+        };
+        let clients = clients(&inputs, &endpoints(Some("k:9092")));
+        let python = code(&clients, "python");
+        assert!(
+            python.contains(r#""subject.name.strategy": lambda ctx, name: "orders-value""#),
+            "{python}"
+        );
+        assert!(
+            python.contains(r#"registry.get_latest_version("orders-value")"#),
+            "{python}"
+        );
+        assert!(python.contains(r#"io.StringIO('{"id":"o-1"}')"#), "{python}");
+        let java = code(&clients, "java");
+        assert!(
+            java.contains("// The value subject is orders-value, not orders-v2-value"),
+            "{java}"
+        );
+        assert!(code(&clients, "http").contains(r#""value_schema_id": 7"#));
+    }
+
+    #[test]
+    fn record_strategies_configure_the_serializers_and_need_framed_bytes() {
+        let mut topic = TopicConfig::new("mixed", 1);
+        topic.value_subject_strategy = SubjectStrategy::Record;
+        let inputs = ClientInputs {
+            topic: &topic,
+            value: None,
+            key: None,
+            example: None,
+            value_has_references: false,
+        };
+        let clients = clients(&inputs, &endpoints(Some("k:9092")));
+        let python = code(&clients, "python");
+        assert!(
+            python.contains("import SchemaRegistryClient, record_subject_name_strategy")
+                && python.contains(r#""subject.name.strategy": record_subject_name_strategy"#)
+                && python.contains("AvroSerializer(registry, schema_str,"),
+            "{python}"
+        );
+        let java = code(&clients, "java");
+        assert!(
+            java.contains(
+                r#"producerProps.put("value.subject.name.strategy", "io.confluent.kafka.serializers.subject.RecordNameStrategy");"#
+            ) && !java.contains("use.latest.version"),
+            "{java}"
+        );
+        let kcat = clients.snippets.iter().find(|s| s.id == "kcat").unwrap();
+        assert!(
+            kcat.note
+                .as_deref()
+                .is_some_and(|n| n.contains("RecordNameStrategy subjects")),
+            "{:?}",
+            kcat.note
+        );
+        assert!(code(&clients, "http").contains("application/vnd.kafka.binary.v2+json"));
+    }
+
+    #[test]
+    fn an_ipv6_bootstrap_stays_one_shell_word_and_one_string() {
+        let topic = TopicConfig::new("t", 1);
+        let inputs = ClientInputs {
+            topic: &topic,
+            value: None,
+            key: None,
+            example: None,
+            value_has_references: false,
+        };
+        let clients = clients(&inputs, &endpoints(Some("[::1]:9092")));
+        assert!(code(&clients, "kcat").contains("kcat -b '[::1]:9092' -t t -C"));
+        assert!(code(&clients, "python").contains(r#"{"bootstrap.servers": "[::1]:9092"}"#));
+    }
+
     #[test]
     fn strings_are_quoted_for_the_language_they_land_in() {
         assert_eq!(py_str("a\"b\\c"), r#""a\"b\\c""#);
