@@ -131,11 +131,14 @@ impl Kafka<'_> {
         }
         imports.sort();
         imports.dedup();
-        let reads_example = kind == SchemaType::Avro
-            && strategy.is_none()
-            && self.inputs.example.is_some()
-            && !self.inputs.value_has_references;
-        if reads_example {
+        // An Avro example is in Avro's JSON encoding (unions wrapped); fastavro, which the Avro
+        // serializer uses, reads it into the values the serializer takes, given the schema
+        // (which must stand alone, without references).
+        let avro_event = match (kind, strategy, self.inputs.example) {
+            (SchemaType::Avro, None, Some(example)) if !self.inputs.value_has_references => Some(example),
+            _ => None,
+        };
+        if avro_event.is_some() {
             out.push_str("import io\nimport json\n\n");
         }
         out.push_str("from confluent_kafka import Consumer, SerializingProducer\n");
@@ -156,15 +159,8 @@ impl Kafka<'_> {
             out.push_str(&format!("from {module} import {}\n", classes.join(", ")));
         }
         out.push_str("from confluent_kafka.serialization import MessageField, SerializationContext\n");
-        let avro_event = match (kind, strategy, self.inputs.example) {
-            (SchemaType::Avro, None, Some(example)) if !self.inputs.value_has_references => Some(example),
-            _ => None,
-        };
         if avro_event.is_some() {
-            out.push_str(
-                "from fastavro import json_reader, parse_schema
-",
-            );
+            out.push_str("from fastavro import json_reader, parse_schema\n");
         }
         out.push_str(&format!(
             "\nregistry = SchemaRegistryClient({{\"url\": {}}})\n\n{REPORT}\n",
