@@ -111,6 +111,14 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         ),
         None => None,
     };
+    // The docs hand Kafka clients the advertised address (an IPv6 host in brackets).
+    let state = state.with_kafka_bootstrap(kafka.as_ref().map(|(_, kafka)| {
+        let host = &kafka.advertised_host;
+        match host.contains(':') {
+            true => format!("[{host}]:{}", kafka.advertised_port),
+            false => format!("{host}:{}", kafka.advertised_port),
+        }
+    }));
     // One signal stops both doors; each finishes what it has in flight.
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -1,12 +1,14 @@
 //! The catalog as an AsyncAPI 3.0 document: a channel per topic, its key and value messages
 //! (Avro payloads as multi-format schemas with `schemaFormat`, JSON Schemas likewise, so the
 //! registered text is carried unchanged), a send and a receive operation per topic, and the
-//! topic's owner, contact and tags as `x-` extensions.
+//! topic's owner, contact and tags as `x-` extensions. The servers are the HTTP API and, when
+//! its listener is on, the Kafka protocol (with Kafka bindings naming the schema registry and
+//! each topic's partitions and settings).
 
 use serde_json::{json, Map, Value};
 
-use super::Example;
-use crate::broker::topic::TopicConfig;
+use super::{Endpoints, Example};
+use crate::broker::topic::{TopicConfig, Validation};
 use crate::registry::SubjectSchema;
 use crate::schema::Schema;
 
@@ -77,9 +79,11 @@ fn component_id(topic: &str) -> String {
         .collect()
 }
 
-/// The document for `channels` (one topic's when `only` names it); `server` is the
-/// `host:port` clients reach Herald's REST Proxy API at.
-pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) -> Value {
+/// The version of AsyncAPI's Kafka bindings the document uses.
+const KAFKA_BINDING_VERSION: &str = "0.5.0";
+
+/// The document for `channels` (one topic's when `only` names it), served at `endpoints`.
+pub fn document(channels: &[ChannelSource], only: Option<&str>, endpoints: &Endpoints) -> Value {
     let mut channel_map = Map::new();
     let mut operations = Map::new();
     let mut messages = Map::new();
@@ -106,6 +110,9 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) ->
         }
         if let Some(contact) = &config.contact {
             channel["x-contact"] = json!(contact);
+        }
+        if endpoints.kafka_bootstrap.is_some() {
+            channel["bindings"] = json!({"kafka": kafka_channel_binding(config)});
         }
         if let Some(value) = &source.value {
             let mut payload = value.schema.clone();
@@ -197,13 +204,7 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) ->
             "description": description,
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "herald": {
-                "host": server,
-                "protocol": "http",
-                "description": "Herald's REST Proxy v2 API: POST /topics/{topic} to produce, consumer groups under /consumers.",
-            }
-        },
+        "servers": servers(endpoints),
         "channels": channel_map,
         "operations": operations,
         "components": {"messages": messages},
@@ -214,6 +215,60 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, server: &str) ->
         }
     }
     document
+}
+
+/// The HTTP API at the public URL (its host and path, never a request's `Host` header) and,
+/// when the listener is on, the Kafka protocol at the advertised address.
+fn servers(endpoints: &Endpoints) -> Value {
+    let url = endpoints.public_url.as_str();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let (host, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, ""),
+    };
+    let mut http = json!({
+        "host": host,
+        "protocol": scheme,
+        "description": "Herald's REST Proxy v2 API: POST /topics/{topic} to produce, consumer groups under /consumers.",
+    });
+    if !path.is_empty() {
+        http["pathname"] = json!(path);
+    }
+    let mut servers = json!({ "herald": http });
+    if let Some(bootstrap) = &endpoints.kafka_bootstrap {
+        servers["kafka"] = json!({
+            "host": bootstrap,
+            "protocol": "kafka",
+            "description": "Herald's Kafka listener: one node, leader of every partition. Records pass the same contract gate as over HTTP; serializers find schemas in Herald's registry.",
+            "bindings": {"kafka": {
+                "schemaRegistryUrl": endpoints.public_url,
+                "schemaRegistryVendor": "confluent",
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }},
+        });
+    }
+    servers
+}
+
+/// A topic as Kafka clients see it: partitions, one replica, and the settings a Kafka
+/// topic would carry (Confluent's names for schema validation and subject naming).
+fn kafka_channel_binding(config: &TopicConfig) -> Value {
+    json!({
+        "topic": config.name,
+        "partitions": config.partitions,
+        "replicas": 1,
+        "topicConfiguration": {
+            "cleanup.policy": ["delete"],
+            "retention.ms": config.retention_ms,
+            "retention.bytes": config.retention_bytes,
+            "max.message.bytes": config.max_message_bytes,
+            "confluent.key.schema.validation": config.validation != Validation::Off,
+            "confluent.value.schema.validation": config.validation != Validation::Off,
+            "confluent.key.subject.name.strategy": config.key_subject_strategy.class_name(),
+            "confluent.value.subject.name.strategy": config.value_subject_strategy.class_name(),
+        },
+        "bindingVersion": KAFKA_BINDING_VERSION,
+    })
 }
 
 /// A JSON Schema's local references (`#/definitions/line`) point into the schema; inside

@@ -7,6 +7,7 @@
 //! `compat` modules; this module only gathers and arranges.
 
 pub mod asyncapi;
+mod clients;
 mod markdown;
 pub mod model;
 pub mod render;
@@ -265,7 +266,8 @@ impl Docs {
         })
     }
 
-    pub async fn topic_page(&self, name: &str) -> Result<TopicPage, DocsError> {
+    /// A topic's page; `endpoints` are where its client snippets point.
+    pub async fn topic_page(&self, name: &str, endpoints: &Endpoints) -> Result<TopicPage, DocsError> {
         let topic = self.topic(name)?;
         let config = &topic.config;
         let groups = self.groups(name);
@@ -285,7 +287,18 @@ impl Docs {
             [.., from, to] => Some(self.changelog(name, *from, *to).await?),
             _ => None,
         };
+        let clients = clients::clients(
+            &clients::ClientInputs {
+                topic: config,
+                value: value.as_ref().map(|l| (l.schema.schema_type(), l.version.schema.id)),
+                key: key.as_ref().map(|l| l.schema.schema_type()),
+                example: examples.first().map(|e| e.json.as_str()),
+                value_has_references: value.as_ref().is_some_and(|l| !l.version.schema.references.is_empty()),
+            },
+            endpoints,
+        );
         Ok(TopicPage {
+            clients,
             description_html: render_markdown(config.description.as_deref().unwrap_or_default()),
             contact: config.contact.clone(),
             retention: describe_retention(config.retention_ms),
@@ -459,8 +472,8 @@ impl Docs {
         Ok(pretty(&self.registry.schema_by_id(id).await?.schema))
     }
 
-    /// The AsyncAPI 3.0 document of every topic, or of one.
-    pub async fn asyncapi(&self, only: Option<&str>, server: &str) -> Result<Value, DocsError> {
+    /// The AsyncAPI 3.0 document of every topic, or of one, with `endpoints` as its servers.
+    pub async fn asyncapi(&self, only: Option<&str>, endpoints: &Endpoints) -> Result<Value, DocsError> {
         let topics = match only {
             Some(name) => vec![self.topic(name)?],
             None => self.topics(),
@@ -481,7 +494,7 @@ impl Docs {
                 config,
             });
         }
-        Ok(asyncapi::document(&channels, only, server))
+        Ok(asyncapi::document(&channels, only, endpoints))
     }
 }
 

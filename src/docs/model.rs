@@ -149,6 +149,40 @@ pub struct TopicPage {
     /// The latest version against the one before it.
     pub changelog: Option<Changelog>,
     pub groups: Vec<GroupLag>,
+    /// How to reach the topic: addresses and ready-to-copy client snippets.
+    pub clients: Clients,
+}
+
+/// Where clients reach this server. Set once at start from the configuration, never from a
+/// request (its `Host` header is the client's to choose).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Endpoints {
+    /// The public URL without a trailing slash: the REST Proxy API and the schema registry.
+    pub public_url: String,
+    /// The Kafka listener's advertised `HOST:PORT`; `None` when it is off.
+    pub kafka_bootstrap: Option<String>,
+}
+
+/// A topic page's "Produce and consume" section.
+#[derive(Debug, Clone, Serialize)]
+pub struct Clients {
+    /// The Kafka bootstrap address, when the listener is on.
+    pub kafka_bootstrap: Option<String>,
+    /// The schema registry's URL, as serializers name it (`schema.registry.url`).
+    pub registry_url: String,
+    /// Snippets in the order shown: Kafka clients first when enabled, HTTP last.
+    pub snippets: Vec<Snippet>,
+}
+
+/// One copyable piece of client code or configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snippet {
+    /// Unique on the page: the element id the copy button copies from.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// A sentence shown above the code, when the topic needs one (why a way is refused).
+    pub note: Option<String>,
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

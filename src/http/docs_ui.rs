@@ -59,7 +59,7 @@ pub async fn topic(State(state): State<AppState>, Path(file): Path<String>) -> R
     let Some(name) = file.strip_suffix(".html") else {
         return not_found(1, &format!("page topics/{file}"));
     };
-    match state.docs.topic_page(name).await {
+    match state.docs.topic_page(name, &state.endpoints()).await {
         Ok(page) => html(render::topic(&page)),
         Err(e) => failure(1, e),
     }
@@ -146,16 +146,8 @@ pub async fn schema(State(state): State<AppState>, Path(file): Path<String>) -> 
     }
 }
 
-/// The `host:port` of the configured public URL, for the document's server entry; never the
-/// request's `Host` header, which the client controls.
-fn server_of(state: &AppState) -> &str {
-    let url = state.public_url.as_str();
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or(rest)
-}
-
 async fn asyncapi_document(state: &AppState, topic: Option<&str>, format: &str) -> Response {
-    let document = match state.docs.asyncapi(topic, server_of(state)).await {
+    let document = match state.docs.asyncapi(topic, &state.endpoints()).await {
         Ok(document) => document,
         Err(e) => return failure(0, e),
     };

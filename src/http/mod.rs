@@ -57,6 +57,9 @@ pub struct Shared {
     /// base of every URL the server hands out. Never taken from a request's `Host` header,
     /// which the client controls.
     pub public_url: String,
+    /// The Kafka listener's advertised `HOST:PORT`, for the docs' client snippets and the
+    /// AsyncAPI servers; `None` when the listener is off.
+    pub kafka_bootstrap: Option<String>,
     /// The largest request body any route reads (`max_request_bytes`), the produce routes
     /// included; larger ones are answered 413 before they are buffered.
     pub max_request_bytes: usize,
@@ -81,6 +84,7 @@ impl AppState {
             metrics: Metrics::default(),
             broker: None,
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            kafka_bootstrap: None,
             max_request_bytes: 0,
             read_budget: Default::default(),
         }))
@@ -95,6 +99,7 @@ impl AppState {
             metrics: Metrics::default(),
             broker: Some(broker),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            kafka_bootstrap: None,
             max_request_bytes: 0,
             read_budget: Default::default(),
         }))
@@ -112,6 +117,23 @@ impl AppState {
             shared.public_url = url;
         }
         self
+    }
+
+    /// Sets the Kafka listener's advertised address (`None`: the listener is off), which the
+    /// docs hand to Kafka clients; call before the state is shared.
+    pub fn with_kafka_bootstrap(mut self, bootstrap: Option<String>) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.kafka_bootstrap = bootstrap;
+        }
+        self
+    }
+
+    /// Where the docs tell clients to connect.
+    pub fn endpoints(&self) -> crate::docs::Endpoints {
+        crate::docs::Endpoints {
+            public_url: self.public_url.clone(),
+            kafka_bootstrap: self.kafka_bootstrap.clone(),
+        }
     }
 
     /// Sets the largest request body; call before the state is shared.
@@ -352,8 +374,8 @@ const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
 /// links, forms posting back to the server, and no framing by other sites.
 const DOCS_CSP: HeaderValue = HeaderValue::from_static(concat!(
     "default-src 'none'; ",
-    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0='; ",
-    "style-src 'sha256-t1Bnn92nFM6TjiA8Znq06Y4A8cH+LxvZMAKP354kf/k='; ",
+    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0=' 'sha256-T0ihxE8CuthpT1qPPPkM5z4DHO3ab2RTa5LIe3IkM1Y='; ",
+    "style-src 'sha256-vUkmX0ssBTjDprVtHDf2PKut2kKTu5bNmcj5K6Pm6oI='; ",
     "img-src 'self' data: https:; ",
     "form-action 'self'; ",
     "base-uri 'none'; ",

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use herald::http::AppState;
 use serde_json::{json, Value};
 
 use crate::registry_support::{temp_dir, TestRegistry};
@@ -102,8 +103,15 @@ fn fixture_requests() -> Vec<FixtureRequest> {
     requests
 }
 
+/// The Kafka address the example catalog's server advertises: the listener's default.
+const BOOTSTRAP: &str = "127.0.0.1:9092";
+
 async fn catalog_registry() -> TestRegistry {
-    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    catalog_registry_with(|state| state.with_kafka_bootstrap(Some(BOOTSTRAP.to_string()))).await
+}
+
+async fn catalog_registry_with(adjust: impl FnOnce(AppState) -> AppState) -> TestRegistry {
+    let registry = TestRegistry::with_broker_and(&temp_dir("herald-docs"), adjust).await;
     for (method, path, content_type, body) in fixture_requests() {
         let reply = match method {
             "PUT" => registry.put(&path, &body).await,
@@ -202,6 +210,291 @@ async fn topic_page_shows_what_a_newcomer_needs() {
     // A key schema has its own table.
     let shipment = page(&registry, "/ui/topics/shipment-dispatched.html").await;
     assert!(shipment.contains(r#"<h2 id="key">Key"#), "{shipment}");
+}
+
+/// The code of a topic page's snippet (`python`, `java`, `kcat`, `http`), unescaped as a
+/// browser shows it; `None` when the page has no such snippet.
+fn snippet(html: &str, id: &str) -> Option<String> {
+    let open = format!("<code id=\"snippet-{id}\">");
+    let start = html.find(&open)? + open.len();
+    let end = start + html[start..].find("</code>")?;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[tokio::test]
+async fn client_snippets_name_the_topic_the_advertised_address_and_the_registry() {
+    let registry = catalog_registry_with(|state| {
+        state
+            .with_public_url("https://herald.example.com".to_string())
+            .with_kafka_bootstrap(Some("kafka.example.com:19092".to_string()))
+    })
+    .await;
+    registry
+        .post_as(
+            "/topics",
+            "application/json",
+            &json!({"name": "raw-clicks", "validation": "off"}),
+        )
+        .await;
+
+    // An Avro topic: the address, the registry, Avro serializers writing the latest version.
+    let html = page(&registry, "/ui/topics/payment-completed.html").await;
+    assert!(
+        html.contains("<dt>Kafka bootstrap</dt><dd><code>kafka.example.com:19092</code></dd>"),
+        "{}",
+        main_of(&html)
+    );
+    assert!(!html.contains("not enabled"), "{}", main_of(&html));
+    let python = snippet(&html, "python").expect("a Python snippet");
+    for expected in [
+        r#""bootstrap.servers": "kafka.example.com:19092""#,
+        r#"SchemaRegistryClient({"url": "https://herald.example.com"})"#,
+        r#"AvroSerializer(registry, None, conf={"auto.register.schemas": False, "use.latest.version": True})"#,
+        r#"registry.get_latest_version("payment-completed-value")"#,
+        r#"producer.produce("payment-completed", value=event, on_delivery=report)"#,
+        r#"consumer.subscribe(["payment-completed"])"#,
+        "AvroDeserializer(registry)",
+        "INVALID_RECORD",
+    ] {
+        assert!(python.contains(expected), "{expected} is missing from:\n{python}");
+    }
+    assert!(!python.contains("JSONSerializer"), "{python}");
+    let java = snippet(&html, "java").expect("a Java snippet");
+    for expected in [
+        r#"producerProps.put("bootstrap.servers", "kafka.example.com:19092");"#,
+        r#"producerProps.put("value.serializer", "io.confluent.kafka.serializers.KafkaAvroSerializer");"#,
+        r#"producerProps.put("schema.registry.url", "https://herald.example.com");"#,
+        r#"consumerProps.put("value.deserializer", "io.confluent.kafka.serializers.KafkaAvroDeserializer");"#,
+        r#"new ProducerRecord<>("payment-completed", event)"#,
+    ] {
+        assert!(java.contains(expected), "{expected} is missing from:\n{java}");
+    }
+    let kcat = snippet(&html, "kcat").expect("a kcat snippet");
+    assert!(
+        kcat.contains("kcat -b kafka.example.com:19092 -t payment-completed -C -o beginning -e")
+            && kcat.contains("kcat -b kafka.example.com:19092 -t payment-completed -P"),
+        "{kcat}"
+    );
+    // kcat's raw bytes are refused on a validated topic, and the page says so.
+    assert!(
+        html.contains("without the schema id framing this topic needs (validation full, AVRO value schema)"),
+        "{}",
+        main_of(&html)
+    );
+    let http = snippet(&html, "http").expect("an HTTP snippet");
+    assert!(
+        http.contains("'Content-Type: application/vnd.kafka.avro.v2+json'")
+            && http.contains(r#""value_schema_id": 5"#)
+            && http.contains(r#""order_id":"ord-1042""#)
+            && http.contains("https://herald.example.com/topics/payment-completed\n"),
+        "{http}"
+    );
+
+    // A JSON Schema topic: JSON Schema serializers; the example as the event.
+    let html = page(&registry, "/ui/topics/order-placed.html").await;
+    let python = snippet(&html, "python").unwrap();
+    assert!(
+        python.contains(
+            r#"JSONSerializer(None, registry, conf={"auto.register.schemas": False, "use.latest.version": True})"#
+        ) && python.contains(r#""sku": "TSHIRT-M-BLUE","#)
+            && python.contains("JSONDeserializer(None, schema_registry_client=registry)")
+            && !python.contains("Avro"),
+        "{python}"
+    );
+    let java = snippet(&html, "java").unwrap();
+    assert!(
+        java.contains("io.confluent.kafka.serializers.json.KafkaJsonSchemaSerializer")
+            && java.contains("io.confluent.kafka.serializers.json.KafkaJsonSchemaDeserializer"),
+        "{java}"
+    );
+    assert!(
+        snippet(&html, "http")
+            .unwrap()
+            .contains("application/vnd.kafka.json.v2+json"),
+        "{}",
+        main_of(&html)
+    );
+
+    // A key schema gets its own serializer.
+    let html = page(&registry, "/ui/topics/shipment-dispatched.html").await;
+    let python = snippet(&html, "python").unwrap();
+    assert!(
+        python.contains(r#""key.serializer": AvroSerializer(registry, None"#),
+        "{python}"
+    );
+    let java = snippet(&html, "java").unwrap();
+    assert!(
+        java.contains(r#"producerProps.put("key.serializer", "io.confluent.kafka.serializers.KafkaAvroSerializer");"#),
+        "{java}"
+    );
+
+    // A topic without a schema: plain bytes, no registry, and kcat may produce.
+    let html = page(&registry, "/ui/topics/raw-clicks.html").await;
+    let python = snippet(&html, "python").unwrap();
+    assert!(
+        python.contains(r#"producer = Producer({"bootstrap.servers": "kafka.example.com:19092"})"#)
+            && python.contains(r#"producer.produce("raw-clicks""#)
+            && !python.contains("SchemaRegistryClient"),
+        "{python}"
+    );
+    let java = snippet(&html, "java").unwrap();
+    assert!(
+        java.contains("org.apache.kafka.common.serialization.StringSerializer")
+            && !java.contains("schema.registry.url"),
+        "{java}"
+    );
+    assert!(!html.contains("without the schema id framing"), "{}", main_of(&html));
+}
+
+#[tokio::test]
+async fn without_a_kafka_listener_the_topic_page_says_so_and_shows_http_only() {
+    let registry = catalog_registry_with(|state| state.with_kafka_bootstrap(None)).await;
+    let html = page(&registry, "/ui/topics/payment-completed.html").await;
+    assert!(
+        html.contains("Kafka clients are not enabled on this server"),
+        "{}",
+        main_of(&html)
+    );
+    for kafka_only in [
+        "Kafka bootstrap",
+        "bootstrap.servers",
+        "snippet-python",
+        "snippet-java",
+        "snippet-kcat",
+    ] {
+        assert!(!html.contains(kafka_only), "{kafka_only}: {}", main_of(&html));
+    }
+    let http = snippet(&html, "http").expect("the HTTP way");
+    assert!(
+        http.contains("curl -s -X POST") && http.contains("http://127.0.0.1:8081/topics/payment-completed\n"),
+        "{http}"
+    );
+    // The AsyncAPI document lists the HTTP server alone.
+    let doc = registry.get("/asyncapi.json").await.json();
+    assert_eq!(
+        doc["servers"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["herald"],
+        "{doc}"
+    );
+    assert!(doc["channels"]["payment-completed"].get("bindings").is_none(), "{doc}");
+}
+
+#[tokio::test]
+async fn a_hostile_kafka_address_is_escaped_in_the_page_and_the_snippets() {
+    let registry =
+        catalog_registry_with(|state| state.with_kafka_bootstrap(Some("<b>x\"y'</b>:9092".to_string()))).await;
+    let html = page(&registry, "/ui/topics/order-placed.html").await;
+    assert!(!html.contains("<b>"), "{}", main_of(&html));
+    assert!(html.contains("&lt;b&gt;x"), "{}", main_of(&html));
+    // Inside the snippets the address is a quoted string of each language.
+    assert!(
+        snippet(&html, "python")
+            .unwrap()
+            .contains(r#""bootstrap.servers": "<b>x\"y'</b>:9092""#),
+        "{}",
+        main_of(&html)
+    );
+    assert!(
+        snippet(&html, "java").unwrap().contains(r#""<b>x\"y'</b>:9092""#),
+        "{}",
+        main_of(&html)
+    );
+    assert!(
+        snippet(&html, "kcat")
+            .unwrap()
+            .contains(r#"kcat -b '<b>x"y'\''</b>:9092'"#),
+        "{}",
+        main_of(&html)
+    );
+}
+
+/// Runs `program` with `args`, the snippet as the last argument or on stdin; its stdout.
+fn run_snippet(program: &str, args: &[&str], what: &str) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {program} for {what}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The snippets as a reader copies them, run against a live server with the Kafka listener:
+/// the Python one produces the page's example through the serializers and reads it back,
+/// the HTTP one produces it again over REST, and kcat reads both.
+#[test]
+fn the_topic_pages_snippets_run_as_shown() {
+    let python = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty());
+    let Some(python) = python else {
+        crate::support::skip("the snippet test needs HERALD_TEST_PYTHON, a Python with confluent-kafka (CI sets it)");
+        return;
+    };
+    let server = Server::start(&[]);
+    if server.kafka.is_none() {
+        crate::support::skip("this build of herald has no Kafka listener");
+        return;
+    }
+    load_over_http(&server);
+    let kcat = Command::new("kcat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let pages: Vec<(&str, &str, String)> = [
+        ("payment-completed", "ord-1042"),
+        ("order-placed", "TSHIRT-M-BLUE"),
+        ("shipment-dispatched", "JD0146"),
+    ]
+    .into_iter()
+    .map(|(topic, marker)| {
+        let url = format!("http://{}/ui/topics/{topic}.html", server.address);
+        let html = run_snippet("curl", &["-sf", &url], &format!("GET {url}"));
+        (topic, marker, html)
+    })
+    .collect();
+    // One Python process per topic at a time would take a group join each; run them together.
+    std::thread::scope(|scope| {
+        for (topic, marker, html) in &pages {
+            let python = &python;
+            scope.spawn(move || {
+                let code = snippet(html, "python").expect("a Python snippet");
+                let out = run_snippet(
+                    python,
+                    &["-W", "ignore", "-c", &code],
+                    &format!("{topic}'s Python snippet"),
+                );
+                assert!(out.contains(marker) && !out.contains("not produced"), "{topic}: {out}");
+            });
+        }
+    });
+    for (topic, marker, html) in &pages {
+        let http = snippet(html, "http").expect("an HTTP snippet");
+        let out = run_snippet("sh", &["-c", &http], &format!("{topic}'s HTTP snippet"));
+        assert!(out.contains(r#""offsets":[{"partition":"#), "{topic}: {out}");
+        assert!(!out.contains("error_code\":4"), "{topic}: {out}");
+        if kcat {
+            let out = run_snippet(
+                "sh",
+                &["-c", &snippet(html, "kcat").unwrap()],
+                &format!("{topic}'s kcat snippet"),
+            );
+            // The Python snippet's record and the HTTP snippet's, framed values carrying the
+            // example's text.
+            assert!(out.matches(marker).count() >= 2, "{topic}: {out}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -598,6 +891,18 @@ async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
         .as_str()
         .unwrap()
         .starts_with("application/schema+json;version=draft-"));
+    // The HTTP API and the Kafka listener, which serializers pair with the registry.
+    assert_eq!(doc["servers"]["herald"]["host"], "127.0.0.1:8081");
+    assert_eq!(doc["servers"]["herald"]["protocol"], "http");
+    let kafka = &doc["servers"]["kafka"];
+    assert_eq!(kafka["protocol"], "kafka", "{doc}");
+    assert_eq!(kafka["host"], BOOTSTRAP);
+    assert_eq!(kafka["bindings"]["kafka"]["schemaRegistryUrl"], "http://127.0.0.1:8081");
+    assert_eq!(kafka["bindings"]["kafka"]["schemaRegistryVendor"], "confluent");
+    let binding = &payment["bindings"]["kafka"];
+    assert_eq!(binding["partitions"], 6);
+    assert_eq!(binding["topicConfiguration"]["retention.ms"], payment["x-retention-ms"]);
+    assert_eq!(binding["topicConfiguration"]["confluent.value.schema.validation"], true);
     assert_eq!(doc["operations"]["produce.payment-completed"]["action"], "send");
     assert_eq!(doc["operations"]["consume.payment-completed"]["action"], "receive");
     assert_eq!(
@@ -847,6 +1152,17 @@ fn a_real_browser_searches_the_catalog_and_reads_a_topic_and_its_changelog() {
         "{dom}"
     );
     assert!(dom.contains("card-payment"), "{dom}");
+    // The page's script, allowed by the CSP's hash, showed the copy buttons it wires up.
+    assert!(
+        dom.contains(r#"<button type="button" class="copy" data-copy="snippet-http">Copy</button>"#),
+        "{dom}"
+    );
+    if server.kafka.is_some() {
+        assert!(
+            dom.contains(r#"<button type="button" class="copy" data-copy="snippet-python">Copy</button>"#),
+            "{dom}"
+        );
+    }
 
     // The changelog between the first and the latest version.
     let dom = browse(

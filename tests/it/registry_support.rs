@@ -155,6 +155,14 @@ impl TestRegistry {
 
     /// A registry with a broker whose logs live in `data_dir`.
     pub async fn with_broker(data_dir: &std::path::Path) -> TestRegistry {
+        TestRegistry::with_broker_and(data_dir, |state| state).await
+    }
+
+    /// The same, with the app state adjusted before it is shared (a Kafka address, a public URL).
+    pub async fn with_broker_and(
+        data_dir: &std::path::Path,
+        adjust: impl FnOnce(AppState) -> AppState,
+    ) -> TestRegistry {
         let backend = Backend::Sqlite(data_dir.join("registry"));
         let store = Store::open_sqlite(&data_dir.join("registry"))
             .await
@@ -164,10 +172,10 @@ impl TestRegistry {
             .await
             .expect("open task")
             .expect("open the broker");
-        let state = AppState::with_broker(
+        let state = adjust(AppState::with_broker(
             Registry::new(store.clone(), RegistrySettings::default()),
             Arc::new(broker),
-        );
+        ));
         TestRegistry {
             app: app(state),
             backend,
