@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::batch::{BatchError, ProducedBatches};
-use super::log::{LogConfig, LogError, PartitionLog, Produced, Recovery};
+use super::log::{LogConfig, LogError, PartitionLog, Produced, Recovery, SyncTicket};
 
 /// When an acknowledgement is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +297,13 @@ impl<T> FlushQueue<T> {
         self.later.push(Reverse(Due { at, sequence, item }));
     }
 
+    /// Up to `max` more ready entries, oldest first: the partitions that wait for a flush
+    /// while one is already being taken, to be flushed together with it.
+    fn take_ready(&mut self, max: usize) -> Vec<T> {
+        let count = self.ready.len().min(max);
+        self.ready.drain(..count).collect()
+    }
+
     /// The next entry to flush at `now`: the earliest due timed entry, else the oldest
     /// ready one.
     fn pop(&mut self, now: Instant) -> Next<T> {
@@ -395,18 +402,23 @@ impl Flushers {
 
     fn run(&self) {
         loop {
-            let shared = self.next();
-            flush(&shared);
+            let group = self.next();
+            flush(&group);
         }
     }
 
-    /// Waits for the next partition to flush.
-    fn next(&self) -> Arc<Shared> {
+    /// Waits for the next partition to flush, and takes with it every other partition
+    /// already waiting (up to [`MAX_SHARED_FLUSH`]): they are flushed together.
+    fn next(&self) -> Vec<Arc<Shared>> {
         let mut queue = lock(&self.queue);
         loop {
             let now = Instant::now();
             queue = match queue.pop(now) {
-                Next::Flush(shared) => return shared,
+                Next::Flush(shared) => {
+                    let mut group = vec![shared];
+                    group.extend(queue.take_ready(MAX_SHARED_FLUSH - 1));
+                    return group;
+                }
                 Next::WaitUntil(at) => {
                     self.wake
                         .wait_timeout(queue, at - now)
@@ -427,19 +439,84 @@ pub fn arrivals() -> &'static tokio::sync::Notify {
     ARRIVALS.get_or_init(tokio::sync::Notify::new)
 }
 
-/// One flush of a partition: everything written before it starts becomes durable; what is
-/// written meanwhile queues the partition again.
-fn flush(shared: &Arc<Shared>) {
-    let no_overlap = lock(&shared.flushing);
-    lock(&shared.state).pending = false;
-    let ticket = lock(&shared.log).begin_sync();
-    let outcome = ticket.and_then(|ticket| {
-        ticket.flush().map_err(|source| LogError::Io {
-            context: "fdatasync".to_string(),
-            source,
-        })?;
-        Ok(ticket)
-    });
+/// Partitions one flusher takes at once at most.
+const MAX_SHARED_FLUSH: usize = 512;
+
+/// From this many partitions in one flush on, one `syncfs` of their file system replaces
+/// their fdatasyncs: it costs one journal commit and one device cache flush for all of them,
+/// where each fdatasync of a file that grew costs a commit and a flush of its own. Below it,
+/// per-file fdatasyncs leave other writers on the file system alone.
+const SHARED_SYNC_FROM: usize = 4;
+
+/// Flushes taken by one `syncfs` for many partitions, for tests and metrics.
+static SHARED_SYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many flushes so far covered several partitions with one `syncfs`.
+pub fn shared_syncs() -> u64 {
+    SHARED_SYNCS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One flush of a group of partitions: everything written to each before the flush starts
+/// becomes durable; what is written meanwhile queues the partition again.
+///
+/// A group of [`SHARED_SYNC_FROM`] or more is made durable by one `syncfs` when all its
+/// files are on one file system (group commit across partitions); if that fails, each
+/// partition's files are fdatasynced on their own, so a write-back error is charged to the
+/// partitions it belongs to and no other.
+fn flush(group: &[Arc<Shared>]) {
+    // Each partition's `flushing` lock is held from before its ticket is taken until its
+    // durable point is published. A partition is in the queue once at most, so no two
+    // flushers ever hold the same partition's lock, and `close` takes one lock only.
+    let mut taken = Vec::with_capacity(group.len());
+    for shared in group {
+        let no_overlap = lock(&shared.flushing);
+        lock(&shared.state).pending = false;
+        let ticket = lock(&shared.log).begin_sync();
+        taken.push((shared, no_overlap, ticket));
+    }
+    let synced_together = taken.len() >= SHARED_SYNC_FROM
+        && sync_file_system(taken.iter().filter_map(|(_, _, ticket)| ticket.as_ref().ok()));
+    for (shared, no_overlap, ticket) in taken {
+        let outcome = ticket.and_then(|ticket| {
+            if !synced_together {
+                ticket.flush().map_err(|source| LogError::Io {
+                    context: "fdatasync".to_string(),
+                    source,
+                })?;
+            }
+            Ok(ticket)
+        });
+        finish(shared, no_overlap, outcome);
+    }
+}
+
+/// One `syncfs` for every file of the tickets, if they are all on one file system and it
+/// succeeds; `false` sends the caller back to per-file fdatasyncs.
+fn sync_file_system<'a>(tickets: impl Iterator<Item = &'a SyncTicket>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::io::AsRawFd;
+    let mut files = tickets.flat_map(|ticket| ticket.files.iter());
+    let Some(first) = files.next() else {
+        return true;
+    };
+    let Ok(device) = first.metadata().map(|m| m.dev()) else {
+        return false;
+    };
+    if !files.all(|file| file.metadata().is_ok_and(|m| m.dev() == device)) {
+        return false;
+    }
+    // SAFETY: the descriptor is open for as long as `first` is borrowed.
+    if unsafe { libc::syncfs(first.as_raw_fd()) } != 0 {
+        let err = std::io::Error::last_os_error();
+        tracing::warn!(error = %err, "syncfs failed; flushing each partition on its own");
+        return false;
+    }
+    SHARED_SYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    true
+}
+
+/// Publishes a partition's flush: its new durable point, or its failure.
+fn finish(shared: &Arc<Shared>, no_overlap: MutexGuard<'_, ()>, outcome: Result<SyncTicket, LogError>) {
     match outcome {
         Ok(ticket) => {
             lock(&shared.log).finish_sync(&ticket);

@@ -495,6 +495,47 @@ mod partition {
         );
     }
 
+    /// Many partitions waiting for a flush at once are made durable together by one
+    /// `syncfs` (group commit across partitions), and every acknowledgement still means the
+    /// records are durable and readable.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn partitions_waiting_together_share_one_sync() {
+        let before = crate::broker::partition::shared_syncs();
+        let partitions: Vec<Arc<Partition>> = (0..128)
+            .map(|_| {
+                Arc::new(
+                    Partition::open(&temp_dir(), LogConfig::default(), Durability::Sync)
+                        .unwrap()
+                        .0,
+                )
+            })
+            .collect();
+        let tasks: Vec<_> = partitions
+            .iter()
+            .enumerate()
+            .map(|(i, partition)| {
+                let partition = partition.clone();
+                tokio::spawn(async move {
+                    for round in 0..5 {
+                        let offsets = partition
+                            .append(&mut [records(2, &format!("p{i}-{round}"), 0)])
+                            .await
+                            .unwrap();
+                        assert!(partition.offsets().1 > offsets[0].1, "acknowledged means durable");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        for partition in &partitions {
+            assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 10);
+        }
+        let shared = crate::broker::partition::shared_syncs() - before;
+        assert!(shared > 0, "640 appends on 128 partitions at once and no shared sync");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_partition_waiting_out_its_interval_holds_up_no_other() {
         let slow = Durability::Interval(Duration::from_secs(60));
