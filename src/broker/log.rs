@@ -290,6 +290,11 @@ impl PartitionLog {
         self.durable_offset
     }
 
+    /// The partition's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn size_bytes(&self) -> u64 {
         self.segments.iter().map(|s| s.size).sum()
     }

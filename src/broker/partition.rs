@@ -468,14 +468,19 @@ fn flush(group: &[Arc<Shared>]) {
     // durable point is published. A partition is in the queue once at most, so no two
     // flushers ever hold the same partition's lock, and `close` takes one lock only.
     let mut taken = Vec::with_capacity(group.len());
+    let mut dir = None;
     for shared in group {
         let no_overlap = lock(&shared.flushing);
         lock(&shared.state).pending = false;
-        let ticket = lock(&shared.log).begin_sync();
+        let ticket = {
+            let mut log = lock(&shared.log);
+            dir.get_or_insert_with(|| log.dir().to_path_buf());
+            log.begin_sync()
+        };
         taken.push((shared, no_overlap, ticket));
     }
     let synced_together = taken.len() >= SHARED_SYNC_FROM
-        && sync_file_system(taken.iter().filter_map(|(_, _, ticket)| ticket.as_ref().ok()));
+        && dir.is_some_and(|dir| sync_file_system(&dir, taken.iter().filter_map(|(_, _, t)| t.as_ref().ok())));
     for (shared, no_overlap, ticket) in taken {
         let outcome = ticket.and_then(|ticket| {
             if !synced_together {
@@ -490,28 +495,54 @@ fn flush(group: &[Arc<Shared>]) {
     }
 }
 
-/// One `syncfs` for every file of the tickets, if they are all on one file system and it
-/// succeeds; `false` sends the caller back to per-file fdatasyncs.
-fn sync_file_system<'a>(tickets: impl Iterator<Item = &'a SyncTicket>) -> bool {
+/// The descriptor shared syncs go through (a partition directory, opened at the first
+/// shared sync) and its file system's device. One descriptor for all of them matters: a
+/// write-back error anywhere on the file system after it was opened is reported by the next
+/// `syncfs` through it, whichever partitions that flush holds.
+static SYNC_ROOT: Mutex<Option<(u64, std::fs::File)>> = Mutex::new(None);
+
+/// Set once a `syncfs` has failed: from then on every partition is flushed on its own, so
+/// that each file's fdatasync reports its own write-back errors (a `syncfs` that reported
+/// an error once would not report it again for the files it concerned).
+static SHARED_SYNC_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One `syncfs` for every file of the tickets, if they are all on the file system of `dir`
+/// and it succeeds; `false` sends the caller back to per-file fdatasyncs.
+fn sync_file_system<'a>(dir: &Path, tickets: impl Iterator<Item = &'a SyncTicket>) -> bool {
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::io::AsRawFd;
+    use std::sync::atomic::Ordering;
+    if SHARED_SYNC_OFF.load(Ordering::Relaxed) {
+        return false;
+    }
+    let mut root = lock(&SYNC_ROOT);
+    if root.is_none() {
+        let Ok(opened) = std::fs::File::open(dir) else {
+            return false;
+        };
+        let Ok(device) = opened.metadata().map(|m| m.dev()) else {
+            return false;
+        };
+        *root = Some((device, opened));
+    }
+    let Some((device, handle)) = root.as_ref() else {
+        return false;
+    };
     let mut files = tickets.flat_map(|ticket| ticket.files.iter());
-    let Some(first) = files.next() else {
-        return true;
-    };
-    let Ok(device) = first.metadata().map(|m| m.dev()) else {
-        return false;
-    };
-    if !files.all(|file| file.metadata().is_ok_and(|m| m.dev() == device)) {
+    if !files.all(|file| file.metadata().is_ok_and(|m| m.dev() == *device)) {
         return false;
     }
-    // SAFETY: the descriptor is open for as long as `first` is borrowed.
-    if unsafe { libc::syncfs(first.as_raw_fd()) } != 0 {
+    // SAFETY: the descriptor stays open while `root` is locked.
+    if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
         let err = std::io::Error::last_os_error();
-        tracing::warn!(error = %err, "syncfs failed; flushing each partition on its own");
+        SHARED_SYNC_OFF.store(true, Ordering::Relaxed);
+        tracing::warn!(
+            error = %err,
+            "syncfs failed; from now on every partition is flushed on its own, so each file reports its own errors"
+        );
         return false;
     }
-    SHARED_SYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    SHARED_SYNCS.fetch_add(1, Ordering::Relaxed);
     true
 }
 
