@@ -399,6 +399,53 @@ mod tests {
     }
 
     #[test]
+    fn the_kafka_listener_is_on_by_default_set_from_the_file_or_off() {
+        let dir = std::env::temp_dir().join(format!("herald-config-kafka-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("herald.toml");
+        std::fs::write(&file, "").unwrap();
+        let resolve = |args: ServeArgs| {
+            Settings::resolve(ServeArgs {
+                config: Some(file.clone()),
+                ..args
+            })
+        };
+        let defaults = resolve(ServeArgs::default()).unwrap();
+        assert_eq!(defaults.kafka_listen.as_deref(), Some(DEFAULT_KAFKA_LISTEN));
+        assert_eq!(defaults.kafka_advertised, None);
+        for off in ["off", "OFF", " off "] {
+            let settings = resolve(ServeArgs {
+                kafka_listen: Some(off.to_string()),
+                ..ServeArgs::default()
+            })
+            .unwrap();
+            assert_eq!(settings.kafka_listen, None, "{off:?}");
+        }
+        std::fs::write(
+            &file,
+            "kafka_listen = \"0.0.0.0:19092\"\nkafka_advertised = \"broker.example.com:19092\"\n",
+        )
+        .unwrap();
+        let from_file = resolve(ServeArgs::default()).unwrap();
+        assert_eq!(from_file.kafka_listen.as_deref(), Some("0.0.0.0:19092"));
+        assert_eq!(from_file.kafka_advertised.as_deref(), Some("broker.example.com:19092"));
+        for bad in ["broker.example.com", ":9092", "host:0", "host:99999", "host:port"] {
+            let err = resolve(ServeArgs {
+                kafka_advertised: Some(bad.to_string()),
+                ..ServeArgs::default()
+            })
+            .unwrap_err();
+            assert!(err.0.contains("kafka_advertised"), "{bad}: {err}");
+        }
+        let err = resolve(ServeArgs {
+            kafka_listen: Some("  ".to_string()),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert!(err.0.contains("kafka_listen"), "{err}");
+    }
+
+    #[test]
     fn bad_files_name_the_problem() {
         let dir = std::env::temp_dir().join(format!("herald-config-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
