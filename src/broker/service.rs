@@ -50,25 +50,9 @@ pub enum BrokerError {
         size: usize,
         max: usize,
     },
-    /// An idempotent producer's batch does not follow its last one (OUT_OF_ORDER_SEQUENCE_NUMBER).
-    OutOfOrderSequence {
-        producer_id: i64,
-        expected: i32,
-        got: i32,
-    },
-    /// The batch's producer epoch is older than the producer's current one: a newer
-    /// instance fenced it (INVALID_PRODUCER_EPOCH).
-    InvalidProducerEpoch {
-        producer_id: i64,
-        epoch: i16,
-        current: i16,
-    },
-    /// No state for the producer id and the batch does not start at sequence 0
-    /// (UNKNOWN_PRODUCER_ID).
-    UnknownProducerId {
-        producer_id: i64,
-        sequence: i32,
-    },
+    /// An idempotent producer's batch breaks its sequence or epoch (Kafka's
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, UNKNOWN_PRODUCER_ID).
+    Producer(ProducerError),
 }
 
 impl fmt::Display for BrokerError {
@@ -89,73 +73,16 @@ impl fmt::Display for BrokerError {
                     "the record batch is {size} bytes, more than the topic's max_message_bytes {max}"
                 )
             }
-            BrokerError::OutOfOrderSequence { .. }
-            | BrokerError::InvalidProducerEpoch { .. }
-            | BrokerError::UnknownProducerId { .. } => match self.producer_error() {
-                Some(err) => write!(f, "{err}"),
-                None => Ok(()),
-            },
+            BrokerError::Producer(err) => write!(f, "{err}"),
         }
     }
 }
 
 impl std::error::Error for BrokerError {}
 
-impl BrokerError {
-    /// The idempotent producer's error this is, if it is one.
-    fn producer_error(&self) -> Option<ProducerError> {
-        Some(match *self {
-            BrokerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            } => ProducerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            },
-            BrokerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            } => ProducerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            },
-            BrokerError::UnknownProducerId { producer_id, sequence } => {
-                ProducerError::UnknownProducerId { producer_id, sequence }
-            }
-            _ => return None,
-        })
-    }
-}
-
 impl From<ProducerError> for BrokerError {
     fn from(err: ProducerError) -> Self {
-        match err {
-            ProducerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            } => BrokerError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got,
-            },
-            ProducerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            } => BrokerError::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            },
-            ProducerError::UnknownProducerId { producer_id, sequence } => {
-                BrokerError::UnknownProducerId { producer_id, sequence }
-            }
-        }
+        BrokerError::Producer(err)
     }
 }
 

@@ -1210,6 +1210,7 @@ mod kafka_produce {
     use super::*;
     use crate::broker::batch::tests::{produced, reframe, Codec, CODECS, LIBRDKAFKA};
     use crate::broker::batch::{BatchError, DecodedLog, HEADER_LEN};
+    use crate::broker::producers::ProducerError;
     use crate::broker::topic::TopicConfig;
     use crate::broker::{Appended, Broker, BrokerError, Topic};
 
@@ -1464,11 +1465,11 @@ mod kafka_produce {
         assert!(
             matches!(
                 gap,
-                BrokerError::OutOfOrderSequence {
+                BrokerError::Producer(ProducerError::OutOfOrderSequence {
                     expected: 6,
                     got: 10,
                     ..
-                }
+                })
             ),
             "{gap:?}"
         );
@@ -1478,26 +1479,29 @@ mod kafka_produce {
         );
         assert!(matches!(
             append(batch(1, 6, "c")).await,
-            Err(BrokerError::OutOfOrderSequence {
+            Err(BrokerError::Producer(ProducerError::OutOfOrderSequence {
                 expected: 0,
                 got: 6,
                 ..
-            })
+            }))
         ));
         assert_eq!(append(batch(1, 0, "c")).await.unwrap(), new(6));
         assert!(matches!(
             append(batch(0, 6, "old")).await,
-            Err(BrokerError::InvalidProducerEpoch {
+            Err(BrokerError::Producer(ProducerError::InvalidProducerEpoch {
                 epoch: 0,
                 current: 1,
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             topic
                 .append_batches(0, vec![produced(&batch_of(1, "u", 0), Codec::None, (id + 500, 0, 7))])
                 .await,
-            Err(BrokerError::UnknownProducerId { sequence: 7, .. })
+            Err(BrokerError::Producer(ProducerError::UnknownProducerId {
+                sequence: 7,
+                ..
+            }))
         ));
         // Two batches of one producer in one request follow on from each other.
         let pair = [batch(1, 3, "d"), batch(1, 6, "e")].concat();
@@ -1554,7 +1558,10 @@ mod kafka_produce {
         );
         assert!(matches!(
             topic.append_batches(0, vec![batch(id, 44)]).await,
-            Err(BrokerError::OutOfOrderSequence { expected: 40, .. })
+            Err(BrokerError::Producer(ProducerError::OutOfOrderSequence {
+                expected: 40,
+                ..
+            }))
         ));
         topic.append_batches(0, vec![batch(id, 40)]).await.unwrap();
         // A crash (no clean close): the snapshot left from the clean shutdown is stale
@@ -1577,11 +1584,11 @@ mod kafka_produce {
         );
         assert!(matches!(
             topic.append_batches(0, vec![batch(id, 16)]).await,
-            Err(BrokerError::OutOfOrderSequence {
+            Err(BrokerError::Producer(ProducerError::OutOfOrderSequence {
                 expected: 44,
                 got: 16,
                 ..
-            })
+            }))
         ));
         assert_eq!(
             topic.append_batches(0, vec![batch(id, 44)]).await.unwrap().base_offset,
@@ -1604,7 +1611,10 @@ mod kafka_produce {
         broker.apply_retention(SystemTime::now() + 25 * hour).unwrap();
         assert!(matches!(
             topic.append_batches(0, vec![batch(6)]).await,
-            Err(BrokerError::UnknownProducerId { sequence: 6, .. })
+            Err(BrokerError::Producer(ProducerError::UnknownProducerId {
+                sequence: 6,
+                ..
+            }))
         ));
         assert_eq!(topic.offsets(0).unwrap(), (0, 6), "its records stay");
     }

@@ -58,11 +58,9 @@ impl From<BrokerError> for ApiError {
             BrokerError::Log(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             BrokerError::Limit(_) => (StatusCode::INSUFFICIENT_STORAGE, 50701),
             // Kafka producers' errors: the HTTP produce path encodes its own batches.
-            BrokerError::InvalidBatch(_)
-            | BrokerError::RecordTooLarge { .. }
-            | BrokerError::OutOfOrderSequence { .. }
-            | BrokerError::InvalidProducerEpoch { .. }
-            | BrokerError::UnknownProducerId { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            BrokerError::InvalidBatch(_) | BrokerError::RecordTooLarge { .. } | BrokerError::Producer(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, 42201)
+            }
         };
         if status.is_server_error() {
             tracing::error!(error = %err, "broker request failed");

@@ -4,6 +4,7 @@
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::log::LogError;
+use crate::broker::producers::ProducerError;
 use crate::broker::BrokerError;
 
 pub fn broker_code(err: &BrokerError) -> i16 {
@@ -16,9 +17,9 @@ pub fn broker_code(err: &BrokerError) -> i16 {
         BrokerError::Limit(_) => ResponseError::PolicyViolation,
         BrokerError::Log(LogError::InvalidBatch(_)) | BrokerError::InvalidBatch(_) => ResponseError::CorruptMessage,
         BrokerError::RecordTooLarge { .. } => ResponseError::MessageTooLarge,
-        BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
-        BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
-        BrokerError::UnknownProducerId { .. } => ResponseError::UnknownProducerId,
+        BrokerError::Producer(ProducerError::OutOfOrderSequence { .. }) => ResponseError::OutOfOrderSequenceNumber,
+        BrokerError::Producer(ProducerError::InvalidProducerEpoch { .. }) => ResponseError::InvalidProducerEpoch,
+        BrokerError::Producer(ProducerError::UnknownProducerId { .. }) => ResponseError::UnknownProducerId,
         BrokerError::Log(_) => ResponseError::KafkaStorageError,
     }
     .code()
