@@ -19,10 +19,10 @@ const PRODUCERS: u64 = 4;
 const PARTITIONS: i64 = 2;
 
 /// A small deterministic generator: the kill moments vary but a failure can be replayed.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
+    pub fn next(&mut self, below: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::crash::Lcg;
 use crate::registry_support::temp_dir;
 use crate::serve::{has_kafka_listener, try_http, Server};
 use crate::support::skip;
@@ -818,19 +819,6 @@ fn java_client_produces_consumes_and_administers() {
 // ---------------------------------------------------------------------------------------
 
 const CRASH_ROUNDS: u64 = 6;
-
-/// A deterministic generator, as in crash.rs: the kill moments vary, a failure replays.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below
-    }
-}
 
 /// librdkafka (acks=all, idempotent) produces while the server is SIGKILLed, round after
 /// round; every record it saw acknowledged is at its offset after the restarts, and every
