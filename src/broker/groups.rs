@@ -643,15 +643,10 @@ impl Groups {
         group: &str,
         partitions: &[TopicPartition],
     ) -> Result<Vec<(TopicPartition, i64)>, GroupError> {
-        let groups = self.lock();
-        let entry = groups
-            .get(group)
-            .ok_or_else(|| GroupError::UnknownGroup(group.to_string()))?;
-        Ok(entry
-            .committed
-            .iter()
-            .filter(|(tp, _)| partitions.is_empty() || partitions.contains(tp))
-            .map(|(tp, c)| (tp.clone(), c.offset))
+        Ok(self
+            .committed_with_metadata(group, partitions)?
+            .into_iter()
+            .map(|(tp, offset, _)| (tp, offset))
             .collect())
     }
 
