@@ -126,7 +126,18 @@ impl Partition {
     /// none ([`PartitionLog::append_produced`]). Answered once acknowledged under the
     /// partition's durability, like [`Partition::append`]; a duplicate is answered once its
     /// original is durable, so a retry never acknowledges what a crash could take back.
-    pub async fn append_produced(&self, mut sets: Vec<ProducedBatches>) -> Result<Produced, LogError> {
+    pub async fn append_produced(&self, sets: Vec<ProducedBatches>) -> Result<Produced, LogError> {
+        let produced = self.append_produced_now(sets)?;
+        self.acknowledge(produced.last_offset).await?;
+        Ok(produced)
+    }
+
+    /// The first half of [`Partition::append_produced`]: appends (or finds the duplicate)
+    /// and queues the flush, without waiting; [`Partition::acknowledge`] with the answer's
+    /// `last_offset` is the second half. A caller that must append in a given order (a
+    /// connection's pipelined Produce requests) appends one set after another and then
+    /// waits for all of them, so their writes still share flushes.
+    pub fn append_produced_now(&self, mut sets: Vec<ProducedBatches>) -> Result<Produced, LogError> {
         let mut batches: Vec<&mut [u8]> = Vec::new();
         let mut headers = Vec::new();
         for set in sets.iter_mut() {
@@ -143,7 +154,6 @@ impl Partition {
         if !produced.duplicate {
             self.schedule_flush();
         }
-        self.acknowledge(produced.last_offset).await?;
         Ok(produced)
     }
 
@@ -160,7 +170,7 @@ impl Partition {
     }
 
     /// Waits, under `Sync` durability, until `last_offset` is durable.
-    async fn acknowledge(&self, last_offset: i64) -> Result<(), LogError> {
+    pub async fn acknowledge(&self, last_offset: i64) -> Result<(), LogError> {
         if self.shared.durability == Durability::Sync {
             self.wait_durable(last_offset + 1).await?;
         }

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use super::batch::{self, BatchError, ProducedBatches, Record, StoredRecord};
 use super::coordinator::{Coordinator, CoordinatorConfig};
 use super::groups::{GroupError, Groups, Partitions};
-use super::log::{LogConfig, LogError};
+use super::log::{LogConfig, LogError, Produced};
 use super::partition::{Durability, Partition};
 use super::producers::ProducerError;
 use super::segment::{sync_dir, write_atomically};
@@ -232,12 +232,31 @@ impl Topic {
     /// topic's durability, like [`Topic::produce`]. A retry of batches already appended is
     /// answered with the original offset and `duplicate`, nothing appended.
     pub async fn append_checked(&self, partition: u32, batches: Vec<ProducedBatches>) -> Result<Appended, BrokerError> {
-        let target = self.partition(partition)?;
-        let produced = target.append_produced(batches).await.map_err(|err| match err {
-            LogError::InvalidBatch(err) => BrokerError::InvalidBatch(err),
-            LogError::Producer(err) => err.into(),
-            err => self.log_error(err),
-        })?;
+        let produced = self.append_checked_now(partition, batches)?;
+        self.acknowledged(partition, produced).await
+    }
+
+    /// The first half of [`Topic::append_checked`]: everything but the wait for durability,
+    /// so a caller can append several sets in a fixed order and then wait for all of them
+    /// (a connection's pipelined Produce requests: an idempotent producer's sequences must
+    /// reach the log in the order it sent them). [`Topic::acknowledged`] is the second half.
+    pub fn append_checked_now(&self, partition: u32, batches: Vec<ProducedBatches>) -> Result<Produced, BrokerError> {
+        self.partition(partition)?
+            .append_produced_now(batches)
+            .map_err(|err| match err {
+                LogError::InvalidBatch(err) => BrokerError::InvalidBatch(err),
+                LogError::Producer(err) => err.into(),
+                err => self.log_error(err),
+            })
+    }
+
+    /// Waits until what [`Topic::append_checked_now`] appended is acknowledged under the
+    /// topic's durability (durable, in `sync` mode).
+    pub async fn acknowledged(&self, partition: u32, produced: Produced) -> Result<Appended, BrokerError> {
+        self.partition(partition)?
+            .acknowledge(produced.last_offset)
+            .await
+            .map_err(|err| self.log_error(err))?;
         Ok(Appended {
             base_offset: produced.base_offset,
             duplicate: produced.duplicate,

@@ -16,7 +16,7 @@ use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::frame::{self, FrameError};
@@ -25,6 +25,33 @@ use super::{dispatch, Kafka};
 /// Requests a connection may have read and not yet answered. Clients keep at most five in
 /// flight; more waits before being read, which holds back a client that does not wait.
 const MAX_IN_FLIGHT: usize = 16;
+
+/// A Produce request's place in its connection's order of appends.
+///
+/// Handlers run concurrently, but an idempotent producer's pipelined requests carry
+/// consecutive sequence numbers per partition (the Java client keeps five in flight), and
+/// any producer expects the log to hold its records in the order it sent them. So a
+/// Produce request appends only after the one before it on its connection has appended,
+/// or given up; checking and judging before, and waiting for durability after, still run
+/// concurrently, so the requests in flight share flushes.
+pub struct Turn {
+    earlier: Option<oneshot::Receiver<()>>,
+    /// Dropped once this request has appended, which lets the next one go.
+    _done: oneshot::Sender<()>,
+}
+
+impl Turn {
+    /// Waits until the earlier Produce requests of this connection have appended.
+    pub async fn wait(&mut self) {
+        if let Some(earlier) = self.earlier.take() {
+            // Sent or dropped, either way the earlier request is done with the log.
+            let _ = earlier.await;
+        }
+    }
+}
+
+/// Produce's api key.
+const PRODUCE: i16 = 0;
 
 /// What a request's handler hands the writer.
 pub enum Reply {
@@ -95,6 +122,8 @@ async fn connection(
     let (replies, pending) = mpsc::channel::<JoinHandle<Reply>>(MAX_IN_FLIGHT);
     let mut writer = tokio::spawn(write_replies(writer, pending, peer));
     let limits = &kafka.limits;
+    // The last Produce request's turn: the next one appends after it.
+    let mut last_produce: Option<oneshot::Receiver<()>> = None;
     loop {
         let size = tokio::select! {
             size = tokio::time::timeout(limits.idle_timeout, frame::read_size(&mut reader, limits.max_request_bytes)) => size,
@@ -128,9 +157,16 @@ async fn connection(
                 break;
             }
         };
+        let turn = (frame::peek(&body).api_key == PRODUCE).then(|| {
+            let (done, next) = oneshot::channel();
+            Turn {
+                earlier: last_produce.replace(next),
+                _done: done,
+            }
+        });
         let kafka = kafka.clone();
         let handler = tokio::spawn(async move {
-            let reply = dispatch::handle(&kafka, body, peer).await;
+            let reply = dispatch::handle(&kafka, body, peer, turn).await;
             drop(permit);
             reply
         });

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use kafka_protocol::protocol::{Encodable, HeaderVersion};
 
-use super::connection::Reply;
+use super::connection::{Reply, Turn};
 use super::frame::{self, Peek};
 use super::request::{self, Refused, Request};
 use super::{admin, cluster, fetch, groups, produce, Kafka};
@@ -17,7 +17,8 @@ pub struct Caller {
     pub peer: SocketAddr,
 }
 
-pub async fn handle(kafka: &Kafka, body: Bytes, peer: SocketAddr) -> Reply {
+/// `turn` orders a Produce request's appends after the earlier ones on its connection.
+pub async fn handle(kafka: &Kafka, body: Bytes, peer: SocketAddr, turn: Option<Turn>) -> Reply {
     let parsed = match request::parse(body) {
         Ok(parsed) => parsed,
         Err(Refused::ApiVersionsTooNew(peek)) => return respond(&peek, &cluster::unsupported_api_versions(), 0),
@@ -39,7 +40,7 @@ pub async fn handle(kafka: &Kafka, body: Bytes, peer: SocketAddr) -> Reply {
         Request::DescribeConfigs(r) => respond(&peek, &admin::describe_configs(kafka, r), version),
         Request::ListOffsets(r) => respond(&peek, &fetch::list_offsets(kafka, r), version),
         Request::Fetch(r) => respond(&peek, &fetch::fetch(kafka, r).await, version),
-        Request::Produce(r) => match produce::produce(kafka, r).await {
+        Request::Produce(r) => match produce::produce(kafka, r, turn).await {
             produce::Answer::Response(response) => respond(&peek, &response, version),
             produce::Answer::Nothing => Reply::Nothing,
             produce::Answer::Close(why) => Reply::Close(why),

@@ -22,9 +22,11 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::cluster::{str, unknown_topic_code};
+use super::connection::Turn;
 use super::error::broker_code;
 use super::Kafka;
 use crate::broker::batch::ProducedBatches;
+use crate::broker::log::Produced;
 use crate::broker::topic::Validation;
 use crate::broker::{BrokerError, Topic};
 use crate::gate::{Encoding, Problem};
@@ -38,6 +40,9 @@ const INLINE_CHECK_BYTES: usize = 256 * 1024;
 
 /// A partition's record set, checked and judged, ready to append; or why not.
 type Admitted = Result<(Arc<Topic>, ProducedBatches), Outcome>;
+
+/// A partition's record set, written and waiting to be acknowledged; or why not.
+type Written = Result<(Arc<Topic>, Produced), Outcome>;
 
 /// A partition's outcome before it is turned into the response.
 struct Outcome {
@@ -69,10 +74,13 @@ pub enum Answer {
     Close(String),
 }
 
-pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Answer {
+/// `turn` is this request's place among its connection's Produce requests: it appends
+/// only after the ones before it have (see `connection::Turn`).
+pub async fn produce(kafka: &Kafka, request: ProduceRequest, turn: Option<Turn>) -> Answer {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
     // Phase one, in request order: look up, verify and judge every partition's records.
+    // Requests pipelined behind this one do the same meanwhile.
     let mut judged: Vec<(TopicName, Vec<(i32, Admitted)>)> = Vec::new();
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
@@ -96,38 +104,48 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest) -> Answer {
         }
         judged.push((topic_data.name, partitions));
     }
-    // Phase two: append the admitted sets, every partition at once, so their waits for
-    // durability overlap (one group commit can cover them all).
-    let mut responses = Vec::with_capacity(judged.len());
-    for (name, partitions) in judged {
-        let mut appends = Vec::with_capacity(partitions.len());
+    // Phase two: append the admitted sets once the connection's earlier requests have
+    // appended theirs, so a producer's pipelined batches land in the order it sent them.
+    let mut turn = turn;
+    if let Some(turn) = turn.as_mut() {
+        turn.wait().await;
+    }
+    let appended: Vec<(TopicName, Vec<(i32, Written)>)> = judged
+        .into_iter()
+        .map(|(name, partitions)| {
+            let partitions = partitions
+                .into_iter()
+                .map(|(index, admitted)| {
+                    let outcome = admitted.and_then(|(topic, checked)| {
+                        topic
+                            .append_checked_now(index as u32, vec![checked])
+                            .map(|produced| (topic, produced))
+                            .map_err(|err| Outcome::error(broker_code(&err), err.to_string()))
+                    });
+                    (index, outcome)
+                })
+                .collect();
+            (name, partitions)
+        })
+        .collect();
+    // Every append of this request is written: the next request may append now. The waits
+    // for durability below overlap with it, and one flush can cover them all.
+    drop(turn);
+    let mut responses = Vec::with_capacity(appended.len());
+    for (name, partitions) in appended {
+        let mut answers = Vec::with_capacity(partitions.len());
         for (index, outcome) in partitions {
-            appends.push((
-                index,
-                match outcome {
-                    Ok((topic, checked)) => Ok(tokio::spawn(async move {
-                        let partition = index as u32;
-                        let appended = topic.append_checked(partition, vec![checked]).await;
-                        (appended, topic.offsets(partition).map(|(start, _)| start).unwrap_or(-1))
-                    })),
-                    Err(outcome) => Err(outcome),
-                },
-            ));
-        }
-        let mut answers = Vec::with_capacity(appends.len());
-        for (index, append) in appends {
-            let outcome = match append {
+            let outcome = match outcome {
                 Err(outcome) => outcome,
-                Ok(task) => match task.await {
-                    Ok((Ok(appended), log_start)) => Outcome {
+                Ok((topic, produced)) => match topic.acknowledged(index as u32, produced).await {
+                    Ok(appended) => Outcome {
                         error: 0,
                         message: None,
                         record_errors: Vec::new(),
                         base_offset: appended.base_offset,
-                        log_start,
+                        log_start: topic.offsets(index as u32).map(|(start, _)| start).unwrap_or(-1),
                     },
-                    Ok((Err(err), _)) => Outcome::error(broker_code(&err), err.to_string()),
-                    Err(err) => Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()),
+                    Err(err) => Outcome::error(broker_code(&err), err.to_string()),
                 },
             };
             answers.push(partition_response(index, outcome));

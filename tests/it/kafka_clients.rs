@@ -1131,3 +1131,100 @@ fn acks_zero_is_never_answered_and_a_refusal_closes_the_connection() {
         "nothing of a refused batch lands"
     );
 }
+
+/// An idempotent producer pipelines its Produce requests (the Java client keeps five in
+/// flight, each batch with the next sequence number). Handled out of order, a later batch
+/// reaches the log first and is refused OUT_OF_ORDER_SEQUENCE_NUMBER, and the client
+/// retries with a bumped epoch: a slow crawl, and an order the client did not send. Here
+/// 64 requests, one batch each, are written back to back on one connection before any
+/// answer is read: every one is accepted, at the offset of its place in the sequence.
+#[test]
+fn pipelined_idempotent_produce_requests_land_in_the_order_sent() {
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+
+    if no_listener() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(
+        &server,
+        json!({"name": "pipelined", "partitions": 1, "validation": "off"}),
+    );
+    let mut stream = connect(&bootstrap);
+
+    // InitProducerId v0: no transactional id, no timeout.
+    let mut body = (-1i16).to_be_bytes().to_vec();
+    body.extend((-1i32).to_be_bytes());
+    stream.write_all(&frame(22, 0, 1, &body)).unwrap();
+    let Answer::Frame(init) = answer(&mut stream) else {
+        panic!("InitProducerId was not answered")
+    };
+    // correlation id, throttle, error code, producer id, epoch
+    assert_eq!(
+        i16::from_be_bytes(init[8..10].try_into().unwrap()),
+        0,
+        "InitProducerId failed"
+    );
+    let producer_id = i64::from_be_bytes(init[10..18].try_into().unwrap());
+    let epoch = i16::from_be_bytes(init[18..20].try_into().unwrap());
+
+    const REQUESTS: i32 = 64;
+    let mut pipelined = Vec::new();
+    for sequence in 0..REQUESTS {
+        let record = Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: 0,
+            sequence,
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(format!("record {sequence}").into_bytes().into()),
+            headers: Default::default(),
+        };
+        let mut batch = bytes::BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut batch, [&record], &options).unwrap();
+        // Produce v3: transactional id (null), acks=all, timeout, [topic [partition, records]].
+        let mut body = (-1i16).to_be_bytes().to_vec();
+        body.extend((-1i16).to_be_bytes());
+        body.extend(30_000i32.to_be_bytes());
+        body.extend(1i32.to_be_bytes());
+        body.extend(9i16.to_be_bytes());
+        body.extend(b"pipelined");
+        body.extend(1i32.to_be_bytes());
+        body.extend(0i32.to_be_bytes());
+        body.extend((batch.len() as i32).to_be_bytes());
+        body.extend(&batch[..]);
+        pipelined.extend(frame(0, 3, 100 + sequence, &body));
+    }
+    stream.write_all(&pipelined).unwrap();
+
+    let mut outcomes = Vec::new();
+    for _ in 0..REQUESTS {
+        let Answer::Frame(reply) = answer(&mut stream) else {
+            panic!("a pipelined Produce request closed the connection")
+        };
+        // correlation id, [topic: name (2 + 9), [partition: index, error, base offset, …]]
+        let correlation = i32::from_be_bytes(reply[0..4].try_into().unwrap());
+        let at = 4 + 4 + 2 + 9 + 4 + 4;
+        let error = i16::from_be_bytes(reply[at..at + 2].try_into().unwrap());
+        let offset = i64::from_be_bytes(reply[at + 2..at + 10].try_into().unwrap());
+        outcomes.push((correlation, error, offset));
+    }
+    let expected: Vec<(i32, i16, i64)> = (0..REQUESTS).map(|s| (100 + s, 0, i64::from(s))).collect();
+    assert_eq!(
+        outcomes, expected,
+        "(correlation id, error code, base offset) per request"
+    );
+    let stored = stored(&server, "pipelined", 0);
+    let expected: Vec<String> = (0..REQUESTS).map(|s| format!("record {s}")).collect();
+    assert_eq!(values(&stored), expected);
+}
