@@ -28,6 +28,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
 use super::batch::{self, BatchError, BatchHeader, DecodedLog};
 use super::fds::{self, FileCache};
 use super::producers::{ProducerError, ProducerStates, Verdict};
@@ -514,41 +516,43 @@ impl PartitionLog {
     /// Whole batches from the one holding `offset`, about `max_bytes` of them (at least one
     /// batch when any is durable), never past the durable point. An offset before the log
     /// start reads from the start; at or past the durable point, nothing.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
         if self.stopped == Some(Stopped::Deleted) {
             return Err(LogError::Deleted);
         }
         if offset >= self.durable_offset {
-            return Ok(Vec::new());
+            return Ok(Bytes::new());
         }
         let offset = offset.max(self.start_offset());
         let index = self
             .segments
             .partition_point(|s| s.base_offset <= offset)
             .saturating_sub(1);
-        let mut out = Vec::new();
+        let mut pieces: Vec<Bytes> = Vec::new();
+        let mut total = 0usize;
         for segment in &self.segments[index..] {
-            if segment.base_offset >= self.durable_offset || out.len() >= max_bytes {
+            if segment.base_offset >= self.durable_offset || total >= max_bytes {
                 break;
             }
             // The active segment may hold batches past the durable point at its end.
             let limit = segment.durable_size;
-            let budget = max_bytes.saturating_sub(out.len()).max(1);
+            let budget = max_bytes.saturating_sub(total).max(1);
             let bytes = segment.read(offset, budget, limit).map_err(io_error(format!(
                 "cannot read {}",
                 file_name(segment.base_offset, "log")
             )))?;
-            if out.is_empty() {
-                // Most reads stay in one segment: no copy.
-                out = bytes;
-                continue;
-            }
-            if out.len() + bytes.len() > max_bytes {
+            if !pieces.is_empty() && total + bytes.len() > max_bytes {
                 break;
             }
-            out.extend_from_slice(&bytes);
+            total += bytes.len();
+            pieces.push(bytes);
         }
-        Ok(out)
+        // Most reads stay in one segment: its bytes as read, no copy.
+        Ok(match pieces.len() {
+            0 => Bytes::new(),
+            1 => pieces.pop().unwrap_or_default(),
+            _ => pieces.concat().into(),
+        })
     }
 
     /// The first record whose timestamp is at or after `timestamp`, as (offset, timestamp),

@@ -20,6 +20,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::batch::{BatchError, ProducedBatches};
@@ -195,7 +196,7 @@ impl Partition {
 
     /// Whole batches from the one holding `offset`, up to about `max_bytes`, never past the
     /// durable point.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
         lock(&self.shared.log).read(offset, max_bytes)
     }
 

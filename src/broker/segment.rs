@@ -18,8 +18,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use memmap2::MmapOptions;
+
 use super::batch::{self, BatchError, BatchHeader};
 use super::fds::FileCache;
+
+/// Reads at least this large are mapped rather than copied (see [`read_range`]).
+const MAP_AT_LEAST: usize = 64 * 1024;
 
 /// An index entry about every this many bytes of log.
 pub const INDEX_INTERVAL: u64 = 4096;
@@ -276,7 +282,7 @@ impl Segment {
 
     /// Whole batches from the one holding `offset`, up to `max_bytes` (but always the first
     /// batch whole) and never past byte `limit` of the file.
-    pub fn read(&self, offset: i64, max_bytes: usize, limit: u64) -> io::Result<Vec<u8>> {
+    pub fn read(&self, offset: i64, max_bytes: usize, limit: u64) -> io::Result<Bytes> {
         let relative = (offset.max(self.base_offset) - self.base_offset) as u32;
         let start = match self.index.partition_point(|&(rel, _)| rel <= relative) {
             0 => 0,
@@ -296,7 +302,7 @@ impl Segment {
             position += parsed.total_len() as u64;
         }
         if position >= limit {
-            return Ok(Vec::new());
+            return Ok(Bytes::new());
         }
         // Take whole batches until max_bytes (at least one).
         let mut end = position;
@@ -310,9 +316,7 @@ impl Segment {
             }
             end = next;
         }
-        let mut out = vec![0u8; (end - position) as usize];
-        file.read_exact_at(&mut out, position)?;
-        Ok(out)
+        read_range(&file, position, (end - position) as usize)
     }
 
     /// The time index: (greatest record timestamp so far, offset of the batch, relative to
@@ -410,4 +414,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// power failure.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// `len` bytes of a segment file from `position`, all below the segment's durable size.
+///
+/// A large read is a read-only mapping of the file, not a copy: a Kafka Fetch answer
+/// hands these bytes to the socket straight from the page cache, with no buffer to
+/// allocate, zero and fill, and nothing left resident once the answer is sent. Small
+/// reads (a consumer at the tail) are cheaper copied than mapped and unmapped.
+fn read_range(file: &File, position: u64, len: usize) -> io::Result<Bytes> {
+    if len < MAP_AT_LEAST {
+        let mut out = vec![0u8; len];
+        file.read_exact_at(&mut out, position)?;
+        return Ok(Bytes::from(out));
+    }
+    // SAFETY: a mapping is unsound if the file changes under it, or is cut short (SIGBUS).
+    // The bytes mapped here are below the durable size, which the broker never writes
+    // again and never truncates while it runs (only recovery truncates, before the segment
+    // is readable); retention and topic deletion unlink the file, which leaves a mapping
+    // whole. Only another process altering the data directory could break this.
+    let map = unsafe { MmapOptions::new().offset(position).len(len).populate().map(file)? };
+    Ok(Bytes::from_owner(map))
 }

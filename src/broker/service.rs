@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
 use super::batch::{self, BatchError, ProducedBatches, Record, StoredRecord};
 use super::coordinator::{Coordinator, CoordinatorConfig};
 use super::groups::{GroupError, Groups, Partitions};
@@ -300,7 +302,7 @@ impl Topic {
     /// Whole batches from the one holding `offset`, about `max_bytes` of them (at least one
     /// when any is durable), never past the durable point, as stored: readers walk them with
     /// [`batch::log_records`] and copy keys and values straight into their answers.
-    pub fn read_batches(&self, partition: u32, offset: i64, max_bytes: usize) -> Result<Vec<u8>, BrokerError> {
+    pub fn read_batches(&self, partition: u32, offset: i64, max_bytes: usize) -> Result<Bytes, BrokerError> {
         Ok(self.partition(partition)?.read(offset, max_bytes)?)
     }
 

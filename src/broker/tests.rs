@@ -96,6 +96,46 @@ fn readers_stop_at_the_durable_point() {
     assert_eq!(read_all(&log, 0).len(), 4);
 }
 
+/// Large reads are mappings of the segment file (small ones are copies): the same records
+/// either way, never past the durable point, and still whole after the file is unlinked
+/// (retention, a deleted topic) while an answer holding them is being sent.
+#[test]
+fn mapped_reads_hold_the_records_below_the_durable_point() {
+    let dir = temp_dir();
+    let config = LogConfig {
+        segment_bytes: 64 * 1024 * 1024,
+        segment_age: Duration::from_secs(3600),
+    };
+    let (mut log, _) = PartitionLog::open(&dir, config).unwrap();
+    for i in 0..400 {
+        log.append(&mut records(5, &format!("m{i}"), i * 10)).unwrap();
+    }
+    log.sync().unwrap();
+    // Written but not yet durable: no read may show it.
+    log.append(&mut records(5, "late", 0)).unwrap();
+
+    let whole = log.read(0, usize::MAX).unwrap();
+    assert!(whole.len() > 128 * 1024, "{} bytes: a mapped read", whole.len());
+    let all = records_in(&whole);
+    assert_eq!(all.len(), 2000);
+    assert!(all.iter().enumerate().all(|(i, r)| r.0 == i as i64));
+    assert!(all.iter().all(|r| !r.1.starts_with("late")));
+
+    // From the middle, bounded: whole batches from the one holding the offset.
+    let part = log.read(1003, 100 * 1024).unwrap();
+    assert!(part.len() <= 100 * 1024 && part.len() > 64 * 1024, "{}", part.len());
+    let from = records_in(&part);
+    assert_eq!(from.first().map(|r| r.0), Some(1000));
+    assert_eq!(from[..], all[1000..1000 + from.len()]);
+    // Small: a copy, the same records.
+    let small = log.read(1003, 2048).unwrap();
+    assert_eq!(records_in(&small)[..], all[1000..1000 + records_in(&small).len()]);
+
+    log.close().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(records_in(&whole), all, "a mapping outlives the unlinked file");
+}
+
 #[test]
 fn segments_roll_by_size_and_reads_cross_them() {
     let dir = temp_dir();

@@ -730,13 +730,12 @@ pub async fn read_partition(
 pub(super) async fn read_batches(
     budget: &ReadBudget,
     reservation: &mut Reservation,
-    read: impl Fn() -> Result<Vec<u8>, BrokerError>,
-) -> Result<Vec<u8>, ApiError> {
+    read: impl Fn() -> Result<Bytes, BrokerError>,
+) -> Result<Bytes, ApiError> {
     let mut attempts = 0;
     loop {
         let batches = read()?;
-        // Capacity, not length: it is the memory held.
-        let held = batches.capacity();
+        let held = batches.len();
         if held <= reservation.batches() || attempts == 2 {
             return Ok(batches);
         }

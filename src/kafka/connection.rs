@@ -9,10 +9,11 @@
 //! line once the answers before it are sent.
 
 use std::future::Future;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -55,8 +56,9 @@ const PRODUCE: i16 = 0;
 
 /// What a request's handler hands the writer.
 pub enum Reply {
-    /// A response frame to send.
-    Frame(BytesMut),
+    /// A response frame to send, in pieces sent back to back (a Fetch answer's large
+    /// record runs are pieces of their own, as read from the log).
+    Frame(Vec<Bytes>),
     /// Nothing to send (Produce with acks=0).
     Nothing,
     /// The client broke the protocol: log why and close the connection.
@@ -183,8 +185,8 @@ async fn connection(
 async fn write_replies(mut writer: OwnedWriteHalf, mut pending: mpsc::Receiver<JoinHandle<Reply>>, peer: SocketAddr) {
     while let Some(handler) = pending.recv().await {
         match handler.await {
-            Ok(Reply::Frame(bytes)) => {
-                if let Err(err) = writer.write_all(&bytes).await {
+            Ok(Reply::Frame(pieces)) => {
+                if let Err(err) = write_pieces(&mut writer, pieces).await {
                     tracing::debug!(%peer, error = %err, "kafka: the client stopped reading");
                     return;
                 }
@@ -203,4 +205,35 @@ async fn write_replies(mut writer: OwnedWriteHalf, mut pending: mpsc::Receiver<J
             }
         }
     }
+}
+
+/// At most this many pieces go to the kernel in one vectored write (Linux takes 1,024).
+const PIECES_PER_WRITE: usize = 64;
+
+/// Writes `pieces` back to back, as many at a time as one vectored write takes.
+async fn write_pieces(writer: &mut OwnedWriteHalf, mut pieces: Vec<Bytes>) -> io::Result<()> {
+    let mut next = 0;
+    while next < pieces.len() {
+        let slices: Vec<IoSlice<'_>> = pieces[next..]
+            .iter()
+            .take(PIECES_PER_WRITE)
+            .map(|piece| IoSlice::new(piece))
+            .collect();
+        let mut written = writer.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let piece = &mut pieces[next];
+            if written < piece.len() {
+                piece.advance(written);
+                break;
+            }
+            written -= piece.len();
+            // Sent: let go of it now (a mapped read is unmapped here, not at the end).
+            *piece = Bytes::new();
+            next += 1;
+        }
+    }
+    Ok(())
 }

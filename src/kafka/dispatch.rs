@@ -9,7 +9,7 @@ use kafka_protocol::protocol::{Encodable, HeaderVersion};
 use super::connection::{Reply, Turn};
 use super::frame::{self, Peek};
 use super::request::{self, Refused, Request};
-use super::{admin, cluster, fetch, groups, produce, Kafka};
+use super::{admin, cluster, fetch, fetch_frame, groups, produce, Kafka};
 
 /// Who sent a request, for the handlers that record it (group members).
 pub struct Caller {
@@ -39,7 +39,13 @@ pub async fn handle(kafka: &Kafka, body: Bytes, peer: SocketAddr, turn: Option<T
         Request::DeleteTopics(r) => respond(&peek, &admin::delete_topics(kafka, r, version).await, version),
         Request::DescribeConfigs(r) => respond(&peek, &admin::describe_configs(kafka, r), version),
         Request::ListOffsets(r) => respond(&peek, &fetch::list_offsets(kafka, r), version),
-        Request::Fetch(r) => respond(&peek, &fetch::fetch(kafka, r).await, version),
+        Request::Fetch(r) => {
+            let response = fetch::fetch(kafka, r).await;
+            match fetch_frame::encode(peek.correlation_id, version, &response) {
+                Some(pieces) => Reply::Frame(pieces),
+                None => respond(&peek, &response, version),
+            }
+        }
         Request::Produce(r) => match produce::produce(kafka, r, turn).await {
             produce::Answer::Response(response) => respond(&peek, &response, version),
             produce::Answer::Nothing => Reply::Nothing,
@@ -60,7 +66,7 @@ pub async fn handle(kafka: &Kafka, body: Bytes, peer: SocketAddr, turn: Option<T
 fn respond<M: Encodable + HeaderVersion>(peek: &Peek, response: &M, version: i16) -> Reply {
     let header_version = M::header_version(version);
     match frame::encode_response(peek.correlation_id, header_version, response, version) {
-        Ok(bytes) => Reply::Frame(bytes),
+        Ok(bytes) => Reply::Frame(vec![bytes.freeze()]),
         Err(why) => Reply::Close(format!("the response could not be encoded: {why}")),
     }
 }

@@ -104,7 +104,7 @@ fn read(kafka: &Kafka, request: &FetchRequest) -> (FetchResponse, usize, bool) {
                 Ok(bytes) => {
                     room = room.saturating_sub(bytes.len());
                     found += bytes.len();
-                    partitions.push(answer.with_records(Some(Bytes::from(bytes))));
+                    partitions.push(answer.with_records(Some(bytes)));
                 }
                 Err(err) => {
                     failed = true;

@@ -26,6 +26,7 @@ pub mod connection;
 mod dispatch;
 mod error;
 mod fetch;
+mod fetch_frame;
 pub mod frame;
 mod groups;
 mod produce;
