@@ -132,6 +132,8 @@ struct FileSettings {
     _subjects: Option<toml::Value>,
     #[serde(default, rename = "lint")]
     _lint: Option<toml::Value>,
+    #[serde(default, rename = "schemas")]
+    _schemas: Option<toml::Value>,
 }
 
 /// Settings resolved from every source.

@@ -11,6 +11,8 @@ use serde_json::Value;
 use super::CliError;
 
 pub struct Client {
+    /// The URL as given, for messages.
+    url: String,
     /// `host:port`.
     authority: String,
     /// Path prefix of the server's URL, without a trailing slash.
@@ -52,9 +54,15 @@ impl Client {
             format!("{authority}:80")
         };
         Ok(Client {
+            url: server.trim_end_matches('/').to_string(),
             authority,
             base: base.to_string(),
         })
+    }
+
+    /// The server's URL, as messages name it.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn get(&self, path: &str) -> Result<Response, CliError> {
