@@ -361,6 +361,25 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_repository_keys_are_accepted_and_ignored() {
+        let dir = std::env::temp_dir().join(format!("herald-config-repo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("herald.toml");
+        std::fs::write(
+            &file,
+            "schemas = \"contracts\"\nregistry = \"http://r:8081\"\ndefault_compatibility = \"FULL\"\n\
+             [subjects.a]\nvalue = \"a.v1\"\n[lint]\nFIELD_UNDOCUMENTED = \"error\"\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve(ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(settings.default_compatibility, CompatibilityLevel::Full);
+    }
+
+    #[test]
     fn connection_limits_come_from_flags_or_the_file() {
         let dir = std::env::temp_dir().join(format!("herald-config-limits-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -237,12 +237,16 @@ struct TopicFile {
 pub fn topic_names(client: &Client) -> Result<Vec<String>, CliError> {
     let response = client.get("/topics")?;
     expect_ok(&response, "listing topics")?;
-    serde_json::from_value(response.body).map_err(|_| {
-        CliError(format!(
-            "the server at {} answered GET /topics without a list of topics; is --server a Herald server's URL?",
-            client.url()
-        ))
-    })
+    serde_json::from_value(response.body).map_err(|_| not_herald(client, "GET", "/topics", "a list of topics"))
+}
+
+/// A 2xx without the answer Herald gives: a server that answers anything must not pass
+/// for a Herald server that has nothing.
+fn not_herald(client: &Client, method: &str, path: &str, wanted: &str) -> CliError {
+    CliError(format!(
+        "the server at {} answered {method} {path} without {wanted}; is --server a Herald server's URL?",
+        client.url()
+    ))
 }
 
 fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliError> {
@@ -426,7 +430,17 @@ pub fn run_consume(args: &ConsumeArgs) -> Result<Outcome, CliError> {
         "application/json",
     )?;
     expect_ok(&created, &format!("joining group {}", args.group))?;
-    let instance = created.body["instance_id"].as_str().unwrap_or_default().to_string();
+    let instance = created.body["instance_id"]
+        .as_str()
+        .ok_or_else(|| {
+            not_herald(
+                &client,
+                "POST",
+                &format!("/consumers/{}", args.group),
+                "a consumer instance",
+            )
+        })?
+        .to_string();
     let base = format!("/consumers/{}/instances/{instance}", args.group);
     let result = consume_loop(&client, &base, args);
     let _ = client.delete(&base);
@@ -446,7 +460,12 @@ fn consume_loop(client: &Client, base: &str, args: &ConsumeArgs) -> Result<Outco
     loop {
         let batch = client.get(&format!("{base}/records"))?;
         expect_ok(&batch, "fetching records")?;
-        let records = batch.body.as_array().cloned().unwrap_or_default();
+        // No list is not "no records yet": waiting on it would wait forever.
+        let records = batch
+            .body
+            .as_array()
+            .cloned()
+            .ok_or_else(|| not_herald(client, "GET", &format!("{base}/records"), "a list of records"))?;
         if records.is_empty() {
             if args
                 .idle_ms

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::client::Client;
 use super::findings::{render, Finding, Report, ReportFormat, Severity};
 use super::repo::{
-    locate, resolve_references, Contents, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree,
+    join, locate, resolve_references, Contents, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree,
 };
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
@@ -110,7 +110,7 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
         tool: TOOL.to_string(),
         ..Report::default()
     };
-    let shown = |relative: &str| dir.join(relative).display().to_string();
+    let shown = |relative: &str| join(dir, Path::new(relative)).display().to_string();
     for topic in current.topics() {
         let settings = TopicSettings::read(current, &topic)?;
         for role in [Role::Value, Role::Key] {
@@ -376,12 +376,11 @@ pub fn fetch_schema_with_references(
         .iter()
         .map(|(name, text)| Reference { name, schema: text })
         .collect();
-    let schema =
-        Schema::parse(schema_type, text, &refs).map_err(|e| {
-            CliError(format!(
-                "{subject} version {version} on the registry does not parse: {e}"
-            ))
-        })?;
+    let schema = Schema::parse(schema_type, text, &refs).map_err(|e| {
+        CliError(format!(
+            "{subject} version {version} on the registry does not parse: {e}"
+        ))
+    })?;
     Ok((schema, references))
 }
 

@@ -28,9 +28,11 @@ pub struct Response {
 impl Response {
     /// The server's error message, or the body.
     pub fn message(&self) -> String {
-        self.body["message"]
-            .as_str()
-            .map_or_else(|| self.body.to_string(), str::to_string)
+        match (&self.body["message"], &self.body) {
+            (Value::String(message), _) => message.clone(),
+            (_, Value::Null) => "(an answer that is not JSON)".to_string(),
+            (_, body) => body.to_string(),
+        }
     }
 }
 

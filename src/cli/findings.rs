@@ -244,7 +244,11 @@ pub fn github(report: &Report) -> String {
         report.checked.len(),
         report.errors(),
         report.warnings(),
-        if report.error.is_some() { ", and the run failed" } else { "" }
+        if report.error.is_some() {
+            ", and the run failed"
+        } else {
+            ""
+        }
     );
     out
 }

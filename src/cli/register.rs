@@ -6,14 +6,14 @@
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
 
 use super::check::{as_references, encode_segment, not_a_registry, registration_body, registry_history};
 use super::client::Client;
-use super::repo::{locate, resolve_references, Contents, Role, TopicSettings, Tree};
+use super::repo::{join, locate, resolve_references, Contents, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::Schema;
@@ -128,7 +128,7 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             eprint!("\r\u{1b}[K[{}/{}] {subject}", index + 1, work.len());
             let _ = std::io::stderr().flush();
         }
-        let file = dir.join(path).display().to_string();
+        let file = join(dir, Path::new(path)).display().to_string();
         let mut body = registration_body(*schema_type, text);
         let encoded = encode_segment(&subject);
         let mut row = Row {
@@ -178,7 +178,12 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         if let (Some(level), false) = (&level, args.dry_run) {
             let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
             if set.status != 200 {
-                return Err(CliError(format!("setting {subject} to {level}: {}", set.message())));
+                return Err(CliError(format!(
+                    "setting {subject} to {level}: the registry at {} answered {}: {}",
+                    client.url(),
+                    set.status,
+                    set.message()
+                )));
             }
         }
         let found = lookup(&client, &encoded, &body)?;

@@ -176,7 +176,11 @@ pub fn locate(dir: &Path, wanted: Contents) -> Result<Repository, CliError> {
             return Ok(Repository { schemas, config });
         }
         let missing = if schemas.is_dir() { "" } else { "; no such directory" };
-        tried.push(format!("{} (named by {}{missing})", schemas.display(), root_file.display()));
+        tried.push(format!(
+            "{} (named by {}{missing})",
+            schemas.display(),
+            root_file.display()
+        ));
     } else {
         if wanted.found_in(dir) {
             let (config, _) = RepoConfig::find(dir)?;
@@ -193,12 +197,16 @@ pub fn locate(dir: &Path, wanted: Contents) -> Result<Repository, CliError> {
         }
         tried.push(shown(&schemas));
     }
-    Err(CliError(format!("{}; looked in {}", wanted.describe(), tried.join(" and "))))
+    Err(CliError(format!(
+        "{}; looked in {}",
+        wanted.describe(),
+        tried.join(" and ")
+    )))
 }
 
 /// `dir/relative`, without a leading `./` when `dir` is the current directory (paths in
 /// reports stay as the user would type them).
-fn join(dir: &Path, relative: &Path) -> PathBuf {
+pub fn join(dir: &Path, relative: &Path) -> PathBuf {
     if dir == Path::new(".") {
         relative.to_path_buf()
     } else {
