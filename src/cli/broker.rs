@@ -199,6 +199,9 @@ pub fn run_topics(args: &TopicsArgs) -> Result<Outcome, CliError> {
         TopicsCommand::Describe { name } => {
             let response = client.get(&format!("/topics/{name}"))?;
             expect_ok(&response, &format!("describing topic {name}"))?;
+            if !response.body.is_object() {
+                return Err(not_herald(&client, "GET", &format!("/topics/{name}"), "a topic"));
+            }
             let _ = writeln!(
                 out,
                 "{}",

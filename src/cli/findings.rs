@@ -503,6 +503,36 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_run_says_so_in_every_format() {
+        let failed = Report::failed("herald check", "no schema file found; looked in a & b");
+        assert_eq!(human(&failed, false), "", "people read the error on standard error");
+        assert_eq!(json_report(&failed)["error"], "no schema file found; looked in a & b");
+        assert_eq!(
+            github(&failed),
+            "::error title=herald check::no schema file found; looked in a & b\n\
+             herald check: 0 checked, 0 errors, 0 warnings, and the run failed\n"
+        );
+        let xml = junit(&failed);
+        assert!(
+            xml.contains(r#"<testsuite name="herald check" tests="1" failures="0" errors="1">"#)
+                && xml.contains(r#"<error type="HERALD_FAILED" message="no schema file found; looked in a &amp; b">"#),
+            "{xml}"
+        );
+        let log = sarif(&failed);
+        assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+        assert_eq!(
+            log["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+            "no schema file found; looked in a & b"
+        );
+        // A run that went through says so too.
+        assert_eq!(
+            sarif(&sample())["runs"][0]["invocations"][0]["executionSuccessful"],
+            true
+        );
+        assert!(json_report(&sample())["error"].is_null());
+    }
+
+    #[test]
     fn human_text_has_no_colour_off_a_terminal() {
         let text = human(&sample(), false);
         assert!(!text.contains('\u{1b}'));

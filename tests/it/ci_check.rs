@@ -833,6 +833,11 @@ fn a_server_that_is_not_a_registry_fails_every_command_instead_of_passing() {
         ),
         (
             &repo,
+            vec!["topics", "describe", "audit", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /topics/audit without a topic"),
+        ),
+        (
+            &repo,
             vec!["topics", "list", "--server", &empty_200],
             format!("the server at {empty_200} answered GET /topics without a list of topics"),
         ),
