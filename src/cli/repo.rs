@@ -146,8 +146,8 @@ pub struct Repository {
     pub config: RepoConfig,
 }
 
-/// The schema folder a user pointed at: `dir` itself when it holds topics, else the folder
-/// a `herald.toml` in `dir` names (`schemas = "…"`), else `dir/schemas`. Finding nothing is
+/// The schema folder a user pointed at: the folder a `herald.toml` in `dir` names
+/// (`schemas = "…"`), else `dir/schemas`, else `dir` itself. Finding nothing is
 /// an error naming every place looked at: a check that found no schema has checked nothing,
 /// and must not pass.
 pub fn locate(dir: &Path, wanted: Contents) -> Result<Repository, CliError> {
@@ -182,6 +182,13 @@ pub fn locate(dir: &Path, wanted: Contents) -> Result<Repository, CliError> {
             root_file.display()
         ));
     } else {
+        // A repository root's `schemas/` first: a root may hold other folders with a
+        // `value.json` in them, while a schema folder's topics hold no `schemas/` of schemas.
+        let schemas = join(dir, Path::new("schemas"));
+        if wanted.found_in(&schemas) {
+            let config = root_config.unwrap_or_default();
+            return Ok(Repository { schemas, config });
+        }
         if wanted.found_in(dir) {
             let (config, _) = RepoConfig::find(dir)?;
             return Ok(Repository {
@@ -190,11 +197,6 @@ pub fn locate(dir: &Path, wanted: Contents) -> Result<Repository, CliError> {
             });
         }
         tried.push(shown(dir));
-        let schemas = join(dir, Path::new("schemas"));
-        if wanted.found_in(&schemas) {
-            let config = root_config.unwrap_or_default();
-            return Ok(Repository { schemas, config });
-        }
         tried.push(shown(&schemas));
     }
     Err(CliError(format!(

@@ -517,6 +517,9 @@ fn references_between_files_resolve_register_in_order_and_are_checked() {
 #[test]
 fn check_finds_the_schemas_from_a_repository_root_or_the_schema_folder() {
     let repo = repository();
+    // A root may hold other folders with a value.json; its schemas/ is still the one read.
+    std::fs::create_dir_all(repo.join("fixtures")).unwrap();
+    std::fs::write(repo.join("fixtures/value.json"), "{}").unwrap();
     // The repository root, named or by default, and the schema folder itself.
     for (cwd, args, file) in [
         (
