@@ -132,6 +132,8 @@ struct FileSettings {
     _subjects: Option<toml::Value>,
     #[serde(default, rename = "lint")]
     _lint: Option<toml::Value>,
+    #[serde(default, rename = "schemas")]
+    _schemas: Option<toml::Value>,
 }
 
 /// Settings resolved from every source.
@@ -356,6 +358,25 @@ mod tests {
         assert_eq!(settings.default_compatibility, CompatibilityLevel::Full);
         assert_eq!(settings.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(settings.database_url, None);
+    }
+
+    #[test]
+    fn a_schema_repository_keys_are_accepted_and_ignored() {
+        let dir = std::env::temp_dir().join(format!("herald-config-repo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("herald.toml");
+        std::fs::write(
+            &file,
+            "schemas = \"contracts\"\nregistry = \"http://r:8081\"\ndefault_compatibility = \"FULL\"\n\
+             [subjects.a]\nvalue = \"a.v1\"\n[lint]\nFIELD_UNDOCUMENTED = \"error\"\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve(ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(settings.default_compatibility, CompatibilityLevel::Full);
     }
 
     #[test]

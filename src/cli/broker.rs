@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::client::Client;
+use super::client::{Client, Response};
+use super::repo::{locate, Contents};
 use super::{CliError, Outcome};
 
 const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
@@ -64,8 +65,13 @@ enum TopicsCommand {
     Delete { name: String },
     /// Create the topics described by DIR/<topic>/topic.toml (with DIR/<topic>/examples/*.json)
     /// that do not exist yet, update the settings of those that do (all but partitions), and
-    /// set each value subject to the compatibility level its file names.
-    Apply { dir: PathBuf },
+    /// set each value subject to the compatibility level its file names. DIR may also be a
+    /// repository root: the folder its herald.toml names with `schemas = "…"`, else its
+    /// `schemas/`.
+    Apply {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -135,7 +141,7 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, CliError> {
         .ok_or_else(|| CliError(format!("duration {text:?} is out of range")))
 }
 
-fn expect_ok(response: &super::client::Response, what: &str) -> Result<(), CliError> {
+fn expect_ok(response: &Response, what: &str) -> Result<(), CliError> {
     if (200..300).contains(&response.status) {
         Ok(())
     } else {
@@ -186,15 +192,16 @@ pub fn run_topics(args: &TopicsArgs) -> Result<Outcome, CliError> {
             let _ = writeln!(out, "created topic {name} with {partitions} partition(s)");
         }
         TopicsCommand::List => {
-            let response = client.get("/topics")?;
-            expect_ok(&response, "listing topics")?;
-            for name in response.body.as_array().into_iter().flatten() {
-                let _ = writeln!(out, "{}", name.as_str().unwrap_or_default());
+            for name in topic_names(&client)? {
+                let _ = writeln!(out, "{name}");
             }
         }
         TopicsCommand::Describe { name } => {
             let response = client.get(&format!("/topics/{name}"))?;
             expect_ok(&response, &format!("describing topic {name}"))?;
+            if !response.body.is_object() {
+                return Err(not_herald(&client, "GET", &format!("/topics/{name}"), "a topic"));
+            }
             let _ = writeln!(
                 out,
                 "{}",
@@ -228,11 +235,27 @@ struct TopicFile {
     compatibility: Option<String>,
 }
 
+/// The server's topics. An answer that is not a list of names is a server that is not
+/// Herald, and must not pass for one that has no topics.
+pub fn topic_names(client: &Client) -> Result<Vec<String>, CliError> {
+    let response = client.get("/topics")?;
+    expect_ok(&response, "listing topics")?;
+    serde_json::from_value(response.body).map_err(|_| not_herald(client, "GET", "/topics", "a list of topics"))
+}
+
+/// A 2xx without the answer Herald gives: a server that answers anything must not pass
+/// for a Herald server that has nothing.
+fn not_herald(client: &Client, method: &str, path: &str, wanted: &str) -> CliError {
+    CliError(format!(
+        "the server at {} answered {method} {path} without {wanted}; is --server a Herald server's URL?",
+        client.url()
+    ))
+}
+
 fn apply(client: &Client, dir: &Path, out: &mut impl Write) -> Result<(), CliError> {
-    let existing = client.get("/topics")?;
-    expect_ok(&existing, "listing topics")?;
-    let existing: Vec<String> = serde_json::from_value(existing.body).unwrap_or_default();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    let dir = locate(dir, Contents::TopicFiles)?.schemas;
+    let existing = topic_names(client)?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| CliError(format!("cannot read {}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("topic.toml").is_file())
@@ -383,6 +406,15 @@ pub fn run_produce(args: &ProduceArgs) -> Result<Outcome, CliError> {
             continue;
         }
         expect_ok(&response, &format!("producing to {}", args.topic))?;
+        // Each record written has its offset in the answer; a server that answers without
+        // them has not written them.
+        if response.body["offsets"].as_array().map(Vec::len) != Some(chunk.len()) {
+            return Err(CliError(format!(
+                "producing to {}: the server at {} answered without the records' offsets; is --server a Herald server's URL?",
+                args.topic,
+                client.url()
+            )));
+        }
         produced += chunk.len();
     }
     eprintln!("produced {produced} record(s) to {}", args.topic);
@@ -401,7 +433,17 @@ pub fn run_consume(args: &ConsumeArgs) -> Result<Outcome, CliError> {
         "application/json",
     )?;
     expect_ok(&created, &format!("joining group {}", args.group))?;
-    let instance = created.body["instance_id"].as_str().unwrap_or_default().to_string();
+    let instance = created.body["instance_id"]
+        .as_str()
+        .ok_or_else(|| {
+            not_herald(
+                &client,
+                "POST",
+                &format!("/consumers/{}", args.group),
+                "a consumer instance",
+            )
+        })?
+        .to_string();
     let base = format!("/consumers/{}/instances/{instance}", args.group);
     let result = consume_loop(&client, &base, args);
     let _ = client.delete(&base);
@@ -421,7 +463,12 @@ fn consume_loop(client: &Client, base: &str, args: &ConsumeArgs) -> Result<Outco
     loop {
         let batch = client.get(&format!("{base}/records"))?;
         expect_ok(&batch, "fetching records")?;
-        let records = batch.body.as_array().cloned().unwrap_or_default();
+        // No list is not "no records yet": waiting on it would wait forever.
+        let records = batch
+            .body
+            .as_array()
+            .cloned()
+            .ok_or_else(|| not_herald(client, "GET", &format!("{base}/records"), "a list of records"))?;
         if records.is_empty() {
             if args
                 .idle_ms

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::findings::{render, Finding, Report, ReportFormat, Severity};
-use super::repo::{resolve_references, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree};
+use super::repo::{
+    join, locate, resolve_references, Contents, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree,
+};
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::fields::field_rows;
@@ -22,14 +24,15 @@ use crate::validate::EventChecker;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The schemas directory (`schemas/<topic>/value.avsc`, …).
-    #[arg(default_value = "schemas")]
+    /// The schema folder (`<topic>/value.avsc`, …), or a repository root: the folder its
+    /// herald.toml names with `schemas = "…"`, else its `schemas/`.
+    #[arg(default_value = ".")]
     dir: PathBuf,
     /// Check against a live registry: the subject's level and its live versions.
     #[arg(long, env = "HERALD_SERVER", conflicts_with = "against")]
     server: Option<String>,
     /// Check offline against previous files: `git:REF` (a branch, tag or commit) or a
-    /// directory laid out the same way.
+    /// directory laid out the same way (a schema folder or a repository root).
     #[arg(long)]
     against: Option<String>,
     /// Output format.
@@ -43,12 +46,50 @@ enum Baseline {
     Files(Tree),
 }
 
+const TOOL: &str = "herald check";
+
 pub fn run_check(args: &CheckArgs) -> Result<Outcome, CliError> {
-    let (config, _) = RepoConfig::find(&args.dir)?;
+    let mut report = match checked(args) {
+        Ok(report) => report,
+        Err(error) => {
+            // The report says the run failed, in the format CI reads.
+            print!("{}", render(&Report::failed(TOOL, &error.0), args.format));
+            return Err(error);
+        }
+    };
+    // A file that is not a schema is a broken input, not a finding about a contract: the
+    // report places it, and the exit code says the check could not be made.
+    let broken = report.findings.iter().filter(|f| f.rule == "SCHEMA_INVALID").count();
+    if broken > 0 {
+        let error = CliError(format!(
+            "{broken} schema file{} could not be parsed; nothing was checked against {}",
+            if broken == 1 { "" } else { "s" },
+            if broken == 1 { "it" } else { "them" }
+        ));
+        report.error = Some(error.0.clone());
+        print!("{}", render(&report, args.format));
+        return Err(error);
+    }
+    print!("{}", render(&report, args.format));
+    Ok(if report.errors() > 0 {
+        Outcome::Violations
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Finds the schemas and their baseline, and checks them.
+fn checked(args: &CheckArgs) -> Result<Report, CliError> {
+    let repository = locate(&args.dir, Contents::Schemas)?;
+    let (dir, config) = (&repository.schemas, &repository.config);
     let baseline = match (&args.server, &args.against, &config.registry) {
         (_, Some(against), _) => Baseline::Files(match against.strip_prefix("git:") {
-            Some(rev) => Tree::from_git(&args.dir, rev)?,
-            None => Tree::from_dir(Path::new(against))?,
+            Some(rev) => Tree::from_git(dir, rev)?.require_schemas()?,
+            None => {
+                let previous = locate(Path::new(against), Contents::Schemas)
+                    .map_err(|e| CliError(format!("--against {against}: {e}")))?;
+                Tree::from_dir(&previous.schemas)?
+            }
         }),
         (Some(server), None, _) | (None, None, Some(server)) => Baseline::Registry(Client::new(server)?),
         (None, None, None) => {
@@ -59,33 +100,17 @@ pub fn run_check(args: &CheckArgs) -> Result<Outcome, CliError> {
             ))
         }
     };
-    let current = Tree::from_dir(&args.dir)?;
-    let report = check(&current, &args.dir, &baseline, &config)?;
-    print!("{}", render(&report, args.format));
-    // A file that is not a schema is a broken input, not a finding about a contract: the
-    // report above places it, and the exit code says the check could not be made.
-    let broken = report.findings.iter().filter(|f| f.rule == "SCHEMA_INVALID").count();
-    if broken > 0 {
-        return Err(CliError(format!(
-            "{broken} schema file{} could not be parsed; nothing was checked against {}",
-            if broken == 1 { "" } else { "s" },
-            if broken == 1 { "it" } else { "them" }
-        )));
-    }
-    Ok(if report.errors() > 0 {
-        Outcome::Violations
-    } else {
-        Outcome::Clean
-    })
+    let current = Tree::from_dir(dir)?;
+    check(&current, dir, &baseline, config)
 }
 
 fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -> Result<Report, CliError> {
     let default_level = config.default_level()?;
     let mut report = Report {
-        tool: "herald check".to_string(),
+        tool: TOOL.to_string(),
         ..Report::default()
     };
-    let shown = |relative: &str| dir.join(relative).display().to_string();
+    let shown = |relative: &str| join(dir, Path::new(relative)).display().to_string();
     for topic in current.topics() {
         let settings = TopicSettings::read(current, &topic)?;
         for role in [Role::Value, Role::Key] {
@@ -286,23 +311,26 @@ pub fn registry_history(
     let level: CompatibilityLevel = match named_level {
         Some(level) => level,
         None => {
-            let config = client.get(&format!("/config/{encoded}?defaultToGlobal=true"))?;
-            match config.status {
-                200 => config.body["compatibilityLevel"]
-                    .as_str()
-                    .unwrap_or("BACKWARD")
-                    .parse()
-                    .map_err(|e: compat::UnknownLevel| CliError(format!("the registry's level for {subject}: {e}")))?,
-                status => return Err(server_error(status, &config.message(), subject)),
+            let path = format!("/config/{encoded}?defaultToGlobal=true");
+            let config = client.get(&path)?;
+            if config.status != 200 {
+                return Err(server_error(client, config.status, &config.message(), subject));
             }
+            config.body["compatibilityLevel"]
+                .as_str()
+                .ok_or_else(|| not_a_registry(client, "GET", &path))?
+                .parse()
+                .map_err(|e: compat::UnknownLevel| CliError(format!("the registry's level for {subject}: {e}")))?
         }
     };
-    let versions = client.get(&format!("/subjects/{encoded}/versions"))?;
+    let path = format!("/subjects/{encoded}/versions");
+    let versions = client.get(&path)?;
     let numbers: Vec<i64> = match versions.status {
-        200 => serde_json::from_value(versions.body).unwrap_or_default(),
-        // A subject the registry does not have yet: its first version has nothing to break.
-        404 => return Ok((level, Vec::new(), Vec::new())),
-        status => return Err(server_error(status, &versions.message(), subject)),
+        200 => serde_json::from_value(versions.body).map_err(|_| not_a_registry(client, "GET", &path))?,
+        // A subject the registry does not have yet (error code 40401): its first version has
+        // nothing to break. Any other 404 is a server that is not a registry.
+        404 if versions.body["error_code"].as_i64() == Some(40401) => return Ok((level, Vec::new(), Vec::new())),
+        status => return Err(server_error(client, status, &versions.message(), subject)),
     };
     let wanted: Vec<i64> = if level.is_transitive() {
         numbers
@@ -330,10 +358,14 @@ pub fn fetch_schema_with_references(
     subject: &str,
     version: &str,
 ) -> Result<(Schema, Vec<(String, String)>), CliError> {
-    let response = client.get(&format!("/subjects/{}/versions/{version}", encode_segment(subject)))?;
+    let path = format!("/subjects/{}/versions/{version}", encode_segment(subject));
+    let response = client.get(&path)?;
     if response.status != 200 {
-        return Err(server_error(response.status, &response.message(), subject));
+        return Err(server_error(client, response.status, &response.message(), subject));
     }
+    let text = response.body["schema"]
+        .as_str()
+        .ok_or_else(|| not_a_registry(client, "GET", &path))?;
     let schema_type: SchemaType = response.body["schemaType"]
         .as_str()
         .unwrap_or("AVRO")
@@ -344,12 +376,11 @@ pub fn fetch_schema_with_references(
         .iter()
         .map(|(name, text)| Reference { name, schema: text })
         .collect();
-    let schema =
-        Schema::parse(schema_type, response.body["schema"].as_str().unwrap_or_default(), &refs).map_err(|e| {
-            CliError(format!(
-                "{subject} version {version} on the registry does not parse: {e}"
-            ))
-        })?;
+    let schema = Schema::parse(schema_type, text, &refs).map_err(|e| {
+        CliError(format!(
+            "{subject} version {version} on the registry does not parse: {e}"
+        ))
+    })?;
     Ok((schema, references))
 }
 
@@ -366,18 +397,30 @@ fn fetch_references(client: &Client, references: &Value) -> Result<Vec<(String, 
         };
         let response = client.get(&format!("/subjects/{}/versions/{version}", encode_segment(subject)))?;
         if response.status != 200 {
-            return Err(server_error(response.status, &response.message(), subject));
+            return Err(server_error(client, response.status, &response.message(), subject));
         }
-        found.push((
-            name.to_string(),
-            response.body["schema"].as_str().unwrap_or_default().to_string(),
-        ));
+        let text = response.body["schema"]
+            .as_str()
+            .ok_or_else(|| not_a_registry(client, "GET", &format!("/subjects/{subject}/versions/{version}")))?;
+        found.push((name.to_string(), text.to_string()));
     }
     Ok(found)
 }
 
-fn server_error(status: u16, message: &str, subject: &str) -> CliError {
-    CliError(format!("the registry answered {status} for {subject}: {message}"))
+fn server_error(client: &Client, status: u16, message: &str, subject: &str) -> CliError {
+    CliError(format!(
+        "the registry at {} answered {status} for {subject}: {message}",
+        client.url()
+    ))
+}
+
+/// A 200 without the answer a schema registry gives: a server that answers anything (a
+/// proxy's page, a wrong port) must not pass for a registry that holds nothing.
+pub fn not_a_registry(client: &Client, method: &str, path: &str) -> CliError {
+    CliError(format!(
+        "the server at {} answered {method} {path} without a schema registry's answer; is --server the registry's URL?",
+        client.url()
+    ))
 }
 
 /// Percent-encodes a subject for a URL path segment.

@@ -11,6 +11,8 @@ use serde_json::Value;
 use super::CliError;
 
 pub struct Client {
+    /// The URL as given, for messages.
+    url: String,
     /// `host:port`.
     authority: String,
     /// Path prefix of the server's URL, without a trailing slash.
@@ -26,9 +28,11 @@ pub struct Response {
 impl Response {
     /// The server's error message, or the body.
     pub fn message(&self) -> String {
-        self.body["message"]
-            .as_str()
-            .map_or_else(|| self.body.to_string(), str::to_string)
+        match (&self.body["message"], &self.body) {
+            (Value::String(message), _) => message.clone(),
+            (_, Value::Null) => "(an answer that is not JSON)".to_string(),
+            (_, body) => body.to_string(),
+        }
     }
 }
 
@@ -52,9 +56,15 @@ impl Client {
             format!("{authority}:80")
         };
         Ok(Client {
+            url: server.trim_end_matches('/').to_string(),
             authority,
             base: base.to_string(),
         })
+    }
+
+    /// The server's URL, as messages name it.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn get(&self, path: &str) -> Result<Response, CliError> {

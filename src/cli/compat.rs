@@ -38,8 +38,9 @@ pub enum PolicyArg {
 pub struct CompatArgs {
     /// The new schema.
     new: PathBuf,
-    /// A previous version; repeat for several, oldest first.
-    #[arg(long = "previous", short = 'p', value_name = "OLD", required = true)]
+    /// A previous version; repeat for several, oldest first. None: the new schema is a
+    /// first version, compatible as registering a first version is.
+    #[arg(long = "previous", short = 'p', value_name = "OLD")]
     previous: Vec<PathBuf>,
     /// NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE.
     #[arg(long, short = 'l', default_value = "BACKWARD", value_parser = parse_level)]
@@ -99,7 +100,10 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
         .map_err(|e| CliError(e.to_string()))?;
     let file_of = |version: u32| args.previous[version as usize - 1].display().to_string();
     match args.format {
-        OutputFormat::Human => print!("{}", human_report(&report, &args.new.display().to_string(), &file_of)),
+        OutputFormat::Human => print!(
+            "{}",
+            human_report(&report, previous.is_empty(), &args.new.display().to_string(), &file_of)
+        ),
         OutputFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json_report(&report, &previous, &file_of)).expect("serialisable")
@@ -112,7 +116,10 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
     })
 }
 
-fn human_report(report: &Report, new_file: &str, file_of: &dyn Fn(u32) -> String) -> String {
+/// What a report with no previous version says.
+const FIRST_VERSION: &str = "first version: nothing to be compatible with";
+
+fn human_report(report: &Report, first_version: bool, new_file: &str, file_of: &dyn Fn(u32) -> String) -> String {
     let mut out = String::new();
     let versions: Vec<String> = report
         .checked_versions
@@ -120,7 +127,9 @@ fn human_report(report: &Report, new_file: &str, file_of: &dyn Fn(u32) -> String
         .map(|v| format!("v{v} ({})", file_of(*v)))
         .collect();
     if report.is_compatible() {
-        if report.checked_versions.is_empty() {
+        if first_version {
+            let _ = writeln!(out, "compatible: {new_file} ({FIRST_VERSION})");
+        } else if report.checked_versions.is_empty() {
             let _ = writeln!(out, "compatible: {new_file} (level {}, nothing to check)", report.level);
         } else {
             let _ = writeln!(
@@ -158,7 +167,7 @@ fn human_report(report: &Report, new_file: &str, file_of: &dyn Fn(u32) -> String
 }
 
 fn json_report(report: &Report, previous: &[PreviousVersion<'_>], file_of: &dyn Fn(u32) -> String) -> Value {
-    json!({
+    let mut value = json!({
         "compatible": report.is_compatible(),
         "level": report.level.as_str(),
         "checked": report.checked_versions.iter().map(|v| json!({"version": v, "file": file_of(*v)})).collect::<Vec<_>>(),
@@ -173,7 +182,12 @@ fn json_report(report: &Report, previous: &[PreviousVersion<'_>], file_of: &dyn 
             "hint": i.hint,
         })).collect::<Vec<_>>(),
         "confluent_messages": report.confluent_messages(previous),
-    })
+        "first_version": previous.is_empty(),
+    });
+    if previous.is_empty() {
+        value["message"] = json!(FIRST_VERSION);
+    }
+    value
 }
 
 pub fn run_diff(args: &DiffArgs) -> Result<Outcome, CliError> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use super::broker::ServerArg;
+use super::broker::{topic_names, ServerArg};
 use super::client::Client;
 use super::{CliError, Outcome};
 
@@ -39,6 +39,7 @@ pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
     match &args.command {
         DocsCommand::Build { out, server } => {
             let client = Client::new(&server.server)?;
+            require_contents(&client)?;
             let written = build_replacing(&client, out)?;
             let _ = writeln!(
                 std::io::stdout(),
@@ -49,6 +50,28 @@ pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// A server with no subject and no topic has nothing to document: building its site would
+/// publish an empty catalog in place of the last good one (a wrong `--server`, a fresh
+/// data directory), so that is an error, as is a server that is not Herald.
+fn require_contents(client: &Client) -> Result<(), CliError> {
+    let subjects = client.get("/subjects")?;
+    if subjects.status != 200 || !subjects.body.is_array() {
+        return Err(CliError(format!(
+            "the server at {} answered GET /subjects with {} and no list of subjects; is --server a Herald server's URL?",
+            client.url(),
+            subjects.status
+        )));
+    }
+    let has_subjects = subjects.body.as_array().is_some_and(|list| !list.is_empty());
+    if !has_subjects && topic_names(client)?.is_empty() {
+        return Err(CliError(format!(
+            "the server at {} has no subjects and no topics: nothing to document, so no site was written",
+            client.url()
+        )));
+    }
+    Ok(())
 }
 
 /// Marks a directory as a site this command wrote, so a later build may replace it whole.

@@ -1,6 +1,8 @@
 //! What `herald check` and `herald validate` found, and the formats CI systems read it in:
 //! human text (coloured on a terminal), JSON, GitHub workflow annotations, JUnit XML and
-//! SARIF 2.1.0.
+//! SARIF 2.1.0. A run that could not be made (no schema found, an unreachable registry, a
+//! file that does not parse) says so in each format too, so a CI step that reads only the
+//! report never takes a failed run for a clean one.
 
 use std::fmt::Write;
 use std::io::IsTerminal;
@@ -47,9 +49,20 @@ pub struct Report {
     /// Each file checked, with the subject it stands for.
     pub checked: Vec<(String, Option<String>)>,
     pub findings: Vec<Finding>,
+    /// Why the run failed (exit 2), when it did: what it could not do and where it looked.
+    pub error: Option<String>,
 }
 
 impl Report {
+    /// The report of a run that stopped before checking anything.
+    pub fn failed(tool: &str, error: &str) -> Report {
+        Report {
+            tool: tool.to_string(),
+            error: Some(error.to_string()),
+            ..Report::default()
+        }
+    }
+
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.severity == Severity::Error).count()
     }
@@ -103,6 +116,11 @@ pub fn human(report: &Report, colour: bool) -> String {
         }
     };
     let mut out = String::new();
+    // A run that stopped before looking at anything has only its error to say, and says it
+    // on standard error.
+    if report.error.is_some() && report.checked.is_empty() && report.findings.is_empty() {
+        return out;
+    }
     for f in &report.findings {
         let label = match f.severity {
             Severity::Error => paint("1;31", "error"),
@@ -162,6 +180,7 @@ pub fn json_report(report: &Report) -> Value {
         "tool": report.tool,
         "errors": report.errors(),
         "warnings": report.warnings(),
+        "error": report.error,
         "checked": report.checked.iter().map(|(file, subject)| json!({"file": file, "subject": subject})).collect::<Vec<_>>(),
         "findings": report.findings.iter().map(|f| json!({
             "severity": f.severity.as_str(),
@@ -210,13 +229,26 @@ pub fn github(report: &Report) -> String {
             github_escape(&message, false)
         );
     }
+    if let Some(error) = &report.error {
+        let _ = writeln!(
+            out,
+            "::error title={}::{}",
+            github_escape(&report.tool, true),
+            github_escape(error, false)
+        );
+    }
     let _ = writeln!(
         out,
-        "{}: {} checked, {} errors, {} warnings",
+        "{}: {} checked, {} errors, {} warnings{}",
         report.tool,
         report.checked.len(),
         report.errors(),
-        report.warnings()
+        report.warnings(),
+        if report.error.is_some() {
+            ", and the run failed"
+        } else {
+            ""
+        }
     );
     out
 }
@@ -239,7 +271,8 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// One test case per file checked; each error finding is a failure of its file's case,
-/// warnings go to the case's output.
+/// warnings go to the case's output. A run that failed adds a case named after the tool,
+/// in error.
 pub fn junit(report: &Report) -> String {
     // Findings can be on files that were not themselves checked (an example, a topic.toml):
     // they get cases of their own, so no error is left out of the report.
@@ -260,20 +293,36 @@ pub fn junit(report: &Report) -> String {
                 .any(|f| &f.file == file && f.severity == Severity::Error)
         })
         .count();
+    let errors = usize::from(report.error.is_some());
     let _ = writeln!(
         out,
-        r#"<testsuites name="{0}" tests="{1}" failures="{2}">"#,
+        r#"<testsuites name="{0}" tests="{1}" failures="{2}" errors="{3}">"#,
         xml_escape(&report.tool),
-        cases.len(),
-        failed_files
+        cases.len() + errors,
+        failed_files,
+        errors
     );
     let _ = writeln!(
         out,
-        r#"  <testsuite name="{0}" tests="{1}" failures="{2}" errors="0">"#,
+        r#"  <testsuite name="{0}" tests="{1}" failures="{2}" errors="{3}">"#,
         xml_escape(&report.tool),
-        cases.len(),
-        failed_files
+        cases.len() + errors,
+        failed_files,
+        errors
     );
+    if let Some(error) = &report.error {
+        let _ = writeln!(
+            out,
+            r#"    <testcase classname="herald" name="{0}">"#,
+            xml_escape(&report.tool)
+        );
+        let _ = writeln!(
+            out,
+            r#"      <error type="HERALD_FAILED" message="{0}">{0}</error>"#,
+            xml_escape(error)
+        );
+        let _ = writeln!(out, "    </testcase>");
+    }
     for (file, subject) in &cases {
         let findings: Vec<&Finding> = report.findings.iter().filter(|f| &f.file == file).collect();
         let _ = write!(
@@ -318,7 +367,8 @@ pub fn junit(report: &Report) -> String {
 }
 
 /// SARIF 2.1.0: one run, the rules seen, and a result per finding located on its file and
-/// line (code scanning shows them on the pull request).
+/// line (code scanning shows them on the pull request). The run's invocation says whether
+/// it succeeded; a failed one carries the reason as an error notification.
 pub fn sarif(report: &Report) -> Value {
     let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     rules.sort_unstable();
@@ -356,6 +406,11 @@ pub fn sarif(report: &Report) -> Value {
             result
         })
         .collect();
+    let mut invocation = json!({"executionSuccessful": report.error.is_none()});
+    if let Some(error) = &report.error {
+        invocation["exitCode"] = json!(2);
+        invocation["toolExecutionNotifications"] = json!([{"level": "error", "message": {"text": error}}]);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -365,6 +420,7 @@ pub fn sarif(report: &Report) -> Value {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules.iter().map(|r| json!({"id": r, "shortDescription": {"text": rule_description(r)}})).collect::<Vec<_>>(),
             }},
+            "invocations": [invocation],
             "artifacts": report.checked.iter().map(|(file, _)| json!({"location": {"uri": file}})).collect::<Vec<_>>(),
             "results": results,
         }],
@@ -416,6 +472,7 @@ mod tests {
                     hint: None,
                 },
             ],
+            error: None,
         }
     }
 
@@ -443,6 +500,36 @@ mod tests {
         );
         assert!(xml.contains("100% &lt;bad&gt;"), "{xml}");
         assert!(xml.contains("<system-out>warning FIELD_UNDOCUMENTED"), "{xml}");
+    }
+
+    #[test]
+    fn a_failed_run_says_so_in_every_format() {
+        let failed = Report::failed("herald check", "no schema file found; looked in a & b");
+        assert_eq!(human(&failed, false), "", "people read the error on standard error");
+        assert_eq!(json_report(&failed)["error"], "no schema file found; looked in a & b");
+        assert_eq!(
+            github(&failed),
+            "::error title=herald check::no schema file found; looked in a & b\n\
+             herald check: 0 checked, 0 errors, 0 warnings, and the run failed\n"
+        );
+        let xml = junit(&failed);
+        assert!(
+            xml.contains(r#"<testsuite name="herald check" tests="1" failures="0" errors="1">"#)
+                && xml.contains(r#"<error type="HERALD_FAILED" message="no schema file found; looked in a &amp; b">"#),
+            "{xml}"
+        );
+        let log = sarif(&failed);
+        assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+        assert_eq!(
+            log["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+            "no schema file found; looked in a & b"
+        );
+        // A run that went through says so too.
+        assert_eq!(
+            sarif(&sample())["runs"][0]["invocations"][0]["executionSuccessful"],
+            true
+        );
+        assert!(json_report(&sample())["error"].is_null());
     }
 
     #[test]

@@ -6,22 +6,23 @@
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
 
-use super::check::{as_references, encode_segment, registration_body, registry_history};
+use super::check::{as_references, encode_segment, not_a_registry, registration_body, registry_history};
 use super::client::Client;
-use super::repo::{resolve_references, RepoConfig, Role, TopicSettings, Tree};
+use super::repo::{join, locate, resolve_references, Contents, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::Schema;
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
-    /// The schemas directory.
-    #[arg(default_value = "schemas")]
+    /// The schema folder, or a repository root: the folder its herald.toml names with
+    /// `schemas = "…"`, else its `schemas/`.
+    #[arg(default_value = ".")]
     dir: PathBuf,
     /// The registry (default: `registry` in herald.toml, else http://127.0.0.1:8081).
     #[arg(long, env = "HERALD_SERVER")]
@@ -36,13 +37,26 @@ pub struct RegisterArgs {
 
 const REGISTRY_JSON: &str = "application/vnd.schemaregistry.v1+json";
 
-/// The subject's version holding exactly this schema, if any (`POST /subjects/{s}`).
+/// The subject's version holding exactly this schema, if any (`POST /subjects/{s}`). A
+/// registry answers a version and an id, or 404 with code 40401 (no such subject) or 40403
+/// (not in it); anything else is a server that is not a registry, and must not pass for
+/// one that holds every schema already.
 fn lookup(
     client: &Client,
     encoded_subject: &str,
     body: &serde_json::Value,
 ) -> Result<super::client::Response, CliError> {
-    client.post(&format!("/subjects/{encoded_subject}"), body, REGISTRY_JSON)
+    let path = format!("/subjects/{encoded_subject}");
+    let found = client.post(&path, body, REGISTRY_JSON)?;
+    let answered = match found.status {
+        200 => found.body["version"].is_i64() && found.body["id"].is_i64(),
+        404 => matches!(found.body["error_code"].as_i64(), Some(40401 | 40403)),
+        _ => true,
+    };
+    if !answered {
+        return Err(not_a_registry(client, "POST", &path));
+    }
+    Ok(found)
 }
 
 /// What happened to one schema file.
@@ -56,14 +70,28 @@ struct Row {
 }
 
 pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
-    let (config, _) = RepoConfig::find(&args.dir)?;
+    let result = register(args);
+    if let (Err(error), OutputFormat::Json) = (&result, args.format) {
+        // The JSON report says the run failed, for scripts that read only it.
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"dry_run": args.dry_run, "error": error.0, "results": []}))
+                .unwrap_or_default()
+        );
+    }
+    result
+}
+
+fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
+    let repository = locate(&args.dir, Contents::Schemas)?;
+    let (dir, config) = (&repository.schemas, &repository.config);
     let server = args
         .server
         .clone()
         .or_else(|| config.registry.clone())
         .unwrap_or_else(|| "http://127.0.0.1:8081".to_string());
     let client = Client::new(&server)?;
-    let tree = Tree::from_dir(&args.dir)?;
+    let tree = Tree::from_dir(dir)?;
     // Each schema after the schemas it references.
     let mut order: Vec<(String, Role)> = Vec::new();
     for topic in tree.topics() {
@@ -100,7 +128,7 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             eprint!("\r\u{1b}[K[{}/{}] {subject}", index + 1, work.len());
             let _ = std::io::stderr().flush();
         }
-        let file = args.dir.join(path).display().to_string();
+        let file = join(dir, Path::new(path)).display().to_string();
         let mut body = registration_body(*schema_type, text);
         let encoded = encode_segment(&subject);
         let mut row = Row {
@@ -150,7 +178,12 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         if let (Some(level), false) = (&level, args.dry_run) {
             let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
             if set.status != 200 {
-                return Err(CliError(format!("setting {subject} to {level}: {}", set.message())));
+                return Err(CliError(format!(
+                    "setting {subject} to {level}: the registry at {} answered {}: {}",
+                    client.url(),
+                    set.status,
+                    set.message()
+                )));
             }
         }
         let found = lookup(&client, &encoded, &body)?;
@@ -223,12 +256,19 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         }
         let registered = client.post(&format!("/subjects/{encoded}/versions"), &body, REGISTRY_JSON)?;
         match registered.status {
-            200 => {
+            200 if registered.body["id"].is_i64() => {
                 row.outcome = "registered";
                 row.id = registered.body["id"].as_i64();
                 // Registration answers the id only; the lookup says which version it became.
                 row.version = lookup(&client, &encoded, &body)?.body["version"].as_i64();
                 versions.extend(row.version.map(|v| (subject.clone(), v)));
+            }
+            200 => {
+                return Err(not_a_registry(
+                    &client,
+                    "POST",
+                    &format!("/subjects/{encoded}/versions"),
+                ))
             }
             409 | 422 => {
                 row.outcome = "refused";
@@ -252,6 +292,7 @@ pub fn run_register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "dry_run": args.dry_run,
+                "error": null,
                 "results": rows.iter().map(|r| json!({
                     "subject": r.subject, "file": r.file, "outcome": r.outcome,
                     "version": r.version, "id": r.id, "detail": r.detail,

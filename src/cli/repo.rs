@@ -37,6 +37,8 @@ pub enum RuleSetting {
 /// its own keys.
 #[derive(Debug, Default, Deserialize)]
 pub struct RepoConfig {
+    /// The schema folder, relative to the `herald.toml` that names it (default: `schemas`).
+    pub schemas: Option<PathBuf>,
     /// The registry `--server` defaults to.
     pub registry: Option<String>,
     /// The level for subjects whose `topic.toml` names none (offline checks).
@@ -58,19 +60,26 @@ pub struct SubjectNames {
 impl RepoConfig {
     /// `herald.toml` in `dir` or its parent (the repository root above `schemas/`).
     pub fn find(dir: &Path) -> Result<(RepoConfig, Option<PathBuf>), CliError> {
-        let candidates = [
-            Some(dir.join("herald.toml")),
-            dir.parent().map(|p| p.join("herald.toml")),
-        ];
+        // `.` and `..` name no parent of their own: theirs is found from the absolute path.
+        let parent = match dir.file_name() {
+            Some(_) => dir.parent().map(|p| p.join("herald.toml")),
+            None => dir
+                .canonicalize()
+                .ok()
+                .and_then(|absolute| absolute.parent().map(|p| p.join("herald.toml"))),
+        };
+        let candidates = [Some(dir.join("herald.toml")), parent];
         for file in candidates.into_iter().flatten() {
             if file.is_file() {
-                let text = std::fs::read_to_string(&file).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-                let config: RepoConfig =
-                    toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-                return Ok((config, Some(file)));
+                return Ok((RepoConfig::read(&file)?, Some(file)));
             }
         }
         Ok((RepoConfig::default(), None))
+    }
+
+    fn read(file: &Path) -> Result<RepoConfig, CliError> {
+        let text = std::fs::read_to_string(file).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+        toml::from_str(&text).map_err(|e| CliError(format!("{}: {e}", file.display())))
     }
 
     pub fn default_level(&self) -> Result<CompatibilityLevel, CliError> {
@@ -93,6 +102,117 @@ impl RepoConfig {
 
     pub fn rule(&self, rule: &str) -> RuleSetting {
         self.lint.get(rule).copied().unwrap_or_default()
+    }
+}
+
+/// What a command needs to find in a schema folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// A schema file: `<topic>/value.avsc`, `value.json`, `key.avsc` or `key.json`.
+    Schemas,
+    /// A `<topic>/topic.toml` (`herald topics apply`).
+    TopicFiles,
+}
+
+impl Contents {
+    fn found_in(self, dir: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        entries.filter_map(Result::ok).any(|entry| {
+            let topic = entry.path();
+            match self {
+                Contents::Schemas => ["value.avsc", "value.json", "key.avsc", "key.json"]
+                    .iter()
+                    .any(|name| topic.join(name).is_file()),
+                Contents::TopicFiles => topic.join("topic.toml").is_file(),
+            }
+        })
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Contents::Schemas => "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json)",
+            Contents::TopicFiles => "no topic file found (<topic>/topic.toml)",
+        }
+    }
+}
+
+/// Where a command found a repository's contracts, and the `herald.toml` that applies.
+#[derive(Debug)]
+pub struct Repository {
+    /// The schema folder, holding one directory per topic.
+    pub schemas: PathBuf,
+    pub config: RepoConfig,
+}
+
+/// The schema folder a user pointed at: the folder a `herald.toml` in `dir` names
+/// (`schemas = "…"`), else `dir/schemas`, else `dir` itself. Finding nothing is
+/// an error naming every place looked at: a check that found no schema has checked nothing,
+/// and must not pass.
+pub fn locate(dir: &Path, wanted: Contents) -> Result<Repository, CliError> {
+    if !dir.is_dir() {
+        return Err(CliError(format!("{}: no such directory", dir.display())));
+    }
+    let root_file = dir.join("herald.toml");
+    let root_config = if root_file.is_file() {
+        Some(RepoConfig::read(&root_file)?)
+    } else {
+        None
+    };
+    let mut tried = Vec::new();
+    let shown = |path: &Path| {
+        if path.is_dir() {
+            path.display().to_string()
+        } else {
+            format!("{} (no such directory)", path.display())
+        }
+    };
+    if let Some(named) = root_config.as_ref().and_then(|c| c.schemas.clone()) {
+        // The repository says where its schemas are: there and nowhere else.
+        let schemas = join(dir, &named);
+        if wanted.found_in(&schemas) {
+            let config = root_config.unwrap_or_default();
+            return Ok(Repository { schemas, config });
+        }
+        let missing = if schemas.is_dir() { "" } else { "; no such directory" };
+        tried.push(format!(
+            "{} (named by {}{missing})",
+            schemas.display(),
+            root_file.display()
+        ));
+    } else {
+        // A repository root's `schemas/` first: a root may hold other folders with a
+        // `value.json` in them, while a schema folder's topics hold no `schemas/` of schemas.
+        let schemas = join(dir, Path::new("schemas"));
+        if wanted.found_in(&schemas) {
+            let config = root_config.unwrap_or_default();
+            return Ok(Repository { schemas, config });
+        }
+        if wanted.found_in(dir) {
+            let (config, _) = RepoConfig::find(dir)?;
+            return Ok(Repository {
+                schemas: dir.to_path_buf(),
+                config,
+            });
+        }
+        tried.push(shown(dir));
+        tried.push(shown(&schemas));
+    }
+    Err(CliError(format!(
+        "{}; looked in {}",
+        wanted.describe(),
+        tried.join(" and ")
+    )))
+}
+
+/// `dir/relative`, without a leading `./` when `dir` is the current directory (paths in
+/// reports stay as the user would type them).
+pub fn join(dir: &Path, relative: &Path) -> PathBuf {
+    if dir == Path::new(".") {
+        relative.to_path_buf()
+    } else {
+        dir.join(relative)
     }
 }
 
@@ -230,6 +350,20 @@ impl Tree {
 
     pub fn get(&self, path: &str) -> Option<&str> {
         self.files.get(path).map(String::as_str)
+    }
+
+    /// The baseline must hold something to compare with: a tree without a schema file (a
+    /// revision before the schemas existed, a folder laid out differently) is an error, not
+    /// a pass.
+    pub fn require_schemas(self) -> Result<Tree, CliError> {
+        if self.topics().is_empty() {
+            return Err(CliError(format!(
+                "nothing to check against: {} holds no schema file (<topic>/value.avsc, value.json, key.avsc \
+                 or key.json); if this change adds the first schemas, check them against a registry with --server",
+                self.label
+            )));
+        }
+        Ok(self)
     }
 
     /// The topic directories that hold a value or key schema.

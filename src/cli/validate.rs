@@ -36,7 +36,27 @@ pub struct ValidateArgs {
     format: ReportFormat,
 }
 
+const TOOL: &str = "herald validate";
+
 pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
+    match validated(args) {
+        Ok(report) => {
+            print!("{}", render(&report, args.format));
+            Ok(if report.errors() > 0 {
+                Outcome::Violations
+            } else {
+                Outcome::Clean
+            })
+        }
+        Err(error) => {
+            // The report says the run failed, in the format CI reads.
+            print!("{}", render(&Report::failed(TOOL, &error.0), args.format));
+            Err(error)
+        }
+    }
+}
+
+fn validated(args: &ValidateArgs) -> Result<Report, CliError> {
     let (schema, references, label) = match (&args.subject, &args.schema) {
         (Some(subject), _) => {
             let (schema, references) = fetch(&args.server, subject, args.version)?;
@@ -57,17 +77,19 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
         inputs.push((file.display().to_string(), files::read(file)?));
     }
     let mut report = Report {
-        tool: "herald validate".to_string(),
+        tool: TOOL.to_string(),
         ..Report::default()
     };
     let pairs: Vec<(&str, &str)> = references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     let checker = EventChecker::with_references(&schema, &pairs);
+    let mut events = 0;
     for (name, text) in &inputs {
         report.checked.push((name.clone(), Some(label.clone())));
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
+            events += 1;
             let problem = match serde_json::from_str::<Value>(line) {
                 Err(e) => Some((None, format!("not JSON: {e}"))),
                 Ok(event) => checker.violation(&event).map(|v| (Some(v.path), v.reason)),
@@ -91,12 +113,16 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
             }
         }
     }
-    print!("{}", render(&report, args.format));
-    Ok(if report.errors() > 0 {
-        Outcome::Violations
-    } else {
-        Outcome::Clean
-    })
+    if events == 0 {
+        // Nothing validated is not valid: an empty file is a broken pipeline, not a pass.
+        let names: Vec<&str> = inputs.iter().map(|(name, _)| name.as_str()).collect();
+        return Err(CliError(format!(
+            "no events to validate: {} {} no event (one JSON value per line)",
+            names.join(", "),
+            if names.len() == 1 { "holds" } else { "hold" }
+        )));
+    }
+    Ok(report)
 }
 
 /// A subject's version from the registry (the latest unless `version` names one), with the

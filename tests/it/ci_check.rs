@@ -184,7 +184,12 @@ fn check_sarif_schema(sarif: &Value) {
     );
     // The check can fail: a level SARIF does not know is refused.
     let mut wrong = sarif.clone();
-    wrong["runs"][0]["results"][0]["level"] = Value::String("fatal".to_string());
+    if sarif["runs"][0]["results"].as_array().is_some_and(|r| !r.is_empty()) {
+        wrong["runs"][0]["results"][0]["level"] = Value::String("fatal".to_string());
+    } else {
+        wrong["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["level"] =
+            Value::String("fatal".to_string());
+    }
     assert!(
         !validator.is_valid(&wrong),
         "the schema check accepted an unknown level"
@@ -507,4 +512,464 @@ fn references_between_files_resolve_register_in_order_and_are_checked() {
         "{}",
         stdout(&unresolved)
     );
+}
+
+#[test]
+fn check_finds_the_schemas_from_a_repository_root_or_the_schema_folder() {
+    let repo = repository();
+    // A root may hold other folders with a value.json; its schemas/ is still the one read.
+    std::fs::create_dir_all(repo.join("fixtures")).unwrap();
+    std::fs::write(repo.join("fixtures/value.json"), "{}").unwrap();
+    // The repository root, named or by default, and the schema folder itself.
+    for (cwd, args, file) in [
+        (
+            repo.clone(),
+            vec!["check", "--against", "git:main"],
+            "schemas/payment-completed/value.avsc",
+        ),
+        (
+            repo.clone(),
+            vec!["check", ".", "--against", "git:main"],
+            "schemas/payment-completed/value.avsc",
+        ),
+        (
+            repo.clone(),
+            vec!["check", "schemas", "--against", "git:main"],
+            "schemas/payment-completed/value.avsc",
+        ),
+        (
+            repo.join("schemas"),
+            vec!["check", "--against", "git:main"],
+            "payment-completed/value.avsc",
+        ),
+    ] {
+        let output = herald(&cwd, &[args.as_slice(), &["--format", "json"]].concat());
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+        let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(report["checked"].as_array().unwrap().len(), 4, "{args:?}: {report:#}");
+        assert!(
+            report["checked"].as_array().unwrap().iter().any(|c| c["file"] == file),
+            "{args:?}: {report:#}"
+        );
+    }
+
+    // A herald.toml that says where the schemas are, with its other keys still applied.
+    std::fs::rename(repo.join("schemas"), repo.join("contracts")).unwrap();
+    std::fs::write(
+        repo.join("herald.toml"),
+        "schemas = \"contracts\"\ndefault_compatibility = \"BACKWARD\"\n[lint]\nFIELD_UNDOCUMENTED = \"error\"\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "move the schemas"]);
+    let moved = herald(&repo, &["check", "--against", "git:main"]);
+    let text = stdout(&moved);
+    assert!(
+        text.contains("herald check: 4 files checked"),
+        "{text}{}",
+        stderr(&moved)
+    );
+    assert!(text.contains("contracts/order-placed/value.json:"), "{text}");
+    assert!(
+        text.contains("error FIELD_UNDOCUMENTED"),
+        "herald.toml's lint severities apply: {text}"
+    );
+}
+
+#[test]
+fn a_check_that_finds_no_schema_fails_in_every_format_naming_where_it_looked() {
+    let empty = temp_dir("herald-ci-empty");
+    let shown = empty.display().to_string();
+    for format in ["human", "json", "github", "junit", "sarif"] {
+        let output = herald(&empty, &["check", &shown, "--against", "git:main", "--format", format]);
+        assert_eq!(output.status.code(), Some(2), "{format}: {}", stdout(&output));
+        let err = stderr(&output);
+        let looked = format!(
+            "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in {shown} and {shown}/schemas (no such directory)"
+        );
+        assert!(err.contains(&format!("error: {looked}")), "{format}: {err}");
+        let out = stdout(&output);
+        match format {
+            "human" => assert_eq!(out, "", "the error is on standard error"),
+            "json" => {
+                let report: Value = serde_json::from_str(&out).unwrap();
+                assert_eq!(report["error"], looked.as_str(), "{report:#}");
+                assert_eq!(report["checked"], serde_json::json!([]));
+            }
+            "github" => assert!(
+                out.starts_with(&format!("::error title=herald check::{looked}\n"))
+                    && out.ends_with("herald check: 0 checked, 0 errors, 0 warnings, and the run failed\n"),
+                "{out}"
+            ),
+            "junit" => assert!(
+                out.contains(r#"<testsuite name="herald check" tests="1" failures="0" errors="1">"#)
+                    && out.contains(&format!(
+                        r#"<error type="HERALD_FAILED" message="no schema file found (&lt;topic&gt;/value.avsc, value.json, key.avsc or key.json); looked in {shown} and {shown}/schemas (no such directory)">"#
+                    )),
+                "{out}"
+            ),
+            _ => {
+                let sarif: Value = serde_json::from_str(&out).unwrap();
+                let invocation = &sarif["runs"][0]["invocations"][0];
+                assert_eq!(invocation["executionSuccessful"], false, "{sarif:#}");
+                assert_eq!(invocation["exitCode"], 2);
+                assert_eq!(invocation["toolExecutionNotifications"][0]["level"], "error");
+                assert_eq!(
+                    invocation["toolExecutionNotifications"][0]["message"]["text"],
+                    looked.as_str()
+                );
+                assert_eq!(sarif["runs"][0]["results"], serde_json::json!([]));
+                check_sarif_schema(&sarif);
+            }
+        }
+    }
+
+    // A schemas/ folder in another layout (files not in topic folders) is found empty too.
+    std::fs::create_dir_all(empty.join("schemas")).unwrap();
+    std::fs::write(empty.join("schemas/orders.avsc"), "\"string\"").unwrap();
+    let flat = herald(&empty, &["check", "--against", "git:main"]);
+    assert_eq!(flat.status.code(), Some(2));
+    assert!(
+        stderr(&flat).contains(
+            "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in . and schemas\n"
+        ),
+        "{}",
+        stderr(&flat)
+    );
+
+    // A folder herald.toml names, and nothing else, is where the schemas must be.
+    std::fs::write(empty.join("herald.toml"), "schemas = \"contracts\"\n").unwrap();
+    let named = herald(&empty, &["check", "--against", "git:main"]);
+    assert_eq!(named.status.code(), Some(2));
+    assert!(
+        stderr(&named).contains("looked in contracts (named by ./herald.toml; no such directory)"),
+        "{}",
+        stderr(&named)
+    );
+
+    // register and topics apply look the same way.
+    for args in [
+        vec!["register", "--server", "http://127.0.0.1:9"],
+        vec!["topics", "apply", "--server", "http://127.0.0.1:9"],
+    ] {
+        let output = herald(&empty, &args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains("looked in contracts (named by ./herald.toml; no such directory)"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    std::fs::remove_file(empty.join("herald.toml")).unwrap();
+    let registered = herald(
+        &empty,
+        &["register", "--server", "http://127.0.0.1:9", "--format", "json"],
+    );
+    assert_eq!(registered.status.code(), Some(2));
+    let report: Value = serde_json::from_str(&stdout(&registered)).unwrap();
+    assert_eq!(
+        report["error"],
+        "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in . and schemas"
+    );
+    assert_eq!(report["results"], serde_json::json!([]));
+    let applied = herald(&empty, &["topics", "apply", "--server", "http://127.0.0.1:9"]);
+    assert_eq!(applied.status.code(), Some(2));
+    assert!(
+        stderr(&applied).contains("no topic file found (<topic>/topic.toml); looked in . and schemas"),
+        "{}",
+        stderr(&applied)
+    );
+}
+
+#[test]
+fn a_baseline_without_schemas_is_an_error_not_a_pass() {
+    let repo = temp_dir("herald-ci-baseline-empty");
+    std::fs::write(repo.join("README.md"), "contracts\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "before the schemas"]);
+    copy_dir(&manifest().join("schemas"), &repo.join("schemas"));
+    for format in ["human", "sarif"] {
+        let output = herald(&repo, &["check", "--against", "git:main", "--format", format]);
+        assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+        assert!(
+            stderr(&output).contains(
+                "error: nothing to check against: main:schemas holds no schema file (<topic>/value.avsc, value.json, key.avsc or key.json); if this change adds the first schemas, check them against a registry with --server"
+            ),
+            "{}",
+            stderr(&output)
+        );
+        if format == "sarif" {
+            let sarif: Value = serde_json::from_str(&stdout(&output)).unwrap();
+            assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
+        }
+    }
+    // The same for a directory to compare with.
+    let baseline = temp_dir("herald-ci-baseline-dir");
+    let output = herald(&repo, &["check", "--against", baseline.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "--against {0}: no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in {0} and {0}/schemas (no such directory)",
+            baseline.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    // A baseline given as a repository root is found like the schemas checked.
+    copy_dir(&manifest().join("schemas"), &baseline.join("schemas"));
+    let output = herald(&repo, &["check", "--against", baseline.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output).contains("4 files checked, 0 errors"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// A server that gives every request the same answer, as a proxy or a wrong port can: not
+/// a registry.
+fn not_a_registry(response: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim_end().is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    format!("http://{address}")
+}
+
+const EMPTY_200: &str = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const HTML_404: &str =
+    "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
+
+/// One topic whose topic.toml names its level (so no level is asked of the server).
+fn single_topic_repository() -> PathBuf {
+    let repo = temp_dir("herald-ci-single");
+    let topic = repo.join("schemas/audit");
+    std::fs::create_dir_all(&topic).unwrap();
+    std::fs::write(topic.join("value.avsc"), "\"string\"\n").unwrap();
+    std::fs::write(topic.join("topic.toml"), "compatibility = \"BACKWARD\"\n").unwrap();
+    repo
+}
+
+#[test]
+fn a_server_that_is_not_a_registry_fails_every_command_instead_of_passing() {
+    let repo = repository();
+    let single = single_topic_repository();
+    let empty_200 = not_a_registry(EMPTY_200);
+    let html_404 = not_a_registry(HTML_404);
+    let silent = not_a_registry("");
+    let same_object = not_a_registry(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"instance_id\": \"i\"}",
+    );
+    let events = repo.join("events.jsonl");
+    std::fs::write(&events, "\"x\"\n").unwrap();
+    let events = events.to_str().unwrap();
+    for (cwd, args, expected) in [
+        (
+            &repo,
+            vec!["check", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /subjects/order-placed-value/versions without a schema registry's answer; is --server the registry's URL?"),
+        ),
+        (
+            &single,
+            vec!["check", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /subjects/audit-value/versions without a schema registry's answer"),
+        ),
+        (
+            &single,
+            vec!["check", "--server", &html_404],
+            format!("the registry at {html_404} answered 404 for audit-value: (an answer that is not JSON)"),
+        ),
+        (&single, vec!["check", "--server", &silent], "the server answered \"\", not HTTP".to_string()),
+        (
+            &single,
+            vec!["register", "--server", &empty_200],
+            format!("the server at {empty_200} answered POST /subjects/audit-value without a schema registry's answer"),
+        ),
+        (
+            &single,
+            vec!["register", "--server", &html_404],
+            format!("setting audit-value to BACKWARD: the registry at {html_404} answered 404: (an answer that is not JSON)"),
+        ),
+        (
+            &single,
+            vec!["register", "--server", &html_404, "--dry-run"],
+            format!("the server at {html_404} answered POST /subjects/audit-value without a schema registry's answer"),
+        ),
+        (
+            &single,
+            vec!["register", "--server", &empty_200, "--dry-run"],
+            format!("the server at {empty_200} answered POST /subjects/audit-value without"),
+        ),
+        (
+            &repo,
+            vec!["validate", "--subject", "audit-value", "--server", &empty_200, events],
+            format!("the server at {empty_200} answered GET /subjects/audit-value/versions/latest without a schema registry's answer"),
+        ),
+        (
+            &repo,
+            vec!["validate", "--subject", "audit-value", "--server", &html_404, events],
+            format!("the registry at {html_404} answered 404 for audit-value"),
+        ),
+        (
+            &repo,
+            vec!["topics", "apply", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /topics without a list of topics"),
+        ),
+        (
+            &repo,
+            vec!["topics", "describe", "audit", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /topics/audit without a topic"),
+        ),
+        (
+            &repo,
+            vec!["topics", "list", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /topics without a list of topics"),
+        ),
+        (
+            &repo,
+            vec!["consume", "audit", "--max", "1", "--server", &empty_200],
+            format!("the server at {empty_200} answered POST /consumers/herald-cli without a consumer instance"),
+        ),
+        (
+            &repo,
+            vec!["consume", "audit", "--max", "1", "--server", &same_object],
+            format!("the server at {same_object} answered GET /consumers/herald-cli/instances/i/records without a list of records"),
+        ),
+        (
+            &repo,
+            vec!["produce", "audit", events, "--server", &empty_200],
+            format!("producing to audit: the server at {empty_200} answered without the records' offsets"),
+        ),
+        (
+            &repo,
+            vec!["docs", "build", "--out", "site", "--server", &empty_200],
+            format!("the server at {empty_200} answered GET /subjects with 200 and no list of subjects"),
+        ),
+    ] {
+        let output = herald(cwd, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains(&expected), "{args:?}: {}", stderr(&output));
+    }
+    assert!(!repo.join("site").exists(), "no site was written");
+    // In the formats CI reads, the failure is in the report.
+    let json = herald(&single, &["check", "--server", &empty_200, "--format", "json"]);
+    let report: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("without a schema registry's answer"),
+        "{report:#}"
+    );
+    let junit = stdout(&herald(
+        &single,
+        &["check", "--server", &empty_200, "--format", "junit"],
+    ));
+    assert!(
+        junit.contains(r#"errors="1""#) && junit.contains("HERALD_FAILED"),
+        "{junit}"
+    );
+}
+
+#[test]
+fn validate_with_no_events_or_no_subject_fails_naming_what_it_looked_for() {
+    let repo = repository();
+    let schema = manifest().join("schemas/payment-completed/value.avsc");
+    let empty = repo.join("empty.jsonl");
+    std::fs::write(&empty, "\n  \n").unwrap();
+    for format in ["human", "json", "github"] {
+        let output = herald(
+            &repo,
+            &[
+                "validate",
+                "--schema",
+                schema.to_str().unwrap(),
+                "empty.jsonl",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(2), "{format}: {}", stdout(&output));
+        let message = "no events to validate: empty.jsonl holds no event (one JSON value per line)";
+        assert!(stderr(&output).contains(message), "{format}: {}", stderr(&output));
+        match format {
+            "json" => assert_eq!(
+                serde_json::from_str::<Value>(&stdout(&output)).unwrap()["error"],
+                message
+            ),
+            "github" => assert!(
+                stdout(&output).starts_with(&format!("::error title=herald validate::{message}\n")),
+                "{}",
+                stdout(&output)
+            ),
+            _ => assert_eq!(stdout(&output), ""),
+        }
+    }
+
+    // A subject the registry does not have: the server and subject are named, in the report too.
+    let server = Server::start(&[]);
+    let url = format!("http://{}", server.address);
+    let unknown = herald(
+        &repo,
+        &[
+            "validate",
+            "--subject",
+            "nope-value",
+            "--server",
+            &url,
+            "empty.jsonl",
+            "--format",
+            "sarif",
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    let expected = format!("the registry at {url} answered 404 for nope-value: Subject 'nope-value' not found.");
+    assert!(stderr(&unknown).contains(&expected), "{}", stderr(&unknown));
+    let sarif: Value = serde_json::from_str(&stdout(&unknown)).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+        expected.as_str()
+    );
+    check_sarif_schema(&sarif);
+
+    // A server with nothing on it has no documentation to build; no site is written.
+    let out = repo.join("site");
+    let built = herald(
+        &repo,
+        &["docs", "build", "--out", out.to_str().unwrap(), "--server", &url],
+    );
+    assert_eq!(built.status.code(), Some(2), "{}", stdout(&built));
+    assert!(
+        stderr(&built).contains(&format!(
+            "the server at {url} has no subjects and no topics: nothing to document, so no site was written"
+        )),
+        "{}",
+        stderr(&built)
+    );
+    assert!(!out.exists());
 }

@@ -97,6 +97,45 @@ fn json_output_is_machine_readable() {
 }
 
 #[test]
+fn compat_without_a_previous_version_judges_a_first_version() {
+    for level in ["BACKWARD", "FULL_TRANSITIVE", "NONE"] {
+        let out = herald(&["compat", &format!("{P}/value.avsc"), "--level", level]);
+        assert_eq!(out.status.code(), Some(0), "{level}: {}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            "compatible: schemas/payment-completed/value.avsc (first version: nothing to be compatible with)\n"
+        );
+    }
+    let out = herald(&["compat", "schemas/order-placed/value.json", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON on stdout");
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "compatible": true,
+            "level": "BACKWARD",
+            "checked": [],
+            "incompatibilities": [],
+            "confluent_messages": [],
+            "first_version": true,
+            "message": "first version: nothing to be compatible with",
+        })
+    );
+    // With a previous version, the JSON says it is not a first version.
+    let out = herald(&[
+        "compat",
+        &format!("{P}/value.avsc"),
+        "-p",
+        &format!("{P}/value.avsc"),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON on stdout");
+    assert_eq!(report["first_version"], false);
+    assert!(report.get("message").is_none(), "{report:#}");
+}
+
+#[test]
 fn diff_prints_changes_and_exits_0() {
     let out = herald(&["diff", &format!("{P}/history/v1.avsc"), &format!("{P}/value.avsc")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -140,9 +179,10 @@ fn usage_and_parse_errors_exit_2() {
         "{}",
         stderr(&out)
     );
-    // No previous version given.
-    let out = herald(&["compat", &format!("{P}/value.avsc")]);
+    // No previous version, and a new schema that does not parse: still an error.
+    let out = herald(&["compat", "README.md", "--type", "avro"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("README.md: "), "{}", stderr(&out));
     // Missing file.
     let out = herald(&["compat", "nope.avsc", "--previous", &format!("{P}/value.avsc")]);
     assert_eq!(out.status.code(), Some(2));
