@@ -190,10 +190,11 @@ impl Docs {
         compatibility: CompatibilityLevel,
     ) -> TopicSummary {
         let config = &topic.config;
+        let description = topic_description(config, value).unwrap_or_default();
         let mut search = format!(
             "{} {} {} {}",
             config.name,
-            config.description.as_deref().unwrap_or_default(),
+            description,
             config.owner.as_deref().unwrap_or_default(),
             config.tags.join(" "),
         );
@@ -209,7 +210,7 @@ impl Docs {
         }
         TopicSummary {
             name: config.name.clone(),
-            summary: markdown::first_paragraph(config.description.as_deref().unwrap_or_default()),
+            summary: markdown::first_paragraph(description),
             owner: config.owner.clone(),
             tags: config.tags.clone(),
             partitions: config.partitions,
@@ -299,7 +300,7 @@ impl Docs {
         );
         Ok(TopicPage {
             clients,
-            description_html: render_markdown(config.description.as_deref().unwrap_or_default()),
+            description_html: render_markdown(topic_description(config, value.as_ref()).unwrap_or_default()),
             contact: config.contact.clone(),
             retention: describe_retention(config.retention_ms),
             retention_size: describe_size(config.retention_bytes),
@@ -480,8 +481,9 @@ impl Docs {
         };
         let mut channels = Vec::with_capacity(topics.len());
         for topic in topics {
-            let config = topic.config.clone();
+            let mut config = topic.config.clone();
             let value = self.latest(&config.value_subject).await?;
+            config.description = topic_description(&topic.config, value.as_ref()).map(str::to_string);
             let key = self.latest(&config.key_subject).await?;
             let examples = match &value {
                 Some(loaded) => examples(&config, &loaded.schema, &self.reference_texts(loaded).await?).0,
@@ -496,6 +498,17 @@ impl Docs {
         }
         Ok(asyncapi::document(&channels, only, endpoints))
     }
+}
+
+/// What the pages and the AsyncAPI export say a topic is: its own description, or, when it
+/// has none, what its value schema documents (a team that documents its events in the
+/// schema should not have to write it twice).
+fn topic_description<'a>(config: &'a TopicConfig, value: Option<&'a Loaded>) -> Option<&'a str> {
+    config
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+        .or_else(|| value.and_then(|loaded| loaded.schema.documentation()))
 }
 
 /// History rows as listed, each with the live version before it.

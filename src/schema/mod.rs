@@ -99,6 +99,24 @@ impl Schema {
         }
     }
 
+    /// What the schema says of the event as a whole: the top-level named type's `doc`
+    /// (Avro), the root's `description`, else its `title` (JSON Schema). `None` when it
+    /// says nothing, or only whitespace.
+    pub fn documentation(&self) -> Option<&str> {
+        let text = match self {
+            Schema::Avro(avro) => match avro.kind(avro.root()) {
+                avro::Kind::Record(r) => r.doc.as_deref(),
+                avro::Kind::Enum(e) => e.doc.as_deref(),
+                avro::Kind::Fixed(f) => f.doc.as_deref(),
+                _ => None,
+            },
+            Schema::Json(json) => json
+                .annotations(json.root())
+                .and_then(|a| a.description.as_deref().or(a.title.as_deref())),
+        };
+        text.filter(|t| !t.trim().is_empty())
+    }
+
     /// The text a registry stores and returns for this schema.
     pub fn canonical(&self) -> &str {
         match self {

@@ -618,6 +618,106 @@ async fn catalog_search_covers_fields_descriptions_owners_and_tags() {
     }
 }
 
+/// A topic created without a description is described by its value schema's own
+/// documentation (Avro `doc`, JSON Schema `description` or `title`), on its page, in the
+/// catalog and its search, and in the AsyncAPI export; a description of its own wins.
+#[tokio::test]
+async fn a_topic_without_a_description_shows_its_schemas_documentation() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    for (topic, description, schema_type, schema) in [
+        (
+            "refunds",
+            None,
+            "AVRO",
+            json!({"type": "record", "name": "Refund", "doc": "A refund was *issued* to a customer.",
+                   "fields": [{"name": "id", "type": "string"}]}),
+        ),
+        (
+            "returns",
+            None,
+            "JSON",
+            json!({"type": "object", "title": "Return", "description": "A parcel came back to the warehouse.",
+                   "properties": {"id": {"type": "string"}}}),
+        ),
+        (
+            "titled",
+            None,
+            "JSON",
+            json!({"type": "object", "title": "A titled event", "properties": {}}),
+        ),
+        (
+            "own-words",
+            Some("Described by its owners."),
+            "AVRO",
+            json!({"type": "record", "name": "Own", "doc": "The schema's words.",
+                   "fields": [{"name": "id", "type": "string"}]}),
+        ),
+        (
+            "silent",
+            None,
+            "AVRO",
+            json!({"type": "record", "name": "Silent", "doc": "   ", "fields": []}),
+        ),
+    ] {
+        let created = registry
+            .post_as(
+                "/topics",
+                "application/json",
+                &json!({"name": topic, "description": description, "validation": "off"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let registered = registry
+            .post(
+                &format!("/subjects/{topic}-value/versions"),
+                &json!({"schemaType": schema_type, "schema": schema.to_string()}),
+            )
+            .await;
+        assert_eq!(registered.status, 200, "{}", registered.text);
+    }
+    let refunds = page(&registry, "/ui/topics/refunds.html").await;
+    assert!(
+        refunds.contains("A refund was <em>issued</em> to a customer."),
+        "the doc, rendered as Markdown: {}",
+        main_of(&refunds)
+    );
+    assert!(page(&registry, "/ui/topics/returns.html")
+        .await
+        .contains("A parcel came back to the warehouse."));
+    assert!(page(&registry, "/ui/topics/titled.html")
+        .await
+        .contains("A titled event"));
+    let own = page(&registry, "/ui/topics/own-words.html").await;
+    assert!(own.contains("Described by its owners.") && !own.contains("The schema&#x27;s words."));
+
+    let catalog = page(&registry, "/ui/index.html").await;
+    assert!(
+        catalog.contains("A parcel came back to the warehouse."),
+        "the catalog's summary"
+    );
+    let found = page(&registry, "/ui/index.html?q=parcel").await;
+    assert_eq!(
+        shown_topics(&found),
+        ["returns"],
+        "the search covers the schema's words"
+    );
+
+    let asyncapi = registry.get("/asyncapi.json").await.json();
+    assert_eq!(
+        asyncapi["channels"]["refunds"]["description"],
+        "A refund was *issued* to a customer."
+    );
+    assert_eq!(
+        asyncapi["channels"]["own-words"]["description"],
+        "Described by its owners."
+    );
+    assert!(
+        asyncapi["channels"]["silent"].get("description").is_none(),
+        "whitespace is no description: {}",
+        asyncapi["channels"]["silent"]
+    );
+}
+
 #[tokio::test]
 async fn hostile_strings_are_escaped_everywhere() {
     let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
