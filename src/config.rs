@@ -275,7 +275,7 @@ impl Settings {
 
 /// An advertised address is `HOST:PORT` with a port from 1 to 65535: it is what Kafka
 /// clients connect to, so a typo here would only show as clients hanging.
-fn check_advertised(text: &str) -> Result<String, ConfigError> {
+pub fn check_advertised(text: &str) -> Result<String, ConfigError> {
     let refuse = |why: &str| ConfigError(format!("kafka_advertised {text:?}: {why}"));
     let (host, port) = text.rsplit_once(':').ok_or_else(|| refuse("expected HOST:PORT"))?;
     if host.is_empty() {
@@ -289,7 +289,7 @@ fn check_advertised(text: &str) -> Result<String, ConfigError> {
 
 /// A public URL is an absolute http(s) URL with a host and nothing after the path; it is
 /// kept without its trailing slash, as paths are appended to it.
-fn check_public_url(url: &str) -> Result<String, ConfigError> {
+pub fn check_public_url(url: &str) -> Result<String, ConfigError> {
     let refuse = |why: &str| ConfigError(format!("public_url {url:?}: {why}"));
     let rest = url
         .strip_prefix("http://")

@@ -11,9 +11,13 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
+use serde_json::Value;
+
 use super::broker::{topic_names, ServerArg};
 use super::client::Client;
 use super::{CliError, Outcome};
+use crate::config::{check_advertised, check_public_url};
+use crate::docs::{asyncapi, render, to_yaml, Endpoints};
 
 #[derive(Debug, Args)]
 pub struct DocsArgs {
@@ -32,15 +36,40 @@ enum DocsCommand {
         out: PathBuf,
         #[command(flatten)]
         server: ServerArg,
+        /// The URL the site's readers reach the server at (its REST API and schema
+        /// registry), when it is not the one the server was started with: the client
+        /// snippets and the AsyncAPI servers name it instead.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// The Kafka bootstrap address the site's readers use, when it is not the one the
+        /// server advertises.
+        #[arg(long, value_name = "HOST:PORT")]
+        kafka_bootstrap: Option<String>,
     },
 }
 
 pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
     match &args.command {
-        DocsCommand::Build { out, server } => {
+        DocsCommand::Build {
+            out,
+            server,
+            public_url,
+            kafka_bootstrap,
+        } => {
+            let public_url = public_url
+                .as_deref()
+                .map(check_public_url)
+                .transpose()
+                .map_err(|e| CliError(format!("--public-url: {e}")))?;
+            let kafka_bootstrap = kafka_bootstrap
+                .as_deref()
+                .map(check_advertised)
+                .transpose()
+                .map_err(|e| CliError(format!("--kafka-bootstrap: {e}")))?;
             let client = Client::new(&server.server)?;
             require_contents(&client)?;
-            let written = build_replacing(&client, out)?;
+            let relocation = Relocation::of(&client, public_url, kafka_bootstrap)?;
+            let written = build_replacing(&client, out, &relocation)?;
             let _ = writeln!(
                 std::io::stdout(),
                 "wrote {written} files to {}; open {}",
@@ -80,7 +109,7 @@ const MARKER: &str = ".herald-site";
 /// Builds the site beside `out` and then puts it in `out`'s place, so a failed build leaves
 /// the previous site as it was and a new one carries no stale pages. An `out` that holds
 /// anything but a previous site is left alone: the build stops before touching it.
-fn build_replacing(client: &Client, out: &Path) -> Result<usize, CliError> {
+fn build_replacing(client: &Client, out: &Path, relocation: &Relocation) -> Result<usize, CliError> {
     let replaceable = match std::fs::read_dir(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(e) => return Err(CliError(format!("cannot read {}: {e}", out.display()))),
@@ -95,7 +124,7 @@ fn build_replacing(client: &Client, out: &Path) -> Result<usize, CliError> {
     let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("site");
     let partial = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let built = build(client, &partial).and_then(|written| {
+    let built = build(client, &partial, relocation).and_then(|written| {
         std::fs::write(partial.join(MARKER), "")
             .map_err(|e| CliError(format!("cannot write {}: {e}", partial.display())))?;
         Ok(written)
@@ -116,7 +145,7 @@ fn build_replacing(client: &Client, out: &Path) -> Result<usize, CliError> {
 
 /// Fetches every page reachable from the catalog and writes it under `out`; answers how
 /// many files were written.
-fn build(client: &Client, out: &Path) -> Result<usize, CliError> {
+fn build(client: &Client, out: &Path, relocation: &Relocation) -> Result<usize, CliError> {
     let mut queue: VecDeque<(String, String)> = VecDeque::new();
     let mut seen = BTreeSet::new();
     for start in ["index.html", "asyncapi.json", "asyncapi.yaml"] {
@@ -125,12 +154,13 @@ fn build(client: &Client, out: &Path) -> Result<usize, CliError> {
     }
     let mut written = 0;
     while let Some((page, linked_from)) = queue.pop_front() {
-        let (status, body) = client.get_bytes(&format!("/ui/{page}"))?;
+        let (status, body) = client.get_bytes(&format!("/ui/{}", relocation.source_of(&page)))?;
         if status != 200 {
             return Err(CliError(format!(
                 "/ui/{page} (linked from {linked_from}) answered HTTP {status}"
             )));
         }
+        let body = relocation.apply(&page, body)?;
         let file = out.join(&page);
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| CliError(format!("cannot create {}: {e}", dir.display())))?;
@@ -149,6 +179,102 @@ fn build(client: &Client, out: &Path) -> Result<usize, CliError> {
         }
     }
     Ok(written)
+}
+
+/// Where the site tells its readers to connect, when that is not where the server says it
+/// is (a site built from a server on a laptop or in CI, published for everyone).
+///
+/// The AsyncAPI documents are rewritten as documents: their servers are made again from the
+/// new addresses (a YAML document from its JSON twin, which says the same). In pages, the
+/// server's own addresses are replaced wherever they are printed, as the templates print
+/// them (HTML-escaped) or as they are.
+#[derive(Debug, Default)]
+struct Relocation {
+    /// The server's addresses and the site's; `None` when they are the same.
+    moved: Option<(Endpoints, Endpoints)>,
+}
+
+impl Relocation {
+    fn of(
+        client: &Client,
+        public_url: Option<String>,
+        kafka_bootstrap: Option<String>,
+    ) -> Result<Relocation, CliError> {
+        if public_url.is_none() && kafka_bootstrap.is_none() {
+            return Ok(Relocation::default());
+        }
+        let (status, body) = client.get_bytes("/ui/asyncapi.json")?;
+        let document: Option<Value> = (status == 200).then(|| serde_json::from_slice(&body).ok()).flatten();
+        let Some(from) = document.as_ref().and_then(asyncapi::endpoints_of) else {
+            return Err(CliError(format!(
+                "the server at {} did not say where it is (GET /ui/asyncapi.json answered HTTP {status} without servers), so its addresses cannot be replaced",
+                client.url()
+            )));
+        };
+        if kafka_bootstrap.is_some() && from.kafka_bootstrap.is_none() {
+            return Err(CliError(format!(
+                "--kafka-bootstrap: the server at {} has no Kafka listener, so its pages name no Kafka address to replace",
+                client.url()
+            )));
+        }
+        let to = Endpoints {
+            public_url: public_url.unwrap_or_else(|| from.public_url.clone()),
+            kafka_bootstrap: kafka_bootstrap.or_else(|| from.kafka_bootstrap.clone()),
+        };
+        Ok(Relocation {
+            moved: Some((from, to)),
+        })
+    }
+
+    /// The server path a site page is made from: an AsyncAPI YAML document from its JSON
+    /// twin when the servers must be rewritten.
+    fn source_of(&self, page: &str) -> String {
+        match page.strip_suffix(".yaml") {
+            Some(stem) if self.moved.is_some() && is_asyncapi(page) => format!("{stem}.json"),
+            _ => page.to_string(),
+        }
+    }
+
+    fn apply(&self, page: &str, body: Vec<u8>) -> Result<Vec<u8>, CliError> {
+        let Some((from, to)) = &self.moved else {
+            return Ok(body);
+        };
+        if is_asyncapi(page) {
+            let mut document: Value = serde_json::from_slice(&body)
+                .map_err(|e| CliError(format!("/ui/{} is not a JSON document: {e}", self.source_of(page))))?;
+            asyncapi::move_servers(&mut document, to);
+            let text = if page.ends_with(".yaml") {
+                to_yaml(&document)
+            } else {
+                serde_json::to_string_pretty(&document).unwrap_or_default()
+            };
+            return Ok(text.into_bytes());
+        }
+        if !page.ends_with(".html") {
+            return Ok(body);
+        }
+        let mut text = String::from_utf8_lossy(&body).into_owned();
+        let pairs = [
+            (Some(&from.public_url), Some(&to.public_url)),
+            (from.kafka_bootstrap.as_ref(), to.kafka_bootstrap.as_ref()),
+        ];
+        for (old, new) in pairs {
+            if let (Some(old), Some(new)) = (old, new) {
+                if old != new {
+                    text = text
+                        .replace(&render::as_printed(old), &render::as_printed(new))
+                        .replace(old.as_str(), new);
+                }
+            }
+        }
+        Ok(text.into_bytes())
+    }
+}
+
+/// The whole catalog's AsyncAPI documents and each topic's.
+fn is_asyncapi(page: &str) -> bool {
+    matches!(page, "asyncapi.json" | "asyncapi.yaml")
+        || (page.starts_with("asyncapi/") && (page.ends_with(".json") || page.ends_with(".yaml")))
 }
 
 /// The `href` values of a page's own structure, unescaped from HTML. Links people wrote in

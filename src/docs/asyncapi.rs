@@ -217,6 +217,39 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, endpoints: &Endp
     document
 }
 
+/// Points a document's servers at `endpoints` (a static site published under another
+/// address than the server it was built from). The Kafka server is named only if the
+/// document had one: its channels carry Kafka bindings only then.
+pub fn move_servers(document: &mut Value, endpoints: &Endpoints) {
+    let had_kafka = document.pointer("/servers/kafka").is_some();
+    let endpoints = Endpoints {
+        public_url: endpoints.public_url.clone(),
+        kafka_bootstrap: endpoints.kafka_bootstrap.clone().filter(|_| had_kafka),
+    };
+    if let Some(servers) = document.get_mut("servers") {
+        *servers = self::servers(&endpoints);
+    }
+}
+
+/// The public URL and Kafka bootstrap a document names, as [`servers`] wrote them.
+pub fn endpoints_of(document: &Value) -> Option<Endpoints> {
+    let http = document.pointer("/servers/herald")?;
+    let public_url = format!(
+        "{}://{}{}",
+        http.get("protocol")?.as_str()?,
+        http.get("host")?.as_str()?,
+        http.get("pathname").and_then(Value::as_str).unwrap_or_default()
+    );
+    let kafka_bootstrap = document
+        .pointer("/servers/kafka/host")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some(Endpoints {
+        public_url,
+        kafka_bootstrap,
+    })
+}
+
 /// The HTTP API at the public URL (its host and path, never a request's `Host` header) and,
 /// when the listener is on, the Kafka protocol at the advertised address.
 fn servers(endpoints: &Endpoints) -> Value {

@@ -133,6 +133,12 @@ fn render(template: &str, ctx: Value) -> String {
     }
 }
 
+/// `text` as the templates print it into a page (minijinja's HTML escaping, which also
+/// escapes `/`): what to look for when a page's printed values are to be found again.
+pub fn as_printed(text: &str) -> String {
+    minijinja::HtmlEscape(text).to_string()
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

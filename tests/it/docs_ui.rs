@@ -1153,6 +1153,131 @@ fn docs_build_writes_a_static_site_without_broken_links() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot reach the server"));
 }
 
+/// Every file of a built site, as text.
+fn site_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+/// A site built from one address and published at another names the published one: in the
+/// AsyncAPI servers (JSON and YAML, whole catalog and each topic) and in the pages' client
+/// snippets; the address it was built from appears nowhere. Bad addresses are refused
+/// before anything is written.
+#[test]
+fn docs_build_names_the_public_url_not_the_builders_address() {
+    let server = Server::start(&[]);
+    load_over_http(&server);
+    let (status, original) = try_http(&server.address, "GET", "/ui/asyncapi.json", "application/json", None).unwrap();
+    assert_eq!(status, 200);
+    let built_from = format!("http://{}", server.address);
+    let kafka_from = original["servers"]["kafka"]["host"].as_str().map(str::to_string);
+    let out = temp_dir("herald-site-public");
+    let mut args = vec![
+        "docs".to_string(),
+        "build".to_string(),
+        "--out".to_string(),
+        out.display().to_string(),
+        "--server".to_string(),
+        built_from.clone(),
+        "--public-url".to_string(),
+        "https://events.example.com/registry/".to_string(),
+    ];
+    if kafka_from.is_some() {
+        args.extend(["--kafka-bootstrap".to_string(), "kafka.example.com:9093".to_string()]);
+    }
+    let built = Command::new(env!("CARGO_BIN_EXE_herald")).args(&args).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+
+    for file in ["asyncapi.json", "asyncapi/payment-completed.json"] {
+        let document: Value = serde_json::from_str(&std::fs::read_to_string(out.join(file)).unwrap()).unwrap();
+        let http = &document["servers"]["herald"];
+        assert_eq!(http["host"], "events.example.com", "{file}: {http}");
+        assert_eq!(http["protocol"], "https", "{file}");
+        assert_eq!(http["pathname"], "/registry", "{file}: the trailing slash is dropped");
+        if kafka_from.is_some() {
+            assert_eq!(document["servers"]["kafka"]["host"], "kafka.example.com:9093", "{file}");
+            assert_eq!(
+                document["servers"]["kafka"]["bindings"]["kafka"]["schemaRegistryUrl"],
+                "https://events.example.com/registry"
+            );
+        }
+        if file == "asyncapi.json" {
+            assert_eq!(document["channels"], original["channels"], "only the servers change");
+        }
+    }
+    let yaml = std::fs::read_to_string(out.join("asyncapi.yaml")).unwrap();
+    assert!(yaml.contains(r#""host": "events.example.com""#), "{yaml}");
+    let topic = std::fs::read_to_string(out.join("topics/payment-completed.html")).unwrap();
+    assert!(
+        topic.contains("https:&#x2f;&#x2f;events.example.com&#x2f;registry&#x2f;topics&#x2f;payment-completed"),
+        "the HTTP snippet posts to the public URL"
+    );
+    if kafka_from.is_some() {
+        assert!(
+            topic.contains("kafka.example.com:9093"),
+            "the Kafka snippets bootstrap from it"
+        );
+    }
+    for (path, text) in site_files(&out) {
+        assert!(
+            !text.contains(&server.address),
+            "{} still names the builder's address {}",
+            path.display(),
+            server.address
+        );
+        if let Some(kafka) = &kafka_from {
+            assert!(!text.contains(kafka.as_str()), "{} still names {kafka}", path.display());
+        }
+    }
+
+    for (flag, value, says) in [
+        (
+            "--public-url",
+            "ftp://events.example.com",
+            "must start with http:// or https://",
+        ),
+        ("--public-url", "https://", "names no host"),
+        ("--kafka-bootstrap", "kafka.example.com", "expected HOST:PORT"),
+        ("--kafka-bootstrap", "kafka.example.com:0", "from 1 to 65535"),
+    ] {
+        let elsewhere = temp_dir("herald-site-refused");
+        let refused = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args([
+                "docs",
+                "build",
+                "--out",
+                elsewhere.to_str().unwrap(),
+                "--server",
+                &built_from,
+            ])
+            .args([flag, value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(says),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(
+            std::fs::read_dir(&elsewhere).unwrap().next().is_none(),
+            "nothing written"
+        );
+    }
+}
+
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
