@@ -6,6 +6,8 @@
 //! pages, the catalog's field search and AsyncAPI export all read this one shape instead of
 //! knowing both formats.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -63,6 +65,10 @@ pub struct FieldRow {
     /// Where the field is written in the schema (JSON pointer), for reports that point at
     /// a line.
     pub pointer: String,
+    /// The row (its path) under which the fields of this field's type are listed, when
+    /// the type is a named one listed there first: a type reused at many places is
+    /// expanded once, and later uses point at it instead of repeating its fields.
+    pub defined_at: Option<String>,
 }
 
 /// The field table of a schema. `metadata` is the registered schema's metadata (Confluent's
@@ -73,6 +79,7 @@ pub fn field_rows(schema: &Schema, metadata: Option<&Value>) -> Vec<FieldRow> {
             schema: avro,
             rows: Vec::new(),
             stack: Vec::new(),
+            expanded: HashMap::new(),
             visits: 0,
         }
         .run(),
@@ -186,6 +193,17 @@ fn whole_value_row(type_label: String, doc: Option<String>, symbols: Vec<String>
         tags: Vec::new(),
         symbols,
         pointer,
+        defined_at: None,
+    }
+}
+
+/// Marks the `owner` row as using a type whose fields are listed under the row at `first`
+/// (the first it keeps, when a union reuses several).
+fn point_at(rows: &mut [FieldRow], owner: Option<usize>, first: &str) {
+    if let Some(row) = owner.and_then(|o| rows.get_mut(o)) {
+        if row.defined_at.is_none() && row.path != first {
+            row.defined_at = Some(first.to_string());
+        }
     }
 }
 
@@ -211,6 +229,8 @@ struct AvroWalk<'a> {
     rows: Vec<FieldRow>,
     /// Records being expanded, to stop at recursion.
     stack: Vec<NodeId>,
+    /// Records already expanded, with the path of the row they were listed under.
+    expanded: HashMap<NodeId, String>,
     visits: usize,
 }
 
@@ -227,7 +247,7 @@ impl AvroWalk<'_> {
                 self.schema.location(root),
             );
             self.rows.push(row);
-            self.children(root, "", 1);
+            self.children(root, "", 1, Some(0));
         }
         self.rows
     }
@@ -259,8 +279,10 @@ impl AvroWalk<'_> {
                 tags: prop("confluent:tags").map(string_list).unwrap_or_default(),
                 symbols: self.symbols(field.schema),
                 pointer: self.schema.field_location(id, index),
+                defined_at: None,
             });
-            self.children(field.schema, &path, depth + 1);
+            let owner = self.rows.len() - 1;
+            self.children(field.schema, &path, depth + 1, Some(owner));
         }
         self.stack.pop();
     }
@@ -271,17 +293,29 @@ impl AvroWalk<'_> {
     }
 
     /// Expands what lies under a field's type: a record's fields, an array's or map's items.
-    fn children(&mut self, id: NodeId, path: &str, depth: usize) {
+    /// `owner` is the row of the field whose type this is.
+    fn children(&mut self, id: NodeId, path: &str, depth: usize, owner: Option<usize>) {
         if self.exhausted() {
             return;
         }
         match self.schema.kind(id) {
-            Kind::Record(_) => self.record(id, path, depth),
-            Kind::Array { items } => self.children(*items, &format!("{path}[]"), depth),
-            Kind::Map { values } => self.children(*values, &format!("{path}{{}}"), depth),
+            Kind::Record(_) => {
+                if let Some(first) = self.expanded.get(&id) {
+                    point_at(&mut self.rows, owner, first);
+                    return;
+                }
+                if !self.stack.contains(&id) {
+                    if let Some(row) = owner.and_then(|o| self.rows.get(o)) {
+                        self.expanded.insert(id, row.path.clone());
+                    }
+                }
+                self.record(id, path, depth)
+            }
+            Kind::Array { items } => self.children(*items, &format!("{path}[]"), depth, owner),
+            Kind::Map { values } => self.children(*values, &format!("{path}{{}}"), depth, owner),
             Kind::Union { branches } => {
                 for &branch in branches {
-                    self.children(branch, path, depth);
+                    self.children(branch, path, depth, owner);
                 }
             }
             _ => {}
@@ -349,6 +383,8 @@ struct JsonWalk<'a> {
     document: Value,
     rows: Vec<FieldRow>,
     stack: Vec<JsonNodeId>,
+    /// Objects already expanded, with the path of the row they were listed under.
+    expanded: HashMap<JsonNodeId, String>,
     visits: usize,
     /// Parts left for the label being built (see `MAX_LABEL_PARTS`).
     label_parts: std::cell::Cell<usize>,
@@ -361,6 +397,7 @@ impl<'a> JsonWalk<'a> {
             document: serde_json::from_str(schema.canonical()).unwrap_or(Value::Null),
             rows: Vec::new(),
             stack: Vec::new(),
+            expanded: HashMap::new(),
             visits: 0,
             label_parts: std::cell::Cell::new(0),
         }
@@ -369,7 +406,7 @@ impl<'a> JsonWalk<'a> {
     fn run(mut self) -> Vec<FieldRow> {
         let root = self.schema.root();
         if self.has_properties(root, 0) {
-            self.children(root, "", 0);
+            self.children(root, "", 0, None);
         } else {
             let row = whole_value_row(
                 self.type_label(root),
@@ -378,7 +415,7 @@ impl<'a> JsonWalk<'a> {
                 self.schema.location(root),
             );
             self.rows.push(row);
-            self.children(root, "", 1);
+            self.children(root, "", 1, Some(0));
         }
         self.rows
     }
@@ -395,12 +432,21 @@ impl<'a> JsonWalk<'a> {
     }
 
     /// Rows for the properties under `id`: an object's own, an array's items', and those of
-    /// every member of a combinator.
-    fn children(&mut self, id: JsonNodeId, prefix: &str, depth: usize) {
+    /// every member of a combinator. `owner` is the row of the property whose schema this is.
+    fn children(&mut self, id: JsonNodeId, prefix: &str, depth: usize, owner: Option<usize>) {
         let id = self.schema.resolve(id);
         self.visits += 1;
         if depth > MAX_DEPTH || self.stack.contains(&id) || self.rows.len() >= MAX_ROWS || self.visits > MAX_VISITS {
             return;
+        }
+        if matches!(&self.schema.node(id).kind, JsonKind::Object(rules) if !rules.properties.is_empty()) {
+            if let Some(first) = self.expanded.get(&id) {
+                point_at(&mut self.rows, owner, first);
+                return;
+            }
+            if let Some(row) = owner.and_then(|o| self.rows.get(o)) {
+                self.expanded.insert(id, row.path.clone());
+            }
         }
         self.stack.push(id);
         match &self.schema.node(id).kind {
@@ -427,21 +473,23 @@ impl<'a> JsonWalk<'a> {
                             .unwrap_or_default(),
                         symbols: self.symbols(*property),
                         pointer: self.schema.location(*property),
+                        defined_at: None,
                     });
-                    self.children(*property, &path, depth + 1);
+                    let owner = self.rows.len() - 1;
+                    self.children(*property, &path, depth + 1, Some(owner));
                 }
             }
             JsonKind::Array(rules) => {
                 if let Some(items) = rules.items {
-                    self.children(items, &format!("{prefix}[]"), depth);
+                    self.children(items, &format!("{prefix}[]"), depth, owner);
                 }
                 for &item in rules.tuple.iter().flatten() {
-                    self.children(item, &format!("{prefix}[]"), depth);
+                    self.children(item, &format!("{prefix}[]"), depth, owner);
                 }
             }
             JsonKind::Combined { subschemas, .. } => {
                 for &member in subschemas {
-                    self.children(member, prefix, depth);
+                    self.children(member, prefix, depth, owner);
                 }
             }
             _ => {}
@@ -579,6 +627,69 @@ mod tests {
     fn rows(schema_type: SchemaType, text: &str, metadata: Option<Value>) -> Vec<FieldRow> {
         let schema = Schema::parse(schema_type, text, &[]).expect("schema parses");
         field_rows(&schema, metadata.as_ref())
+    }
+
+    /// (path, defined_at) of every row.
+    fn links(rows: &[FieldRow]) -> Vec<(String, Option<String>)> {
+        rows.iter().map(|r| (r.path.clone(), r.defined_at.clone())).collect()
+    }
+
+    #[test]
+    fn an_avro_type_reused_is_expanded_once_and_pointed_at_after() {
+        let rows = rows(
+            SchemaType::Avro,
+            r#"{"type":"record","name":"Order","fields":[
+                {"name":"billing","type":{"type":"record","name":"Address","fields":[
+                    {"name":"city","type":"string"},{"name":"zip","type":"string"}]}},
+                {"name":"shipping","type":["null","Address"],"default":null},
+                {"name":"history","type":{"type":"array","items":"Address"}},
+                {"name":"byName","type":{"type":"map","values":"Address"}},
+                {"name":"parent","type":["null","Order"],"default":null}
+            ]}"#,
+            None,
+        );
+        let some = |p: &str| Some(p.to_string());
+        assert_eq!(
+            links(&rows),
+            vec![
+                ("billing".into(), None),
+                ("billing.city".into(), None),
+                ("billing.zip".into(), None),
+                ("shipping".into(), some("billing")),
+                ("history".into(), some("billing")),
+                ("byName".into(), some("billing")),
+                // Recursion is cut as before, not pointed at.
+                ("parent".into(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_json_schema_definition_reused_is_expanded_once_and_pointed_at_after() {
+        let rows = rows(
+            SchemaType::Json,
+            r##"{"type":"object","$defs":{"address":{"type":"object","properties":{
+                    "city":{"type":"string"}}}},
+                "properties":{
+                    "billing":{"$ref":"#/$defs/address"},
+                    "shipping":{"$ref":"#/$defs/address"},
+                    "stops":{"type":"array","items":{"$ref":"#/$defs/address"}},
+                    "inline":{"type":"object","properties":{"city":{"type":"string"}}}}}"##,
+            None,
+        );
+        let some = |p: &str| Some(p.to_string());
+        assert_eq!(
+            links(&rows),
+            vec![
+                ("billing".into(), None),
+                ("billing.city".into(), None),
+                ("shipping".into(), some("billing")),
+                ("stops".into(), some("billing")),
+                // The same shape written twice is two types, each listed.
+                ("inline".into(), None),
+                ("inline.city".into(), None),
+            ]
+        );
     }
 
     #[test]

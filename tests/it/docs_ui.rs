@@ -718,6 +718,43 @@ async fn a_topic_without_a_description_shows_its_schemas_documentation() {
     );
 }
 
+/// A named type used by several fields has its fields listed once, under its first use;
+/// the later uses link there instead of repeating them.
+#[tokio::test]
+async fn a_reused_type_is_listed_once_and_linked_from_its_other_uses() {
+    let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
+    let created = registry
+        .post_as(
+            "/topics",
+            "application/json",
+            &json!({"name": "parcels", "validation": "off"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let schema = json!({"type": "record", "name": "Parcel", "fields": [
+        {"name": "sender", "type": {"type": "record", "name": "Address", "fields": [
+            {"name": "city", "type": "string", "doc": "Where it is."}]}},
+        {"name": "recipient", "type": "Address"},
+        {"name": "returns_to", "type": ["null", "Address"], "default": null}
+    ]});
+    let registered = registry
+        .post(
+            "/subjects/parcels-value/versions",
+            &json!({"schema": schema.to_string()}),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let html = page(&registry, "/ui/topics/parcels.html").await;
+    assert!(html.contains(r#"<tr id="field-sender""#) && html.contains(r#"<tr id="field-sender.city""#));
+    assert!(!html.contains("field-recipient.city") && !html.contains("field-returns_to.city"));
+    assert_eq!(
+        html.matches(r##"fields under <a href="#field-sender"><code>sender</code></a>"##)
+            .count(),
+        2,
+        "recipient and returns_to link to sender's rows"
+    );
+}
+
 #[tokio::test]
 async fn hostile_strings_are_escaped_everywhere() {
     let registry = TestRegistry::with_broker(&temp_dir("herald-docs")).await;
