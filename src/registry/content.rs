@@ -74,7 +74,7 @@ impl Core {
         let schema = Schema::parse(schema_type, text, &refs)
             .map_err(|err| RegistryError::InvalidSchema(format!("Invalid {schema_type} schema: {err}")))?;
         let canonical = if normalize {
-            normalized(schema_type, schema.canonical())
+            normalized(&schema)
         } else {
             schema.canonical().to_string()
         };
@@ -229,17 +229,17 @@ async fn fetch_reference(
 }
 
 /// The normalised text (`normalize=true`): JSON Schema with object keys sorted at every
-/// level. Avro's canonical text is already Java's `toString` form and is kept as it is.
-pub(super) fn normalized(schema_type: SchemaType, canonical: &str) -> String {
-    match schema_type {
-        SchemaType::Json => match serde_json::from_str::<Value>(canonical) {
+/// level; Avro in Confluent's normalised form (see `schema::avro::normalize`).
+pub(super) fn normalized(schema: &Schema) -> String {
+    match schema {
+        Schema::Avro(avro) => avro.normalized(),
+        Schema::Json(json) => match serde_json::from_str::<Value>(json.canonical()) {
             Ok(mut value) => {
                 sort_keys(&mut value);
                 value.to_string()
             }
-            Err(_) => canonical.to_string(),
+            Err(_) => json.canonical().to_string(),
         },
-        _ => canonical.to_string(),
     }
 }
 

@@ -388,10 +388,14 @@ impl Core {
             .await?;
         let candidates = if normalize {
             // Stored texts may predate normalisation: compare normalised forms, newest first.
-            rows.into_iter()
-                .rev()
-                .filter(|(_, s)| content::normalized(parsed.schema_type, &s.schema) == parsed.canonical)
-                .collect()
+            let mut matching = Vec::new();
+            for (version, stored) in rows.into_iter().rev() {
+                let schema = self.stored_parsed(reader.conn(), stored.id).await?;
+                if schema.schema_type() == parsed.schema_type && content::normalized(&schema) == parsed.canonical {
+                    matching.push((version, stored));
+                }
+            }
+            matching
         } else {
             let content = content::content_key(parsed.schema_type, &parsed.canonical, &parsed.references);
             queries::versions_with_content(reader.conn(), &subject, &content).await?

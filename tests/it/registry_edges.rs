@@ -252,6 +252,45 @@ registry_test!(normalize_sorts_json_schema_keys, |r: TestRegistry| async move {
     assert_ne!(c, a);
 });
 
+// Avro schemas that differ only in the order of their custom properties, aliases and
+// default objects are one schema under `normalize=true`, as in Confluent's registry: the
+// same id on registration and found by lookup; without it they are two.
+registry_test!(
+    normalize_puts_avro_schemas_in_confluents_order,
+    |r: TestRegistry| async move {
+        let a = r#"{"type":"record","name":"Pay","aliases":["Zed","Alpha"],"owner":"payments","connect.name":"Pay",
+        "fields":[{"name":"meta","type":{"type":"map","values":"string"},"default":{"k2":"v","k1":"w"}}]}"#;
+        let b = r#"{"fields":[{"default":{"k1":"w","k2":"v"},"type":{"values":"string","type":"map"},"name":"meta"}],
+        "connect.name":"Pay","owner":"payments","aliases":["Alpha","Zed"],"name":"Pay","type":"record"}"#;
+        let body = |text: &str| json!({ "schema": text });
+        let first = r.post("/subjects/pay/versions?normalize=true", &body(a)).await.ok();
+        let second = r.post("/subjects/pay/versions?normalize=true", &body(b)).await.ok();
+        assert_eq!(first["id"], second["id"], "one schema, one id");
+        assert_eq!(r.get("/subjects/pay/versions").await.ok(), json!([1]));
+        let stored = r.get("/subjects/pay/versions/1").await.ok();
+        assert_eq!(
+            stored["schema"],
+            r#"{"type":"record","name":"Pay","fields":[{"name":"meta","type":{"type":"map","values":"string"},"default":{"k1":"w","k2":"v"}}],"connect.name":"Pay","owner":"payments","aliases":["Alpha","Zed"]}"#
+        );
+        let found = r.post("/subjects/pay?normalize=true", &body(b)).await.ok();
+        assert_eq!(
+            (found["id"].clone(), found["version"].clone()),
+            (first["id"].clone(), json!(1))
+        );
+
+        // Without normalize, the orders are part of the content: a lookup of an order other
+        // than the stored one finds nothing, and registering it makes a second id.
+        let missing = r.post("/subjects/pay", &body(a)).await;
+        assert_eq!(missing.status, 404, "{}", missing.text);
+        assert_eq!(missing.json()["error_code"], 40403);
+        let other = r.post("/subjects/other/versions", &body(a)).await.ok();
+        assert_ne!(other["id"], first["id"]);
+        // A subject whose versions were stored unnormalised is still found by a normalised lookup.
+        let found = r.post("/subjects/other?normalize=true", &body(b)).await.ok();
+        assert_eq!(found["id"], other["id"]);
+    }
+);
+
 registry_test!(health_and_metrics, |r: TestRegistry| async move {
     assert_eq!(r.get("/health").await.ok(), json!({"status": "UP"}));
     assert_eq!(

@@ -15,6 +15,7 @@
 
 mod canonical;
 mod defaults;
+mod normalize;
 mod parse;
 
 use rustc_hash::FxHashMap as HashMap;
