@@ -85,6 +85,7 @@ pub fn run_validate(args: &ValidateArgs) -> Result<Outcome, CliError> {
                     line: Some(index + 1),
                     subject: Some(label.clone()),
                     pointer,
+                    field: None,
                     message: format!("event does not match {label}{at}: {reason}"),
                     hint: None,
                 });

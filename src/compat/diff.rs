@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::avro::AvroIncompatibility;
 use super::json::{self, Difference, Policy};
 use super::{Budget, TooComplex};
-use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::avro::{AvroSchema, Kind, NodeId, Record};
+use crate::schema::field_path::{self, Step};
 use crate::schema::pointer;
 use crate::schema::Schema;
 
@@ -45,9 +46,12 @@ pub struct Change {
     /// What kind of change: `FIELD_ADDED`, `TYPE_CHANGED`, … for Avro; Confluent's
     /// difference names for JSON Schema.
     pub kind: &'static str,
-    /// Where, for people: a dotted field path (`customer.address.city`) for Avro, a JSON
-    /// pointer for JSON Schema.
+    /// Where, as earlier releases showed it: the dotted field path (`(root)` for the top)
+    /// for Avro, a JSON pointer for JSON Schema. [`Change::field`] names the field in both.
     pub path: String,
+    /// The field concerned as a dotted path (`customer.address.city`, `items[].sku`;
+    /// [`crate::schema::field_path`]); `None` for a change at the top level of the schema.
+    pub field: Option<String>,
     /// Pointer into the old schema; `None` for an addition.
     pub old_pointer: Option<String>,
     /// Pointer into the new schema; `None` for a removal.
@@ -68,6 +72,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Result<Vec<Change>, TooComplex> {
         (old, new) => Ok(vec![Change {
             kind: "SCHEMA_TYPE_CHANGED",
             path: String::new(),
+            field: None,
             old_pointer: Some(String::new()),
             new_pointer: Some(String::new()),
             description: format!(
@@ -114,7 +119,7 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
             let mut change = json_change(f, Verdict::Compatible, Verdict::from_ok(f.kind.is_compatible(policy)));
             // The forward comparison runs from the new schema to the old one.
             std::mem::swap(&mut change.old_pointer, &mut change.new_pointer);
-            change.description = format!("read from the new schema back to the old one: {}", f.detail);
+            change.description = format!("read from the new schema back to the old one: {}", change.description);
             changes.push(change);
         }
     }
@@ -122,12 +127,19 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
 }
 
 fn json_change(d: &Difference, backward: Verdict, forward: Verdict) -> Change {
+    let mut description = d.detail.clone();
+    if let Some((from, to)) = &d.renamed {
+        description.push_str(&format!(
+            " (it looks like property {from} renamed to {to}; JSON Schema has no aliases, so keep the old property beside the new one)"
+        ));
+    }
     Change {
         kind: d.kind.id(),
         path: pointer::display(d.path.trim_start_matches('#')).to_string(),
+        field: d.field.clone(),
         old_pointer: Some(d.original_pointer.clone()),
         new_pointer: Some(d.update_pointer.clone()),
-        description: d.detail.clone(),
+        description,
         backward,
         forward,
     }
@@ -201,6 +213,7 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooCompl
                 Change {
                     kind: inc.rule.id(),
                     path: pointer::display(&inc.location).to_string(),
+                    field: inc.path.clone(),
                     old_pointer: Some(old_ptr.clone()),
                     new_pointer: Some(new_ptr.clone()),
                     description: inc.message.clone(),
@@ -289,6 +302,7 @@ impl AvroWalker<'_> {
             } else {
                 path.to_string()
             },
+            field: field_path::named(path.to_string()),
             old_pointer: old,
             new_pointer: new,
             description,
@@ -365,14 +379,18 @@ impl AvroWalker<'_> {
                         .get(nf.name.as_str())
                         .or_else(|| nf.aliases.iter().find_map(|alias| old_by_name.get(alias.as_str())))
                         .copied();
-                    let field_path = join(path, &nf.name);
+                    let field_path = field_path::push(path, Step::Field(&nf.name));
                     let new_field_ptr = new.field_location(n, new_index);
                     let of = old_index.map(|i| (i, &or.fields[i]));
                     match of {
                         None => {
-                            let described = match &nf.default {
-                                Some(d) => format!("field {} added with default {}", nf.name, d),
-                                None => format!("field {} added without a default", nf.name),
+                            let described = match (&nf.default, renamed_field(old, new, or, nr, new_index)) {
+                                (Some(d), _) => format!("field {} added with default {}", nf.name, d),
+                                (None, Some(was)) => format!(
+                                    "field {} added without a default; it looks like {was} renamed (same position, same type): add \"aliases\": [\"{was}\"] to it",
+                                    nf.name
+                                ),
+                                (None, None) => format!("field {} added without a default", nf.name),
                             };
                             self.push("FIELD_ADDED", &field_path, None, Some(new_field_ptr), described);
                         }
@@ -443,7 +461,7 @@ impl AvroWalker<'_> {
                         let old_field_ptr = old.field_location(o, old_index);
                         self.push(
                             "FIELD_REMOVED",
-                            &join(path, &of.name),
+                            &field_path::push(path, Step::Field(&of.name)),
                             Some(old_field_ptr),
                             None,
                             described,
@@ -507,8 +525,12 @@ impl AvroWalker<'_> {
                     format!("size changed from {} to {}", of.size, nf.size),
                 );
             }
-            (Kind::Array { items: oi }, Kind::Array { items: ni }) => self.walk(*oi, *ni, &join(path, "[]")),
-            (Kind::Map { values: ov }, Kind::Map { values: nv }) => self.walk(*ov, *nv, &join(path, "{}")),
+            (Kind::Array { items: oi }, Kind::Array { items: ni }) => {
+                self.walk(*oi, *ni, &field_path::push(path, Step::Items))
+            }
+            (Kind::Map { values: ov }, Kind::Map { values: nv }) => {
+                self.walk(*ov, *nv, &field_path::push(path, Step::Values))
+            }
             (Kind::Union { branches: ob }, Kind::Union { branches: nb }) => {
                 if !self.budget.spend((ob.len() + nb.len()) as u64) {
                     return;
@@ -557,12 +579,22 @@ fn is_deprecated(props: &[(String, Value)]) -> bool {
     props.iter().any(|(k, v)| k == "deprecated" && v != &Value::Bool(false))
 }
 
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
+/// The old field that new field `index` looks renamed from: the old field at the same
+/// position, of the same type, whose name the new record neither has nor aliases.
+fn renamed_field<'o>(
+    old: &AvroSchema,
+    new: &AvroSchema,
+    old_record: &'o Record,
+    new_record: &Record,
+    index: usize,
+) -> Option<&'o str> {
+    let of = old_record.fields.get(index)?;
+    let nf = &new_record.fields[index];
+    let known = new_record
+        .fields
+        .iter()
+        .any(|f| f.name == of.name || f.aliases.contains(&of.name));
+    (!known && old.kind(of.schema).same_type(new.kind(nf.schema))).then_some(of.name.as_str())
 }
 
 /// `long`, `record Payment`, `array<string>`, `["null","string"]`.
