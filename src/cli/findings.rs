@@ -120,10 +120,11 @@ pub fn human(report: &Report, colour: bool) -> String {
             f.message
         );
         match (&f.field, &f.pointer) {
-            (Some(field), Some(pointer)) => {
-                let _ = writeln!(out, "    at {field} ({})", shown_pointer(pointer));
+            // An empty pointer (the document) adds nothing to a field's name.
+            (Some(field), Some(pointer)) if !pointer.is_empty() => {
+                let _ = writeln!(out, "    at {field} ({pointer})");
             }
-            (Some(field), None) => {
+            (Some(field), _) => {
                 let _ = writeln!(out, "    at {field}");
             }
             (None, Some(pointer)) => {

@@ -17,6 +17,8 @@ pub mod diff;
 mod explain;
 pub mod json;
 mod level;
+#[cfg(test)]
+mod tests;
 
 pub use json::Policy;
 pub use level::{CompatibilityLevel, Direction, UnknownLevel};
