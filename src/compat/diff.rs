@@ -112,11 +112,17 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
             b,
             Verdict::from_ok(b.kind.is_compatible(policy)),
             Verdict::from_ok(forward_ok),
+            false,
         ));
     }
     for (f, used) in forward.iter().zip(used) {
         if !used {
-            let mut change = json_change(f, Verdict::Compatible, Verdict::from_ok(f.kind.is_compatible(policy)));
+            let mut change = json_change(
+                f,
+                Verdict::Compatible,
+                Verdict::from_ok(f.kind.is_compatible(policy)),
+                true,
+            );
             // The forward comparison runs from the new schema to the old one.
             std::mem::swap(&mut change.old_pointer, &mut change.new_pointer);
             change.description = format!("read from the new schema back to the old one: {}", change.description);
@@ -126,11 +132,13 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
     Ok(dedup(changes))
 }
 
-fn json_change(d: &Difference, backward: Verdict, forward: Verdict) -> Change {
+/// `d` as a change; `reversed` when `d` comes from comparing the new schema to the old one.
+fn json_change(d: &Difference, backward: Verdict, forward: Verdict, reversed: bool) -> Change {
     let mut description = d.detail.clone();
     if let Some((from, to)) = &d.renamed {
+        let (old, new) = if reversed { (to, from) } else { (from, to) };
         description.push_str(&format!(
-            " (it looks like property {from} renamed to {to}; JSON Schema has no aliases, so keep the old property beside the new one)"
+            " (it looks like property {old} renamed to {new}; JSON Schema has no aliases, so keep the old property beside the new one)"
         ));
     }
     Change {

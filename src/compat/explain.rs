@@ -148,8 +148,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
             };
         }
         AvroRule::NestingTooDeep => {
-            let message =
-                format!("The schemas nest too deeply to check against version {version} (at {at}): {info}.");
+            let message = format!("The schemas nest too deeply to check against version {version} (at {at}): {info}.");
             let hint = "Flatten the schema: compatibility cannot be established for it.".to_string();
             let description = format!("Compatibility check aborted at path '{location}'");
             (message, hint, description)

@@ -15,11 +15,11 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::Value;
 
 use super::{Budget, TooComplex};
+use crate::schema::field_path::{self, Step};
 use crate::schema::json::{
     Additional, Annotations, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules,
     StringRules,
 };
-use crate::schema::field_path::{self, Step};
 use crate::schema::pointer;
 
 /// Which changes count as compatible. Confluent's default is STRICT; LENIENT additionally

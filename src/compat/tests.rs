@@ -74,7 +74,9 @@ fn avro_arrays_of_records_mark_the_items() {
     assert_eq!(found.field.as_deref(), Some("items[].qty"));
     assert_eq!(found.new_pointer, "/fields/0/type/items/fields/1");
     assert!(
-        found.message.contains("field 'items[].qty' is not in them and has no default"),
+        found
+            .message
+            .contains("field 'items[].qty' is not in them and has no default"),
         "{}",
         found.message
     );
@@ -84,7 +86,12 @@ fn avro_arrays_of_records_mark_the_items() {
 
 #[test]
 fn avro_maps_mark_their_values() {
-    let tags = |values: Value| record("Event", json!([{"name": "tags", "type": {"type": "map", "values": values}}]));
+    let tags = |values: Value| {
+        record(
+            "Event",
+            json!([{"name": "tags", "type": {"type": "map", "values": values}}]),
+        )
+    };
     let found = only(
         CompatibilityLevel::Backward,
         avro(tags(json!("string"))),
@@ -152,12 +159,18 @@ fn avro_top_level_findings_say_no_field_is_concerned() {
     assert_eq!(found.rule, "NAME_MISMATCH");
     assert_eq!(found.field, None);
     assert!(
-        found.message.contains("at the top level of the schema (no single field)"),
+        found
+            .message
+            .contains("at the top level of the schema (no single field)"),
         "{}",
         found.message
     );
 
-    let found = only(CompatibilityLevel::Backward, avro(json!("string")), &json_schema(json!({})));
+    let found = only(
+        CompatibilityLevel::Backward,
+        avro(json!("string")),
+        &json_schema(json!({})),
+    );
     assert_eq!(found.rule, "DIFFERENT_SCHEMA_TYPE");
     assert_eq!(found.field, None);
     assert!(found.message.contains("not one field"), "{}", found.message);
@@ -191,7 +204,9 @@ fn avro_renamed_field_is_explained_as_a_rename() {
     let found = only(CompatibilityLevel::Forward, avro(old.clone()), &avro(new));
     assert_eq!(found.field.as_deref(), Some("amount"));
     assert!(
-        found.message.contains("It looks like 'amount' was renamed to 'amount_cents'"),
+        found
+            .message
+            .contains("It looks like 'amount' was renamed to 'amount_cents'"),
         "{}",
         found.message
     );
@@ -209,7 +224,11 @@ fn avro_field_replaced_by_another_type_is_not_called_a_rename() {
     let found = only(CompatibilityLevel::Backward, avro(old), &avro(new));
     assert_eq!(found.rule, "READER_FIELD_MISSING_DEFAULT_VALUE");
     assert!(!found.message.contains("renamed"), "{}", found.message);
-    assert!(found.hint.starts_with("Give 'amount_cents' a default"), "{}", found.hint);
+    assert!(
+        found.hint.starts_with("Give 'amount_cents' a default"),
+        "{}",
+        found.hint
+    );
 
     // The old field is still there under its name, elsewhere: an addition, not a rename.
     let old = payment(json!({"name": "amount", "type": "long"}));
@@ -238,11 +257,20 @@ fn json_nested_objects_and_arrays_name_the_property_path() {
     let new = order(json!({"type": "string", "maxLength": 40}), json!({"type": "integer"}));
     let found = findings(CompatibilityLevel::Backward, json_schema(old), &json_schema(new));
     let fields: Vec<Option<&str>> = found.iter().map(|f| f.field.as_deref()).collect();
-    assert_eq!(fields, vec![Some("customer.address.city"), Some("items[].sku")], "{found:#?}");
+    assert_eq!(
+        fields,
+        vec![Some("customer.address.city"), Some("items[].sku")],
+        "{found:#?}"
+    );
     assert_eq!(found[0].rule, "MAX_LENGTH_ADDED");
-    assert_eq!(found[0].new_pointer, "/properties/customer/properties/address/properties/city");
+    assert_eq!(
+        found[0].new_pointer,
+        "/properties/customer/properties/address/properties/city"
+    );
     assert!(
-        found[0].message.contains("at field 'customer.address.city', maxLength 40 added"),
+        found[0]
+            .message
+            .contains("at field 'customer.address.city', maxLength 40 added"),
         "{}",
         found[0].message
     );
@@ -292,7 +320,9 @@ fn json_property_level_findings_name_the_property_and_top_level_ones_say_none() 
     assert_eq!(found.rule, "ADDITIONAL_PROPERTIES_REMOVED");
     assert_eq!(found.field, None);
     assert!(
-        found.message.contains("at the top level of the schema (no single field)"),
+        found
+            .message
+            .contains("at the top level of the schema (no single field)"),
         "{}",
         found.message
     );
@@ -327,7 +357,9 @@ fn json_renamed_property_suggests_keeping_the_old_one() {
         &json_schema(closed("total")),
     );
     assert!(
-        found.message.contains("It looks like property 'amount' renamed to 'total'"),
+        found
+            .message
+            .contains("It looks like property 'amount' renamed to 'total'"),
         "{}",
         found.message
     );
@@ -335,7 +367,11 @@ fn json_renamed_property_suggests_keeping_the_old_one() {
     // A property of another type in its place is no rename.
     let other = json!({"type": "object", "properties": {"id": {"type": "string"}, "total": {"type": "string"}},
                        "additionalProperties": false});
-    let found = only(CompatibilityLevel::Backward, json_schema(closed("amount")), &json_schema(other));
+    let found = only(
+        CompatibilityLevel::Backward,
+        json_schema(closed("amount")),
+        &json_schema(other),
+    );
     assert!(!found.message.contains("renamed"), "{}", found.message);
 }
 
@@ -379,7 +415,9 @@ fn diff_entries_name_the_field() {
     let added = change(&changes, "FIELD_ADDED");
     assert_eq!(added.backward, Verdict::Breaking);
     assert!(
-        added.description.contains(r#"it looks like sku renamed (same position, same type): add "aliases": ["sku"] to it"#),
+        added
+            .description
+            .contains(r#"it looks like sku renamed (same position, same type): add "aliases": ["sku"] to it"#),
         "{}",
         added.description
     );
@@ -391,4 +429,21 @@ fn diff_entries_name_the_field() {
     let changes = diff(&json_schema(old), &json_schema(new)).unwrap();
     assert_eq!(change(&changes, "PATTERN_ADDED").field.as_deref(), Some("items[].sku"));
     assert_eq!(change(&changes, "MAX_PROPERTIES_ADDED").field, None);
+}
+
+#[test]
+fn json_diff_names_a_rename_from_old_to_new_whichever_way_it_was_found() {
+    let closed = |name: &str| {
+        json!({"type": "object", "properties": {"id": {"type": "string"}, name: {"type": "number"}},
+               "additionalProperties": false})
+    };
+    let changes = diff(&json_schema(closed("amount")), &json_schema(closed("total"))).unwrap();
+    let renames: Vec<&Change> = changes.iter().filter(|c| c.description.contains("renamed")).collect();
+    assert!(!renames.is_empty(), "{changes:#?}");
+    for change in renames {
+        assert!(
+            change.description.contains("it looks like property amount renamed to total"),
+            "{changes:#?}"
+        );
+    }
 }

@@ -86,8 +86,14 @@ mod tests {
 
     #[test]
     fn steps_make_dotted_paths() {
-        assert_eq!(of_steps([Step::Field("customer"), Step::Field("city")]), "customer.city");
-        assert_eq!(of_steps([Step::Field("items"), Step::Items, Step::Field("sku")]), "items[].sku");
+        assert_eq!(
+            of_steps([Step::Field("customer"), Step::Field("city")]),
+            "customer.city"
+        );
+        assert_eq!(
+            of_steps([Step::Field("items"), Step::Items, Step::Field("sku")]),
+            "items[].sku"
+        );
         assert_eq!(of_steps([Step::Field("tags"), Step::Values]), "tags{}");
         assert_eq!(of_steps([Step::Items, Step::Field("sku")]), "[].sku");
         assert_eq!(push("", Step::Field("amount")), "amount");

@@ -184,8 +184,14 @@ fn a_nested_incompatibility_names_its_field_in_every_format() {
 
     let human = run("human");
     assert!(human.contains(city), "{human}");
-    assert!(human.contains("\n    at address.city (/fields/4/type/fields/1/type)\n"), "{human}");
-    assert!(human.contains("\n    at address.zip (/fields/4/type/fields/2)\n"), "{human}");
+    assert!(
+        human.contains("\n    at address.city (/fields/4/type/fields/1/type)\n"),
+        "{human}"
+    );
+    assert!(
+        human.contains("\n    at address.zip (/fields/4/type/fields/2)\n"),
+        "{human}"
+    );
     assert!(human.contains(rename), "{human}");
 
     let report: Value = serde_json::from_str(&run("json")).unwrap();
@@ -206,7 +212,11 @@ fn a_nested_incompatibility_names_its_field_in_every_format() {
         errors,
         vec![
             ("TYPE_MISMATCH", "address.city", "/fields/4/type/fields/1/type"),
-            ("READER_FIELD_MISSING_DEFAULT_VALUE", "address.zip", "/fields/4/type/fields/2"),
+            (
+                "READER_FIELD_MISSING_DEFAULT_VALUE",
+                "address.zip",
+                "/fields/4/type/fields/2"
+            ),
             // The example's pointer is into the event, not the schema: no schema field.
             ("EXAMPLE_INVALID", "(none)", "/address/city"),
         ]
@@ -214,11 +224,17 @@ fn a_nested_incompatibility_names_its_field_in_every_format() {
 
     let github = run("github");
     assert!(github.contains(city), "{github}");
-    assert!(github.contains("It looks like field 'postal_code' renamed to 'zip'"), "{github}");
+    assert!(
+        github.contains("It looks like field 'postal_code' renamed to 'zip'"),
+        "{github}"
+    );
 
     let junit = run("junit");
     assert!(junit.contains(&city.replace('\'', "&apos;")), "{junit}");
-    assert!(junit.contains("field &apos;address.zip&apos; is not in them"), "{junit}");
+    assert!(
+        junit.contains("field &apos;address.zip&apos; is not in them"),
+        "{junit}"
+    );
 
     let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
     let fields: Vec<&str> = sarif["runs"][0]["results"]
