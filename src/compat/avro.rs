@@ -84,6 +84,7 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Result<Vec<AvroIncompa
         writer,
         memo: HashMap::default(),
         field_index: HashMap::default(),
+        reader_names: HashMap::default(),
         union_index: HashMap::default(),
         location: Vec::new(),
         depth: 0,
@@ -130,6 +131,8 @@ struct Checker<'a> {
     memo: HashMap<(NodeId, NodeId), Memo>,
     /// Field name → position, for large writer records.
     field_index: HashMap<NodeId, HashMap<&'a str, usize>>,
+    /// Field names and aliases of large reader records, for telling renames.
+    reader_names: HashMap<NodeId, HashSet<&'a str>>,
     /// Java's location stack, as tokens (no allocation per step: most checks find nothing).
     location: Vec<Token<'a>>,
     depth: usize,
@@ -406,7 +409,7 @@ impl<'a> Checker<'a> {
                             incompatibility.reader_pointer = self.reader.field_location(r, position);
                             incompatibility.field = Some(reader_field.name.clone());
                             if self.silent == 0 {
-                                incompatibility.renamed = self.renamed_from(reader_record, writer_record, position);
+                                incompatibility.renamed = self.renamed_from(r, reader_record, writer_record, position);
                             }
                             found.push(incompatibility);
                         }
@@ -436,12 +439,28 @@ impl<'a> Checker<'a> {
     /// The writer field a reader field without a match was probably renamed from: the one at
     /// the same position, when the reader record has no field or alias of that name and
     /// the reader field's type can read it. An alias would then make the field match.
-    fn renamed_from(&mut self, reader: &'a Record, writer: &'a Record, position: usize) -> Option<String> {
+    fn renamed_from(&mut self, r: NodeId, reader: &'a Record, writer: &'a Record, position: usize) -> Option<String> {
         let candidate = writer.fields.get(position)?;
-        let known = reader
-            .fields
-            .iter()
-            .any(|f| f.name == candidate.name || f.aliases.iter().any(|a| *a == candidate.name));
+        let known = if reader.fields.len() <= 16 {
+            reader
+                .fields
+                .iter()
+                .any(|f| f.name == candidate.name || f.aliases.contains(&candidate.name))
+        } else {
+            // Large records: names and aliases indexed once per record and check, so that
+            // thousands of missing fields cost linear time.
+            self.reader_names
+                .entry(r)
+                .or_insert_with(|| {
+                    reader
+                        .fields
+                        .iter()
+                        .flat_map(|f| std::iter::once(&f.name).chain(&f.aliases))
+                        .map(String::as_str)
+                        .collect()
+                })
+                .contains(candidate.name.as_str())
+        };
         if known {
             return None;
         }

@@ -376,6 +376,12 @@ impl AvroWalker<'_> {
                     return;
                 }
                 let mut matched_old = HashSet::new();
+                let new_names: HashSet<&str> = nr
+                    .fields
+                    .iter()
+                    .flat_map(|f| std::iter::once(&f.name).chain(&f.aliases))
+                    .map(String::as_str)
+                    .collect();
                 let old_by_name: HashMap<&str, usize> = or
                     .fields
                     .iter()
@@ -392,7 +398,7 @@ impl AvroWalker<'_> {
                     let of = old_index.map(|i| (i, &or.fields[i]));
                     match of {
                         None => {
-                            let described = match (&nf.default, renamed_field(old, new, or, nr, new_index)) {
+                            let described = match (&nf.default, renamed_field(old, new, or, nr, &new_names, new_index)) {
                                 (Some(d), _) => format!("field {} added with default {}", nf.name, d),
                                 (None, Some(was)) => format!(
                                     "field {} added without a default; it looks like {was} renamed (same position, same type): add \"aliases\": [\"{was}\"] to it",
@@ -588,20 +594,19 @@ fn is_deprecated(props: &[(String, Value)]) -> bool {
 }
 
 /// The old field that new field `index` looks renamed from: the old field at the same
-/// position, of the same type, whose name the new record neither has nor aliases.
+/// position, of the same type, whose name is not in `new_names` (the new record's field
+/// names and aliases).
 fn renamed_field<'o>(
     old: &AvroSchema,
     new: &AvroSchema,
     old_record: &'o Record,
     new_record: &Record,
+    new_names: &HashSet<&str>,
     index: usize,
 ) -> Option<&'o str> {
     let of = old_record.fields.get(index)?;
     let nf = &new_record.fields[index];
-    let known = new_record
-        .fields
-        .iter()
-        .any(|f| f.name == of.name || f.aliases.contains(&of.name));
+    let known = new_names.contains(of.name.as_str());
     (!known && old.kind(of.schema).same_type(new.kind(nf.schema))).then_some(of.name.as_str())
 }
 

@@ -990,7 +990,7 @@ impl<'a> Differ<'a> {
                             format!("property \"{name}\" removed from an object that allows no other properties"),
                         )
                     };
-                    let renamed = self.renamed_property(b, a, position, (name, *old_schema), false);
+                    let renamed = self.renamed_property(b, &original_props, position, (name, *old_schema), false);
                     self.push_renamed(out, kind, &removed_site, renamed, || detail);
                 }
             }
@@ -1006,7 +1006,7 @@ impl<'a> Differ<'a> {
             };
             let required = update_required(name);
             let has_default = self.update_has_default(*new_schema);
-            let renamed = self.renamed_property(a, b, position, (name, *new_schema), true);
+            let renamed = self.renamed_property(a, &update_props, position, (name, *new_schema), true);
             if a.is_open() {
                 let (kind, detail) = if matches!(self.update.node(self.update.resolve(*new_schema)).kind, JsonKind::Any)
                 {
@@ -1078,20 +1078,21 @@ impl<'a> Differ<'a> {
         }
     }
 
-    /// A property `name` added to (or removed from) `this` that looks renamed: `other` has,
-    /// at the same position, a property `this` lacks, whose schema is of the same type.
+    /// A property `name` added to (or removed from) `this` (its properties by name) that
+    /// looks renamed: `other` has, at the same position, a property `this` lacks, whose
+    /// schema is of the same type.
     /// `this_is_update` says which schema `this` belongs to. The names come back as
     /// (original, updated).
     fn renamed_property<'n>(
         &self,
         other: &'n ObjectRules,
-        this: &ObjectRules,
+        this: &NameIndex<'_>,
         position: usize,
         (name, schema): (&'n str, JsonNodeId),
         this_is_update: bool,
     ) -> Option<(&'n str, &'n str)> {
         let (other_name, candidate) = other.properties.get(position)?;
-        if this.properties.iter().any(|(n, _)| n == other_name) {
+        if this.get(other_name, Some(position)).is_some() {
             return None;
         }
         let (this_schema, other_schema) = if this_is_update {

@@ -442,7 +442,9 @@ fn json_diff_names_a_rename_from_old_to_new_whichever_way_it_was_found() {
     assert!(!renames.is_empty(), "{changes:#?}");
     for change in renames {
         assert!(
-            change.description.contains("it looks like property amount renamed to total"),
+            change
+                .description
+                .contains("it looks like property amount renamed to total"),
             "{changes:#?}"
         );
     }
