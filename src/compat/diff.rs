@@ -393,7 +393,7 @@ impl AvroWalker<'_> {
                         .get(nf.name.as_str())
                         .or_else(|| nf.aliases.iter().find_map(|alias| old_by_name.get(alias.as_str())))
                         .copied();
-                    let field_path = field_path::push(path, Step::Field(&nf.name));
+                    let field = field_path::push(path, Step::Field(&nf.name));
                     let new_field_ptr = new.field_location(n, new_index);
                     let of = old_index.map(|i| (i, &or.fields[i]));
                     match of {
@@ -406,7 +406,7 @@ impl AvroWalker<'_> {
                                 ),
                                 (None, None) => format!("field {} added without a default", nf.name),
                             };
-                            self.push("FIELD_ADDED", &field_path, None, Some(new_field_ptr), described);
+                            self.push("FIELD_ADDED", &field, None, Some(new_field_ptr), described);
                         }
                         Some((old_index, of)) => {
                             matched_old.insert(of.name.clone());
@@ -414,7 +414,7 @@ impl AvroWalker<'_> {
                             if of.name != nf.name {
                                 self.push(
                                     "FIELD_RENAMED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("field {} renamed to {} (with an alias)", of.name, nf.name),
@@ -423,21 +423,21 @@ impl AvroWalker<'_> {
                             match (&of.default, &nf.default) {
                                 (None, Some(d)) => self.push(
                                     "DEFAULT_ADDED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("default {d} added"),
                                 ),
                                 (Some(d), None) => self.push(
                                     "DEFAULT_REMOVED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("default {d} removed"),
                                 ),
                                 (Some(a), Some(b)) if a != b => self.push(
                                     "DEFAULT_CHANGED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("default changed from {a} to {b}"),
@@ -447,7 +447,7 @@ impl AvroWalker<'_> {
                             if of.doc != nf.doc {
                                 self.push(
                                     "DOC_CHANGED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     "documentation changed".into(),
@@ -456,13 +456,13 @@ impl AvroWalker<'_> {
                             if is_deprecated(&nf.props) && !is_deprecated(&of.props) {
                                 self.push(
                                     "FIELD_DEPRECATED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr),
                                     Some(new_field_ptr),
                                     format!("field {} deprecated", nf.name),
                                 );
                             }
-                            self.walk(of.schema, nf.schema, &field_path);
+                            self.walk(of.schema, nf.schema, &field);
                         }
                     }
                 }
