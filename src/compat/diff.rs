@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::avro::AvroIncompatibility;
 use super::json::{self, Difference, Policy};
 use super::{Budget, TooComplex};
-use crate::schema::avro::{AvroSchema, Kind, NodeId, Record};
+use crate::schema::avro::{AvroSchema, Kind, NodeId};
 use crate::schema::field_path::{self, Step};
 use crate::schema::pointer;
 use crate::schema::Schema;
@@ -199,6 +199,7 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooCompl
         breaks_forward.extend(owning);
     }
     drop(owners);
+    name_renames(&mut changes, &backward);
     for index in breaks_backward {
         changes[index].backward = Verdict::Breaking;
     }
@@ -244,6 +245,30 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooCompl
     changes.extend(extra_backward);
     changes.extend(extra_forward);
     Ok(dedup(changes))
+}
+
+/// A field added without a default that the checker found standing where an old field of a
+/// readable type was (a probable rename) says so, with the alias that makes it one.
+fn name_renames(changes: &mut [Change], backward: &[AvroIncompatibility]) {
+    let mut added: HashMap<&str, usize> = HashMap::new();
+    for (index, change) in changes.iter().enumerate() {
+        if let (true, Some(pointer)) = (change.kind == "FIELD_ADDED", &change.new_pointer) {
+            added.insert(pointer.as_str(), index);
+        }
+    }
+    let mut notes = Vec::new();
+    for inc in backward {
+        if let Some(old_name) = &inc.renamed {
+            if let Some(&index) = added.get(inc.reader_pointer.as_str()) {
+                notes.push((index, old_name));
+            }
+        }
+    }
+    for (index, old_name) in notes {
+        changes[index].description.push_str(&format!(
+            "; it looks like {old_name} renamed (same position, readable type): add \"aliases\": [\"{old_name}\"] to it"
+        ));
+    }
 }
 
 /// Which changes own an incompatibility (pointers in the old and new schema): those whose
@@ -376,12 +401,6 @@ impl AvroWalker<'_> {
                     return;
                 }
                 let mut matched_old = HashSet::new();
-                let new_names: HashSet<&str> = nr
-                    .fields
-                    .iter()
-                    .flat_map(|f| std::iter::once(&f.name).chain(&f.aliases))
-                    .map(String::as_str)
-                    .collect();
                 let old_by_name: HashMap<&str, usize> = or
                     .fields
                     .iter()
@@ -398,13 +417,10 @@ impl AvroWalker<'_> {
                     let of = old_index.map(|i| (i, &or.fields[i]));
                     match of {
                         None => {
-                            let described = match (&nf.default, renamed_field(old, new, or, nr, &new_names, new_index)) {
-                                (Some(d), _) => format!("field {} added with default {}", nf.name, d),
-                                (None, Some(was)) => format!(
-                                    "field {} added without a default; it looks like {was} renamed (same position, same type): add \"aliases\": [\"{was}\"] to it",
-                                    nf.name
-                                ),
-                                (None, None) => format!("field {} added without a default", nf.name),
+                            // A rename is told from the checker's findings, in `avro_diff`.
+                            let described = match &nf.default {
+                                Some(d) => format!("field {} added with default {}", nf.name, d),
+                                None => format!("field {} added without a default", nf.name),
                             };
                             self.push("FIELD_ADDED", &field, None, Some(new_field_ptr), described);
                         }
@@ -591,23 +607,6 @@ impl AvroWalker<'_> {
 
 fn is_deprecated(props: &[(String, Value)]) -> bool {
     props.iter().any(|(k, v)| k == "deprecated" && v != &Value::Bool(false))
-}
-
-/// The old field that new field `index` looks renamed from: the old field at the same
-/// position, of the same type, whose name is not in `new_names` (the new record's field
-/// names and aliases).
-fn renamed_field<'o>(
-    old: &AvroSchema,
-    new: &AvroSchema,
-    old_record: &'o Record,
-    new_record: &Record,
-    new_names: &HashSet<&str>,
-    index: usize,
-) -> Option<&'o str> {
-    let of = old_record.fields.get(index)?;
-    let nf = &new_record.fields[index];
-    let known = new_names.contains(of.name.as_str());
-    (!known && old.kind(of.schema).same_type(new.kind(nf.schema))).then_some(of.name.as_str())
 }
 
 /// `long`, `record Payment`, `array<string>`, `["null","string"]`.

@@ -417,7 +417,7 @@ fn diff_entries_name_the_field() {
     assert!(
         added
             .description
-            .contains(r#"it looks like sku renamed (same position, same type): add "aliases": ["sku"] to it"#),
+            .contains(r#"it looks like sku renamed (same position, readable type): add "aliases": ["sku"] to it"#),
         "{}",
         added.description
     );
