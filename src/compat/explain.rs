@@ -259,9 +259,11 @@ pub(super) fn json(found: &Difference, direction: Direction, version: u32) -> In
         message.push_str(&format!(
             " It looks like property '{old}' renamed to '{new}' (same position, same type)."
         ));
-        hint = format!(
-            "JSON Schema has no aliases, so a rename removes one property and adds another. Keep the old property '{old}' (mark it deprecated) beside '{new}', and have producers fill both until no consumer reads '{old}'."
-        );
+        // The kind's own advice still holds (an open object breaks on any added property);
+        // the rename adds what keeps readers of the old name working.
+        hint.push_str(&format!(
+            " JSON Schema has no aliases, so a rename removes one property and adds another: keep the old property '{old}' (mark it deprecated) beside '{new}', and have producers fill both until no consumer reads '{old}'."
+        ));
     }
     let schema_word = match direction {
         Direction::Backward => "new",

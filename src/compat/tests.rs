@@ -348,7 +348,28 @@ fn json_renamed_property_suggests_keeping_the_old_one() {
         "{}",
         found.message
     );
-    assert!(found.hint.contains("Keep the old property 'amount'"), "{}", found.hint);
+    assert!(
+        found.hint.ends_with("keep the old property 'amount' (mark it deprecated) beside 'total', and have producers fill both until no consumer reads 'amount'."),
+        "{}",
+        found.hint
+    );
+
+    // In an open object the new property is what breaks (STRICT); its own advice stays, and
+    // the rename advice follows it.
+    let open = |name: &str| object(json!({"id": {"type": "string"}, name: {"type": "number"}}));
+    let found = only(
+        CompatibilityLevel::Backward,
+        json_schema(open("amount")),
+        &json_schema(open("total")),
+    );
+    assert_eq!(found.rule, "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL");
+    assert_eq!(found.field.as_deref(), Some("total"));
+    assert!(
+        found.hint.starts_with("The old schema accepted any value"),
+        "{}",
+        found.hint
+    );
+    assert!(found.hint.contains("keep the old property 'amount'"), "{}", found.hint);
 
     // Forward, the names keep their roles: 'amount' is still the old one.
     let found = only(
