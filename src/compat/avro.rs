@@ -63,8 +63,9 @@ pub struct AvroIncompatibility {
     pub writer_pointer: String,
     /// The reader field at fault, for READER_FIELD_MISSING_DEFAULT_VALUE.
     pub field: Option<String>,
-    /// The field concerned as a dotted path through the reader schema
-    /// ([`crate::schema::field_path`]); `None` at the top level, which has no field name.
+    /// The field concerned as a dotted path through the reader schema as the check walked
+    /// it ([`crate::schema::field_path`]); `None` at the top level, which has no field name.
+    /// A named type used in several places is named by the first, where it is reported.
     pub path: Option<String>,
     /// For READER_FIELD_MISSING_DEFAULT_VALUE: the writer field that looks like this field
     /// under another name (same position, a type the reader field can read, and a name the
