@@ -16,6 +16,7 @@ use super::repo::{
 };
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
+use crate::schema::field_path;
 use crate::schema::fields::field_rows;
 use crate::schema::lint::lint;
 use crate::schema::locate::line_of;
@@ -127,6 +128,7 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                 line,
                 subject: Some(subject.clone()),
                 pointer,
+                field: None,
                 message,
                 hint,
             };
@@ -195,14 +197,17 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
             let verdict = compat::check(level, &numbered, &schema).map_err(|e| CliError(format!("{subject}: {e}")))?;
             for inc in &verdict.incompatibilities {
                 let against = labels.get(inc.version as usize - 1).cloned().unwrap_or_default();
-                report.findings.push(finding(
-                    Severity::Error,
-                    inc.rule,
-                    line_of(text, &inc.new_pointer),
-                    Some(inc.new_pointer.clone()),
-                    format!("{} (under {level}, against {against})", inc.message),
-                    Some(inc.hint.clone()),
-                ));
+                report.findings.push(Finding {
+                    field: inc.field.clone(),
+                    ..finding(
+                        Severity::Error,
+                        inc.rule,
+                        line_of(text, &inc.new_pointer),
+                        Some(inc.new_pointer.clone()),
+                        format!("{} (under {level}, against {against})", inc.message),
+                        Some(inc.hint.clone()),
+                    )
+                });
             }
 
             // Examples of the value must match it.
@@ -225,6 +230,7 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                             line,
                             subject: Some(subject.clone()),
                             pointer,
+                            field: None,
                             message: format!("the example does not match {subject}: {reason}"),
                             hint: Some(
                                 "Update the example to the schema, or fix the schema if the example is right."
@@ -242,14 +248,17 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                     RuleSetting::Warning => Severity::Warning,
                     RuleSetting::Error => Severity::Error,
                 };
-                report.findings.push(finding(
-                    severity,
-                    found.rule,
-                    line_of(text, &found.pointer),
-                    Some(found.pointer),
-                    found.message,
-                    Some(found.hint),
-                ));
+                report.findings.push(Finding {
+                    field: field_path::named(found.path),
+                    ..finding(
+                        severity,
+                        found.rule,
+                        line_of(text, &found.pointer),
+                        Some(found.pointer),
+                        found.message,
+                        Some(found.hint),
+                    )
+                });
             }
         }
     }

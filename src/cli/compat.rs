@@ -158,6 +158,7 @@ fn human_report(report: &Report, first_version: bool, new_file: &str, file_of: &
             inc.version,
             file_of(inc.version)
         );
+        let _ = writeln!(out, "    field: {}", shown_field(inc.field.as_deref()));
         let _ = writeln!(out, "    new schema at {}", pointer::display(&inc.new_pointer));
         let _ = writeln!(out, "    old schema at {}", pointer::display(&inc.old_pointer));
         let _ = writeln!(out, "    {}", inc.message);
@@ -178,6 +179,7 @@ fn json_report(report: &Report, previous: &[PreviousVersion<'_>], file_of: &dyn 
             "file": file_of(i.version),
             "old_pointer": i.old_pointer,
             "new_pointer": i.new_pointer,
+            "field": i.field,
             "message": i.message,
             "hint": i.hint,
         })).collect::<Vec<_>>(),
@@ -219,11 +221,16 @@ pub fn human_diff(changes: &[Change]) -> String {
             c.kind,
             verdict_cell("backward", c.backward),
             verdict_cell("forward", c.forward),
-            c.path,
+            shown_field(c.field.as_deref()),
             c.description
         );
     }
     out
+}
+
+/// A field path for a column or a line: the path, or `(top level)` for the schema itself.
+fn shown_field(field: Option<&str>) -> &str {
+    field.unwrap_or("(top level)")
 }
 
 fn verdict_cell(label: &str, v: diff::Verdict) -> String {
@@ -238,6 +245,7 @@ pub fn json_diff(changes: &[Change]) -> Value {
         "changes": changes.iter().map(|c| json!({
             "kind": c.kind,
             "path": c.path,
+            "field": c.field,
             "old_pointer": c.old_pointer,
             "new_pointer": c.new_pointer,
             "description": c.description,

@@ -37,6 +37,9 @@ pub struct Finding {
     pub subject: Option<String>,
     /// JSON pointer into the file's document (or the event's field path).
     pub pointer: Option<String>,
+    /// The schema field concerned, as a dotted path (`customer.address.city`; see
+    /// [`crate::schema::field_path`]), for compatibility and lint findings about a field.
+    pub field: Option<String>,
     pub message: String,
     pub hint: Option<String>,
 }
@@ -134,12 +137,18 @@ pub fn human(report: &Report, colour: bool) -> String {
             f.rule,
             f.message
         );
-        if let Some(pointer) = &f.pointer {
-            let _ = writeln!(
-                out,
-                "    at {}",
-                if pointer.is_empty() { "(the document)" } else { pointer }
-            );
+        match (&f.field, &f.pointer) {
+            // An empty pointer (the document) adds nothing to a field's name.
+            (Some(field), Some(pointer)) if !pointer.is_empty() => {
+                let _ = writeln!(out, "    at {field} ({pointer})");
+            }
+            (Some(field), _) => {
+                let _ = writeln!(out, "    at {field}");
+            }
+            (None, Some(pointer)) => {
+                let _ = writeln!(out, "    at {}", shown_pointer(pointer));
+            }
+            (None, None) => {}
         }
         if let Some(hint) = &f.hint {
             let _ = writeln!(out, "    fix: {hint}");
@@ -167,6 +176,14 @@ pub fn human(report: &Report, colour: bool) -> String {
     out
 }
 
+fn shown_pointer(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "(the document)"
+    } else {
+        pointer
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -189,6 +206,7 @@ pub fn json_report(report: &Report) -> Value {
             "line": f.line,
             "subject": f.subject,
             "pointer": f.pointer,
+            "field": f.field,
             "message": f.message,
             "hint": f.hint,
         })).collect::<Vec<_>>(),
@@ -400,6 +418,9 @@ pub fn sarif(report: &Report) -> Value {
             if let Some(pointer) = &f.pointer {
                 properties.insert("pointer".into(), json!(pointer));
             }
+            if let Some(field) = &f.field {
+                properties.insert("field".into(), json!(field));
+            }
             if !properties.is_empty() {
                 result["properties"] = Value::Object(properties);
             }
@@ -458,6 +479,7 @@ mod tests {
                     line: Some(7),
                     subject: Some("a-value".to_string()),
                     pointer: Some("/fields/2".to_string()),
+                    field: Some("customer.x".to_string()),
                     message: "field \"x\" has no default, 100% <bad>".to_string(),
                     hint: Some("add a default".to_string()),
                 },
@@ -468,6 +490,7 @@ mod tests {
                     line: None,
                     subject: None,
                     pointer: None,
+                    field: None,
                     message: "field y has no documentation".to_string(),
                     hint: None,
                 },
@@ -537,6 +560,7 @@ mod tests {
         let text = human(&sample(), false);
         assert!(!text.contains('\u{1b}'));
         assert!(text.contains("schemas/a/value.avsc:7: error READER_FIELD_MISSING_DEFAULT_VALUE [a-value]:"));
+        assert!(text.contains("\n    at customer.x (/fields/2)\n"), "{text}");
         assert!(
             text.ends_with("herald check: 2 files checked, 1 error, 1 warning\n"),
             "{text}"

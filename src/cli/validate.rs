@@ -107,6 +107,7 @@ fn validated(args: &ValidateArgs) -> Result<Report, CliError> {
                     line: Some(index + 1),
                     subject: Some(label.clone()),
                     pointer,
+                    field: None,
                     message: format!("event does not match {label}{at}: {reason}"),
                     hint: None,
                 });

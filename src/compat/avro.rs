@@ -14,7 +14,8 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{Budget, TooComplex};
-use crate::schema::avro::{AvroSchema, Field, Kind, NodeId};
+use crate::schema::avro::{AvroSchema, Field, Kind, NodeId, Record};
+use crate::schema::field_path::{self, Step};
 use crate::schema::pointer;
 
 /// Java's `SchemaIncompatibilityType`, plus the one case where Java throws.
@@ -62,6 +63,14 @@ pub struct AvroIncompatibility {
     pub writer_pointer: String,
     /// The reader field at fault, for READER_FIELD_MISSING_DEFAULT_VALUE.
     pub field: Option<String>,
+    /// The field concerned as a dotted path through the reader schema as the check walked
+    /// it ([`crate::schema::field_path`]); `None` at the top level, which has no field name.
+    /// A named type used in several places is named by the first, where it is reported.
+    pub path: Option<String>,
+    /// For READER_FIELD_MISSING_DEFAULT_VALUE: the writer field that looks like this field
+    /// under another name (same position, a type the reader field can read, and a name the
+    /// reader record does not know), i.e. a probable rename.
+    pub renamed: Option<String>,
 }
 
 /// A sanity bound on recursion. Parsed documents nest at most 128 JSON levels, so only long
@@ -76,6 +85,7 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Result<Vec<AvroIncompa
         writer,
         memo: HashMap::default(),
         field_index: HashMap::default(),
+        reader_names: HashMap::default(),
         union_index: HashMap::default(),
         location: Vec::new(),
         depth: 0,
@@ -100,9 +110,12 @@ pub fn check(reader: &AvroSchema, writer: &AvroSchema) -> Result<Vec<AvroIncompa
 }
 
 #[derive(Clone, Copy)]
-enum Token {
+enum Token<'a> {
     Keyword(&'static str),
+    /// A union branch.
     Index(usize),
+    /// A record field: its position (for Java's location) and name (for the field path).
+    Field(usize, &'a str),
 }
 
 enum Memo {
@@ -119,8 +132,10 @@ struct Checker<'a> {
     memo: HashMap<(NodeId, NodeId), Memo>,
     /// Field name → position, for large writer records.
     field_index: HashMap<NodeId, HashMap<&'a str, usize>>,
+    /// Field names and aliases of large reader records, for telling renames.
+    reader_names: HashMap<NodeId, HashSet<&'a str>>,
     /// Java's location stack, as tokens (no allocation per step: most checks find nothing).
-    location: Vec<Token>,
+    location: Vec<Token<'a>>,
     depth: usize,
     /// Non-zero while trying whether something *could* match (a reader union's branches): only
     /// the verdict is used there, so findings are not described.
@@ -364,7 +379,7 @@ impl<'a> Checker<'a> {
         let mut found = Vec::new();
         self.location.push(Token::Keyword("fields"));
         for (position, reader_field) in reader_record.fields.iter().enumerate() {
-            self.location.push(Token::Index(position));
+            self.location.push(Token::Field(position, &reader_field.name));
             // The writer field with the reader field's name (checked at the same position
             // first: most evolutions keep field order) and with each of its aliases.
             let by_name = match writer_record.fields.get(position) {
@@ -394,6 +409,9 @@ impl<'a> Checker<'a> {
                             );
                             incompatibility.reader_pointer = self.reader.field_location(r, position);
                             incompatibility.field = Some(reader_field.name.clone());
+                            if self.silent == 0 {
+                                incompatibility.renamed = self.renamed_from(r, reader_record, writer_record, position);
+                            }
                             found.push(incompatibility);
                         }
                     }
@@ -417,6 +435,39 @@ impl<'a> Checker<'a> {
         }
         self.location.pop();
         found
+    }
+
+    /// The writer field a reader field without a match was probably renamed from: the one at
+    /// the same position, when the reader record has no field or alias of that name and
+    /// the reader field's type can read it. An alias would then make the field match.
+    fn renamed_from(&mut self, r: NodeId, reader: &'a Record, writer: &'a Record, position: usize) -> Option<String> {
+        let candidate = writer.fields.get(position)?;
+        let known = if reader.fields.len() <= 16 {
+            reader
+                .fields
+                .iter()
+                .any(|f| f.name == candidate.name || f.aliases.contains(&candidate.name))
+        } else {
+            // Large records: names and aliases indexed once per record and check, so that
+            // thousands of missing fields cost linear time.
+            self.reader_names
+                .entry(r)
+                .or_insert_with(|| {
+                    reader
+                        .fields
+                        .iter()
+                        .flat_map(|f| std::iter::once(&f.name).chain(&f.aliases))
+                        .map(String::as_str)
+                        .collect()
+                })
+                .contains(candidate.name.as_str())
+        };
+        if known {
+            return None;
+        }
+        let reader_field = &reader.fields[position];
+        self.trial(reader_field.schema, candidate.schema)
+            .then(|| candidate.name.clone())
     }
 
     /// The writer record's field called `name`. Small records are scanned; large ones get
@@ -458,6 +509,8 @@ impl<'a> Checker<'a> {
                 reader_pointer: String::new(),
                 writer_pointer: String::new(),
                 field: None,
+                path: None,
+                renamed: None,
             };
         }
         let message = message();
@@ -472,6 +525,8 @@ impl<'a> Checker<'a> {
             reader_pointer: with_suffix(self.reader.location(r)),
             writer_pointer: with_suffix(self.writer.location(w)),
             field: None,
+            path: field_path::named(dotted_path(&self.location)),
+            renamed: None,
         }
     }
 }
@@ -496,7 +551,7 @@ impl<'a> UnionIndex<'a> {
 }
 
 /// Java's location string: `/` for the root, tokens joined the JSON-pointer way otherwise.
-fn java_location(tokens: &[Token]) -> String {
+fn java_location(tokens: &[Token<'_>]) -> String {
     if tokens.is_empty() {
         return "/".to_string();
     }
@@ -504,10 +559,21 @@ fn java_location(tokens: &[Token]) -> String {
     for token in tokens {
         match token {
             Token::Keyword(k) => out = pointer::push(&out, k),
-            Token::Index(i) => out = pointer::push_index(&out, *i),
+            Token::Index(i) | Token::Field(i, _) => out = pointer::push_index(&out, *i),
         }
     }
     out
+}
+
+/// The dotted field path of a location: field names, `[]` for `items`, `{}` for `values`;
+/// union branches and the `fields`/`type` keywords add nothing.
+fn dotted_path(tokens: &[Token<'_>]) -> String {
+    field_path::of_steps(tokens.iter().filter_map(|token| match token {
+        Token::Field(_, name) => Some(Step::Field(name)),
+        Token::Keyword("items") => Some(Step::Items),
+        Token::Keyword("values") => Some(Step::Values),
+        _ => None,
+    }))
 }
 
 /// Avro's promotions: the writer's type can be read as the reader's.

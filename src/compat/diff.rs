@@ -13,6 +13,7 @@ use super::avro::AvroIncompatibility;
 use super::json::{self, Difference, Policy};
 use super::{Budget, TooComplex};
 use crate::schema::avro::{AvroSchema, Kind, NodeId};
+use crate::schema::field_path::{self, Step};
 use crate::schema::pointer;
 use crate::schema::Schema;
 
@@ -45,9 +46,12 @@ pub struct Change {
     /// What kind of change: `FIELD_ADDED`, `TYPE_CHANGED`, … for Avro; Confluent's
     /// difference names for JSON Schema.
     pub kind: &'static str,
-    /// Where, for people: a dotted field path (`customer.address.city`) for Avro, a JSON
-    /// pointer for JSON Schema.
+    /// Where, as earlier releases showed it: the dotted field path (`(root)` for the top)
+    /// for Avro, a JSON pointer for JSON Schema. [`Change::field`] names the field in both.
     pub path: String,
+    /// The field concerned as a dotted path (`customer.address.city`, `items[].sku`;
+    /// [`crate::schema::field_path`]); `None` for a change at the top level of the schema.
+    pub field: Option<String>,
     /// Pointer into the old schema; `None` for an addition.
     pub old_pointer: Option<String>,
     /// Pointer into the new schema; `None` for a removal.
@@ -68,6 +72,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Result<Vec<Change>, TooComplex> {
         (old, new) => Ok(vec![Change {
             kind: "SCHEMA_TYPE_CHANGED",
             path: String::new(),
+            field: None,
             old_pointer: Some(String::new()),
             new_pointer: Some(String::new()),
             description: format!(
@@ -107,27 +112,42 @@ fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -
             b,
             Verdict::from_ok(b.kind.is_compatible(policy)),
             Verdict::from_ok(forward_ok),
+            false,
         ));
     }
     for (f, used) in forward.iter().zip(used) {
         if !used {
-            let mut change = json_change(f, Verdict::Compatible, Verdict::from_ok(f.kind.is_compatible(policy)));
+            let mut change = json_change(
+                f,
+                Verdict::Compatible,
+                Verdict::from_ok(f.kind.is_compatible(policy)),
+                true,
+            );
             // The forward comparison runs from the new schema to the old one.
             std::mem::swap(&mut change.old_pointer, &mut change.new_pointer);
-            change.description = format!("read from the new schema back to the old one: {}", f.detail);
+            change.description = format!("read from the new schema back to the old one: {}", change.description);
             changes.push(change);
         }
     }
     Ok(dedup(changes))
 }
 
-fn json_change(d: &Difference, backward: Verdict, forward: Verdict) -> Change {
+/// `d` as a change; `reversed` when `d` comes from comparing the new schema to the old one.
+fn json_change(d: &Difference, backward: Verdict, forward: Verdict, reversed: bool) -> Change {
+    let mut description = d.detail.clone();
+    if let Some((from, to)) = &d.renamed {
+        let (old, new) = if reversed { (to, from) } else { (from, to) };
+        description.push_str(&format!(
+            " (it looks like property {old} renamed to {new}; JSON Schema has no aliases, so keep the old property beside the new one)"
+        ));
+    }
     Change {
         kind: d.kind.id(),
         path: pointer::display(d.path.trim_start_matches('#')).to_string(),
+        field: d.field.clone(),
         old_pointer: Some(d.original_pointer.clone()),
         new_pointer: Some(d.update_pointer.clone()),
-        description: d.detail.clone(),
+        description,
         backward,
         forward,
     }
@@ -179,6 +199,7 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooCompl
         breaks_forward.extend(owning);
     }
     drop(owners);
+    name_renames(&mut changes, &backward);
     for index in breaks_backward {
         changes[index].backward = Verdict::Breaking;
     }
@@ -201,6 +222,7 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooCompl
                 Change {
                     kind: inc.rule.id(),
                     path: pointer::display(&inc.location).to_string(),
+                    field: inc.path.clone(),
                     old_pointer: Some(old_ptr.clone()),
                     new_pointer: Some(new_ptr.clone()),
                     description: inc.message.clone(),
@@ -223,6 +245,30 @@ fn avro_diff(old: &AvroSchema, new: &AvroSchema) -> Result<Vec<Change>, TooCompl
     changes.extend(extra_backward);
     changes.extend(extra_forward);
     Ok(dedup(changes))
+}
+
+/// A field added without a default that the checker found standing where an old field of a
+/// readable type was (a probable rename) says so, with the alias that makes it one.
+fn name_renames(changes: &mut [Change], backward: &[AvroIncompatibility]) {
+    let mut added: HashMap<&str, usize> = HashMap::new();
+    for (index, change) in changes.iter().enumerate() {
+        if let (true, Some(pointer)) = (change.kind == "FIELD_ADDED", &change.new_pointer) {
+            added.insert(pointer.as_str(), index);
+        }
+    }
+    let mut notes = Vec::new();
+    for inc in backward {
+        if let Some(old_name) = &inc.renamed {
+            if let Some(&index) = added.get(inc.reader_pointer.as_str()) {
+                notes.push((index, old_name));
+            }
+        }
+    }
+    for (index, old_name) in notes {
+        changes[index].description.push_str(&format!(
+            "; it looks like {old_name} renamed (same position, readable type): add \"aliases\": [\"{old_name}\"] to it"
+        ));
+    }
 }
 
 /// Which changes own an incompatibility (pointers in the old and new schema): those whose
@@ -289,6 +335,7 @@ impl AvroWalker<'_> {
             } else {
                 path.to_string()
             },
+            field: field_path::named(path.to_string()),
             old_pointer: old,
             new_pointer: new,
             description,
@@ -365,16 +412,17 @@ impl AvroWalker<'_> {
                         .get(nf.name.as_str())
                         .or_else(|| nf.aliases.iter().find_map(|alias| old_by_name.get(alias.as_str())))
                         .copied();
-                    let field_path = join(path, &nf.name);
+                    let field = field_path::push(path, Step::Field(&nf.name));
                     let new_field_ptr = new.field_location(n, new_index);
                     let of = old_index.map(|i| (i, &or.fields[i]));
                     match of {
                         None => {
+                            // A rename is told from the checker's findings, in `avro_diff`.
                             let described = match &nf.default {
                                 Some(d) => format!("field {} added with default {}", nf.name, d),
                                 None => format!("field {} added without a default", nf.name),
                             };
-                            self.push("FIELD_ADDED", &field_path, None, Some(new_field_ptr), described);
+                            self.push("FIELD_ADDED", &field, None, Some(new_field_ptr), described);
                         }
                         Some((old_index, of)) => {
                             matched_old.insert(of.name.clone());
@@ -382,7 +430,7 @@ impl AvroWalker<'_> {
                             if of.name != nf.name {
                                 self.push(
                                     "FIELD_RENAMED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("field {} renamed to {} (with an alias)", of.name, nf.name),
@@ -391,21 +439,21 @@ impl AvroWalker<'_> {
                             match (&of.default, &nf.default) {
                                 (None, Some(d)) => self.push(
                                     "DEFAULT_ADDED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("default {d} added"),
                                 ),
                                 (Some(d), None) => self.push(
                                     "DEFAULT_REMOVED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("default {d} removed"),
                                 ),
                                 (Some(a), Some(b)) if a != b => self.push(
                                     "DEFAULT_CHANGED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     format!("default changed from {a} to {b}"),
@@ -415,7 +463,7 @@ impl AvroWalker<'_> {
                             if of.doc != nf.doc {
                                 self.push(
                                     "DOC_CHANGED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr.clone()),
                                     Some(new_field_ptr.clone()),
                                     "documentation changed".into(),
@@ -424,13 +472,13 @@ impl AvroWalker<'_> {
                             if is_deprecated(&nf.props) && !is_deprecated(&of.props) {
                                 self.push(
                                     "FIELD_DEPRECATED",
-                                    &field_path,
+                                    &field,
                                     Some(old_field_ptr),
                                     Some(new_field_ptr),
                                     format!("field {} deprecated", nf.name),
                                 );
                             }
-                            self.walk(of.schema, nf.schema, &field_path);
+                            self.walk(of.schema, nf.schema, &field);
                         }
                     }
                 }
@@ -443,7 +491,7 @@ impl AvroWalker<'_> {
                         let old_field_ptr = old.field_location(o, old_index);
                         self.push(
                             "FIELD_REMOVED",
-                            &join(path, &of.name),
+                            &field_path::push(path, Step::Field(&of.name)),
                             Some(old_field_ptr),
                             None,
                             described,
@@ -507,8 +555,12 @@ impl AvroWalker<'_> {
                     format!("size changed from {} to {}", of.size, nf.size),
                 );
             }
-            (Kind::Array { items: oi }, Kind::Array { items: ni }) => self.walk(*oi, *ni, &join(path, "[]")),
-            (Kind::Map { values: ov }, Kind::Map { values: nv }) => self.walk(*ov, *nv, &join(path, "{}")),
+            (Kind::Array { items: oi }, Kind::Array { items: ni }) => {
+                self.walk(*oi, *ni, &field_path::push(path, Step::Items))
+            }
+            (Kind::Map { values: ov }, Kind::Map { values: nv }) => {
+                self.walk(*ov, *nv, &field_path::push(path, Step::Values))
+            }
             (Kind::Union { branches: ob }, Kind::Union { branches: nb }) => {
                 if !self.budget.spend((ob.len() + nb.len()) as u64) {
                     return;
@@ -555,14 +607,6 @@ impl AvroWalker<'_> {
 
 fn is_deprecated(props: &[(String, Value)]) -> bool {
     props.iter().any(|(k, v)| k == "deprecated" && v != &Value::Bool(false))
-}
-
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
 }
 
 /// `long`, `record Payment`, `array<string>`, `["null","string"]`.

@@ -4,6 +4,7 @@
 use super::avro::{AvroIncompatibility, AvroRule};
 use super::json::{DiffKind, Difference};
 use super::{Direction, Incompatibility};
+use crate::schema::field_path;
 use crate::schema::SchemaType;
 
 /// The two parties of a direction, in words.
@@ -42,21 +43,11 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
     };
     let location = &found.location;
     let info = &found.message;
+    let at = field_path::describe(found.path.as_deref());
     let (message, hint, description) = match found.rule {
         AvroRule::ReaderFieldMissingDefaultValue => {
             let field = found.field.as_deref().unwrap_or(info);
-            let message = format!(
-                "{} cannot read {}: field '{field}' is not in them and has no default to fill in.",
-                p.reader, p.written
-            );
-            let hint = match direction {
-                Direction::Backward => format!(
-                    "Give '{field}' a default (for an optional value: \"type\": [\"null\", …] with \"default\": null), or alias it to the old field it replaces."
-                ),
-                Direction::Forward => format!(
-                    "Keep producing '{field}': version {version} needs it and has no default for it. Deprecate it instead of removing it, or first publish a version where it has a default."
-                ),
-            };
+            let (message, hint) = missing_field(found, &p, direction, version, field, &at);
             let description = format!(
                 "The field '{field}' at path '{location}' in the {} schema has no default value and is missing in the {} schema",
                 p.reader_word, p.writer_word
@@ -65,11 +56,10 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
         }
         AvroRule::TypeMismatch => {
             let message = format!(
-                "{} cannot read {}: {} at {}.",
+                "{} cannot read {}: at {at}, {}.",
                 p.reader,
                 p.written,
                 lower_types(info),
-                place(location)
             );
             let hint = "Keep the old type, or change it only along Avro's promotions (int → long → float → double, string ↔ bytes). For any other change add a new field and deprecate the old one.".to_string();
             let description = format!(
@@ -81,10 +71,8 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
         AvroRule::NameMismatch => {
             let old_name = info.trim_start_matches("expected: ");
             let message = format!(
-                "{} cannot read {}: the named type at {} is no longer called {old_name}.",
-                p.reader,
-                p.written,
-                place(location.trim_end_matches("/name"))
+                "{} cannot read {}: the named type at {at} is no longer called {old_name}.",
+                p.reader, p.written,
             );
             let hint = match direction {
                 Direction::Backward => format!("Add \"{old_name}\" to the renamed type's \"aliases\", or keep the old name."),
@@ -95,10 +83,8 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
         }
         AvroRule::FixedSizeMismatch => {
             let message = format!(
-                "{} cannot read {}: the fixed type at {} changed size ({info}).",
-                p.reader,
-                p.written,
-                place(location.trim_end_matches("/size"))
+                "{} cannot read {}: the fixed type at {at} changed size ({info}).",
+                p.reader, p.written,
             );
             let hint =
                 "A fixed type's size cannot change. Add a new field with the new size and deprecate the old one."
@@ -111,10 +97,8 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
         }
         AvroRule::MissingEnumSymbols => {
             let message = format!(
-                "{} cannot read {}: they may carry the enum symbols {info}, which the reader's enum at {} does not know.",
-                p.reader,
-                p.written,
-                place(location.trim_end_matches("/symbols"))
+                "{} cannot read {}: they may carry the enum symbols {info}, which the reader's enum at {at} does not know.",
+                p.reader, p.written,
             );
             let hint = match direction {
                 Direction::Backward => "Keep the removed symbols, or give the enum a \"default\" symbol that unknown symbols map to.".to_string(),
@@ -131,11 +115,10 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
         AvroRule::MissingUnionBranch => {
             let branch = info.trim_start_matches("reader union lacking writer type: ");
             let message = format!(
-                "{} cannot read {}: they may hold a {} value at {}, and the reader's union has no branch for it.",
+                "{} cannot read {}: they may hold a {} value at {at}, and the reader's union has no branch for it.",
                 p.reader,
                 p.written,
                 branch.to_lowercase(),
-                place(location)
             );
             let hint = match direction {
                 Direction::Backward => format!("Keep the {} branch in the union (branch order does not matter).", branch.to_lowercase()),
@@ -150,7 +133,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
             (message, hint, description)
         }
         AvroRule::AmbiguousFieldAlias => {
-            let message = format!("{} cannot read {}: {info}.", p.reader, p.written);
+            let message = format!("{} cannot read {}: at {at}, {info}.", p.reader, p.written);
             let hint = "Remove the alias that names another existing field: a reader field must match exactly one writer field.".to_string();
             return Incompatibility {
                 rule: found.rule.id(),
@@ -158,13 +141,14 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
                 version,
                 old_pointer,
                 new_pointer,
+                field: found.path.clone(),
                 message,
                 hint,
                 confluent: format!("Unexpected exception during compatibility check: {info}"),
             };
         }
         AvroRule::NestingTooDeep => {
-            let message = format!("The schemas nest too deeply to check against version {version}: {info}.");
+            let message = format!("The schemas nest too deeply to check against version {version} (at {at}): {info}.");
             let hint = "Flatten the schema: compatibility cannot be established for it.".to_string();
             let description = format!("Compatibility check aborted at path '{location}'");
             (message, hint, description)
@@ -176,6 +160,7 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
         version,
         old_pointer,
         new_pointer,
+        field: found.path.clone(),
         message,
         hint,
         confluent: format!(
@@ -185,12 +170,51 @@ pub(super) fn avro(found: &AvroIncompatibility, direction: Direction, version: u
     }
 }
 
-/// A location in words: `/fields/2/type`, or "the schema root".
-fn place(location: &str) -> String {
-    if location.is_empty() || location == "/" {
-        "the schema root".to_string()
-    } else {
-        location.to_string()
+/// The sentence and fix hint for a reader field that the writer lacks and that has no
+/// default: `field` is its name, `at` its place in words. When the writer has a field of
+/// another name in its position (`found.renamed`), the change reads as a rename, and the fix
+/// is the alias that makes it one; the verdict is unchanged.
+fn missing_field(
+    found: &AvroIncompatibility,
+    p: &Parties,
+    direction: Direction,
+    version: u32,
+    field: &str,
+    at: &str,
+) -> (String, String) {
+    let missing = format!(
+        "{} cannot read {}: {at} is not in them and has no default to fill in.",
+        p.reader, p.written
+    );
+    match (direction, found.renamed.as_deref()) {
+        (Direction::Backward, None) => (
+            missing,
+            format!(
+                "Give '{field}' a default (for an optional value: \"type\": [\"null\", …] with \"default\": null), or alias it to the old field it replaces."
+            ),
+        ),
+        (Direction::Backward, Some(old)) => (
+            format!(
+                "{missing} It looks like field '{old}' renamed to '{field}' (same position, readable type), and a rename needs an alias."
+            ),
+            format!(
+                "Add \"aliases\": [\"{old}\"] to the field '{field}', so that it reads the old '{old}' values, or give '{field}' a default."
+            ),
+        ),
+        (Direction::Forward, None) => (
+            missing,
+            format!(
+                "Keep producing '{field}': version {version} needs it and has no default for it. Deprecate it instead of removing it, or first publish a version where it has a default."
+            ),
+        ),
+        (Direction::Forward, Some(new)) => (
+            format!(
+                "{missing} It looks like '{field}' was renamed to '{new}' (same position, readable type); consumers on version {version} only know the old name."
+            ),
+            format!(
+                "Keep the name '{field}': an alias on '{new}' only helps consumers on the new schema, not those on version {version}. Rename only after a version where '{field}' has a default, or add '{new}' as a new field beside it."
+            ),
+        ),
     }
 }
 
@@ -214,16 +238,33 @@ pub(super) fn json(found: &Difference, direction: Direction, version: u32) -> In
         Direction::Backward => (found.original_pointer.clone(), found.update_pointer.clone()),
         Direction::Forward => (found.update_pointer.clone(), found.original_pointer.clone()),
     };
-    let message = match direction {
+    let at = field_path::describe(found.field.as_deref());
+    let mut message = match direction {
         Direction::Backward => format!(
-            "Consumers using the new schema may reject events that version {version} accepted: {}.",
+            "Consumers using the new schema may reject events that version {version} accepted: at {at}, {}.",
             found.detail
         ),
         Direction::Forward => format!(
-            "Consumers still on version {version} may reject events written with the new schema, because version {version} is stricter here (new schema → version {version}: {}).",
+            "Consumers still on version {version} may reject events written with the new schema, because version {version} is stricter here (new schema → version {version}, at {at}: {}).",
             found.detail
         ),
     };
+    let mut hint = json_hint(found.kind).to_string();
+    if let Some((from, to)) = &found.renamed {
+        // Original → update is old → new backward, new → old forward.
+        let (old, new) = match direction {
+            Direction::Backward => (from, to),
+            Direction::Forward => (to, from),
+        };
+        message.push_str(&format!(
+            " It looks like property '{old}' renamed to '{new}' (same position, same type)."
+        ));
+        // The kind's own advice still holds (an open object breaks on any added property);
+        // the rename adds what keeps readers of the old name working.
+        hint.push_str(&format!(
+            " JSON Schema has no aliases, so a rename removes one property and adds another: keep the old property '{old}' (mark it deprecated) beside '{new}', and have producers fill both until no consumer reads '{old}'."
+        ));
+    }
     let schema_word = match direction {
         Direction::Backward => "new",
         Direction::Forward => "old",
@@ -234,8 +275,9 @@ pub(super) fn json(found: &Difference, direction: Direction, version: u32) -> In
         version,
         old_pointer,
         new_pointer,
+        field: found.field.clone(),
         message,
-        hint: json_hint(found.kind).to_string(),
+        hint,
         confluent: format!(
             "{{errorType:'{}', description:'Found incompatible change: {} at path '{}' in the {schema_word} schema', additionalInfo:'{}'}}",
             found.kind.id(),
@@ -310,8 +352,9 @@ pub(super) fn different_types(old: SchemaType, new: SchemaType, direction: Direc
         version,
         old_pointer: String::new(),
         new_pointer: String::new(),
+        field: None,
         message: format!(
-            "Version {version} is a {old} schema and the new one is {new}: no consumer can read across formats."
+            "Version {version} is a {old} schema and the new one is {new}: no consumer can read across formats (the whole schema changed type, not one field)."
         ),
         hint: "Keep the subject's schema type; use a new subject for another format.".to_string(),
         confluent: "Incompatible because of different schema type".to_string(),

@@ -15,6 +15,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::Value;
 
 use super::{Budget, TooComplex};
+use crate::schema::field_path::{self, Step};
 use crate::schema::json::{
     Additional, Annotations, ArrayRules, Criterion, JsonKind, JsonNodeId, JsonSchema, NumberRules, ObjectRules,
     StringRules,
@@ -201,6 +202,15 @@ pub struct Difference {
     pub update_pointer: String,
     /// What changed, in words, with the values involved.
     pub detail: String,
+    /// The property concerned as a dotted path through the schemas as the comparison walked
+    /// them (`customer.address.city`, `items[].sku`; [`crate::schema::field_path`]); `None`
+    /// at the top level. A definition reached through `$ref` from several places is named
+    /// by the first place it was reached from, as its findings are reported once.
+    pub field: Option<String>,
+    /// For a property added or removed that looks like a rename (the other side has a
+    /// property of the same type at the same position, which this side lacks): its name in
+    /// the original and in the updated schema.
+    pub renamed: Option<(String, String)>,
 }
 
 /// Every difference between `original` and `update`, compatible or not; [`TooComplex`]
@@ -259,6 +269,9 @@ struct Differ<'a> {
     cache: HashMap<(JsonNodeId, JsonNodeId), Vec<Difference>>,
     depth: usize,
     budget: Budget,
+    /// The dotted path of the place being compared, as steps (written out only when a
+    /// difference is recorded).
+    steps: Vec<Step<'a>>,
 }
 
 /// A place in one of the two schemas, turned into a JSON pointer only when a difference is
@@ -301,6 +314,16 @@ struct Site<'s> {
     update: Loc<'s>,
 }
 
+impl<'s> Site<'s> {
+    /// The property a site is about, when one side names one (`…/properties/<name>`).
+    fn property(&self) -> Option<&'s str> {
+        [self.update, self.original].into_iter().find_map(|loc| match loc {
+            Loc::Child(_, "properties", Some(name)) => Some(name),
+            _ => None,
+        })
+    }
+}
+
 impl<'a> Differ<'a> {
     fn new(
         original: &'a JsonSchema,
@@ -319,7 +342,23 @@ impl<'a> Differ<'a> {
             cache: HashMap::default(),
             depth,
             budget: Budget::default(),
+            steps: Vec::new(),
         }
+    }
+
+    /// Runs `compare` one step further down the field path.
+    fn compare_under(
+        &mut self,
+        step: Step<'a>,
+        out: &mut Vec<Difference>,
+        o: Option<JsonNodeId>,
+        u: Option<JsonNodeId>,
+        o_at: Loc<'_>,
+        u_at: Loc<'_>,
+    ) {
+        self.steps.push(step);
+        self.compare(out, o, u, o_at, u_at);
+        self.steps.pop();
     }
 
     fn compare(
@@ -407,9 +446,24 @@ impl<'a> Differ<'a> {
     }
 
     fn push(&self, out: &mut Vec<Difference>, kind: DiffKind, site: &Site<'_>, detail: impl FnOnce() -> String) {
+        self.push_renamed(out, kind, site, None, detail);
+    }
+
+    /// Records a difference; `renamed` is a probable rename (original name, updated name).
+    fn push_renamed(
+        &self,
+        out: &mut Vec<Difference>,
+        kind: DiffKind,
+        site: &Site<'_>,
+        renamed: Option<(&str, &str)>,
+        detail: impl FnOnce() -> String,
+    ) {
         if !self.record_compatible && kind.is_compatible(self.policy) {
             return;
         }
+        // A difference about one property (added, removed, newly required) is placed at it.
+        let property = site.property().map(Step::Field);
+        let field = field_path::named(field_path::of_steps(self.steps.iter().copied().chain(property)));
         let original_pointer = site.original.pointer(self.original);
         let update_pointer = site.update.pointer(self.update);
         let shown = if update_pointer.is_empty() && !original_pointer.is_empty() {
@@ -423,6 +477,8 @@ impl<'a> Differ<'a> {
             original_pointer,
             update_pointer,
             detail: detail(),
+            field,
+            renamed: renamed.map(|(from, to)| (from.to_string(), to.to_string())),
         });
     }
 
@@ -752,7 +808,7 @@ impl<'a> Differ<'a> {
         }
     }
 
-    fn compare_objects(&mut self, out: &mut Vec<Difference>, a: &ObjectRules, b: &ObjectRules, site: &Site<'_>) {
+    fn compare_objects(&mut self, out: &mut Vec<Difference>, a: &'a ObjectRules, b: &'a ObjectRules, site: &Site<'_>) {
         use DiffKind::*;
         for (keyword, old, new, kinds) in [
             (
@@ -895,7 +951,14 @@ impl<'a> Differ<'a> {
             let old_at = site.original.child("properties", Some(name));
             let new_at = site.update.child("properties", Some(name));
             match update_props.get(name, Some(position)) {
-                Some(new_schema) => self.compare(out, Some(*old_schema), Some(new_schema), old_at, new_at),
+                Some(new_schema) => self.compare_under(
+                    Step::Field(name),
+                    out,
+                    Some(*old_schema),
+                    Some(new_schema),
+                    old_at,
+                    new_at,
+                ),
                 None => {
                     let removed_site = Site {
                         original: old_at,
@@ -927,7 +990,8 @@ impl<'a> Differ<'a> {
                             format!("property \"{name}\" removed from an object that allows no other properties"),
                         )
                     };
-                    self.push(out, kind, &removed_site, || detail);
+                    let renamed = self.renamed_property(b, &original_props, position, (name, *old_schema), false);
+                    self.push_renamed(out, kind, &removed_site, renamed, || detail);
                 }
             }
         }
@@ -942,6 +1006,7 @@ impl<'a> Differ<'a> {
             };
             let required = update_required(name);
             let has_default = self.update_has_default(*new_schema);
+            let renamed = self.renamed_property(a, &update_props, position, (name, *new_schema), true);
             if a.is_open() {
                 let (kind, detail) = if matches!(self.update.node(self.update.resolve(*new_schema)).kind, JsonKind::Any)
                 {
@@ -964,7 +1029,7 @@ impl<'a> Differ<'a> {
                         ),
                     )
                 };
-                self.push(out, kind, &added_site, || detail);
+                self.push_renamed(out, kind, &added_site, renamed, || detail);
             } else {
                 if let Some(covering) = a.covering_schema(name) {
                     let (_, ok) = self.trial(covering, *new_schema);
@@ -1008,9 +1073,43 @@ impl<'a> Differ<'a> {
                         format!("optional property \"{name}\" added"),
                     )
                 };
-                self.push(out, kind, &added_site, || detail);
+                self.push_renamed(out, kind, &added_site, renamed, || detail);
             }
         }
+    }
+
+    /// A property `name` added to (or removed from) `this` (its properties by name) that
+    /// looks renamed: `other` has, at the same position, a property `this` lacks, whose
+    /// schema is of the same type.
+    /// `this_is_update` says which schema `this` belongs to. The names come back as
+    /// (original, updated).
+    fn renamed_property<'n>(
+        &self,
+        other: &'n ObjectRules,
+        this: &NameIndex<'_>,
+        position: usize,
+        (name, schema): (&'n str, JsonNodeId),
+        this_is_update: bool,
+    ) -> Option<(&'n str, &'n str)> {
+        let (other_name, candidate) = other.properties.get(position)?;
+        if this.get(other_name, Some(position)).is_some() {
+            return None;
+        }
+        let (this_schema, other_schema) = if this_is_update {
+            (self.update, self.original)
+        } else {
+            (self.original, self.update)
+        };
+        let this_kind = &this_schema.node(this_schema.resolve(schema)).kind;
+        let other_kind = &other_schema.node(other_schema.resolve(*candidate)).kind;
+        if describe(this_kind) != describe(other_kind) {
+            return None;
+        }
+        Some(if this_is_update {
+            (other_name.as_str(), name)
+        } else {
+            (name, other_name.as_str())
+        })
     }
 
     fn property_site<'s>(site: &Site<'s>, name: &'s str) -> Site<'s> {
@@ -1050,7 +1149,13 @@ impl<'a> Differ<'a> {
                 self.push(out, extended, site, || format!("{keyword} schema removed"))
             }
             (Additional::Schema(x), Additional::Schema(y)) => {
-                self.compare(out, Some(x), Some(y), Loc::Text(""), Loc::Text(""))
+                // The values of other properties, or other items.
+                let step = if keyword.ends_with("Items") {
+                    Step::Items
+                } else {
+                    Step::Values
+                };
+                self.compare_under(step, out, Some(x), Some(y), Loc::Text(""), Loc::Text(""))
             }
             _ => {}
         }
@@ -1131,14 +1236,16 @@ impl<'a> Differ<'a> {
         let o_items = site.original.child("items", None);
         let u_items = site.update.child("items", None);
         if a.items.is_some() || b.items.is_some() {
-            self.compare(out, a.items, b.items, o_items, u_items);
+            self.compare_under(Step::Items, out, a.items, b.items, o_items, u_items);
         }
         let empty = Vec::new();
         let old_tuple = a.tuple.as_ref().unwrap_or(&empty);
         let new_tuple = b.tuple.as_ref().unwrap_or(&empty);
         for i in 0..old_tuple.len().max(new_tuple.len()) {
             match (old_tuple.get(i), new_tuple.get(i)) {
-                (Some(x), Some(y)) => self.compare(out, Some(*x), Some(*y), Loc::Text(""), Loc::Text("")),
+                (Some(x), Some(y)) => {
+                    self.compare_under(Step::Items, out, Some(*x), Some(*y), Loc::Text(""), Loc::Text(""))
+                }
                 (Some(x), None) => {
                     let removed_site = Site {
                         original: Loc::Node(*x),

@@ -17,6 +17,8 @@ pub mod diff;
 mod explain;
 pub mod json;
 mod level;
+#[cfg(test)]
+mod tests;
 
 pub use json::Policy;
 pub use level::{CompatibilityLevel, Direction, UnknownLevel};
@@ -108,6 +110,10 @@ pub struct Incompatibility {
     pub old_pointer: String,
     /// JSON pointer into the new schema.
     pub new_pointer: String,
+    /// The field concerned, as a dotted path ([`crate::schema::field_path`]:
+    /// `customer.address.city`, `items[].sku`, `tags{}`); `None` when no single field is
+    /// (the schema's top level, a change of the schema type).
+    pub field: Option<String>,
     /// What breaks, from the consumer's point of view.
     pub message: String,
     /// How to make the change compatible.

@@ -369,7 +369,7 @@ impl Docs {
                 };
                 ChangeEntry {
                     kind: change.kind,
-                    path: change.path,
+                    path: change.field.unwrap_or_default(),
                     description: change.description,
                     backward: change.backward.as_str(),
                     forward: change.forward.as_str(),

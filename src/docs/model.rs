@@ -94,6 +94,8 @@ pub struct VersionEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeEntry {
     pub kind: &'static str,
+    /// The field concerned, as a dotted path (`customer.address.city`; see
+    /// [`crate::schema::field_path`]); empty for the top level of the schema.
     pub path: String,
     pub description: String,
     pub backward: &'static str,

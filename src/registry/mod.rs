@@ -584,10 +584,14 @@ fn explain(found: &compat::Incompatibility) -> String {
         }
     };
     format!(
-        "{} ({} against version {}; new schema at {}, old schema at {}): {} Fix: {}",
+        "{} ({} against version {}; {}; new schema at {}, old schema at {}): {} Fix: {}",
         found.rule,
         found.direction.as_str(),
         found.version,
+        match &found.field {
+            Some(field) => format!("field {field}"),
+            None => "no single field".to_string(),
+        },
         at(&found.new_pointer),
         at(&found.old_pointer),
         found.message,

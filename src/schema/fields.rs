@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::avro::{AvroSchema, Kind, NodeId};
+use super::field_path::{self, Step};
 use super::json::{Criterion, JsonKind, JsonNodeId, JsonSchema};
 use super::Schema;
 
@@ -42,8 +43,8 @@ fn capped_symbols<T>(symbols: &[T], show: impl Fn(&T) -> String) -> Vec<String> 
 /// One field of a schema, as a table row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldRow {
-    /// Dotted path from the top (`customer.address.city`); `[]` marks an array's items and
-    /// `{}` a map's values (`lines[].sku`).
+    /// Dotted path from the top (`customer.address.city`, `lines[].sku`), in the convention
+    /// of [`field_path`].
     pub path: String,
     /// 0 for top-level fields.
     pub depth: usize,
@@ -207,14 +208,6 @@ fn point_at(rows: &mut [FieldRow], owner: Option<usize>, first: &str) {
     }
 }
 
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
-
 fn truthy(value: &Value) -> bool {
     match value {
         Value::Bool(b) => *b,
@@ -264,7 +257,7 @@ impl AvroWalk<'_> {
             if self.exhausted() {
                 break;
             }
-            let path = join(prefix, &field.name);
+            let path = field_path::push(prefix, Step::Field(&field.name));
             let nullable = self.nullable(field.schema);
             let prop = |key: &str| field.props.iter().find(|(k, _)| k == key).map(|(_, v)| v);
             self.rows.push(FieldRow {
@@ -311,8 +304,8 @@ impl AvroWalk<'_> {
                 }
                 self.record(id, path, depth)
             }
-            Kind::Array { items } => self.children(*items, &format!("{path}[]"), depth, owner),
-            Kind::Map { values } => self.children(*values, &format!("{path}{{}}"), depth, owner),
+            Kind::Array { items } => self.children(*items, &field_path::push(path, Step::Items), depth, owner),
+            Kind::Map { values } => self.children(*values, &field_path::push(path, Step::Values), depth, owner),
             Kind::Union { branches } => {
                 for &branch in branches {
                     self.children(branch, path, depth, owner);
@@ -455,7 +448,7 @@ impl<'a> JsonWalk<'a> {
                     if self.rows.len() >= MAX_ROWS {
                         break;
                     }
-                    let path = join(prefix, name);
+                    let path = field_path::push(prefix, Step::Field(name));
                     let annotations = self.annotations(*property);
                     let raw = self.raw(*property);
                     self.rows.push(FieldRow {
@@ -481,10 +474,10 @@ impl<'a> JsonWalk<'a> {
             }
             JsonKind::Array(rules) => {
                 if let Some(items) = rules.items {
-                    self.children(items, &format!("{prefix}[]"), depth, owner);
+                    self.children(items, &field_path::push(prefix, Step::Items), depth, owner);
                 }
                 for &item in rules.tuple.iter().flatten() {
-                    self.children(item, &format!("{prefix}[]"), depth, owner);
+                    self.children(item, &field_path::push(prefix, Step::Items), depth, owner);
                 }
             }
             JsonKind::Combined { subschemas, .. } => {

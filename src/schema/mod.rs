@@ -7,6 +7,7 @@
 pub mod avro;
 mod error;
 pub mod example;
+pub mod field_path;
 pub mod fields;
 pub mod json;
 pub mod lint;

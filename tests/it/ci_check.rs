@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::registry_support::temp_dir;
 use crate::serve::Server;
@@ -159,6 +159,92 @@ fn every_output_format_of_a_breaking_change_matches_its_snapshot() {
     )))
     .unwrap();
     check_sarif_schema(&sarif);
+}
+
+#[test]
+fn a_nested_incompatibility_names_its_field_in_every_format() {
+    let repo = repository();
+    // The shipment's address.city becomes an int, and its postal_code is renamed.
+    let file = repo.join("schemas/shipment-dispatched/value.avsc");
+    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let address = &mut schema["fields"][4]["type"]["fields"];
+    assert_eq!(address[1]["name"], "city");
+    address[1]["type"] = json!("int");
+    assert_eq!(address[2]["name"], "postal_code");
+    address[2]["name"] = json!("zip");
+    std::fs::write(&file, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+
+    let run = |format: &str| {
+        let output = herald(&repo, &["check", "--against", "git:main", "--format", format]);
+        assert_eq!(output.status.code(), Some(1), "{format}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let city = "at field 'address.city', a string value cannot be read as int";
+    let rename = r#"Add "aliases": ["postal_code"] to the field 'zip'"#;
+
+    let human = run("human");
+    assert!(human.contains(city), "{human}");
+    assert!(
+        human.contains("\n    at address.city (/fields/4/type/fields/1/type)\n"),
+        "{human}"
+    );
+    assert!(
+        human.contains("\n    at address.zip (/fields/4/type/fields/2)\n"),
+        "{human}"
+    );
+    assert!(human.contains(rename), "{human}");
+
+    let report: Value = serde_json::from_str(&run("json")).unwrap();
+    let errors: Vec<(&str, &str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["field"].as_str().unwrap_or("(none)"),
+                f["pointer"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("TYPE_MISMATCH", "address.city", "/fields/4/type/fields/1/type"),
+            (
+                "READER_FIELD_MISSING_DEFAULT_VALUE",
+                "address.zip",
+                "/fields/4/type/fields/2"
+            ),
+            // The example's pointer is into the event, not the schema: no schema field.
+            ("EXAMPLE_INVALID", "(none)", "/address/city"),
+        ]
+    );
+
+    let github = run("github");
+    assert!(github.contains(city), "{github}");
+    assert!(
+        github.contains("It looks like field 'postal_code' renamed to 'zip'"),
+        "{github}"
+    );
+
+    let junit = run("junit");
+    assert!(junit.contains(&city.replace('\'', "&apos;")), "{junit}");
+    assert!(
+        junit.contains("field &apos;address.zip&apos; is not in them"),
+        "{junit}"
+    );
+
+    let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
+    let fields: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error" && r["ruleId"] != "EXAMPLE_INVALID")
+        .map(|r| r["properties"]["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["address.city", "address.zip"]);
 }
 
 /// Validates a SARIF log against the official SARIF 2.1.0 schema, which `.ci/run` installs

@@ -63,6 +63,7 @@ fn breaking_change_exits_1_and_explains() {
         "{text}"
     );
     assert!(text.contains("old schema at /fields/1"), "{text}");
+    assert!(text.contains("\n    field: order_id\n"), "{text}");
     assert!(text.contains("fix: Keep producing 'order_id'"), "{text}");
 }
 
@@ -90,6 +91,15 @@ fn json_output_is_machine_readable() {
     assert_eq!(found[0]["version"], 2);
     assert_eq!(found[0]["file"], "schemas/order-placed/value.json");
     assert_eq!(found[0]["new_pointer"], "/definitions/line/properties/quantity");
+    // The definition is named by where the event holds it: the quantity of each line.
+    assert_eq!(found[0]["field"], "lines[].quantity");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at field 'lines[].quantity', maximum"),
+        "{report:#}"
+    );
     assert_eq!(found[1]["version"], 1);
     let messages = report["confluent_messages"].as_array().expect("a list");
     assert!(messages[0].as_str().unwrap().starts_with("{errorType:'MAXIMUM_ADDED'"));
@@ -157,7 +167,10 @@ fn diff_prints_changes_and_exits_0() {
     assert!(
         changes
             .iter()
-            .any(|c| c["kind"] == "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL" && c["backward"] == "breaking"),
+            .any(|c| c["kind"] == "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL"
+                && c["backward"] == "breaking"
+                && c["field"] == "customer_id"
+                && c["old_pointer"] == "/properties/customer_id"),
         "{diff:#}"
     );
 }

@@ -934,9 +934,10 @@ fn pointers_and_messages_name_the_place() {
     assert_eq!(inc.rule, "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL");
     assert_eq!(inc.old_pointer, "/properties/b");
     assert_eq!(inc.new_pointer, "");
+    assert_eq!(inc.field.as_deref(), Some("b"));
     assert_eq!(
         inc.message,
-        "Consumers using the new schema may reject events that version 1 accepted: property \"b\" removed from an object that allows no other properties."
+        "Consumers using the new schema may reject events that version 1 accepted: at field 'b', property \"b\" removed from an object that allows no other properties."
     );
     assert!(
         inc.confluent

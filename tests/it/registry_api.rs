@@ -154,6 +154,81 @@ registry_test!(
     }
 );
 
+/// An order whose customer's address and line items are nested records.
+fn order(city: &str, sku: (&str, &str)) -> Value {
+    json!({"type": "record", "name": "Order", "namespace": "com.acme", "fields": [
+        {"name": "customer", "type": {"type": "record", "name": "Customer", "fields": [
+            {"name": "address", "type": {"type": "record", "name": "Address", "fields": [
+                {"name": "city", "type": city}]}}]}},
+        {"name": "items", "type": {"type": "array", "items": {"type": "record", "name": "Line", "fields": [
+            {"name": sku.0, "type": sku.1}]}}}]})
+}
+
+registry_test!(refusals_name_nested_fields_and_renames, |r: TestRegistry| async move {
+    r.register_ok("orders-value", &order("string", ("sku", "string"))).await;
+    // The city becomes an int, and the items' `sku` is renamed `code` without an alias.
+    let breaking = order("int", ("code", "string"));
+    let refused = r.register("orders-value", &breaking).await;
+    let message = refused.fails(409, 409);
+    assert!(
+            message.contains("TYPE_MISMATCH (backward against version 1; field customer.address.city; new schema at /fields/0/type/fields/0/type/fields/0/type"),
+            "{message}"
+        );
+    assert!(
+        message.contains("at field 'customer.address.city', a string value cannot be read as int."),
+        "{message}"
+    );
+    assert!(
+        message.contains("field items[].code; new schema at /fields/1/type/items/fields/0"),
+        "{message}"
+    );
+    assert!(
+        message.contains("It looks like field 'sku' renamed to 'code'")
+            && message.contains(r#"Add "aliases": ["sku"] to the field 'code'"#),
+        "{message}"
+    );
+    assert_eq!(r.get("/subjects/orders-value/versions").await.ok(), json!([1]));
+
+    // The verbose compatibility check says the same, message by message.
+    let verbose = r
+        .post(
+            "/compatibility/subjects/orders-value/versions/latest?verbose=true",
+            &schema_body(&breaking),
+        )
+        .await
+        .ok();
+    assert_eq!(verbose["is_compatible"], false);
+    let explained: Vec<&str> = verbose["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|m| m.contains("Fix:"))
+        .collect();
+    assert_eq!(explained.len(), 2, "{verbose}");
+    assert!(explained[0].contains("field customer.address.city;"), "{verbose}");
+    assert!(explained[1].contains("field items[].code;"), "{verbose}");
+
+    // With the alias, the rename reads the old values: only the type change is left.
+    let mut aliased = breaking.clone();
+    aliased["fields"][1]["type"]["items"]["fields"][0]["aliases"] = json!(["sku"]);
+    let verbose = r
+        .post(
+            "/compatibility/subjects/orders-value/versions/latest?verbose=true",
+            &schema_body(&aliased),
+        )
+        .await
+        .ok();
+    let text = verbose["messages"].to_string();
+    assert!(!text.contains("items[]"), "{text}");
+    assert!(text.contains("customer.address.city"), "{text}");
+
+    // A change of the whole schema's type names no field, and says so.
+    let refused = r.register("orders-value", &json!("string")).await;
+    let message = refused.fails(409, 409);
+    assert!(message.contains("no single field"), "{message}");
+});
+
 registry_test!(
     transitive_levels_check_every_live_version,
     |r: TestRegistry| async move {
