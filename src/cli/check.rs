@@ -14,10 +14,9 @@ use super::findings::{render, Finding, Report, ReportFormat, Severity};
 use super::repo::{resolve_references, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree};
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
-use crate::schema::fields::field_rows;
-use crate::schema::lint::lint;
+use crate::schema::lint::lint_schema;
 use crate::schema::locate::line_of;
-use crate::schema::{ErrorLocation, Reference, Schema, SchemaType};
+use crate::schema::{ErrorLocation, ParseOptions, Reference, Schema, SchemaType};
 use crate::validate::EventChecker;
 
 #[derive(Debug, Args)]
@@ -123,7 +122,9 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                 }
             };
             let refs = as_references(&references);
-            let schema = match Schema::parse(schema_type, text, &refs) {
+            // Defaults that do not fit their types are a lint (`DEFAULT_MISMATCH`) rather than
+            // a parse error: a registry accepts them unless told to validate defaults.
+            let schema = match Schema::parse_with(schema_type, text, &refs, ParseOptions::LENIENT) {
                 Ok(schema) => schema,
                 Err(e) => {
                     let (line, pointer) = match &e.location {
@@ -211,7 +212,7 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
             }
 
             // Lint rules, at their configured severity.
-            for found in lint(&field_rows(&schema, None)) {
+            for found in lint_schema(&schema) {
                 let severity = match config.rule(found.rule) {
                     RuleSetting::Off => continue,
                     RuleSetting::Warning => Severity::Warning,
@@ -253,7 +254,7 @@ fn previous_files(
     let mut schemas = Vec::with_capacity(texts.len());
     let mut labels = Vec::with_capacity(texts.len());
     for (path, text) in texts {
-        let schema = Schema::parse(schema_type, text, references).map_err(|e| {
+        let schema = Schema::parse_with(schema_type, text, references, ParseOptions::LENIENT).map_err(|e| {
             CliError(format!(
                 "{}/{path}: the previous version does not parse: {e}",
                 tree.label
@@ -345,7 +346,13 @@ pub fn fetch_schema_with_references(
         .map(|(name, text)| Reference { name, schema: text })
         .collect();
     let schema =
-        Schema::parse(schema_type, response.body["schema"].as_str().unwrap_or_default(), &refs).map_err(|e| {
+        Schema::parse_with(
+            schema_type,
+            response.body["schema"].as_str().unwrap_or_default(),
+            &refs,
+            ParseOptions::LENIENT,
+        )
+        .map_err(|e| {
             CliError(format!(
                 "{subject} version {version} on the registry does not parse: {e}"
             ))

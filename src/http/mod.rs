@@ -9,6 +9,7 @@ mod api;
 mod broker_api;
 mod consumer_api;
 mod docs_ui;
+mod encoding;
 pub mod error;
 pub mod media;
 pub mod metrics;

@@ -4,6 +4,7 @@
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ use crate::registry::{Config, SchemaReference, SchemaRequest, StoredSchema, Subj
 use crate::schema::SchemaType;
 
 /// Reads a JSON request body: 400 for malformed JSON or a wrong JSON type, naming where.
-pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a Bytes) -> Result<T, ApiError> {
+pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("Request body is empty: expected a JSON object"));
     }
@@ -24,6 +25,18 @@ pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a Bytes) -> Result<T, ApiError
         };
         ApiError::bad_request(format!("{kind}: {err}"))
     })
+}
+
+/// Reads a registry request body as [`parse_body`] does, in any encoding Confluent's
+/// registry reads (UTF-8, UTF-16 or UTF-32, see [`super::encoding`]); a body that is not
+/// valid in its encoding is malformed (400). A JSON `null` is 422, as Confluent's
+/// validation refuses a missing request entity.
+pub fn parse_registry_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let text = super::encoding::to_utf8(body).map_err(|why| ApiError::bad_request(format!("Malformed JSON: {why}")))?;
+    if text.trim_ascii() == b"null" {
+        return Err(ApiError::unprocessable(422, "The request body is null: expected a JSON object"));
+    }
+    parse_body(&text)
 }
 
 /// `RegisterSchemaRequest`: the body of register, lookup and compatibility calls.
@@ -76,7 +89,7 @@ impl SchemaBody {
                 (Some(name), Some(subject), Some(version)) => Ok(SchemaReference { name, subject, version }),
                 _ => Err(ApiError::unprocessable(
                     42201,
-                    format!("Invalid reference at /references/{i}: \"name\", \"subject\" and \"version\" are required"),
+                    format!("Invalid schema reference at /references/{i}: \"name\", \"subject\" and \"version\" are required"),
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
