@@ -345,18 +345,17 @@ pub fn fetch_schema_with_references(
         .iter()
         .map(|(name, text)| Reference { name, schema: text })
         .collect();
-    let schema =
-        Schema::parse_with(
-            schema_type,
-            response.body["schema"].as_str().unwrap_or_default(),
-            &refs,
-            ParseOptions::LENIENT,
-        )
-        .map_err(|e| {
-            CliError(format!(
-                "{subject} version {version} on the registry does not parse: {e}"
-            ))
-        })?;
+    let schema = Schema::parse_with(
+        schema_type,
+        response.body["schema"].as_str().unwrap_or_default(),
+        &refs,
+        ParseOptions::LENIENT,
+    )
+    .map_err(|e| {
+        CliError(format!(
+            "{subject} version {version} on the registry does not parse: {e}"
+        ))
+    })?;
     Ok((schema, references))
 }
 

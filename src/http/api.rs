@@ -10,8 +10,8 @@ use super::error::ApiError;
 use super::media::json_body;
 use super::params::Params;
 use super::wire::{
-    parse_registry_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView, SchemaBody,
-    SchemaStringView, SchemaView, SubjectVersionView,
+    parse_registry_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView,
+    SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
 use crate::registry::{schema_id_in_range, Mode, SubjectSchema, VersionSpec, MAX_ID};

@@ -36,15 +36,20 @@ pub fn to_utf8(body: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let content = &body[bom..];
     match encoding {
         Encoding::Utf8 => Ok(Cow::Borrowed(content)),
-        Encoding::Utf16Be | Encoding::Utf16Le => decode_utf16(content, encoding, bom).map(|s| Cow::Owned(s.into_bytes())),
-        Encoding::Utf32Be | Encoding::Utf32Le => decode_utf32(content, encoding, bom).map(|s| Cow::Owned(s.into_bytes())),
+        Encoding::Utf16Be | Encoding::Utf16Le => {
+            decode_utf16(content, encoding, bom).map(|s| Cow::Owned(s.into_bytes()))
+        }
+        Encoding::Utf32Be | Encoding::Utf32Le => {
+            decode_utf32(content, encoding, bom).map(|s| Cow::Owned(s.into_bytes()))
+        }
     }
 }
 
 /// The body's encoding and the length of its byte order mark, as Jackson's bootstrapper
 /// decides them.
 fn detect(body: &[u8]) -> Result<(Encoding, usize), String> {
-    let unusual = || Err("the body is in UCS-4 with an unusual byte order (2143 or 3412), which is not supported".to_string());
+    let unusual =
+        || Err("the body is in UCS-4 with an unusual byte order (2143 or 3412), which is not supported".to_string());
     match body {
         [0x00, 0x00, 0xFE, 0xFF, ..] => return Ok((Encoding::Utf32Be, 4)),
         [0xFF, 0xFE, 0x00, 0x00, ..] => return Ok((Encoding::Utf32Le, 4)),
@@ -66,7 +71,7 @@ fn detect(body: &[u8]) -> Result<(Encoding, usize), String> {
 }
 
 fn decode_utf16(content: &[u8], encoding: Encoding, offset: usize) -> Result<String, String> {
-    if content.len() % 2 != 0 {
+    if !content.len().is_multiple_of(2) {
         return Err(format!(
             "the body is not valid {encoding}: it ends in the middle of a character (byte {})",
             offset + content.len() - 1
@@ -96,7 +101,7 @@ fn decode_utf16(content: &[u8], encoding: Encoding, offset: usize) -> Result<Str
 }
 
 fn decode_utf32(content: &[u8], encoding: Encoding, offset: usize) -> Result<String, String> {
-    if content.len() % 4 != 0 {
+    if !content.len().is_multiple_of(4) {
         return Err(format!(
             "the body is not valid {encoding}: it ends in the middle of a character (byte {})",
             offset + content.len() - content.len() % 4
@@ -157,8 +162,14 @@ mod tests {
         let text = r#"{"schema":"\"string\"","doc":"café 🚀"}"#;
         for bom in [false, true] {
             for big_endian in [false, true] {
-                assert_eq!(to_utf8(&utf16(text, big_endian, bom)).unwrap().as_ref(), text.as_bytes());
-                assert_eq!(to_utf8(&utf32(text, big_endian, bom)).unwrap().as_ref(), text.as_bytes());
+                assert_eq!(
+                    to_utf8(&utf16(text, big_endian, bom)).unwrap().as_ref(),
+                    text.as_bytes()
+                );
+                assert_eq!(
+                    to_utf8(&utf32(text, big_endian, bom)).unwrap().as_ref(),
+                    text.as_bytes()
+                );
             }
         }
         assert_eq!(to_utf8(text.as_bytes()).unwrap().as_ref(), text.as_bytes());
@@ -176,7 +187,10 @@ mod tests {
         lone.extend(0xD800u16.to_le_bytes());
         lone.extend(b"}\0");
         let message = to_utf8(&lone).unwrap_err();
-        assert!(message.contains("UTF-16LE") && message.contains("0xD800") && message.contains("byte 16"), "{message}");
+        assert!(
+            message.contains("UTF-16LE") && message.contains("0xD800") && message.contains("byte 16"),
+            "{message}"
+        );
         // An odd length.
         let mut odd = utf16("{}", true, false);
         odd.push(b' ');
@@ -186,7 +200,10 @@ mod tests {
         let mut big = utf32("{", true, false);
         big.extend(0x0011_0000u32.to_be_bytes());
         let message = to_utf8(&big).unwrap_err();
-        assert!(message.contains("UTF-32BE") && message.contains("0x110000") && message.contains("byte 4"), "{message}");
+        assert!(
+            message.contains("UTF-32BE") && message.contains("0x110000") && message.contains("byte 4"),
+            "{message}"
+        );
         let message = to_utf8(&[0, 0, 0x7B, 0]).unwrap_err();
         assert!(message.contains("unusual byte order"), "{message}");
     }

@@ -216,7 +216,10 @@ mod tests {
         assert_eq!(accept("text/html, application/*;q=0.2"), Some(V1));
         assert_eq!(accept("application/json;q=0, */*"), Some(V1));
         assert_eq!(accept("APPLICATION/JSON"), Some("application/json"));
-        assert_eq!(accept("text/html;level=1, application/json;charset=utf-8"), Some("application/json"));
+        assert_eq!(
+            accept("text/html;level=1, application/json;charset=utf-8"),
+            Some("application/json")
+        );
     }
 
     fn body_typed(method: Method, content_type: Option<&str>, door: Door) -> bool {

@@ -34,7 +34,10 @@ pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError>
 pub fn parse_registry_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let text = super::encoding::to_utf8(body).map_err(|why| ApiError::bad_request(format!("Malformed JSON: {why}")))?;
     if text.trim_ascii() == b"null" {
-        return Err(ApiError::unprocessable(422, "The request body is null: expected a JSON object"));
+        return Err(ApiError::unprocessable(
+            422,
+            "The request body is null: expected a JSON object",
+        ));
     }
     parse_body(&text)
 }

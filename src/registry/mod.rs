@@ -392,7 +392,12 @@ impl Core {
         let Some(text) = request.schema_text() else {
             return Err(RegistryError::SchemaNotFound(None));
         };
-        let normalize = normalize || self.effective_config(reader.conn(), &subject).await?.normalize.unwrap_or(false);
+        let normalize = normalize
+            || self
+                .effective_config(reader.conn(), &subject)
+                .await?
+                .normalize
+                .unwrap_or(false);
         let rows = if normalize {
             queries::subject_versions_with_schemas(reader.conn(), &subject).await?
         } else {
@@ -400,7 +405,14 @@ impl Core {
         };
         // Lookups parse leniently, so schemas stored before a check existed still match.
         let parsed = self
-            .parse_request(reader.conn(), request.schema_type, text, &request.references, normalize, false)
+            .parse_request(
+                reader.conn(),
+                request.schema_type,
+                text,
+                &request.references,
+                normalize,
+                false,
+            )
             .await?;
         let candidates = if normalize {
             // Stored texts may predate normalisation: compare normalised forms, newest first.
@@ -464,8 +476,15 @@ impl Core {
         let parsed = match request.schema_text() {
             None => Err(RegistryError::InvalidSchema("Empty schema".to_string())),
             Some(text) => {
-                self.parse_request(reader.conn(), request.schema_type, text, &request.references, normalize, check_defaults)
-                    .await
+                self.parse_request(
+                    reader.conn(),
+                    request.schema_type,
+                    text,
+                    &request.references,
+                    normalize,
+                    check_defaults,
+                )
+                .await
             }
         };
         let parsed = match parsed {

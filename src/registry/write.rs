@@ -74,8 +74,15 @@ impl Registry {
             };
             // A schema kept under an imported id was checked where it came from.
             let check_defaults = self.checks_defaults(normalize) && request.id.is_none();
-            self.parse_request(reader.conn(), schema_type, &text, &references, normalize, check_defaults)
-                .await?
+            self.parse_request(
+                reader.conn(),
+                schema_type,
+                &text,
+                &references,
+                normalize,
+                check_defaults,
+            )
+            .await?
         };
         let (reply, answer) = oneshot::channel();
         let job = RegisterJob {

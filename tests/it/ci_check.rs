@@ -542,5 +542,9 @@ fn mismatched_defaults_are_a_lint() {
     .unwrap();
     let refused = herald(&repo, &["check", "--against", "git:main"]);
     assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
-    assert!(stdout(&refused).contains("error DEFAULT_MISMATCH"), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("error DEFAULT_MISMATCH"),
+        "{}",
+        stdout(&refused)
+    );
 }

@@ -51,9 +51,19 @@ fn schema_body(schema: &Value) -> Value {
 }
 
 registry_test!(not_found_templates, |r: TestRegistry| async move {
-    starts(&r.get("/subjects/nope/versions").await, 404, 40401, "Subject 'nope' not found.");
+    starts(
+        &r.get("/subjects/nope/versions").await,
+        404,
+        40401,
+        "Subject 'nope' not found.",
+    );
     r.register_ok("s", &v1()).await;
-    starts(&r.get("/subjects/s/versions/5").await, 404, 40402, "Version 5 not found.");
+    starts(
+        &r.get("/subjects/s/versions/5").await,
+        404,
+        40402,
+        "Version 5 not found.",
+    );
     starts(&r.get("/schemas/ids/7").await, 404, 40403, "Schema 7 not found");
     starts(
         &r.post("/subjects/s", &schema_body(&breaking())).await,
@@ -61,8 +71,18 @@ registry_test!(not_found_templates, |r: TestRegistry| async move {
         40403,
         "Schema not found",
     );
-    starts(&r.get("/config/s").await, 404, 40408, "Subject 's' does not have subject-level compatibility configured");
-    starts(&r.get("/mode/s").await, 404, 40409, "Subject 's' does not have subject-level mode configured");
+    starts(
+        &r.get("/config/s").await,
+        404,
+        40408,
+        "Subject 's' does not have subject-level compatibility configured",
+    );
+    starts(
+        &r.get("/mode/s").await,
+        404,
+        40409,
+        "Subject 's' does not have subject-level mode configured",
+    );
     // No subject-level config or mode to delete: the subject is "not found".
     starts(&r.delete("/config/s").await, 404, 40401, "Subject 's' not found.");
     starts(&r.delete("/mode/s").await, 404, 40401, "Subject 's' not found.");
@@ -120,7 +140,11 @@ registry_test!(invalid_schema_templates, |r: TestRegistry| async move {
     );
     assert!(message.contains("strnig"), "{message}");
     starts(
-        &r.post("/subjects/s/versions", &json!({"schemaType": "JSON", "schema": "{\"type\": 5}"})).await,
+        &r.post(
+            "/subjects/s/versions",
+            &json!({"schemaType": "JSON", "schema": "{\"type\": 5}"}),
+        )
+        .await,
         422,
         42201,
         "Invalid schema of type JSON, details: ",
@@ -139,10 +163,14 @@ registry_test!(invalid_schema_templates, |r: TestRegistry| async move {
         .await
         .ok();
     assert_eq!(verbose["is_compatible"], false);
-    assert!(verbose["messages"][0].as_str().unwrap().starts_with("Invalid schema"), "{verbose}");
+    assert!(
+        verbose["messages"][0].as_str().unwrap().starts_with("Invalid schema"),
+        "{verbose}"
+    );
 
     starts(
-        &r.post("/subjects/s/versions", &json!({"schemaType": "XML", "schema": "<a/>"})).await,
+        &r.post("/subjects/s/versions", &json!({"schemaType": "XML", "schema": "<a/>"}))
+            .await,
         422,
         42201,
         "Invalid schema type XML",
@@ -265,7 +293,8 @@ registry_test!(other_422_templates, |r: TestRegistry| async move {
     );
     // 42207: content that already has an id keeps it.
     starts(
-        &r.post("/subjects/imp/versions", &json!({"schema": v1().to_string(), "id": 60})).await,
+        &r.post("/subjects/imp/versions", &json!({"schema": v1().to_string(), "id": 60}))
+            .await,
         422,
         42207,
         "The ID of an imported schema does not match the existing ID",
@@ -291,7 +320,9 @@ async fn too_large_template() {
         ..RegistrySettings::default()
     };
     for r in registries(settings).await {
-        let fields: Vec<Value> = (0..20).map(|i| json!({"name": format!("f{i}"), "type": "string"})).collect();
+        let fields: Vec<Value> = (0..20)
+            .map(|i| json!({"name": format!("f{i}"), "type": "string"}))
+            .collect();
         starts(
             &r.register("s", &record("R", json!(fields))).await,
             422,
@@ -308,7 +339,12 @@ registry_test!(
         let id = r.register_ok("s", &bad_default()).await;
         let found = r.post("/subjects/s", &schema_body(&bad_default())).await.ok();
         assert_eq!((found["id"].as_i64(), found["version"].as_i64()), (Some(id), Some(1)));
-        let stored: Value = serde_json::from_str(r.get(&format!("/schemas/ids/{id}")).await.ok()["schema"].as_str().unwrap()).unwrap();
+        let stored: Value = serde_json::from_str(
+            r.get(&format!("/schemas/ids/{id}")).await.ok()["schema"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(stored["fields"][1]["default"], Value::Null);
         // Later versions are judged against it.
         let next = record(
@@ -346,17 +382,25 @@ async fn avro_defaults_are_checked_when_configured() {
         assert!(message.contains("/fields/1/default"), "{message}");
         r.register_ok("s", &v1()).await;
         starts(
-            &r.post("/compatibility/subjects/s/versions/latest", &schema_body(&bad_default()))
-                .await,
+            &r.post(
+                "/compatibility/subjects/s/versions/latest",
+                &schema_body(&bad_default()),
+            )
+            .await,
             422,
             42201,
             "Invalid schema",
         );
         // Lookups stay lenient; imported schemas are taken as they are.
-        r.post("/subjects/s", &schema_body(&bad_default())).await.fails(404, 40403);
+        r.post("/subjects/s", &schema_body(&bad_default()))
+            .await
+            .fails(404, 40403);
         r.put("/mode/imported", &json!({"mode": "IMPORT"})).await.ok();
         let import = json!({"schema": bad_default().to_string(), "id": 900});
-        assert_eq!(r.post("/subjects/imported/versions", &import).await.ok(), json!({"id": 900}));
+        assert_eq!(
+            r.post("/subjects/imported/versions", &import).await.ok(),
+            json!({"id": 900})
+        );
     }
 }
 
@@ -409,7 +453,10 @@ registry_test!(
         assert_eq!(r.get("/subjects/s/versions").await.ok(), json!([1]));
         // A JSON null is no request at all.
         let reply = send_bytes(&r, "/subjects/s/versions", V1, b"null".to_vec()).await;
-        assert_eq!(reply.fails(422, 422), "The request body is null: expected a JSON object");
+        assert_eq!(
+            reply.fails(422, 422),
+            "The request body is null: expected a JSON object"
+        );
     }
 );
 
@@ -435,15 +482,27 @@ fn utf32(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
     bom.then_some('\u{FEFF}')
         .into_iter()
         .chain(text.chars())
-        .flat_map(|c| if big_endian { (c as u32).to_be_bytes() } else { (c as u32).to_le_bytes() })
+        .flat_map(|c| {
+            if big_endian {
+                (c as u32).to_be_bytes()
+            } else {
+                (c as u32).to_le_bytes()
+            }
+        })
         .collect()
 }
 
 registry_test!(bodies_in_utf16_and_utf32_are_read, |r: TestRegistry| async move {
-    let schema = record("Order", json!([{"name": "id", "type": "string", "doc": "Nº de commande 🚀"}]));
+    let schema = record(
+        "Order",
+        json!([{"name": "id", "type": "string", "doc": "Nº de commande 🚀"}]),
+    );
     let body = schema_body(&schema).to_string();
     let id = r.register_ok("s", &schema).await;
-    let mut encodings: Vec<(&str, Vec<u8>)> = vec![("utf-8 with a BOM", [b"\xEF\xBB\xBF".to_vec(), body.clone().into_bytes()].concat())];
+    let mut encodings: Vec<(&str, Vec<u8>)> = vec![(
+        "utf-8 with a BOM",
+        [b"\xEF\xBB\xBF".to_vec(), body.clone().into_bytes()].concat(),
+    )];
     for bom in [true, false] {
         for big_endian in [true, false] {
             encodings.push(("utf-16", utf16(&body, big_endian, bom)));
@@ -472,10 +531,18 @@ registry_test!(bodies_in_utf16_and_utf32_are_read, |r: TestRegistry| async move 
         400,
         "Malformed JSON: ",
     );
-    assert!(message.contains("UTF-16LE") && message.contains("surrogate"), "{message}");
+    assert!(
+        message.contains("UTF-16LE") && message.contains("surrogate"),
+        "{message}"
+    );
     let mut cut = utf32("{}", true, false);
     cut.pop();
-    let message = starts(&send_bytes(&r, "/subjects/s/versions", V1, cut).await, 400, 400, "Malformed JSON: ");
+    let message = starts(
+        &send_bytes(&r, "/subjects/s/versions", V1, cut).await,
+        400,
+        400,
+        "Malformed JSON: ",
+    );
     assert!(message.contains("UTF-32BE"), "{message}");
     let mut past_unicode = utf32("{\"schema\": \"", false, false);
     past_unicode.extend(0x0011_0000u32.to_le_bytes());
@@ -489,48 +556,72 @@ registry_test!(bodies_in_utf16_and_utf32_are_read, |r: TestRegistry| async move 
     // Latin-1 bytes are not UTF-8, whatever the charset says (Confluent's parser ignores it).
     let latin1 = b"{\"schema\": \"\\\"caf\xE9\\\"\"}".to_vec();
     starts(
-        &send_bytes(&r, "/subjects/s/versions", "application/json; charset=iso-8859-1", latin1).await,
+        &send_bytes(
+            &r,
+            "/subjects/s/versions",
+            "application/json; charset=iso-8859-1",
+            latin1,
+        )
+        .await,
         400,
         400,
         "Malformed JSON: ",
     );
 });
 
-registry_test!(accept_headers_are_matched_as_jersey_does, |r: TestRegistry| async move {
-    let get = |accept: &'static str| {
-        Request::builder()
+registry_test!(
+    accept_headers_are_matched_as_jersey_does,
+    |r: TestRegistry| async move {
+        let get = |accept: &'static str| {
+            Request::builder()
+                .uri("/subjects")
+                .header(header::ACCEPT, accept)
+                .body(Body::empty())
+                .unwrap()
+        };
+        for (accept, expected) in [
+            ("*/*", V1),
+            ("*", V1),
+            ("application/*", V1),
+            ("application/*;q=0.9, text/html", V1),
+            ("text/html, */*;q=0.1", V1),
+            ("application/json;q=0.9, */*;q=0.8", "application/json"),
+            (
+                "application/json;q=0.5, application/vnd.schemaregistry+json;q=0.5",
+                "application/vnd.schemaregistry+json",
+            ),
+            (
+                "application/json, application/vnd.schemaregistry.v1+json;q=0.2",
+                "application/json",
+            ),
+            ("application/json;q=0, */*", V1),
+            ("Application/JSON", "application/json"),
+        ] {
+            let reply = r.send(get(accept)).await;
+            assert_eq!(
+                (reply.status.as_u16(), reply.content_type.as_str()),
+                (200, expected),
+                "{accept}"
+            );
+        }
+        // Several Accept headers count as one list.
+        let two = Request::builder()
             .uri("/subjects")
-            .header(header::ACCEPT, accept)
+            .header(header::ACCEPT, "text/html")
+            .header(header::ACCEPT, "application/json")
             .body(Body::empty())
-            .unwrap()
-    };
-    for (accept, expected) in [
-        ("*/*", V1),
-        ("*", V1),
-        ("application/*", V1),
-        ("application/*;q=0.9, text/html", V1),
-        ("text/html, */*;q=0.1", V1),
-        ("application/json;q=0.9, */*;q=0.8", "application/json"),
-        ("application/json;q=0.5, application/vnd.schemaregistry+json;q=0.5", "application/vnd.schemaregistry+json"),
-        ("application/json, application/vnd.schemaregistry.v1+json;q=0.2", "application/json"),
-        ("application/json;q=0, */*", V1),
-        ("Application/JSON", "application/json"),
-    ] {
-        let reply = r.send(get(accept)).await;
-        assert_eq!((reply.status.as_u16(), reply.content_type.as_str()), (200, expected), "{accept}");
+            .unwrap();
+        assert_eq!(r.send(two).await.content_type, "application/json");
+        // Only types the registry cannot answer in: 406, in the API's shape and type.
+        for accept in [
+            "text/html",
+            "text/*",
+            "application/xml, text/plain;q=0.5",
+            "application/json;q=0",
+        ] {
+            let reply = r.send(get(accept)).await;
+            assert_eq!(reply.fails(406, 406), "HTTP 406 Not Acceptable", "{accept}");
+            assert_eq!(reply.content_type, V1, "{accept}");
+        }
     }
-    // Several Accept headers count as one list.
-    let two = Request::builder()
-        .uri("/subjects")
-        .header(header::ACCEPT, "text/html")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(r.send(two).await.content_type, "application/json");
-    // Only types the registry cannot answer in: 406, in the API's shape and type.
-    for accept in ["text/html", "text/*", "application/xml, text/plain;q=0.5", "application/json;q=0"] {
-        let reply = r.send(get(accept)).await;
-        assert_eq!(reply.fails(406, 406), "HTTP 406 Not Acceptable", "{accept}");
-        assert_eq!(reply.content_type, V1, "{accept}");
-    }
-});
+);

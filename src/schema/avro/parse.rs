@@ -632,7 +632,6 @@ impl Parser {
         }));
         Ok(id)
     }
-
 }
 
 /// Every field default of the main document that does not fit its field's type, as (pointer
