@@ -96,12 +96,33 @@ impl SchemaBody {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Wrong JSON shapes are what Confluent's JSON binding refuses: 400, not a 422.
+        if self.metadata.as_ref().is_some_and(|m| !m.is_null() && !m.is_object()) {
+            return Err(ApiError::bad_request(
+                "Invalid request body: \"metadata\" must be an object",
+            ));
+        }
+        let mut rule_set = self.rule_set.filter(|r| !r.is_null());
+        if let Some(rule_set) = &mut rule_set {
+            let Some(kinds) = rule_set.as_object_mut() else {
+                return Err(ApiError::bad_request(
+                    "Invalid request body: \"ruleSet\" must be an object",
+                ));
+            };
+            // A null list is no list, as Confluent's entities read it.
+            kinds.retain(|_, rules| !rules.is_null());
+            if let Some((kind, _)) = kinds.iter().find(|(_, rules)| !rules.is_array()) {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid request body: \"ruleSet.{kind}\" must be an array of rules"
+                )));
+            }
+        }
         Ok(SchemaRequest {
             schema: self.schema,
             schema_type,
             references,
             metadata: self.metadata.filter(|m| !m.is_null()),
-            rule_set: self.rule_set.filter(|r| !r.is_null()),
+            rule_set,
             version: self.version,
             id: self.id,
         })

@@ -10,6 +10,7 @@ mod cache;
 mod content;
 mod error;
 mod model;
+mod rules;
 mod settings;
 mod write;
 

@@ -438,7 +438,7 @@ fn next_schema_id(max: i64) -> Result<i64, RegistryError> {
     Ok(max + 1)
 }
 
-/// Metadata and rule sets must be objects when given.
+/// Metadata must be an object when given; a rule set must pass Confluent's rule checks.
 fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
     if request.metadata.as_ref().is_some_and(|m| !m.is_object()) {
         return Err(RegistryError::InvalidSchema(
@@ -446,29 +446,7 @@ fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
         ));
     }
     if let Some(rule_set) = &request.rule_set {
-        let Some(object) = rule_set.as_object() else {
-            return Err(RegistryError::InvalidRuleSet(
-                "Invalid ruleSet: \"ruleSet\" must be an object".to_string(),
-            ));
-        };
-        for (key, rules) in object {
-            let Some(rules) = rules.as_array() else {
-                return Err(RegistryError::InvalidRuleSet(format!(
-                    "Invalid ruleSet: \"{key}\" must be an array of rules"
-                )));
-            };
-            // Confluent's rule texts (`Missing rule name`, `Empty rule name`), then where.
-            for (i, rule) in rules.iter().enumerate() {
-                let problem = match rule.get("name").and_then(Value::as_str) {
-                    None => "Missing rule name",
-                    Some("") => "Empty rule name",
-                    Some(_) => continue,
-                };
-                return Err(RegistryError::InvalidRuleSet(format!(
-                    "{problem}: rule {i} of \"{key}\" has no \"name\""
-                )));
-            }
-        }
+        super::rules::validate_rule_set(rule_set)?;
     }
     Ok(())
 }

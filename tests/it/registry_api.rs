@@ -579,8 +579,16 @@ registry_test!(metadata_and_rule_sets_are_kept, |r: TestRegistry| async move {
 
     let bad = json!({"schema": payment_v1().to_string(), "ruleSet": {"domainRules": [{"kind": "CONDITION"}]}});
     r.post("/subjects/s/versions", &bad).await.fails(422, 42210);
+    // Wrong JSON shapes are refused by Confluent's JSON binding: 400.
     let bad = json!({"schema": payment_v1().to_string(), "metadata": ["not", "an", "object"]});
-    r.post("/subjects/s/versions", &bad).await.fails(422, 42201);
+    let message = r.post("/subjects/s/versions", &bad).await.fails(400, 400);
+    assert!(message.contains("\"metadata\" must be an object"), "{message}");
+    let bad = json!({"schema": payment_v1().to_string(), "ruleSet": {"domainRules": 5}});
+    let message = r.post("/subjects/s/versions", &bad).await.fails(400, 400);
+    assert!(
+        message.contains("\"ruleSet.domainRules\" must be an array"),
+        "{message}"
+    );
 });
 
 registry_test!(data_survives_a_restart, |r: TestRegistry| async move {

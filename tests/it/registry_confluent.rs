@@ -248,6 +248,28 @@ registry_test!(other_422_templates, |r: TestRegistry| async move {
         42210,
         "Missing rule name",
     );
+    // Configured rule sets are checked the same way.
+    starts(
+        &r.put(
+            "/config/s",
+            &json!({"defaultRuleSet": {"domainRules": [{"name": "r"}]}}),
+        )
+        .await,
+        422,
+        42210,
+        "Missing rule type",
+    );
+    starts(
+        &r.put(
+            "/config",
+            &json!({"overrideRuleSet": {"migrationRules": [{"name": "up", "type": "JSONATA", "mode": "WRITE"}]}}),
+        )
+        .await,
+        422,
+        42210,
+        "Migration rules can only be UPGRADE, DOWNGRADE, UPDOWN",
+    );
+    r.get("/config/s").await.fails(404, 40408);
 
     // 42206: a referenced version cannot go.
     r.register_ok("base", &v1()).await;
