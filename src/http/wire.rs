@@ -29,17 +29,19 @@ pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError>
 
 /// Reads a registry request body as [`parse_body`] does, in any encoding Confluent's
 /// registry reads (UTF-8, UTF-16 or UTF-32, see [`super::encoding`]); a body that is not
-/// valid in its encoding is malformed (400). A JSON `null` is 422, as Confluent's
-/// validation refuses a missing request entity.
+/// valid in its encoding is malformed (400). An empty body or a JSON `null` is 422/422, as
+/// Confluent's bean validation refuses a missing request entity (`… must not be null`).
 pub fn parse_registry_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let text = super::encoding::to_utf8(body).map_err(|why| ApiError::bad_request(format!("Malformed JSON: {why}")))?;
-    if text.trim_ascii() == b"null" {
-        return Err(ApiError::unprocessable(
-            422,
-            "The request body is null: expected a JSON object",
-        ));
-    }
-    parse_body(&text)
+    let missing = match text.trim_ascii() {
+        b"" => "empty",
+        b"null" => "null",
+        _ => return parse_body(&text),
+    };
+    Err(ApiError::unprocessable(
+        422,
+        format!("The request body must not be null (it is {missing}): expected a JSON object"),
+    ))
 }
 
 /// `RegisterSchemaRequest`: the body of register, lookup and compatibility calls.

@@ -473,12 +473,21 @@ registry_test!(
             assert_eq!(r.post("/subjects/s/versions", body).await.ok(), json!({"id": id}));
         }
         assert_eq!(r.get("/subjects/s/versions").await.ok(), json!([1]));
-        // A JSON null is no request at all.
-        let reply = send_bytes(&r, "/subjects/s/versions", V1, b"null".to_vec()).await;
-        assert_eq!(
-            reply.fails(422, 422),
-            "The request body is null: expected a JSON object"
-        );
+        // A JSON null or an empty body is no request at all: 422/422, as Confluent's
+        // validation answers a missing request entity.
+        for (body, missing) in [("null", "null"), ("", "empty"), (" \n", "empty")] {
+            for path in [
+                "/subjects/s/versions",
+                "/subjects/s",
+                "/compatibility/subjects/s/versions/latest",
+            ] {
+                let reply = send_bytes(&r, path, V1, body.as_bytes().to_vec()).await;
+                let expected = format!("The request body must not be null (it is {missing}): expected a JSON object");
+                assert_eq!(reply.fails(422, 422), expected, "{path} {body:?}");
+            }
+        }
+        let reply = r.call(Method::PUT, "/config", Some("")).await;
+        starts(&reply, 422, 422, "The request body must not be null (it is empty)");
     }
 );
 
