@@ -455,7 +455,7 @@ pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             500,
-            "Internal server error: the request failed unexpectedly and was logged",
+            "Internal Server Error: the request failed unexpectedly and was logged",
         )
         .into_response()
     })
