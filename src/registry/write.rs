@@ -212,7 +212,10 @@ impl Core {
             metadata.as_ref(),
             rule_set.as_ref(),
         );
-        let rewritten = metadata != request.metadata || rule_set != request.rule_set;
+        // Whatever the registry filled in (the previous version's schema for a request
+        // without one, configured or inherited metadata and rules) makes Confluent answer
+        // with the whole stored schema instead of `{"id": n}`.
+        let rewritten = request.schema_text().is_none() || metadata != request.metadata || rule_set != request.rule_set;
         let stored = |id: i64| StoredSchema {
             id,
             schema_type: parsed.schema_type,

@@ -469,8 +469,10 @@ registry_test!(
         let id = r.register_ok("s", &v1()).await;
         for body in &empties {
             starts(&r.post("/subjects/s", body).await, 404, 40403, "Schema not found");
-            // A later registration without a schema reuses the latest one's.
-            assert_eq!(r.post("/subjects/s/versions", body).await.ok(), json!({"id": id}));
+            // A later registration without a schema reuses the latest one's, and (as the
+            // registry filled the schema in) answers with the whole stored version.
+            let reply = r.post("/subjects/s/versions", body).await.ok();
+            assert_eq!(reply, json!({"id": id, "version": 1, "schema": v1().to_string()}),);
         }
         assert_eq!(r.get("/subjects/s/versions").await.ok(), json!([1]));
         // A JSON null or an empty body is no request at all: 422/422, as Confluent's
