@@ -385,36 +385,42 @@ impl Core {
     ) -> Result<SubjectSchema, RegistryError> {
         let subject = subject_name(subject)?;
         let mut reader = self.store.read().await?;
-        let versions = queries::subject_versions(reader.conn(), &subject).await?;
-        if versions.is_empty() || (!include_deleted && versions.iter().all(|v| v.deleted)) {
-            return Err(RegistryError::SubjectNotFound(subject));
-        }
-        // A body without a schema matches nothing: Confluent answers it as an unknown schema.
-        let Some(text) = request.schema_text() else {
-            return Err(RegistryError::SchemaNotFound(None));
-        };
         let normalize = normalize
             || self
                 .effective_config(reader.conn(), &subject)
                 .await?
                 .normalize
                 .unwrap_or(false);
+        // Confluent parses the schema before asking whether the subject exists, so an invalid
+        // schema is 42201 under any subject. Lookups parse leniently, so schemas stored
+        // before a check existed still match.
+        let parsed = match request.schema_text() {
+            Some(text) => Some(
+                self.parse_request(
+                    reader.conn(),
+                    request.schema_type,
+                    text,
+                    &request.references,
+                    normalize,
+                    false,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let versions = queries::subject_versions(reader.conn(), &subject).await?;
+        if versions.is_empty() || (!include_deleted && versions.iter().all(|v| v.deleted)) {
+            return Err(RegistryError::SubjectNotFound(subject));
+        }
+        // A body without a schema matches nothing: Confluent answers it as an unknown schema.
+        let Some(parsed) = parsed else {
+            return Err(RegistryError::SchemaNotFound(None));
+        };
         let rows = if normalize {
             queries::subject_versions_with_schemas(reader.conn(), &subject).await?
         } else {
             Vec::new()
         };
-        // Lookups parse leniently, so schemas stored before a check existed still match.
-        let parsed = self
-            .parse_request(
-                reader.conn(),
-                request.schema_type,
-                text,
-                &request.references,
-                normalize,
-                false,
-            )
-            .await?;
         let candidates = if normalize {
             // Stored texts may predate normalisation: compare normalised forms, newest first.
             rows.into_iter()

@@ -149,7 +149,9 @@ registry_test!(invalid_schema_templates, |r: TestRegistry| async move {
         42201,
         "Invalid schema of type JSON, details: ",
     );
-    // The same refusal from lookups and compatibility checks.
+    // The same refusal from lookups (under any subject: the schema is read first, as
+    // Confluent reads it) and compatibility checks.
+    starts(&r.post("/subjects/unknown", &bad).await, 422, 42201, "Invalid schema");
     r.register_ok("s", &v1()).await;
     starts(&r.post("/subjects/s", &bad).await, 422, 42201, "Invalid schema");
     starts(
