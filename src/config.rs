@@ -42,6 +42,12 @@ pub struct ServeArgs {
     /// [default: BACKWARD]
     #[arg(long, env = "HERALD_DEFAULT_COMPATIBILITY")]
     pub default_compatibility: Option<String>,
+    /// Refuse new Avro schemas whose field defaults do not match their types (`true` or
+    /// `false`), as Confluent's `schema.providers.avro.validate.defaults` does; off, they
+    /// register as Confluent 7.x takes them and `herald check` reports them as a lint
+    /// [default: false]
+    #[arg(long, env = "HERALD_VALIDATE_AVRO_DEFAULTS", num_args = 0..=1, default_missing_value = "true")]
+    pub validate_avro_defaults: Option<bool>,
     /// Log filter, as RUST_LOG (`info`, `herald=debug,sqlx=warn`) [default: info]
     #[arg(long, env = "HERALD_LOG")]
     pub log: Option<String>,
@@ -114,6 +120,7 @@ struct FileSettings {
     database_url: Option<String>,
     max_schema_bytes: Option<usize>,
     default_compatibility: Option<String>,
+    validate_avro_defaults: Option<bool>,
     log: Option<String>,
     public_url: Option<String>,
     max_request_bytes: Option<usize>,
@@ -148,6 +155,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     pub max_schema_bytes: usize,
     pub default_compatibility: CompatibilityLevel,
+    /// `RegistrySettings::validate_avro_defaults`.
+    pub validate_avro_defaults: bool,
     pub log: String,
     /// Where clients reach the server, without a trailing slash; `None` until `serve` knows
     /// its listening address (then `http://<address>`).
@@ -268,6 +277,10 @@ impl Settings {
             database_url: args.database_url.or(file.database_url).filter(|u| !u.is_empty()),
             max_schema_bytes,
             default_compatibility,
+            validate_avro_defaults: args
+                .validate_avro_defaults
+                .or(file.validate_avro_defaults)
+                .unwrap_or(false),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
         })
     }
@@ -377,6 +390,43 @@ mod tests {
         })
         .unwrap();
         assert_eq!(settings.default_compatibility, CompatibilityLevel::Full);
+    }
+
+    #[test]
+    fn avro_defaults_are_validated_only_when_asked() {
+        let dir = std::env::temp_dir().join(format!("herald-config-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("herald.toml");
+        let resolve = |flag: Option<bool>| {
+            Settings::resolve(ServeArgs {
+                config: Some(file.clone()),
+                validate_avro_defaults: flag,
+                ..ServeArgs::default()
+            })
+            .unwrap()
+            .validate_avro_defaults
+        };
+        std::fs::write(&file, "").unwrap();
+        assert!(!resolve(None), "off by default, as in Confluent 7.x");
+        std::fs::write(&file, "validate_avro_defaults = true\n").unwrap();
+        assert!(resolve(None));
+        assert!(!resolve(Some(false)), "the flag wins over the file");
+        std::fs::write(&file, "validate_avro_defaults = \"yes\"\n").unwrap();
+        assert!(Settings::resolve(ServeArgs {
+            config: Some(file.clone()),
+            ..ServeArgs::default()
+        })
+        .is_err());
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let parsed = Cli::try_parse_from(["herald", "--validate-avro-defaults"]).unwrap();
+        assert_eq!(parsed.serve.validate_avro_defaults, Some(true));
+        let parsed = Cli::try_parse_from(["herald", "--validate-avro-defaults=false"]).unwrap();
+        assert_eq!(parsed.serve.validate_avro_defaults, Some(false));
     }
 
     #[test]

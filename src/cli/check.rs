@@ -17,10 +17,9 @@ use super::repo::{
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::field_path;
-use crate::schema::fields::field_rows;
-use crate::schema::lint::lint;
+use crate::schema::lint::lint_schema;
 use crate::schema::locate::line_of;
-use crate::schema::{ErrorLocation, Reference, Schema, SchemaType};
+use crate::schema::{ErrorLocation, ParseOptions, Reference, Schema, SchemaType};
 use crate::validate::EventChecker;
 
 #[derive(Debug, Args)]
@@ -150,7 +149,9 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                 }
             };
             let refs = as_references(&references);
-            let schema = match Schema::parse(schema_type, text, &refs) {
+            // Defaults that do not fit their types are a lint (`DEFAULT_MISMATCH`) rather than
+            // a parse error: a registry accepts them unless told to validate defaults.
+            let schema = match Schema::parse_with(schema_type, text, &refs, ParseOptions::LENIENT) {
                 Ok(schema) => schema,
                 Err(e) => {
                     let (line, pointer) = match &e.location {
@@ -242,7 +243,7 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
             }
 
             // Lint rules, at their configured severity.
-            for found in lint(&field_rows(&schema, None)) {
+            for found in lint_schema(&schema) {
                 let severity = match config.rule(found.rule) {
                     RuleSetting::Off => continue,
                     RuleSetting::Warning => Severity::Warning,
@@ -287,7 +288,7 @@ fn previous_files(
     let mut schemas = Vec::with_capacity(texts.len());
     let mut labels = Vec::with_capacity(texts.len());
     for (path, text) in texts {
-        let schema = Schema::parse(schema_type, text, references).map_err(|e| {
+        let schema = Schema::parse_with(schema_type, text, references, ParseOptions::LENIENT).map_err(|e| {
             CliError(format!(
                 "{}/{path}: the previous version does not parse: {e}",
                 tree.label
@@ -385,7 +386,7 @@ pub fn fetch_schema_with_references(
         .iter()
         .map(|(name, text)| Reference { name, schema: text })
         .collect();
-    let schema = Schema::parse(schema_type, text, &refs).map_err(|e| {
+    let schema = Schema::parse_with(schema_type, text, &refs, ParseOptions::LENIENT).map_err(|e| {
         CliError(format!(
             "{subject} version {version} on the registry does not parse: {e}"
         ))

@@ -16,7 +16,7 @@ use super::client::Client;
 use super::repo::{join, locate, resolve_references, Contents, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
-use crate::schema::Schema;
+use crate::schema::{ParseOptions, Schema};
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
@@ -222,7 +222,7 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
                 .transpose()?;
             let (judged_by, previous, _) = registry_history(&client, &subject, named_level)?;
             let refs = as_references(references);
-            match Schema::parse(*schema_type, text, &refs) {
+            match Schema::parse_with(*schema_type, text, &refs, ParseOptions::LENIENT) {
                 Err(e) => {
                     row.outcome = "would be refused";
                     row.detail = format!("not a valid schema: {e}");

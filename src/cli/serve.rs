@@ -54,6 +54,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         RegistrySettings {
             default_compatibility: settings.default_compatibility,
             max_schema_bytes: settings.max_schema_bytes,
+            validate_avro_defaults: settings.validate_avro_defaults,
         },
     );
     let broker = {

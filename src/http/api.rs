@@ -10,8 +10,8 @@ use super::error::ApiError;
 use super::media::json_body;
 use super::params::Params;
 use super::wire::{
-    parse_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView, SchemaBody,
-    SchemaStringView, SchemaView, SubjectVersionView,
+    parse_registry_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView,
+    SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
 use crate::registry::{schema_id_in_range, Mode, SubjectSchema, VersionSpec, MAX_ID};
@@ -144,7 +144,7 @@ pub async fn subjects(State(state): State<AppState>, params: Params) -> Reply {
 }
 
 pub async fn lookup(State(state): State<AppState>, Path(subject): Path<String>, params: Params, body: Bytes) -> Reply {
-    let request = parse_body::<SchemaBody>(&body)?.into_request()?;
+    let request = parse_registry_body::<SchemaBody>(&body)?.into_request()?;
     let found = state
         .registry
         .lookup(&subject, &request, params.flag("normalize"), params.flag("deleted"))
@@ -175,7 +175,7 @@ pub async fn register(
     body: Bytes,
 ) -> Reply {
     let outcome = async {
-        let request = parse_body::<SchemaBody>(&body)?.into_request()?;
+        let request = parse_registry_body::<SchemaBody>(&body)?.into_request()?;
         Ok::<_, ApiError>(
             state
                 .registry
@@ -276,7 +276,7 @@ pub async fn subject_metadata(State(state): State<AppState>, Path(subject): Path
 }
 
 async fn check(state: &AppState, subject: &str, v: Option<VersionSpec>, params: &Params, body: &Bytes) -> Reply {
-    let request = parse_body::<SchemaBody>(body)?.into_request()?;
+    let request = parse_registry_body::<SchemaBody>(body)?.into_request()?;
     let verbose = params.flag("verbose");
     let verdict = state
         .registry
@@ -320,7 +320,7 @@ pub async fn get_config(State(state): State<AppState>, Path(subject): Path<Strin
 }
 
 async fn put_config(state: &AppState, subject: Option<&str>, body: &Bytes) -> Reply {
-    let update = parse_body::<ConfigBody>(body)?;
+    let update = parse_registry_body::<ConfigBody>(body)?;
     state.registry.set_config(subject, update.to_config()?).await?;
     reply(&update)
 }
@@ -361,7 +361,7 @@ pub async fn get_mode(State(state): State<AppState>, Path(subject): Path<String>
 }
 
 async fn put_mode(state: &AppState, subject: Option<&str>, params: &Params, body: &Bytes) -> Reply {
-    let body = parse_body::<ModeBody>(body)?;
+    let body = parse_registry_body::<ModeBody>(body)?;
     let mode: Mode = body.mode.parse::<Mode>().map_err(ApiError::from)?;
     let mode = state.registry.set_mode(subject, mode, params.flag("force")).await?;
     mode_view(mode)

@@ -378,7 +378,9 @@ fn avro_subject(topic: &TopicConfig, part: Part, text: &str) -> Result<String, A
     if strategy == SubjectStrategy::Topic {
         return Ok(configured.to_string());
     }
-    match crate::schema::Schema::parse(SchemaType::Avro, text, &[]) {
+    // Read as the registry reads it: a default that does not fit its type is the
+    // registration's business, not a reason to pick another subject.
+    match crate::schema::Schema::parse_with(SchemaType::Avro, text, &[], crate::schema::ParseOptions::LENIENT) {
         Ok(schema) => subject::for_schema(topic, part, &schema).map_err(|why| {
             ApiError::unprocessable(
                 42201,

@@ -113,17 +113,19 @@ fn choose(headers: &HeaderMap) -> Option<&'static str> {
         return Some(V1);
     }
     let ranges: Vec<(String, f32)> = accept.split(',').filter_map(media_range).collect();
+    // Jersey's order (JAX-RS's combined media types): every offered type is concrete, so
+    // the client's q decides first, the server's qs breaks ties. Each offered type takes the
+    // best q of the ranges it matches; q=0 means "not this one".
     let mut best: Option<(&'static str, f32)> = None;
-    for (offered, qs) in OFFERED {
+    for (offered, _qs) in OFFERED {
         let q = ranges
             .iter()
             .filter(|(range, _)| matches_range(range, offered))
-            .map(|(range, q)| (specificity(range), *q))
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map_or(0.0, |(_, q)| q);
-        let score = q * qs;
-        if score > 0.0 && best.is_none_or(|(_, s)| score > s) {
-            best = Some((offered, score));
+            .map(|(_, q)| *q)
+            .fold(0.0, f32::max);
+        // OFFERED is in descending qs: a later type wins only with a higher q.
+        if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
+            best = Some((offered, q));
         }
     }
     best.map(|(offered, _)| offered)
@@ -138,7 +140,10 @@ fn media_range(text: &str) -> Option<(String, f32)> {
     }
     let range = if range == "*" { "*/*".to_string() } else { range };
     let q = parts
-        .filter_map(|p| p.trim().strip_prefix("q="))
+        .filter_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim().eq_ignore_ascii_case("q").then_some(value)
+        })
         .filter_map(|q| q.trim().parse::<f32>().ok())
         .next()
         .unwrap_or(1.0);
@@ -147,14 +152,6 @@ fn media_range(text: &str) -> Option<(String, f32)> {
 
 fn matches_range(range: &str, offered: &str) -> bool {
     range == "*/*" || range == offered || (range == "application/*" && offered.starts_with("application/"))
-}
-
-fn specificity(range: &str) -> u8 {
-    match range {
-        "*/*" => 0,
-        "application/*" => 1,
-        _ => 2,
-    }
 }
 
 /// May the request body be read through `door`? Parameters (`; charset=utf-8`) are ignored,
@@ -210,6 +207,19 @@ mod tests {
             Some("application/vnd.schemaregistry+json")
         );
         assert_eq!(accept("application/json, */*;q=0.1"), Some("application/json"));
+        // The client's q first, the server's qs only between equals.
+        assert_eq!(accept("application/json;q=0.9, */*;q=0.8"), Some("application/json"));
+        assert_eq!(
+            accept("application/json;q=0.5, application/vnd.schemaregistry+json;q=0.5"),
+            Some("application/vnd.schemaregistry+json")
+        );
+        assert_eq!(accept("text/html, application/*;q=0.2"), Some(V1));
+        assert_eq!(accept("application/json;q=0, */*"), Some(V1));
+        assert_eq!(accept("APPLICATION/JSON"), Some("application/json"));
+        assert_eq!(
+            accept("text/html;level=1, application/json;charset=utf-8"),
+            Some("application/json")
+        );
     }
 
     fn body_typed(method: Method, content_type: Option<&str>, door: Door) -> bool {

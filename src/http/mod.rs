@@ -9,6 +9,7 @@ mod api;
 mod broker_api;
 mod consumer_api;
 mod docs_ui;
+mod encoding;
 pub mod error;
 pub mod media;
 pub mod metrics;
@@ -454,7 +455,7 @@ pub async fn catch_panic(handler: impl Future<Output = Response>) -> Response {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             500,
-            "Internal server error: the request failed unexpectedly and was logged",
+            "Internal Server Error: the request failed unexpectedly and was logged",
         )
         .into_response()
     })

@@ -4,6 +4,7 @@
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ use crate::registry::{Config, SchemaReference, SchemaRequest, StoredSchema, Subj
 use crate::schema::SchemaType;
 
 /// Reads a JSON request body: 400 for malformed JSON or a wrong JSON type, naming where.
-pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a Bytes) -> Result<T, ApiError> {
+pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("Request body is empty: expected a JSON object"));
     }
@@ -24,6 +25,23 @@ pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a Bytes) -> Result<T, ApiError
         };
         ApiError::bad_request(format!("{kind}: {err}"))
     })
+}
+
+/// Reads a registry request body as [`parse_body`] does, in any encoding Confluent's
+/// registry reads (UTF-8, UTF-16 or UTF-32, see [`super::encoding`]); a body that is not
+/// valid in its encoding is malformed (400). An empty body or a JSON `null` is 422/422, as
+/// Confluent's bean validation refuses a missing request entity (`… must not be null`).
+pub fn parse_registry_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let text = super::encoding::to_utf8(body).map_err(|why| ApiError::bad_request(format!("Malformed JSON: {why}")))?;
+    let missing = match text.trim_ascii() {
+        b"" => "empty",
+        b"null" => "null",
+        _ => return parse_body(&text),
+    };
+    Err(ApiError::unprocessable(
+        422,
+        format!("The request body must not be null (it is {missing}): expected a JSON object"),
+    ))
 }
 
 /// `RegisterSchemaRequest`: the body of register, lookup and compatibility calls.
@@ -76,16 +94,37 @@ impl SchemaBody {
                 (Some(name), Some(subject), Some(version)) => Ok(SchemaReference { name, subject, version }),
                 _ => Err(ApiError::unprocessable(
                     42201,
-                    format!("Invalid reference at /references/{i}: \"name\", \"subject\" and \"version\" are required"),
+                    format!("Invalid schema reference at /references/{i}: \"name\", \"subject\" and \"version\" are required"),
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Wrong JSON shapes are what Confluent's JSON binding refuses: 400, not a 422.
+        if self.metadata.as_ref().is_some_and(|m| !m.is_null() && !m.is_object()) {
+            return Err(ApiError::bad_request(
+                "Invalid request body: \"metadata\" must be an object",
+            ));
+        }
+        let mut rule_set = self.rule_set.filter(|r| !r.is_null());
+        if let Some(rule_set) = &mut rule_set {
+            let Some(kinds) = rule_set.as_object_mut() else {
+                return Err(ApiError::bad_request(
+                    "Invalid request body: \"ruleSet\" must be an object",
+                ));
+            };
+            // A null list is no list, as Confluent's entities read it.
+            kinds.retain(|_, rules| !rules.is_null());
+            if let Some((kind, _)) = kinds.iter().find(|(_, rules)| !rules.is_array()) {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid request body: \"ruleSet.{kind}\" must be an array of rules"
+                )));
+            }
+        }
         Ok(SchemaRequest {
             schema: self.schema,
             schema_type,
             references,
             metadata: self.metadata.filter(|m| !m.is_null()),
-            rule_set: self.rule_set.filter(|r| !r.is_null()),
+            rule_set,
             version: self.version,
             id: self.id,
         })

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::{corrupt, parse_refs, Core, RegistryError, SchemaReference};
-use crate::schema::{Reference, Schema, SchemaType};
+use crate::schema::{ParseOptions, Reference, Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow};
 
 /// A request's schema, parsed and validated, with its references pinned to versions.
@@ -45,7 +45,8 @@ impl ParsedCache {
 }
 
 impl Core {
-    /// Parses a schema sent by a client, resolving its references through the store.
+    /// Parses a schema sent by a client, resolving its references through the store. Avro
+    /// field defaults are checked against their types only when `check_defaults`.
     pub(super) async fn parse_request(
         &self,
         conn: &mut AnyConnection,
@@ -53,6 +54,7 @@ impl Core {
         text: &str,
         references: &[SchemaReference],
         normalize: bool,
+        check_defaults: bool,
     ) -> Result<Parsed, RegistryError> {
         let limit = self.settings.max_schema_bytes;
         if text.len() > limit {
@@ -71,8 +73,10 @@ impl Core {
             .iter()
             .map(|(name, text)| Reference { name, schema: text })
             .collect();
-        let schema = Schema::parse(schema_type, text, &refs)
-            .map_err(|err| RegistryError::InvalidSchema(format!("Invalid {schema_type} schema: {err}")))?;
+        let options = ParseOptions { check_defaults };
+        let schema = Schema::parse_with(schema_type, text, &refs, options).map_err(|err| {
+            RegistryError::InvalidSchema(format!("Invalid schema of type {schema_type}, details: {err}"))
+        })?;
         let canonical = if normalize {
             normalized(&schema)
         } else {
@@ -108,7 +112,8 @@ impl Core {
             .iter()
             .map(|(name, text)| Reference { name, schema: text })
             .collect();
-        let schema = Schema::parse(schema_type, &row.schema, &refs)
+        // Stored schemas are read as they were taken: never re-validated (Confluent's rule).
+        let schema = Schema::parse_with(schema_type, &row.schema, &refs, ParseOptions::LENIENT)
             .map_err(|e| corrupt(format!("stored schema {} no longer parses: {e}", row.id)))?;
         let schema = Arc::new(schema);
         self.parsed.put(row.id, schema.clone());
@@ -145,12 +150,12 @@ async fn resolve_references(
     for reference in references {
         if reference.name.is_empty() || reference.subject.is_empty() {
             return Err(RegistryError::InvalidSchema(
-                "Invalid reference: \"name\" and \"subject\" must not be empty".to_string(),
+                "Invalid schema reference: \"name\" and \"subject\" must not be empty".to_string(),
             ));
         }
         if pinned.iter().any(|p: &SchemaReference| p.name == reference.name) {
             return Err(RegistryError::InvalidSchema(format!(
-                "Invalid reference: the name \"{}\" is used twice",
+                "Invalid schema reference: the name \"{}\" is used twice",
                 reference.name
             )));
         }
@@ -193,7 +198,7 @@ async fn resolve_references(
             }
             if !open.insert(key.clone()) {
                 return Err(RegistryError::InvalidSchema(format!(
-                    "Invalid reference: subject \"{}\" version {} refers back to itself through its references",
+                    "Invalid schema reference: subject \"{}\" version {} refers back to itself through its references",
                     key.0, key.1
                 )));
             }

@@ -57,6 +57,8 @@ impl fmt::Display for RegistryError {
         use RegistryError::*;
         match self {
             SubjectNotFound(s) => write!(f, "Subject '{s}' not found."),
+            // Confluent names `latest` by its number, -1.
+            VersionNotFound(v) if v == "latest" => f.write_str("Version -1 not found."),
             VersionNotFound(v) => write!(f, "Version {v} not found."),
             SchemaNotFound(Some(id)) => write!(f, "Schema {id} not found"),
             SchemaNotFound(None) => f.write_str("Schema not found"),
@@ -94,7 +96,7 @@ impl fmt::Display for RegistryError {
             InvalidCompatibility(_) => f.write_str(
                 "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive",
             ),
-            InvalidMode(_) => f.write_str("Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE, IMPORT."),
+            InvalidMode(_) => f.write_str("Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT."),
             NotPermitted(detail) => f.write_str(detail),
             Referenced { subject, version } => write!(
                 f,
@@ -106,7 +108,7 @@ impl fmt::Display for RegistryError {
                 f,
                 "Register operation failed because schema is too large: {size} bytes, the limit is {limit} bytes"
             ),
-            InvalidRuleSet(detail) => write!(f, "Invalid ruleSet: {detail}"),
+            InvalidRuleSet(detail) => f.write_str(detail),
             TooComplex(detail) => write!(f, "Compatibility could not be judged: {detail}"),
             Store(err) => write!(f, "Error in the backend data store: {err}"),
         }

@@ -10,6 +10,7 @@ mod cache;
 mod content;
 mod error;
 mod model;
+mod rules;
 mod settings;
 mod write;
 
@@ -38,6 +39,11 @@ pub struct RegistrySettings {
     pub default_compatibility: CompatibilityLevel,
     /// Schema texts longer than this are refused.
     pub max_schema_bytes: usize,
+    /// Refuse a new Avro schema whose field defaults do not match their types (Confluent's
+    /// `schema.providers.avro.validate.defaults`, off by default in 7.x). Off, such schemas
+    /// register as Confluent's registry takes them; stored and imported schemas are never
+    /// checked.
+    pub validate_avro_defaults: bool,
 }
 
 impl Default for RegistrySettings {
@@ -45,6 +51,7 @@ impl Default for RegistrySettings {
         RegistrySettings {
             default_compatibility: CompatibilityLevel::Backward,
             max_schema_bytes: 1024 * 1024,
+            validate_avro_defaults: false,
         }
     }
 }
@@ -106,6 +113,13 @@ impl Core {
 
     pub fn settings(&self) -> &RegistrySettings {
         &self.settings
+    }
+
+    /// Whether a new schema's Avro field defaults must fit their types: when configured, or
+    /// when normalising, as Confluent 7.x's Avro provider decides (`validateDefaults ||
+    /// normalize`, for new schemas only).
+    fn checks_defaults(&self, normalize: bool) -> bool {
+        self.settings.validate_avro_defaults || normalize
     }
 
     /// A schema by its global id. Ids stay resolvable while any version, live or
@@ -371,21 +385,42 @@ impl Core {
     ) -> Result<SubjectSchema, RegistryError> {
         let subject = subject_name(subject)?;
         let mut reader = self.store.read().await?;
+        let normalize = normalize
+            || self
+                .effective_config(reader.conn(), &subject)
+                .await?
+                .normalize
+                .unwrap_or(false);
+        // Confluent parses the schema before asking whether the subject exists, so an invalid
+        // schema is 42201 under any subject. Lookups parse leniently, so schemas stored
+        // before a check existed still match.
+        let parsed = match request.schema_text() {
+            Some(text) => Some(
+                self.parse_request(
+                    reader.conn(),
+                    request.schema_type,
+                    text,
+                    &request.references,
+                    normalize,
+                    false,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let versions = queries::subject_versions(reader.conn(), &subject).await?;
         if versions.is_empty() || (!include_deleted && versions.iter().all(|v| v.deleted)) {
             return Err(RegistryError::SubjectNotFound(subject));
         }
+        // A body without a schema matches nothing: Confluent answers it as an unknown schema.
+        let Some(parsed) = parsed else {
+            return Err(RegistryError::SchemaNotFound(None));
+        };
         let rows = if normalize {
             queries::subject_versions_with_schemas(reader.conn(), &subject).await?
         } else {
             Vec::new()
         };
-        let Some(text) = request.schema.as_deref().filter(|s| !s.is_empty()) else {
-            return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
-        };
-        let parsed = self
-            .parse_request(reader.conn(), request.schema_type, text, &request.references, normalize)
-            .await?;
         let candidates = if normalize {
             // Stored texts may predate normalisation: compare normalised forms, newest first.
             let mut matching = Vec::new();
@@ -446,14 +481,26 @@ impl Core {
         let level = config
             .compatibility_level
             .unwrap_or(self.settings.default_compatibility);
-        let Some(text) = request.schema.as_deref().filter(|s| !s.is_empty()) else {
-            return Err(RegistryError::InvalidSchema("Empty schema".to_string()));
+        // The subject's `normalize` applies when the request does not ask (as in register).
+        let normalize = normalize || config.normalize.unwrap_or(false);
+        let check_defaults = self.checks_defaults(normalize);
+        let parsed = match request.schema_text() {
+            None => Err(RegistryError::InvalidSchema("Empty schema".to_string())),
+            Some(text) => {
+                self.parse_request(
+                    reader.conn(),
+                    request.schema_type,
+                    text,
+                    &request.references,
+                    normalize,
+                    check_defaults,
+                )
+                .await
+            }
         };
-        let parsed = match self
-            .parse_request(reader.conn(), request.schema_type, text, &request.references, normalize)
-            .await
-        {
+        let parsed = match parsed {
             Ok(parsed) => parsed,
+            // Verbose checks report an invalid (or empty) schema as a finding.
             Err(RegistryError::InvalidSchema(message)) if verbose => {
                 return Ok(CompatibilityVerdict {
                     is_compatible: false,

@@ -46,6 +46,12 @@ pub struct SchemaRequest {
 }
 
 impl SchemaRequest {
+    /// The schema text, unless absent or blank (Confluent trims before asking whether a
+    /// request holds a schema).
+    pub fn schema_text(&self) -> Option<&str> {
+        self.schema.as_deref().filter(|s| !s.trim().is_empty())
+    }
+
     pub fn new(schema_type: SchemaType, schema: impl Into<String>) -> SchemaRequest {
         SchemaRequest {
             schema: Some(schema.into()),

@@ -110,6 +110,13 @@ impl Core {
     /// `PUT /config[/{subject}]`: sets the fields given, keeps the others.
     pub async fn set_config(&self, subject: Option<&str>, update: Config) -> Result<Config, RegistryError> {
         let scope = scope_of(subject)?;
+        // Confluent checks the configured rule sets as it checks a registration's (42210).
+        for rule_set in [&update.default_rule_set, &update.override_rule_set]
+            .into_iter()
+            .flatten()
+        {
+            super::rules::validate_rule_set(rule_set)?;
+        }
         let mut writer = self.store.write().await?;
         let current = stored_config(writer.conn(), &scope).await?.unwrap_or_default();
         let merged = update.over(&current);

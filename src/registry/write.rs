@@ -59,7 +59,7 @@ impl Registry {
             let mut reader = self.store.read().await?;
             let config = self.effective_config(reader.conn(), &subject).await?;
             let normalize = normalize || config.normalize.unwrap_or(false);
-            let (schema_type, text, references) = match request.schema.as_deref().filter(|s| !s.is_empty()) {
+            let (schema_type, text, references) = match request.schema_text() {
                 Some(text) => (request.schema_type, text.to_string(), request.references.clone()),
                 None => {
                     let Some((_, latest)) = queries::latest_live_with_schema(reader.conn(), &subject).await? else {
@@ -72,8 +72,17 @@ impl Registry {
                     (schema_type, latest.schema.clone(), parse_refs(&latest.refs)?)
                 }
             };
-            self.parse_request(reader.conn(), schema_type, &text, &references, normalize)
-                .await?
+            // A schema kept under an imported id was checked where it came from.
+            let check_defaults = self.checks_defaults(normalize) && request.id.is_none();
+            self.parse_request(
+                reader.conn(),
+                schema_type,
+                &text,
+                &references,
+                normalize,
+                check_defaults,
+            )
+            .await?
         };
         let (reply, answer) = oneshot::channel();
         let job = RegisterJob {
@@ -203,7 +212,10 @@ impl Core {
             metadata.as_ref(),
             rule_set.as_ref(),
         );
-        let rewritten = metadata != request.metadata || rule_set != request.rule_set;
+        // Whatever the registry filled in (the previous version's schema for a request
+        // without one, configured or inherited metadata and rules) makes Confluent answer
+        // with the whole stored schema instead of `{"id": n}`.
+        let rewritten = request.schema_text().is_none() || metadata != request.metadata || rule_set != request.rule_set;
         let stored = |id: i64| StoredSchema {
             id,
             schema_type: parsed.schema_type,
@@ -292,8 +304,11 @@ impl Core {
                 let id = match wanted {
                     Some(wanted) => {
                         if queries::schema_by_id(conn, wanted).await?.is_some() {
-                            return Err(RegistryError::ImportIdMismatch(format!(
-                                "The ID of an imported schema does not match the existing ID: id {wanted} belongs to another schema"
+                            // Confluent refuses to overwrite another schema's id as an
+                            // operation not permitted (42205), not as an id mismatch.
+                            return Err(RegistryError::NotPermitted(format!(
+                                "Overwrite new schema with id {wanted} in context {DEFAULT_CONTEXT} is not permitted. \
+                                 Id {wanted} belongs to another schema"
                             )));
                         }
                         wanted
@@ -426,7 +441,7 @@ fn next_schema_id(max: i64) -> Result<i64, RegistryError> {
     Ok(max + 1)
 }
 
-/// Metadata and rule sets must be objects when given.
+/// Metadata must be an object when given; a rule set must pass Confluent's rule checks.
 fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
     if request.metadata.as_ref().is_some_and(|m| !m.is_object()) {
         return Err(RegistryError::InvalidSchema(
@@ -434,26 +449,7 @@ fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
         ));
     }
     if let Some(rule_set) = &request.rule_set {
-        let Some(object) = rule_set.as_object() else {
-            return Err(RegistryError::InvalidRuleSet(
-                "\"ruleSet\" must be an object".to_string(),
-            ));
-        };
-        for (key, rules) in object {
-            let Some(rules) = rules.as_array() else {
-                return Err(RegistryError::InvalidRuleSet(format!(
-                    "\"{key}\" must be an array of rules"
-                )));
-            };
-            for (i, rule) in rules.iter().enumerate() {
-                let named = rule.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-                if !named {
-                    return Err(RegistryError::InvalidRuleSet(format!(
-                        "rule {i} of \"{key}\" has no \"name\""
-                    )));
-                }
-            }
-        }
+        super::rules::validate_rule_set(rule_set)?;
     }
     Ok(())
 }
@@ -465,17 +461,24 @@ fn check_mode(subject: &str, mode: Mode, explicit_id: bool) -> Result<(), Regist
     }
     match (mode, explicit_id) {
         (Mode::Import, false) => Err(RegistryError::NotPermitted(format!(
-            "Subject {subject} in context . is not in read-write mode"
+            "Subject {subject} in context {DEFAULT_CONTEXT} is not in read-write mode"
         ))),
         (Mode::ReadWrite, true) => Err(RegistryError::NotPermitted(format!(
-            "Subject {subject} in context . is not in import mode"
+            "Subject {subject} in context {DEFAULT_CONTEXT} is not in import mode"
         ))),
         _ => Ok(()),
     }
 }
 
+/// The default context as Confluent's messages name it: by nothing at all, so that its mode
+/// refusals read `Subject s in context  is in read-only mode` (two spaces), the text
+/// clients compare with.
+const DEFAULT_CONTEXT: &str = "";
+
 fn read_only(subject: &str) -> RegistryError {
-    RegistryError::NotPermitted(format!("Subject {subject} in context . is in read-only mode"))
+    RegistryError::NotPermitted(format!(
+        "Subject {subject} in context {DEFAULT_CONTEXT} is in read-only mode"
+    ))
 }
 
 /// Refuses to delete a version other schemas use. A soft delete counts live referrers; a

@@ -7,8 +7,12 @@
 //!   readers of older events cannot fill it in.
 //! - `INCONSISTENT_NAMING`: a field's name is not in the case style most of the schema uses
 //!   (snake_case, camelCase or PascalCase).
+//! - `DEFAULT_MISMATCH`: an Avro field's default does not match the field's type. Confluent's
+//!   registry accepts such a schema unless told to validate defaults, but Avro readers fail
+//!   (or fill in nonsense) when they need the default.
 
-use super::fields::FieldRow;
+use super::fields::{field_rows, FieldRow};
+use super::Schema;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintFinding {
@@ -21,10 +25,11 @@ pub struct LintFinding {
     pub hint: String,
 }
 
-pub const RULES: [&str; 3] = [
+pub const RULES: [&str; 4] = [
     "FIELD_UNDOCUMENTED",
     "OPTIONAL_FIELD_WITHOUT_DEFAULT",
     "INCONSISTENT_NAMING",
+    "DEFAULT_MISMATCH",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,23 @@ fn case_of(name: &str) -> Option<Case> {
         (true, _, false) => Some(Case::Pascal),
         _ => None,
     }
+}
+
+/// Every finding for a schema: its field table's, in field order, then its defaults that do
+/// not fit their types.
+pub fn lint_schema(schema: &Schema) -> Vec<LintFinding> {
+    let mut findings = lint(&field_rows(schema, None));
+    for (pointer, message) in schema.default_mismatches() {
+        findings.push(LintFinding {
+            rule: "DEFAULT_MISMATCH",
+            path: pointer.clone(),
+            pointer,
+            message,
+            hint: "Give the field a default of its own type (for a union, of one of its branches); readers that need the default cannot use this one."
+                .to_string(),
+        });
+    }
+    findings
 }
 
 /// Every finding for a schema's field table, in field order.
@@ -163,6 +185,19 @@ mod tests {
                 ("FIELD_UNDOCUMENTED", "total".to_string(), "/fields/4".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn mismatched_defaults_are_linted_not_refused() {
+        let text = r#"{"type":"record","name":"E","fields":[
+            {"name":"id","type":"string","doc":"Id.","default":null},
+            {"name":"count","type":"int","doc":"Count.","default":0}]}"#;
+        assert!(Schema::parse(SchemaType::Avro, text, &[]).is_err());
+        let schema = Schema::parse_with(SchemaType::Avro, text, &[], crate::schema::ParseOptions::LENIENT).unwrap();
+        let findings: Vec<(&str, String)> = lint_schema(&schema).into_iter().map(|f| (f.rule, f.pointer)).collect();
+        assert_eq!(findings, vec![("DEFAULT_MISMATCH", "/fields/0/default".to_string())]);
+        let fine = Schema::parse(SchemaType::Avro, r#"{"type":"record","name":"E","fields":[]}"#, &[]).unwrap();
+        assert!(lint_schema(&fine).is_empty());
     }
 
     #[test]

@@ -73,6 +73,25 @@ pub struct Reference<'a> {
     pub schema: &'a str,
 }
 
+/// How strictly a schema is read.
+///
+/// Confluent's registry (7.x) checks Avro field defaults against their field's type only when
+/// `schema.providers.avro.validate.defaults` asks for it, so registries hold schemas whose
+/// defaults do not fit. Such schemas must still be read (stored ones, imported ones, ones
+/// `herald check` lints); a new schema is checked when the registry is configured to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Refuse an Avro field default that does not match the field's type.
+    pub check_defaults: bool,
+}
+
+impl ParseOptions {
+    /// Every check, defaults included.
+    pub const STRICT: ParseOptions = ParseOptions { check_defaults: true };
+    /// Defaults kept as written, whether or not they fit.
+    pub const LENIENT: ParseOptions = ParseOptions { check_defaults: false };
+}
+
 /// A parsed and validated schema of any supported format.
 #[derive(Debug, Clone)]
 pub enum Schema {
@@ -84,8 +103,18 @@ impl Schema {
     /// Parses and validates `text` as `schema_type`. For Avro, `references` must be in
     /// dependency order (a referenced schema before the ones that use its names).
     pub fn parse(schema_type: SchemaType, text: &str, references: &[Reference<'_>]) -> Result<Schema, SchemaError> {
+        Schema::parse_with(schema_type, text, references, ParseOptions::STRICT)
+    }
+
+    /// Parses `text` as [`Schema::parse`] does, as strictly as `options` ask.
+    pub fn parse_with(
+        schema_type: SchemaType,
+        text: &str,
+        references: &[Reference<'_>],
+        options: ParseOptions,
+    ) -> Result<Schema, SchemaError> {
         match schema_type {
-            SchemaType::Avro => avro::parse(text, references).map(Schema::Avro),
+            SchemaType::Avro => avro::parse_with(text, references, options.check_defaults).map(Schema::Avro),
             SchemaType::Json => json::parse(text, references).map(Schema::Json),
             SchemaType::Protobuf => Err(SchemaError::general(
                 "PROTOBUF schemas are not supported yet; use AVRO or JSON",
@@ -116,6 +145,15 @@ impl Schema {
                 .and_then(|a| a.description.as_deref().or(a.title.as_deref())),
         };
         text.filter(|t| !t.trim().is_empty())
+    }
+
+    /// Avro field defaults that do not fit their field's type (see [`ParseOptions`]), as
+    /// (JSON pointer of the default, message); always empty for JSON Schema.
+    pub fn default_mismatches(&self) -> Vec<(String, String)> {
+        match self {
+            Schema::Avro(s) => s.default_mismatches(),
+            Schema::Json(_) => Vec::new(),
+        }
     }
 
     /// The text a registry stores and returns for this schema.

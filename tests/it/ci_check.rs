@@ -1059,3 +1059,43 @@ fn validate_with_no_events_or_no_subject_fails_naming_what_it_looked_for() {
     );
     assert!(!out.exists());
 }
+
+/// A field default that does not match its type (which Confluent's registry accepts unless
+/// told to validate defaults) is a `DEFAULT_MISMATCH` lint, not a parse error: a warning
+/// by default, an error where `herald.toml` says so.
+#[test]
+fn mismatched_defaults_are_a_lint() {
+    let repo = repository();
+    let path = repo.join("schemas/payment-completed/value.avsc");
+    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    schema["fields"].as_array_mut().unwrap().push(serde_json::json!({
+        "name": "channel", "type": "string", "default": null, "doc": "Where the customer paid."
+    }));
+    std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    let fields = schema["fields"].as_array().unwrap().len();
+    // The examples leave the field out, so checking them would use the broken default.
+    std::fs::remove_dir_all(repo.join("schemas/payment-completed/examples")).unwrap();
+
+    let warned = herald(&repo, &["check", "--against", "git:main"]);
+    let text = stdout(&warned);
+    assert_eq!(warned.status.code(), Some(0), "{text}{}", stderr(&warned));
+    assert!(
+        text.contains("warning DEFAULT_MISMATCH")
+            && text.contains(&format!("/fields/{}/default", fields - 1))
+            && text.contains("the default of field \"channel\" does not match its type"),
+        "{text}"
+    );
+
+    std::fs::write(
+        repo.join("herald.toml"),
+        "default_compatibility = \"BACKWARD\"\n[lint]\nDEFAULT_MISMATCH = \"error\"\n",
+    )
+    .unwrap();
+    let refused = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("error DEFAULT_MISMATCH"),
+        "{}",
+        stdout(&refused)
+    );
+}

@@ -171,7 +171,7 @@ async fn a_panicking_handler_is_answered_500_and_later_requests_are_served() {
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["error_code"], 500, "{body}");
         assert!(
-            body["message"].as_str().unwrap().contains("Internal server error"),
+            body["message"].as_str().unwrap().starts_with("Internal Server Error"),
             "{body}"
         );
     }

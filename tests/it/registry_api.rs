@@ -595,13 +595,24 @@ registry_test!(import_mode_keeps_ids_and_versions, |r: TestRegistry| async move 
     );
     assert_eq!(r.get("/subjects/s/versions").await.ok(), json!([3, 5]));
     assert_eq!(r.get("/subjects/s/versions/3").await.ok()["id"], 100);
-    // An id taken by other content, or content that has another id: 42207.
-    r.post("/subjects/t/versions", &body(&payment_v2(), 100, 1))
+    // An id taken by other content is not overwritten (42205, as Confluent refuses it);
+    // content that already has another id keeps it (42207).
+    let message = r
+        .post("/subjects/t/versions", &body(&payment_v2(), 100, 1))
+        .await
+        .fails(422, 42205);
+    assert!(
+        message.starts_with("Overwrite new schema with id 100 in context  is not permitted."),
+        "{message}"
+    );
+    let message = r
+        .post("/subjects/t/versions", &body(&payment_v1(), 101, 1))
         .await
         .fails(422, 42207);
-    r.post("/subjects/t/versions", &body(&payment_v1(), 101, 1))
-        .await
-        .fails(422, 42207);
+    assert!(
+        message.starts_with("The ID of an imported schema does not match the existing ID"),
+        "{message}"
+    );
     // Without an id, IMPORT refuses.
     r.register("t", &payment_v2()).await.fails(422, 42205);
 
@@ -643,8 +654,16 @@ registry_test!(metadata_and_rule_sets_are_kept, |r: TestRegistry| async move {
 
     let bad = json!({"schema": payment_v1().to_string(), "ruleSet": {"domainRules": [{"kind": "CONDITION"}]}});
     r.post("/subjects/s/versions", &bad).await.fails(422, 42210);
+    // Wrong JSON shapes are refused by Confluent's JSON binding: 400.
     let bad = json!({"schema": payment_v1().to_string(), "metadata": ["not", "an", "object"]});
-    r.post("/subjects/s/versions", &bad).await.fails(422, 42201);
+    let message = r.post("/subjects/s/versions", &bad).await.fails(400, 400);
+    assert!(message.contains("\"metadata\" must be an object"), "{message}");
+    let bad = json!({"schema": payment_v1().to_string(), "ruleSet": {"domainRules": 5}});
+    let message = r.post("/subjects/s/versions", &bad).await.fails(400, 400);
+    assert!(
+        message.contains("\"ruleSet.domainRules\" must be an array"),
+        "{message}"
+    );
 });
 
 registry_test!(data_survives_a_restart, |r: TestRegistry| async move {

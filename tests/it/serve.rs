@@ -439,3 +439,21 @@ fn two_processes_on_one_postgres_database_are_one_registry() {
     );
     let _ = (a.terminate(), b.terminate());
 }
+
+/// `--validate-avro-defaults` reaches the registry: off by default (a mismatched default
+/// registers, as in Confluent 7.x), on from the flag (42201).
+#[test]
+fn avro_default_validation_is_a_serve_setting() {
+    let body = json!({"schema": json!({"type": "record", "name": "R",
+        "fields": [{"name": "a", "type": "string", "default": null}]}).to_string()});
+    let lenient = Server::start(&[]);
+    let (status, reply) = lenient.call("POST", "/subjects/s/versions", Some(&body));
+    assert_eq!((status, reply), (200, json!({"id": 1})));
+    let strict = Server::start(&["--validate-avro-defaults"]);
+    let (status, reply) = strict.call("POST", "/subjects/s/versions", Some(&body));
+    assert_eq!((status, &reply["error_code"]), (422, &json!(42201)), "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().starts_with("Invalid schema"),
+        "{reply}"
+    );
+}

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::schema::pointer;
 
-pub use parse::parse;
+pub use parse::{parse, parse_with};
 
 /// Index of a type in an [`AvroSchema`]'s arena.
 pub type NodeId = usize;
@@ -341,6 +341,13 @@ impl AvroSchema {
     }
 
     /// The JSON pointer of a node within its own document.
+    /// The field defaults of this schema (not of its references) that do not fit their
+    /// field's type, as (JSON pointer of the default, message): what a schema parsed without
+    /// checking defaults may hold, and what `herald check` reports as a lint.
+    pub fn default_mismatches(&self) -> Vec<(String, String)> {
+        parse::default_mismatches(&self.nodes).collect()
+    }
+
     pub fn pointer(&self, id: NodeId) -> String {
         pointer_of(&self.nodes, id)
     }

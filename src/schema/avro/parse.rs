@@ -33,8 +33,16 @@ const RESERVED_TYPE_KEYS: &[&str] = &[
 ];
 const RESERVED_FIELD_KEYS: &[&str] = &["name", "type", "doc", "default", "order", "aliases"];
 
-/// Parses `text`, with the named types of `references` (already in dependency order) in scope.
+/// Parses `text`, with the named types of `references` (already in dependency order) in scope,
+/// checking field defaults against their types.
 pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, SchemaError> {
+    parse_with(text, references, true)
+}
+
+/// Parses `text`; field defaults are checked against their types only when `check_defaults`
+/// (Java's `validateDefaults`). Unchecked, a default that does not fit is kept as written:
+/// [`AvroSchema::default_mismatches`] lists them.
+pub fn parse_with(text: &str, references: &[Reference<'_>], check_defaults: bool) -> Result<AvroSchema, SchemaError> {
     // Rough sizes from the text, so the buffers grow once or not at all.
     let mut parser = Parser {
         nodes: Vec::with_capacity(text.len() / 32),
@@ -58,7 +66,11 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<AvroSchema, Sch
     let value = Json::parse(text).map_err(|e| SchemaError::from_json(&e))?;
     parser.document = 0;
     let root = parser.parse_type(&value, &Path::root(), None)?;
-    parser.check_defaults()?;
+    if check_defaults {
+        if let Some((pointer, message)) = default_mismatches(&parser.nodes).next() {
+            return Err(SchemaError::at(pointer, message));
+        }
+    }
     if parser.recursive.get() {
         parser.check_finite(&documents)?;
     }
@@ -620,30 +632,34 @@ impl Parser {
         }));
         Ok(id)
     }
+}
 
-    /// Field defaults are checked once every type is complete, so that a default can use a
-    /// type defined later in the same record (recursion through a union, say).
-    fn check_defaults(&self) -> Result<(), SchemaError> {
-        for (id, node) in self.nodes.iter().enumerate().filter(|(_, n)| n.document == 0) {
-            let Kind::Record(record) = &node.kind else { continue };
-            for (index, field) in record.fields.iter().enumerate() {
-                if let Some(default) = &field.default {
-                    if let Err(problem) = defaults::check(&self.nodes, field.schema, default) {
-                        let field_pointer =
-                            pointer::push_index(&pointer::push(&pointer_of(&self.nodes, id), "fields"), index);
-                        return Err(SchemaError::at(
-                            pointer::push(&field_pointer, "default"),
-                            format!(
-                                "the default of field \"{}\" does not match its type: {problem}",
-                                field.name
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
+/// Every field default of the main document that does not fit its field's type, as (pointer
+/// of the default, message). Run once every type is complete, so that a default can use a
+/// type defined later in the same record (recursion through a union, say).
+pub(super) fn default_mismatches(nodes: &[Node]) -> impl Iterator<Item = (String, String)> + '_ {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.document == 0)
+        .filter_map(|(id, node)| match &node.kind {
+            Kind::Record(record) => Some((id, record)),
+            _ => None,
+        })
+        .flat_map(move |(id, record)| {
+            record.fields.iter().enumerate().filter_map(move |(index, field)| {
+                let default = field.default.as_ref()?;
+                let problem = defaults::check(nodes, field.schema, default).err()?;
+                let field_pointer = pointer::push_index(&pointer::push(&pointer_of(nodes, id), "fields"), index);
+                Some((
+                    pointer::push(&field_pointer, "default"),
+                    format!(
+                        "the default of field \"{}\" does not match its type: {problem}",
+                        field.name
+                    ),
+                ))
+            })
+        })
 }
 
 fn custom_props(object: Members<'_, '_>, reserved: &[&str]) -> Vec<(String, Value)> {
