@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::{corrupt, parse_refs, Core, RegistryError, SchemaReference};
-use crate::schema::{ParseOptions, Reference, Schema, SchemaType};
+use crate::schema::{sort_keys, ParseOptions, Reference, Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow};
 
 /// A request's schema, parsed and validated, with its references pinned to versions.
@@ -245,17 +245,6 @@ pub(super) fn normalized(schema: &Schema) -> String {
             }
             Err(_) => json.canonical().to_string(),
         },
-    }
-}
-
-fn sort_keys(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.sort_keys();
-            map.values_mut().for_each(sort_keys);
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
     }
 }
 

@@ -171,6 +171,20 @@ impl Schema {
     }
 }
 
+/// Sorts object keys at every level of `value`: the normalised form of JSON text (JSON
+/// Schema under `normalize=true`, and the objects inside Avro defaults and properties,
+/// which Confluent writes through a key-ordering JSON mapper).
+pub fn sort_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 /// MD5 over the schema type and canonical text. MD5 because that is what Confluent uses for
 /// schema identity; it deduplicates, it does not defend against anyone.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,6 +13,7 @@
 use serde_json::Value;
 
 use super::{canonical, AvroSchema, Kind};
+use crate::schema::sort_keys;
 
 impl AvroSchema {
     /// The canonical text of this schema in Confluent's normalised form.
@@ -97,19 +98,6 @@ fn recognised(logical: &str, base: &str) -> bool {
             )
             | ("duration", "FIXED")
     )
-}
-
-/// Object keys sorted at every level (Confluent writes values through a JSON mapper that
-/// orders map entries and properties by key).
-fn sort_keys(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.sort_keys();
-            map.values_mut().for_each(sort_keys);
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
 }
 
 #[cfg(test)]
