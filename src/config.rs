@@ -225,9 +225,7 @@ impl Settings {
             .parse()
             .map_err(|e| ConfigError(format!("default_compatibility: {e}")))?;
         let api_profile = match args.api_profile.or(file.api_profile.map(FileProfile::into_text)) {
-            Some(text) => text
-                .parse()
-                .map_err(|why| ConfigError(format!("api_profile: {why}")))?,
+            Some(text) => text.parse().map_err(|why| ConfigError(format!("api_profile: {why}")))?,
             None => ApiProfile::default(),
         };
         let max_schema_bytes = args

@@ -98,7 +98,9 @@ pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>,
     };
     let view = SchemaStringView::new(&schema, max_id, state.api_profile);
     // 8.x names where the id sits in the subject asked about: its newest live version there.
-    let subject = params.text("subject").filter(|_| state.api_profile.names_subject_version());
+    let subject = params
+        .text("subject")
+        .filter(|_| state.api_profile.names_subject_version());
     let placed = match subject {
         Some(subject) => match state.registry.versions_of_id(id, Some(subject), false).await {
             Ok(mut versions) => versions.pop(),
