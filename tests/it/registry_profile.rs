@@ -73,6 +73,12 @@ profile_test!(
             .await
             .fails(409, expected);
         assert!(message.contains("READER_FIELD_MISSING_DEFAULT_VALUE"), "{message}");
+        // The refusal is counted as an incompatibility whatever its code.
+        let metrics = r.get("/metrics").await.text;
+        assert!(
+            metrics.contains("herald_registrations_rejected_total{reason=\"incompatible\"} 1"),
+            "{metrics}"
+        );
         // The check endpoint answers a verdict, not an error, under both.
         let verdict = r
             .post(
