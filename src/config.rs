@@ -9,6 +9,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::compat::CompatibilityLevel;
+use crate::http::ApiProfile;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 pub const DEFAULT_KAFKA_LISTEN: &str = "127.0.0.1:9092";
@@ -48,6 +49,12 @@ pub struct ServeArgs {
     /// [default: false]
     #[arg(long, env = "HERALD_VALIDATE_AVRO_DEFAULTS", num_args = 0..=1, default_missing_value = "true")]
     pub validate_avro_defaults: Option<bool>,
+    /// Which Confluent Schema Registry release the API's answers look like: `7` (AVRO
+    /// schemas without `schemaType`, `{"id":N}` for a registration, 409/409 for an
+    /// incompatible schema) or `8` (`schemaType` always, the whole schema for a
+    /// registration, 409/40901) [default: 7]
+    #[arg(long, env = "HERALD_API_PROFILE")]
+    pub api_profile: Option<String>,
     /// Log filter, as RUST_LOG (`info`, `herald=debug,sqlx=warn`) [default: info]
     #[arg(long, env = "HERALD_LOG")]
     pub log: Option<String>,
@@ -111,6 +118,23 @@ impl FileDuration {
     }
 }
 
+/// `api_profile` in `herald.toml`: `"8"`, or the bare number `8`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileProfile {
+    Number(i64),
+    Text(String),
+}
+
+impl FileProfile {
+    fn into_text(self) -> String {
+        match self {
+            FileProfile::Number(n) => n.to_string(),
+            FileProfile::Text(text) => text,
+        }
+    }
+}
+
 /// The `herald.toml` keys: the flags' names with underscores.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +145,7 @@ struct FileSettings {
     max_schema_bytes: Option<usize>,
     default_compatibility: Option<String>,
     validate_avro_defaults: Option<bool>,
+    api_profile: Option<FileProfile>,
     log: Option<String>,
     public_url: Option<String>,
     max_request_bytes: Option<usize>,
@@ -157,6 +182,8 @@ pub struct Settings {
     pub default_compatibility: CompatibilityLevel,
     /// `RegistrySettings::validate_avro_defaults`.
     pub validate_avro_defaults: bool,
+    /// `http::ApiProfile`: which Confluent release the answers look like.
+    pub api_profile: ApiProfile,
     pub log: String,
     /// Where clients reach the server, without a trailing slash; `None` until `serve` knows
     /// its listening address (then `http://<address>`).
@@ -197,6 +224,10 @@ impl Settings {
         let default_compatibility = level_name
             .parse()
             .map_err(|e| ConfigError(format!("default_compatibility: {e}")))?;
+        let api_profile = match args.api_profile.or(file.api_profile.map(FileProfile::into_text)) {
+            Some(text) => text.parse().map_err(|why| ConfigError(format!("api_profile: {why}")))?,
+            None => ApiProfile::default(),
+        };
         let max_schema_bytes = args
             .max_schema_bytes
             .or(file.max_schema_bytes)
@@ -281,6 +312,7 @@ impl Settings {
                 .validate_avro_defaults
                 .or(file.validate_avro_defaults)
                 .unwrap_or(false),
+            api_profile,
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
         })
     }
@@ -427,6 +459,52 @@ mod tests {
         assert_eq!(parsed.serve.validate_avro_defaults, Some(true));
         let parsed = Cli::try_parse_from(["herald", "--validate-avro-defaults=false"]).unwrap();
         assert_eq!(parsed.serve.validate_avro_defaults, Some(false));
+    }
+
+    #[test]
+    fn the_api_profile_is_7_unless_set_to_8() {
+        let dir = std::env::temp_dir().join(format!("herald-config-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("herald.toml");
+        let resolve = |flag: Option<&str>| {
+            Settings::resolve(ServeArgs {
+                config: Some(file.clone()),
+                api_profile: flag.map(str::to_string),
+                ..ServeArgs::default()
+            })
+        };
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(resolve(None).unwrap().api_profile, ApiProfile::V7);
+        assert_eq!(resolve(Some("8")).unwrap().api_profile, ApiProfile::V8);
+        std::fs::write(&file, "api_profile = \"8\"\n").unwrap();
+        assert_eq!(resolve(None).unwrap().api_profile, ApiProfile::V8);
+        assert_eq!(resolve(Some("7")).unwrap().api_profile, ApiProfile::V7, "the flag wins");
+
+        for bad in ["9", "", "8.x", "latest"] {
+            let err = resolve(Some(bad)).unwrap_err();
+            assert!(
+                err.0.starts_with("api_profile:") && err.0.contains("\"7\" or \"8\""),
+                "{bad:?}: {err}"
+            );
+        }
+        std::fs::write(&file, "api_profile = \"6\"\n").unwrap();
+        let err = resolve(None).unwrap_err();
+        assert!(err.0.contains("api_profile") && err.0.contains("\"6\""), "{err}");
+        // A bare number in the file reads as its text.
+        std::fs::write(&file, "api_profile = 8\n").unwrap();
+        assert_eq!(resolve(None).unwrap().api_profile, ApiProfile::V8);
+        std::fs::write(&file, "api_profile = 80\n").unwrap();
+        let err = resolve(None).unwrap_err();
+        assert!(err.0.contains("api_profile") && err.0.contains("\"80\""), "{err}");
+
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let parsed = Cli::try_parse_from(["herald", "--api-profile", "8"]).unwrap();
+        assert_eq!(parsed.serve.api_profile.as_deref(), Some("8"));
     }
 
     #[test]

@@ -84,7 +84,9 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let state = AppState::with_broker(registry, broker.clone())
         .with_public_url(public_url)
         .with_max_request_bytes(max_request_bytes)
+        .with_api_profile(settings.api_profile)
         .with_read_budget(ReadBudget::new(settings.read_budget_bytes, READ_BUDGET_WAIT));
+    tracing::info!(api_profile = %settings.api_profile, "registry API answers as Confluent {}.x", settings.api_profile);
     let limits = Limits {
         header_read_timeout: settings.header_read_timeout,
         idle_timeout: settings.idle_timeout,

@@ -14,7 +14,7 @@ use super::wire::{
     SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
-use crate::registry::{schema_id_in_range, Mode, SubjectSchema, VersionSpec, MAX_ID};
+use crate::registry::{schema_id_in_range, Mode, RegistryError, SubjectSchema, VersionSpec, MAX_ID};
 
 type Reply = Result<Response, ApiError>;
 
@@ -80,7 +80,12 @@ pub async fn list_schemas(State(state): State<AppState>, params: Params) -> Repl
         .list_schemas(prefix, params.flag("deleted"), params.flag("latestOnly"))
         .await?;
     let schemas = params.page(schemas, Some(SCHEMA_PAGE_MAX));
-    reply(&schemas.iter().map(SchemaView::from).collect::<Vec<_>>())
+    reply(
+        &schemas
+            .iter()
+            .map(|s| SchemaView::new(s, state.api_profile))
+            .collect::<Vec<_>>(),
+    )
 }
 
 pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
@@ -91,7 +96,24 @@ pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>,
     } else {
         None
     };
-    reply(&SchemaStringView::new(&schema, max_id))
+    let view = SchemaStringView::new(&schema, max_id, state.api_profile);
+    // 8.x names where the id sits in the subject asked about: its newest live version there.
+    let subject = params
+        .text("subject")
+        .filter(|_| state.api_profile.names_subject_version());
+    let placed = match subject {
+        Some(subject) => match state.registry.versions_of_id(id, Some(subject), false).await {
+            Ok(mut versions) => versions.pop(),
+            // Every version using the id is gone: the schema alone answers.
+            Err(RegistryError::SchemaNotFound(_)) => None,
+            Err(err) => return Err(err.into()),
+        },
+        None => None,
+    };
+    match &placed {
+        Some((subject, version)) => reply(&view.in_subject(subject, *version)),
+        None => reply(&view),
+    }
 }
 
 pub async fn schema_text_by_id(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
@@ -149,7 +171,7 @@ pub async fn lookup(State(state): State<AppState>, Path(subject): Path<String>, 
         .registry
         .lookup(&subject, &request, params.flag("normalize"), params.flag("deleted"))
         .await?;
-    reply(&SchemaView::from(found.as_ref()))
+    reply(&SchemaView::new(found.as_ref(), state.api_profile))
 }
 
 pub async fn delete_subject(State(state): State<AppState>, Path(subject): Path<String>, params: Params) -> Reply {
@@ -174,21 +196,21 @@ pub async fn register(
     params: Params,
     body: Bytes,
 ) -> Reply {
+    let profile = state.api_profile;
     let outcome = async {
         let request = parse_registry_body::<SchemaBody>(&body)?.into_request()?;
-        Ok::<_, ApiError>(
-            state
-                .registry
-                .register(&subject, &request, params.flag("normalize"))
-                .await?,
-        )
+        state
+            .registry
+            .register(&subject, &request, params.flag("normalize"))
+            .await
+            .map_err(|err| profile.error(err))
     }
     .await;
     let registered = match outcome {
         Ok(registered) => registered,
         Err(err) => {
             state.metrics.record_rejection(match err.code {
-                409 => "incompatible",
+                _ if err.status == StatusCode::CONFLICT => "incompatible",
                 42205 => "mode",
                 50001 => "error",
                 c if c >= 42200 => "invalid",
@@ -200,11 +222,12 @@ pub async fn register(
     state
         .metrics
         .record_registration(if registered.created { "created" } else { "existing" });
-    if registered.rewritten {
+    if registered.rewritten || profile.full_registration() {
         reply(&RegisteredView::new(
             registered.id,
             registered.version,
             &registered.schema,
+            profile,
         ))
     } else {
         reply(&IdView { id: registered.id })
@@ -224,7 +247,8 @@ pub async fn get_version(
     Path((subject, v)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    reply(&SchemaView::from(&named_version(&state, &subject, &v, &params).await?))
+    let found = named_version(&state, &subject, &v, &params).await?;
+    reply(&SchemaView::new(&found, state.api_profile))
 }
 
 pub async fn get_version_text(
@@ -272,7 +296,7 @@ pub async fn subject_metadata(State(state): State<AppState>, Path(subject): Path
         .registry
         .latest_with_metadata(&subject, &pairs, params.flag("deleted"))
         .await?;
-    reply(&SchemaView::from(&found))
+    reply(&SchemaView::new(&found, state.api_profile))
 }
 
 async fn check(state: &AppState, subject: &str, v: Option<VersionSpec>, params: &Params, body: &Bytes) -> Reply {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod media;
 pub mod metrics;
 mod params;
+pub mod profile;
 pub mod read_budget;
 mod records_json;
 pub mod server;
@@ -39,6 +40,7 @@ use crate::broker::Broker;
 use crate::registry::Registry;
 use error::ApiError;
 use metrics::Metrics;
+pub use profile::ApiProfile;
 
 /// What every handler can reach; one `Arc`, as it is cloned for every request.
 #[derive(Clone)]
@@ -66,6 +68,8 @@ pub struct Shared {
     pub max_request_bytes: usize,
     /// The bytes concurrent record reads may hold together.
     pub read_budget: read_budget::ReadBudget,
+    /// Which Confluent release the registry's answers look like (`api_profile`).
+    pub api_profile: ApiProfile,
 }
 
 impl std::ops::Deref for AppState {
@@ -88,6 +92,7 @@ impl AppState {
             kafka_bootstrap: None,
             max_request_bytes: 0,
             read_budget: Default::default(),
+            api_profile: ApiProfile::default(),
         }))
         .with_default_body_limit()
     }
@@ -103,6 +108,7 @@ impl AppState {
             kafka_bootstrap: None,
             max_request_bytes: 0,
             read_budget: Default::default(),
+            api_profile: ApiProfile::default(),
         }))
         .with_default_body_limit()
     }
@@ -153,6 +159,14 @@ pub fn default_max_request_bytes(max_schema_bytes: usize) -> usize {
 }
 
 impl AppState {
+    /// Sets the response profile; call before the state is shared.
+    pub fn with_api_profile(mut self, profile: ApiProfile) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.api_profile = profile;
+        }
+        self
+    }
+
     /// Sets the budget concurrent reads share; call before the state is shared.
     pub fn with_read_budget(mut self, budget: read_budget::ReadBudget) -> AppState {
         if let Some(shared) = Arc::get_mut(&mut self.0) {

@@ -1,6 +1,8 @@
-//! The REST API's bodies, field for field as Confluent's (registry-api.md §2), in the 7.x
-//! profile: empty lists and absent values are omitted, and `schemaType` is left out for
-//! AVRO. Unknown request fields are ignored, as Confluent's entities ignore them.
+//! The REST API's bodies, field for field as Confluent's (registry-api.md §2): empty lists
+//! and absent values are omitted, and the fields that differ between Confluent releases
+//! are filled in as the server's [`ApiProfile`] says (`schemaType` is left out for AVRO in
+//! the default 7.x profile). Unknown request fields are ignored, as Confluent's entities
+//! ignore them.
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::profile::ApiProfile;
 use crate::registry::{Config, SchemaReference, SchemaRequest, StoredSchema, SubjectSchema};
 use crate::schema::SchemaType;
 
@@ -149,14 +152,6 @@ fn references(refs: &[SchemaReference]) -> Vec<ReferenceView<'_>> {
         .collect()
 }
 
-fn is_avro(t: &SchemaType) -> bool {
-    *t == SchemaType::Avro
-}
-
-fn wire_type<S: serde::Serializer>(t: &SchemaType, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(t.as_str())
-}
-
 /// `Schema`: one version of a subject.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -164,8 +159,9 @@ pub struct SchemaView<'a> {
     pub subject: &'a str,
     pub version: i64,
     pub id: i64,
-    #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
-    pub schema_type: SchemaType,
+    /// Left out for AVRO in the 7.x profile ([`ApiProfile::schema_type`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ReferenceView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,29 +169,42 @@ pub struct SchemaView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_set: Option<&'a Value>,
     pub schema: &'a str,
+    /// Only in the 8.x profile, and only for a soft-deleted version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
 }
 
-impl<'a> From<&'a SubjectSchema> for SchemaView<'a> {
-    fn from(v: &'a SubjectSchema) -> Self {
+impl<'a> SchemaView<'a> {
+    pub fn new(v: &'a SubjectSchema, profile: ApiProfile) -> Self {
         SchemaView {
             subject: &v.subject,
             version: v.version,
             id: v.schema.id,
-            schema_type: v.schema.schema_type,
+            schema_type: wire_type(profile, v.schema.schema_type),
             references: references(&v.schema.references),
             metadata: v.schema.metadata.as_ref(),
             rule_set: v.schema.rule_set.as_ref(),
             schema: &v.schema.schema,
+            deleted: profile.deleted_flag(v.deleted),
         }
     }
+}
+
+fn wire_type(profile: ApiProfile, schema_type: SchemaType) -> Option<&'static str> {
+    profile.schema_type(schema_type).map(SchemaType::as_str)
 }
 
 /// `SchemaString`: a schema by id.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaStringView<'a> {
-    #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
-    pub schema_type: SchemaType,
+    /// Only in the 8.x profile, when the request names a subject the id is registered in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_type: Option<&'static str>,
     pub schema: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ReferenceView<'a>>,
@@ -208,9 +217,11 @@ pub struct SchemaStringView<'a> {
 }
 
 impl<'a> SchemaStringView<'a> {
-    pub fn new(s: &'a StoredSchema, max_id: Option<i64>) -> Self {
+    pub fn new(s: &'a StoredSchema, max_id: Option<i64>, profile: ApiProfile) -> Self {
         SchemaStringView {
-            schema_type: s.schema_type,
+            subject: None,
+            version: None,
+            schema_type: wire_type(profile, s.schema_type),
             schema: &s.schema,
             references: references(&s.references),
             metadata: s.metadata.as_ref(),
@@ -218,14 +229,21 @@ impl<'a> SchemaStringView<'a> {
             max_id,
         }
     }
+
+    /// Names the subject and version the schema has there (8.x `?subject=`).
+    pub fn in_subject(mut self, subject: &'a str, version: i64) -> Self {
+        self.subject = Some(subject);
+        self.version = Some(version);
+        self
+    }
 }
 
 impl<'a> RegisteredView<'a> {
-    pub fn new(id: i64, version: i64, s: &'a StoredSchema) -> Self {
+    pub fn new(id: i64, version: i64, s: &'a StoredSchema, profile: ApiProfile) -> Self {
         RegisteredView {
             id,
             version,
-            schema_type: s.schema_type,
+            schema_type: wire_type(profile, s.schema_type),
             references: references(&s.references),
             metadata: s.metadata.as_ref(),
             rule_set: s.rule_set.as_ref(),
@@ -234,14 +252,15 @@ impl<'a> RegisteredView<'a> {
     }
 }
 
-/// `RegisterSchemaResponse` when the stored schema differs from the request.
+/// `RegisterSchemaResponse`: in the 7.x profile only when the stored schema differs from
+/// the request; in the 8.x profile for every registration.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisteredView<'a> {
     pub id: i64,
     pub version: i64,
-    #[serde(skip_serializing_if = "is_avro", serialize_with = "wire_type")]
-    pub schema_type: SchemaType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ReferenceView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use herald::broker::log::LogConfig;
 use herald::broker::Broker;
-use herald::http::{app, App, AppState};
+use herald::http::{app, ApiProfile, App, AppState};
 use herald::registry::{Registry, RegistrySettings};
 use herald::store::Store;
 use serde_json::Value;
@@ -184,13 +184,33 @@ impl TestRegistry {
     }
 
     pub async fn open(backend: Backend, settings: RegistrySettings) -> TestRegistry {
+        TestRegistry::open_as(backend, settings, ApiProfile::default()).await
+    }
+
+    /// A registry answering as `profile` (the `api_profile` setting).
+    pub async fn open_as(backend: Backend, settings: RegistrySettings, profile: ApiProfile) -> TestRegistry {
         let store = match &backend {
             Backend::Sqlite(dir) => Store::open_sqlite(dir).await,
             Backend::Postgres(url) => Store::open_postgres(url).await,
         }
         .unwrap_or_else(|e| panic!("cannot open the test store {backend:?}: {e}"));
-        let app = app(AppState::new(Registry::new(store.clone(), settings)));
+        let app = app(AppState::new(Registry::new(store.clone(), settings)).with_api_profile(profile));
         TestRegistry { app, backend, store }
+    }
+
+    /// A fresh registry answering as `profile` on SQLite, or on PostgreSQL (`None`, after
+    /// saying why, when no server is configured).
+    pub async fn with_profile(postgres: bool, profile: ApiProfile) -> Option<TestRegistry> {
+        let backend = if postgres {
+            let Some(server) = postgres_url() else {
+                crate::support::skip("PostgreSQL variant needs HERALD_TEST_DATABASE_URL (CI sets it)");
+                return None;
+            };
+            Backend::Postgres(fresh_postgres_database(&server).await)
+        } else {
+            Backend::Sqlite(temp_dir("herald-api"))
+        };
+        Some(TestRegistry::open_as(backend, RegistrySettings::default(), profile).await)
     }
 
     /// Closes this registry and opens another on the same database, as a restart does.
@@ -309,6 +329,47 @@ macro_rules! registry_test {
                 if let Some(registry) = $crate::registry_support::TestRegistry::postgres().await {
                     ($body)(registry).await;
                 }
+            }
+        }
+    };
+}
+
+/// Declares one test body run under both response profiles on both backends:
+/// `NAME::v7_sqlite`, `NAME::v7_postgres`, `NAME::v8_sqlite`, `NAME::v8_postgres`. The body
+/// gets the registry and the profile it answers as.
+#[macro_export]
+macro_rules! profile_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use herald::http::ApiProfile;
+            use $crate::registry_support::TestRegistry;
+
+            async fn run(postgres: bool, profile: ApiProfile) {
+                if let Some(registry) = TestRegistry::with_profile(postgres, profile).await {
+                    ($body)(registry, profile).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn v7_sqlite() {
+                run(false, ApiProfile::V7).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn v7_postgres() {
+                run(true, ApiProfile::V7).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn v8_sqlite() {
+                run(false, ApiProfile::V8).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn v8_postgres() {
+                run(true, ApiProfile::V8).await;
             }
         }
     };

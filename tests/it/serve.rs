@@ -98,6 +98,7 @@ impl Server {
             .args(args)
             .env_remove("HERALD_DATABASE_URL")
             .env_remove("HERALD_KAFKA_LISTEN")
+            .env_remove("HERALD_API_PROFILE")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -365,6 +366,50 @@ fn settings_come_from_herald_toml_and_environment() {
         .expect("run herald");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("sideways"));
+}
+
+/// `api_profile` reaches the API from `herald.toml` (and the Python client's tests start
+/// servers with `--api-profile`); a value other than 7 or 8 stops the start, naming the key
+/// and the values allowed.
+#[test]
+fn the_api_profile_is_a_serve_setting() {
+    let body = json!({"schema": "\"string\""});
+    let dir = temp_dir("herald-serve-profile");
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\napi_profile = \"8\"\n",
+            dir.join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let v8 = Server::start(&["--config", &config_arg]);
+    let (status, reply) = v8.call("POST", "/subjects/s/versions", Some(&body));
+    assert_eq!(
+        (status, reply),
+        (
+            200,
+            json!({"id": 1, "version": 1, "schemaType": "AVRO", "schema": "\"string\""})
+        )
+    );
+    let v7 = Server::start(&[]);
+    let (status, reply) = v7.call("POST", "/subjects/s/versions", Some(&body));
+    assert_eq!((status, reply), (200, json!({"id": 1})));
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--data-dir", &dir.join("bad").display().to_string()])
+        .args(kafka_listen_args("off"))
+        .env("HERALD_API_PROFILE", "9")
+        .output()
+        .expect("run herald");
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("api_profile") && stderr.contains("\"9\"") && stderr.contains("\"7\" or \"8\""),
+        "{stderr}"
+    );
 }
 
 #[test]
