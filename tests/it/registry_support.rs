@@ -2,7 +2,7 @@
 //! socket. Every test runs on SQLite, and on PostgreSQL when `HERALD_TEST_DATABASE_URL`
 //! names a server (CI sets it); otherwise the PostgreSQL variant prints why it skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
@@ -102,12 +102,22 @@ pub async fn fresh_postgres_database(server: &str) -> String {
     let mut admin = sqlx::PgConnection::connect(server)
         .await
         .expect("connect to HERALD_TEST_DATABASE_URL");
-    let stale: Vec<(String,)> =
+    let earlier: Vec<(String,)> =
         sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'herald_t_%' AND datname NOT LIKE $1")
             .bind(format!("herald_t_{}_%", std::process::id()))
             .fetch_all(&mut admin)
             .await
             .expect("list databases");
+    // Databases of test processes that have ended (`herald_t_<pid>_<n>`); another test
+    // process running beside this one keeps its own.
+    let stale = earlier.into_iter().filter(|(name,)| {
+        let pid = name
+            .trim_start_matches("herald_t_")
+            .split('_')
+            .next()
+            .unwrap_or_default();
+        pid.is_empty() || !Path::new(&format!("/proc/{pid}")).exists()
+    });
     for (name,) in stale {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .execute(&mut admin)
