@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 
 use super::{corrupt, parse_refs, Core, RegistryError, SchemaReference};
 use crate::schema::{sort_keys, ParseOptions, Reference, Schema, SchemaType};
-use crate::store::queries::{self, SchemaRow};
+use crate::store::queries::{self, SchemaRow, VersionRow};
 
 /// A request's schema, parsed and validated, with its references pinned to versions.
 pub(super) struct Parsed {
@@ -21,6 +21,10 @@ pub(super) struct Parsed {
     pub canonical: String,
     /// The references with `-1` replaced by the version it meant.
     pub references: Vec<SchemaReference>,
+    /// Whether `canonical` is the normalised text (`normalize=true` or the subject's
+    /// setting): versions stored without normalisation are then matched by their
+    /// normalised form too (see [`Core::normalized_matches`]).
+    pub normalized: bool,
 }
 
 /// Parsed stored schemas by id. Stored content never changes under an id, so entries never
@@ -92,7 +96,44 @@ impl Core {
             schema_type,
             canonical,
             references,
+            normalized: normalize,
         })
+    }
+
+    /// The versions of `subject` (deleted ones too), newest first, whose content is
+    /// `parsed`'s: by the stored text, and for a normalised request also by the normalised
+    /// form of each stored version, which may have been stored before normalisation was
+    /// asked for (Confluent matches those too). A stored version that no longer parses is
+    /// passed over with a warning rather than failing the whole search.
+    pub(super) async fn versions_with_content(
+        &self,
+        conn: &mut AnyConnection,
+        subject: &str,
+        parsed: &Parsed,
+    ) -> Result<Vec<(VersionRow, SchemaRow)>, RegistryError> {
+        let content = content_key(parsed.schema_type, &parsed.canonical, &parsed.references);
+        let exact = queries::versions_with_content(conn, subject, &content).await?;
+        if !exact.is_empty() || !parsed.normalized {
+            return Ok(exact);
+        }
+        let mut matching = Vec::new();
+        for (version, stored) in queries::subject_versions_with_schemas(conn, subject)
+            .await?
+            .into_iter()
+            .rev()
+        {
+            if stored.schema_type != parsed.schema_type.as_str() {
+                continue;
+            }
+            match self.stored_parsed(conn, stored.id).await {
+                Ok(schema) if normalized(&schema) == parsed.canonical => matching.push((version, stored)),
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(subject, id = stored.id, error = %err, "a stored version does not parse; passed over")
+                }
+            }
+        }
+        Ok(matching)
     }
 
     /// A stored schema, parsed (with its references) for a compatibility check.

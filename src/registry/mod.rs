@@ -416,25 +416,7 @@ impl Core {
         let Some(parsed) = parsed else {
             return Err(RegistryError::SchemaNotFound(None));
         };
-        let rows = if normalize {
-            queries::subject_versions_with_schemas(reader.conn(), &subject).await?
-        } else {
-            Vec::new()
-        };
-        let candidates = if normalize {
-            // Stored texts may predate normalisation: compare normalised forms, newest first.
-            let mut matching = Vec::new();
-            for (version, stored) in rows.into_iter().rev() {
-                let schema = self.stored_parsed(reader.conn(), stored.id).await?;
-                if schema.schema_type() == parsed.schema_type && content::normalized(&schema) == parsed.canonical {
-                    matching.push((version, stored));
-                }
-            }
-            matching
-        } else {
-            let content = content::content_key(parsed.schema_type, &parsed.canonical, &parsed.references);
-            queries::versions_with_content(reader.conn(), &subject, &content).await?
-        };
+        let candidates = self.versions_with_content(reader.conn(), &subject, &parsed).await?;
         for (row, schema) in candidates.iter().filter(|(v, _)| include_deleted || !v.deleted) {
             if parse_refs(&schema.refs)? != parsed.references {
                 continue;

@@ -237,6 +237,29 @@ impl Core {
             }
         }
 
+        // A normalised request also matches a live version stored before normalisation was
+        // asked for, as Confluent looks it up by normalised form before registering.
+        if parsed.normalized && request.id.is_none() {
+            for (version, schema) in self.versions_with_content(conn, &subject, parsed).await? {
+                let same = !version.deleted
+                    && parse_refs(&schema.refs)? == parsed.references
+                    && parse_json(&schema.metadata) == metadata
+                    && parse_json(&schema.rule_set) == rule_set;
+                if same {
+                    return Ok(Registered {
+                        id: schema.id,
+                        version: version.version,
+                        created: false,
+                        rewritten,
+                        schema: StoredSchema {
+                            schema: schema.schema.clone(),
+                            ..stored(schema.id)
+                        },
+                    });
+                }
+            }
+        }
+
         let mode = self.effective_mode(conn, &subject).await?;
         check_mode(&subject, mode, request.id.is_some())?;
 

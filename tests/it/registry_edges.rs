@@ -287,6 +287,10 @@ registry_test!(
         // A subject whose versions were stored unnormalised is still found by a normalised lookup.
         let found = r.post("/subjects/other?normalize=true", &body(b)).await.ok();
         assert_eq!(found["id"], other["id"]);
+        // And a normalised registration of it finds that version instead of adding one.
+        let again = r.post("/subjects/other/versions?normalize=true", &body(b)).await.ok();
+        assert_eq!(again["id"], other["id"]);
+        assert_eq!(r.get("/subjects/other/versions").await.ok(), json!([1]));
     }
 );
 
