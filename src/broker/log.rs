@@ -33,7 +33,7 @@ use bytes::Bytes;
 use super::batch::{self, BatchError, BatchHeader, DecodedLog};
 use super::fds::{self, FileCache};
 use super::producers::{ProducerError, ProducerStates, Verdict};
-use super::segment::{file_name, write_atomically, Segment};
+use super::segment::{file_name, write_atomically, ReadAs, Segment};
 
 const CLEAN_MARKER: &str = "clean-shutdown";
 /// The producers' state at a clean shutdown; trusted only with the marker's offset.
@@ -517,6 +517,17 @@ impl PartitionLog {
     /// batch when any is durable), never past the durable point. An offset before the log
     /// start reads from the start; at or past the durable point, nothing.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
+        self.read_as(offset, max_bytes, ReadAs::Copy)
+    }
+
+    /// The same, with large reads handed over as mappings ([`ReadAs::Mapped`]), for bytes
+    /// sent to a socket as they are. Such a read stops at the end of its segment: joining
+    /// two would copy (that is, touch) the mapped bytes; the reader asks again for more.
+    pub fn read_mapped(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
+        self.read_as(offset, max_bytes, ReadAs::Mapped)
+    }
+
+    fn read_as(&self, offset: i64, max_bytes: usize, how: ReadAs) -> Result<Bytes, LogError> {
         if self.stopped == Some(Stopped::Deleted) {
             return Err(LogError::Deleted);
         }
@@ -537,15 +548,18 @@ impl PartitionLog {
             // The active segment may hold batches past the durable point at its end.
             let limit = segment.durable_size;
             let budget = max_bytes.saturating_sub(total).max(1);
-            let bytes = segment.read(offset, budget, limit).map_err(io_error(format!(
+            let bytes = segment.read(offset, budget, limit, how).map_err(io_error(format!(
                 "cannot read {}",
                 file_name(segment.base_offset, "log")
             )))?;
-            if !pieces.is_empty() && total + bytes.len() > max_bytes {
+            if total > 0 && total + bytes.len() > max_bytes {
                 break;
             }
             total += bytes.len();
             pieces.push(bytes);
+            if how == ReadAs::Mapped && total > 0 {
+                break;
+            }
         }
         // Most reads stay in one segment: its bytes as read, no copy.
         Ok(match pieces.len() {

@@ -200,6 +200,12 @@ impl Partition {
         lock(&self.shared.log).read(offset, max_bytes)
     }
 
+    /// The same, with large reads as mappings, for bytes sent to a socket as they are
+    /// (see [`PartitionLog::read_mapped`]).
+    pub fn read_mapped(&self, offset: i64, max_bytes: usize) -> Result<Bytes, LogError> {
+        lock(&self.shared.log).read_mapped(offset, max_bytes)
+    }
+
     /// (log start, durable end, next offset).
     pub fn offsets(&self) -> (i64, i64, i64) {
         let log = lock(&self.shared.log);

@@ -24,7 +24,8 @@ use memmap2::MmapOptions;
 use super::batch::{self, BatchError, BatchHeader};
 use super::fds::FileCache;
 
-/// Reads at least this large are mapped rather than copied (see [`read_range`]).
+/// Reads at least this large are mapped rather than copied where mapping is allowed (see
+/// [`read_range`]).
 const MAP_AT_LEAST: usize = 64 * 1024;
 
 /// An index entry about every this many bytes of log.
@@ -282,7 +283,7 @@ impl Segment {
 
     /// Whole batches from the one holding `offset`, up to `max_bytes` (but always the first
     /// batch whole) and never past byte `limit` of the file.
-    pub fn read(&self, offset: i64, max_bytes: usize, limit: u64) -> io::Result<Bytes> {
+    pub fn read(&self, offset: i64, max_bytes: usize, limit: u64, how: ReadAs) -> io::Result<Bytes> {
         let relative = (offset.max(self.base_offset) - self.base_offset) as u32;
         let start = match self.index.partition_point(|&(rel, _)| rel <= relative) {
             0 => 0,
@@ -316,7 +317,7 @@ impl Segment {
             }
             end = next;
         }
-        read_range(&file, position, (end - position) as usize)
+        read_range(&file, position, (end - position) as usize, how)
     }
 
     /// The time index: (greatest record timestamp so far, offset of the batch, relative to
@@ -416,23 +417,37 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// How a read hands over its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAs {
+    /// In a buffer of their own: for readers that look at the bytes in process.
+    Copy,
+    /// Large reads as a read-only mapping of the file: for bytes handed to a socket as
+    /// they are (a Kafka Fetch answer), from the page cache with no buffer to allocate,
+    /// zero and fill, and nothing left resident once sent. Never for bytes the server
+    /// reads itself: a disk error under a mapping is a SIGBUS when touched in process,
+    /// where the kernel's socket write only fails with EFAULT.
+    Mapped,
+}
+
 /// `len` bytes of a segment file from `position`, all below the segment's durable size.
-///
-/// A large read is a read-only mapping of the file, not a copy: a Kafka Fetch answer
-/// hands these bytes to the socket straight from the page cache, with no buffer to
-/// allocate, zero and fill, and nothing left resident once the answer is sent. Small
-/// reads (a consumer at the tail) are cheaper copied than mapped and unmapped.
-fn read_range(file: &File, position: u64, len: usize) -> io::Result<Bytes> {
-    if len < MAP_AT_LEAST {
-        let mut out = vec![0u8; len];
-        file.read_exact_at(&mut out, position)?;
-        return Ok(Bytes::from(out));
+/// Small reads (a consumer at the tail) are copied even when a mapping is allowed: they
+/// are cheaper copied than mapped and unmapped; so is any read the kernel will not map
+/// (out of mappings, `vm.max_map_count`).
+fn read_range(file: &File, position: u64, len: usize, how: ReadAs) -> io::Result<Bytes> {
+    if how == ReadAs::Mapped && len >= MAP_AT_LEAST {
+        // SAFETY: a mapping is unsound if the file changes under it, or is cut short
+        // (SIGBUS). The bytes mapped here are below the durable size, which the broker
+        // never writes again and never truncates while it runs (only recovery truncates,
+        // before the segment is readable); retention and topic deletion unlink the file,
+        // which leaves a mapping whole. Only another process altering the data directory
+        // could break this.
+        match unsafe { MmapOptions::new().offset(position).len(len).populate().map(file) } {
+            Ok(map) => return Ok(Bytes::from_owner(map)),
+            Err(err) => tracing::debug!(error = %err, len, "a log read could not be mapped; copied"),
+        }
     }
-    // SAFETY: a mapping is unsound if the file changes under it, or is cut short (SIGBUS).
-    // The bytes mapped here are below the durable size, which the broker never writes
-    // again and never truncates while it runs (only recovery truncates, before the segment
-    // is readable); retention and topic deletion unlink the file, which leaves a mapping
-    // whole. Only another process altering the data directory could break this.
-    let map = unsafe { MmapOptions::new().offset(position).len(len).populate().map(file)? };
-    Ok(Bytes::from_owner(map))
+    let mut out = vec![0u8; len];
+    file.read_exact_at(&mut out, position)?;
+    Ok(Bytes::from(out))
 }

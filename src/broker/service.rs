@@ -306,6 +306,13 @@ impl Topic {
         Ok(self.partition(partition)?.read(offset, max_bytes)?)
     }
 
+    /// The same for a Kafka Fetch answer, which goes to the socket as stored: large reads
+    /// are mappings of the segment file, and a read ends at its segment's end. The bytes
+    /// must not be read in process (see [`super::segment::ReadAs::Mapped`]).
+    pub fn fetch_batches(&self, partition: u32, offset: i64, max_bytes: usize) -> Result<Bytes, BrokerError> {
+        Ok(self.partition(partition)?.read_mapped(offset, max_bytes)?)
+    }
+
     /// (log start, end visible to readers) of a partition.
     pub fn offsets(&self, partition: u32) -> Result<(i64, i64), BrokerError> {
         let (start, durable, _) = self.partition(partition)?.offsets();

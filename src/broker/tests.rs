@@ -96,7 +96,7 @@ fn readers_stop_at_the_durable_point() {
     assert_eq!(read_all(&log, 0).len(), 4);
 }
 
-/// Large reads are mappings of the segment file (small ones are copies): the same records
+/// Large mapped reads are mappings of the segment file (small ones are copies): the same records
 /// either way, never past the durable point, and still whole after the file is unlinked
 /// (retention, a deleted topic) while an answer holding them is being sent.
 #[test]
@@ -114,7 +114,7 @@ fn mapped_reads_hold_the_records_below_the_durable_point() {
     // Written but not yet durable: no read may show it.
     log.append(&mut records(5, "late", 0)).unwrap();
 
-    let whole = log.read(0, usize::MAX).unwrap();
+    let whole = log.read_mapped(0, usize::MAX).unwrap();
     assert!(whole.len() > 128 * 1024, "{} bytes: a mapped read", whole.len());
     let all = records_in(&whole);
     assert_eq!(all.len(), 2000);
@@ -122,7 +122,7 @@ fn mapped_reads_hold_the_records_below_the_durable_point() {
     assert!(all.iter().all(|r| !r.1.starts_with("late")));
 
     // From the middle, bounded: whole batches from the one holding the offset.
-    let part = log.read(1003, 100 * 1024).unwrap();
+    let part = log.read_mapped(1003, 100 * 1024).unwrap();
     assert!(part.len() <= 100 * 1024 && part.len() > 64 * 1024, "{}", part.len());
     let from = records_in(&part);
     assert_eq!(from.first().map(|r| r.0), Some(1000));
@@ -131,9 +131,32 @@ fn mapped_reads_hold_the_records_below_the_durable_point() {
     let small = log.read(1003, 2048).unwrap();
     assert_eq!(records_in(&small)[..], all[1000..1000 + records_in(&small).len()]);
 
+    // Copied, the same records as mapped.
+    assert_eq!(records_in(&log.read(0, usize::MAX).unwrap()), all);
+
     log.close().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(records_in(&whole), all, "a mapping outlives the unlinked file");
+
+    // A mapped read ends with its segment (joining two would touch the mapped bytes); a
+    // copied one goes on into the next.
+    let dir = temp_dir();
+    let (mut log, _) = PartitionLog::open(&dir, small_segments()).unwrap();
+    for i in 0..40 {
+        log.append(&mut records(5, &format!("s{i}"), i * 10)).unwrap();
+    }
+    log.sync().unwrap();
+    let mapped = records_in(&log.read_mapped(0, usize::MAX).unwrap());
+    let copied = records_in(&log.read(0, usize::MAX).unwrap());
+    assert_eq!(copied.len(), 200);
+    assert!(!mapped.is_empty() && mapped.len() < 200, "{} records", mapped.len());
+    assert_eq!(mapped[..], copied[..mapped.len()]);
+    let next = records_in(&log.read_mapped(mapped.len() as i64, usize::MAX).unwrap());
+    assert_eq!(
+        next.first().map(|r| r.0),
+        Some(mapped.len() as i64),
+        "the next read starts at the next segment"
+    );
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn read(kafka: &Kafka, request: &FetchRequest) -> (FetchResponse, usize, bool) {
                 continue;
             }
             let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).clamp(1, room);
-            match topic.read_batches(index, p.fetch_offset, limit) {
+            match topic.fetch_batches(index, p.fetch_offset, limit) {
                 Ok(bytes) => {
                     room = room.saturating_sub(bytes.len());
                     found += bytes.len();
