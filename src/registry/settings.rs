@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use super::{subject_name, Config, Core, Mode, RegistryError};
 use crate::compat::CompatibilityLevel;
 use crate::store::queries::{self, ConfigScope};
+use crate::store::Changed;
 
 pub(super) fn global() -> ConfigScope {
     ConfigScope::Global
@@ -122,8 +123,8 @@ impl Core {
         let merged = update.over(&current);
         let body = serde_json::to_string(&merged).map_err(|e| super::corrupt(e.to_string()))?;
         queries::put_config(writer.conn(), &scope, &body).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(update)
     }
 
@@ -137,8 +138,8 @@ impl Core {
             (ConfigScope::Subject(name), None) => return Err(RegistryError::SubjectNotFound(name.clone())),
         };
         queries::delete_config(writer.conn(), &scope).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(previous)
     }
 
@@ -195,8 +196,8 @@ impl Core {
             }
         }
         queries::put_mode(writer.conn(), &scope, mode.as_str()).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(mode)
     }
 
@@ -210,8 +211,8 @@ impl Core {
             (ConfigScope::Subject(name), None) => return Err(RegistryError::SubjectNotFound(name.clone())),
         };
         queries::delete_mode(writer.conn(), &scope).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(previous)
     }
 }

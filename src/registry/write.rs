@@ -21,7 +21,7 @@ use super::{
 };
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};
-use crate::store::{StoreError, Writer};
+use crate::store::{Changed, StoreError, Writer};
 
 /// The most registrations committed together.
 const MAX_GROUP: usize = 128;
@@ -155,9 +155,9 @@ impl Core {
         if !wrote {
             return results;
         }
-        match writer.commit().await {
-            Ok(()) => {
-                self.cache.invalidate_content();
+        match writer.commit(Changed::Schemas).await {
+            Ok(generation) => {
+                self.cache.invalidate_content(generation);
                 for (job, result) in group.iter().zip(&results) {
                     if let Ok(r @ Registered { created: true, .. }) = result {
                         tracing::info!(subject = %job.subject, version = r.version, id = r.id, "schema registered");
@@ -376,8 +376,8 @@ impl Core {
             queries::delete_config(conn, &scope).await?;
             queries::delete_mode(conn, &scope).await?;
         }
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(targets.iter().map(|r| r.version).collect())
     }
 
@@ -413,8 +413,8 @@ impl Core {
         } else {
             queries::soft_delete_version(conn, &subject, row.version).await?;
         }
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(row.version)
     }
 }
