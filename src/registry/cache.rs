@@ -104,6 +104,17 @@ impl ReadCache {
         state.forget(notice.changed);
     }
 
+    /// A write transaction found the database at `generation`, under the write lock: forget
+    /// everything if a write this cache has not heard of came first.
+    pub fn catch_up(&self, generation: Option<i64>) {
+        if let Some(generation) = generation {
+            self.notified(Notice {
+                generation: Some(generation),
+                changed: Changed::Everything,
+            });
+        }
+    }
+
     /// The listener is gone: serve and store nothing until [`ReadCache::resume`].
     pub fn suspend(&self) {
         let mut state = self.state();

@@ -128,6 +128,15 @@ impl Core {
         &self.settings
     }
 
+    /// Starts a write transaction. Its decisions (modes, configs) may read the cache, so on
+    /// PostgreSQL the cache first catches up with every write committed before this one,
+    /// whose notifications may still be on their way.
+    async fn write(&self) -> Result<crate::store::Writer, crate::store::StoreError> {
+        let writer = self.store.write().await?;
+        self.cache.catch_up(writer.generation());
+        Ok(writer)
+    }
+
     /// Whether reads are answered from memory: always on SQLite; on PostgreSQL while the
     /// listener that keeps the cache exact is connected.
     pub fn cache_serving(&self) -> bool {

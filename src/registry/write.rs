@@ -133,7 +133,7 @@ impl Core {
     /// Decides and writes a group of registrations in one transaction; one result each.
     async fn register_group(&self, group: &[RegisterJob]) -> Vec<Result<Registered, RegistryError>> {
         let store_error = |e: &StoreError| RegistryError::Store(StoreError(e.0.clone()));
-        let mut writer = match self.store.write().await {
+        let mut writer = match self.write().await {
             Ok(writer) => writer,
             Err(e) => return group.iter().map(|_| Err(store_error(&e))).collect(),
         };
@@ -333,7 +333,7 @@ impl Core {
     /// deleting, and the subject's versions (at least one).
     async fn begin_delete(&self, subject: &str) -> Result<(String, Writer, Vec<VersionRow>), RegistryError> {
         let subject = subject_name(subject)?;
-        let mut writer = self.store.write().await?;
+        let mut writer = self.write().await?;
         if self.effective_mode(writer.conn(), &subject).await?.is_read_only() {
             return Err(read_only(&subject));
         }

@@ -233,11 +233,16 @@ impl Store {
                 tx
             }
         };
-        Ok(Writer {
+        let mut writer = Writer {
             tx,
             dialect: self.dialect,
+            generation: None,
             _guard: guard,
-        })
+        };
+        if self.dialect == Dialect::Postgres {
+            writer.generation = Some(notify::generation(&mut writer.tx).await?);
+        }
+        Ok(writer)
     }
 
     /// Closes every connection; for a clean shutdown.
@@ -259,6 +264,7 @@ impl Reader {
 pub struct Writer {
     tx: Transaction<'static, sqlx::Any>,
     dialect: Dialect,
+    generation: Option<i64>,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -270,6 +276,12 @@ impl Writer {
     /// Commits what the transaction wrote, saying what kind of thing it `changed`. On
     /// PostgreSQL the commit also bumps the database's generation and notifies the other
     /// instances (see [`notify`]); answers that generation, or `None` on SQLite.
+    /// The database's generation as this transaction found it, under the write lock, so
+    /// final until it commits (PostgreSQL; `None` on SQLite).
+    pub fn generation(&self) -> Option<i64> {
+        self.generation
+    }
+
     pub async fn commit(mut self, changed: Changed) -> Result<Option<i64>, StoreError> {
         let generation = match self.dialect {
             Dialect::Postgres => Some(notify::bump(&mut self.tx, changed).await?),

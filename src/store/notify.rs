@@ -75,6 +75,13 @@ pub(super) async fn bump(conn: &mut AnyConnection, changed: Changed) -> Result<i
     Ok(generation)
 }
 
+/// The database's generation, as the caller's transaction sees it.
+pub(super) async fn generation(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT generation FROM registry_generation")
+        .fetch_one(conn)
+        .await?)
+}
+
 /// Where to listen: the database of a PostgreSQL store.
 #[derive(Clone)]
 pub struct ListenTarget {

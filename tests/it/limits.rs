@@ -329,7 +329,8 @@ async fn with_budget(bytes: usize, wait: Duration) -> TestRegistry {
         .unwrap()
         .unwrap();
     let registry = Registry::new(store.clone(), RegistrySettings::default());
-    let state = AppState::with_broker(registry.clone(), Arc::new(broker)).with_read_budget(ReadBudget::new(bytes, wait));
+    let state =
+        AppState::with_broker(registry.clone(), Arc::new(broker)).with_read_budget(ReadBudget::new(bytes, wait));
     TestRegistry {
         app: app(state),
         registry,

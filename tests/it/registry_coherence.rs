@@ -26,10 +26,7 @@ macro_rules! within_100ms {
                 break;
             }
             if start.elapsed() > BOUND {
-                panic!(
-                    "{} not seen within {BOUND:?}: {} {}",
-                    $what, $reply.status, $reply.text
-                );
+                panic!("{} not seen within {BOUND:?}: {} {}", $what, $reply.status, $reply.text);
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -79,14 +76,12 @@ impl Pair {
     /// The backend pids of this database's cache listeners.
     async fn listeners(&self) -> Vec<i32> {
         let mut admin = sqlx::PgConnection::connect(&self.url).await.expect("connect");
-        sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2 ORDER BY pid",
-        )
-        .bind(LISTENER_APPLICATION_NAME)
-        .bind(database_name(&self.url))
-        .fetch_all(&mut admin)
-        .await
-        .expect("list listeners")
+        sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2 ORDER BY pid")
+            .bind(LISTENER_APPLICATION_NAME)
+            .bind(database_name(&self.url))
+            .fetch_all(&mut admin)
+            .await
+            .expect("list listeners")
     }
 
     /// Terminates every cache listener's connection to this database.
@@ -139,14 +134,18 @@ async fn a_version_registered_on_one_instance_is_served_by_the_other_within_100m
     for n in 2..=5 {
         // b holds the previous answers in memory.
         assert_eq!(latest_version(&b).await.ok()["version"], n - 1);
-        let id = register(&a, "orders-value", &schema(n)).await.ok()["id"].as_i64().unwrap();
+        let id = register(&a, "orders-value", &schema(n)).await.ok()["id"]
+            .as_i64()
+            .unwrap();
         within_100ms!(format!("version {n} as b's latest"), latest_version(&b).await, |r| r
             .status
             == 200
             && r.json()["version"] == n);
-        within_100ms!(format!("id {id} on b"), b.get(&format!("/schemas/ids/{id}")).await, |r| r
-            .status
-            == 200);
+        within_100ms!(
+            format!("id {id} on b"),
+            b.get(&format!("/schemas/ids/{id}")).await,
+            |r| r.status == 200
+        );
         within_100ms!(
             format!("a lookup of version {n} on b"),
             b.call(Method::POST, "/subjects/orders-value", Some(&schema(n))).await,
@@ -169,7 +168,9 @@ async fn deletes_configs_and_modes_reach_the_other_instance_within_100ms() {
         return;
     };
     register(&a, "orders-value", &schema(1)).await.ok();
-    let id2 = register(&a, "orders-value", &schema(2)).await.ok()["id"].as_i64().unwrap();
+    let id2 = register(&a, "orders-value", &schema(2)).await.ok()["id"]
+        .as_i64()
+        .unwrap();
     assert_eq!(latest_version(&b).await.ok()["version"], 2);
     b.get(&format!("/schemas/ids/{id2}")).await.ok();
     b.call(Method::POST, "/subjects/orders-value", Some(&schema(2)))
@@ -200,13 +201,9 @@ async fn deletes_configs_and_modes_reach_the_other_instance_within_100ms() {
 
     // A config change: b refused an incompatible schema under BACKWARD, and takes it under NONE.
     register(&b, "orders-value", &incompatible()).await.fails(409, 409);
-    a.call(
-        Method::PUT,
-        "/config/orders-value",
-        Some(r#"{"compatibility":"NONE"}"#),
-    )
-    .await
-    .ok();
+    a.call(Method::PUT, "/config/orders-value", Some(r#"{"compatibility":"NONE"}"#))
+        .await
+        .ok();
     within_100ms!(
         "compatibility NONE on b",
         register(&b, "orders-value", &incompatible()).await,
@@ -238,21 +235,24 @@ async fn a_lost_listener_reads_through_to_the_database_and_recovers() {
     let (a, b) = (&pair.a, &pair.b);
     register(a, "orders-value", &schema(1)).await.ok();
     assert_eq!(latest_version(b).await.ok()["version"], 1);
+    assert_eq!(latest_version(b).await.ok()["version"], 1);
 
-    // Writes land while b's listener is gone and reconnecting, and so miss their
-    // notifications: b must read through, then forget what it held when it reconnects.
+    // A write while b's listener is gone misses its notification: b reads through, and
+    // when it listens again it must forget the version 1 it held.
     let killed = pair.kill_listeners().await;
-    let mut n = 1;
     let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(300) {
-        n += 1;
-        register(a, "orders-value", &schema(n)).await.ok();
-        within_100ms!(format!("version {n} on b"), latest_version(b).await, |r| r.status
-            == 200
-            && r.json()["version"] == n);
+    while b.registry.cache_serving() {
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "b did not notice its listener's end"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    register(a, "orders-value", &schema(2)).await.ok();
+    within_100ms!("version 2 on b", latest_version(b).await, |r| r.status == 200
+        && r.json()["version"] == 2);
 
-    // Recovered: new listener connections, both caches serving, and coherent.
+    // Recovered: new listener connections, both caches serving, and exact.
     pair.wait_until_serving().await;
     let start = Instant::now();
     loop {
@@ -266,12 +266,25 @@ async fn a_lost_listener_reads_through_to_the_database_and_recovers() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for _ in 0..3 {
-        assert_eq!(latest_version(b).await.ok()["version"], n);
+    assert_eq!(latest_version(b).await.ok()["version"], 2);
+    for n in 3..=5 {
+        assert_eq!(latest_version(b).await.ok()["version"], n - 1);
+        register(a, "orders-value", &schema(n)).await.ok();
+        within_100ms!(format!("version {n} on b"), latest_version(b).await, |r| r.status
+            == 200
+            && r.json()["version"] == n);
+    }
+
+    // Killed again while writes keep coming, through suspension, reconnection and resumption.
+    pair.kill_listeners().await;
+    let mut n = 5;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
         n += 1;
         register(a, "orders-value", &schema(n)).await.ok();
         within_100ms!(format!("version {n} on b"), latest_version(b).await, |r| r.status
             == 200
             && r.json()["version"] == n);
     }
+    pair.wait_until_serving().await;
 }
