@@ -92,7 +92,7 @@ impl Registry {
         let cache = Arc::new(cache::ReadCache::new(exclusive));
         let stop_listener = store.listen_target().map(|target| {
             let (stop, stopped) = oneshot::channel();
-            coherence::spawn(target, cache.clone(), stopped);
+            coherence::spawn(store.clone(), target, cache.clone(), stopped);
             stop
         });
         Registry {

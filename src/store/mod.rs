@@ -205,6 +205,15 @@ impl Store {
         self.url.clone().map(|url| ListenTarget { url })
     }
 
+    /// The database's generation, bumped by every committed write (PostgreSQL; `None` on
+    /// SQLite).
+    pub async fn generation(&self) -> Result<Option<i64>, StoreError> {
+        match self.dialect {
+            Dialect::Postgres => Ok(Some(notify::generation(self.read().await?.conn()).await?)),
+            Dialect::Sqlite => Ok(None),
+        }
+    }
+
     /// Is the database answering? For readiness probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool.execute("SELECT 1").await?;

@@ -288,3 +288,40 @@ async fn a_lost_listener_reads_through_to_the_database_and_recovers() {
     }
     pair.wait_until_serving().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_notification_never_came_is_forgotten_within_about_a_second() {
+    let Some(pair) = Pair::open().await else {
+        return;
+    };
+    let (a, b) = (&pair.a, &pair.b);
+    register(a, "orders-value", &schema(1)).await.ok();
+    register(a, "orders-value", &schema(2)).await.ok();
+    assert_eq!(latest_version(b).await.ok()["version"], 2);
+    // A write that bumps the generation but sends no notification, as if it were lost
+    // with a connection that died silently.
+    let mut admin = sqlx::PgConnection::connect(&pair.url).await.expect("connect");
+    let mut tx = admin.begin().await.expect("begin");
+    sqlx::query("UPDATE subject_versions SET deleted = 1 WHERE subject = 'orders-value' AND version = 2")
+        .execute(&mut *tx)
+        .await
+        .expect("soft-delete behind the registry's back");
+    sqlx::query("UPDATE registry_generation SET generation = generation + 1")
+        .execute(&mut *tx)
+        .await
+        .expect("bump the generation");
+    tx.commit().await.expect("commit");
+    let start = Instant::now();
+    loop {
+        let reply = latest_version(b).await;
+        if reply.ok()["version"] == 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(2500),
+            "still served the stale version: {}",
+            reply.text
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
