@@ -3,11 +3,19 @@
 //! (what producers' serializers ask), and each subject's latest live version (what the broker
 //! asks on every produce to a validated topic).
 //!
-//! The cache is only correct while this process sees every write, so it is enabled only on
-//! SQLite, where the data-directory lock guarantees one process. Every committed write
-//! clears it and bumps a generation; a reader that started before a write does not store
-//! what it read (see [`ReadCache::store`]), so no stale answer outlives the write. With
-//! PostgreSQL, other processes write too, and every read goes to the database.
+//! The cache is only correct while this process hears of every write. On SQLite the
+//! data-directory lock guarantees one process, which makes every write itself. Every
+//! committed write clears the cache and bumps a local generation; a reader that started
+//! before a write does not store what it read (see [`ReadCache::store`]), so no stale answer
+//! outlives the write.
+//!
+//! On PostgreSQL other instances write too. Every committed write bumps the database's
+//! generation and notifies every instance in its own transaction (`store::notify`);
+//! [`coherence`](super::coherence) listens and calls [`ReadCache::notified`], which clears
+//! what the write changed, as a local write does. The cache serves only while the listener
+//! is connected: when its connection is lost the cache is suspended (every read goes to the
+//! database and nothing is stored) until a new listener is listening and has read the
+//! database's generation; if that moved while nobody listened, everything is forgotten.
 
 use std::fmt::Write;
 
@@ -15,12 +23,19 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::model::{Config, Mode, Registered, SchemaRequest, StoredSchema, SubjectSchema};
+use crate::store::{Changed, Notice};
 
 /// Past this many bytes of keys and schema texts, the cache starts over.
 const MAX_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Default)]
 struct State {
+    /// Answers are served and stored only while this is set: always on SQLite, while the
+    /// listener is connected on PostgreSQL.
+    serving: bool,
+    /// The database's generation this cache is exact for (PostgreSQL; 0 on SQLite).
+    known: i64,
+    /// Local: bumped whenever anything is forgotten, so reads that raced it store nothing.
     generation: u64,
     bytes: usize,
     by_id: HashMap<i64, Arc<StoredSchema>>,
@@ -35,7 +50,6 @@ struct State {
 }
 
 pub(super) struct ReadCache {
-    enabled: bool,
     state: Mutex<State>,
 }
 
@@ -44,10 +58,13 @@ pub(super) struct ReadCache {
 pub(super) struct Ticket(u64);
 
 impl ReadCache {
-    pub fn new(enabled: bool) -> ReadCache {
+    /// A cache that serves at once (SQLite), or only once [`ReadCache::resume`]d.
+    pub fn new(serving: bool) -> ReadCache {
         ReadCache {
-            enabled,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                serving,
+                ..State::default()
+            }),
         }
     }
 
@@ -60,43 +77,74 @@ impl ReadCache {
         Ticket(self.state().generation)
     }
 
-    /// After any committed write: forget everything.
-    pub fn invalidate(&self) {
-        if !self.enabled {
-            return;
-        }
+    /// After any committed write (at the database's `committed` generation, on
+    /// PostgreSQL): forget everything.
+    pub fn invalidate(&self, committed: Option<i64>) {
         let mut state = self.state();
-        let generation = state.generation + 1;
-        *state = State {
-            generation,
-            ..State::default()
-        };
+        state.saw(committed);
+        state.forget(Changed::Everything);
     }
 
     /// After committed registrations, which change no config or mode: forget the rest.
-    pub fn invalidate_content(&self) {
-        if !self.enabled {
-            return;
-        }
+    pub fn invalidate_content(&self, committed: Option<i64>) {
         let mut state = self.state();
-        let configs = std::mem::take(&mut state.configs);
-        let modes = std::mem::take(&mut state.modes);
-        let generation = state.generation + 1;
-        let bytes = configs.len() * 256 + modes.len() * 64;
-        *state = State {
-            generation,
-            bytes,
-            configs,
-            modes,
-            ..State::default()
-        };
+        state.saw(committed);
+        state.forget(Changed::Schemas);
+    }
+
+    /// Another instance's write (or this one's, heard back): forget what it changed, unless
+    /// a later generation was already seen, which forgot as much.
+    pub fn notified(&self, notice: Notice) {
+        let mut state = self.state();
+        match notice.generation {
+            Some(generation) if generation <= state.known => return,
+            Some(generation) => state.known = generation,
+            None => {}
+        }
+        state.forget(notice.changed);
+    }
+
+    /// A write transaction found the database at `generation`, under the write lock: forget
+    /// everything if a write this cache has not heard of came first.
+    pub fn catch_up(&self, generation: Option<i64>) {
+        if let Some(generation) = generation {
+            self.notified(Notice {
+                generation: Some(generation),
+                changed: Changed::Everything,
+            });
+        }
+    }
+
+    /// The listener is gone: serve and store nothing until [`ReadCache::resume`].
+    pub fn suspend(&self) {
+        let mut state = self.state();
+        state.serving = false;
+        state.generation += 1;
+    }
+
+    /// A listener is listening again and read the database at `generation`: serve again,
+    /// after forgetting everything if anything was written while nobody listened.
+    pub fn resume(&self, generation: i64) {
+        let mut state = self.state();
+        if generation != state.known {
+            state.forget(Changed::Everything);
+            state.known = generation;
+        }
+        state.generation += 1;
+        state.serving = true;
+    }
+
+    /// Whether answers are served from memory (for tests and health).
+    pub fn serving(&self) -> bool {
+        self.state().serving
     }
 
     pub fn schema(&self, id: i64) -> Option<Arc<StoredSchema>> {
-        if !self.enabled {
+        let state = self.state();
+        if !state.serving {
             return None;
         }
-        self.state().by_id.get(&id).cloned()
+        state.by_id.get(&id).cloned()
     }
 
     pub fn store_schema(&self, ticket: Ticket, schema: &StoredSchema) {
@@ -107,10 +155,11 @@ impl ReadCache {
     }
 
     pub fn lookup(&self, key: &str) -> Option<Arc<SubjectSchema>> {
-        if !self.enabled {
+        let state = self.state();
+        if !state.serving {
             return None;
         }
-        self.state().lookups.get(key).cloned()
+        state.lookups.get(key).cloned()
     }
 
     pub fn store_lookup(&self, ticket: Ticket, key: String, found: &SubjectSchema) {
@@ -121,10 +170,11 @@ impl ReadCache {
     }
 
     pub fn registration(&self, key: &str) -> Option<Arc<Registered>> {
-        if !self.enabled {
+        let state = self.state();
+        if !state.serving {
             return None;
         }
-        self.state().registrations.get(key).cloned()
+        state.registrations.get(key).cloned()
     }
 
     pub fn store_registration(&self, ticket: Ticket, key: String, registered: &Registered) {
@@ -136,10 +186,11 @@ impl ReadCache {
 
     /// `Some(None)`: known to have no live version.
     pub fn latest(&self, subject: &str) -> Option<Option<Arc<SubjectSchema>>> {
-        if !self.enabled {
+        let state = self.state();
+        if !state.serving {
             return None;
         }
-        self.state().latest.get(subject).cloned()
+        state.latest.get(subject).cloned()
     }
 
     pub fn store_latest(&self, ticket: Ticket, subject: &str, found: Option<&SubjectSchema>) {
@@ -152,10 +203,11 @@ impl ReadCache {
     }
 
     pub fn config(&self, subject: &str) -> Option<Config> {
-        if !self.enabled {
+        let state = self.state();
+        if !state.serving {
             return None;
         }
-        self.state().configs.get(subject).cloned()
+        state.configs.get(subject).cloned()
     }
 
     pub fn store_config(&self, ticket: Ticket, subject: &str, config: &Config) {
@@ -165,10 +217,11 @@ impl ReadCache {
     }
 
     pub fn mode(&self, subject: &str) -> Option<Mode> {
-        if !self.enabled {
+        let state = self.state();
+        if !state.serving {
             return None;
         }
-        self.state().modes.get(subject).copied()
+        state.modes.get(subject).copied()
     }
 
     pub fn store_mode(&self, ticket: Ticket, subject: &str, mode: Mode) {
@@ -178,22 +231,45 @@ impl ReadCache {
     }
 
     fn store(&self, ticket: Ticket, size: usize, insert: impl FnOnce(&mut State)) {
-        if !self.enabled {
-            return;
-        }
         let mut state = self.state();
-        if state.generation != ticket.0 {
+        if !state.serving || state.generation != ticket.0 {
             return;
         }
         if state.bytes + size > MAX_BYTES {
-            let generation = state.generation;
-            *state = State {
-                generation,
-                ..State::default()
-            };
+            // Starting over is no change in the database: the generation stays.
+            state.clear(Changed::Everything);
         }
         state.bytes += size;
         insert(&mut state);
+    }
+}
+
+impl State {
+    /// Records the database generation a local commit reached.
+    fn saw(&mut self, committed: Option<i64>) {
+        if let Some(generation) = committed {
+            self.known = self.known.max(generation);
+        }
+    }
+
+    /// Forgets what a write changed, so that reads in flight store nothing.
+    fn forget(&mut self, changed: Changed) {
+        self.generation += 1;
+        self.clear(changed);
+    }
+
+    fn clear(&mut self, changed: Changed) {
+        self.by_id.clear();
+        self.lookups.clear();
+        self.registrations.clear();
+        self.latest.clear();
+        self.bytes = 0;
+        if changed == Changed::Everything {
+            self.configs.clear();
+            self.modes.clear();
+        } else {
+            self.bytes = self.configs.len() * 256 + self.modes.len() * 64;
+        }
     }
 }
 
@@ -223,4 +299,105 @@ pub(super) fn request_key(kind: &str, subject: &str, request: &SchemaRequest, fl
     key.push('\0');
     let _ = write!(key, "{:?}{:?}{flags:?}", request.version, request.id);
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(id: i64) -> StoredSchema {
+        StoredSchema {
+            id,
+            schema_type: crate::schema::SchemaType::Avro,
+            schema: "\"string\"".to_string(),
+            references: Vec::new(),
+            metadata: None,
+            rule_set: None,
+        }
+    }
+
+    fn notice(generation: i64, changed: Changed) -> Notice {
+        Notice {
+            generation: Some(generation),
+            changed,
+        }
+    }
+
+    /// A PostgreSQL instance's cache, listening at database generation `generation`, holding id 1.
+    fn listening(generation: i64) -> ReadCache {
+        let cache = ReadCache::new(false);
+        cache.resume(generation);
+        cache.store_schema(cache.ticket(), &schema(1));
+        assert!(cache.schema(1).is_some());
+        cache
+    }
+
+    #[test]
+    fn nothing_is_served_or_stored_before_the_listener_listens() {
+        let cache = ReadCache::new(false);
+        cache.store_schema(cache.ticket(), &schema(1));
+        assert!(cache.schema(1).is_none());
+        assert!(!cache.serving());
+    }
+
+    #[test]
+    fn a_notice_forgets_what_it_changed_and_old_notices_nothing() {
+        let cache = listening(5);
+        cache.store_mode(cache.ticket(), "s", Mode::ReadOnly);
+        cache.notified(notice(5, Changed::Everything));
+        assert!(cache.schema(1).is_some(), "generation 5 was already known");
+        cache.notified(notice(6, Changed::Schemas));
+        assert!(cache.schema(1).is_none());
+        assert_eq!(cache.mode("s"), Some(Mode::ReadOnly), "registrations change no mode");
+        cache.notified(notice(7, Changed::Everything));
+        assert_eq!(cache.mode("s"), None);
+    }
+
+    #[test]
+    fn a_local_commit_makes_its_own_notice_redundant() {
+        let cache = listening(5);
+        cache.invalidate_content(Some(6));
+        cache.store_schema(cache.ticket(), &schema(2));
+        cache.notified(notice(6, Changed::Schemas));
+        assert!(cache.schema(2).is_some());
+    }
+
+    #[test]
+    fn a_read_that_raced_a_notice_is_not_stored() {
+        let cache = listening(5);
+        let ticket = cache.ticket();
+        cache.notified(notice(6, Changed::Schemas));
+        cache.store_schema(ticket, &schema(2));
+        assert!(cache.schema(2).is_none());
+    }
+
+    #[test]
+    fn while_suspended_reads_go_through_and_resuming_checks_the_generation() {
+        let cache = listening(5);
+        let ticket = cache.ticket();
+        cache.suspend();
+        assert!(cache.schema(1).is_none());
+        cache.store_schema(ticket, &schema(2));
+        // Nothing was written meanwhile: what was held is still exact.
+        cache.resume(5);
+        assert!(cache.schema(1).is_some());
+        assert!(cache.schema(2).is_none(), "stored while suspended");
+        // Something was written while nobody listened: everything goes.
+        cache.suspend();
+        cache.resume(8);
+        assert!(cache.schema(1).is_none());
+        cache.notified(notice(8, Changed::Everything));
+        cache.store_schema(cache.ticket(), &schema(1));
+        cache.notified(notice(8, Changed::Everything));
+        assert!(cache.schema(1).is_some(), "generation 8 was read at resumption");
+    }
+
+    #[test]
+    fn sqlite_serves_at_once() {
+        let cache = ReadCache::new(true);
+        cache.store_schema(cache.ticket(), &schema(1));
+        assert!(cache.schema(1).is_some());
+        cache.invalidate(None);
+        assert!(cache.schema(1).is_none());
+    }
 }

@@ -2,11 +2,14 @@
 //! references. Confluent's semantics (shared/reference/registry-api.md §5) live here; SQL
 //! lives in [`crate::store`], status codes in [`crate::http`].
 //!
-//! Reads go straight to the store. Every write is one store transaction, and the store lets
-//! one writer in at a time (across processes on PostgreSQL), so rules decided by reading
-//! then writing (next version, next id, one id per content) hold under concurrency.
+//! Reads go to the store, or to the read cache ([`cache`]), which every committed write
+//! clears in every instance ([`coherence`] on PostgreSQL). Every write is one store
+//! transaction, and the store lets one writer in at a time (across processes on
+//! PostgreSQL), so rules decided by reading then writing (next version, next id, one id per
+//! content) hold under concurrency.
 
 mod cache;
+mod coherence;
 mod content;
 mod error;
 mod model;
@@ -30,7 +33,7 @@ use crate::schema::{Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow, VersionRow};
 use crate::store::{Dialect, Store};
 use content::Parsed;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Limits and defaults of a registry.
 #[derive(Debug, Clone)]
@@ -83,14 +86,22 @@ impl std::ops::Deref for Registry {
 
 impl Registry {
     pub fn new(store: Store, settings: RegistrySettings) -> Registry {
-        // Only a process that is the database's one writer may cache what it read.
+        // A process that is the database's one writer serves from memory at once; others
+        // once they listen for the other instances' writes.
         let exclusive = store.dialect() == Dialect::Sqlite;
+        let cache = Arc::new(cache::ReadCache::new(exclusive));
+        let stop_listener = store.listen_target().map(|target| {
+            let (stop, stopped) = oneshot::channel();
+            coherence::spawn(store.clone(), target, cache.clone(), stopped);
+            stop
+        });
         Registry {
             core: Arc::new(Core {
                 store,
                 settings,
                 parsed: content::ParsedCache::default(),
-                cache: cache::ReadCache::new(exclusive),
+                cache,
+                _stop_listener: stop_listener,
             }),
             writer: Arc::new(OnceLock::new()),
         }
@@ -103,7 +114,9 @@ pub struct Core {
     store: Store,
     settings: RegistrySettings,
     parsed: content::ParsedCache,
-    cache: cache::ReadCache,
+    cache: Arc<cache::ReadCache>,
+    /// Dropped with the registry, which ends its cache listener (PostgreSQL).
+    _stop_listener: Option<oneshot::Sender<()>>,
 }
 
 impl Core {
@@ -113,6 +126,21 @@ impl Core {
 
     pub fn settings(&self) -> &RegistrySettings {
         &self.settings
+    }
+
+    /// Starts a write transaction. Its decisions (modes, configs) may read the cache, so on
+    /// PostgreSQL the cache first catches up with every write committed before this one,
+    /// whose notifications may still be on their way.
+    async fn write(&self) -> Result<crate::store::Writer, crate::store::StoreError> {
+        let writer = self.store.write().await?;
+        self.cache.catch_up(writer.generation());
+        Ok(writer)
+    }
+
+    /// Whether reads are answered from memory: always on SQLite; on PostgreSQL while the
+    /// listener that keeps the cache exact is connected.
+    pub fn cache_serving(&self) -> bool {
+        self.cache.serving()
     }
 
     /// Whether a new schema's Avro field defaults must fit their types: when configured, or

@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use super::{subject_name, Config, Core, Mode, RegistryError};
 use crate::compat::CompatibilityLevel;
 use crate::store::queries::{self, ConfigScope};
+use crate::store::Changed;
 
 pub(super) fn global() -> ConfigScope {
     ConfigScope::Global
@@ -117,28 +118,28 @@ impl Core {
         {
             super::rules::validate_rule_set(rule_set)?;
         }
-        let mut writer = self.store.write().await?;
+        let mut writer = self.write().await?;
         let current = stored_config(writer.conn(), &scope).await?.unwrap_or_default();
         let merged = update.over(&current);
         let body = serde_json::to_string(&merged).map_err(|e| super::corrupt(e.to_string()))?;
         queries::put_config(writer.conn(), &scope, &body).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(update)
     }
 
     /// `DELETE /config[/{subject}]`: removes the config and answers what it was.
     pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, RegistryError> {
         let scope = scope_of(subject)?;
-        let mut writer = self.store.write().await?;
+        let mut writer = self.write().await?;
         let previous = match (&scope, stored_config(writer.conn(), &scope).await?) {
             (_, Some(config)) => config,
             (ConfigScope::Global, None) => self.global_config(writer.conn()).await?,
             (ConfigScope::Subject(name), None) => return Err(RegistryError::SubjectNotFound(name.clone())),
         };
         queries::delete_config(writer.conn(), &scope).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(previous)
     }
 
@@ -179,7 +180,7 @@ impl Core {
     /// (imported ids must not collide), unless `force`.
     pub async fn set_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<Mode, RegistryError> {
         let scope = scope_of(subject)?;
-        let mut writer = self.store.write().await?;
+        let mut writer = self.write().await?;
         if mode == Mode::Import && !force {
             let live = match &scope {
                 ConfigScope::Global => queries::subjects(writer.conn()).await?.iter().any(|(_, live, _)| *live),
@@ -195,23 +196,23 @@ impl Core {
             }
         }
         queries::put_mode(writer.conn(), &scope, mode.as_str()).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(mode)
     }
 
     /// `DELETE /mode[/{subject}]`: removes the mode and answers what it was.
     pub async fn delete_mode(&self, subject: Option<&str>) -> Result<Mode, RegistryError> {
         let scope = scope_of(subject)?;
-        let mut writer = self.store.write().await?;
+        let mut writer = self.write().await?;
         let previous = match (&scope, stored_mode(writer.conn(), &scope).await?) {
             (_, Some(mode)) => mode,
             (ConfigScope::Global, None) => Mode::ReadWrite,
             (ConfigScope::Subject(name), None) => return Err(RegistryError::SubjectNotFound(name.clone())),
         };
         queries::delete_mode(writer.conn(), &scope).await?;
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(previous)
     }
 }

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};
-use crate::store::{StoreError, Writer};
+use crate::store::{Changed, StoreError, Writer};
 
 /// The most registrations committed together.
 const MAX_GROUP: usize = 128;
@@ -133,7 +133,7 @@ impl Core {
     /// Decides and writes a group of registrations in one transaction; one result each.
     async fn register_group(&self, group: &[RegisterJob]) -> Vec<Result<Registered, RegistryError>> {
         let store_error = |e: &StoreError| RegistryError::Store(StoreError(e.0.clone()));
-        let mut writer = match self.store.write().await {
+        let mut writer = match self.write().await {
             Ok(writer) => writer,
             Err(e) => return group.iter().map(|_| Err(store_error(&e))).collect(),
         };
@@ -155,9 +155,9 @@ impl Core {
         if !wrote {
             return results;
         }
-        match writer.commit().await {
-            Ok(()) => {
-                self.cache.invalidate_content();
+        match writer.commit(Changed::Schemas).await {
+            Ok(generation) => {
+                self.cache.invalidate_content(generation);
                 for (job, result) in group.iter().zip(&results) {
                     if let Ok(r @ Registered { created: true, .. }) = result {
                         tracing::info!(subject = %job.subject, version = r.version, id = r.id, "schema registered");
@@ -356,7 +356,7 @@ impl Core {
     /// deleting, and the subject's versions (at least one).
     async fn begin_delete(&self, subject: &str) -> Result<(String, Writer, Vec<VersionRow>), RegistryError> {
         let subject = subject_name(subject)?;
-        let mut writer = self.store.write().await?;
+        let mut writer = self.write().await?;
         if self.effective_mode(writer.conn(), &subject).await?.is_read_only() {
             return Err(read_only(&subject));
         }
@@ -399,8 +399,8 @@ impl Core {
             queries::delete_config(conn, &scope).await?;
             queries::delete_mode(conn, &scope).await?;
         }
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(targets.iter().map(|r| r.version).collect())
     }
 
@@ -436,8 +436,8 @@ impl Core {
         } else {
             queries::soft_delete_version(conn, &subject, row.version).await?;
         }
-        writer.commit().await?;
-        self.cache.invalidate();
+        let generation = writer.commit(Changed::Everything).await?;
+        self.cache.invalidate(generation);
         Ok(row.version)
     }
 }

@@ -8,6 +8,7 @@
 //! This is the only module that writes SQL. It knows rows, not rules: what a version or a
 //! delete means is the registry's business.
 
+pub mod notify;
 pub mod queries;
 
 use std::borrow::Cow;
@@ -23,6 +24,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyConnection, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use notify::{Changed, ListenTarget, Listener, Notice};
 pub use queries::{ConfigScope, SchemaRow, VersionRow};
 
 /// Which database engine is behind the pool.
@@ -59,11 +61,18 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 /// The migration sets, embedded so the binary needs no files beside it.
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
     &[(1, "registry", include_str!("../../migrations/sqlite/0001_registry.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../../migrations/postgres/0001_registry.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        2,
+        "generation",
+        include_str!("../../migrations/postgres/0002_generation.sql"),
+    ),
+];
 
 /// A lock that keeps every writer of a PostgreSQL database, in any process, one at a time.
 /// The registry's rules (next version = max + 1, next id = max + 1, one id per content)
@@ -78,6 +87,8 @@ pub struct Store {
     /// SQLite allows one writer at a time; queueing writers here, in order, is cheaper and
     /// fairer than letting them spin on SQLITE_BUSY.
     writer: Arc<Mutex<()>>,
+    /// PostgreSQL's URL, for the cache listener's own connection.
+    url: Option<Arc<str>>,
     /// Held for the life of the store: keeps a second process off the same SQLite file.
     _data_dir_lock: Option<Arc<File>>,
 }
@@ -152,6 +163,7 @@ impl Store {
             pool,
             dialect,
             writer: Arc::new(Mutex::new(())),
+            url: (dialect == Dialect::Postgres).then(|| Arc::from(url)),
             _data_dir_lock: lock,
         };
         store.migrate().await?;
@@ -187,6 +199,21 @@ impl Store {
         self.dialect
     }
 
+    /// Where to hear of other instances' writes: `None` on SQLite, where this process is
+    /// the only writer.
+    pub fn listen_target(&self) -> Option<ListenTarget> {
+        self.url.clone().map(|url| ListenTarget { url })
+    }
+
+    /// The database's generation, bumped by every committed write (PostgreSQL; `None` on
+    /// SQLite).
+    pub async fn generation(&self) -> Result<Option<i64>, StoreError> {
+        match self.dialect {
+            Dialect::Postgres => Ok(Some(notify::generation(self.read().await?.conn()).await?)),
+            Dialect::Sqlite => Ok(None),
+        }
+    }
+
     /// Is the database answering? For readiness probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool.execute("SELECT 1").await?;
@@ -215,7 +242,16 @@ impl Store {
                 tx
             }
         };
-        Ok(Writer { tx, _guard: guard })
+        let mut writer = Writer {
+            tx,
+            dialect: self.dialect,
+            generation: None,
+            _guard: guard,
+        };
+        if self.dialect == Dialect::Postgres {
+            writer.generation = Some(notify::generation(&mut writer.tx).await?);
+        }
+        Ok(writer)
     }
 
     /// Closes every connection; for a clean shutdown.
@@ -236,6 +272,8 @@ impl Reader {
 /// The write transaction; dropped without [`Writer::commit`], it rolls back.
 pub struct Writer {
     tx: Transaction<'static, sqlx::Any>,
+    dialect: Dialect,
+    generation: Option<i64>,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -244,8 +282,21 @@ impl Writer {
         &mut self.tx
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Commits what the transaction wrote, saying what kind of thing it `changed`. On
+    /// PostgreSQL the commit also bumps the database's generation and notifies the other
+    /// instances (see [`notify`]); answers that generation, or `None` on SQLite.
+    /// The database's generation as this transaction found it, under the write lock, so
+    /// final until it commits (PostgreSQL; `None` on SQLite).
+    pub fn generation(&self) -> Option<i64> {
+        self.generation
+    }
+
+    pub async fn commit(mut self, changed: Changed) -> Result<Option<i64>, StoreError> {
+        let generation = match self.dialect {
+            Dialect::Postgres => Some(notify::bump(&mut self.tx, changed).await?),
+            Dialect::Sqlite => None,
+        };
         self.tx.commit().await?;
-        Ok(())
+        Ok(generation)
     }
 }

@@ -246,12 +246,11 @@ async fn kafka_members_and_their_commits_show_in_the_rest_groups() {
                 .unwrap(),
         )
     };
-    let state = AppState::with_broker(
-        Registry::new(store.clone(), RegistrySettings::default()),
-        broker.clone(),
-    );
+    let registry = Registry::new(store.clone(), RegistrySettings::default());
+    let state = AppState::with_broker(registry.clone(), broker.clone());
     let r = TestRegistry {
         app: app(state),
+        registry,
         backend: Backend::Sqlite(dir.join("registry")),
         store,
     };

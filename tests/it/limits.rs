@@ -328,13 +328,12 @@ async fn with_budget(bytes: usize, wait: Duration) -> TestRegistry {
         .await
         .unwrap()
         .unwrap();
-    let state = AppState::with_broker(
-        Registry::new(store.clone(), RegistrySettings::default()),
-        Arc::new(broker),
-    )
-    .with_read_budget(ReadBudget::new(bytes, wait));
+    let registry = Registry::new(store.clone(), RegistrySettings::default());
+    let state =
+        AppState::with_broker(registry.clone(), Arc::new(broker)).with_read_budget(ReadBudget::new(bytes, wait));
     TestRegistry {
         app: app(state),
+        registry,
         backend: Backend::Sqlite(dir.join("registry")),
         store,
     }

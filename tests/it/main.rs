@@ -20,6 +20,7 @@ mod kafka_clients; // real Kafka clients (kcat, confluent-kafka, kafka-python, J
 mod limits; // values in range, read budgets, consumer caps and expiry
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
+mod registry_coherence; // two instances on one PostgreSQL database: each reads the other's writes within 100 ms
 mod registry_confluent; // Confluent's error texts and leniency: defaults, Accept, UTF-16/32, empty schemas
 mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod registry_profile; // the 7.x and 8.x response profiles (`api_profile`), difference by difference

@@ -29,6 +29,8 @@ pub enum Backend {
 
 pub struct TestRegistry {
     pub app: App,
+    /// The registry behind `app`, for what only the process knows (its cache's state).
+    pub registry: Registry,
     pub backend: Backend,
     pub store: Store,
 }
@@ -182,12 +184,11 @@ impl TestRegistry {
             .await
             .expect("open task")
             .expect("open the broker");
-        let state = adjust(AppState::with_broker(
-            Registry::new(store.clone(), RegistrySettings::default()),
-            Arc::new(broker),
-        ));
+        let registry = Registry::new(store.clone(), RegistrySettings::default());
+        let state = adjust(AppState::with_broker(registry.clone(), Arc::new(broker)));
         TestRegistry {
             app: app(state),
+            registry,
             backend,
             store,
         }
@@ -204,8 +205,14 @@ impl TestRegistry {
             Backend::Postgres(url) => Store::open_postgres(url).await,
         }
         .unwrap_or_else(|e| panic!("cannot open the test store {backend:?}: {e}"));
-        let app = app(AppState::new(Registry::new(store.clone(), settings)).with_api_profile(profile));
-        TestRegistry { app, backend, store }
+        let registry = Registry::new(store.clone(), settings);
+        let app = app(AppState::new(registry.clone()).with_api_profile(profile));
+        TestRegistry {
+            app,
+            registry,
+            backend,
+            store,
+        }
     }
 
     /// A fresh registry answering as `profile` on SQLite, or on PostgreSQL (`None`, after
