@@ -58,14 +58,15 @@ pub fn run_docs(args: &DocsArgs) -> Result<Outcome, CliError> {
         } => {
             let public_url = public_url
                 .as_deref()
-                .map(check_public_url)
-                .transpose()
-                .map_err(|e| CliError(format!("--public-url: {e}")))?;
+                .map(|url| plain("--public-url", url).and_then(|()| checked("--public-url", check_public_url(url))))
+                .transpose()?;
             let kafka_bootstrap = kafka_bootstrap
                 .as_deref()
-                .map(check_advertised)
-                .transpose()
-                .map_err(|e| CliError(format!("--kafka-bootstrap: {e}")))?;
+                .map(|address| {
+                    plain("--kafka-bootstrap", address)
+                        .and_then(|()| checked("--kafka-bootstrap", check_advertised(address)))
+                })
+                .transpose()?;
             let client = Client::new(&server.server)?;
             require_contents(&client)?;
             let relocation = Relocation::of(&client, public_url, kafka_bootstrap)?;
@@ -181,6 +182,23 @@ fn build(client: &Client, out: &Path, relocation: &Relocation) -> Result<usize, 
     Ok(written)
 }
 
+fn checked<T>(flag: &str, result: Result<T, crate::config::ConfigError>) -> Result<T, CliError> {
+    result.map_err(|e| CliError(format!("{flag}: {e}")))
+}
+
+/// A published address replaces the server's inside client snippets as it is, where the
+/// server would have quoted it for the snippet's language; so it may hold only characters
+/// that need no quoting in any of them.
+fn plain(flag: &str, value: &str) -> Result<(), CliError> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/');
+    match value.chars().find(|&c| !fits(c)) {
+        None => Ok(()),
+        Some(c) => Err(CliError(format!(
+            "{flag} {value:?}: {c:?} is not allowed in a published address (letters, digits and . - _ : / only; for an IPv6 address, use a host name)"
+        ))),
+    }
+}
+
 /// Where the site tells its readers to connect, when that is not where the server says it
 /// is (a site built from a server on a laptop or in CI, published for everyone).
 ///
@@ -261,9 +279,13 @@ impl Relocation {
         for (old, new) in pairs {
             if let (Some(old), Some(new)) = (old, new) {
                 if old != new {
-                    text = text
-                        .replace(&render::as_printed(old), &render::as_printed(new))
-                        .replace(old.as_str(), new);
+                    // As the templates print it, then as it is where that differs (once
+                    // only: a new address holding the old one must not be replaced again).
+                    let printed = render::as_printed(old);
+                    text = text.replace(&printed, &render::as_printed(new));
+                    if printed != *old {
+                        text = text.replace(old.as_str(), new);
+                    }
                 }
             }
         }

@@ -297,12 +297,14 @@ impl AvroWalk<'_> {
                     point_at(&mut self.rows, owner, first);
                     return;
                 }
-                if !self.stack.contains(&id) {
-                    if let Some(row) = owner.and_then(|o| self.rows.get(o)) {
-                        self.expanded.insert(id, row.path.clone());
-                    }
+                let owner_path = owner.and_then(|o| self.rows.get(o)).map(|row| row.path.clone());
+                let before = self.rows.len();
+                self.record(id, path, depth);
+                // Only a type whose fields were listed here can be pointed at (not one cut
+                // by recursion, depth or the row budget).
+                if let Some(owner_path) = owner_path.filter(|_| self.rows.len() > before) {
+                    self.expanded.entry(id).or_insert(owner_path);
                 }
-                self.record(id, path, depth)
             }
             Kind::Array { items } => self.children(*items, &field_path::push(path, Step::Items), depth, owner),
             Kind::Map { values } => self.children(*values, &field_path::push(path, Step::Values), depth, owner),

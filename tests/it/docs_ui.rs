@@ -1278,6 +1278,19 @@ fn docs_build_names_the_public_url_not_the_builders_address() {
             assert!(!text.contains(kafka.as_str()), "{} still names {kafka}", path.display());
         }
     }
+    // A new address that holds the old one is put in once, not again inside itself.
+    if let Some(kafka) = &kafka_from {
+        let wider = format!("edge-{kafka}");
+        let out = temp_dir("herald-site-wider");
+        let built = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["docs", "build", "--out", out.to_str().unwrap(), "--server", &built_from])
+            .args(["--kafka-bootstrap", &wider])
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+        let topic = std::fs::read_to_string(out.join("topics/payment-completed.html")).unwrap();
+        assert!(topic.contains(&wider) && !topic.contains(&format!("edge-{wider}")));
+    }
 
     for (flag, value, says) in [
         (
@@ -1288,6 +1301,12 @@ fn docs_build_names_the_public_url_not_the_builders_address() {
         ("--public-url", "https://", "names no host"),
         ("--kafka-bootstrap", "kafka.example.com", "expected HOST:PORT"),
         ("--kafka-bootstrap", "kafka.example.com:0", "from 1 to 65535"),
+        ("--kafka-bootstrap", "[2001:db8::1]:9092", "use a host name"),
+        (
+            "--public-url",
+            "https://events.example.com/it's",
+            "not allowed in a published address",
+        ),
     ] {
         let elsewhere = temp_dir("herald-site-refused");
         let refused = Command::new(env!("CARGO_BIN_EXE_herald"))

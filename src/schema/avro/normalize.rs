@@ -19,6 +19,8 @@ impl AvroSchema {
     /// The canonical text of this schema in Confluent's normalised form.
     pub fn normalized(&self) -> String {
         let mut copy = self.clone();
+        // Which nodes hold floating-point values, for the defaults below.
+        let floating: Vec<bool> = copy.nodes.iter().map(|n| self.floating(&n.kind)).collect();
         for node in &mut copy.nodes {
             let base = node.kind.type_name();
             order_props(&mut node.props, base);
@@ -31,6 +33,15 @@ impl AvroSchema {
                         order_props(&mut field.props, "");
                         if let Some(default) = &mut field.default {
                             sort_keys(default);
+                            // Confluent prints a default as the field's type reads it: a
+                            // whole number for a float or double field is written `0.0`.
+                            if floating[field.schema] {
+                                if let Some(whole) = default.as_i64().filter(|_| !default.is_f64()) {
+                                    if let Some(number) = serde_json::Number::from_f64(whole as f64) {
+                                        *default = Value::Number(number);
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -49,6 +60,20 @@ impl AvroSchema {
     }
 }
 
+impl AvroSchema {
+    /// Whether values of this type, or of a union's first branch (the one a default is
+    /// for), are floats or doubles.
+    fn floating(&self, kind: &Kind) -> bool {
+        match kind {
+            Kind::Float | Kind::Double => true,
+            Kind::Union { branches } => branches
+                .first()
+                .is_some_and(|&b| matches!(self.kind(b), Kind::Float | Kind::Double)),
+            _ => false,
+        }
+    }
+}
+
 fn drop_empty(doc: &mut Option<String>) {
     if doc.as_deref() == Some("") {
         *doc = None;
@@ -62,11 +87,11 @@ fn order_props(props: &mut [(String, Value)], base: &str) {
     for (_, value) in props.iter_mut() {
         sort_keys(value);
     }
-    let logical = props
-        .iter()
-        .find(|(key, _)| key == "logicalType")
-        .and_then(|(_, value)| value.as_str())
+    let prop = |name: &str| props.iter().find(|(key, _)| key == name).map(|(_, value)| value);
+    let logical = prop("logicalType")
+        .and_then(Value::as_str)
         .filter(|logical| recognised(logical, base))
+        .filter(|logical| *logical != "decimal" || valid_decimal(prop("precision"), prop("scale")))
         .map(str::to_string);
     let rank = |key: &str, value: &Value| -> u8 {
         match (logical.as_deref(), key) {
@@ -79,25 +104,35 @@ fn order_props(props: &mut [(String, Value)], base: &str) {
     props.sort_by(|(a, va), (b, vb)| (rank(a, va), a).cmp(&(rank(b, vb), b)));
 }
 
-/// Whether Avro reads `logical` as a logical type of `base` (Java's `Schema.Type` name).
+/// Whether the Avro release Confluent 7.x parses with (1.11) reads `logical` as a logical
+/// type of `base` (Java's `Schema.Type` name); an unknown or misplaced one is a plain
+/// property to it.
 fn recognised(logical: &str, base: &str) -> bool {
     matches!(
         (logical, base),
         ("decimal", "BYTES" | "FIXED")
-            | ("uuid", "STRING" | "FIXED")
+            | ("uuid", "STRING")
             | ("date" | "time-millis", "INT")
             | (
                 "time-micros"
                     | "timestamp-millis"
                     | "timestamp-micros"
-                    | "timestamp-nanos"
                     | "local-timestamp-millis"
-                    | "local-timestamp-micros"
-                    | "local-timestamp-nanos",
+                    | "local-timestamp-micros",
                 "LONG"
             )
-            | ("duration", "FIXED")
     )
+}
+
+/// A decimal Avro accepts: a positive precision, and a scale from 0 to the precision.
+fn valid_decimal(precision: Option<&Value>, scale: Option<&Value>) -> bool {
+    let Some(precision) = precision.and_then(Value::as_i64).filter(|&p| p > 0) else {
+        return false;
+    };
+    match scale {
+        None => true,
+        Some(scale) => scale.as_i64().is_some_and(|s| (0..=precision).contains(&s)),
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +198,37 @@ mod tests {
         assert_eq!(text, r#"{"type":"int","a":1,"logicalType":"timestamp-millis"}"#);
         let text = normalized(r#"{"type":"int","a":1,"logicalType":"date"}"#);
         assert_eq!(text, r#"{"type":"int","logicalType":"date","a":1}"#);
+    }
+
+    #[test]
+    fn whole_number_defaults_of_floating_fields_are_written_as_floats() {
+        let text = normalized(
+            r#"{"type":"record","name":"R","fields":[
+                {"name":"d","type":"double","default":0},
+                {"name":"f","type":["float","null"],"default":1},
+                {"name":"l","type":"long","default":2},
+                {"name":"n","type":["null","double"],"default":null}]}"#,
+        );
+        assert!(text.contains(r#""name":"d","type":"double","default":0.0"#), "{text}");
+        assert!(
+            text.contains(r#""name":"f","type":["float","null"],"default":1.0"#),
+            "{text}"
+        );
+        assert!(text.contains(r#""name":"l","type":"long","default":2"#), "{text}");
+        assert!(text.contains(r#""default":null"#), "{text}");
+    }
+
+    #[test]
+    fn an_invalid_decimal_is_sorted_as_plain_properties() {
+        let text = normalized(r#"{"type":"bytes","scale":5,"precision":2,"logicalType":"decimal","a":1}"#);
+        assert_eq!(
+            text,
+            r#"{"type":"bytes","a":1,"logicalType":"decimal","precision":2,"scale":5}"#
+        );
+        let text = normalized(r#"{"type":"bytes","logicalType":"decimal","precision":4,"a":1}"#);
+        assert_eq!(text, r#"{"type":"bytes","logicalType":"decimal","precision":4,"a":1}"#);
+        let text = normalized(r#"{"type":"bytes","logicalType":"decimal","precision":0,"a":1}"#);
+        assert_eq!(text, r#"{"type":"bytes","a":1,"logicalType":"decimal","precision":0}"#);
     }
 
     #[test]
