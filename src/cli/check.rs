@@ -35,6 +35,12 @@ pub struct CheckArgs {
     /// directory laid out the same way (a schema folder or a repository root).
     #[arg(long)]
     against: Option<String>,
+    /// Let a `git:REF` baseline hold no schema at all: the change adds the repository's
+    /// first schemas, which are then checked as first versions (parsed, linted, examples
+    /// validated). Without it such a baseline is an error, since it also means a wrong REF
+    /// or a moved schema folder.
+    #[arg(long, requires = "against")]
+    allow_empty_baseline: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: ReportFormat,
@@ -84,6 +90,7 @@ fn checked(args: &CheckArgs) -> Result<Report, CliError> {
     let (dir, config) = (&repository.schemas, &repository.config);
     let baseline = match (&args.server, &args.against, &config.registry) {
         (_, Some(against), _) => Baseline::Files(match against.strip_prefix("git:") {
+            Some(rev) if args.allow_empty_baseline => Tree::from_git(dir, rev)?,
             Some(rev) => Tree::from_git(dir, rev)?.require_schemas()?,
             None => {
                 let previous = locate(Path::new(against), Contents::Schemas)

@@ -359,7 +359,8 @@ impl Tree {
         if self.topics().is_empty() {
             return Err(CliError(format!(
                 "nothing to check against: {} holds no schema file (<topic>/value.avsc, value.json, key.avsc \
-                 or key.json); if this change adds the first schemas, check them against a registry with --server",
+                 or key.json); if this change adds the first schemas, pass --allow-empty-baseline (or check \
+                 against a registry with --server)",
                 self.label
             )));
         }

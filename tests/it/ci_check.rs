@@ -780,7 +780,7 @@ fn a_baseline_without_schemas_is_an_error_not_a_pass() {
         assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
         assert!(
             stderr(&output).contains(
-                "error: nothing to check against: main:schemas holds no schema file (<topic>/value.avsc, value.json, key.avsc or key.json); if this change adds the first schemas, check them against a registry with --server"
+                "error: nothing to check against: main:schemas holds no schema file (<topic>/value.avsc, value.json, key.avsc or key.json); if this change adds the first schemas, pass --allow-empty-baseline (or check against a registry with --server)"
             ),
             "{}",
             stderr(&output)
@@ -790,6 +790,14 @@ fn a_baseline_without_schemas_is_an_error_not_a_pass() {
             assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
         }
     }
+    // Saying so makes it a repository's first schemas: each checked as a first version.
+    let output = herald(&repo, &["check", "--against", "git:main", "--allow-empty-baseline"]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output).contains("4 files checked, 0 errors"),
+        "{}",
+        stdout(&output)
+    );
     // The same for a directory to compare with.
     let baseline = temp_dir("herald-ci-baseline-dir");
     let output = herald(&repo, &["check", "--against", baseline.to_str().unwrap()]);
