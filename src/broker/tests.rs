@@ -518,9 +518,10 @@ mod partition {
             .count()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn many_partitions_share_a_few_flusher_threads() {
-        let partitions: Vec<Arc<Partition>> = (0..64)
+    /// Opens `count` synced partitions and appends `rounds` batches of two records to each,
+    /// all at once; every acknowledgement must mean durable, and every record be readable.
+    async fn append_to_many_at_once(count: usize, rounds: usize) -> Vec<Arc<Partition>> {
+        let partitions: Vec<Arc<Partition>> = (0..count)
             .map(|_| {
                 Arc::new(
                     Partition::open(&temp_dir(), LogConfig::default(), Durability::Sync)
@@ -535,7 +536,7 @@ mod partition {
             .map(|(i, partition)| {
                 let partition = partition.clone();
                 tokio::spawn(async move {
-                    for round in 0..3 {
+                    for round in 0..rounds {
                         let offsets = partition
                             .append(&mut [records(2, &format!("p{i}-{round}"), 0)])
                             .await
@@ -549,8 +550,14 @@ mod partition {
             task.await.unwrap();
         }
         for partition in &partitions {
-            assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 6);
+            assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 2 * rounds);
         }
+        partitions
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_partitions_share_a_few_flusher_threads() {
+        let _partitions = append_to_many_at_once(64, 3).await;
         let threads = flusher_threads();
         assert!(
             threads <= crate::broker::partition::FLUSHER_THREADS,
@@ -564,37 +571,7 @@ mod partition {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn partitions_waiting_together_share_one_sync() {
         let before = crate::broker::partition::shared_syncs();
-        let partitions: Vec<Arc<Partition>> = (0..128)
-            .map(|_| {
-                Arc::new(
-                    Partition::open(&temp_dir(), LogConfig::default(), Durability::Sync)
-                        .unwrap()
-                        .0,
-                )
-            })
-            .collect();
-        let tasks: Vec<_> = partitions
-            .iter()
-            .enumerate()
-            .map(|(i, partition)| {
-                let partition = partition.clone();
-                tokio::spawn(async move {
-                    for round in 0..5 {
-                        let offsets = partition
-                            .append(&mut [records(2, &format!("p{i}-{round}"), 0)])
-                            .await
-                            .unwrap();
-                        assert!(partition.offsets().1 > offsets[0].1, "acknowledged means durable");
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        for partition in &partitions {
-            assert_eq!(records_in(&partition.read(0, usize::MAX).unwrap()).len(), 10);
-        }
+        append_to_many_at_once(128, 5).await;
         let shared = crate::broker::partition::shared_syncs() - before;
         assert!(shared > 0, "640 appends on 128 partitions at once and no shared sync");
     }

@@ -58,9 +58,7 @@ impl AvroSchema {
         }
         canonical::print(&copy, self.canonical.len())
     }
-}
 
-impl AvroSchema {
     /// Whether values of this type, or of a union's first branch (the one a default is
     /// for), are floats or doubles.
     fn floating(&self, kind: &Kind) -> bool {
