@@ -23,7 +23,7 @@ use crate::broker::topic::TopicConfig;
 use crate::broker::{Broker, Topic};
 use crate::compat::diff::{self, Verdict};
 use crate::compat::{CompatibilityLevel, Direction};
-use crate::registry::{Registry, RegistryError, SubjectSchema, VersionSpec};
+use crate::registry::{Context, Registry, RegistryError, SubjectSchema, VersionSpec};
 use crate::schema::fields::{field_rows, FieldRow};
 use crate::schema::{example, Schema};
 
@@ -69,7 +69,7 @@ pub struct Docs {
     broker: Option<Arc<Broker>>,
     /// Field tables by schema id. A schema id's content and metadata never change, so
     /// entries never go stale; the catalog searches every topic's fields on every request.
-    fields: Mutex<HashMap<i64, Arc<Vec<FieldRow>>>>,
+    fields: Mutex<HashMap<(Context, i64), Arc<Vec<FieldRow>>>>,
 }
 
 /// A subject's version with its parsed schema.
@@ -108,7 +108,10 @@ impl Docs {
     async fn load(&self, subject: &str, version: VersionSpec, deleted: bool) -> Result<Option<Loaded>, DocsError> {
         match self.registry.version(subject, version, deleted).await {
             Ok(version) => {
-                let schema = self.registry.parsed_schema(version.schema.id).await?;
+                let schema = self
+                    .registry
+                    .parsed_schema(&version.schema.context, version.schema.id)
+                    .await?;
                 Ok(Some(Loaded { version, schema }))
             }
             Err(RegistryError::SubjectNotFound(_) | RegistryError::VersionNotFound(_)) => Ok(None),
@@ -118,7 +121,7 @@ impl Docs {
     }
 
     fn field_table(&self, loaded: &Loaded) -> Arc<Vec<FieldRow>> {
-        let id = loaded.version.schema.id;
+        let id = (loaded.version.schema.context.clone(), loaded.version.schema.id);
         if let Some(found) = self.fields.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return found.clone();
         }
@@ -133,7 +136,8 @@ impl Docs {
     /// The schemas a loaded version references, for validating events against it (no read
     /// when it references none).
     async fn reference_texts(&self, loaded: &Loaded) -> Result<Vec<(String, String)>, DocsError> {
-        Ok(self.registry.reference_texts(&loaded.version.schema.references).await?)
+        let schema = &loaded.version.schema;
+        Ok(self.registry.reference_texts(&schema.context, &schema.references).await?)
     }
 
     async fn level(&self, subject: &str) -> Result<CompatibilityLevel, DocsError> {
@@ -455,10 +459,12 @@ impl Docs {
         })
     }
 
+    /// The page of a schema id of the default context.
     pub async fn schema_page(&self, id: i64) -> Result<SchemaPage, DocsError> {
-        let stored = self.registry.schema_by_id(id).await?;
-        let schema = self.registry.parsed_schema(id).await?;
-        let used_by = self.registry.versions_of_id(id, None, true).await?;
+        let context = Context::default_context();
+        let stored = self.registry.schema_by_id(&context, id).await?;
+        let schema = self.registry.parsed_schema(&context, id).await?;
+        let used_by = self.registry.versions_of_id(&context, id, None, true).await?;
         Ok(SchemaPage {
             id,
             schema_type: schema.schema_type().as_str(),
@@ -470,7 +476,8 @@ impl Docs {
 
     /// The raw schema text of an id, pretty-printed.
     pub async fn schema_text(&self, id: i64) -> Result<String, DocsError> {
-        Ok(pretty(&self.registry.schema_by_id(id).await?.schema))
+        let context = Context::default_context();
+        Ok(pretty(&self.registry.schema_by_id(&context, id).await?.schema))
     }
 
     /// The AsyncAPI 3.0 document of every topic, or of one, with `endpoints` as its servers.

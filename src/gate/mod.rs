@@ -25,7 +25,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::broker::topic::{SubjectStrategy, TopicConfig, Validation};
-use crate::registry::{schema_id_in_range, Registry, RegistryError, StoredSchema, VersionSpec, MAX_ID};
+use crate::registry::context::context_of;
+use crate::registry::{schema_id_in_range, Context, Registry, RegistryError, StoredSchema, VersionSpec, MAX_ID};
 use crate::schema::{Schema, SchemaType};
 use crate::validate::{framed_id, JsonValidator, Violation};
 
@@ -114,9 +115,9 @@ impl From<RegistryError> for GateError {
 /// The gate. One per process, shared by every door (it caches compiled JSON Schemas).
 pub struct Gate {
     registry: Registry,
-    /// Compiled JSON Schemas by schema id. Content under an id never changes, so entries
-    /// never go stale.
-    json_validators: Mutex<HashMap<i64, Arc<JsonValidator>>>,
+    /// Compiled JSON Schemas by schema context and id. Content under an id never changes,
+    /// so entries never go stale.
+    json_validators: Mutex<HashMap<(Context, i64), Arc<JsonValidator>>>,
 }
 
 /// Payloads up to this size are validated on the caller's task (microseconds of work);
@@ -305,12 +306,14 @@ impl Gate {
 
     /// A framed id: registered under the part's subject (the configured one, or the one
     /// derived from its schema's record name), and in `full` mode what its bodies must pass.
+    /// The id is one of the configured subject's context (serializers register there).
     async fn id_verdict(&self, topic: &TopicConfig, rules: &PartRules<'_>, id: u32) -> Result<Verdict, GateError> {
+        let context = context_of(rules.subject);
         let derived;
         let (subject, derived_by) = match rules.strategy {
             SubjectStrategy::Topic => (rules.subject, None),
             strategy => {
-                let schema = match self.registry.parsed_schema(i64::from(id)).await {
+                let schema = match self.registry.parsed_schema(&context, i64::from(id)).await {
                     Ok(schema) => schema,
                     Err(RegistryError::SchemaNotFound(_)) => {
                         return Ok(Verdict::Refused(format!(
@@ -335,7 +338,11 @@ impl Gate {
                 (derived.as_str(), Some(strategy))
             }
         };
-        let registered = match self.registry.versions_of_id(i64::from(id), Some(subject), false).await {
+        let registered = match self
+            .registry
+            .versions_of_id(&context, i64::from(id), Some(subject), false)
+            .await
+        {
             Ok(versions) => !versions.is_empty(),
             Err(RegistryError::SchemaNotFound(_)) => false,
             Err(err) => return Err(err.into()),
@@ -353,14 +360,14 @@ impl Gate {
         if topic.validation != Validation::Full {
             return Ok(Verdict::Admitted);
         }
-        let schema = self.registry.schema_by_id(i64::from(id)).await?;
+        let schema = self.registry.schema_by_id(&context, i64::from(id)).await?;
         Ok(match schema.schema_type {
             SchemaType::Json => match self.json_validator(&schema).await? {
                 Ok(validator) => Verdict::Json(validator),
                 Err(reason) => Verdict::Refused(reason),
             },
             SchemaType::Avro => {
-                let parsed = self.registry.parsed_schema(i64::from(id)).await?;
+                let parsed = self.registry.parsed_schema(&context, i64::from(id)).await?;
                 if matches!(parsed.as_ref(), Schema::Avro(_)) {
                     Verdict::Avro(parsed, id)
                 } else {
@@ -375,10 +382,11 @@ impl Gate {
     /// references. `Ok(Err(reason))`: the schema cannot be used to validate, and payloads
     /// under it are refused with that reason (never passed unchecked).
     async fn json_validator(&self, schema: &StoredSchema) -> Result<Result<Arc<JsonValidator>, String>, GateError> {
-        if let Some(found) = self.cached_validator(schema.id) {
+        let key = (schema.context.clone(), schema.id);
+        if let Some(found) = self.cached_validator(&key) {
             return Ok(Ok(found));
         }
-        let references = match self.registry.reference_texts(&schema.references).await {
+        let references = match self.registry.reference_texts(&schema.context, &schema.references).await {
             Ok(references) => references,
             // As before the gate: a reference that cannot be read refuses the payload.
             Err(err) => return Ok(Err(err.to_string())),
@@ -391,15 +399,15 @@ impl Gate {
         self.json_validators
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(schema.id, validator.clone());
+            .insert(key, validator.clone());
         Ok(Ok(validator))
     }
 
-    fn cached_validator(&self, id: i64) -> Option<Arc<JsonValidator>> {
+    fn cached_validator(&self, key: &(Context, i64)) -> Option<Arc<JsonValidator>> {
         self.json_validators
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
+            .get(key)
             .cloned()
     }
 }

@@ -14,7 +14,10 @@ use super::wire::{
     SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
-use crate::registry::{schema_id_in_range, Mode, RegistryError, SubjectSchema, VersionSpec, MAX_ID};
+use crate::registry::context::ALL_CONTEXTS;
+use crate::registry::{
+    schema_id_in_range, Context, Mode, RegistryError, SubjectFilter, SubjectSchema, VersionSpec, MAX_ID,
+};
 
 type Reply = Result<Response, ApiError>;
 
@@ -57,8 +60,49 @@ pub async fn schema_types() -> Reply {
     reply(&["JSON", "AVRO"])
 }
 
-pub async fn contexts() -> Reply {
-    reply(&["."])
+pub async fn contexts(State(state): State<AppState>, params: Params) -> Reply {
+    let prefix = params.text("contextPrefix").unwrap_or("");
+    let contexts: Vec<String> = state
+        .registry
+        .contexts()
+        .await?
+        .into_iter()
+        .map(|c| c.as_str().to_string())
+        .filter(|c| c.starts_with(prefix))
+        .collect();
+    reply(&params.page(contexts, None))
+}
+
+/// `DELETE /contexts/{context}`: forgets an empty context; 204 with no body.
+pub async fn delete_context(State(state): State<AppState>, Path(raw): Path<String>) -> Result<StatusCode, ApiError> {
+    let context = parse_context(&raw)?;
+    state.registry.delete_context(&context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A `/contexts/{context}/...` path that was not rewritten: its context is no name.
+pub async fn invalid_context_path(Path((raw, _rest)): Path<(String, String)>) -> ApiError {
+    match parse_context(&raw) {
+        Err(err) => err,
+        // A valid name is always rewritten; reaching here it names no route.
+        Ok(_) => ApiError::not_found(),
+    }
+}
+
+fn parse_context(raw: &str) -> Result<Context, ApiError> {
+    Context::parse(raw).map_err(|_| {
+        let shown = super::contexts::invalid_context(raw);
+        ApiError::bad_request(if shown.contains(':') {
+            format!("Context name '{shown}' cannot contain a colon")
+        } else {
+            format!("Context name '{shown}' is not valid: it must not hold control characters")
+        })
+    })
+}
+
+/// A `subjectPrefix` as a filter; a prefix naming no valid context is an invalid subject.
+fn subject_filter(prefix: &str) -> Result<SubjectFilter, ApiError> {
+    SubjectFilter::parse(prefix).map_err(|_| RegistryError::InvalidSubject(prefix.to_string()).into())
 }
 
 pub async fn cluster_id() -> Reply {
@@ -73,11 +117,11 @@ pub async fn server_version() -> Reply {
 }
 
 pub async fn list_schemas(State(state): State<AppState>, params: Params) -> Reply {
-    let prefix = params.text("subjectPrefix").unwrap_or("");
-    let prefix = prefix.strip_prefix(":.:").unwrap_or(prefix);
+    // The default context unless the prefix names another, or every one (`:*:`).
+    let filter = subject_filter(params.text("subjectPrefix").unwrap_or(""))?;
     let schemas = state
         .registry
-        .list_schemas(prefix, params.flag("deleted"), params.flag("latestOnly"))
+        .list_schemas(&filter, params.flag("deleted"), params.flag("latestOnly"))
         .await?;
     let schemas = params.page(schemas, Some(SCHEMA_PAGE_MAX));
     reply(
@@ -90,19 +134,22 @@ pub async fn list_schemas(State(state): State<AppState>, params: Params) -> Repl
 
 pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
     let id = schema_id(&id)?;
-    let schema = state.registry.schema_by_id(id).await?;
+    let (context, found_under) = state.registry.locate_id(id, params.text("subject")).await?;
+    let schema = state.registry.schema_by_id(&context, id).await?;
     let max_id = if params.flag("fetchMaxId") {
-        Some(state.registry.max_schema_id().await?)
+        Some(state.registry.max_schema_id(&context).await?)
     } else {
         None
     };
     let view = SchemaStringView::new(&schema, max_id, state.api_profile);
     // 8.x names where the id sits in the subject asked about: its newest live version there.
-    let subject = params
-        .text("subject")
-        .filter(|_| state.api_profile.names_subject_version());
+    let subject = found_under.filter(|_| state.api_profile.names_subject_version());
     let placed = match subject {
-        Some(subject) => match state.registry.versions_of_id(id, Some(subject), false).await {
+        Some(subject) => match state
+            .registry
+            .versions_of_id(&context, id, Some(&subject), false)
+            .await
+        {
             Ok(mut versions) => versions.pop(),
             // Every version using the id is gone: the schema alone answers.
             Err(RegistryError::SchemaNotFound(_)) => None,
@@ -116,16 +163,25 @@ pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>,
     }
 }
 
-pub async fn schema_text_by_id(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
+pub async fn schema_text_by_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
     let id = schema_id(&id)?;
-    raw(&state.registry.schema_by_id(id).await?.schema)
+    let (context, _) = state.registry.locate_id(id, params.text("subject")).await?;
+    raw(&state.registry.schema_by_id(&context, id).await?.schema)
+}
+
+/// Every version using the id in the context `subject` locates it in (as
+/// `/schemas/ids/{id}` does), whatever their subject.
+async fn versions_of_located_id(state: &AppState, id: i64, params: &Params) -> Result<Vec<(String, i64)>, ApiError> {
+    let (context, _) = state.registry.locate_id(id, params.text("subject")).await?;
+    Ok(state
+        .registry
+        .versions_of_id(&context, id, None, params.flag("deleted"))
+        .await?)
 }
 
 pub async fn subjects_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
     let id = schema_id(&id)?;
-    let mut subjects: Vec<String> = state
-        .registry
-        .versions_of_id(id, params.text("subject"), params.flag("deleted"))
+    let mut subjects: Vec<String> = versions_of_located_id(&state, id, &params)
         .await?
         .into_iter()
         .map(|(subject, _)| subject)
@@ -136,10 +192,7 @@ pub async fn subjects_of_id(State(state): State<AppState>, Path(id): Path<String
 
 pub async fn versions_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
     let id = schema_id(&id)?;
-    let versions = state
-        .registry
-        .versions_of_id(id, params.text("subject"), params.flag("deleted"))
-        .await?;
+    let versions = versions_of_located_id(&state, id, &params).await?;
     let versions = params.page(versions, None);
     reply(
         &versions
@@ -153,14 +206,11 @@ pub async fn versions_of_id(State(state): State<AppState>, Path(id): Path<String
 }
 
 pub async fn subjects(State(state): State<AppState>, params: Params) -> Reply {
-    // `:*:` (all contexts) is the default prefix; with one context it means no prefix.
-    let prefix = match params.text("subjectPrefix") {
-        None | Some(":*:") => "",
-        Some(p) => p.strip_prefix(":.:").unwrap_or(p),
-    };
+    // Every context (`:*:`) unless the prefix names one.
+    let filter = subject_filter(params.text("subjectPrefix").unwrap_or(ALL_CONTEXTS))?;
     let subjects = state
         .registry
-        .subjects(prefix, params.flag("deleted"), params.flag("deletedOnly"))
+        .subjects(&filter, params.flag("deleted"), params.flag("deletedOnly"))
         .await?;
     reply(&params.page(subjects, None))
 }

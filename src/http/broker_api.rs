@@ -29,6 +29,7 @@ use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
 use crate::gate::{subject, Encoding, GateError, KeyValue, Part};
+use crate::registry::context::context_of;
 use crate::registry::{schema_id_in_range, MAX_ID};
 use crate::schema::SchemaType;
 
@@ -338,6 +339,8 @@ async fn avro_target(
     text: Option<&str>,
 ) -> Result<Option<AvroTarget>, ApiError> {
     let field = part.as_str();
+    // Ids are those of the configured subject's context, as the gate reads them.
+    let mut context = context_of(subject::configured(topic, part));
     let id = match (id, text) {
         (Some(id), _) if !schema_id_in_range(id) => {
             return Err(ApiError::unprocessable(
@@ -349,11 +352,13 @@ async fn avro_target(
         (None, Some(text)) => {
             let subject = avro_subject(topic, part, text)?;
             let request = crate::registry::SchemaRequest::new(SchemaType::Avro, text);
-            state.registry.register(&subject, &request, false).await?.id
+            let registered = state.registry.register(&subject, &request, false).await?;
+            context = registered.schema.context;
+            registered.id
         }
         (None, None) => return Ok(None),
     };
-    let schema = state.registry.parsed_schema(id).await?;
+    let schema = state.registry.parsed_schema(&context, id).await?;
     if schema.schema_type() != SchemaType::Avro {
         return Err(ApiError::unprocessable(
             42201,

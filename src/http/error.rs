@@ -72,7 +72,9 @@ impl From<RegistryError> for ApiError {
             InvalidSubject(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42208),
             SchemaTooLarge { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
             InvalidRuleSet(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42210),
-            TooComplex(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42211),
+            // A schema too complex to judge is unusable as sent: 42201, as an invalid one.
+            TooComplex(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            ContextNotEmpty(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42211),
             Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         };
         if status.is_server_error() {

@@ -8,6 +8,7 @@
 mod api;
 mod broker_api;
 mod consumer_api;
+mod contexts;
 mod docs_ui;
 mod encoding;
 pub mod error;
@@ -31,7 +32,7 @@ use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use serde_json::json;
 use tower::util::MapRequest;
@@ -179,13 +180,14 @@ impl AppState {
 /// The public URL of a server built without one (tests): the default listening address.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8081";
 
-/// The service as served: the router behind trailing-slash normalisation.
+/// The service as served: the router behind path normalisation.
 pub type App = MapRequest<Router, fn(Request) -> Request>;
 
 /// Builds the service. Routing sees paths without a trailing slash (`/versions/` is
-/// `/versions`: the Java client sends the former).
+/// `/versions`: the Java client sends the former), and without a context prefix
+/// (`/contexts/.staging/subjects/s` is `/subjects/:.staging:s`, see [`contexts`]).
 pub fn app(state: AppState) -> App {
-    MapRequest::new(router(state), strip_trailing_slash as fn(Request) -> Request)
+    MapRequest::new(router(state), normalize_path as fn(Request) -> Request)
 }
 
 fn router(state: AppState) -> Router {
@@ -244,6 +246,9 @@ fn router(state: AppState) -> Router {
                 .delete(api::delete_subject_mode),
         )
         .route("/contexts", get(api::contexts))
+        .route("/contexts/{context}", delete(api::delete_context))
+        // Valid context prefixes were rewritten away before routing (`normalize_path`).
+        .route("/contexts/{context}/{*rest}", any(api::invalid_context_path))
         .route("/v1/metadata/id", get(api::cluster_id))
         .route("/v1/metadata/version", get(api::server_version));
     let broker_api = Router::new()
@@ -335,18 +340,22 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn strip_trailing_slash(mut request: Request) -> Request {
+fn normalize_path(mut request: Request) -> Request {
     let path = request.uri().path();
-    if path.len() > 1 && path.ends_with('/') {
-        let trimmed = path.trim_end_matches('/');
-        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-        let rebuilt = match request.uri().query() {
+    let trimmed = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
+    let rebuilt = match contexts::rewrite(trimmed, request.uri().query()) {
+        Some(rewritten) => Some(rewritten),
+        None if trimmed.len() < path.len() => Some(match request.uri().query() {
             Some(query) => format!("{trimmed}?{query}"),
             None => trimmed.to_string(),
-        };
-        if let Ok(uri) = rebuilt.parse::<Uri>() {
-            *request.uri_mut() = uri;
-        }
+        }),
+        None => None,
+    };
+    if let Some(uri) = rebuilt.and_then(|r| r.parse::<Uri>().ok()) {
+        *request.uri_mut() = uri;
     }
     request
 }

@@ -22,6 +22,7 @@ use std::fmt::Write;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::context::Context;
 use super::model::{Config, Mode, Registered, SchemaRequest, StoredSchema, SubjectSchema};
 use crate::store::{Changed, Notice};
 
@@ -38,12 +39,16 @@ struct State {
     /// Local: bumped whenever anything is forgotten, so reads that raced it store nothing.
     generation: u64,
     bytes: usize,
-    by_id: HashMap<i64, Arc<StoredSchema>>,
+    /// Schemas by context, then id: looked up without building a key.
+    by_id: HashMap<String, HashMap<i64, Arc<StoredSchema>>>,
     lookups: HashMap<String, Arc<SubjectSchema>>,
     registrations: HashMap<String, Arc<Registered>>,
     /// The latest live version by subject, `None` for a subject with none: what the broker
     /// asks on every produce to a validated topic.
     latest: HashMap<String, Option<Arc<SubjectSchema>>>,
+    /// The contexts other than the default one: asked whenever an id is looked up with an
+    /// unqualified subject.
+    contexts: Option<Arc<[String]>>,
     /// Effective config and mode by subject.
     configs: HashMap<String, Config>,
     modes: HashMap<String, Mode>,
@@ -139,18 +144,22 @@ impl ReadCache {
         self.state().serving
     }
 
-    pub fn schema(&self, id: i64) -> Option<Arc<StoredSchema>> {
+    pub fn schema(&self, context: &Context, id: i64) -> Option<Arc<StoredSchema>> {
         let state = self.state();
         if !state.serving {
             return None;
         }
-        state.by_id.get(&id).cloned()
+        state.by_id.get(context.as_str())?.get(&id).cloned()
     }
 
     pub fn store_schema(&self, ticket: Ticket, schema: &StoredSchema) {
         let size = schema.schema.len() + 64;
         self.store(ticket, size, |state| {
-            state.by_id.insert(schema.id, Arc::new(schema.clone()));
+            state
+                .by_id
+                .entry(schema.context.as_str().to_string())
+                .or_default()
+                .insert(schema.id, Arc::new(schema.clone()));
         });
     }
 
@@ -199,6 +208,21 @@ impl ReadCache {
             state
                 .latest
                 .insert(subject.to_string(), found.map(|f| Arc::new(f.clone())));
+        });
+    }
+
+    pub fn contexts(&self) -> Option<Arc<[String]>> {
+        let state = self.state();
+        if !state.serving {
+            return None;
+        }
+        state.contexts.clone()
+    }
+
+    pub fn store_contexts(&self, ticket: Ticket, contexts: &[String]) {
+        let size = contexts.iter().map(|c| c.len() + 16).sum::<usize>() + 64;
+        self.store(ticket, size, |state| {
+            state.contexts = Some(contexts.into());
         });
     }
 
@@ -263,6 +287,7 @@ impl State {
         self.lookups.clear();
         self.registrations.clear();
         self.latest.clear();
+        self.contexts = None;
         self.bytes = 0;
         if changed == Changed::Everything {
             self.configs.clear();
@@ -307,6 +332,7 @@ mod tests {
 
     fn schema(id: i64) -> StoredSchema {
         StoredSchema {
+            context: Context::default_context(),
             id,
             schema_type: crate::schema::SchemaType::Avro,
             schema: "\"string\"".to_string(),
@@ -328,7 +354,7 @@ mod tests {
         let cache = ReadCache::new(false);
         cache.resume(generation);
         cache.store_schema(cache.ticket(), &schema(1));
-        assert!(cache.schema(1).is_some());
+        assert!(cache.schema(&Context::default_context(), 1).is_some());
         cache
     }
 
@@ -336,7 +362,7 @@ mod tests {
     fn nothing_is_served_or_stored_before_the_listener_listens() {
         let cache = ReadCache::new(false);
         cache.store_schema(cache.ticket(), &schema(1));
-        assert!(cache.schema(1).is_none());
+        assert!(cache.schema(&Context::default_context(), 1).is_none());
         assert!(!cache.serving());
     }
 
@@ -345,9 +371,9 @@ mod tests {
         let cache = listening(5);
         cache.store_mode(cache.ticket(), "s", Mode::ReadOnly);
         cache.notified(notice(5, Changed::Everything));
-        assert!(cache.schema(1).is_some(), "generation 5 was already known");
+        assert!(cache.schema(&Context::default_context(), 1).is_some(), "generation 5 was already known");
         cache.notified(notice(6, Changed::Schemas));
-        assert!(cache.schema(1).is_none());
+        assert!(cache.schema(&Context::default_context(), 1).is_none());
         assert_eq!(cache.mode("s"), Some(Mode::ReadOnly), "registrations change no mode");
         cache.notified(notice(7, Changed::Everything));
         assert_eq!(cache.mode("s"), None);
@@ -359,7 +385,7 @@ mod tests {
         cache.invalidate_content(Some(6));
         cache.store_schema(cache.ticket(), &schema(2));
         cache.notified(notice(6, Changed::Schemas));
-        assert!(cache.schema(2).is_some());
+        assert!(cache.schema(&Context::default_context(), 2).is_some());
     }
 
     #[test]
@@ -368,7 +394,7 @@ mod tests {
         let ticket = cache.ticket();
         cache.notified(notice(6, Changed::Schemas));
         cache.store_schema(ticket, &schema(2));
-        assert!(cache.schema(2).is_none());
+        assert!(cache.schema(&Context::default_context(), 2).is_none());
     }
 
     #[test]
@@ -376,28 +402,28 @@ mod tests {
         let cache = listening(5);
         let ticket = cache.ticket();
         cache.suspend();
-        assert!(cache.schema(1).is_none());
+        assert!(cache.schema(&Context::default_context(), 1).is_none());
         cache.store_schema(ticket, &schema(2));
         // Nothing was written meanwhile: what was held is still exact.
         cache.resume(5);
-        assert!(cache.schema(1).is_some());
-        assert!(cache.schema(2).is_none(), "stored while suspended");
+        assert!(cache.schema(&Context::default_context(), 1).is_some());
+        assert!(cache.schema(&Context::default_context(), 2).is_none(), "stored while suspended");
         // Something was written while nobody listened: everything goes.
         cache.suspend();
         cache.resume(8);
-        assert!(cache.schema(1).is_none());
+        assert!(cache.schema(&Context::default_context(), 1).is_none());
         cache.notified(notice(8, Changed::Everything));
         cache.store_schema(cache.ticket(), &schema(1));
         cache.notified(notice(8, Changed::Everything));
-        assert!(cache.schema(1).is_some(), "generation 8 was read at resumption");
+        assert!(cache.schema(&Context::default_context(), 1).is_some(), "generation 8 was read at resumption");
     }
 
     #[test]
     fn sqlite_serves_at_once() {
         let cache = ReadCache::new(true);
         cache.store_schema(cache.ticket(), &schema(1));
-        assert!(cache.schema(1).is_some());
+        assert!(cache.schema(&Context::default_context(), 1).is_some());
         cache.invalidate(None);
-        assert!(cache.schema(1).is_none());
+        assert!(cache.schema(&Context::default_context(), 1).is_none());
     }
 }

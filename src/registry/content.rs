@@ -9,6 +9,7 @@ use md5::{Digest, Md5};
 use serde_json::Value;
 use sqlx::AnyConnection;
 
+use super::context::{context_of, reference_key, Context};
 use super::{corrupt, parse_refs, Core, RegistryError, SchemaReference};
 use crate::schema::{sort_keys, ParseOptions, Reference, Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow, VersionRow};
@@ -27,24 +28,37 @@ pub(super) struct Parsed {
     pub normalized: bool,
 }
 
-/// Parsed stored schemas by id. Stored content never changes under an id, so entries never
-/// go stale; the cache is emptied when full rather than tracking use.
+/// Parsed stored schemas by id, per context. Stored content never changes under an id, so
+/// entries never go stale; the cache is emptied when full rather than tracking use.
 #[derive(Clone, Default)]
-pub(super) struct ParsedCache(Arc<Mutex<HashMap<i64, Arc<Schema>>>>);
+pub(super) struct ParsedCache(Arc<Mutex<ParsedById>>);
+
+#[derive(Default)]
+struct ParsedById {
+    entries: usize,
+    by_context: HashMap<String, HashMap<i64, Arc<Schema>>>,
+}
 
 const PARSED_CACHE_ENTRIES: usize = 1024;
 
 impl ParsedCache {
-    pub(super) fn get(&self, id: i64) -> Option<Arc<Schema>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
+    pub(super) fn get(&self, context: &str, id: i64) -> Option<Arc<Schema>> {
+        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache.by_context.get(context)?.get(&id).cloned()
     }
 
-    fn put(&self, id: i64, schema: Arc<Schema>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= PARSED_CACHE_ENTRIES {
-            map.clear();
+    fn put(&self, context: &str, id: i64, schema: Arc<Schema>) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.entries >= PARSED_CACHE_ENTRIES {
+            *cache = ParsedById::default();
         }
-        map.insert(id, schema);
+        let added = cache
+            .by_context
+            .entry(context.to_string())
+            .or_default()
+            .insert(id, schema)
+            .is_none();
+        cache.entries += usize::from(added);
     }
 }
 
@@ -54,6 +68,7 @@ impl Core {
     pub(super) async fn parse_request(
         &self,
         conn: &mut AnyConnection,
+        context: &Context,
         schema_type: SchemaType,
         text: &str,
         references: &[SchemaReference],
@@ -72,7 +87,7 @@ impl Core {
                 "Invalid schema type PROTOBUF: this registry supports AVRO and JSON schemas".to_string(),
             ));
         }
-        let (pinned, documents) = resolve_references(conn, references).await?;
+        let (pinned, documents) = resolve_references(conn, context, references).await?;
         let refs: Vec<Reference<'_>> = documents
             .iter()
             .map(|(name, text)| Reference { name, schema: text })
@@ -112,7 +127,8 @@ impl Core {
         parsed: &Parsed,
     ) -> Result<Vec<(VersionRow, SchemaRow)>, RegistryError> {
         let content = content_key(parsed.schema_type, &parsed.canonical, &parsed.references);
-        let exact = queries::versions_with_content(conn, subject, &content).await?;
+        let context = context_of(subject);
+        let exact = queries::versions_with_content(conn, subject, context.as_str(), &content).await?;
         if !exact.is_empty() || !parsed.normalized {
             return Ok(exact);
         }
@@ -125,7 +141,7 @@ impl Core {
             if stored.schema_type != parsed.schema_type.as_str() {
                 continue;
             }
-            match self.stored_parsed(conn, stored.id).await {
+            match self.stored_parsed(conn, &stored.context, stored.id).await {
                 Ok(schema) if normalized(&schema) == parsed.canonical => matching.push((version, stored)),
                 Ok(_) => {}
                 Err(err) => {
@@ -137,18 +153,24 @@ impl Core {
     }
 
     /// A stored schema, parsed (with its references) for a compatibility check.
-    pub(super) async fn stored_parsed(&self, conn: &mut AnyConnection, id: i64) -> Result<Arc<Schema>, RegistryError> {
-        if let Some(found) = self.parsed.get(id) {
+    pub(super) async fn stored_parsed(
+        &self,
+        conn: &mut AnyConnection,
+        context: &str,
+        id: i64,
+    ) -> Result<Arc<Schema>, RegistryError> {
+        if let Some(found) = self.parsed.get(context, id) {
             return Ok(found);
         }
-        let row = queries::schema_by_id(conn, id)
+        let row = queries::schema_by_id(conn, context, id)
             .await?
-            .ok_or_else(|| corrupt(format!("schema {id} is used by a version but missing")))?;
+            .ok_or_else(|| corrupt(format!("schema {id} of context {context} is used by a version but missing")))?;
         let schema_type: SchemaType = row
             .schema_type
             .parse()
             .map_err(|e| corrupt(format!("schema {}: {e}", row.id)))?;
-        let (_, documents) = resolve_references(conn, &parse_refs(&row.refs)?).await?;
+        let row_context = Context::from_stored(row.context.clone());
+        let (_, documents) = resolve_references(conn, &row_context, &parse_refs(&row.refs)?).await?;
         let refs: Vec<Reference<'_>> = documents
             .iter()
             .map(|(name, text)| Reference { name, schema: text })
@@ -157,37 +179,43 @@ impl Core {
         let schema = Schema::parse_with(schema_type, &row.schema, &refs, ParseOptions::LENIENT)
             .map_err(|e| corrupt(format!("stored schema {} no longer parses: {e}", row.id)))?;
         let schema = Arc::new(schema);
-        self.parsed.put(row.id, schema.clone());
+        self.parsed.put(context, row.id, schema.clone());
         Ok(schema)
     }
 }
 
 impl Core {
-    /// The `(name, text)` of every schema reachable through `references`, dependencies
-    /// first: what a validator needs beside a stored schema's own text.
+    /// The `(name, text)` of every schema reachable through `references` of a schema in
+    /// `context`, dependencies first: what a validator needs beside a stored schema's own
+    /// text.
     pub async fn reference_texts(
         &self,
+        context: &Context,
         references: &[SchemaReference],
     ) -> Result<Vec<(String, String)>, RegistryError> {
         if references.is_empty() {
             return Ok(Vec::new());
         }
         let mut reader = self.store.read().await?;
-        Ok(resolve_references(reader.conn(), references).await?.1)
+        Ok(resolve_references(reader.conn(), context, references).await?.1)
     }
 }
 
-/// Pins each reference to a version and fetches the texts of every schema reachable through
-/// them, dependencies before the schemas that use them (the order the Avro parser needs).
+/// Pins each reference of a schema in `context` to a version and fetches the texts of every
+/// schema reachable through them, dependencies before the schemas that use them (the order
+/// the Avro parser needs). An unqualified reference names a subject of the referring
+/// schema's own context.
 async fn resolve_references(
     conn: &mut AnyConnection,
+    context: &Context,
     references: &[SchemaReference],
 ) -> Result<(Vec<SchemaReference>, Vec<(String, String)>), RegistryError> {
+    // (subject key, version)
     type Key = (String, i64);
     // First every reachable schema, fetched once: (name, text, what it references).
     let mut reachable: HashMap<Key, (String, String, Vec<Key>)> = HashMap::new();
     let mut pinned = Vec::with_capacity(references.len());
-    let mut to_fetch: Vec<SchemaReference> = Vec::new();
+    let mut to_fetch: Vec<(String, SchemaReference)> = Vec::new();
     for reference in references {
         if reference.name.is_empty() || reference.subject.is_empty() {
             return Err(RegistryError::InvalidSchema(
@@ -200,22 +228,27 @@ async fn resolve_references(
                 reference.name
             )));
         }
-        let (version, _) = fetch_reference(conn, reference).await?;
+        let key = reference_key(context, &reference.subject);
+        let (version, _) = fetch_reference(conn, &key, reference).await?;
         let reference = SchemaReference {
             version,
             ..reference.clone()
         };
         pinned.push(reference.clone());
-        to_fetch.push(reference);
+        to_fetch.push((key, reference));
     }
-    while let Some(reference) = to_fetch.pop() {
-        let key = (reference.subject.clone(), reference.version);
+    while let Some((subject_key, reference)) = to_fetch.pop() {
+        let key = (subject_key, reference.version);
         if reachable.contains_key(&key) {
             continue;
         }
-        let (_, row) = fetch_reference(conn, &reference).await?;
-        let nested = parse_refs(&row.refs)?;
-        let children = nested.iter().map(|r| (r.subject.clone(), r.version)).collect();
+        let (_, row) = fetch_reference(conn, &key.0, &reference).await?;
+        let nested_context = context_of(&key.0);
+        let nested: Vec<(String, SchemaReference)> = parse_refs(&row.refs)?
+            .into_iter()
+            .map(|r| (reference_key(&nested_context, &r.subject), r))
+            .collect();
+        let children = nested.iter().map(|(k, r)| (k.clone(), r.version)).collect();
         to_fetch.extend(nested);
         reachable.insert(key, (reference.name.clone(), row.schema, children));
     }
@@ -223,7 +256,7 @@ async fn resolve_references(
     let mut documents = Vec::with_capacity(reachable.len());
     let mut emitted: HashSet<Key> = HashSet::new();
     for reference in &pinned {
-        let root = (reference.subject.clone(), reference.version);
+        let root = (reference_key(context, &reference.subject), reference.version);
         let mut stack: Vec<(Key, bool)> = vec![(root, false)];
         let mut open: HashSet<Key> = HashSet::new();
         while let Some((key, expanded)) = stack.pop() {
@@ -254,12 +287,14 @@ async fn resolve_references(
     Ok((pinned, documents))
 }
 
-/// The version a reference names (`-1`: the latest live one) and its schema.
+/// The version a reference names (`-1`: the latest live one) and its schema, under the
+/// subject key it resolves to.
 async fn fetch_reference(
     conn: &mut AnyConnection,
+    subject_key: &str,
     reference: &SchemaReference,
 ) -> Result<(i64, SchemaRow), RegistryError> {
-    let rows = queries::subject_versions_with_schemas(conn, &reference.subject).await?;
+    let rows = queries::subject_versions_with_schemas(conn, subject_key).await?;
     let found = if reference.version == -1 {
         rows.iter().rev().find(|(v, _)| !v.deleted)
     } else {

@@ -42,6 +42,8 @@ pub enum RegistryError {
     InvalidRuleSet(String),
     /// A compatibility check that would take more than its step budget: no verdict.
     TooComplex(String),
+    /// `DELETE /contexts/{c}` of a context that still has subjects.
+    ContextNotEmpty(String),
     Store(StoreError),
 }
 
@@ -110,6 +112,7 @@ impl fmt::Display for RegistryError {
             ),
             InvalidRuleSet(detail) => f.write_str(detail),
             TooComplex(detail) => write!(f, "Compatibility could not be judged: {detail}"),
+            ContextNotEmpty(context) => write!(f, "The specified context '{context}' is not empty."),
             Store(err) => write!(f, "Error in the backend data store: {err}"),
         }
     }

@@ -11,6 +11,7 @@
 mod cache;
 mod coherence;
 mod content;
+pub mod context;
 mod error;
 mod model;
 mod rules;
@@ -26,6 +27,7 @@ pub use model::{
     schema_id_in_range, subject_name, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema,
     SubjectSchema, VersionSpec, MAX_ID,
 };
+pub use context::{Context, QualifiedSubject, SubjectFilter};
 pub use settings::CompatibilityLevels;
 
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
@@ -150,15 +152,15 @@ impl Core {
         self.settings.validate_avro_defaults || normalize
     }
 
-    /// A schema by its global id. Ids stay resolvable while any version, live or
+    /// A schema by its id in `context`. Ids stay resolvable while any version, live or
     /// soft-deleted, uses them: consumers must still decode old data.
-    pub async fn schema_by_id(&self, id: i64) -> Result<Arc<StoredSchema>, RegistryError> {
-        if let Some(found) = self.cache.schema(id) {
+    pub async fn schema_by_id(&self, context: &Context, id: i64) -> Result<Arc<StoredSchema>, RegistryError> {
+        if let Some(found) = self.cache.schema(context, id) {
             return Ok(found);
         }
         let ticket = self.cache.ticket();
         let mut reader = self.store.read().await?;
-        match queries::schema_in_use(reader.conn(), id).await? {
+        match queries::schema_in_use(reader.conn(), context.as_str(), id).await? {
             Some(row) => {
                 let schema = stored_schema(&row)?;
                 self.cache.store_schema(ticket, &schema);
@@ -168,25 +170,29 @@ impl Core {
         }
     }
 
-    /// A schema by id, parsed (for encoding and checking payloads).
-    pub async fn parsed_schema(&self, id: i64) -> Result<Arc<Schema>, RegistryError> {
-        self.schema_by_id(id).await?;
-        if let Some(found) = self.parsed.get(id) {
+    /// A schema by id in `context`, parsed (for encoding and checking payloads).
+    pub async fn parsed_schema(&self, context: &Context, id: i64) -> Result<Arc<Schema>, RegistryError> {
+        self.schema_by_id(context, id).await?;
+        if let Some(found) = self.parsed.get(context.as_str(), id) {
             return Ok(found);
         }
         let mut reader = self.store.read().await?;
-        self.stored_parsed(reader.conn(), id).await
+        self.stored_parsed(reader.conn(), context.as_str(), id).await
     }
 
-    /// The subject/version pairs using schema `id`.
+    /// The subject/version pairs using schema `id` of `context`, only those of `subject`
+    /// when given.
     pub async fn versions_of_id(
         &self,
+        context: &Context,
         id: i64,
         subject: Option<&str>,
         include_deleted: bool,
     ) -> Result<Vec<(String, i64)>, RegistryError> {
+        let subject = subject.map(subject_name).transpose()?;
+        let subject = subject.as_deref();
         let mut reader = self.store.read().await?;
-        let versions = queries::versions_of_schema(reader.conn(), id).await?;
+        let versions = queries::versions_of_schema(reader.conn(), context.as_str(), id).await?;
         if versions.is_empty() {
             return Err(RegistryError::SchemaNotFound(None));
         }
@@ -198,11 +204,12 @@ impl Core {
             .collect())
     }
 
-    /// Subjects, sorted: those with a live version, plus with `deleted` those whose every
-    /// version is soft-deleted; with `deleted_only`, only subjects with soft-deleted versions.
+    /// Subjects the filter selects, sorted: those with a live version, plus with `deleted`
+    /// those whose every version is soft-deleted; with `deleted_only`, only subjects with
+    /// soft-deleted versions.
     pub async fn subjects(
         &self,
-        prefix: &str,
+        filter: &SubjectFilter,
         include_deleted: bool,
         deleted_only: bool,
     ) -> Result<Vec<String>, RegistryError> {
@@ -210,7 +217,7 @@ impl Core {
         let all = queries::subjects(reader.conn()).await?;
         Ok(all
             .into_iter()
-            .filter(|(name, _, _)| name.starts_with(prefix))
+            .filter(|(name, _, _)| filter.matches(name))
             .filter(|&(_, live, deleted)| match (deleted_only, include_deleted) {
                 (true, _) => deleted,
                 (false, true) => true,
@@ -255,7 +262,40 @@ impl Core {
     }
 
     /// One version of a subject. `latest` is the latest live version, even with `deleted`.
+    /// An unqualified subject the default context lacks is looked for in the other contexts.
     pub async fn version(
+        &self,
+        subject: &str,
+        version: VersionSpec,
+        include_deleted: bool,
+    ) -> Result<SubjectSchema, RegistryError> {
+        self.with_context_fallback(subject, |subject| async move {
+            self.version_exact(&subject, version, include_deleted).await
+        })
+        .await
+    }
+
+    /// Confluent's fallback for a subject named without a context: when the default
+    /// context has no such subject, the same name in each other context in turn, the
+    /// first that answers winning. Qualified subjects are only ever looked for where named.
+    async fn with_context_fallback<T, F, Answer>(&self, subject: &str, attempt: F) -> Result<T, RegistryError>
+    where
+        F: Fn(String) -> Answer,
+        Answer: std::future::Future<Output = Result<T, RegistryError>>,
+    {
+        let first = attempt(subject.to_string()).await;
+        if !matches!(first, Err(RegistryError::SubjectNotFound(_))) || QualifiedSubject::is_qualified(subject) {
+            return first;
+        }
+        for context in self.other_contexts().await?.iter().cloned().map(Context::from_stored) {
+            if let Ok(found) = attempt(context.subject_key(subject)).await {
+                return Ok(found);
+            }
+        }
+        first
+    }
+
+    async fn version_exact(
         &self,
         subject: &str,
         version: VersionSpec,
@@ -303,10 +343,100 @@ impl Core {
         found.ok_or(RegistryError::SubjectNotFound(subject))
     }
 
-    /// The highest id given so far (`fetchMaxId`).
-    pub async fn max_schema_id(&self) -> Result<i64, RegistryError> {
+    /// The highest id given so far in `context` (`fetchMaxId`).
+    pub async fn max_schema_id(&self, context: &Context) -> Result<i64, RegistryError> {
         let mut reader = self.store.read().await?;
-        Ok(queries::max_schema_id(reader.conn()).await?)
+        Ok(queries::max_schema_id(reader.conn(), context.as_str()).await?)
+    }
+
+    /// The contexts, sorted: the default one always, then every other until deleted.
+    pub async fn contexts(&self) -> Result<Vec<Context>, RegistryError> {
+        let mut contexts = vec![Context::default_context()];
+        contexts.extend(self.other_contexts().await?.iter().cloned().map(Context::from_stored));
+        Ok(contexts)
+    }
+
+    /// The contexts other than the default one, from the cache when it holds them.
+    async fn other_contexts(&self) -> Result<Arc<[String]>, RegistryError> {
+        if let Some(known) = self.cache.contexts() {
+            return Ok(known);
+        }
+        let ticket = self.cache.ticket();
+        let mut reader = self.store.read().await?;
+        let contexts = queries::contexts(reader.conn()).await?;
+        self.cache.store_contexts(ticket, &contexts);
+        Ok(contexts.into())
+    }
+
+    /// Where `GET /schemas/ids/{id}?subject=` looks for an id, by Confluent's rules: with no
+    /// subject, or an empty one, in the default context; with a context alone (`:.ctx:`),
+    /// in that context; with a qualified subject, under that subject only (else the id is
+    /// not found); with an unqualified one, under that subject in the default context, else
+    /// under the same name in each other context in turn, else anywhere in the default
+    /// context. Answers the context, and the subject key the id was found under, if any.
+    pub async fn locate_id(&self, id: i64, subject: Option<&str>) -> Result<(Context, Option<String>), RegistryError> {
+        let default = Context::default_context();
+        let Some(raw) = subject else {
+            return Ok((default, None));
+        };
+        let qualified = QualifiedSubject::parse(raw).map_err(|_| RegistryError::InvalidSubject(raw.to_string()))?;
+        if qualified.name.is_empty() {
+            return Ok((qualified.context, None));
+        }
+        let key = subject_name(raw)?;
+        if QualifiedSubject::is_qualified(raw) {
+            return match self.holds_id(&qualified.context, id, &key).await? {
+                true => Ok((qualified.context, Some(key))),
+                false => Err(RegistryError::SchemaNotFound(Some(id))),
+            };
+        }
+        let others = self.other_contexts().await?;
+        if others.is_empty() || self.holds_id(&default, id, &key).await? {
+            return Ok((default, Some(key)));
+        }
+        for context in others.iter().cloned().map(Context::from_stored) {
+            let there = context.subject_key(&qualified.name);
+            if self.holds_id(&context, id, &there).await? {
+                return Ok((context, Some(there)));
+            }
+        }
+        Ok((default, None))
+    }
+
+    /// Does some version of `subject`, live or soft-deleted, use id `id` of `context`?
+    async fn holds_id(&self, context: &Context, id: i64, subject: &str) -> Result<bool, RegistryError> {
+        let mut reader = self.store.read().await?;
+        let versions = queries::versions_of_schema(reader.conn(), context.as_str(), id).await?;
+        Ok(versions.iter().any(|v| v.subject == subject))
+    }
+
+    /// Forgets an empty context (`DELETE /contexts/{context}`). One with subjects, even
+    /// soft-deleted ones, is refused; the default context always exists and is never empty
+    /// in that sense. Its schemas' rows stay, so its ids are never given to other content.
+    pub async fn delete_context(&self, context: &Context) -> Result<(), RegistryError> {
+        // Confluent names a context in these messages as a qualified subject: `:.ctx:`.
+        let named = context.scope_key().unwrap_or_else(|| context.to_string());
+        let mut writer = self.write().await?;
+        let known = !context.is_default()
+            && queries::contexts(writer.conn())
+                .await?
+                .iter()
+                .any(|c| c == context.as_str());
+        if !known {
+            return Err(RegistryError::SubjectNotFound(named));
+        }
+        if queries::context_has_versions(writer.conn(), context.as_str()).await? {
+            return Err(RegistryError::ContextNotEmpty(named));
+        }
+        queries::delete_context(writer.conn(), context.as_str()).await?;
+        if let Some(scope) = context.scope_key() {
+            let scope = queries::ConfigScope::Subject(scope);
+            queries::delete_config(writer.conn(), &scope).await?;
+            queries::delete_mode(writer.conn(), &scope).await?;
+        }
+        let generation = writer.commit(crate::store::Changed::Everything).await?;
+        self.cache.invalidate(generation);
+        Ok(())
     }
 
     /// The latest version of `subject` whose metadata properties hold every `(key, value)`.
@@ -340,10 +470,10 @@ impl Core {
         }
     }
 
-    /// Schemas under subjects starting with `prefix`, by subject then version.
+    /// Schemas under the subjects the filter selects, by subject then version.
     pub async fn list_schemas(
         &self,
-        prefix: &str,
+        filter: &SubjectFilter,
         include_deleted: bool,
         latest_only: bool,
     ) -> Result<Vec<SubjectSchema>, RegistryError> {
@@ -352,7 +482,7 @@ impl Core {
         let mut out: Vec<SubjectSchema> = Vec::new();
         for (row, schema) in rows
             .iter()
-            .filter(|(v, _)| v.subject.starts_with(prefix) && (include_deleted || !v.deleted))
+            .filter(|(v, _)| filter.matches(&v.subject) && (include_deleted || !v.deleted))
         {
             let item = subject_schema(row, schema)?;
             match out.last_mut() {
@@ -363,8 +493,21 @@ impl Core {
         Ok(out)
     }
 
-    /// Ids of the schemas that reference a subject's version.
+    /// Ids of the schemas that reference a subject's version (looked for in other contexts
+    /// as [`Core::version`] does).
     pub async fn referenced_by(
+        &self,
+        subject: &str,
+        version: VersionSpec,
+        include_deleted: bool,
+    ) -> Result<Vec<i64>, RegistryError> {
+        self.with_context_fallback(subject, |subject| async move {
+            self.referenced_by_exact(&subject, version, include_deleted).await
+        })
+        .await
+    }
+
+    async fn referenced_by_exact(
         &self,
         subject: &str,
         version: VersionSpec,
@@ -398,7 +541,10 @@ impl Core {
         }
         let ticket = self.cache.ticket();
         let found = self
-            .lookup_uncached(subject, request, normalize, include_deleted)
+            .with_context_fallback(subject, |subject| async move {
+                self.lookup_uncached(&subject, request, normalize, include_deleted)
+                    .await
+            })
             .await?;
         self.cache.store_lookup(ticket, key, &found);
         Ok(Arc::new(found))
@@ -426,6 +572,7 @@ impl Core {
             Some(text) => Some(
                 self.parse_request(
                     reader.conn(),
+                    &context::context_of(&subject),
                     request.schema_type,
                     text,
                     &request.references,
@@ -499,6 +646,7 @@ impl Core {
             Some(text) => {
                 self.parse_request(
                     reader.conn(),
+                    &context::context_of(&subject),
                     request.schema_type,
                     text,
                     &request.references,
@@ -550,7 +698,7 @@ impl Core {
         };
         let mut schemas: Vec<(i64, Arc<Schema>)> = Vec::with_capacity(reach.len());
         for row in reach {
-            schemas.push((row.version, self.stored_parsed(conn, row.schema_id).await?));
+            schemas.push((row.version, self.stored_parsed(conn, &row.context, row.schema_id).await?));
         }
         let size: usize =
             new.schema.canonical().len() + schemas.iter().map(|(_, s)| s.canonical().len()).sum::<usize>();
@@ -567,19 +715,19 @@ impl Core {
         findings.map_err(|e| RegistryError::TooComplex(e.to_string()))
     }
 
-    /// The effective config of a subject: its own over the global one.
+    /// The effective config of a subject: its own, over its context's (the top level's in
+    /// the default context), over `:.__GLOBAL:`'s.
     async fn effective_config(&self, conn: &mut sqlx::AnyConnection, subject: &str) -> Result<Config, RegistryError> {
         if let Some(config) = self.cache.config(subject) {
             return Ok(config);
         }
         let ticket = self.cache.ticket();
-        let global = settings::stored_config(conn, &settings::global())
-            .await?
-            .unwrap_or_default();
-        let own = settings::stored_config(conn, &settings::subject_scope(subject))
-            .await?
-            .unwrap_or_default();
-        let config = own.over(&global);
+        let mut config = Config::default();
+        for scope in settings::scopes_of_subject(subject) {
+            if let Some(stored) = settings::stored_config(conn, &scope).await? {
+                config = config.over(&stored);
+            }
+        }
         self.cache.store_config(ticket, subject, &config);
         Ok(config)
     }
@@ -689,6 +837,7 @@ fn pick_version<'r>(
 
 fn stored_schema(row: &SchemaRow) -> Result<StoredSchema, RegistryError> {
     Ok(StoredSchema {
+        context: Context::from_stored(row.context.clone()),
         id: row.id,
         schema_type: row
             .schema_type

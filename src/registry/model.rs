@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::context::{Context, QualifiedSubject};
 use super::RegistryError;
 use crate::compat::CompatibilityLevel;
 use crate::schema::SchemaType;
@@ -68,6 +69,8 @@ impl SchemaRequest {
 /// A schema as stored: content and identity, whatever subjects use it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSchema {
+    /// The context whose id space `id` belongs to.
+    pub context: Context,
     pub id: i64,
     pub schema_type: SchemaType,
     /// The canonical text.
@@ -238,15 +241,18 @@ mod level_name {
     }
 }
 
-/// Checks a subject name as Confluent does, and maps the default context's qualified form
-/// (`:.:orders-value`) to the plain name.
+/// Checks a subject name as Confluent does, and answers the key it is stored under: the
+/// plain name in the default context (so `:.:orders-value` is `orders-value`), the
+/// qualified name `:.ctx:name` in any other (see [`super::context`]).
 pub fn subject_name(raw: &str) -> Result<String, RegistryError> {
-    let name = raw.strip_prefix(":.:").unwrap_or(raw);
-    let reserved = name == "__GLOBAL" || name == "__EMPTY";
-    if reserved || name.chars().any(char::is_control) {
-        return Err(RegistryError::InvalidSubject(raw.to_string()));
+    let invalid = || RegistryError::InvalidSubject(raw.to_string());
+    let qualified = QualifiedSubject::parse(raw).map_err(|_| invalid())?;
+    // The `.__GLOBAL` context holds only a config and a mode.
+    let reserved = qualified.name == "__GLOBAL" || qualified.name == "__EMPTY" || qualified.context.is_global();
+    if reserved || raw.chars().any(char::is_control) {
+        return Err(invalid());
     }
-    Ok(name.to_string())
+    Ok(qualified.key())
 }
 
 #[cfg(test)]
@@ -289,8 +295,10 @@ mod tests {
     fn subjects_reject_control_characters_and_reserved_names() {
         assert_eq!(subject_name("orders-value").unwrap(), "orders-value");
         assert_eq!(subject_name(":.:orders-value").unwrap(), "orders-value");
+        assert_eq!(subject_name(":.staging:orders-value").unwrap(), ":.staging:orders-value");
+        assert_eq!(subject_name(":staging:x").unwrap(), ":staging:x");
         assert_eq!(subject_name("").unwrap(), "");
-        for bad in ["a\nb", "tab\there", "__GLOBAL", "__EMPTY", "\u{7f}"] {
+        for bad in ["a\nb", "tab\there", "__GLOBAL", "__EMPTY", "\u{7f}", ":.staging:__GLOBAL", ":.__GLOBAL:x"] {
             assert!(subject_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 
+use super::context::{self, Context, QualifiedSubject};
 use super::{subject_name, Config, Core, Mode, RegistryError};
 use crate::compat::CompatibilityLevel;
 use crate::store::queries::{self, ConfigScope};
@@ -15,11 +16,36 @@ pub(super) fn subject_scope(subject: &str) -> ConfigScope {
     ConfigScope::Subject(subject.to_string())
 }
 
+/// The scope a config or mode path names: the top level, a subject, a context (`:.ctx:`;
+/// the default context's is the top level), or `:.__GLOBAL:`, which applies in every
+/// context.
 fn scope_of(subject: Option<&str>) -> Result<ConfigScope, RegistryError> {
-    match subject {
-        None => Ok(global()),
-        Some(raw) => Ok(subject_scope(&subject_name(raw)?)),
+    let Some(raw) = subject else {
+        return Ok(global());
+    };
+    if QualifiedSubject::is_qualified(raw) {
+        let qualified = QualifiedSubject::parse(raw).map_err(|_| RegistryError::InvalidSubject(raw.to_string()))?;
+        if qualified.name.is_empty() {
+            return Ok(match qualified.context.scope_key() {
+                Some(key) => subject_scope(&key),
+                None => global(),
+            });
+        }
     }
+    Ok(subject_scope(&subject_name(raw)?))
+}
+
+/// The scopes whose configs and modes apply to a subject, most specific first: its own,
+/// then its context's outside the default context (the top level's inside it), then
+/// `:.__GLOBAL:`. As in Confluent, the top level does not reach other contexts.
+pub(super) fn scopes_of_subject(subject: &str) -> [ConfigScope; 3] {
+    let context = context::context_of(subject);
+    let middle = match context.scope_key() {
+        Some(key) => subject_scope(&key),
+        None => global(),
+    };
+    let every_context = format!(":{}:", context::GLOBAL_CONTEXT);
+    [subject_scope(subject), middle, subject_scope(&every_context)]
 }
 
 pub(super) async fn stored_config(
@@ -97,14 +123,24 @@ impl Core {
         let scope = scope_of(subject)?;
         let mut reader = self.store.read().await?;
         let global = self.global_config(reader.conn()).await?;
-        match scope {
-            ConfigScope::Global => Ok(global),
-            ConfigScope::Subject(name) => match stored_config(reader.conn(), &subject_scope(&name)).await? {
-                Some(own) if default_to_global => Ok(own.over(&global)),
-                Some(own) => Ok(own),
-                None if default_to_global => Ok(global),
-                None => Err(RegistryError::NoSubjectConfig(name)),
-            },
+        let ConfigScope::Subject(name) = scope else {
+            return Ok(global);
+        };
+        if default_to_global {
+            let mut effective = Config::default();
+            for scope in scopes_of_subject(&name) {
+                if let Some(config) = stored_config(reader.conn(), &scope).await? {
+                    effective = effective.over(&config);
+                }
+            }
+            effective
+                .compatibility_level
+                .get_or_insert(self.settings.default_compatibility);
+            return Ok(effective);
+        }
+        match stored_config(reader.conn(), &subject_scope(&name)).await? {
+            Some(own) => Ok(own),
+            None => Err(RegistryError::NoSubjectConfig(name)),
         }
     }
 
@@ -143,22 +179,28 @@ impl Core {
         Ok(previous)
     }
 
-    /// The mode a subject is in: READONLY_OVERRIDE set globally wins, then the subject's
-    /// own, then the global one, then READWRITE.
+    /// The mode a subject is in: READONLY_OVERRIDE set at the top level wins, then the
+    /// first mode set along [`scopes_of_subject`], then READWRITE.
     pub(super) async fn effective_mode(&self, conn: &mut AnyConnection, subject: &str) -> Result<Mode, RegistryError> {
         if let Some(mode) = self.cache.mode(subject) {
             return Ok(mode);
         }
         let ticket = self.cache.ticket();
-        let global_mode = stored_mode(conn, &global()).await?;
-        let mode = if global_mode == Some(Mode::ReadOnlyOverride) {
-            Mode::ReadOnlyOverride
-        } else {
-            let own = stored_mode(conn, &subject_scope(subject)).await?;
-            own.or(global_mode).unwrap_or(Mode::ReadWrite)
-        };
+        let mode = self.mode_along_scopes(conn, subject).await?;
         self.cache.store_mode(ticket, subject, mode);
         Ok(mode)
+    }
+
+    async fn mode_along_scopes(&self, conn: &mut AnyConnection, subject: &str) -> Result<Mode, RegistryError> {
+        if stored_mode(conn, &global()).await? == Some(Mode::ReadOnlyOverride) {
+            return Ok(Mode::ReadOnlyOverride);
+        }
+        for scope in scopes_of_subject(subject) {
+            if let Some(mode) = stored_mode(conn, &scope).await? {
+                return Ok(mode);
+            }
+        }
+        Ok(Mode::ReadWrite)
     }
 
     /// `GET /mode[/{subject}]`.
@@ -170,24 +212,36 @@ impl Core {
             ConfigScope::Global => Ok(global_mode),
             ConfigScope::Subject(name) => match stored_mode(reader.conn(), &subject_scope(&name)).await? {
                 Some(own) => Ok(own),
-                None if default_to_global => Ok(global_mode),
+                None if default_to_global => self.mode_along_scopes(reader.conn(), &name).await,
                 None => Err(RegistryError::NoSubjectMode(name)),
             },
         }
     }
 
     /// `PUT /mode[/{subject}]`. Entering IMPORT needs the scope to hold no live subjects
-    /// (imported ids must not collide), unless `force`.
+    /// (imported ids must not collide), unless `force`: the top level and `:.__GLOBAL:` look
+    /// at every context, a context (`:.ctx:`) at its own subjects.
     pub async fn set_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<Mode, RegistryError> {
         let scope = scope_of(subject)?;
         let mut writer = self.write().await?;
         if mode == Mode::Import && !force {
-            let live = match &scope {
-                ConfigScope::Global => queries::subjects(writer.conn()).await?.iter().any(|(_, live, _)| *live),
-                ConfigScope::Subject(name) => queries::subject_versions(writer.conn(), name)
-                    .await?
+            let any_live = |subjects: Vec<(String, bool, bool)>, of_context: Option<&Context>| {
+                subjects
                     .iter()
-                    .any(|v| !v.deleted),
+                    .any(|(name, live, _)| *live && of_context.is_none_or(|c| context::context_of(name) == *c))
+            };
+            let live = match &scope {
+                ConfigScope::Global => any_live(queries::subjects(writer.conn()).await?, None),
+                ConfigScope::Subject(name) => match QualifiedSubject::parse(name) {
+                    Ok(q) if q.context.is_global() && q.name.is_empty() => {
+                        any_live(queries::subjects(writer.conn()).await?, None)
+                    }
+                    Ok(q) if q.is_context_only() => any_live(queries::subjects(writer.conn()).await?, Some(&q.context)),
+                    _ => queries::subject_versions(writer.conn(), name)
+                        .await?
+                        .iter()
+                        .any(|v| !v.deleted),
+                },
             };
             if live {
                 return Err(RegistryError::NotPermitted(

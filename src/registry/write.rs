@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::cache::request_key;
 use super::content::{content_key, identity, Parsed};
+use super::context::{context_of, reference_key, Context};
 use super::{
     corrupt, parse_json, parse_refs, schema_id_in_range, subject_name, Config, Core, Mode, Registered, Registry,
     RegistryError, SchemaRequest, StoredSchema, VersionSpec, MAX_ID,
@@ -76,6 +77,7 @@ impl Registry {
             let check_defaults = self.checks_defaults(normalize) && request.id.is_none();
             self.parse_request(
                 reader.conn(),
+                &context_of(&subject),
                 schema_type,
                 &text,
                 &references,
@@ -184,6 +186,8 @@ impl Core {
         parsed: &Parsed,
     ) -> Result<Registered, RegistryError> {
         let subject = subject.to_string();
+        // Ids are allocated, deduplicated and kept within the subject's context.
+        let context = context_of(&subject);
         let config = self.effective_config(conn, &subject).await?;
         // Only the latest live version and the highest number are needed for most levels;
         // a subject's whole history is read only for transitive levels.
@@ -217,6 +221,7 @@ impl Core {
         // with the whole stored schema instead of `{"id": n}`.
         let rewritten = request.schema_text().is_none() || metadata != request.metadata || rule_set != request.rule_set;
         let stored = |id: i64| StoredSchema {
+            context: context.clone(),
             id,
             schema_type: parsed.schema_type,
             schema: parsed.canonical.clone(),
@@ -225,7 +230,9 @@ impl Core {
             rule_set: rule_set.clone(),
         };
 
-        if let Some((version, schema)) = queries::live_version_with_fingerprint(conn, &subject, &fingerprint).await? {
+        if let Some((version, schema)) =
+            queries::live_version_with_fingerprint(conn, &subject, context.as_str(), &fingerprint).await?
+        {
             if request.id.is_none_or(|id| id == schema.id) {
                 return Ok(Registered {
                     id: schema.id,
@@ -261,7 +268,7 @@ impl Core {
         }
 
         let mode = self.effective_mode(conn, &subject).await?;
-        check_mode(&subject, mode, request.id.is_some())?;
+        check_mode(&subject, &context, mode, request.id.is_some())?;
 
         let next_version = highest.map_or(1, |v| v + 1);
         if next_version > MAX_ID && request.version.is_none_or(|v| v == -1) {
@@ -315,7 +322,10 @@ impl Core {
             }
         }
 
-        let id = match (queries::schema_by_fingerprint(conn, &fingerprint).await?, request.id) {
+        let id = match (
+            queries::schema_by_fingerprint(conn, context.as_str(), &fingerprint).await?,
+            request.id,
+        ) {
             (Some(existing), Some(wanted)) if existing.id != wanted => {
                 return Err(RegistryError::ImportIdMismatch(format!(
                     "The ID of an imported schema does not match the existing ID: this schema has id {}, not {wanted}",
@@ -326,23 +336,32 @@ impl Core {
             (None, wanted) => {
                 let id = match wanted {
                     Some(wanted) => {
-                        if queries::schema_by_id(conn, wanted).await?.is_some() {
+                        if queries::schema_by_id(conn, context.as_str(), wanted).await?.is_some() {
                             // Confluent refuses to overwrite another schema's id as an
                             // operation not permitted (42205), not as an id mismatch.
                             return Err(RegistryError::NotPermitted(format!(
-                                "Overwrite new schema with id {wanted} in context {DEFAULT_CONTEXT} is not permitted. \
-                                 Id {wanted} belongs to another schema"
+                                "Overwrite new schema with id {wanted} in context {} is not permitted. \
+                                 Id {wanted} belongs to another schema",
+                                message_context(&context)
                             )));
                         }
                         wanted
                     }
-                    None => next_schema_id(queries::max_schema_id(conn).await?)?,
+                    None => next_schema_id(queries::max_schema_id(conn, context.as_str()).await?)?,
                 };
-                insert_schema(conn, id, &fingerprint, parsed, metadata.as_ref(), rule_set.as_ref()).await?;
+                let row = SchemaIdentity {
+                    context: &context,
+                    id,
+                    fingerprint: &fingerprint,
+                };
+                insert_schema(conn, row, parsed, metadata.as_ref(), rule_set.as_ref()).await?;
                 id
             }
         };
-        queries::insert_version(conn, &subject, version, id).await?;
+        if !context.is_default() {
+            queries::insert_context(conn, context.as_str()).await?;
+        }
+        queries::insert_version(conn, &subject, version, context.as_str(), id).await?;
         Ok(Registered {
             id,
             version,
@@ -478,29 +497,38 @@ fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
 }
 
 /// Which modes allow this write: ids are kept only in IMPORT, and IMPORT takes nothing else.
-fn check_mode(subject: &str, mode: Mode, explicit_id: bool) -> Result<(), RegistryError> {
+fn check_mode(subject: &str, context: &Context, mode: Mode, explicit_id: bool) -> Result<(), RegistryError> {
     if mode.is_read_only() {
         return Err(read_only(subject));
     }
+    let context = message_context(context);
     match (mode, explicit_id) {
         (Mode::Import, false) => Err(RegistryError::NotPermitted(format!(
-            "Subject {subject} in context {DEFAULT_CONTEXT} is not in read-write mode"
+            "Subject {subject} in context {context} is not in read-write mode"
         ))),
         (Mode::ReadWrite, true) => Err(RegistryError::NotPermitted(format!(
-            "Subject {subject} in context {DEFAULT_CONTEXT} is not in import mode"
+            "Subject {subject} in context {context} is not in import mode"
         ))),
         _ => Ok(()),
     }
 }
 
-/// The default context as Confluent's messages name it: by nothing at all, so that its mode
-/// refusals read `Subject s in context  is in read-only mode` (two spaces), the text
-/// clients compare with.
-const DEFAULT_CONTEXT: &str = "";
+/// A context as Confluent's messages name it. The default one is named by nothing at all,
+/// so that its mode refusals read `Subject s in context  is in read-only mode` (two
+/// spaces), the text clients compare with.
+fn message_context(context: &Context) -> &str {
+    if context.is_default() {
+        ""
+    } else {
+        context.as_str()
+    }
+}
 
 fn read_only(subject: &str) -> RegistryError {
+    let context = context_of(subject);
     RegistryError::NotPermitted(format!(
-        "Subject {subject} in context {DEFAULT_CONTEXT} is in read-only mode"
+        "Subject {subject} in context {} is in read-only mode",
+        message_context(&context)
     ))
 }
 
@@ -543,7 +571,7 @@ async fn in_group<'r>(
     let wanted = property(metadata);
     let mut compared = Vec::new();
     for version in live {
-        let schema = queries::schema_by_id(conn, version.schema_id).await?;
+        let schema = queries::schema_by_id(conn, &version.context, version.schema_id).await?;
         let theirs = schema.as_ref().and_then(|s| parse_json(&s.metadata));
         if property(theirs.as_ref()) == wanted {
             compared.push(*version);
@@ -552,15 +580,23 @@ async fn in_group<'r>(
     Ok(compared)
 }
 
+/// Where a new schema row sits: its context, its id there, and its identity.
+struct SchemaIdentity<'a> {
+    context: &'a Context,
+    id: i64,
+    fingerprint: &'a str,
+}
+
 async fn insert_schema(
     conn: &mut sqlx::AnyConnection,
-    id: i64,
-    fingerprint: &str,
+    identity: SchemaIdentity<'_>,
     parsed: &Parsed,
     metadata: Option<&Value>,
     rule_set: Option<&Value>,
 ) -> Result<(), RegistryError> {
+    let SchemaIdentity { context, id, fingerprint } = identity;
     let row = SchemaRow {
+        context: context.as_str().to_string(),
         id,
         fingerprint: fingerprint.to_string(),
         content: content_key(parsed.schema_type, &parsed.canonical, &parsed.references),
@@ -574,10 +610,11 @@ async fn insert_schema(
     for (position, reference) in parsed.references.iter().enumerate() {
         queries::insert_reference(
             conn,
+            context.as_str(),
             id,
             position as i64,
             &reference.name,
-            &reference.subject,
+            &reference_key(context, &reference.subject),
             reference.version,
         )
         .await?;

@@ -59,8 +59,10 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// The migration sets, embedded so the binary needs no files beside it.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "registry", include_str!("../../migrations/sqlite/0001_registry.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "registry", include_str!("../../migrations/sqlite/0001_registry.sql")),
+    (2, "contexts", include_str!("../../migrations/sqlite/0002_contexts.sql")),
+];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
@@ -71,6 +73,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "generation",
         include_str!("../../migrations/postgres/0002_generation.sql"),
+    ),
+    (
+        3,
+        "contexts",
+        include_str!("../../migrations/postgres/0003_contexts.sql"),
     ),
 ];
 

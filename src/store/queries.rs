@@ -9,6 +9,8 @@ use super::StoreError;
 /// A stored schema: content and identity, whatever subjects use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaRow {
+    /// The context the id belongs to: ids are unique per context.
+    pub context: String,
     pub id: i64,
     pub fingerprint: String,
     /// Identity without metadata and rule set: what lookups match on.
@@ -28,6 +30,8 @@ pub struct VersionRow {
     pub version: i64,
     pub schema_id: i64,
     pub deleted: bool,
+    /// The context of `schema_id`.
+    pub context: String,
 }
 
 /// Where a config or mode applies.
@@ -47,7 +51,9 @@ impl ConfigScope {
     }
 }
 
-const SCHEMA_COLUMNS: &str = "id, fingerprint, content, schema_type, schema, refs, metadata, rule_set";
+const SCHEMA_COLUMNS: &str = "context, id, fingerprint, content, schema_type, schema, refs, metadata, rule_set";
+
+const VERSION_COLUMNS: &str = "subject, version, schema_id, deleted, context";
 
 fn schema_row(row: &AnyRow) -> Result<SchemaRow, sqlx::Error> {
     schema_row_at(row, 0)
@@ -56,14 +62,15 @@ fn schema_row(row: &AnyRow) -> Result<SchemaRow, sqlx::Error> {
 /// A schema row whose columns ([`SCHEMA_COLUMNS`]) start at `first`.
 fn schema_row_at(row: &AnyRow, first: usize) -> Result<SchemaRow, sqlx::Error> {
     Ok(SchemaRow {
-        id: row.try_get(first)?,
-        fingerprint: row.try_get(first + 1)?,
-        content: row.try_get(first + 2)?,
-        schema_type: row.try_get(first + 3)?,
-        schema: row.try_get(first + 4)?,
-        refs: row.try_get(first + 5)?,
-        metadata: row.try_get(first + 6)?,
-        rule_set: row.try_get(first + 7)?,
+        context: row.try_get(first)?,
+        id: row.try_get(first + 1)?,
+        fingerprint: row.try_get(first + 2)?,
+        content: row.try_get(first + 3)?,
+        schema_type: row.try_get(first + 4)?,
+        schema: row.try_get(first + 5)?,
+        refs: row.try_get(first + 6)?,
+        metadata: row.try_get(first + 7)?,
+        rule_set: row.try_get(first + 8)?,
     })
 }
 
@@ -73,6 +80,7 @@ fn version_row(row: &AnyRow) -> Result<VersionRow, sqlx::Error> {
         version: row.try_get(1)?,
         schema_id: row.try_get(2)?,
         deleted: row.try_get::<i64, _>(3)? != 0,
+        context: row.try_get(4)?,
     })
 }
 
@@ -83,8 +91,9 @@ fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-pub async fn schema_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<SchemaRow>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE id = $1"))
+pub async fn schema_by_id(conn: &mut AnyConnection, context: &str, id: i64) -> Result<Option<SchemaRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE context = $1 AND id = $2"))
+        .bind(context)
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -93,30 +102,35 @@ pub async fn schema_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Sc
 
 pub async fn schema_by_fingerprint(
     conn: &mut AnyConnection,
+    context: &str,
     fingerprint: &str,
 ) -> Result<Option<SchemaRow>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE fingerprint = $1"))
-        .bind(fingerprint)
+    let row = sqlx::query(&format!(
+        "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE context = $1 AND fingerprint = $2"
+    ))
+    .bind(context)
+    .bind(fingerprint)
         .fetch_optional(conn)
         .await?;
     Ok(row.as_ref().map(schema_row).transpose()?)
 }
 
 /// A schema by id, only while some version (live or soft-deleted) uses it.
-pub async fn schema_in_use(conn: &mut AnyConnection, id: i64) -> Result<Option<SchemaRow>, StoreError> {
+pub async fn schema_in_use(conn: &mut AnyConnection, context: &str, id: i64) -> Result<Option<SchemaRow>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {SCHEMA_COLUMNS} FROM schemas s WHERE s.id = $1 \
-         AND EXISTS (SELECT 1 FROM subject_versions v WHERE v.schema_id = s.id)"
+        "SELECT {SCHEMA_COLUMNS} FROM schemas s WHERE s.context = $1 AND s.id = $2 \
+         AND EXISTS (SELECT 1 FROM subject_versions v WHERE v.context = s.context AND v.schema_id = s.id)"
     ))
+    .bind(context)
     .bind(id)
     .fetch_optional(conn)
     .await?;
     Ok(row.as_ref().map(schema_row).transpose()?)
 }
 
-const VERSION_WITH_SCHEMA: &str = "SELECT v.subject, v.version, v.schema_id, v.deleted, \
-     s.id, s.fingerprint, s.content, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
-     FROM subject_versions v JOIN schemas s ON s.id = v.schema_id";
+const VERSION_WITH_SCHEMA: &str = "SELECT v.subject, v.version, v.schema_id, v.deleted, v.context, \
+     s.context, s.id, s.fingerprint, s.content, s.schema_type, s.schema, s.refs, s.metadata, s.rule_set \
+     FROM subject_versions v JOIN schemas s ON s.context = v.context AND s.id = v.schema_id";
 
 /// One version of a subject with its schema.
 pub async fn version_with_schema(
@@ -148,16 +162,19 @@ pub async fn latest_live_with_schema(
     row.as_ref().map(version_with_schema_row).transpose()
 }
 
-/// The versions of `subject` that use schema `id`, oldest first. Asked by schema first, so
-/// the index on (schema_id, subject) answers it however many versions the subject has.
+/// The versions of `subject` that use schema `id` of `context`, oldest first. Asked by
+/// schema first, so the index on (context, schema_id, subject) answers it however many
+/// versions the subject has.
 async fn versions_of_schema_in(
     conn: &mut AnyConnection,
+    context: &str,
     id: i64,
     subject: &str,
 ) -> Result<Vec<VersionRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 AND subject = $2",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE context = $1 AND schema_id = $2 AND subject = $3"
+    ))
+    .bind(context)
     .bind(id)
     .bind(subject)
     .fetch_all(conn)
@@ -167,34 +184,39 @@ async fn versions_of_schema_in(
     Ok(versions)
 }
 
-/// The live version of a subject whose schema has this identity, if any.
+/// The live version of a subject whose schema has this identity in `context`, if any.
 pub async fn live_version_with_fingerprint(
     conn: &mut AnyConnection,
     subject: &str,
+    context: &str,
     fingerprint: &str,
 ) -> Result<Option<(VersionRow, SchemaRow)>, StoreError> {
-    let Some(schema) = schema_by_fingerprint(conn, fingerprint).await? else {
+    let Some(schema) = schema_by_fingerprint(conn, context, fingerprint).await? else {
         return Ok(None);
     };
-    let versions = versions_of_schema_in(conn, schema.id, subject).await?;
+    let versions = versions_of_schema_in(conn, context, schema.id, subject).await?;
     Ok(versions.into_iter().rev().find(|v| !v.deleted).map(|v| (v, schema)))
 }
 
-/// The versions of a subject whose schema has this content (type, text, references),
-/// newest first.
+/// The versions of a subject whose schema has this content (type, text, references) in
+/// `context`, newest first.
 pub async fn versions_with_content(
     conn: &mut AnyConnection,
     subject: &str,
+    context: &str,
     content: &str,
 ) -> Result<Vec<(VersionRow, SchemaRow)>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE content = $1"))
-        .bind(content)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE context = $1 AND content = $2"
+    ))
+    .bind(context)
+    .bind(content)
+    .fetch_all(&mut *conn)
+    .await?;
     let schemas = rows.iter().map(schema_row).collect::<Result<Vec<_>, _>>()?;
     let mut found = Vec::new();
     for schema in schemas {
-        for version in versions_of_schema_in(conn, schema.id, subject).await? {
+        for version in versions_of_schema_in(conn, context, schema.id, subject).await? {
             found.push((version, schema.clone()));
         }
     }
@@ -211,16 +233,22 @@ pub async fn max_version(conn: &mut AnyConnection, subject: &str) -> Result<Opti
     Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
 }
 
-pub async fn max_schema_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT MAX(id) FROM schemas").fetch_one(conn).await?;
+/// The highest id given in `context`, 0 before the first.
+pub async fn max_schema_id(conn: &mut AnyConnection, context: &str) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT MAX(id) FROM schemas WHERE context = $1")
+        .bind(context)
+        .fetch_one(conn)
+        .await?;
     Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
 }
 
 pub async fn insert_schema(conn: &mut AnyConnection, schema: &SchemaRow) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO schemas (id, fingerprint, content, schema_type, schema, refs, metadata, rule_set, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO schemas \
+         (context, id, fingerprint, content, schema_type, schema, refs, metadata, rule_set, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
+    .bind(&schema.context)
     .bind(schema.id)
     .bind(&schema.fingerprint)
     .bind(&schema.content)
@@ -235,8 +263,11 @@ pub async fn insert_schema(conn: &mut AnyConnection, schema: &SchemaRow) -> Resu
     Ok(())
 }
 
+/// Records that schema `schema_id` of `context` refers to `subject` (a stored key) at
+/// `version`.
 pub async fn insert_reference(
     conn: &mut AnyConnection,
+    context: &str,
     schema_id: i64,
     position: i64,
     name: &str,
@@ -244,9 +275,10 @@ pub async fn insert_reference(
     version: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO schema_references (schema_id, position, name, ref_subject, ref_version) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO schema_references (context, schema_id, position, name, ref_subject, ref_version) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(context)
     .bind(schema_id)
     .bind(position)
     .bind(name)
@@ -259,9 +291,9 @@ pub async fn insert_reference(
 
 /// Every version of a subject, soft-deleted ones included, oldest first.
 pub async fn subject_versions(conn: &mut AnyConnection, subject: &str) -> Result<Vec<VersionRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE subject = $1 ORDER BY version",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE subject = $1 ORDER BY version"
+    ))
     .bind(subject)
     .fetch_all(conn)
     .await?;
@@ -283,7 +315,7 @@ pub async fn subject_versions_with_schemas(
 }
 
 fn version_with_schema_row(row: &AnyRow) -> Result<(VersionRow, SchemaRow), StoreError> {
-    Ok((version_row(row)?, schema_row_at(row, 4)?))
+    Ok((version_row(row)?, schema_row_at(row, 5)?))
 }
 
 /// Every version of every subject with its schema, by subject then version.
@@ -317,30 +349,35 @@ pub async fn subjects(conn: &mut AnyConnection) -> Result<Vec<(String, bool, boo
     Ok(out)
 }
 
-/// The versions, under any subject, that use schema `id`, by subject then version.
-pub async fn versions_of_schema(conn: &mut AnyConnection, id: i64) -> Result<Vec<VersionRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 \
-         ORDER BY subject, version",
-    )
+/// The versions, under any subject, that use schema `id` of `context`, by subject then
+/// version.
+pub async fn versions_of_schema(conn: &mut AnyConnection, context: &str, id: i64) -> Result<Vec<VersionRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE context = $1 AND schema_id = $2 \
+         ORDER BY subject, version"
+    ))
+    .bind(context)
     .bind(id)
     .fetch_all(conn)
     .await?;
     Ok(rows.iter().map(version_row).collect::<Result<_, _>>()?)
 }
 
+/// Adds `version` of `subject`, using schema `schema_id` of `context`.
 pub async fn insert_version(
     conn: &mut AnyConnection,
     subject: &str,
     version: i64,
+    context: &str,
     schema_id: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO subject_versions (subject, version, schema_id, deleted, created_at) \
-         VALUES ($1, $2, $3, 0, $4)",
+        "INSERT INTO subject_versions (subject, version, context, schema_id, deleted, created_at) \
+         VALUES ($1, $2, $3, $4, 0, $5)",
     )
     .bind(subject)
     .bind(version)
+    .bind(context)
     .bind(schema_id)
     .bind(now_millis())
     .execute(conn)
@@ -375,7 +412,7 @@ pub async fn referrers(
 ) -> Result<Vec<(i64, bool, String, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT r.schema_id, v.deleted, v.subject, v.version FROM schema_references r \
-         JOIN subject_versions v ON v.schema_id = r.schema_id \
+         JOIN subject_versions v ON v.context = r.context AND v.schema_id = r.schema_id \
          WHERE r.ref_subject = $1 AND r.ref_version = $2 ORDER BY r.schema_id",
     )
     .bind(subject)
@@ -451,4 +488,37 @@ pub async fn delete_mode(conn: &mut AnyConnection, scope: &ConfigScope) -> Resul
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The contexts other than the default one that exist, sorted.
+pub async fn contexts(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query("SELECT name FROM contexts ORDER BY name").fetch_all(conn).await?;
+    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Records that `context` exists; nothing if it already does.
+pub async fn insert_context(conn: &mut AnyConnection, context: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO contexts (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(context)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets `context`; answers whether it existed.
+pub async fn delete_context(conn: &mut AnyConnection, context: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM contexts WHERE name = $1")
+        .bind(context)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Does any version, live or soft-deleted, belong to a subject of `context`?
+pub async fn context_has_versions(conn: &mut AnyConnection, context: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 FROM subject_versions WHERE context = $1 LIMIT 1")
+        .bind(context)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }

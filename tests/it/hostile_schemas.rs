@@ -594,7 +594,7 @@ fn huge_compatibility_checks_do_not_stop_health_answering() {
     assert_eq!(outcomes[1].0, 200, "{}", outcomes[1].1);
     // Past the budget: a clear refusal, not a verdict.
     assert_eq!(outcomes[2].0, 422, "{}", outcomes[2].1);
-    assert_eq!(outcomes[2].1["error_code"], 42211);
+    assert_eq!(outcomes[2].1["error_code"], 42201);
     assert!(outcomes[2].1["message"]
         .as_str()
         .unwrap()
