@@ -23,9 +23,13 @@ use crate::broker::topic::TopicConfig;
 use crate::broker::{Broker, Topic};
 use crate::compat::diff::{self, Verdict};
 use crate::compat::{CompatibilityLevel, Direction};
+use crate::registry::context::context_of;
 use crate::registry::{Context, Registry, RegistryError, SubjectSchema, VersionSpec};
 use crate::schema::fields::{field_rows, FieldRow};
 use crate::schema::{example, Schema};
+
+/// Field tables by schema context and id: content under an id never changes.
+type FieldTables = HashMap<(Context, i64), Arc<Vec<FieldRow>>>;
 
 pub use markdown::render_markdown;
 pub use model::*;
@@ -69,7 +73,7 @@ pub struct Docs {
     broker: Option<Arc<Broker>>,
     /// Field tables by schema id. A schema id's content and metadata never change, so
     /// entries never go stale; the catalog searches every topic's fields on every request.
-    fields: Mutex<HashMap<(Context, i64), Arc<Vec<FieldRow>>>>,
+    fields: Mutex<FieldTables>,
 }
 
 /// A subject's version with its parsed schema.
@@ -137,7 +141,10 @@ impl Docs {
     /// when it references none).
     async fn reference_texts(&self, loaded: &Loaded) -> Result<Vec<(String, String)>, DocsError> {
         let schema = &loaded.version.schema;
-        Ok(self.registry.reference_texts(&schema.context, &schema.references).await?)
+        Ok(self
+            .registry
+            .reference_texts(&schema.context, &schema.references)
+            .await?)
     }
 
     async fn level(&self, subject: &str) -> Result<CompatibilityLevel, DocsError> {
@@ -286,7 +293,7 @@ impl Docs {
             None => (Vec::new(), Vec::new()),
         };
         let history = self.registry.history(&config.value_subject).await?;
-        let versions = version_entries(&history);
+        let versions = version_entries(&context_of(&config.value_subject), &history);
         let live: Vec<i64> = versions.iter().filter(|v| !v.deleted).map(|v| v.version).collect();
         let changelog = match live.as_slice() {
             [.., from, to] => Some(self.changelog(name, *from, *to).await?),
@@ -324,6 +331,7 @@ impl Docs {
             subject: loaded.version.subject.clone(),
             version: loaded.version.version,
             id: loaded.version.schema.id,
+            schema_file: render::schema_file(&loaded.version.schema.context, loaded.version.schema.id),
             schema_type: loaded.schema.schema_type().as_str(),
             fields: self.field_table(loaded).as_ref().clone(),
             text: pretty(&loaded.version.schema.schema),
@@ -421,7 +429,7 @@ impl Docs {
         Ok(SubjectPage {
             subject: subject.to_string(),
             compatibility: self.level(subject).await?.as_str(),
-            versions: version_entries(&history),
+            versions: version_entries(&context_of(subject), &history),
             topics: self.topics_of(subject),
         })
     }
@@ -459,12 +467,11 @@ impl Docs {
         })
     }
 
-    /// The page of a schema id of the default context.
-    pub async fn schema_page(&self, id: i64) -> Result<SchemaPage, DocsError> {
-        let context = Context::default_context();
-        let stored = self.registry.schema_by_id(&context, id).await?;
-        let schema = self.registry.parsed_schema(&context, id).await?;
-        let used_by = self.registry.versions_of_id(&context, id, None, true).await?;
+    /// The page of a schema id of `context`.
+    pub async fn schema_page(&self, context: &Context, id: i64) -> Result<SchemaPage, DocsError> {
+        let stored = self.registry.schema_by_id(context, id).await?;
+        let schema = self.registry.parsed_schema(context, id).await?;
+        let used_by = self.registry.versions_of_id(context, id, None, true).await?;
         Ok(SchemaPage {
             id,
             schema_type: schema.schema_type().as_str(),
@@ -474,10 +481,9 @@ impl Docs {
         })
     }
 
-    /// The raw schema text of an id, pretty-printed.
-    pub async fn schema_text(&self, id: i64) -> Result<String, DocsError> {
-        let context = Context::default_context();
-        Ok(pretty(&self.registry.schema_by_id(&context, id).await?.schema))
+    /// The raw schema text of an id of `context`, pretty-printed.
+    pub async fn schema_text(&self, context: &Context, id: i64) -> Result<String, DocsError> {
+        Ok(pretty(&self.registry.schema_by_id(context, id).await?.schema))
     }
 
     /// The AsyncAPI 3.0 document of every topic, or of one, with `endpoints` as its servers.
@@ -518,8 +524,8 @@ fn topic_description<'a>(config: &'a TopicConfig, value: Option<&'a Loaded>) -> 
         .or_else(|| value.and_then(|loaded| loaded.schema.documentation()))
 }
 
-/// History rows as listed, each with the live version before it.
-fn version_entries(history: &[(i64, i64, bool)]) -> Vec<VersionEntry> {
+/// History rows of a subject of `context` as listed, each with the live version before it.
+fn version_entries(context: &Context, history: &[(i64, i64, bool)]) -> Vec<VersionEntry> {
     let mut previous_live = None;
     history
         .iter()
@@ -527,6 +533,7 @@ fn version_entries(history: &[(i64, i64, bool)]) -> Vec<VersionEntry> {
             let entry = VersionEntry {
                 version,
                 id,
+                schema_file: render::schema_file(context, id),
                 deleted,
                 previous: if deleted { None } else { previous_live },
             };

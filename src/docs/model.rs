@@ -67,6 +67,8 @@ pub struct SchemaSection {
     pub subject: String,
     pub version: i64,
     pub id: i64,
+    /// The name of the id's page, without `.html` (see [`super::render::schema_file`]).
+    pub schema_file: String,
     pub schema_type: &'static str,
     pub fields: Vec<FieldRow>,
     /// The schema, pretty-printed.
@@ -86,6 +88,8 @@ pub struct Example {
 pub struct VersionEntry {
     pub version: i64,
     pub id: i64,
+    /// The name of the id's page, without `.html` (see [`super::render::schema_file`]).
+    pub schema_file: String,
     pub deleted: bool,
     /// The live version before this one, for "what changed since".
     pub previous: Option<i64>,

@@ -11,6 +11,7 @@ use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
 
 use super::model::{Catalog, Changelog, SchemaPage, SubjectPage, TopicPage, VersionPage};
+use crate::registry::Context;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
@@ -102,6 +103,25 @@ pub fn path_segment(value: &str) -> String {
         }
     }
     out
+}
+
+/// The name of a schema id's page (and raw text), without `.html`/`.json`: the id in the
+/// default context (`7`), the encoded context name (dot left out, so that no page is a
+/// hidden file) and the id elsewhere (`staging@7`), since ids are per context.
+pub fn schema_file(context: &Context, id: i64) -> String {
+    match context.as_str().strip_prefix('.').filter(|name| !name.is_empty()) {
+        Some(name) => format!("{}@{id}", path_segment(name)),
+        None => id.to_string(),
+    }
+}
+
+/// The context and id a [`schema_file`] name stands for.
+pub fn parse_schema_file(name: &str) -> Option<(Context, i64)> {
+    let Some((context, id)) = name.rsplit_once('@') else {
+        return Some((Context::default_context(), name.parse().ok()?));
+    };
+    let context = Context::parse(&format!(".{}", decode_segment(context)?)).ok()?;
+    Some((context, id.parse().ok()?)).filter(|(c, _)| !c.is_default())
 }
 
 /// The value [`path_segment`] encoded, or `None` if `segment` is not such an encoding.
@@ -207,6 +227,20 @@ mod tests {
     fn every_template_parses() {
         for (name, _) in TEMPLATES {
             environment().get_template(name).expect(name);
+        }
+    }
+
+    #[test]
+    fn schema_pages_are_named_by_context_and_id() {
+        let staging = Context::parse(".staging").unwrap();
+        let odd = Context::parse(".team a.b").unwrap();
+        assert_eq!(schema_file(&Context::default_context(), 7), "7");
+        assert_eq!(schema_file(&staging, 7), "staging@7");
+        for (context, id) in [(Context::default_context(), 7), (staging, 12), (odd, 3)] {
+            assert_eq!(parse_schema_file(&schema_file(&context, id)), Some((context, id)));
+        }
+        for bad in ["", "x", "staging@", "staging@x", "@7", "7.5", "a:b@7"] {
+            assert_eq!(parse_schema_file(bad), None, "{bad}");
         }
     }
 

@@ -145,11 +145,7 @@ pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>,
     // 8.x names where the id sits in the subject asked about: its newest live version there.
     let subject = found_under.filter(|_| state.api_profile.names_subject_version());
     let placed = match subject {
-        Some(subject) => match state
-            .registry
-            .versions_of_id(&context, id, Some(&subject), false)
-            .await
-        {
+        Some(subject) => match state.registry.versions_of_id(&context, id, Some(&subject), false).await {
             Ok(mut versions) => versions.pop(),
             // Every version using the id is gone: the schema alone answers.
             Err(RegistryError::SchemaNotFound(_)) => None,

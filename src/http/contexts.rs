@@ -55,7 +55,11 @@ pub fn rewrite(path: &str, query: Option<&str>) -> Option<String> {
     let mut rewritten = format!("/{}", segments.join("/"));
     if !pairs.is_empty() {
         rewritten.push('?');
-        rewritten.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish());
+        rewritten.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish(),
+        );
     }
     Some(rewritten)
 }
@@ -113,8 +117,14 @@ mod tests {
     #[test]
     fn subject_paths_gain_the_context() {
         for (path, expected) in [
-            ("/contexts/.staging/subjects/orders/versions", "/subjects/:.staging:orders/versions"),
-            ("/contexts/staging/subjects/orders/versions/1", "/subjects/:.staging:orders/versions/1"),
+            (
+                "/contexts/.staging/subjects/orders/versions",
+                "/subjects/:.staging:orders/versions",
+            ),
+            (
+                "/contexts/staging/subjects/orders/versions/1",
+                "/subjects/:.staging:orders/versions/1",
+            ),
             ("/contexts/:.staging:/subjects/orders", "/subjects/:.staging:orders"),
             (
                 "/contexts/.staging/compatibility/subjects/orders/versions/latest",
@@ -131,7 +141,10 @@ mod tests {
 
     #[test]
     fn configs_and_modes_address_the_context_or_a_subject_in_it() {
-        assert_eq!(rewritten("/contexts/.staging/config", None).unwrap(), "/config/:.staging:");
+        assert_eq!(
+            rewritten("/contexts/.staging/config", None).unwrap(),
+            "/config/:.staging:"
+        );
         assert_eq!(rewritten("/contexts/.staging/mode", None).unwrap(), "/mode/:.staging:");
         assert_eq!(
             rewritten("/contexts/.staging/config/orders", None).unwrap(),
@@ -163,7 +176,10 @@ mod tests {
             rewritten("/contexts/.staging/schemas/ids/3/versions", Some("subject=orders")).unwrap(),
             "/schemas/ids/3/versions?subject=%3A.staging%3Aorders"
         );
-        assert_eq!(rewritten("/contexts/./subjects", None).unwrap(), "/subjects?subjectPrefix=");
+        assert_eq!(
+            rewritten("/contexts/./subjects", None).unwrap(),
+            "/subjects?subjectPrefix="
+        );
     }
 
     #[test]

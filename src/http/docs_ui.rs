@@ -129,18 +129,19 @@ pub async fn version(State(state): State<AppState>, Path((subject, file)): Path<
     }
 }
 
-/// `schemas/<id>.html` (the page) and `schemas/<id>.json` (the schema itself).
+/// `schemas/<name>.html` (the page) and `schemas/<name>.json` (the schema itself), the name
+/// being the id, or the context and the id (`render::schema_file`).
 pub async fn schema(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    if let Some(id) = file.strip_suffix(".json").and_then(|v| v.parse::<i64>().ok()) {
-        return match state.docs.schema_text(id).await {
+    if let Some((context, id)) = file.strip_suffix(".json").and_then(render::parse_schema_file) {
+        return match state.docs.schema_text(&context, id).await {
             Ok(text) => (StatusCode::OK, [(CONTENT_TYPE, "application/json")], text).into_response(),
             Err(e) => failure(1, e),
         };
     }
-    let Some(id) = file.strip_suffix(".html").and_then(|v| v.parse::<i64>().ok()) else {
+    let Some((context, id)) = file.strip_suffix(".html").and_then(render::parse_schema_file) else {
         return not_found(1, &format!("schema page {file} (expected ID.html or ID.json)"));
     };
-    match state.docs.schema_page(id).await {
+    match state.docs.schema_page(&context, id).await {
         Ok(page) => html(render::schema(&page)),
         Err(e) => failure(1, e),
     }

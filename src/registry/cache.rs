@@ -371,7 +371,10 @@ mod tests {
         let cache = listening(5);
         cache.store_mode(cache.ticket(), "s", Mode::ReadOnly);
         cache.notified(notice(5, Changed::Everything));
-        assert!(cache.schema(&Context::default_context(), 1).is_some(), "generation 5 was already known");
+        assert!(
+            cache.schema(&Context::default_context(), 1).is_some(),
+            "generation 5 was already known"
+        );
         cache.notified(notice(6, Changed::Schemas));
         assert!(cache.schema(&Context::default_context(), 1).is_none());
         assert_eq!(cache.mode("s"), Some(Mode::ReadOnly), "registrations change no mode");
@@ -407,7 +410,10 @@ mod tests {
         // Nothing was written meanwhile: what was held is still exact.
         cache.resume(5);
         assert!(cache.schema(&Context::default_context(), 1).is_some());
-        assert!(cache.schema(&Context::default_context(), 2).is_none(), "stored while suspended");
+        assert!(
+            cache.schema(&Context::default_context(), 2).is_none(),
+            "stored while suspended"
+        );
         // Something was written while nobody listened: everything goes.
         cache.suspend();
         cache.resume(8);
@@ -415,7 +421,10 @@ mod tests {
         cache.notified(notice(8, Changed::Everything));
         cache.store_schema(cache.ticket(), &schema(1));
         cache.notified(notice(8, Changed::Everything));
-        assert!(cache.schema(&Context::default_context(), 1).is_some(), "generation 8 was read at resumption");
+        assert!(
+            cache.schema(&Context::default_context(), 1).is_some(),
+            "generation 8 was read at resumption"
+        );
     }
 
     #[test]

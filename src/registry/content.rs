@@ -62,19 +62,29 @@ impl ParsedCache {
     }
 }
 
+/// How a client's schema is read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReadAs {
+    /// Store (and match) the normalised text.
+    pub normalize: bool,
+    /// Check Avro field defaults against their types (new schemas only).
+    pub check_defaults: bool,
+}
+
 impl Core {
-    /// Parses a schema sent by a client, resolving its references through the store. Avro
-    /// field defaults are checked against their types only when `check_defaults`.
+    /// Parses a schema sent by a client for a subject of `context`, resolving its
+    /// references through the store from that context.
     pub(super) async fn parse_request(
         &self,
         conn: &mut AnyConnection,
         context: &Context,
-        schema_type: SchemaType,
-        text: &str,
-        references: &[SchemaReference],
-        normalize: bool,
-        check_defaults: bool,
+        (schema_type, text, references): (SchemaType, &str, &[SchemaReference]),
+        read_as: ReadAs,
     ) -> Result<Parsed, RegistryError> {
+        let ReadAs {
+            normalize,
+            check_defaults,
+        } = read_as;
         let limit = self.settings.max_schema_bytes;
         if text.len() > limit {
             return Err(RegistryError::SchemaTooLarge {
@@ -162,9 +172,11 @@ impl Core {
         if let Some(found) = self.parsed.get(context, id) {
             return Ok(found);
         }
-        let row = queries::schema_by_id(conn, context, id)
-            .await?
-            .ok_or_else(|| corrupt(format!("schema {id} of context {context} is used by a version but missing")))?;
+        let row = queries::schema_by_id(conn, context, id).await?.ok_or_else(|| {
+            corrupt(format!(
+                "schema {id} of context {context} is used by a version but missing"
+            ))
+        })?;
         let schema_type: SchemaType = row
             .schema_type
             .parse()

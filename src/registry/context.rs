@@ -181,7 +181,8 @@ impl SubjectFilter {
                 Err(_) => key.starts_with(prefix.as_str()),
             },
             SubjectFilter::InContext(context, prefix) => {
-                context_of(key) == *context && QualifiedSubject::parse(key).is_ok_and(|q| q.name.starts_with(prefix.as_str()))
+                context_of(key) == *context
+                    && QualifiedSubject::parse(key).is_ok_and(|q| q.name.starts_with(prefix.as_str()))
             }
         }
     }
@@ -200,7 +201,12 @@ mod tests {
         for (raw, context, name, key) in [
             ("orders-value", ".", "orders-value", "orders-value"),
             (":.:orders-value", ".", "orders-value", "orders-value"),
-            (":.staging:orders-value", ".staging", "orders-value", ":.staging:orders-value"),
+            (
+                ":.staging:orders-value",
+                ".staging",
+                "orders-value",
+                ":.staging:orders-value",
+            ),
             (":.staging:", ".staging", "", ":.staging:"),
             (":.a.b:x:y", ".a.b", "x:y", ":.a.b:x:y"),
             (":.nocolon", ".nocolon", "", ":.nocolon:"),
@@ -209,7 +215,11 @@ mod tests {
             ("", ".", "", ""),
         ] {
             let q = QualifiedSubject::parse(raw).unwrap();
-            assert_eq!((q.context.as_str(), q.name.as_str(), q.key()), (context, name, key.to_string()), "{raw}");
+            assert_eq!(
+                (q.context.as_str(), q.name.as_str(), q.key()),
+                (context, name, key.to_string()),
+                "{raw}"
+            );
         }
         assert!(QualifiedSubject::parse(":.staging:").unwrap().is_context_only());
         assert!(!QualifiedSubject::parse(":.:").unwrap().is_context_only());

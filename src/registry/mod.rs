@@ -22,19 +22,19 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
+pub use context::{Context, QualifiedSubject, SubjectFilter};
 pub use error::RegistryError;
 pub use model::{
     schema_id_in_range, subject_name, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema,
     SubjectSchema, VersionSpec, MAX_ID,
 };
-pub use context::{Context, QualifiedSubject, SubjectFilter};
 pub use settings::CompatibilityLevels;
 
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::{Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow, VersionRow};
 use crate::store::{Dialect, Store};
-use content::Parsed;
+use content::{Parsed, ReadAs};
 use tokio::sync::{mpsc, oneshot};
 
 /// Limits and defaults of a registry.
@@ -573,11 +573,11 @@ impl Core {
                 self.parse_request(
                     reader.conn(),
                     &context::context_of(&subject),
-                    request.schema_type,
-                    text,
-                    &request.references,
-                    normalize,
-                    false,
+                    (request.schema_type, text, &request.references),
+                    ReadAs {
+                        normalize,
+                        check_defaults: false,
+                    },
                 )
                 .await?,
             ),
@@ -647,11 +647,11 @@ impl Core {
                 self.parse_request(
                     reader.conn(),
                     &context::context_of(&subject),
-                    request.schema_type,
-                    text,
-                    &request.references,
-                    normalize,
-                    check_defaults,
+                    (request.schema_type, text, &request.references),
+                    ReadAs {
+                        normalize,
+                        check_defaults,
+                    },
                 )
                 .await
             }
@@ -698,7 +698,10 @@ impl Core {
         };
         let mut schemas: Vec<(i64, Arc<Schema>)> = Vec::with_capacity(reach.len());
         for row in reach {
-            schemas.push((row.version, self.stored_parsed(conn, &row.context, row.schema_id).await?));
+            schemas.push((
+                row.version,
+                self.stored_parsed(conn, &row.context, row.schema_id).await?,
+            ));
         }
         let size: usize =
             new.schema.canonical().len() + schemas.iter().map(|(_, s)| s.canonical().len()).sum::<usize>();

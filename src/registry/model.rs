@@ -295,10 +295,21 @@ mod tests {
     fn subjects_reject_control_characters_and_reserved_names() {
         assert_eq!(subject_name("orders-value").unwrap(), "orders-value");
         assert_eq!(subject_name(":.:orders-value").unwrap(), "orders-value");
-        assert_eq!(subject_name(":.staging:orders-value").unwrap(), ":.staging:orders-value");
+        assert_eq!(
+            subject_name(":.staging:orders-value").unwrap(),
+            ":.staging:orders-value"
+        );
         assert_eq!(subject_name(":staging:x").unwrap(), ":staging:x");
         assert_eq!(subject_name("").unwrap(), "");
-        for bad in ["a\nb", "tab\there", "__GLOBAL", "__EMPTY", "\u{7f}", ":.staging:__GLOBAL", ":.__GLOBAL:x"] {
+        for bad in [
+            "a\nb",
+            "tab\there",
+            "__GLOBAL",
+            "__EMPTY",
+            "\u{7f}",
+            ":.staging:__GLOBAL",
+            ":.__GLOBAL:x",
+        ] {
             assert!(subject_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::cache::request_key;
-use super::content::{content_key, identity, Parsed};
+use super::content::{content_key, identity, Parsed, ReadAs};
 use super::context::{context_of, reference_key, Context};
 use super::{
     corrupt, parse_json, parse_refs, schema_id_in_range, subject_name, Config, Core, Mode, Registered, Registry,
@@ -78,11 +78,11 @@ impl Registry {
             self.parse_request(
                 reader.conn(),
                 &context_of(&subject),
-                schema_type,
-                &text,
-                &references,
-                normalize,
-                check_defaults,
+                (schema_type, &text, &references),
+                ReadAs {
+                    normalize,
+                    check_defaults,
+                },
             )
             .await?
         };
@@ -594,7 +594,11 @@ async fn insert_schema(
     metadata: Option<&Value>,
     rule_set: Option<&Value>,
 ) -> Result<(), RegistryError> {
-    let SchemaIdentity { context, id, fingerprint } = identity;
+    let SchemaIdentity {
+        context,
+        id,
+        fingerprint,
+    } = identity;
     let row = SchemaRow {
         context: context.as_str().to_string(),
         id,

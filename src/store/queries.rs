@@ -92,11 +92,13 @@ fn now_millis() -> i64 {
 }
 
 pub async fn schema_by_id(conn: &mut AnyConnection, context: &str, id: i64) -> Result<Option<SchemaRow>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE context = $1 AND id = $2"))
-        .bind(context)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE context = $1 AND id = $2"
+    ))
+    .bind(context)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     Ok(row.as_ref().map(schema_row).transpose()?)
 }
 
@@ -110,8 +112,8 @@ pub async fn schema_by_fingerprint(
     ))
     .bind(context)
     .bind(fingerprint)
-        .fetch_optional(conn)
-        .await?;
+    .fetch_optional(conn)
+    .await?;
     Ok(row.as_ref().map(schema_row).transpose()?)
 }
 
@@ -351,7 +353,11 @@ pub async fn subjects(conn: &mut AnyConnection) -> Result<Vec<(String, bool, boo
 
 /// The versions, under any subject, that use schema `id` of `context`, by subject then
 /// version.
-pub async fn versions_of_schema(conn: &mut AnyConnection, context: &str, id: i64) -> Result<Vec<VersionRow>, StoreError> {
+pub async fn versions_of_schema(
+    conn: &mut AnyConnection,
+    context: &str,
+    id: i64,
+) -> Result<Vec<VersionRow>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE context = $1 AND schema_id = $2 \
          ORDER BY subject, version"
@@ -492,7 +498,9 @@ pub async fn delete_mode(conn: &mut AnyConnection, scope: &ConfigScope) -> Resul
 
 /// The contexts other than the default one that exist, sorted.
 pub async fn contexts(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query("SELECT name FROM contexts ORDER BY name").fetch_all(conn).await?;
+    let rows = sqlx::query("SELECT name FROM contexts ORDER BY name")
+        .fetch_all(conn)
+        .await?;
     Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, sqlx::Error>>()?)
 }
 

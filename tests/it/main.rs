@@ -22,6 +22,7 @@ mod python_client; // confluent-kafka's Python SchemaRegistryClient against hera
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod registry_coherence; // two instances on one PostgreSQL database: each reads the other's writes within 100 ms
 mod registry_confluent; // Confluent's error texts and leniency: defaults, Accept, UTF-16/32, empty schemas
+mod registry_contexts; // schema contexts: qualified subjects, ids per context, the /contexts/{context}/ form, IMPORT into a context
 mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod registry_profile; // the 7.x and 8.x response profiles (`api_profile`), difference by difference
 mod schema_parse; // parsing, canonical text and fingerprints

@@ -137,14 +137,55 @@ def config_and_deletes(client):
     assert client.get_contexts() == ["."]
 
 
+def contexts(client):
+    """Schema linking's target: a context with its own ids, read back by qualified subject."""
+    subject = ":.staging:payments-value"
+    staging_id = client.register_schema(subject, Schema(PAYMENT_V1, "AVRO"))
+    assert staging_id == 1, f"a new context's ids start at 1, got {staging_id}"
+    fetched = client.get_schema(staging_id, subject_name=subject)
+    assert json.loads(fetched.schema_str) == json.loads(PAYMENT_V1), fetched.schema_str
+    assert subject in client.get_subjects()
+    assert client.get_versions(subject) == [1]
+    assert client.get_latest_version(subject).subject == subject
+    assert client.get_contexts() == [".", ".staging"], client.get_contexts()
+    # The default context's id 1 (PAYMENT_V1, registered by `avro`) was deleted permanently
+    # by `config_and_deletes`: asked without a subject, the id is the default context's.
+    fresh = SchemaRegistryClient({"url": URL})
+    expect_error(lambda: fresh.get_schema(staging_id), 404, 40403)
+
+    # Serializers whose subject names the context: ids framed and resolved in it.
+    def in_staging(ctx, record_name):
+        return f":.staging:{ctx.topic}-value"
+
+    conf = {"subject.name.strategy": in_staging}
+    serializer = AvroSerializer(client, PAYMENT_V2, conf=conf)
+    context = SerializationContext("payments", MessageField.VALUE)
+    payload = serializer({"id": "p-9", "amount": 1.0, "currency": "CHF"}, context)
+    framed = int.from_bytes(payload[1:5], "big")
+    assert framed == 2, f"the next id of .staging, got {framed}"
+    deserializer = AvroDeserializer(SchemaRegistryClient({"url": URL}), conf=conf)
+    assert deserializer(payload, context) == {"id": "p-9", "amount": 1.0, "currency": "CHF"}
+
+    # IMPORT into a fresh context, as schema linking does, while the default is in use.
+    assert client.update_mode(":.linked:", "IMPORT") == "IMPORT"
+    target = ":.linked:payments-value"
+    imported = client.get_version(subject, 1)
+    # The client registers without an explicit id: IMPORT refuses that, by its rules.
+    expect_error(lambda: client.register_schema(target, Schema(PAYMENT_V1, "AVRO")), 422, 42205)
+    assert client.update_mode(":.linked:", "READWRITE") == "READWRITE"
+    assert client.register_schema(target, Schema(imported.schema.schema_str, "AVRO")) == 1
+    assert client.get_contexts() == [".", ".linked", ".staging"], client.get_contexts()
+
+
 def main():
     client = SchemaRegistryClient({"url": URL})
-    for check in (avro, json_schema, config_and_deletes):
+    for check in (avro, json_schema, config_and_deletes, contexts):
         check(client)
         print(f"ok: {check.__name__}")
     # A fresh client (no caches) sees the same state.
     fresh = SchemaRegistryClient({"url": URL})
-    assert fresh.get_subjects() == ["orders-value"], fresh.get_subjects()
+    assert fresh.get_subjects() == [":.linked:payments-value", ":.staging:payments-value", "orders-value"], \
+        fresh.get_subjects()
     print("ok: all checks")
 
 
