@@ -25,5 +25,6 @@ pub mod http;
 pub mod kafka;
 pub mod registry;
 pub mod schema;
+pub mod security;
 pub mod store;
 pub mod validate;

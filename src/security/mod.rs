@@ -1,0 +1,349 @@
+//! Who may do what, for every door: authentication (users with password hashes, bearer
+//! tokens), grants ([`grants`]), anonymous access, and the audit log. One [`Security`] per
+//! process, shared by the HTTP and Kafka doors, so that a rule is written once.
+//!
+//! Without a `[security]` section Herald serves only on loopback addresses, open to all;
+//! with one, every request needs a principal (or anonymous access explicitly allowed).
+
+pub mod audit;
+pub mod grants;
+pub mod users;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+
+pub use audit::{Audit, AuditEvent};
+pub use grants::{Operation, Principal, Resource, ResourceKind};
+use users::Rules;
+
+/// Who may act without credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anonymous {
+    /// Nobody: requests without credentials are 401.
+    #[default]
+    No,
+    /// Every read and describe (the `readonly` role).
+    Read,
+    /// Everything (the `admin` role): an open server, chosen explicitly.
+    All,
+}
+
+/// The `[security]` section of `herald.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    #[serde(default)]
+    pub allow_anonymous: Anonymous,
+    /// The users file (users, tokens, grants), reloaded when it changes.
+    pub users_file: Option<PathBuf>,
+    /// Credentials reach this server over TLS terminated by a proxy in front of it, so Basic
+    /// and Bearer may be used on a non-loopback plaintext listener.
+    #[serde(default)]
+    pub trust_proxy_tls: bool,
+    /// The audit log, relative to the data directory [default: audit.jsonl].
+    pub audit_log: Option<PathBuf>,
+    /// The realm named in `WWW-Authenticate` [default: herald].
+    pub realm: Option<String>,
+}
+
+/// Why a request has no principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No credentials, and anonymous access is not allowed.
+    Missing,
+    /// Credentials that match no user or token (or cannot be read).
+    Invalid,
+}
+
+/// What a request presented.
+#[derive(Debug, Clone, Copy)]
+pub enum Credentials<'a> {
+    None,
+    Basic { user: &'a str, password: &'a str },
+    Bearer(&'a str),
+}
+
+/// Successful password checks are remembered this long, so that argon2's deliberate cost is
+/// paid once per client, not per request.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+const VERIFIED_ENTRIES: usize = 10_000;
+
+struct LoadedRules {
+    rules: Arc<Rules>,
+    /// The users file's modification time when read.
+    modified: Option<SystemTime>,
+}
+
+pub struct Security {
+    settings: SecuritySettings,
+    rules: RwLock<LoadedRules>,
+    /// Successful password checks by a salted hash of user and password.
+    verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// A per-process salt for [`Security::verified`]'s keys: a memory dump does not hold a
+    /// table of password hashes anyone can attack offline.
+    salt: [u8; 32],
+    audit: Option<Audit>,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security").field("settings", &self.settings).finish()
+    }
+}
+
+impl Security {
+    /// Reads the users file (if any) and opens the audit log in `data_dir`.
+    pub fn open(settings: SecuritySettings, data_dir: &Path) -> Result<Security, String> {
+        let (rules, modified) = match &settings.users_file {
+            Some(path) => read_rules(path)?,
+            None => (Rules::default(), None),
+        };
+        let audit_path = data_dir.join(settings.audit_log.clone().unwrap_or_else(|| PathBuf::from("audit.jsonl")));
+        let audit = Audit::open(&audit_path)?;
+        let mut salt = [0u8; 32];
+        getrandom::getrandom(&mut salt).map_err(|e| format!("no random bytes: {e}"))?;
+        Ok(Security {
+            settings,
+            rules: RwLock::new(LoadedRules {
+                rules: Arc::new(rules),
+                modified,
+            }),
+            verified: Mutex::new(HashMap::new()),
+            salt,
+            audit: Some(audit),
+        })
+    }
+
+    pub fn settings(&self) -> &SecuritySettings {
+        &self.settings
+    }
+
+    pub fn realm(&self) -> &str {
+        self.settings.realm.as_deref().unwrap_or("herald")
+    }
+
+    fn rules(&self) -> Arc<Rules> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).rules.clone()
+    }
+
+    /// Whether any user or token can authenticate.
+    pub fn has_credentials(&self) -> bool {
+        self.rules().has_credentials()
+    }
+
+    /// The principal of a request's credentials, or the anonymous one where allowed.
+    pub fn authenticate(&self, credentials: Credentials<'_>) -> Result<Principal, AuthError> {
+        match credentials {
+            Credentials::None => match self.settings.allow_anonymous {
+                Anonymous::No => Err(AuthError::Missing),
+                Anonymous::Read => Ok(Principal::anonymous(vec![grants::READONLY.to_string()])),
+                Anonymous::All => Ok(Principal::anonymous(vec![grants::ADMIN.to_string()])),
+            },
+            Credentials::Bearer(token) => self.rules().verify_token(token).ok_or(AuthError::Invalid),
+            Credentials::Basic { user, password } => self.verify_password(user, password),
+        }
+    }
+
+    fn verify_password(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+        let key = {
+            let mut material = Vec::with_capacity(self.salt.len() + user.len() + password.len() + 1);
+            material.extend_from_slice(&self.salt);
+            material.extend_from_slice(user.as_bytes());
+            material.push(0);
+            material.extend_from_slice(password.as_bytes());
+            users::sha256(&material)
+        };
+        {
+            let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((principal, at)) = verified.get(&key) {
+                if at.elapsed() < VERIFIED_FOR {
+                    return Ok(principal.clone());
+                }
+            }
+        }
+        let principal = self.rules().verify_password(user, password).ok_or(AuthError::Invalid)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_ENTRIES {
+            verified.retain(|_, (_, at)| at.elapsed() < VERIFIED_FOR);
+            if verified.len() >= VERIFIED_ENTRIES {
+                verified.clear();
+            }
+        }
+        verified.insert(key, (principal.clone(), Instant::now()));
+        Ok(principal)
+    }
+
+    /// May `principal` do `operation` on `resource`?
+    pub fn permits(&self, principal: &Principal, operation: Operation, resource: &Resource) -> bool {
+        self.rules().grants.permits(principal, operation, resource)
+    }
+
+    /// Reads the users file again if it changed since it was read. A file that no longer
+    /// parses keeps the rules in force, and says why in the log. Answers whether new rules
+    /// took effect.
+    pub fn reload_if_changed(&self) -> bool {
+        let Some(path) = &self.settings.users_file else {
+            return false;
+        };
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if modified == self.rules.read().unwrap_or_else(|e| e.into_inner()).modified {
+            return false;
+        }
+        match read_rules(path) {
+            Ok((rules, modified)) => {
+                *self.rules.write().unwrap_or_else(|e| e.into_inner()) = LoadedRules {
+                    rules: Arc::new(rules),
+                    modified,
+                };
+                // Remembered passwords may have been changed or removed.
+                self.verified.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                tracing::info!(file = %path.display(), "users file reloaded");
+                self.record(AuditEvent::reload(true, None));
+                true
+            }
+            Err(why) => {
+                // Remember the bad edit's time, so that it is reported once, not every poll.
+                self.rules.write().unwrap_or_else(|e| e.into_inner()).modified = modified;
+                tracing::error!(file = %path.display(), error = %why, "users file not reloaded; the previous rules stay in force");
+                self.record(AuditEvent::reload(false, Some(why)));
+                false
+            }
+        }
+    }
+
+    /// Checks the users file for changes every `every`, for as long as the process runs.
+    pub fn watch(self: &Arc<Security>, every: Duration) {
+        if self.settings.users_file.is_none() {
+            return;
+        }
+        let security = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(security) = security.upgrade() else { return };
+                // A small file, read rarely: not worth a blocking thread.
+                security.reload_if_changed();
+            }
+        });
+    }
+
+    /// Writes one audit line.
+    pub fn record(&self, event: AuditEvent) {
+        if let Some(audit) = &self.audit {
+            audit.write(&event);
+        }
+    }
+}
+
+fn read_rules(path: &Path) -> Result<(Rules, Option<SystemTime>), String> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the users file {}: {e}", path.display()))?;
+    let rules = Rules::parse(&text).map_err(|why| format!("users file {}: {why}", path.display()))?;
+    Ok((rules, modified))
+}
+
+/// Whether an address only this machine can reach: 127.0.0.0/8, ::1, `localhost`.
+pub fn is_loopback(listen: &str) -> bool {
+    if let Ok(address) = listen.parse::<SocketAddr>() {
+        return address.ip().is_loopback();
+    }
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    host.eq_ignore_ascii_case("localhost")
+}
+
+/// Refuses settings that would put an unauthenticated or credential-leaking listener on the
+/// network; the message says what to configure.
+pub fn check_exposure(
+    security: Option<&SecuritySettings>,
+    has_credentials: bool,
+    listen: &str,
+    kafka_listen: Option<&str>,
+) -> Result<(), String> {
+    let anonymous = security.map_or(Anonymous::No, |s| s.allow_anonymous);
+    if !is_loopback(listen) {
+        match security {
+            None => {
+                return Err(format!(
+                    "refusing to serve {listen} without authentication: add a [security] section with a users \
+                     file, or set security.allow_anonymous = \"read\" (or \"all\") to serve it open"
+                ))
+            }
+            Some(settings) => {
+                if !has_credentials && anonymous == Anonymous::No {
+                    return Err(format!(
+                        "refusing to serve {listen}: security is on but the users file holds no users or tokens, \
+                         so nobody could authenticate; add some (`herald users add`) or set security.allow_anonymous"
+                    ));
+                }
+                if has_credentials && !settings.trust_proxy_tls {
+                    return Err(format!(
+                        "refusing to take passwords and tokens in plaintext on {listen}: put a TLS-terminating proxy in \
+                         front and set security.trust_proxy_tls = true, or listen on a loopback address"
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(kafka) = kafka_listen {
+        let open = anonymous == Anonymous::All || (security.is_none() && is_loopback(kafka));
+        if !open {
+            return Err(format!(
+                "the Kafka listener ({kafka}) does not authenticate clients yet: set kafka_listen = \"off\", \
+                 listen on a loopback address without security, or set security.allow_anonymous = \"all\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_addresses_are_recognised() {
+        for (address, loopback) in [
+            ("127.0.0.1:8081", true),
+            ("127.5.0.1:0", true),
+            ("[::1]:8081", true),
+            ("localhost:8081", true),
+            ("0.0.0.0:8081", false),
+            ("10.0.0.5:8081", false),
+            ("[::]:8081", false),
+            ("herald.example.com:8081", false),
+        ] {
+            assert_eq!(is_loopback(address), loopback, "{address}");
+        }
+    }
+
+    #[test]
+    fn exposure_needs_security_credentials_and_tls() {
+        let open = SecuritySettings {
+            allow_anonymous: Anonymous::Read,
+            ..SecuritySettings::default()
+        };
+        let with_users = SecuritySettings::default();
+        let behind_proxy = SecuritySettings {
+            trust_proxy_tls: true,
+            ..SecuritySettings::default()
+        };
+        assert!(check_exposure(None, false, "127.0.0.1:8081", Some("127.0.0.1:9092")).is_ok());
+        let err = check_exposure(None, false, "0.0.0.0:8081", None).unwrap_err();
+        assert!(err.contains("without authentication") && err.contains("allow_anonymous"), "{err}");
+        assert!(check_exposure(Some(&open), false, "0.0.0.0:8081", None).is_ok());
+        assert!(check_exposure(Some(&with_users), false, "0.0.0.0:8081", None).unwrap_err().contains("no users"));
+        assert!(check_exposure(Some(&with_users), true, "0.0.0.0:8081", None).unwrap_err().contains("plaintext"));
+        assert!(check_exposure(Some(&behind_proxy), true, "0.0.0.0:8081", None).is_ok());
+        // The Kafka listener is open to whoever reaches it until it authenticates.
+        assert!(check_exposure(Some(&with_users), true, "127.0.0.1:8081", Some("127.0.0.1:9092"))
+            .unwrap_err()
+            .contains("Kafka listener"));
+        assert!(check_exposure(None, false, "127.0.0.1:8081", Some("0.0.0.0:9092")).is_err());
+    }
+}
