@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::compat::CompatibilityLevel;
 use crate::http::ApiProfile;
+use crate::security::SecuritySettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 pub const DEFAULT_KAFKA_LISTEN: &str = "127.0.0.1:9092";
@@ -156,6 +157,8 @@ struct FileSettings {
     body_read_timeout: Option<FileDuration>,
     kafka_listen: Option<String>,
     kafka_advertised: Option<String>,
+    /// Authentication, grants and the audit log (`security::SecuritySettings`).
+    security: Option<SecuritySettings>,
     /// A schema repository's keys (`herald check` and `herald register` read them); one
     /// `herald.toml` may serve both, so `serve` accepts and ignores them.
     #[serde(default, rename = "registry")]
@@ -197,6 +200,8 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// `None`: no `[security]` section, so no authentication (loopback only).
+    pub security: Option<SecuritySettings>,
 }
 
 #[derive(Debug)]
@@ -212,11 +217,21 @@ impl std::error::Error for ConfigError {}
 
 impl Settings {
     pub fn resolve(args: ServeArgs) -> Result<Settings, ConfigError> {
-        let file = match &args.config {
+        let config_path = match &args.config {
+            Some(path) => Some(path.clone()),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
+            None => None,
+        };
+        let mut file = match &config_path {
             Some(path) => read_file(path)?,
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
             None => FileSettings::default(),
         };
+        // A users file is found beside the settings file that names it.
+        if let (Some(security), Some(config)) = (file.security.as_mut(), &config_path) {
+            if let Some(users) = security.users_file.as_mut().filter(|p| p.is_relative()) {
+                *users = config.parent().unwrap_or(Path::new(".")).join(&*users);
+            }
+        }
         let level_name = args
             .default_compatibility
             .or(file.default_compatibility)
@@ -314,6 +329,7 @@ impl Settings {
                 .unwrap_or(false),
             api_profile,
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
+            security: file.security,
         })
     }
 }

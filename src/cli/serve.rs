@@ -14,7 +14,11 @@ use crate::http::read_budget::{ReadBudget, READ_BUDGET_WAIT};
 use crate::http::server::{self, Limits};
 use crate::http::{self, AppState};
 use crate::registry::{Registry, RegistrySettings};
+use crate::security::{check_exposure, Security};
 use crate::store::Store;
+
+/// How often the users file is checked for changes.
+const USERS_FILE_POLL: Duration = Duration::from_secs(1);
 
 pub fn run_serve(args: ServeArgs) -> Result<Outcome, CliError> {
     let settings = Settings::resolve(args).map_err(|e| CliError(e.to_string()))?;
@@ -33,6 +37,21 @@ pub fn run_serve(args: ServeArgs) -> Result<Outcome, CliError> {
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
+    // Security first: nothing is opened for a server that must not start.
+    let security = match &settings.security {
+        Some(security_settings) => {
+            let security = Security::open(security_settings.clone(), &settings.data_dir).map_err(CliError)?;
+            Some(Arc::new(security))
+        }
+        None => None,
+    };
+    check_exposure(
+        settings.security.as_ref(),
+        security.as_ref().is_some_and(|s| s.has_credentials()),
+        &settings.listen,
+        settings.kafka_listen.as_deref(),
+    )
+    .map_err(CliError)?;
     let store = match &settings.database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Store::open_postgres(url).await
@@ -86,6 +105,18 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .with_max_request_bytes(max_request_bytes)
         .with_api_profile(settings.api_profile)
         .with_read_budget(ReadBudget::new(settings.read_budget_bytes, READ_BUDGET_WAIT));
+    let state = match &security {
+        Some(security) => {
+            security.watch(USERS_FILE_POLL);
+            tracing::info!(
+                anonymous = ?security.settings().allow_anonymous,
+                users_file = ?security.settings().users_file,
+                "security on: requests need a principal"
+            );
+            state.with_security(security.clone())
+        }
+        None => state,
+    };
     tracing::info!(api_profile = %settings.api_profile, "registry API answers as Confluent {}.x", settings.api_profile);
     let limits = Limits {
         header_read_timeout: settings.header_read_timeout,

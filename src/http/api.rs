@@ -13,7 +13,9 @@ use super::wire::{
     parse_registry_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView,
     SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
+use super::access::Caller;
 use super::AppState;
+use crate::security::{Operation, Resource, ResourceKind};
 use crate::registry::context::ALL_CONTEXTS;
 use crate::registry::{
     schema_id_in_range, Context, Mode, RegistryError, SubjectFilter, SubjectSchema, VersionSpec, MAX_ID,
@@ -116,13 +118,35 @@ pub async fn server_version() -> Reply {
     reply(&json!({"version": env!("CARGO_PKG_VERSION"), "commitId": ""}))
 }
 
-pub async fn list_schemas(State(state): State<AppState>, params: Params) -> Reply {
+/// Whether the caller may read the subject: listings keep only those.
+fn readable(caller: &Caller, subject: &str) -> bool {
+    caller.may(Operation::Read, &Resource::subject(subject))
+}
+
+/// A schema id is the caller's to read if it may read a subject that uses it (Confluent's
+/// implicit schema read); otherwise it is answered as unknown, telling nothing.
+async fn check_id_readable(state: &AppState, caller: &Caller, context: &Context, id: i64) -> Result<(), ApiError> {
+    if caller.may_all(Operation::Read, ResourceKind::Subject) {
+        return Ok(());
+    }
+    let versions = state.registry.versions_of_id(context, id, None, true).await?;
+    if versions.iter().any(|(subject, _)| readable(caller, subject)) {
+        Ok(())
+    } else {
+        Err(RegistryError::SchemaNotFound(Some(id)).into())
+    }
+}
+
+pub async fn list_schemas(State(state): State<AppState>, caller: Caller, params: Params) -> Reply {
     // The default context unless the prefix names another, or every one (`:*:`).
     let filter = subject_filter(params.text("subjectPrefix").unwrap_or(""))?;
-    let schemas = state
+    let mut schemas = state
         .registry
         .list_schemas(&filter, params.flag("deleted"), params.flag("latestOnly"))
         .await?;
+    if !caller.may_all(Operation::Read, ResourceKind::Subject) {
+        schemas.retain(|s| readable(&caller, &s.subject));
+    }
     let schemas = params.page(schemas, Some(SCHEMA_PAGE_MAX));
     reply(
         &schemas
@@ -132,10 +156,16 @@ pub async fn list_schemas(State(state): State<AppState>, params: Params) -> Repl
     )
 }
 
-pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+pub async fn schema_by_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Reply {
     let id = schema_id(&id)?;
     let (context, found_under) = state.registry.locate_id(id, params.text("subject")).await?;
     let schema = state.registry.schema_by_id(&context, id).await?;
+    check_id_readable(&state, &caller, &context, id).await?;
     let max_id = if params.flag("fetchMaxId") {
         Some(state.registry.max_schema_id(&context).await?)
     } else {
@@ -159,25 +189,46 @@ pub async fn schema_by_id(State(state): State<AppState>, Path(id): Path<String>,
     }
 }
 
-pub async fn schema_text_by_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+pub async fn schema_text_by_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Reply {
     let id = schema_id(&id)?;
     let (context, _) = state.registry.locate_id(id, params.text("subject")).await?;
-    raw(&state.registry.schema_by_id(&context, id).await?.schema)
+    let schema = state.registry.schema_by_id(&context, id).await?;
+    check_id_readable(&state, &caller, &context, id).await?;
+    raw(&schema.schema)
 }
 
 /// Every version using the id in the context `subject` locates it in (as
-/// `/schemas/ids/{id}` does), whatever their subject.
-async fn versions_of_located_id(state: &AppState, id: i64, params: &Params) -> Result<Vec<(String, i64)>, ApiError> {
+/// `/schemas/ids/{id}` does), whatever their subject; only those the caller may read, and
+/// the id unknown if that is none.
+async fn versions_of_located_id(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    params: &Params,
+) -> Result<Vec<(String, i64)>, ApiError> {
     let (context, _) = state.registry.locate_id(id, params.text("subject")).await?;
-    Ok(state
+    check_id_readable(state, caller, &context, id).await?;
+    let mut versions = state
         .registry
         .versions_of_id(&context, id, None, params.flag("deleted"))
-        .await?)
+        .await?;
+    versions.retain(|(subject, _)| readable(caller, subject));
+    Ok(versions)
 }
 
-pub async fn subjects_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+pub async fn subjects_of_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Reply {
     let id = schema_id(&id)?;
-    let mut subjects: Vec<String> = versions_of_located_id(&state, id, &params)
+    let mut subjects: Vec<String> = versions_of_located_id(&state, &caller, id, &params)
         .await?
         .into_iter()
         .map(|(subject, _)| subject)
@@ -186,9 +237,14 @@ pub async fn subjects_of_id(State(state): State<AppState>, Path(id): Path<String
     reply(&params.page(subjects, None))
 }
 
-pub async fn versions_of_id(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> Reply {
+pub async fn versions_of_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Reply {
     let id = schema_id(&id)?;
-    let versions = versions_of_located_id(&state, id, &params).await?;
+    let versions = versions_of_located_id(&state, &caller, id, &params).await?;
     let versions = params.page(versions, None);
     reply(
         &versions
@@ -201,13 +257,16 @@ pub async fn versions_of_id(State(state): State<AppState>, Path(id): Path<String
     )
 }
 
-pub async fn subjects(State(state): State<AppState>, params: Params) -> Reply {
+pub async fn subjects(State(state): State<AppState>, caller: Caller, params: Params) -> Reply {
     // Every context (`:*:`) unless the prefix names one.
     let filter = subject_filter(params.text("subjectPrefix").unwrap_or(ALL_CONTEXTS))?;
-    let subjects = state
+    let mut subjects = state
         .registry
         .subjects(&filter, params.flag("deleted"), params.flag("deletedOnly"))
         .await?;
+    if !caller.may_all(Operation::Read, ResourceKind::Subject) {
+        subjects.retain(|s| readable(&caller, s));
+    }
     reply(&params.page(subjects, None))
 }
 

@@ -23,7 +23,9 @@ use super::params::Params;
 use super::read_budget::{ReadBudget, Reservation, DEFAULT_READ_BYTES, MAX_READ_BYTES};
 use super::records_json::{Full, RecordsJson};
 use super::wire::parse_body;
+use super::access::Caller;
 use super::AppState;
+use crate::security::{Operation, Resource};
 use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
@@ -228,16 +230,23 @@ fn partition_view(p: u32) -> Value {
     json!({"partition": p, "leader": 0, "replicas": [{"broker": 0, "leader": true, "in_sync": true}]})
 }
 
-pub async fn list_topics(State(state): State<AppState>) -> Reply {
-    let names: Vec<String> = broker(&state)?.topics().iter().map(|t| t.config.name.clone()).collect();
+/// The topics the caller may describe.
+pub async fn list_topics(State(state): State<AppState>, caller: Caller) -> Reply {
+    let names: Vec<String> = broker(&state)?
+        .topics()
+        .iter()
+        .map(|t| t.config.name.clone())
+        .filter(|name| caller.may(Operation::Describe, &Resource::topic(name.as_str())))
+        .collect();
     reply(StatusCode::OK, &names)
 }
 
-pub async fn create_topic(State(state): State<AppState>, body: Bytes) -> Reply {
+pub async fn create_topic(State(state): State<AppState>, caller: Caller, body: Bytes) -> Reply {
     let request: TopicBody = parse_body(&body)?;
     let Some(name) = request.name.clone() else {
         return Err(ApiError::bad_request("Invalid request body: missing field `name`"));
     };
+    caller.check(Operation::Admin, &Resource::topic(name.as_str()))?;
     // The subjects default from the name, so the defaults come first and the body after.
     let mut config = TopicConfig::new(&name, 1);
     request.apply(&mut config);

@@ -17,7 +17,9 @@ use super::error::ApiError;
 use super::params::Params;
 use super::records_json::RecordsJson;
 use super::wire::parse_body;
+use super::access::Caller;
 use super::AppState;
+use crate::security::{Operation, Resource};
 use crate::broker::batch;
 use crate::broker::coordinator::consumer_protocol::{assigned_partitions, subscribed_topics};
 use crate::broker::coordinator::MemberDescription;
@@ -170,6 +172,7 @@ struct Subscription {
 
 pub async fn subscribe(
     State(state): State<AppState>,
+    caller: Caller,
     Path((group, instance)): Path<(String, String)>,
     body: Bytes,
 ) -> Reply {
@@ -180,6 +183,10 @@ pub async fn subscribe(
             42204,
             "\"topics\" must name at least one topic",
         ));
+    }
+    // Every topic is the caller's to consume, asked before whether it exists.
+    for topic in &request.topics {
+        caller.check(Operation::Consume, &Resource::topic(topic.as_str()))?;
     }
     for topic in &request.topics {
         broker.topic(topic)?;
@@ -416,8 +423,11 @@ pub async fn seek_end(
     seek_edge(&state, &group, &instance, &body, false).await
 }
 
-pub async fn list_groups(State(state): State<AppState>) -> Reply {
-    reply(StatusCode::OK, &broker(&state)?.groups().list())
+/// The groups the caller may describe.
+pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Reply {
+    let mut groups = broker(&state)?.groups().list();
+    groups.retain(|group| caller.may(Operation::Describe, &Resource::group(group.as_str())));
+    reply(StatusCode::OK, &groups)
 }
 
 pub async fn describe_group(State(state): State<AppState>, Path(group): Path<String>) -> Reply {

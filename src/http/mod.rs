@@ -5,6 +5,7 @@
 //! ([`params`], [`wire`]), call the [`Registry`], and shape the answer; status and error
 //! codes are decided in [`error`] alone.
 
+pub mod access;
 mod api;
 mod broker_api;
 mod consumer_api;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -39,6 +40,7 @@ use tower::util::MapRequest;
 
 use crate::broker::Broker;
 use crate::registry::Registry;
+use crate::security::{AuditEvent, AuthError, Security};
 use error::ApiError;
 use metrics::Metrics;
 pub use profile::ApiProfile;
@@ -71,6 +73,9 @@ pub struct Shared {
     pub read_budget: read_budget::ReadBudget,
     /// Which Confluent release the registry's answers look like (`api_profile`).
     pub api_profile: ApiProfile,
+    /// Authentication, grants and the audit log; `None`: no `[security]` configured, every
+    /// caller may do everything (served on loopback addresses only).
+    pub security: Option<Arc<Security>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,6 +99,7 @@ impl AppState {
             max_request_bytes: 0,
             read_budget: Default::default(),
             api_profile: ApiProfile::default(),
+            security: None,
         }))
         .with_default_body_limit()
     }
@@ -110,6 +116,7 @@ impl AppState {
             max_request_bytes: 0,
             read_budget: Default::default(),
             api_profile: ApiProfile::default(),
+            security: None,
         }))
         .with_default_body_limit()
     }
@@ -164,6 +171,14 @@ impl AppState {
     pub fn with_api_profile(mut self, profile: ApiProfile) -> AppState {
         if let Some(shared) = Arc::get_mut(&mut self.0) {
             shared.api_profile = profile;
+        }
+        self
+    }
+
+    /// Turns security on; call before the state is shared.
+    pub fn with_security(mut self, security: Arc<Security>) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.security = Some(security);
         }
         self
     }
@@ -417,6 +432,13 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = metrics::method_label(request.method());
     let area = area_of(request.uri().path());
+    let (request, admitted) = match &state.security {
+        None => (request, None),
+        Some(security) => match admit(&state, security, request, route.as_ref()).await {
+            Ok(admitted) => admitted,
+            Err(refusal) => return finish(&state, refusal, area, route.as_ref(), method, started).await,
+        },
+    };
     let response = match area {
         Area::Pages => catch_panic(next.run(request)).await,
         Area::Broker => match media::check_body_type(&request, media::Door::Broker) {
@@ -428,6 +450,22 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
             Err(refusal) => refusal.into_response(),
         },
     };
+    if let (Some(security), Some(admitted)) = (&state.security, admitted) {
+        admitted.audit(security, response.status());
+    }
+    finish(&state, response, area, route.as_ref(), method, started).await
+}
+
+/// What every answer gets, refusals included: the API's shape for axum's rejections,
+/// security headers, metrics and the debug log line.
+async fn finish(
+    state: &AppState,
+    response: Response,
+    area: Area,
+    route: Option<&MatchedPath>,
+    method: &'static str,
+    started: Instant,
+) -> Response {
     let mut response = if is_plain_rejection(&response) {
         framework_rejection(response, state.max_request_bytes, area).await
     } else {
@@ -443,7 +481,7 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
         headers.insert(CONTENT_SECURITY_POLICY, DOCS_CSP);
         headers.insert(REFERRER_POLICY, NO_REFERRER);
     }
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let route = route.map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     state
@@ -451,6 +489,88 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
         .record_request(route, method, status, elapsed.as_secs_f64());
     tracing::debug!(method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
+}
+
+/// A request let in: who sent it and, for a change, what to write in the audit log once it
+/// is answered.
+struct Admitted {
+    principal: String,
+    client: Option<String>,
+    /// `POST /subjects/{subject}/versions`; `None` for reads, which are not audited.
+    change: Option<String>,
+    resource: Option<String>,
+}
+
+impl Admitted {
+    fn audit(self, security: &Security, status: StatusCode) {
+        let Some(operation) = self.change else { return };
+        let mut event = AuditEvent::request(&self.principal, self.client, operation, self.resource);
+        event.outcome = if status.is_success() { "allowed" } else { "failed" }.to_string();
+        event.status = Some(status.as_u16());
+        security.record(event);
+    }
+}
+
+/// Authenticates and authorises a request before its handler runs (so before its body is
+/// read), by its route and path parameters. The principal goes into the request's
+/// extensions for handlers that filter what they answer ([`access::Caller`]).
+async fn admit(
+    state: &AppState,
+    security: &Arc<Security>,
+    request: Request,
+    route: Option<&MatchedPath>,
+) -> Result<(Request, Option<Admitted>), Response> {
+    use access::Requirement;
+    let Some(route) = route else {
+        // No route: a 404 that names nothing.
+        return Ok((request, None));
+    };
+    let (mut parts, body) = request.into_parts();
+    let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state).await.ok();
+    let param = |name: &str| {
+        let raw = params.as_ref()?.iter().find(|(key, _)| *key == name)?.1;
+        // Subjects are checked by the key they are stored under (`:.:s` is `s`).
+        Some(match name {
+            "subject" => crate::registry::subject_name(raw).unwrap_or_else(|_| raw.to_string()),
+            _ => raw.to_string(),
+        })
+    };
+    let requirement = access::requirement(&parts.method, route.as_str(), param);
+    if requirement == Requirement::Public {
+        return Ok((Request::from_parts(parts, body), None));
+    }
+    let client = parts.extensions.get::<server::ClientAddr>().map(|a| a.0.to_string());
+    let operation = format!("{} {}", parts.method, route.as_str());
+    let principal = match access::authenticate(security, &parts.headers) {
+        Ok(principal) => principal,
+        Err((AuthError::Invalid, user)) => {
+            security.record(AuditEvent::failed_login(user.as_deref(), client, operation));
+            return Err(access::unauthorized(security));
+        }
+        Err((AuthError::Missing, _)) => return Err(access::unauthorized(security)),
+    };
+    let resource = match &requirement {
+        Requirement::Needs(needed, resource) => {
+            if !security.permits(&principal, *needed, resource) {
+                let mut event = AuditEvent::denied(&principal.name, *needed, resource);
+                event.client = client;
+                event.operation = Some(operation);
+                security.record(event);
+                return Err(access::forbidden(*needed, resource).into_response());
+            }
+            Some(resource.to_string())
+        }
+        _ => None,
+    };
+    let reading = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+    let admitted = Admitted {
+        principal: principal.name.clone(),
+        client,
+        change: (!reading).then_some(operation),
+        resource,
+    };
+    parts.extensions.insert(access::Caller::new(principal, security.clone()));
+    Ok((Request::from_parts(parts, body), Some(admitted)))
 }
 
 /// Runs a request's handler; a panic in it is logged and answered 500 in the API's error

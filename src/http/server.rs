@@ -24,6 +24,7 @@
 //! of slow clients cannot lock out fresh ones; when every connection is busy answering, the
 //! new one is told 503 and closed at once rather than queued.
 
+use std::net::SocketAddr;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{poll_fn, Future};
@@ -114,10 +115,10 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
             () = &mut shutdown => break,
             Some(finished) = tasks.join_next() => report(finished),
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => match table.admit() {
+                Ok((stream, peer)) => match table.admit() {
                     Some(conn) => {
                         let registered = Registered { table: table.clone(), conn };
-                        tasks.spawn(serve_connection(stream, registered, app.clone(), body_timeout));
+                        tasks.spawn(serve_connection(stream, peer, registered, app.clone(), body_timeout));
                     }
                     None => refuse(stream),
                 },
@@ -179,7 +180,13 @@ fn refuse(stream: TcpStream) {
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
-async fn serve_connection(stream: TcpStream, registered: Registered, app: App, body_timeout: Duration) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    registered: Registered,
+    app: App,
+    body_timeout: Duration,
+) {
     let conn = &registered.conn;
     let io = TokioIo::new(Watched {
         stream,
@@ -189,6 +196,7 @@ async fn serve_connection(stream: TcpStream, registered: Registered, app: App, b
         app,
         conn: conn.clone(),
         body_timeout,
+        peer: ClientAddr(peer),
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.max_buf_size(MAX_HEAD_BYTES);
@@ -224,7 +232,12 @@ struct Answerer {
     app: App,
     conn: Arc<Conn>,
     body_timeout: Duration,
+    peer: ClientAddr,
 }
+
+/// The address a request came from, in its extensions: for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
 
 impl hyper::service::Service<Request<Incoming>> for Answerer {
     type Response = Response;
@@ -234,7 +247,8 @@ impl hyper::service::Service<Request<Incoming>> for Answerer {
     fn call(&self, request: Request<Incoming>) -> Answer {
         let answering = Answering::start(self.conn.clone());
         let timeout = self.body_timeout;
-        let request = request.map(|body| Body::new(TimedBody::new(body, timeout)));
+        let mut request = request.map(|body| Body::new(TimedBody::new(body, timeout)));
+        request.extensions_mut().insert(self.peer);
         let mut app = self.app.clone();
         // A `Router` is always ready (it has no back-pressure of its own); the call is made
         // as tower's contract asks, after the readiness check.

@@ -60,6 +60,14 @@ impl AuditEvent {
         }
     }
 
+    /// A refusal of `operation` on `resource`.
+    pub fn denied(principal: &str, operation: super::Operation, resource: &super::Resource) -> AuditEvent {
+        let mut event = AuditEvent::request(principal, None, operation.as_str().to_string(), Some(resource.to_string()));
+        event.outcome = "denied".to_string();
+        event.status = Some(403);
+        event
+    }
+
     /// Credentials that matched nobody. `user` is the name given, never the password.
     pub fn failed_login(user: Option<&str>, client: Option<String>, operation: String) -> AuditEvent {
         AuditEvent {

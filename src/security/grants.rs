@@ -291,6 +291,33 @@ impl Grants {
     }
 }
 
+impl Grants {
+    /// May `principal` do `operation` on every resource of `kind`, whatever its name: a
+    /// built-in role or a grant on any name allows it, and no grant of the principal's
+    /// denies anything of that kind that would stop it.
+    pub fn permits_every(&self, principal: &Principal, operation: Operation, kind: ResourceKind) -> bool {
+        let concerns = |grant: &&Grant| {
+            grant.kind == kind
+                && match &grant.grantee {
+                    Grantee::Principal(name) => *name == principal.name,
+                    Grantee::Role(role) => principal.roles.iter().any(|r| r == role),
+                }
+        };
+        let mut allowed = principal.roles.iter().any(|role| {
+            built_in(role)
+                .iter()
+                .any(|(k, ops)| *k == kind && ops.iter().any(|op| op.implies(operation)))
+        });
+        for grant in self.grants.iter().filter(concerns) {
+            if grant.deny.iter().any(|denied| operation.implies(*denied)) {
+                return false;
+            }
+            allowed = allowed || (grant.matching == Match::Any && grant.allow.iter().any(|op| op.implies(operation)));
+        }
+        allowed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +383,30 @@ mod tests {
         assert!(!grants.permits(&dev, Read, &Resource::subject("secret-value")));
         assert!(!grants.permits(&dev, Write, &Resource::subject("secret-value")));
         assert!(grants.permits(&dev, Read, &Resource::subject("public-value")));
+    }
+
+    #[test]
+    fn every_name_is_allowed_only_without_a_deny_in_the_way() {
+        let grants = Grants::new(vec![grant(
+            Grantee::Role(DEVELOPER.into()),
+            ResourceKind::Subject,
+            "secret-",
+            Match::Prefix,
+            &[],
+            &[Read],
+        )]);
+        assert!(grants.permits_every(&principal("r", &[READONLY]), Read, ResourceKind::Subject));
+        assert!(!grants.permits_every(&principal("d", &[DEVELOPER]), Read, ResourceKind::Subject));
+        assert!(!grants.permits_every(&principal("n", &[]), Read, ResourceKind::Subject));
+        let prefix_only = Grants::new(vec![grant(
+            Grantee::Principal("p".into()),
+            ResourceKind::Topic,
+            "a",
+            Match::Prefix,
+            &[Describe],
+            &[],
+        )]);
+        assert!(!prefix_only.permits_every(&principal("p", &[]), Describe, ResourceKind::Topic));
     }
 
     #[test]

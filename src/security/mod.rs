@@ -184,6 +184,11 @@ impl Security {
         self.rules().grants.permits(principal, operation, resource)
     }
 
+    /// May `principal` do `operation` on every resource of `kind`?
+    pub fn permits_every(&self, principal: &Principal, operation: Operation, kind: ResourceKind) -> bool {
+        self.rules().grants.permits_every(principal, operation, kind)
+    }
+
     /// Reads the users file again if it changed since it was read. A file that no longer
     /// parses keeps the rules in force, and says why in the log. Answers whether new rules
     /// took effect.

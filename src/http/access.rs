@@ -1,0 +1,268 @@
+//! Who may call what over HTTP: each route's operation on the resource its path names,
+//! decided from the route and its path parameters alone, before any lookup or body read,
+//! so that a refusal never tells whether the resource exists. Listings and by-id reads ask
+//! for a principal only, and their handlers answer just what it may see.
+
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::security::{AuthError, Credentials, Operation, Principal, Resource, Security};
+
+/// What a route asks of its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    /// Nothing: health probes and the list of schema types.
+    Public,
+    /// A principal; the handler answers only what it may see (listings, reads by schema
+    /// id), or checks once it has read which resource the body names (topic creation).
+    Principal,
+    /// A principal allowed this operation on this resource.
+    Needs(Operation, Resource),
+}
+
+/// The requirement of `method` on the route template `route`, with its path parameters.
+pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<String>) -> Requirement {
+    use Operation::*;
+    let reading = matches!(*method, Method::GET | Method::HEAD);
+    let subject = || Resource::subject(param("subject").unwrap_or_default());
+    let topic = || Resource::topic(param("topic").unwrap_or_default());
+    let group = || Resource::group(param("group").unwrap_or_default());
+    let needs = |operation, resource| Requirement::Needs(operation, resource);
+    match route {
+        "/health" | "/health/live" | "/health/ready" | "/schemas/types" => Requirement::Public,
+        "/" | "/schemas" | "/subjects" | "/contexts" | "/v1/metadata/id" | "/v1/metadata/version" => Requirement::Principal,
+        r if r.starts_with("/schemas/ids/") => Requirement::Principal,
+        "/subjects/{subject}" if *method == Method::POST => needs(Read, subject()),
+        "/subjects/{subject}" | "/subjects/{subject}/versions/{version}" if *method == Method::DELETE => {
+            needs(Delete, subject())
+        }
+        "/subjects/{subject}/versions" if *method == Method::POST => needs(Write, subject()),
+        r if r.starts_with("/subjects/{subject}") => needs(Read, subject()),
+        // A compatibility check reads: CI jobs that may not register still check.
+        r if r.starts_with("/compatibility/subjects/{subject}") => needs(Read, subject()),
+        "/config" | "/mode" if reading => needs(Read, Resource::registry()),
+        "/config" | "/mode" => needs(Configure, Resource::registry()),
+        "/config/{subject}" | "/mode/{subject}" if reading => needs(Read, subject()),
+        "/config/{subject}" | "/mode/{subject}" => needs(Configure, subject()),
+        "/contexts/{context}" | "/contexts/{context}/{*rest}" => needs(Admin, Resource::registry()),
+        // Topic creation names its topic in the body: checked by the handler.
+        "/topics" => Requirement::Principal,
+        "/topics/{topic}" => match *method {
+            Method::POST => needs(Produce, topic()),
+            Method::GET | Method::HEAD => needs(Describe, topic()),
+            _ => needs(Admin, topic()),
+        },
+        "/topics/{topic}/partitions/{partition}" => needs(Produce, topic()),
+        "/topics/{topic}/partitions/{partition}/records" => needs(Consume, topic()),
+        r if r.starts_with("/topics/{topic}") => needs(Describe, topic()),
+        // Joining, reading and committing as a group; the topics subscribed to are checked
+        // by the handlers.
+        r if r.starts_with("/consumers/{group}") => needs(Consume, group()),
+        "/consumer-groups" => Requirement::Principal,
+        "/consumer-groups/{group}" => needs(Describe, group()),
+        "/metrics" => needs(Describe, Resource::cluster()),
+        // Docs pages and AsyncAPI documents describe every topic for now: cluster describe.
+        _ => needs(Describe, Resource::cluster()),
+    }
+}
+
+/// The credentials a request carries. Malformed ones are invalid credentials, not none.
+pub fn credentials(headers: &HeaderMap) -> Result<Option<OwnedCredentials>, AuthError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AuthError::Invalid)?.trim();
+    let (scheme, rest) = value.split_once(' ').ok_or(AuthError::Invalid)?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64_simd::STANDARD
+            .decode_to_vec(rest.as_bytes())
+            .map_err(|_| AuthError::Invalid)?;
+        let text = String::from_utf8(decoded).map_err(|_| AuthError::Invalid)?;
+        let (user, password) = text.split_once(':').ok_or(AuthError::Invalid)?;
+        Ok(Some(OwnedCredentials::Basic {
+            user: user.to_string(),
+            password: password.to_string(),
+        }))
+    } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        Ok(Some(OwnedCredentials::Bearer(rest.to_string())))
+    } else {
+        Err(AuthError::Invalid)
+    }
+}
+
+/// Credentials as read from a header.
+#[derive(Debug, Clone)]
+pub enum OwnedCredentials {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl OwnedCredentials {
+    pub fn borrow(&self) -> Credentials<'_> {
+        match self {
+            OwnedCredentials::Basic { user, password } => Credentials::Basic { user, password },
+            OwnedCredentials::Bearer(token) => Credentials::Bearer(token),
+        }
+    }
+
+    /// The user name given, for the audit log (never the password or token).
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            OwnedCredentials::Basic { user, .. } => Some(user),
+            OwnedCredentials::Bearer(_) => None,
+        }
+    }
+}
+
+/// The principal of a request, from its headers.
+pub fn authenticate(security: &Security, headers: &HeaderMap) -> Result<Principal, (AuthError, Option<String>)> {
+    let owned = credentials(headers).map_err(|e| (e, None))?;
+    match &owned {
+        None => security.authenticate(Credentials::None).map_err(|e| (e, None)),
+        Some(given) => security
+            .authenticate(given.borrow())
+            .map_err(|e| (e, given.user().map(str::to_string))),
+    }
+}
+
+/// 401 with the challenge Basic clients answer (and Bearer's when tokens may be used).
+pub fn unauthorized(security: &Security) -> Response {
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized").into_response();
+    let realm = security.realm().replace(['"', '\\'], "");
+    let headers = response.headers_mut();
+    if let Ok(basic) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\", charset=\"UTF-8\"")) {
+        headers.append(WWW_AUTHENTICATE, basic);
+    }
+    if let Ok(bearer) = HeaderValue::from_str(&format!("Bearer realm=\"{realm}\"")) {
+        headers.append(WWW_AUTHENTICATE, bearer);
+    }
+    response
+}
+
+/// 403 in Confluent's words: `User is denied operation Write on Subject: orders-value`.
+pub fn forbidden(operation: Operation, resource: &Resource) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        40301,
+        format!("User is denied operation {} on {resource}", operation.as_str()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Operation::*;
+
+    fn req(method: Method, route: &str) -> Requirement {
+        requirement(&method, route, |name| Some(format!("<{name}>")))
+    }
+
+    #[test]
+    fn routes_need_what_they_do() {
+        let subject = Resource::subject("<subject>");
+        let topic = Resource::topic("<topic>");
+        for (method, route, expected) in [
+            (Method::GET, "/health/ready", Requirement::Public),
+            (Method::GET, "/schemas/types", Requirement::Public),
+            (Method::GET, "/subjects", Requirement::Principal),
+            (Method::GET, "/schemas/ids/{id}", Requirement::Principal),
+            (Method::POST, "/subjects/{subject}", Requirement::Needs(Read, subject.clone())),
+            (Method::DELETE, "/subjects/{subject}", Requirement::Needs(Delete, subject.clone())),
+            (Method::POST, "/subjects/{subject}/versions", Requirement::Needs(Write, subject.clone())),
+            (Method::GET, "/subjects/{subject}/versions/{version}", Requirement::Needs(Read, subject.clone())),
+            (Method::DELETE, "/subjects/{subject}/versions/{version}", Requirement::Needs(Delete, subject.clone())),
+            (Method::POST, "/compatibility/subjects/{subject}/versions", Requirement::Needs(Read, subject.clone())),
+            (Method::PUT, "/config", Requirement::Needs(Configure, Resource::registry())),
+            (Method::GET, "/mode", Requirement::Needs(Read, Resource::registry())),
+            (Method::PUT, "/config/{subject}", Requirement::Needs(Configure, subject.clone())),
+            (Method::DELETE, "/mode/{subject}", Requirement::Needs(Configure, subject)),
+            (Method::POST, "/topics/{topic}", Requirement::Needs(Produce, topic.clone())),
+            (Method::PATCH, "/topics/{topic}", Requirement::Needs(Admin, topic.clone())),
+            (Method::GET, "/topics/{topic}/partitions/{partition}/records", Requirement::Needs(Consume, topic.clone())),
+            (Method::GET, "/topics/{topic}/partitions/{partition}/offsets", Requirement::Needs(Describe, topic)),
+            (Method::POST, "/consumers/{group}", Requirement::Needs(Consume, Resource::group("<group>"))),
+            (Method::GET, "/metrics", Requirement::Needs(Describe, Resource::cluster())),
+            (Method::GET, "/ui/index.html", Requirement::Needs(Describe, Resource::cluster())),
+        ] {
+            assert_eq!(req(method.clone(), route), expected, "{method} {route}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_read_from_the_authorization_header() {
+        let mut headers = HeaderMap::new();
+        assert!(matches!(credentials(&headers), Ok(None)));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwYTpzcw=="));
+        match credentials(&headers).unwrap() {
+            Some(OwnedCredentials::Basic { user, password }) => assert_eq!((user.as_str(), password.as_str()), ("user", "pa:ss")),
+            other => panic!("{other:?}"),
+        }
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert!(matches!(credentials(&headers).unwrap(), Some(OwnedCredentials::Bearer(t)) if t == "abc"));
+        for bad in ["Basic !!!", "Basic dXNlcg==", "Digest x", "Bearer", "garbage"] {
+            headers.insert(AUTHORIZATION, HeaderValue::from_static(bad));
+            assert_eq!(credentials(&headers).unwrap_err(), AuthError::Invalid, "{bad}");
+        }
+    }
+}
+
+/// Who is calling, for handlers that answer only what the caller may see. Without security
+/// configured there is no principal and everything may be seen.
+#[derive(Clone, Default)]
+pub struct Caller {
+    principal: Option<Principal>,
+    security: Option<std::sync::Arc<Security>>,
+}
+
+impl Caller {
+    pub fn new(principal: Principal, security: std::sync::Arc<Security>) -> Caller {
+        Caller {
+            principal: Some(principal),
+            security: Some(security),
+        }
+    }
+
+    /// May the caller do `operation` on `resource`?
+    pub fn may(&self, operation: Operation, resource: &Resource) -> bool {
+        match (&self.principal, &self.security) {
+            (Some(principal), Some(security)) => security.permits(principal, operation, resource),
+            _ => true,
+        }
+    }
+
+    /// May the caller do `operation` on every resource of `kind`? Lets a listing skip the
+    /// check per name, and a by-id read skip finding the subjects that use the id.
+    pub fn may_all(&self, operation: Operation, kind: crate::security::ResourceKind) -> bool {
+        match (&self.principal, &self.security) {
+            (Some(principal), Some(security)) => security.permits_every(principal, operation, kind),
+            _ => true,
+        }
+    }
+
+    /// The refusal for `operation` on `resource`, if the caller may not do it.
+    pub fn check(&self, operation: Operation, resource: &Resource) -> Result<(), ApiError> {
+        if self.may(operation, resource) {
+            Ok(())
+        } else {
+            if let (Some(principal), Some(security)) = (&self.principal, &self.security) {
+                security.record(crate::security::AuditEvent::denied(
+                    &principal.name,
+                    operation,
+                    resource,
+                ));
+            }
+            Err(forbidden(operation, resource))
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Caller>().cloned().unwrap_or_default())
+    }
+}
