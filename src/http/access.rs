@@ -32,7 +32,9 @@ pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<
     let needs = |operation, resource| Requirement::Needs(operation, resource);
     match route {
         "/health" | "/health/live" | "/health/ready" | "/schemas/types" => Requirement::Public,
-        "/" | "/schemas" | "/subjects" | "/contexts" | "/v1/metadata/id" | "/v1/metadata/version" => Requirement::Principal,
+        "/" | "/schemas" | "/subjects" | "/contexts" | "/v1/metadata/id" | "/v1/metadata/version" => {
+            Requirement::Principal
+        }
         r if r.starts_with("/schemas/ids/") => Requirement::Principal,
         "/subjects/{subject}" if *method == Method::POST => needs(Read, subject()),
         "/subjects/{subject}" | "/subjects/{subject}/versions/{version}" if *method == Method::DELETE => {
@@ -169,23 +171,87 @@ mod tests {
             (Method::GET, "/schemas/types", Requirement::Public),
             (Method::GET, "/subjects", Requirement::Principal),
             (Method::GET, "/schemas/ids/{id}", Requirement::Principal),
-            (Method::POST, "/subjects/{subject}", Requirement::Needs(Read, subject.clone())),
-            (Method::DELETE, "/subjects/{subject}", Requirement::Needs(Delete, subject.clone())),
-            (Method::POST, "/subjects/{subject}/versions", Requirement::Needs(Write, subject.clone())),
-            (Method::GET, "/subjects/{subject}/versions/{version}", Requirement::Needs(Read, subject.clone())),
-            (Method::DELETE, "/subjects/{subject}/versions/{version}", Requirement::Needs(Delete, subject.clone())),
-            (Method::POST, "/compatibility/subjects/{subject}/versions", Requirement::Needs(Read, subject.clone())),
-            (Method::PUT, "/config", Requirement::Needs(Configure, Resource::registry())),
+            (
+                Method::POST,
+                "/subjects/{subject}",
+                Requirement::Needs(Read, subject.clone()),
+            ),
+            (
+                Method::DELETE,
+                "/subjects/{subject}",
+                Requirement::Needs(Delete, subject.clone()),
+            ),
+            (
+                Method::POST,
+                "/subjects/{subject}/versions",
+                Requirement::Needs(Write, subject.clone()),
+            ),
+            (
+                Method::GET,
+                "/subjects/{subject}/versions/{version}",
+                Requirement::Needs(Read, subject.clone()),
+            ),
+            (
+                Method::DELETE,
+                "/subjects/{subject}/versions/{version}",
+                Requirement::Needs(Delete, subject.clone()),
+            ),
+            (
+                Method::POST,
+                "/compatibility/subjects/{subject}/versions",
+                Requirement::Needs(Read, subject.clone()),
+            ),
+            (
+                Method::PUT,
+                "/config",
+                Requirement::Needs(Configure, Resource::registry()),
+            ),
             (Method::GET, "/mode", Requirement::Needs(Read, Resource::registry())),
-            (Method::PUT, "/config/{subject}", Requirement::Needs(Configure, subject.clone())),
-            (Method::DELETE, "/mode/{subject}", Requirement::Needs(Configure, subject)),
-            (Method::POST, "/topics/{topic}", Requirement::Needs(Produce, topic.clone())),
-            (Method::PATCH, "/topics/{topic}", Requirement::Needs(Admin, topic.clone())),
-            (Method::GET, "/topics/{topic}/partitions/{partition}/records", Requirement::Needs(Consume, topic.clone())),
-            (Method::GET, "/topics/{topic}/partitions/{partition}/offsets", Requirement::Needs(Describe, topic)),
-            (Method::POST, "/consumers/{group}", Requirement::Needs(Consume, Resource::group("<group>"))),
-            (Method::GET, "/metrics", Requirement::Needs(Describe, Resource::cluster())),
-            (Method::GET, "/ui/index.html", Requirement::Needs(Describe, Resource::cluster())),
+            (
+                Method::PUT,
+                "/config/{subject}",
+                Requirement::Needs(Configure, subject.clone()),
+            ),
+            (
+                Method::DELETE,
+                "/mode/{subject}",
+                Requirement::Needs(Configure, subject),
+            ),
+            (
+                Method::POST,
+                "/topics/{topic}",
+                Requirement::Needs(Produce, topic.clone()),
+            ),
+            (
+                Method::PATCH,
+                "/topics/{topic}",
+                Requirement::Needs(Admin, topic.clone()),
+            ),
+            (
+                Method::GET,
+                "/topics/{topic}/partitions/{partition}/records",
+                Requirement::Needs(Consume, topic.clone()),
+            ),
+            (
+                Method::GET,
+                "/topics/{topic}/partitions/{partition}/offsets",
+                Requirement::Needs(Describe, topic),
+            ),
+            (
+                Method::POST,
+                "/consumers/{group}",
+                Requirement::Needs(Consume, Resource::group("<group>")),
+            ),
+            (
+                Method::GET,
+                "/metrics",
+                Requirement::Needs(Describe, Resource::cluster()),
+            ),
+            (
+                Method::GET,
+                "/ui/index.html",
+                Requirement::Needs(Describe, Resource::cluster()),
+            ),
         ] {
             assert_eq!(req(method.clone(), route), expected, "{method} {route}");
         }
@@ -197,7 +263,9 @@ mod tests {
         assert!(matches!(credentials(&headers), Ok(None)));
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwYTpzcw=="));
         match credentials(&headers).unwrap() {
-            Some(OwnedCredentials::Basic { user, password }) => assert_eq!((user.as_str(), password.as_str()), ("user", "pa:ss")),
+            Some(OwnedCredentials::Basic { user, password }) => {
+                assert_eq!((user.as_str(), password.as_str()), ("user", "pa:ss"))
+            }
             other => panic!("{other:?}"),
         }
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::access::Caller;
 use super::error::ApiError;
 use super::media::json_body;
 use super::params::Params;
@@ -13,13 +14,12 @@ use super::wire::{
     parse_registry_body, to_json, CompatibilityView, ConfigBody, ConfigView, IdView, ModeBody, RegisteredView,
     SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
-use super::access::Caller;
 use super::AppState;
-use crate::security::{Operation, Resource, ResourceKind};
 use crate::registry::context::ALL_CONTEXTS;
 use crate::registry::{
     schema_id_in_range, Context, Mode, RegistryError, SubjectFilter, SubjectSchema, VersionSpec, MAX_ID,
 };
+use crate::security::{Operation, Resource, ResourceKind};
 
 type Reply = Result<Response, ApiError>;
 

@@ -18,14 +18,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use super::access::Caller;
 use super::error::ApiError;
 use super::params::Params;
 use super::read_budget::{ReadBudget, Reservation, DEFAULT_READ_BYTES, MAX_READ_BYTES};
 use super::records_json::{Full, RecordsJson};
 use super::wire::parse_body;
-use super::access::Caller;
 use super::AppState;
-use crate::security::{Operation, Resource};
 use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
@@ -34,6 +33,7 @@ use crate::gate::{subject, Encoding, GateError, KeyValue, Part};
 use crate::registry::context::context_of;
 use crate::registry::{schema_id_in_range, MAX_ID};
 use crate::schema::SchemaType;
+use crate::security::{Operation, Resource};
 
 pub const KAFKA_V2: &str = "application/vnd.kafka.v2+json";
 const JSON_V2: &str = "application/vnd.kafka.json.v2+json";

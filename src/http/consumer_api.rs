@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::access::Caller;
 use super::broker_api::{
     broker, invalid_batch, max_bytes, push_record, read_batches, records_answer, reply, BINARY_V2,
 };
@@ -17,13 +18,12 @@ use super::error::ApiError;
 use super::params::Params;
 use super::records_json::RecordsJson;
 use super::wire::parse_body;
-use super::access::Caller;
 use super::AppState;
-use crate::security::{Operation, Resource};
 use crate::broker::batch;
 use crate::broker::coordinator::consumer_protocol::{assigned_partitions, subscribed_topics};
 use crate::broker::coordinator::MemberDescription;
 use crate::broker::groups::{GroupError, MemberConfig, Reset, TopicPartition};
+use crate::security::{Operation, Resource};
 
 type Reply = Result<Response, ApiError>;
 

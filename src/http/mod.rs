@@ -526,7 +526,9 @@ async fn admit(
         return Ok((request, None));
     };
     let (mut parts, body) = request.into_parts();
-    let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state).await.ok();
+    let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
+        .await
+        .ok();
     let param = |name: &str| {
         let raw = params.as_ref()?.iter().find(|(key, _)| *key == name)?.1;
         // Subjects are checked by the key they are stored under (`:.:s` is `s`).
@@ -569,7 +571,9 @@ async fn admit(
         change: (!reading).then_some(operation),
         resource,
     };
-    parts.extensions.insert(access::Caller::new(principal, security.clone()));
+    parts
+        .extensions
+        .insert(access::Caller::new(principal, security.clone()));
     Ok((Request::from_parts(parts, body), Some(admitted)))
 }
 

@@ -24,11 +24,11 @@
 //! of slow clients cannot lock out fresh ones; when every connection is busy answering, the
 //! new one is told 503 and closed at once rather than queued.
 
-use std::net::SocketAddr;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};

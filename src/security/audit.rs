@@ -62,7 +62,12 @@ impl AuditEvent {
 
     /// A refusal of `operation` on `resource`.
     pub fn denied(principal: &str, operation: super::Operation, resource: &super::Resource) -> AuditEvent {
-        let mut event = AuditEvent::request(principal, None, operation.as_str().to_string(), Some(resource.to_string()));
+        let mut event = AuditEvent::request(
+            principal,
+            None,
+            operation.as_str().to_string(),
+            Some(resource.to_string()),
+        );
         event.outcome = "denied".to_string();
         event.status = Some(403);
         event
@@ -121,7 +126,9 @@ impl Audit {
 
     /// Appends one line. A failure to write is logged, never the request's failure.
     pub fn write(&self, event: &AuditEvent) {
-        let Ok(mut line) = serde_json::to_vec(event) else { return };
+        let Ok(mut line) = serde_json::to_vec(event) else {
+            return;
+        };
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = file.write_all(&line) {

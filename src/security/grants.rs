@@ -151,7 +151,9 @@ impl FromStr for Operation {
         serde::Deserialize::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(
             &text.to_ascii_lowercase(),
         ))
-        .map_err(|_| format!("unknown operation {text:?}: read, write, delete, configure, describe, produce, consume or admin"))
+        .map_err(|_| {
+            format!("unknown operation {text:?}: read, write, delete, configure, describe, produce, consume or admin")
+        })
     }
 }
 
@@ -330,7 +332,14 @@ mod tests {
         }
     }
 
-    fn grant(grantee: Grantee, kind: ResourceKind, name: &str, matching: Match, allow: &[Operation], deny: &[Operation]) -> Grant {
+    fn grant(
+        grantee: Grantee,
+        kind: ResourceKind,
+        name: &str,
+        matching: Match,
+        allow: &[Operation],
+        deny: &[Operation],
+    ) -> Grant {
         Grant {
             grantee,
             kind,
@@ -365,9 +374,30 @@ mod tests {
     #[test]
     fn grants_match_literally_or_by_prefix_and_deny_wins() {
         let grants = Grants::new(vec![
-            grant(Grantee::Principal("payments".into()), ResourceKind::Subject, "payments-", Match::Prefix, &[Write], &[]),
-            grant(Grantee::Principal("payments".into()), ResourceKind::Topic, "payments", Match::Literal, &[Produce], &[]),
-            grant(Grantee::Role(DEVELOPER.into()), ResourceKind::Subject, "secret-", Match::Prefix, &[], &[Read]),
+            grant(
+                Grantee::Principal("payments".into()),
+                ResourceKind::Subject,
+                "payments-",
+                Match::Prefix,
+                &[Write],
+                &[],
+            ),
+            grant(
+                Grantee::Principal("payments".into()),
+                ResourceKind::Topic,
+                "payments",
+                Match::Literal,
+                &[Produce],
+                &[],
+            ),
+            grant(
+                Grantee::Role(DEVELOPER.into()),
+                ResourceKind::Subject,
+                "secret-",
+                Match::Prefix,
+                &[],
+                &[Read],
+            ),
         ]);
         let payments = principal("payments", &[]);
         assert!(grants.permits(&payments, Write, &Resource::subject("payments-value")));

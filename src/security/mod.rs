@@ -104,7 +104,12 @@ impl Security {
             Some(path) => read_rules(path)?,
             None => (Rules::default(), None),
         };
-        let audit_path = data_dir.join(settings.audit_log.clone().unwrap_or_else(|| PathBuf::from("audit.jsonl")));
+        let audit_path = data_dir.join(
+            settings
+                .audit_log
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("audit.jsonl")),
+        );
         let audit = Audit::open(&audit_path)?;
         let mut salt = [0u8; 32];
         getrandom::getrandom(&mut salt).map_err(|e| format!("no random bytes: {e}"))?;
@@ -248,7 +253,8 @@ impl Security {
 
 fn read_rules(path: &Path) -> Result<(Rules, Option<SystemTime>), String> {
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the users file {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the users file {}: {e}", path.display()))?;
     let rules = Rules::parse(&text).map_err(|why| format!("users file {}: {why}", path.display()))?;
     Ok((rules, modified))
 }
@@ -340,15 +346,24 @@ mod tests {
         };
         assert!(check_exposure(None, false, "127.0.0.1:8081", Some("127.0.0.1:9092")).is_ok());
         let err = check_exposure(None, false, "0.0.0.0:8081", None).unwrap_err();
-        assert!(err.contains("without authentication") && err.contains("allow_anonymous"), "{err}");
+        assert!(
+            err.contains("without authentication") && err.contains("allow_anonymous"),
+            "{err}"
+        );
         assert!(check_exposure(Some(&open), false, "0.0.0.0:8081", None).is_ok());
-        assert!(check_exposure(Some(&with_users), false, "0.0.0.0:8081", None).unwrap_err().contains("no users"));
-        assert!(check_exposure(Some(&with_users), true, "0.0.0.0:8081", None).unwrap_err().contains("plaintext"));
+        assert!(check_exposure(Some(&with_users), false, "0.0.0.0:8081", None)
+            .unwrap_err()
+            .contains("no users"));
+        assert!(check_exposure(Some(&with_users), true, "0.0.0.0:8081", None)
+            .unwrap_err()
+            .contains("plaintext"));
         assert!(check_exposure(Some(&behind_proxy), true, "0.0.0.0:8081", None).is_ok());
         // The Kafka listener is open to whoever reaches it until it authenticates.
-        assert!(check_exposure(Some(&with_users), true, "127.0.0.1:8081", Some("127.0.0.1:9092"))
-            .unwrap_err()
-            .contains("Kafka listener"));
+        assert!(
+            check_exposure(Some(&with_users), true, "127.0.0.1:8081", Some("127.0.0.1:9092"))
+                .unwrap_err()
+                .contains("Kafka listener")
+        );
         assert!(check_exposure(None, false, "127.0.0.1:8081", Some("0.0.0.0:9092")).is_err());
     }
 }

@@ -152,7 +152,11 @@ impl Rules {
                 grantee,
                 kind: grant.resource,
                 name: grant.name,
-                matching: if has_names(grant.resource) { grant.matching } else { Match::Any },
+                matching: if has_names(grant.resource) {
+                    grant.matching
+                } else {
+                    Match::Any
+                },
                 allow: grant.allow,
                 deny: grant.deny,
             });
@@ -201,12 +205,15 @@ fn password_check(hash: &str) -> Result<PasswordCheck, String> {
         PasswordHash::new(hash).map_err(|e| format!("password_hash is not a valid argon2 hash: {e}"))?;
         Ok(PasswordCheck::Argon2(hash.to_string()))
     } else if ["$2a$", "$2b$", "$2x$", "$2y$"].iter().any(|p| hash.starts_with(p)) {
-        hash.parse::<bcrypt::HashParts>().map_err(|e| format!("password_hash is not a valid bcrypt hash: {e}"))?;
+        hash.parse::<bcrypt::HashParts>()
+            .map_err(|e| format!("password_hash is not a valid bcrypt hash: {e}"))?;
         Ok(PasswordCheck::Bcrypt(hash.to_string()))
     } else {
-        Err("password_hash must be an argon2id hash (`herald users add` writes one) or a bcrypt one \
+        Err(
+            "password_hash must be an argon2id hash (`herald users add` writes one) or a bcrypt one \
              (`htpasswd -B`); plaintext and other schemes are refused"
-            .to_string())
+                .to_string(),
+        )
     }
 }
 
@@ -289,17 +296,34 @@ mod tests {
         let rules = Rules::parse(&text).unwrap();
         assert_eq!(rules.verify_token(&token).unwrap().name, "svc");
         assert!(rules.verify_token("hrld_guess").is_none());
-        assert!(Rules::parse("[[tokens]]\nname = \"svc\"\nsha256 = \"abc\"\n").unwrap_err().contains("64"));
+        assert!(Rules::parse("[[tokens]]\nname = \"svc\"\nsha256 = \"abc\"\n")
+            .unwrap_err()
+            .contains("64"));
     }
 
     #[test]
     fn bad_grants_say_which_and_why() {
         for (text, expected) in [
-            ("[[grants]]\nresource = \"subject\"\nname = \"a\"\nallow = [\"read\"]\n", "exactly one of principal and role"),
-            ("[[grants]]\nrole = \"r\"\nresource = \"topic\"\nallow = [\"produce\"]\n", "needs a name"),
-            ("[[grants]]\nrole = \"r\"\nresource = \"topic\"\nname = \"t\"\n", "allows and denies nothing"),
-            ("[[grants]]\nrole = \"r\"\nresource = \"table\"\nname = \"t\"\nallow = [\"read\"]\n", "table"),
-            ("[[grants]]\nrole = \"r\"\nresource = \"topic\"\nname = \"t\"\nallow = [\"fly\"]\n", "fly"),
+            (
+                "[[grants]]\nresource = \"subject\"\nname = \"a\"\nallow = [\"read\"]\n",
+                "exactly one of principal and role",
+            ),
+            (
+                "[[grants]]\nrole = \"r\"\nresource = \"topic\"\nallow = [\"produce\"]\n",
+                "needs a name",
+            ),
+            (
+                "[[grants]]\nrole = \"r\"\nresource = \"topic\"\nname = \"t\"\n",
+                "allows and denies nothing",
+            ),
+            (
+                "[[grants]]\nrole = \"r\"\nresource = \"table\"\nname = \"t\"\nallow = [\"read\"]\n",
+                "table",
+            ),
+            (
+                "[[grants]]\nrole = \"r\"\nresource = \"topic\"\nname = \"t\"\nallow = [\"fly\"]\n",
+                "fly",
+            ),
         ] {
             let err = Rules::parse(text).unwrap_err();
             assert!(err.contains(expected), "{text}: {err}");

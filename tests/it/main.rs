@@ -25,7 +25,8 @@ mod registry_confluent; // Confluent's error texts and leniency: defaults, Accep
 mod registry_contexts; // schema contexts: qualified subjects, ids per context, the /contexts/{context}/ form, IMPORT into a context
 mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod registry_profile; // the 7.x and 8.x response profiles (`api_profile`), difference by difference
-mod schema_parse; // parsing, canonical text and fingerprints
+mod schema_parse;
+mod security; // authentication, the denial matrix, filtered listings, the audit log, reloads // parsing, canonical text and fingerprints
 mod serve; // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
 
 pub mod registry_support;

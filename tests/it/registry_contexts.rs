@@ -519,7 +519,11 @@ registry_test!(docs_pages_link_ids_of_their_own_context, |r: TestRegistry| async
     // That page shows the staging schema, not the default context's id 1.
     let schema = r.get("/ui/schemas/staging@1.html").await;
     assert_eq!(schema.status.as_u16(), 200, "{}", schema.text);
-    assert!(schema.text.contains("Order") && !schema.text.contains("Payment"), "{}", schema.text);
+    assert!(
+        schema.text.contains("Order") && !schema.text.contains("Payment"),
+        "{}",
+        schema.text
+    );
     let raw: Value = serde_json::from_str(&r.get("/ui/schemas/staging@1.json").await.text).expect("JSON");
     assert_eq!(raw, order());
     let default: Value = serde_json::from_str(&r.get("/ui/schemas/1.json").await.text).expect("JSON");

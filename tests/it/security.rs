@@ -1,0 +1,618 @@
+//! Who may do what over HTTP: authentication (argon2id and bcrypt users, bearer tokens,
+//! anonymous access), the denial matrix of the built-in roles and a prefix-limited principal
+//! against every class of route, listings and by-id reads filtered, the audit log, and the
+//! users file reloaded while serving.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use herald::security::users::{hash_password, sha256, to_hex};
+use herald::security::{Anonymous, Security, SecuritySettings};
+use serde_json::{json, Value};
+
+use crate::registry_support::{temp_dir, Reply, TestRegistry, V1};
+
+const TOKEN: &str = "hrld_test_token_for_the_readonly_service";
+
+/// A users file: `root` (admin), `dev` (developer), `reader` (readonly), `payments` (no
+/// role; write on subjects `payments-*`, produce and consume on topic `payments`, its
+/// groups), `web` (a bcrypt hash, readonly) and a readonly token `svc`.
+fn users_file(dir: &Path) -> std::path::PathBuf {
+    let hash = |password: &str| hash_password(password).expect("hash a password");
+    let bcrypt = bcrypt::hash("web-pass", 4).expect("bcrypt").replacen("$2b$", "$2y$", 1);
+    let text = format!(
+        r#"
+[[users]]
+name = "root"
+password_hash = "{root}"
+roles = ["admin"]
+
+[[users]]
+name = "dev"
+password_hash = "{dev}"
+roles = ["developer"]
+
+[[users]]
+name = "reader"
+password_hash = "{reader}"
+roles = ["readonly"]
+
+[[users]]
+name = "payments"
+password_hash = "{payments}"
+
+[[users]]
+name = "web"
+password_hash = "{bcrypt}"
+roles = ["readonly"]
+
+[[tokens]]
+name = "svc"
+sha256 = "{token}"
+roles = ["readonly"]
+
+[[grants]]
+principal = "payments"
+resource = "subject"
+name = "payments-"
+match = "prefix"
+allow = ["write"]
+
+[[grants]]
+principal = "payments"
+resource = "topic"
+name = "payments"
+allow = ["produce", "consume"]
+
+[[grants]]
+principal = "payments"
+resource = "group"
+name = "payments-"
+match = "prefix"
+allow = ["consume"]
+"#,
+        root = hash("root-pass"),
+        dev = hash("dev-pass"),
+        reader = hash("reader-pass"),
+        payments = hash("payments-pass"),
+        token = to_hex(&sha256(TOKEN.as_bytes())),
+    );
+    let path = dir.join("users.toml");
+    std::fs::write(&path, text).expect("write the users file");
+    path
+}
+
+struct Secured {
+    r: TestRegistry,
+    security: Arc<Security>,
+    dir: std::path::PathBuf,
+}
+
+async fn secured(anonymous: Anonymous) -> Secured {
+    let dir = temp_dir("herald-security");
+    let settings = SecuritySettings {
+        allow_anonymous: anonymous,
+        users_file: Some(users_file(&dir)),
+        ..SecuritySettings::default()
+    };
+    let security = Arc::new(Security::open(settings, &dir).expect("open security"));
+    let for_state = security.clone();
+    let r = TestRegistry::with_broker_and(&dir, move |state| state.with_security(for_state)).await;
+    Secured { r, security, dir }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64_simd::STANDARD.encode_to_string(format!("{user}:{password}"))
+    )
+}
+
+/// The password of each test user.
+fn password(user: &str) -> &'static str {
+    match user {
+        "root" => "root-pass",
+        "dev" => "dev-pass",
+        "reader" => "reader-pass",
+        "payments" => "payments-pass",
+        _ => "none",
+    }
+}
+
+impl Secured {
+    async fn call_with(&self, auth: Option<&str>, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let content_type = if path.starts_with("/topics") || path.starts_with("/consumers") {
+            "application/vnd.kafka.json.v2+json"
+        } else {
+            V1
+        };
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(auth) = auth {
+            builder = builder.header(header::AUTHORIZATION, auth);
+        }
+        if body.is_some() {
+            builder = builder.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = builder
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .expect("a request");
+        self.r.send(request).await
+    }
+
+    async fn as_user(&self, user: &str, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.call_with(Some(&basic(user, password(user))), method, path, body)
+            .await
+    }
+
+    fn audit_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+            .collect()
+    }
+}
+
+fn schema(name: &str) -> Value {
+    json!({"schema": json!({"type": "record", "name": name, "fields": [{"name": "id", "type": "string"}]}).to_string()})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_credentials_are_challenged_and_probes_stay_public() {
+    let s = secured(Anonymous::No).await;
+    let reply = s.call_with(None, Method::GET, "/subjects", None).await;
+    assert_eq!(reply.fails(401, 40101), "Unauthorized");
+    for path in ["/health", "/health/live", "/health/ready", "/schemas/types"] {
+        assert_eq!(s.call_with(None, Method::GET, path, None).await.status, 200, "{path}");
+    }
+    // The challenge names both schemes.
+    let request = Request::builder().uri("/subjects").body(Body::empty()).unwrap();
+    let response = tower::ServiceExt::oneshot(s.r.app.clone(), request).await.unwrap();
+    let challenges: Vec<_> = response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        challenges,
+        ["Basic realm=\"herald\", charset=\"UTF-8\"", "Bearer realm=\"herald\""]
+    );
+    // Wrong passwords, unknown users, malformed headers and unknown tokens: all 401.
+    for auth in [
+        basic("root", "wrong"),
+        basic("nobody", "root-pass"),
+        "Basic not-base64!".to_string(),
+        "Bearer hrld_unknown".to_string(),
+        "Digest x".to_string(),
+    ] {
+        s.call_with(Some(&auth), Method::GET, "/subjects", None)
+            .await
+            .fails(401, 40101);
+    }
+    // Registering without credentials is refused before the body is read.
+    s.call_with(
+        None,
+        Method::POST,
+        "/subjects/x/versions",
+        Some(&json!("not even a schema")),
+    )
+    .await
+    .fails(401, 40101);
+    // Failed logins are audited by user name, never with the password.
+    let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"type\":\"authentication\"") && audit.contains("\"principal\":\"root\""),
+        "{audit}"
+    );
+    assert!(!audit.contains("wrong") && !audit.contains("root-pass"), "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_credential_authenticates() {
+    let s = secured(Anonymous::No).await;
+    s.as_user(
+        "root",
+        Method::POST,
+        "/subjects/orders-value/versions",
+        Some(&schema("Order")),
+    )
+    .await
+    .ok();
+    for auth in [
+        basic("reader", "reader-pass"),
+        basic("web", "web-pass"),
+        format!("Bearer {TOKEN}"),
+    ] {
+        let reply = s.call_with(Some(&auth), Method::GET, "/subjects", None).await;
+        assert_eq!(reply.ok(), json!(["orders-value"]), "{auth}");
+    }
+    // Anonymous reads when allowed: reads yes, writes no.
+    let open = secured(Anonymous::Read).await;
+    open.as_user(
+        "root",
+        Method::POST,
+        "/subjects/orders-value/versions",
+        Some(&schema("Order")),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        open.call_with(None, Method::GET, "/subjects", None).await.ok(),
+        json!(["orders-value"])
+    );
+    let message = open
+        .call_with(
+            None,
+            Method::POST,
+            "/subjects/orders-value/versions",
+            Some(&schema("Order2")),
+        )
+        .await
+        .fails(403, 40301);
+    assert_eq!(message, "User is denied operation Write on Subject: orders-value");
+}
+
+/// Each principal against each class of route: allowed (anything but 401/403) or denied
+/// (403/40301).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_denial_matrix() {
+    let s = secured(Anonymous::No).await;
+    // Fixtures, made by the admin.
+    for subject in ["orders-value", "payments-value"] {
+        s.as_user(
+            "root",
+            Method::POST,
+            &format!("/subjects/{subject}/versions"),
+            Some(&schema("Order")),
+        )
+        .await
+        .ok();
+    }
+    for topic in ["orders", "payments"] {
+        let reply = s
+            .as_user("root", Method::POST, "/topics", Some(&json!({"name": topic})))
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+
+    let produce = json!({"records": [{"value": {"id": "1"}}]});
+    let consumer = json!({"name": "c1", "format": "json"});
+    // (method, path, body, [root, dev, reader, payments]): true = allowed.
+    let cases: Vec<(Method, &str, Option<Value>, [bool; 4])> = vec![
+        (
+            Method::GET,
+            "/subjects/orders-value/versions",
+            None,
+            [true, true, true, false],
+        ),
+        (
+            Method::GET,
+            "/subjects/payments-value/versions/1",
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/subjects/orders-value",
+            Some(schema("Order")),
+            [true, true, true, false],
+        ),
+        (
+            Method::POST,
+            "/compatibility/subjects/orders-value/versions/latest",
+            Some(schema("Order")),
+            [true, true, true, false],
+        ),
+        (
+            Method::POST,
+            "/subjects/orders-value/versions",
+            Some(schema("Order")),
+            [true, true, false, false],
+        ),
+        (
+            Method::POST,
+            "/subjects/payments-value/versions",
+            Some(schema("Order")),
+            [true, true, false, true],
+        ),
+        (Method::GET, "/config/orders-value", None, [true, true, true, false]),
+        (
+            Method::PUT,
+            "/config/payments-value",
+            Some(json!({"compatibility": "FULL"})),
+            [true, true, false, false],
+        ),
+        (Method::GET, "/config", None, [true, true, true, false]),
+        (
+            Method::PUT,
+            "/config",
+            Some(json!({"compatibility": "BACKWARD"})),
+            [true, false, false, false],
+        ),
+        (
+            Method::PUT,
+            "/mode",
+            Some(json!({"mode": "READWRITE"})),
+            [true, false, false, false],
+        ),
+        (Method::GET, "/topics/orders", None, [true, true, true, false]),
+        (Method::GET, "/topics/payments", None, [true, true, true, true]),
+        (
+            Method::POST,
+            "/topics/orders",
+            Some(produce.clone()),
+            [true, true, false, false],
+        ),
+        (
+            Method::POST,
+            "/topics/payments",
+            Some(produce.clone()),
+            [true, true, false, true],
+        ),
+        (
+            Method::GET,
+            "/topics/payments/partitions/0/records?offset=0",
+            None,
+            [true, true, false, true],
+        ),
+        (
+            Method::PATCH,
+            "/topics/orders",
+            Some(json!({"description": "d"})),
+            [true, false, false, false],
+        ),
+        (
+            Method::POST,
+            "/consumers/payments-readers",
+            Some(consumer.clone()),
+            [true, true, false, true],
+        ),
+        (
+            Method::POST,
+            "/consumers/orders-readers",
+            Some(consumer.clone()),
+            [true, true, false, false],
+        ),
+        (
+            Method::GET,
+            "/consumer-groups/orders-readers",
+            None,
+            [true, true, true, false],
+        ),
+        (Method::GET, "/metrics", None, [true, true, true, false]),
+        (Method::GET, "/ui/index.html", None, [true, true, true, false]),
+        (
+            Method::DELETE,
+            "/subjects/payments-value/versions/2",
+            None,
+            [true, false, false, false],
+        ),
+    ];
+    for (method, path, body, expected) in &cases {
+        for (user, allowed) in ["root", "dev", "reader", "payments"].iter().zip(expected) {
+            // Each principal's attempt on a fresh consumer name, so creations do not collide.
+            let path = path.replace("c1", user);
+            let body = body.as_ref().map(|b| {
+                let text = b.to_string().replace("\"c1\"", &format!("\"{user}\""));
+                serde_json::from_str::<Value>(&text).unwrap()
+            });
+            let reply = s.as_user(user, method.clone(), &path, body.as_ref()).await;
+            let status = reply.status.as_u16();
+            if *allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{user} {method} {path}: {status} {}",
+                    reply.text
+                );
+            } else {
+                assert_eq!(
+                    (status, reply.code()),
+                    (403, 40301),
+                    "{user} {method} {path}: {}",
+                    reply.text
+                );
+            }
+        }
+    }
+    // Topic creation names its topic in the body: checked once it is read.
+    let message = s
+        .as_user("dev", Method::POST, "/topics", Some(&json!({"name": "new"})))
+        .await
+        .fails(403, 40301);
+    assert_eq!(message, "User is denied operation Admin on Topic: new");
+    // A subscription names topics the principal must be allowed to consume.
+    let instance = s
+        .as_user(
+            "payments",
+            Method::POST,
+            "/consumers/payments-x",
+            Some(&json!({"name": "i", "format": "json"})),
+        )
+        .await;
+    assert_eq!(instance.status, 200, "{}", instance.text);
+    s.as_user(
+        "payments",
+        Method::POST,
+        "/consumers/payments-x/instances/i/subscription",
+        Some(&json!({"topics": ["orders"]})),
+    )
+    .await
+    .fails(403, 40301);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_and_reads_by_id_show_only_what_may_be_read() {
+    let s = secured(Anonymous::No).await;
+    let mut ids = Vec::new();
+    for (subject, name) in [("orders-value", "Order"), ("payments-value", "Payment")] {
+        let reply = s
+            .as_user(
+                "root",
+                Method::POST,
+                &format!("/subjects/{subject}/versions"),
+                Some(&schema(name)),
+            )
+            .await;
+        ids.push(reply.ok()["id"].as_i64().unwrap());
+    }
+    for topic in ["orders", "payments"] {
+        s.as_user("root", Method::POST, "/topics", Some(&json!({"name": topic})))
+            .await;
+    }
+    let get = |user: &'static str, path: &'static str| s.as_user(user, Method::GET, path, None);
+    assert_eq!(get("payments", "/subjects").await.ok(), json!(["payments-value"]));
+    assert_eq!(
+        get("reader", "/subjects").await.ok(),
+        json!(["orders-value", "payments-value"])
+    );
+    let schemas = get("payments", "/schemas").await.ok();
+    assert_eq!(schemas.as_array().unwrap().len(), 1);
+    assert_eq!(schemas[0]["subject"], "payments-value");
+    assert_eq!(get("payments", "/topics").await.ok(), json!(["payments"]));
+    // An id only an unreadable subject uses is answered as unknown, as a missing id is.
+    let orders_id = ids[0];
+    let hidden = s
+        .as_user("payments", Method::GET, &format!("/schemas/ids/{orders_id}"), None)
+        .await;
+    let missing = s.as_user("payments", Method::GET, "/schemas/ids/999", None).await;
+    assert_eq!(hidden.fails(404, 40403), format!("Schema {orders_id} not found"));
+    missing.fails(404, 40403);
+    s.as_user(
+        "payments",
+        Method::GET,
+        &format!("/schemas/ids/{orders_id}/versions"),
+        None,
+    )
+    .await
+    .fails(404, 40403);
+    s.as_user("reader", Method::GET, &format!("/schemas/ids/{orders_id}"), None)
+        .await
+        .ok();
+    let payments_id = ids[1];
+    assert_eq!(
+        s.as_user(
+            "payments",
+            Method::GET,
+            &format!("/schemas/ids/{payments_id}/subjects"),
+            None
+        )
+        .await
+        .ok(),
+        json!(["payments-value"])
+    );
+    // A denial says nothing of existence: the same answer for a subject that is not there.
+    let absent = s
+        .as_user("payments", Method::GET, "/subjects/nope/versions", None)
+        .await;
+    let present = s
+        .as_user("payments", Method::GET, "/subjects/orders-value/versions", None)
+        .await;
+    assert_eq!(absent.status, present.status);
+    assert_eq!(
+        absent.fails(403, 40301),
+        "User is denied operation Read on Subject: nope"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_and_denials_are_audited_without_secrets() {
+    let s = secured(Anonymous::No).await;
+    s.as_user(
+        "dev",
+        Method::POST,
+        "/subjects/orders-value/versions",
+        Some(&schema("Order")),
+    )
+    .await
+    .ok();
+    s.as_user("root", Method::DELETE, "/subjects/orders-value", None)
+        .await
+        .ok();
+    s.as_user(
+        "reader",
+        Method::POST,
+        "/subjects/orders-value/versions",
+        Some(&schema("Order")),
+    )
+    .await
+    .fails(403, 40301);
+    s.as_user("reader", Method::GET, "/subjects", None).await.ok();
+    let lines = s.audit_lines();
+    let find = |principal: &str, outcome: &str| {
+        lines
+            .iter()
+            .find(|l| l["principal"] == principal && l["outcome"] == outcome)
+            .unwrap_or_else(|| panic!("no {outcome} line for {principal} in {lines:?}"))
+            .clone()
+    };
+    let registered = find("dev", "allowed");
+    assert_eq!(registered["operation"], "POST /subjects/{subject}/versions");
+    assert_eq!(registered["resource"], "Subject: orders-value");
+    assert_eq!(registered["status"], 200);
+    assert!(registered["time"].as_u64().unwrap() > 0);
+    assert_eq!(find("root", "allowed")["operation"], "DELETE /subjects/{subject}");
+    let denied = find("reader", "denied");
+    assert_eq!(denied["status"], 403);
+    assert_eq!(denied["resource"], "Subject: orders-value");
+    // Reads are not audited; schema texts and passwords never are.
+    assert_eq!(lines.iter().filter(|l| l["principal"] == "reader").count(), 1);
+    let text = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
+    assert!(!text.contains("dev-pass") && !text.contains("\"fields\""), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_file_is_reloaded_and_a_bad_edit_keeps_the_rules() {
+    let s = secured(Anonymous::No).await;
+    s.as_user(
+        "root",
+        Method::POST,
+        "/subjects/orders-value/versions",
+        Some(&schema("Order")),
+    )
+    .await
+    .ok();
+    s.as_user("payments", Method::GET, "/subjects/orders-value/versions", None)
+        .await
+        .fails(403, 40301);
+    let path = s.dir.join("users.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    // Make sure the modification time moves even on a coarse clock.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        &path,
+        format!("{original}\n[[grants]]\nprincipal = \"payments\"\nresource = \"subject\"\nname = \"orders-value\"\nallow = [\"read\"]\n"),
+    )
+    .unwrap();
+    assert!(s.security.reload_if_changed());
+    s.as_user("payments", Method::GET, "/subjects/orders-value/versions", None)
+        .await
+        .ok();
+    // A broken edit: the rules in force stay, and the refusal is audited.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&path, "[[users]]\nname = \"root\"\npassword_hash = \"plaintext\"\n").unwrap();
+    assert!(!s.security.reload_if_changed());
+    s.as_user("payments", Method::GET, "/subjects/orders-value/versions", None)
+        .await
+        .ok();
+    s.as_user("root", Method::GET, "/subjects", None).await.ok();
+    let refused = s
+        .audit_lines()
+        .into_iter()
+        .find(|l| l["type"] == "reload" && l["outcome"] == "refused")
+        .expect("the refused reload is audited");
+    assert!(refused["detail"].as_str().unwrap().contains("plaintext"), "{refused}");
+    // Removing a user takes effect at once, remembered passwords included.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        &path,
+        original.replace("name = \"payments\"\npassword_hash", "name = \"gone\"\npassword_hash"),
+    )
+    .unwrap();
+    assert!(s.security.reload_if_changed());
+    s.as_user("payments", Method::GET, "/subjects", None)
+        .await
+        .fails(401, 40101);
+}
