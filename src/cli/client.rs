@@ -113,10 +113,13 @@ impl Client {
             .set_read_timeout(Some(Duration::from_secs(60)))
             .map_err(unreachable)?;
         let body = body.map(Value::to_string).unwrap_or_default();
+        let authorization = super::access::authorization()
+            .map(|value| format!("Authorization: {value}\r\n"))
+            .unwrap_or_default();
         write!(
             stream,
             "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json, */*\r\n\
-             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+             {authorization}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             self.base,
             self.authority,
             body.len()

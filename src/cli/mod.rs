@@ -3,6 +3,7 @@
 //! Exit codes, for every command: 0 success, 1 violations found (an incompatible change),
 //! 2 usage, parse, network or server error.
 
+mod access;
 mod broker;
 mod check;
 mod client;
@@ -25,6 +26,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The user client commands authenticate as (Basic), with the password in
+    /// HERALD_PASSWORD; or set HERALD_TOKEN for a bearer token
+    #[arg(long, global = true, env = "HERALD_USER")]
+    user: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +56,24 @@ enum Command {
     Register(register::RegisterArgs),
     /// Validate events (JSON lines) against a subject or a schema file.
     Validate(validate::ValidateArgs),
+    /// Manage the users of a users file.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage the bearer tokens of a users file.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user with an argon2id hash of its password (from HERALD_PASSWORD, else standard input).
+    Add(access::UsersAddArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Create a bearer token; it is printed once and only its SHA-256 is stored.
+    Create(access::TokensCreateArgs),
 }
 
 /// How results are printed.
@@ -80,6 +103,17 @@ impl std::fmt::Display for CliError {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    // Only the commands that talk to a server read the client credentials.
+    let offline = matches!(
+        cli.command,
+        Command::Serve(_) | Command::Compat(_) | Command::Diff(_) | Command::Users(_) | Command::Tokens(_)
+    );
+    if !offline {
+        if let Err(err) = access::set_client_credentials(cli.user) {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Compat(args) => compat::run_compat(&args),
         Command::Diff(args) => compat::run_diff(&args),
@@ -91,6 +125,8 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run_check(&args),
         Command::Register(args) => register::run_register(&args),
         Command::Validate(args) => validate::run_validate(&args),
+        Command::Users(UsersCommand::Add(args)) => access::run_users_add(&args),
+        Command::Tokens(TokensCommand::Create(args)) => access::run_tokens_create(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -27,6 +27,7 @@ mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod registry_profile; // the 7.x and 8.x response profiles (`api_profile`), difference by difference
 mod schema_parse;
 mod security; // authentication, the denial matrix, filtered listings, the audit log, reloads // parsing, canonical text and fingerprints
+mod security_serve; // the real binary: exposure refusals, users and tokens commands, client credentials, the Python client
 mod serve; // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
 
 pub mod registry_support;

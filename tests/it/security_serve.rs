@@ -1,0 +1,248 @@
+//! Security through the real binary: `herald serve` refusing to expose an unauthenticated
+//! listener, `herald users add` and `herald tokens create` writing the users file, the
+//! client commands' credentials, and confluent-kafka's Python SchemaRegistryClient with
+//! Basic credentials and a static bearer token.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::registry_support::temp_dir;
+use crate::serve::Server;
+
+fn herald(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
+        .args(args)
+        .env_remove("HERALD_USER")
+        .env_remove("HERALD_PASSWORD")
+        .env_remove("HERALD_TOKEN")
+        .env_remove("HERALD_KAFKA_LISTEN");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run herald")
+}
+
+/// Runs `herald serve` expecting it to refuse to start; answers its stderr.
+fn refused_serve(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .args(args)
+        .env_remove("HERALD_KAFKA_LISTEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start herald serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            assert_eq!(status.code(), Some(2), "{stderr}");
+            return stderr;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("herald serve {args:?} started where it should have refused");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A users file with an admin (`root`) and a readonly token, made with the CLI; answers
+/// the token.
+fn users_file(path: &Path) -> String {
+    let added = herald(
+        &[
+            "users",
+            "add",
+            "root",
+            "--role",
+            "admin",
+            "--file",
+            &path.display().to_string(),
+        ],
+        &[("HERALD_PASSWORD", "root-password")],
+    );
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    // A second user of the same name is refused, and the file keeps its one entry.
+    let again = herald(
+        &[
+            "users",
+            "add",
+            "root",
+            "--role",
+            "readonly",
+            "--file",
+            &path.display().to_string(),
+        ],
+        &[("HERALD_PASSWORD", "other-password")],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already has"),
+        "{again:?}"
+    );
+    let short = herald(
+        &[
+            "users",
+            "add",
+            "web",
+            "--role",
+            "readonly",
+            "--file",
+            &path.display().to_string(),
+        ],
+        &[("HERALD_PASSWORD", "short")],
+    );
+    assert_eq!(short.status.code(), Some(2));
+    let created = herald(
+        &[
+            "tokens",
+            "create",
+            "svc",
+            "--role",
+            "readonly",
+            "--file",
+            &path.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let token = String::from_utf8_lossy(&created.stdout).trim().to_string();
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(!text.contains("root-password") && !text.contains(&token), "{text}");
+    assert!(text.contains("$argon2id$"), "{text}");
+    token
+}
+
+fn secured_server(dir: &Path) -> (Server, String) {
+    let users = dir.join("users.toml");
+    let token = users_file(&users);
+    let config = dir.join("herald.toml");
+    std::fs::write(&config, "[security]\nusers_file = \"users.toml\"\n").unwrap();
+    let data = dir.join("data").display().to_string();
+    let server = Server::start(&[
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "off",
+    ]);
+    (server, token)
+}
+
+#[test]
+fn exposed_listeners_need_security() {
+    let dir = temp_dir("herald-exposure");
+    let data = dir.join("data").display().to_string();
+    let stderr = refused_serve(&["--listen", "0.0.0.0:0", "--data-dir", &data, "--kafka-listen", "off"]);
+    assert!(
+        stderr.contains("refusing to serve 0.0.0.0:0 without authentication") && stderr.contains("allow_anonymous"),
+        "{stderr}"
+    );
+    // Users in plaintext on the network: refused without TLS (or a declared TLS proxy).
+    users_file(&dir.join("users.toml"));
+    let config = dir.join("herald.toml");
+    std::fs::write(&config, "[security]\nusers_file = \"users.toml\"\n").unwrap();
+    let config = config.display().to_string();
+    let stderr = refused_serve(&[
+        "--config",
+        &config,
+        "--listen",
+        "0.0.0.0:0",
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "off",
+    ]);
+    assert!(
+        stderr.contains("plaintext") && stderr.contains("trust_proxy_tls"),
+        "{stderr}"
+    );
+    // The Kafka listener does not authenticate yet: with security on, it must be off.
+    let stderr = refused_serve(&[
+        "--config",
+        &config,
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(stderr.contains("Kafka listener"), "{stderr}");
+    // A bad users file stops the start, naming the entry.
+    std::fs::write(
+        dir.join("users.toml"),
+        "[[users]]\nname = \"x\"\npassword_hash = \"hunter2\"\n",
+    )
+    .unwrap();
+    let stderr = refused_serve(&["--config", &config, "--data-dir", &data, "--kafka-listen", "off"]);
+    assert!(
+        stderr.contains("user \"x\"") && stderr.contains("plaintext"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn client_commands_send_credentials() {
+    let dir = temp_dir("herald-client-auth");
+    let (server, token) = secured_server(&dir);
+    let url = format!("http://{}", server.address);
+    let denied = herald(&["topics", "list", "--server", &url], &[]);
+    assert_eq!(denied.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("Unauthorized"),
+        "{denied:?}"
+    );
+    let created = herald(
+        &["topics", "create", "payments", "--server", &url, "--user", "root"],
+        &[("HERALD_PASSWORD", "root-password")],
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let listed = herald(&["topics", "list", "--server", &url], &[("HERALD_TOKEN", &token)]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("payments"));
+    // --user without a password is a usage error, said before anything is sent.
+    let no_password = herald(&["topics", "list", "--server", &url, "--user", "root"], &[]);
+    assert_eq!(no_password.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_password.stderr).contains("HERALD_PASSWORD"));
+}
+
+#[test]
+fn confluent_python_client_with_basic_and_bearer() {
+    let Some(python) = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        crate::support::skip("set HERALD_TEST_PYTHON to a Python with tests/python/requirements.txt (CI does)");
+        return;
+    };
+    let dir = temp_dir("herald-python-auth");
+    let (server, token) = secured_server(&dir);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/auth_test.py");
+    let output = Command::new(python)
+        .args([
+            "-W",
+            "ignore",
+            script,
+            &format!("http://{}", server.address),
+            "root:root-password",
+            &token,
+        ])
+        .output()
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("ok: all checks"), "{stdout}");
+    // The registration and the refused one are in the audit log.
+    let audit = std::fs::read_to_string(dir.join("data").join("audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"principal\":\"root\"") && audit.contains("\"outcome\":\"denied\""),
+        "{audit}"
+    );
+}
