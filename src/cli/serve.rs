@@ -140,6 +140,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
                 broker.clone(),
                 state.gate.clone(),
                 limits.max_connections,
+                state.security.clone(),
             )
             .await?,
         ),
@@ -194,6 +195,7 @@ async fn start_kafka(
     broker: Arc<Broker>,
     gate: Arc<crate::gate::Gate>,
     max_connections: usize,
+    security: Option<Arc<Security>>,
 ) -> Result<(tokio::net::TcpListener, Arc<crate::kafka::Kafka>), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -212,7 +214,10 @@ async fn start_kafka(
     };
     let cluster_id = crate::kafka::cluster_id(&settings.data_dir);
     tracing::info!(advertised = %format!("{}:{}", advertised.host, advertised.port), cluster_id = %cluster_id, "kafka listening on {bound}");
-    let kafka = crate::kafka::Kafka::new(broker, gate, advertised, cluster_id, limits);
+    if security.is_some() {
+        tracing::info!("kafka listener requires SASL (PLAIN)");
+    }
+    let kafka = crate::kafka::Kafka::new(broker, gate, advertised, cluster_id, limits).with_security(security);
     Ok((listener, Arc::new(kafka)))
 }
 

@@ -9,12 +9,14 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
 use kafka_protocol::messages::*;
 
+use super::access::{Access, CLUSTER_DENIED, TOPIC_DENIED};
 use super::cluster::{str, unknown_topic_code};
 use super::configs::{self, Entry};
 use super::error::broker_code;
 use super::Kafka;
 use crate::broker::topic::TopicConfig;
 use crate::broker::{Broker, BrokerError};
+use crate::security::{Operation, Resource};
 
 /// Kafka's config resource types.
 const TOPIC_RESOURCE: i8 = 2;
@@ -78,11 +80,15 @@ fn topic_config(broker: &Broker, topic: &create_topics_request::CreatableTopic) 
     Ok(config)
 }
 
-pub async fn create_topics(kafka: &Kafka, request: CreateTopicsRequest) -> CreateTopicsResponse {
+pub async fn create_topics(kafka: &Kafka, access: &Access, request: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         let name = topic.name.clone();
         let outcome = match topic_config(&kafka.broker, topic) {
+            _ if !access.may_topic(Operation::Admin, name.0.as_str()) => Err((
+                TOPIC_DENIED,
+                format!("Not authorized to create topic '{}'", name.0.as_str()),
+            )),
             Err(refused) => Err(refused),
             Ok(config) if request.validate_only => match kafka.broker.topic(&config.name) {
                 Ok(_) => Err(exists(&config.name)),
@@ -143,7 +149,12 @@ fn source(entry: &Entry) -> i8 {
     }
 }
 
-pub async fn delete_topics(kafka: &Kafka, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
+pub async fn delete_topics(
+    kafka: &Kafka,
+    access: &Access,
+    request: DeleteTopicsRequest,
+    version: i16,
+) -> DeleteTopicsResponse {
     // v6 names topics in `topics` (by name or id); earlier versions in `topic_names`.
     let names: Vec<Option<TopicName>> = if version >= 6 {
         request.topics.into_iter().map(|t| t.name).collect()
@@ -160,6 +171,18 @@ pub async fn delete_topics(kafka: &Kafka, request: DeleteTopicsRequest, version:
             );
             continue;
         };
+        if !access.may_topic(Operation::Admin, name.0.as_str()) {
+            responses.push(
+                DeletableTopicResult::default()
+                    .with_name(Some(name.clone()))
+                    .with_error_code(TOPIC_DENIED)
+                    .with_error_message(Some(str(&format!(
+                        "Not authorized to delete topic '{}'",
+                        name.0.as_str()
+                    )))),
+            );
+            continue;
+        }
         let broker: Arc<Broker> = kafka.broker.clone();
         let target = name.0.to_string();
         let deleted = tokio::task::spawn_blocking(move || broker.delete_topic(&target)).await;
@@ -182,7 +205,7 @@ pub async fn delete_topics(kafka: &Kafka, request: DeleteTopicsRequest, version:
 
 /// Every config of each topic asked about, with its value, whether it is a default, and
 /// (when asked) its documentation; the node's own settings for a broker resource.
-pub fn describe_configs(kafka: &Kafka, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
+pub fn describe_configs(kafka: &Kafka, access: &Access, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
     let segment_bytes = kafka.broker.log_config().segment_bytes;
     let results = request
         .resources
@@ -193,14 +216,22 @@ pub fn describe_configs(kafka: &Kafka, request: DescribeConfigsRequest) -> Descr
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name.clone());
             let entries = match resource.resource_type {
-                TOPIC_RESOURCE => match kafka.broker.topic(&name) {
+                TOPIC_RESOURCE => match access.topic(kafka, Operation::Describe, &name) {
                     Ok(topic) => configs::describe(&topic.config, segment_bytes),
-                    Err(_) => {
-                        return result
-                            .with_error_code(unknown_topic_code(&name))
-                            .with_error_message(Some(str(&format!("Topic '{name}' not found."))))
+                    Err(code) => {
+                        let message = if code == TOPIC_DENIED {
+                            format!("Not authorized to describe topic '{name}'")
+                        } else {
+                            format!("Topic '{name}' not found.")
+                        };
+                        return result.with_error_code(code).with_error_message(Some(str(&message)));
                     }
                 },
+                BROKER_RESOURCE if !access.may(Operation::Describe, &Resource::cluster()) => {
+                    return result
+                        .with_error_code(CLUSTER_DENIED)
+                        .with_error_message(Some(str("Not authorized to describe the cluster")))
+                }
                 BROKER_RESOURCE if name.is_empty() || name == super::NODE_ID.to_string() => node_configs(kafka),
                 BROKER_RESOURCE => {
                     return result

@@ -11,9 +11,11 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
+use super::access::Access;
 use super::versions::SUPPORTED;
 use super::{Kafka, NODE_ID};
 use crate::broker::Topic;
+use crate::security::Operation;
 
 /// Leader epochs are not tracked: -1 tells clients to skip leader-epoch validation
 /// (KIP-320), which a single node has no use for.
@@ -40,7 +42,9 @@ pub fn unsupported_api_versions() -> ApiVersionsResponse {
     api_versions().with_error_code(ResponseError::UnsupportedVersion.code())
 }
 
-pub fn metadata(kafka: &Kafka, request: MetadataRequest, version: i16) -> MetadataResponse {
+/// The topics asked about, or every topic the principal may describe; a topic named but
+/// not describable is TOPIC_AUTHORIZATION_FAILED, whether or not it exists.
+pub fn metadata(kafka: &Kafka, access: &Access, request: MetadataRequest, version: i16) -> MetadataResponse {
     let broker = MetadataResponseBroker::default()
         .with_node_id(BrokerId(NODE_ID))
         .with_host(str(&kafka.advertised_host))
@@ -51,18 +55,24 @@ pub fn metadata(kafka: &Kafka, request: MetadataRequest, version: i16) -> Metada
         Some(topics) => topics.is_empty() && version == 0,
     };
     let topics = if every {
-        kafka.broker.topics().iter().map(|t| topic_metadata(t)).collect()
+        kafka
+            .broker
+            .topics()
+            .iter()
+            .filter(|t| access.may_topic(Operation::Describe, &t.config.name))
+            .map(|t| topic_metadata(t))
+            .collect()
     } else {
         request
             .topics
             .unwrap_or_default()
             .into_iter()
             .filter_map(|t| t.name)
-            .map(|name| match kafka.broker.topic(&name) {
+            .map(|name| match access.topic(kafka, Operation::Describe, &name) {
                 Ok(topic) => topic_metadata(&topic),
-                Err(_) => MetadataResponseTopic::default()
+                Err(code) => MetadataResponseTopic::default()
                     .with_name(Some(name.clone()))
-                    .with_error_code(unknown_topic_code(&name)),
+                    .with_error_code(code),
             })
             .collect()
     };
@@ -98,7 +108,12 @@ fn topic_metadata(topic: &Topic) -> MetadataResponseTopic {
         .with_partitions(partitions)
 }
 
-pub fn describe_cluster(kafka: &Kafka) -> DescribeClusterResponse {
+pub fn describe_cluster(kafka: &Kafka, access: &Access) -> DescribeClusterResponse {
+    if !access.may(Operation::Describe, &crate::security::Resource::cluster()) {
+        return DescribeClusterResponse::default()
+            .with_error_code(super::access::CLUSTER_DENIED)
+            .with_error_message(Some(str("Not authorized to describe the cluster")));
+    }
     DescribeClusterResponse::default()
         .with_cluster_id(str(&kafka.cluster_id))
         .with_controller_id(BrokerId(NODE_ID))
@@ -110,14 +125,27 @@ pub fn describe_cluster(kafka: &Kafka) -> DescribeClusterResponse {
 
 /// Groups (key type 0) and transactional ids (1) are coordinated by this node; v4 asks for
 /// many keys at once.
-pub fn find_coordinator(kafka: &Kafka, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+pub fn find_coordinator(
+    kafka: &Kafka,
+    access: &Access,
+    request: FindCoordinatorRequest,
+    version: i16,
+) -> FindCoordinatorResponse {
     let (host, port) = (str(&kafka.advertised_host), kafka.advertised_port);
-    let error = match request.key_type {
-        0 => 0,
+    // A group's coordinator is told only to principals that may describe the group.
+    let error_for = |group: &str| match request.key_type {
+        0 if access.may_group(Operation::Describe, group) => 0,
+        0 => super::access::GROUP_DENIED,
         _ => ResponseError::InvalidRequest.code(),
     };
-    let message = (error != 0).then(|| str("this node coordinates consumer groups only (key type 0)"));
+    let message_for = |error: i16| match error {
+        0 => None,
+        super::access::GROUP_DENIED => Some(str("Not authorized to access the group")),
+        _ => Some(str("this node coordinates consumer groups only (key type 0)")),
+    };
     if version < 4 {
+        let error = error_for(request.key.as_str());
+        let message = message_for(error);
         return FindCoordinatorResponse::default()
             .with_error_code(error)
             .with_error_message(message)
@@ -129,6 +157,8 @@ pub fn find_coordinator(kafka: &Kafka, request: FindCoordinatorRequest, version:
         .coordinator_keys
         .into_iter()
         .map(|key| {
+            let error = error_for(key.as_str());
+            let message = message_for(error);
             Coordinator::default()
                 .with_key(key)
                 .with_node_id(BrokerId(if error == 0 { NODE_ID } else { -1 }))

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use tokio::io::AsyncWriteExt;
@@ -20,8 +21,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::access::Access;
 use super::frame::{self, FrameError};
-use super::{dispatch, Kafka};
+use super::request::{self, Request};
+use super::{cluster, dispatch, sasl, Kafka};
 
 /// Requests a connection may have read and not yet answered. Clients keep at most five in
 /// flight; more waits before being read, which holds back a client that does not wait.
@@ -126,9 +129,25 @@ async fn connection(
     let limits = &kafka.limits;
     // The last Produce request's turn: the next one appends after it.
     let mut last_produce: Option<oneshot::Receiver<()>> = None;
+    // What the connection may do: `None` until SASL authenticates it, where security is on.
+    let mut access: Option<Access> = match kafka.security {
+        None => Some(Access::default()),
+        Some(_) => None,
+    };
+    let mut session = sasl::Session::default();
+    let connected = Instant::now();
     loop {
+        // Before authenticating, a client has little time and little room: a connection
+        // that does not authenticate costs the server almost nothing.
+        let (wait, largest) = match access {
+            Some(_) => (limits.idle_timeout, limits.max_request_bytes),
+            None => (
+                AUTHENTICATION_TIMEOUT.saturating_sub(connected.elapsed()),
+                UNAUTHENTICATED_MAX_BYTES.min(limits.max_request_bytes),
+            ),
+        };
         let size = tokio::select! {
-            size = tokio::time::timeout(limits.idle_timeout, frame::read_size(&mut reader, limits.max_request_bytes)) => size,
+            size = tokio::time::timeout(wait, frame::read_size(&mut reader, largest)) => size,
             _ = closing.wait_for(|closing| *closing) => break,
             _ = &mut writer => return,
         };
@@ -137,6 +156,10 @@ async fn connection(
             Ok(Err(FrameError::Closed)) => break,
             Ok(Err(err)) => {
                 tracing::warn!(%peer, error = %err, "kafka: closing the connection");
+                break;
+            }
+            Err(_) if access.is_none() => {
+                tracing::warn!(%peer, "kafka: closing a connection that did not authenticate in time");
                 break;
             }
             Err(_) => {
@@ -159,6 +182,23 @@ async fn connection(
                 break;
             }
         };
+        let Some(granted) = access.clone() else {
+            let step = authenticate_step(&kafka, &mut session, body, peer).await;
+            drop(permit);
+            let (reply, authenticated, close) = match step {
+                Step::Answer(reply) => (reply, None, false),
+                Step::Authenticated(reply, granted) => (reply, Some(granted), false),
+                Step::Refused(reply) => (reply, None, true),
+            };
+            if let Some(granted) = authenticated {
+                tracing::debug!(%peer, principal = granted.name().unwrap_or_default(), "kafka: authenticated");
+                access = Some(granted);
+            }
+            if replies.send(tokio::spawn(async move { reply })).await.is_err() || close {
+                break;
+            }
+            continue;
+        };
         let turn = (frame::peek(&body).api_key == PRODUCE).then(|| {
             let (done, next) = oneshot::channel();
             Turn {
@@ -168,7 +208,7 @@ async fn connection(
         });
         let kafka = kafka.clone();
         let handler = tokio::spawn(async move {
-            let reply = dispatch::handle(&kafka, body, peer, turn).await;
+            let reply = dispatch::handle(&kafka, body, peer, turn, &granted).await;
             drop(permit);
             reply
         });
@@ -178,6 +218,65 @@ async fn connection(
     }
     drop(replies);
     let _ = writer.await;
+}
+
+/// Time a connection has to authenticate, from when it is accepted.
+const AUTHENTICATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest request read before a connection has authenticated: ApiVersions and SASL
+/// messages are small.
+const UNAUTHENTICATED_MAX_BYTES: usize = 64 * 1024;
+
+/// A request of a connection that has not authenticated yet.
+enum Step {
+    /// Answered; still not authenticated.
+    Answer(Reply),
+    /// Answered, and the connection is now this principal's.
+    Authenticated(Reply, Access),
+    /// Answered, and the connection is then closed (failed credentials, a request that
+    /// needs a principal).
+    Refused(Reply),
+}
+
+/// Handles a request of a connection that has not authenticated yet: ApiVersions, the
+/// handshake, and SaslAuthenticate; anything else closes the connection.
+async fn authenticate_step(kafka: &Kafka, session: &mut sasl::Session, body: Bytes, peer: SocketAddr) -> Step {
+    let Some(security) = &kafka.security else {
+        return Step::Refused(Reply::Close("authentication without security".to_string()));
+    };
+    let parsed = match request::parse(body) {
+        Ok(parsed) => parsed,
+        Err(request::Refused::ApiVersionsTooNew(peek)) => {
+            return Step::Answer(dispatch::respond(&peek, &cluster::unsupported_api_versions(), 0))
+        }
+        Err(request::Refused::Close(why)) => return Step::Refused(Reply::Close(why)),
+    };
+    let (peek, version) = (parsed.peek, parsed.peek.api_version);
+    match parsed.request {
+        Request::ApiVersions(_) => Step::Answer(dispatch::respond(&peek, &cluster::api_versions(), version)),
+        Request::SaslHandshake(request) => {
+            let (response, next) = sasl::handshake(&request);
+            *session = next;
+            Step::Answer(dispatch::respond(&peek, &response, version))
+        }
+        Request::SaslAuthenticate(request) => {
+            match sasl::authenticate(security, session, request, peer.to_string()).await {
+                Ok((principal, response)) => Step::Authenticated(
+                    dispatch::respond(&peek, &response, version),
+                    Access::authenticated(principal, security.clone()),
+                ),
+                Err(response) => {
+                    tracing::warn!(%peer, "kafka: authentication failed; closing the connection");
+                    Step::Refused(dispatch::respond(&peek, &response, version))
+                }
+            }
+        }
+        _ => Step::Refused(Reply::Close(format!(
+            "{} before authenticating: this listener needs SASL (PLAIN) first",
+            kafka_protocol::messages::ApiKey::try_from(peek.api_key)
+                .map_or_else(|_| format!("api key {}", peek.api_key), |key| format!("{key:?}"))
+        ))),
+    }
 }
 
 /// Sends answers in request order until the reader stops or a request must close the

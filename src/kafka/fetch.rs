@@ -16,10 +16,12 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::*;
 
-use super::cluster::{unknown_topic_code, NO_EPOCH};
+use super::access::Access;
+use super::cluster::NO_EPOCH;
 use super::error::broker_code;
 use super::Kafka;
 use crate::broker::partition::arrivals;
+use crate::security::Operation;
 
 /// The longest a Fetch waits, whatever it asks: a consumer's next poll is never held up
 /// by more than this.
@@ -27,7 +29,7 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 /// The most one Fetch answer holds, whatever it asks (clients ask 50 MiB by default).
 const MAX_FETCH_BYTES: usize = 64 * 1024 * 1024;
 
-pub async fn fetch(kafka: &Kafka, request: FetchRequest) -> FetchResponse {
+pub async fn fetch(kafka: &Kafka, access: &Access, request: FetchRequest) -> FetchResponse {
     let wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
@@ -36,7 +38,7 @@ pub async fn fetch(kafka: &Kafka, request: FetchRequest) -> FetchResponse {
         let arrived = arrivals().notified();
         tokio::pin!(arrived);
         arrived.as_mut().enable();
-        let (response, found, failed) = read(kafka, &request);
+        let (response, found, failed) = read(kafka, access, &request);
         let now = Instant::now();
         if found >= min_bytes.max(1) || failed || now >= deadline {
             return response;
@@ -47,7 +49,7 @@ pub async fn fetch(kafka: &Kafka, request: FetchRequest) -> FetchResponse {
 
 /// One pass over the partitions asked for: the answer, the record bytes in it, and whether
 /// any partition answered an error (which is answered at once, not waited on).
-fn read(kafka: &Kafka, request: &FetchRequest) -> (FetchResponse, usize, bool) {
+fn read(kafka: &Kafka, access: &Access, request: &FetchRequest) -> (FetchResponse, usize, bool) {
     let mut room = usize::try_from(request.max_bytes)
         .unwrap_or(MAX_FETCH_BYTES)
         .clamp(1, MAX_FETCH_BYTES);
@@ -56,7 +58,7 @@ fn read(kafka: &Kafka, request: &FetchRequest) -> (FetchResponse, usize, bool) {
     let mut topics = Vec::with_capacity(request.topics.len());
     for asked in &request.topics {
         let name = asked.topic.0.as_str();
-        let topic = kafka.broker.topic(name);
+        let topic = access.topic(kafka, Operation::Consume, name);
         let mut partitions = Vec::with_capacity(asked.partitions.len());
         for p in &asked.partitions {
             let answer = PartitionData::default()
@@ -67,9 +69,9 @@ fn read(kafka: &Kafka, request: &FetchRequest) -> (FetchResponse, usize, bool) {
                 .with_preferred_read_replica(BrokerId(-1));
             let topic = match &topic {
                 Ok(topic) => topic,
-                Err(_) => {
+                Err(code) => {
                     failed = true;
-                    partitions.push(answer.with_error_code(unknown_topic_code(name)));
+                    partitions.push(answer.with_error_code(*code));
                     continue;
                 }
             };
@@ -130,13 +132,13 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub fn list_offsets(kafka: &Kafka, request: ListOffsetsRequest) -> ListOffsetsResponse {
+pub fn list_offsets(kafka: &Kafka, access: &Access, request: ListOffsetsRequest) -> ListOffsetsResponse {
     let topics = request
         .topics
         .into_iter()
         .map(|asked| {
             let name = asked.name.0.as_str();
-            let topic = kafka.broker.topic(name);
+            let topic = access.topic(kafka, Operation::Describe, name);
             let partitions = asked
                 .partitions
                 .iter()
@@ -148,7 +150,7 @@ pub fn list_offsets(kafka: &Kafka, request: ListOffsetsRequest) -> ListOffsetsRe
                         .with_leader_epoch(NO_EPOCH);
                     let topic = match &topic {
                         Ok(topic) => topic,
-                        Err(_) => return answer.with_error_code(unknown_topic_code(name)),
+                        Err(code) => return answer.with_error_code(*code),
                     };
                     let Ok(index) = u32::try_from(p.partition_index) else {
                         return answer.with_error_code(ResponseError::UnknownTopicOrPartition.code());

@@ -16,10 +16,12 @@ use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartiti
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
+use super::access::{Access, GROUP_DENIED, TOPIC_DENIED};
 use super::cluster::{str, NO_EPOCH};
 use super::dispatch::Caller;
 use super::Kafka;
 use crate::broker::coordinator::{CoordinatorError, JoinRequest};
+use crate::security::Operation;
 
 /// Kafka's error code for a coordinator error.
 fn code(err: &CoordinatorError) -> i16 {
@@ -163,12 +165,24 @@ fn error_of(outcome: &Result<(), CoordinatorError>) -> i16 {
 /// Commits the offsets of partitions that exist (others answer UNKNOWN_TOPIC_OR_PARTITION),
 /// durably before answering; the group's generation and member are checked by the
 /// coordinator, and their error answers every partition.
-pub async fn offset_commit(kafka: &Kafka, request: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn offset_commit(kafka: &Kafka, access: &Access, request: OffsetCommitRequest) -> OffsetCommitResponse {
+    let group_allowed = access.may_group(Operation::Consume, request.group_id.0.as_str());
     let mut offsets = Vec::new();
     let mut unknown = Vec::new();
+    let mut denied: Vec<&str> = Vec::new();
     for topic in &request.topics {
         let name = topic.name.0.as_str();
-        let count = kafka.broker.topic(name).map(|t| t.config.partitions).ok();
+        if !group_allowed {
+            continue;
+        }
+        let count = match access.topic(kafka, Operation::Consume, name) {
+            Ok(topic) => Some(topic.config.partitions),
+            Err(TOPIC_DENIED) => {
+                denied.push(name);
+                continue;
+            }
+            Err(_) => None,
+        };
         for p in &topic.partitions {
             match u32::try_from(p.partition_index)
                 .ok()
@@ -198,11 +212,19 @@ pub async fn offset_commit(kafka: &Kafka, request: OffsetCommitRequest) -> Offse
             .unwrap_or_else(|e| Err(CoordinatorError::Io(e.to_string())))
     };
     let error = committed.err().map_or(0, |e| code(&e));
+    let denied: Vec<String> = denied.into_iter().map(str::to_string).collect();
     let topics = request
         .topics
         .into_iter()
         .map(|topic| {
             let name = topic.name.0.to_string();
+            let refused = if !group_allowed {
+                Some(GROUP_DENIED)
+            } else if denied.contains(&name) {
+                Some(TOPIC_DENIED)
+            } else {
+                None
+            };
             let partitions = topic
                 .partitions
                 .iter()
@@ -210,10 +232,10 @@ pub async fn offset_commit(kafka: &Kafka, request: OffsetCommitRequest) -> Offse
                     let missing = unknown.iter().any(|(t, i)| *t == name && *i == p.partition_index);
                     OffsetCommitResponsePartition::default()
                         .with_partition_index(p.partition_index)
-                        .with_error_code(if missing {
-                            ResponseError::UnknownTopicOrPartition.code()
-                        } else {
-                            error
+                        .with_error_code(match refused {
+                            Some(refused) => refused,
+                            None if missing => ResponseError::UnknownTopicOrPartition.code(),
+                            None => error,
                         })
                 })
                 .collect();
@@ -227,7 +249,10 @@ pub async fn offset_commit(kafka: &Kafka, request: OffsetCommitRequest) -> Offse
 
 /// The committed offsets (and their metadata) of the partitions asked for, -1 where none
 /// is committed; every committed partition when no topics are named.
-pub fn offset_fetch(kafka: &Kafka, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+pub fn offset_fetch(kafka: &Kafka, access: &Access, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+    if !access.may_group(Operation::Describe, request.group_id.0.as_str()) {
+        return OffsetFetchResponse::default().with_error_code(GROUP_DENIED);
+    }
     let asked: Option<Vec<(String, u32)>> = request.topics.as_ref().map(|topics| {
         topics
             .iter()
@@ -250,6 +275,9 @@ pub fn offset_fetch(kafka: &Kafka, request: OffsetFetchRequest, version: i16) ->
     };
     let mut topics: Vec<OffsetFetchResponseTopic> = Vec::new();
     for (topic, partition, offset, metadata) in offsets {
+        if !access.may_topic(Operation::Describe, &topic) {
+            continue;
+        }
         let entry = OffsetFetchResponsePartition::default()
             .with_partition_index(partition as i32)
             .with_committed_offset(offset)
@@ -267,11 +295,16 @@ pub fn offset_fetch(kafka: &Kafka, request: OffsetFetchRequest, version: i16) ->
     OffsetFetchResponse::default().with_topics(topics)
 }
 
-pub fn describe_groups(kafka: &Kafka, request: DescribeGroupsRequest) -> DescribeGroupsResponse {
+pub fn describe_groups(kafka: &Kafka, access: &Access, request: DescribeGroupsRequest) -> DescribeGroupsResponse {
     let groups = request
         .groups
         .into_iter()
         .map(|group| {
+            if !access.may_group(Operation::Describe, group.0.as_str()) {
+                return DescribedGroup::default()
+                    .with_group_id(group)
+                    .with_error_code(GROUP_DENIED);
+            }
             let described = kafka.broker.coordinator().describe(group.0.as_str());
             DescribedGroup::default()
                 .with_group_id(group)
@@ -300,7 +333,7 @@ pub fn describe_groups(kafka: &Kafka, request: DescribeGroupsRequest) -> Describ
 
 /// Every group, of either protocol; v4 filters by state, v5 by type (every group here is
 /// of the classic type).
-pub fn list_groups(kafka: &Kafka, request: ListGroupsRequest) -> ListGroupsResponse {
+pub fn list_groups(kafka: &Kafka, access: &Access, request: ListGroupsRequest) -> ListGroupsResponse {
     let states: Vec<String> = request.states_filter.iter().map(|s| s.to_lowercase()).collect();
     let types: Vec<String> = request.types_filter.iter().map(|s| s.to_lowercase()).collect();
     let groups = kafka
@@ -310,6 +343,7 @@ pub fn list_groups(kafka: &Kafka, request: ListGroupsRequest) -> ListGroupsRespo
         .into_iter()
         .filter(|(_, _, state)| states.is_empty() || states.contains(&state.to_lowercase()))
         .filter(|_| types.is_empty() || types.iter().any(|t| t == "classic"))
+        .filter(|(group, _, _)| access.may_group(Operation::Describe, group))
         .map(|(group, protocol_type, state)| {
             ListedGroup::default()
                 .with_group_id(GroupId(str(&group)))

@@ -19,6 +19,7 @@
 //!   APIs).
 //! - `error`: Herald's errors as Kafka error codes.
 
+pub mod access;
 mod admin;
 mod cluster;
 mod configs;
@@ -31,6 +32,7 @@ pub mod frame;
 mod groups;
 mod produce;
 pub mod request;
+pub mod sasl;
 pub mod versions;
 
 use std::net::SocketAddr;
@@ -40,6 +42,7 @@ use std::time::Duration;
 
 use crate::broker::Broker;
 use crate::gate::Gate;
+use crate::security::Security;
 
 /// The node id Herald answers as: the one broker, leader of every partition, and the
 /// coordinator of every group.
@@ -88,6 +91,8 @@ pub struct Kafka {
     /// Stable for a data directory: clients log it and tools show it.
     pub cluster_id: String,
     pub limits: Limits,
+    /// Authentication (SASL) and grants; `None`: every connection may do everything.
+    pub security: Option<Arc<Security>>,
 }
 
 impl Kafka {
@@ -105,7 +110,14 @@ impl Kafka {
             advertised_port: advertised.port,
             cluster_id,
             limits,
+            security: None,
         }
+    }
+
+    /// Requires SASL authentication and applies the grants; call before sharing.
+    pub fn with_security(mut self, security: Option<Arc<Security>>) -> Kafka {
+        self.security = security;
+        self
     }
 }
 

@@ -21,7 +21,8 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::cluster::{str, unknown_topic_code};
+use super::access::{Access, TOPIC_DENIED};
+use super::cluster::str;
 use super::connection::Turn;
 use super::error::broker_code;
 use super::Kafka;
@@ -30,6 +31,7 @@ use crate::broker::log::Produced;
 use crate::broker::topic::Validation;
 use crate::broker::{BrokerError, Topic};
 use crate::gate::{Encoding, Problem};
+use crate::security::Operation;
 
 /// Record errors listed per refused partition; the rest are counted in the message.
 const MAX_RECORD_ERRORS: usize = 20;
@@ -76,7 +78,7 @@ pub enum Answer {
 
 /// `turn` is this request's place among its connection's Produce requests: it appends
 /// only after the ones before it have (see `connection::Turn`).
-pub async fn produce(kafka: &Kafka, request: ProduceRequest, turn: Option<Turn>) -> Answer {
+pub async fn produce(kafka: &Kafka, access: &Access, request: ProduceRequest, turn: Option<Turn>) -> Answer {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
     // Phase one, in request order: look up, verify and judge every partition's records.
@@ -84,7 +86,7 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest, turn: Option<Turn>)
     let mut judged: Vec<(TopicName, Vec<(i32, Admitted)>)> = Vec::new();
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
-        let topic = kafka.broker.topic(&name);
+        let topic = access.topic(kafka, Operation::Produce, &name);
         let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
         for data in topic_data.partition_data {
             let outcome = match &topic {
@@ -92,10 +94,11 @@ pub async fn produce(kafka: &Kafka, request: ProduceRequest, turn: Option<Turn>)
                     ResponseError::TransactionalIdAuthorizationFailed.code(),
                     "transactions are not offered by this node",
                 )),
-                Err(_) => Err(Outcome::error(
-                    unknown_topic_code(&name),
-                    format!("Topic '{name}' not found."),
+                Err(code) if *code == TOPIC_DENIED => Err(Outcome::error(
+                    *code,
+                    format!("Not authorized to produce to topic '{name}'"),
                 )),
+                Err(code) => Err(Outcome::error(*code, format!("Topic '{name}' not found."))),
                 Ok(topic) => admit(kafka, topic, data.index, data.records.unwrap_or_default())
                     .await
                     .map(|checked| (topic.clone(), checked)),

@@ -48,6 +48,8 @@ requests! {
     OffsetFetch => OffsetFetchRequest,
     DescribeGroups => DescribeGroupsRequest,
     ListGroups => ListGroupsRequest,
+    SaslHandshake => SaslHandshakeRequest,
+    SaslAuthenticate => SaslAuthenticateRequest,
 }
 
 /// A request ready for its handler.

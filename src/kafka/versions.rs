@@ -29,6 +29,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::DescribeCluster, 0, 1),
+    // v0 is advertised because librdkafka asks for a range that includes it before it
+    // uses v1; a v0 client (Kafka before 1.0) would send raw SASL tokens outside Kafka's
+    // framing next, which close its connection.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// Produce versions below this are advertised (see above) but refused when used.

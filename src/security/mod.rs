@@ -302,12 +302,22 @@ pub fn check_exposure(
         }
     }
     if let Some(kafka) = kafka_listen {
-        let open = anonymous == Anonymous::All || (security.is_none() && is_loopback(kafka));
-        if !open {
-            return Err(format!(
-                "the Kafka listener ({kafka}) does not authenticate clients yet: set kafka_listen = \"off\", \
-                 listen on a loopback address without security, or set security.allow_anonymous = \"all\""
-            ));
+        match security {
+            // No security: open to all, so only where only this machine reaches it.
+            None if !is_loopback(kafka) => {
+                return Err(format!(
+                    "refusing to serve Kafka on {kafka} without authentication: add a [security] section with a \
+                     users file, or set kafka_listen to a loopback address or \"off\""
+                ))
+            }
+            // SASL PLAIN sends passwords as they are: without TLS, only on loopback.
+            Some(settings) if !is_loopback(kafka) && !settings.trust_proxy_tls => {
+                return Err(format!(
+                    "refusing to take SASL passwords in plaintext on {kafka}: listen on a loopback address, put a \
+                     TLS-terminating proxy in front and set security.trust_proxy_tls = true, or set kafka_listen = \"off\""
+                ))
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -358,12 +368,17 @@ mod tests {
             .unwrap_err()
             .contains("plaintext"));
         assert!(check_exposure(Some(&behind_proxy), true, "0.0.0.0:8081", None).is_ok());
-        // The Kafka listener is open to whoever reaches it until it authenticates.
+        // The Kafka listener authenticates with SASL PLAIN: plaintext passwords stay on
+        // loopback unless a TLS proxy is declared.
+        assert!(check_exposure(Some(&with_users), true, "127.0.0.1:8081", Some("127.0.0.1:9092")).is_ok());
         assert!(
-            check_exposure(Some(&with_users), true, "127.0.0.1:8081", Some("127.0.0.1:9092"))
+            check_exposure(Some(&with_users), true, "127.0.0.1:8081", Some("0.0.0.0:9092"))
                 .unwrap_err()
-                .contains("Kafka listener")
+                .contains("SASL passwords in plaintext")
         );
-        assert!(check_exposure(None, false, "127.0.0.1:8081", Some("0.0.0.0:9092")).is_err());
+        assert!(check_exposure(Some(&behind_proxy), true, "0.0.0.0:8081", Some("0.0.0.0:9092")).is_ok());
+        assert!(check_exposure(None, false, "127.0.0.1:8081", Some("0.0.0.0:9092"))
+            .unwrap_err()
+            .contains("Kafka on 0.0.0.0:9092"));
     }
 }

@@ -214,12 +214,39 @@ pub fn try_http(
     content_type: &str,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Value)> {
+    try_http_as(address, None, method, path, content_type, body)
+}
+
+/// An exchange with an `Authorization` header (`Basic ...`, `Bearer ...`).
+pub fn http_as(address: &str, authorization: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    try_http_as(
+        address,
+        Some(authorization),
+        method,
+        path,
+        "application/vnd.schemaregistry.v1+json",
+        body,
+    )
+    .expect("an HTTP exchange")
+}
+
+fn try_http_as(
+    address: &str,
+    authorization: Option<&str>,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
+    let authorization = authorization
+        .map(|value| format!("Authorization: {value}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{authorization}\
          Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;

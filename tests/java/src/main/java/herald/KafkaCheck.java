@@ -49,6 +49,7 @@ public final class KafkaCheck {
     String bootstrap = args[0];
     int gatedId = Integer.parseInt(args[1]);
     Properties common = new Properties();
+    secure(common);
     common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     common.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
 
@@ -103,6 +104,7 @@ public final class KafkaCheck {
   /** Sends COUNT records (acks=all, idempotent) and returns the acknowledged offsets. */
   private static Map<TopicPartition, List<Long>> produce(String bootstrap) throws Exception {
     Properties props = new Properties();
+    secure(props);
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
@@ -127,6 +129,7 @@ public final class KafkaCheck {
   /** Reads every record of TOPIC as member of java-group, committing with metadata. */
   private static int consume(String bootstrap) {
     Properties props = new Properties();
+    secure(props);
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "java-group");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -159,6 +162,7 @@ public final class KafkaCheck {
   /** A framed JSON value that breaks its schema is refused, naming the field; a valid one lands. */
   private static void gate(String bootstrap, int schemaId) throws Exception {
     Properties props = new Properties();
+    secure(props);
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
@@ -189,5 +193,28 @@ public final class KafkaCheck {
       System.out.println("FAILED: " + what);
       System.exit(1);
     }
+  }
+
+  /**
+   * SASL/PLAIN credentials from HERALD_KAFKA_SASL ("user:password"), when set: the same
+   * checks against a server whose Kafka listener requires authentication.
+   */
+  static void secure(Properties props) {
+    String sasl = System.getenv("HERALD_KAFKA_SASL");
+    if (sasl == null || sasl.isEmpty()) {
+      return;
+    }
+    int colon = sasl.indexOf(':');
+    String user = sasl.substring(0, colon);
+    String password = sasl.substring(colon + 1);
+    props.put("security.protocol", "SASL_PLAINTEXT");
+    props.put("sasl.mechanism", "PLAIN");
+    props.put(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + user
+            + "\" password=\""
+            + password
+            + "\";");
   }
 }
