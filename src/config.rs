@@ -228,8 +228,17 @@ impl Settings {
         };
         // A users file is found beside the settings file that names it.
         if let (Some(security), Some(config)) = (file.security.as_mut(), &config_path) {
-            if let Some(users) = security.users_file.as_mut().filter(|p| p.is_relative()) {
-                *users = config.parent().unwrap_or(Path::new(".")).join(&*users);
+            let beside = |path: &mut PathBuf| {
+                if path.is_relative() {
+                    *path = config.parent().unwrap_or(Path::new(".")).join(&*path);
+                }
+            };
+            if let Some(users) = security.users_file.as_mut() {
+                beside(users);
+            }
+            if let Some(tls) = security.tls.as_mut() {
+                beside(&mut tls.cert);
+                beside(&mut tls.key);
             }
         }
         let level_name = args

@@ -14,10 +14,24 @@ use crate::http::read_budget::{ReadBudget, READ_BUDGET_WAIT};
 use crate::http::server::{self, Limits};
 use crate::http::{self, AppState};
 use crate::registry::{Registry, RegistrySettings};
+use crate::security::tls::Tls;
 use crate::security::{check_exposure, Security};
 use crate::store::Store;
 
-/// How often the users file is checked for changes.
+/// Checks the TLS certificate and key for changes every few seconds, for as long as the
+/// process runs.
+fn watch_certificate(tls: Arc<Tls>) {
+    let tls = Arc::downgrade(&tls);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(USERS_FILE_POLL).await;
+            let Some(tls) = tls.upgrade() else { return };
+            tls.reload_if_changed();
+        }
+    });
+}
+
+/// How often the users file (and the TLS files) are checked for changes.
 const USERS_FILE_POLL: Duration = Duration::from_secs(1);
 
 pub fn run_serve(args: ServeArgs) -> Result<Outcome, CliError> {
@@ -43,6 +57,10 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             let security = Security::open(security_settings.clone(), &settings.data_dir).map_err(CliError)?;
             Some(Arc::new(security))
         }
+        None => None,
+    };
+    let tls = match settings.security.as_ref().and_then(|s| s.tls.clone()) {
+        Some(tls_settings) => Some(Arc::new(Tls::open(tls_settings).map_err(CliError)?)),
         None => None,
     };
     check_exposure(
@@ -93,10 +111,14 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let address = listener
         .local_addr()
         .map_err(|e| CliError(format!("cannot read the listening address: {e}")))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = settings
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{address}"));
+        .unwrap_or_else(|| format!("{scheme}://{address}"));
+    if let Some(tls) = &tls {
+        watch_certificate(tls.clone());
+    }
     let max_request_bytes = settings
         .max_request_bytes
         .unwrap_or_else(|| http::default_max_request_bytes(settings.max_schema_bytes));
@@ -123,6 +145,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         idle_timeout: settings.idle_timeout,
         body_read_timeout: settings.body_read_timeout,
         max_connections: settings.max_connections.unwrap_or_else(server::default_max_connections),
+        tls: tls.as_ref().map(|tls| server::TlsListener(tls.acceptor())),
     };
     tracing::info!(
         max_connections = limits.max_connections,
@@ -170,7 +193,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             stopped(stopping.clone()),
         ))
     });
-    tracing::info!("herald listening on http://{address}");
+    tracing::info!("herald listening on {scheme}://{address}");
     server::serve(listener, http::app(state), limits, stopped(stopping)).await;
     if let Some(kafka) = kafka {
         let _ = kafka.await;

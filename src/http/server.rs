@@ -61,6 +61,19 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// Connections open at once.
     pub max_connections: usize,
+    /// TLS: every connection's handshake is done (within the header-read timeout) before
+    /// its first request is read. `None`: plaintext.
+    pub tls: Option<TlsListener>,
+}
+
+/// The TLS side of a listener.
+#[derive(Clone)]
+pub struct TlsListener(pub tokio_rustls::TlsAcceptor);
+
+impl std::fmt::Debug for TlsListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsListener")
+    }
 }
 
 /// The largest request head (request line and headers) a connection buffers. hyper's own
@@ -108,6 +121,10 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
     CLOCK.tick();
     let sweeper = tokio::spawn(sweep(table.clone(), limits.clone()));
     let body_timeout = limits.body_read_timeout;
+    let handshake = Handshake {
+        tls: limits.tls.as_ref().map(|t| t.0.clone()),
+        timeout: limits.header_read_timeout,
+    };
     let mut tasks = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -118,7 +135,13 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
                 Ok((stream, peer)) => match table.admit() {
                     Some(conn) => {
                         let registered = Registered { table: table.clone(), conn };
-                        tasks.spawn(serve_connection(stream, peer, registered, app.clone(), body_timeout));
+                        let handshake = handshake.clone();
+                        let app = app.clone();
+                        tasks.spawn(async move {
+                            if let Some(stream) = handshake.complete(stream, peer).await {
+                                serve_connection(stream, peer, registered, app, body_timeout).await;
+                            }
+                        });
                     }
                     None => refuse(stream),
                 },
@@ -180,13 +203,41 @@ fn refuse(stream: TcpStream) {
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    registered: Registered,
-    app: App,
-    body_timeout: Duration,
-) {
+/// The TLS handshake a connection goes through first, if TLS is on.
+#[derive(Clone)]
+struct Handshake {
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    timeout: Duration,
+}
+
+impl Handshake {
+    /// The connection's stream, ready for requests; `None` (after a debug line) when the
+    /// handshake fails or takes too long.
+    async fn complete(&self, stream: TcpStream, peer: SocketAddr) -> Option<Stream> {
+        let Some(tls) = &self.tls else {
+            return Some(Stream::Plain(stream));
+        };
+        match tokio::time::timeout(self.timeout, tls.accept(stream)).await {
+            Ok(Ok(stream)) => Some(Stream::Tls(Box::new(stream))),
+            Ok(Err(err)) => {
+                tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                None
+            }
+        }
+    }
+}
+
+/// A connection's byte stream: plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+async fn serve_connection(stream: Stream, peer: SocketAddr, registered: Registered, app: App, body_timeout: Duration) {
     let conn = &registered.conn;
     let io = TokioIo::new(Watched {
         stream,
@@ -487,15 +538,25 @@ impl Drop for Answering {
 /// The socket, noting the first byte of a request that arrives on an idle connection (the
 /// head's clock starts then).
 struct Watched {
-    stream: TcpStream,
+    stream: Stream,
     conn: Arc<Conn>,
+}
+
+/// Runs `$call` on whichever stream a [`Stream`] holds.
+macro_rules! on_stream {
+    ($stream:expr, $s:ident => $call:expr) => {
+        match $stream {
+            Stream::Plain($s) => $call,
+            Stream::Tls($s) => $call,
+        }
+    };
 }
 
 impl AsyncRead for Watched {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        let read = on_stream!(&mut this.stream, s => Pin::new(s).poll_read(cx, buf));
         if buf.filled().len() > before && this.conn.phase.load(Ordering::Acquire) == IDLE {
             this.conn.enter(HEAD);
         }
@@ -505,7 +566,7 @@ impl AsyncRead for Watched {
 
 impl AsyncWrite for Watched {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        on_stream!(&mut self.get_mut().stream, s => Pin::new(s).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -513,19 +574,19 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        on_stream!(&mut self.get_mut().stream, s => Pin::new(s).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        on_stream!(&self.stream, s => s.is_write_vectored())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        on_stream!(&mut self.get_mut().stream, s => Pin::new(s).poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        on_stream!(&mut self.get_mut().stream, s => Pin::new(s).poll_shutdown(cx))
     }
 }
 
@@ -602,6 +663,7 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(30),
             max_connections: 2,
+            tls: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod grants;
+pub mod tls;
 pub mod users;
 
 use std::collections::HashMap;
@@ -50,6 +51,8 @@ pub struct SecuritySettings {
     pub audit_log: Option<PathBuf>,
     /// The realm named in `WWW-Authenticate` [default: herald].
     pub realm: Option<String>,
+    /// TLS on the HTTP listener.
+    pub tls: Option<tls::TlsSettings>,
 }
 
 /// Why a request has no principal.
@@ -292,10 +295,11 @@ pub fn check_exposure(
                          so nobody could authenticate; add some (`herald users add`) or set security.allow_anonymous"
                     ));
                 }
-                if has_credentials && !settings.trust_proxy_tls {
+                if has_credentials && !settings.trust_proxy_tls && settings.tls.is_none() {
                     return Err(format!(
-                        "refusing to take passwords and tokens in plaintext on {listen}: put a TLS-terminating proxy in \
-                         front and set security.trust_proxy_tls = true, or listen on a loopback address"
+                        "refusing to take passwords and tokens in plaintext on {listen}: configure [security.tls], or put \
+                         a TLS-terminating proxy in front and set security.trust_proxy_tls = true, or listen on a loopback \
+                         address"
                     ));
                 }
             }

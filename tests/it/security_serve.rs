@@ -246,3 +246,120 @@ fn confluent_python_client_with_basic_and_bearer() {
         "{audit}"
     );
 }
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command;
+/// `None` (after saying why) without it.
+fn self_signed(dir: &Path, name: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
+        .args(["-days", "2", "-subj", &format!("/CN={name}")])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    match made {
+        Ok(output) if output.status.success() => Some((cert, key)),
+        _ => {
+            crate::support::skip("the openssl command is needed to make test certificates (Debian: openssl)");
+            None
+        }
+    }
+}
+
+/// The certificate a server presents, as PEM, fetched with Python's ssl module.
+fn presented(python: &str, address: &str) -> String {
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let output = Command::new(python)
+        .args([
+            "-c",
+            &format!("import ssl; print(ssl.get_server_certificate(('{host}', {port})))"),
+        ])
+        .output()
+        .expect("run python");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// HTTPS: the Python client checks the certificate (`ssl.ca.location`) and authenticates
+/// over it; plaintext gets nothing; a renewed certificate is served without a restart, and
+/// a broken renewal keeps the one in force.
+#[test]
+fn https_with_the_python_client_and_certificate_reload() {
+    let Some(python) = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        crate::support::skip("set HERALD_TEST_PYTHON to a Python with tests/python/requirements.txt (CI does)");
+        return;
+    };
+    let dir = temp_dir("herald-https");
+    let Some((cert, key)) = self_signed(&dir, "first") else {
+        return;
+    };
+    let token = users_file(&dir.join("users.toml"));
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        "[security]\nusers_file = \"users.toml\"\n[security.tls]\ncert = \"first.pem\"\nkey = \"first.key\"\n",
+    )
+    .unwrap();
+    let data = dir.join("data").display().to_string();
+    let server = Server::start(&[
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "off",
+    ]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/auth_test.py");
+    let url = format!("https://{}", server.address);
+    let output = Command::new(&python)
+        .args(["-W", "ignore", script, &url, "root:root-password", &token])
+        .arg(&cert)
+        .output()
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("ok: all checks"),
+        "the Python client failed over HTTPS:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Plaintext to the TLS listener gets no HTTP answer (a TLS alert, then the end).
+    let mut stream = std::net::TcpStream::connect(&server.address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stream, &mut answer);
+    assert!(!answer.starts_with(b"HTTP/"), "{}", String::from_utf8_lossy(&answer));
+
+    let first = std::fs::read_to_string(&cert).unwrap();
+    assert_eq!(presented(&python, &server.address), first.trim());
+    // A renewal: new files in place of the old; served within a few seconds.
+    let Some((renewed_cert, renewed_key)) = self_signed(&dir, "second") else {
+        return;
+    };
+    std::fs::copy(&renewed_key, &key).unwrap();
+    std::fs::copy(&renewed_cert, &cert).unwrap();
+    let renewed = std::fs::read_to_string(&cert).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while presented(&python, &server.address) != renewed.trim() {
+        assert!(Instant::now() < deadline, "the renewed certificate was not served");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A broken renewal (a key that is not the certificate's) keeps the renewed one.
+    let Some((_, other_key)) = self_signed(&dir, "third") else {
+        return;
+    };
+    std::fs::copy(&other_key, &key).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(presented(&python, &server.address), renewed.trim());
+}

@@ -132,8 +132,10 @@ impl Server {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match log.recv_timeout(remaining) {
                 Ok(line) => {
-                    if let Some(at) = line.find("listening on http://") {
-                        address = Some(line[at + "listening on http://".len()..].trim().to_string());
+                    if let Some(at) = line.find("listening on http") {
+                        let url = &line[at + "listening on ".len()..];
+                        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+                        address = Some(rest.trim().to_string());
                     } else if let Some(logged) = logged_kafka_address(&line) {
                         kafka = Some(logged);
                     }

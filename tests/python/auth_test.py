@@ -2,7 +2,10 @@
 credentials (`basic.auth.user.info`), a static bearer token
 (`bearer.auth.credentials.source=STATIC_TOKEN`), and the refusals a client sees.
 
-Usage: python auth_test.py http://127.0.0.1:PORT ADMIN_USER:ADMIN_PASSWORD READONLY_TOKEN
+Usage: python auth_test.py URL ADMIN_USER:ADMIN_PASSWORD READONLY_TOKEN [CA_FILE]
+
+With CA_FILE the server is reached over HTTPS and its certificate checked against it
+(`ssl.ca.location`).
 """
 
 import json
@@ -14,6 +17,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 URL, USER_INFO, TOKEN = sys.argv[1], sys.argv[2], sys.argv[3]
+TLS = {"ssl.ca.location": sys.argv[4]} if len(sys.argv) > 4 else {}
 
 PAYMENT = json.dumps({
     "type": "record", "name": "Payment", "namespace": "com.acme",
@@ -36,7 +40,7 @@ def expect_error(call, status, code):
 
 
 def main():
-    admin = SchemaRegistryClient({"url": URL, "basic.auth.user.info": USER_INFO})
+    admin = SchemaRegistryClient({"url": URL, "basic.auth.user.info": USER_INFO, **TLS})
     schema_id = admin.register_schema("payments-value", Schema(PAYMENT, "AVRO"))
     assert admin.get_subjects() == ["payments-value"]
     print("ok: basic auth registers")
@@ -47,10 +51,10 @@ def main():
     assert int.from_bytes(payload[1:5], "big") == schema_id
     print("ok: serializer with basic auth")
 
-    anonymous = SchemaRegistryClient({"url": URL})
+    anonymous = SchemaRegistryClient({"url": URL, **TLS})
     expect_error(anonymous.get_subjects, 401, 40101)
     user = USER_INFO.split(":", 1)[0]
-    wrong = SchemaRegistryClient({"url": URL, "basic.auth.user.info": f"{user}:not-the-password"})
+    wrong = SchemaRegistryClient({"url": URL, "basic.auth.user.info": f"{user}:not-the-password", **TLS})
     expect_error(wrong.get_subjects, 401, 40101)
     print("ok: missing and wrong credentials are 401")
 
@@ -60,6 +64,7 @@ def main():
         "bearer.auth.token": TOKEN,
         "bearer.auth.logical.cluster": "lsrc-herald",
         "bearer.auth.identity.pool.id": "pool-1",
+        **TLS,
     })
     assert reader.get_subjects() == ["payments-value"]
     fetched = reader.get_schema(schema_id)
