@@ -127,6 +127,9 @@ pub struct MemberConfig {
     pub session_timeout: Duration,
     /// Opaque to the broker: the response format the member asked for.
     pub format: String,
+    /// Opaque to the broker: the principal that created the member, the only one that may
+    /// use it (`None` without security).
+    pub owner: Option<String>,
 }
 
 struct Member {
@@ -630,6 +633,12 @@ impl Groups {
 
     /// The live REST consumer instances of a group, in name order; `None` for a group not
     /// known here (no instances, no committed offsets, not held by the coordinator).
+    /// The principal that created a member, if the member exists and has one.
+    pub fn owner(&self, group: &str, member: &str) -> Option<String> {
+        let groups = self.lock();
+        groups.get(group)?.members.get(member)?.config.owner.clone()
+    }
+
     pub fn instances(&self, group: &str) -> Option<Vec<String>> {
         let mut groups = self.lock();
         let entry = groups.get_mut(group)?;

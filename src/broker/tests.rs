@@ -1040,6 +1040,7 @@ mod recovery {
 
     fn member() -> MemberConfig {
         MemberConfig {
+            owner: None,
             reset: Reset::Earliest,
             auto_commit: false,
             session_timeout: Duration::from_secs(60),
@@ -1146,6 +1147,7 @@ mod groups {
 
     fn member(reset: Reset) -> MemberConfig {
         MemberConfig {
+            owner: None,
             reset,
             auto_commit: false,
             session_timeout: Duration::from_secs(60),

@@ -238,8 +238,14 @@ impl Docs {
 
     /// Every topic, with the filter applied (rows not matching are kept, marked hidden, so
     /// the page's own search can show them again without a round trip).
-    pub async fn catalog(&self, query: CatalogQuery) -> Result<Catalog, DocsError> {
-        let topics = self.topics();
+    /// The catalog of the topics `visible` lets through (those the reader may describe).
+    pub async fn catalog(
+        &self,
+        query: CatalogQuery,
+        visible: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Catalog, DocsError> {
+        let mut topics = self.topics();
+        topics.retain(|t| visible(&t.config.name));
         let mut groups_by_topic: HashMap<String, Vec<String>> = HashMap::new();
         if let Some(broker) = &self.broker {
             for group in broker.groups().list() {
@@ -487,11 +493,17 @@ impl Docs {
     }
 
     /// The AsyncAPI 3.0 document of every topic, or of one, with `endpoints` as its servers.
-    pub async fn asyncapi(&self, only: Option<&str>, endpoints: &Endpoints) -> Result<Value, DocsError> {
-        let topics = match only {
+    pub async fn asyncapi(
+        &self,
+        only: Option<&str>,
+        endpoints: &Endpoints,
+        visible: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Value, DocsError> {
+        let mut topics = match only {
             Some(name) => vec![self.topic(name)?],
             None => self.topics(),
         };
+        topics.retain(|t| visible(&t.config.name));
         let mut channels = Vec::with_capacity(topics.len());
         for topic in topics {
             let mut config = topic.config.clone();

@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use std::sync::Arc;
+
 use crate::security::{AuthError, Credentials, Operation, Principal, Resource, Security};
 
 /// What a route asks of its caller.
@@ -65,8 +67,9 @@ pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<
         "/consumer-groups" => Requirement::Principal,
         "/consumer-groups/{group}" => needs(Describe, group()),
         "/metrics" => needs(Describe, Resource::cluster()),
-        // Docs pages and AsyncAPI documents describe every topic for now: cluster describe.
-        _ => needs(Describe, Resource::cluster()),
+        // Docs pages and AsyncAPI documents: each shows only the topics the principal may
+        // describe and the subjects it may read.
+        _ => Requirement::Principal,
     }
 }
 
@@ -119,15 +122,74 @@ impl OwnedCredentials {
     }
 }
 
-/// The principal of a request, from its headers.
-pub fn authenticate(security: &Security, headers: &HeaderMap) -> Result<Principal, (AuthError, Option<String>)> {
-    let owned = credentials(headers).map_err(|e| (e, None))?;
-    match &owned {
-        None => security.authenticate(Credentials::None).map_err(|e| (e, None)),
-        Some(given) => security
-            .authenticate(given.borrow())
-            .map_err(|e| (e, given.user().map(str::to_string))),
+/// The principal of credentials read from a request. A password not verified recently is
+/// checked on a blocking thread: argon2 is slow by design, and a flood of guesses must not
+/// hold up the async workers answering everyone else.
+pub async fn authenticate(security: &Arc<Security>, given: Option<OwnedCredentials>) -> Result<Principal, AuthError> {
+    let Some(given) = given else {
+        return security.authenticate(Credentials::None);
+    };
+    if let Some(quick) = security.authenticate_quickly(given.borrow()) {
+        return quick;
     }
+    let security = security.clone();
+    tokio::task::spawn_blocking(move || security.authenticate(given.borrow()))
+        .await
+        .unwrap_or(Err(AuthError::Invalid))
+}
+
+/// The request's `Origin`, if it is one of the configured CORS origins. Without configured
+/// origins no answer carries CORS headers, so no other site's page can read them.
+pub fn cors_origin(security: &Security, headers: &HeaderMap) -> Option<HeaderValue> {
+    let origins = &security.settings().cors_origins;
+    if origins.is_empty() {
+        return None;
+    }
+    let origin = headers.get(axum::http::header::ORIGIN)?;
+    let text = origin.to_str().ok()?;
+    origins.iter().any(|o| o == text).then(|| origin.clone())
+}
+
+/// The answer to a CORS preflight from an allowed origin.
+pub fn preflight(origin: &HeaderValue) -> Response {
+    use axum::http::header::{ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_MAX_AGE};
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    allow_origin(&mut response, origin.clone());
+    let headers = response.headers_mut();
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type, Accept"),
+    );
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    response
+}
+
+/// Lets `origin`'s pages read this answer (with credentials: never for `*`).
+pub fn allow_origin(response: &mut Response, origin: HeaderValue) {
+    use axum::http::header::{ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, VARY};
+    let headers = response.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    headers.append(VARY, HeaderValue::from_static("Origin"));
+}
+
+/// 429 with `Retry-After`, in the REST Proxy family's code.
+pub fn too_many(wait: std::time::Duration, what: &str) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        42901,
+        format!("Too many requests: {what}; try again in {seconds} s"),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// 401 with the challenge Basic clients answer (and Bearer's when tokens may be used).
@@ -247,11 +309,7 @@ mod tests {
                 "/metrics",
                 Requirement::Needs(Describe, Resource::cluster()),
             ),
-            (
-                Method::GET,
-                "/ui/index.html",
-                Requirement::Needs(Describe, Resource::cluster()),
-            ),
+            (Method::GET, "/ui/index.html", Requirement::Principal),
         ] {
             assert_eq!(req(method.clone(), route), expected, "{method} {route}");
         }
@@ -291,6 +349,11 @@ impl Caller {
             principal: Some(principal),
             security: Some(security),
         }
+    }
+
+    /// The principal's name; `None` without security.
+    pub fn name(&self) -> Option<&str> {
+        self.principal.as_ref().map(|p| p.name.as_str())
     }
 
     /// May the caller do `operation` on `resource`?

@@ -107,7 +107,12 @@ fn instance_timeout(value: &Option<Value>) -> Result<std::time::Duration, ApiErr
     ))
 }
 
-pub async fn create_consumer(State(state): State<AppState>, Path(group): Path<String>, body: Bytes) -> Reply {
+pub async fn create_consumer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(group): Path<String>,
+    body: Bytes,
+) -> Reply {
     let broker = broker(&state)?;
     let request: CreateConsumer = body_or_empty(&body)?;
     let reset = match request
@@ -140,6 +145,7 @@ pub async fn create_consumer(State(state): State<AppState>, Path(group): Path<St
         auto_commit: text_flag(&request.auto_commit_enable).unwrap_or(false),
         session_timeout: instance_timeout(&request.instance_timeout_ms)?,
         format,
+        owner: caller.name().map(str::to_string),
     };
     broker.groups().join(&group, &name, config)?;
     // The configured public URL, never the request's Host header (which the client controls).

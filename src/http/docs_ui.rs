@@ -8,8 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::access::Caller;
 use super::AppState;
 use crate::docs::{self, render, CatalogQuery, DocsError};
+use crate::security::{Operation, Resource, ResourceKind};
 
 const HTML: &str = "text/html; charset=utf-8";
 
@@ -48,15 +50,25 @@ pub async fn home() -> Response {
     redirect("/ui/index.html")
 }
 
-pub async fn catalog(State(state): State<AppState>, Query(query): Query<CatalogQuery>) -> Response {
-    match state.docs.catalog(query).await {
+/// Whether the caller may see a topic's documentation; a topic it may not is answered as
+/// one that does not exist.
+fn shows_topic(caller: &Caller, topic: &str) -> bool {
+    caller.may(Operation::Describe, &Resource::topic(topic))
+}
+
+fn shows_subject(caller: &Caller, subject: &str) -> bool {
+    caller.may(Operation::Read, &Resource::subject(subject))
+}
+
+pub async fn catalog(State(state): State<AppState>, caller: Caller, Query(query): Query<CatalogQuery>) -> Response {
+    match state.docs.catalog(query, &|topic| shows_topic(&caller, topic)).await {
         Ok(catalog) => html(render::catalog(&catalog)),
         Err(e) => failure(0, e),
     }
 }
 
-pub async fn topic(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(name) = file.strip_suffix(".html") else {
+pub async fn topic(State(state): State<AppState>, caller: Caller, Path(file): Path<String>) -> Response {
+    let Some(name) = file.strip_suffix(".html").filter(|name| shows_topic(&caller, name)) else {
         return not_found(1, &format!("page topics/{file}"));
     };
     match state.docs.topic_page(name, &state.endpoints()).await {
@@ -65,7 +77,14 @@ pub async fn topic(State(state): State<AppState>, Path(file): Path<String>) -> R
     }
 }
 
-pub async fn changelog(State(state): State<AppState>, Path((topic, file)): Path<(String, String)>) -> Response {
+pub async fn changelog(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((topic, file)): Path<(String, String)>,
+) -> Response {
+    if !shows_topic(&caller, &topic) {
+        return not_found(3, &format!("topic {topic}"));
+    }
     let pair = file
         .strip_suffix(".html")
         .and_then(|p| p.split_once('-'))
@@ -106,8 +125,12 @@ pub async fn changelog_form(Path(topic): Path<String>, Query(pair): Query<Pair>)
     }
 }
 
-pub async fn subject(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(subject) = file.strip_suffix(".html").and_then(render::decode_segment) else {
+pub async fn subject(State(state): State<AppState>, caller: Caller, Path(file): Path<String>) -> Response {
+    let readable = file
+        .strip_suffix(".html")
+        .and_then(render::decode_segment)
+        .filter(|subject| shows_subject(&caller, subject));
+    let Some(subject) = readable else {
         return not_found(1, &format!("page subjects/{file}"));
     };
     match state.docs.subject_page(&subject).await {
@@ -116,11 +139,15 @@ pub async fn subject(State(state): State<AppState>, Path(file): Path<String>) ->
     }
 }
 
-pub async fn version(State(state): State<AppState>, Path((subject, file)): Path<(String, String)>) -> Response {
+pub async fn version(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((subject, file)): Path<(String, String)>,
+) -> Response {
     let Some(version) = file.strip_suffix(".html").and_then(|v| v.parse::<i64>().ok()) else {
         return not_found(3, &format!("version page {file} (expected N.html)"));
     };
-    let Some(subject) = render::decode_segment(&subject) else {
+    let Some(subject) = render::decode_segment(&subject).filter(|s| shows_subject(&caller, s)) else {
         return not_found(3, &format!("subject {subject}"));
     };
     match state.docs.version_page(&subject, version).await {
@@ -131,7 +158,24 @@ pub async fn version(State(state): State<AppState>, Path((subject, file)): Path<
 
 /// `schemas/<name>.html` (the page) and `schemas/<name>.json` (the schema itself), the name
 /// being the id, or the context and the id (`render::schema_file`).
-pub async fn schema(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+pub async fn schema(State(state): State<AppState>, caller: Caller, Path(file): Path<String>) -> Response {
+    // A schema is shown to those who may read a subject using it.
+    let named = file
+        .strip_suffix(".json")
+        .or_else(|| file.strip_suffix(".html"))
+        .and_then(render::parse_schema_file);
+    if let Some((context, id)) = named {
+        if !caller.may_all(Operation::Read, ResourceKind::Subject) {
+            let users = state
+                .registry
+                .versions_of_id(&context, id, None, true)
+                .await
+                .unwrap_or_default();
+            if !users.iter().any(|(subject, _)| shows_subject(&caller, subject)) {
+                return not_found(1, &format!("schema {file}"));
+            }
+        }
+    }
     if let Some((context, id)) = file.strip_suffix(".json").and_then(render::parse_schema_file) {
         return match state.docs.schema_text(&context, id).await {
             Ok(text) => (StatusCode::OK, [(CONTENT_TYPE, "application/json")], text).into_response(),
@@ -147,8 +191,12 @@ pub async fn schema(State(state): State<AppState>, Path(file): Path<String>) -> 
     }
 }
 
-async fn asyncapi_document(state: &AppState, topic: Option<&str>, format: &str) -> Response {
-    let document = match state.docs.asyncapi(topic, &state.endpoints()).await {
+async fn asyncapi_document(state: &AppState, caller: &Caller, topic: Option<&str>, format: &str) -> Response {
+    if topic.is_some_and(|t| !shows_topic(caller, t)) {
+        return not_found(1, &format!("document for topic {}", topic.unwrap_or_default()));
+    }
+    let visible = |topic: &str| shows_topic(caller, topic);
+    let document = match state.docs.asyncapi(topic, &state.endpoints(), &visible).await {
         Ok(document) => document,
         Err(e) => return failure(0, e),
     };
@@ -170,18 +218,18 @@ async fn asyncapi_document(state: &AppState, topic: Option<&str>, format: &str) 
 }
 
 /// `/asyncapi.json`, `/asyncapi.yaml` and their `/ui/` copies: the whole catalog.
-pub async fn asyncapi_json(State(state): State<AppState>) -> Response {
-    asyncapi_document(&state, None, "json").await
+pub async fn asyncapi_json(State(state): State<AppState>, caller: Caller) -> Response {
+    asyncapi_document(&state, &caller, None, "json").await
 }
 
-pub async fn asyncapi_yaml(State(state): State<AppState>) -> Response {
-    asyncapi_document(&state, None, "yaml").await
+pub async fn asyncapi_yaml(State(state): State<AppState>, caller: Caller) -> Response {
+    asyncapi_document(&state, &caller, None, "yaml").await
 }
 
 /// `/asyncapi/<topic>.json|yaml`: one topic.
-pub async fn asyncapi_topic(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+pub async fn asyncapi_topic(State(state): State<AppState>, caller: Caller, Path(file): Path<String>) -> Response {
     match file.rsplit_once('.') {
-        Some((topic, format @ ("json" | "yaml"))) => asyncapi_document(&state, Some(topic), format).await,
+        Some((topic, format @ ("json" | "yaml"))) => asyncapi_document(&state, &caller, Some(topic), format).await,
         _ => not_found(1, &format!("document {file} (expected TOPIC.json or TOPIC.yaml)")),
     }
 }

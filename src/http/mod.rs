@@ -432,6 +432,17 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = metrics::method_label(request.method());
     let area = area_of(request.uri().path());
+    // A web page of a configured origin: its preflight is answered here, unauthenticated
+    // (browsers send none), and its answers say the origin may read them.
+    let cors = state
+        .security
+        .as_ref()
+        .and_then(|s| access::cors_origin(s, request.headers()));
+    if let Some(origin) = &cors {
+        if request.method() == axum::http::Method::OPTIONS {
+            return access::preflight(origin);
+        }
+    }
     let (request, admitted) = match &state.security {
         None => (request, None),
         Some(security) => match admit(&state, security, request, route.as_ref()).await {
@@ -452,6 +463,10 @@ async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Re
     };
     if let (Some(security), Some(admitted)) = (&state.security, admitted) {
         admitted.audit(security, response.status());
+    }
+    let mut response = response;
+    if let Some(origin) = cors {
+        access::allow_origin(&mut response, origin);
     }
     finish(&state, response, area, route.as_ref(), method, started).await
 }
@@ -541,16 +556,54 @@ async fn admit(
     if requirement == Requirement::Public {
         return Ok((Request::from_parts(parts, body), None));
     }
-    let client = parts.extensions.get::<server::ClientAddr>().map(|a| a.0.to_string());
+    let peer = parts.extensions.get::<server::ClientAddr>().map(|a| a.0);
+    let client = peer.map(|a| a.to_string());
+    let address = peer.map(|a| a.ip().to_string());
     let operation = format!("{} {}", parts.method, route.as_str());
-    let principal = match access::authenticate(security, &parts.headers) {
+    let given = access::credentials(&parts.headers);
+    let user = match &given {
+        Ok(Some(credentials)) => credentials.user().map(str::to_string),
+        _ => None,
+    };
+    // Too many failed logins for this user or from this address: refused before any check,
+    // right or wrong, so guessing gains nothing.
+    if !matches!(given, Ok(None)) {
+        if let Some(wait) = security.login_blocked(user.as_deref(), address.as_deref()) {
+            return Err(access::too_many(wait, "too many failed logins"));
+        }
+    }
+    let checked = match given {
+        Ok(given) => access::authenticate(security, given).await,
+        Err(err) => Err(err),
+    };
+    let principal = match checked {
         Ok(principal) => principal,
-        Err((AuthError::Invalid, user)) => {
+        Err(AuthError::Invalid) => {
+            security.login_failed(user.as_deref(), address.as_deref());
             security.record(AuditEvent::failed_login(user.as_deref(), client, operation));
             return Err(access::unauthorized(security));
         }
-        Err((AuthError::Missing, _)) => return Err(access::unauthorized(security)),
+        Err(AuthError::Missing) => return Err(access::unauthorized(security)),
     };
+    if let Err(wait) = security.admit_request(&principal) {
+        return Err(access::too_many(wait, "over this principal's request rate"));
+    }
+    // A consumer instance is its creator's: to anyone else it does not exist.
+    if route.as_str().starts_with("/consumers/{group}/instances/{instance}") {
+        if let (Some(broker), Some(group), Some(instance)) = (&state.broker, param("group"), param("instance")) {
+            if broker
+                .groups()
+                .owner(&group, &instance)
+                .is_some_and(|owner| owner != principal.name)
+            {
+                let unknown = crate::broker::groups::GroupError::UnknownMember {
+                    group,
+                    member: instance,
+                };
+                return Err(ApiError::from(unknown).into_response());
+            }
+        }
+    }
     let resource = match &requirement {
         Requirement::Needs(needed, resource) => {
             if !security.permits(&principal, *needed, resource) {

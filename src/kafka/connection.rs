@@ -259,18 +259,16 @@ async fn authenticate_step(kafka: &Kafka, session: &mut sasl::Session, body: Byt
             *session = next;
             Step::Answer(dispatch::respond(&peek, &response, version))
         }
-        Request::SaslAuthenticate(request) => {
-            match sasl::authenticate(security, session, request, peer.to_string()).await {
-                Ok((principal, response)) => Step::Authenticated(
-                    dispatch::respond(&peek, &response, version),
-                    Access::authenticated(principal, security.clone()),
-                ),
-                Err(response) => {
-                    tracing::warn!(%peer, "kafka: authentication failed; closing the connection");
-                    Step::Refused(dispatch::respond(&peek, &response, version))
-                }
+        Request::SaslAuthenticate(request) => match sasl::authenticate(security, session, request, peer).await {
+            Ok((principal, response)) => Step::Authenticated(
+                dispatch::respond(&peek, &response, version),
+                Access::authenticated(principal, security.clone()),
+            ),
+            Err(response) => {
+                tracing::warn!(%peer, "kafka: authentication failed; closing the connection");
+                Step::Refused(dispatch::respond(&peek, &response, version))
             }
-        }
+        },
         _ => Step::Refused(Reply::Close(format!(
             "{} before authenticating: this listener needs SASL (PLAIN) first",
             kafka_protocol::messages::ApiKey::try_from(peek.api_key)

@@ -53,8 +53,9 @@ pub async fn authenticate(
     security: &Arc<Security>,
     session: &Session,
     request: SaslAuthenticateRequest,
-    client: String,
+    peer: std::net::SocketAddr,
 ) -> Result<(Principal, SaslAuthenticateResponse), SaslAuthenticateResponse> {
+    let address = peer.ip().to_string();
     let failed = |code: ResponseError, message: &str| {
         SaslAuthenticateResponse::default()
             .with_error_code(code.code())
@@ -72,6 +73,13 @@ pub async fn authenticate(
                     "Authentication failed: malformed PLAIN credentials",
                 ));
             };
+            // Too many failures for this user or from this address: refused unchecked.
+            if security.login_blocked(Some(&user), Some(&address)).is_some() {
+                return Err(failed(
+                    ResponseError::SaslAuthenticationFailed,
+                    "Authentication failed: too many failed logins; try again later",
+                ));
+            }
             // Hashes are slow by design: off the async workers.
             let checked = {
                 let security = security.clone();
@@ -87,9 +95,10 @@ pub async fn authenticate(
             match checked {
                 Ok(Ok(principal)) => Ok((principal, SaslAuthenticateResponse::default())),
                 _ => {
+                    security.login_failed(Some(&user), Some(&address));
                     security.record(AuditEvent::failed_login(
                         Some(&user),
-                        Some(client),
+                        Some(peer.to_string()),
                         "kafka SaslAuthenticate PLAIN".to_string(),
                     ));
                     Err(failed(

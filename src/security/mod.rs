@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod grants;
+pub mod throttle;
 pub mod tls;
 pub mod users;
 
@@ -53,6 +54,16 @@ pub struct SecuritySettings {
     pub realm: Option<String>,
     /// TLS on the HTTP listener.
     pub tls: Option<tls::TlsSettings>,
+    /// Failed logins a user name or an address may have in a minute; past them its logins
+    /// are refused (429) until the minute is over, right or wrong [default: 10; 0: no limit].
+    pub login_failures_per_minute: Option<u32>,
+    /// Requests a principal may make per second, on average [default: no limit].
+    pub requests_per_second: Option<f64>,
+    /// Requests a principal may make at once, above the rate [default: requests_per_second].
+    pub burst: Option<f64>,
+    /// Origins whose web pages may call the API (CORS) [default: none].
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 /// Why a request has no principal.
@@ -92,6 +103,8 @@ pub struct Security {
     /// table of password hashes anyone can attack offline.
     salt: [u8; 32],
     audit: Option<Audit>,
+    logins: throttle::LoginThrottle,
+    rates: Option<throttle::RateLimiter>,
 }
 
 impl std::fmt::Debug for Security {
@@ -116,7 +129,20 @@ impl Security {
         let audit = Audit::open(&audit_path)?;
         let mut salt = [0u8; 32];
         getrandom::getrandom(&mut salt).map_err(|e| format!("no random bytes: {e}"))?;
+        let logins = throttle::LoginThrottle::new(
+            settings.login_failures_per_minute.unwrap_or(10),
+            Duration::from_secs(60),
+        );
+        let rates = match settings.requests_per_second {
+            Some(rate) if rate > 0.0 => Some(throttle::RateLimiter::new(rate, settings.burst.unwrap_or(rate))),
+            Some(rate) if rate < 0.0 || rate.is_nan() => {
+                return Err(format!("security.requests_per_second must be positive, not {rate}"))
+            }
+            _ => None,
+        };
         Ok(Security {
+            logins,
+            rates,
             settings,
             rules: RwLock::new(LoadedRules {
                 rules: Arc::new(rules),
@@ -158,23 +184,37 @@ impl Security {
         }
     }
 
-    fn verify_password(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
-        let key = {
-            let mut material = Vec::with_capacity(self.salt.len() + user.len() + password.len() + 1);
-            material.extend_from_slice(&self.salt);
-            material.extend_from_slice(user.as_bytes());
-            material.push(0);
-            material.extend_from_slice(password.as_bytes());
-            users::sha256(&material)
-        };
-        {
-            let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((principal, at)) = verified.get(&key) {
-                if at.elapsed() < VERIFIED_FOR {
-                    return Ok(principal.clone());
-                }
-            }
+    /// The principal of credentials that need no slow check: none, a token, or a password
+    /// verified recently. `None`: a password to check with [`Security::authenticate`], best
+    /// off the async workers.
+    pub fn authenticate_quickly(&self, credentials: Credentials<'_>) -> Option<Result<Principal, AuthError>> {
+        match credentials {
+            Credentials::Basic { user, password } => self.remembered(user, password).map(Ok),
+            other => Some(self.authenticate(other)),
         }
+    }
+
+    fn verified_key(&self, user: &str, password: &str) -> [u8; 32] {
+        let mut material = Vec::with_capacity(self.salt.len() + user.len() + password.len() + 1);
+        material.extend_from_slice(&self.salt);
+        material.extend_from_slice(user.as_bytes());
+        material.push(0);
+        material.extend_from_slice(password.as_bytes());
+        users::sha256(&material)
+    }
+
+    fn remembered(&self, user: &str, password: &str) -> Option<Principal> {
+        let key = self.verified_key(user, password);
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let (principal, at) = verified.get(&key)?;
+        (at.elapsed() < VERIFIED_FOR).then(|| principal.clone())
+    }
+
+    fn verify_password(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+        if let Some(principal) = self.remembered(user, password) {
+            return Ok(principal);
+        }
+        let key = self.verified_key(user, password);
         let principal = self.rules().verify_password(user, password).ok_or(AuthError::Invalid)?;
         let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         if verified.len() >= VERIFIED_ENTRIES {
@@ -185,6 +225,28 @@ impl Security {
         }
         verified.insert(key, (principal.clone(), Instant::now()));
         Ok(principal)
+    }
+
+    /// How long logins for `user` from `address` must wait after too many failures.
+    pub fn login_blocked(&self, user: Option<&str>, address: Option<&str>) -> Option<Duration> {
+        let keys = login_keys(user, address);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.logins.blocked(&keys)
+    }
+
+    /// Counts a failed login for `user` and `address`.
+    pub fn login_failed(&self, user: Option<&str>, address: Option<&str>) {
+        let keys = login_keys(user, address);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.logins.failed(&keys);
+    }
+
+    /// Takes one request from the principal's allowance, or says how long to wait.
+    pub fn admit_request(&self, principal: &Principal) -> Result<(), Duration> {
+        match &self.rates {
+            Some(rates) => rates.admit(&principal.name),
+            None => Ok(()),
+        }
     }
 
     /// May `principal` do `operation` on `resource`?
@@ -252,6 +314,17 @@ impl Security {
             audit.write(&event);
         }
     }
+}
+
+fn login_keys(user: Option<&str>, address: Option<&str>) -> Vec<String> {
+    let mut keys = Vec::with_capacity(2);
+    if let Some(user) = user {
+        keys.push(format!("user:{user}"));
+    }
+    if let Some(address) = address {
+        keys.push(format!("address:{address}"));
+    }
+    keys
 }
 
 fn read_rules(path: &Path) -> Result<(Rules, Option<SystemTime>), String> {

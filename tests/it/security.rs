@@ -91,12 +91,19 @@ struct Secured {
 }
 
 async fn secured(anonymous: Anonymous) -> Secured {
-    let dir = temp_dir("herald-security");
-    let settings = SecuritySettings {
+    secured_with(|settings| SecuritySettings {
         allow_anonymous: anonymous,
+        ..settings
+    })
+    .await
+}
+
+async fn secured_with(adjust: impl FnOnce(SecuritySettings) -> SecuritySettings) -> Secured {
+    let dir = temp_dir("herald-security");
+    let settings = adjust(SecuritySettings {
         users_file: Some(users_file(&dir)),
         ..SecuritySettings::default()
-    };
+    });
     let security = Arc::new(Security::open(settings, &dir).expect("open security"));
     let for_state = security.clone();
     let r = TestRegistry::with_broker_and(&dir, move |state| state.with_security(for_state)).await;
@@ -383,7 +390,8 @@ async fn the_denial_matrix() {
             [true, true, true, false],
         ),
         (Method::GET, "/metrics", None, [true, true, true, false]),
-        (Method::GET, "/ui/index.html", None, [true, true, true, false]),
+        (Method::GET, "/ui/index.html", None, [true, true, true, true]),
+        (Method::GET, "/ui/topics/orders.html", None, [true, true, true, false]),
         (
             Method::DELETE,
             "/subjects/payments-value/versions/2",
@@ -407,6 +415,9 @@ async fn the_denial_matrix() {
                     "{user} {method} {path}: {status} {}",
                     reply.text
                 );
+            } else if path.starts_with("/ui/") {
+                // Docs pages answer what may not be seen as what does not exist.
+                assert_eq!(status, 404, "{user} {method} {path}: {}", reply.text);
             } else {
                 assert_eq!(
                     (status, reply.code()),
@@ -615,4 +626,196 @@ async fn the_users_file_is_reloaded_and_a_bad_edit_keeps_the_rules() {
     s.as_user("payments", Method::GET, "/subjects", None)
         .await
         .fails(401, 40101);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_pages_show_only_what_the_reader_may_see() {
+    let s = secured(Anonymous::No).await;
+    for topic in ["orders", "payments"] {
+        s.as_user("root", Method::POST, "/topics", Some(&json!({"name": topic})))
+            .await;
+        s.as_user(
+            "root",
+            Method::POST,
+            &format!("/subjects/{topic}-value/versions"),
+            Some(&schema("Order")),
+        )
+        .await
+        .ok();
+    }
+    let catalog = s.as_user("payments", Method::GET, "/ui/index.html", None).await;
+    assert_eq!(catalog.status, 200);
+    assert!(
+        catalog.text.contains("payments") && !catalog.text.contains("orders"),
+        "{}",
+        catalog.text
+    );
+    let everything = s.as_user("reader", Method::GET, "/ui/index.html", None).await;
+    assert!(everything.text.contains("payments") && everything.text.contains("orders"));
+    assert_eq!(
+        s.as_user("payments", Method::GET, "/ui/topics/orders.html", None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        s.as_user("payments", Method::GET, "/ui/topics/payments.html", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.as_user("payments", Method::GET, "/ui/subjects/orders-value.html", None)
+            .await
+            .status,
+        404
+    );
+    let asyncapi = s.as_user("payments", Method::GET, "/asyncapi.json", None).await.ok();
+    let channels: Vec<&String> = asyncapi["channels"].as_object().unwrap().keys().collect();
+    assert_eq!(channels, ["payments"]);
+    assert_eq!(
+        s.as_user("payments", Method::GET, "/asyncapi/orders.json", None)
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_instance_is_its_creators() {
+    let s = secured(Anonymous::No).await;
+    s.as_user("root", Method::POST, "/topics", Some(&json!({"name": "payments"})))
+        .await;
+    let created = s
+        .as_user(
+            "payments",
+            Method::POST,
+            "/consumers/payments-g",
+            Some(&json!({"name": "mine", "format": "json"})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let path = "/consumers/payments-g/instances/mine/subscription";
+    let topics = json!({"topics": ["payments"]});
+    s.as_user("payments", Method::POST, path, Some(&topics)).await;
+    assert_eq!(
+        s.as_user("payments", Method::GET, path, None).await.ok()["topics"],
+        json!(["payments"])
+    );
+    // Another principal allowed in the group is told the instance does not exist.
+    let other = s.as_user("dev", Method::GET, path, None).await;
+    let missing = s
+        .as_user(
+            "dev",
+            Method::GET,
+            "/consumers/payments-g/instances/nobody/subscription",
+            None,
+        )
+        .await;
+    assert_eq!((other.status, other.code()), (missing.status, missing.code()));
+    assert_eq!(other.status, 404);
+    assert_eq!(
+        s.as_user("dev", Method::DELETE, "/consumers/payments-g/instances/mine", None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        s.as_user("payments", Method::DELETE, "/consumers/payments-g/instances/mine", None)
+            .await
+            .status,
+        204
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_and_request_rates_are_limited() {
+    let s = secured_with(|settings| SecuritySettings {
+        login_failures_per_minute: Some(3),
+        requests_per_second: Some(1.0),
+        burst: Some(5.0),
+        ..settings
+    })
+    .await;
+    for _ in 0..3 {
+        s.call_with(Some(&basic("dev", "guess")), Method::GET, "/subjects", None)
+            .await
+            .fails(401, 40101);
+    }
+    // Past the limit, even the right password is refused for the rest of the minute.
+    let blocked = s
+        .call_with(Some(&basic("dev", "dev-pass")), Method::GET, "/subjects", None)
+        .await;
+    let message = blocked.fails(429, 42901);
+    assert!(message.contains("too many failed logins"), "{message}");
+    // Other users are not held back.
+    s.as_user("reader", Method::GET, "/subjects", None).await.ok();
+    // A principal's rate: a burst of 5 (one already spent above), then 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            s.as_user("reader", Method::GET, "/subjects", None)
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429], "{statuses:?}");
+    let request = Request::builder()
+        .uri("/subjects")
+        .header(header::AUTHORIZATION, basic("reader", "reader-pass"))
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(s.r.app.clone(), request).await.unwrap();
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_answers_only_configured_origins() {
+    let s = secured_with(|settings| SecuritySettings {
+        cors_origins: vec!["https://catalog.example.com".to_string()],
+        ..settings
+    })
+    .await;
+    let send = |origin: &'static str, method: Method| {
+        let request = Request::builder()
+            .method(method)
+            .uri("/subjects")
+            .header(header::ORIGIN, origin)
+            .header(header::AUTHORIZATION, basic("reader", "reader-pass"))
+            .header("Access-Control-Request-Method", "GET")
+            .body(Body::empty())
+            .unwrap();
+        tower::ServiceExt::oneshot(s.r.app.clone(), request)
+    };
+    let allowed = send("https://catalog.example.com", Method::GET).await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://catalog.example.com"
+    );
+    let preflight = send("https://catalog.example.com", Method::OPTIONS).await.unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert!(preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .contains("Authorization"));
+    let other = send("https://evil.example.net", Method::GET).await.unwrap();
+    assert!(other.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // Without configured origins nothing carries CORS headers.
+    let plain = secured(Anonymous::No).await;
+    let request = Request::builder()
+        .uri("/subjects")
+        .header(header::ORIGIN, "https://catalog.example.com")
+        .header(header::AUTHORIZATION, basic("reader", "reader-pass"))
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(plain.r.app.clone(), request).await.unwrap();
+    assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }

@@ -570,6 +570,7 @@ impl Partitions for OnePartition {
 
 fn rest_member() -> MemberConfig {
     MemberConfig {
+        owner: None,
         reset: Reset::Earliest,
         auto_commit: false,
         session_timeout: Duration::from_secs(60),
