@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use clap::Args;
 
 use super::{CliError, Outcome};
-use crate::security::users::{hash_password, new_token, sha256, to_hex, Rules};
+use crate::security::users::{hash_password, new_token, scram_credentials, sha256, to_hex, Rules};
 
 #[derive(Debug, Args)]
 pub struct UsersAddArgs {
@@ -54,10 +54,13 @@ pub fn run_users_add(args: &UsersAddArgs) -> Result<Outcome, CliError> {
         return Err(CliError("the password must have at least 8 characters".to_string()));
     }
     let hash = hash_password(&password).map_err(CliError)?;
+    let (scram_sha256, scram_sha512) = scram_credentials(&password).map_err(CliError)?;
     let entry = format!(
-        "\n[[users]]\nname = {}\npassword_hash = {}\nroles = {}\n",
+        "\n[[users]]\nname = {}\npassword_hash = {}\nscram_sha256 = {}\nscram_sha512 = {}\nroles = {}\n",
         toml_string(&args.name),
         toml_string(&hash),
+        toml_string(&scram_sha256),
+        toml_string(&scram_sha512),
         toml_list(&args.roles)
     );
     append_entry(&args.file, &entry, "users", &args.name)?;

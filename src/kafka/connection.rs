@@ -260,17 +260,18 @@ async fn authenticate_step(kafka: &Kafka, session: &mut sasl::Session, body: Byt
             Step::Answer(dispatch::respond(&peek, &response, version))
         }
         Request::SaslAuthenticate(request) => match sasl::authenticate(security, session, request, peer).await {
-            Ok((principal, response)) => Step::Authenticated(
+            sasl::Outcome::Continue(response) => Step::Answer(dispatch::respond(&peek, &response, version)),
+            sasl::Outcome::Done(principal, response) => Step::Authenticated(
                 dispatch::respond(&peek, &response, version),
                 Access::authenticated(principal, security.clone()),
             ),
-            Err(response) => {
+            sasl::Outcome::Failed(response) => {
                 tracing::warn!(%peer, "kafka: authentication failed; closing the connection");
                 Step::Refused(dispatch::respond(&peek, &response, version))
             }
         },
         _ => Step::Refused(Reply::Close(format!(
-            "{} before authenticating: this listener needs SASL (PLAIN) first",
+            "{} before authenticating: this listener needs SASL (PLAIN or SCRAM) first",
             kafka_protocol::messages::ApiKey::try_from(peek.api_key)
                 .map_or_else(|_| format!("api key {}", peek.api_key), |key| format!("{key:?}"))
         ))),

@@ -1,6 +1,7 @@
-//! SASL on the Kafka listener: SaslHandshake (v1) then SaslAuthenticate with PLAIN, checked
-//! against the users file's users, as the HTTP door checks Basic credentials (and through
-//! the same cache of verified passwords). Until a connection has authenticated it may only
+//! SASL on the Kafka listener: SaslHandshake (v1) then SaslAuthenticate with PLAIN (one
+//! round, checked against the users file's password hashes as HTTP Basic is, through the
+//! same cache of verified passwords) or SCRAM-SHA-256/512 (two rounds, against the SCRAM
+//! credentials `herald users add` stores). Until a connection has authenticated it may only
 //! ask ApiVersions, SaslHandshake and SaslAuthenticate; anything else closes it, as Kafka
 //! closes a SASL listener's unauthenticated connections.
 
@@ -13,10 +14,11 @@ use kafka_protocol::messages::{
 };
 
 use super::cluster::str;
+use crate::security::scram::{self, ScramHash, ServerFirst};
 use crate::security::{AuditEvent, Credentials, Principal, Security};
 
 /// The mechanisms offered.
-pub const MECHANISMS: &[&str] = &["PLAIN"];
+pub const MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
 
 /// Where a connection is in its authentication.
 #[derive(Debug, Default)]
@@ -24,61 +26,90 @@ pub enum Session {
     /// No handshake yet.
     #[default]
     Start,
-    /// A handshake chose this mechanism.
-    Mechanism(String),
+    /// A handshake chose PLAIN.
+    Plain,
+    /// A handshake chose SCRAM with this hash; its first message is next.
+    Scram(ScramHash),
+    /// The server's first SCRAM message was sent; the client's proof is next.
+    ScramProof(Box<ServerFirst>),
 }
 
 /// What a handshake answers, and the session after it.
 pub fn handshake(request: &SaslHandshakeRequest) -> (SaslHandshakeResponse, Session) {
     let asked = request.mechanism.as_str();
     let offered: Vec<_> = MECHANISMS.iter().map(|m| str(m)).collect();
-    if MECHANISMS.contains(&asked) {
-        (
-            SaslHandshakeResponse::default().with_mechanisms(offered),
-            Session::Mechanism(asked.to_string()),
-        )
-    } else {
-        (
-            SaslHandshakeResponse::default()
-                .with_error_code(ResponseError::UnsupportedSaslMechanism.code())
-                .with_mechanisms(offered),
-            Session::Start,
-        )
-    }
+    let session = match asked {
+        "PLAIN" => Session::Plain,
+        other => match ScramHash::from_mechanism(other) {
+            Some(hash) => Session::Scram(hash),
+            None => {
+                return (
+                    SaslHandshakeResponse::default()
+                        .with_error_code(ResponseError::UnsupportedSaslMechanism.code())
+                        .with_mechanisms(offered),
+                    Session::Start,
+                )
+            }
+        },
+    };
+    (SaslHandshakeResponse::default().with_mechanisms(offered), session)
 }
 
-/// The outcome of a SaslAuthenticate: the principal, or the failure to answer (after
-/// which the connection is closed).
-pub async fn authenticate(
-    security: &Arc<Security>,
-    session: &Session,
-    request: SaslAuthenticateRequest,
-    peer: std::net::SocketAddr,
-) -> Result<(Principal, SaslAuthenticateResponse), SaslAuthenticateResponse> {
-    let address = peer.ip().to_string();
-    let failed = |code: ResponseError, message: &str| {
+/// What a SaslAuthenticate leads to.
+pub enum Outcome {
+    /// Answered; the exchange goes on (SCRAM's first round).
+    Continue(SaslAuthenticateResponse),
+    /// Authenticated as this principal.
+    Done(Principal, SaslAuthenticateResponse),
+    /// Refused: answered, then the connection is closed.
+    Failed(SaslAuthenticateResponse),
+}
+
+fn failed(code: ResponseError, message: &str) -> Outcome {
+    Outcome::Failed(
         SaslAuthenticateResponse::default()
             .with_error_code(code.code())
-            .with_error_message(Some(str(message)))
+            .with_error_message(Some(str(message))),
+    )
+}
+
+const INVALID: &str = "Authentication failed: Invalid username or password";
+
+/// One SaslAuthenticate of a connection in `session`, which it moves on.
+pub async fn authenticate(
+    security: &Arc<Security>,
+    session: &mut Session,
+    request: SaslAuthenticateRequest,
+    peer: std::net::SocketAddr,
+) -> Outcome {
+    let address = peer.ip().to_string();
+    let refuse = |user: &str| {
+        security.login_failed(Some(user), Some(&address));
+        security.record(AuditEvent::failed_login(
+            Some(user),
+            Some(peer.to_string()),
+            "kafka SaslAuthenticate".to_string(),
+        ));
+        failed(ResponseError::SaslAuthenticationFailed, INVALID)
     };
-    match session {
-        Session::Start => Err(failed(
-            ResponseError::IllegalSaslState,
-            "SaslAuthenticate before SaslHandshake",
-        )),
-        Session::Mechanism(mechanism) if mechanism == "PLAIN" => {
+    let blocked = |user: &str| security.login_blocked(Some(user), Some(&address)).is_some();
+    let too_many = || {
+        failed(
+            ResponseError::SaslAuthenticationFailed,
+            "Authentication failed: too many failed logins; try again later",
+        )
+    };
+    match std::mem::take(session) {
+        Session::Start => failed(ResponseError::IllegalSaslState, "SaslAuthenticate before SaslHandshake"),
+        Session::Plain => {
             let Some((user, password)) = plain(&request.auth_bytes) else {
-                return Err(failed(
+                return failed(
                     ResponseError::SaslAuthenticationFailed,
                     "Authentication failed: malformed PLAIN credentials",
-                ));
+                );
             };
-            // Too many failures for this user or from this address: refused unchecked.
-            if security.login_blocked(Some(&user), Some(&address)).is_some() {
-                return Err(failed(
-                    ResponseError::SaslAuthenticationFailed,
-                    "Authentication failed: too many failed logins; try again later",
-                ));
+            if blocked(&user) {
+                return too_many();
             }
             // Hashes are slow by design: off the async workers.
             let checked = {
@@ -93,25 +124,50 @@ pub async fn authenticate(
                 .await
             };
             match checked {
-                Ok(Ok(principal)) => Ok((principal, SaslAuthenticateResponse::default())),
-                _ => {
-                    security.login_failed(Some(&user), Some(&address));
-                    security.record(AuditEvent::failed_login(
-                        Some(&user),
-                        Some(peer.to_string()),
-                        "kafka SaslAuthenticate PLAIN".to_string(),
-                    ));
-                    Err(failed(
-                        ResponseError::SaslAuthenticationFailed,
-                        "Authentication failed: Invalid username or password",
-                    ))
-                }
+                Ok(Ok(principal)) => Outcome::Done(principal, SaslAuthenticateResponse::default()),
+                _ => refuse(&user),
             }
         }
-        Session::Mechanism(other) => Err(failed(
-            ResponseError::UnsupportedSaslMechanism,
-            &format!("mechanism {other} is not offered"),
-        )),
+        Session::Scram(hash) => {
+            let first = scram::server_first(
+                hash,
+                &request.auth_bytes,
+                &Security::nonce(),
+                |user| security.scram(user, hash).map(|(credentials, _)| credentials),
+                |user| security.made_up_salt(user),
+            );
+            match first {
+                Ok((state, _)) if blocked(&state.user) => too_many(),
+                Ok((state, answer)) => {
+                    *session = Session::ScramProof(Box::new(state));
+                    Outcome::Continue(SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(answer)))
+                }
+                Err(why) => failed(
+                    ResponseError::SaslAuthenticationFailed,
+                    &format!("Authentication failed: {why}"),
+                ),
+            }
+        }
+        Session::ScramProof(state) => match state.server_final(&request.auth_bytes) {
+            Ok(answer) => {
+                let hash = state.hash();
+                match security.scram(&state.user, hash) {
+                    Some((_, roles)) => Outcome::Done(
+                        Principal {
+                            name: state.user.clone(),
+                            roles,
+                        },
+                        SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(answer)),
+                    ),
+                    // Removed from the users file during the exchange.
+                    None => refuse(&state.user),
+                }
+            }
+            Err(why) => {
+                tracing::debug!(user = %state.user, reason = %why, "kafka: SCRAM proof refused");
+                refuse(&state.user)
+            }
+        },
     }
 }
 
@@ -147,10 +203,12 @@ mod tests {
     fn handshakes_offer_plain_and_refuse_the_rest() {
         let (ok, session) = handshake(&SaslHandshakeRequest::default().with_mechanism(str("PLAIN")));
         assert_eq!(ok.error_code, 0);
-        assert!(matches!(session, Session::Mechanism(m) if m == "PLAIN"));
+        assert!(matches!(session, Session::Plain));
+        let (_, session) = handshake(&SaslHandshakeRequest::default().with_mechanism(str("SCRAM-SHA-512")));
+        assert!(matches!(session, Session::Scram(ScramHash::Sha512)));
         let (refused, session) = handshake(&SaslHandshakeRequest::default().with_mechanism(str("GSSAPI")));
         assert_eq!(refused.error_code, ResponseError::UnsupportedSaslMechanism.code());
-        assert_eq!(refused.mechanisms, vec![str("PLAIN")]);
+        assert_eq!(refused.mechanisms.len(), 3);
         assert!(matches!(session, Session::Start));
     }
 }

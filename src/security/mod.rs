@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod grants;
+pub mod scram;
 pub mod throttle;
 pub mod tls;
 pub mod users;
@@ -54,8 +55,9 @@ pub struct SecuritySettings {
     pub realm: Option<String>,
     /// TLS on the HTTP listener.
     pub tls: Option<tls::TlsSettings>,
-    /// Failed logins a user name or an address may have in a minute; past them its logins
-    /// are refused (429) until the minute is over, right or wrong [default: 10; 0: no limit].
+    /// Failed logins a user name may have in a minute (an address ten times as many); past
+    /// them its logins are refused (429) until the minute is over, right or wrong
+    /// [default: 10; 0: no limit].
     pub login_failures_per_minute: Option<u32>,
     /// Requests a principal may make per second, on average [default: no limit].
     pub requests_per_second: Option<f64>,
@@ -103,7 +105,10 @@ pub struct Security {
     /// table of password hashes anyone can attack offline.
     salt: [u8; 32],
     audit: Option<Audit>,
-    logins: throttle::LoginThrottle,
+    /// Failed logins by user name, and by address (where many users may share one: a NAT,
+    /// a proxy, every client on this machine), which gets ten times the allowance.
+    logins_by_user: throttle::LoginThrottle,
+    logins_by_address: throttle::LoginThrottle,
     rates: Option<throttle::RateLimiter>,
 }
 
@@ -129,10 +134,9 @@ impl Security {
         let audit = Audit::open(&audit_path)?;
         let mut salt = [0u8; 32];
         getrandom::getrandom(&mut salt).map_err(|e| format!("no random bytes: {e}"))?;
-        let logins = throttle::LoginThrottle::new(
-            settings.login_failures_per_minute.unwrap_or(10),
-            Duration::from_secs(60),
-        );
+        let failures = settings.login_failures_per_minute.unwrap_or(10);
+        let logins_by_user = throttle::LoginThrottle::new(failures, Duration::from_secs(60));
+        let logins_by_address = throttle::LoginThrottle::new(failures.saturating_mul(10), Duration::from_secs(60));
         let rates = match settings.requests_per_second {
             Some(rate) if rate > 0.0 => Some(throttle::RateLimiter::new(rate, settings.burst.unwrap_or(rate))),
             Some(rate) if rate < 0.0 || rate.is_nan() => {
@@ -141,7 +145,8 @@ impl Security {
             _ => None,
         };
         Ok(Security {
-            logins,
+            logins_by_user,
+            logins_by_address,
             rates,
             settings,
             rules: RwLock::new(LoadedRules {
@@ -227,18 +232,46 @@ impl Security {
         Ok(principal)
     }
 
+    /// A user's SCRAM credentials for `hash`, with its roles.
+    pub fn scram(&self, user: &str, hash: scram::ScramHash) -> Option<(scram::ScramCredentials, Vec<String>)> {
+        self.rules().scram(user, hash)
+    }
+
+    /// A salt for a user without SCRAM credentials, the same on every attempt (as a real
+    /// one would be) and unguessable, so that the exchange does not tell who exists.
+    pub fn made_up_salt(&self, user: &str) -> Vec<u8> {
+        let mut material = self.salt.to_vec();
+        material.extend_from_slice(b"scram-salt");
+        material.extend_from_slice(user.as_bytes());
+        users::sha256(&material)[..16].to_vec()
+    }
+
+    /// A fresh nonce for a SCRAM exchange: hex digits only, since some clients (librdkafka
+    /// 2.0) mangle a nonce holding base64's `+` or `/`.
+    pub fn nonce() -> String {
+        let mut bytes = [0u8; 18];
+        // Without randomness no exchange can be safe; an empty nonce fails the client.
+        if getrandom::getrandom(&mut bytes).is_err() {
+            return String::new();
+        }
+        users::to_hex(&bytes)
+    }
+
     /// How long logins for `user` from `address` must wait after too many failures.
     pub fn login_blocked(&self, user: Option<&str>, address: Option<&str>) -> Option<Duration> {
-        let keys = login_keys(user, address);
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.logins.blocked(&keys)
+        let by_user = user.and_then(|u| self.logins_by_user.blocked(&[u]));
+        let by_address = address.and_then(|a| self.logins_by_address.blocked(&[a]));
+        by_user.max(by_address)
     }
 
     /// Counts a failed login for `user` and `address`.
     pub fn login_failed(&self, user: Option<&str>, address: Option<&str>) {
-        let keys = login_keys(user, address);
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.logins.failed(&keys);
+        if let Some(user) = user {
+            self.logins_by_user.failed(&[user]);
+        }
+        if let Some(address) = address {
+            self.logins_by_address.failed(&[address]);
+        }
     }
 
     /// Takes one request from the principal's allowance, or says how long to wait.
@@ -314,17 +347,6 @@ impl Security {
             audit.write(&event);
         }
     }
-}
-
-fn login_keys(user: Option<&str>, address: Option<&str>) -> Vec<String> {
-    let mut keys = Vec::with_capacity(2);
-    if let Some(user) = user {
-        keys.push(format!("user:{user}"));
-    }
-    if let Some(address) = address {
-        keys.push(format!("address:{address}"));
-    }
-    keys
 }
 
 fn read_rules(path: &Path) -> Result<(Rules, Option<SystemTime>), String> {

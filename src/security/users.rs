@@ -30,6 +30,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::grants::{Grant, Grantee, Grants, Match, Operation, Principal, ResourceKind};
+use super::scram::{ScramCredentials, ScramHash, ITERATIONS};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +50,9 @@ struct UserEntry {
     password_hash: String,
     #[serde(default)]
     roles: Vec<String>,
+    /// SCRAM credentials for the Kafka listener (`herald users add` writes them).
+    scram_sha256: Option<String>,
+    scram_sha512: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +93,8 @@ enum PasswordCheck {
 struct User {
     check: PasswordCheck,
     roles: Vec<String>,
+    scram_sha256: Option<ScramCredentials>,
+    scram_sha512: Option<ScramCredentials>,
 }
 
 /// The users, tokens and grants in force.
@@ -113,8 +119,16 @@ impl Rules {
                 ));
             }
             let check = password_check(&user.password_hash).map_err(|why| format!("user {:?}: {why}", user.name))?;
+            let scram = |text: &Option<String>, hash: ScramHash| {
+                text.as_deref()
+                    .map(|t| ScramCredentials::parse(t, hash))
+                    .transpose()
+                    .map_err(|why| format!("user {:?}: {}: {why}", user.name, hash.mechanism()))
+            };
             let entry = User {
                 check,
+                scram_sha256: scram(&user.scram_sha256, ScramHash::Sha256)?,
+                scram_sha512: scram(&user.scram_sha512, ScramHash::Sha512)?,
                 roles: user.roles,
             };
             if rules.users.insert(user.name.clone(), entry).is_some() {
@@ -181,6 +195,16 @@ impl Rules {
             name: name.to_string(),
             roles: user.roles.clone(),
         })
+    }
+
+    /// A user's SCRAM credentials for `hash`, and its roles.
+    pub fn scram(&self, name: &str, hash: ScramHash) -> Option<(ScramCredentials, Vec<String>)> {
+        let user = self.users.get(name)?;
+        let credentials = match hash {
+            ScramHash::Sha256 => user.scram_sha256.clone(),
+            ScramHash::Sha512 => user.scram_sha512.clone(),
+        }?;
+        Some((credentials, user.roles.clone()))
     }
 
     /// The principal of a bearer token. Tokens are looked up by their SHA-256, so timing
@@ -256,6 +280,19 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// The SCRAM-SHA-256 and SCRAM-SHA-512 credentials of `password`, each with a fresh salt,
+/// as the users file writes them.
+pub fn scram_credentials(password: &str) -> Result<(String, String), String> {
+    let mut salts = [[0u8; 16]; 2];
+    for salt in &mut salts {
+        getrandom::getrandom(salt).map_err(|e| format!("no random bytes for a salt: {e}"))?;
+    }
+    Ok((
+        ScramCredentials::derive(ScramHash::Sha256, password, &salts[0], ITERATIONS).to_text(),
+        ScramCredentials::derive(ScramHash::Sha512, password, &salts[1], ITERATIONS).to_text(),
+    ))
 }
 
 /// A new bearer token: 32 random bytes, hex. Only its SHA-256 is ever stored.

@@ -1334,9 +1334,18 @@ fn basic_header(credentials: &str) -> String {
 }
 
 fn kcat_as(bootstrap: &str, credentials: &str, args: &[&str]) -> Command {
+    kcat_with(bootstrap, "PLAIN", credentials, args)
+}
+
+fn kcat_with(bootstrap: &str, mechanism: &str, credentials: &str, args: &[&str]) -> Command {
     let (user, password) = credentials.split_once(':').unwrap();
     let mut command = kcat(bootstrap, args);
-    command.args(["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN"]);
+    command.args([
+        "-X",
+        "security.protocol=SASL_PLAINTEXT",
+        "-X",
+        &format!("sasl.mechanisms={mechanism}"),
+    ]);
     command.args([
         "-X",
         &format!("sasl.username={user}"),
@@ -1399,15 +1408,18 @@ fn kcat_authenticates_with_sasl_plain_and_grants_apply() {
         b"b-1\n",
     );
 
-    for command in [
-        kcat_as(&bootstrap, "bob:wrong-password", &["-L", "-m", "5"]),
-        kcat(&bootstrap, &["-L", "-m", "5"]),
-    ] {
-        let what = format!("{command:?}");
-        let output = run(command, b"");
-        assert!(!output.status.success(), "{what} succeeded");
-    }
-    // Only the admin's three records are in `orders`: the refused ones never landed.
+    // SCRAM-SHA-256 and -512 with the same users (`herald users add` stored their SCRAM
+    // credentials): the same grants, and a wrong password gets nothing.
+    run_ok(
+        kcat_with(&bootstrap, "SCRAM-SHA-256", ALICE, &["-P", "-t", "orders", "-p", "0"]),
+        b"o-4\n",
+    );
+    let scram_metadata = run_ok(kcat_with(&bootstrap, "SCRAM-SHA-512", BOB, &["-L", "-J"]), b"");
+    assert!(
+        scram_metadata.contains("bob-events") && !scram_metadata.contains("\"orders\""),
+        "{scram_metadata}"
+    );
+    // Only the admin's four records are in `orders`: the refused ones never landed.
     let read = run_ok(
         kcat_as(
             &bootstrap,
@@ -1416,7 +1428,19 @@ fn kcat_authenticates_with_sasl_plain_and_grants_apply() {
         ),
         b"",
     );
-    assert_eq!(read.lines().count(), 3);
+    assert_eq!(read.lines().count(), 4);
+    // Wrong and unknown credentials, and none at all, get nothing (last: the failures count
+    // against this address).
+    for command in [
+        kcat_as(&bootstrap, "bob:wrong-password", &["-L", "-m", "5"]),
+        kcat_with(&bootstrap, "SCRAM-SHA-512", "bob:wrong-password", &["-L", "-m", "5"]),
+        kcat_with(&bootstrap, "SCRAM-SHA-256", "mallory:any-password", &["-L", "-m", "5"]),
+        kcat(&bootstrap, &["-L", "-m", "5"]),
+    ] {
+        let what = format!("{command:?}");
+        let output = run(command, b"");
+        assert!(!output.status.success(), "{what} succeeded");
+    }
 }
 
 /// confluent-kafka's Producer, Consumer and AdminClient with SASL/PLAIN: see
@@ -1438,9 +1462,9 @@ fn confluent_clients_with_sasl_plain() {
     assert!(stdout.contains("ok: all checks"), "{stdout}");
 }
 
-/// The official Java client's whole check, authenticated with SASL/PLAIN as an admin.
+/// The official Java client's whole check, authenticated with SASL/SCRAM-SHA-512 as an admin.
 #[test]
-fn java_client_with_sasl_plain() {
+fn java_client_with_sasl_scram() {
     if no_listener() {
         return;
     }
@@ -1473,6 +1497,7 @@ fn java_client_with_sasl_plain() {
         &registered["id"].to_string(),
     ]);
     command.env("HERALD_KAFKA_SASL", ALICE);
+    command.env("HERALD_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
     let stdout = run_ok(command, b"");
     assert!(stdout.lines().any(|l| l == "ok: java"), "{stdout}");
     // Without credentials the same client gets nowhere.

@@ -196,8 +196,9 @@ public final class KafkaCheck {
   }
 
   /**
-   * SASL/PLAIN credentials from HERALD_KAFKA_SASL ("user:password"), when set: the same
-   * checks against a server whose Kafka listener requires authentication.
+   * SASL credentials from HERALD_KAFKA_SASL ("user:password"), when set, with the mechanism
+   * in HERALD_KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; PLAIN by default):
+   * the same checks against a server whose Kafka listener requires authentication.
    */
   static void secure(Properties props) {
     String sasl = System.getenv("HERALD_KAFKA_SASL");
@@ -207,11 +208,17 @@ public final class KafkaCheck {
     int colon = sasl.indexOf(':');
     String user = sasl.substring(0, colon);
     String password = sasl.substring(colon + 1);
+    String mechanism = System.getenv().getOrDefault("HERALD_KAFKA_SASL_MECHANISM", "PLAIN");
+    String module =
+        mechanism.startsWith("SCRAM")
+            ? "org.apache.kafka.common.security.scram.ScramLoginModule"
+            : "org.apache.kafka.common.security.plain.PlainLoginModule";
     props.put("security.protocol", "SASL_PLAINTEXT");
-    props.put("sasl.mechanism", "PLAIN");
+    props.put("sasl.mechanism", mechanism);
     props.put(
         "sasl.jaas.config",
-        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+        module
+            + " required username=\""
             + user
             + "\" password=\""
             + password
