@@ -73,6 +73,21 @@ pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<
     }
 }
 
+/// Whether a request changes what the audit log records: registrations, deletes, configs
+/// and modes, topics, contexts, consumer offset resets. Reads are not, nor are lookups and
+/// compatibility checks (POSTs that read), produced records (data, not configuration), or a
+/// REST consumer's own reading and committing.
+pub fn audited(method: &Method, route: &str, requirement: &Requirement) -> bool {
+    use Operation::*;
+    if matches!(*method, Method::GET | Method::HEAD) {
+        return false;
+    }
+    if route.starts_with("/consumers/") {
+        return route.contains("/positions");
+    }
+    !matches!(requirement, Requirement::Needs(Read | Describe | Produce | Consume, _))
+}
+
 /// The credentials a request carries. Malformed ones are invalid credentials, not none.
 pub fn credentials(headers: &HeaderMap) -> Result<Option<OwnedCredentials>, AuthError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
@@ -86,11 +101,8 @@ pub fn credentials(headers: &HeaderMap) -> Result<Option<OwnedCredentials>, Auth
             .decode_to_vec(rest.as_bytes())
             .map_err(|_| AuthError::Invalid)?;
         let text = String::from_utf8(decoded).map_err(|_| AuthError::Invalid)?;
-        let (user, password) = text.split_once(':').ok_or(AuthError::Invalid)?;
-        Ok(Some(OwnedCredentials::Basic {
-            user: user.to_string(),
-            password: password.to_string(),
-        }))
+        let colon = text.find(':').ok_or(AuthError::Invalid)?;
+        Ok(Some(OwnedCredentials::Basic { text, colon }))
     } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
         Ok(Some(OwnedCredentials::Bearer(rest.to_string())))
     } else {
@@ -98,17 +110,21 @@ pub fn credentials(headers: &HeaderMap) -> Result<Option<OwnedCredentials>, Auth
     }
 }
 
-/// Credentials as read from a header.
+/// Credentials as read from a header: Basic's `user:password` (split at the first colon,
+/// as clients split `basic.auth.user.info`), or a bearer token.
 #[derive(Debug, Clone)]
 pub enum OwnedCredentials {
-    Basic { user: String, password: String },
+    Basic { text: String, colon: usize },
     Bearer(String),
 }
 
 impl OwnedCredentials {
     pub fn borrow(&self) -> Credentials<'_> {
         match self {
-            OwnedCredentials::Basic { user, password } => Credentials::Basic { user, password },
+            OwnedCredentials::Basic { text, colon } => Credentials::Basic {
+                user: &text[..*colon],
+                password: &text[*colon + 1..],
+            },
             OwnedCredentials::Bearer(token) => Credentials::Bearer(token),
         }
     }
@@ -116,7 +132,7 @@ impl OwnedCredentials {
     /// The user name given, for the audit log (never the password or token).
     pub fn user(&self) -> Option<&str> {
         match self {
-            OwnedCredentials::Basic { user, .. } => Some(user),
+            OwnedCredentials::Basic { text, colon } => Some(&text[..*colon]),
             OwnedCredentials::Bearer(_) => None,
         }
     }
@@ -125,14 +141,14 @@ impl OwnedCredentials {
 /// The principal of credentials read from a request. A password not verified recently is
 /// checked on a blocking thread: argon2 is slow by design, and a flood of guesses must not
 /// hold up the async workers answering everyone else.
-pub async fn authenticate(security: &Arc<Security>, given: Option<OwnedCredentials>) -> Result<Principal, AuthError> {
+pub async fn authenticate(security: &Arc<Security>, given: Option<&OwnedCredentials>) -> Result<Principal, AuthError> {
     let Some(given) = given else {
         return security.authenticate(Credentials::None);
     };
     if let Some(quick) = security.authenticate_quickly(given.borrow()) {
         return quick;
     }
-    let security = security.clone();
+    let (security, given) = (security.clone(), given.clone());
     tokio::task::spawn_blocking(move || security.authenticate(given.borrow()))
         .await
         .unwrap_or(Err(AuthError::Invalid))
@@ -316,13 +332,44 @@ mod tests {
     }
 
     #[test]
+    fn only_changes_are_audited() {
+        let audited_route = |method: Method, route: &str| audited(&method, route, &req(method.clone(), route));
+        assert!(audited_route(Method::POST, "/subjects/{subject}/versions"));
+        assert!(audited_route(Method::DELETE, "/subjects/{subject}"));
+        assert!(audited_route(Method::PUT, "/config"));
+        assert!(audited_route(Method::POST, "/topics"));
+        assert!(audited_route(Method::PATCH, "/topics/{topic}"));
+        assert!(audited_route(
+            Method::POST,
+            "/consumers/{group}/instances/{instance}/positions"
+        ));
+        assert!(!audited_route(Method::GET, "/subjects"));
+        assert!(!audited_route(Method::POST, "/subjects/{subject}"));
+        assert!(!audited_route(
+            Method::POST,
+            "/compatibility/subjects/{subject}/versions"
+        ));
+        assert!(!audited_route(Method::POST, "/topics/{topic}"));
+        assert!(!audited_route(
+            Method::POST,
+            "/consumers/{group}/instances/{instance}/offsets"
+        ));
+    }
+
+    #[test]
     fn credentials_are_read_from_the_authorization_header() {
         let mut headers = HeaderMap::new();
         assert!(matches!(credentials(&headers), Ok(None)));
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwYTpzcw=="));
         match credentials(&headers).unwrap() {
-            Some(OwnedCredentials::Basic { user, password }) => {
-                assert_eq!((user.as_str(), password.as_str()), ("user", "pa:ss"))
+            Some(basic @ OwnedCredentials::Basic { .. }) => {
+                assert!(matches!(
+                    basic.borrow(),
+                    Credentials::Basic {
+                        user: "user",
+                        password: "pa:ss"
+                    }
+                ))
             }
             other => panic!("{other:?}"),
         }
@@ -353,7 +400,7 @@ impl Caller {
 
     /// The principal's name; `None` without security.
     pub fn name(&self) -> Option<&str> {
-        self.principal.as_ref().map(|p| p.name.as_str())
+        self.principal.as_ref().map(|p| &*p.name)
     }
 
     /// May the caller do `operation` on `resource`?

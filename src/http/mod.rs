@@ -511,15 +511,14 @@ async fn finish(
 struct Admitted {
     principal: String,
     client: Option<String>,
-    /// `POST /subjects/{subject}/versions`; `None` for reads, which are not audited.
-    change: Option<String>,
+    /// `POST /subjects/{subject}/versions`.
+    change: String,
     resource: Option<String>,
 }
 
 impl Admitted {
     fn audit(self, security: &Security, status: StatusCode) {
-        let Some(operation) = self.change else { return };
-        let mut event = AuditEvent::request(&self.principal, self.client, operation, self.resource);
+        let mut event = AuditEvent::request(&self.principal, self.client, self.change, self.resource);
         event.outcome = if status.is_success() { "allowed" } else { "failed" }.to_string();
         event.status = Some(status.as_u16());
         security.record(event);
@@ -556,31 +555,33 @@ async fn admit(
     if requirement == Requirement::Public {
         return Ok((Request::from_parts(parts, body), None));
     }
+    // What the audit log and the login throttle need is made only when they need it: a
+    // read that is let in allocates nothing for them.
     let peer = parts.extensions.get::<server::ClientAddr>().map(|a| a.0);
-    let client = peer.map(|a| a.to_string());
-    let address = peer.map(|a| a.ip().to_string());
-    let operation = format!("{} {}", parts.method, route.as_str());
+    let client = || peer.map(|a| a.to_string());
+    let address = || peer.map(|a| a.ip().to_string());
+    let operation = || format!("{} {}", parts.method, route.as_str());
     let given = access::credentials(&parts.headers);
     let user = match &given {
-        Ok(Some(credentials)) => credentials.user().map(str::to_string),
+        Ok(Some(credentials)) => credentials.user(),
         _ => None,
     };
     // Too many failed logins for this user or from this address: refused before any check,
     // right or wrong, so guessing gains nothing.
-    if !matches!(given, Ok(None)) {
-        if let Some(wait) = security.login_blocked(user.as_deref(), address.as_deref()) {
+    if !matches!(given, Ok(None)) && security.any_failed_login() {
+        if let Some(wait) = security.login_blocked(user, address().as_deref()) {
             return Err(access::too_many(wait, "too many failed logins"));
         }
     }
-    let checked = match given {
-        Ok(given) => access::authenticate(security, given).await,
-        Err(err) => Err(err),
+    let checked = match &given {
+        Ok(given) => access::authenticate(security, given.as_ref()).await,
+        Err(err) => Err(err.clone()),
     };
     let principal = match checked {
         Ok(principal) => principal,
         Err(AuthError::Invalid) => {
-            security.login_failed(user.as_deref(), address.as_deref());
-            security.record(AuditEvent::failed_login(user.as_deref(), client, operation));
+            security.login_failed(user, address().as_deref());
+            security.record(AuditEvent::failed_login(user, client(), operation()));
             return Err(access::unauthorized(security));
         }
         Err(AuthError::Missing) => return Err(access::unauthorized(security)),
@@ -594,7 +595,7 @@ async fn admit(
             if broker
                 .groups()
                 .owner(&group, &instance)
-                .is_some_and(|owner| owner != principal.name)
+                .is_some_and(|owner| *owner != *principal.name)
             {
                 let unknown = crate::broker::groups::GroupError::UnknownMember {
                     group,
@@ -608,26 +609,26 @@ async fn admit(
         Requirement::Needs(needed, resource) => {
             if !security.permits(&principal, *needed, resource) {
                 let mut event = AuditEvent::denied(&principal.name, *needed, resource);
-                event.client = client;
-                event.operation = Some(operation);
+                event.client = client();
+                event.operation = Some(operation());
                 security.record(event);
                 return Err(access::forbidden(*needed, resource).into_response());
             }
-            Some(resource.to_string())
+            Some(resource)
         }
         _ => None,
     };
-    let reading = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
-    let admitted = Admitted {
-        principal: principal.name.clone(),
-        client,
-        change: (!reading).then_some(operation),
-        resource,
-    };
+    // Changes are audited once answered; reads, lookups, checks and records are not.
+    let admitted = access::audited(&parts.method, route.as_str(), &requirement).then(|| Admitted {
+        principal: principal.name.to_string(),
+        client: client(),
+        change: operation(),
+        resource: resource.map(|r| r.to_string()),
+    });
     parts
         .extensions
         .insert(access::Caller::new(principal, security.clone()));
-    Ok((Request::from_parts(parts, body), Some(admitted)))
+    Ok((Request::from_parts(parts, body), admitted))
 }
 
 /// Runs a request's handler; a panic in it is logged and answered 500 in the API's error

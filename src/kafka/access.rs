@@ -28,7 +28,7 @@ impl Access {
 
     /// The principal's name, for logs (`None` without security).
     pub fn name(&self) -> Option<&str> {
-        self.principal.as_deref().map(|p| p.name.as_str())
+        self.principal.as_deref().map(|p| &*p.name)
     }
 
     pub fn may(&self, operation: Operation, resource: &Resource) -> bool {

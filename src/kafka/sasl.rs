@@ -154,8 +154,8 @@ pub async fn authenticate(
                 match security.scram(&state.user, hash) {
                     Some((_, roles)) => Outcome::Done(
                         Principal {
-                            name: state.user.clone(),
-                            roles,
+                            name: state.user.as_str().into(),
+                            roles: roles.into(),
                         },
                         SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(answer)),
                     ),

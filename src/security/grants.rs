@@ -199,19 +199,20 @@ impl Grant {
     }
 }
 
-/// Someone authenticated (or the anonymous principal): a name and roles.
+/// Someone authenticated (or the anonymous principal): a name and roles. Shared, not
+/// copied: every request carries its caller's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub name: String,
-    pub roles: Vec<String>,
+    pub name: std::sync::Arc<str>,
+    pub roles: std::sync::Arc<[String]>,
 }
 
 impl Principal {
     /// The principal of requests without credentials, when anonymous access is allowed.
     pub fn anonymous(roles: Vec<String>) -> Principal {
         Principal {
-            name: ANONYMOUS.to_string(),
-            roles,
+            name: ANONYMOUS.into(),
+            roles: roles.into(),
         }
     }
 }
@@ -272,7 +273,7 @@ impl Grants {
         let applies = |grant: &&Grant| {
             grant.selects(resource)
                 && match &grant.grantee {
-                    Grantee::Principal(name) => *name == principal.name,
+                    Grantee::Principal(name) => name.as_str() == &*principal.name,
                     Grantee::Role(role) => principal.roles.iter().any(|r| r == role),
                 }
         };
@@ -301,7 +302,7 @@ impl Grants {
         let concerns = |grant: &&Grant| {
             grant.kind == kind
                 && match &grant.grantee {
-                    Grantee::Principal(name) => *name == principal.name,
+                    Grantee::Principal(name) => name.as_str() == &*principal.name,
                     Grantee::Role(role) => principal.roles.iter().any(|r| r == role),
                 }
         };
@@ -327,7 +328,7 @@ mod tests {
 
     fn principal(name: &str, roles: &[&str]) -> Principal {
         Principal {
-            name: name.to_string(),
+            name: name.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
         }
     }

@@ -15,7 +15,7 @@ pub mod users;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
@@ -100,7 +100,7 @@ pub struct Security {
     settings: SecuritySettings,
     rules: RwLock<LoadedRules>,
     /// Successful password checks by a salted hash of user and password.
-    verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    verified: RwLock<HashMap<[u8; 32], (Principal, Instant)>>,
     /// A per-process salt for [`Security::verified`]'s keys: a memory dump does not hold a
     /// table of password hashes anyone can attack offline.
     salt: [u8; 32],
@@ -153,7 +153,7 @@ impl Security {
                 rules: Arc::new(rules),
                 modified,
             }),
-            verified: Mutex::new(HashMap::new()),
+            verified: RwLock::new(HashMap::new()),
             salt,
             audit: Some(audit),
         })
@@ -200,17 +200,18 @@ impl Security {
     }
 
     fn verified_key(&self, user: &str, password: &str) -> [u8; 32] {
-        let mut material = Vec::with_capacity(self.salt.len() + user.len() + password.len() + 1);
-        material.extend_from_slice(&self.salt);
-        material.extend_from_slice(user.as_bytes());
-        material.push(0);
-        material.extend_from_slice(password.as_bytes());
-        users::sha256(&material)
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.salt);
+        hasher.update(user.as_bytes());
+        hasher.update([0]);
+        hasher.update(password.as_bytes());
+        hasher.finalize().into()
     }
 
     fn remembered(&self, user: &str, password: &str) -> Option<Principal> {
         let key = self.verified_key(user, password);
-        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let verified = self.verified.read().unwrap_or_else(|e| e.into_inner());
         let (principal, at) = verified.get(&key)?;
         (at.elapsed() < VERIFIED_FOR).then(|| principal.clone())
     }
@@ -221,7 +222,7 @@ impl Security {
         }
         let key = self.verified_key(user, password);
         let principal = self.rules().verify_password(user, password).ok_or(AuthError::Invalid)?;
-        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
         if verified.len() >= VERIFIED_ENTRIES {
             verified.retain(|_, (_, at)| at.elapsed() < VERIFIED_FOR);
             if verified.len() >= VERIFIED_ENTRIES {
@@ -255,6 +256,12 @@ impl Security {
             return String::new();
         }
         users::to_hex(&bytes)
+    }
+
+    /// Whether any login has failed since the start: until one does, nothing is throttled
+    /// and a request need not ask.
+    pub fn any_failed_login(&self) -> bool {
+        self.logins_by_user.any() || self.logins_by_address.any()
     }
 
     /// How long logins for `user` from `address` must wait after too many failures.
@@ -310,7 +317,7 @@ impl Security {
                     modified,
                 };
                 // Remembered passwords may have been changed or removed.
-                self.verified.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                self.verified.write().unwrap_or_else(|e| e.into_inner()).clear();
                 tracing::info!(file = %path.display(), "users file reloaded");
                 self.record(AuditEvent::reload(true, None));
                 true

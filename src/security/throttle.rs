@@ -13,6 +13,8 @@ pub struct LoginThrottle {
     limit: u32,
     window: Duration,
     failures: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Set at the first failure: until then no request takes the lock.
+    any: std::sync::atomic::AtomicBool,
 }
 
 /// Keys are dropped past this many, oldest windows first being the ones already over.
@@ -25,7 +27,13 @@ impl LoginThrottle {
             limit,
             window,
             failures: Mutex::new(HashMap::new()),
+            any: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether any failure was ever counted.
+    pub fn any(&self) -> bool {
+        self.any.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How long the first blocked key of `keys` must wait, if any is blocked.
@@ -46,6 +54,7 @@ impl LoginThrottle {
         if self.limit == 0 {
             return;
         }
+        self.any.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() >= MAX_KEYS {
             failures.retain(|_, (started, _)| started.elapsed() < self.window);

@@ -138,8 +138,8 @@ impl Rules {
         for token in file.tokens {
             let digest = parse_sha256(&token.sha256).map_err(|why| format!("token {:?}: {why}", token.name))?;
             let principal = Principal {
-                name: token.name.clone(),
-                roles: token.roles,
+                name: token.name.as_str().into(),
+                roles: token.roles.into(),
             };
             if rules.tokens.insert(digest, principal).is_some() {
                 return Err(format!("token {:?}: another token has the same hash", token.name));
@@ -192,8 +192,8 @@ impl Rules {
             return None;
         };
         verify(&user.check, password).then(|| Principal {
-            name: name.to_string(),
-            roles: user.roles.clone(),
+            name: name.into(),
+            roles: user.roles.as_slice().into(),
         })
     }
 
@@ -315,7 +315,10 @@ mod tests {
              [[users]]\nname = \"web\"\npassword_hash = \"{bcrypt_hash}\"\n"
         );
         let rules = Rules::parse(&text).unwrap();
-        assert_eq!(rules.verify_password("ci", "s3cret").unwrap().roles, ["developer"]);
+        assert_eq!(
+            rules.verify_password("ci", "s3cret").unwrap().roles.to_vec(),
+            ["developer"]
+        );
         assert!(rules.verify_password("ci", "wrong").is_none());
         assert!(rules.verify_password("web", "htpass").is_some());
         assert!(rules.verify_password("nobody", "s3cret").is_none());
@@ -331,7 +334,7 @@ mod tests {
             to_hex(&sha256(token.as_bytes()))
         );
         let rules = Rules::parse(&text).unwrap();
-        assert_eq!(rules.verify_token(&token).unwrap().name, "svc");
+        assert_eq!(rules.verify_token(&token).unwrap().name.as_ref(), "svc");
         assert!(rules.verify_token("hrld_guess").is_none());
         assert!(Rules::parse("[[tokens]]\nname = \"svc\"\nsha256 = \"abc\"\n")
             .unwrap_err()
