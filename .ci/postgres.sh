@@ -38,7 +38,9 @@ if pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | gre
     pg_ctlcluster "$version" main restart
   fi
 else
-  pg_ctlcluster "$version" main start
+  # A cluster that was not shut down cleanly replays its log first, which can take minutes
+  # on a slow disk: wait for that instead of pg_ctl's default minute.
+  pg_ctlcluster "$version" main start -- -t 600
 fi
 
 for _ in $(seq 1 50); do

@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Fuzzes Kafka request parsing for a bounded time (default 120 s):
-#   fuzz/run.sh [seconds]
+# Fuzzes Herald's untrusted inputs with cargo fuzz (libFuzzer), each target for a bounded
+# time (default 60 s), starting from the committed seeds:
+#   fuzz/run.sh [seconds per target] [target ...]
+# Targets: avro_schema json_schema record_batch kafka_request produce_body (default: all).
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). The corpus grows in
-# fuzz/corpus/kafka_request (not committed); a crash leaves its input in fuzz/artifacts.
+# fuzz/corpus/<target> (not committed). A crash leaves its input in fuzz/artifacts/<target>:
+# copy it to fuzz/regressions/<target>/ and `cargo test fuzz_corpus` replays it for good.
 set -euo pipefail
 cd "$(dirname "$0")"
-seconds="${1:-120}"
-mkdir -p corpus/kafka_request
-cargo +nightly fuzz run kafka_request corpus/kafka_request -- -max_total_time="$seconds" -rss_limit_mb=2048
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(avro_schema json_schema record_batch kafka_request produce_body)
+fi
+for target in "${targets[@]}"; do
+  mkdir -p "corpus/$target"
+  echo "== $target for ${seconds}s"
+  cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+done

@@ -236,9 +236,15 @@ impl Settings {
             if let Some(users) = security.users_file.as_mut() {
                 beside(users);
             }
-            if let Some(tls) = security.tls.as_mut() {
+            for tls in [security.tls.as_mut(), security.kafka_tls.as_mut()]
+                .into_iter()
+                .flatten()
+            {
                 beside(&mut tls.cert);
                 beside(&mut tls.key);
+                if let Some(ca) = tls.client_ca.as_mut() {
+                    beside(ca);
+                }
             }
         }
         let level_name = args

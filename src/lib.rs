@@ -12,6 +12,7 @@
 //!   with before they are written.
 //! - [`validate`]: payloads checked against registered schemas before they are produced.
 //! - [`cli`]: the `herald` command line.
+//! - [`fuzzing`]: the untrusted inputs as functions of bytes, for the fuzz targets.
 //!
 //! `schema`, `compat` and `validate` are pure: plain data and functions, no I/O.
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod compat;
 pub mod config;
 pub mod docs;
+pub mod fuzzing;
 pub mod gate;
 pub mod http;
 pub mod kafka;

@@ -1,9 +1,6 @@
-//! Kafka request frames as a client could send them: every input must parse or be refused
-//! with a reason, never panic, abort or reserve memory out of proportion to its size.
+//! Kafka request frames as a client could send them (after the size).
+//! Every input must be answered or refused with a reason: never a panic, an abort, or
+//! memory out of proportion to its size (herald::fuzzing).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = herald::kafka::request::parse(bytes::Bytes::copy_from_slice(data));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald::fuzzing::kafka_request(data));

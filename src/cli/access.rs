@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use clap::Args;
 
 use super::{CliError, Outcome};
+use crate::security::expiry;
 use crate::security::users::{hash_password, new_token, scram_credentials, sha256, to_hex, Rules};
 
 #[derive(Debug, Args)]
@@ -30,6 +31,10 @@ pub struct TokensCreateArgs {
     /// Roles, as for users (repeatable).
     #[arg(long = "role", required = true)]
     pub roles: Vec<String>,
+    /// How long the token works, in days, hours or minutes (`90d`, `12h`, `30m`); without
+    /// it, until its entry is removed.
+    #[arg(long, value_name = "LIFETIME")]
+    pub expires_in: Option<String>,
     /// The users file to add the token to (created if missing).
     #[arg(long, default_value = "herald-users.toml", env = "HERALD_USERS_FILE")]
     pub file: PathBuf,
@@ -70,16 +75,27 @@ pub fn run_users_add(args: &UsersAddArgs) -> Result<Outcome, CliError> {
 
 /// Creates a bearer token, prints it once, and writes only its SHA-256.
 pub fn run_tokens_create(args: &TokensCreateArgs) -> Result<Outcome, CliError> {
+    let expires = match &args.expires_in {
+        Some(lifetime) => {
+            let seconds = expiry::duration(lifetime).map_err(|why| CliError(format!("--expires-in {why}")))?;
+            Some(expiry::rfc3339(expiry::now().saturating_add(seconds)))
+        }
+        None => None,
+    };
     let token = new_token().map_err(CliError)?;
-    let entry = format!(
+    let mut entry = format!(
         "\n[[tokens]]\nname = {}\nsha256 = \"{}\"\nroles = {}\n",
         toml_string(&args.name),
         to_hex(&sha256(token.as_bytes())),
         toml_list(&args.roles)
     );
+    if let Some(expires) = &expires {
+        entry.push_str(&format!("expires = {expires}\n"));
+    }
     append_entry(&args.file, &entry, "tokens", &args.name)?;
+    let until = expires.map(|e| format!(" (expires {e})")).unwrap_or_default();
     eprintln!(
-        "added token {} to {}; it is shown once, here:",
+        "added token {}{until} to {}; it is shown once, here:",
         args.name,
         args.file.display()
     );

@@ -1,22 +1,44 @@
-//! A small blocking HTTP/1.1 client for the client commands: one request per connection,
-//! JSON bodies, `http://` servers (a TLS-terminating proxy in front of Herald is the way to
-//! reach one over HTTPS).
+//! The blocking HTTP client of the client commands (ureq, with rustls): JSON bodies,
+//! `http://` and `https://` servers, the credentials of `--user` or `HERALD_TOKEN`, a CA
+//! file for servers whose certificates the public web's CAs did not sign, and a client
+//! certificate for servers that take them.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
+use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
 use super::CliError;
 
+/// How long a request may take, all told: the slowest is a large static-site download.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The largest answer read (pages and files of a static site included).
+const MAX_ANSWER_BYTES: u64 = 512 * 1024 * 1024;
+
+/// `--ca-cert`, `--client-cert` and `--client-key`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientTls {
+    pub ca_cert: Option<PathBuf>,
+    /// The certificate chain and its key.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+static TLS: OnceLock<ClientTls> = OnceLock::new();
+
+/// Sets the TLS options of every client made after, once, at start; the files are read
+/// when a client is made, so that an unreadable one is reported by the command using it.
+pub fn set_client_tls(tls: ClientTls) -> Result<(), CliError> {
+    let _ = TLS.set(tls);
+    Ok(())
+}
+
 pub struct Client {
-    /// The URL as given, for messages.
+    /// The URL as given, without a trailing slash: paths are appended to it.
     url: String,
-    /// `host:port`.
-    authority: String,
-    /// Path prefix of the server's URL, without a trailing slash.
-    base: String,
+    agent: ureq::Agent,
 }
 
 /// A response: status and JSON body (`Null` when empty or not JSON).
@@ -38,27 +60,26 @@ impl Response {
 
 impl Client {
     pub fn new(server: &str) -> Result<Client, CliError> {
-        let rest = server.strip_prefix("http://").ok_or_else(|| {
-            CliError(format!(
-                "--server {server:?}: use an http:// URL (for HTTPS, put a TLS proxy in front)"
-            ))
-        })?;
-        let (authority, base) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        if authority.is_empty() {
+        let rest = server
+            .strip_prefix("http://")
+            .or_else(|| server.strip_prefix("https://"))
+            .ok_or_else(|| CliError(format!("--server {server:?}: use an http:// or https:// URL")))?;
+        if rest.split('/').next().unwrap_or_default().is_empty() {
             return Err(CliError(format!("--server {server:?} names no host")));
         }
-        let authority = if authority.contains(':') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
+        let tls = TLS.get().cloned().unwrap_or_default();
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            // Error statuses are answers to report, with the server's message.
+            .http_status_as_error(false)
+            // The server's address is the one given; a redirect elsewhere is not followed
+            // with the credentials.
+            .max_redirects(0)
+            .tls_config(tls_config(&tls)?)
+            .build();
         Ok(Client {
             url: server.trim_end_matches('/').to_string(),
-            authority,
-            base: base.to_string(),
+            agent: config.into(),
         })
     }
 
@@ -107,69 +128,68 @@ impl Client {
         body: Option<&Value>,
         content_type: &str,
     ) -> Result<(u16, Vec<u8>), CliError> {
-        let unreachable = |e: std::io::Error| CliError(format!("cannot reach the server at {}: {e}", self.authority));
-        let mut stream = TcpStream::connect(&self.authority).map_err(unreachable)?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
+        let unreachable = |e: ureq::Error| CliError(format!("cannot reach the server at {}: {e}", self.url));
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url))
+            .header("Accept", "application/json, */*")
+            .header("Content-Type", content_type);
+        if let Some(authorization) = super::access::authorization() {
+            request = request.header("Authorization", authorization);
+        }
+        let invalid = |e: ureq::http::Error| CliError(format!("cannot make a request for {}{path}: {e}", self.url));
+        // Without a body, none is sent (a GET with one is refused by some servers).
+        let answered = match body {
+            Some(body) => self.agent.run(request.body(body.to_string()).map_err(invalid)?),
+            None => self.agent.run(request.body(()).map_err(invalid)?),
+        };
+        let mut response = answered.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let payload = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_vec()
             .map_err(unreachable)?;
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let authorization = super::access::authorization()
-            .map(|value| format!("Authorization: {value}\r\n"))
-            .unwrap_or_default();
-        write!(
-            stream,
-            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json, */*\r\n\
-             {authorization}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
-            self.base,
-            self.authority,
-            body.len()
-        )
-        .map_err(unreachable)?;
-        let mut reader = BufReader::new(stream);
-        let mut status_line = String::new();
-        reader.read_line(&mut status_line).map_err(unreachable)?;
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| CliError(format!("the server answered {status_line:?}, not HTTP")))?;
-        let mut chunked = false;
-        let mut length: Option<usize> = None;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).map_err(unreachable)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                match name.trim().to_ascii_lowercase().as_str() {
-                    "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
-                    "content-length" => length = value.trim().parse().ok(),
-                    _ => {}
-                }
-            }
-        }
-        let mut payload = Vec::new();
-        if chunked {
-            loop {
-                let mut size = String::new();
-                reader.read_line(&mut size).map_err(unreachable)?;
-                let size = usize::from_str_radix(size.trim(), 16)
-                    .map_err(|_| CliError("the server sent a malformed chunked body".to_string()))?;
-                if size == 0 {
-                    break;
-                }
-                let mut chunk = vec![0u8; size + 2];
-                reader.read_exact(&mut chunk).map_err(unreachable)?;
-                payload.extend_from_slice(&chunk[..size]);
-            }
-        } else if let Some(length) = length {
-            payload.resize(length, 0);
-            reader.read_exact(&mut payload).map_err(unreachable)?;
-        } else {
-            reader.read_to_end(&mut payload).map_err(unreachable)?;
-        }
         Ok((status, payload))
     }
+}
+
+/// The TLS settings of a client: the public web's CAs unless `--ca-cert` names others.
+fn tls_config(tls: &ClientTls) -> Result<TlsConfig, CliError> {
+    let mut config = TlsConfig::builder();
+    if let Some(path) = &tls.ca_cert {
+        let certificates = read_certificates(path, "--ca-cert")?;
+        config = config.root_certs(RootCerts::new_with_certs(&certificates));
+    }
+    if let Some((cert, key)) = &tls.client_cert {
+        let chain = read_certificates(cert, "--client-cert")?;
+        let pem = read(key, "--client-key")?;
+        let key = PrivateKey::from_pem(&pem).map_err(|e| CliError(format!("--client-key {}: {e}", key.display())))?;
+        config = config.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(config.build())
+}
+
+fn read(path: &Path, option: &str) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError(format!("{option} {}: {e}", path.display())))
+}
+
+fn read_certificates(path: &Path, option: &str) -> Result<Vec<Certificate<'static>>, CliError> {
+    let pem = read(path, option)?;
+    let certificates: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(certificate)) => Some(Ok(certificate)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| CliError(format!("{option} {}: {e}", path.display())))?;
+    if certificates.is_empty() {
+        return Err(CliError(format!(
+            "{option} {}: no certificate in the file",
+            path.display()
+        )));
+    }
+    Ok(certificates)
 }

@@ -30,6 +30,16 @@ pub struct Cli {
     /// HERALD_PASSWORD; or set HERALD_TOKEN for a bearer token
     #[arg(long, global = true, env = "HERALD_USER")]
     user: Option<String>,
+    /// CA certificates (PEM) that sign an https:// server's certificate, instead of the
+    /// public web's
+    #[arg(long, global = true, env = "HERALD_CA_CERT")]
+    ca_cert: Option<std::path::PathBuf>,
+    /// A client certificate chain (PEM) for servers that take them (mTLS), with --client-key
+    #[arg(long, global = true, env = "HERALD_CLIENT_CERT", requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM)
+    #[arg(long, global = true, env = "HERALD_CLIENT_KEY", requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +119,11 @@ pub fn run() -> ExitCode {
         Command::Serve(_) | Command::Compat(_) | Command::Diff(_) | Command::Users(_) | Command::Tokens(_)
     );
     if !offline {
-        if let Err(err) = access::set_client_credentials(cli.user) {
+        let tls = client::ClientTls {
+            ca_cert: cli.ca_cert,
+            client_cert: cli.client_cert.zip(cli.client_key),
+        };
+        if let Err(err) = access::set_client_credentials(cli.user).and_then(|()| client::set_client_tls(tls)) {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }

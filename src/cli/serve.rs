@@ -18,19 +18,6 @@ use crate::security::tls::Tls;
 use crate::security::{check_exposure, Security};
 use crate::store::Store;
 
-/// Checks the TLS certificate and key for changes every few seconds, for as long as the
-/// process runs.
-fn watch_certificate(tls: Arc<Tls>) {
-    let tls = Arc::downgrade(&tls);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(USERS_FILE_POLL).await;
-            let Some(tls) = tls.upgrade() else { return };
-            tls.reload_if_changed();
-        }
-    });
-}
-
 /// How often the users file (and the TLS files) are checked for changes.
 const USERS_FILE_POLL: Duration = Duration::from_secs(1);
 
@@ -60,7 +47,13 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         None => None,
     };
     let tls = match settings.security.as_ref().and_then(|s| s.tls.clone()) {
-        Some(tls_settings) => Some(Arc::new(Tls::open(tls_settings).map_err(CliError)?)),
+        Some(tls_settings) => Some(Arc::new(Tls::open(tls_settings, &[b"http/1.1"]).map_err(CliError)?)),
+        None => None,
+    };
+    let kafka_tls = match settings.security.as_ref().and_then(|s| s.kafka_tls.clone()) {
+        Some(tls_settings) => Some(Arc::new(
+            Tls::open(tls_settings, &[]).map_err(|why| CliError(format!("kafka_tls: {why}")))?,
+        )),
         None => None,
     };
     check_exposure(
@@ -116,8 +109,8 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{address}"));
-    if let Some(tls) = &tls {
-        watch_certificate(tls.clone());
+    for tls in tls.iter().chain(&kafka_tls) {
+        tls.watch(USERS_FILE_POLL);
     }
     let max_request_bytes = settings
         .max_request_bytes
@@ -145,7 +138,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         idle_timeout: settings.idle_timeout,
         body_read_timeout: settings.body_read_timeout,
         max_connections: settings.max_connections.unwrap_or_else(server::default_max_connections),
-        tls: tls.as_ref().map(|tls| server::TlsListener(tls.acceptor())),
+        tls: tls.clone().map(server::TlsListener),
     };
     tracing::info!(
         max_connections = limits.max_connections,
@@ -164,6 +157,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
                 state.gate.clone(),
                 limits.max_connections,
                 state.security.clone(),
+                kafka_tls.clone(),
             )
             .await?,
         ),
@@ -219,6 +213,7 @@ async fn start_kafka(
     gate: Arc<crate::gate::Gate>,
     max_connections: usize,
     security: Option<Arc<Security>>,
+    tls: Option<Arc<Tls>>,
 ) -> Result<(tokio::net::TcpListener, Arc<crate::kafka::Kafka>), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -237,10 +232,14 @@ async fn start_kafka(
     };
     let cluster_id = crate::kafka::cluster_id(&settings.data_dir);
     tracing::info!(advertised = %format!("{}:{}", advertised.host, advertised.port), cluster_id = %cluster_id, "kafka listening on {bound}");
-    if security.is_some() {
-        tracing::info!("kafka listener requires SASL (PLAIN)");
+    match (&security, &tls) {
+        (Some(_), Some(_)) => tracing::info!("kafka listener takes TLS, and SASL or client certificates"),
+        (Some(_), None) => tracing::info!("kafka listener requires SASL (PLAIN or SCRAM)"),
+        _ => {}
     }
-    let kafka = crate::kafka::Kafka::new(broker, gate, advertised, cluster_id, limits).with_security(security);
+    let kafka = crate::kafka::Kafka::new(broker, gate, advertised, cluster_id, limits)
+        .with_security(security)
+        .with_tls(tls);
     Ok((listener, Arc::new(kafka)))
 }
 

@@ -114,8 +114,13 @@ pub fn credentials(headers: &HeaderMap) -> Result<Option<OwnedCredentials>, Auth
 /// as clients split `basic.auth.user.info`), or a bearer token.
 #[derive(Debug, Clone)]
 pub enum OwnedCredentials {
-    Basic { text: String, colon: usize },
+    Basic {
+        text: String,
+        colon: usize,
+    },
     Bearer(String),
+    /// The principal the connection's client certificate names (verified by TLS).
+    Certificate(Arc<str>),
 }
 
 impl OwnedCredentials {
@@ -126,14 +131,21 @@ impl OwnedCredentials {
                 password: &text[*colon + 1..],
             },
             OwnedCredentials::Bearer(token) => Credentials::Bearer(token),
+            OwnedCredentials::Certificate(name) => Credentials::Certificate(name),
         }
+    }
+
+    /// Whether these credentials could be a guess: a password or a token, which failed
+    /// logins throttle; a certificate the handshake verified is not.
+    pub fn guessable(&self) -> bool {
+        !matches!(self, OwnedCredentials::Certificate(_))
     }
 
     /// The user name given, for the audit log (never the password or token).
     pub fn user(&self) -> Option<&str> {
         match self {
             OwnedCredentials::Basic { text, colon } => Some(&text[..*colon]),
-            OwnedCredentials::Bearer(_) => None,
+            OwnedCredentials::Bearer(_) | OwnedCredentials::Certificate(_) => None,
         }
     }
 }
@@ -210,13 +222,28 @@ pub fn too_many(wait: std::time::Duration, what: &str) -> Response {
 
 /// 401 with the challenge Basic clients answer (and Bearer's when tokens may be used).
 pub fn unauthorized(security: &Security) -> Response {
-    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized").into_response();
+    challenge(security, "Unauthorized", "")
+}
+
+/// 401 for a bearer token past its `expires`: the message says so, and the Bearer
+/// challenge carries RFC 6750's `invalid_token`, so that a client knows to get a new one
+/// rather than retry.
+pub fn expired(security: &Security) -> Response {
+    challenge(
+        security,
+        "Token expired",
+        ", error=\"invalid_token\", error_description=\"The token expired\"",
+    )
+}
+
+fn challenge(security: &Security, message: &str, bearer_error: &str) -> Response {
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, 40101, message).into_response();
     let realm = security.realm().replace(['"', '\\'], "");
     let headers = response.headers_mut();
     if let Ok(basic) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\", charset=\"UTF-8\"")) {
         headers.append(WWW_AUTHENTICATE, basic);
     }
-    if let Ok(bearer) = HeaderValue::from_str(&format!("Bearer realm=\"{realm}\"")) {
+    if let Ok(bearer) = HeaderValue::from_str(&format!("Bearer realm=\"{realm}\"{bearer_error}")) {
         headers.append(WWW_AUTHENTICATE, bearer);
     }
     response

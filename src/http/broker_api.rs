@@ -486,6 +486,27 @@ fn payload(
     }
 }
 
+/// A record's key and value bytes, either of which may be absent.
+pub type KeyAndValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The keys and values of a produce body in the JSON or binary format, encoded as they would
+/// be written, or the first problem: the body parser alone, without a topic or the
+/// registry (for the fuzz targets).
+pub fn produce_body_records(body: &[u8], binary: bool) -> Result<Vec<KeyAndValue>, String> {
+    let request: ProduceRequest = parse_body(body).map_err(|e| e.message)?;
+    let format = if binary { Format::Binary } else { Format::Json };
+    request
+        .records
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let key = payload(format, r.key, None, index, "key").map_err(|e| e.reason.clone())?;
+            let value = payload(format, r.value, None, index, "value").map_err(|e| e.reason)?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
 /// Standard base64 with padding, decoded with SIMD: on the produce path it is most of the
 /// CPU spent per byte.
 fn decode_base64(text: &str) -> Result<Vec<u8>, String> {

@@ -8,6 +8,7 @@
 pub mod access;
 mod api;
 mod broker_api;
+pub use broker_api::produce_body_records;
 mod consumer_api;
 mod contexts;
 mod docs_ui;
@@ -561,14 +562,24 @@ async fn admit(
     let client = || peer.map(|a| a.to_string());
     let address = || peer.map(|a| a.ip().to_string());
     let operation = || format!("{} {}", parts.method, route.as_str());
-    let given = access::credentials(&parts.headers);
+    // A client certificate first: the handshake has verified it, and a client that has one
+    // may still send a header meant for another hop.
+    let given = match parts.extensions.get::<server::ClientCertificate>() {
+        Some(certificate) => Ok(Some(access::OwnedCredentials::Certificate(certificate.0.clone()))),
+        None => access::credentials(&parts.headers),
+    };
     let user = match &given {
         Ok(Some(credentials)) => credentials.user(),
         _ => None,
     };
     // Too many failed logins for this user or from this address: refused before any check,
     // right or wrong, so guessing gains nothing.
-    if !matches!(given, Ok(None)) && security.any_failed_login() {
+    let guessable = match &given {
+        Ok(Some(credentials)) => credentials.guessable(),
+        Ok(None) => false,
+        Err(_) => true,
+    };
+    if guessable && security.any_failed_login() {
         if let Some(wait) = security.login_blocked(user, address().as_deref()) {
             return Err(access::too_many(wait, "too many failed logins"));
         }
@@ -583,6 +594,14 @@ async fn admit(
             security.login_failed(user, address().as_deref());
             security.record(AuditEvent::failed_login(user, client(), operation()));
             return Err(access::unauthorized(security));
+        }
+        Err(AuthError::Expired(name)) => {
+            // A genuine token past its date: not a guess, so not counted as one, but audited
+            // so that whoever runs the server sees which client still uses it.
+            let mut event = AuditEvent::failed_login(Some(&name), client(), operation());
+            event.outcome = "expired".to_string();
+            security.record(event);
+            return Err(access::expired(security));
         }
         Err(AuthError::Missing) => return Err(access::unauthorized(security)),
     };

@@ -66,9 +66,10 @@ pub struct Limits {
     pub tls: Option<TlsListener>,
 }
 
-/// The TLS side of a listener.
+/// The TLS side of a listener: its configuration in force, read at each handshake so that
+/// a reloaded certificate takes effect for the next connection.
 #[derive(Clone)]
-pub struct TlsListener(pub tokio_rustls::TlsAcceptor);
+pub struct TlsListener(pub Arc<crate::security::tls::Tls>);
 
 impl std::fmt::Debug for TlsListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,7 +123,7 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
     let sweeper = tokio::spawn(sweep(table.clone(), limits.clone()));
     let body_timeout = limits.body_read_timeout;
     let handshake = Handshake {
-        tls: limits.tls.as_ref().map(|t| t.0.clone()),
+        tls: limits.tls.clone(),
         timeout: limits.header_read_timeout,
     };
     let mut tasks = JoinSet::new();
@@ -138,8 +139,9 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
                         let handshake = handshake.clone();
                         let app = app.clone();
                         tasks.spawn(async move {
-                            if let Some(stream) = handshake.complete(stream, peer).await {
-                                serve_connection(stream, peer, registered, app, body_timeout).await;
+                            if let Some((stream, certificate)) = handshake.complete(stream, peer).await {
+                                let client = Client { address: ClientAddr(peer), certificate };
+                                serve_connection(stream, client, registered, app, body_timeout).await;
                             }
                         });
                     }
@@ -206,19 +208,25 @@ fn refuse(stream: TcpStream) {
 /// The TLS handshake a connection goes through first, if TLS is on.
 #[derive(Clone)]
 struct Handshake {
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<TlsListener>,
     timeout: Duration,
 }
 
 impl Handshake {
-    /// The connection's stream, ready for requests; `None` (after a debug line) when the
-    /// handshake fails or takes too long.
-    async fn complete(&self, stream: TcpStream, peer: SocketAddr) -> Option<Stream> {
-        let Some(tls) = &self.tls else {
-            return Some(Stream::Plain(stream));
+    /// The connection's stream, ready for requests, and the principal its client
+    /// certificate names; `None` (after a debug line) when the handshake fails or takes
+    /// too long.
+    async fn complete(&self, stream: TcpStream, peer: SocketAddr) -> Option<(Stream, Option<ClientCertificate>)> {
+        let Some(TlsListener(tls)) = &self.tls else {
+            return Some((Stream::Plain(stream), None));
         };
-        match tokio::time::timeout(self.timeout, tls.accept(stream)).await {
-            Ok(Ok(stream)) => Some(Stream::Tls(Box::new(stream))),
+        match tokio::time::timeout(self.timeout, tls.acceptor().accept(stream)).await {
+            Ok(Ok(stream)) => {
+                let certificate = tls
+                    .client_principal(stream.get_ref().1)
+                    .map(|name| ClientCertificate(name.into()));
+                Some((Stream::Tls(Box::new(stream)), certificate))
+            }
             Ok(Err(err)) => {
                 tracing::debug!(%peer, error = %err, "TLS handshake failed");
                 None
@@ -237,7 +245,7 @@ enum Stream {
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
-async fn serve_connection(stream: Stream, peer: SocketAddr, registered: Registered, app: App, body_timeout: Duration) {
+async fn serve_connection(stream: Stream, client: Client, registered: Registered, app: App, body_timeout: Duration) {
     let conn = &registered.conn;
     let io = TokioIo::new(Watched {
         stream,
@@ -247,7 +255,7 @@ async fn serve_connection(stream: Stream, peer: SocketAddr, registered: Register
         app,
         conn: conn.clone(),
         body_timeout,
-        peer: ClientAddr(peer),
+        client,
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.max_buf_size(MAX_HEAD_BYTES);
@@ -283,12 +291,24 @@ struct Answerer {
     app: App,
     conn: Arc<Conn>,
     body_timeout: Duration,
-    peer: ClientAddr,
+    client: Client,
+}
+
+/// Who is at the other end of a connection.
+#[derive(Debug, Clone)]
+struct Client {
+    address: ClientAddr,
+    certificate: Option<ClientCertificate>,
 }
 
 /// The address a request came from, in its extensions: for the audit log.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The principal named by the connection's client certificate, which the TLS handshake
+/// verified, in the extensions of each of its requests.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate(pub Arc<str>);
 
 impl hyper::service::Service<Request<Incoming>> for Answerer {
     type Response = Response;
@@ -299,7 +319,10 @@ impl hyper::service::Service<Request<Incoming>> for Answerer {
         let answering = Answering::start(self.conn.clone());
         let timeout = self.body_timeout;
         let mut request = request.map(|body| Body::new(TimedBody::new(body, timeout)));
-        request.extensions_mut().insert(self.peer);
+        request.extensions_mut().insert(self.client.address);
+        if let Some(certificate) = &self.client.certificate {
+            request.extensions_mut().insert(certificate.clone());
+        }
         let mut app = self.app.clone();
         // A `Router` is always ready (it has no back-pressure of its own); the call is made
         // as tower's contract asks, after the readiness check.

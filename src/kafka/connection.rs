@@ -15,9 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -25,6 +24,7 @@ use super::access::Access;
 use super::frame::{self, FrameError};
 use super::request::{self, Request};
 use super::{cluster, dispatch, sasl, Kafka};
+use crate::security::{Credentials, Security};
 
 /// Requests a connection may have read and not yet answered. Clients keep at most five in
 /// flight; more waits before being read, which holds back a client that does not wait.
@@ -99,7 +99,39 @@ pub async fn serve(listener: TcpListener, kafka: Arc<Kafka>, shutdown: impl Futu
         };
         let (kafka, closed, budget) = (kafka.clone(), closed.clone(), budget.clone());
         tasks.spawn(async move {
-            connection(stream, peer, kafka, closed, budget).await;
+            let _ = stream.set_nodelay(true);
+            match kafka.tls.clone() {
+                None => {
+                    let (reader, writer) = stream.into_split();
+                    let peer = Peer {
+                        address: peer,
+                        certificate: None,
+                    };
+                    connection(reader, writer, peer, kafka, closed, budget).await;
+                }
+                Some(tls) => {
+                    // The handshake counts against the time a connection has to authenticate.
+                    let accepted = tokio::time::timeout(AUTHENTICATION_TIMEOUT, tls.acceptor().accept(stream)).await;
+                    let stream = match accepted {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(err)) => {
+                            tracing::debug!(%peer, error = %err, "kafka: TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "kafka: TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let certificate = tls.client_principal(stream.get_ref().1);
+                    let (reader, writer) = tokio::io::split(stream);
+                    let peer = Peer {
+                        address: peer,
+                        certificate,
+                    };
+                    connection(reader, writer, peer, kafka, closed, budget).await;
+                }
+            }
             drop(slot);
         });
     }
@@ -115,15 +147,35 @@ fn kib(bytes: usize) -> usize {
     bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS)
 }
 
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
+/// Who is at the other end of a connection.
+struct Peer {
+    address: SocketAddr,
+    /// The principal its TLS client certificate names, verified by the handshake.
+    certificate: Option<String>,
+}
+
+/// The access a verified client certificate gives, where security is on.
+fn certified(security: Option<&Arc<Security>>, certificate: Option<&str>) -> Option<Access> {
+    let (security, name) = (security?, certificate?);
+    let principal = security.authenticate(Credentials::Certificate(name)).ok()?;
+    Some(Access::authenticated(principal, security.clone()))
+}
+
+async fn connection<R, W>(
+    mut reader: R,
+    writer: W,
+    peer: Peer,
     kafka: Arc<Kafka>,
     mut closing: watch::Receiver<bool>,
     budget: Arc<Semaphore>,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, writer) = stream.into_split();
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let Peer {
+        address: peer,
+        certificate,
+    } = peer;
     let (replies, pending) = mpsc::channel::<JoinHandle<Reply>>(MAX_IN_FLIGHT);
     let mut writer = tokio::spawn(write_replies(writer, pending, peer));
     let limits = &kafka.limits;
@@ -134,14 +186,20 @@ async fn connection(
         None => Some(Access::default()),
         Some(_) => None,
     };
+    // A client certificate authenticates the connection, unless the client goes on to
+    // authenticate with SASL (SASL_SSL with a certificate): then SASL's principal counts.
+    let certificate = certified(kafka.security.as_ref(), certificate.as_deref());
+    if let Some(certified) = &certificate {
+        tracing::debug!(%peer, principal = certified.name().unwrap_or_default(), "kafka: client certificate");
+    }
     let mut session = sasl::Session::default();
     let connected = Instant::now();
     loop {
         // Before authenticating, a client has little time and little room: a connection
         // that does not authenticate costs the server almost nothing.
-        let (wait, largest) = match access {
-            Some(_) => (limits.idle_timeout, limits.max_request_bytes),
-            None => (
+        let (wait, largest) = match access.is_some() || certificate.is_some() {
+            true => (limits.idle_timeout, limits.max_request_bytes),
+            false => (
                 AUTHENTICATION_TIMEOUT.saturating_sub(connected.elapsed()),
                 UNAUTHENTICATED_MAX_BYTES.min(limits.max_request_bytes),
             ),
@@ -182,6 +240,9 @@ async fn connection(
                 break;
             }
         };
+        if access.is_none() && certificate.is_some() && !frame::peek(&body).is_authentication() {
+            access = certificate.clone();
+        }
         let Some(granted) = access.clone() else {
             let step = authenticate_step(&kafka, &mut session, body, peer).await;
             drop(permit);
@@ -280,7 +341,11 @@ async fn authenticate_step(kafka: &Kafka, session: &mut sasl::Session, body: Byt
 
 /// Sends answers in request order until the reader stops or a request must close the
 /// connection.
-async fn write_replies(mut writer: OwnedWriteHalf, mut pending: mpsc::Receiver<JoinHandle<Reply>>, peer: SocketAddr) {
+async fn write_replies<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut pending: mpsc::Receiver<JoinHandle<Reply>>,
+    peer: SocketAddr,
+) {
     while let Some(handler) = pending.recv().await {
         match handler.await {
             Ok(Reply::Frame(pieces)) => {
@@ -309,7 +374,7 @@ async fn write_replies(mut writer: OwnedWriteHalf, mut pending: mpsc::Receiver<J
 const PIECES_PER_WRITE: usize = 64;
 
 /// Writes `pieces` back to back, as many at a time as one vectored write takes.
-async fn write_pieces(writer: &mut OwnedWriteHalf, mut pieces: Vec<Bytes>) -> io::Result<()> {
+async fn write_pieces<W: AsyncWrite + Unpin>(writer: &mut W, mut pieces: Vec<Bytes>) -> io::Result<()> {
     let mut next = 0;
     while next < pieces.len() {
         let slices: Vec<IoSlice<'_>> = pieces[next..]

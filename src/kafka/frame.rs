@@ -78,6 +78,16 @@ pub struct Peek {
     pub correlation_id: i32,
 }
 
+impl Peek {
+    /// Whether the request is one a connection may send before it has authenticated:
+    /// ApiVersions, SaslHandshake or SaslAuthenticate.
+    pub fn is_authentication(&self) -> bool {
+        [ApiKey::ApiVersions, ApiKey::SaslHandshake, ApiKey::SaslAuthenticate]
+            .iter()
+            .any(|key| *key as i16 == self.api_key)
+    }
+}
+
 pub fn peek(frame: &[u8]) -> Peek {
     let mut head = &frame[..8];
     Peek {

@@ -93,6 +93,8 @@ pub struct Kafka {
     pub limits: Limits,
     /// Authentication (SASL) and grants; `None`: every connection may do everything.
     pub security: Option<Arc<Security>>,
+    /// TLS on the listener (`[security.kafka_tls]`).
+    pub tls: Option<Arc<crate::security::tls::Tls>>,
 }
 
 impl Kafka {
@@ -111,12 +113,18 @@ impl Kafka {
             cluster_id,
             limits,
             security: None,
+            tls: None,
         }
     }
 
     /// Requires SASL authentication and applies the grants; call before sharing.
     pub fn with_security(mut self, security: Option<Arc<Security>>) -> Kafka {
         self.security = security;
+        self
+    }
+
+    pub fn with_tls(mut self, tls: Option<Arc<crate::security::tls::Tls>>) -> Kafka {
+        self.tls = tls;
         self
     }
 }

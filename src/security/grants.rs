@@ -188,7 +188,24 @@ pub struct Grant {
     pub deny: Vec<Operation>,
 }
 
+/// Whether one of the principal's built-in roles allows `operation` on any `kind`.
+fn built_in_allows(principal: &Principal, operation: Operation, kind: ResourceKind) -> bool {
+    principal.roles.iter().any(|role| {
+        built_in(role)
+            .iter()
+            .any(|(k, ops)| *k == kind && ops.iter().any(|op| op.implies(operation)))
+    })
+}
+
 impl Grant {
+    /// Whether the grant is the principal's own or one of its roles'.
+    fn is_for(&self, principal: &Principal) -> bool {
+        match &self.grantee {
+            Grantee::Principal(name) => name.as_str() == &*principal.name,
+            Grantee::Role(role) => principal.roles.iter().any(|r| r == role),
+        }
+    }
+
     fn selects(&self, resource: &Resource) -> bool {
         self.kind == resource.kind
             && match self.matching {
@@ -270,18 +287,8 @@ impl Grants {
     /// May `principal` do `operation` on `resource`? Denied if any grant for the principal
     /// or one of its roles denies it; else allowed if a built-in role or a grant allows it.
     pub fn permits(&self, principal: &Principal, operation: Operation, resource: &Resource) -> bool {
-        let applies = |grant: &&Grant| {
-            grant.selects(resource)
-                && match &grant.grantee {
-                    Grantee::Principal(name) => name.as_str() == &*principal.name,
-                    Grantee::Role(role) => principal.roles.iter().any(|r| r == role),
-                }
-        };
-        let mut allowed = principal.roles.iter().any(|role| {
-            built_in(role)
-                .iter()
-                .any(|(kind, ops)| *kind == resource.kind && ops.iter().any(|op| op.implies(operation)))
-        });
+        let applies = |grant: &&Grant| grant.selects(resource) && grant.is_for(principal);
+        let mut allowed = built_in_allows(principal, operation, resource.kind);
         for grant in self.grants.iter().filter(applies) {
             // Denying an operation denies every one that implies it: no writing what may
             // not be read.
@@ -299,18 +306,8 @@ impl Grants {
     /// built-in role or a grant on any name allows it, and no grant of the principal's
     /// denies anything of that kind that would stop it.
     pub fn permits_every(&self, principal: &Principal, operation: Operation, kind: ResourceKind) -> bool {
-        let concerns = |grant: &&Grant| {
-            grant.kind == kind
-                && match &grant.grantee {
-                    Grantee::Principal(name) => name.as_str() == &*principal.name,
-                    Grantee::Role(role) => principal.roles.iter().any(|r| r == role),
-                }
-        };
-        let mut allowed = principal.roles.iter().any(|role| {
-            built_in(role)
-                .iter()
-                .any(|(k, ops)| *k == kind && ops.iter().any(|op| op.implies(operation)))
-        });
+        let concerns = |grant: &&Grant| grant.kind == kind && grant.is_for(principal);
+        let mut allowed = built_in_allows(principal, operation, kind);
         for grant in self.grants.iter().filter(concerns) {
             if grant.deny.iter().any(|denied| operation.implies(*denied)) {
                 return false;

@@ -6,6 +6,7 @@
 //! with one, every request needs a principal (or anonymous access explicitly allowed).
 
 pub mod audit;
+pub mod expiry;
 pub mod grants;
 pub mod scram;
 pub mod throttle;
@@ -55,6 +56,8 @@ pub struct SecuritySettings {
     pub realm: Option<String>,
     /// TLS on the HTTP listener.
     pub tls: Option<tls::TlsSettings>,
+    /// TLS on the Kafka listener (`SSL` and `SASL_SSL` in clients' terms).
+    pub kafka_tls: Option<tls::TlsSettings>,
     /// Failed logins a user name may have in a minute (an address ten times as many); past
     /// them its logins are refused (429) until the minute is over, right or wrong
     /// [default: 10; 0: no limit].
@@ -75,14 +78,21 @@ pub enum AuthError {
     Missing,
     /// Credentials that match no user or token (or cannot be read).
     Invalid,
+    /// A genuine token past its `expires` instant, with the principal it named.
+    Expired(Arc<str>),
 }
 
 /// What a request presented.
 #[derive(Debug, Clone, Copy)]
 pub enum Credentials<'a> {
     None,
-    Basic { user: &'a str, password: &'a str },
+    Basic {
+        user: &'a str,
+        password: &'a str,
+    },
     Bearer(&'a str),
+    /// The principal a client certificate names, verified by the TLS handshake.
+    Certificate(&'a str),
 }
 
 /// Successful password checks are remembered this long, so that argon2's deliberate cost is
@@ -184,7 +194,8 @@ impl Security {
                 Anonymous::Read => Ok(Principal::anonymous(vec![grants::READONLY.to_string()])),
                 Anonymous::All => Ok(Principal::anonymous(vec![grants::ADMIN.to_string()])),
             },
-            Credentials::Bearer(token) => self.rules().verify_token(token).ok_or(AuthError::Invalid),
+            Credentials::Bearer(token) => self.rules().verify_token(token, expiry::now()),
+            Credentials::Certificate(name) => Ok(self.rules().certificate_principal(name)),
             Credentials::Basic { user, password } => self.verify_password(user, password),
         }
     }
@@ -391,10 +402,12 @@ pub fn check_exposure(
                 ))
             }
             Some(settings) => {
-                if !has_credentials && anonymous == Anonymous::No {
+                let certificates = settings.tls.as_ref().is_some_and(|tls| tls.authenticates_clients());
+                if !has_credentials && !certificates && anonymous == Anonymous::No {
                     return Err(format!(
-                        "refusing to serve {listen}: security is on but the users file holds no users or tokens, \
-                         so nobody could authenticate; add some (`herald users add`) or set security.allow_anonymous"
+                        "refusing to serve {listen}: security is on but the users file holds no users or tokens \
+                         and no client certificates are taken, so nobody could authenticate; add users \
+                         (`herald users add`), set security.tls.client_ca, or set security.allow_anonymous"
                     ));
                 }
                 if has_credentials && !settings.trust_proxy_tls && settings.tls.is_none() {
@@ -417,10 +430,11 @@ pub fn check_exposure(
                 ))
             }
             // SASL PLAIN sends passwords as they are: without TLS, only on loopback.
-            Some(settings) if !is_loopback(kafka) && !settings.trust_proxy_tls => {
+            Some(settings) if !is_loopback(kafka) && !settings.trust_proxy_tls && settings.kafka_tls.is_none() => {
                 return Err(format!(
-                    "refusing to take SASL passwords in plaintext on {kafka}: listen on a loopback address, put a \
-                     TLS-terminating proxy in front and set security.trust_proxy_tls = true, or set kafka_listen = \"off\""
+                    "refusing to take SASL passwords in plaintext on {kafka}: configure [security.kafka_tls], listen \
+                     on a loopback address, put a TLS-terminating proxy in front and set security.trust_proxy_tls = \
+                     true, or set kafka_listen = \"off\""
                 ))
             }
             _ => {}

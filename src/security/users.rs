@@ -12,6 +12,11 @@
 //! name = "payments-svc"
 //! sha256 = "9f86d0..."
 //! roles = ["readonly"]
+//! expires = 2027-03-01T00:00:00Z  # optional: refused from then on
+//!
+//! [[certificates]]                  # client certificates (mTLS): roles of the name they give
+//! name = "billing.internal.example"
+//! roles = ["developer"]
 //!
 //! [[grants]]
 //! principal = "payments-svc"      # or role = "..."
@@ -31,6 +36,7 @@ use sha2::{Digest, Sha256};
 
 use super::grants::{Grant, Grantee, Grants, Match, Operation, Principal, ResourceKind};
 use super::scram::{ScramCredentials, ScramHash, ITERATIONS};
+use super::AuthError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +46,19 @@ struct UsersFile {
     #[serde(default)]
     tokens: Vec<TokenEntry>,
     #[serde(default)]
+    certificates: Vec<CertificateEntry>,
+    #[serde(default)]
     grants: Vec<GrantEntry>,
+}
+
+/// The roles of a client certificate's principal. A certificate the TLS handshake verified
+/// authenticates whatever its name; without an entry it has only the grants naming it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateEntry {
+    name: String,
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +80,14 @@ struct TokenEntry {
     sha256: String,
     #[serde(default)]
     roles: Vec<String>,
+    expires: Option<toml::value::Datetime>,
+}
+
+/// A bearer token's principal and the instant (seconds since the epoch) it stops working.
+#[derive(Debug, Clone)]
+struct Token {
+    principal: Principal,
+    expires: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,8 +127,10 @@ struct User {
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     users: HashMap<String, User>,
-    /// Principals by the SHA-256 of their token.
-    tokens: HashMap<[u8; 32], Principal>,
+    /// Tokens by their SHA-256.
+    tokens: HashMap<[u8; 32], Token>,
+    /// Client certificates' principals by name.
+    certificates: HashMap<String, Principal>,
     pub grants: Grants,
 }
 
@@ -137,12 +165,27 @@ impl Rules {
         }
         for token in file.tokens {
             let digest = parse_sha256(&token.sha256).map_err(|why| format!("token {:?}: {why}", token.name))?;
+            let expires = token
+                .expires
+                .as_ref()
+                .map(super::expiry::instant)
+                .transpose()
+                .map_err(|why| format!("token {:?}: expires: {why}", token.name))?;
             let principal = Principal {
                 name: token.name.as_str().into(),
                 roles: token.roles.into(),
             };
-            if rules.tokens.insert(digest, principal).is_some() {
+            if rules.tokens.insert(digest, Token { principal, expires }).is_some() {
                 return Err(format!("token {:?}: another token has the same hash", token.name));
+            }
+        }
+        for certificate in file.certificates {
+            let principal = Principal {
+                name: certificate.name.as_str().into(),
+                roles: certificate.roles.into(),
+            };
+            if rules.certificates.insert(certificate.name.clone(), principal).is_some() {
+                return Err(format!("certificate {:?} is listed twice", certificate.name));
             }
         }
         let mut grants = Vec::with_capacity(file.grants.len());
@@ -184,6 +227,17 @@ impl Rules {
         !self.users.is_empty() || !self.tokens.is_empty()
     }
 
+    /// The principal a verified client certificate names, with the roles its entry gives.
+    pub fn certificate_principal(&self, name: &str) -> Principal {
+        match self.certificates.get(name) {
+            Some(principal) => principal.clone(),
+            None => Principal {
+                name: name.into(),
+                roles: Vec::new().into(),
+            },
+        }
+    }
+
     /// The principal of a user whose password matches, checking the stored hash (slow by
     /// design: callers cache successes). An unknown user costs the same as a wrong password.
     pub fn verify_password(&self, name: &str, password: &str) -> Option<Principal> {
@@ -207,10 +261,15 @@ impl Rules {
         Some((credentials, user.roles.clone()))
     }
 
-    /// The principal of a bearer token. Tokens are looked up by their SHA-256, so timing
-    /// tells nothing about a token's bytes.
-    pub fn verify_token(&self, token: &str) -> Option<Principal> {
-        self.tokens.get(&sha256(token.as_bytes())).cloned()
+    /// The principal of a bearer token that has not expired at `now` (seconds since the
+    /// epoch). Tokens are looked up by their SHA-256, so timing tells nothing about a
+    /// token's bytes.
+    pub fn verify_token(&self, token: &str, now: u64) -> Result<Principal, AuthError> {
+        let token = self.tokens.get(&sha256(token.as_bytes())).ok_or(AuthError::Invalid)?;
+        match token.expires {
+            Some(expires) if now >= expires => Err(AuthError::Expired(token.principal.name.clone())),
+            _ => Ok(token.principal.clone()),
+        }
     }
 }
 
@@ -334,11 +393,38 @@ mod tests {
             to_hex(&sha256(token.as_bytes()))
         );
         let rules = Rules::parse(&text).unwrap();
-        assert_eq!(rules.verify_token(&token).unwrap().name.as_ref(), "svc");
-        assert!(rules.verify_token("hrld_guess").is_none());
+        assert_eq!(rules.verify_token(&token, 0).unwrap().name.as_ref(), "svc");
+        assert_eq!(rules.verify_token("hrld_guess", 0).unwrap_err(), AuthError::Invalid);
         assert!(Rules::parse("[[tokens]]\nname = \"svc\"\nsha256 = \"abc\"\n")
             .unwrap_err()
             .contains("64"));
+    }
+
+    #[test]
+    fn tokens_stop_working_when_they_expire() {
+        let token = new_token().unwrap();
+        let text = format!(
+            "[[tokens]]\nname = \"svc\"\nsha256 = \"{}\"\nexpires = 2027-01-31T00:00:00Z\n",
+            to_hex(&sha256(token.as_bytes()))
+        );
+        let rules = Rules::parse(&text).unwrap();
+        assert!(rules.verify_token(&token, 1_801_353_599).is_ok());
+        assert_eq!(
+            rules.verify_token(&token, 1_801_353_600).unwrap_err(),
+            AuthError::Expired("svc".into())
+        );
+        // A wrong token is wrong whenever it is tried; only a known one can be expired.
+        assert_eq!(
+            rules.verify_token("hrld_guess", 1_801_353_600).unwrap_err(),
+            AuthError::Invalid
+        );
+        let local = Rules::parse(&text.replace("00:00:00Z", "00:00:00")).unwrap_err();
+        assert!(
+            local.contains("token \"svc\": expires") && local.contains("offset"),
+            "{local}"
+        );
+        let quoted = Rules::parse(&text.replace("2027-01-31T00:00:00Z", "\"soon\"")).unwrap_err();
+        assert!(quoted.contains("expires"), "{quoted}");
     }
 
     #[test]

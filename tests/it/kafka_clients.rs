@@ -1304,7 +1304,11 @@ const BOB: &str = "bob:bob-password-1";
 /// topics `bob-*`, consume in groups `bob-*`), made with `herald users add`. Answers the
 /// server and its Kafka bootstrap address.
 fn sasl_server() -> (Server, String) {
-    let dir = temp_dir("herald-kafka-sasl");
+    sasl_server_in(&temp_dir("herald-kafka-sasl"), "")
+}
+
+/// The same, in `dir`, with `more` appended to the `[security]` section.
+fn sasl_server_in(dir: &std::path::Path, more: &str) -> (Server, String) {
     let users = dir.join("users.toml");
     for (credentials, role) in [(ALICE, Some("admin")), (BOB, None)] {
         let (user, password) = credentials.split_once(':').unwrap();
@@ -1321,7 +1325,7 @@ fn sasl_server() -> (Server, String) {
     );
     std::fs::write(&users, text).unwrap();
     let config = dir.join("herald.toml");
-    std::fs::write(&config, "[security]\nusers_file = \"users.toml\"\n").unwrap();
+    std::fs::write(&config, format!("[security]\nusers_file = \"users.toml\"\n{more}")).unwrap();
     let data = dir.join("data").display().to_string();
     kafka_server(&["--config", &config.display().to_string(), "--data-dir", &data])
 }
@@ -1441,6 +1445,149 @@ fn kcat_authenticates_with_sasl_plain_and_grants_apply() {
         let output = run(command, b"");
         assert!(!output.status.success(), "{what} succeeded");
     }
+}
+
+/// A server whose Kafka listener takes TLS, with client certificates the test CA signed;
+/// answers it, its bootstrap address and the CA. `None` without openssl.
+fn tls_server() -> Option<(Server, String, crate::certs::Ca)> {
+    let dir = temp_dir("herald-kafka-tls");
+    let ca = crate::certs::Ca::new(&dir, "ca")?;
+    ca.server("server");
+    let (server, bootstrap) = sasl_server_in(
+        &dir,
+        "[security.kafka_tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n",
+    );
+    Some((server, bootstrap, ca))
+}
+
+/// kcat over TLS, trusting the test CA, with the given security settings.
+fn kcat_tls(bootstrap: &str, ca: &crate::certs::Ca, settings: &[&str], args: &[&str]) -> Command {
+    let mut command = kcat(bootstrap, args);
+    command.args(["-X", &format!("ssl.ca.location={}", ca.pair.cert.display())]);
+    for setting in settings {
+        command.args(["-X", setting]);
+    }
+    command
+}
+
+/// The Kafka listener over TLS: kcat with SASL_SSL (SCRAM) produces and reads back; a
+/// client certificate alone (SSL) authenticates as the name it gives, with that principal's
+/// grants; plaintext, a certificate from another CA, and TLS with neither SASL nor a
+/// certificate get nothing.
+#[test]
+fn kcat_over_tls_with_scram_and_client_certificates() {
+    if no_listener() || !kcat_available() {
+        return;
+    }
+    let Some((server, bootstrap, ca)) = tls_server() else {
+        return;
+    };
+    let (alice, alice_password) = ALICE.split_once(':').unwrap();
+    let scram = [
+        "security.protocol=SASL_SSL".to_string(),
+        "sasl.mechanisms=SCRAM-SHA-512".to_string(),
+        format!("sasl.username={alice}"),
+        format!("sasl.password={alice_password}"),
+    ];
+    let scram: Vec<&str> = scram.iter().map(String::as_str).collect();
+    // kcat cannot create topics: the admin makes them over HTTP.
+    let create = |topic: &str| {
+        let (status, body) = crate::serve::http_as(
+            &server.address,
+            &basic_header(ALICE),
+            "POST",
+            "/topics",
+            Some(&json!({"name": topic})),
+        );
+        assert_eq!(status, 201, "{body}");
+    };
+    create("orders");
+    create("bob-events");
+    run_ok(
+        kcat_tls(&bootstrap, &ca, &scram, &["-P", "-t", "orders", "-p", "0"]),
+        b"t-1\nt-2\n",
+    );
+    let read = run_ok(
+        kcat_tls(
+            &bootstrap,
+            &ca,
+            &scram,
+            &["-C", "-t", "orders", "-o", "beginning", "-e", "-f", "%s\n"],
+        ),
+        b"",
+    );
+    assert_eq!(read.lines().collect::<Vec<_>>(), ["t-1", "t-2"]);
+
+    // A certificate naming bob: bob's grants, no SASL.
+    let bob = ca.client("bob", "/CN=bob", None);
+    let certificate = [
+        "security.protocol=SSL".to_string(),
+        format!("ssl.certificate.location={}", bob.cert.display()),
+        format!("ssl.key.location={}", bob.key.display()),
+    ];
+    let certificate: Vec<&str> = certificate.iter().map(String::as_str).collect();
+    let metadata = run_ok(kcat_tls(&bootstrap, &ca, &certificate, &["-L", "-J"]), b"");
+    assert!(
+        metadata.contains("\"bob-events\"") && !metadata.contains("\"orders\""),
+        "{metadata}"
+    );
+    run_ok(
+        kcat_tls(&bootstrap, &ca, &certificate, &["-P", "-t", "bob-events", "-p", "0"]),
+        b"b-1\n",
+    );
+    let refused = run(
+        kcat_tls(&bootstrap, &ca, &certificate, &["-P", "-t", "orders", "-p", "0"]),
+        b"nope\n",
+    );
+    assert!(
+        !refused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // Nothing for plaintext, another CA's certificate, or TLS with no identity at all.
+    let other = crate::certs::Ca::new(&temp_dir("herald-kafka-other-ca"), "other").expect("openssl");
+    let forged = other.client("forged", "/CN=alice", None);
+    let forged_settings = [
+        "security.protocol=SSL".to_string(),
+        format!("ssl.certificate.location={}", forged.cert.display()),
+        format!("ssl.key.location={}", forged.key.display()),
+    ];
+    let forged_settings: Vec<&str> = forged_settings.iter().map(String::as_str).collect();
+    for command in [
+        kcat_with(&bootstrap, "SCRAM-SHA-512", ALICE, &["-L", "-m", "5"]),
+        kcat_tls(&bootstrap, &ca, &forged_settings, &["-L", "-m", "5"]),
+        kcat_tls(&bootstrap, &ca, &["security.protocol=SSL"], &["-L", "-m", "5"]),
+    ] {
+        let what = format!("{command:?}");
+        let output = run(command, b"");
+        assert!(!output.status.success(), "{what} succeeded");
+    }
+}
+
+/// confluent-kafka's Producer, Consumer and AdminClient with SASL_SSL: the same script as
+/// over plaintext, trusting the test CA.
+#[test]
+fn confluent_clients_with_sasl_ssl() {
+    let Some(python) = confluent_python() else { return };
+    if no_listener() {
+        return;
+    }
+    let Some((_server, bootstrap, ca)) = tls_server() else {
+        return;
+    };
+    let mut command = Command::new(python);
+    command.args([
+        "-W",
+        "ignore",
+        &python_script("kafka_sasl_test.py"),
+        &bootstrap,
+        ALICE,
+        BOB,
+    ]);
+    command.arg(&ca.pair.cert);
+    let stdout = run_ok(command, b"");
+    assert!(stdout.contains("ok: all checks"), "{stdout}");
 }
 
 /// confluent-kafka's Producer, Consumer and AdminClient with SASL/PLAIN: see

@@ -13,6 +13,7 @@ mod diff; // semantic diffs between versions, for changelogs
 mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real browser
 mod edge_hardening; // the HTTP edge under hostile clients: panics, labels, CSRF types, headers, limits, slow connections
 mod examples; // the example domain under schemas/ evolves as its README says
+mod fuzz_corpus; // the fuzz targets' seeds and every past crash, replayed
 mod gate; // the contract gate in process: framing, ids, bodies, subject name strategies
 mod hostile_schemas; // schemas no validator could finish with are refused; huge ones are bounded
 mod json_compat; // Confluent's JSON Schema rules, as data tables
@@ -30,5 +31,6 @@ mod security; // authentication, the denial matrix, filtered listings, the audit
 mod security_serve; // the real binary: exposure refusals, users and tokens commands, client credentials, the Python client
 mod serve; // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
 
+pub mod certs;
 pub mod registry_support;
 pub mod support;

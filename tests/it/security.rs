@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use crate::registry_support::{temp_dir, Reply, TestRegistry, V1};
 
 const TOKEN: &str = "hrld_test_token_for_the_readonly_service";
+/// A token whose entry expired in 2020.
+const EXPIRED_TOKEN: &str = "hrld_test_token_that_expired";
 
 /// A users file: `root` (admin), `dev` (developer), `reader` (readonly), `payments` (no
 /// role; write on subjects `payments-*`, produce and consume on topic `payments`, its
@@ -52,6 +54,13 @@ roles = ["readonly"]
 name = "svc"
 sha256 = "{token}"
 roles = ["readonly"]
+expires = 2999-01-01T00:00:00Z
+
+[[tokens]]
+name = "old-svc"
+sha256 = "{expired}"
+roles = ["admin"]
+expires = 2020-06-30T12:00:00+02:00
 
 [[grants]]
 principal = "payments"
@@ -78,6 +87,7 @@ allow = ["consume"]
         reader = hash("reader-pass"),
         payments = hash("payments-pass"),
         token = to_hex(&sha256(TOKEN.as_bytes())),
+        expired = to_hex(&sha256(EXPIRED_TOKEN.as_bytes())),
     );
     let path = dir.join("users.toml");
     std::fs::write(&path, text).expect("write the users file");
@@ -215,6 +225,63 @@ async fn requests_without_credentials_are_challenged_and_probes_stay_public() {
         "{audit}"
     );
     assert!(!audit.contains("wrong") && !audit.contains("root-pass"), "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused_saying_so_and_audited() {
+    let s = secured(Anonymous::No).await;
+    let request = Request::builder()
+        .uri("/subjects")
+        .header(header::AUTHORIZATION, format!("Bearer {EXPIRED_TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(s.r.app.clone(), request).await.unwrap();
+    assert_eq!(response.status(), 401);
+    let challenges: Vec<_> = response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        challenges[1],
+        "Bearer realm=\"herald\", error=\"invalid_token\", error_description=\"The token expired\""
+    );
+    let reply = s
+        .call_with(Some(&format!("Bearer {EXPIRED_TOKEN}")), Method::GET, "/subjects", None)
+        .await;
+    assert_eq!(reply.fails(401, 40101), "Token expired");
+    // Its admin role is gone with it: no write either.
+    s.call_with(
+        Some(&format!("Bearer {EXPIRED_TOKEN}")),
+        Method::POST,
+        "/subjects/x/versions",
+        Some(&schema("X")),
+    )
+    .await
+    .fails(401, 40101);
+    // An expired token is not a guess: it does not count towards the login throttle, so
+    // asking again still says why rather than "too many".
+    for _ in 0..30 {
+        let again = s
+            .call_with(Some(&format!("Bearer {EXPIRED_TOKEN}")), Method::GET, "/subjects", None)
+            .await;
+        assert_eq!(again.fails(401, 40101), "Token expired");
+    }
+    // The token that has not expired works.
+    s.call_with(Some(&format!("Bearer {TOKEN}")), Method::GET, "/subjects", None)
+        .await
+        .ok();
+    let expired: Vec<Value> = s
+        .audit_lines()
+        .into_iter()
+        .filter(|l| l["type"] == "authentication" && l["outcome"] == "expired")
+        .collect();
+    assert_eq!(expired.len(), 33, "{expired:?}");
+    assert_eq!(expired[0]["operation"], "GET /subjects");
+    assert_eq!(expired[0]["principal"], "old-svc");
+    let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
+    assert!(!audit.contains(EXPIRED_TOKEN), "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

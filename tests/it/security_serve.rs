@@ -363,3 +363,163 @@ fn https_with_the_python_client_and_certificate_reload() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(presented(&python, &server.address), renewed.trim());
 }
+
+/// mTLS: client certificates the configured CA signed authenticate by their SAN (or CN),
+/// with the roles and grants of that name; `herald` client commands reach an `https://`
+/// server with `--ca-cert` and present a certificate with `--client-cert`/`--client-key`;
+/// a certificate from another CA gets no connection, nor does a client without one where
+/// certificates are required.
+#[test]
+fn client_certificates_and_https_client_commands() {
+    let dir = temp_dir("herald-mtls");
+    let Some(ca) = crate::certs::Ca::new(&dir, "clients-ca") else {
+        return;
+    };
+    let Some(other_ca) = crate::certs::Ca::new(&dir, "other-ca") else {
+        return;
+    };
+    ca.server("server");
+    let billing = ca.client("billing", "/CN=not-the-principal", Some("DNS:billing.internal"));
+    let auditor = ca.client("auditor", "/CN=auditor", None);
+    let stranger = other_ca.client("stranger", "/CN=auditor", None);
+    let expired = ca.expired_client("expired", "/CN=auditor");
+    std::fs::write(
+        dir.join("users.toml"),
+        "[[certificates]]\nname = \"auditor\"\nroles = [\"readonly\"]\n\n\
+         [[grants]]\nprincipal = \"billing.internal\"\nresource = \"topic\"\nname = \"billing-\"\nmatch = \"prefix\"\nallow = [\"admin\"]\n",
+    )
+    .unwrap();
+    let tls = |client_auth: &str| {
+        format!(
+            "[security]\nusers_file = \"users.toml\"\n[security.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\
+             client_ca = \"clients-ca.pem\"\nclient_auth = \"{client_auth}\"\n"
+        )
+    };
+    let config = dir.join("herald.toml");
+    std::fs::write(&config, tls("optional")).unwrap();
+    let data = dir.join("data").display().to_string();
+    let server = Server::start(&[
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "off",
+    ]);
+    let url = format!("https://{}", server.address);
+    let ca_cert = ca.pair.cert.display().to_string();
+    let as_client = |pair: Option<&crate::certs::Pair>, args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend([
+            "--server".to_string(),
+            url.clone(),
+            "--ca-cert".to_string(),
+            ca_cert.clone(),
+        ]);
+        if let Some(pair) = pair {
+            all.extend([
+                "--client-cert".to_string(),
+                pair.cert.display().to_string(),
+                "--client-key".to_string(),
+                pair.key.display().to_string(),
+            ]);
+        }
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        herald(&all, &[])
+    };
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    // Without --ca-cert the server's certificate is not trusted, and nothing is sent.
+    let untrusted = herald(&["topics", "list", "--server", &url], &[]);
+    assert_eq!(untrusted.status.code(), Some(2));
+    assert!(
+        stderr(&untrusted).contains("cannot reach the server"),
+        "{}",
+        stderr(&untrusted)
+    );
+    // Trusted, but no certificate and no credentials: 401, as over plaintext.
+    let anonymous = as_client(None, &["topics", "list"]);
+    assert!(stderr(&anonymous).contains("Unauthorized"), "{}", stderr(&anonymous));
+    // The SAN names the principal (not the CN); its grant lets it create billing- topics.
+    let created = as_client(Some(&billing), &["topics", "create", "billing-events"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let denied = as_client(Some(&billing), &["topics", "create", "payments"]);
+    assert!(
+        stderr(&denied).contains("User is denied operation Admin on Topic: payments"),
+        "{}",
+        stderr(&denied)
+    );
+    // Without a SAN, the CN; its [[certificates]] entry gives it the readonly role.
+    let listed = as_client(Some(&auditor), &["topics", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("billing-events"));
+    let read_only = as_client(Some(&auditor), &["topics", "create", "billing-more"]);
+    assert!(stderr(&read_only).contains("denied"), "{}", stderr(&read_only));
+    // A certificate another CA signed ends the handshake, whatever name it gives.
+    let forged = as_client(Some(&stranger), &["topics", "list"]);
+    assert_eq!(forged.status.code(), Some(2));
+    assert!(
+        stderr(&forged).contains("cannot reach the server"),
+        "{}",
+        stderr(&forged)
+    );
+    // So does one the right CA signed that is past its notAfter.
+    std::thread::sleep(Duration::from_millis(1100));
+    let stale = as_client(Some(&expired), &["topics", "list"]);
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(stderr(&stale).contains("cannot reach the server"), "{}", stderr(&stale));
+    // The audit log names the certificate's principal.
+    let audit = std::fs::read_to_string(dir.join("data").join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"principal\":\"billing.internal\""), "{audit}");
+    drop(server);
+
+    // Required: a client without a certificate gets no connection, even for health.
+    std::fs::write(&config, tls("required")).unwrap();
+    let server = Server::start(&[
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "off",
+    ]);
+    let url = format!("https://{}", server.address);
+    let refused = herald(&["topics", "list", "--server", &url, "--ca-cert", &ca_cert], &[]);
+    assert!(
+        stderr(&refused).contains("cannot reach the server"),
+        "{}",
+        stderr(&refused)
+    );
+    let admitted = herald(
+        &[
+            "topics",
+            "list",
+            "--server",
+            &url,
+            "--ca-cert",
+            &ca_cert,
+            "--client-cert",
+            &auditor.cert.display().to_string(),
+            "--client-key",
+            &auditor.key.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(admitted.status.success(), "{}", stderr(&admitted));
+    // A client_auth without a CA, or a CA file that holds no certificate, stops the start.
+    std::fs::write(
+        &config,
+        "[security]\nusers_file = \"users.toml\"\n[security.tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n\
+         client_auth = \"required\"\n",
+    )
+    .unwrap();
+    let stderr = refused_serve(&[
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &data,
+        "--kafka-listen",
+        "off",
+    ]);
+    assert!(stderr.contains("client_auth needs client_ca"), "{stderr}");
+}

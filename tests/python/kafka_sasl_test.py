@@ -1,7 +1,9 @@
 """confluent-kafka (librdkafka) against a Herald whose Kafka listener requires SASL: PLAIN,
 SCRAM-SHA-256 (bob's producer) and SCRAM-SHA-512 (bob's consumer).
 
-Usage: python kafka_sasl_test.py BOOTSTRAP ADMIN:PASSWORD BOB:PASSWORD
+Usage: python kafka_sasl_test.py BOOTSTRAP ADMIN:PASSWORD BOB:PASSWORD [CA_FILE]
+
+With CA_FILE, the listener takes TLS (SASL_SSL) and its certificate is checked against it.
 
 The admin creates `bob-events` and `orders`; bob (allowed to produce and consume topics
 `bob-*` in groups `bob-*`) produces, consumes and commits there, and every step outside
@@ -14,17 +16,21 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 BOOTSTRAP, ADMIN, BOB = sys.argv[1], sys.argv[2], sys.argv[3]
+CA_FILE = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def sasl(credentials, mechanism="PLAIN"):
     user, password = credentials.split(":", 1)
-    return {
+    settings = {
         "bootstrap.servers": BOOTSTRAP,
-        "security.protocol": "SASL_PLAINTEXT",
+        "security.protocol": "SASL_SSL" if CA_FILE else "SASL_PLAINTEXT",
         "sasl.mechanism": mechanism,
         "sasl.username": user,
         "sasl.password": password,
     }
+    if CA_FILE:
+        settings["ssl.ca.location"] = CA_FILE
+    return settings
 
 
 def main():
