@@ -2,7 +2,8 @@
 # Fuzzes Herald's untrusted inputs with cargo fuzz (libFuzzer), each target for a bounded
 # time (default 60 s), starting from the committed seeds:
 #   fuzz/run.sh [seconds per target] [target ...]
-# Targets: avro_schema json_schema record_batch kafka_request produce_body (default: all).
+# Targets: avro_schema json_schema protobuf_schema record_batch kafka_request produce_body
+# (default: all).
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). The corpus grows in
 # fuzz/corpus/<target> (not committed). A crash leaves its input in fuzz/artifacts/<target>:
 # copy it to fuzz/regressions/<target>/ and `cargo test fuzz_corpus` replays it for good.
@@ -12,7 +13,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(avro_schema json_schema record_batch kafka_request produce_body)
+  targets=(avro_schema json_schema protobuf_schema record_batch kafka_request produce_body)
 fi
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"

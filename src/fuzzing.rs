@@ -10,9 +10,10 @@ use crate::schema::{Schema, SchemaType};
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, as `fuzz/fuzz_targets/` and `fuzz/seeds/` name them.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("avro_schema", avro_schema),
     ("json_schema", json_schema),
+    ("protobuf_schema", protobuf_schema),
     ("record_batch", record_batch),
     ("kafka_request", kafka_request),
     ("produce_body", produce_body),
@@ -27,6 +28,11 @@ pub fn avro_schema(data: &[u8]) {
 /// A JSON Schema, as [`avro_schema`].
 pub fn json_schema(data: &[u8]) {
     schema(SchemaType::Json, data);
+}
+
+/// A Protobuf schema (`.proto` text or base64 descriptor), as [`avro_schema`].
+pub fn protobuf_schema(data: &[u8]) {
+    schema(SchemaType::Protobuf, data);
 }
 
 fn schema(schema_type: SchemaType, data: &[u8]) {

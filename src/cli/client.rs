@@ -128,7 +128,23 @@ impl Client {
         body: Option<&Value>,
         content_type: &str,
     ) -> Result<(u16, Vec<u8>), CliError> {
-        let unreachable = |e: ureq::Error| CliError(format!("cannot reach the server at {}: {e}", self.url));
+        let unreachable = |e: ureq::Error| match e {
+            // Something listens there but does not speak HTTP back.
+            ureq::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                CliError(format!(
+                    "the server at {} closed the connection without an HTTP answer; is --server the registry's URL?",
+                    self.url
+                ))
+            }
+            other => CliError(format!("cannot reach the server at {}: {other}", self.url)),
+        };
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.url))

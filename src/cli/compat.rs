@@ -16,6 +16,7 @@ use crate::schema::{pointer, SchemaType};
 pub enum TypeArg {
     Avro,
     Json,
+    Protobuf,
 }
 
 impl From<TypeArg> for SchemaType {
@@ -23,6 +24,7 @@ impl From<TypeArg> for SchemaType {
         match t {
             TypeArg::Avro => SchemaType::Avro,
             TypeArg::Json => SchemaType::Json,
+            TypeArg::Protobuf => SchemaType::Protobuf,
         }
     }
 }
@@ -45,14 +47,14 @@ pub struct CompatArgs {
     /// NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE.
     #[arg(long, short = 'l', default_value = "BACKWARD", value_parser = parse_level)]
     level: CompatibilityLevel,
-    /// Schema type; inferred from the extension (.avsc, .json) when omitted.
+    /// Schema type; inferred from the extension (.avsc, .json, .proto) when omitted.
     #[arg(long = "type", short = 't', value_enum)]
     schema_type: Option<TypeArg>,
     /// JSON Schema policy: strict (Confluent's default) or lenient.
     #[arg(long, value_enum, default_value_t)]
     policy: PolicyArg,
     /// A schema the others reference, as NAME=FILE (Avro: named types in scope; JSON
-    /// Schema: a `$ref` target). Repeat in dependency order.
+    /// Schema: a `$ref` target; Protobuf: an import path). Repeat in dependency order.
     #[arg(long = "reference", short = 'r', value_name = "NAME=FILE")]
     references: Vec<String>,
     /// Output: human-readable text, or JSON for scripts.

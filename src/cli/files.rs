@@ -13,8 +13,9 @@ pub fn schema_type_of(path: &Path, explicit: Option<SchemaType>) -> Result<Schem
     match path.extension().and_then(|e| e.to_str()) {
         Some("avsc") => Ok(SchemaType::Avro),
         Some("json") => Ok(SchemaType::Json),
+        Some("proto") => Ok(SchemaType::Protobuf),
         _ => Err(CliError(format!(
-            "{}: cannot tell the schema type from the extension (use .avsc or .json, or pass --type avro|json)",
+            "{}: cannot tell the schema type from the extension (use .avsc, .json or .proto, or pass --type avro|json|protobuf)",
             path.display()
         ))),
     }

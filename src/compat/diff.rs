@@ -69,6 +69,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Result<Vec<Change>, TooComplex> {
     match (old, new) {
         (Schema::Avro(old), Schema::Avro(new)) => avro_diff(old, new),
         (Schema::Json(old), Schema::Json(new)) => json_diff(old, new),
+        (Schema::Protobuf(old), Schema::Protobuf(new)) => protobuf_diff(old, new),
         (old, new) => Ok(vec![Change {
             kind: "SCHEMA_TYPE_CHANGED",
             path: String::new(),
@@ -84,6 +85,87 @@ pub fn diff(old: &Schema, new: &Schema) -> Result<Vec<Change>, TooComplex> {
             forward: Verdict::Breaking,
         }]),
     }
+}
+
+/// Protobuf changes: every difference of the backward comparison (old → new), breaking
+/// backward when Confluent refuses it, breaking forward when the reverse comparison refuses
+/// something at the same place.
+fn protobuf_diff(
+    old: &crate::schema::ProtobufSchema,
+    new: &crate::schema::ProtobufSchema,
+) -> Result<Vec<Change>, TooComplex> {
+    use super::protobuf::{differences, DiffKind};
+    let backward = differences(old, new)?;
+    let forward = differences(new, old)?;
+    let broken_forward: HashSet<&str> = forward
+        .iter()
+        .filter(|d| !d.kind.is_compatible())
+        .map(|d| d.path.as_str())
+        .collect();
+    let mut changes: Vec<Change> = backward
+        .iter()
+        .map(|d| {
+            let pointer = d.path.trim_start_matches('#').to_string();
+            let added = matches!(
+                d.kind,
+                DiffKind::MessageAdded
+                    | DiffKind::EnumAdded
+                    | DiffKind::EnumConstAdded
+                    | DiffKind::FieldAdded
+                    | DiffKind::RequiredFieldAdded
+                    | DiffKind::OneofAdded
+                    | DiffKind::OneofFieldAdded
+            );
+            let removed = matches!(
+                d.kind,
+                DiffKind::MessageRemoved
+                    | DiffKind::EnumRemoved
+                    | DiffKind::EnumConstRemoved
+                    | DiffKind::FieldRemoved
+                    | DiffKind::RequiredFieldRemoved
+                    | DiffKind::OneofRemoved
+                    | DiffKind::OneofFieldRemoved
+            );
+            let words = match (d.was.as_deref(), d.became.as_deref()) {
+                (Some(was), Some(became)) if was != became => format!(": {was} → {became}"),
+                (None, Some(became)) => format!(": {became}"),
+                (Some(was), None) => format!(": {was}"),
+                _ => String::new(),
+            };
+            let subject = d.field.as_deref().unwrap_or(d.path.as_str());
+            Change {
+                kind: d.kind.id(),
+                path: d.path.clone(),
+                field: d.field.clone(),
+                old_pointer: (!added).then(|| pointer.clone()),
+                new_pointer: (!removed).then_some(pointer),
+                description: format!("{} {subject}{words}", d.kind.id().to_lowercase().replace('_', " ")),
+                backward: Verdict::from_ok(d.kind.is_compatible()),
+                forward: Verdict::from_ok(!broken_forward.contains(d.path.as_str())),
+            }
+        })
+        .collect();
+    // Changes the backward comparison does not see as such (the inverse of a compatible
+    // addition) still break forward: a message added is one older readers lack.
+    for d in forward.iter().filter(|d| !d.kind.is_compatible()) {
+        if !changes.iter().any(|c| c.path == d.path) {
+            changes.push(Change {
+                kind: d.kind.id(),
+                path: d.path.clone(),
+                field: d.field.clone(),
+                old_pointer: None,
+                new_pointer: Some(d.path.trim_start_matches('#').to_string()),
+                description: format!(
+                    "{} {}",
+                    d.kind.id().to_lowercase().replace('_', " "),
+                    d.field.as_deref().unwrap_or(&d.path)
+                ),
+                backward: Verdict::Compatible,
+                forward: Verdict::Breaking,
+            });
+        }
+    }
+    Ok(changes)
 }
 
 fn json_diff(old: &crate::schema::JsonSchema, new: &crate::schema::JsonSchema) -> Result<Vec<Change>, TooComplex> {

@@ -3,6 +3,7 @@
 
 use super::avro::{AvroIncompatibility, AvroRule};
 use super::json::{DiffKind, Difference};
+use super::protobuf::{DiffKind as ProtoKind, Difference as ProtoDifference};
 use super::{Direction, Incompatibility};
 use crate::schema::field_path;
 use crate::schema::SchemaType;
@@ -358,5 +359,97 @@ pub(super) fn different_types(old: SchemaType, new: SchemaType, direction: Direc
         ),
         hint: "Keep the subject's schema type; use a new subject for another format.".to_string(),
         confluent: "Incompatible because of different schema type".to_string(),
+    }
+}
+
+/// A Protobuf difference Confluent refuses, in the consumer's words.
+pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u32) -> Incompatibility {
+    let p = parties(direction, version);
+    // Backward compares (original = old, update = new); forward swaps them.
+    let (update_word, original_word) = match direction {
+        Direction::Backward => ("new", "old"),
+        Direction::Forward => ("old", "new"),
+    };
+    let (old_line, new_line) = match direction {
+        Direction::Backward => (found.original_line, found.update_line),
+        Direction::Forward => (found.update_line, found.original_line),
+    };
+    let (was, became) = match direction {
+        Direction::Backward => (found.was.as_deref(), found.became.as_deref()),
+        Direction::Forward => (found.became.as_deref(), found.was.as_deref()),
+    };
+    let at = match &found.field {
+        Some(field) => format!("field {field} ({})", found.path),
+        None => found.path.clone(),
+    };
+    let change = match (was, became) {
+        (Some(was), Some(became)) if was != became => format!(" ({was} → {became})"),
+        _ => String::new(),
+    };
+    let (what, hint) = match found.kind {
+        ProtoKind::PackageChanged => (
+            "the package changed, so every message has another full name".to_string(),
+            "Keep the package: a new package is a new set of types. Publish them under a new subject instead.".to_string(),
+        ),
+        ProtoKind::MessageRemoved => (
+            format!("the message type at {} is gone", found.path),
+            "Keep the message type (it may be deprecated with `option deprecated = true;`); serializers name messages by their position and name.".to_string(),
+        ),
+        ProtoKind::FieldKindChanged => (
+            format!("the {at} changed between a scalar, a message and a map{change}"),
+            "Keep the field's type. Add a new field with a new number for the new type and deprecate the old one.".to_string(),
+        ),
+        ProtoKind::FieldScalarKindChanged => (
+            format!("the {at} changed to a type that is encoded differently{change}"),
+            "Change a scalar only within its group (int32, int64, uint32, uint64, bool and enums; sint32 and sint64; string and bytes; fixed32 and sfixed32; fixed64 and sfixed64). Otherwise add a new field with a new number.".to_string(),
+        ),
+        ProtoKind::FieldNamedTypeChanged => (
+            format!("the message type of the {at} changed, or changed incompatibly{change}"),
+            "Keep the field's message type and evolve that message compatibly; for another type add a new field with a new number.".to_string(),
+        ),
+        ProtoKind::FieldNumericLabelChanged => (
+            format!("the {at} changed between single and repeated{change}: numbers are encoded differently"),
+            "Keep the field's label. For a list, add a new repeated field with a new number.".to_string(),
+        ),
+        ProtoKind::RequiredFieldAdded => (
+            format!("the {at} is required, and {} do not carry it", p.written),
+            "Add the field as optional: proto2 `required` fields can never be added or removed compatibly.".to_string(),
+        ),
+        ProtoKind::RequiredFieldRemoved => (
+            format!("the required {at} is gone, and readers that still require it reject messages without it"),
+            "Keep the required field: proto2 `required` fields can never be added or removed compatibly.".to_string(),
+        ),
+        ProtoKind::OneofFieldRemoved => (
+            format!("the {at} left its oneof, so a value set in it cannot be read"),
+            "Keep the oneof member (deprecate it, and reserve its number when it is finally gone).".to_string(),
+        ),
+        ProtoKind::MultipleFieldsMovedToOneof | ProtoKind::FieldMovedToExistingOneof => (
+            format!("the oneof at {} now holds fields that were independent, and {} may set more than one of them", found.path, p.written),
+            "Do not move existing fields into a oneof; add new fields to a new oneof instead.".to_string(),
+        ),
+        // Compatible kinds never reach here; say what they are if they do.
+        other => (format!("{} at {}", other.id(), found.path), String::new()),
+    };
+    let lines = match (old_line, new_line) {
+        (Some(old), Some(new)) => format!(" (line {old} of version {version}, line {new} of the new schema)"),
+        (Some(old), None) => format!(" (line {old} of version {version})"),
+        (None, Some(new)) => format!(" (line {new} of the new schema)"),
+        (None, None) => String::new(),
+    };
+    let pointer = found.path.trim_start_matches('#').to_string();
+    Incompatibility {
+        rule: found.kind.id(),
+        direction,
+        version,
+        old_pointer: pointer.clone(),
+        new_pointer: pointer,
+        field: found.field.clone(),
+        message: format!("{} cannot read {}: {what}{lines}.", p.reader, p.written),
+        hint,
+        confluent: format!(
+            "{{errorType:\"{}\", description:\"{}\"}}",
+            found.kind.id(),
+            found.kind.description(&found.path, update_word, original_word)
+        ),
     }
 }

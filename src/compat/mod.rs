@@ -17,6 +17,7 @@ pub mod diff;
 mod explain;
 pub mod json;
 mod level;
+pub mod protobuf;
 #[cfg(test)]
 mod tests;
 
@@ -229,6 +230,16 @@ pub fn compare(
             json::incompatibilities(original, update, options.policy)?
                 .iter()
                 .map(|found| explain::json(found, direction, version))
+                .collect()
+        }
+        (Schema::Protobuf(old), Schema::Protobuf(new)) => {
+            let (original, update) = match direction {
+                Direction::Backward => (old, new),
+                Direction::Forward => (new, old),
+            };
+            protobuf::incompatibilities(original, update)?
+                .iter()
+                .map(|found| explain::protobuf(found, direction, version))
                 .collect()
         }
         (old, new) => vec![explain::different_types(

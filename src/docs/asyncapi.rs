@@ -34,12 +34,26 @@ impl MessageSchema {
                 format!("application/schema+json;version={}", json_schema_version(json.draft())),
                 "application/json",
             ),
+            // AsyncAPI's Protobuf format names the schema's syntax version.
+            Schema::Protobuf(proto) => (
+                format!(
+                    "application/vnd.google.protobuf;version={}",
+                    if proto.file().syntax() == prost_reflect::Syntax::Proto2 {
+                        2
+                    } else {
+                        3
+                    }
+                ),
+                "application/x-protobuf",
+            ),
         };
         MessageSchema {
             subject: version.subject.clone(),
             version: version.version,
             id: version.schema.id,
-            schema: serde_json::from_str(&version.schema.schema).unwrap_or(Value::Null),
+            // A JSON document for Avro and JSON Schema; the `.proto` text itself for Protobuf.
+            schema: serde_json::from_str(&version.schema.schema)
+                .unwrap_or_else(|_| Value::String(version.schema.schema.clone())),
             schema_format,
             content_type,
         }

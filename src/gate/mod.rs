@@ -135,8 +135,9 @@ enum Verdict {
     Refused(String),
     /// Admitted if the body is valid against this JSON Schema.
     Json(Arc<JsonValidator>),
-    /// Admitted if the body decodes as one datum of this Avro schema (with its id).
-    Avro(Arc<Schema>, u32),
+    /// Admitted if the body decodes with this schema (with its id): one Avro datum, or a
+    /// Protobuf message index path and the message it names.
+    Decodes(Arc<Schema>, u32),
 }
 
 /// One part's rules during one [`Gate::judge`] call.
@@ -256,8 +257,8 @@ impl Gate {
                     reason: v.reason,
                 }));
             }
-            Verdict::Avro(schema, id) => {
-                if let Err(v) = check_avro(schema.clone(), body).await {
+            Verdict::Decodes(schema, id) => {
+                if let Err(v) = check_decodes(schema.clone(), body).await {
                     out.push(Problem {
                         index,
                         part,
@@ -366,15 +367,15 @@ impl Gate {
                 Ok(validator) => Verdict::Json(validator),
                 Err(reason) => Verdict::Refused(reason),
             },
-            SchemaType::Avro => {
+            SchemaType::Avro | SchemaType::Protobuf => {
                 let parsed = self.registry.parsed_schema(&context, i64::from(id)).await?;
-                if matches!(parsed.as_ref(), Schema::Avro(_)) {
-                    Verdict::Avro(parsed, id)
-                } else {
-                    Verdict::Admitted
+                match parsed.as_ref() {
+                    Schema::Avro(_) | Schema::Protobuf(_) => Verdict::Decodes(parsed, id),
+                    Schema::Json(_) => {
+                        Verdict::Refused(format!("schema {id} is not stored as the type it was read as"))
+                    }
                 }
             }
-            SchemaType::Protobuf => Verdict::Admitted,
         })
     }
 
@@ -451,11 +452,15 @@ async fn check_json(validator: Arc<JsonValidator>, body: &[u8]) -> Vec<Violation
         .unwrap_or_else(|e| vec![validation_failed(e)])
 }
 
-/// Whether an Avro body decodes as one datum of `schema` (an Avro schema).
-async fn check_avro(schema: Arc<Schema>, body: &[u8]) -> Result<(), Violation> {
+/// Whether a body decodes with `schema`: one Avro datum, or a framed Protobuf message.
+async fn check_decodes(schema: Arc<Schema>, body: &[u8]) -> Result<(), Violation> {
     let check = |schema: &Schema, body: &[u8]| match schema {
         Schema::Avro(avro) => crate::validate::avro::check_binary(avro, body),
-        Schema::Json(_) => Ok(()),
+        Schema::Protobuf(proto) => crate::validate::protobuf::check_framed(proto, body),
+        Schema::Json(_) => Err(Violation {
+            path: String::new(),
+            reason: "a JSON Schema does not decode binary payloads".to_string(),
+        }),
     };
     if body.len() <= INLINE_VALIDATION_BYTES {
         return check(&schema, body);

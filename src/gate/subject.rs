@@ -46,6 +46,13 @@ pub fn record_name(schema: &Schema) -> Result<String, String> {
                 "its JSON Schema has no \"title\", which the record name strategies use as the record's name"
                     .to_string()
             }),
+        // The serializers name the message they write; a schema's first message is the one
+        // index path [0] names, and the one its subject is named after.
+        Schema::Protobuf(proto) => proto
+            .messages()
+            .first()
+            .map(|m| m.full_name().to_string())
+            .ok_or_else(|| "its Protobuf schema declares no message".to_string()),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The registry routes' handlers: read the request, call the registry, shape the answer.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,8 +19,9 @@ use super::wire::{
 use super::AppState;
 use crate::registry::context::ALL_CONTEXTS;
 use crate::registry::{
-    schema_id_in_range, Context, Mode, RegistryError, SubjectFilter, SubjectSchema, VersionSpec, MAX_ID,
+    schema_id_in_range, Context, Mode, RegistryError, StoredSchema, SubjectFilter, SubjectSchema, VersionSpec, MAX_ID,
 };
+use crate::schema::{Schema, SchemaType};
 use crate::security::{Operation, Resource, ResourceKind};
 
 type Reply = Result<Response, ApiError>;
@@ -166,6 +169,7 @@ pub async fn schema_by_id(
     let (context, found_under) = state.registry.locate_id(id, params.text("subject")).await?;
     let schema = state.registry.schema_by_id(&context, id).await?;
     check_id_readable(&state, &caller, &context, id).await?;
+    let schema = formatted(&state, schema, &params).await?;
     let max_id = if params.flag("fetchMaxId") {
         Some(state.registry.max_schema_id(&context).await?)
     } else {
@@ -199,7 +203,26 @@ pub async fn schema_text_by_id(
     let (context, _) = state.registry.locate_id(id, params.text("subject")).await?;
     let schema = state.registry.schema_by_id(&context, id).await?;
     check_id_readable(&state, &caller, &context, id).await?;
-    raw(&schema.schema)
+    raw(&formatted(&state, schema, &params).await?.schema)
+}
+
+/// A schema in the `format` a client asks for: `serialized` gives a Protobuf schema as a
+/// base64 `FileDescriptorProto` (confluent-kafka's deserializers ask for it with
+/// `use.latest.version`); any other format, and any other type, reads as stored.
+async fn formatted(
+    state: &AppState,
+    schema: Arc<StoredSchema>,
+    params: &Params,
+) -> Result<Arc<StoredSchema>, ApiError> {
+    if schema.schema_type == SchemaType::Protobuf && params.text("format") == Some("serialized") {
+        let parsed = state.registry.parsed_schema(&schema.context, schema.id).await?;
+        if let Schema::Protobuf(proto) = parsed.as_ref() {
+            let mut serialized = StoredSchema::clone(&schema);
+            serialized.schema = proto.serialized();
+            return Ok(Arc::new(serialized));
+        }
+    }
+    Ok(schema)
 }
 
 /// Every version using the id in the context `subject` locates it in (as
@@ -352,7 +375,8 @@ pub async fn get_version(
     Path((subject, v)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let found = named_version(&state, &subject, &v, &params).await?;
+    let mut found = named_version(&state, &subject, &v, &params).await?;
+    found.schema = StoredSchema::clone(&*formatted(&state, Arc::new(found.schema), &params).await?);
     reply(&SchemaView::new(&found, state.api_profile))
 }
 
@@ -361,7 +385,8 @@ pub async fn get_version_text(
     Path((subject, v)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    raw(&named_version(&state, &subject, &v, &params).await?.schema.schema)
+    let found = named_version(&state, &subject, &v, &params).await?;
+    raw(&formatted(&state, Arc::new(found.schema), &params).await?.schema)
 }
 
 pub async fn referenced_by(

@@ -82,12 +82,6 @@ impl SchemaBody {
                 .parse::<SchemaType>()
                 .map_err(|_| ApiError::unprocessable(42201, format!("Invalid schema type {name}")))?,
         };
-        if schema_type == SchemaType::Protobuf {
-            return Err(ApiError::unprocessable(
-                42201,
-                "Invalid schema type PROTOBUF: this registry supports AVRO and JSON schemas",
-            ));
-        }
         let references = self
             .references
             .unwrap_or_default()

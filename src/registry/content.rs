@@ -92,11 +92,6 @@ impl Core {
                 limit,
             });
         }
-        if schema_type == SchemaType::Protobuf {
-            return Err(RegistryError::InvalidSchema(
-                "Invalid schema type PROTOBUF: this registry supports AVRO and JSON schemas".to_string(),
-            ));
-        }
         let (pinned, documents) = resolve_references(conn, context, references).await?;
         let refs: Vec<Reference<'_>> = documents
             .iter()
@@ -333,6 +328,7 @@ pub(super) fn normalized(schema: &Schema) -> String {
             }
             Err(_) => json.canonical().to_string(),
         },
+        Schema::Protobuf(proto) => proto.canonical().to_string(),
     }
 }
 

@@ -23,6 +23,10 @@ pub fn example(schema: &Schema) -> Value {
     match schema {
         Schema::Avro(avro) => avro_example(avro, avro.root(), "value", 0, &mut MAX_VALUES.clone()),
         Schema::Json(json) => json_example(json, json.root(), "value", 0, &mut MAX_VALUES.clone()),
+        Schema::Protobuf(proto) => match proto.messages().first() {
+            Some(message) => protobuf_example(message, 0, &mut MAX_VALUES.clone()),
+            None => Value::Null,
+        },
     }
 }
 
@@ -178,6 +182,78 @@ fn json_example(schema: &JsonSchema, id: JsonNodeId, name: &str, depth: usize, b
         },
         JsonKind::Ref(target) => json_example(schema, *target, name, depth + 1, budget),
     }
+}
+
+/// A Protobuf message as its canonical JSON (proto3's JSON mapping: JSON names, 64-bit
+/// integers as strings, enums by name, well-known types in their JSON forms); of each oneof
+/// only the first member is set.
+fn protobuf_example(message: &prost_reflect::MessageDescriptor, depth: usize, budget: &mut usize) -> Value {
+    use prost_reflect::Kind as ProtoKind;
+    if depth > MAX_DEPTH || *budget == 0 {
+        return json!({});
+    }
+    match message.full_name() {
+        "google.protobuf.Timestamp" => return json!("2024-05-01T12:00:00Z"),
+        "google.protobuf.Duration" => return json!("1.5s"),
+        "google.protobuf.StringValue" => return json!("text"),
+        "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => return json!(1),
+        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => return json!("1"),
+        "google.protobuf.BoolValue" => return json!(true),
+        "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => return json!(1.5),
+        "google.protobuf.Struct" => return json!({}),
+        "google.protobuf.Value" => return json!("value"),
+        "google.protobuf.Empty" => return json!({}),
+        _ => {}
+    }
+    let scalar = |kind: &ProtoKind, name: &str, depth: usize, budget: &mut usize| -> Value {
+        match kind {
+            ProtoKind::Double | ProtoKind::Float => json!(1.5),
+            ProtoKind::Int32 | ProtoKind::Sint32 | ProtoKind::Sfixed32 | ProtoKind::Uint32 | ProtoKind::Fixed32 => {
+                json!(1)
+            }
+            ProtoKind::Int64 | ProtoKind::Sint64 | ProtoKind::Sfixed64 | ProtoKind::Uint64 | ProtoKind::Fixed64 => {
+                json!("1")
+            }
+            ProtoKind::Bool => json!(true),
+            ProtoKind::String => json!(name),
+            ProtoKind::Bytes => json!("AQID"),
+            ProtoKind::Enum(e) => {
+                let value = e.values().find(|v| v.number() != 0).or_else(|| e.values().next());
+                value.map_or(Value::Null, |v| json!(v.name()))
+            }
+            ProtoKind::Message(m) => protobuf_example(m, depth + 1, budget),
+        }
+    };
+    let mut object = Map::new();
+    let mut oneofs_set = std::collections::HashSet::new();
+    for field in message.fields() {
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
+            if !oneofs_set.insert(oneof.name().to_string()) {
+                continue;
+            }
+        }
+        let kind = field.kind();
+        let value = if field.is_map() {
+            let Some(entry) = kind.as_message() else { continue };
+            let key = scalar(&entry.map_entry_key_field().kind(), "key", depth, budget);
+            let key = match key {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let value = scalar(&entry.map_entry_value_field().kind(), field.name(), depth, budget);
+            Value::Object(Map::from_iter([(key, value)]))
+        } else if field.is_list() {
+            json!([scalar(&kind, field.name(), depth, budget)])
+        } else {
+            scalar(&kind, field.name(), depth, budget)
+        };
+        object.insert(field.json_name().to_string(), value);
+    }
+    Value::Object(object)
 }
 
 #[cfg(test)]

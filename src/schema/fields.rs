@@ -85,12 +85,14 @@ pub fn field_rows(schema: &Schema, metadata: Option<&Value>) -> Vec<FieldRow> {
         }
         .run(),
         Schema::Json(json) => JsonWalk::new(json).run(),
+        Schema::Protobuf(proto) => ProtoWalk::new(proto).run(),
     };
     let globs = metadata_tags(metadata);
     if !globs.is_empty() {
         let root = match schema {
             Schema::Avro(avro) => avro.kind(avro.root()).name().map(|n| n.name.clone()),
             Schema::Json(_) => None,
+            Schema::Protobuf(proto) => proto.messages().first().map(|m| m.name().to_string()),
         };
         for row in &mut rows {
             for (glob, tags) in &globs {
@@ -611,6 +613,153 @@ impl<'a> JsonWalk<'a> {
                 }
             }
         }
+    }
+}
+
+/// The rows of a Protobuf schema's event: its first top-level message (the one a
+/// serializer's message index `[0]` names), nested messages expanded beneath their field the
+/// first time they are used.
+struct ProtoWalk<'a> {
+    schema: &'a super::ProtobufSchema,
+    rows: Vec<FieldRow>,
+    /// Message full name → the path of the row its fields were first listed under.
+    expanded: HashMap<String, String>,
+    visits: usize,
+}
+
+impl<'a> ProtoWalk<'a> {
+    fn new(schema: &'a super::ProtobufSchema) -> ProtoWalk<'a> {
+        ProtoWalk {
+            schema,
+            rows: Vec::new(),
+            expanded: HashMap::new(),
+            visits: 0,
+        }
+    }
+
+    fn run(mut self) -> Vec<FieldRow> {
+        if let Some(message) = self.schema.messages().first() {
+            self.expanded.insert(message.full_name().to_string(), String::new());
+            self.message(message, "", 0);
+        }
+        self.rows
+    }
+
+    fn message(&mut self, message: &prost_reflect::MessageDescriptor, path: &str, depth: usize) {
+        use prost_reflect::{Cardinality, Kind};
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for field in message.fields() {
+            self.visits += 1;
+            if self.rows.len() >= MAX_ROWS || self.visits > MAX_VISITS {
+                return;
+            }
+            let row_path = field_path::push(path, Step::Field(field.name()));
+            let kind = field.kind();
+            let (label, inner, step) = if field.is_map() {
+                let entry = kind.as_message().cloned();
+                let key = entry.as_ref().map(|e| proto_type_name(&e.map_entry_key_field().kind()));
+                let value = entry.as_ref().map(|e| e.map_entry_value_field().kind());
+                let label = format!(
+                    "map<{}, {}>",
+                    key.unwrap_or_default(),
+                    value.as_ref().map(proto_type_name).unwrap_or_default()
+                );
+                (label, value, Some(Step::Values))
+            } else if field.is_list() {
+                (
+                    format!("repeated {}", proto_type_name(&kind)),
+                    Some(kind.clone()),
+                    Some(Step::Items),
+                )
+            } else {
+                let presence = field.field_descriptor_proto().proto3_optional();
+                let label = match presence {
+                    true => format!("optional {}", proto_type_name(&kind)),
+                    false => proto_type_name(&kind),
+                };
+                (label, Some(kind.clone()), None)
+            };
+            let oneof = field.containing_oneof().filter(|o| !o.is_synthetic());
+            let label = match &oneof {
+                Some(oneof) => format!("{label} (oneof {})", oneof.name()),
+                None => label,
+            };
+            let symbols = match &inner {
+                Some(Kind::Enum(e)) => {
+                    let names: Vec<String> = e.values().map(|v| v.name().to_string()).collect();
+                    capped_symbols(&names, String::clone)
+                }
+                _ => Vec::new(),
+            };
+            let options = field.field_descriptor_proto().options.as_ref();
+            let deprecated = options.and_then(|o| o.deprecated).unwrap_or(false)
+                || options.is_some_and(|o| {
+                    o.uninterpreted_option.iter().any(|u| {
+                        u.name.len() == 1
+                            && u.name[0].name_part == "deprecated"
+                            && u.identifier_value.as_deref() == Some("true")
+                    })
+                });
+            let nested = match &inner {
+                Some(Kind::Message(m)) if !is_well_known(m) => Some(m.clone()),
+                _ => None,
+            };
+            let defined_at = nested.as_ref().and_then(|m| self.expanded.get(m.full_name()).cloned());
+            self.rows.push(FieldRow {
+                path: row_path.clone(),
+                depth,
+                name: field.name().to_string(),
+                type_label: label,
+                required: field.cardinality() == Cardinality::Required,
+                default: field.field_descriptor_proto().default_value.clone(),
+                doc: self.schema.comment(field.path()).map(str::to_string),
+                deprecated,
+                tags: Vec::new(),
+                symbols,
+                pointer: format!("/{}/{}", message.full_name(), field.number()),
+                defined_at: defined_at.clone(),
+            });
+            if let (Some(nested), None) = (nested, defined_at) {
+                let inner_path = match step {
+                    Some(step) => field_path::push(&row_path, step),
+                    None => row_path.clone(),
+                };
+                self.expanded.insert(nested.full_name().to_string(), row_path);
+                self.message(&nested, &inner_path, depth + 1);
+            }
+        }
+    }
+}
+
+/// Google's well-known types read as values (a timestamp, a duration), not as messages
+/// whose fields a reader needs to see.
+fn is_well_known(message: &prost_reflect::MessageDescriptor) -> bool {
+    message.package_name() == "google.protobuf"
+}
+
+/// A type as a `.proto` file names it: `int64`, `payments.v1.Money`, `google.protobuf.Timestamp`.
+fn proto_type_name(kind: &prost_reflect::Kind) -> String {
+    use prost_reflect::Kind;
+    match kind {
+        Kind::Double => "double".into(),
+        Kind::Float => "float".into(),
+        Kind::Int32 => "int32".into(),
+        Kind::Int64 => "int64".into(),
+        Kind::Uint32 => "uint32".into(),
+        Kind::Uint64 => "uint64".into(),
+        Kind::Sint32 => "sint32".into(),
+        Kind::Sint64 => "sint64".into(),
+        Kind::Fixed32 => "fixed32".into(),
+        Kind::Fixed64 => "fixed64".into(),
+        Kind::Sfixed32 => "sfixed32".into(),
+        Kind::Sfixed64 => "sfixed64".into(),
+        Kind::Bool => "bool".into(),
+        Kind::String => "string".into(),
+        Kind::Bytes => "bytes".into(),
+        Kind::Message(m) => m.full_name().to_string(),
+        Kind::Enum(e) => e.full_name().to_string(),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod json;
 pub mod lint;
 pub mod locate;
 pub mod pointer;
+pub mod protobuf;
 pub(crate) mod tree;
 
 use std::fmt;
@@ -23,6 +24,7 @@ use md5::{Digest, Md5};
 pub use avro::AvroSchema;
 pub use error::{ErrorLocation, SchemaError};
 pub use json::JsonSchema;
+pub use protobuf::ProtobufSchema;
 
 /// The schema formats a registry may be asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,7 +68,8 @@ impl FromStr for SchemaType {
 }
 
 /// A schema another schema refers to, already fetched: `name` is how the referring schema
-/// names it (an Avro file name, a JSON Schema `$ref` address), `schema` its text.
+/// names it (an Avro file name, a JSON Schema `$ref` address, a Protobuf import path),
+/// `schema` its text.
 #[derive(Debug, Clone, Copy)]
 pub struct Reference<'a> {
     pub name: &'a str,
@@ -97,6 +100,7 @@ impl ParseOptions {
 pub enum Schema {
     Avro(AvroSchema),
     Json(JsonSchema),
+    Protobuf(ProtobufSchema),
 }
 
 impl Schema {
@@ -116,9 +120,7 @@ impl Schema {
         match schema_type {
             SchemaType::Avro => avro::parse_with(text, references, options.check_defaults).map(Schema::Avro),
             SchemaType::Json => json::parse(text, references).map(Schema::Json),
-            SchemaType::Protobuf => Err(SchemaError::general(
-                "PROTOBUF schemas are not supported yet; use AVRO or JSON",
-            )),
+            SchemaType::Protobuf => protobuf::parse(text, references).map(Schema::Protobuf),
         }
     }
 
@@ -126,6 +128,7 @@ impl Schema {
         match self {
             Schema::Avro(_) => SchemaType::Avro,
             Schema::Json(_) => SchemaType::Json,
+            Schema::Protobuf(_) => SchemaType::Protobuf,
         }
     }
 
@@ -143,6 +146,7 @@ impl Schema {
             Schema::Json(json) => json
                 .annotations(json.root())
                 .and_then(|a| a.description.as_deref().or(a.title.as_deref())),
+            Schema::Protobuf(proto) => proto.documentation(),
         };
         text.filter(|t| !t.trim().is_empty())
     }
@@ -152,7 +156,7 @@ impl Schema {
     pub fn default_mismatches(&self) -> Vec<(String, String)> {
         match self {
             Schema::Avro(s) => s.default_mismatches(),
-            Schema::Json(_) => Vec::new(),
+            Schema::Json(_) | Schema::Protobuf(_) => Vec::new(),
         }
     }
 
@@ -161,6 +165,7 @@ impl Schema {
         match self {
             Schema::Avro(s) => s.canonical(),
             Schema::Json(s) => s.canonical(),
+            Schema::Protobuf(s) => s.canonical(),
         }
     }
 

@@ -8,6 +8,7 @@
 //!   big-endian u32) and [`frame`] writes it.
 
 pub mod avro;
+pub mod protobuf;
 
 use serde_json::Value;
 
@@ -20,12 +21,14 @@ pub struct Violation {
 }
 
 /// Checks JSON events against one schema, compiled once: an Avro schema reads them as Avro's
-/// JSON input, a JSON Schema validates them. A JSON Schema that cannot be compiled for
+/// JSON input, a JSON Schema validates them, a Protobuf schema reads them as its first
+/// message in proto3's JSON mapping. A JSON Schema that cannot be compiled for
 /// validation (one that `$ref`s documents it does not carry) makes every event's problem that
 /// reason: an event that could not be checked is never passed as valid.
 pub enum EventChecker<'a> {
     Avro(&'a crate::schema::AvroSchema),
     Json(Result<JsonValidator, String>),
+    Protobuf(&'a crate::schema::ProtobufSchema),
 }
 
 impl<'a> EventChecker<'a> {
@@ -41,6 +44,7 @@ impl<'a> EventChecker<'a> {
             crate::schema::Schema::Json(json) => {
                 EventChecker::Json(JsonValidator::with_references(json.canonical(), references))
             }
+            crate::schema::Schema::Protobuf(proto) => EventChecker::Protobuf(proto),
         }
     }
 
@@ -53,6 +57,7 @@ impl<'a> EventChecker<'a> {
                 path: String::new(),
                 reason: format!("the schema cannot be used to validate events: {e}"),
             }),
+            EventChecker::Protobuf(proto) => protobuf::check_json(proto, event).err(),
         }
     }
 }

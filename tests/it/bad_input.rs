@@ -192,12 +192,12 @@ fn malformed_json_reports_line_and_column() {
 }
 
 #[test]
-fn protobuf_and_unknown_types_are_refused_clearly() {
-    let err = error(SchemaType::Protobuf, "syntax = \"proto3\";");
-    assert!(
-        err.to_string().contains("PROTOBUF schemas are not supported yet"),
-        "{err}"
+fn bad_protobuf_and_unknown_types_are_refused_clearly() {
+    let err = error(
+        SchemaType::Protobuf,
+        "syntax = \"proto3\";\nmessage A {\n  int32 = 1;\n}\n",
     );
+    assert!(err.to_string().starts_with("line 3, column "), "{err}");
     let err = "XML".parse::<SchemaType>().unwrap_err();
     assert!(err.to_string().contains("unknown schema type \"XML\""), "{err}");
     assert_eq!("avro".parse::<SchemaType>().ok(), Some(SchemaType::Avro));

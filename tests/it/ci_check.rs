@@ -892,7 +892,11 @@ fn a_server_that_is_not_a_registry_fails_every_command_instead_of_passing() {
             vec!["check", "--server", &html_404],
             format!("the registry at {html_404} answered 404 for audit-value: (an answer that is not JSON)"),
         ),
-        (&single, vec!["check", "--server", &silent], "the server answered \"\", not HTTP".to_string()),
+        (
+            &single,
+            vec!["check", "--server", &silent],
+            format!("the server at {silent} closed the connection without an HTTP answer"),
+        ),
         (
             &single,
             vec!["register", "--server", &empty_200],

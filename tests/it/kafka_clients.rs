@@ -784,6 +784,43 @@ fn confluent_serializers_pass_the_gate_and_refused_records_never_land() {
     }
 }
 
+/// confluent-kafka's ProtobufSerializer and ProtobufDeserializer on Herald's registry and
+/// both doors: the import registered as a reference, top-level and nested messages through
+/// the gate in full mode, a wrong message index and an undecodable payload refused over
+/// Kafka and REST and absent from the log.
+#[test]
+fn confluent_protobuf_serializers_pass_the_gate_and_bad_payloads_are_refused() {
+    let Some(python) = confluent_python() else { return };
+    if python_with("grpc_tools").is_none() {
+        return;
+    }
+    let (server, bootstrap) = kafka_server(&[]);
+    create_topic(
+        &server,
+        json!({"name": "shop-orders", "partitions": 1, "validation": "full"}),
+    );
+    let stdout = run_ok(confluent(&python, &server, &bootstrap, "protobuf"), b"");
+    assert!(stdout.contains("ok: protobuf"), "{stdout}");
+    let result = result_line(&stdout);
+    // librdkafka reports INVALID_RECORD; the REST answer carries the reasons.
+    let refusals = result["refusals"].to_string();
+    assert_eq!(refusals.matches("INVALID_RECORD").count(), 2, "{refusals}");
+    let rest = result["rest"].to_string();
+    assert!(rest.contains("message index [5] names no message"), "{rest}");
+    assert!(
+        rest.contains("does not decode as message shop.v1.OrderPlaced"),
+        "{rest}"
+    );
+    // Three orders and one nested line, nothing of the refusals.
+    let stored = stored(&server, "shop-orders", 0);
+    assert_eq!(stored.len(), 4);
+    let id = result["schema_id"].as_u64().unwrap() as u32;
+    for record in &stored {
+        let value = record.value.as_deref().unwrap();
+        assert_eq!(u32::from_be_bytes(value[1..5].try_into().unwrap()), id);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // kafka-python and the Java client
 // ---------------------------------------------------------------------------------------

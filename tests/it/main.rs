@@ -13,7 +13,7 @@ mod diff; // semantic diffs between versions, for changelogs
 mod docs_ui; // the documentation UI, AsyncAPI export, static build and a real browser
 mod edge_hardening; // the HTTP edge under hostile clients: panics, labels, CSRF types, headers, limits, slow connections
 mod examples; // the example domain under schemas/ evolves as its README says
-mod fuzz_corpus; // the fuzz targets' seeds and every past crash, replayed
+mod fuzz_corpus; // the fuzz targets' seeds and every past crash replayed, and their mutations for a bounded time
 mod gate; // the contract gate in process: framing, ids, bodies, subject name strategies
 mod hostile_schemas; // schemas no validator could finish with are refused; huge ones are bounded
 mod json_compat; // Confluent's JSON Schema rules, as data tables
@@ -26,8 +26,9 @@ mod registry_confluent; // Confluent's error texts and leniency: defaults, Accep
 mod registry_contexts; // schema contexts: qualified subjects, ids per context, the /contexts/{context}/ form, IMPORT into a context
 mod registry_edges; // bad input, media types, health, metrics, concurrency
 mod registry_profile; // the 7.x and 8.x response profiles (`api_profile`), difference by difference
-mod schema_parse;
-mod security; // authentication, the denial matrix, filtered listings, the audit log, reloads // parsing, canonical text and fingerprints
+mod registry_protobuf; // Protobuf subjects: text and descriptors, ?format=serialized, imports, Confluent's rules
+mod schema_parse; // parsing, canonical text and fingerprints
+mod security; // authentication, the denial matrix, filtered listings, the audit log, reloads
 mod security_serve; // the real binary: exposure refusals, users and tokens commands, client credentials, the Python client
 mod serve; // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
 

@@ -92,11 +92,11 @@ registry_test!(
         let message = r
             .post(
                 "/subjects/s/versions",
-                &json!({"schemaType": "PROTOBUF", "schema": "syntax = \"proto3\";"}),
+                &json!({"schemaType": "PROTOBUF", "schema": "syntax = \"proto3\"\nmessage A {}"}),
             )
             .await
             .fails(422, 42201);
-        assert!(message.contains("PROTOBUF"), "{message}");
+        assert!(message.contains("PROTOBUF") && message.contains("line 2"), "{message}");
         let message = r
             .post("/subjects/s/versions", &json!({"schemaType": "XML", "schema": "<a/>"}))
             .await

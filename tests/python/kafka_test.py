@@ -15,6 +15,12 @@ the topics they name over HTTP):
   serializers  SerializingProducer with AvroSerializer (`payments`) and JSONSerializer
                (`orders`) on Herald's registry; records the gate refuses fail in the delivery
                report with INVALID_RECORD and never land
+  protobuf     ProtobufSerializer (with `_pb2` modules generated now by grpcio-tools from
+               tests/python/proto) on Herald's registry: the import registered as a
+               reference, records of the top-level and a nested message produced to
+               `shop-orders` (validation full) and read back with ProtobufDeserializer; a
+               wrong message index and an undecodable payload refused (Kafka and REST);
+               `use.latest.version` reads the schema with ?format=serialized
   crash        produces to `crash` until stdin closes, printing `ack PARTITION OFFSET PAYLOAD`
                for every acknowledged record (acks=all)
 
@@ -424,6 +430,100 @@ def serializers():
             "resent": resent})
 
 
+def protobuf():
+    import importlib
+    import os
+    import tempfile
+
+    import grpc_tools
+    from grpc_tools import protoc
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    # Generated at test time: a _pb2 from another protoc than the runtime's fails to import.
+    out = tempfile.mkdtemp()
+    sources = os.path.join(os.path.dirname(os.path.abspath(__file__)), "proto")
+    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+    code = protoc.main(["protoc", f"-I{sources}", f"-I{well_known}", f"--python_out={out}",
+                        "common/money.proto", "shop/order.proto"])
+    assert code == 0, f"protoc exited {code}"
+    sys.path.insert(0, out)
+    money_pb2 = importlib.import_module("common.money_pb2")
+    order_pb2 = importlib.import_module("shop.order_pb2")
+    Order = order_pb2.OrderPlaced
+
+    registry = SchemaRegistryClient({"url": HTTP})
+    context = SerializationContext("shop-orders", MessageField.VALUE)
+    serialize = ProtobufSerializer(Order, registry, {"use.deprecated.format": False})
+    orders = [
+        Order(id=f"o-{i}", total=money_pb2.Money(minor=1000 * i, currency="EUR"),
+              lines=[Order.Line(sku="A-1", quantity=i + 1)], attributes={"channel": "web"},
+              card_token="tok", status=Order.STATUS_PAID, note="leave at the door")
+        for i in range(3)
+    ]
+    payloads = [serialize(order, context) for order in orders]
+    # The import became a subject of its own, referenced by the order's schema.
+    status, latest = http_get("/subjects/shop-orders-value/versions/latest")
+    assert status == 200, latest
+    assert [r["name"] for r in latest["references"]] == ["common/money.proto"], latest
+    assert latest["schemaType"] == "PROTOBUF"
+    status, money = http_get("/subjects/common%2Fmoney.proto/versions/latest")
+    assert status == 200 and "message Money" in money["schema"], money
+    schema_id = latest["id"]
+    assert all(p[:6] == b"\x00" + struct.pack(">I", schema_id) + b"\x00" for p in payloads)
+
+    # A nested message: index path [0, 0], the same schema id.
+    line = ProtobufSerializer(Order.Line, registry, {"use.deprecated.format": False})(
+        Order.Line(sku="B-2", quantity=7), context)
+    assert line[1:5] == struct.pack(">I", schema_id) and line[5:8] == b"\x04\x00\x00", line[:8].hex()
+
+    # use.latest.version: the serializer reads the latest schema (?format=serialized).
+    latest_serializer = ProtobufSerializer(Order, registry, {
+        "use.deprecated.format": False, "auto.register.schemas": False, "use.latest.version": True})
+    again = latest_serializer(orders[0], context)
+    assert again == payloads[0], (again.hex(), payloads[0].hex())
+
+    raw = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all", "linger.ms": 0})
+    reports = deliver(raw, [dict(topic="shop-orders", partition=0, value=p) for p in payloads + [line]])
+    assert all(err is None for err, _ in reports), [str(err) for err, _ in reports]
+
+    # Refused by the gate: a message index naming no message, a payload that does not decode.
+    wrong_index = payloads[0][:5] + b"\x02\x0a" + payloads[0][6:]
+    undecodable = payloads[0][:6] + b"\x0a\xff\xff"
+    refusals = []
+    for bad in (wrong_index, undecodable):
+        [(err, _)] = deliver(raw, [dict(topic="shop-orders", partition=0, value=bad)])
+        assert err is not None and err.code() == KafkaError.INVALID_RECORD, err
+        refusals.append(str(err))
+
+    # The same refusals over the REST API, with the reason in the answer.
+    import base64
+    rest_reasons = []
+    for bad in (wrong_index, undecodable):
+        body = json.dumps({"records": [{"value": base64.b64encode(bad).decode()}]}).encode()
+        request = urllib.request.Request(HTTP + "/topics/shop-orders", data=body, method="POST",
+                                         headers={"Content-Type": "application/vnd.kafka.binary.v2+json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                raise AssertionError(f"REST produce of a bad payload answered {answer.status}")
+        except urllib.error.HTTPError as err:
+            rest_reasons.append((err.code, json.loads(err.read())))
+
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "protobuf-readers",
+                         "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition("shop-orders", 0, OFFSET_BEGINNING)])
+    got = consume_until([consumer], 4)[0]
+    consumer.close()
+    deserialize = ProtobufDeserializer(Order, {"use.deprecated.format": False})
+    read = [deserialize(m.value(), context) for m in got[:3]]
+    assert read == orders, read
+    nested = ProtobufDeserializer(Order.Line, {"use.deprecated.format": False})(got[3].value(), context)
+    assert nested == Order.Line(sku="B-2", quantity=7), nested
+    result({"schema_id": schema_id, "refusals": refusals, "rest": rest_reasons,
+            "wrong_index": wrong_index.hex(), "undecodable": undecodable.hex()})
+
+
 def crash():
     """Produces until stdin closes; every acknowledged record is printed as it is reported."""
     producer = Producer({
@@ -451,5 +551,6 @@ def crash():
     print("done", flush=True)
 
 
-{"produce": produce, "group": group, "admin": admin, "serializers": serializers, "crash": crash}[SCENARIO]()
+{"produce": produce, "group": group, "admin": admin, "serializers": serializers, "protobuf": protobuf,
+ "crash": crash}[SCENARIO]()
 print(f"ok: {SCENARIO}", flush=True)

@@ -1,0 +1,328 @@
+//! Protobuf schemas: `.proto` text (proto2 and proto3) or a base64 `FileDescriptorProto`, as
+//! Confluent's clients register them, compiled with protox (pure Rust, no `protoc`) against
+//! the schemas they import (references, named by their import path) and Google's well-known
+//! types. The stored text is the file printed in Confluent's layout ([`print`]); the compiled
+//! descriptors, with every type name resolved, are what compatibility and validation read.
+
+pub mod print;
+
+use std::sync::Arc;
+
+use base64_simd::STANDARD as BASE64;
+use prost::Message;
+use prost_reflect::{DescriptorPool, FileDescriptor, MessageDescriptor};
+use prost_types::FileDescriptorProto;
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
+
+use super::{Reference, SchemaError};
+use crate::schema::ErrorLocation;
+use print::Origin;
+
+/// The name the schema being parsed is compiled under, when no reference already uses it.
+const MAIN_FILE: &str = "schema.proto";
+
+/// A parsed Protobuf schema: its stored text and its compiled file.
+#[derive(Debug, Clone)]
+pub struct ProtobufSchema {
+    canonical: String,
+    /// The compiled file, with the files it imports in the same pool.
+    file: FileDescriptor,
+    /// Whether the schema arrived as `.proto` text (positions are lines of that text).
+    from_text: bool,
+    /// The text as given, when it was text: findings are placed on its lines.
+    source: Option<Arc<str>>,
+}
+
+impl PartialEq for ProtobufSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical == other.canonical
+    }
+}
+
+/// A schema's content as the compiler takes it: text, or a decoded descriptor.
+enum Content {
+    Text(String),
+    Descriptor(Box<FileDescriptorProto>),
+}
+
+impl Content {
+    /// Text that parses as `.proto` is text; otherwise base64 that decodes to a descriptor
+    /// is a descriptor; otherwise the text's own parse error is the answer.
+    fn read(name: &str, text: &str) -> Result<(Content, Option<FileDescriptorProto>), SchemaError> {
+        match protox_parse::parse(name, text) {
+            Ok(parsed) => Ok((Content::Text(text.to_string()), Some(parsed))),
+            Err(parse_error) => match descriptor_from_base64(text) {
+                Some(mut descriptor) => {
+                    descriptor.name = Some(name.to_string());
+                    Ok((Content::Descriptor(Box::new(descriptor)), None))
+                }
+                None => Err(located(&parse_error, name, text, name == MAIN_FILE)),
+            },
+        }
+    }
+}
+
+/// A `FileDescriptorProto` in standard base64, as confluent-kafka's serializers register
+/// schemas. Only text made of the base64 alphabet is tried: almost any bytes decode as some
+/// protobuf message, so the alphabet is what tells a descriptor from broken `.proto` text.
+fn descriptor_from_base64(text: &str) -> Option<FileDescriptorProto> {
+    let trimmed = text.trim();
+    if trimmed.is_empty()
+        || !trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    {
+        return None;
+    }
+    let bytes = BASE64.decode_to_vec(trimmed).ok()?;
+    let descriptor = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    // A descriptor describes something: an empty decode is not one.
+    let describes = !descriptor.message_type.is_empty()
+        || !descriptor.enum_type.is_empty()
+        || !descriptor.service.is_empty()
+        || descriptor.package.is_some()
+        || descriptor.syntax.is_some();
+    describes.then_some(descriptor)
+}
+
+/// A compiler error placed on a line and column of the file it is about.
+fn located(error: &(dyn miette::Diagnostic + Send + Sync), file: &str, text: &str, main: bool) -> SchemaError {
+    let message = error.to_string();
+    let offset = error
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|label| label.offset());
+    match (offset, main) {
+        (Some(offset), true) => {
+            let (line, column) = line_and_column(text, offset);
+            SchemaError {
+                location: ErrorLocation::Text { line, column },
+                message,
+            }
+        }
+        (Some(offset), false) => {
+            let (line, column) = line_and_column(text, offset);
+            SchemaError::general(format!("in {file}, line {line}, column {column}: {message}"))
+        }
+        (None, true) => SchemaError::general(message),
+        (None, false) => SchemaError::general(format!("in {file}: {message}")),
+    }
+}
+
+/// The 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Files by name: the schema and its references, then the well-known types.
+struct Files {
+    files: Vec<(String, Content)>,
+}
+
+impl FileResolver for Files {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        match self.files.iter().find(|(n, _)| n == name) {
+            Some((_, Content::Text(text))) => File::from_source(name, text),
+            Some((_, Content::Descriptor(descriptor))) => Ok(File::from_file_descriptor_proto(*descriptor.clone())),
+            None => Err(protox::Error::file_not_found(name)),
+        }
+    }
+}
+
+/// Parses and compiles a Protobuf schema. `references` are the files it imports, each named
+/// by its import path, in any order.
+pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema, SchemaError> {
+    let main = match references.iter().any(|r| r.name == MAIN_FILE) {
+        true => "herald-schema.proto",
+        false => MAIN_FILE,
+    };
+    let (content, parsed) = Content::read(main, text)?;
+    let printed_from = match (&content, parsed) {
+        (Content::Text(_), Some(parsed)) => (parsed, Origin::Text),
+        (Content::Descriptor(descriptor), _) => (*descriptor.clone(), Origin::Descriptor),
+        (Content::Text(_), None) => unreachable!("text is read with its parse"),
+    };
+    if printed_from
+        .0
+        .syntax
+        .as_deref()
+        .is_some_and(|s| s != "proto2" && s != "proto3")
+    {
+        return Err(SchemaError::general(format!(
+            "syntax {:?} is not supported: use proto2 or proto3 (editions are not read yet)",
+            printed_from.0.syntax()
+        )));
+    }
+    let mut files = vec![(main.to_string(), content)];
+    let mut texts: Vec<(&str, &str)> = vec![(main, text)];
+    for reference in references {
+        let (content, _) = Content::read(reference.name, reference.schema)?;
+        texts.push((reference.name, reference.schema));
+        files.push((reference.name.to_string(), content));
+    }
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(Files { files });
+    resolver.add(GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_source_info(true).include_imports(true);
+    if let Err(error) = compiler.open_file(main) {
+        let file = error.file().unwrap_or(main).to_string();
+        let source = texts.iter().find(|(n, _)| *n == file).map_or("", |(_, t)| t);
+        let mut refused = located(&error, &file, source, file == main);
+        if error.is_file_not_found() {
+            refused.message.push_str(
+                ": give the imported file as a reference whose name is its import path \
+                 (Google's well-known google/protobuf/ types need none)",
+            );
+        }
+        return Err(refused);
+    }
+    let pool: DescriptorPool = compiler.descriptor_pool();
+    let file = pool
+        .get_file_by_name(main)
+        .ok_or_else(|| SchemaError::general("the compiled schema is missing from its own pool"))?;
+    let canonical = print::print(&printed_from.0, printed_from.1);
+    let from_text = printed_from.1 == Origin::Text;
+    // A descriptor is not checked for what text could not say (a name that is no
+    // identifier, say); the text printed from it is what is stored, so it must read back.
+    if !from_text {
+        if let Err(error) = protox_parse::parse(main, &canonical) {
+            return Err(SchemaError::general(format!(
+                "the descriptor cannot be written as .proto text: {error} (in the text printed from it: {})",
+                canonical
+                    .lines()
+                    .nth(error.span().map_or(0, |s| line_and_column(&canonical, s.start).0 - 1))
+                    .unwrap_or("")
+                    .trim()
+            )));
+        }
+    }
+    Ok(ProtobufSchema {
+        canonical,
+        file,
+        from_text,
+        source: from_text.then(|| Arc::from(text)),
+    })
+}
+
+impl ProtobufSchema {
+    /// The text a registry stores and returns.
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+
+    /// The compiled file.
+    pub fn file(&self) -> &FileDescriptor {
+        &self.file
+    }
+
+    /// Whether the schema was given as `.proto` text (not a descriptor).
+    pub fn from_text(&self) -> bool {
+        self.from_text
+    }
+
+    /// The `.proto` text as given, if it was text.
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// The file as a base64 `FileDescriptorProto` (`?format=serialized`), compiled from the
+    /// stored text: names resolved, no source positions.
+    pub fn serialized(&self) -> String {
+        let mut proto = self.file.file_descriptor_proto().clone();
+        proto.source_code_info = None;
+        for message in &mut proto.message_type {
+            drop_derived_json_names(message);
+        }
+        BASE64.encode_to_string(proto.encode_to_vec())
+    }
+
+    /// The package, empty when the file declares none.
+    pub fn package(&self) -> &str {
+        self.file.package_name()
+    }
+
+    /// Top-level messages in declaration order: the first elements of message-index paths.
+    pub fn messages(&self) -> Vec<MessageDescriptor> {
+        self.file.messages().collect()
+    }
+
+    /// The message a serializer's message-index path names: the index among top-level
+    /// messages, then among that message's nested messages, and so on.
+    pub fn message_at(&self, path: &[i32]) -> Option<MessageDescriptor> {
+        let (&first, rest) = path.split_first()?;
+        let mut message = self.file.messages().nth(usize::try_from(first).ok()?)?;
+        for &index in rest {
+            let child = message.child_messages().nth(usize::try_from(index).ok()?)?;
+            message = child;
+        }
+        Some(message)
+    }
+
+    /// What the schema says of its event: the comment before its first message (when the
+    /// schema was text with one).
+    pub fn documentation(&self) -> Option<&str> {
+        self.comment(&[4, 0])
+    }
+
+    /// The comment written before (or else after) the element at a descriptor path.
+    pub fn comment(&self, path: &[i32]) -> Option<&str> {
+        let info = self.file.file_descriptor_proto().source_code_info.as_ref()?;
+        let location = info.location.iter().find(|l| l.path == path)?;
+        location
+            .leading_comments
+            .as_deref()
+            .or(location.trailing_comments.as_deref())
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+    }
+
+    /// The 1-based line a descriptor element starts on, from the source positions of the
+    /// text the schema was compiled from.
+    pub fn line_of(&self, path: &[i32]) -> Option<usize> {
+        let info = self.file.file_descriptor_proto().source_code_info.as_ref()?;
+        let location = info.location.iter().find(|l| l.path == path)?;
+        location.span.first().map(|&line| line as usize + 1)
+    }
+}
+
+/// Clears `json_name` where the compiler derived it from the field's name, so that a
+/// descriptor carries only the JSON names a schema's author wrote (as `protoc` embeds them
+/// in generated code, and as the text printed from the descriptor should show).
+fn drop_derived_json_names(message: &mut prost_types::DescriptorProto) {
+    for field in &mut message.field {
+        if field.json_name.as_deref() == Some(derived_json_name(field.name()).as_str()) {
+            field.json_name = None;
+        }
+    }
+    for nested in &mut message.nested_type {
+        drop_derived_json_names(nested);
+    }
+}
+
+/// protoc's JSON name: underscores dropped, the letter after each one upper-cased.
+fn derived_json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

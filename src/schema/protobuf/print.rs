@@ -1,0 +1,716 @@
+//! The text a registry stores for a Protobuf schema: the `.proto` file printed back in the
+//! layout Confluent's registry prints (so that clients comparing texts, and people reading
+//! both registries, see the same thing). Comments are dropped, so texts that differ only in
+//! comments or whitespace get one id.
+//!
+//! The layout: `syntax`, `package`, a blank line and the imports (plain, then public), a blank
+//! line and the file options, a blank line and every top-level message (as declared) then
+//! every top-level enum, then `extend` blocks and services. Inside a message the sections are
+//! reserved ranges and names, options, plain fields, oneofs, extension ranges, `extend`
+//! blocks, nested messages then nested enums, each section after a blank line, indented by
+//! two spaces (blank lines included, as Confluent indents them).
+//!
+//! Two inputs: a parse of `.proto` text (type names as written, options as written, reserved
+//! statements grouped as written, read from the source positions) and a descriptor decoded
+//! from base64 (type names fully qualified with a leading dot, map entries kept as the nested
+//! messages they are, one reserved statement per range and name).
+
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{
+    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto, ServiceDescriptorProto,
+    SourceCodeInfo, UninterpretedOption,
+};
+
+/// Where the file being printed came from, which decides how some of it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `.proto` text: names and options as written, map fields as `map<K, V>`.
+    Text,
+    /// A `FileDescriptorProto`: names fully qualified, map entries as messages.
+    Descriptor,
+}
+
+/// Prints `file` in Confluent's layout.
+pub fn print(file: &FileDescriptorProto, origin: Origin) -> String {
+    let printer = Printer {
+        file,
+        origin,
+        proto3: file.syntax.as_deref() == Some("proto3"),
+        positions: file.source_code_info.as_ref(),
+    };
+    printer.file()
+}
+
+struct Printer<'a> {
+    file: &'a FileDescriptorProto,
+    origin: Origin,
+    proto3: bool,
+    positions: Option<&'a SourceCodeInfo>,
+}
+
+/// Descriptor field numbers used in source positions (descriptor.proto).
+mod tag {
+    pub const FILE_MESSAGE: i32 = 4;
+    pub const FILE_SYNTAX: i32 = 12;
+    pub const FILE_ENUM: i32 = 5;
+    pub const MESSAGE_NESTED: i32 = 3;
+    pub const MESSAGE_ENUM: i32 = 4;
+    pub const MESSAGE_RESERVED_RANGE: i32 = 9;
+    pub const MESSAGE_RESERVED_NAME: i32 = 10;
+    pub const ENUM_RESERVED_RANGE: i32 = 4;
+    pub const ENUM_RESERVED_NAME: i32 = 5;
+}
+
+/// Descriptor ranges end one past their last number; `max` is 2^29 - 1 for fields.
+const MAX_FIELD_NUMBER: i32 = 536_870_911;
+
+/// Adds `text` (whole lines) to `out`, every line two spaces in, blank ones too.
+fn indented(out: &mut String, text: &str) {
+    for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+}
+
+/// A string in double quotes, escaped as Confluent escapes option values.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The lowercase name of a scalar type, as written in `.proto` files.
+pub fn scalar_name(kind: Type) -> &'static str {
+    match kind {
+        Type::Double => "double",
+        Type::Float => "float",
+        Type::Int64 => "int64",
+        Type::Uint64 => "uint64",
+        Type::Int32 => "int32",
+        Type::Fixed64 => "fixed64",
+        Type::Fixed32 => "fixed32",
+        Type::Bool => "bool",
+        Type::String => "string",
+        Type::Group => "group",
+        Type::Message => "message",
+        Type::Bytes => "bytes",
+        Type::Uint32 => "uint32",
+        Type::Enum => "enum",
+        Type::Sfixed32 => "sfixed32",
+        Type::Sfixed64 => "sfixed64",
+        Type::Sint32 => "sint32",
+        Type::Sint64 => "sint64",
+    }
+}
+
+/// An option as `name = value`, from the parse tree of `.proto` text.
+fn uninterpreted(option: &UninterpretedOption) -> String {
+    let mut name = String::new();
+    for (i, part) in option.name.iter().enumerate() {
+        if i > 0 {
+            name.push('.');
+        }
+        if part.is_extension {
+            name.push('(');
+            name.push_str(&part.name_part);
+            name.push(')');
+        } else {
+            name.push_str(&part.name_part);
+        }
+    }
+    let value = if let Some(identifier) = &option.identifier_value {
+        identifier.clone()
+    } else if let Some(n) = option.positive_int_value {
+        n.to_string()
+    } else if let Some(n) = option.negative_int_value {
+        n.to_string()
+    } else if let Some(x) = option.double_value {
+        format_double(x)
+    } else if let Some(bytes) = &option.string_value {
+        quoted(&String::from_utf8_lossy(bytes))
+    } else if let Some(aggregate) = &option.aggregate_value {
+        format!("{{ {} }}", aggregate.trim())
+    } else {
+        String::new()
+    };
+    format!("{name} = {value}")
+}
+
+fn format_double(x: f64) -> String {
+    if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if x.is_nan() {
+        "nan".to_string()
+    } else {
+        x.to_string()
+    }
+}
+
+/// Options in brackets after a field or enum value: one inline, several one per line.
+fn bracketed(options: &[String]) -> String {
+    match options {
+        [] => String::new(),
+        [one] => format!(" [{one}]"),
+        many => {
+            let mut out = String::from(" [\n");
+            for (i, option) in many.iter().enumerate() {
+                let comma = if i + 1 < many.len() { "," } else { "" };
+                indented(&mut out, &format!("{option}{comma}"));
+            }
+            out.push(']');
+            out
+        }
+    }
+}
+
+/// A statement of `reserved` (or `extensions`) values.
+enum Reserved {
+    Range(i32, i32),
+    Name(String),
+}
+
+impl Reserved {
+    fn text(&self, max: i32) -> String {
+        match self {
+            Reserved::Range(start, end) if end - start == 1 => start.to_string(),
+            Reserved::Range(start, end) if *end > max => format!("{start} to max"),
+            Reserved::Range(start, end) => format!("{start} to {}", end - 1),
+            Reserved::Name(name) => quoted(name),
+        }
+    }
+}
+
+impl Printer<'_> {
+    fn file(&self) -> String {
+        let file = self.file;
+        let mut out = String::new();
+        // A parse leaves `syntax` unset for proto2 even when the file declares it; the
+        // declaration's position says it was written.
+        let declared = self
+            .positions
+            .is_some_and(|p| p.location.iter().any(|l| l.path == [tag::FILE_SYNTAX]));
+        let syntax = file
+            .syntax
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(declared.then_some("proto2"));
+        if let Some(syntax) = syntax {
+            out.push_str(&format!("syntax = \"{syntax}\";\n"));
+        }
+        if let Some(package) = file.package.as_deref().filter(|p| !p.is_empty()) {
+            out.push_str(&format!("package {package};\n"));
+        }
+        if !file.dependency.is_empty() {
+            out.push('\n');
+            let public: Vec<usize> = file.public_dependency.iter().map(|&i| i as usize).collect();
+            for (i, import) in file.dependency.iter().enumerate() {
+                if !public.contains(&i) {
+                    out.push_str(&format!("import {};\n", quoted(import)));
+                }
+            }
+            for &i in &public {
+                if let Some(import) = file.dependency.get(i) {
+                    out.push_str(&format!("import public {};\n", quoted(import)));
+                }
+            }
+        }
+        let options = self.options_of(file.options.as_ref().map(|o| &o.uninterpreted_option), || {
+            typed_options(file.options.as_ref(), "google.protobuf.FileOptions")
+        });
+        if !options.is_empty() {
+            out.push('\n');
+            for option in options {
+                out.push_str(&format!("option {option};\n"));
+            }
+        }
+        if !file.message_type.is_empty() || !file.enum_type.is_empty() {
+            out.push('\n');
+            for (i, message) in file.message_type.iter().enumerate() {
+                out.push_str(&self.message(message, &[tag::FILE_MESSAGE, i as i32]));
+            }
+            for (i, enumeration) in file.enum_type.iter().enumerate() {
+                out.push_str(&self.enumeration(enumeration, &[tag::FILE_ENUM, i as i32]));
+            }
+        }
+        if !file.extension.is_empty() {
+            out.push('\n');
+            out.push_str(&self.extends(&file.extension));
+        }
+        if !file.service.is_empty() {
+            out.push('\n');
+            for service in &file.service {
+                out.push_str(&self.service(service));
+            }
+        }
+        out
+    }
+
+    /// Options as written (text) or as set (descriptor).
+    fn options_of(
+        &self,
+        written: Option<&Vec<UninterpretedOption>>,
+        typed: impl FnOnce() -> Vec<String>,
+    ) -> Vec<String> {
+        match self.origin {
+            Origin::Text => written
+                .map(|o| o.iter().map(uninterpreted).collect())
+                .unwrap_or_default(),
+            Origin::Descriptor => typed(),
+        }
+    }
+
+    fn message(&self, message: &DescriptorProto, path: &[i32]) -> String {
+        let mut out = format!("message {} {{", message.name());
+        let reserved = self.reserved(
+            path,
+            (tag::MESSAGE_RESERVED_RANGE, tag::MESSAGE_RESERVED_NAME),
+            message.reserved_range.iter().map(|r| (r.start(), r.end())),
+            &message.reserved_name,
+        );
+        if !reserved.is_empty() {
+            out.push('\n');
+            for statement in reserved {
+                indented(&mut out, &statement);
+            }
+        }
+        let options = self.options_of(message.options.as_ref().map(|o| &o.uninterpreted_option), || {
+            typed_options(message.options.as_ref(), "google.protobuf.MessageOptions")
+        });
+        if !options.is_empty() {
+            out.push('\n');
+            for option in options {
+                indented(&mut out, &format!("option {option};\n"));
+            }
+        }
+        // In text, map fields read `map<K, V>` and their entry messages are not printed.
+        let map_entries: Vec<&DescriptorProto> = match self.origin {
+            Origin::Text => message
+                .nested_type
+                .iter()
+                .filter(|n| n.options.as_ref().and_then(|o| o.map_entry) == Some(true))
+                .collect(),
+            Origin::Descriptor => Vec::new(),
+        };
+        let groups: Vec<&str> = message
+            .field
+            .iter()
+            .filter(|f| f.r#type() == Type::Group && f.r#type.is_some())
+            .filter_map(|f| f.type_name.as_deref())
+            .collect();
+        let plain: Vec<&FieldDescriptorProto> = message
+            .field
+            .iter()
+            .filter(|f| f.oneof_index.is_none() || f.proto3_optional())
+            .collect();
+        let plain_fields: Vec<&FieldDescriptorProto> = plain.iter().copied().filter(|f| !is_group(f)).collect();
+        if !plain_fields.is_empty() {
+            out.push('\n');
+            for field in plain_fields {
+                indented(&mut out, &self.field(field, false, &map_entries));
+            }
+        }
+        let mut oneofs = String::new();
+        for (index, oneof) in message.oneof_decl.iter().enumerate() {
+            let members: Vec<&FieldDescriptorProto> = message
+                .field
+                .iter()
+                .filter(|f| f.oneof_index == Some(index as i32) && !f.proto3_optional())
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let mut text = format!("oneof {} {{\n", oneof.name());
+            for field in members {
+                indented(&mut text, &self.field(field, true, &map_entries));
+            }
+            text.push_str("}\n");
+            indented(&mut oneofs, &text);
+        }
+        if !oneofs.is_empty() {
+            out.push('\n');
+            out.push_str(&oneofs);
+        }
+        let group_fields: Vec<&FieldDescriptorProto> = plain.iter().copied().filter(|f| is_group(f)).collect();
+        if !group_fields.is_empty() {
+            out.push('\n');
+            for field in group_fields {
+                indented(&mut out, &self.group(message, field));
+            }
+        }
+        if !message.extension_range.is_empty() {
+            out.push('\n');
+            for range in &message.extension_range {
+                let text = Reserved::Range(range.start(), range.end()).text(MAX_FIELD_NUMBER);
+                indented(&mut out, &format!("extensions {text};\n"));
+            }
+        }
+        if !message.extension.is_empty() {
+            out.push('\n');
+            indented(&mut out, &self.extends(&message.extension));
+        }
+        let nested: Vec<(usize, &DescriptorProto)> = message
+            .nested_type
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !map_entries.iter().any(|e| std::ptr::eq(*e, *n)))
+            .filter(|(_, n)| !(self.origin == Origin::Text && groups.iter().any(|g| last_name(g) == n.name())))
+            .collect();
+        if !nested.is_empty() || !message.enum_type.is_empty() {
+            out.push('\n');
+            for (i, inner) in nested {
+                let inner_path = [path, &[tag::MESSAGE_NESTED, i as i32]].concat();
+                indented(&mut out, &self.message(inner, &inner_path));
+            }
+            for (i, inner) in message.enum_type.iter().enumerate() {
+                let inner_path = [path, &[tag::MESSAGE_ENUM, i as i32]].concat();
+                indented(&mut out, &self.enumeration(inner, &inner_path));
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    fn field(&self, field: &FieldDescriptorProto, in_oneof: bool, map_entries: &[&DescriptorProto]) -> String {
+        let entry = field
+            .type_name
+            .as_deref()
+            .filter(|_| field.label() == Label::Repeated)
+            .and_then(|name| map_entries.iter().find(|e| e.name() == last_name(name)));
+        let mut line = String::new();
+        match entry {
+            Some(entry) => {
+                let key = entry.field.iter().find(|f| f.number() == 1);
+                let value = entry.field.iter().find(|f| f.number() == 2);
+                let name = |f: Option<&FieldDescriptorProto>| f.map(|f| self.type_of(f)).unwrap_or_default();
+                line.push_str(&format!("map<{}, {}>", name(key), name(value)));
+            }
+            None => {
+                if let Some(label) = self.label(field, in_oneof) {
+                    line.push_str(label);
+                    line.push(' ');
+                }
+                line.push_str(&self.type_of(field));
+            }
+        }
+        line.push_str(&format!(" {} = {}", field.name(), field.number()));
+        let mut options = self.options_of(field.options.as_ref().map(|o| &o.uninterpreted_option), || {
+            typed_options(field.options.as_ref(), "google.protobuf.FieldOptions")
+        });
+        let proto3_descriptor = self.origin == Origin::Descriptor && self.proto3;
+        if let Some(default) = field.default_value.as_deref().filter(|_| !proto3_descriptor) {
+            let value = match field.r#type.map(|_| field.r#type()) {
+                Some(Type::String) => quoted(default),
+                Some(Type::Bytes) => quoted(default),
+                _ => default.to_string(),
+            };
+            options.push(format!("default = {value}"));
+        }
+        if let Some(json_name) = &field.json_name {
+            options.push(format!("json_name = {}", quoted(json_name)));
+        }
+        line.push_str(&bracketed(&options));
+        line.push_str(";\n");
+        line
+    }
+
+    /// A field's label as Confluent prints it: none inside a oneof, none for proto3's
+    /// implicit presence, `optional` for proto3's explicit presence.
+    fn label(&self, field: &FieldDescriptorProto, in_oneof: bool) -> Option<&'static str> {
+        if in_oneof {
+            return None;
+        }
+        if field.proto3_optional() {
+            return Some("optional");
+        }
+        match field.label() {
+            Label::Repeated => Some("repeated"),
+            Label::Required if !self.proto3 => Some("required"),
+            Label::Optional if !self.proto3 => Some("optional"),
+            _ => None,
+        }
+    }
+
+    fn type_of(&self, field: &FieldDescriptorProto) -> String {
+        match (&field.type_name, field.r#type) {
+            (Some(name), _) => name.clone(),
+            (None, Some(_)) => scalar_name(field.r#type()).to_string(),
+            (None, None) => String::new(),
+        }
+    }
+
+    fn group(&self, message: &DescriptorProto, field: &FieldDescriptorProto) -> String {
+        let mut out = String::new();
+        if let Some(label) = self.label(field, false) {
+            out.push_str(label);
+            out.push(' ');
+        }
+        let type_name = field.type_name.as_deref().unwrap_or_default();
+        out.push_str(&format!("group {} = {} {{", last_name(type_name), field.number()));
+        if let Some(body) = message.nested_type.iter().find(|n| n.name() == last_name(type_name)) {
+            if !body.field.is_empty() {
+                out.push('\n');
+                for inner in &body.field {
+                    indented(&mut out, &self.field(inner, false, &[]));
+                }
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    fn enumeration(&self, enumeration: &EnumDescriptorProto, path: &[i32]) -> String {
+        let mut out = format!("enum {} {{", enumeration.name());
+        let reserved = self.reserved(
+            path,
+            (tag::ENUM_RESERVED_RANGE, tag::ENUM_RESERVED_NAME),
+            // Enum ranges include their end.
+            enumeration
+                .reserved_range
+                .iter()
+                .map(|r| (r.start(), r.end().saturating_add(1))),
+            &enumeration.reserved_name,
+        );
+        let options = self.options_of(enumeration.options.as_ref().map(|o| &o.uninterpreted_option), || {
+            typed_options(enumeration.options.as_ref(), "google.protobuf.EnumOptions")
+        });
+        if !reserved.is_empty() {
+            out.push('\n');
+            for statement in &reserved {
+                indented(&mut out, statement);
+            }
+        } else if !options.is_empty() || !enumeration.value.is_empty() {
+            out.push('\n');
+        }
+        for option in options {
+            indented(&mut out, &format!("option {option};\n"));
+        }
+        for value in &enumeration.value {
+            let options = self.options_of(value.options.as_ref().map(|o| &o.uninterpreted_option), || {
+                typed_options(value.options.as_ref(), "google.protobuf.EnumValueOptions")
+            });
+            indented(
+                &mut out,
+                &format!("{} = {}{};\n", value.name(), value.number(), bracketed(&options)),
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// `reserved` statements. From text, grouped as written (the source positions say which
+    /// values one statement held); from a descriptor, one per range then one per name.
+    fn reserved(
+        &self,
+        path: &[i32],
+        (range_tag, name_tag): (i32, i32),
+        ranges: impl Iterator<Item = (i32, i32)>,
+        names: &[String],
+    ) -> Vec<String> {
+        // `max`: the last field number, or for enums the last int32 (ranges here end one past).
+        let max = if range_tag == tag::MESSAGE_RESERVED_RANGE {
+            MAX_FIELD_NUMBER
+        } else {
+            i32::MAX - 1
+        };
+        let values: Vec<(Reserved, Option<Span>)> = ranges
+            .enumerate()
+            .map(|(i, (start, end))| (Reserved::Range(start, end), self.span(path, &[range_tag, i as i32])))
+            .chain(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (Reserved::Name(name.clone()), self.span(path, &[name_tag, i as i32]))),
+            )
+            .collect();
+        if values.is_empty() {
+            return Vec::new();
+        }
+        // The statements are the positions of the list fields themselves, one per `reserved`.
+        let mut statements: Vec<Span> = self
+            .spans(path, range_tag)
+            .into_iter()
+            .chain(self.spans(path, name_tag))
+            .collect();
+        statements.sort();
+        let mut grouped: Vec<Vec<&Reserved>> = vec![Vec::new(); statements.len()];
+        let mut loose: Vec<&Reserved> = Vec::new();
+        for (value, span) in &values {
+            match span.and_then(|s| statements.iter().position(|statement| statement.contains(&s))) {
+                Some(at) => grouped[at].push(value),
+                None => loose.push(value),
+            }
+        }
+        grouped
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .chain(loose.into_iter().map(|v| vec![v]))
+            .map(|group| {
+                let texts: Vec<String> = group.iter().map(|v| v.text(max)).collect();
+                format!("reserved {};\n", texts.join(", "))
+            })
+            .collect()
+    }
+
+    /// The position of the element at `path` + `more`, if the parse kept positions.
+    fn span(&self, path: &[i32], more: &[i32]) -> Option<Span> {
+        let full: Vec<i32> = [path, more].concat();
+        self.positions?
+            .location
+            .iter()
+            .find(|l| l.path == full)
+            .and_then(|l| Span::of(&l.span))
+    }
+
+    /// Every position recorded for the list field `field` of the element at `path`.
+    fn spans(&self, path: &[i32], field: i32) -> Vec<Span> {
+        let full: Vec<i32> = [path, &[field]].concat();
+        let Some(positions) = self.positions else {
+            return Vec::new();
+        };
+        positions
+            .location
+            .iter()
+            .filter(|l| l.path == full)
+            .filter_map(|l| Span::of(&l.span))
+            .collect()
+    }
+
+    fn extends(&self, fields: &[FieldDescriptorProto]) -> String {
+        let mut out = String::new();
+        let mut at = 0;
+        while at < fields.len() {
+            let extendee = fields[at].extendee.as_deref().unwrap_or_default();
+            let mut block = format!("extend {extendee} {{\n");
+            while at < fields.len() && fields[at].extendee.as_deref().unwrap_or_default() == extendee {
+                indented(&mut block, &self.field(&fields[at], false, &[]));
+                at += 1;
+            }
+            block.push_str("}\n");
+            out.push_str(&block);
+        }
+        out
+    }
+
+    fn service(&self, service: &ServiceDescriptorProto) -> String {
+        let mut out = format!("service {} {{", service.name());
+        let options = self.options_of(service.options.as_ref().map(|o| &o.uninterpreted_option), || {
+            typed_options(service.options.as_ref(), "google.protobuf.ServiceOptions")
+        });
+        if !options.is_empty() {
+            out.push('\n');
+            for option in options {
+                indented(&mut out, &format!("option {option};\n"));
+            }
+        }
+        if !service.method.is_empty() {
+            out.push('\n');
+            for method in &service.method {
+                let stream = |yes: bool| if yes { "stream " } else { "" };
+                let mut rpc = format!(
+                    "rpc {} ({}{}) returns ({}{})",
+                    method.name(),
+                    stream(method.client_streaming()),
+                    method.input_type(),
+                    stream(method.server_streaming()),
+                    method.output_type()
+                );
+                let options = self.options_of(method.options.as_ref().map(|o| &o.uninterpreted_option), || {
+                    typed_options(method.options.as_ref(), "google.protobuf.MethodOptions")
+                });
+                if !options.is_empty() {
+                    rpc.push_str(" {\n");
+                    for option in options {
+                        indented(&mut rpc, &format!("option {option};\n"));
+                    }
+                    rpc.push('}');
+                }
+                rpc.push_str(";\n");
+                indented(&mut out, &rpc);
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn is_group(field: &FieldDescriptorProto) -> bool {
+    field.r#type.is_some() && field.r#type() == Type::Group
+}
+
+fn last_name(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// A source position as (start line, start column, end line, end column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Span(i32, i32, i32, i32);
+
+impl Span {
+    fn of(span: &[i32]) -> Option<Span> {
+        match *span {
+            [line, column, end] => Some(Span(line, column, line, end)),
+            [line, column, end_line, end] => Some(Span(line, column, end_line, end)),
+            _ => None,
+        }
+    }
+
+    fn contains(&self, other: &Span) -> bool {
+        (self.0, self.1) <= (other.0, other.1) && (other.2, other.3) <= (self.2, self.3)
+    }
+}
+
+/// The options a descriptor sets, in field-number order, read through descriptor.proto's
+/// own description (so every standard option prints without a table of them here).
+fn typed_options<M: prost::Message>(options: Option<&M>, full_name: &str) -> Vec<String> {
+    use prost_reflect::{DescriptorPool, DynamicMessage, Value};
+    let Some(options) = options else { return Vec::new() };
+    let Some(descriptor) = DescriptorPool::global().get_message_by_name(full_name) else {
+        return Vec::new();
+    };
+    let Ok(message) = DynamicMessage::decode(descriptor, options.encode_to_vec().as_slice()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (field, value) in message.fields() {
+        if field.name() == "uninterpreted_option" {
+            continue;
+        }
+        let text = match value {
+            Value::Bool(b) => b.to_string(),
+            Value::I32(n) => n.to_string(),
+            Value::I64(n) => n.to_string(),
+            Value::U32(n) => n.to_string(),
+            Value::U64(n) => n.to_string(),
+            Value::F32(x) => format_double(f64::from(*x)),
+            Value::F64(x) => format_double(*x),
+            Value::String(s) => quoted(s),
+            Value::Bytes(b) => quoted(&String::from_utf8_lossy(b)),
+            Value::EnumNumber(n) => match field.kind().as_enum().and_then(|e| e.get_value(*n)) {
+                Some(value) => value.name().to_string(),
+                None => n.to_string(),
+            },
+            // Repeated and message-valued standard options (features, targets) are rare in
+            // event schemas; they are left out of the text rather than printed wrong.
+            Value::List(_) | Value::Map(_) | Value::Message(_) => continue,
+        };
+        out.push(format!("{} = {text}", field.name()));
+    }
+    out
+}

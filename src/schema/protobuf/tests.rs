@@ -1,0 +1,230 @@
+use super::*;
+use crate::schema::ErrorLocation;
+
+const PAYMENT: &str = r#"
+syntax = "proto3";
+// The payment service's events.
+package payments.v1;
+
+import "google/protobuf/timestamp.proto";
+
+option java_package = "com.example.payments";
+option java_multiple_files = true;
+
+/* A payment, once completed. */
+message PaymentCompleted {
+  reserved 10, 12 to 15;
+  reserved "legacy_id";
+  string id = 1 [json_name = "paymentId", deprecated = true];
+  map<string, LineItem> items = 2;   // by SKU
+  optional int64 amount_minor = 3;
+  oneof method {
+    string card_token = 4;
+    string iban = 5;
+  }
+  google.protobuf.Timestamp completed_at = 6;
+  Status status = 7;
+  repeated string tags = 8 [packed = false];
+
+  message LineItem {
+    int32 quantity = 1;
+  }
+  enum Status {
+    STATUS_UNSPECIFIED = 0;
+    STATUS_SETTLED = 1;
+  }
+}
+
+enum Currency {
+  reserved 9 to max;
+  CURRENCY_UNSPECIFIED = 0;
+  EUR = 1;
+}
+"#;
+
+const PAYMENT_CANONICAL: &str = r#"syntax = "proto3";
+package payments.v1;
+
+import "google/protobuf/timestamp.proto";
+
+option java_package = "com.example.payments";
+option java_multiple_files = true;
+
+message PaymentCompleted {
+  reserved 10, 12 to 15;
+  reserved "legacy_id";
+
+  string id = 1 [
+    deprecated = true,
+    json_name = "paymentId"
+  ];
+  map<string, LineItem> items = 2;
+  optional int64 amount_minor = 3;
+  google.protobuf.Timestamp completed_at = 6;
+  Status status = 7;
+  repeated string tags = 8 [packed = false];
+
+  oneof method {
+    string card_token = 4;
+    string iban = 5;
+  }
+
+  message LineItem {
+    int32 quantity = 1;
+  }
+  enum Status {
+    STATUS_UNSPECIFIED = 0;
+    STATUS_SETTLED = 1;
+  }
+}
+enum Currency {
+  reserved 9 to max;
+  CURRENCY_UNSPECIFIED = 0;
+  EUR = 1;
+}
+"#;
+
+#[test]
+fn text_is_stored_in_confluents_layout_without_comments() {
+    let schema = parse(PAYMENT, &[]).unwrap();
+    assert_eq!(schema.canonical(), PAYMENT_CANONICAL);
+    // The stored text reads back to itself.
+    let again = parse(schema.canonical(), &[]).unwrap();
+    assert_eq!(again.canonical(), PAYMENT_CANONICAL);
+    // Comments and spacing make no difference.
+    let squeezed = PAYMENT
+        .replace("   // by SKU", "")
+        .replace("/* A payment, once completed. */", "");
+    assert_eq!(parse(&squeezed, &[]).unwrap().canonical(), PAYMENT_CANONICAL);
+}
+
+#[test]
+fn a_base64_descriptor_is_stored_as_text_with_qualified_names() {
+    let text = parse(PAYMENT, &[]).unwrap();
+    let serialized = text.serialized();
+    let from_descriptor = parse(&serialized, &[]).unwrap();
+    let canonical = from_descriptor.canonical();
+    assert!(
+        canonical.starts_with("syntax = \"proto3\";\npackage payments.v1;\n"),
+        "{canonical}"
+    );
+    assert!(
+        canonical.contains("  .google.protobuf.Timestamp completed_at = 6;\n"),
+        "{canonical}"
+    );
+    assert!(
+        canonical.contains("  .payments.v1.PaymentCompleted.Status status = 7;\n"),
+        "{canonical}"
+    );
+    // Map entries stay the messages a descriptor holds.
+    assert!(
+        canonical.contains("  repeated .payments.v1.PaymentCompleted.ItemsEntry items = 2;\n"),
+        "{canonical}"
+    );
+    assert!(canonical.contains("    option map_entry = true;\n"), "{canonical}");
+    // proto3's explicit presence reads `optional`, its synthetic oneof is not printed.
+    assert!(
+        canonical.contains("  optional int64 amount_minor = 3;\n"),
+        "{canonical}"
+    );
+    assert!(!canonical.contains("_amount_minor"), "{canonical}");
+    // One reserved statement per range and per name.
+    assert!(
+        canonical.contains("  reserved 10;\n  reserved 12 to 15;\n  reserved \"legacy_id\";\n"),
+        "{canonical}"
+    );
+    // Typed options print by name.
+    assert!(
+        canonical.contains("option java_package = \"com.example.payments\";\n"),
+        "{canonical}"
+    );
+    // And that text is stable.
+    assert_eq!(parse(canonical, &[]).unwrap().canonical(), canonical);
+}
+
+#[test]
+fn proto2_labels_defaults_and_groups_print_as_written() {
+    let text = "syntax = \"proto2\";\nmessage Order {\n  required string id = 1;\n  optional int32 count = 2 [default = 7];\n  optional string note = 3 [default = \"none\"];\n  repeated group Line = 4 {\n    optional string sku = 1;\n  }\n}\n";
+    let schema = parse(text, &[]).unwrap();
+    assert_eq!(
+        schema.canonical(),
+        "syntax = \"proto2\";\n\nmessage Order {\n  required string id = 1;\n  optional int32 count = 2 [default = 7];\n  optional string note = 3 [default = \"none\"];\n\n  repeated group Line = 4 {\n    optional string sku = 1;\n  }\n}\n"
+    );
+}
+
+#[test]
+fn imports_resolve_through_references() {
+    let common = "syntax = \"proto3\";\npackage common;\nmessage Money { int64 minor = 1; string currency = 2; }\n";
+    let text = "syntax = \"proto3\";\npackage shop;\nimport \"common/money.proto\";\nmessage Order { common.Money total = 1; }\n";
+    let schema = parse(
+        text,
+        &[Reference {
+            name: "common/money.proto",
+            schema: common,
+        }],
+    )
+    .unwrap();
+    assert_eq!(schema.messages()[0].full_name(), "shop.Order");
+    let missing = parse(text, &[]).unwrap_err();
+    assert!(missing.message.contains("common/money.proto"), "{missing}");
+    assert!(missing.message.contains("reference"), "{missing}");
+}
+
+#[test]
+fn bad_text_is_refused_with_its_line_and_column() {
+    let error = parse("syntax = \"proto3\";\nmessage A {\n  string id = ;\n}\n", &[]).unwrap_err();
+    assert!(
+        matches!(error.location, ErrorLocation::Text { line: 3, .. }),
+        "{error:?}"
+    );
+    let unknown = parse("syntax = \"proto3\";\nmessage A {\n  Missing m = 1;\n}\n", &[]).unwrap_err();
+    assert!(unknown.message.contains("Missing"), "{unknown}");
+    assert!(
+        matches!(unknown.location, ErrorLocation::Text { line: 3, .. }),
+        "{unknown:?}"
+    );
+    let clash = parse(
+        "syntax = \"proto3\";\nmessage A { int32 x = 1; }\nmessage A { int32 y = 1; }\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(clash.message.contains('A'), "{clash}");
+    let editions = parse("edition = \"2023\";\nmessage A {}\n", &[]).unwrap_err();
+    assert!(!editions.message.is_empty());
+    // Not text, not base64: the text's own error.
+    assert!(parse("{\"type\": \"record\"}", &[]).is_err());
+}
+
+#[test]
+fn import_cycles_are_refused() {
+    let a = "syntax = \"proto3\";\nimport \"b.proto\";\nmessage A {}\n";
+    let b = "syntax = \"proto3\";\nimport \"a.proto\";\nmessage B {}\n";
+    let text = "syntax = \"proto3\";\nimport \"a.proto\";\nmessage M {}\n";
+    let error = parse(
+        text,
+        &[
+            Reference {
+                name: "a.proto",
+                schema: a,
+            },
+            Reference {
+                name: "b.proto",
+                schema: b,
+            },
+        ],
+    )
+    .unwrap_err();
+    assert!(error.message.contains("cycle"), "{error}");
+}
+
+#[test]
+fn message_index_paths_name_nested_messages() {
+    let text = "syntax = \"proto3\";\nmessage A { message Inner { int32 x = 1; } }\nenum E { E0 = 0; }\nmessage B { message C {} message D {} }\n";
+    let schema = parse(text, &[]).unwrap();
+    assert_eq!(schema.message_at(&[0]).unwrap().full_name(), "A");
+    assert_eq!(schema.message_at(&[0, 0]).unwrap().full_name(), "A.Inner");
+    assert_eq!(schema.message_at(&[1, 1]).unwrap().full_name(), "B.D");
+    assert!(schema.message_at(&[2]).is_none());
+    assert!(schema.message_at(&[]).is_none());
+    assert!(schema.message_at(&[-1]).is_none());
+}
