@@ -1,7 +1,7 @@
 //! Compatibility engine benchmarks.
 //!
 //! Run with `cargo bench --bench compat`. The targets (see BENCHMARKS.md): for a 60-field
-//! record and its JSON Schema equivalent, a FULL_TRANSITIVE check against 100 previous
+//! record and its JSON Schema and Protobuf equivalents, a FULL_TRANSITIVE check against 100 previous
 //! versions within 2 ms, and parse + canonicalise within 50 µs. Hostile shapes (a
 //! 100,000-symbol enum, a 3,000-branch union of records, a 30,000-field record) must be
 //! checked and diffed well under a second.
@@ -16,7 +16,7 @@ use herald::schema::{Schema, SchemaType};
 
 #[path = "fixtures/mod.rs"]
 mod fixtures;
-use fixtures::{avro_record, json_object};
+use fixtures::{avro_record, json_object, proto_message};
 
 fn full_transitive(
     c: &mut Criterion,
@@ -63,6 +63,14 @@ fn benches(c: &mut Criterion) {
         101,
     );
 
+    full_transitive(
+        c,
+        "protobuf/full_transitive_60_fields_100_versions",
+        SchemaType::Protobuf,
+        proto_message,
+        120,
+    );
+
     let avro = avro_record(120);
     c.bench_function("avro/parse_and_canonicalise_60_fields", |b| {
         b.iter(|| Schema::parse(SchemaType::Avro, black_box(&avro), &[]).expect("parses"))
@@ -71,10 +79,22 @@ fn benches(c: &mut Criterion) {
     c.bench_function("json/parse_and_canonicalise_60_properties", |b| {
         b.iter(|| Schema::parse(SchemaType::Json, black_box(&json), &[]).expect("parses"))
     });
+    let proto = proto_message(120);
+    c.bench_function("protobuf/parse_and_canonicalise_60_fields", |b| {
+        b.iter(|| Schema::parse(SchemaType::Protobuf, black_box(&proto), &[]).expect("parses"))
+    });
 }
 
 /// Baselines for the parse figures: what the JSON text alone costs.
 fn baselines(c: &mut Criterion) {
+    full_transitive(
+        c,
+        "protobuf/full_transitive_60_fields_100_versions",
+        SchemaType::Protobuf,
+        proto_message,
+        120,
+    );
+
     let avro = avro_record(120);
     c.bench_function("baseline/serde_json_value_avro_text", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&avro)).expect("parses"))

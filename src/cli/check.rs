@@ -210,7 +210,10 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                     ..finding(
                         Severity::Error,
                         inc.rule,
-                        line_of(text, &inc.new_pointer),
+                        match &schema {
+                            Schema::Protobuf(proto) => proto.line_of_path(&inc.new_pointer),
+                            _ => line_of(text, &inc.new_pointer),
+                        },
                         Some(inc.new_pointer.clone()),
                         format!("{} (under {level}, against {against})", inc.message),
                         Some(inc.hint.clone()),
@@ -261,7 +264,10 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                     ..finding(
                         severity,
                         found.rule,
-                        line_of(text, &found.pointer),
+                        match &schema {
+                            Schema::Protobuf(proto) => proto.line_of_path(&found.pointer),
+                            _ => line_of(text, &found.pointer),
+                        },
                         Some(found.pointer),
                         found.message,
                         Some(found.hint),

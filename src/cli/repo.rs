@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! herald.toml                   registry URL, default level, subject names, lint severities
-//! schemas/<topic>/value.avsc | value.json
-//! schemas/<topic>/key.avsc | key.json        (optional)
+//! schemas/<topic>/value.avsc | value.json | value.proto
+//! schemas/<topic>/key.avsc | key.json | key.proto   (optional)
+//! schemas/<dir>/<file>.proto                 files `.proto` schemas import, by import path
 //! schemas/<topic>/topic.toml                 description, owner, …, compatibility
 //! schemas/<topic>/examples/*.json            example events
 //! schemas/<topic>/history/v1.avsc, v2.avsc…  earlier versions, oldest first (optional)
@@ -122,18 +123,16 @@ impl Contents {
         entries.filter_map(Result::ok).any(|entry| {
             let topic = entry.path();
             match self {
-                Contents::Schemas => ["value.avsc", "value.json", "key.avsc", "key.json"]
-                    .iter()
-                    .any(|name| topic.join(name).is_file()),
+                Contents::Schemas => SCHEMA_FILES.iter().any(|(name, _, _)| topic.join(name).is_file()),
                 Contents::TopicFiles => topic.join("topic.toml").is_file(),
             }
         })
     }
 
-    fn describe(self) -> &'static str {
+    fn describe(self) -> String {
         match self {
-            Contents::Schemas => "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json)",
-            Contents::TopicFiles => "no topic file found (<topic>/topic.toml)",
+            Contents::Schemas => format!("no schema file found ({SCHEMA_FILE_NAMES})"),
+            Contents::TopicFiles => "no topic file found (<topic>/topic.toml)".to_string(),
         }
     }
 }
@@ -221,6 +220,20 @@ pub enum Role {
     Value,
     Key,
 }
+
+/// The schema files a topic directory may hold, by role and type, in the order a directory
+/// holding more than one is read.
+const SCHEMA_FILES: [(&str, Role, SchemaType); 6] = [
+    ("value.avsc", Role::Value, SchemaType::Avro),
+    ("value.json", Role::Value, SchemaType::Json),
+    ("value.proto", Role::Value, SchemaType::Protobuf),
+    ("key.avsc", Role::Key, SchemaType::Avro),
+    ("key.json", Role::Key, SchemaType::Json),
+    ("key.proto", Role::Key, SchemaType::Protobuf),
+];
+
+/// What error messages say the schema files are.
+const SCHEMA_FILE_NAMES: &str = "<topic>/value.avsc, value.json, value.proto or key.*";
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -358,9 +371,8 @@ impl Tree {
     pub fn require_schemas(self) -> Result<Tree, CliError> {
         if self.topics().is_empty() {
             return Err(CliError(format!(
-                "nothing to check against: {} holds no schema file (<topic>/value.avsc, value.json, key.avsc \
-                 or key.json); if this change adds the first schemas, pass --allow-empty-baseline (or check \
-                 against a registry with --server)",
+                "nothing to check against: {} holds no schema file ({SCHEMA_FILE_NAMES}); if this change \
+                 adds the first schemas, pass --allow-empty-baseline (or check against a registry with --server)",
                 self.label
             )));
         }
@@ -382,13 +394,13 @@ impl Tree {
 
     /// The schema file of `topic` for `role`, with its type.
     pub fn schema(&self, topic: &str, role: Role) -> Option<(String, SchemaType, &str)> {
-        for (extension, schema_type) in [("avsc", SchemaType::Avro), ("json", SchemaType::Json)] {
-            let path = format!("{topic}/{}.{extension}", role.as_str());
-            if let Some(text) = self.get(&path) {
-                return Some((path, schema_type, text));
-            }
-        }
-        None
+        SCHEMA_FILES
+            .iter()
+            .filter(|(_, r, _)| *r == role)
+            .find_map(|(name, _, schema_type)| {
+                let path = format!("{topic}/{name}");
+                self.get(&path).map(|text| (path, *schema_type, text))
+            })
     }
 
     /// Files in `topic/<sub>/`, in version order (`v2` before `v10`).
@@ -418,15 +430,14 @@ fn natural_key(path: &str) -> (u64, String) {
 }
 
 fn is_contract_file(name: &str) -> bool {
-    name.ends_with(".avsc") || name.ends_with(".json") || name == "topic.toml"
+    name.ends_with(".avsc") || name.ends_with(".json") || name.ends_with(".proto") || name == "topic.toml"
 }
 
 fn schema_file_role(name: &str) -> Option<Role> {
-    match name {
-        "value.avsc" | "value.json" => Some(Role::Value),
-        "key.avsc" | "key.json" => Some(Role::Key),
-        _ => None,
-    }
+    SCHEMA_FILES
+        .iter()
+        .find(|(file, _, _)| *file == name)
+        .map(|(_, role, _)| *role)
 }
 
 /// The keys of `topic.toml` the checks read.
@@ -471,7 +482,35 @@ pub fn resolve_references(tree: &Tree, topic: &str, role: Role) -> Result<Vec<Re
     let mut resolved = Vec::new();
     let mut visiting = Vec::new();
     visit(tree, topic, role, &mut visiting, &mut resolved)?;
+    if let Some((path, SchemaType::Protobuf, text)) = tree.schema(topic, role) {
+        imported_files(tree, &path, text, &mut resolved)?;
+    }
     Ok(resolved)
+}
+
+/// The files a `.proto` schema imports, found in the schema folder by their import path
+/// (`import "common/money.proto";` is `schemas/common/money.proto`), and theirs in turn.
+/// Imports named by a `[[references]]` entry, and Google's well-known types, need no file.
+fn imported_files(tree: &Tree, path: &str, text: &str, resolved: &mut Vec<ResolvedReference>) -> Result<(), String> {
+    for import in crate::schema::protobuf::imports(text) {
+        if import.starts_with("google/protobuf/") || resolved.iter().any(|r| r.name == import) {
+            continue;
+        }
+        let Some(imported) = tree.get(&import) else {
+            return Err(format!(
+                "{path}: imports {import:?}, which is neither a file of {} nor a [[references]] entry in topic.toml",
+                tree.label
+            ));
+        };
+        resolved.push(ResolvedReference {
+            name: import.clone(),
+            topic: import.clone(),
+            role: Role::Value,
+            text: imported.to_string(),
+        });
+        imported_files(tree, &import, imported, resolved)?;
+    }
+    Ok(())
 }
 
 fn visit(

@@ -718,7 +718,16 @@ impl<'a> ProtoWalk<'a> {
                 deprecated,
                 tags: Vec::new(),
                 symbols,
-                pointer: format!("/{}/{}", message.full_name(), field.number()),
+                // The path compatibility findings use: message names from the package down.
+                pointer: format!(
+                    "/{}/{}",
+                    message
+                        .full_name()
+                        .strip_prefix(message.package_name())
+                        .map_or(message.full_name(), |n| n.trim_start_matches('.'))
+                        .replace('.', "/"),
+                    field.number()
+                ),
                 defined_at: defined_at.clone(),
             });
             if let (Some(nested), None) = (nested, defined_at) {

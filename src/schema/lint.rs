@@ -4,7 +4,8 @@
 //! - `FIELD_UNDOCUMENTED`: a field has no `doc` (Avro) or `description`/`title` (JSON Schema).
 //!   Consumers read the schema as the contract; an undocumented field is a guess.
 //! - `OPTIONAL_FIELD_WITHOUT_DEFAULT`: a field producers may leave out has no default, so
-//!   readers of older events cannot fill it in.
+//!   readers of older events cannot fill it in (not for Protobuf, where every absent field
+//!   reads as its default).
 //! - `INCONSISTENT_NAMING`: a field's name is not in the case style most of the schema uses
 //!   (snake_case, camelCase or PascalCase).
 //! - `DEFAULT_MISMATCH`: an Avro field's default does not match the field's type. Confluent's
@@ -71,6 +72,11 @@ fn case_of(name: &str) -> Option<Case> {
 /// not fit their types.
 pub fn lint_schema(schema: &Schema) -> Vec<LintFinding> {
     let mut findings = lint(&field_rows(schema, None));
+    // A Protobuf field that is absent reads as its default (its type's zero value, or a
+    // proto2 `default`): there is no default to forget.
+    if matches!(schema, Schema::Protobuf(_)) {
+        findings.retain(|f| f.rule != "OPTIONAL_FIELD_WITHOUT_DEFAULT");
+    }
     for (pointer, message) in schema.default_mismatches() {
         findings.push(LintFinding {
             rule: "DEFAULT_MISMATCH",

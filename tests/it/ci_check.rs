@@ -671,7 +671,7 @@ fn a_check_that_finds_no_schema_fails_in_every_format_naming_where_it_looked() {
         assert_eq!(output.status.code(), Some(2), "{format}: {}", stdout(&output));
         let err = stderr(&output);
         let looked = format!(
-            "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in {shown} and {shown}/schemas (no such directory)"
+            "no schema file found (<topic>/value.avsc, value.json, value.proto or key.*); looked in {shown} and {shown}/schemas (no such directory)"
         );
         assert!(err.contains(&format!("error: {looked}")), "{format}: {err}");
         let out = stdout(&output);
@@ -690,7 +690,7 @@ fn a_check_that_finds_no_schema_fails_in_every_format_naming_where_it_looked() {
             "junit" => assert!(
                 out.contains(r#"<testsuite name="herald check" tests="1" failures="0" errors="1">"#)
                     && out.contains(&format!(
-                        r#"<error type="HERALD_FAILED" message="no schema file found (&lt;topic&gt;/value.avsc, value.json, key.avsc or key.json); looked in {shown} and {shown}/schemas (no such directory)">"#
+                        r#"<error type="HERALD_FAILED" message="no schema file found (&lt;topic&gt;/value.avsc, value.json, value.proto or key.*); looked in {shown} and {shown}/schemas (no such directory)">"#
                     )),
                 "{out}"
             ),
@@ -717,7 +717,7 @@ fn a_check_that_finds_no_schema_fails_in_every_format_naming_where_it_looked() {
     assert_eq!(flat.status.code(), Some(2));
     assert!(
         stderr(&flat).contains(
-            "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in . and schemas\n"
+            "no schema file found (<topic>/value.avsc, value.json, value.proto or key.*); looked in . and schemas\n"
         ),
         "{}",
         stderr(&flat)
@@ -755,7 +755,7 @@ fn a_check_that_finds_no_schema_fails_in_every_format_naming_where_it_looked() {
     let report: Value = serde_json::from_str(&stdout(&registered)).unwrap();
     assert_eq!(
         report["error"],
-        "no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in . and schemas"
+        "no schema file found (<topic>/value.avsc, value.json, value.proto or key.*); looked in . and schemas"
     );
     assert_eq!(report["results"], serde_json::json!([]));
     let applied = herald(&empty, &["topics", "apply", "--server", "http://127.0.0.1:9"]);
@@ -780,7 +780,7 @@ fn a_baseline_without_schemas_is_an_error_not_a_pass() {
         assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
         assert!(
             stderr(&output).contains(
-                "error: nothing to check against: main:schemas holds no schema file (<topic>/value.avsc, value.json, key.avsc or key.json); if this change adds the first schemas, pass --allow-empty-baseline (or check against a registry with --server)"
+                "error: nothing to check against: main:schemas holds no schema file (<topic>/value.avsc, value.json, value.proto or key.*); if this change adds the first schemas, pass --allow-empty-baseline (or check against a registry with --server)"
             ),
             "{}",
             stderr(&output)
@@ -804,7 +804,7 @@ fn a_baseline_without_schemas_is_an_error_not_a_pass() {
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     assert!(
         stderr(&output).contains(&format!(
-            "--against {0}: no schema file found (<topic>/value.avsc, value.json, key.avsc or key.json); looked in {0} and {0}/schemas (no such directory)",
+            "--against {0}: no schema file found (<topic>/value.avsc, value.json, value.proto or key.*); looked in {0} and {0}/schemas (no such directory)",
             baseline.display()
         )),
         "{}",
@@ -1109,5 +1109,85 @@ fn mismatched_defaults_are_a_lint() {
         stdout(&refused).contains("error DEFAULT_MISMATCH"),
         "{}",
         stdout(&refused)
+    );
+}
+
+/// A repository of `.proto` contracts: a topic's `value.proto` importing a shared file by
+/// its path in the schema folder; `herald check` against git history passes a compatible
+/// change and fails a breaking one with the finding on the offending line.
+#[test]
+fn protobuf_contracts_are_checked_with_imports_from_the_repository() {
+    let repo = temp_dir("herald-ci-proto");
+    let common = repo.join("schemas/common");
+    let orders = repo.join("schemas/orders");
+    std::fs::create_dir_all(&common).unwrap();
+    std::fs::create_dir_all(&orders).unwrap();
+    std::fs::write(
+        common.join("money.proto"),
+        "syntax = \"proto3\";\npackage common;\n\nmessage Money {\n  int64 minor = 1;\n  string currency = 2;\n}\n",
+    )
+    .unwrap();
+    let v1 = "syntax = \"proto3\";\npackage shop;\n\nimport \"common/money.proto\";\n\n// An order, once placed.\nmessage OrderPlaced {\n  string id = 1;\n  common.Money total = 2;\n  int32 quantity = 3;\n}\n";
+    std::fs::write(orders.join("value.proto"), v1).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "contracts"]);
+
+    let clean = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+
+    // A field added: compatible.
+    let added = v1.replace("  int32 quantity = 3;\n", "  int32 quantity = 3;\n  string note = 4;\n");
+    std::fs::write(orders.join("value.proto"), &added).unwrap();
+    let compatible = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(
+        compatible.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&compatible),
+        stderr(&compatible)
+    );
+
+    // quantity becomes a sint32: another wire encoding, found on its line (line 10).
+    let broken = added.replace("int32 quantity = 3;", "sint32 quantity = 3;");
+    std::fs::write(orders.join("value.proto"), &broken).unwrap();
+    let breaking = herald(&repo, &["check", "--against", "git:main"]);
+    assert_eq!(
+        breaking.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&breaking),
+        stderr(&breaking)
+    );
+    let text = stdout(&breaking);
+    assert!(
+        text.contains("schemas/orders/value.proto:10: error FIELD_SCALAR_KIND_CHANGED"),
+        "{text}"
+    );
+    let github = stdout(&herald(
+        &repo,
+        &["check", "--against", "git:main", "--format", "github"],
+    ));
+    assert!(github.contains("file=schemas/orders/value.proto,line=10"), "{github}");
+    // Fields without a comment are linted on their own lines; none for a missing default.
+    assert!(
+        text.contains("schemas/orders/value.proto:8: warning FIELD_UNDOCUMENTED"),
+        "{text}"
+    );
+    assert!(!text.contains("OPTIONAL_FIELD_WITHOUT_DEFAULT"), "{text}");
+
+    // An import that is neither a file nor a reference is named.
+    std::fs::write(
+        orders.join("value.proto"),
+        v1.replace("common/money.proto", "common/missing.proto"),
+    )
+    .unwrap();
+    let missing = herald(&repo, &["check", "--against", "git:main"]);
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(
+        format!("{}{}", stdout(&missing), stderr(&missing)).contains("common/missing.proto"),
+        "{}{}",
+        stdout(&missing),
+        stderr(&missing)
     );
 }

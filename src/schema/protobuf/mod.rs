@@ -136,6 +136,14 @@ impl FileResolver for Files {
     }
 }
 
+/// The files a `.proto` text imports, as written; none when it does not parse (the parse
+/// that follows says why).
+pub fn imports(text: &str) -> Vec<String> {
+    protox_parse::parse(MAIN_FILE, text)
+        .map(|file| file.dependency)
+        .unwrap_or_default()
+}
+
 /// Parses and compiles a Protobuf schema. `references` are the files it imports, each named
 /// by its import path, in any order.
 pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema, SchemaError> {
@@ -282,6 +290,32 @@ impl ProtobufSchema {
             .or(location.trailing_comments.as_deref())
             .map(str::trim)
             .filter(|c| !c.is_empty())
+    }
+
+    /// The line of the element a compatibility path names (`/Order/2`, `/Order/pay/3`,
+    /// `/Order/Line`): the deepest message, oneof, enum or field it reaches. `None` for a
+    /// schema given as a descriptor, which has no lines.
+    pub fn line_of_path(&self, path: &str) -> Option<usize> {
+        let mut parts = path.trim_start_matches('#').trim_start_matches('/').split('/');
+        let first = parts.next()?;
+        let mut message = self.file.messages().find(|m| m.name() == first);
+        let mut line = message.as_ref().and_then(|m| self.line_of(m.path()));
+        for part in parts {
+            let Some(current) = message.clone() else { break };
+            if let Ok(number) = part.parse::<u32>() {
+                if let Some(field) = current.get_field(number) {
+                    line = self.line_of(field.path()).or(line);
+                }
+            } else if let Some(nested) = current.child_messages().find(|m| m.name() == part) {
+                line = self.line_of(nested.path()).or(line);
+                message = Some(nested);
+            } else if let Some(oneof) = current.oneofs().find(|o| o.name() == part) {
+                line = self.line_of(oneof.path()).or(line);
+            } else if let Some(inner) = current.child_enums().find(|e| e.name() == part) {
+                line = self.line_of(inner.path()).or(line);
+            }
+        }
+        line
     }
 
     /// The 1-based line a descriptor element starts on, from the source positions of the
