@@ -328,7 +328,7 @@ pub(super) fn normalized(schema: &Schema) -> String {
             }
             Err(_) => json.canonical().to_string(),
         },
-        Schema::Protobuf(proto) => proto.canonical().to_string(),
+        Schema::Protobuf(proto) => proto.normalized(),
     }
 }
 

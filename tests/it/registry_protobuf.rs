@@ -55,6 +55,23 @@ registry_test!(
             looked_up["schema"].as_str().unwrap().contains("message OrderPlaced"),
             "{looked_up}"
         );
+        // normalize=true: field order and option order no longer make another schema.
+        let reordered = "syntax = \"proto3\";\npackage shop.v1;\nmessage OrderPlaced {\n  repeated string skus = 3;\n  string id = 1;\n  int64 total_minor = 2;\n}\n";
+        let plain_id = register_ok(&r, "reordered-value", &proto(reordered)).await;
+        assert_ne!(plain_id, id, "without normalize, order makes another schema");
+        let normalized = r
+            .post("/subjects/normalized-value/versions?normalize=true", &proto(ORDER_V1))
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap();
+        let normalized_again = r
+            .post("/subjects/normalized-value/versions?normalize=true", &proto(reordered))
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(normalized, normalized_again);
         // Unknown formats read as stored.
         let plain = r.get(&format!("/schemas/ids/{id}/schema?format=whatever")).await;
         assert!(plain.text.contains("message OrderPlaced"), "{}", plain.text);

@@ -31,6 +31,9 @@ pub struct ProtobufSchema {
     from_text: bool,
     /// The text as given, when it was text: findings are placed on its lines.
     source: Option<Arc<str>>,
+    /// What the stored text was printed from (the parse tree, or the descriptor given),
+    /// kept to print the normalised form.
+    printed_from: Arc<(FileDescriptorProto, Origin)>,
 }
 
 impl PartialEq for ProtobufSchema {
@@ -217,6 +220,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         file,
         from_text,
         source: from_text.then(|| Arc::from(text)),
+        printed_from: Arc::new(printed_from),
     })
 }
 
@@ -224,6 +228,25 @@ impl ProtobufSchema {
     /// The text a registry stores and returns.
     pub fn canonical(&self) -> &str {
         &self.canonical
+    }
+
+    /// The text under `normalize=true`, as Confluent normalises Protobuf: type names fully
+    /// qualified, imports, options, fields, oneofs, enum values and reserved values in
+    /// order (see [`print::print_with`]); messages and enums keep theirs.
+    pub fn normalized(&self) -> String {
+        let (tree, origin) = &*self.printed_from;
+        let mut tree = tree.clone();
+        if *origin == Origin::Text {
+            let compiled = self.file.file_descriptor_proto();
+            for (written, resolved) in tree.message_type.iter_mut().zip(&compiled.message_type) {
+                qualify(written, resolved);
+            }
+            for (written, resolved) in tree.extension.iter_mut().zip(&compiled.extension) {
+                written.type_name.clone_from(&resolved.type_name);
+                written.extendee.clone_from(&resolved.extendee);
+            }
+        }
+        print::print_with(&tree, *origin, true)
     }
 
     /// The compiled file.
@@ -324,6 +347,21 @@ impl ProtobufSchema {
         let info = self.file.file_descriptor_proto().source_code_info.as_ref()?;
         let location = info.location.iter().find(|l| l.path == path)?;
         location.span.first().map(|&line| line as usize + 1)
+    }
+}
+
+/// Gives the fields of a parsed message (and its nested ones) the fully qualified type names
+/// the compiler resolved; the compiled message has the same fields and nested messages in
+/// the same order.
+fn qualify(written: &mut prost_types::DescriptorProto, resolved: &prost_types::DescriptorProto) {
+    for (field, compiled) in written.field.iter_mut().zip(&resolved.field) {
+        if field.type_name.is_some() {
+            field.type_name.clone_from(&compiled.type_name);
+            field.r#type = compiled.r#type;
+        }
+    }
+    for (nested, compiled) in written.nested_type.iter_mut().zip(&resolved.nested_type) {
+        qualify(nested, compiled);
     }
 }
 

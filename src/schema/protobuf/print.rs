@@ -32,11 +32,22 @@ pub enum Origin {
 
 /// Prints `file` in Confluent's layout.
 pub fn print(file: &FileDescriptorProto, origin: Origin) -> String {
+    print_with(file, origin, false)
+}
+
+/// Prints `file` in Confluent's layout, normalised when `normalize` (`normalize=true`):
+/// `syntax` only for proto3, imports sorted and once each, options sorted, fields by number,
+/// oneofs by their first member's number, enum values by number then name, one reserved
+/// value per statement in order, map entry messages hidden behind `map<K, V>`. Type names
+/// must be fully qualified already (`.pkg.Type`); messages and enums keep their order, which
+/// serializers' message indexes depend on.
+pub fn print_with(file: &FileDescriptorProto, origin: Origin, normalize: bool) -> String {
     let printer = Printer {
         file,
         origin,
         proto3: file.syntax.as_deref() == Some("proto3"),
         positions: file.source_code_info.as_ref(),
+        normalize,
     };
     printer.file()
 }
@@ -46,6 +57,7 @@ struct Printer<'a> {
     origin: Origin,
     proto3: bool,
     positions: Option<&'a SourceCodeInfo>,
+    normalize: bool,
 }
 
 /// Descriptor field numbers used in source positions (descriptor.proto).
@@ -210,7 +222,8 @@ impl Printer<'_> {
             .syntax
             .as_deref()
             .filter(|s| !s.is_empty())
-            .or(declared.then_some("proto2"));
+            .or(declared.then_some("proto2"))
+            .filter(|s| !self.normalize || *s == "proto3");
         if let Some(syntax) = syntax {
             out.push_str(&format!("syntax = \"{syntax}\";\n"));
         }
@@ -220,15 +233,25 @@ impl Printer<'_> {
         if !file.dependency.is_empty() {
             out.push('\n');
             let public: Vec<usize> = file.public_dependency.iter().map(|&i| i as usize).collect();
-            for (i, import) in file.dependency.iter().enumerate() {
-                if !public.contains(&i) {
-                    out.push_str(&format!("import {};\n", quoted(import)));
-                }
+            let mut plain: Vec<&String> = file
+                .dependency
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !public.contains(i))
+                .map(|(_, import)| import)
+                .collect();
+            let mut public: Vec<&String> = public.iter().filter_map(|&i| file.dependency.get(i)).collect();
+            if self.normalize {
+                plain.sort();
+                plain.dedup();
+                public.sort();
+                public.dedup();
             }
-            for &i in &public {
-                if let Some(import) = file.dependency.get(i) {
-                    out.push_str(&format!("import public {};\n", quoted(import)));
-                }
+            for import in plain {
+                out.push_str(&format!("import {};\n", quoted(import)));
+            }
+            for import in public {
+                out.push_str(&format!("import public {};\n", quoted(import)));
             }
         }
         let options = self.options_of(file.options.as_ref().map(|o| &o.uninterpreted_option), || {
@@ -262,18 +285,22 @@ impl Printer<'_> {
         out
     }
 
-    /// Options as written (text) or as set (descriptor).
+    /// Options as written (text) or as set (descriptor); sorted when normalising.
     fn options_of(
         &self,
         written: Option<&Vec<UninterpretedOption>>,
         typed: impl FnOnce() -> Vec<String>,
     ) -> Vec<String> {
-        match self.origin {
+        let mut options = match self.origin {
             Origin::Text => written
                 .map(|o| o.iter().map(uninterpreted).collect())
                 .unwrap_or_default(),
             Origin::Descriptor => typed(),
+        };
+        if self.normalize {
+            options.sort();
         }
+        options
     }
 
     fn message(&self, message: &DescriptorProto, path: &[i32]) -> String {
@@ -300,13 +327,13 @@ impl Printer<'_> {
             }
         }
         // In text, map fields read `map<K, V>` and their entry messages are not printed.
-        let map_entries: Vec<&DescriptorProto> = match self.origin {
-            Origin::Text => message
+        let map_entries: Vec<&DescriptorProto> = match self.origin == Origin::Text || self.normalize {
+            true => message
                 .nested_type
                 .iter()
                 .filter(|n| n.options.as_ref().and_then(|o| o.map_entry) == Some(true))
                 .collect(),
-            Origin::Descriptor => Vec::new(),
+            false => Vec::new(),
         };
         let groups: Vec<&str> = message
             .field
@@ -319,7 +346,10 @@ impl Printer<'_> {
             .iter()
             .filter(|f| f.oneof_index.is_none() || f.proto3_optional())
             .collect();
-        let plain_fields: Vec<&FieldDescriptorProto> = plain.iter().copied().filter(|f| !is_group(f)).collect();
+        let mut plain_fields: Vec<&FieldDescriptorProto> = plain.iter().copied().filter(|f| !is_group(f)).collect();
+        if self.normalize {
+            plain_fields.sort_by_key(|f| f.number());
+        }
         if !plain_fields.is_empty() {
             out.push('\n');
             for field in plain_fields {
@@ -327,8 +357,9 @@ impl Printer<'_> {
             }
         }
         let mut oneofs = String::new();
+        let mut declared: Vec<(&str, Vec<&FieldDescriptorProto>)> = Vec::new();
         for (index, oneof) in message.oneof_decl.iter().enumerate() {
-            let members: Vec<&FieldDescriptorProto> = message
+            let mut members: Vec<&FieldDescriptorProto> = message
                 .field
                 .iter()
                 .filter(|f| f.oneof_index == Some(index as i32) && !f.proto3_optional())
@@ -336,7 +367,16 @@ impl Printer<'_> {
             if members.is_empty() {
                 continue;
             }
-            let mut text = format!("oneof {} {{\n", oneof.name());
+            if self.normalize {
+                members.sort_by_key(|f| f.number());
+            }
+            declared.push((oneof.name(), members));
+        }
+        if self.normalize {
+            declared.sort_by_key(|(_, members)| members[0].number());
+        }
+        for (name, members) in declared {
+            let mut text = format!("oneof {name} {{\n");
             for field in members {
                 indented(&mut text, &self.field(field, true, &map_entries));
             }
@@ -501,7 +541,11 @@ impl Printer<'_> {
         for option in options {
             indented(&mut out, &format!("option {option};\n"));
         }
-        for value in &enumeration.value {
+        let mut values: Vec<&prost_types::EnumValueDescriptorProto> = enumeration.value.iter().collect();
+        if self.normalize {
+            values.sort_by(|a, b| (a.number(), a.name()).cmp(&(b.number(), b.name())));
+        }
+        for value in values {
             let options = self.options_of(value.options.as_ref().map(|o| &o.uninterpreted_option), || {
                 typed_options(value.options.as_ref(), "google.protobuf.EnumValueOptions")
             });
@@ -541,6 +585,15 @@ impl Printer<'_> {
             .collect();
         if values.is_empty() {
             return Vec::new();
+        }
+        if self.normalize {
+            // One value per statement, numbers in order, then names.
+            let mut single: Vec<&Reserved> = values.iter().map(|(v, _)| v).collect();
+            single.sort_by_key(|v| match v {
+                Reserved::Range(start, _) => (*start, String::new()),
+                Reserved::Name(name) => (i32::MAX, name.clone()),
+            });
+            return single.iter().map(|v| format!("reserved {};\n", v.text(max))).collect();
         }
         // The statements are the positions of the list fields themselves, one per `reserved`.
         let mut statements: Vec<Span> = self

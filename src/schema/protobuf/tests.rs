@@ -228,3 +228,19 @@ fn message_index_paths_name_nested_messages() {
     assert!(schema.message_at(&[]).is_none());
     assert!(schema.message_at(&[-1]).is_none());
 }
+
+#[test]
+fn normalized_text_is_one_for_files_that_differ_only_in_order() {
+    let a = "syntax = \"proto3\";\npackage shop;\nimport \"google/protobuf/timestamp.proto\";\nimport \"google/protobuf/duration.proto\";\noption java_package = \"x\";\noption java_multiple_files = true;\nmessage Order {\n  map<string, Line> lines = 3;\n  string id = 1;\n  oneof b { string y = 6; string x = 5; }\n  oneof a { string z = 4; }\n  google.protobuf.Timestamp at = 2;\n  message Line { int32 q = 1; }\n}\nenum Kind {\n  reserved 20, 100 to max;\n  reserved 10;\n  reserved 1 to 3;\n  reserved \"BAD\", \"OLD\";\n  A = 0;\n  C = 7;\n  B = 5;\n}\n";
+    let b = "syntax = \"proto3\";\npackage shop;\nimport \"google/protobuf/duration.proto\";\nimport \"google/protobuf/timestamp.proto\";\noption java_multiple_files = true;\noption java_package = \"x\";\nmessage Order {\n  string id = 1;\n  google.protobuf.Timestamp at = 2;\n  map<string, Order.Line> lines = 3;\n  oneof a { string z = 4; }\n  oneof b { string x = 5; string y = 6; }\n  message Line { int32 q = 1; }\n}\nenum Kind {\n  reserved \"OLD\", \"BAD\";\n  reserved 1 to 3, 10, 20, 100 to max;\n  A = 0;\n  B = 5;\n  C = 7;\n}\n";
+    let (a, b) = (parse(a, &[]).unwrap(), parse(b, &[]).unwrap());
+    assert_ne!(a.canonical(), b.canonical());
+    assert_eq!(a.normalized(), b.normalized());
+    assert_eq!(
+        a.normalized(),
+        "syntax = \"proto3\";\npackage shop;\n\nimport \"google/protobuf/duration.proto\";\nimport \"google/protobuf/timestamp.proto\";\n\noption java_multiple_files = true;\noption java_package = \"x\";\n\nmessage Order {\n  string id = 1;\n  .google.protobuf.Timestamp at = 2;\n  map<string, .shop.Order.Line> lines = 3;\n\n  oneof a {\n    string z = 4;\n  }\n  oneof b {\n    string x = 5;\n    string y = 6;\n  }\n\n  message Line {\n    int32 q = 1;\n  }\n}\nenum Kind {\n  reserved 1 to 3;\n  reserved 10;\n  reserved 20;\n  reserved 100 to max;\n  reserved \"BAD\";\n  reserved \"OLD\";\n  A = 0;\n  B = 5;\n  C = 7;\n}\n"
+    );
+    // The normalised text reads back to itself.
+    let again = parse(&a.normalized(), &[]).unwrap();
+    assert_eq!(again.normalized(), a.normalized());
+}
