@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
+# The targets run safe Rust: panics, aborts, hangs and runaway memory are what is sought,
+# which need no sanitizer. SANITIZER=address rebuilds everything with ASan.
+sanitizer="${SANITIZER:-none}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -18,6 +21,6 @@ fi
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   echo "== $target for ${seconds}s"
-  cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+  cargo +nightly fuzz run --sanitizer "$sanitizer" -O "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 done

@@ -30,6 +30,22 @@ impl From<TypeArg> for SchemaType {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum ProtobufRulesArg {
+    #[default]
+    Confluent,
+    WireJson,
+}
+
+impl From<ProtobufRulesArg> for compat::ProtobufRules {
+    fn from(rules: ProtobufRulesArg) -> Self {
+        match rules {
+            ProtobufRulesArg::Confluent => compat::ProtobufRules::Confluent,
+            ProtobufRulesArg::WireJson => compat::ProtobufRules::WireJson,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum PolicyArg {
     #[default]
     Strict,
@@ -53,6 +69,10 @@ pub struct CompatArgs {
     /// JSON Schema policy: strict (Confluent's default) or lenient.
     #[arg(long, value_enum, default_value_t)]
     policy: PolicyArg,
+    /// Protobuf rules: confluent (what Confluent's registry enforces) or wire-json (buf's
+    /// WIRE_JSON rules on top, for consumers that also read JSON).
+    #[arg(long, value_enum, default_value_t)]
+    protobuf_rules: ProtobufRulesArg,
     /// A schema the others reference, as NAME=FILE (Avro: named types in scope; JSON
     /// Schema: a `$ref` target; Protobuf: an import path). Repeat in dependency order.
     #[arg(long = "reference", short = 'r', value_name = "NAME=FILE")]
@@ -98,8 +118,11 @@ pub fn run_compat(args: &CompatArgs) -> Result<Outcome, CliError> {
         PolicyArg::Strict => Policy::Strict,
         PolicyArg::Lenient => Policy::Lenient,
     };
-    let report = compat::check_with(args.level, &previous, &new, CheckOptions { policy })
-        .map_err(|e| CliError(e.to_string()))?;
+    let options = CheckOptions {
+        policy,
+        protobuf_rules: args.protobuf_rules.into(),
+    };
+    let report = compat::check_with(args.level, &previous, &new, options).map_err(|e| CliError(e.to_string()))?;
     let file_of = |version: u32| args.previous[version as usize - 1].display().to_string();
     match args.format {
         OutputFormat::Human => print!(

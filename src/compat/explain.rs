@@ -453,3 +453,57 @@ pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u
         ),
     }
 }
+
+/// A break of buf's WIRE_JSON rules (the stricter Protobuf policy).
+pub(super) fn wire_json(
+    found: &super::wire_json::WireJsonBreak,
+    direction: Direction,
+    version: u32,
+) -> Incompatibility {
+    let p = parties(direction, version);
+    let (old_line, new_line) = match direction {
+        Direction::Backward => (found.original_line, found.update_line),
+        Direction::Forward => (found.update_line, found.original_line),
+    };
+    let lines = match (old_line, new_line) {
+        (Some(old), Some(new)) => format!(" (line {old} of version {version}, line {new} of the new schema)"),
+        (Some(old), None) => format!(" (line {old} of version {version})"),
+        (None, Some(new)) => format!(" (line {new} of the new schema)"),
+        (None, None) => String::new(),
+    };
+    let hint = match found.rule {
+        "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED" | "FIELD_NO_DELETE_UNLESS_NAME_RESERVED" => {
+            "Reserve the deleted field's number and name (`reserved 4; reserved \"note\";`) so that neither is reused with another meaning."
+        }
+        "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED" | "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED" => {
+            "Reserve the deleted value's number and name in the enum."
+        }
+        "FIELD_SAME_NAME" | "FIELD_SAME_JSON_NAME" | "ENUM_VALUE_SAME_NAME" => {
+            "Keep the name: JSON readers find fields and enum values by name. Add a new field and deprecate the old one instead."
+        }
+        "FIELD_WIRE_JSON_COMPATIBLE_TYPE" | "FIELD_WIRE_JSON_COMPATIBLE_CARDINALITY" => {
+            "Keep the field's type and cardinality; for another, add a new field with a new number."
+        }
+        "FIELD_SAME_ONEOF" => "Do not move existing fields into or out of a oneof.",
+        "RESERVED_MESSAGE_NO_DELETE" => "Keep reservations: they stop old numbers and names coming back with another meaning.",
+        _ => "Keep what the rule protects, or evolve under the CONFLUENT rules if no consumer reads JSON.",
+    };
+    let pointer = found.path.trim_start_matches('#').to_string();
+    Incompatibility {
+        rule: found.rule,
+        direction,
+        version,
+        old_pointer: pointer.clone(),
+        new_pointer: pointer,
+        field: found.field.clone(),
+        message: format!(
+            "{} cannot read {} as JSON (WIRE_JSON rules): {}{lines}.",
+            p.reader, p.written, found.detail
+        ),
+        hint: hint.to_string(),
+        confluent: format!(
+            "{{errorType:\"{}\", description:\"{} at path '{}'\"}}",
+            found.rule, found.detail, found.path
+        ),
+    }
+}

@@ -20,6 +20,7 @@ mod level;
 pub mod protobuf;
 #[cfg(test)]
 mod tests;
+pub mod wire_json;
 
 pub use json::Policy;
 pub use level::{CompatibilityLevel, Direction, UnknownLevel};
@@ -168,6 +169,40 @@ impl Report {
 pub struct CheckOptions {
     /// JSON Schema policy (STRICT unless configured otherwise).
     pub policy: Policy,
+    /// Protobuf rules: Confluent's alone, or buf's WIRE_JSON on top.
+    pub protobuf_rules: ProtobufRules,
+}
+
+/// Which rules judge a Protobuf change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProtobufRules {
+    /// Confluent's (the binary wire format).
+    #[default]
+    Confluent,
+    /// Confluent's and buf's WIRE_JSON category, for consumers that also read JSON.
+    WireJson,
+}
+
+impl ProtobufRules {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtobufRules::Confluent => "CONFLUENT",
+            ProtobufRules::WireJson => "WIRE_JSON",
+        }
+    }
+}
+
+impl std::str::FromStr for ProtobufRules {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().replace('-', "_").as_str() {
+            "CONFLUENT" => Ok(ProtobufRules::Confluent),
+            "WIRE_JSON" => Ok(ProtobufRules::WireJson),
+            _ => Err(format!("unknown Protobuf rules {s:?}: expected CONFLUENT or WIRE_JSON")),
+        }
+    }
 }
 
 /// Checks `new` against `previous` (oldest first, as a subject lists its versions) under
@@ -237,10 +272,18 @@ pub fn compare(
                 Direction::Backward => (old, new),
                 Direction::Forward => (new, old),
             };
-            protobuf::incompatibilities(original, update)?
+            let mut found: Vec<Incompatibility> = protobuf::incompatibilities(original, update)?
                 .iter()
                 .map(|found| explain::protobuf(found, direction, version))
-                .collect()
+                .collect();
+            if options.protobuf_rules == ProtobufRules::WireJson {
+                found.extend(
+                    wire_json::breaks(original, update)
+                        .iter()
+                        .map(|b| explain::wire_json(b, direction, version)),
+                );
+            }
+            found
         }
         (old, new) => vec![explain::different_types(
             old.schema_type(),

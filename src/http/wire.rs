@@ -305,6 +305,9 @@ pub struct ConfigBody {
     pub default_rule_set: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_rule_set: Option<Value>,
+    /// Herald's: `CONFLUENT` or `WIRE_JSON` for Protobuf subjects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protobuf_rules: Option<String>,
 }
 
 impl ConfigBody {
@@ -316,7 +319,15 @@ impl ConfigBody {
                     ApiError::from(crate::registry::RegistryError::InvalidCompatibility(name.to_string()))
                 })?),
             };
+        let protobuf_rules = match self.protobuf_rules.as_deref() {
+            None => None,
+            Some(name) => Some(
+                name.parse()
+                    .map_err(|why: String| ApiError::unprocessable(42203, why))?,
+            ),
+        };
         Ok(Config {
+            protobuf_rules,
             alias: self.alias.clone(),
             normalize: self.normalize,
             validate_fields: self.validate_fields,
@@ -352,6 +363,8 @@ pub struct ConfigView<'a> {
     pub default_rule_set: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub override_rule_set: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protobuf_rules: Option<&'static str>,
 }
 
 impl<'a> From<&'a Config> for ConfigView<'a> {
@@ -366,6 +379,7 @@ impl<'a> From<&'a Config> for ConfigView<'a> {
             override_metadata: c.override_metadata.as_ref(),
             default_rule_set: c.default_rule_set.as_ref(),
             override_rule_set: c.override_rule_set.as_ref(),
+            protobuf_rules: c.protobuf_rules.map(|r| r.as_str()),
         }
     }
 }

@@ -30,7 +30,7 @@ pub use model::{
 };
 pub use settings::CompatibilityLevels;
 
-use crate::compat::{self, CompatibilityLevel, PreviousVersion};
+use crate::compat::{self, CheckOptions, CompatibilityLevel, PreviousVersion};
 use crate::schema::{Schema, SchemaType};
 use crate::store::queries::{self, SchemaRow, VersionRow};
 use crate::store::{Dialect, Store};
@@ -673,7 +673,13 @@ impl Core {
         } else {
             level
         };
-        let findings = self.incompatibilities(reader.conn(), &against, &parsed, level).await?;
+        let options = CheckOptions {
+            protobuf_rules: config.protobuf_rules.unwrap_or_default(),
+            ..CheckOptions::default()
+        };
+        let findings = self
+            .incompatibilities(reader.conn(), &against, &parsed, level, options)
+            .await?;
         Ok(CompatibilityVerdict {
             is_compatible: findings.is_empty(),
             messages: findings.into_messages(),
@@ -687,6 +693,7 @@ impl Core {
         previous: &[&VersionRow],
         new: &Parsed,
         level: CompatibilityLevel,
+        options: CheckOptions,
     ) -> Result<Findings, RegistryError> {
         if level == CompatibilityLevel::None || previous.is_empty() {
             return Ok(Findings::default());
@@ -706,12 +713,12 @@ impl Core {
         let size: usize =
             new.schema.canonical().len() + schemas.iter().map(|(_, s)| s.canonical().len()).sum::<usize>();
         let findings = if size <= INLINE_CHECK_BYTES {
-            judge(level, &schemas, &new.schema)
+            judge(level, &schemas, &new.schema, options)
         } else {
             // Large schemas may take a while (within the check's step budget): off the
             // async workers, so that other requests and /health keep being answered.
             let new = new.schema.clone();
-            tokio::task::spawn_blocking(move || judge(level, &schemas, &new))
+            tokio::task::spawn_blocking(move || judge(level, &schemas, &new, options))
                 .await
                 .map_err(|e| RegistryError::TooComplex(format!("the compatibility check failed: {e}")))?
         };
@@ -746,6 +753,7 @@ fn judge(
     level: CompatibilityLevel,
     schemas: &[(i64, Arc<Schema>)],
     new: &Schema,
+    options: CheckOptions,
 ) -> Result<Findings, compat::TooComplex> {
     let history: Vec<PreviousVersion<'_>> = schemas
         .iter()
@@ -754,7 +762,7 @@ fn judge(
             schema: schema.as_ref(),
         })
         .collect();
-    let report = compat::check(level, &history, new)?;
+    let report = compat::check_with(level, &history, new, options)?;
     Ok(Findings {
         confluent: report.confluent_messages(&history),
         explained: report.incompatibilities.iter().map(explain).collect(),

@@ -200,6 +200,9 @@ pub struct Config {
     pub default_rule_set: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_rule_set: Option<Value>,
+    /// Herald's: the rules Protobuf changes are judged by (CONFLUENT unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protobuf_rules: Option<crate::compat::ProtobufRules>,
 }
 
 impl Config {
@@ -218,6 +221,7 @@ impl Config {
             override_metadata: pick(&self.override_metadata, &base.override_metadata),
             default_rule_set: pick(&self.default_rule_set, &base.default_rule_set),
             override_rule_set: pick(&self.override_rule_set, &base.override_rule_set),
+            protobuf_rules: pick(&self.protobuf_rules, &base.protobuf_rules),
         }
     }
 }

@@ -312,7 +312,11 @@ impl Core {
             };
             let live: Vec<&VersionRow> = live.iter().collect();
             let compared = in_group(conn, &live, &config, metadata.as_ref()).await?;
-            let findings = self.incompatibilities(conn, &compared, parsed, level).await?;
+            let options = crate::compat::CheckOptions {
+                protobuf_rules: config.protobuf_rules.unwrap_or_default(),
+                ..crate::compat::CheckOptions::default()
+            };
+            let findings = self.incompatibilities(conn, &compared, parsed, level, options).await?;
             if !findings.is_empty() {
                 return Err(RegistryError::Incompatible {
                     subject,

@@ -897,7 +897,10 @@ fn lenient_policy_accepts_open_model_narrowing() {
         CompatibilityLevel::Backward,
         &previous,
         &new,
-        CheckOptions { policy: Policy::Strict },
+        CheckOptions {
+            policy: Policy::Strict,
+            ..CheckOptions::default()
+        },
     )
     .unwrap();
     let lenient = check_with(
@@ -906,6 +909,7 @@ fn lenient_policy_accepts_open_model_narrowing() {
         &new,
         CheckOptions {
             policy: Policy::Lenient,
+            ..CheckOptions::default()
         },
     )
     .unwrap();
@@ -921,6 +925,7 @@ fn lenient_policy_accepts_open_model_narrowing() {
         &closed,
         CheckOptions {
             policy: Policy::Lenient,
+            ..CheckOptions::default()
         },
     )
     .unwrap();

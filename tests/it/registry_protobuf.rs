@@ -139,3 +139,35 @@ registry_test!(protobuf_imports_are_references, |r: TestRegistry| async move {
     .fails(422, 42201);
     assert!(message.contains("line 3"), "{message}");
 });
+
+registry_test!(
+    the_wire_json_rules_are_chosen_per_subject,
+    |r: TestRegistry| async move {
+        register_ok(&r, "orders-value", &proto(ORDER_V1)).await;
+        register_ok(&r, "strict-value", &proto(ORDER_V1)).await;
+        let config = r
+            .put("/config/strict-value", &json!({"protobufRules": "WIRE_JSON"}))
+            .await
+            .ok();
+        assert_eq!(config["protobufRules"], "WIRE_JSON");
+        assert_eq!(r.get("/config/strict-value").await.ok()["protobufRules"], "WIRE_JSON");
+        let message = r
+            .put("/config/strict-value", &json!({"protobufRules": "JSONISH"}))
+            .await
+            .fails(422, 42203);
+        assert!(message.contains("CONFLUENT or WIRE_JSON"), "{message}");
+        // A rename is compatible on the wire, not for JSON readers.
+        let renamed = ORDER_V1.replace("int64 total_minor = 2;", "int64 amount_minor = 2;");
+        register_ok(&r, "orders-value", &proto(&renamed)).await;
+        let check = r
+            .post(
+                "/compatibility/subjects/strict-value/versions/latest?verbose=true",
+                &proto(&renamed),
+            )
+            .await
+            .ok();
+        assert_eq!(check["is_compatible"], false, "{check}");
+        assert!(check["messages"].to_string().contains("FIELD_SAME_NAME"), "{check}");
+        assert_eq!(register(&r, "strict-value", &proto(&renamed)).await.status, 409);
+    }
+);
