@@ -24,6 +24,10 @@ settings, against Apache Kafka and against Herald's Kafka listener.
       per line, for ProducerPerformance --payload-file and `produce --payload-file`; prints the
       Avro schema they follow. Every byte is ASCII and none is a newline, so the Java tool's
       line-based, UTF-8 reading hands them over unchanged.
+  protobuf-payloads FILE SCHEMA_ID
+      The same for Protobuf: ~1 KiB framed messages (magic 0, schema id, message index [0],
+      body) of 14 string fields numbered 2 to 15 (field 1's tag would be a newline byte);
+      prints the `.proto` schema they follow.
 """
 
 import json
@@ -252,6 +256,26 @@ def avro_payloads(path, schema_id):
     print(json.dumps(schema))
 
 
+PROTO_FIELDS = range(2, 16)
+PROTO_FIELD_CHARS = 70  # one length byte
+
+
+def protobuf_payloads(path, schema_id):
+    fields = "\n".join(f"  string f{n} = {n};" for n in PROTO_FIELDS)
+    schema = f"syntax = \"proto3\";\npackage bench;\nmessage Padded {{\n{fields}\n}}\n"
+    lines = []
+    for k in range(64):
+        body = b""
+        for n in PROTO_FIELDS:
+            text = (f"{k:02d}{n:02d}" + "abcdefghijklmnopqrstuvwxyz" * 3)[:PROTO_FIELD_CHARS]
+            body += bytes([(n << 3) | 2, PROTO_FIELD_CHARS]) + text.encode()
+        lines.append(b"\x00" + struct.pack(">I", schema_id) + b"\x00" + body)
+    assert all(b"\n" not in line for line in lines)
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    print(schema)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "produce":
@@ -267,6 +291,8 @@ def main():
         admin(args[0], cmd, args[1:])
     elif cmd == "avro-payloads":
         avro_payloads(args[0], int(args[1]))
+    elif cmd == "protobuf-payloads":
+        protobuf_payloads(args[0], int(args[1]))
     else:
         sys.exit(f"unknown command {cmd}")
 

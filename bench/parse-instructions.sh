@@ -13,7 +13,7 @@ count() {
     callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
     rm -f "$out"
 }
-for workload in avro json value; do
+for workload in avro json protobuf value; do
     one=$(count "$workload" 1)
     many=$(count "$workload" 201)
     echo "$workload: $(( (many - one) / 200 )) instructions per parse"

@@ -271,7 +271,8 @@ struct Walk<'a> {
 /// How a field is read, for the comparison of kinds.
 #[derive(Debug, Clone)]
 enum FieldKind {
-    Scalar(ScalarKind, String),
+    /// A scalar or enum: its group, and the type itself for words.
+    Scalar(ScalarKind, Kind),
     Message(MessageDescriptor),
     Map(Box<FieldKind>, Box<FieldKind>),
 }
@@ -313,36 +314,32 @@ fn label(field: &FieldDescriptor) -> Option<Label> {
 }
 
 fn field_kind(kind: Kind) -> FieldKind {
-    let scalar = |group: ScalarKind, name: &str| FieldKind::Scalar(group, name.to_string());
-    match kind {
-        Kind::Message(message) if message.is_map_entry() => FieldKind::Map(
-            Box::new(field_kind(message.map_entry_key_field().kind())),
-            Box::new(field_kind(message.map_entry_value_field().kind())),
-        ),
-        Kind::Message(message) => FieldKind::Message(message),
-        Kind::Enum(e) => FieldKind::Scalar(ScalarKind::GeneralNumber, e.full_name().to_string()),
-        Kind::Int32 => scalar(ScalarKind::GeneralNumber, "int32"),
-        Kind::Int64 => scalar(ScalarKind::GeneralNumber, "int64"),
-        Kind::Uint32 => scalar(ScalarKind::GeneralNumber, "uint32"),
-        Kind::Uint64 => scalar(ScalarKind::GeneralNumber, "uint64"),
-        Kind::Bool => scalar(ScalarKind::GeneralNumber, "bool"),
-        Kind::Sint32 => scalar(ScalarKind::SignedNumber, "sint32"),
-        Kind::Sint64 => scalar(ScalarKind::SignedNumber, "sint64"),
-        Kind::String => scalar(ScalarKind::StringOrBytes, "string"),
-        Kind::Bytes => scalar(ScalarKind::StringOrBytes, "bytes"),
-        Kind::Fixed32 => scalar(ScalarKind::Fixed32, "fixed32"),
-        Kind::Sfixed32 => scalar(ScalarKind::Fixed32, "sfixed32"),
-        Kind::Fixed64 => scalar(ScalarKind::Fixed64, "fixed64"),
-        Kind::Sfixed64 => scalar(ScalarKind::Fixed64, "sfixed64"),
-        Kind::Float => scalar(ScalarKind::Float, "float"),
-        Kind::Double => scalar(ScalarKind::Double, "double"),
-    }
+    let group = match &kind {
+        Kind::Message(message) if message.is_map_entry() => {
+            return FieldKind::Map(
+                Box::new(field_kind(message.map_entry_key_field().kind())),
+                Box::new(field_kind(message.map_entry_value_field().kind())),
+            )
+        }
+        Kind::Message(message) => return FieldKind::Message(message.clone()),
+        Kind::Enum(_) | Kind::Int32 | Kind::Int64 | Kind::Uint32 | Kind::Uint64 | Kind::Bool => {
+            ScalarKind::GeneralNumber
+        }
+        Kind::Sint32 | Kind::Sint64 => ScalarKind::SignedNumber,
+        Kind::String | Kind::Bytes => ScalarKind::StringOrBytes,
+        Kind::Fixed32 | Kind::Sfixed32 => ScalarKind::Fixed32,
+        Kind::Fixed64 | Kind::Sfixed64 => ScalarKind::Fixed64,
+        Kind::Float => ScalarKind::Float,
+        Kind::Double => ScalarKind::Double,
+    };
+    FieldKind::Scalar(group, kind)
 }
 
 impl FieldKind {
     fn words(&self) -> String {
         match self {
-            FieldKind::Scalar(_, name) => name.clone(),
+            FieldKind::Scalar(_, Kind::Enum(e)) => e.full_name().to_string(),
+            FieldKind::Scalar(_, kind) => format!("{kind:?}").to_lowercase(),
             FieldKind::Message(message) => message.full_name().to_string(),
             FieldKind::Map(key, value) => format!("map<{}, {}>", key.words(), value.words()),
         }

@@ -3,6 +3,12 @@
 //! many zigzag varints; a lone `0` for the first top-level message), then the message.
 //! The path must name a message of the schema, the message must decode as it, and a proto2
 //! message must carry its `required` fields (decoding alone does not check them).
+//!
+//! The payload is walked in place, field by field, without building the message: decoding
+//! into a `DynamicMessage` allocates every string and nested message, which cost produce
+//! half its throughput; the walk checks the same things (wire types that fit each field's
+//! type, lengths within the payload, UTF-8 strings, nested messages, packed runs) and
+//! allocates nothing. Unknown fields are skipped, as every Protobuf reader skips them.
 
 use prost::bytes::Buf;
 use prost_reflect::{Cardinality, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
@@ -26,9 +32,164 @@ pub fn check_framed(schema: &ProtobufSchema, body: &[u8]) -> Result<(), Violatio
             ),
         ));
     };
-    let decoded = DynamicMessage::decode(message.clone(), payload)
-        .map_err(|e| violation("", format!("does not decode as message {}: {e}", message.full_name())))?;
-    missing_required(&decoded, "")
+    walk(&message, payload, "", 0).map_err(|v| Violation {
+        reason: format!("does not decode as message {}: {}", message.full_name(), v.reason),
+        ..v
+    })
+}
+
+/// Nesting deeper than this is refused, as prost's decoders refuse it.
+const MAX_DEPTH: u32 = 100;
+
+/// Checks that `bytes` is a `message`: every known field's wire type fits its type, lengths
+/// stay within the bytes, strings are UTF-8, nested messages are messages, required fields
+/// are there.
+fn walk(message: &MessageDescriptor, bytes: &[u8], path: &str, depth: u32) -> Result<(), Violation> {
+    use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext, WireType};
+    if depth > MAX_DEPTH {
+        return Err(violation(path, format!("messages nest deeper than {MAX_DEPTH} levels")));
+    }
+    let mut buf = bytes;
+    // Only proto2 has required fields; proto3 messages skip the bookkeeping.
+    let proto2 = message.parent_file().syntax() == prost_reflect::Syntax::Proto2;
+    let mut required_seen: Vec<u32> = Vec::new();
+    while buf.has_remaining() {
+        let (number, wire_type) =
+            decode_key(&mut buf).map_err(|e| violation(path, format!("a field key does not decode: {e}")))?;
+        let Some(field) = message.get_field(number) else {
+            skip_field(wire_type, number, &mut buf, DecodeContext::default())
+                .map_err(|e| violation(path, format!("unknown field {number} does not decode: {e}")))?;
+            continue;
+        };
+        // Made only when it is reported: a path per field per record would cost more than
+        // the walk itself.
+        let at = || format!("{path}/{}", field.name());
+        if proto2 && field.cardinality() == Cardinality::Required && !required_seen.contains(&number) {
+            required_seen.push(number);
+        }
+        let kind = field.kind();
+        let expected = wire_type_of(&field);
+        let packed = wire_type == WireType::LengthDelimited
+            && field.is_list()
+            && expected != WireType::LengthDelimited
+            && expected != WireType::StartGroup;
+        if wire_type != expected && !packed {
+            return Err(violation(
+                &at(),
+                format!(
+                    "field {} ({number}) arrives as wire type {wire_type:?}, which its type {} is never written as",
+                    field.name(),
+                    kind_name(&kind)
+                ),
+            ));
+        }
+        match wire_type {
+            WireType::Varint => {
+                decode_varint(&mut buf).map_err(|e| violation(&at(), format!("a varint does not decode: {e}")))?;
+            }
+            WireType::SixtyFourBit | WireType::ThirtyTwoBit => {
+                let size = if wire_type == WireType::SixtyFourBit { 8 } else { 4 };
+                if buf.remaining() < size {
+                    return Err(violation(
+                        &at(),
+                        "the payload ends inside a fixed-size value".to_string(),
+                    ));
+                }
+                buf.advance(size);
+            }
+            WireType::LengthDelimited => {
+                let length =
+                    decode_varint(&mut buf).map_err(|e| violation(&at(), format!("a length does not decode: {e}")))?;
+                let length = usize::try_from(length).unwrap_or(usize::MAX);
+                if length > buf.remaining() {
+                    return Err(violation(
+                        &at(),
+                        format!("a length of {length} bytes runs past the payload's end"),
+                    ));
+                }
+                let (value, rest) = buf.split_at(length);
+                buf = rest;
+                if packed {
+                    packed_run(value, expected).map_err(|why| violation(&at(), why))?;
+                    continue;
+                }
+                match &kind {
+                    Kind::String if std::str::from_utf8(value).is_err() => {
+                        return Err(violation(&at(), "a string is not valid UTF-8".to_string()));
+                    }
+                    Kind::Message(inner) => walk(inner, value, &at(), depth + 1)?,
+                    _ => {}
+                }
+            }
+            WireType::StartGroup | WireType::EndGroup => {
+                skip_field(wire_type, number, &mut buf, DecodeContext::default())
+                    .map_err(|e| violation(&at(), format!("a group does not decode: {e}")))?;
+            }
+        }
+    }
+    for field in message.fields().filter(|_| proto2) {
+        if field.cardinality() == Cardinality::Required && !required_seen.contains(&field.number()) {
+            return Err(violation(
+                &format!("{path}/{}", field.name()),
+                format!(
+                    "the required field {} of {} is missing",
+                    field.name(),
+                    message.full_name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The wire type a field is written with (unpacked).
+fn wire_type_of(field: &prost_reflect::FieldDescriptor) -> prost::encoding::WireType {
+    use prost::encoding::WireType;
+    if field.is_group() {
+        // Groups are messages written between start and end markers.
+        return WireType::StartGroup;
+    }
+    match field.kind() {
+        Kind::Int32
+        | Kind::Int64
+        | Kind::Uint32
+        | Kind::Uint64
+        | Kind::Sint32
+        | Kind::Sint64
+        | Kind::Bool
+        | Kind::Enum(_) => WireType::Varint,
+        Kind::Fixed64 | Kind::Sfixed64 | Kind::Double => WireType::SixtyFourBit,
+        Kind::Fixed32 | Kind::Sfixed32 | Kind::Float => WireType::ThirtyTwoBit,
+        Kind::String | Kind::Bytes => WireType::LengthDelimited,
+        Kind::Message(_) => WireType::LengthDelimited,
+    }
+}
+
+/// A packed run of scalars: whole varints, or a multiple of the fixed size.
+fn packed_run(mut run: &[u8], element: prost::encoding::WireType) -> Result<(), String> {
+    use prost::encoding::{decode_varint, WireType};
+    match element {
+        WireType::Varint => {
+            while run.has_remaining() {
+                decode_varint(&mut run).map_err(|e| format!("a packed varint does not decode: {e}"))?;
+            }
+            Ok(())
+        }
+        WireType::SixtyFourBit if run.len().is_multiple_of(8) => Ok(()),
+        WireType::ThirtyTwoBit if run.len().is_multiple_of(4) => Ok(()),
+        _ => Err(format!(
+            "a packed run of {} bytes is not a whole number of values",
+            run.len()
+        )),
+    }
+}
+
+fn kind_name(kind: &Kind) -> String {
+    match kind {
+        Kind::Message(m) => m.full_name().to_string(),
+        Kind::Enum(e) => e.full_name().to_string(),
+        other => format!("{other:?}").to_lowercase(),
+    }
 }
 
 /// Whether a JSON event is the schema's first message in proto3's JSON mapping (as
@@ -181,5 +342,57 @@ mod tests {
         message.set_field_by_name("line", Value::Message(DynamicMessage::new(line)));
         let nested = check_framed(&schema, &[[0].as_slice(), &encoded(&message)].concat()).unwrap_err();
         assert_eq!(nested.path, "/line/qty");
+    }
+
+    #[test]
+    fn the_walk_agrees_with_decoding_on_mutated_payloads() {
+        let schema = parse(
+            "syntax = \"proto3\";\nmessage M {\n  string s = 1;\n  repeated int64 ns = 2;\n  repeated fixed32 fs = 3;\n  Inner inner = 4;\n  map<string, Inner> byname = 5;\n  bytes b = 6;\n  double d = 7;\n  message Inner { sint32 z = 1; string t = 2; }\n}\n",
+            &[],
+        )
+        .unwrap();
+        let m = schema.message_at(&[0]).unwrap();
+        let mut message = DynamicMessage::new(m.clone());
+        message.set_field_by_name("s", Value::String("héllo".into()));
+        message.set_field_by_name("ns", Value::List(vec![Value::I64(-1), Value::I64(300)]));
+        message.set_field_by_name("fs", Value::List(vec![Value::U32(7), Value::U32(9)]));
+        let inner_desc = m
+            .get_field_by_name("inner")
+            .unwrap()
+            .kind()
+            .as_message()
+            .unwrap()
+            .clone();
+        let mut inner = DynamicMessage::new(inner_desc);
+        inner.set_field_by_name("z", Value::I32(-5));
+        inner.set_field_by_name("t", Value::String("x".into()));
+        message.set_field_by_name("inner", Value::Message(inner.clone()));
+        message.set_field_by_name("b", Value::Bytes(vec![0xff, 0x00].into()));
+        message.set_field_by_name("d", Value::F64(2.5));
+        let valid = encoded(&message);
+        assert_eq!(walk(&m, &valid, "", 0), Ok(()));
+        // Every single-byte change and every cut: the walk accepts exactly what decoding does.
+        let mut disagreements = Vec::new();
+        let mut inputs: Vec<Vec<u8>> = (0..valid.len()).map(|n| valid[..n].to_vec()).collect();
+        for at in 0..valid.len() {
+            for byte in [0x00, 0x01, 0x02, 0x05, 0x0a, 0x7f, 0x80, 0xc3, 0xff] {
+                let mut changed = valid.clone();
+                changed[at] = byte;
+                inputs.push(changed);
+            }
+        }
+        for input in inputs {
+            let walked = walk(&m, &input, "", 0).is_ok();
+            let decoded = DynamicMessage::decode(m.clone(), input.as_slice()).is_ok();
+            if walked != decoded {
+                disagreements.push((input, walked, decoded));
+            }
+        }
+        assert!(
+            disagreements.is_empty(),
+            "{} disagreements, first: {:?}",
+            disagreements.len(),
+            disagreements.first()
+        );
     }
 }

@@ -34,6 +34,9 @@ pub struct ProtobufSchema {
     /// What the stored text was printed from (the parse tree, or the descriptor given),
     /// kept to print the normalised form.
     printed_from: Arc<(FileDescriptorProto, Origin)>,
+    /// Source lines by descriptor path, indexed on first use (compatibility reports ask for
+    /// many).
+    lines: std::sync::OnceLock<Arc<std::collections::HashMap<Vec<i32>, usize>>>,
 }
 
 impl PartialEq for ProtobufSchema {
@@ -44,7 +47,9 @@ impl PartialEq for ProtobufSchema {
 
 /// A schema's content as the compiler takes it: text, or a decoded descriptor.
 enum Content {
-    Text(String),
+    /// The text and its parse, handed to the compiler once (the text is parsed again only
+    /// to place an error, or if the compiler asks twice).
+    Text(String, std::cell::RefCell<Option<Box<FileDescriptorProto>>>),
     Descriptor(Box<FileDescriptorProto>),
 }
 
@@ -53,7 +58,13 @@ impl Content {
     /// is a descriptor; otherwise the text's own parse error is the answer.
     fn read(name: &str, text: &str) -> Result<(Content, Option<FileDescriptorProto>), SchemaError> {
         match protox_parse::parse(name, text) {
-            Ok(parsed) => Ok((Content::Text(text.to_string()), Some(parsed))),
+            Ok(parsed) => Ok((
+                Content::Text(
+                    text.to_string(),
+                    std::cell::RefCell::new(Some(Box::new(parsed.clone()))),
+                ),
+                Some(parsed),
+            )),
             Err(parse_error) => match descriptor_from_base64(text) {
                 Some(mut descriptor) => {
                     descriptor.name = Some(name.to_string());
@@ -126,13 +137,20 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Files by name: the schema and its references, then the well-known types.
 struct Files {
-    files: Vec<(String, Content)>,
+    files: std::rc::Rc<Vec<(String, Content)>>,
+    /// Hand the compiler texts rather than their parses: slower (every text is parsed
+    /// again), but its errors then point into the text. Used only once a compile failed.
+    with_sources: bool,
 }
 
 impl FileResolver for Files {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         match self.files.iter().find(|(n, _)| n == name) {
-            Some((_, Content::Text(text))) => File::from_source(name, text),
+            Some((_, Content::Text(text, _))) if self.with_sources => File::from_source(name, text),
+            Some((_, Content::Text(text, parsed))) => match parsed.borrow_mut().take() {
+                Some(parsed) => Ok(File::from_file_descriptor_proto(*parsed)),
+                None => File::from_source(name, text),
+            },
             Some((_, Content::Descriptor(descriptor))) => Ok(File::from_file_descriptor_proto(*descriptor.clone())),
             None => Err(protox::Error::file_not_found(name)),
         }
@@ -156,9 +174,9 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
     };
     let (content, parsed) = Content::read(main, text)?;
     let printed_from = match (&content, parsed) {
-        (Content::Text(_), Some(parsed)) => (parsed, Origin::Text),
+        (Content::Text(..), Some(parsed)) => (parsed, Origin::Text),
         (Content::Descriptor(descriptor), _) => (*descriptor.clone(), Origin::Descriptor),
-        (Content::Text(_), None) => unreachable!("text is read with its parse"),
+        (Content::Text(..), None) => unreachable!("text is read with its parse"),
     };
     if printed_from
         .0
@@ -178,15 +196,26 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         texts.push((reference.name, reference.schema));
         files.push((reference.name.to_string(), content));
     }
-    let mut resolver = ChainFileResolver::new();
-    resolver.add(Files { files });
-    resolver.add(GoogleFileResolver::new());
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.include_source_info(true).include_imports(true);
-    if let Err(error) = compiler.open_file(main) {
+    let files = std::rc::Rc::new(files);
+    let compile = |with_sources: bool| {
+        let mut resolver = ChainFileResolver::new();
+        resolver.add(Files {
+            files: files.clone(),
+            with_sources,
+        });
+        resolver.add(GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        // Positions come from the parse, which keeps them; the compiler need not redo them.
+        compiler.include_source_info(false).include_imports(true);
+        compiler.open_file(main)?;
+        Ok::<DescriptorPool, protox::Error>(compiler.descriptor_pool())
+    };
+    // Errors are rare and placed by a second compile from the texts.
+    let compiled = compile(false).or_else(|_| compile(true));
+    if let Err(error) = &compiled {
         let file = error.file().unwrap_or(main).to_string();
         let source = texts.iter().find(|(n, _)| *n == file).map_or("", |(_, t)| t);
-        let mut refused = located(&error, &file, source, file == main);
+        let mut refused = located(error, &file, source, file == main);
         if error.is_file_not_found() {
             refused.message.push_str(
                 ": give the imported file as a reference whose name is its import path \
@@ -195,7 +224,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         }
         return Err(refused);
     }
-    let pool: DescriptorPool = compiler.descriptor_pool();
+    let pool: DescriptorPool = compiled.map_err(|_| SchemaError::general("the schema compiled only once"))?;
     let file = pool
         .get_file_by_name(main)
         .ok_or_else(|| SchemaError::general("the compiled schema is missing from its own pool"))?;
@@ -221,6 +250,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         from_text,
         source: from_text.then(|| Arc::from(text)),
         printed_from: Arc::new(printed_from),
+        lines: std::sync::OnceLock::new(),
     })
 }
 
@@ -305,7 +335,7 @@ impl ProtobufSchema {
 
     /// The comment written before (or else after) the element at a descriptor path.
     pub fn comment(&self, path: &[i32]) -> Option<&str> {
-        let info = self.file.file_descriptor_proto().source_code_info.as_ref()?;
+        let info = self.printed_from.0.source_code_info.as_ref()?;
         let location = info.location.iter().find(|l| l.path == path)?;
         location
             .leading_comments
@@ -344,9 +374,20 @@ impl ProtobufSchema {
     /// The 1-based line a descriptor element starts on, from the source positions of the
     /// text the schema was compiled from.
     pub fn line_of(&self, path: &[i32]) -> Option<usize> {
-        let info = self.file.file_descriptor_proto().source_code_info.as_ref()?;
-        let location = info.location.iter().find(|l| l.path == path)?;
-        location.span.first().map(|&line| line as usize + 1)
+        let lines = self.lines.get_or_init(|| {
+            let mut lines = std::collections::HashMap::new();
+            // The parse and the compiled file have the same elements at the same paths.
+            if let Some(info) = &self.printed_from.0.source_code_info {
+                for location in &info.location {
+                    if let Some(&line) = location.span.first() {
+                        // The first position recorded for a path is the element's own.
+                        lines.entry(location.path.clone()).or_insert(line as usize + 1);
+                    }
+                }
+            }
+            Arc::new(lines)
+        });
+        lines.get(path).copied()
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::schema::ErrorLocation;
+use crate::schema::{ErrorLocation, Schema};
 
 const PAYMENT: &str = r#"
 syntax = "proto3";
@@ -243,4 +243,52 @@ fn normalized_text_is_one_for_files_that_differ_only_in_order() {
     // The normalised text reads back to itself.
     let again = parse(&a.normalized(), &[]).unwrap();
     assert_eq!(again.normalized(), a.normalized());
+}
+
+#[test]
+fn field_rows_and_examples_read_the_first_message() {
+    let schema = Schema::Protobuf(
+        parse(
+            "syntax = \"proto3\";\npackage shop;\nimport \"google/protobuf/timestamp.proto\";\nmessage Order {\n  // The order's id.\n  string id = 1;\n  repeated Line lines = 2;\n  map<string, int64> totals = 3;\n  Status status = 4;\n  google.protobuf.Timestamp at = 5;\n  optional string note = 6 [deprecated = true];\n  oneof pay { string card = 7; string iban = 8; }\n  int64 count = 9;\n  message Line { string sku = 1; }\n  enum Status { STATUS_UNKNOWN = 0; STATUS_PAID = 1; }\n}\n",
+            &[],
+        )
+        .unwrap(),
+    );
+    let rows = crate::schema::fields::field_rows(&schema, None);
+    let summary: Vec<(String, String)> = rows.iter().map(|r| (r.path.clone(), r.type_label.clone())).collect();
+    let expect = |path: &str, label: &str| {
+        assert!(
+            summary.iter().any(|(p, l)| p == path && l == label),
+            "{path}: {label} in {summary:?}"
+        )
+    };
+    expect("id", "string");
+    expect("lines", "repeated shop.Order.Line");
+    expect("lines[].sku", "string");
+    expect("totals", "map<string, int64>");
+    expect("status", "shop.Order.Status");
+    expect("at", "google.protobuf.Timestamp");
+    expect("note", "optional string");
+    expect("card", "string (oneof pay)");
+    let id = rows.iter().find(|r| r.path == "id").unwrap();
+    assert_eq!(id.doc.as_deref(), Some("The order's id."));
+    assert_eq!(id.pointer, "/Order/1");
+    assert!(rows.iter().find(|r| r.path == "note").unwrap().deprecated);
+    let status = rows.iter().find(|r| r.path == "status").unwrap();
+    assert_eq!(status.symbols, ["STATUS_UNKNOWN", "STATUS_PAID"]);
+    // The example is the message in proto3's JSON mapping, and reads back as one.
+    let example = crate::schema::example::example(&schema);
+    assert_eq!(example["count"], "1", "64-bit integers are strings in JSON: {example}");
+    assert_eq!(example["status"], "STATUS_PAID");
+    assert_eq!(example["lines"][0]["sku"], "sku");
+    assert!(
+        example.get("card").is_some() && example.get("iban").is_none(),
+        "{example}"
+    );
+    let Schema::Protobuf(proto) = &schema else {
+        unreachable!()
+    };
+    assert_eq!(crate::validate::protobuf::check_json(proto, &example), Ok(()));
+    let wrong = serde_json::json!({"count": "many"});
+    assert!(crate::validate::protobuf::check_json(proto, &wrong).is_err());
 }
