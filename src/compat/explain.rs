@@ -430,12 +430,7 @@ pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u
         // Compatible kinds never reach here; say what they are if they do.
         other => (format!("{} at {}", other.id(), found.path), String::new()),
     };
-    let lines = match (old_line, new_line) {
-        (Some(old), Some(new)) => format!(" (line {old} of version {version}, line {new} of the new schema)"),
-        (Some(old), None) => format!(" (line {old} of version {version})"),
-        (None, Some(new)) => format!(" (line {new} of the new schema)"),
-        (None, None) => String::new(),
-    };
+    let lines = lines(old_line, new_line, version);
     let pointer = found.path.trim_start_matches('#').to_string();
     Incompatibility {
         rule: found.kind.id(),
@@ -465,12 +460,7 @@ pub(super) fn wire_json(
         Direction::Backward => (found.original_line, found.update_line),
         Direction::Forward => (found.update_line, found.original_line),
     };
-    let lines = match (old_line, new_line) {
-        (Some(old), Some(new)) => format!(" (line {old} of version {version}, line {new} of the new schema)"),
-        (Some(old), None) => format!(" (line {old} of version {version})"),
-        (None, Some(new)) => format!(" (line {new} of the new schema)"),
-        (None, None) => String::new(),
-    };
+    let lines = lines(old_line, new_line, version);
     let hint = match found.rule {
         "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED" | "FIELD_NO_DELETE_UNLESS_NAME_RESERVED" => {
             "Reserve the deleted field's number and name (`reserved 4; reserved \"note\";`) so that neither is reused with another meaning."
@@ -505,5 +495,16 @@ pub(super) fn wire_json(
             "{{errorType:\"{}\", description:\"{} at path '{}'\"}}",
             found.rule, found.detail, found.path
         ),
+    }
+}
+
+/// Where a Protobuf finding is in each text: ` (line 12 of version 3, line 14 of the new
+/// schema)`, or as much of it as is known.
+fn lines(old_line: Option<usize>, new_line: Option<usize>, version: u32) -> String {
+    match (old_line, new_line) {
+        (Some(old), Some(new)) => format!(" (line {old} of version {version}, line {new} of the new schema)"),
+        (Some(old), None) => format!(" (line {old} of version {version})"),
+        (None, Some(new)) => format!(" (line {new} of the new schema)"),
+        (None, None) => String::new(),
     }
 }

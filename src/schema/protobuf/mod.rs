@@ -211,20 +211,21 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         Ok::<DescriptorPool, protox::Error>(compiler.descriptor_pool())
     };
     // Errors are rare and placed by a second compile from the texts.
-    let compiled = compile(false).or_else(|_| compile(true));
-    if let Err(error) = &compiled {
-        let file = error.file().unwrap_or(main).to_string();
-        let source = texts.iter().find(|(n, _)| *n == file).map_or("", |(_, t)| t);
-        let mut refused = located(error, &file, source, file == main);
-        if error.is_file_not_found() {
-            refused.message.push_str(
-                ": give the imported file as a reference whose name is its import path \
-                 (Google's well-known google/protobuf/ types need none)",
-            );
+    let pool: DescriptorPool = match compile(false).or_else(|_| compile(true)) {
+        Ok(pool) => pool,
+        Err(error) => {
+            let file = error.file().unwrap_or(main).to_string();
+            let source = texts.iter().find(|(n, _)| *n == file).map_or("", |(_, t)| t);
+            let mut refused = located(&error, &file, source, file == main);
+            if error.is_file_not_found() {
+                refused.message.push_str(
+                    ": give the imported file as a reference whose name is its import path \
+                     (Google's well-known google/protobuf/ types need none)",
+                );
+            }
+            return Err(refused);
         }
-        return Err(refused);
-    }
-    let pool: DescriptorPool = compiled.map_err(|_| SchemaError::general("the schema compiled only once"))?;
+    };
     let file = pool
         .get_file_by_name(main)
         .ok_or_else(|| SchemaError::general("the compiled schema is missing from its own pool"))?;
