@@ -232,16 +232,12 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
     let canonical = print::print(&printed_from.0, printed_from.1);
     let from_text = printed_from.1 == Origin::Text;
     // A descriptor is not checked for what text could not say (a name that is no
-    // identifier, say); the text printed from it is what is stored, so it must read back.
+    // identifier, a oneof named like a synthetic one); the text printed from it is what is
+    // stored, so it must compile again, as text, to the same thing.
     if !from_text {
-        if let Err(error) = protox_parse::parse(main, &canonical) {
+        if let Err(error) = parse(&canonical, references) {
             return Err(SchemaError::general(format!(
-                "the descriptor cannot be written as .proto text: {error} (in the text printed from it: {})",
-                canonical
-                    .lines()
-                    .nth(error.span().map_or(0, |s| line_and_column(&canonical, s.start).0 - 1))
-                    .unwrap_or("")
-                    .trim()
+                "the descriptor cannot be written as .proto text: the text printed from it does not compile: {error}"
             )));
         }
     }
