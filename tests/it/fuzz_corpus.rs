@@ -147,7 +147,7 @@ fn every_target_survives_mutations_of_its_seeds_for_a_bounded_time() {
                 | 1
         }
         Some(number) => number.parse().expect("HERALD_FUZZ_SEED is a number or random"),
-        None => 0x5eed_0f_4e2a1d,
+        None => 0x5eed_0f4e_2a1d,
     };
     println!("mutating seeds for {seconds}s per target; HERALD_FUZZ_SEED={seed} repeats this run");
     let root = fuzz_dir();
