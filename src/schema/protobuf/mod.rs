@@ -27,22 +27,12 @@ pub struct ProtobufSchema {
     canonical: String,
     /// The compiled file, with the files it imports in the same pool.
     file: FileDescriptor,
-    /// Whether the schema arrived as `.proto` text (positions are lines of that text).
-    from_text: bool,
-    /// The text as given, when it was text: findings are placed on its lines.
-    source: Option<Arc<str>>,
     /// What the stored text was printed from (the parse tree, or the descriptor given),
     /// kept to print the normalised form.
     printed_from: Arc<(FileDescriptorProto, Origin)>,
     /// Source lines by descriptor path, indexed on first use (compatibility reports ask for
     /// many).
     lines: std::sync::OnceLock<Arc<std::collections::HashMap<Vec<i32>, usize>>>,
-}
-
-impl PartialEq for ProtobufSchema {
-    fn eq(&self, other: &Self) -> bool {
-        self.canonical == other.canonical
-    }
 }
 
 /// A schema's content as the compiler takes it: text, or a decoded descriptor.
@@ -244,8 +234,6 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
     Ok(ProtobufSchema {
         canonical,
         file,
-        from_text,
-        source: from_text.then(|| Arc::from(text)),
         printed_from: Arc::new(printed_from),
         lines: std::sync::OnceLock::new(),
     })
@@ -279,16 +267,6 @@ impl ProtobufSchema {
     /// The compiled file.
     pub fn file(&self) -> &FileDescriptor {
         &self.file
-    }
-
-    /// Whether the schema was given as `.proto` text (not a descriptor).
-    pub fn from_text(&self) -> bool {
-        self.from_text
-    }
-
-    /// The `.proto` text as given, if it was text.
-    pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
     }
 
     /// The file as a base64 `FileDescriptorProto` (`?format=serialized`), compiled from the

@@ -86,7 +86,7 @@ fn indented(out: &mut String, text: &str) {
 }
 
 /// A string in double quotes, escaped as Confluent escapes option values.
-pub fn quoted(text: &str) -> String {
+fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -109,7 +109,7 @@ pub fn quoted(text: &str) -> String {
 }
 
 /// The lowercase name of a scalar type, as written in `.proto` files.
-pub fn scalar_name(kind: Type) -> &'static str {
+fn scalar_name(kind: Type) -> &'static str {
     match kind {
         Type::Double => "double",
         Type::Float => "float",
