@@ -87,14 +87,6 @@ fn benches(c: &mut Criterion) {
 
 /// Baselines for the parse figures: what the JSON text alone costs.
 fn baselines(c: &mut Criterion) {
-    full_transitive(
-        c,
-        "protobuf/full_transitive_60_fields_100_versions",
-        SchemaType::Protobuf,
-        proto_message,
-        120,
-    );
-
     let avro = avro_record(120);
     c.bench_function("baseline/serde_json_value_avro_text", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&avro)).expect("parses"))

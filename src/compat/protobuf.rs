@@ -11,11 +11,10 @@
 //! Paths read as Confluent's (`#/Order/items/3`: messages, oneofs and field numbers joined
 //! by `/`); each difference also names the field (`Order.total`) and its line in both texts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-use prost_reflect::{Cardinality, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Syntax};
+use std::collections::{HashMap, HashSet};
 
 use super::{Budget, TooComplex};
+use crate::schema::protobuf::shape::{EnumShape, FieldShape, KindShape, Label, MessageShape, ScalarType, Scope, Shape};
 use crate::schema::protobuf::ProtobufSchema;
 
 /// Confluent's `Difference.Type`, with whether the change it names is compatible.
@@ -197,43 +196,44 @@ pub struct Difference {
 
 /// Every difference between `original` and `update`, in a stable order.
 pub fn differences(original: &ProtobufSchema, update: &ProtobufSchema) -> Result<Vec<Difference>, TooComplex> {
+    compare(original, update, Record::All)
+}
+
+/// Only the differences Confluent refuses.
+pub fn incompatibilities(original: &ProtobufSchema, update: &ProtobufSchema) -> Result<Vec<Difference>, TooComplex> {
+    compare(original, update, Record::Incompatible)
+}
+
+/// Which differences a walk writes down. A compatibility check reads only the refused
+/// ones; working out the words and lines of every field added across a hundred versions
+/// would cost more than the comparison.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Record {
+    All,
+    Incompatible,
+}
+
+fn compare(original: &ProtobufSchema, update: &ProtobufSchema, record: Record) -> Result<Vec<Difference>, TooComplex> {
+    let (old, new) = (original.shape(), update.shape());
     let mut walk = Walk {
         original,
         update,
+        old,
+        new,
+        record,
         path: Vec::new(),
         found: Vec::new(),
         verdicts: HashMap::new(),
         budget: Budget::default(),
     };
-    if original.package() != update.package() {
-        walk.add(DiffKind::PackageChanged, None, Sides::none());
+    if old.package != new.package {
+        walk.add(DiffKind::PackageChanged, None, |_| Sides::none());
     }
-    let (old_messages, old_enums) = (
-        top_level(original.file().messages()),
-        original.file().enums().collect::<Vec<_>>(),
-    );
-    let (new_messages, new_enums) = (
-        top_level(update.file().messages()),
-        update.file().enums().collect::<Vec<_>>(),
-    );
-    walk.types(&old_messages, &new_messages, &old_enums, &new_enums);
+    walk.types(&old.scope, &new.scope);
     let mut found = walk.found;
     let mut unique = HashSet::new();
     found.retain(|d| unique.insert((d.kind, d.path.clone())));
     walk.budget.verdict(found)
-}
-
-/// Only the differences Confluent refuses.
-pub fn incompatibilities(original: &ProtobufSchema, update: &ProtobufSchema) -> Result<Vec<Difference>, TooComplex> {
-    let mut all = differences(original, update)?;
-    all.retain(|d| !d.kind.is_compatible());
-    Ok(all)
-}
-
-/// Declared messages: map entries are how a descriptor spells `map<K, V>`, not types of
-/// their own.
-fn top_level(messages: impl Iterator<Item = MessageDescriptor>) -> Vec<MessageDescriptor> {
-    messages.filter(|m| !m.is_map_entry()).collect()
 }
 
 /// Lines of the element on each side, and what it was and became.
@@ -257,24 +257,25 @@ impl Sides {
     }
 }
 
+/// One step of a difference's path: a name (message, enum, oneof) or a field number.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Name(&'a str),
+    Number(i64),
+}
+
 struct Walk<'a> {
     original: &'a ProtobufSchema,
     update: &'a ProtobufSchema,
-    path: Vec<String>,
+    old: &'a Shape,
+    new: &'a Shape,
+    record: Record,
+    path: Vec<Step<'a>>,
     found: Vec<Difference>,
     /// Message pairs compared (or being compared: recursive types end there, compatible
-    /// until shown otherwise), and whether they were compatible.
-    verdicts: HashMap<(String, String), bool>,
+    /// until shown otherwise), by id on each side, and whether they were compatible.
+    verdicts: HashMap<(usize, usize), bool>,
     budget: Budget,
-}
-
-/// How a field is read, for the comparison of kinds.
-#[derive(Debug, Clone)]
-enum FieldKind {
-    /// A scalar or enum: its group, and the type itself for words.
-    Scalar(ScalarKind, Kind),
-    Message(MessageDescriptor),
-    Map(Box<FieldKind>, Box<FieldKind>),
 }
 
 /// The scalar groups within which a type may change (proto3's "updating a message type").
@@ -289,91 +290,107 @@ enum ScalarKind {
     Double,
 }
 
-/// Labels as the text has them: `None` for proto3's implicit presence, oneof members and maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Label {
-    Optional,
-    Required,
-    Repeated,
-}
-
-fn label(field: &FieldDescriptor) -> Option<Label> {
-    if field.containing_oneof().is_some_and(|o| !o.is_synthetic()) || field.is_map() {
-        return None;
-    }
-    if field.field_descriptor_proto().proto3_optional() {
-        return Some(Label::Optional);
-    }
-    let proto3 = field.parent_file().syntax() == Syntax::Proto3;
-    match field.cardinality() {
-        Cardinality::Repeated => Some(Label::Repeated),
-        Cardinality::Required if !proto3 => Some(Label::Required),
-        Cardinality::Optional if !proto3 => Some(Label::Optional),
-        _ => None,
-    }
-}
-
-fn field_kind(kind: Kind) -> FieldKind {
-    let group = match &kind {
-        Kind::Message(message) if message.is_map_entry() => {
-            return FieldKind::Map(
-                Box::new(field_kind(message.map_entry_key_field().kind())),
-                Box::new(field_kind(message.map_entry_value_field().kind())),
-            )
-        }
-        Kind::Message(message) => return FieldKind::Message(message.clone()),
-        Kind::Enum(_) | Kind::Int32 | Kind::Int64 | Kind::Uint32 | Kind::Uint64 | Kind::Bool => {
+fn scalar_kind(scalar: ScalarType) -> ScalarKind {
+    match scalar {
+        ScalarType::Int32 | ScalarType::Int64 | ScalarType::Uint32 | ScalarType::Uint64 | ScalarType::Bool => {
             ScalarKind::GeneralNumber
         }
-        Kind::Sint32 | Kind::Sint64 => ScalarKind::SignedNumber,
-        Kind::String | Kind::Bytes => ScalarKind::StringOrBytes,
-        Kind::Fixed32 | Kind::Sfixed32 => ScalarKind::Fixed32,
-        Kind::Fixed64 | Kind::Sfixed64 => ScalarKind::Fixed64,
-        Kind::Float => ScalarKind::Float,
-        Kind::Double => ScalarKind::Double,
-    };
-    FieldKind::Scalar(group, kind)
-}
-
-impl FieldKind {
-    fn words(&self) -> String {
-        match self {
-            FieldKind::Scalar(_, Kind::Enum(e)) => e.full_name().to_string(),
-            FieldKind::Scalar(_, kind) => format!("{kind:?}").to_lowercase(),
-            FieldKind::Message(message) => message.full_name().to_string(),
-            FieldKind::Map(key, value) => format!("map<{}, {}>", key.words(), value.words()),
-        }
+        ScalarType::Sint32 | ScalarType::Sint64 => ScalarKind::SignedNumber,
+        ScalarType::String | ScalarType::Bytes => ScalarKind::StringOrBytes,
+        ScalarType::Fixed32 | ScalarType::Sfixed32 => ScalarKind::Fixed32,
+        ScalarType::Fixed64 | ScalarType::Sfixed64 => ScalarKind::Fixed64,
+        ScalarType::Float => ScalarKind::Float,
+        ScalarType::Double => ScalarKind::Double,
     }
 }
 
-fn field_words(field: &FieldDescriptor) -> String {
-    let kind = field_kind(field.kind()).words();
-    match label(field) {
-        Some(Label::Optional) => format!("optional {kind}"),
-        Some(Label::Required) => format!("required {kind}"),
-        Some(Label::Repeated) => format!("repeated {kind}"),
+/// The words for a kind: `int64`, `shop.Status`, `map<string, shop.Line>`.
+fn kind_words(shape: &Shape, kind: &KindShape) -> String {
+    match kind {
+        KindShape::Scalar(scalar) => scalar.name().to_string(),
+        KindShape::Enum(id) => shape.enums[*id].full_name.clone(),
+        KindShape::Message(id) => shape.messages[*id].full_name.clone(),
+        KindShape::Map(key, value) => format!("map<{}, {}>", kind_words(shape, key), kind_words(shape, value)),
+    }
+}
+
+fn field_words(shape: &Shape, field: &FieldShape) -> String {
+    let kind = kind_words(shape, &field.kind);
+    match field.label {
+        Some(label) => format!("{} {kind}", label.word()),
         None => kind,
     }
 }
 
-/// A message's name within its package: `Order.Line`.
-fn local_name(message: &MessageDescriptor) -> &str {
-    let package = message.package_name();
-    let full = message.full_name();
-    match package.is_empty() {
-        true => full,
-        false => full
-            .strip_prefix(package)
-            .and_then(|r| r.strip_prefix('.'))
-            .unwrap_or(full),
+/// Pairs the items of two lists sorted by the same key: each key once, with the item of
+/// either side that has it.
+fn merge<'x, A, B, K: Ord>(
+    old: &'x [A],
+    new: &'x [B],
+    old_key: impl Fn(&'x A) -> K,
+    new_key: impl Fn(&'x B) -> K,
+) -> Vec<(Option<&'x A>, Option<&'x B>)> {
+    let mut pairs = Vec::with_capacity(old.len().max(new.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        let order = match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) => old_key(a).cmp(&new_key(b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                pairs.push((Some(&old[i]), None));
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                pairs.push((None, Some(&new[j])));
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                pairs.push((Some(&old[i]), Some(&new[j])));
+                i += 1;
+                j += 1;
+            }
+        }
     }
+    pairs
 }
 
-impl Walk<'_> {
-    fn add(&mut self, kind: DiffKind, last: Option<&str>, sides: Sides) {
+/// A field of a message, found by number in its number-sorted fields.
+fn field_numbered(message: &MessageShape, number: u32) -> Option<&FieldShape> {
+    message
+        .fields
+        .binary_search_by_key(&number, |f| f.number)
+        .ok()
+        .map(|i| &message.fields[i])
+}
+
+/// How old data sets the members of a new oneof: one oneof of the old schema, or a field
+/// of its own.
+#[derive(PartialEq, Eq)]
+enum Group<'a> {
+    Oneof(&'a str),
+    Field(u32),
+}
+
+impl<'a> Walk<'a> {
+    /// Writes a difference down, unless the walk records only refusals and this is none.
+    fn add(&mut self, kind: DiffKind, last: Option<Step<'a>>, sides: impl FnOnce(&Self) -> Sides) {
+        if self.record == Record::Incompatible && kind.is_compatible() {
+            return;
+        }
+        let sides = sides(self);
         let mut path = String::from("#/");
-        let parts: Vec<&str> = self.path.iter().map(String::as_str).chain(last).collect();
-        path.push_str(&parts.join("/"));
+        for (i, step) in self.path.iter().chain(last.as_ref()).enumerate() {
+            if i > 0 {
+                path.push('/');
+            }
+            match step {
+                Step::Name(name) => path.push_str(name),
+                Step::Number(number) => path.push_str(&number.to_string()),
+            }
+        }
         self.found.push(Difference {
             kind,
             path,
@@ -385,81 +402,89 @@ impl Walk<'_> {
         });
     }
 
-    fn sides(&self, original: Option<&FieldDescriptor>, update: Option<&FieldDescriptor>) -> Sides {
-        let either = update.or(original);
+    fn sides(&self, original: Option<&FieldShape>, update: Option<&FieldShape>) -> Sides {
+        let field_name = |shape: &Shape, f: &FieldShape| format!("{}.{}", shape.messages[f.parent].local_name, f.name);
+        let field = match (update, original) {
+            (Some(f), _) => Some(field_name(self.new, f)),
+            (None, Some(f)) => Some(field_name(self.old, f)),
+            (None, None) => None,
+        };
         Sides {
-            field: either.map(|f| format!("{}.{}", local_name(&f.parent_message().clone()), f.name())),
-            original_line: original.and_then(|f| self.original.line_of(f.path())),
-            update_line: update.and_then(|f| self.update.line_of(f.path())),
-            was: original.map(field_words),
-            became: update.map(field_words),
+            field,
+            original_line: original.and_then(|f| line(self.original, self.old, f.parent, &f.path)),
+            update_line: update.and_then(|f| line(self.update, self.new, f.parent, &f.path)),
+            was: original.map(|f| field_words(self.old, f)),
+            became: update.map(|f| field_words(self.new, f)),
         }
     }
 
-    fn message_sides(&self, original: Option<&MessageDescriptor>, update: Option<&MessageDescriptor>) -> Sides {
+    fn message_sides(&self, original: Option<usize>, update: Option<usize>) -> Sides {
         Sides {
             field: None,
-            original_line: original.and_then(|m| self.original.line_of(m.path())),
-            update_line: update.and_then(|m| self.update.line_of(m.path())),
-            was: original.map(|m| m.full_name().to_string()),
-            became: update.map(|m| m.full_name().to_string()),
+            original_line: original.and_then(|id| line(self.original, self.old, id, &self.old.messages[id].path)),
+            update_line: update.and_then(|id| line(self.update, self.new, id, &self.new.messages[id].path)),
+            was: original.map(|id| self.old.messages[id].full_name.clone()),
+            became: update.map(|id| self.new.messages[id].full_name.clone()),
         }
     }
 
     /// The messages and enums of one scope (a file or a message), by simple name.
-    fn types(
-        &mut self,
-        old_messages: &[MessageDescriptor],
-        new_messages: &[MessageDescriptor],
-        old_enums: &[EnumDescriptor],
-        new_enums: &[EnumDescriptor],
-    ) {
-        let by_name = |messages: &[MessageDescriptor]| -> BTreeMap<String, (usize, MessageDescriptor)> {
-            messages
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.name().to_string(), (i, m.clone())))
-                .collect()
-        };
-        let (old, new) = (by_name(old_messages), by_name(new_messages));
-        let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-        for name in names {
+    fn types(&mut self, old_scope: &'a Scope, new_scope: &'a Scope) {
+        let (old, new) = (self.old, self.new);
+        let pairs = merge(
+            &old_scope.messages,
+            &new_scope.messages,
+            |m| old.messages[m.id].name.as_str(),
+            |m| new.messages[m.id].name.as_str(),
+        );
+        for pair in pairs {
             if !self.budget.spend(1) {
                 return;
             }
-            match (old.get(name), new.get(name)) {
-                (Some((_, removed)), None) => {
-                    let sides = self.message_sides(Some(removed), None);
-                    self.add(DiffKind::MessageRemoved, Some(name), sides);
+            match pair {
+                (Some(removed), None) => {
+                    let name = Step::Name(&old.messages[removed.id].name);
+                    self.add(DiffKind::MessageRemoved, Some(name), |w| {
+                        w.message_sides(Some(removed.id), None)
+                    });
                 }
-                (None, Some((_, added))) => {
-                    let sides = self.message_sides(None, Some(added));
-                    self.add(DiffKind::MessageAdded, Some(name), sides);
+                (None, Some(added)) => {
+                    let name = Step::Name(&new.messages[added.id].name);
+                    self.add(DiffKind::MessageAdded, Some(name), |w| {
+                        w.message_sides(None, Some(added.id))
+                    });
                 }
-                (Some((old_index, original)), Some((new_index, update))) => {
-                    self.path.push(name.clone());
-                    self.message(original, update);
+                (Some(original), Some(update)) => {
+                    let name = Step::Name(&new.messages[update.id].name);
+                    self.path.push(name);
+                    self.message(original.id, update.id);
                     self.path.pop();
-                    if old_index != new_index {
-                        let sides = self.message_sides(Some(original), Some(update));
-                        self.add(DiffKind::MessageMoved, Some(name), sides);
+                    if original.index != update.index {
+                        self.add(DiffKind::MessageMoved, Some(name), |w| {
+                            w.message_sides(Some(original.id), Some(update.id))
+                        });
                     }
                 }
                 (None, None) => {}
             }
         }
-        let by_name = |enums: &[EnumDescriptor]| -> BTreeMap<String, EnumDescriptor> {
-            enums.iter().map(|e| (e.name().to_string(), e.clone())).collect()
-        };
-        let (old, new) = (by_name(old_enums), by_name(new_enums));
-        let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-        for name in names {
-            match (old.get(name), new.get(name)) {
-                (Some(_), None) => self.add(DiffKind::EnumRemoved, Some(name), Sides::none()),
-                (None, Some(_)) => self.add(DiffKind::EnumAdded, Some(name), Sides::none()),
-                (Some(original), Some(update)) => {
-                    self.path.push(name.clone());
-                    self.enumeration(original, update);
+        let pairs = merge(
+            &old_scope.enums,
+            &new_scope.enums,
+            |&id| old.enums[id].name.as_str(),
+            |&id| new.enums[id].name.as_str(),
+        );
+        for pair in pairs {
+            match pair {
+                (Some(&id), None) => self.add(DiffKind::EnumRemoved, Some(Step::Name(&old.enums[id].name)), |_| {
+                    Sides::none()
+                }),
+                (None, Some(&id)) => self.add(DiffKind::EnumAdded, Some(Step::Name(&new.enums[id].name)), |_| {
+                    Sides::none()
+                }),
+                (Some(&original), Some(&update)) => {
+                    self.path.push(Step::Name(&new.enums[update].name));
+                    self.enumeration(&old.enums[original], &new.enums[update]);
                     self.path.pop();
                 }
                 (None, None) => {}
@@ -467,86 +492,68 @@ impl Walk<'_> {
         }
     }
 
-    fn enumeration(&mut self, original: &EnumDescriptor, update: &EnumDescriptor) {
-        let old: BTreeMap<i32, String> = original.values().map(|v| (v.number(), v.name().to_string())).collect();
-        let new: BTreeMap<i32, String> = update.values().map(|v| (v.number(), v.name().to_string())).collect();
-        let numbers: BTreeSet<&i32> = old.keys().chain(new.keys()).collect();
-        for number in numbers {
-            let sides = || Sides {
-                was: old.get(number).cloned(),
-                became: new.get(number).cloned(),
-                ..Sides::none()
-            };
-            let kind = match (old.get(number), new.get(number)) {
+    fn enumeration(&mut self, original: &'a EnumShape, update: &'a EnumShape) {
+        for pair in merge(&original.values, &update.values, |v| v.0, |v| v.0) {
+            let kind = match pair {
                 (Some(_), None) => DiffKind::EnumConstRemoved,
                 (None, Some(_)) => DiffKind::EnumConstAdded,
-                (Some(a), Some(b)) if a != b => DiffKind::EnumConstChanged,
+                (Some(a), Some(b)) if a.1 != b.1 => DiffKind::EnumConstChanged,
                 _ => continue,
             };
-            self.add(kind, Some(&number.to_string()), sides());
+            let number = pair.0.or(pair.1).map_or(0, |v| v.0);
+            self.add(kind, Some(Step::Number(i64::from(number))), |_| Sides {
+                was: pair.0.map(|v| v.1.clone()),
+                became: pair.1.map(|v| v.1.clone()),
+                ..Sides::none()
+            });
         }
     }
 
     /// Compares two messages of one name (fields, then nested types) once per pair;
     /// answers whether they were compatible.
-    fn message(&mut self, original: &MessageDescriptor, update: &MessageDescriptor) -> bool {
-        let pair = (original.full_name().to_string(), update.full_name().to_string());
-        if let Some(&verdict) = self.verdicts.get(&pair) {
+    fn message(&mut self, original: usize, update: usize) -> bool {
+        if let Some(&verdict) = self.verdicts.get(&(original, update)) {
             return verdict;
         }
-        self.verdicts.insert(pair.clone(), true);
+        self.verdicts.insert((original, update), true);
         let before = self.found.len();
-        self.fields(original, update);
-        let old_nested = top_level(original.child_messages());
-        let new_nested = top_level(update.child_messages());
-        let old_enums: Vec<EnumDescriptor> = original.child_enums().collect();
-        let new_enums: Vec<EnumDescriptor> = update.child_enums().collect();
-        self.types(&old_nested, &new_nested, &old_enums, &new_enums);
+        let (old, new) = (&self.old.messages[original], &self.new.messages[update]);
+        self.fields(old, new);
+        self.types(&old.scope, &new.scope);
         let compatible = self.found[before..].iter().all(|d| d.kind.is_compatible());
-        self.verdicts.insert(pair, compatible);
+        self.verdicts.insert((original, update), compatible);
         compatible
     }
 
-    fn fields(&mut self, original: &MessageDescriptor, update: &MessageDescriptor) {
-        let oneof_of = |f: &FieldDescriptor| {
-            f.containing_oneof()
-                .filter(|o| !o.is_synthetic())
-                .map(|o| o.name().to_string())
-        };
-        let by_number =
-            |m: &MessageDescriptor| -> BTreeMap<u32, FieldDescriptor> { m.fields().map(|f| (f.number(), f)).collect() };
-        let (old, new) = (by_number(original), by_number(update));
-        let oneofs = |m: &MessageDescriptor| -> BTreeMap<String, Vec<u32>> {
-            m.oneofs()
-                .filter(|o| !o.is_synthetic())
-                .map(|o| (o.name().to_string(), o.fields().map(|f| f.number()).collect()))
-                .collect()
-        };
-        let (old_oneofs, new_oneofs) = (oneofs(original), oneofs(update));
+    fn fields(&mut self, original: &'a MessageShape, update: &'a MessageShape) {
+        let has_oneof =
+            |message: &MessageShape, name: &str| message.oneofs.binary_search_by(|o| o.name.as_str().cmp(name)).is_ok();
         // A oneof gone by name with none of its members left anywhere is deleted whole:
         // compatible, and its members are not reported one by one.
-        let deleted: BTreeSet<&String> = old_oneofs
+        let deleted: Vec<bool> = original
+            .oneofs
             .iter()
-            .filter(|(name, members)| !new_oneofs.contains_key(*name) && !members.iter().any(|n| new.contains_key(n)))
-            .map(|(name, _)| name)
+            .map(|o| !has_oneof(update, &o.name) && !o.members.iter().any(|&n| field_numbered(update, n).is_some()))
             .collect();
         // Members of one new oneof that were independent before (from several old oneofs,
         // or top-level fields) are now exclusive: old data may set more than one.
-        for (name, members) in &new_oneofs {
-            let mut groups = BTreeSet::new();
+        for oneof in &update.oneofs {
+            let mut groups: Vec<Group<'a>> = Vec::new();
             let mut moved_in = 0;
-            for number in members {
+            for &number in &oneof.members {
                 // Brand-new members are ignored: old data never set them.
-                if let Some(field) = old.get(number) {
-                    match oneof_of(field) {
-                        Some(oneof) => {
-                            groups.insert(format!("oneof:{oneof}"));
-                        }
-                        None => {
-                            groups.insert(format!("field:{number}"));
-                            moved_in += 1;
-                        }
+                let Some(field) = field_numbered(original, number) else {
+                    continue;
+                };
+                let group = match field.oneof {
+                    Some(index) => Group::Oneof(&original.oneofs[index].name),
+                    None => {
+                        moved_in += 1;
+                        Group::Field(number)
                     }
+                };
+                if !groups.contains(&group) {
+                    groups.push(group);
                 }
             }
             if groups.len() > 1 {
@@ -554,70 +561,76 @@ impl Walk<'_> {
                     true => DiffKind::MultipleFieldsMovedToOneof,
                     false => DiffKind::FieldMovedToExistingOneof,
                 };
-                self.add(kind, Some(name), Sides::none());
+                self.add(kind, Some(Step::Name(&oneof.name)), |_| Sides::none());
             }
         }
-        let names: BTreeSet<&String> = old_oneofs.keys().chain(new_oneofs.keys()).collect();
-        for name in names {
-            match (old_oneofs.contains_key(name), new_oneofs.contains_key(name)) {
-                (true, false) => self.add(DiffKind::OneofRemoved, Some(name), Sides::none()),
-                (false, true) => self.add(DiffKind::OneofAdded, Some(name), Sides::none()),
+        for pair in merge(
+            &original.oneofs,
+            &update.oneofs,
+            |o| o.name.as_str(),
+            |o| o.name.as_str(),
+        ) {
+            match pair {
+                (Some(removed), None) => self.add(DiffKind::OneofRemoved, Some(Step::Name(&removed.name)), |_| {
+                    Sides::none()
+                }),
+                (None, Some(added)) => self.add(DiffKind::OneofAdded, Some(Step::Name(&added.name)), |_| Sides::none()),
                 _ => {}
             }
         }
-        let numbers: BTreeSet<&u32> = old.keys().chain(new.keys()).collect();
-        for number in numbers {
+        for pair in merge(&original.fields, &update.fields, |f| f.number, |f| f.number) {
             if !self.budget.spend(1) {
                 return;
             }
-            let tag = number.to_string();
-            match (old.get(number), new.get(number)) {
+            match pair {
                 (Some(removed), None) => {
-                    let sides = self.sides(Some(removed), None);
-                    match oneof_of(removed) {
-                        Some(oneof) if deleted.contains(&oneof) => {}
+                    let tag = Some(Step::Number(removed.number.into()));
+                    match removed.oneof {
+                        Some(oneof) if deleted[oneof] => {}
                         Some(oneof) => {
-                            self.path.push(oneof);
-                            self.add(DiffKind::OneofFieldRemoved, Some(&tag), sides);
+                            self.path.push(Step::Name(&original.oneofs[oneof].name));
+                            self.add(DiffKind::OneofFieldRemoved, tag, |w| w.sides(Some(removed), None));
                             self.path.pop();
                         }
                         None => {
-                            let kind = match label(removed) {
+                            let kind = match removed.label {
                                 Some(Label::Required) => DiffKind::RequiredFieldRemoved,
                                 _ => DiffKind::FieldRemoved,
                             };
-                            self.add(kind, Some(&tag), sides);
+                            self.add(kind, tag, |w| w.sides(Some(removed), None));
                         }
                     }
                 }
                 (None, Some(added)) => {
-                    let sides = self.sides(None, Some(added));
-                    match oneof_of(added) {
+                    let tag = Some(Step::Number(added.number.into()));
+                    match added.oneof {
                         Some(oneof) => {
-                            self.path.push(oneof);
-                            self.add(DiffKind::OneofFieldAdded, Some(&tag), sides);
+                            self.path.push(Step::Name(&update.oneofs[oneof].name));
+                            self.add(DiffKind::OneofFieldAdded, tag, |w| w.sides(None, Some(added)));
                             self.path.pop();
                         }
                         None => {
-                            let kind = match label(added) {
+                            let kind = match added.label {
                                 Some(Label::Required) => DiffKind::RequiredFieldAdded,
                                 _ => DiffKind::FieldAdded,
                             };
-                            self.add(kind, Some(&tag), sides);
+                            self.add(kind, tag, |w| w.sides(None, Some(added)));
                         }
                     }
                 }
                 (Some(before), Some(after)) => {
-                    let (old_oneof, new_oneof) = (oneof_of(before), oneof_of(after));
-                    if old_oneof.is_some() && new_oneof.is_none() {
-                        let sides = self.sides(Some(before), Some(after));
-                        self.add(DiffKind::OneofFieldMovedToTopLevel, Some(&tag), sides);
+                    if before.oneof.is_some() && after.oneof.is_none() {
+                        self.add(
+                            DiffKind::OneofFieldMovedToTopLevel,
+                            Some(Step::Number(after.number.into())),
+                            |w| w.sides(Some(before), Some(after)),
+                        );
                     }
                     let depth = self.path.len();
-                    if let Some(oneof) = new_oneof {
-                        self.path.push(oneof);
+                    if let Some(oneof) = after.oneof {
+                        self.path.push(Step::Name(&update.oneofs[oneof].name));
                     }
-                    self.path.push(tag);
+                    self.path.push(Step::Number(after.number.into()));
                     self.field(before, after);
                     self.path.truncate(depth);
                 }
@@ -627,76 +640,96 @@ impl Walk<'_> {
     }
 
     /// A field present on both sides; the path ends at its number.
-    fn field(&mut self, before: &FieldDescriptor, after: &FieldDescriptor) {
-        if before.name() != after.name() {
-            let sides = self.sides(Some(before), Some(after));
-            self.add(DiffKind::FieldNameChanged, None, sides);
+    fn field(&mut self, before: &'a FieldShape, after: &'a FieldShape) {
+        if before.name != after.name {
+            self.add(DiffKind::FieldNameChanged, None, |w| w.sides(Some(before), Some(after)));
         }
-        let (old_kind, new_kind) = (field_kind(before.kind()), field_kind(after.kind()));
-        let (old_label, new_label) = (label(before), label(after));
-        self.kinds(&old_kind, &new_kind, old_label, new_label, Some((before, after)));
+        self.kinds(
+            &before.kind,
+            &after.kind,
+            before.label,
+            after.label,
+            Some((before, after)),
+        );
     }
 
     fn kinds(
         &mut self,
-        old_kind: &FieldKind,
-        new_kind: &FieldKind,
+        old_kind: &'a KindShape,
+        new_kind: &'a KindShape,
         old_label: Option<Label>,
         new_label: Option<Label>,
-        fields: Option<(&FieldDescriptor, &FieldDescriptor)>,
+        fields: Option<(&'a FieldShape, &'a FieldShape)>,
     ) {
         let sides = |walk: &Walk<'_>| match fields {
             Some((before, after)) => walk.sides(Some(before), Some(after)),
             None => Sides {
-                was: Some(old_kind.words()),
-                became: Some(new_kind.words()),
+                was: Some(kind_words(walk.old, old_kind)),
+                became: Some(kind_words(walk.new, new_kind)),
                 ..Sides::none()
             },
         };
+        let scalar_group = |kind: &KindShape| match kind {
+            KindShape::Scalar(scalar) => Some(scalar_kind(*scalar)),
+            KindShape::Enum(_) => Some(ScalarKind::GeneralNumber),
+            _ => None,
+        };
         match (old_kind, new_kind) {
-            (FieldKind::Scalar(old_group, _), FieldKind::Scalar(new_group, _)) => {
-                if old_group != new_group {
-                    let sides = sides(self);
-                    self.add(DiffKind::FieldScalarKindChanged, None, sides);
-                } else if let (Some(a), Some(b)) = (old_label, new_label) {
-                    if a != b {
-                        let kind = match old_group {
-                            ScalarKind::StringOrBytes => DiffKind::FieldStringOrBytesLabelChanged,
-                            _ => DiffKind::FieldNumericLabelChanged,
-                        };
-                        let sides = sides(self);
-                        self.add(kind, None, sides);
-                    }
-                }
-            }
-            (FieldKind::Message(original), FieldKind::Message(update)) => {
-                if local_name(original) != local_name(update) {
-                    let sides = sides(self);
+            (KindShape::Message(original), KindShape::Message(update)) => {
+                let (old_name, new_name) = (
+                    &self.old.messages[*original].local_name,
+                    &self.new.messages[*update].local_name,
+                );
+                if old_name != new_name {
                     self.add(DiffKind::FieldNamedTypeChanged, None, sides);
                     return;
                 }
                 // The referenced messages are compared as where they are declared, from
                 // their own name; if that finds a break, this field's type changed too.
-                let saved = std::mem::replace(
-                    &mut self.path,
-                    local_name(original).split('.').map(str::to_string).collect(),
-                );
-                let compatible = self.message(original, update);
-                self.path = saved;
+                let compatible = match self.verdicts.get(&(*original, *update)) {
+                    Some(&verdict) => verdict,
+                    None => {
+                        let declared = old_name.split('.').map(Step::Name).collect();
+                        let saved = std::mem::replace(&mut self.path, declared);
+                        let compatible = self.message(*original, *update);
+                        self.path = saved;
+                        compatible
+                    }
+                };
                 if !compatible {
-                    let sides = sides(self);
                     self.add(DiffKind::FieldNamedTypeChanged, None, sides);
                 }
             }
-            (FieldKind::Map(old_key, old_value), FieldKind::Map(new_key, new_value)) => {
+            (KindShape::Map(old_key, old_value), KindShape::Map(new_key, new_value)) => {
                 self.kinds(old_key, new_key, None, None, None);
                 self.kinds(old_value, new_value, None, None, None);
             }
-            _ => {
-                let sides = sides(self);
-                self.add(DiffKind::FieldKindChanged, None, sides);
-            }
+            _ => match (scalar_group(old_kind), scalar_group(new_kind)) {
+                (Some(old_group), Some(new_group)) => {
+                    if old_group != new_group {
+                        self.add(DiffKind::FieldScalarKindChanged, None, sides);
+                    } else if let (Some(a), Some(b)) = (old_label, new_label) {
+                        if a != b {
+                            let kind = match old_group {
+                                ScalarKind::StringOrBytes => DiffKind::FieldStringOrBytesLabelChanged,
+                                _ => DiffKind::FieldNumericLabelChanged,
+                            };
+                            self.add(kind, None, sides);
+                        }
+                    }
+                }
+                _ => self.add(DiffKind::FieldKindChanged, None, sides),
+            },
         }
+    }
+}
+
+/// The line of an element of a message, when that message is declared in the schema's own
+/// text (a referenced file's lines are not the schema's).
+fn line(schema: &ProtobufSchema, shape: &Shape, message: usize, path: &[i32]) -> Option<usize> {
+    match shape.messages[message].in_schema_file {
+        true => schema.line_of(path),
+        false => None,
     }
 }
 

@@ -19,6 +19,9 @@ fn found(original: &str, update: &str) -> (Vec<String>, bool) {
     let update = parse(update, &[]).unwrap_or_else(|e| panic!("{e}\n{update}"));
     let all = differences(&original, &update).unwrap();
     let compatible = all.iter().all(|d| d.kind.is_compatible());
+    // A check records only refusals; they must be exactly the refused differences.
+    let refused: Vec<Difference> = all.iter().filter(|d| !d.kind.is_compatible()).cloned().collect();
+    assert_eq!(incompatibilities(&original, &update).unwrap(), refused);
     (
         all.iter().map(|d| format!("{} {}", d.kind.id(), d.path)).collect(),
         compatible,

@@ -5,6 +5,7 @@
 //! descriptors, with every type name resolved, are what compatibility and validation read.
 
 pub mod print;
+pub mod shape;
 
 use std::sync::Arc;
 
@@ -33,6 +34,9 @@ pub struct ProtobufSchema {
     /// Source lines by descriptor path, indexed on first use (compatibility reports ask for
     /// many).
     lines: std::sync::OnceLock<Arc<std::collections::HashMap<Vec<i32>, usize>>>,
+    /// The types as plain data, built on first use (compatibility checks ask for it once
+    /// per pair of versions; the registry keeps parsed schemas, so it is built once).
+    shape: std::sync::OnceLock<Arc<shape::Shape>>,
 }
 
 /// A schema's content as the compiler takes it: text, or a decoded descriptor.
@@ -48,13 +52,18 @@ impl Content {
     /// is a descriptor; otherwise the text's own parse error is the answer.
     fn read(name: &str, text: &str) -> Result<(Content, Option<FileDescriptorProto>), SchemaError> {
         match protox_parse::parse(name, text) {
-            Ok(parsed) => Ok((
-                Content::Text(
-                    text.to_string(),
-                    std::cell::RefCell::new(Some(Box::new(parsed.clone()))),
-                ),
-                Some(parsed),
-            )),
+            Ok(mut parsed) => {
+                // The compiler gets the parse without its source positions: they would
+                // cost a third of the compile, and lines and comments are read from the
+                // parse kept here.
+                let positions = parsed.source_code_info.take();
+                let for_compiler = parsed.clone();
+                parsed.source_code_info = positions;
+                Ok((
+                    Content::Text(text.to_string(), std::cell::RefCell::new(Some(Box::new(for_compiler)))),
+                    Some(parsed),
+                ))
+            }
             Err(parse_error) => match descriptor_from_base64(text) {
                 Some(mut descriptor) => {
                     descriptor.name = Some(name.to_string());
@@ -236,6 +245,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         file,
         printed_from: Arc::new(printed_from),
         lines: std::sync::OnceLock::new(),
+        shape: std::sync::OnceLock::new(),
     })
 }
 
@@ -262,6 +272,11 @@ impl ProtobufSchema {
             }
         }
         print::print_with(&tree, *origin, true)
+    }
+
+    /// The file's types as plain data (see [`shape`]).
+    pub fn shape(&self) -> &shape::Shape {
+        self.shape.get_or_init(|| Arc::new(shape::Shape::of(&self.file)))
     }
 
     /// The compiled file.
