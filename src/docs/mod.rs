@@ -114,7 +114,7 @@ impl Docs {
             Ok(version) => {
                 let schema = self
                     .registry
-                    .parsed_schema(&version.schema.context, version.schema.id)
+                    .documented_schema(&version.schema.context, version.schema.id)
                     .await?;
                 Ok(Some(Loaded { version, schema }))
             }
@@ -305,6 +305,10 @@ impl Docs {
             [.., from, to] => Some(self.changelog(name, *from, *to).await?),
             _ => None,
         };
+        let protobuf_message = value.as_ref().and_then(|l| match l.schema.as_ref() {
+            crate::schema::Schema::Protobuf(proto) => proto.messages().first().map(|m| m.name().to_string()),
+            _ => None,
+        });
         let clients = clients::clients(
             &clients::ClientInputs {
                 topic: config,
@@ -312,6 +316,7 @@ impl Docs {
                 key: key.as_ref().map(|l| l.schema.schema_type()),
                 example: examples.first().map(|e| e.json.as_str()),
                 value_has_references: value.as_ref().is_some_and(|l| !l.version.schema.references.is_empty()),
+                protobuf_message: protobuf_message.as_deref(),
             },
             endpoints,
         );
@@ -476,7 +481,7 @@ impl Docs {
     /// The page of a schema id of `context`.
     pub async fn schema_page(&self, context: &Context, id: i64) -> Result<SchemaPage, DocsError> {
         let stored = self.registry.schema_by_id(context, id).await?;
-        let schema = self.registry.parsed_schema(context, id).await?;
+        let schema = self.registry.documented_schema(context, id).await?;
         let used_by = self.registry.versions_of_id(context, id, None, true).await?;
         Ok(SchemaPage {
             id,

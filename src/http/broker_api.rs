@@ -39,6 +39,7 @@ pub const KAFKA_V2: &str = "application/vnd.kafka.v2+json";
 const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
 pub(super) const BINARY_V2: &str = "application/vnd.kafka.binary.v2+json";
 const AVRO_V2: &str = "application/vnd.kafka.avro.v2+json";
+const PROTOBUF_V2: &str = "application/vnd.kafka.protobuf.v2+json";
 
 /// Records a produce request carries, at most: larger batches should be split by the client.
 const MAX_RECORDS: usize = 10_000;
@@ -97,6 +98,20 @@ enum Format {
     Binary,
     /// JSON input encoded as Avro with a registered schema, framed with its id.
     Avro,
+    /// JSON input (proto3's JSON mapping) encoded as the first message of a registered
+    /// Protobuf schema, framed with its id and that message's index.
+    Protobuf,
+}
+
+impl Format {
+    /// The schema type of a format that encodes JSON with a registered schema.
+    fn schema_type(self) -> Option<SchemaType> {
+        match self {
+            Format::Avro => Some(SchemaType::Avro),
+            Format::Protobuf => Some(SchemaType::Protobuf),
+            Format::Json | Format::Binary => None,
+        }
+    }
 }
 
 fn request_format(headers: &HeaderMap) -> Result<Format, ApiError> {
@@ -109,6 +124,7 @@ fn request_format(headers: &HeaderMap) -> Result<Format, ApiError> {
         JSON_V2 | "application/json" | "" => Ok(Format::Json),
         BINARY_V2 => Ok(Format::Binary),
         AVRO_V2 => Ok(Format::Avro),
+        PROTOBUF_V2 => Ok(Format::Protobuf),
         _ => Err(ApiError::plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "HTTP 415 Unsupported Media Type",
@@ -320,7 +336,8 @@ fn partition_number(topic: &str, text: &str) -> Result<u32, ApiError> {
 struct ProduceRequest<'a> {
     #[serde(borrow)]
     records: Vec<ProduceRecord<'a>>,
-    /// The Avro format's schemas: an id, or a schema text to register under the subject.
+    /// The Avro and Protobuf formats' schemas: an id, or a schema text to register under
+    /// the subject.
     #[serde(default)]
     value_schema_id: Option<i64>,
     #[serde(default)]
@@ -331,22 +348,22 @@ struct ProduceRequest<'a> {
     key_schema: Option<String>,
 }
 
-/// For the Avro format: the schema a field's JSON is encoded with, and its id (in range, so
-/// it frames as itself).
-struct AvroTarget {
+/// For the Avro and Protobuf formats: the schema a field's JSON is encoded with, and its id
+/// (in range, so it frames as itself).
+struct SchemaTarget {
     id: u32,
     schema: Arc<crate::schema::Schema>,
 }
 
 /// Resolves `*_schema_id` or registers `*_schema` under the part's subject, as REST Proxy
 /// does: the one the topic's subject name strategy gives the schema.
-async fn avro_target(
+async fn schema_target(
     state: &AppState,
     topic: &TopicConfig,
     part: Part,
-    id: Option<i64>,
-    text: Option<&str>,
-) -> Result<Option<AvroTarget>, ApiError> {
+    schema_type: SchemaType,
+    (id, text): (Option<i64>, Option<&str>),
+) -> Result<Option<SchemaTarget>, ApiError> {
     let field = part.as_str();
     // Ids are those of the configured subject's context, as the gate reads them.
     let mut context = context_of(subject::configured(topic, part));
@@ -359,8 +376,8 @@ async fn avro_target(
         }
         (Some(id), _) => id,
         (None, Some(text)) => {
-            let subject = avro_subject(topic, part, text)?;
-            let request = crate::registry::SchemaRequest::new(SchemaType::Avro, text);
+            let subject = subject_for_text(topic, part, schema_type, text)?;
+            let request = crate::registry::SchemaRequest::new(schema_type, text);
             let registered = state.registry.register(&subject, &request, false).await?;
             context = registered.schema.context;
             registered.id
@@ -368,10 +385,13 @@ async fn avro_target(
         (None, None) => return Ok(None),
     };
     let schema = state.registry.parsed_schema(&context, id).await?;
-    if schema.schema_type() != SchemaType::Avro {
+    if schema.schema_type() != schema_type {
         return Err(ApiError::unprocessable(
             42201,
-            format!("{field}_schema_id {id} is a {} schema, not AVRO", schema.schema_type()),
+            format!(
+                "{field}_schema_id {id} is a {} schema, not {schema_type}",
+                schema.schema_type()
+            ),
         ));
     }
     let id = u32::try_from(id).map_err(|_| {
@@ -380,13 +400,13 @@ async fn avro_target(
             format!("{field} schema id {id} is out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"),
         )
     })?;
-    Ok(Some(AvroTarget { id, schema }))
+    Ok(Some(SchemaTarget { id, schema }))
 }
 
 /// The subject a `*_schema` text is registered under. Under a record strategy it is named
 /// after the schema; a text that does not parse goes to the configured subject, whose
 /// registration then refuses it with the registry's own message.
-fn avro_subject(topic: &TopicConfig, part: Part, text: &str) -> Result<String, ApiError> {
+fn subject_for_text(topic: &TopicConfig, part: Part, schema_type: SchemaType, text: &str) -> Result<String, ApiError> {
     let configured = subject::configured(topic, part);
     let strategy = subject::strategy(topic, part);
     if strategy == SubjectStrategy::Topic {
@@ -394,7 +414,7 @@ fn avro_subject(topic: &TopicConfig, part: Part, text: &str) -> Result<String, A
     }
     // Read as the registry reads it: a default that does not fit its type is the
     // registration's business, not a reason to pick another subject.
-    match crate::schema::Schema::parse_with(SchemaType::Avro, text, &[], crate::schema::ParseOptions::LENIENT) {
+    match crate::schema::Schema::parse_with(schema_type, text, &[], crate::schema::ParseOptions::LENIENT) {
         Ok(schema) => subject::for_schema(topic, part, &schema).map_err(|why| {
             ApiError::unprocessable(
                 42201,
@@ -436,7 +456,7 @@ struct RecordError {
 fn payload(
     format: Format,
     raw: Option<&RawValue>,
-    avro: Option<&AvroTarget>,
+    target: Option<&SchemaTarget>,
     index: usize,
     field: &'static str,
 ) -> Result<Option<Vec<u8>>, RecordError> {
@@ -454,17 +474,22 @@ fn payload(
             let value: Value = serde_json::from_str(raw.get()).map_err(|e| error(e.to_string()))?;
             Ok(Some(value.to_string().into_bytes()))
         }
-        Format::Avro => {
-            let Some(target) = avro else {
+        Format::Avro | Format::Protobuf => {
+            let Some(target) = target else {
                 return Err(error(format!(
-                    "the Avro format needs {field}_schema_id or {field}_schema"
+                    "the {} format needs {field}_schema_id or {field}_schema",
+                    format.schema_type().map_or("", SchemaType::as_str)
                 )));
             };
-            let crate::schema::Schema::Avro(schema) = target.schema.as_ref() else {
-                unreachable!("avro_target keeps Avro schemas only")
+            let encoded = match target.schema.as_ref() {
+                crate::schema::Schema::Avro(schema) => {
+                    let value: Value = serde_json::from_str(raw.get()).map_err(|e| error(e.to_string()))?;
+                    crate::validate::avro::encode_json(schema, &value)
+                }
+                crate::schema::Schema::Protobuf(schema) => crate::validate::protobuf::encode_json(schema, raw.get()),
+                crate::schema::Schema::Json(_) => unreachable!("schema_target keeps the format's type only"),
             };
-            let value: Value = serde_json::from_str(raw.get()).map_err(|e| error(e.to_string()))?;
-            crate::validate::avro::encode_json(schema, &value)
+            encoded
                 .map(|bytes| Some(crate::validate::frame(target.id, &bytes)))
                 .map_err(|v| RecordError {
                     index,
@@ -560,15 +585,16 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             ),
         ));
     }
-    let (value_avro, key_avro) = if format == Format::Avro {
-        let value = request.value_schema.as_deref();
-        let key = request.key_schema.as_deref();
-        (
-            avro_target(&state, &topic.config, Part::Value, request.value_schema_id, value).await?,
-            avro_target(&state, &topic.config, Part::Key, request.key_schema_id, key).await?,
-        )
-    } else {
-        (None, None)
+    let (value_target, key_target) = match format.schema_type() {
+        Some(schema_type) => {
+            let value = (request.value_schema_id, request.value_schema.as_deref());
+            let key = (request.key_schema_id, request.key_schema.as_deref());
+            (
+                schema_target(&state, &topic.config, Part::Value, schema_type, value).await?,
+                schema_target(&state, &topic.config, Part::Key, schema_type, key).await?,
+            )
+        }
+        None => (None, None),
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -581,8 +607,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     let encoded_limit = state.max_request_bytes.saturating_mul(2);
     let mut encoded = 0usize;
     for (index, r) in request.records.iter().enumerate() {
-        let key = payload(format, r.key, key_avro.as_ref(), index, "key");
-        let value = payload(format, r.value, value_avro.as_ref(), index, "value");
+        let key = payload(format, r.key, key_target.as_ref(), index, "key");
+        let value = payload(format, r.value, value_target.as_ref(), index, "value");
         encoded += [&key, &value]
             .iter()
             .map(|p| p.as_ref().ok().and_then(Option::as_ref).map_or(0, Vec::len))
@@ -644,7 +670,7 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     if errors.is_empty() {
         let encoding = match format {
             Format::Json => Encoding::Json,
-            Format::Binary | Format::Avro => Encoding::Framed,
+            Format::Binary | Format::Avro | Format::Protobuf => Encoding::Framed,
         };
         let payloads: Vec<KeyValue<'_>> = placed
             .iter()
@@ -695,8 +721,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     reply(
         StatusCode::OK,
         &ProduceResponse {
-            key_schema_id: key_avro.as_ref().map(|t| i64::from(t.id)),
-            value_schema_id: value_avro.as_ref().map(|t| i64::from(t.id)),
+            key_schema_id: key_target.as_ref().map(|t| i64::from(t.id)),
+            value_schema_id: value_target.as_ref().map(|t| i64::from(t.id)),
             offsets,
         },
     )

@@ -26,6 +26,9 @@ pub(super) struct Parsed {
     /// setting): versions stored without normalisation are then matched by their
     /// normalised form too (see [`Core::normalized_matches`]).
     pub normalized: bool,
+    /// The text as sent, kept beside the stored one when it holds comments the stored text
+    /// drops (Protobuf): the docs show them as descriptions.
+    pub source: Option<String>,
 }
 
 /// Parsed stored schemas by id, per context. Stored content never changes under an id, so
@@ -111,12 +114,17 @@ impl Core {
             references.sort_by(|a, b| (&a.name, &a.subject, a.version).cmp(&(&b.name, &b.subject, b.version)));
             references.dedup();
         }
+        let source = match &schema {
+            Schema::Protobuf(proto) if proto.has_comments() => Some(text.to_string()),
+            _ => None,
+        };
         Ok(Parsed {
             schema,
             schema_type,
             canonical,
             references,
             normalized: normalize,
+            source,
         })
     }
 
@@ -176,19 +184,57 @@ impl Core {
             .schema_type
             .parse()
             .map_err(|e| corrupt(format!("schema {}: {e}", row.id)))?;
-        let row_context = Context::from_stored(row.context.clone());
-        let (_, documents) = resolve_references(conn, &row_context, &parse_refs(&row.refs)?).await?;
-        let refs: Vec<Reference<'_>> = documents
-            .iter()
-            .map(|(name, text)| Reference { name, schema: text })
-            .collect();
-        // Stored schemas are read as they were taken: never re-validated (Confluent's rule).
-        let schema = Schema::parse_with(schema_type, &row.schema, &refs, ParseOptions::LENIENT)
-            .map_err(|e| corrupt(format!("stored schema {} no longer parses: {e}", row.id)))?;
-        let schema = Arc::new(schema);
+        let schema = Arc::new(parse_stored(conn, &row, schema_type, &row.schema).await?);
         self.parsed.put(context, row.id, schema.clone());
         Ok(schema)
     }
+
+    /// A stored schema parsed from the text it was registered as, when that was kept for
+    /// the comments it holds (see [`Parsed::source`]); otherwise as [`Self::stored_parsed`].
+    /// For the docs, which show comments as descriptions.
+    pub(super) async fn documented_parsed(
+        &self,
+        conn: &mut AnyConnection,
+        context: &str,
+        id: i64,
+    ) -> Result<Arc<Schema>, RegistryError> {
+        let Some(source) = queries::schema_source(conn, context, id).await? else {
+            return self.stored_parsed(conn, context, id).await;
+        };
+        let Some(row) = queries::schema_by_id(conn, context, id).await? else {
+            return self.stored_parsed(conn, context, id).await;
+        };
+        let schema_type: SchemaType = row
+            .schema_type
+            .parse()
+            .map_err(|e| corrupt(format!("schema {}: {e}", row.id)))?;
+        match parse_stored(conn, &row, schema_type, &source).await {
+            Ok(schema) => Ok(Arc::new(schema)),
+            Err(err) => {
+                tracing::warn!(context, id, error = %err, "a schema's registered text does not parse; its stored text is shown");
+                self.stored_parsed(conn, context, id).await
+            }
+        }
+    }
+}
+
+/// `text` (a stored schema's, or the text it was registered as) parsed with the stored
+/// schema's references. Stored schemas are read as they were taken: never re-validated
+/// (Confluent's rule).
+async fn parse_stored(
+    conn: &mut AnyConnection,
+    row: &queries::SchemaRow,
+    schema_type: SchemaType,
+    text: &str,
+) -> Result<Schema, RegistryError> {
+    let row_context = Context::from_stored(row.context.clone());
+    let (_, documents) = resolve_references(conn, &row_context, &parse_refs(&row.refs)?).await?;
+    let refs: Vec<Reference<'_>> = documents
+        .iter()
+        .map(|(name, text)| Reference { name, schema: text })
+        .collect();
+    Schema::parse_with(schema_type, text, &refs, ParseOptions::LENIENT)
+        .map_err(|e| corrupt(format!("stored schema {} no longer parses: {e}", row.id)))
 }
 
 impl Core {

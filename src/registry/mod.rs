@@ -180,6 +180,15 @@ impl Core {
         self.stored_parsed(reader.conn(), context.as_str(), id).await
     }
 
+    /// A schema by id in `context`, parsed for its docs: from the text it was registered
+    /// as when that held comments the stored text drops (Protobuf), so they show as
+    /// descriptions.
+    pub async fn documented_schema(&self, context: &Context, id: i64) -> Result<Arc<Schema>, RegistryError> {
+        self.schema_by_id(context, id).await?;
+        let mut reader = self.store.read().await?;
+        self.documented_parsed(reader.conn(), context.as_str(), id).await
+    }
+
     /// The subject/version pairs using schema `id` of `context`, only those of `subject`
     /// when given.
     pub async fn versions_of_id(

@@ -615,6 +615,9 @@ async fn insert_schema(
         rule_set: rule_set.map(Value::to_string),
     };
     queries::insert_schema(conn, &row).await?;
+    if let Some(source) = &parsed.source {
+        queries::insert_schema_source(conn, context.as_str(), id, source).await?;
+    }
     for (position, reference) in parsed.references.iter().enumerate() {
         queries::insert_reference(
             conn,

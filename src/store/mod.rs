@@ -62,6 +62,11 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "registry", include_str!("../../migrations/sqlite/0001_registry.sql")),
     (2, "contexts", include_str!("../../migrations/sqlite/0002_contexts.sql")),
+    (
+        3,
+        "schema_sources",
+        include_str!("../../migrations/sqlite/0003_schema_sources.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -78,6 +83,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "contexts",
         include_str!("../../migrations/postgres/0003_contexts.sql"),
+    ),
+    (
+        4,
+        "schema_sources",
+        include_str!("../../migrations/postgres/0004_schema_sources.sql"),
     ),
 ];
 

@@ -265,6 +265,33 @@ pub async fn insert_schema(conn: &mut AnyConnection, schema: &SchemaRow) -> Resu
     Ok(())
 }
 
+/// Keeps the text schema `id` of `context` was registered as (see
+/// `migrations/*/0003_schema_sources.sql`).
+pub async fn insert_schema_source(
+    conn: &mut AnyConnection,
+    context: &str,
+    id: i64,
+    source: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO schema_sources (context, id, source) VALUES ($1, $2, $3)")
+        .bind(context)
+        .bind(id)
+        .bind(source)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The text schema `id` of `context` was registered as, when it was kept.
+pub async fn schema_source(conn: &mut AnyConnection, context: &str, id: i64) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT source FROM schema_sources WHERE context = $1 AND id = $2")
+        .bind(context)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("source")).transpose()?)
+}
+
 /// Records that schema `schema_id` of `context` refers to `subject` (a stored key) at
 /// `version`.
 pub async fn insert_reference(

@@ -11,6 +11,7 @@
 //! allocates nothing. Unknown fields are skipped, as every Protobuf reader skips them.
 
 use prost::bytes::Buf;
+use prost::Message as _;
 use prost_reflect::{Cardinality, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
 
 use super::Violation;
@@ -201,6 +202,26 @@ pub fn check_json(schema: &ProtobufSchema, event: &serde_json::Value) -> Result<
     let decoded = DynamicMessage::deserialize(message.clone(), event)
         .map_err(|e| violation("", format!("is not a {} in JSON: {e}", message.full_name())))?;
     missing_required(&decoded, "")
+}
+
+/// A JSON event (proto3's JSON mapping) encoded as the schema's first message, with the
+/// message-index path before it (`[0]`, written as the single byte 0), ready to follow the
+/// schema id: what REST Proxy's Protobuf format produces.
+pub fn encode_json(schema: &ProtobufSchema, event: &str) -> Result<Vec<u8>, Violation> {
+    let Some(message) = schema.messages().into_iter().next() else {
+        return Err(violation("", "the schema declares no message".to_string()));
+    };
+    let mut reader = serde_json::Deserializer::from_str(event);
+    let decoded = DynamicMessage::deserialize(message.clone(), &mut reader)
+        .and_then(|decoded| reader.end().map(|()| decoded))
+        .map_err(|e| violation("", format!("is not a {} in JSON: {e}", message.full_name())))?;
+    missing_required(&decoded, "")?;
+    let mut out = Vec::with_capacity(decoded.encoded_len() + 1);
+    out.push(0);
+    decoded
+        .encode(&mut out)
+        .map_err(|e| violation("", format!("cannot be encoded: {e}")))?;
+    Ok(out)
 }
 
 /// The message-index path and the payload after it.

@@ -1,12 +1,14 @@
 // Parses each AsyncAPI document named on the command line with the official parser (and
-// its Avro schema parser, for Avro payloads); prints "<file>: valid" or the diagnostics,
+// its Avro and Protobuf schema parsers, for those payloads); prints "<file>: valid" or the diagnostics,
 // and exits non-zero when any document has an error.
 import { readFileSync } from "node:fs";
 import { Parser } from "@asyncapi/parser";
 import { AvroSchemaParser } from "@asyncapi/avro-schema-parser";
+import { ProtoBuffSchemaParser } from "@asyncapi/protobuf-schema-parser";
 
 const parser = new Parser();
 parser.registerSchemaParser(AvroSchemaParser());
+parser.registerSchemaParser(ProtoBuffSchemaParser());
 
 let failed = false;
 for (const file of process.argv.slice(2)) {

@@ -384,6 +384,112 @@ async fn avro_records_are_encoded_framed_and_decoded_on_the_way_in() {
     );
 }
 
+/// REST Proxy's Protobuf format: JSON in proto3's mapping, encoded as the schema's first
+/// message and framed with the id and the message index, then judged by the gate like any
+/// serializer's record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_records_are_encoded_from_json_and_framed_on_the_way_in() {
+    const PROTOBUF_V2: &str = "application/vnd.kafka.protobuf.v2+json";
+    let dir = temp_dir("herald-broker-api");
+    let r = TestRegistry::with_broker(&dir).await;
+    let proto = "syntax = \"proto3\";\npackage acme;\nmessage Refund {\n  string id = 1;\n  int64 cents = 2;\n  repeated string tags = 3;\n}\n";
+    let registered = r
+        .post(
+            "/subjects/refunds-value/versions",
+            &json!({"schemaType": "PROTOBUF", "schema": proto}),
+        )
+        .await;
+    let id = registered.ok()["id"].as_i64().unwrap();
+    assert_eq!(
+        create(&r, json!({"name": "refunds", "validation": "full"}))
+            .await
+            .status,
+        201
+    );
+
+    let body = json!({"value_schema_id": id, "records": [{"value": {"id": "r-1", "cents": "1250", "tags": ["late"]}}]});
+    let produced = produce(&r, "/topics/refunds", PROTOBUF_V2, &body).await.ok();
+    assert_eq!(produced["value_schema_id"], id);
+    let request = Request::builder()
+        .uri("/topics/refunds/partitions/0/records?offset=0")
+        .header(header::ACCEPT, BINARY_V2)
+        .body(Body::empty())
+        .unwrap();
+    let stored = r.send(request).await.ok();
+    let value = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        stored[0]["value"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(value[0], 0, "Confluent framing");
+    assert_eq!(u32::from_be_bytes(value[1..5].try_into().unwrap()) as i64, id);
+    assert_eq!(value[5], 0, "message index [0], written as a single zero");
+    // Field 1 (string "r-1"), field 2 (varint 1250), field 3 ("late").
+    assert_eq!(
+        &value[6..],
+        &[0x0a, 3, b'r', b'-', b'1', 0x10, 0xe2, 0x09, 0x1a, 4, b'l', b'a', b't', b'e']
+    );
+
+    // JSON that is not the message: each record refused with the reason; nothing lands.
+    let body = json!({"value_schema_id": id, "records": [
+        {"value": {"id": "ok"}},
+        {"value": {"id": "r-2", "cents": "lots"}},
+        {"value": {"id": "r-3", "refunded_by": "ann"}}]});
+    let reply = produce(&r, "/topics/refunds", PROTOBUF_V2, &body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let errors = reply.json()["errors"].clone();
+    assert_eq!(errors.as_array().unwrap().len(), 2, "{errors}");
+    assert_eq!(errors[0]["index"], 1);
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not a acme.Refund in JSON"),
+        "{errors}"
+    );
+    assert_eq!(errors[1]["index"], 2);
+    assert!(
+        errors[1]["reason"].as_str().unwrap().contains("refunded_by"),
+        "{errors}"
+    );
+
+    // The format needs a schema; an Avro schema's id is not one.
+    let body = json!({"records": [{"value": {"id": "r-4"}}]});
+    let reply = produce(&r, "/topics/refunds", PROTOBUF_V2, &body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert!(
+        reply
+            .text
+            .contains("the PROTOBUF format needs value_schema_id or value_schema"),
+        "{}",
+        reply.text
+    );
+    let avro = r
+        .register_ok(
+            "other-value",
+            &json!({"type": "record", "name": "A", "fields": [{"name": "a", "type": "int"}]}),
+        )
+        .await;
+    let body = json!({"value_schema_id": avro, "records": [{"value": {"id": "r-5"}}]});
+    let reply = produce(&r, "/topics/refunds", PROTOBUF_V2, &body).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert!(reply.text.contains("is a AVRO schema, not PROTOBUF"), "{}", reply.text);
+
+    // A schema in the request is registered under the subject.
+    let v2 = proto.replace(
+        "repeated string tags = 3;",
+        "repeated string tags = 3;\n  string reason = 4;",
+    );
+    let body = json!({"value_schema": v2, "records": [{"value": {"id": "r-6", "reason": "damaged"}}]});
+    let produced = produce(&r, "/topics/refunds", PROTOBUF_V2, &body).await.ok();
+    assert_ne!(produced["value_schema_id"], id);
+    assert_eq!(r.get("/subjects/refunds-value/versions").await.ok(), json!([1, 2]));
+    assert_eq!(
+        r.get("/topics/refunds/partitions/0/offsets").await.ok()["end_offset"],
+        2
+    );
+}
+
 #[tokio::test]
 async fn topic_settings_change_with_patch_but_partitions_and_durability_do_not() {
     let r = TestRegistry::with_broker(&temp_dir("herald-broker")).await;

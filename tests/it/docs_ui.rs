@@ -31,10 +31,10 @@ fn sorted_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 }
 
 fn schema_body(file: &Path) -> Value {
-    let kind = if file.extension().is_some_and(|e| e == "avsc") {
-        "AVRO"
-    } else {
-        "JSON"
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("avsc") => "AVRO",
+        Some("proto") => "PROTOBUF",
+        _ => "JSON",
     };
     json!({"schemaType": kind, "schema": std::fs::read_to_string(file).unwrap()})
 }
@@ -418,8 +418,10 @@ async fn a_hostile_kafka_address_is_escaped_in_the_page_and_the_snippets() {
 
 /// Runs `program` with `args`, the snippet as the last argument or on stdin; its stdout.
 fn run_snippet(program: &str, args: &[&str], what: &str) -> String {
+    // In a folder of its own: a snippet may write files (the Protobuf one generates a class).
     let output = Command::new(program)
         .args(args)
+        .current_dir(temp_dir("herald-snippet"))
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("run {program} for {what}: {e}"));
@@ -456,6 +458,7 @@ fn the_topic_pages_snippets_run_as_shown() {
         ("payment-completed", "ord-1042"),
         ("order-placed", "TSHIRT-M-BLUE"),
         ("shipment-dispatched", "JD0146"),
+        ("stock-adjusted", "MUG-0042"),
     ]
     .into_iter()
     .map(|(topic, marker)| {
@@ -598,15 +601,23 @@ async fn catalog_search_covers_fields_descriptions_owners_and_tags() {
     let all = page(&registry, "/ui/index.html").await;
     assert_eq!(
         shown_topics(&all),
-        ["order-placed", "payment-completed", "shipment-dispatched"]
+        [
+            "order-placed",
+            "payment-completed",
+            "shipment-dispatched",
+            "stock-adjusted"
+        ]
     );
     // A nested field name, a description word, an owner, a tag, and words together.
     for (query, expected) in [
         ("q=units", vec!["payment-completed"]),
-        ("q=sku", vec!["order-placed"]),
+        ("q=sku", vec!["order-placed", "stock-adjusted"]),
         ("q=postal_code", vec!["shipment-dispatched"]),
-        ("q=warehouse", vec!["shipment-dispatched"]),
+        ("q=warehouse", vec!["shipment-dispatched", "stock-adjusted"]),
         ("q=RISK_SCORE", vec!["payment-completed"]),
+        // A Protobuf field, and a word only its comments hold.
+        ("q=delivery_id", vec!["stock-adjusted"]),
+        ("q=aisle", vec!["stock-adjusted"]),
         ("owner=orders-team", vec!["order-placed"]),
         ("tag=pii", vec!["order-placed", "shipment-dispatched"]),
         ("q=order_id+carrier", vec!["shipment-dispatched"]),
@@ -615,6 +626,66 @@ async fn catalog_search_covers_fields_descriptions_owners_and_tags() {
         let html = page(&registry, &format!("/ui/index.html?{query}")).await;
         assert_eq!(shown_topics(&html), expected, "{query}");
         assert!(html.contains(&format!("{} shown", expected.len())), "{query}");
+    }
+}
+
+/// A Protobuf topic's page: fields of nested messages, maps, oneofs and enums, described by
+/// the comments of the `.proto` text it was registered as (the stored text drops them, as
+/// Confluent's does), and an example in proto3's JSON mapping.
+#[tokio::test]
+async fn a_protobuf_topic_shows_its_fields_described_by_their_comments() {
+    let registry = catalog_registry().await;
+    let html = main_of(&page(&registry, "/ui/topics/stock-adjusted.html").await);
+    let row = |field: &str| {
+        let start = html
+            .find(&format!("<tr id=\"field-{field}\">"))
+            .unwrap_or_else(|| panic!("no row for {field}: {html}"));
+        html[start..start + html[start..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(
+        row("sku").contains("<td>The item&#x27;s stock-keeping unit.</td>"),
+        "{html}"
+    );
+    let reason = row("reason");
+    assert!(
+        reason.contains("<code>acme.inventory.Reason</code>") && reason.contains("RECOUNT, WRITE_OFF"),
+        "{reason}"
+    );
+    assert!(row("counted_at").contains("<code>google.protobuf.Timestamp</code>"));
+    // A nested message's fields, indented under the field that holds it.
+    let aisle = row("location.aisle");
+    assert!(
+        aisle.contains("indent-1") && aisle.contains("The aisle, such as &quot;B&quot;."),
+        "{aisle}"
+    );
+    assert!(row("labels").contains("<code>map&lt;string, string&gt;</code>"));
+    let delivery = row("delivery_id");
+    assert!(
+        delivery.contains("string (oneof source)") && delivery.contains("The supplier delivery of a restock."),
+        "{delivery}"
+    );
+    // The example, in proto3's JSON mapping (camelCase names, 64-bit integers as strings).
+    assert!(html.contains("<p class=\"muted\">restock</p>"), "{html}");
+    assert!(html.contains("&quot;warehouseId&quot;: &quot;ams-1&quot;"), "{html}");
+    // The stored text is Confluent's, without comments; the page shows it, and the
+    // descriptions came from the text the schema was registered as.
+    let subject = registry
+        .get("/subjects/stock-adjusted-value/versions/latest")
+        .await
+        .json();
+    let stored = subject["schema"].as_str().unwrap();
+    assert!(!stored.contains("//"), "{stored}");
+    let id = subject["id"].as_i64().unwrap();
+    let schema_page = main_of(&page(&registry, &format!("/ui/schemas/{id}.html")).await);
+    assert!(
+        schema_page.contains("The supplier delivery of a restock."),
+        "{schema_page}"
+    );
+    assert!(schema_page.contains("WRITE_OFF = 5;"), "{schema_page}");
+    // The changelog from version 1 names what version 2 added.
+    let changelog = main_of(&page(&registry, "/ui/topics/stock-adjusted/changelog/1-2.html").await);
+    for added in ["location", "labels", "order_id", "delivery_id", "WRITE_OFF"] {
+        assert!(changelog.contains(added), "{added}: {changelog}");
     }
 }
 
@@ -1008,7 +1079,12 @@ async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
     let channels = doc["channels"].as_object().unwrap();
     assert_eq!(
         channels.keys().collect::<Vec<_>>(),
-        ["order-placed", "payment-completed", "shipment-dispatched"]
+        [
+            "order-placed",
+            "payment-completed",
+            "shipment-dispatched",
+            "stock-adjusted"
+        ]
     );
     let payment = &doc["channels"]["payment-completed"];
     assert_eq!(payment["address"], "payment-completed");
@@ -1028,6 +1104,20 @@ async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
         .as_str()
         .unwrap()
         .starts_with("application/schema+json;version=draft-"));
+    // A Protobuf topic: AsyncAPI's Protobuf format, the `.proto` text as the payload.
+    let proto_message = &doc["components"]["messages"]["stock-adjusted.value"];
+    assert_eq!(
+        proto_message["payload"]["schemaFormat"],
+        "application/vnd.google.protobuf;version=3"
+    );
+    assert_eq!(proto_message["contentType"], "application/x-protobuf");
+    let proto_text = proto_message["payload"]["schema"].as_str().unwrap();
+    assert!(
+        proto_text.contains("message StockAdjusted {") && proto_text.contains("WRITE_OFF = 5;"),
+        "{proto_text}"
+    );
+    assert_eq!(proto_message["x-version"], 2);
+    assert_eq!(proto_message["examples"][0]["name"], "restock");
     // The HTTP API and the Kafka listener, which serializers pair with the registry.
     assert_eq!(doc["servers"]["herald"]["host"], "127.0.0.1:8081");
     assert_eq!(doc["servers"]["herald"]["protocol"], "http");
@@ -1063,6 +1153,10 @@ async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
         (
             "order-placed.yaml",
             registry.get("/asyncapi/order-placed.yaml").await.text,
+        ),
+        (
+            "stock-adjusted.json",
+            registry.get("/asyncapi/stock-adjusted.json").await.text,
         ),
     ]);
 }

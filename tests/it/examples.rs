@@ -12,6 +12,7 @@ fn schemas_dir() -> PathBuf {
 fn load(path: &Path) -> Schema {
     let schema_type = match path.extension().and_then(|e| e.to_str()) {
         Some("avsc") => SchemaType::Avro,
+        Some("proto") => SchemaType::Protobuf,
         _ => SchemaType::Json,
     };
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -56,8 +57,10 @@ fn every_schema_file_parses() {
             };
             for entry in entries {
                 let path = entry.expect("entry").path();
-                if matches!(path.extension().and_then(|e| e.to_str()), Some("avsc" | "json"))
-                    && !path.ends_with("topic.json")
+                if matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("avsc" | "json" | "proto")
+                ) && !path.ends_with("topic.json")
                 {
                     load(&path);
                     count += 1;
@@ -73,6 +76,7 @@ fn histories_are_compatible_under_their_levels() {
     for (topic, value, level) in [
         ("payment-completed", "value.avsc", CompatibilityLevel::FullTransitive),
         ("order-placed", "value.json", CompatibilityLevel::BackwardTransitive),
+        ("stock-adjusted", "value.proto", CompatibilityLevel::BackwardTransitive),
     ] {
         let all = versions(topic, value);
         for n in 1..all.len() {
@@ -133,5 +137,23 @@ fn order_proposals() {
     assert_eq!(
         verdict("order-placed", "value.json", level, "remove-customer-id.json"),
         vec!["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL"; 2]
+    );
+}
+
+#[test]
+fn stock_proposals() {
+    let level = CompatibilityLevel::BackwardTransitive;
+    assert_eq!(
+        verdict("stock-adjusted", "value.proto", level, "add-batch-number.proto"),
+        Vec::<&str>::new()
+    );
+    // A reader skips a field it no longer declares: Confluent lets a removal through.
+    assert_eq!(
+        verdict("stock-adjusted", "value.proto", level, "remove-on-hand.proto"),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        verdict("stock-adjusted", "value.proto", level, "delta-as-double.proto"),
+        vec!["FIELD_SCALAR_KIND_CHANGED"; 2]
     );
 }

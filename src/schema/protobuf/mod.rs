@@ -323,6 +323,16 @@ impl ProtobufSchema {
         self.comment(&[4, 0])
     }
 
+    /// Whether the text had any comment on its elements: the stored text drops them.
+    pub fn has_comments(&self) -> bool {
+        self.printed_from.0.source_code_info.as_ref().is_some_and(|info| {
+            info.location.iter().any(|l| {
+                l.leading_comments.as_deref().is_some_and(|c| !c.trim().is_empty())
+                    || l.trailing_comments.as_deref().is_some_and(|c| !c.trim().is_empty())
+            })
+        })
+    }
+
     /// The comment written before (or else after) the element at a descriptor path.
     pub fn comment(&self, path: &[i32]) -> Option<&str> {
         let info = self.printed_from.0.source_code_info.as_ref()?;
