@@ -490,13 +490,20 @@ pub fn resolve_references(tree: &Tree, topic: &str, role: Role) -> Result<Vec<Re
 
 /// The files a `.proto` schema imports, found in the schema folder by their import path
 /// (`import "common/money.proto";` is `schemas/common/money.proto`), and theirs in turn.
-/// Imports named by a `[[references]]` entry, and Google's well-known types, need no file.
+/// Imports named by a `[[references]]` entry need no file, nor do the files the registry
+/// builds in (Google's well-known types, `google/type/`, `confluent/`) unless the tree has
+/// its own copy, which then wins as a reference would.
 fn imported_files(tree: &Tree, path: &str, text: &str, resolved: &mut Vec<ResolvedReference>) -> Result<(), String> {
+    use crate::schema::protobuf::builtin;
     for import in crate::schema::protobuf::imports(text) {
-        if import.starts_with("google/protobuf/") || resolved.iter().any(|r| r.name == import) {
+        if resolved.iter().any(|r| r.name == import) {
             continue;
         }
+        let built_in = import.starts_with("google/protobuf/") || builtin::is_bundled(&import);
         let Some(imported) = tree.get(&import) else {
+            if built_in {
+                continue;
+            }
             return Err(format!(
                 "{path}: imports {import:?}, which is neither a file of {} nor a [[references]] entry in topic.toml",
                 tree.label

@@ -1127,7 +1127,8 @@ fn protobuf_contracts_are_checked_with_imports_from_the_repository() {
         "syntax = \"proto3\";\npackage common;\n\nmessage Money {\n  int64 minor = 1;\n  string currency = 2;\n}\n",
     )
     .unwrap();
-    let v1 = "syntax = \"proto3\";\npackage shop;\n\nimport \"common/money.proto\";\n\n// An order, once placed.\nmessage OrderPlaced {\n  string id = 1;\n  common.Money total = 2;\n  int32 quantity = 3;\n}\n";
+    // google/type/ files are built in, as in the registry: no file in the tree, no reference.
+    let v1 = "syntax = \"proto3\";\npackage shop;\n\nimport \"common/money.proto\"; import \"google/type/date.proto\";\n\n// An order, once placed.\nmessage OrderPlaced {\n  string id = 1;\n  common.Money total = 2;\n  int32 quantity = 3;\n  google.type.Date due = 5;\n}\n";
     std::fs::write(orders.join("value.proto"), v1).unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "."]);

@@ -171,3 +171,17 @@ registry_test!(
         assert_eq!(register(&r, "strict-value", &proto(&renamed)).await.status, 409);
     }
 );
+
+registry_test!(
+    protobuf_built_in_imports_need_no_reference,
+    |r: TestRegistry| async move {
+        let order = "syntax = \"proto3\";\npackage shop.v1;\nimport \"google/type/money.proto\";\nmessage OrderPlaced {\n  google.type.Money total = 1;\n}\n";
+        let id = register_ok(&r, "orders-value", &proto(order)).await;
+        let stored = r.get(&format!("/schemas/ids/{id}")).await.ok();
+        assert!(stored["schema"]
+            .as_str()
+            .unwrap()
+            .contains("import \"google/type/money.proto\";"));
+        assert!(stored["references"].as_array().is_none_or(Vec::is_empty), "{stored}");
+    }
+);

@@ -1,9 +1,11 @@
 //! Protobuf schemas: `.proto` text (proto2 and proto3) or a base64 `FileDescriptorProto`, as
 //! Confluent's clients register them, compiled with protox (pure Rust, no `protoc`) against
-//! the schemas they import (references, named by their import path) and Google's well-known
-//! types. The stored text is the file printed in Confluent's layout ([`print`]); the compiled
-//! descriptors, with every type name resolved, are what compatibility and validation read.
+//! the schemas they import (references, named by their import path), Google's well-known
+//! types and the other files Confluent's registry knows ([`builtin`]). The stored text is
+//! the file printed in Confluent's layout ([`print`]); the compiled descriptors, with every
+//! type name resolved, are what compatibility and validation read.
 
+pub mod builtin;
 pub mod print;
 pub mod shape;
 
@@ -134,7 +136,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Files by name: the schema and its references, then the well-known types.
+/// Files by name: the schema and its references.
 struct Files {
     files: std::rc::Rc<Vec<(String, Content)>>,
     /// Hand the compiler texts rather than their parses: slower (every text is parsed
@@ -202,7 +204,9 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
             files: files.clone(),
             with_sources,
         });
+        // The built-in files come after the references: a reference named like one wins.
         resolver.add(GoogleFileResolver::new());
+        resolver.add(builtin::BuiltinFileResolver);
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         // Positions come from the parse, which keeps them; the compiler need not redo them.
         compiler.include_source_info(false).include_imports(true);
@@ -219,7 +223,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
             if error.is_file_not_found() {
                 refused.message.push_str(
                     ": give the imported file as a reference whose name is its import path \
-                     (Google's well-known google/protobuf/ types need none)",
+                     (the built-in google/protobuf/, google/type/ and confluent/ files need none)",
                 );
             }
             return Err(refused);

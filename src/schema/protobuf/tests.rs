@@ -292,3 +292,106 @@ fn field_rows_and_examples_read_the_first_message() {
     let wrong = serde_json::json!({"count": "many"});
     assert!(crate::validate::protobuf::check_json(proto, &wrong).is_err());
 }
+
+/// The kind of a message's field that holds a message: that message's full name.
+fn field_message(schema: &ProtobufSchema, message: &str, field: &str) -> String {
+    let message = schema.file().parent_pool().get_message_by_name(message).unwrap();
+    match message.get_field_by_name(field).unwrap().kind() {
+        prost_reflect::Kind::Message(kind) => kind.full_name().to_string(),
+        other => panic!("{field} is a {other:?}"),
+    }
+}
+
+#[test]
+fn google_type_imports_need_no_reference() {
+    let text = "syntax = \"proto3\";\npackage shop;\nimport \"google/type/money.proto\";\nimport \"google/type/date.proto\";\nmessage Order {\n  google.type.Money total = 1;\n  google.type.Date due = 2;\n}\n";
+    let schema = parse(text, &[]).unwrap();
+    assert_eq!(field_message(&schema, "shop.Order", "total"), "google.type.Money");
+    assert_eq!(field_message(&schema, "shop.Order", "due"), "google.type.Date");
+    let money = schema
+        .file()
+        .parent_pool()
+        .get_message_by_name("google.type.Money")
+        .unwrap();
+    assert!(money.get_field_by_name("currency_code").is_some());
+}
+
+#[test]
+fn confluent_imports_need_no_reference() {
+    let text = "syntax = \"proto3\";\npackage shop;\nimport \"confluent/meta.proto\";\nmessage Customer {\n  string email = 1 [(confluent.field_meta).doc = \"Where receipts go\", (confluent.field_meta).tags = \"PII\"];\n}\n";
+    let schema = parse(text, &[]).unwrap();
+    // The stored text keeps the options and compiles again, still without a reference.
+    assert!(
+        schema
+            .canonical()
+            .contains("(confluent.field_meta).doc = \"Where receipts go\""),
+        "{}",
+        schema.canonical()
+    );
+    parse(schema.canonical(), &[]).unwrap();
+    let pool = schema.file().parent_pool();
+    let field_meta = pool.get_extension_by_name("confluent.field_meta").unwrap();
+    let email = pool
+        .get_message_by_name("shop.Customer")
+        .unwrap()
+        .get_field_by_name("email")
+        .unwrap();
+    let options = email.options();
+    let meta = options.get_extension(&field_meta);
+    let meta = meta.as_message().unwrap();
+    assert_eq!(
+        meta.get_field_by_name("doc").unwrap().as_str(),
+        Some("Where receipts go")
+    );
+    assert_eq!(
+        meta.get_field_by_name("tags").unwrap().as_list().unwrap()[0].as_str(),
+        Some("PII")
+    );
+
+    let text = "syntax = \"proto3\";\npackage shop;\nimport \"confluent/type/decimal.proto\";\nmessage Price {\n  confluent.type.Decimal amount = 1;\n}\n";
+    let schema = parse(text, &[]).unwrap();
+    assert_eq!(field_message(&schema, "shop.Price", "amount"), "confluent.type.Decimal");
+}
+
+#[test]
+fn every_built_in_file_compiles() {
+    for name in builtin::names() {
+        let text = format!("syntax = \"proto3\";\nimport \"{name}\";\nmessage M {{}}\n");
+        let schema = parse(&text, &[]).unwrap_or_else(|error| panic!("{name}: {error}"));
+        assert!(schema.file().parent_pool().get_file_by_name(name).is_some(), "{name}");
+        assert!(builtin::is_bundled(name));
+    }
+    assert!(!builtin::is_bundled("google/protobuf/timestamp.proto"));
+}
+
+#[test]
+fn a_reference_named_like_a_built_in_file_wins() {
+    let own = "syntax = \"proto3\";\npackage google.type;\nmessage Money { int64 cents = 1; }\n";
+    let text = "syntax = \"proto3\";\npackage shop;\nimport \"google/type/money.proto\";\nmessage Order { google.type.Money total = 1; }\n";
+    let schema = parse(
+        text,
+        &[Reference {
+            name: "google/type/money.proto",
+            schema: own,
+        }],
+    )
+    .unwrap();
+    let money = schema
+        .file()
+        .parent_pool()
+        .get_message_by_name("google.type.Money")
+        .unwrap();
+    assert!(money.get_field_by_name("cents").is_some());
+    assert!(money.get_field_by_name("currency_code").is_none());
+}
+
+#[test]
+fn an_unknown_import_beside_the_built_in_files_is_refused() {
+    let text = "syntax = \"proto3\";\nimport \"google/type/nope.proto\";\nmessage M {}\n";
+    let error = parse(text, &[]).unwrap_err();
+    assert!(error.message.contains("google/type/nope.proto"), "{error}");
+    assert!(
+        error.message.contains("give the imported file as a reference"),
+        "{error}"
+    );
+}
