@@ -1539,6 +1539,24 @@ fn a_real_browser_searches_the_catalog_and_reads_a_topic_and_its_changelog() {
         );
     }
 
+    // A Protobuf topic: its comments describe the fields, nested ones indented.
+    let dom = browse(
+        browser,
+        &format!("{base}/topics/stock-adjusted.html"),
+        "topic-protobuf",
+        1200,
+    );
+    assert!(dom.contains("<h1>stock-adjusted</h1>"), "{dom}");
+    assert!(dom.contains("The supplier delivery of a restock."), "{dom}");
+    assert!(
+        dom.contains(r#"<td class="field-name indent-1"><code title="location.aisle">aisle</code></td>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"<button type="button" class="copy" data-copy="snippet-http">Copy</button>"#),
+        "{dom}"
+    );
+
     // The changelog between the first and the latest version.
     let dom = browse(
         browser,
