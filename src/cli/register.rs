@@ -13,10 +13,10 @@ use serde_json::json;
 
 use super::check::{as_references, encode_segment, not_a_registry, registration_body, registry_history};
 use super::client::Client;
-use super::repo::{join, locate, resolve_references, Contents, Role, TopicSettings, Tree};
+use super::repo::{join, locate, resolve_references, Contents, ResolvedReference, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
-use crate::schema::{ParseOptions, Schema};
+use crate::schema::{ParseOptions, Schema, SchemaType};
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
@@ -92,45 +92,20 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         .unwrap_or_else(|| "http://127.0.0.1:8081".to_string());
     let client = Client::new(&server)?;
     let tree = Tree::from_dir(dir)?;
-    // Each schema after the schemas it references.
-    let mut order: Vec<(String, Role)> = Vec::new();
-    for topic in tree.topics() {
-        for role in [Role::Value, Role::Key] {
-            if tree.schema(&topic, role).is_none() {
-                continue;
-            }
-            let references = resolve_references(&tree, &topic, role).map_err(CliError)?;
-            for r in references
-                .iter()
-                .map(|r| (r.topic.clone(), r.role))
-                .chain([(topic.clone(), role)])
-            {
-                if !order.contains(&r) {
-                    order.push(r);
-                }
-            }
-        }
-    }
-    let mut work = Vec::new();
-    for (topic, role) in order {
-        if let Some((path, schema_type, text)) = tree.schema(&topic, role) {
-            let references = resolve_references(&tree, &topic, role).map_err(CliError)?;
-            work.push((topic, role, path, schema_type, text, references));
-        }
-    }
+    let work = work_in_order(&tree, config)?;
     // Versions the registry holds for this run's subjects, for references to name.
     let mut versions: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let progress = std::io::stderr().is_terminal() && args.format == OutputFormat::Human;
     let mut rows = Vec::with_capacity(work.len());
-    for (index, (topic, role, path, schema_type, text, references)) in work.iter().enumerate() {
-        let subject = config.subject(topic, *role);
+    for (index, item) in work.iter().enumerate() {
+        let subject = &item.subject;
         if progress {
             eprint!("\r\u{1b}[K[{}/{}] {subject}", index + 1, work.len());
             let _ = std::io::stderr().flush();
         }
-        let file = join(dir, Path::new(path)).display().to_string();
-        let mut body = registration_body(*schema_type, text);
-        let encoded = encode_segment(&subject);
+        let file = join(dir, Path::new(&item.path)).display().to_string();
+        let mut body = registration_body(item.schema_type, &item.text);
+        let encoded = encode_segment(subject);
         let mut row = Row {
             subject: subject.clone(),
             file,
@@ -139,22 +114,12 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             id: None,
             detail: String::new(),
         };
-        // Only the references this schema names itself; theirs travel with their versions.
-        let direct = super::repo::TopicSettings::read(&tree, topic)?;
-        let direct = match role {
-            Role::Value => direct.references,
-            Role::Key => direct.key_references,
-        };
         let mut named = Vec::new();
         let mut waiting = None;
-        for spec in &direct {
-            let Some(resolved) = references.iter().find(|r| r.name == spec.name) else {
-                continue;
-            };
-            let ref_subject = config.subject(&resolved.topic, resolved.role);
-            match versions.get(&ref_subject) {
-                Some(version) => named.push(json!({"name": spec.name, "subject": ref_subject, "version": version})),
-                None => waiting = Some(ref_subject),
+        for (name, ref_subject) in &item.direct {
+            match versions.get(ref_subject) {
+                Some(version) => named.push(json!({"name": name, "subject": ref_subject, "version": version})),
+                None => waiting = Some(ref_subject.clone()),
             }
         }
         if let Some(ref_subject) = waiting {
@@ -171,11 +136,8 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         // The level topic.toml names is the subject's, whether or not its schema changed;
         // set first, so a new version is judged by it (a dry run changes nothing, and judges
         // by that level itself).
-        let level = match role {
-            Role::Value => TopicSettings::read(&tree, topic)?.compatibility,
-            Role::Key => None,
-        };
-        if let (Some(level), false) = (&level, args.dry_run) {
+        let level = &item.level;
+        if let (Some(level), false) = (level, args.dry_run) {
             let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
             if set.status != 200 {
                 return Err(CliError(format!(
@@ -216,13 +178,17 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
             let named_level = level
                 .as_deref()
                 .map(|name| {
-                    name.parse::<CompatibilityLevel>()
-                        .map_err(|e| CliError(format!("{topic}/topic.toml: compatibility: {e}")))
+                    name.parse::<CompatibilityLevel>().map_err(|e| {
+                        CliError(format!(
+                            "{}/topic.toml: compatibility: {e}",
+                            item.topic.as_deref().unwrap_or(subject)
+                        ))
+                    })
                 })
                 .transpose()?;
-            let (judged_by, previous, _) = registry_history(&client, &subject, named_level)?;
-            let refs = as_references(references);
-            match Schema::parse_with(*schema_type, text, &refs, ParseOptions::LENIENT) {
+            let (judged_by, previous, _) = registry_history(&client, subject, named_level)?;
+            let refs = as_references(&item.references);
+            match Schema::parse_with(item.schema_type, &item.text, &refs, ParseOptions::LENIENT) {
                 Err(e) => {
                     row.outcome = "would be refused";
                     row.detail = format!("not a valid schema: {e}");
@@ -305,6 +271,130 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         .iter()
         .any(|r| matches!(r.outcome, "refused" | "would be refused" | "invalid"));
     Ok(if refused { Outcome::Violations } else { Outcome::Clean })
+}
+
+/// One schema to register: a topic's value or key schema, or a `.proto` file one imports.
+struct Work {
+    subject: String,
+    /// The file, relative to the schema folder.
+    path: String,
+    schema_type: SchemaType,
+    text: String,
+    /// Everything it needs to be parsed, dependencies first.
+    references: Vec<ResolvedReference>,
+    /// The references it names itself: (name, the subject registered for it).
+    direct: Vec<(String, String)>,
+    /// The level its topic.toml names.
+    level: Option<String>,
+    /// Its topic; `None` for an imported file.
+    topic: Option<String>,
+}
+
+/// Every schema of the tree, each after the schemas it references: topics in name order,
+/// each value before its key. A `.proto` file a schema imports by path is registered under a
+/// subject named by that path (Confluent's serializers' default), after the files it
+/// imports itself.
+fn work_in_order(tree: &Tree, config: &super::repo::RepoConfig) -> Result<Vec<Work>, CliError> {
+    let mut order: Vec<(String, Role)> = Vec::new();
+    let mut work: Vec<Work> = Vec::new();
+    for topic in tree.topics() {
+        for role in [Role::Value, Role::Key] {
+            if tree.schema(&topic, role).is_none() {
+                continue;
+            }
+            let references = resolve_references(tree, &topic, role).map_err(CliError)?;
+            for imported in references.iter().filter(|r| r.imported) {
+                push_imported(tree, &imported.name, &mut work)?;
+            }
+            for r in references
+                .iter()
+                .filter(|r| !r.imported)
+                .map(|r| (r.topic.clone(), r.role))
+                .chain([(topic.clone(), role)])
+            {
+                if !order.contains(&r) {
+                    order.push(r);
+                }
+            }
+        }
+    }
+    for (topic, role) in order {
+        let Some((path, schema_type, text)) = tree.schema(&topic, role) else {
+            continue;
+        };
+        let references = resolve_references(tree, &topic, role).map_err(CliError)?;
+        // Only the references this schema names itself; theirs travel with their versions.
+        let settings = TopicSettings::read(tree, &topic)?;
+        let (specs, level) = match role {
+            Role::Value => (settings.references, settings.compatibility),
+            Role::Key => (settings.key_references, None),
+        };
+        let mut direct: Vec<(String, String)> = specs
+            .iter()
+            .filter_map(|spec| references.iter().find(|r| r.name == spec.name && !r.imported))
+            .map(|r| (r.name.clone(), config.subject(&r.topic, r.role)))
+            .collect();
+        if schema_type == SchemaType::Protobuf {
+            for import in crate::schema::protobuf::imports(text) {
+                let is_file = references.iter().any(|r| r.imported && r.name == import);
+                if is_file && !direct.iter().any(|(name, _)| *name == import) {
+                    direct.push((import.clone(), import));
+                }
+            }
+        }
+        work.push(Work {
+            subject: config.subject(&topic, role),
+            path,
+            schema_type,
+            text: text.to_string(),
+            references,
+            direct,
+            level,
+            topic: Some(topic),
+        });
+    }
+    Ok(work)
+}
+
+/// Adds an imported `.proto` file, after the files it imports from the tree, once.
+fn push_imported(tree: &Tree, name: &str, work: &mut Vec<Work>) -> Result<(), CliError> {
+    if work.iter().any(|w| w.topic.is_none() && w.subject == name) {
+        return Ok(());
+    }
+    let Some(text) = tree.get(name) else {
+        return Ok(());
+    };
+    let mut direct = Vec::new();
+    let mut references = Vec::new();
+    for import in crate::schema::protobuf::imports(text) {
+        if tree.get(&import).is_none() {
+            // Built in on the registry (the tree's own copy would win, as a reference).
+            continue;
+        }
+        push_imported(tree, &import, work)?;
+        if let Some(dependency) = work.iter().find(|w| w.topic.is_none() && w.subject == import) {
+            references.extend(dependency.references.iter().cloned());
+            references.push(ResolvedReference {
+                name: import.clone(),
+                topic: import.clone(),
+                role: Role::Value,
+                text: dependency.text.clone(),
+                imported: true,
+            });
+        }
+        direct.push((import.clone(), import));
+    }
+    work.push(Work {
+        subject: name.to_string(),
+        path: name.to_string(),
+        schema_type: SchemaType::Protobuf,
+        text: text.to_string(),
+        references,
+        direct,
+        level: None,
+        topic: None,
+    });
+    Ok(())
 }
 
 fn table(rows: &[Row], dry_run: bool) -> String {

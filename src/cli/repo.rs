@@ -471,9 +471,14 @@ fn value_role() -> String {
 #[derive(Debug, Clone)]
 pub struct ResolvedReference {
     pub name: String,
+    /// The topic whose schema it is; for an imported `.proto` file, its path.
     pub topic: String,
     pub role: Role,
     pub text: String,
+    /// A `.proto` file imported by path rather than a topic's schema named in `topic.toml`:
+    /// `herald register` registers it under a subject named by that path, as Confluent's
+    /// serializers do.
+    pub imported: bool,
 }
 
 /// Every schema `topic`'s `role` schema needs, dependencies before the schemas that use
@@ -514,6 +519,7 @@ fn imported_files(tree: &Tree, path: &str, text: &str, resolved: &mut Vec<Resolv
             topic: import.clone(),
             role: Role::Value,
             text: imported.to_string(),
+            imported: true,
         });
         imported_files(tree, &import, imported, resolved)?;
     }
@@ -581,6 +587,7 @@ fn visit(
                 topic: spec.topic,
                 role: ref_role,
                 text,
+                imported: false,
             }),
         }
     }

@@ -63,7 +63,13 @@ fn topics_produce_and_consume_from_the_command_line() {
     let listed = text(&herald(&server, &["topics", "list"], "").stdout);
     assert_eq!(
         listed.lines().collect::<Vec<_>>(),
-        vec!["audit", "order-placed", "payment-completed", "shipment-dispatched"]
+        vec![
+            "audit",
+            "order-placed",
+            "payment-completed",
+            "shipment-dispatched",
+            "stock-adjusted"
+        ]
     );
 
     let produced = herald(

@@ -95,7 +95,7 @@ fn offline_check_passes_a_compatible_change_and_fails_a_breaking_one() {
     let clean = herald(&repo, &["check", "--against", "git:main"]);
     assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
     assert!(
-        stdout(&clean).contains("herald check: 4 files checked, 0 errors"),
+        stdout(&clean).contains("herald check: 5 files checked, 0 errors"),
         "{}",
         stdout(&clean)
     );
@@ -302,9 +302,9 @@ fn check_against_a_live_registry_and_register_after_merge() {
         table.contains("payment-completed-value") && table.contains("registered"),
         "{table}"
     );
-    assert!(table.contains("4 registered, 0 unchanged, 0 refused"), "{table}");
+    assert!(table.contains("5 registered, 0 unchanged, 0 refused"), "{table}");
     let again = stdout(&herald(&repo, &["register", "--server", &url]));
-    assert!(again.contains("0 registered, 4 unchanged, 0 refused"), "{again}");
+    assert!(again.contains("0 registered, 5 unchanged, 0 refused"), "{again}");
     // A level changed only in topic.toml still reaches the registry.
     let toml = repo.join("schemas/shipment-dispatched/topic.toml");
     let settings = std::fs::read_to_string(&toml).unwrap();
@@ -324,7 +324,7 @@ fn check_against_a_live_registry_and_register_after_merge() {
     assert_eq!(compatible.status.code(), Some(0), "{}", stdout(&compatible));
     let dry = herald(&repo, &["register", "--server", &url, "--dry-run"]);
     assert!(
-        stdout(&dry).contains("dry run: 1 would register, 3 unchanged, 0 would be refused"),
+        stdout(&dry).contains("dry run: 1 would register, 4 unchanged, 0 would be refused"),
         "{}",
         stdout(&dry)
     );
@@ -362,7 +362,7 @@ fn check_against_a_live_registry_and_register_after_merge() {
     assert_eq!(dry.status.code(), Some(1), "{}", stdout(&dry));
     assert!(
         stdout(&dry).contains("READER_FIELD_MISSING_DEFAULT_VALUE (under FULL_TRANSITIVE, against version 1)")
-            && stdout(&dry).contains("dry run: 0 would register, 3 unchanged, 1 would be refused"),
+            && stdout(&dry).contains("dry run: 0 would register, 4 unchanged, 1 would be refused"),
         "{}",
         stdout(&dry)
     );
@@ -632,7 +632,7 @@ fn check_finds_the_schemas_from_a_repository_root_or_the_schema_folder() {
         let output = herald(&cwd, &[args.as_slice(), &["--format", "json"]].concat());
         assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
         let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
-        assert_eq!(report["checked"].as_array().unwrap().len(), 4, "{args:?}: {report:#}");
+        assert_eq!(report["checked"].as_array().unwrap().len(), 5, "{args:?}: {report:#}");
         assert!(
             report["checked"].as_array().unwrap().iter().any(|c| c["file"] == file),
             "{args:?}: {report:#}"
@@ -651,7 +651,7 @@ fn check_finds_the_schemas_from_a_repository_root_or_the_schema_folder() {
     let moved = herald(&repo, &["check", "--against", "git:main"]);
     let text = stdout(&moved);
     assert!(
-        text.contains("herald check: 4 files checked"),
+        text.contains("herald check: 5 files checked"),
         "{text}{}",
         stderr(&moved)
     );
@@ -794,7 +794,7 @@ fn a_baseline_without_schemas_is_an_error_not_a_pass() {
     let output = herald(&repo, &["check", "--against", "git:main", "--allow-empty-baseline"]);
     assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
     assert!(
-        stdout(&output).contains("4 files checked, 0 errors"),
+        stdout(&output).contains("5 files checked, 0 errors"),
         "{}",
         stdout(&output)
     );
@@ -815,7 +815,7 @@ fn a_baseline_without_schemas_is_an_error_not_a_pass() {
     let output = herald(&repo, &["check", "--against", baseline.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
     assert!(
-        stdout(&output).contains("4 files checked, 0 errors"),
+        stdout(&output).contains("5 files checked, 0 errors"),
         "{}",
         stdout(&output)
     );
@@ -1136,6 +1136,47 @@ fn protobuf_contracts_are_checked_with_imports_from_the_repository() {
 
     let clean = herald(&repo, &["check", "--against", "git:main"]);
     assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+
+    // Registering after the merge: the imported file goes first, under a subject named by
+    // its path (as Confluent's serializers name it), and the schema references it; the
+    // built-in google/type/ import needs nothing. A second run changes nothing.
+    let server = Server::start(&[]);
+    let url = format!("http://{}", server.address);
+    let registered = herald(&repo, &["register", "--server", &url, "--format", "json"]);
+    assert_eq!(
+        registered.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&registered),
+        stderr(&registered)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&registered)).unwrap();
+    let outcomes: Vec<(String, String)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["subject"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("common/money.proto".to_string(), "registered".to_string()),
+            ("orders-value".to_string(), "registered".to_string())
+        ]
+    );
+    let (_, latest) = crate::serve::http(&server.address, "GET", "/subjects/orders-value/versions/latest", None);
+    assert_eq!(latest["schemaType"], "PROTOBUF");
+    assert_eq!(
+        latest["references"],
+        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}])
+    );
+    let again = stdout(&herald(&repo, &["register", "--server", &url, "--format", "json"]));
+    assert_eq!(again.matches("\"unchanged\"").count(), 2, "{again}");
 
     // A field added: compatible.
     let added = v1.replace("  int32 quantity = 3;\n", "  int32 quantity = 3;\n  string note = 4;\n");
