@@ -452,6 +452,39 @@ fn validate_reads_a_schema_file_and_standard_input() {
     assert!(text.contains("1 file checked, 1 error"), "{text}");
 }
 
+/// Protobuf events are read in proto3's JSON mapping, as the schema's first message.
+#[test]
+fn validate_reads_protobuf_events_as_json() {
+    let schema = manifest().join("schemas/stock-adjusted/value.proto");
+    let example = std::fs::read_to_string(manifest().join("schemas/stock-adjusted/examples/restock.json")).unwrap();
+    let event: Value = serde_json::from_str(&example).unwrap();
+    let mut wrong_type = event.clone();
+    wrong_type["delta"] = Value::String("a dozen".to_string());
+    let mut unknown = event.clone();
+    unknown["shelfLife"] = Value::from(30);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["validate", "--schema", schema.to_str().unwrap(), "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!("{event}\n{wrong_type}\n{unknown}\n");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(!text.contains("stdin:1:"), "{text}");
+    assert!(
+        text.contains("stdin:2: error EVENT_INVALID") && text.contains("acme.inventory.StockAdjusted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stdin:3: error EVENT_INVALID") && text.contains("shelfLife"),
+        "{text}"
+    );
+    assert!(text.contains("1 file checked, 2 errors"), "{text}");
+}
+
 #[test]
 fn broken_inputs_and_unreachable_services_exit_2_with_a_clear_message() {
     let repo = repository();
