@@ -208,21 +208,28 @@ pub async fn schema_text_by_id(
 
 /// A schema in the `format` a client asks for: `serialized` gives a Protobuf schema as a
 /// base64 `FileDescriptorProto` (confluent-kafka's deserializers ask for it with
-/// `use.latest.version`); any other format, and any other type, reads as stored.
+/// `use.latest.version`), `ignore_extensions` its text without custom options and
+/// extensions; any other format, and any other type, reads as stored.
 async fn formatted(
     state: &AppState,
     schema: Arc<StoredSchema>,
     params: &Params,
 ) -> Result<Arc<StoredSchema>, ApiError> {
-    if schema.schema_type == SchemaType::Protobuf && params.text("format") == Some("serialized") {
-        let parsed = state.registry.parsed_schema(&schema.context, schema.id).await?;
-        if let Schema::Protobuf(proto) = parsed.as_ref() {
-            let mut serialized = StoredSchema::clone(&schema);
-            serialized.schema = proto.serialized();
-            return Ok(Arc::new(serialized));
-        }
+    let format = params.text("format");
+    if schema.schema_type != SchemaType::Protobuf || !matches!(format, Some("serialized" | "ignore_extensions")) {
+        // Any other format is the stored text, as Confluent answers unknown ones.
+        return Ok(schema);
     }
-    Ok(schema)
+    let parsed = state.registry.parsed_schema(&schema.context, schema.id).await?;
+    let Schema::Protobuf(proto) = parsed.as_ref() else {
+        return Ok(schema);
+    };
+    let mut answered = StoredSchema::clone(&schema);
+    answered.schema = match format {
+        Some("serialized") => proto.serialized(),
+        _ => proto.without_extensions(),
+    };
+    Ok(Arc::new(answered))
 }
 
 /// Every version using the id in the context `subject` locates it in (as

@@ -185,3 +185,41 @@ registry_test!(
         assert!(stored["references"].as_array().is_none_or(Vec::is_empty), "{stored}");
     }
 );
+
+registry_test!(
+    ignore_extensions_leaves_out_custom_options_and_extensions,
+    |r: TestRegistry| async move {
+        let text = "syntax = \"proto2\";\npackage shop;\n\nimport \"google/protobuf/descriptor.proto\";\nimport \"confluent/meta.proto\";\n\nextend google.protobuf.FieldOptions {\n  optional string owner = 50001;\n}\n\nmessage Order {\n  optional string id = 1 [(owner) = \"orders\", (confluent.field_meta).doc = \"the order id\", deprecated = true];\n  extensions 100 to 199;\n}\n\nextend Order {\n  optional string note = 100;\n}\n";
+        let id = register_ok(&r, "orders-value", &proto(text)).await;
+        let stored = r.get(&format!("/schemas/ids/{id}")).await.ok()["schema"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            stored.contains("(owner) = \"orders\"") && stored.contains("extensions 100 to 199;"),
+            "{stored}"
+        );
+        for path in [
+            format!("/schemas/ids/{id}?format=ignore_extensions"),
+            "/subjects/orders-value/versions/1?format=ignore_extensions".to_string(),
+        ] {
+            let plain = r.get(&path).await.ok()["schema"].as_str().unwrap().to_string();
+            assert_eq!(
+                plain,
+                "syntax = \"proto2\";\npackage shop;\n\nimport \"google/protobuf/descriptor.proto\";\nimport \"confluent/meta.proto\";\n\nmessage Order {\n  optional string id = 1 [\n    (confluent.field_meta).doc = \"the order id\",\n    deprecated = true\n  ];\n}\n",
+                "{path}"
+            );
+        }
+        let raw = r
+            .get(&format!("/schemas/ids/{id}/schema?format=ignore_extensions"))
+            .await;
+        assert!(
+            !raw.text.contains("extend") && !raw.text.contains("(owner)"),
+            "{}",
+            raw.text
+        );
+        // An unknown format reads as stored, as Confluent answers it.
+        let other = r.get(&format!("/schemas/ids/{id}?format=pretty")).await.ok();
+        assert_eq!(other["schema"], stored.as_str());
+    }
+);

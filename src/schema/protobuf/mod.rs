@@ -283,6 +283,13 @@ impl ProtobufSchema {
         self.shape.get_or_init(|| Arc::new(shape::Shape::of(&self.file)))
     }
 
+    /// The stored text without custom options (but Confluent's own), `extensions` ranges
+    /// and `extend` blocks: `?format=ignore_extensions`.
+    pub fn without_extensions(&self) -> String {
+        let (tree, origin) = &*self.printed_from;
+        print::print_without_extensions(tree, *origin)
+    }
+
     /// The compiled file.
     pub fn file(&self) -> &FileDescriptor {
         &self.file

@@ -42,13 +42,15 @@ pub fn print(file: &FileDescriptorProto, origin: Origin) -> String {
 /// must be fully qualified already (`.pkg.Type`); messages and enums keep their order, which
 /// serializers' message indexes depend on.
 pub fn print_with(file: &FileDescriptorProto, origin: Origin, normalize: bool) -> String {
-    let printer = Printer {
-        file,
-        origin,
-        proto3: file.syntax.as_deref() == Some("proto3"),
-        positions: file.source_code_info.as_ref(),
-        normalize,
-    };
+    Printer::new(file, origin, normalize).file()
+}
+
+/// Prints `file` in Confluent's layout without what extends it: custom options (other than
+/// Confluent's own `confluent.*` ones), `extensions` ranges and `extend` blocks; the
+/// `?format=ignore_extensions` form, for tools that cannot resolve extensions.
+pub fn print_without_extensions(file: &FileDescriptorProto, origin: Origin) -> String {
+    let mut printer = Printer::new(file, origin, false);
+    printer.ignore_extensions = true;
     printer.file()
 }
 
@@ -58,6 +60,20 @@ struct Printer<'a> {
     proto3: bool,
     positions: Option<&'a SourceCodeInfo>,
     normalize: bool,
+    ignore_extensions: bool,
+}
+
+impl<'a> Printer<'a> {
+    fn new(file: &'a FileDescriptorProto, origin: Origin, normalize: bool) -> Printer<'a> {
+        Printer {
+            file,
+            origin,
+            proto3: file.syntax.as_deref() == Some("proto3"),
+            positions: file.source_code_info.as_ref(),
+            normalize,
+            ignore_extensions: false,
+        }
+    }
 }
 
 /// Descriptor field numbers used in source positions (descriptor.proto).
@@ -272,7 +288,7 @@ impl Printer<'_> {
                 out.push_str(&self.enumeration(enumeration, &[tag::FILE_ENUM, i as i32]));
             }
         }
-        if !file.extension.is_empty() {
+        if !file.extension.is_empty() && !self.ignore_extensions {
             out.push('\n');
             out.push_str(&self.extends(&file.extension));
         }
@@ -297,6 +313,9 @@ impl Printer<'_> {
                 .unwrap_or_default(),
             Origin::Descriptor => typed(),
         };
+        if self.ignore_extensions {
+            options.retain(|o| !o.starts_with('(') || o.starts_with("(confluent."));
+        }
         if self.normalize {
             options.sort();
         }
@@ -394,14 +413,14 @@ impl Printer<'_> {
                 indented(&mut out, &self.group(message, field));
             }
         }
-        if !message.extension_range.is_empty() {
+        if !message.extension_range.is_empty() && !self.ignore_extensions {
             out.push('\n');
             for range in &message.extension_range {
                 let text = Reserved::Range(range.start(), range.end()).text(MAX_FIELD_NUMBER);
                 indented(&mut out, &format!("extensions {text};\n"));
             }
         }
-        if !message.extension.is_empty() {
+        if !message.extension.is_empty() && !self.ignore_extensions {
             out.push('\n');
             indented(&mut out, &self.extends(&message.extension));
         }
