@@ -484,6 +484,37 @@ def protobuf():
     again = latest_serializer(orders[0], context)
     assert again == payloads[0], (again.hex(), payloads[0].hex())
 
+    # normalize.schemas: the serializer registers with ?normalize=true; Herald stores
+    # Confluent's normalised text (type names qualified), and the same class finds it again.
+    normalized_context = SerializationContext("shop-orders-normalized", MessageField.VALUE)
+    normalizing = ProtobufSerializer(Order, registry, {
+        "use.deprecated.format": False, "normalize.schemas": True})
+    first = normalizing(orders[0], normalized_context)
+    status, stored = http_get("/subjects/shop-orders-normalized-value/versions/latest")
+    assert status == 200, stored
+    assert "repeated .shop.v1.OrderPlaced.Line lines = 3;" in stored["schema"], stored["schema"]
+    assert "map<string, string> attributes = 4;" in stored["schema"], stored["schema"]
+    again_normalized = ProtobufSerializer(Order, SchemaRegistryClient({"url": HTTP}), {
+        "use.deprecated.format": False, "normalize.schemas": True})(orders[0], normalized_context)
+    assert again_normalized == first, (again_normalized.hex(), first.hex())
+    status, versions = http_get("/subjects/shop-orders-normalized-value/versions")
+    assert versions == [1], versions
+    assert ProtobufDeserializer(Order, {"use.deprecated.format": False})(first, normalized_context) == orders[0]
+
+    # skip.known.types=False: the well-known timestamp.proto is registered as a subject of
+    # its own and referenced, as the serializer does for any import; Herald takes it.
+    known_context = SerializationContext("shop-orders-known", MessageField.VALUE)
+    with_known = ProtobufSerializer(Order, SchemaRegistryClient({"url": HTTP}), {
+        "use.deprecated.format": False, "skip.known.types": False})
+    known_payload = with_known(orders[1], known_context)
+    status, known = http_get("/subjects/shop-orders-known-value/versions/latest")
+    assert status == 200, known
+    assert sorted(r["name"] for r in known["references"]) == [
+        "common/money.proto", "google/protobuf/timestamp.proto"], known["references"]
+    status, timestamp = http_get("/subjects/google%2Fprotobuf%2Ftimestamp.proto/versions/latest")
+    assert status == 200 and "message Timestamp" in timestamp["schema"], timestamp
+    assert ProtobufDeserializer(Order, {"use.deprecated.format": False})(known_payload, known_context) == orders[1]
+
     raw = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all", "linger.ms": 0})
     reports = deliver(raw, [dict(topic="shop-orders", partition=0, value=p) for p in payloads + [line]])
     assert all(err is None for err, _ in reports), [str(err) for err, _ in reports]
