@@ -6,6 +6,9 @@
 use super::*;
 use crate::schema::protobuf::parse;
 
+#[path = "corpus.rs"]
+mod corpus;
+
 fn proto3(body: &str) -> String {
     format!("syntax = \"proto3\";\npackage shop;\n{body}")
 }
