@@ -386,6 +386,15 @@ pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u
         (Some(was), Some(became)) if was != became => format!(" ({was} → {became})"),
         _ => String::new(),
     };
+    // A required field one schema drops breaks the readers of the schema that keeps it:
+    // the other side's, whichever direction Confluent judges it in.
+    let readers_of_removed = parties(
+        match direction {
+            Direction::Backward => Direction::Forward,
+            Direction::Forward => Direction::Backward,
+        },
+        version,
+    );
     let (what, hint) = match found.kind {
         ProtoKind::PackageChanged => (
             "the package changed, so every message has another full name".to_string(),
@@ -416,7 +425,7 @@ pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u
             "Add the field as optional: proto2 `required` fields can never be added or removed compatibly.".to_string(),
         ),
         ProtoKind::RequiredFieldRemoved => (
-            format!("the required {at} is gone, and readers that still require it reject messages without it"),
+            format!("the {at} is required there, and {} do not carry it", readers_of_removed.written),
             "Keep the required field: proto2 `required` fields can never be added or removed compatibly.".to_string(),
         ),
         ProtoKind::OneofFieldRemoved => (
@@ -439,7 +448,13 @@ pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u
         old_pointer: pointer.clone(),
         new_pointer: pointer,
         field: found.field.clone(),
-        message: format!("{} cannot read {}: {what}{lines}.", p.reader, p.written),
+        message: match found.kind {
+            ProtoKind::RequiredFieldRemoved => format!(
+                "{} cannot read {}: {what}{lines}.",
+                readers_of_removed.reader, readers_of_removed.written
+            ),
+            _ => format!("{} cannot read {}: {what}{lines}.", p.reader, p.written),
+        },
         hint,
         confluent: format!(
             "{{errorType:\"{}\", description:\"{}\"}}",
