@@ -29,4 +29,5 @@ pub mod registry;
 pub mod schema;
 pub mod security;
 pub mod store;
+pub mod tail;
 pub mod validate;

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::check::encode_segment;
 use super::client::{Client, Response};
 use super::repo::{locate, Contents};
 use super::{CliError, Outcome};
@@ -110,6 +111,117 @@ pub struct ConsumeArgs {
     idle_ms: Option<u64>,
     #[command(flatten)]
     server: ServerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    topic: String,
+    /// Where to start in each partition: latest (only records that arrive from now on),
+    /// earliest, or an offset.
+    #[arg(long, default_value = "latest")]
+    from: String,
+    /// Follow this partition only.
+    #[arg(long)]
+    partition: Option<u32>,
+    /// Stop after this many records.
+    #[arg(long)]
+    max: Option<usize>,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+/// Reconnections tried in a row after a tail's stream ends or breaks off, a second apart.
+const TAIL_RECONNECTS: u32 = 5;
+
+/// Follows `GET /topics/{t}/live`, printing each record's JSON on a line of its own. When
+/// the stream ends (the server restarts, the connection drops) it reconnects from the last
+/// event's positions, so nothing is missed or printed twice.
+pub fn run_tail(args: &TailArgs) -> Result<Outcome, CliError> {
+    let client = Client::new(&args.server.server)?;
+    let mut path = format!(
+        "/topics/{}/live?from={}",
+        encode_segment(&args.topic),
+        encode_segment(&args.from)
+    );
+    if let Some(partition) = args.partition {
+        path.push_str(&format!("&partition={partition}"));
+    }
+    let mut printed = 0usize;
+    let mut last_id: Option<String> = None;
+    let mut failures = 0;
+    let stdout = std::io::stdout();
+    loop {
+        let headers: Vec<(&str, String)> = last_id.iter().map(|id| ("Last-Event-ID", id.clone())).collect();
+        let mut event = SseEvent::default();
+        let mut done = false;
+        let streamed = client.stream_lines(&path, &headers, |line| {
+            let Some(complete) = event.read(line) else {
+                return Ok(true);
+            };
+            match complete.event.as_str() {
+                "record" => {
+                    let mut out = stdout.lock();
+                    writeln!(out, "{}", complete.data)
+                        .and_then(|()| out.flush())
+                        .map_err(|e| CliError(format!("writing standard output: {e}")))?;
+                    last_id = complete.id.or(last_id.take());
+                    printed += 1;
+                    done = args.max.is_some_and(|max| printed >= max);
+                    Ok(!done)
+                }
+                "error" => Err(CliError(format!("the server stopped the tail: {}", complete.data))),
+                _ => Ok(true),
+            }
+        });
+        match streamed {
+            Ok(()) if done => return Ok(Outcome::Clean),
+            // The stream ended (the server stopped, or a proxy closed it): go on from there.
+            Ok(()) => failures = 0,
+            // A refusal (unknown topic, bad --from) will not change by asking again.
+            Err(error) if error.0.starts_with("the server answered") || error.0.starts_with("the server stopped") => {
+                return Err(error)
+            }
+            Err(error) => {
+                failures += 1;
+                if failures > TAIL_RECONNECTS {
+                    return Err(error);
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// One Server-Sent Event being read, line by line.
+#[derive(Debug, Default)]
+struct SseEvent {
+    id: Option<String>,
+    event: String,
+    data: String,
+}
+
+impl SseEvent {
+    /// Takes a line; at the blank line that ends an event, answers it (and starts anew).
+    fn read(&mut self, line: &str) -> Option<SseEvent> {
+        if line.is_empty() {
+            let complete = std::mem::take(self);
+            return (!complete.event.is_empty() || !complete.data.is_empty()).then_some(complete);
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => self.id = Some(value.to_string()),
+            "event" => self.event = value.to_string(),
+            "data" if self.data.is_empty() => self.data = value.to_string(),
+            "data" => {
+                self.data.push('\n');
+                self.data.push_str(value);
+            }
+            // Comments (a leading colon) and retry hints.
+            _ => {}
+        }
+        None
+    }
 }
 
 /// `7d`, `12h`, `30m`, `45s`, `500ms` as milliseconds; `forever` as -1.

@@ -39,6 +39,8 @@ pub struct Client {
     /// The URL as given, without a trailing slash: paths are appended to it.
     url: String,
     agent: ureq::Agent,
+    /// For answers that stream until stopped (a live tail): no overall timeout.
+    streaming: ureq::Agent,
 }
 
 /// A response: status and JSON body (`Null` when empty or not JSON).
@@ -67,19 +69,24 @@ impl Client {
         if rest.split('/').next().unwrap_or_default().is_empty() {
             return Err(CliError(format!("--server {server:?} names no host")));
         }
-        let tls = TLS.get().cloned().unwrap_or_default();
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(REQUEST_TIMEOUT))
-            // Error statuses are answers to report, with the server's message.
-            .http_status_as_error(false)
-            // The server's address is the one given; a redirect elsewhere is not followed
-            // with the credentials.
-            .max_redirects(0)
-            .tls_config(tls_config(&tls)?)
-            .build();
+        let tls = tls_config(&TLS.get().cloned().unwrap_or_default())?;
+        let agent = |timeout: Option<Duration>| {
+            ureq::Agent::config_builder()
+                .timeout_global(timeout)
+                .timeout_connect(Some(REQUEST_TIMEOUT))
+                // Error statuses are answers to report, with the server's message.
+                .http_status_as_error(false)
+                // The server's address is the one given; a redirect elsewhere is not
+                // followed with the credentials.
+                .max_redirects(0)
+                .tls_config(tls.clone())
+                .build()
+                .into()
+        };
         Ok(Client {
             url: server.trim_end_matches('/').to_string(),
-            agent: config.into(),
+            agent: agent(Some(REQUEST_TIMEOUT)),
+            streaming: agent(None),
         })
     }
 
@@ -111,6 +118,59 @@ impl Client {
     /// A GET whose body is kept as bytes (pages, files), with the response's status.
     pub fn get_bytes(&self, path: &str) -> Result<(u16, Vec<u8>), CliError> {
         self.exchange("GET", path, None, "application/json")
+    }
+
+    /// A GET whose answer streams (Server-Sent Events): each line goes to `on_line` as it
+    /// arrives, which says whether to read on. Returns when the server ends the answer or
+    /// `on_line` says stop; an error status is an error with the server's message.
+    pub fn stream_lines(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        mut on_line: impl FnMut(&str) -> Result<bool, CliError>,
+    ) -> Result<(), CliError> {
+        let mut request = ureq::http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{path}", self.url))
+            .header("Accept", "text/event-stream");
+        if let Some(authorization) = super::access::authorization() {
+            request = request.header("Authorization", authorization);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request
+            .body(())
+            .map_err(|e| CliError(format!("cannot make a request for {}{path}: {e}", self.url)))?;
+        let mut response = self
+            .streaming
+            .run(request)
+            .map_err(|e| CliError(format!("cannot reach the server at {}: {e}", self.url)))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let payload = response
+                .body_mut()
+                .with_config()
+                .limit(MAX_ANSWER_BYTES)
+                .read_to_vec()
+                .unwrap_or_default();
+            let answer = Response {
+                status,
+                body: serde_json::from_slice(&payload).unwrap_or(Value::Null),
+            };
+            return Err(CliError(format!(
+                "the server answered {status} for GET {path}: {}",
+                answer.message()
+            )));
+        }
+        let reader = std::io::BufReader::new(response.into_body().into_reader());
+        for line in std::io::BufRead::lines(reader) {
+            let line = line.map_err(|e| CliError(format!("the stream from {} broke off: {e}", self.url)))?;
+            if !on_line(&line)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn send(&self, method: &str, path: &str, body: Option<&Value>, content_type: &str) -> Result<Response, CliError> {

@@ -57,6 +57,9 @@ enum Command {
     Produce(broker::ProduceArgs),
     /// Print a topic's records as JSON lines, as a member of a consumer group.
     Consume(broker::ConsumeArgs),
+    /// Watch a topic's records arrive, decoded with the registry's schemas, as JSON lines
+    /// (no consumer group, nothing committed).
+    Tail(broker::TailArgs),
     /// Build the documentation site of a server as static files.
     Docs(docs::DocsArgs),
     /// Check a repository of schemas before merge: compatibility (against a registry or git
@@ -135,6 +138,7 @@ pub fn run() -> ExitCode {
         Command::Topics(args) => broker::run_topics(&args),
         Command::Produce(args) => broker::run_produce(&args),
         Command::Consume(args) => broker::run_consume(&args),
+        Command::Tail(args) => broker::run_tail(&args),
         Command::Docs(args) => docs::run_docs(&args),
         Command::Check(args) => check::run_check(&args),
         Command::Register(args) => register::run_register(&args),

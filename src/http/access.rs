@@ -59,7 +59,7 @@ pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<
             _ => needs(Admin, topic()),
         },
         "/topics/{topic}/partitions/{partition}" => needs(Produce, topic()),
-        "/topics/{topic}/partitions/{partition}/records" => needs(Consume, topic()),
+        "/topics/{topic}/partitions/{partition}/records" | "/topics/{topic}/live" => needs(Consume, topic()),
         r if r.starts_with("/topics/{topic}") => needs(Describe, topic()),
         // Joining, reading and committing as a group; the topics subscribed to are checked
         // by the handlers.
@@ -335,6 +335,11 @@ mod tests {
             (
                 Method::GET,
                 "/topics/{topic}/partitions/{partition}/records",
+                Requirement::Needs(Consume, topic.clone()),
+            ),
+            (
+                Method::GET,
+                "/topics/{topic}/live",
                 Requirement::Needs(Consume, topic.clone()),
             ),
             (

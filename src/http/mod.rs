@@ -14,6 +14,7 @@ mod contexts;
 mod docs_ui;
 mod encoding;
 pub mod error;
+mod live;
 pub mod media;
 pub mod metrics;
 mod params;
@@ -289,6 +290,7 @@ fn router(state: AppState) -> Router {
             "/topics/{topic}/partitions/{partition}/records",
             get(broker_api::read_partition),
         )
+        .route("/topics/{topic}/live", get(live::live))
         .route("/consumers/{group}", post(consumer_api::create_consumer))
         .route(
             "/consumers/{group}/instances/{instance}",

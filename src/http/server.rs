@@ -126,6 +126,7 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
         tls: limits.tls.clone(),
         timeout: limits.header_read_timeout,
     };
+    let draining = Draining::default();
     let mut tasks = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -138,9 +139,10 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
                         let registered = Registered { table: table.clone(), conn };
                         let handshake = handshake.clone();
                         let app = app.clone();
+                        let draining = draining.clone();
                         tasks.spawn(async move {
                             if let Some((stream, certificate)) = handshake.complete(stream, peer).await {
-                                let client = Client { address: ClientAddr(peer), certificate };
+                                let client = Client { address: ClientAddr(peer), certificate, draining };
                                 serve_connection(stream, client, registered, app, body_timeout).await;
                             }
                         });
@@ -152,6 +154,7 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: im
         }
     }
     drop(listener);
+    draining.start();
     table.order_all(DRAIN);
     while let Some(finished) = tasks.join_next().await {
         report(finished);
@@ -299,6 +302,24 @@ struct Answerer {
 struct Client {
     address: ClientAddr,
     certificate: Option<ClientCertificate>,
+    draining: Draining,
+}
+
+/// Said when the server stops, in every request's extensions: an answer that streams until
+/// its client leaves (a live tail) ends then, since shutdown waits for answers in flight.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Draining {
+    fn start(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once the server stops.
+    pub async fn started(&self) {
+        let mut receiver = self.0.subscribe();
+        let _ = receiver.wait_for(|stopping| *stopping).await;
+    }
 }
 
 /// The address a request came from, in its extensions: for the audit log.
@@ -320,6 +341,7 @@ impl hyper::service::Service<Request<Incoming>> for Answerer {
         let timeout = self.body_timeout;
         let mut request = request.map(|body| Body::new(TimedBody::new(body, timeout)));
         request.extensions_mut().insert(self.client.address);
+        request.extensions_mut().insert(self.client.draining.clone());
         if let Some(certificate) = &self.client.certificate {
             request.extensions_mut().insert(certificate.clone());
         }

@@ -34,20 +34,34 @@ fn violation(path: &str, reason: impl Into<String>) -> Violation {
 
 /// Checks that `bytes` are exactly one datum of `schema`.
 pub fn check_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<(), Violation> {
+    read_binary(schema, bytes, false).map(|_| ())
+}
+
+/// Decodes `bytes`, exactly one datum of `schema`, into Avro's JSON encoding (unions as
+/// `{"type": value}`, `bytes` and `fixed` as strings of the byte values): what
+/// [`encode_json`] reads back into the same bytes.
+pub fn decode_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, Violation> {
+    read_binary(schema, bytes, true)
+}
+
+/// One walk for checking and decoding, so they cannot disagree on what a datum is; the JSON
+/// value is built only when `build` (checking allocates nothing).
+fn read_binary(schema: &AvroSchema, bytes: &[u8], build: bool) -> Result<Value, Violation> {
     let mut decoder = Decoder {
         schema,
         bytes,
         at: 0,
         items: 0,
+        build,
     };
-    decoder.datum(schema.root(), "", 0)?;
+    let value = decoder.datum(schema.root(), "", 0)?;
     if decoder.at != bytes.len() {
         return Err(violation(
             "",
             format!("{} bytes left after the datum", bytes.len() - decoder.at),
         ));
     }
-    Ok(())
+    Ok(value)
 }
 
 struct Decoder<'a> {
@@ -55,6 +69,29 @@ struct Decoder<'a> {
     bytes: &'a [u8],
     at: usize,
     items: u64,
+    build: bool,
+}
+
+/// Avro's JSON encoding of `bytes` and `fixed`: one character per byte value.
+fn bytes_as_json(bytes: &[u8]) -> Value {
+    Value::String(bytes.iter().map(|&b| char::from(b)).collect())
+}
+
+/// The key of a union branch in Avro's JSON encoding: a named type's full name, otherwise
+/// the type's own name (`string`, `array`).
+fn branch_key(kind: &Kind) -> String {
+    match kind.name() {
+        Some(name) => match &name.namespace {
+            Some(namespace) => format!("{namespace}.{}", name.name),
+            None => name.name.clone(),
+        },
+        None => kind.type_name().to_ascii_lowercase(),
+    }
+}
+
+/// A float or double as JSON; NaN and the infinities, which JSON cannot hold, as strings.
+fn number(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or_else(|| Value::String(x.to_string()), Value::Number)
 }
 
 impl Decoder<'_> {
@@ -91,32 +128,60 @@ impl Decoder<'_> {
         usize::try_from(n).map_err(|_| violation(path, format!("negative length {n}")))
     }
 
-    fn datum(&mut self, id: NodeId, path: &str, depth: usize) -> Result<(), Violation> {
+    /// `make()` when building the JSON value, `Null` when only checking.
+    fn built(&self, make: impl FnOnce() -> Value) -> Value {
+        if self.build {
+            make()
+        } else {
+            Value::Null
+        }
+    }
+
+    fn datum(&mut self, id: NodeId, path: &str, depth: usize) -> Result<Value, Violation> {
         if depth > MAX_DEPTH {
             return Err(violation(path, "the datum nests too deep"));
         }
         match self.schema.kind(id) {
-            Kind::Null => Ok(()),
+            Kind::Null => Ok(Value::Null),
             Kind::Boolean => match self.take(1, path)?[0] {
-                0 | 1 => Ok(()),
+                b @ (0 | 1) => Ok(Value::Bool(b == 1)),
                 b => Err(violation(path, format!("{b} is not a boolean (0 or 1)"))),
             },
-            Kind::Int => self.int(path).map(|_| ()),
-            Kind::Long => self.long(path).map(|_| ()),
-            Kind::Float => self.take(4, path).map(|_| ()),
-            Kind::Double => self.take(8, path).map(|_| ()),
+            Kind::Int => self.int(path).map(Value::from),
+            Kind::Long => self.long(path).map(Value::from),
+            Kind::Float => {
+                let raw = self.take(4, path)?;
+                let x = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+                Ok(self.built(|| number(f64::from(x))))
+            }
+            Kind::Double => {
+                let raw = self.take(8, path)?;
+                let mut le = [0u8; 8];
+                le.copy_from_slice(raw);
+                Ok(self.built(|| number(f64::from_le_bytes(le))))
+            }
             Kind::Bytes => {
                 let n = self.length(path)?;
-                self.take(n, path).map(|_| ())
+                let build = self.build;
+                let raw = self.take(n, path)?;
+                Ok(if build { bytes_as_json(raw) } else { Value::Null })
             }
             Kind::String => {
                 let n = self.length(path)?;
+                let build = self.build;
                 let text = self.take(n, path)?;
-                std::str::from_utf8(text)
-                    .map(|_| ())
-                    .map_err(|_| violation(path, "a string is not valid UTF-8"))
+                let text = std::str::from_utf8(text).map_err(|_| violation(path, "a string is not valid UTF-8"))?;
+                Ok(if build {
+                    Value::String(text.to_string())
+                } else {
+                    Value::Null
+                })
             }
-            Kind::Fixed(fixed) => self.take(fixed.size as usize, path).map(|_| ()),
+            Kind::Fixed(fixed) => {
+                let build = self.build;
+                let raw = self.take(fixed.size as usize, path)?;
+                Ok(if build { bytes_as_json(raw) } else { Value::Null })
+            }
             Kind::Enum(e) => {
                 let index = self.int(path)?;
                 if index < 0 || index as usize >= e.symbols.len() {
@@ -125,7 +190,7 @@ impl Decoder<'_> {
                         format!("enum index {index} out of range (0..{})", e.symbols.len()),
                     ));
                 }
-                Ok(())
+                Ok(self.built(|| Value::String(e.symbols[index as usize].clone())))
             }
             Kind::Union { branches } => {
                 let index = self.long(path)?;
@@ -133,25 +198,51 @@ impl Decoder<'_> {
                     .ok()
                     .and_then(|i| branches.get(i))
                     .ok_or_else(|| violation(path, format!("union branch {index} does not exist")))?;
-                self.datum(*branch, path, depth + 1)
+                let value = self.datum(*branch, path, depth + 1)?;
+                if !self.build || matches!(self.schema.kind(*branch), Kind::Null) {
+                    return Ok(value);
+                }
+                let mut wrapped = serde_json::Map::new();
+                wrapped.insert(branch_key(self.schema.kind(*branch)), value);
+                Ok(Value::Object(wrapped))
             }
             Kind::Record(record) => {
+                let mut fields = serde_json::Map::new();
                 for field in &record.fields {
-                    self.datum(field.schema, &pointer::push(path, &field.name), depth + 1)?;
+                    let value = self.datum(field.schema, &pointer::push(path, &field.name), depth + 1)?;
+                    if self.build {
+                        fields.insert(field.name.clone(), value);
+                    }
                 }
-                Ok(())
+                Ok(self.built(|| Value::Object(fields)))
             }
-            Kind::Array { items } => self.blocks(path, depth, |d, i, path| {
-                d.datum(*items, &pointer::push_index(path, i), depth + 1)
-            }),
-            Kind::Map { values } => self.blocks(path, depth, |d, _, path| {
-                let n = d.length(path)?;
-                let key = d.take(n, path)?;
-                let key = std::str::from_utf8(key)
-                    .map_err(|_| violation(path, "a map key is not valid UTF-8"))?
-                    .to_string();
-                d.datum(*values, &pointer::push(path, &key), depth + 1)
-            }),
+            Kind::Array { items } => {
+                let mut values = Vec::new();
+                self.blocks(path, depth, |d, i, path| {
+                    let value = d.datum(*items, &pointer::push_index(path, i), depth + 1)?;
+                    if d.build {
+                        values.push(value);
+                    }
+                    Ok(())
+                })?;
+                Ok(self.built(|| Value::Array(values)))
+            }
+            Kind::Map { values } => {
+                let mut entries = serde_json::Map::new();
+                self.blocks(path, depth, |d, _, path| {
+                    let n = d.length(path)?;
+                    let key = d.take(n, path)?;
+                    let key = std::str::from_utf8(key)
+                        .map_err(|_| violation(path, "a map key is not valid UTF-8"))?
+                        .to_string();
+                    let value = d.datum(*values, &pointer::push(path, &key), depth + 1)?;
+                    if d.build {
+                        entries.insert(key, value);
+                    }
+                    Ok(())
+                })?;
+                Ok(self.built(|| Value::Object(entries)))
+            }
         }
     }
 
@@ -482,6 +573,9 @@ mod tests {
         // Defaults fill missing fields; the union takes {"string": …} too.
         let minimal = serde_json::json!({"id": "p-2", "amount": 1, "note": {"string": "x"}});
         check_binary(&s, &encode_json(&s, &minimal).unwrap()).unwrap();
+        // Decoding gives Avro's JSON encoding back, which encodes to the same bytes.
+        let decoded = decode_binary(&s, &bytes).unwrap();
+        assert_eq!(encode_json(&s, &decoded).unwrap(), bytes, "{decoded}");
     }
 
     #[test]

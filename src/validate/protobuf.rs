@@ -224,6 +224,18 @@ pub fn encode_json(schema: &ProtobufSchema, event: &str) -> Result<Vec<u8>, Viol
     Ok(out)
 }
 
+/// A framed body (the message-index path, then the message) decoded into proto3's JSON
+/// mapping, for people watching records arrive.
+pub fn decode_json(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::Value, Violation> {
+    let (path, payload) = message_indexes(body)?;
+    let message = schema
+        .message_at(&path)
+        .ok_or_else(|| violation("", format!("the message index {path:?} names no message of the schema")))?;
+    let decoded = DynamicMessage::decode(message.clone(), payload)
+        .map_err(|e| violation("", format!("does not decode as {}: {e}", message.full_name())))?;
+    serde_json::to_value(&decoded).map_err(|e| violation("", format!("cannot be written as JSON: {e}")))
+}
+
 /// The message-index path and the payload after it.
 fn message_indexes(body: &[u8]) -> Result<(Vec<i32>, &[u8]), Violation> {
     let mut buf = body;

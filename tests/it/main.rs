@@ -19,6 +19,7 @@ mod hostile_schemas; // schemas no validator could finish with are refused; huge
 mod json_compat; // Confluent's JSON Schema rules, as data tables
 mod kafka_clients; // real Kafka clients (kcat, confluent-kafka, kafka-python, Java) on the Kafka listener, and SIGKILL through it
 mod limits; // values in range, read budgets, consumer caps and expiry
+mod live_tail; // GET /topics/{t}/live (Server-Sent Events) with curl and herald tail: decoding, resumption, shutdown
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod registry_coherence; // two instances on one PostgreSQL database: each reads the other's writes within 100 ms
