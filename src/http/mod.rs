@@ -413,12 +413,14 @@ const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
 /// The docs pages' Content-Security-Policy: nothing but the pages' own inline script and
 /// style blocks (by hash: see `csp_hashes_match_the_templates` in the tests, which fails when
 /// a template's block changes), images from the server itself or from descriptions' https
-/// links, forms posting back to the server, and no framing by other sites.
+/// links, the topic page's live events from the server itself, forms posting back to the
+/// server, and no framing by other sites.
 const DOCS_CSP: HeaderValue = HeaderValue::from_static(concat!(
     "default-src 'none'; ",
-    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0=' 'sha256-T0ihxE8CuthpT1qPPPkM5z4DHO3ab2RTa5LIe3IkM1Y='; ",
+    "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0=' 'sha256-L5nj+czV2j6fzN1+IgxvxR2IfOZc5biv0p83K8GJh04='; ",
     "style-src 'sha256-vUkmX0ssBTjDprVtHDf2PKut2kKTu5bNmcj5K6Pm6oI='; ",
     "img-src 'self' data: https:; ",
+    "connect-src 'self'; ",
     "form-action 'self'; ",
     "base-uri 'none'; ",
     "frame-ancestors 'none'"
