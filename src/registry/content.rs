@@ -198,6 +198,12 @@ impl Core {
         context: &str,
         id: i64,
     ) -> Result<Arc<Schema>, RegistryError> {
+        // Only Protobuf texts are kept beside the stored one: other schemas need no lookup.
+        if let Some(found) = self.parsed.get(context, id) {
+            if !matches!(found.as_ref(), Schema::Protobuf(_)) {
+                return Ok(found);
+            }
+        }
         let Some(source) = queries::schema_source(conn, context, id).await? else {
             return self.stored_parsed(conn, context, id).await;
         };
