@@ -11,6 +11,7 @@
 //! - [`gate`]: the one contract gate every door (REST produce, Kafka produce) judges records
 //!   with before they are written.
 //! - [`validate`]: payloads checked against registered schemas before they are produced.
+//! - [`delivery`]: readers of the log that push: live tails and partner webhooks.
 //! - [`cli`]: the `herald` command line.
 //! - [`fuzzing`]: the untrusted inputs as functions of bytes, for the fuzz targets.
 //!
@@ -20,6 +21,7 @@ pub mod broker;
 pub mod cli;
 pub mod compat;
 pub mod config;
+pub mod delivery;
 pub mod docs;
 pub mod fuzzing;
 pub mod gate;
@@ -29,5 +31,4 @@ pub mod registry;
 pub mod schema;
 pub mod security;
 pub mod store;
-pub mod tail;
 pub mod validate;

@@ -24,6 +24,7 @@ pub mod log;
 pub mod partition;
 pub mod producers;
 mod segment;
+pub use segment::{sync_dir, write_atomically};
 mod service;
 pub mod topic;
 

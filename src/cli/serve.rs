@@ -10,6 +10,7 @@ use super::{CliError, Outcome};
 use crate::broker::log::LogConfig;
 use crate::broker::Broker;
 use crate::config::{ServeArgs, Settings};
+use crate::delivery::webhook::Webhooks;
 use crate::http::read_budget::{ReadBudget, READ_BUDGET_WAIT};
 use crate::http::server::{self, Limits};
 use crate::http::{self, AppState};
@@ -115,7 +116,11 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let max_request_bytes = settings
         .max_request_bytes
         .unwrap_or_else(|| http::default_max_request_bytes(settings.max_schema_bytes));
+    let webhooks = Webhooks::start(&settings.data_dir, broker.clone(), registry.clone())
+        .map_err(|e| CliError(format!("cannot start webhook deliveries: {e}")))?;
+    tracing::info!(subscriptions = webhooks.list(None).len(), "webhook deliveries ready");
     let state = AppState::with_broker(registry, broker.clone())
+        .with_webhooks(webhooks.clone())
         .with_public_url(public_url)
         .with_max_request_bytes(max_request_bytes)
         .with_api_profile(settings.api_profile)
@@ -192,6 +197,8 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     if let Some(kafka) = kafka {
         let _ = kafka.await;
     }
+    // Deliveries stop after the doors, committing what their endpoints acknowledged.
+    webhooks.shut_down().await;
     retention.abort();
     expiry.abort();
     let closing = broker.clone();

@@ -60,6 +60,10 @@ pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<
         },
         "/topics/{topic}/partitions/{partition}" => needs(Produce, topic()),
         "/topics/{topic}/partitions/{partition}/records" | "/topics/{topic}/live" => needs(Consume, topic()),
+        // A subscription sends the topic's records to an address outside: making or changing
+        // one is the topic's administrators' call; seeing them is describing the topic.
+        r if r.starts_with("/topics/{topic}/subscriptions") && !reading => needs(Admin, topic()),
+        "/subscriptions" => Requirement::Principal,
         r if r.starts_with("/topics/{topic}") => needs(Describe, topic()),
         // Joining, reading and committing as a group; the topics subscribed to are checked
         // by the handlers.

@@ -1,5 +1,5 @@
 //! `GET /topics/{topic}/live`: a topic's records as Server-Sent Events, as they become
-//! durable, decoded with the registry's schemas ([`crate::tail`]).
+//! durable, decoded with the registry's schemas ([`crate::delivery::tail`]).
 //!
 //! Each record is an event `record` whose data is the record as JSON and whose id holds the
 //! position after it in every partition followed, so a client that reconnects with
@@ -26,7 +26,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::server::Draining;
 use super::AppState;
-use crate::tail::{event_id, parse_event_id, Start, Tail};
+use crate::delivery::tail::{event_id, parse_event_id, Start, Tail};
 
 /// How long a tail waits for records before it says it is still there.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);

@@ -22,6 +22,7 @@ pub mod profile;
 pub mod read_budget;
 mod records_json;
 pub mod server;
+mod subscriptions_api;
 pub mod wire;
 
 use std::future::Future;
@@ -78,6 +79,9 @@ pub struct Shared {
     /// Authentication, grants and the audit log; `None`: no `[security]` configured, every
     /// caller may do everything (served on loopback addresses only).
     pub security: Option<Arc<Security>>,
+    /// Partner webhooks over the broker; `None` when the server delivers none (tests
+    /// without a data directory).
+    pub webhooks: Option<crate::delivery::webhook::Webhooks>,
 }
 
 impl std::ops::Deref for AppState {
@@ -102,6 +106,7 @@ impl AppState {
             read_budget: Default::default(),
             api_profile: ApiProfile::default(),
             security: None,
+            webhooks: None,
         }))
         .with_default_body_limit()
     }
@@ -119,6 +124,7 @@ impl AppState {
             read_budget: Default::default(),
             api_profile: ApiProfile::default(),
             security: None,
+            webhooks: None,
         }))
         .with_default_body_limit()
     }
@@ -181,6 +187,14 @@ impl AppState {
     pub fn with_security(mut self, security: Arc<Security>) -> AppState {
         if let Some(shared) = Arc::get_mut(&mut self.0) {
             shared.security = Some(security);
+        }
+        self
+    }
+
+    /// Turns partner webhooks on; call before the state is shared.
+    pub fn with_webhooks(mut self, webhooks: crate::delivery::webhook::Webhooks) -> AppState {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.webhooks = Some(webhooks);
         }
         self
     }
@@ -291,6 +305,29 @@ fn router(state: AppState) -> Router {
             get(broker_api::read_partition),
         )
         .route("/topics/{topic}/live", get(live::live))
+        .route("/subscriptions", get(subscriptions_api::list_all))
+        .route(
+            "/topics/{topic}/subscriptions",
+            get(subscriptions_api::list).post(subscriptions_api::create),
+        )
+        .route(
+            "/topics/{topic}/subscriptions/{name}",
+            get(subscriptions_api::show)
+                .put(subscriptions_api::update)
+                .delete(subscriptions_api::delete),
+        )
+        .route(
+            "/topics/{topic}/subscriptions/{name}/pause",
+            post(subscriptions_api::pause),
+        )
+        .route(
+            "/topics/{topic}/subscriptions/{name}/resume",
+            post(subscriptions_api::resume),
+        )
+        .route(
+            "/topics/{topic}/subscriptions/{name}/secret",
+            post(subscriptions_api::rotate_secret),
+        )
         .route("/consumers/{group}", post(consumer_api::create_consumer))
         .route(
             "/consumers/{group}/instances/{instance}",

@@ -31,8 +31,10 @@ mod registry_protobuf; // Protobuf subjects: text and descriptors, ?format=seria
 mod schema_parse; // parsing, canonical text and fingerprints
 mod security; // authentication, the denial matrix, filtered listings, the audit log, reloads
 mod security_serve; // the real binary: exposure refusals, users and tokens commands, client credentials, the Python client
-mod serve; // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
+mod serve;
+mod webhooks; // partner webhooks against a scripted receiver: signatures, order, retries, pauses, dead letters, rotation, SIGKILL // the real `herald serve` process: signals, restarts, two processes on PostgreSQL
 
 pub mod certs;
 pub mod registry_support;
 pub mod support;
+pub mod webhook_receiver;

@@ -14,6 +14,7 @@ use base64_simd::STANDARD as BASE64;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::broker::batch::StoredRecord;
 use crate::broker::partition::arrivals;
 use crate::broker::BrokerError;
 use crate::broker::Topic;
@@ -65,12 +66,15 @@ pub struct TailRecord {
     pub key_schema_id: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_schema_id: Option<u32>,
+    /// The record's headers in order (names may repeat), values shown as payloads are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, Option<Value>)>,
 }
 
 /// Following some partitions of one topic.
 pub struct Tail {
     topic: Arc<Topic>,
-    registry: Registry,
+    decoder: Decoder,
     /// (partition, next offset to show).
     positions: Vec<(u32, i64)>,
 }
@@ -104,8 +108,8 @@ impl Tail {
             positions.push((partition, from));
         }
         Ok(Tail {
+            decoder: Decoder::new(topic.clone(), registry),
             topic,
-            registry,
             positions,
         })
     }
@@ -132,7 +136,7 @@ impl Tail {
         }
     }
 
-    fn read(&mut self) -> Result<Vec<(u32, crate::broker::batch::StoredRecord)>, BrokerError> {
+    fn read(&mut self) -> Result<Vec<(u32, StoredRecord)>, BrokerError> {
         let mut out = Vec::new();
         for (partition, next) in &mut self.positions {
             let records = self.topic.fetch(*partition, *next, READ_BYTES)?;
@@ -144,13 +148,46 @@ impl Tail {
         Ok(out)
     }
 
-    async fn decode(&self, records: Vec<(u32, crate::broker::batch::StoredRecord)>) -> Vec<TailRecord> {
+    async fn decode(&self, records: Vec<(u32, StoredRecord)>) -> Vec<TailRecord> {
         let mut out = Vec::with_capacity(records.len());
         for (partition, stored) in records {
-            let record = stored.record;
-            let (key, key_schema_id) = self.payload(Part::Key, record.key.as_deref()).await;
-            let (value, value_schema_id) = self.payload(Part::Value, record.value.as_deref()).await;
-            out.push(TailRecord {
+            out.push(self.decoder.record(partition, &stored).await.record);
+        }
+        out
+    }
+}
+
+/// A record decoded, and why its key or value could not be when one could not (they are
+/// then shown as base64 with the reason inside the record).
+pub struct Decoded {
+    pub record: TailRecord,
+    pub undecodable: Option<String>,
+}
+
+/// Turns a topic's stored records into JSON with the registry's schemas: what a tail shows
+/// and what a JSON webhook sends.
+pub struct Decoder {
+    topic: Arc<Topic>,
+    registry: Registry,
+}
+
+impl Decoder {
+    pub fn new(topic: Arc<Topic>, registry: Registry) -> Decoder {
+        Decoder { topic, registry }
+    }
+
+    pub async fn record(&self, partition: u32, stored: &StoredRecord) -> Decoded {
+        let record = &stored.record;
+        let (key, key_schema_id, key_error) = self.payload(Part::Key, record.key.as_deref()).await;
+        let (value, value_schema_id, value_error) = self.payload(Part::Value, record.value.as_deref()).await;
+        let undecodable = match (key_error, value_error) {
+            (None, None) => None,
+            (Some(key), None) => Some(format!("key: {key}")),
+            (None, Some(value)) => Some(format!("value: {value}")),
+            (Some(key), Some(value)) => Some(format!("key: {key}; value: {value}")),
+        };
+        Decoded {
+            record: TailRecord {
                 topic: self.topic.config.name.clone(),
                 partition,
                 offset: stored.offset,
@@ -159,21 +196,26 @@ impl Tail {
                 value,
                 key_schema_id,
                 value_schema_id,
-            });
+                headers: record
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.as_deref().map(unframed)))
+                    .collect(),
+            },
+            undecodable,
         }
-        out
     }
 
     /// A key or value as JSON: a framed payload decoded with the schema its id names (in
     /// the context of the part's configured subject, as the gate reads it); unframed JSON as
     /// itself; other text as a string; other bytes as `{"base64": …}`. A payload that does
     /// not decode is shown with the reason, never dropped.
-    async fn payload(&self, part: Part, bytes: Option<&[u8]>) -> (Value, Option<u32>) {
+    async fn payload(&self, part: Part, bytes: Option<&[u8]>) -> (Value, Option<u32>, Option<String>) {
         let Some(bytes) = bytes else {
-            return (Value::Null, None);
+            return (Value::Null, None, None);
         };
         let Some(id) = framed_id(bytes) else {
-            return (unframed(bytes), None);
+            return (unframed(bytes), None, None);
         };
         let context = context_of(subject::configured(&self.topic.config, part));
         let body = &bytes[5..];
@@ -186,10 +228,11 @@ impl Tail {
             },
         };
         match decoded {
-            Ok(value) => (value, Some(id)),
+            Ok(value) => (value, Some(id), None),
             Err(reason) => (
                 serde_json::json!({"undecodable": reason, "base64": BASE64.encode_to_string(bytes)}),
                 Some(id),
+                Some(reason),
             ),
         }
     }

@@ -1,0 +1,229 @@
+//! One keep-alive HTTP/1.1 connection to a subscription's endpoint, over TLS for `https`.
+//!
+//! Each delivery lane holds its own: requests on one lane go one at a time (that is what
+//! keeps a partition's order), and a kept-alive connection saves a handshake per record.
+//! Redirects are not followed (a 3xx is the endpoint's failure): a receiver that moved is
+//! re-pointed by its operator, not by whoever answers.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST, RETRY_AFTER, USER_AGENT};
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+
+use super::policy::Outcome;
+
+/// How much of an answer's body is read (and thrown away) at most.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Where requests go, read from the subscription's URL.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    host: String,
+    port: u16,
+    tls: bool,
+    /// The `Host` header: the URL's authority as written.
+    authority: HeaderValue,
+    /// Path and query, what the request line carries.
+    target: Uri,
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Endpoint, String> {
+        let uri: Uri = url.parse().map_err(|e| format!("url {url:?}: {e}"))?;
+        let authority = uri.authority().ok_or_else(|| format!("url {url:?} has no host"))?;
+        let tls = uri.scheme_str() == Some("https");
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let target = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|e| format!("url {url:?}: {e}"))?;
+        Ok(Endpoint {
+            authority: HeaderValue::from_str(authority.as_str()).map_err(|e| format!("url {url:?}: {e}"))?,
+            host,
+            port,
+            tls,
+            target,
+        })
+    }
+}
+
+/// A lane's connection to its endpoint, opened when first needed and again after a failure.
+pub struct Sender {
+    endpoint: Endpoint,
+    connection: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Sender {
+    pub fn new(endpoint: Endpoint) -> Sender {
+        Sender {
+            endpoint,
+            connection: None,
+        }
+    }
+
+    /// POSTs `body` with `headers`; the whole exchange (connecting included) within `timeout`.
+    pub async fn post(
+        &mut self,
+        content_type: &'static str,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Outcome {
+        match tokio::time::timeout(timeout, self.exchange(content_type, headers, body)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(error)) => {
+                self.connection = None;
+                Outcome::Failed(error)
+            }
+            Err(_) => {
+                self.connection = None;
+                Outcome::Failed(format!("no answer within {} ms", timeout.as_millis()))
+            }
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        content_type: &'static str,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: Bytes,
+    ) -> Result<Outcome, String> {
+        let mut connection = match self.connection.take() {
+            Some(connection) if !connection.is_closed() => connection,
+            _ => self.connect().await?,
+        };
+        connection
+            .ready()
+            .await
+            .map_err(|e| format!("connection to {}:{} lost: {e}", self.endpoint.host, self.endpoint.port))?;
+        let mut request = Request::post(self.endpoint.target.clone())
+            .header(HOST, self.endpoint.authority.clone())
+            .header(CONTENT_TYPE, content_type)
+            .header(USER_AGENT, concat!("herald/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())?;
+        request.headers_mut().extend(headers);
+        let response = connection
+            .send_request(request)
+            .await
+            .map_err(|e| format!("request to {}:{} failed: {e}", self.endpoint.host, self.endpoint.port))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // Read the answer to its end so the connection can carry the next request; one
+        // past the cap is not worth keeping the connection for.
+        let complete = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .is_ok();
+        if complete {
+            self.connection = Some(connection);
+        }
+        Ok(if (200..300).contains(&status) {
+            Outcome::Delivered
+        } else {
+            Outcome::Status { status, retry_after }
+        })
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+        let Endpoint { host, port, tls, .. } = &self.endpoint;
+        let tcp = TcpStream::connect((host.as_str(), *port))
+            .await
+            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        if *tls {
+            let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host}: {e}"))?;
+            let stream = tokio_rustls::TlsConnector::from(client_config())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS with {host}:{port} failed: {e}"))?;
+            handshake(stream).await
+        } else {
+            handshake(tcp).await
+        }
+    }
+}
+
+async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake failed: {e}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// The TLS client settings every endpoint shares: the public web's CAs, plus those of
+/// `HERALD_WEBHOOK_CA_FILE` (a PEM file) for endpoints behind a private CA.
+fn client_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Some(path) = std::env::var_os("HERALD_WEBHOOK_CA_FILE") {
+                use rustls::pki_types::pem::PemObject;
+                match rustls::pki_types::CertificateDer::pem_file_iter(&path) {
+                    Ok(certificates) => {
+                        for certificate in certificates.flatten() {
+                            if let Err(error) = roots.add(certificate) {
+                                tracing::warn!(%error, "a certificate of HERALD_WEBHOOK_CA_FILE was not added");
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "HERALD_WEBHOOK_CA_FILE cannot be read"),
+                }
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            Arc::new(
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .expect("ring supports the default protocol versions")
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_read_host_port_and_target() {
+        let e = Endpoint::parse("https://hooks.example/in?x=1").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.tls, e.target.to_string().as_str()),
+            ("hooks.example", 443, true, "/in?x=1")
+        );
+        let e = Endpoint::parse("http://[::1]:9000").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.tls, e.target.to_string().as_str()),
+            ("::1", 9000, false, "/")
+        );
+        assert_eq!(e.authority, "[::1]:9000");
+    }
+}
