@@ -14,6 +14,7 @@ mod findings;
 mod register;
 mod repo;
 mod serve;
+mod subscriptions;
 mod validate;
 
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ enum Command {
     /// Watch a topic's records arrive, decoded with the registry's schemas, as JSON lines
     /// (no consumer group, nothing committed).
     Tail(broker::TailArgs),
+    /// Manage partner webhook subscriptions: create, list, show, update, pause, resume,
+    /// rotate-secret, delete.
+    Subscriptions(subscriptions::SubscriptionsArgs),
     /// Build the documentation site of a server as static files.
     Docs(docs::DocsArgs),
     /// Check a repository of schemas before merge: compatibility (against a registry or git
@@ -139,6 +143,7 @@ pub fn run() -> ExitCode {
         Command::Produce(args) => broker::run_produce(&args),
         Command::Consume(args) => broker::run_consume(&args),
         Command::Tail(args) => broker::run_tail(&args),
+        Command::Subscriptions(args) => subscriptions::run_subscriptions(&args),
         Command::Docs(args) => docs::run_docs(&args),
         Command::Check(args) => check::run_check(&args),
         Command::Register(args) => register::run_register(&args),

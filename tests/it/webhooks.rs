@@ -605,3 +605,108 @@ fn subscriptions_survive_a_restart_and_many_share_the_server_without_threads() {
     );
     let _ = http(&server.address, "GET", "/health", None);
 }
+
+/// `herald subscriptions …` against a server, as an operator runs it.
+#[test]
+fn the_subscriptions_command_manages_a_subscription_end_to_end() {
+    let server = Server::start(&[]);
+    let receiver = Receiver::start();
+    create_topic(&server, "shipments", 2);
+    let herald = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg("subscriptions")
+            .args(args)
+            .env("HERALD_SERVER", format!("http://{}", server.address))
+            .env_remove("HERALD_WEBHOOK_SECRET")
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let url = receiver.url("/ship");
+    let (code, out, err) = herald(&[
+        "create",
+        "shipments",
+        "carrier",
+        "--url",
+        &url,
+        "--from",
+        "earliest",
+        "--rate-limit",
+        "100",
+        "--max-attempts",
+        "4",
+        "--initial-backoff",
+        "50ms",
+        "--max-backoff",
+        "2s",
+        "--timeout",
+        "3s",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("signing secret (shown once): "))
+        .expect("the secret is printed")
+        .to_string();
+    produce(&server, "shipments", 0..3, None);
+    let got = receiver.wait_delivered(3, Duration::from_secs(10));
+    assert!(got.iter().all(|r| r.signed_by(&secret)));
+
+    let (code, out, _) = herald(&["list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("shipments") && out.contains("carrier") && out.contains("active"),
+        "{out}"
+    );
+    let (code, out, _) = herald(&["show", "shipments", "carrier"]);
+    assert_eq!(code, 0);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (shown["rate_limit"].as_i64(), shown["max_attempts"].as_i64()),
+        (Some(100), Some(4))
+    );
+    assert_eq!(
+        (shown["initial_backoff_ms"].as_i64(), shown["timeout_ms"].as_i64()),
+        (Some(50), Some(3000))
+    );
+
+    let (code, _, err) = herald(&["pause", "shipments", "carrier", "--cause", "carrier migration"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = herald(&["list", "shipments"]);
+    assert!(out.contains("paused"), "{out}");
+    assert_eq!(
+        subscription(&server, "shipments", "carrier")["paused"]["cause"],
+        "carrier migration"
+    );
+    let (code, _, err) = herald(&["resume", "shipments", "carrier"]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, _) = herald(&["rotate-secret", "shipments", "carrier", "--previous-valid-for", "0s"]);
+    assert_eq!(code, 0);
+    let rotated = out
+        .trim()
+        .strip_prefix("new signing secret (shown once): ")
+        .unwrap()
+        .to_string();
+    produce(&server, "shipments", 3..4, None);
+    let got = receiver.wait_delivered(4, Duration::from_secs(10));
+    assert!(got[3].signed_by(&rotated) && !got[3].signed_by(&secret));
+
+    let (code, out, _) = herald(&["update", "shipments", "carrier", "--format", "raw"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"raw\""), "{out}");
+    let (code, _, err) = herald(&["update", "shipments", "carrier", "--url", "http://partner.example/"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("422") && err.contains("must use https"), "{err}");
+    let (code, _, err) = herald(&["show", "shipments", "nobody"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("404"), "{err}");
+    let (code, _, _) = herald(&["delete", "shipments", "carrier"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = herald(&["list"]);
+    assert!(!out.contains("carrier"), "{out}");
+}
