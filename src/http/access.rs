@@ -347,6 +347,27 @@ mod tests {
                 Requirement::Needs(Consume, topic.clone()),
             ),
             (
+                Method::POST,
+                "/topics/{topic}/subscriptions",
+                Requirement::Needs(Admin, topic.clone()),
+            ),
+            (
+                Method::POST,
+                "/topics/{topic}/subscriptions/{name}/resume",
+                Requirement::Needs(Admin, topic.clone()),
+            ),
+            (
+                Method::DELETE,
+                "/topics/{topic}/subscriptions/{name}",
+                Requirement::Needs(Admin, topic.clone()),
+            ),
+            (
+                Method::GET,
+                "/topics/{topic}/subscriptions/{name}",
+                Requirement::Needs(Describe, topic.clone()),
+            ),
+            (Method::GET, "/subscriptions", Requirement::Principal),
+            (
                 Method::GET,
                 "/topics/{topic}/partitions/{partition}/offsets",
                 Requirement::Needs(Describe, topic),
@@ -375,6 +396,12 @@ mod tests {
         assert!(audited_route(Method::PUT, "/config"));
         assert!(audited_route(Method::POST, "/topics"));
         assert!(audited_route(Method::PATCH, "/topics/{topic}"));
+        assert!(audited_route(Method::POST, "/topics/{topic}/subscriptions"));
+        assert!(audited_route(
+            Method::POST,
+            "/topics/{topic}/subscriptions/{name}/secret"
+        ));
+        assert!(!audited_route(Method::GET, "/topics/{topic}/subscriptions"));
         assert!(audited_route(
             Method::POST,
             "/consumers/{group}/instances/{instance}/positions"

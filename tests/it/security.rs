@@ -116,7 +116,14 @@ async fn secured_with(adjust: impl FnOnce(SecuritySettings) -> SecuritySettings)
     });
     let security = Arc::new(Security::open(settings, &dir).expect("open security"));
     let for_state = security.clone();
-    let r = TestRegistry::with_broker_and(&dir, move |state| state.with_security(for_state)).await;
+    let hooks_dir = dir.clone();
+    let r = TestRegistry::with_broker_and(&dir, move |state| {
+        let broker = state.broker.clone().expect("a broker");
+        let hooks = herald::delivery::webhook::Webhooks::start(&hooks_dir, broker, state.registry.clone())
+            .expect("start webhooks");
+        state.with_security(for_state).with_webhooks(hooks)
+    })
+    .await;
     Secured { r, security, dir }
 }
 
@@ -412,6 +419,30 @@ async fn the_denial_matrix() {
             Some(json!({"mode": "READWRITE"})),
             [true, false, false, false],
         ),
+        (
+            Method::POST,
+            "/topics/payments/subscriptions",
+            Some(json!({"name": "partner", "url": "https://partner.example/in"})),
+            [true, false, false, false],
+        ),
+        (
+            Method::GET,
+            "/topics/payments/subscriptions/partner",
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/topics/payments/subscriptions/partner/pause",
+            Some(json!({})),
+            [true, false, false, false],
+        ),
+        (
+            Method::GET,
+            "/topics/orders/subscriptions",
+            None,
+            [true, true, true, false],
+        ),
         (Method::GET, "/topics/orders", None, [true, true, true, false]),
         (Method::GET, "/topics/payments", None, [true, true, true, true]),
         (
@@ -495,6 +526,26 @@ async fn the_denial_matrix() {
             }
         }
     }
+    // Subscriptions are listed as their topics are described.
+    let reply = s
+        .as_user(
+            "root",
+            Method::POST,
+            "/topics/orders/subscriptions",
+            Some(&json!({"name": "erp", "url": "https://erp.example/in"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let listed = s.as_user("payments", Method::GET, "/subscriptions", None).await.ok();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["partner"], "{listed}");
+    let listed = s.as_user("root", Method::GET, "/subscriptions", None).await.ok();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     // Topic creation names its topic in the body: checked once it is read.
     let message = s
         .as_user("dev", Method::POST, "/topics", Some(&json!({"name": "new"})))
