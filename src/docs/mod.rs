@@ -74,6 +74,8 @@ pub struct Docs {
     /// Field tables by schema id. A schema id's content and metadata never change, so
     /// entries never go stale; the catalog searches every topic's fields on every request.
     fields: Mutex<FieldTables>,
+    /// Webhook subscriptions, shown on their topics' pages.
+    webhooks: Option<crate::delivery::webhook::Webhooks>,
 }
 
 /// A subject's version with its parsed schema.
@@ -88,7 +90,21 @@ impl Docs {
             registry,
             broker,
             fields: Mutex::new(HashMap::new()),
+            webhooks: None,
         }
+    }
+
+    /// Shows webhook subscriptions on topic pages.
+    pub fn set_webhooks(&mut self, webhooks: crate::delivery::webhook::Webhooks) {
+        self.webhooks = Some(webhooks);
+    }
+
+    /// A topic's webhook subscriptions as its page shows them.
+    fn webhooks(&self, topic: &str) -> Vec<WebhookRow> {
+        let Some(webhooks) = &self.webhooks else {
+            return Vec::new();
+        };
+        webhooks.list(Some(topic)).iter().map(WebhookRow::from_view).collect()
     }
 
     fn topics(&self) -> Vec<Arc<Topic>> {
@@ -333,6 +349,7 @@ impl Docs {
             versions,
             changelog,
             groups,
+            webhooks: self.webhooks(name),
             summary,
         })
     }

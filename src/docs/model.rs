@@ -130,6 +130,59 @@ pub struct GroupLag {
     pub lag: i64,
 }
 
+/// A webhook subscription on its topic's page: where it delivers, how it is doing.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookRow {
+    pub name: String,
+    /// The endpoint without its query (partners put tokens there).
+    pub endpoint: String,
+    pub format: String,
+    pub state: String,
+    pub paused_cause: Option<String>,
+    pub lag: i64,
+    pub delivered: u64,
+    pub dead_lettered: u64,
+    pub dead_letter_topic: Option<String>,
+    pub last_error: Option<String>,
+    /// RFC 3339, UTC.
+    pub last_error_at: Option<String>,
+    pub next_retry: Option<String>,
+}
+
+impl WebhookRow {
+    pub fn from_view(view: &crate::delivery::webhook::View) -> WebhookRow {
+        let when = |ms: i64| crate::security::expiry::rfc3339(u64::try_from(ms / 1000).unwrap_or(0));
+        let state = serde_json::to_value(view.status.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        WebhookRow {
+            name: view.name.clone(),
+            endpoint: view.url.split(['?', '#']).next().unwrap_or_default().to_string(),
+            format: if view.format == crate::delivery::webhook::Format::Raw {
+                "raw"
+            } else {
+                "json"
+            }
+            .to_string(),
+            state,
+            paused_cause: view.paused.as_ref().map(|p| p.cause.clone()),
+            lag: view.lag,
+            delivered: view.status.delivered,
+            dead_lettered: view.status.dead_lettered,
+            dead_letter_topic: view.dead_letter_topic.clone(),
+            last_error: view.status.last_error.as_ref().map(|e| {
+                format!(
+                    "{} (partition {}, offset {}, attempt {})",
+                    e.message, e.partition, e.offset, e.attempt
+                )
+            }),
+            last_error_at: view.status.last_error.as_ref().map(|e| when(e.at)),
+            next_retry: view.status.next_retry_at.map(when),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PartitionLag {
     pub partition: u32,
@@ -155,6 +208,7 @@ pub struct TopicPage {
     /// The latest version against the one before it.
     pub changelog: Option<Changelog>,
     pub groups: Vec<GroupLag>,
+    pub webhooks: Vec<WebhookRow>,
     /// How to reach the topic: addresses and ready-to-copy client snippets.
     pub clients: Clients,
 }

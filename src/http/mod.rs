@@ -194,6 +194,7 @@ impl AppState {
     /// Turns partner webhooks on; call before the state is shared.
     pub fn with_webhooks(mut self, webhooks: crate::delivery::webhook::Webhooks) -> AppState {
         if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.docs.set_webhooks(webhooks.clone());
             shared.webhooks = Some(webhooks);
         }
         self

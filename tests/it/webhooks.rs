@@ -69,6 +69,17 @@ fn wait_subscription(server: &Server, topic: &str, name: &str, what: &str, done:
     }
 }
 
+/// A page's text (one GET, connection closed after).
+fn page(server: &Server, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(&server.address).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text
+}
+
 /// Per partition, the offsets in the order they were delivered.
 fn by_partition(received: &[Received]) -> BTreeMap<u32, Vec<i64>> {
     let mut out: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
@@ -249,6 +260,20 @@ fn a_failing_endpoint_is_retried_then_the_subscription_pauses_with_the_cause_and
     );
     assert_eq!(status, 200, "{paused}");
     assert_eq!(paused["paused"]["cause"], "partner maintenance");
+
+    // The topic page shows the subscription's state, endpoint and last error.
+    let html = page(&server, "/ui/topics/orders.html");
+    let section = &html[html.find("id=\"webhooks\"").expect("a webhooks section")..];
+    assert!(section.contains("id=\"webhook-erp\""), "{section}");
+    assert!(
+        section.contains(&format!(
+            "<code>http:&#x2f;&#x2f;127.0.0.1:{}&#x2f;in</code>",
+            receiver.port
+        )),
+        "{section}"
+    );
+    assert!(section.contains("paused: partner maintenance"), "{section}");
+    assert!(section.contains("cannot connect"), "the last error is shown: {section}");
 }
 
 #[test]
@@ -326,6 +351,8 @@ fn the_dead_letter_topic_takes_poison_records_and_without_one_the_subscription_p
         "{cause}"
     );
     assert_eq!(view["lag"], 3);
+    let html = page(&server, "/ui/topics/events.html");
+    assert!(html.contains("1 dead-lettered to events.dlq"), "{html}");
 }
 
 #[test]

@@ -1,0 +1,3 @@
+module herald-bench/webhookreceiver
+
+go 1.22
