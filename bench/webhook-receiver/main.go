@@ -84,17 +84,18 @@ type collector struct {
 	bad       int // bodies that did not parse
 	first     time.Time
 	last      time.Time
-	conns     int64 // connections opened to the receiver
+	conns     map[string]struct{} // client addresses that delivered records
 	readyFlag atomic.Bool
 }
 
 func newCollector() *collector {
-	return &collector{seen: make(map[[2]int64]struct{}, 1<<18)}
+	return &collector{seen: make(map[[2]int64]struct{}, 1<<18), conns: map[string]struct{}{}}
 }
 
-func (c *collector) add(now time.Time, r *record) {
+func (c *collector) add(now time.Time, from string, r *record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.conns[from] = struct{}{}
 	if r.Value.M != 1 {
 		c.warm++
 		return
@@ -154,7 +155,7 @@ func (c *collector) summary() string {
 	return fmt.Sprintf("received=%d rate=%.0f dups=%d warmup=%d bad=%d conns=%d "+
 		"ts_p50=%s ts_p90=%s ts_p99=%s ts_p999=%s ts_max=%s "+
 		"sent_p50=%s sent_p90=%s sent_p99=%s sent_p999=%s sent_max=%s",
-		n, rate, c.dups, c.warm, c.bad, atomic.LoadInt64(&c.conns),
+		n, rate, c.dups, c.warm, c.bad, len(c.conns),
 		f(percentile(ts, 50)), f(percentile(ts, 90)), f(percentile(ts, 99)), f(percentile(ts, 99.9)), f(percentile(ts, 100)),
 		f(percentile(sent, 50)), f(percentile(sent, 90)), f(percentile(sent, 99)), f(percentile(sent, 99.9)), f(percentile(sent, 100)))
 }
@@ -198,7 +199,7 @@ func receive(args []string) error {
 		if err != nil || json.Unmarshal(body, &envelope) != nil || envelope.Type != "herald.record" {
 			c.failed()
 		} else {
-			c.add(now, &envelope.Data)
+			c.add(now, r.RemoteAddr, &envelope.Data)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -206,15 +207,7 @@ func receive(args []string) error {
 	if err != nil {
 		return err
 	}
-	server := &http.Server{
-		Handler:     mux,
-		IdleTimeout: 5 * time.Minute,
-		ConnState: func(_ net.Conn, state http.ConnState) {
-			if state == http.StateNew {
-				atomic.AddInt64(&c.conns, 1)
-			}
-		},
-	}
+	server := &http.Server{Handler: mux, IdleTimeout: 5 * time.Minute}
 	fmt.Fprintf(os.Stderr, "receiver listening on http://%s\n", ln.Addr())
 	return server.Serve(ln)
 }
@@ -247,7 +240,6 @@ func tail(args []string) error {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		return fmt.Errorf("live tail answered %s (%s)", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	atomic.AddInt64(&c.conns, 1)
 	reader := bufio.NewReaderSize(resp.Body, 1<<20)
 	event := ""
 	var data []byte
@@ -267,7 +259,7 @@ func tail(args []string) error {
 				if json.Unmarshal(data, &r) != nil {
 					c.failed()
 				} else {
-					c.add(time.Now(), &r)
+					c.add(time.Now(), "live", &r)
 				}
 			} else if event == "end" || event == "error" {
 				return fmt.Errorf("live tail sent %s: %s", event, data)

@@ -77,6 +77,9 @@ pub struct ChannelSource {
     pub key: Option<MessageSchema>,
     pub value: Option<MessageSchema>,
     pub examples: Vec<Example>,
+    /// The topic's webhook subscriptions (name, format): when there are any, the document
+    /// describes the webhook channel their endpoints receive.
+    pub webhooks: Vec<(String, String)>,
 }
 
 /// Component names allow `[A-Za-z0-9.\-_]`; Kafka topic names use exactly those.
@@ -200,6 +203,9 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, endpoints: &Endp
                 "messages": channel_messages,
             }),
         );
+        if !source.webhooks.is_empty() {
+            add_webhook_channel(source, &id, &mut channel_map, &mut operations, &mut messages);
+        }
         channel_map.insert(id, channel);
     }
     let title = match only {
@@ -229,6 +235,103 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, endpoints: &Endp
         }
     }
     document
+}
+
+/// The version of AsyncAPI's HTTP bindings the document uses.
+const HTTP_BINDING_VERSION: &str = "0.3.0";
+
+/// What a webhook subscription's endpoint receives: one POST per record, signed with
+/// Standard Webhooks headers, the record decoded into an envelope (JSON subscriptions; raw
+/// ones get the value's bytes with the coordinates in headers). The address is null: each
+/// subscription has its own endpoint.
+fn add_webhook_channel(
+    source: &ChannelSource,
+    id: &str,
+    channels: &mut Map<String, Value>,
+    operations: &mut Map<String, Value>,
+    messages: &mut Map<String, Value>,
+) {
+    let topic = &source.config.name;
+    let channel_id = format!("{id}.webhook");
+    let value_note = match &source.value {
+        Some(_) => format!("The record's value decoded as JSON with its schema (message {id}.value)."),
+        None => "The record's value: JSON as produced, text as a string, other bytes as {\"base64\": …}.".to_string(),
+    };
+    let header = |description: &str| json!({"type": "string", "description": description});
+    messages.insert(
+        channel_id.clone(),
+        json!({
+            "name": format!("{topic}-webhook"),
+            "title": format!("{topic} record, delivered by webhook"),
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "required": ["webhook-id", "webhook-timestamp", "webhook-signature"],
+                "properties": {
+                    "webhook-id": header("<topic>-<partition>-<offset>: the same on every retry of a record, for deduplication."),
+                    "webhook-timestamp": header("Unix seconds when the request was sent."),
+                    "webhook-signature": header("v1,<base64 HMAC-SHA256 of id.timestamp.body> per signing secret, space-separated."),
+                    "herald-subscription": header("The subscription's name."),
+                    "herald-topic": header("The topic."),
+                    "herald-partition": header("The record's partition."),
+                    "herald-offset": header("The record's offset."),
+                },
+            },
+            "payload": {
+                "schemaFormat": "application/schema+json;version=draft-07",
+                "schema": {
+                    "type": "object",
+                    "required": ["type", "timestamp", "data"],
+                    "properties": {
+                        "type": {"const": "herald.record"},
+                        "timestamp": {"type": "string", "format": "date-time", "description": "The record's timestamp."},
+                        "data": {
+                            "type": "object",
+                            "required": ["topic", "partition", "offset", "timestamp", "key", "value"],
+                            "properties": {
+                                "topic": {"type": "string"},
+                                "partition": {"type": "integer", "minimum": 0},
+                                "offset": {"type": "integer", "minimum": 0},
+                                "timestamp": {"type": "integer", "description": "Milliseconds since the Unix epoch."},
+                                "key": {"description": "The record's key, decoded as the value is."},
+                                "value": {"description": value_note},
+                                "key_schema_id": {"type": "integer"},
+                                "value_schema_id": {"type": "integer"},
+                                "headers": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
+                            },
+                        },
+                    },
+                },
+            },
+        }),
+    );
+    let subscriptions: Vec<Value> = source
+        .webhooks
+        .iter()
+        .map(|(name, format)| json!({"name": name, "format": format}))
+        .collect();
+    channels.insert(
+        channel_id.clone(),
+        json!({
+            "address": null,
+            "title": format!("{topic} webhook"),
+            "description": format!(
+                "Herald POSTs each record of {topic} to every subscription's endpoint, in partition order, at least once; a receiver answers 2xx to acknowledge."
+            ),
+            "messages": {channel_id.clone(): {"$ref": format!("#/components/messages/{channel_id}")}},
+            "x-subscriptions": subscriptions,
+        }),
+    );
+    operations.insert(
+        format!("webhook.{id}"),
+        json!({
+            "action": "send",
+            "channel": {"$ref": format!("#/channels/{channel_id}")},
+            "summary": format!("Deliver {topic}'s records to webhook subscribers"),
+            "bindings": {"http": {"method": "POST", "bindingVersion": HTTP_BINDING_VERSION}},
+            "messages": [{"$ref": format!("#/channels/{channel_id}/messages/{channel_id}")}],
+        }),
+    );
 }
 
 /// Points a document's servers at `endpoints` (a static site published under another

@@ -536,7 +536,13 @@ impl Docs {
                 Some(loaded) => examples(&config, &loaded.schema, &self.reference_texts(loaded).await?).0,
                 None => Vec::new(),
             };
+            let webhooks = self
+                .webhooks(&config.name)
+                .into_iter()
+                .map(|row| (row.name, row.format))
+                .collect();
             channels.push(asyncapi::ChannelSource {
+                webhooks,
                 key: key.map(|l| asyncapi::MessageSchema::new(&l.version, &l.schema)),
                 value: value.map(|l| asyncapi::MessageSchema::new(&l.version, &l.schema)),
                 examples,

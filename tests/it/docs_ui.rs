@@ -1163,7 +1163,7 @@ async fn asyncapi_export_has_a_channel_message_and_operations_per_topic() {
 
 /// Runs `tests/asyncapi/check.mjs` (the official `@asyncapi/parser`, with its Avro schema
 /// parser) over the documents, when `.ci/run` has installed it.
-fn check_with_asyncapi_parser(documents: &[(&str, String)]) {
+pub(crate) fn check_with_asyncapi_parser(documents: &[(&str, String)]) {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asyncapi");
     if !tool.join("node_modules/@asyncapi/parser").is_dir() {
         crate::support::skip("the @asyncapi/parser check needs `npm ci --prefix tests/asyncapi` (as .ci/run does)");

@@ -165,6 +165,27 @@ fn records_arrive_signed_in_partition_order_and_progress_is_committed() {
     let (_, listed) = server.call("GET", "/subscriptions", None);
     assert_eq!(listed[0]["name"], "acme");
     assert_eq!(listed[0]["description"], "ACME's ledger");
+
+    // AsyncAPI describes what the subscribers receive, and the official parser takes it.
+    let asyncapi = page(&server, "/asyncapi/payments.json");
+    let text = &asyncapi[asyncapi.find("\r\n\r\n").unwrap() + 4..];
+    let doc: Value = serde_json::from_str(text).unwrap();
+    let channel = &doc["channels"]["payments.webhook"];
+    assert_eq!(channel["address"], Value::Null, "{channel}");
+    assert_eq!(channel["x-subscriptions"], json!([{"name": "acme", "format": "json"}]));
+    let operation = &doc["operations"]["webhook.payments"];
+    assert_eq!(operation["action"], "send");
+    assert_eq!(operation["bindings"]["http"]["method"], "POST");
+    let message = &doc["components"]["messages"]["payments.webhook"];
+    assert_eq!(
+        message["headers"]["required"],
+        json!(["webhook-id", "webhook-timestamp", "webhook-signature"])
+    );
+    assert_eq!(
+        message["payload"]["schema"]["properties"]["type"]["const"],
+        "herald.record"
+    );
+    crate::docs_ui::check_with_asyncapi_parser(&[("payments-webhook.json", text.to_string())]);
 }
 
 #[test]
