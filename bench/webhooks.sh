@@ -4,7 +4,9 @@
 #      RATE/s (batches of BATCH, distinct keys, acknowledged after fdatasync); a local
 #      receiver answers 204 and measures each record's delay;
 #   2. live tail: the same load followed by one Server-Sent Events client
-#      (GET /topics/T/live?from=latest);
+#      (GET /topics/T/live?from=latest); then (DIAGNOSE=1, the default) again with a client
+#      that sets TCP_QUICKACK after every read, which shows whether small writes wait for
+#      the reader's delayed ACKs (Nagle's algorithm on the server's socket);
 #   3. memory: VmRSS and threads of a fresh `herald serve` before and after creating SUBS
 #      idle webhook subscriptions (from latest, same receiver URL, 4-partition topic);
 #   4. webhook delivery again, in the same process as those idle subscriptions (on another
@@ -110,26 +112,33 @@ SUB=$(curl -sf "$HERALD/topics/hooks/subscriptions/s1")
 echo "  subscription after the run: lag $(jq .lag <<<"$SUB"), delivered $(jq .status.delivered <<<"$SUB"), state $(jq -r .status.state <<<"$SUB"), receiver connections $(get conns "$L")" >&2
 stop_herald
 
-# 2. Live tail.
-start_herald tail
-topic tail
-"$TOOL" tail -url "$HERALD/topics/tail/live?from=latest" -control "127.0.0.1:$CPORT" 2>>"$WORK/tail.log" &
-TPID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CPORT/ready" >/dev/null && break; sleep 0.05; done
-L=$(load tail "127.0.0.1:$CPORT")
-row "live tail, 1 SSE client" "$L"
-kill "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true
-stop_herald
+# 2. Live tail; 2b. the same with a client that acknowledges every read at once
+# (TCP_QUICKACK), a diagnostic: if the delay falls, it was the server's socket holding small
+# writes back until the reader's (delayed) ACK (Nagle's algorithm).
+tail_run() { # label extra-flags...
+  local label="$1"; shift
+  start_herald tail
+  topic tail
+  "$TOOL" tail "$@" -url "$HERALD/topics/tail/live?from=latest" -control "127.0.0.1:$CPORT" 2>>"$WORK/tail.log" &
+  TPID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CPORT/ready" >/dev/null && break; sleep 0.05; done
+  L=$(load tail "127.0.0.1:$CPORT")
+  row "$label" "$L"
+  kill "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true
+  stop_herald
+}
+tail_run "live tail, 1 SSE client"
+[ "${DIAGNOSE:-1}" = 1 ] && tail_run "  same, client quick ACKs" -quickack
 
 # 3. Memory of idle subscriptions.
 start_herald idle
 topic idle
 topic hooks
 sleep 3
-RSS0=$(status VmRSS); THR0=$(status Threads)
+RSS0=$(status VmRSS); ANON0=$(status RssAnon); THR0=$(status Threads)
 MADE=$("$TOOL" subscribe -url "$HERALD" -topic idle -n "$SUBS" -prefix idle -hook "http://127.0.0.1:$RPORT/hook")
 sleep 5
-RSS1=$(status VmRSS); THR1=$(status Threads)
+RSS1=$(status VmRSS); ANON1=$(status RssAnon); THR1=$(status Threads)
 COUNT=$(curl -sf "$HERALD/topics/idle/subscriptions" | jq length)
 
 # 4. Webhook delivery beside them.
@@ -149,6 +158,6 @@ echo "(rates in records/s; delays and ack99, the produce acknowledgement's p99, 
 echo
 echo "idle subscriptions: $(get created "$MADE") created ($COUNT listed) in $(get seconds "$MADE") s;" \
   "VmRSS $((RSS0 / 1024)).$(( (RSS0 % 1024) * 10 / 1024 )) -> $((RSS1 / 1024)).$(( (RSS1 % 1024) * 10 / 1024 )) MiB" \
-  "(+$(awk -v a="$RSS0" -v b="$RSS1" 'BEGIN { printf "%.1f MiB = %.1f MB", (b - a) / 1024, (b - a) * 1.024 / 1000 }')), threads $THR0 -> $THR1;" \
+  "(+$(awk -v a="$RSS0" -v b="$RSS1" 'BEGIN { printf "%.1f MiB = %.1f MB", (b - a) / 1024, (b - a) * 1.024 / 1000 }'); anonymous +$(awk -v a="$ANON0" -v b="$ANON1" 'BEGIN { printf "%.1f MiB", (b - a) / 1024 }')), threads $THR0 -> $THR1;" \
   "VmRSS after load 4: $(awk -v a="$RSS2" 'BEGIN { printf "%.1f", a / 1024 }') MiB"
 echo "targets: webhooks >= 5,000 records/s with p99 <= 50 ms; live tail p99 <= 20 ms at 5,000/s; $SUBS idle subscriptions < 50 MB"

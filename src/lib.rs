@@ -11,6 +11,7 @@
 //! - [`gate`]: the one contract gate every door (REST produce, Kafka produce) judges records
 //!   with before they are written.
 //! - [`validate`]: payloads checked against registered schemas before they are produced.
+//! - [`expression`]: CEL expressions over decoded records (webhook and live-tail filters).
 //! - [`delivery`]: readers of the log that push: live tails and partner webhooks.
 //! - [`cli`]: the `herald` command line.
 //! - [`fuzzing`]: the untrusted inputs as functions of bytes, for the fuzz targets.
@@ -23,6 +24,7 @@ pub mod compat;
 pub mod config;
 pub mod delivery;
 pub mod docs;
+pub mod expression;
 pub mod fuzzing;
 pub mod gate;
 pub mod http;

@@ -22,6 +22,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -217,6 +219,8 @@ func tail(args []string) error {
 	fs := flag.NewFlagSet("tail", flag.ExitOnError)
 	url := fs.String("url", "http://127.0.0.1:18191/topics/bench/live?from=latest", "live tail URL")
 	controlAddr := fs.String("control", "127.0.0.1:18192", "control address (/stats, /ready)")
+	quickack := fs.Bool("quickack", false, "acknowledge every read at once (TCP_QUICKACK), as a diagnostic: "+
+		"it takes the reader's delayed ACKs out of the picture, which only matter when the server's socket holds small writes back (Nagle)")
 	fs.Parse(args)
 	c := newCollector()
 	mux := http.NewServeMux()
@@ -232,7 +236,11 @@ func tail(args []string) error {
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if *quickack {
+		client = &http.Client{Transport: &http.Transport{DialContext: dialQuickAck}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -280,6 +288,36 @@ func tail(args []string) error {
 			data = append(data, d...)
 		}
 	}
+}
+
+// quickAckConn re-arms TCP_QUICKACK after every read (Linux clears it by itself).
+type quickAckConn struct {
+	net.Conn
+	raw syscall.RawConn
+}
+
+func (q *quickAckConn) Read(b []byte) (int, error) {
+	n, err := q.Conn.Read(b)
+	q.raw.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+	})
+	return n, err
+}
+
+func dialQuickAck(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	q := &quickAckConn{Conn: conn, raw: raw}
+	raw.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+	})
+	return q, nil
 }
 
 // produce: batches of -batch records every batch/rate seconds, on a fixed schedule (a late

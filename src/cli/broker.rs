@@ -123,6 +123,10 @@ pub struct TailArgs {
     /// Follow this partition only.
     #[arg(long)]
     partition: Option<u32>,
+    /// Show only records this CEL expression is true for, over `key`, `value`, `headers`,
+    /// `topic`, `partition`, `offset` and `timestamp`: `value.amount > 100`.
+    #[arg(long)]
+    filter: Option<String>,
     /// Stop after this many records.
     #[arg(long)]
     max: Option<usize>,
@@ -145,6 +149,9 @@ pub fn run_tail(args: &TailArgs) -> Result<Outcome, CliError> {
     );
     if let Some(partition) = args.partition {
         path.push_str(&format!("&partition={partition}"));
+    }
+    if let Some(filter) = &args.filter {
+        path.push_str(&format!("&filter={}", encode_segment(filter)));
     }
     let mut printed = 0usize;
     let mut last_id: Option<String> = None;

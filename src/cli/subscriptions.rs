@@ -35,6 +35,10 @@ struct Settings {
     /// The topic poison records go to (they pause the subscription without one).
     #[arg(long)]
     dead_letter_topic: Option<String>,
+    /// Send only records this CEL expression is true for (over `key`, `value`, `headers`,
+    /// `topic`, `partition`, `offset`, `timestamp`); an empty one removes the filter.
+    #[arg(long)]
+    filter: Option<String>,
     /// Attempts per record before it is dead-lettered or the subscription pauses.
     #[arg(long)]
     max_attempts: Option<u32>,
@@ -68,6 +72,9 @@ impl Settings {
         }
         if let Some(topic) = &self.dead_letter_topic {
             set("dead_letter_topic", json!(topic));
+        }
+        if let Some(filter) = &self.filter {
+            set("filter", if filter.is_empty() { Value::Null } else { json!(filter) });
         }
         if let Some(attempts) = self.max_attempts {
             set("max_attempts", json!(attempts));

@@ -71,10 +71,27 @@ pub struct TailRecord {
     pub headers: Vec<(String, Option<Value>)>,
 }
 
+impl TailRecord {
+    /// The record as a CEL expression sees it.
+    pub fn as_expression_record(&self) -> crate::expression::Record<'_> {
+        crate::expression::Record {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: &self.key,
+            value: &self.value,
+            headers: &self.headers,
+        }
+    }
+}
+
 /// Following some partitions of one topic.
 pub struct Tail {
     topic: Arc<Topic>,
     decoder: Decoder,
+    /// Only records this CEL expression is true for are shown.
+    filter: Option<crate::expression::Expression>,
     /// (partition, next offset to show).
     positions: Vec<(u32, i64)>,
 }
@@ -109,9 +126,16 @@ impl Tail {
         }
         Ok(Tail {
             decoder: Decoder::new(topic.clone(), registry),
+            filter: None,
             topic,
             positions,
         })
+    }
+
+    /// Shows only the records `filter` is true for.
+    pub fn with_filter(mut self, filter: Option<crate::expression::Expression>) -> Tail {
+        self.filter = filter;
+        self
     }
 
     /// The next offset to show, per partition followed: what a client resumes from.
@@ -128,7 +152,12 @@ impl Tail {
             let arrived = arrivals().notified();
             let records = self.read()?;
             if !records.is_empty() {
-                return Ok(self.decode(records).await);
+                let shown = self.decode(records).await;
+                if !shown.is_empty() {
+                    return Ok(shown);
+                }
+                // Everything read was filtered out: read on.
+                continue;
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
                 return Ok(Vec::new());
@@ -151,7 +180,14 @@ impl Tail {
     async fn decode(&self, records: Vec<(u32, StoredRecord)>) -> Vec<TailRecord> {
         let mut out = Vec::with_capacity(records.len());
         for (partition, stored) in records {
-            out.push(self.decoder.record(partition, &stored).await.record);
+            let record = self.decoder.record(partition, &stored).await.record;
+            if self
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&record.as_expression_record()))
+            {
+                out.push(record);
+            }
         }
         out
     }

@@ -5,7 +5,8 @@
 //! position after it in every partition followed, so a client that reconnects with
 //! `Last-Event-ID` (as browsers' `EventSource` does by itself) misses nothing and sees
 //! nothing twice. A comment is sent while nothing arrives, so proxies keep the connection;
-//! an `end` event says the server is stopping.
+//! an `end` event says the server is stopping. `filter` (a CEL expression over the decoded
+//! record, see [`crate::expression`]) shows only the records it is true for.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -27,6 +28,7 @@ use super::params::Params;
 use super::server::Draining;
 use super::AppState;
 use crate::delivery::tail::{event_id, parse_event_id, Start, Tail};
+use crate::expression::Expression;
 
 /// How long a tail waits for records before it says it is still there.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -68,7 +70,12 @@ pub async fn live(
         .and_then(|v| v.to_str().ok())
         .and_then(parse_event_id)
         .unwrap_or_default();
-    let tail = Tail::new(topic, state.registry.clone(), partitions.as_deref(), start, &resume)?;
+    let filter = params
+        .text("filter")
+        .map(Expression::compile)
+        .transpose()
+        .map_err(|error| ApiError::unprocessable(42201, format!("filter: {error}")))?;
+    let tail = Tail::new(topic, state.registry.clone(), partitions.as_deref(), start, &resume)?.with_filter(filter);
     let (sender, receiver) = mpsc::channel(64);
     tokio::spawn(follow(tail, sender, draining.map(|Extension(d)| d)));
     Ok((

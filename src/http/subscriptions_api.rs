@@ -69,6 +69,9 @@ struct SubscriptionBody {
     rate_limit: Option<Option<u32>>,
     #[serde(default, deserialize_with = "nullable")]
     dead_letter_topic: Option<Option<String>>,
+    /// A CEL expression; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    filter: Option<Option<String>>,
     max_attempts: Option<u32>,
     initial_backoff_ms: Option<u64>,
     max_backoff_ms: Option<u64>,
@@ -96,6 +99,7 @@ impl SubscriptionBody {
             description: self.description.clone(),
             rate_limit: self.rate_limit,
             dead_letter_topic: self.dead_letter_topic.clone(),
+            filter: self.filter.clone(),
             max_attempts: self.max_attempts,
             initial_backoff_ms: self.initial_backoff_ms,
             max_backoff_ms: self.max_backoff_ms,

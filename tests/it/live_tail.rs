@@ -235,6 +235,12 @@ fn bad_requests_are_refused_and_a_stopping_server_ends_the_stream() {
             "Partition 2 of topic 'events' not found",
         ),
         ("events/live?partition=-1", 42201, "partition"),
+        ("events/live?filter=value.n%20%3E", 42201, "filter: "),
+        (
+            "events/live?filter=message.n%20%3E%201",
+            42201,
+            "undeclared reference to \"message\"",
+        ),
     ] {
         let answer: Value = serde_json::from_str(&curl_stream(&server, query, &[], 5)).unwrap();
         assert_eq!(answer["error_code"], code, "{query}: {answer}");
@@ -273,5 +279,48 @@ fn bad_requests_are_refused_and_a_stopping_server_ends_the_stream() {
     assert!(
         sse.contains("event: end\ndata: {\"reason\":\"the server is stopping\"}"),
         "{sse}"
+    );
+}
+
+/// `herald tail --filter`: only the records a CEL expression is true for, over the decoded
+/// value, key and coordinates.
+#[test]
+fn a_filter_shows_only_the_records_it_is_true_for() {
+    let server = Server::start(&[]);
+    let address = server.address.clone();
+    http(
+        &address,
+        "POST",
+        "/topics",
+        Some(&json!({"name": "readings", "partitions": 2})),
+    );
+    let records: Vec<Value> = (0..20)
+        .map(|n| json!({"key": format!("sensor-{}", n % 4), "value": {"n": n, "celsius": n as f64 * 1.5}}))
+        .collect();
+    produce(
+        &server,
+        "readings",
+        "application/vnd.kafka.json.v2+json",
+        &json!({"records": records}),
+    );
+    let tail = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["tail", "readings", "--from", "earliest", "--max", "4", "--filter"])
+        .arg("value.celsius > 5.0 && key == 'sensor-1'")
+        .env("HERALD_SERVER", format!("http://{address}"))
+        .output()
+        .unwrap();
+    assert_eq!(tail.status.code(), Some(0), "{}", String::from_utf8_lossy(&tail.stderr));
+    let shown: Vec<i64> = String::from_utf8_lossy(&tail.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["value"]["n"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![5, 9, 13, 17],
+        "sensor-1's readings over 5 degrees, in order"
     );
 }

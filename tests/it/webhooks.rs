@@ -758,3 +758,48 @@ fn the_subscriptions_command_manages_a_subscription_end_to_end() {
     let (_, out, _) = herald(&["list"]);
     assert!(!out.contains("carrier"), "{out}");
 }
+
+#[test]
+fn a_filter_sends_only_the_records_it_is_true_for_and_a_bad_one_is_refused_where_it_fails() {
+    let server = Server::start(&[]);
+    let receiver = Receiver::start();
+    create_topic(&server, "metrics", 1);
+    let (status, refused) = server.call(
+        "POST",
+        "/topics/metrics/subscriptions",
+        Some(&json!({"name": "even", "url": receiver.url("/"), "filter": "value.n %"})),
+    );
+    assert_eq!(status, 422, "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("filter: ") && message.contains("line 1, column"),
+        "{message}"
+    );
+    subscribe(
+        &server,
+        "metrics",
+        json!({"name": "even", "url": receiver.url("/"), "from": "earliest", "filter": "value.n % 2 == 0 && has(value.n)"}),
+    );
+    produce(&server, "metrics", 0..10, Some(0));
+    receiver.wait_delivered(5, Duration::from_secs(10));
+    let view = wait_subscription(&server, "metrics", "even", "caught up", |v| v["lag"] == 0);
+    let offsets: Vec<i64> = receiver.delivered().iter().map(|r| r.position().1).collect();
+    assert_eq!(offsets, vec![0, 2, 4, 6, 8]);
+    assert_eq!(
+        (
+            view["status"]["delivered"].as_i64(),
+            view["status"]["filtered"].as_i64()
+        ),
+        (Some(5), Some(5))
+    );
+    assert_eq!(view["filter"], "value.n % 2 == 0 && has(value.n)");
+    // Removed: every record from then on.
+    let (status, changed) = server.call(
+        "PUT",
+        "/topics/metrics/subscriptions/even",
+        Some(&json!({"filter": null})),
+    );
+    assert_eq!(status, 200, "{changed}");
+    produce(&server, "metrics", 10..12, Some(0));
+    receiver.wait_delivered(7, Duration::from_secs(10));
+}

@@ -105,6 +105,8 @@ pub struct Status {
     pub delivered: u64,
     /// Records sent to the dead-letter topic since the server started.
     pub dead_lettered: u64,
+    /// Records the filter passed over since the server started.
+    pub filtered: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<LastError>,
     /// Unix milliseconds of the next attempt while retrying.
@@ -136,6 +138,8 @@ pub struct View {
     pub rate_limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -424,6 +428,7 @@ impl Webhooks {
             description: subscription.description.clone(),
             rate_limit: subscription.rate_limit,
             dead_letter_topic: subscription.dead_letter_topic.clone(),
+            filter: subscription.filter.clone(),
             max_attempts: subscription.max_attempts,
             initial_backoff_ms: subscription.initial_backoff_ms,
             max_backoff_ms: subscription.max_backoff_ms,

@@ -64,6 +64,9 @@ pub struct Subscription {
     /// Where poison records go; without one a poison record pauses the subscription.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter_topic: Option<String>,
+    /// A CEL expression over the decoded record: only records it is true for are sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -84,6 +87,7 @@ pub struct Spec {
     pub description: Option<String>,
     pub rate_limit: Option<Option<u32>>,
     pub dead_letter_topic: Option<Option<String>>,
+    pub filter: Option<Option<String>>,
     pub max_attempts: Option<u32>,
     pub initial_backoff_ms: Option<u64>,
     pub max_backoff_ms: Option<u64>,
@@ -171,6 +175,7 @@ impl Subscription {
             description: None,
             rate_limit: None,
             dead_letter_topic: None,
+            filter: None,
             max_attempts: defaults.max_attempts,
             initial_backoff_ms: defaults.initial_backoff.as_millis() as u64,
             max_backoff_ms: defaults.max_backoff.as_millis() as u64,
@@ -195,6 +200,7 @@ impl Subscription {
             description,
             rate_limit,
             dead_letter_topic,
+            filter,
             max_attempts,
             initial_backoff_ms,
             max_backoff_ms,
@@ -214,6 +220,9 @@ impl Subscription {
         }
         if let Some(dead_letter_topic) = dead_letter_topic {
             self.dead_letter_topic = dead_letter_topic.filter(|t| !t.is_empty());
+        }
+        if let Some(filter) = filter {
+            self.filter = filter.filter(|f| !f.trim().is_empty());
         }
         if let Some(max_attempts) = max_attempts {
             self.max_attempts = max_attempts;
@@ -241,6 +250,9 @@ impl Subscription {
         }
         if self.dead_letter_topic.as_deref() == Some(self.topic.as_str()) {
             return Err("dead_letter_topic must be another topic than the one subscribed to".to_string());
+        }
+        if let Some(filter) = &self.filter {
+            crate::expression::Expression::compile(filter).map_err(|e| format!("filter: {e}"))?;
         }
         if !(1..=100).contains(&self.max_attempts) {
             return Err(format!("max_attempts must be 1 to 100, not {}", self.max_attempts));
@@ -359,6 +371,7 @@ mod tests {
         assert!(bad(|s| s.max_backoff_ms = Some(1)).contains("max_backoff_ms"));
         assert!(bad(|s| s.dead_letter_topic = Some(Some("orders".into()))).contains("another topic"));
         assert!(bad(|s| s.url = None).contains("url is required"));
+        assert!(bad(|s| s.filter = Some(Some("value.amount >".into()))).contains("filter: "));
         assert!(
             Subscription::create("orders", "a/b", spec("https://a.example/"), None, 1)
                 .unwrap_err()

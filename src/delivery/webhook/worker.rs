@@ -29,6 +29,7 @@ use crate::broker::batch::{Record, StoredRecord};
 use crate::broker::partition::arrivals;
 use crate::broker::{BrokerError, Topic};
 use crate::delivery::tail::{Decoder, TailRecord};
+use crate::expression::Expression;
 
 /// How often delivered positions are committed while records flow.
 const COMMIT_EVERY: Duration = Duration::from_millis(200);
@@ -80,18 +81,20 @@ impl Shared {
         self.status.lock().unwrap_or_else(|e| e.into_inner()).state = state;
     }
 
-    fn advance(&self, partition: u32, next: i64, dead_lettered: bool) {
+    fn advance(&self, partition: u32, next: i64, done: &Done) {
         self.progress
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(partition, next);
         self.dirty.store(true, Ordering::Release);
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        if dead_lettered {
-            status.dead_lettered += 1;
-        } else {
-            status.delivered += 1;
-            status.last_delivered_at = Some(now_ms());
+        match done {
+            Done::DeadLettered => status.dead_lettered += 1,
+            Done::Filtered => status.filtered += 1,
+            _ => {
+                status.delivered += 1;
+                status.last_delivered_at = Some(now_ms());
+            }
         }
         status.state = State::Active;
         status.next_retry_at = None;
@@ -127,6 +130,8 @@ enum LaneEnd {
 enum Done {
     Delivered,
     DeadLettered,
+    /// The filter is false for it: done without a request.
+    Filtered,
     Stopped,
     Pause(String),
 }
@@ -176,6 +181,7 @@ struct Lane {
     /// Each secret with when it stops signing.
     secrets: Vec<(Secret, Option<i64>)>,
     rate: Option<Mutex<RateLimit>>,
+    filter: Option<Expression>,
     dead_letter: Option<Arc<Topic>>,
     shared: Arc<Shared>,
     clock: Instant,
@@ -198,6 +204,10 @@ async fn deliver(
             Ok(topic) => Some(topic),
             Err(_) => return Ended::Pause(format!("dead_letter_topic '{name}' does not exist")),
         },
+    };
+    let filter = match subscription.filter.as_deref().map(Expression::compile).transpose() {
+        Ok(filter) => filter,
+        Err(error) => return Ended::Pause(format!("filter: {error}")),
     };
     let endpoint = match Endpoint::parse(&subscription.url) {
         Ok(endpoint) => endpoint,
@@ -226,6 +236,7 @@ async fn deliver(
         rate: subscription
             .rate_limit
             .map(|limit| Mutex::new(RateLimit::new(limit, 0.0))),
+        filter,
         dead_letter,
         shared: shared.clone(),
         clock,
@@ -309,9 +320,9 @@ async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watc
         for stored in records {
             let done = deliver_record(&lane, &mut sender, &mut jitter, partition, &stored, &mut stop).await;
             match done {
-                Done::Delivered | Done::DeadLettered => {
+                Done::Delivered | Done::DeadLettered | Done::Filtered => {
                     next = stored.offset + 1;
-                    lane.shared.advance(partition, next, matches!(done, Done::DeadLettered));
+                    lane.shared.advance(partition, next, &done);
                 }
                 Done::Stopped => return LaneEnd::Stopped,
                 Done::Pause(cause) => return LaneEnd::Pause(cause),
@@ -349,29 +360,36 @@ async fn deliver_record(
     stop: &mut watch::Receiver<bool>,
 ) -> Done {
     let subscription = &lane.subscription;
-    let (content_type, body) = match subscription.format {
-        Format::Json => {
+    // JSON bodies and filters see the record decoded; raw bodies without a filter need not.
+    let decoded = match (subscription.format, &lane.filter) {
+        (Format::Raw, None) => None,
+        _ => {
             let decoded = lane.decoder.record(partition, stored).await;
-            if let Some(why) = decoded.undecodable {
-                return dead_letter(
-                    lane,
-                    partition,
-                    stored,
-                    &format!("the record cannot be decoded ({why})"),
-                )
-                .await;
+            if let Some(why) = &decoded.undecodable {
+                let why = format!("the record cannot be decoded ({why})");
+                return dead_letter(lane, partition, stored, &why).await;
             }
+            Some(decoded.record)
+        }
+    };
+    if let (Some(filter), Some(record)) = (&lane.filter, &decoded) {
+        if !filter.matches(&record.as_expression_record()) {
+            return Done::Filtered;
+        }
+    }
+    let (content_type, body) = match (subscription.format, decoded) {
+        (Format::Json, Some(record)) => {
             let envelope = Envelope {
                 kind: "herald.record",
                 timestamp: crate::security::expiry::rfc3339(u64::try_from(stored.record.timestamp / 1000).unwrap_or(0)),
-                data: &decoded.record,
+                data: &record,
             };
             match serde_json::to_vec(&envelope) {
                 Ok(body) => ("application/json", Bytes::from(body)),
                 Err(error) => return dead_letter(lane, partition, stored, &error.to_string()).await,
             }
         }
-        Format::Raw => (
+        _ => (
             "application/octet-stream",
             Bytes::from(stored.record.value.clone().unwrap_or_default()),
         ),
