@@ -803,3 +803,77 @@ fn a_filter_sends_only_the_records_it_is_true_for_and_a_bad_one_is_refused_where
     produce(&server, "metrics", 10..12, Some(0));
     receiver.wait_delivered(7, Duration::from_secs(10));
 }
+
+/// The Standard Webhooks reference library (Python's `standardwebhooks`) verifies what Herald
+/// sends, through a rotation: the partner that knows only the new secret verifies every
+/// request from the rotation on; the one that knows only the old verifies them until the
+/// overlap ends.
+#[test]
+fn the_standard_webhooks_library_verifies_deliveries_across_a_rotation() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let Some(python) = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        crate::support::skip("the Standard Webhooks check needs HERALD_TEST_PYTHON, a Python with tests/python/requirements.txt (CI sets it)");
+        return;
+    };
+    let server = Server::start(&[]);
+    create_topic(&server, "invoices", 2);
+    let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let new = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk=";
+    let mut receiver = Command::new(&python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/webhook_receiver.py"))
+        .args([old, new])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the Python receiver");
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let port = first.strip_prefix("listening ").expect("the receiver's port");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(serde_json::from_str(&line).unwrap());
+        }
+    });
+    let take = |count: usize| -> Vec<Value> {
+        (0..count)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("a request at the Python receiver")
+            })
+            .collect()
+    };
+    subscribe(
+        &server,
+        "invoices",
+        json!({"name": "accounting", "url": format!("http://127.0.0.1:{port}/webhooks"), "secret": old}),
+    );
+    produce(&server, "invoices", 0..4, None);
+    let before = take(4);
+    assert!(before.iter().all(|r| r["verified_by"] == json!([0])), "{before:?}");
+    let mut values: Vec<i64> = before.iter().map(|r| r["value"]["n"].as_i64().unwrap()).collect();
+    values.sort();
+    assert_eq!(values, vec![0, 1, 2, 3]);
+
+    let (status, rotated) = server.call(
+        "POST",
+        "/topics/invoices/subscriptions/accounting/secret",
+        Some(&json!({"secret": new, "previous_secret_valid_ms": 600000})),
+    );
+    assert_eq!(status, 200, "{rotated}");
+    produce(&server, "invoices", 4..6, None);
+    let during = take(2);
+    assert!(during.iter().all(|r| r["verified_by"] == json!([0, 1])), "{during:?}");
+
+    server.call(
+        "POST",
+        "/topics/invoices/subscriptions/accounting/secret",
+        Some(&json!({"secret": new, "previous_secret_valid_ms": 0})),
+    );
+    produce(&server, "invoices", 6..8, None);
+    let after = take(2);
+    assert!(after.iter().all(|r| r["verified_by"] == json!([1])), "{after:?}");
+    drop(receiver.stdin.take());
+    let _ = receiver.wait();
+}
