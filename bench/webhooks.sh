@@ -49,6 +49,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "bench/webhooks.sh: failed at line $LINENO" >&2' ERR
 
 start_herald() { # data dir name
   "$HERALD_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/$1" --kafka-listen off --log warn \
@@ -115,9 +116,9 @@ stop_herald
 # 2. Live tail; 2b. the same with a client that acknowledges every read at once
 # (TCP_QUICKACK), a diagnostic: if the delay falls, it was the server's socket holding small
 # writes back until the reader's (delayed) ACK (Nagle's algorithm).
-tail_run() { # label extra-flags...
-  local label="$1"; shift
-  start_herald tail
+tail_run() { # data-dir label extra-flags...
+  local dir="$1" label="$2"; shift 2
+  start_herald "$dir"
   topic tail
   "$TOOL" tail "$@" -url "$HERALD/topics/tail/live?from=latest" -control "127.0.0.1:$CPORT" 2>>"$WORK/tail.log" &
   TPID=$!
@@ -127,8 +128,8 @@ tail_run() { # label extra-flags...
   kill "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true
   stop_herald
 }
-tail_run "live tail, 1 SSE client"
-[ "${DIAGNOSE:-1}" = 1 ] && tail_run "  same, client quick ACKs" -quickack
+tail_run tail "live tail, 1 SSE client"
+[ "${DIAGNOSE:-1}" = 1 ] && tail_run tail-quickack "  same, client quick ACKs" -quickack
 
 # 3. Memory of idle subscriptions.
 start_herald idle

@@ -324,3 +324,74 @@ fn a_filter_shows_only_the_records_it_is_true_for() {
         "sensor-1's readings over 5 degrees, in order"
     );
 }
+
+/// The topic page's live panel in headless Chromium: it opens its EventSource from the page's
+/// own script (`?live=earliest`), shows the records already there, and one produced while
+/// the page is open. Driven through the DevTools protocol with a hard bound, since a page
+/// with an open stream never settles for `--dump-dom`.
+#[test]
+fn the_topic_page_shows_records_arrive_in_a_real_browser() {
+    let Some(python) = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        crate::support::skip(
+            "the browser check needs HERALD_TEST_PYTHON, a Python with tests/python/requirements.txt (CI sets it)",
+        );
+        return;
+    };
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        crate::support::skip("the browser check needs chromium on PATH (.ci/run installs Debian's chromium)");
+        return;
+    };
+    let server = Server::start(&[]);
+    let address = server.address.clone();
+    http(
+        &address,
+        "POST",
+        "/topics",
+        Some(&json!({"name": "pings", "partitions": 1})),
+    );
+    let json_v2 = "application/vnd.kafka.json.v2+json";
+    produce(
+        &server,
+        "pings",
+        json_v2,
+        &json!({"records": [{"value": {"n": 1}}, {"value": {"n": 2}}]}),
+    );
+    let page = Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/browser_live.py"))
+        .args([
+            browser,
+            &format!("http://{address}/ui/topics/pings.html?live=earliest"),
+            "#live-events li",
+            "3",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    produce(
+        &server,
+        "pings",
+        json_v2,
+        &json!({"records": [{"value": {"n": 3, "note": "while watching"}}]}),
+    );
+    let output = page.wait_with_output().unwrap();
+    let html = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the panel did not show three records: {}\n{html}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let panel = &html[html.find("id=\"live-events\"").expect("the panel")..];
+    for offset in 0..3 {
+        assert!(panel.contains(&format!("partition 0, offset {offset}")), "{panel}");
+    }
+    assert!(panel.contains("while watching"), "{panel}");
+    assert!(html.contains("Watching: new records appear at the top."), "{html}");
+}
