@@ -178,6 +178,12 @@ impl Partition {
         Ok(())
     }
 
+    /// The durable point as it moves: what a reader that waits for this partition's new
+    /// records watches (woken by its flushes only, not every partition's).
+    pub fn durable_changes(&self) -> watch::Receiver<Durable> {
+        self.shared.durable.subscribe()
+    }
+
     /// Waits until every offset below `offset` is durable.
     pub async fn wait_durable(&self, offset: i64) -> Result<(), LogError> {
         let mut receiver = self.shared.durable.subscribe();

@@ -183,6 +183,14 @@ impl Topic {
         }
     }
 
+    /// A partition's durable point as it moves, for readers that wait on one partition.
+    pub fn durable_changes(
+        &self,
+        partition: u32,
+    ) -> Result<tokio::sync::watch::Receiver<crate::broker::partition::Durable>, BrokerError> {
+        Ok(self.partition(partition)?.durable_changes())
+    }
+
     fn partition(&self, partition: u32) -> Result<&Partition, BrokerError> {
         self.partitions
             .get(partition as usize)

@@ -877,3 +877,42 @@ fn the_standard_webhooks_library_verifies_deliveries_across_a_rotation() {
     drop(receiver.stdin.take());
     let _ = receiver.wait();
 }
+
+/// A rate limit spaces deliveries out after a second's burst: 40 records at 20 per second
+/// take about a second past the first twenty, while an unlimited subscription on the same
+/// topic is done long before.
+#[test]
+fn a_rate_limit_spaces_deliveries() {
+    let server = Server::start(&[]);
+    let limited = Receiver::start();
+    let free = Receiver::start();
+    create_topic(&server, "clicks", 1);
+    produce(&server, "clicks", 0..40, Some(0));
+    subscribe(
+        &server,
+        "clicks",
+        json!({"name": "limited", "url": limited.url("/"), "from": "earliest", "rate_limit": 20}),
+    );
+    subscribe(
+        &server,
+        "clicks",
+        json!({"name": "free", "url": free.url("/"), "from": "earliest"}),
+    );
+    let got = limited.wait_delivered(40, Duration::from_secs(20));
+    let all = free.wait_delivered(40, Duration::from_secs(20));
+    let spread = got[39].at.duration_since(got[0].at);
+    assert!(
+        spread >= Duration::from_millis(900),
+        "40 records at 20/s after a burst of 20 took {spread:?}"
+    );
+    let burst = got[19].at.duration_since(got[0].at);
+    assert!(
+        burst < Duration::from_millis(500),
+        "the first second's worth goes at once: {burst:?}"
+    );
+    let unlimited = all[39].at.duration_since(all[0].at);
+    assert!(
+        unlimited < spread,
+        "the unlimited subscription took {unlimited:?}, the limited {spread:?}"
+    );
+}

@@ -2,8 +2,9 @@
 //!
 //! A lane reads its partition up to the durable point and sends one record at a time on its
 //! own connection, so a partition's records arrive in order while partitions proceed side by
-//! side; when nothing is left it waits for the broker's arrivals signal (no polling, no
-//! thread: a thousand idle subscriptions are a few thousand parked tasks). A record is done
+//! side; when nothing is left it waits for its partition's next flush (no polling, no thread,
+//! no wake-up for other partitions' records: a thousand idle subscriptions are a few thousand
+//! parked tasks). A record is done
 //! when the endpoint answered 2xx or it went to the dead-letter topic; only then does the
 //! lane report the offset after it, which the task commits to the subscription's group every
 //! [`COMMIT_EVERY`] and when it stops.
@@ -26,13 +27,15 @@ use super::sign::{signature_header, Secret};
 use super::subscription::{Format, Subscription};
 use super::{now_ms, topic_partition, LastError, State, Status, Webhooks};
 use crate::broker::batch::{Record, StoredRecord};
-use crate::broker::partition::arrivals;
 use crate::broker::{BrokerError, Topic};
 use crate::delivery::tail::{Decoder, TailRecord};
 use crate::expression::Expression;
 
 /// How often delivered positions are committed while records flow.
 const COMMIT_EVERY: Duration = Duration::from_millis(200);
+
+/// How often an idle lane reads its partition even without a flush.
+const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 /// How much one read of a partition takes at most.
 const READ_BYTES: usize = 256 * 1024;
@@ -297,12 +300,16 @@ async fn commit(hooks: &Webhooks, subscription: &Subscription, shared: &Arc<Shar
 async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watch::Receiver<bool>) -> LaneEnd {
     let mut sender = Sender::new(lane.endpoint.clone());
     let mut jitter = Jitter::new();
+    let mut durable = match lane.topic.durable_changes(partition) {
+        Ok(durable) => durable,
+        Err(error) => return LaneEnd::Pause(format!("partition {partition} cannot be read: {error}")),
+    };
     loop {
         if *stop.borrow() {
             return LaneEnd::Stopped;
         }
-        // Registered before reading, so an arrival between the read and the wait wakes it.
-        let arrived = arrivals().notified();
+        // Marked seen before reading, so a flush between the read and the wait wakes it.
+        durable.borrow_and_update();
         let records = match read(&lane.topic, partition, &mut next) {
             Ok(records) => records,
             Err(BrokerError::UnknownTopic(topic)) => {
@@ -312,8 +319,13 @@ async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watc
         };
         if records.is_empty() {
             tokio::select! {
-                _ = arrived => {}
+                changed = durable.changed() => if changed.is_err() {
+                    return LaneEnd::Pause(format!("topic '{}' no longer exists", lane.topic.config.name));
+                },
                 _ = stop.changed() => return LaneEnd::Stopped,
+                // A deleted topic's partitions are retired without a flush: look again now
+                // and then, so its subscriptions say so.
+                _ = tokio::time::sleep(IDLE_RECHECK) => {}
             }
             continue;
         }
