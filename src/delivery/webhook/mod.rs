@@ -348,7 +348,14 @@ impl Webhooks {
         let _writing = self.0.writing.lock().await;
         let key = (topic.to_string(), name.to_string());
         let running = self.running().remove(&key).ok_or_else(|| not_found(topic, name))?;
-        running.task.abort();
+        // Stopped rather than aborted, so no commit of its is still on its way when the
+        // group is deleted below (it would bring the group back).
+        running.shared.stop();
+        let mut task = running.task;
+        if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+        }
         let path = self.path(topic, name);
         let group = subscription::group_name(topic, name);
         let broker = self.0.broker.clone();
