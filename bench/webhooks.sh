@@ -100,6 +100,7 @@ row() { # name line
 }
 
 echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs), kernel $(uname -r)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the bench itself adds about 1)"
 echo "load: $RATE records/s in batches of $BATCH, ${WARMUP}s warm-up + ${DURATION}s measured, 4 partitions"
 
 # 1. Webhook delivery.
@@ -161,4 +162,5 @@ echo "idle subscriptions: $(get created "$MADE") created ($COUNT listed) in $(ge
   "VmRSS $((RSS0 / 1024)).$(( (RSS0 % 1024) * 10 / 1024 )) -> $((RSS1 / 1024)).$(( (RSS1 % 1024) * 10 / 1024 )) MiB" \
   "(+$(awk -v a="$RSS0" -v b="$RSS1" 'BEGIN { printf "%.1f MiB = %.1f MB", (b - a) / 1024, (b - a) * 1.024 / 1000 }'); anonymous +$(awk -v a="$ANON0" -v b="$ANON1" 'BEGIN { printf "%.1f MiB", (b - a) / 1024 }')), threads $THR0 -> $THR1;" \
   "VmRSS after load 4: $(awk -v a="$RSS2" 'BEGIN { printf "%.1f", a / 1024 }') MiB"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "targets: webhooks >= 5,000 records/s with p99 <= 50 ms; live tail p99 <= 20 ms at 5,000/s; $SUBS idle subscriptions < 50 MB"

@@ -53,7 +53,13 @@ impl std::fmt::Display for ExpressionError {
 }
 
 impl Expression {
+    /// An expression over a record ([`VARIABLES`]).
     pub fn compile(text: &str) -> Result<Expression, ExpressionError> {
+        Expression::compile_with(text, VARIABLES)
+    }
+
+    /// An expression over the given variables; one naming any other is refused.
+    pub fn compile_with(text: &str, variables: &[&str]) -> Result<Expression, ExpressionError> {
         let refuse = |message: String| ExpressionError {
             message,
             line: None,
@@ -82,12 +88,12 @@ impl Expression {
         let unknown: Vec<&str> = references
             .variables()
             .into_iter()
-            .filter(|name| !VARIABLES.contains(name) && !bound.iter().any(|b| b == name))
+            .filter(|name| !variables.contains(name) && !bound.iter().any(|b| b == name))
             .collect();
         if let Some(name) = unknown.first() {
             return Err(refuse(format!(
-                "undeclared reference to {name:?}: a record binds {}",
-                VARIABLES.join(", ")
+                "undeclared reference to {name:?}: the expression may use {}",
+                variables.join(", ")
             )));
         }
         Ok(Expression {
@@ -98,6 +104,20 @@ impl Expression {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The expression's value with `bindings` as its variables (JSON values bound as
+    /// [`to_cel`] converts them): `true`, `false`, or why it has neither.
+    pub fn evaluate_with(&self, bindings: &[(&str, cel::Value)]) -> Result<bool, String> {
+        let mut context = cel::Context::default();
+        for (name, value) in bindings {
+            context.add_variable_from_value(*name, value.clone());
+        }
+        match self.program.execute(&context) {
+            Ok(cel::Value::Bool(result)) => Ok(result),
+            Ok(other) => Err(format!("the expression gave {other:?}, not true or false")),
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     /// Whether the record matches: the expression is `true` for it. Anything but a boolean
@@ -193,7 +213,7 @@ fn nesting(text: &str) -> usize {
 
 /// JSON as CEL values: whole numbers as `int` (never `uint`, which would not compare
 /// with `int` literals), others as `double`.
-fn to_cel(value: &Value) -> cel::Value {
+pub fn to_cel(value: &Value) -> cel::Value {
     match value {
         Value::Null => cel::Value::Null,
         Value::Bool(b) => cel::Value::Bool(*b),

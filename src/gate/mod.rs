@@ -17,6 +17,13 @@
 //! always pass. Unframed JSON ([`Encoding::Json`], the REST Proxy's JSON format) carries no
 //! id to check, so in `id` and `full` mode alike it is validated against the topic subject's
 //! latest schema, which must be a JSON Schema.
+//!
+//! Data-contract rules ([`crate::validate::rules`]): in `full` mode, a record that passed
+//! its schema is decoded to plain values and its schema's CEL and CEL_FIELD CONDITION rules
+//! (mode WRITE or WRITEREAD, rule set enabled for the server) run on it. A failing rule whose
+//! `onFailure` is `ERROR` refuses the record naming the rule; `NONE` only counts. `DLQ` is
+//! refused like `ERROR` for now, saying so: dead-lettering from the gate is still to come.
+//! Every outcome is counted per subject and rule ([`Gate::rule_counts`]).
 
 pub mod subject;
 
@@ -28,6 +35,7 @@ use crate::broker::topic::{SubjectStrategy, TopicConfig, Validation};
 use crate::registry::context::context_of;
 use crate::registry::{schema_id_in_range, Context, Registry, RegistryError, StoredSchema, VersionSpec, MAX_ID};
 use crate::schema::{Schema, SchemaType};
+use crate::validate::rules::{Action, WriteRules};
 use crate::validate::{framed_id, JsonValidator, Violation};
 
 /// Which half of a record a payload is.
@@ -118,6 +126,18 @@ pub struct Gate {
     /// Compiled JSON Schemas by schema context and id. Content under an id never changes,
     /// so entries never go stale.
     json_validators: Mutex<HashMap<(Context, i64), Arc<JsonValidator>>>,
+    /// Compiled write rules by schema context and id (a rule set is part of a schema id's
+    /// content, so entries never go stale either).
+    write_rules: Mutex<HashMap<(Context, i64), Arc<WriteRules>>>,
+    /// Rule outcomes by (subject, rule, outcome): `passed`, `failed`, `counted`.
+    rule_counts: Mutex<std::collections::BTreeMap<(String, String, &'static str), u64>>,
+}
+
+/// The rules a verdict's payloads must also pass, with the subject they belong to.
+#[derive(Clone)]
+struct Rules {
+    subject: String,
+    rules: Arc<WriteRules>,
 }
 
 /// Payloads up to this size are validated on the caller's task (microseconds of work);
@@ -133,11 +153,11 @@ enum Verdict {
     Admitted,
     /// Refused, whatever the body, for this reason.
     Refused(String),
-    /// Admitted if the body is valid against this JSON Schema.
-    Json(Arc<JsonValidator>),
+    /// Admitted if the body is valid against this JSON Schema (and passes the rules).
+    Json(Arc<JsonValidator>, Option<Rules>),
     /// Admitted if the body decodes with this schema (with its id): one Avro datum, or a
-    /// Protobuf message index path and the message it names.
-    Decodes(Arc<Schema>, u32),
+    /// Protobuf message index path and the message it names (and passes the rules).
+    Decodes(Arc<Schema>, u32, Option<Rules>),
 }
 
 /// One part's rules during one [`Gate::judge`] call.
@@ -159,6 +179,8 @@ impl Gate {
         Gate {
             registry,
             json_validators: Mutex::default(),
+            write_rules: Mutex::default(),
+            rule_counts: Mutex::default(),
         }
     }
 
@@ -249,26 +271,122 @@ impl Gate {
         match verdict {
             Verdict::Admitted => {}
             Verdict::Refused(reason) => out.push(refuse(reason.clone())),
-            Verdict::Json(validator) => {
+            Verdict::Json(validator, rules) => {
+                let before = out.len();
                 out.extend(check_json(validator.clone(), body).await.into_iter().map(|v| Problem {
                     index,
                     part,
                     path: Some(v.path),
                     reason: v.reason,
                 }));
-            }
-            Verdict::Decodes(schema, id) => {
-                if let Err(v) = check_decodes(schema.clone(), body).await {
-                    out.push(Problem {
-                        index,
-                        part,
-                        path: Some(v.path),
-                        reason: format!("does not decode with schema {id}: {}", v.reason),
-                    });
+                if let (Some(rules), true) = (rules, out.len() == before) {
+                    if let Ok(message) = serde_json::from_slice(body) {
+                        self.apply_rules(rules, &message, index, part, out);
+                    }
                 }
             }
+            Verdict::Decodes(schema, id, rules) => match (check_decodes(schema.clone(), body).await, rules) {
+                (Err(v), _) => out.push(Problem {
+                    index,
+                    part,
+                    path: Some(v.path),
+                    reason: format!("does not decode with schema {id}: {}", v.reason),
+                }),
+                (Ok(()), Some(rules)) => match plain(schema, body) {
+                    Ok(message) => self.apply_rules(rules, &message, index, part, out),
+                    Err(v) => out.push(refuse(format!("cannot be read for its rules: {}", v.reason))),
+                },
+                (Ok(()), None) => {}
+            },
         }
         Ok(())
+    }
+
+    /// Runs a verdict's rules on one decoded payload, counting every outcome.
+    fn apply_rules(
+        &self,
+        rules: &Rules,
+        message: &serde_json::Value,
+        index: usize,
+        part: Part,
+        out: &mut Vec<Problem>,
+    ) {
+        let failures = rules.rules.check(message);
+        let mut counts = self.rule_counts.lock().unwrap_or_else(|e| e.into_inner());
+        for rule in &rules.rules.rules {
+            let failed = failures.iter().find(|f| f.rule == rule.name);
+            let outcome = match failed.map(|f| &f.action) {
+                None => "passed",
+                Some(Action::None) => "counted",
+                Some(_) => "failed",
+            };
+            *counts
+                .entry((rules.subject.clone(), rule.name.clone(), outcome))
+                .or_default() += 1;
+        }
+        drop(counts);
+        for failure in failures {
+            let on = failure.field.as_deref().map(|f| format!(" on {f}")).unwrap_or_default();
+            match failure.action {
+                Action::None => {}
+                Action::Error => out.push(Problem {
+                    index,
+                    part,
+                    path: None,
+                    reason: format!("rule {}{on} failed: {}", failure.rule, failure.message),
+                }),
+                Action::DeadLetter => out.push(Problem {
+                    index,
+                    part,
+                    path: None,
+                    reason: format!(
+                        "rule {}{on} failed: {} (its onFailure is DLQ, which the server does not do yet: refused instead)",
+                        failure.rule, failure.message
+                    ),
+                }),
+            }
+        }
+    }
+
+    /// Every rule outcome so far: (subject, rule, outcome, count), for `/metrics`.
+    pub fn rule_counts(&self) -> Vec<(String, String, &'static str, u64)> {
+        self.rule_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|((subject, rule, outcome), n)| (subject.clone(), rule.clone(), *outcome, *n))
+            .collect()
+    }
+
+    /// The write rules of a stored schema, compiled once per schema id; `None` when it has
+    /// none the server runs. A rule set that no longer compiles (registered before its
+    /// expressions were checked) refuses its payloads, never passes them unchecked.
+    fn rules_of(&self, schema: &StoredSchema, subject: &str) -> Result<Option<Rules>, String> {
+        let Some(rule_set) = &schema.rule_set else {
+            return Ok(None);
+        };
+        let key = (schema.context.clone(), schema.id);
+        let cached = self
+            .write_rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let rules = match cached {
+            Some(rules) => rules,
+            None => {
+                let compiled = Arc::new(crate::validate::rules::compile(rule_set).map_err(|e| e.to_string())?);
+                self.write_rules
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, compiled.clone());
+                compiled
+            }
+        };
+        Ok((!rules.is_empty()).then(|| Rules {
+            subject: subject.to_string(),
+            rules,
+        }))
     }
 
     /// The subject's latest live schema, or `None` when nothing is registered under it.
@@ -293,9 +411,13 @@ impl Gate {
         let Some(Some(latest)) = &rules.registered else {
             return Ok(Verdict::Admitted);
         };
+        let write_rules = match self.rules_of(latest, rules.subject) {
+            Ok(write_rules) => write_rules,
+            Err(reason) => return Ok(Verdict::Refused(reason)),
+        };
         Ok(match latest.schema_type {
             SchemaType::Json => match self.json_validator(latest).await? {
-                Ok(validator) => Verdict::Json(validator),
+                Ok(validator) => Verdict::Json(validator, write_rules),
                 Err(reason) => Verdict::Refused(reason),
             },
             other => Verdict::Refused(format!(
@@ -362,15 +484,19 @@ impl Gate {
             return Ok(Verdict::Admitted);
         }
         let schema = self.registry.schema_by_id(&context, i64::from(id)).await?;
+        let write_rules = match self.rules_of(&schema, subject) {
+            Ok(write_rules) => write_rules,
+            Err(reason) => return Ok(Verdict::Refused(reason)),
+        };
         Ok(match schema.schema_type {
             SchemaType::Json => match self.json_validator(&schema).await? {
-                Ok(validator) => Verdict::Json(validator),
+                Ok(validator) => Verdict::Json(validator, write_rules),
                 Err(reason) => Verdict::Refused(reason),
             },
             SchemaType::Avro | SchemaType::Protobuf => {
                 let parsed = self.registry.parsed_schema(&context, i64::from(id)).await?;
                 match parsed.as_ref() {
-                    Schema::Avro(_) | Schema::Protobuf(_) => Verdict::Decodes(parsed, id),
+                    Schema::Avro(_) | Schema::Protobuf(_) => Verdict::Decodes(parsed, id, write_rules),
                     Schema::Json(_) => {
                         Verdict::Refused(format!("schema {id} is not stored as the type it was read as"))
                     }
@@ -469,6 +595,19 @@ async fn check_decodes(schema: Arc<Schema>, body: &[u8]) -> Result<(), Violation
     tokio::task::spawn_blocking(move || check(&schema, &body))
         .await
         .unwrap_or_else(|e| Err(validation_failed(e)))
+}
+
+/// A payload as plain values for its rules (unions unwrapped, Protobuf fields by their
+/// `.proto` names).
+fn plain(schema: &Schema, body: &[u8]) -> Result<serde_json::Value, Violation> {
+    match schema {
+        Schema::Avro(avro) => crate::validate::avro::decode_plain(avro, body),
+        Schema::Protobuf(proto) => crate::validate::protobuf::decode_plain(proto, body),
+        Schema::Json(_) => serde_json::from_slice(body).map_err(|e| Violation {
+            path: String::new(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// A validation that did not finish (its thread panicked): the payload is refused, never

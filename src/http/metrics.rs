@@ -163,3 +163,19 @@ pub fn method_label(method: &Method) -> &'static str {
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
+
+/// The contract gate's data-contract rule outcomes, per subject and rule (rules are the
+/// registered rule sets', so the labels stay bounded).
+pub fn render_rule_counts(out: &mut String, counts: &[(String, String, &'static str, u64)]) {
+    use std::fmt::Write as _;
+    out.push_str("# HELP herald_rule_evaluations_total Data-contract rules run on produced records, by subject, rule and outcome (passed; failed: refused; counted: onFailure NONE).\n");
+    out.push_str("# TYPE herald_rule_evaluations_total counter\n");
+    for (subject, rule, outcome, n) in counts {
+        let _ = writeln!(
+            out,
+            "herald_rule_evaluations_total{{subject=\"{}\",rule=\"{}\",outcome=\"{outcome}\"}} {n}",
+            escape(subject),
+            escape(rule)
+        );
+    }
+}

@@ -110,7 +110,21 @@ impl SchemaBody {
             };
             // A null list is no list, as Confluent's entities read it.
             kinds.retain(|_, rules| !rules.is_null());
-            if let Some((kind, _)) = kinds.iter().find(|(_, rules)| !rules.is_array()) {
+            // `enableAt` names where the set runs; every other member is a list of rules.
+            if let Some(place) = kinds.get("enableAt") {
+                let known = place
+                    .as_str()
+                    .is_some_and(|p| ["ALL", "CLIENT", "GATEWAY", "SERVER", "NONE"].contains(&p));
+                if !known {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid request body: \"ruleSet.enableAt\" must be ALL, CLIENT, GATEWAY, SERVER or NONE, not {place}"
+                    )));
+                }
+            }
+            if let Some((kind, _)) = kinds
+                .iter()
+                .find(|(kind, rules)| *kind != "enableAt" && !rules.is_array())
+            {
                 return Err(ApiError::bad_request(format!(
                     "Invalid request body: \"ruleSet.{kind}\" must be an array of rules"
                 )));

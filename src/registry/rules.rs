@@ -1,6 +1,8 @@
 //! Rule sets as Confluent validates them (its `RuleSet.validate` and `Rule.validate`), with
 //! its message texts: a registration or a config whose rule set breaks one of these rules is
-//! refused with 42210. The registry only stores rules; clients run them.
+//! refused with 42210. Domain rules in CEL are also compiled here (a bad expression is refused
+//! with the CEL error and its line and column); the contract gate runs those the server
+//! enforces, clients run the rest.
 
 use std::collections::HashSet;
 
@@ -25,7 +27,7 @@ pub fn validate_rule_set(rule_set: &Value) -> Result<(), RegistryError> {
     };
     let mut names: HashSet<&str> = HashSet::new();
     for (kind, rules) in lists {
-        if rules.is_null() {
+        if rules.is_null() || kind == "enableAt" {
             continue;
         }
         let Some(rules) = rules.as_array() else {
@@ -71,6 +73,10 @@ pub fn validate_rule_set(rule_set: &Value) -> Result<(), RegistryError> {
             }
         }
     }
+    // CEL expressions are compiled now, so a bad one is refused with where it fails rather
+    // than found by the first record (the server runs them: see `validate::rules`).
+    crate::validate::rules::compile(rule_set)
+        .map_err(|error| RegistryError::InvalidRuleSet(format!("Invalid ruleSet: {error}")))?;
     Ok(())
 }
 

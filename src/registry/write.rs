@@ -677,6 +677,13 @@ fn merge_rule_sets(default: Option<&Value>, base: Option<&Value>, overrides: Opt
     for layer in layers {
         let Some(object) = layer.as_object() else { continue };
         for (kind, rules) in object {
+            // Where the set runs: the later layer's, when it says.
+            if kind == "enableAt" {
+                if !rules.is_null() {
+                    merged.insert(kind.clone(), rules.clone());
+                }
+                continue;
+            }
             let Some(rules) = rules.as_array() else { continue };
             let into = merged.entry(kind.clone()).or_insert_with(|| Value::Array(Vec::new()));
             let Value::Array(into) = into else { continue };

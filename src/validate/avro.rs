@@ -34,25 +34,32 @@ fn violation(path: &str, reason: impl Into<String>) -> Violation {
 
 /// Checks that `bytes` are exactly one datum of `schema`.
 pub fn check_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<(), Violation> {
-    read_binary(schema, bytes, false).map(|_| ())
+    read_binary(schema, bytes, false, false).map(|_| ())
 }
 
 /// Decodes `bytes`, exactly one datum of `schema`, into Avro's JSON encoding (unions as
 /// `{"type": value}`, `bytes` and `fixed` as strings of the byte values): what
 /// [`encode_json`] reads back into the same bytes.
 pub fn decode_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, Violation> {
-    read_binary(schema, bytes, true)
+    read_binary(schema, bytes, true, false)
+}
+
+/// Decodes `bytes` into plain values, as a reader's generic record holds them: a union's
+/// value without its branch name (what CEL rules see as `message`).
+pub fn decode_plain(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, Violation> {
+    read_binary(schema, bytes, true, true)
 }
 
 /// One walk for checking and decoding, so they cannot disagree on what a datum is; the JSON
 /// value is built only when `build` (checking allocates nothing).
-fn read_binary(schema: &AvroSchema, bytes: &[u8], build: bool) -> Result<Value, Violation> {
+fn read_binary(schema: &AvroSchema, bytes: &[u8], build: bool, plain: bool) -> Result<Value, Violation> {
     let mut decoder = Decoder {
         schema,
         bytes,
         at: 0,
         items: 0,
         build,
+        plain,
     };
     let value = decoder.datum(schema.root(), "", 0)?;
     if decoder.at != bytes.len() {
@@ -70,6 +77,8 @@ struct Decoder<'a> {
     at: usize,
     items: u64,
     build: bool,
+    /// Unions' values unwrapped (plain values), not Avro's JSON encoding.
+    plain: bool,
 }
 
 /// Avro's JSON encoding of `bytes` and `fixed`: one character per byte value.
@@ -199,7 +208,7 @@ impl Decoder<'_> {
                     .and_then(|i| branches.get(i))
                     .ok_or_else(|| violation(path, format!("union branch {index} does not exist")))?;
                 let value = self.datum(*branch, path, depth + 1)?;
-                if !self.build || matches!(self.schema.kind(*branch), Kind::Null) {
+                if !self.build || self.plain || matches!(self.schema.kind(*branch), Kind::Null) {
                     return Ok(value);
                 }
                 let mut wrapped = serde_json::Map::new();

@@ -236,6 +236,25 @@ pub fn decode_json(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::V
     serde_json::to_value(&decoded).map_err(|e| violation("", format!("cannot be written as JSON: {e}")))
 }
 
+/// Decodes a framed message into plain values for rules: fields by their names in the
+/// `.proto` file (not proto3 JSON's camelCase), every field present (defaults included),
+/// 64-bit integers as numbers, as a reader's message object holds them.
+pub fn decode_plain(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::Value, Violation> {
+    let (path, payload) = message_indexes(body)?;
+    let message = schema
+        .message_at(&path)
+        .ok_or_else(|| violation("", format!("the message index {path:?} names no message of the schema")))?;
+    let decoded = DynamicMessage::decode(message.clone(), payload)
+        .map_err(|e| violation("", format!("does not decode as {}: {e}", message.full_name())))?;
+    let options = prost_reflect::SerializeOptions::new()
+        .use_proto_field_name(true)
+        .skip_default_fields(false)
+        .stringify_64_bit_integers(false);
+    decoded
+        .serialize_with_options(serde_json::value::Serializer, &options)
+        .map_err(|e| violation("", format!("cannot be read as values: {e}")))
+}
+
 /// The message-index path and the payload after it.
 fn message_indexes(body: &[u8]) -> Result<(Vec<i32>, &[u8]), Violation> {
     let mut buf = body;

@@ -7,6 +7,7 @@ mod broker_cli; // herald topics / produce / consume against a running server
 mod ci_check; // herald check / register / validate on real git repositories
 mod cli; // the real `herald` binary: compat and diff, exit codes, output formats
 mod consumer_api; // consumer groups over HTTP: sharing, commits, resets, timeouts
+mod contract_rules; // data-contract rules the server enforces on produce: CEL conditions, actions, metrics, bad rules
 mod crash; // SIGKILL during produce and topic create/delete: every acknowledged write survives
 mod descriptors; // open files and threads stay bounded with 1,200 partitions; a low limit refuses topics, never a start
 mod diff; // semantic diffs between versions, for changelogs

@@ -157,6 +157,20 @@ impl Server {
         http(&self.address, method, path, body)
     }
 
+    /// The whole answer (status line, headers, body) to one plain GET, for pages and
+    /// metrics, which are not JSON.
+    pub fn get_text(&self, path: &str) -> String {
+        let mut stream = TcpStream::connect(&self.address).expect("connect to herald");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: herald\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("read the answer");
+        text
+    }
+
     /// The process id, for `/proc/<pid>/status`.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -69,13 +69,9 @@ fn wait_subscription(server: &Server, topic: &str, name: &str, what: &str, done:
     }
 }
 
-/// A page's text (one GET, connection closed after).
+/// A page's text, which must be answered 200.
 fn page(server: &Server, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(&server.address).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
+    let text = server.get_text(path);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     text
 }
