@@ -1697,3 +1697,59 @@ fn java_client_with_sasl_scram() {
     let output = run(anonymous, b"");
     assert!(!output.status.success());
 }
+
+/// Rule parity with the real client: confluent-kafka's AvroSerializer, running its CEL
+/// executors on the registered version, and Herald's gate, behind the Kafka listener, judge
+/// the same customers under the same rules. A rule set enabled for SERVER is skipped by the
+/// client and enforced by Herald; CLIENT the reverse; ALL by both, with the same verdicts.
+#[test]
+fn confluent_rule_executors_and_the_gate_agree_on_data_contract_rules() {
+    let Some(python) = confluent_python() else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    let schema = json!({"type": "record", "name": "Customer", "namespace": "com.acme", "fields": [
+        {"name": "name", "type": "string"}, {"name": "ssn", "type": "string"},
+        {"name": "age", "type": "int"}, {"name": "email", "type": ["null", "string"], "default": null}]})
+    .to_string();
+    for place in ["server", "client", "all"] {
+        create_topic(
+            &server,
+            json!({"name": format!("rules-{place}"), "partitions": 1, "validation": "full"}),
+        );
+        let (status, body) = server.call(
+            "POST",
+            &format!("/subjects/rules-{place}-value/versions"),
+            Some(
+                &json!({"schema": schema, "ruleSet": {"enableAt": place.to_uppercase(), "domainRules": [
+                {"name": "checkSsnLen", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+                 "expr": "size(message.ssn) == 9"},
+                {"name": "adult", "kind": "CONDITION", "type": "CEL_FIELD", "mode": "WRITE",
+                 "expr": "name == 'age' ; value >= 18"}]}}),
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let stdout = run_ok(confluent(&python, &server, &bootstrap, "rules"), b"");
+    let verdicts = result_line(&stdout);
+    let refused = |v: &Value, side: &str| v[side].as_str().unwrap().starts_with("refused");
+    for place in ["server", "client", "all"] {
+        let seen = verdicts[place].as_array().unwrap();
+        // Ada passes both rules; Bob's ssn is short; Cy is 9.
+        let expected = [false, true, true];
+        for (i, bad) in expected.into_iter().enumerate() {
+            let (client, server_side) = (refused(&seen[i], "client"), refused(&seen[i], "server"));
+            match place {
+                "server" => assert_eq!((client, server_side), (false, bad), "{place} {i}: {verdicts}"),
+                "client" => assert_eq!((client, server_side), (bad, false), "{place} {i}: {verdicts}"),
+                _ => assert_eq!((client, server_side), (bad, bad), "{place} {i}: {verdicts}"),
+            }
+        }
+        if place == "server" {
+            let why = seen[1]["server"].as_str().unwrap();
+            assert!(why.contains("INVALID_RECORD"), "{why}");
+        }
+    }
+    // What landed: only the records each side let through.
+    for (place, landed) in [("server", 1), ("client", 3), ("all", 1)] {
+        assert_eq!(stored(&server, &format!("rules-{place}"), 0).len(), landed, "{place}");
+    }
+}

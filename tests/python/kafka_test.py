@@ -21,6 +21,11 @@ the topics they name over HTTP):
                `shop-orders` (validation full) and read back with ProtobufDeserializer; a
                wrong message index and an undecodable payload refused (Kafka and REST);
                `use.latest.version` reads the schema with ?format=serialized
+  rules        confluent-kafka's AvroSerializer with its CEL rule executors (use.latest.version)
+               and Herald's gate judge the same customers under the same rule, a rule set
+               enabled for SERVER (`rules-server`), CLIENT (`rules-client`) and ALL
+               (`rules-all`): each record's client verdict, then the server's on the bytes
+               (framed without rules when the client refused), as a result line
   crash        produces to `crash` until stdin closes, printing `ack PARTITION OFFSET PAYLOAD`
                for every acknowledged record (acks=all)
 
@@ -555,6 +560,54 @@ def protobuf():
             "wrong_index": wrong_index.hex(), "undecodable": undecodable.hex()})
 
 
+def rules():
+    import io
+
+    import fastavro
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
+    from confluent_kafka.schema_registry.rules.cel.cel_field_executor import CelFieldExecutor
+    from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+
+    CelExecutor.register()
+    CelFieldExecutor.register()
+    registry = SchemaRegistryClient({"url": HTTP})
+    # Rules run only against the registered version the serializer fetches.
+    with_rules = AvroSerializer(registry, None, conf={"auto.register.schemas": False, "use.latest.version": True})
+    producer = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all"})
+    customers = [
+        {"name": "Ada", "ssn": "123456789", "age": 36, "email": None},
+        {"name": "Bob", "ssn": "12", "age": 40, "email": None},
+        {"name": "Cy", "ssn": "987654321", "age": 9, "email": None},
+    ]
+
+    def without_rules(subject, record):
+        latest = registry.get_latest_version(subject)
+        out = io.BytesIO()
+        out.write(b"\x00" + struct.pack(">I", latest.schema_id))
+        fastavro.schemaless_writer(out, fastavro.parse_schema(json.loads(latest.schema.schema_str)), record)
+        return out.getvalue()
+
+    verdicts = {}
+    for place in ["server", "client", "all"]:
+        topic = f"rules-{place}"
+        context = SerializationContext(topic, MessageField.VALUE)
+        seen = []
+        for customer in customers:
+            try:
+                data = with_rules(customer, context)
+                client = "ok"
+            except SerializationError as err:
+                data = without_rules(f"{topic}-value", customer)
+                client = f"refused: {err}"
+            err, _ = deliver(producer, [{"topic": topic, "value": data}])[0]
+            server = "ok" if err is None else f"refused: {err.name()}: {err.str()}"
+            seen.append({"client": client, "server": server})
+        verdicts[place] = seen
+    result(verdicts)
+
+
 def crash():
     """Produces until stdin closes; every acknowledged record is printed as it is reported."""
     producer = Producer({
@@ -583,5 +636,5 @@ def crash():
 
 
 {"produce": produce, "group": group, "admin": admin, "serializers": serializers, "protobuf": protobuf,
- "crash": crash}[SCENARIO]()
+ "rules": rules, "crash": crash}[SCENARIO]()
 print(f"ok: {SCENARIO}", flush=True)
