@@ -156,7 +156,9 @@ echo
 printf '%-26s %7s %8s %9s %6s %18s %18s %6s\n' "scenario" "sent/s" "recv/s" "missing" "ack99" \
   "ts delay p50/p99" "send delay p50/p99" "herald"
 for r in "${ROWS[@]}"; do echo "$r"; done
-echo "(rates in records/s; delays and ack99, the produce acknowledgement's p99, in ms; herald: CPU, % of one core)"
+echo "(rates in records/s; missing: acknowledged but never received; ack99: produce acknowledgement p99, ms;"
+echo " ts delay: arrival minus the record's timestamp, ms; send delay: arrival minus the producer's send, ms;"
+echo " herald: its CPU during the load, % of one core)"
 echo
 echo "idle subscriptions: $(get created "$MADE") created ($COUNT listed) in $(get seconds "$MADE") s;" \
   "VmRSS $((RSS0 / 1024)).$(( (RSS0 % 1024) * 10 / 1024 )) -> $((RSS1 / 1024)).$(( (RSS1 % 1024) * 10 / 1024 )) MiB" \

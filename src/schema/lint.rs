@@ -8,6 +8,9 @@
 //!   reads as its default).
 //! - `INCONSISTENT_NAMING`: a field's name is not in the case style most of the schema uses
 //!   (snake_case, camelCase or PascalCase).
+//! - `PII_UNTAGGED`: a field whose name says it holds personal data (an email address, a
+//!   phone number, a national id, a birth date, a street address, …) carries no tag, so the
+//!   catalog does not mark it and tag-based rules and redaction pass it by.
 //! - `DEFAULT_MISMATCH`: an Avro field's default does not match the field's type. Confluent's
 //!   registry accepts such a schema unless told to validate defaults, but Avro readers fail
 //!   (or fill in nonsense) when they need the default.
@@ -26,12 +29,93 @@ pub struct LintFinding {
     pub hint: String,
 }
 
-pub const RULES: [&str; 4] = [
+pub const RULES: [&str; 5] = [
     "FIELD_UNDOCUMENTED",
     "OPTIONAL_FIELD_WITHOUT_DEFAULT",
     "INCONSISTENT_NAMING",
+    "PII_UNTAGGED",
     "DEFAULT_MISMATCH",
 ];
+
+/// Field names (lower case, without `_`, `-` and `.`) that hold personal data.
+const PERSONAL_NAMES: &[&str] = &[
+    "email",
+    "emailaddress",
+    "mail",
+    "phone",
+    "phonenumber",
+    "mobile",
+    "mobilenumber",
+    "telephone",
+    "ssn",
+    "socialsecuritynumber",
+    "nationalid",
+    "nationalidnumber",
+    "taxid",
+    "taxnumber",
+    "vatnumber",
+    "passport",
+    "passportnumber",
+    "driverslicense",
+    "driverlicense",
+    "licensenumber",
+    "firstname",
+    "lastname",
+    "fullname",
+    "surname",
+    "givenname",
+    "familyname",
+    "middlename",
+    "dateofbirth",
+    "birthdate",
+    "dob",
+    "birthday",
+    "address",
+    "streetaddress",
+    "street",
+    "addressline1",
+    "addressline2",
+    "postalcode",
+    "postcode",
+    "zipcode",
+    "zip",
+    "ipaddress",
+    "ip",
+    "iban",
+    "accountnumber",
+    "cardnumber",
+    "creditcard",
+    "creditcardnumber",
+    "pan",
+    "gender",
+    "geolocation",
+];
+
+/// Endings that say the same of a longer name (`customer_email`, `billing_phone`).
+const PERSONAL_SUFFIXES: &[&str] = &[
+    "email",
+    "emailaddress",
+    "phone",
+    "phonenumber",
+    "ssn",
+    "iban",
+    "ipaddress",
+    "dateofbirth",
+    "birthdate",
+];
+
+/// Whether a field's name says it holds personal data.
+fn looks_personal(name: &str) -> bool {
+    let plain: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    PERSONAL_NAMES.contains(&plain.as_str())
+        || PERSONAL_SUFFIXES
+            .iter()
+            .any(|s| plain.len() > s.len() && plain.ends_with(s))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Case {
@@ -109,7 +193,9 @@ pub fn lint(rows: &[FieldRow]) -> Vec<LintFinding> {
         .max_by_key(|(_, n)| *n)
         .map(|(c, _)| *c);
     let mut findings = Vec::new();
-    for row in fields {
+    for (i, row) in fields.iter().enumerate() {
+        // A field holding a record: its own fields are what carry (or lack) the tags.
+        let parent = fields.get(i + 1).is_some_and(|next| next.depth > row.depth);
         if row.doc.as_deref().is_none_or(|d| d.trim().is_empty()) {
             findings.push(LintFinding {
                 rule: "FIELD_UNDOCUMENTED",
@@ -130,6 +216,16 @@ pub fn lint(rows: &[FieldRow]) -> Vec<LintFinding> {
                 hint:
                     "Give it a default (`null` for a nullable field) so readers can fill it in for events that lack it."
                         .to_string(),
+            });
+        }
+        if !parent && row.tags.is_empty() && looks_personal(&row.name) {
+            findings.push(LintFinding {
+                rule: "PII_UNTAGGED",
+                path: row.path.clone(),
+                pointer: row.pointer.clone(),
+                message: format!("field {} looks like personal data but carries no tag", row.path),
+                hint: "Tag it `PII` (Avro and JSON Schema: `\"confluent:tags\": [\"PII\"]`; or the subject's `metadata.tags`) so the catalog marks it and tag-based rules find it; a field that is not personal data can say so with a tag of its own (`PUBLIC`)."
+                    .to_string(),
             });
         }
         if let (Some(case), Some(dominant)) = (case_of(&row.name), dominant) {
@@ -191,6 +287,28 @@ mod tests {
                 ("FIELD_UNDOCUMENTED", "total".to_string(), "/fields/4".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn personal_fields_without_a_tag_are_linted() {
+        let schema = Schema::parse(
+            SchemaType::Avro,
+            r#"{"type":"record","name":"Customer","fields":[
+                {"name":"customer_email","type":"string","doc":"Where to write."},
+                {"name":"phone","type":"string","doc":"Where to call.","confluent:tags":["PII"]},
+                {"name":"date_of_birth","type":"string","doc":"Born."},
+                {"name":"emails_sent","type":"int","doc":"How many."},
+                {"name":"zip","type":"string","doc":"Postal code.","confluent:tags":["PUBLIC"]}]}"#,
+            &[],
+        )
+        .unwrap();
+        let flagged: Vec<String> = lint(&field_rows(&schema, None))
+            .into_iter()
+            .filter(|f| f.rule == "PII_UNTAGGED")
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(flagged, ["customer_email", "date_of_birth"]);
+        assert!(!looks_personal("email_count") && looks_personal("Email") && looks_personal("billingPhoneNumber"));
     }
 
     #[test]
