@@ -716,7 +716,7 @@ impl<'a> ProtoWalk<'a> {
                 default: field.field_descriptor_proto().default_value.clone(),
                 doc: self.schema.comment(field.path()).map(str::to_string),
                 deprecated,
-                tags: Vec::new(),
+                tags: field_meta_tags(&field),
                 symbols,
                 // The path compatibility findings use: message names from the package down.
                 pointer: format!(
@@ -769,6 +769,26 @@ fn proto_type_name(kind: &prost_reflect::Kind) -> String {
         Kind::Bytes => "bytes".into(),
         Kind::Message(m) => m.full_name().to_string(),
         Kind::Enum(e) => e.full_name().to_string(),
+    }
+}
+
+/// A Protobuf field's `[(confluent.field_meta).tags = "PII"]` (Confluent's `meta.proto`,
+/// extension 1088 of `FieldOptions`), as inline `confluent:tags` in Avro and JSON Schema.
+fn field_meta_tags(field: &prost_reflect::FieldDescriptor) -> Vec<String> {
+    let Some(extension) = field.parent_pool().get_extension_by_name("confluent.field_meta") else {
+        return Vec::new();
+    };
+    let options = field.options();
+    if !options.has_extension(&extension) {
+        return Vec::new();
+    }
+    let meta = options.get_extension(&extension);
+    let Some(meta) = meta.as_message() else {
+        return Vec::new();
+    };
+    match meta.get_field_by_name("tags").as_deref().and_then(|v| v.as_list()) {
+        Some(tags) => tags.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+        None => Vec::new(),
     }
 }
 
@@ -946,6 +966,31 @@ mod tests {
         assert_eq!(json[0].type_label, "string enum");
         assert_eq!(json[0].symbols, vec!["a", "b"]);
         assert_eq!(json[0].doc.as_deref(), Some("A code."));
+    }
+
+    #[test]
+    fn protobuf_field_meta_tags_are_field_tags() {
+        let proto = rows(
+            SchemaType::Protobuf,
+            r#"syntax = "proto3";
+package acme;
+import "confluent/meta.proto";
+message Customer {
+  string email = 1 [(confluent.field_meta).tags = "PII", (confluent.field_meta).tags = "EMAIL"];
+  string nickname = 2;
+  string ssn = 3 [(confluent.field_meta) = { tags: ["PII"] }];
+}"#,
+            None,
+        );
+        let tags: Vec<(&str, Vec<String>)> = proto.iter().map(|r| (r.name.as_str(), r.tags.clone())).collect();
+        assert_eq!(
+            tags,
+            vec![
+                ("email", vec!["PII".to_string(), "EMAIL".to_string()]),
+                ("nickname", vec![]),
+                ("ssn", vec!["PII".to_string()]),
+            ]
+        );
     }
 
     #[test]

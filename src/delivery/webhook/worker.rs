@@ -330,7 +330,17 @@ async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watc
             continue;
         }
         for stored in records {
-            let done = deliver_record(&lane, &mut sender, &mut jitter, partition, &stored, &mut stop).await;
+            // Boxed: the delivery's state (a connection being made, TLS, a request) is large,
+            // and a parked lane should not carry room for it while it waits for records.
+            let done = Box::pin(deliver_record(
+                &lane,
+                &mut sender,
+                &mut jitter,
+                partition,
+                &stored,
+                &mut stop,
+            ))
+            .await;
             match done {
                 Done::Delivered | Done::DeadLettered | Done::Filtered => {
                     next = stored.offset + 1;
