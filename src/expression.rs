@@ -106,14 +106,9 @@ impl Expression {
         &self.text
     }
 
-    /// The expression's value with `bindings` as its variables (JSON values bound as
-    /// [`to_cel`] converts them): `true`, `false`, or why it has neither.
-    pub fn evaluate_with(&self, bindings: &[(&str, cel::Value)]) -> Result<bool, String> {
-        let mut context = cel::Context::default();
-        for (name, value) in bindings {
-            context.add_variable_from_value(*name, value.clone());
-        }
-        match self.program.execute(&context) {
+    /// The expression's value in `scope`: `true`, `false`, or why it has neither.
+    pub fn evaluate_in(&self, scope: &Scope) -> Result<bool, String> {
+        match self.program.execute(&scope.0) {
             Ok(cel::Value::Bool(result)) => Ok(result),
             Ok(other) => Err(format!("the expression gave {other:?}, not true or false")),
             Err(error) => Err(error.to_string()),
@@ -123,29 +118,78 @@ impl Expression {
     /// Whether the record matches: the expression is `true` for it. Anything but a boolean
     /// is an error, as is an evaluation that fails (the caller decides what that means).
     pub fn evaluate(&self, record: &Record<'_>) -> Result<bool, String> {
-        let mut context = cel::Context::default();
-        context.add_variable_from_value("key", to_cel(record.key));
-        context.add_variable_from_value("value", to_cel(record.value));
+        let mut scope = Scope::new();
+        scope.bind_json("key", record.key);
+        scope.bind_json("value", record.value);
         let headers: HashMap<String, cel::Value> = record
             .headers
             .iter()
             .map(|(name, value)| (name.clone(), value.as_ref().map_or(cel::Value::Null, to_cel)))
             .collect();
-        context.add_variable_from_value("headers", headers);
-        context.add_variable_from_value("topic", record.topic.to_string());
-        context.add_variable_from_value("partition", i64::from(record.partition));
-        context.add_variable_from_value("offset", record.offset);
-        context.add_variable_from_value("timestamp", record.timestamp);
-        match self.program.execute(&context) {
-            Ok(cel::Value::Bool(result)) => Ok(result),
-            Ok(other) => Err(format!("the expression gave {other:?}, not true or false")),
-            Err(error) => Err(error.to_string()),
-        }
+        scope.bind("headers", cel::Value::from(headers));
+        scope.bind("topic", cel::Value::String(Arc::new(record.topic.to_string())));
+        scope.bind("partition", cel::Value::Int(i64::from(record.partition)));
+        scope.bind("offset", cel::Value::Int(record.offset));
+        scope.bind("timestamp", cel::Value::Int(record.timestamp));
+        self.evaluate_in(&scope)
     }
 
     /// Whether the record matches; one the expression cannot be evaluated on does not.
     pub fn matches(&self, record: &Record<'_>) -> bool {
         self.evaluate(record).unwrap_or(false)
+    }
+}
+
+/// Variables bound for evaluations: made once per record and shared by every expression run
+/// on it (rebinding a name replaces its value). Values may borrow the record (`'v`).
+pub struct Scope<'v>(cel::Context<'v, 'v>);
+
+impl<'v> Scope<'v> {
+    /// An empty scope over the standard library, which is built once per thread: building
+    /// it costs far more than evaluating a simple expression.
+    pub fn new() -> Scope<'v> {
+        thread_local! {
+            static STANDARD: Arc<cel::Env> = Arc::new(cel::Env::stdlib());
+        }
+        Scope(cel::Context::with_env(STANDARD.with(Arc::clone)))
+    }
+
+    pub fn bind(&mut self, name: &str, value: cel::Value) {
+        self.0.add_variable_from_value(name, value);
+    }
+
+    /// Binds JSON as CEL values that borrow it: no string is copied and no intermediate
+    /// tree built (the crate's own conversion copies a value twice on the way in).
+    pub fn bind_json(&mut self, name: &str, value: &'v Value) {
+        self.0.add_variable_as_val(name, json_val(value));
+    }
+}
+
+impl Default for Scope<'_> {
+    fn default() -> Self {
+        Scope::new()
+    }
+}
+
+/// JSON as a CEL value borrowing its strings; whole numbers as `int` (see [`to_cel`]).
+fn json_val(value: &Value) -> Box<dyn cel::common::value::Val + '_> {
+    use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt};
+    match value {
+        Value::Null => Box::new(CelNull),
+        Value::Bool(b) => Box::new(CelBool::from(*b)),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Box::new(CelInt::from(i)),
+            (None, Some(u)) => Box::new(CelUInt::from(u)),
+            _ => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Value::String(s) => Box::new(CelString::from(s.as_str())),
+        Value::Array(items) => Box::new(CelList::from(items.iter().map(json_val).collect::<Vec<_>>())),
+        Value::Object(members) => Box::new(CelMap::from(
+            members
+                .iter()
+                .map(|(k, v)| (CelMapKey::from(k.as_str()), json_val(v)))
+                .collect::<HashMap<_, _>>(),
+        )),
     }
 }
 

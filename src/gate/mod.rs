@@ -29,6 +29,7 @@ pub mod subject;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::broker::topic::{SubjectStrategy, TopicConfig, Validation};
@@ -129,15 +130,24 @@ pub struct Gate {
     /// Compiled write rules by schema context and id (a rule set is part of a schema id's
     /// content, so entries never go stale either).
     write_rules: Mutex<HashMap<(Context, i64), Arc<WriteRules>>>,
-    /// Rule outcomes by (subject, rule, outcome): `passed`, `failed`, `counted`.
-    rule_counts: Mutex<std::collections::BTreeMap<(String, String, &'static str), u64>>,
+    /// Rule outcome counters by subject and schema id, shared with the verdicts that count.
+    rule_counters: Mutex<HashMap<(String, Context, i64), Arc<RuleCounters>>>,
 }
 
-/// The rules a verdict's payloads must also pass, with the subject they belong to.
+/// The outcomes of one rule set's rules under one subject: per rule, `passed`, `failed`
+/// (refused) and `counted` (onFailure NONE). Atomics: a record only increments.
+struct RuleCounters {
+    subject: String,
+    rules: Vec<(String, [AtomicU64; 3])>,
+}
+
+const OUTCOMES: [&str; 3] = ["passed", "failed", "counted"];
+
+/// The rules a verdict's payloads must also pass, with where their outcomes are counted.
 #[derive(Clone)]
 struct Rules {
-    subject: String,
     rules: Arc<WriteRules>,
+    counters: Arc<RuleCounters>,
 }
 
 /// Payloads up to this size are validated on the caller's task (microseconds of work);
@@ -180,7 +190,7 @@ impl Gate {
             registry,
             json_validators: Mutex::default(),
             write_rules: Mutex::default(),
-            rule_counts: Mutex::default(),
+            rule_counters: Mutex::default(),
         }
     }
 
@@ -285,19 +295,28 @@ impl Gate {
                     }
                 }
             }
-            Verdict::Decodes(schema, id, rules) => match (check_decodes(schema.clone(), body).await, rules) {
-                (Err(v), _) => out.push(Problem {
-                    index,
-                    part,
-                    path: Some(v.path),
-                    reason: format!("does not decode with schema {id}: {}", v.reason),
-                }),
-                (Ok(()), Some(rules)) => match plain(schema, body) {
-                    Ok(message) => self.apply_rules(rules, &message, index, part, out),
-                    Err(v) => out.push(refuse(format!("cannot be read for its rules: {}", v.reason))),
-                },
-                (Ok(()), None) => {}
-            },
+            Verdict::Decodes(schema, id, rules) => {
+                // With rules, an Avro body is decoded once: the plain decoding checks what
+                // the check would (one walk for both).
+                let checked = match (schema.as_ref(), rules) {
+                    (Schema::Avro(avro), Some(_)) => crate::validate::avro::decode_plain(avro, body).map(Some),
+                    _ => check_decodes(schema.clone(), body).await.map(|()| None),
+                };
+                match (checked, rules) {
+                    (Err(v), _) => out.push(Problem {
+                        index,
+                        part,
+                        path: Some(v.path),
+                        reason: format!("does not decode with schema {id}: {}", v.reason),
+                    }),
+                    (Ok(Some(message)), Some(rules)) => self.apply_rules(rules, &message, index, part, out),
+                    (Ok(None), Some(rules)) => match plain(schema, body) {
+                        Ok(message) => self.apply_rules(rules, &message, index, part, out),
+                        Err(v) => out.push(refuse(format!("cannot be read for its rules: {}", v.reason))),
+                    },
+                    (Ok(_), None) => {}
+                }
+            }
         }
         Ok(())
     }
@@ -312,19 +331,14 @@ impl Gate {
         out: &mut Vec<Problem>,
     ) {
         let failures = rules.rules.check(message);
-        let mut counts = self.rule_counts.lock().unwrap_or_else(|e| e.into_inner());
-        for rule in &rules.rules.rules {
-            let failed = failures.iter().find(|f| f.rule == rule.name);
-            let outcome = match failed.map(|f| &f.action) {
-                None => "passed",
-                Some(Action::None) => "counted",
-                Some(_) => "failed",
+        for (rule, (_, counts)) in rules.rules.rules.iter().zip(&rules.counters.rules) {
+            let outcome = match failures.iter().find(|f| f.rule == rule.name).map(|f| &f.action) {
+                None => 0,
+                Some(Action::None) => 2,
+                Some(_) => 1,
             };
-            *counts
-                .entry((rules.subject.clone(), rule.name.clone(), outcome))
-                .or_default() += 1;
+            counts[outcome].fetch_add(1, Ordering::Relaxed);
         }
-        drop(counts);
         for failure in failures {
             let on = failure.field.as_deref().map(|f| format!(" on {f}")).unwrap_or_default();
             match failure.action {
@@ -350,12 +364,18 @@ impl Gate {
 
     /// Every rule outcome so far: (subject, rule, outcome, count), for `/metrics`.
     pub fn rule_counts(&self) -> Vec<(String, String, &'static str, u64)> {
-        self.rule_counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|((subject, rule, outcome), n)| (subject.clone(), rule.clone(), *outcome, *n))
-            .collect()
+        let mut totals: std::collections::BTreeMap<(String, String, &'static str), u64> = Default::default();
+        for counters in self.rule_counters.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            for (rule, counts) in &counters.rules {
+                for (outcome, n) in OUTCOMES.iter().zip(counts) {
+                    let n = n.load(Ordering::Relaxed);
+                    if n > 0 {
+                        *totals.entry((counters.subject.clone(), rule.clone(), outcome)).or_default() += n;
+                    }
+                }
+            }
+        }
+        totals.into_iter().map(|((s, r, o), n)| (s, r, o, n)).collect()
     }
 
     /// The write rules of a stored schema, compiled once per schema id; `None` when it has
@@ -383,10 +403,22 @@ impl Gate {
                 compiled
             }
         };
-        Ok((!rules.is_empty()).then(|| Rules {
-            subject: subject.to_string(),
-            rules,
-        }))
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        let counters = self
+            .rule_counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((subject.to_string(), schema.context.clone(), schema.id))
+            .or_insert_with(|| {
+                Arc::new(RuleCounters {
+                    subject: subject.to_string(),
+                    rules: rules.rules.iter().map(|r| (r.name.clone(), Default::default())).collect(),
+                })
+            })
+            .clone();
+        Ok(Some(Rules { rules, counters }))
     }
 
     /// The subject's latest live schema, or `None` when nothing is registered under it.

@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use crate::expression::{to_cel, Expression, ExpressionError};
+use crate::expression::{Expression, ExpressionError, Scope};
 
 /// What a failing (or passing) rule asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,28 +159,33 @@ impl WriteRules {
 
     /// Runs every rule on a record's decoded value; answers the failures, in rule order.
     pub fn check(&self, message: &Value) -> Vec<Failure> {
-        let bound = to_cel(message);
+        // One scope per record: the record is converted and bound once for every rule.
+        let mut scope = Scope::new();
+        scope.bind_json("message", message);
         let mut failures = Vec::new();
+        let mut fields = None;
         for rule in &self.rules {
-            if rule.field {
-                let mut fields = Vec::new();
-                primitive_fields(message, String::new(), &mut fields);
-                for (path, value) in fields {
-                    let name = path.rsplit('.').next().unwrap_or_default().to_string();
-                    let bindings = [
-                        ("message", bound.clone()),
-                        ("name", cel::Value::String(name.into())),
-                        ("fullName", cel::Value::String(path.clone().into())),
-                        ("value", to_cel(value)),
-                        ("typeName", cel::Value::String(type_name(value).to_string().into())),
-                        ("tags", cel::Value::List(Vec::new().into())),
-                    ];
-                    if let Some(message) = rule.fails(&bindings) {
-                        failures.push(rule.failure(Some(path), message));
-                    }
+            if !rule.field {
+                if let Some(message) = rule.fails(&scope) {
+                    failures.push(rule.failure(None, message));
                 }
-            } else if let Some(message) = rule.fails(&[("message", bound.clone())]) {
-                failures.push(rule.failure(None, message));
+                continue;
+            }
+            let fields = fields.get_or_insert_with(|| {
+                let mut found = Vec::new();
+                primitive_fields(message, String::new(), &mut found);
+                found
+            });
+            scope.bind("tags", cel::Value::List(Vec::new().into()));
+            for (path, value) in fields.iter() {
+                let name = path.rsplit('.').next().unwrap_or_default();
+                scope.bind("name", cel::Value::String(name.to_string().into()));
+                scope.bind("fullName", cel::Value::String(path.clone().into()));
+                scope.bind_json("value", value);
+                scope.bind("typeName", cel::Value::String(type_name(value).to_string().into()));
+                if let Some(message) = rule.fails(&scope) {
+                    failures.push(rule.failure(Some(path.clone()), message));
+                }
             }
         }
         failures
@@ -189,9 +194,9 @@ impl WriteRules {
 
 impl Rule {
     /// `None` when the rule holds (or its guard says it does not apply); else the message.
-    fn fails(&self, bindings: &[(&str, cel::Value)]) -> Option<String> {
+    fn fails(&self, scope: &Scope) -> Option<String> {
         if let Some(guard) = &self.guard {
-            match guard.evaluate_with(bindings) {
+            match guard.evaluate_in(scope) {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(error) => return Some(self.message(Some(&error))),
@@ -200,7 +205,7 @@ impl Rule {
         let Some(body) = &self.body else {
             return Some(self.message(Some("the rule has no expr")));
         };
-        match body.evaluate_with(bindings) {
+        match body.evaluate_in(scope) {
             Ok(true) => None,
             Ok(false) => Some(self.message(None)),
             Err(error) => Some(self.message(Some(&error))),
