@@ -184,12 +184,13 @@ fn json_val(value: &Value) -> Box<dyn cel::common::value::Val + '_> {
         },
         Value::String(s) => Box::new(CelString::from(s.as_str())),
         Value::Array(items) => Box::new(CelList::from(items.iter().map(json_val).collect::<Vec<_>>())),
-        Value::Object(members) => Box::new(CelMap::from(
-            members
-                .iter()
-                .map(|(k, v)| (CelMapKey::from(k.as_str()), json_val(v)))
-                .collect::<HashMap<_, _>>(),
-        )),
+        Value::Object(members) => {
+            let mut map = HashMap::with_capacity(members.len());
+            for (k, v) in members {
+                map.insert(CelMapKey::from(k.as_str()), json_val(v));
+            }
+            Box::new(CelMap::from(map))
+        }
     }
 }
 
