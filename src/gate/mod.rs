@@ -370,7 +370,9 @@ impl Gate {
                 for (outcome, n) in OUTCOMES.iter().zip(counts) {
                     let n = n.load(Ordering::Relaxed);
                     if n > 0 {
-                        *totals.entry((counters.subject.clone(), rule.clone(), outcome)).or_default() += n;
+                        *totals
+                            .entry((counters.subject.clone(), rule.clone(), outcome))
+                            .or_default() += n;
                     }
                 }
             }
@@ -414,7 +416,11 @@ impl Gate {
             .or_insert_with(|| {
                 Arc::new(RuleCounters {
                     subject: subject.to_string(),
-                    rules: rules.rules.iter().map(|r| (r.name.clone(), Default::default())).collect(),
+                    rules: rules
+                        .rules
+                        .iter()
+                        .map(|r| (r.name.clone(), Default::default()))
+                        .collect(),
                 })
             })
             .clone();

@@ -227,25 +227,25 @@ pub fn encode_json(schema: &ProtobufSchema, event: &str) -> Result<Vec<u8>, Viol
 /// A framed body (the message-index path, then the message) decoded into proto3's JSON
 /// mapping, for people watching records arrive.
 pub fn decode_json(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::Value, Violation> {
+    let decoded = decode_message(schema, body)?;
+    serde_json::to_value(&decoded).map_err(|e| violation("", format!("cannot be written as JSON: {e}")))
+}
+
+/// A framed body decoded as the message its index path names.
+fn decode_message(schema: &ProtobufSchema, body: &[u8]) -> Result<DynamicMessage, Violation> {
     let (path, payload) = message_indexes(body)?;
     let message = schema
         .message_at(&path)
         .ok_or_else(|| violation("", format!("the message index {path:?} names no message of the schema")))?;
-    let decoded = DynamicMessage::decode(message.clone(), payload)
-        .map_err(|e| violation("", format!("does not decode as {}: {e}", message.full_name())))?;
-    serde_json::to_value(&decoded).map_err(|e| violation("", format!("cannot be written as JSON: {e}")))
+    DynamicMessage::decode(message.clone(), payload)
+        .map_err(|e| violation("", format!("does not decode as {}: {e}", message.full_name())))
 }
 
 /// Decodes a framed message into plain values for rules: fields by their names in the
 /// `.proto` file (not proto3 JSON's camelCase), every field present (defaults included),
 /// 64-bit integers as numbers, as a reader's message object holds them.
 pub fn decode_plain(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::Value, Violation> {
-    let (path, payload) = message_indexes(body)?;
-    let message = schema
-        .message_at(&path)
-        .ok_or_else(|| violation("", format!("the message index {path:?} names no message of the schema")))?;
-    let decoded = DynamicMessage::decode(message.clone(), payload)
-        .map_err(|e| violation("", format!("does not decode as {}: {e}", message.full_name())))?;
+    let decoded = decode_message(schema, body)?;
     let options = prost_reflect::SerializeOptions::new()
         .use_proto_field_name(true)
         .skip_default_fields(false)

@@ -393,15 +393,7 @@ impl Webhooks {
             let subscription = running.settings.borrow().clone();
             (subscription, running.shared.status(), running.shared.progress())
         };
-        let committed: BTreeMap<u32, i64> = self
-            .0
-            .broker
-            .groups()
-            .committed_with_metadata(&subscription.group(), &[])
-            .unwrap_or_default()
-            .into_iter()
-            .map(|((_, partition), offset, _)| (partition, offset))
-            .collect();
+        let committed = self.committed(&subscription);
         let mut partitions = Vec::new();
         if let Ok(handle) = self.0.broker.topic(topic) {
             for partition in 0..handle.config.partitions {
@@ -448,6 +440,18 @@ impl Webhooks {
             lag: partitions.iter().map(|p| p.lag).sum(),
             partitions,
         })
+    }
+
+    /// The subscription's committed positions: partition → next offset to deliver.
+    pub(crate) fn committed(&self, subscription: &Subscription) -> BTreeMap<u32, i64> {
+        self.0
+            .broker
+            .groups()
+            .committed_with_metadata(&subscription.group(), &[])
+            .unwrap_or_default()
+            .into_iter()
+            .map(|((_, partition), offset, _)| (partition, offset))
+            .collect()
     }
 
     /// Applies `edit` to a subscription, saves it, and hands it to its worker.

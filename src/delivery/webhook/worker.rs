@@ -216,14 +216,7 @@ async fn deliver(
         Ok(endpoint) => endpoint,
         Err(why) => return Ended::Pause(why),
     };
-    let committed: BTreeMap<u32, i64> = hooks
-        .broker()
-        .groups()
-        .committed_with_metadata(&subscription.group(), &[])
-        .unwrap_or_default()
-        .into_iter()
-        .map(|((_, partition), offset, _)| (partition, offset))
-        .collect();
+    let committed = hooks.committed(subscription);
     let clock = Instant::now();
     let lane = Arc::new(Lane {
         subscription: subscription.clone(),
