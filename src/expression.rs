@@ -106,6 +106,11 @@ impl Expression {
         &self.text
     }
 
+    /// The expression's value in `scope`, whatever its type.
+    pub fn value_in(&self, scope: &Scope) -> Result<cel::Value, String> {
+        self.program.execute(&scope.0).map_err(|e| e.to_string())
+    }
+
     /// The expression's value in `scope`: `true`, `false`, or why it has neither.
     pub fn evaluate_in(&self, scope: &Scope) -> Result<bool, String> {
         match self.program.execute(&scope.0) {

@@ -331,8 +331,8 @@ impl Gate {
         out: &mut Vec<Problem>,
     ) {
         let failures = rules.rules.check(message);
-        for (rule, (_, counts)) in rules.rules.rules.iter().zip(&rules.counters.rules) {
-            let outcome = match failures.iter().find(|f| f.rule == rule.name).map(|f| &f.action) {
+        for (name, (_, counts)) in rules.rules.names().zip(&rules.counters.rules) {
+            let outcome = match failures.iter().find(|f| f.rule == name).map(|f| &f.action) {
                 None => 0,
                 Some(Action::None) => 2,
                 Some(_) => 1,
@@ -384,9 +384,6 @@ impl Gate {
     /// none the server runs. A rule set that no longer compiles (registered before its
     /// expressions were checked) refuses its payloads, never passes them unchecked.
     fn rules_of(&self, schema: &StoredSchema, subject: &str) -> Result<Option<Rules>, String> {
-        let Some(rule_set) = &schema.rule_set else {
-            return Ok(None);
-        };
         let key = (schema.context.clone(), schema.id);
         let cached = self
             .write_rules
@@ -397,7 +394,13 @@ impl Gate {
         let rules = match cached {
             Some(rules) => rules,
             None => {
-                let compiled = Arc::new(crate::validate::rules::compile(rule_set).map_err(|e| e.to_string())?);
+                let from_set = match &schema.rule_set {
+                    Some(rule_set) => crate::validate::rules::compile(rule_set).map_err(|e| e.to_string())?,
+                    None => WriteRules::default(),
+                };
+                let inline = crate::validate::rules::compile_inline(schema.schema_type, &schema.schema)
+                    .map_err(|e| e.to_string())?;
+                let compiled = Arc::new(from_set.with_inline(inline));
                 self.write_rules
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -417,9 +420,8 @@ impl Gate {
                 Arc::new(RuleCounters {
                     subject: subject.to_string(),
                     rules: rules
-                        .rules
-                        .iter()
-                        .map(|r| (r.name.clone(), Default::default()))
+                        .names()
+                        .map(|name| (name.to_string(), Default::default()))
                         .collect(),
                 })
             })

@@ -497,6 +497,12 @@ fn check_shapes(request: &SchemaRequest) -> Result<(), RegistryError> {
     if let Some(rule_set) = &request.rule_set {
         super::rules::validate_rule_set(rule_set)?;
     }
+    // The schema's inline `confluent:rules` are compiled now too, so a bad one is refused
+    // with where it fails rather than by the first record.
+    if let Some(text) = request.schema.as_deref().filter(|t| !t.trim().is_empty()) {
+        crate::validate::rules::compile_inline(request.schema_type, text)
+            .map_err(|error| RegistryError::InvalidSchema(format!("Invalid schema: confluent:rules: {error}")))?;
+    }
     Ok(())
 }
 

@@ -50,6 +50,31 @@ pub struct Rule {
 #[derive(Debug, Default)]
 pub struct WriteRules {
     pub rules: Vec<Rule>,
+    /// The schema's own `confluent:rules`.
+    pub inline: Vec<InlineRule>,
+}
+
+/// A step from a record's root to where an inline rule applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Field(String),
+    /// Every item of an array.
+    Items,
+    /// Every value of a map.
+    Values,
+}
+
+/// An inline validation rule (`"confluent:rules": [{"name", "doc", "expr"}]` on an Avro
+/// record or field, or a JSON Schema object or property): CEL with `this` bound to the value
+/// there, failing when it is false, a non-empty string (the message) or cannot be evaluated.
+/// Null values are skipped. Always refuses (inline rules have no actions).
+#[derive(Debug)]
+pub struct InlineRule {
+    pub name: String,
+    doc: Option<String>,
+    expr: String,
+    path: Vec<Step>,
+    compiled: Expression,
 }
 
 /// A rule that failed on a record.
@@ -139,7 +164,210 @@ pub fn compile(rule_set: &Value) -> Result<WriteRules, RuleError> {
             body,
         });
     }
-    Ok(WriteRules { rules })
+    Ok(WriteRules {
+        rules,
+        inline: Vec::new(),
+    })
+}
+
+/// The inline `confluent:rules` of a schema's text (Avro or JSON Schema; Protobuf keeps them
+/// in options, not read yet), compiled.
+pub fn compile_inline(schema_type: crate::schema::SchemaType, text: &str) -> Result<Vec<InlineRule>, RuleError> {
+    use crate::schema::SchemaType;
+    let Ok(document) = serde_json::from_str::<Value>(text) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    match schema_type {
+        SchemaType::Avro => {
+            let mut named = std::collections::HashMap::new();
+            avro_rules(&document, &mut Vec::new(), &mut named, &mut found, 0);
+        }
+        SchemaType::Json => json_rules(&document, &mut Vec::new(), &mut found, 0),
+        SchemaType::Protobuf => {}
+    }
+    found
+        .into_iter()
+        .map(|(path, rule)| {
+            let text = |key: &str| rule.get(key).and_then(Value::as_str);
+            let name = text("name").unwrap_or("inline").to_string();
+            let expr = text("expr").unwrap_or_default().to_string();
+            let compiled = Expression::compile_with(&expr, &["this"]).map_err(|error| RuleError {
+                rule: name.clone(),
+                error,
+            })?;
+            Ok(InlineRule {
+                doc: text("doc").map(str::to_string),
+                name,
+                expr,
+                path,
+                compiled,
+            })
+        })
+        .collect()
+}
+
+/// Nesting past this is not walked for rules (recursive types end here).
+const MAX_RULE_DEPTH: usize = 32;
+
+fn rules_of(node: &Value) -> impl Iterator<Item = &Value> {
+    node.get("confluent:rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn avro_rules<'d>(
+    node: &'d Value,
+    path: &mut Vec<Step>,
+    named: &mut std::collections::HashMap<String, &'d Value>,
+    out: &mut Vec<(Vec<Step>, Value)>,
+    depth: usize,
+) {
+    if depth > MAX_RULE_DEPTH {
+        return;
+    }
+    match node {
+        Value::String(name) => {
+            if let Some(&definition) = named.get(name.as_str()) {
+                avro_rules(definition, path, named, out, depth + 1);
+            }
+        }
+        Value::Array(branches) => {
+            for branch in branches {
+                avro_rules(branch, path, named, out, depth + 1);
+            }
+        }
+        Value::Object(members) => {
+            if let Some(name) = members.get("name").and_then(Value::as_str) {
+                let full = match (members.get("namespace").and_then(Value::as_str), name.contains('.')) {
+                    (Some(ns), false) if !ns.is_empty() => format!("{ns}.{name}"),
+                    _ => name.to_string(),
+                };
+                named.entry(full).or_insert(node);
+                named.entry(name.to_string()).or_insert(node);
+            }
+            out.extend(rules_of(node).map(|r| (path.clone(), r.clone())));
+            match members.get("type").and_then(Value::as_str) {
+                Some("record") | Some("error") => {
+                    for field in members.get("fields").and_then(Value::as_array).into_iter().flatten() {
+                        let Some(name) = field.get("name").and_then(Value::as_str) else {
+                            continue;
+                        };
+                        path.push(Step::Field(name.to_string()));
+                        out.extend(rules_of(field).map(|r| (path.clone(), r.clone())));
+                        if let Some(inner) = field.get("type") {
+                            avro_rules(inner, path, named, out, depth + 1);
+                        }
+                        path.pop();
+                    }
+                }
+                Some("array") => {
+                    if let Some(items) = members.get("items") {
+                        path.push(Step::Items);
+                        avro_rules(items, path, named, out, depth + 1);
+                        path.pop();
+                    }
+                }
+                Some("map") => {
+                    if let Some(values) = members.get("values") {
+                        path.push(Step::Values);
+                        avro_rules(values, path, named, out, depth + 1);
+                        path.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+fn json_rules(node: &Value, path: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, Value)>, depth: usize) {
+    if depth > MAX_RULE_DEPTH || !node.is_object() {
+        return;
+    }
+    out.extend(rules_of(node).map(|r| (path.clone(), r.clone())));
+    if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            path.push(Step::Field(name.clone()));
+            json_rules(property, path, out, depth + 1);
+            path.pop();
+        }
+    }
+    if let Some(items) = node.get("items") {
+        path.push(Step::Items);
+        json_rules(items, path, out, depth + 1);
+        path.pop();
+    }
+}
+
+/// The values at `path` under `value`, with their dotted paths (`addr.zip`, `tags[3]`,
+/// `scores["foo"]`).
+fn values_at<'v>(value: &'v Value, path: &[Step], at: String, out: &mut Vec<(String, &'v Value)>) {
+    let Some((step, rest)) = path.split_first() else {
+        out.push((at, value));
+        return;
+    };
+    match (step, value) {
+        (Step::Field(name), Value::Object(members)) => {
+            if let Some(member) = members.get(name) {
+                let next = if at.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{at}.{name}")
+                };
+                values_at(member, rest, next, out);
+            }
+        }
+        (Step::Items, Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                values_at(item, rest, format!("{at}[{i}]"), out);
+            }
+        }
+        (Step::Values, Value::Object(members)) => {
+            for (key, member) in members {
+                values_at(member, rest, format!("{at}[{key:?}]"), out);
+            }
+        }
+        // A union's null, or a shape the rule's path does not reach: nothing to check.
+        _ => {}
+    }
+}
+
+impl InlineRule {
+    fn check(&self, message: &Value, out: &mut Vec<Failure>) {
+        let mut found = Vec::new();
+        values_at(message, &self.path, String::new(), &mut found);
+        for (path, value) in found {
+            if value.is_null() {
+                continue;
+            }
+            let mut scope = Scope::new();
+            scope.bind_json("this", value);
+            let problem = match self.compiled.value_in(&scope) {
+                Ok(cel::Value::Bool(true)) => None,
+                Ok(cel::Value::String(s)) if s.is_empty() => None,
+                Ok(cel::Value::String(s)) => Some(s.to_string()),
+                Ok(cel::Value::Bool(false)) => Some(
+                    self.doc
+                        .clone()
+                        .unwrap_or_else(|| format!("Rule expr failed: {}", self.expr)),
+                ),
+                Ok(other) => Some(format!("the rule gave {other:?}, not true, false or a message")),
+                Err(error) => Some(format!("Rule expr failed: {} ({error})", self.expr)),
+            };
+            if let Some(message) = problem {
+                out.push(Failure {
+                    rule: self.name.clone(),
+                    field: (!path.is_empty()).then_some(path),
+                    message,
+                    action: Action::Error,
+                    dead_letter_topic: None,
+                });
+            }
+        }
+    }
 }
 
 /// The write side of an action: `"DLQ,NONE"` is DLQ on write.
@@ -154,7 +382,21 @@ fn action(text: Option<&str>, default: Action) -> Action {
 
 impl WriteRules {
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.inline.is_empty()
+    }
+
+    /// Every rule's name: the rule set's, then the inline ones.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .chain(self.inline.iter().map(|r| r.name.as_str()))
+    }
+
+    /// A rule set's rules together with the schema's inline ones.
+    pub fn with_inline(mut self, inline: Vec<InlineRule>) -> WriteRules {
+        self.inline = inline;
+        self
     }
 
     /// Runs every rule on a record's decoded value; answers the failures, in rule order.
@@ -187,6 +429,9 @@ impl WriteRules {
                     failures.push(rule.failure(Some(path.clone()), message));
                 }
             }
+        }
+        for rule in &self.inline {
+            rule.check(message, &mut failures);
         }
         failures
     }
@@ -345,6 +590,61 @@ mod tests {
             {"name": "r", "kind": "CONDITION", "type": "CEL", "mode": "WRITE", "expr": "false"}]}))
         .unwrap();
         assert_eq!(set.check(&json!({})).len(), 1);
+    }
+
+    #[test]
+    fn inline_rules_apply_where_they_stand_with_this_bound_there() {
+        use crate::schema::SchemaType;
+        let avro = r#"{"type": "record", "name": "Order", "namespace": "acme",
+            "confluent:rules": [{"name": "hasLines", "expr": "size(this.lines) > 0"}],
+            "fields": [
+              {"name": "id", "type": "string", "confluent:rules": [{"name": "idShape", "expr": "this.startsWith('o-') ? '' : 'ids start with o-'"}]},
+              {"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "Line", "fields": [
+                {"name": "qty", "type": "int", "confluent:rules": [{"name": "positiveQty", "doc": "quantities are positive", "expr": "this > 0"}]}]}}},
+              {"name": "note", "type": ["null", "string"], "default": null, "confluent:rules": [{"name": "shortNote", "expr": "size(this) < 5"}]}]}"#;
+        let inline = compile_inline(SchemaType::Avro, avro).unwrap();
+        assert_eq!(
+            inline.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["hasLines", "idShape", "positiveQty", "shortNote"]
+        );
+        let rules = WriteRules::default().with_inline(inline);
+        assert!(rules
+            .check(&json!({"id": "o-1", "lines": [{"qty": 1}], "note": null}))
+            .is_empty());
+        let failures = rules.check(&json!({"id": "x-1", "lines": [{"qty": 1}, {"qty": 0}], "note": "too long"}));
+        let seen: Vec<(String, Option<String>, String)> =
+            failures.into_iter().map(|f| (f.rule, f.field, f.message)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "idShape".to_string(),
+                    Some("id".to_string()),
+                    "ids start with o-".to_string()
+                ),
+                (
+                    "positiveQty".to_string(),
+                    Some("lines[1].qty".to_string()),
+                    "quantities are positive".to_string()
+                ),
+                (
+                    "shortNote".to_string(),
+                    Some("note".to_string()),
+                    "Rule expr failed: size(this) < 5".to_string()
+                ),
+            ]
+        );
+        let json = r#"{"type": "object", "properties": {"amount": {"type": "number",
+            "confluent:rules": [{"name": "positive", "expr": "this > 0"}]}}}"#;
+        let rules = WriteRules::default().with_inline(compile_inline(SchemaType::Json, json).unwrap());
+        assert_eq!(rules.check(&json!({"amount": -1})).len(), 1);
+        assert!(rules.check(&json!({"amount": 3})).is_empty());
+        let bad = compile_inline(
+            SchemaType::Json,
+            r#"{"confluent:rules": [{"name": "b", "expr": "this >"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(bad.rule, "b");
     }
 
     #[test]

@@ -162,3 +162,46 @@ fn bad_rules_are_refused_at_registration_with_the_cel_error() {
         assert!(message.contains(words), "{expr}: {message}");
     }
 }
+
+#[test]
+fn inline_confluent_rules_are_enforced_and_bad_ones_refused() {
+    let server = Server::start(&[]);
+    server.call("POST", "/topics", Some(&json!({"name": "shipments"})));
+    let schema = json!({"type": "record", "name": "Shipment", "fields": [
+        {"name": "id", "type": "string",
+         "confluent:rules": [{"name": "idShape", "expr": "this.startsWith('s-') ? '' : 'shipment ids start with s-'"}]},
+        {"name": "weight_kg", "type": "double",
+         "confluent:rules": [{"name": "positiveWeight", "doc": "a shipment weighs something", "expr": "this > 0.0"}]}]})
+    .to_string();
+    let (status, registered) = register(&server, "shipments-value", json!({"schema": schema}));
+    assert_eq!(status, 200, "{registered}");
+    let id = registered["id"].as_i64().unwrap();
+    let (status, answer) = produce(
+        &server,
+        "shipments",
+        AVRO_V2,
+        json!({"value_schema_id": id, "records": [
+            {"value": {"id": "s-1", "weight_kg": 2.5}},
+            {"value": {"id": "x-2", "weight_kg": 0.0}}]}),
+    );
+    assert_eq!(status, 422, "{answer}");
+    let text = answer.to_string();
+    assert!(
+        text.contains("rule idShape on id failed: shipment ids start with s-"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule positiveWeight on weight_kg failed: a shipment weighs something"),
+        "{text}"
+    );
+    let bad = json!({"type": "record", "name": "Parcel", "fields": [
+        {"name": "id", "type": "string", "confluent:rules": [{"name": "broken", "expr": "this.size( >"}]}]})
+    .to_string();
+    let (status, answer) = register(&server, "parcels-value", json!({"schema": bad}));
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("confluent:rules: rule \"broken\"") && message.contains("line 1"),
+        "{message}"
+    );
+}
