@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// answered 429 [default: 268435456]
     #[arg(long, env = "HERALD_READ_BUDGET_BYTES")]
     pub read_budget_bytes: Option<usize>,
+    /// A PEM file of CAs that webhook endpoints' certificates may chain to besides the
+    /// public web's (endpoints behind a private CA)
+    #[arg(long, env = "HERALD_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
     /// Client connections open at once. At the cap, the connection that has waited longest
     /// for its client is closed to admit a new one; when all are busy answering, the new one
     /// is answered 503 [default: the quarter of the descriptor limit the broker's segment
@@ -151,6 +155,7 @@ struct FileSettings {
     public_url: Option<String>,
     max_request_bytes: Option<usize>,
     read_budget_bytes: Option<usize>,
+    webhook_ca_file: Option<PathBuf>,
     max_connections: Option<usize>,
     header_read_timeout: Option<FileDuration>,
     idle_timeout: Option<FileDuration>,
@@ -195,6 +200,8 @@ pub struct Settings {
     pub max_request_bytes: Option<usize>,
     /// The read budget in bytes (`http::read_budget`).
     pub read_budget_bytes: usize,
+    /// CAs webhook endpoints may chain to besides the public web's.
+    pub webhook_ca_file: Option<PathBuf>,
     /// `None`: sized from the descriptor limit when the server starts.
     pub max_connections: Option<usize>,
     pub header_read_timeout: Duration,
@@ -325,6 +332,15 @@ impl Settings {
             )?,
             max_request_bytes,
             read_budget_bytes,
+            webhook_ca_file: args.webhook_ca_file.clone().or_else(|| {
+                // A relative path in the settings file is read beside it.
+                file.webhook_ca_file
+                    .clone()
+                    .map(|path| match (&config_path, path.is_relative()) {
+                        (Some(config), true) => config.parent().unwrap_or(Path::new(".")).join(path),
+                        _ => path,
+                    })
+            }),
             max_connections,
             public_url,
             listen: args

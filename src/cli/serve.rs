@@ -116,8 +116,13 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let max_request_bytes = settings
         .max_request_bytes
         .unwrap_or_else(|| http::default_max_request_bytes(settings.max_schema_bytes));
-    let webhooks = Webhooks::start(&settings.data_dir, broker.clone(), registry.clone())
-        .map_err(|e| CliError(format!("cannot start webhook deliveries: {e}")))?;
+    let webhooks = Webhooks::start_with(
+        &settings.data_dir,
+        broker.clone(),
+        registry.clone(),
+        settings.webhook_ca_file.as_deref(),
+    )
+    .map_err(|e| CliError(format!("cannot start webhook deliveries: {e}")))?;
     tracing::info!(subscriptions = webhooks.list(None).len(), "webhook deliveries ready");
     let state = AppState::with_broker(registry, broker.clone())
         .with_webhooks(webhooks.clone())

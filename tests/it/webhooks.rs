@@ -912,3 +912,71 @@ fn a_rate_limit_spaces_deliveries() {
         "the unlimited subscription took {unlimited:?}, the limited {spread:?}"
     );
 }
+
+/// HTTPS endpoints: a receiver behind a private CA is reached when `webhook_ca_file` names
+/// that CA, and refused (the subscription pauses, saying why) when it does not.
+#[test]
+fn https_endpoints_behind_a_private_ca_need_webhook_ca_file() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let Some(python) = std::env::var("HERALD_TEST_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        crate::support::skip("the HTTPS webhook check needs HERALD_TEST_PYTHON, a Python with tests/python/requirements.txt (CI sets it)");
+        return;
+    };
+    let dir = crate::registry_support::temp_dir("herald-webhook-tls");
+    let Some(ca) = crate::certs::Ca::new(&dir, "partners-ca") else {
+        return;
+    };
+    let receiver_cert = ca.server("receiver");
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let mut receiver = Command::new(&python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/webhook_receiver.py"))
+        .arg("--tls")
+        .args([&receiver_cert.cert, &receiver_cert.key])
+        .arg(secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the Python receiver");
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let port = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("listening ")
+        .unwrap()
+        .to_string();
+    let url = format!("https://localhost:{port}/hooks");
+
+    let trusting = Server::start(&["--webhook-ca-file", ca.pair.cert.to_str().unwrap()]);
+    create_topic(&trusting, "contracts", 1);
+    subscribe(
+        &trusting,
+        "contracts",
+        json!({"name": "legal", "url": url, "secret": secret}),
+    );
+    produce(&trusting, "contracts", 0..2, Some(0));
+    for _ in 0..2 {
+        let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(line["verified_by"], json!([0]), "{line}");
+    }
+    wait_subscription(&trusting, "contracts", "legal", "caught up", |v| {
+        v["lag"] == 0 && v["status"]["delivered"] == 2
+    });
+
+    let doubting = Server::start(&[]);
+    create_topic(&doubting, "contracts", 1);
+    subscribe(
+        &doubting,
+        "contracts",
+        json!({"name": "legal", "url": url, "secret": secret, "max_attempts": 1}),
+    );
+    produce(&doubting, "contracts", 0..1, Some(0));
+    let view = wait_subscription(&doubting, "contracts", "legal", "paused", |v| {
+        v["status"]["state"] == "paused"
+    });
+    let cause = view["paused"]["cause"].as_str().unwrap();
+    assert!(cause.contains("TLS") && cause.contains("certificate"), "{cause}");
+    drop(receiver.stdin.take());
+    let _ = receiver.wait();
+}

@@ -1,7 +1,7 @@
 """A webhook receiver that checks every request with the Standard Webhooks reference
 library (``standardwebhooks``), as a partner's endpoint would.
 
-Usage: webhook_receiver.py SECRET [SECRET ...]
+Usage: webhook_receiver.py [--tls CERT KEY] SECRET [SECRET ...]
 Prints ``listening PORT`` once bound, then one JSON line per request:
 ``{"id": ..., "partition": ..., "offset": ..., "verified_by": [indexes of the secrets that verify it], "value": ...}``.
 A request no secret verifies is answered 401, the others 204. Stops when stdin closes.
@@ -14,7 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook
 
-SECRETS = sys.argv[1:]
+ARGS = sys.argv[1:]
+TLS = None
+if ARGS[:1] == ["--tls"]:
+    TLS, ARGS = (ARGS[1], ARGS[2]), ARGS[3:]
+SECRETS = ARGS
 LOCK = threading.Lock()
 
 
@@ -50,6 +54,12 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if TLS:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*TLS)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"listening {server.server_address[1]}", flush=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 sys.stdin.read()

@@ -170,6 +170,8 @@ pub struct Webhooks(Arc<Inner>);
 
 struct Inner {
     dir: PathBuf,
+    /// TLS settings for every endpoint (the public web's CAs, and `webhook_ca_file`'s).
+    tls: Arc<rustls::ClientConfig>,
     broker: Arc<Broker>,
     registry: Registry,
     running: Mutex<BTreeMap<Key, Running>>,
@@ -187,9 +189,21 @@ impl Webhooks {
     /// Reads the subscriptions under `<data_dir>/webhooks` and starts a worker for each
     /// (paused ones wait). Call inside the runtime.
     pub fn start(data_dir: &Path, broker: Arc<Broker>, registry: Registry) -> Result<Webhooks, WebhookError> {
+        Webhooks::start_with(data_dir, broker, registry, None)
+    }
+
+    /// The same, trusting `ca_file`'s CAs for endpoints besides the public web's.
+    pub fn start_with(
+        data_dir: &Path,
+        broker: Arc<Broker>,
+        registry: Registry,
+        ca_file: Option<&Path>,
+    ) -> Result<Webhooks, WebhookError> {
+        let tls = sender::client_config(ca_file).map_err(WebhookError::Invalid)?;
         let dir = data_dir.join("webhooks");
         fs::create_dir_all(&dir).map_err(|e| storage(&dir, e))?;
         let hooks = Webhooks(Arc::new(Inner {
+            tls,
             dir: dir.clone(),
             broker,
             registry,
@@ -222,6 +236,10 @@ impl Webhooks {
 
     pub(crate) fn registry(&self) -> &Registry {
         &self.0.registry
+    }
+
+    pub(crate) fn tls(&self) -> &Arc<rustls::ClientConfig> {
+        &self.0.tls
     }
 
     /// Creates a subscription delivering from `start`; answers it with its secret, the one

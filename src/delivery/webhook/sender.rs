@@ -5,7 +5,7 @@
 //! Redirects are not followed (a 3xx is the endpoint's failure): a receiver that moved is
 //! re-pointed by its operator, not by whoever answers.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -63,13 +63,15 @@ impl Endpoint {
 /// A lane's connection to its endpoint, opened when first needed and again after a failure.
 pub struct Sender {
     endpoint: Endpoint,
+    tls: Arc<rustls::ClientConfig>,
     connection: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl Sender {
-    pub fn new(endpoint: Endpoint) -> Sender {
+    pub fn new(endpoint: Endpoint, tls: Arc<rustls::ClientConfig>) -> Sender {
         Sender {
             endpoint,
+            tls,
             connection: None,
         }
     }
@@ -151,7 +153,7 @@ impl Sender {
         let _ = tcp.set_nodelay(true);
         if *tls {
             let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host}: {e}"))?;
-            let stream = tokio_rustls::TlsConnector::from(client_config())
+            let stream = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(name, tcp)
                 .await
                 .map_err(|e| format!("TLS with {host}:{port} failed: {e}"))?;
@@ -176,36 +178,37 @@ where
 }
 
 /// The TLS client settings every endpoint shares: the public web's CAs, plus those of
-/// `HERALD_WEBHOOK_CA_FILE` (a PEM file) for endpoints behind a private CA.
-fn client_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            if let Some(path) = std::env::var_os("HERALD_WEBHOOK_CA_FILE") {
-                use rustls::pki_types::pem::PemObject;
-                match rustls::pki_types::CertificateDer::pem_file_iter(&path) {
-                    Ok(certificates) => {
-                        for certificate in certificates.flatten() {
-                            if let Err(error) = roots.add(certificate) {
-                                tracing::warn!(%error, "a certificate of HERALD_WEBHOOK_CA_FILE was not added");
-                            }
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "HERALD_WEBHOOK_CA_FILE cannot be read"),
-                }
-            }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            Arc::new(
-                rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .expect("ring supports the default protocol versions")
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            )
-        })
-        .clone()
+/// `extra_ca_file` (a PEM file; `webhook_ca_file`) for endpoints behind a private CA.
+pub fn client_config(extra_ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = extra_ca_file {
+        use rustls::pki_types::pem::PemObject;
+        let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("webhook_ca_file {}: {e}", path.display()))?;
+        let mut added = 0;
+        for certificate in certificates {
+            let certificate = certificate.map_err(|e| format!("webhook_ca_file {}: {e}", path.display()))?;
+            roots
+                .add(certificate)
+                .map_err(|e| format!("webhook_ca_file {}: {e}", path.display()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!(
+                "webhook_ca_file {}: no certificate in the file",
+                path.display()
+            ));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
 }
 
 #[cfg(test)]

@@ -180,6 +180,7 @@ struct Lane {
     topic: Arc<Topic>,
     decoder: Decoder,
     endpoint: Endpoint,
+    tls: Arc<rustls::ClientConfig>,
     policy: RetryPolicy,
     /// Each secret with when it stops signing.
     secrets: Vec<(Secret, Option<i64>)>,
@@ -223,6 +224,7 @@ async fn deliver(
         decoder: Decoder::new(topic.clone(), hooks.registry().clone()),
         topic: topic.clone(),
         endpoint,
+        tls: hooks.tls().clone(),
         policy: subscription.retry_policy(),
         secrets: subscription
             .secrets
@@ -291,7 +293,7 @@ async fn commit(hooks: &Webhooks, subscription: &Subscription, shared: &Arc<Shar
 }
 
 async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watch::Receiver<bool>) -> LaneEnd {
-    let mut sender = Sender::new(lane.endpoint.clone());
+    let mut sender = Sender::new(lane.endpoint.clone(), lane.tls.clone());
     let mut jitter = Jitter::new();
     let mut durable = match lane.topic.durable_changes(partition) {
         Ok(durable) => durable,
