@@ -126,12 +126,13 @@ impl Expression {
         let mut scope = Scope::new();
         scope.bind_json("key", record.key);
         scope.bind_json("value", record.value);
-        let headers: HashMap<String, cel::Value> = record
-            .headers
-            .iter()
-            .map(|(name, value)| (name.clone(), value.as_ref().map_or(cel::Value::Null, to_cel)))
-            .collect();
-        scope.bind("headers", cel::Value::from(headers));
+        scope.bind_map(
+            "headers",
+            record
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_ref())),
+        );
         scope.bind("topic", cel::Value::String(Arc::new(record.topic.to_string())));
         scope.bind("partition", cel::Value::Int(i64::from(record.partition)));
         scope.bind("offset", cel::Value::Int(record.offset));
@@ -168,6 +169,19 @@ impl<'v> Scope<'v> {
     pub fn bind_json(&mut self, name: &str, value: &'v Value) {
         self.0.add_variable_as_val(name, json_val(value));
     }
+
+    /// Binds a map of JSON values (`None`: null), borrowed as [`Scope::bind_json`] does; a
+    /// name given twice keeps its last value.
+    pub fn bind_map(&mut self, name: &str, entries: impl Iterator<Item = (&'v str, Option<&'v Value>)>) {
+        use cel::common::types::{CelMap, CelMapKey, CelNull};
+        let map: HashMap<_, _> = entries
+            .map(|(key, value)| {
+                let value = value.map_or_else(|| Box::new(CelNull) as Box<dyn cel::common::value::Val>, json_val);
+                (CelMapKey::from(key), value)
+            })
+            .collect();
+        self.0.add_variable_as_val(name, Box::new(CelMap::from(map)));
+    }
 }
 
 impl Default for Scope<'_> {
@@ -176,7 +190,8 @@ impl Default for Scope<'_> {
     }
 }
 
-/// JSON as a CEL value borrowing its strings; whole numbers as `int` (see [`to_cel`]).
+/// JSON as a CEL value borrowing its strings. Whole numbers are `int` (never `uint`, which
+/// would not compare with `int` literals), others `double`.
 fn json_val(value: &Value) -> Box<dyn cel::common::value::Val + '_> {
     use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt};
     match value {
@@ -259,26 +274,6 @@ fn nesting(text: &str) -> usize {
         }
     }
     deepest
-}
-
-/// JSON as CEL values: whole numbers as `int` (never `uint`, which would not compare
-/// with `int` literals), others as `double`.
-pub fn to_cel(value: &Value) -> cel::Value {
-    match value {
-        Value::Null => cel::Value::Null,
-        Value::Bool(b) => cel::Value::Bool(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => cel::Value::Int(i),
-            (None, Some(u)) => cel::Value::UInt(u),
-            _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => cel::Value::String(Arc::new(s.clone())),
-        Value::Array(items) => cel::Value::List(Arc::new(items.iter().map(to_cel).collect())),
-        Value::Object(members) => {
-            let map: HashMap<String, cel::Value> = members.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
-            cel::Value::from(map)
-        }
-    }
 }
 
 #[cfg(test)]

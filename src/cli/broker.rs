@@ -260,7 +260,7 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, CliError> {
         .ok_or_else(|| CliError(format!("duration {text:?} is out of range")))
 }
 
-fn expect_ok(response: &Response, what: &str) -> Result<(), CliError> {
+pub(super) fn expect_ok(response: &Response, what: &str) -> Result<(), CliError> {
     if (200..300).contains(&response.status) {
         Ok(())
     } else {

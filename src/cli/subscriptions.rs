@@ -154,16 +154,10 @@ fn path(topic: &str, name: &str) -> String {
     format!("/topics/{topic}/subscriptions/{name}")
 }
 
+/// The answer's body when it is a success (the server's error, named, otherwise).
 fn expect_ok(response: Response, what: &str) -> Result<Value, CliError> {
-    if (200..300).contains(&response.status) {
-        Ok(response.body)
-    } else {
-        Err(CliError(format!(
-            "{what}: the server answered {}: {}",
-            response.status,
-            response.message()
-        )))
-    }
+    super::broker::expect_ok(&response, what)?;
+    Ok(response.body)
 }
 
 pub fn run_subscriptions(args: &SubscriptionsArgs) -> Result<Outcome, CliError> {

@@ -52,6 +52,17 @@ impl std::str::FromStr for Start {
     }
 }
 
+impl Start {
+    /// The offset to start from in a partition holding `first..end`.
+    pub fn position(self, first: i64, end: i64) -> i64 {
+        match self {
+            Start::Latest => end,
+            Start::Earliest => first,
+            Start::Offset(offset) => offset.clamp(first, end),
+        }
+    }
+}
+
 /// One record as a tail shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TailRecord {
@@ -116,11 +127,7 @@ impl Tail {
             let (first, end) = topic.offsets(partition)?;
             let from = match resume.iter().find(|(p, _)| *p == partition) {
                 Some(&(_, next)) => next.clamp(first, end),
-                None => match start {
-                    Start::Latest => end,
-                    Start::Earliest => first,
-                    Start::Offset(offset) => offset.clamp(first, end),
-                },
+                None => start.position(first, end),
             };
             positions.push((partition, from));
         }

@@ -152,20 +152,11 @@ pub struct WebhookRow {
 impl WebhookRow {
     pub fn from_view(view: &crate::delivery::webhook::View) -> WebhookRow {
         let when = |ms: i64| crate::security::expiry::rfc3339(u64::try_from(ms / 1000).unwrap_or(0));
-        let state = serde_json::to_value(view.status.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
         WebhookRow {
             name: view.name.clone(),
             endpoint: view.url.split(['?', '#']).next().unwrap_or_default().to_string(),
-            format: if view.format == crate::delivery::webhook::Format::Raw {
-                "raw"
-            } else {
-                "json"
-            }
-            .to_string(),
-            state,
+            format: view.format.as_str().to_string(),
+            state: view.status.state.as_str().to_string(),
             paused_cause: view.paused.as_ref().map(|p| p.cause.clone()),
             lag: view.lag,
             delivered: view.status.delivered,

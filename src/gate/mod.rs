@@ -340,25 +340,18 @@ impl Gate {
             counts[outcome].fetch_add(1, Ordering::Relaxed);
         }
         for failure in failures {
+            let note = match failure.action {
+                Action::None => continue,
+                Action::Error => "",
+                Action::DeadLetter => " (its onFailure is DLQ, which the server does not do yet: refused instead)",
+            };
             let on = failure.field.as_deref().map(|f| format!(" on {f}")).unwrap_or_default();
-            match failure.action {
-                Action::None => {}
-                Action::Error => out.push(Problem {
-                    index,
-                    part,
-                    path: None,
-                    reason: format!("rule {}{on} failed: {}", failure.rule, failure.message),
-                }),
-                Action::DeadLetter => out.push(Problem {
-                    index,
-                    part,
-                    path: None,
-                    reason: format!(
-                        "rule {}{on} failed: {} (its onFailure is DLQ, which the server does not do yet: refused instead)",
-                        failure.rule, failure.message
-                    ),
-                }),
-            }
+            out.push(Problem {
+                index,
+                part,
+                path: None,
+                reason: format!("rule {}{on} failed: {}{note}", failure.rule, failure.message),
+            });
         }
     }
 

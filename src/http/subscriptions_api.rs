@@ -123,6 +123,14 @@ impl SubscriptionBody {
     }
 }
 
+/// A view with its secret: the answer of a creation or rotation, the only ones that show it.
+fn with_secret(view: &crate::delivery::webhook::View, secret: String) -> Result<Value, ApiError> {
+    let mut answer =
+        serde_json::to_value(view).map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    answer["secret"] = Value::String(secret);
+    Ok(answer)
+}
+
 /// A body that may be empty (pause, resume, rotation take optional settings).
 fn optional_body<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -154,10 +162,7 @@ pub async fn create(State(state): State<AppState>, Path(topic): Path<String>, bo
     let (view, secret) = webhooks(&state)?
         .create(&topic, &name, request.spec()?, request.secret.clone(), request.start()?)
         .await?;
-    let mut answer =
-        serde_json::to_value(&view).map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    answer["secret"] = Value::String(secret);
-    reply(StatusCode::CREATED, &answer)
+    reply(StatusCode::CREATED, &with_secret(&view, secret)?)
 }
 
 pub async fn show(State(state): State<AppState>, Path((topic, name)): Path<(String, String)>) -> Reply {
@@ -242,8 +247,5 @@ pub async fn rotate_secret(
     let (view, secret) = webhooks(&state)?
         .rotate_secret(&topic, &name, request.secret, overlap)
         .await?;
-    let mut answer =
-        serde_json::to_value(&view).map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    answer["secret"] = Value::String(secret);
-    reply(StatusCode::OK, &answer)
+    reply(StatusCode::OK, &with_secret(&view, secret)?)
 }

@@ -1428,7 +1428,8 @@ fn docs_build_names_the_public_url_not_the_builders_address() {
     }
 }
 
-fn chromium() -> Option<&'static str> {
+/// The headless browser on PATH, if any.
+pub(crate) fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|name| {

@@ -337,12 +337,7 @@ fn the_topic_page_shows_records_arrive_in_a_real_browser() {
         );
         return;
     };
-    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) else {
+    let Some(browser) = crate::docs_ui::chromium() else {
         crate::support::skip("the browser check needs chromium on PATH (.ci/run installs Debian's chromium)");
         return;
     };

@@ -86,6 +86,17 @@ pub enum State {
     Paused,
 }
 
+impl State {
+    /// The name the API and the topic page show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Retrying => "retrying",
+            State::Paused => "paused",
+        }
+    }
+}
+
 /// The last failed attempt.
 #[derive(Debug, Clone, Serialize)]
 pub struct LastError {
@@ -276,11 +287,7 @@ impl Webhooks {
             let (first, end) = handle
                 .offsets(partition)
                 .map_err(|e| WebhookError::Storage(e.to_string()))?;
-            let next = match start {
-                Start::Latest => end,
-                Start::Earliest => first,
-                Start::Offset(offset) => offset.clamp(first, end),
-            };
+            let next = start.position(first, end);
             positions.push(((topic.to_string(), partition), next, None));
         }
         let broker = self.0.broker.clone();

@@ -18,6 +18,15 @@ pub enum Format {
     Raw,
 }
 
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Raw => "raw",
+        }
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = String;
 

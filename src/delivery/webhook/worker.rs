@@ -245,7 +245,8 @@ async fn deliver(
         let mut progress = shared.progress.lock().unwrap_or_else(|e| e.into_inner());
         progress.clear();
         for partition in 0..topic.config.partitions {
-            // A partition added after the subscription was made is delivered from its start.
+            // A partition without a committed position (a topic deleted and made again under
+            // the same name loses its groups' offsets) is delivered from its start.
             let next = committed.get(&partition).copied().unwrap_or(0);
             progress.insert(partition, next);
             lanes.spawn(run_lane(lane.clone(), partition, next, lanes_stop.clone()));
