@@ -418,6 +418,66 @@ impl ProducedBatches {
         })
     }
 
+    /// This record set without the records at `dropped` (indexes over the whole set, sorted,
+    /// as [`ProducedBatches::batches`] walks them), as Kafka's compaction leaves a
+    /// batch: every header field kept (producer id, epoch, base sequence, lastOffsetDelta),
+    /// so an idempotent producer's sequences and the offsets it was told stay true, and the
+    /// remaining records keep their offset deltas, leaving holes where the dropped ones
+    /// were. A batch that loses every record stays, empty, for its producer's sequence.
+    /// Rewritten batches are stored uncompressed; untouched ones as sent.
+    pub fn without(self, dropped: &[usize]) -> Result<ProducedBatches, BatchError> {
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        let mut batches = Vec::with_capacity(self.batches.len());
+        let mut first_index = 0;
+        for ((header, records), sent) in self.batches().zip(&self.batches) {
+            let count = header.record_count.max(0) as usize;
+            let span = first_index..first_index + count;
+            first_index += count;
+            let start = bytes.len();
+            if !dropped.iter().any(|i| span.contains(i)) {
+                bytes.extend_from_slice(&self.bytes[sent.range.clone()]);
+                batches.push(ProducedBatch {
+                    range: start..bytes.len(),
+                    header: *header,
+                    inflated: sent.inflated.clone(),
+                });
+                continue;
+            }
+            let mut kept = 0i32;
+            let mut max_timestamp = None;
+            bytes.extend_from_slice(&self.bytes[sent.range.start..sent.range.start + HEADER_LEN]);
+            for (index, record) in span.zip(records) {
+                let record = record?;
+                if dropped.binary_search(&index).is_ok() {
+                    continue;
+                }
+                kept += 1;
+                max_timestamp = max_timestamp.max(Some(record.timestamp));
+                bytes.extend_from_slice(record.encoded);
+            }
+            let rewritten = BatchHeader {
+                batch_length: (bytes.len() - start - LOG_OVERHEAD) as i32,
+                attributes: header.attributes & !0x7,
+                max_timestamp: max_timestamp.unwrap_or(header.max_timestamp),
+                record_count: kept,
+                ..*header
+            };
+            let batch = &mut bytes[start..];
+            batch[8..12].copy_from_slice(&rewritten.batch_length.to_be_bytes());
+            batch[21..23].copy_from_slice(&rewritten.attributes.to_be_bytes());
+            batch[35..43].copy_from_slice(&rewritten.max_timestamp.to_be_bytes());
+            batch[57..61].copy_from_slice(&kept.to_be_bytes());
+            let crc = crc32c::crc32c(&batch[CRC_START..]);
+            batch[17..21].copy_from_slice(&crc.to_be_bytes());
+            batches.push(ProducedBatch {
+                range: start..bytes.len(),
+                header: rewritten,
+                inflated: None,
+            });
+        }
+        Ok(ProducedBatches { bytes, batches })
+    }
+
     /// Each batch's size in bytes, as sent.
     pub fn sizes(&self) -> impl Iterator<Item = usize> + '_ {
         self.batches.iter().map(|b| b.range.len())
@@ -485,6 +545,9 @@ pub struct RecordRef<'a> {
     pub value: Option<&'a [u8]>,
     /// The encoded headers (count, then key and value of each), already checked for shape.
     headers: &'a [u8],
+    /// The whole record as encoded in its batch (length, then body): what a rewrite of the
+    /// batch copies, offset and timestamp deltas included.
+    encoded: &'a [u8],
 }
 
 impl<'a> RecordRef<'a> {
@@ -555,6 +618,7 @@ impl<'a> RecordRefs<'a> {
     fn next_record(&mut self) -> Result<RecordRef<'a>, BatchError> {
         let bytes = self.reader.bytes;
         let reader = &mut self.reader;
+        let start = reader.at;
         let length = reader.varint()?;
         let end = reader.at + usize::try_from(length).map_err(|_| bad("negative record length"))?;
         if end > reader.bytes.len() {
@@ -580,6 +644,7 @@ impl<'a> RecordRefs<'a> {
             key,
             value,
             headers: &bytes[headers_start..end],
+            encoded: &bytes[start..end],
         })
     }
 }

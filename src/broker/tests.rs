@@ -1641,6 +1641,76 @@ mod kafka_produce {
     }
 
     #[tokio::test]
+    async fn a_set_without_some_records_keeps_offsets_and_sequences_and_survives_a_crash() {
+        let dir = temp_dir();
+        let (broker, topic) = open(&dir, tiny_segments());
+        let (id, _) = broker.init_producer_id().unwrap();
+        let set = |topic: &Topic, sequence: i32, codec: Codec| {
+            let bytes = produced(&batch_of(4, &format!("s{sequence}"), 1_000), codec, (id, 0, sequence));
+            topic.check_batches(bytes).unwrap()
+        };
+        // Records 1 and 3 of a compressed batch leave holes at offsets 1 and 3; a batch that
+        // loses every record is kept, empty, for its sequences.
+        let thinned = set(&topic, 0, Codec::Lz4).without(&[1, 3]).unwrap();
+        let (header, records) = thinned.batches().next().unwrap();
+        assert_eq!(
+            (header.record_count, header.last_offset_delta, header.compression()),
+            (2, 3, 0)
+        );
+        assert_eq!(header.max_timestamp, 1_020, "the greatest timestamp left");
+        assert_eq!(records.count(), 2);
+        let appended = topic.append_checked(0, vec![thinned]).await.unwrap();
+        assert_eq!(appended.base_offset, 0);
+        let emptied = set(&topic, 4, Codec::None).without(&[0, 1, 2, 3]).unwrap();
+        assert_eq!(topic.append_checked(0, vec![emptied]).await.unwrap().base_offset, 4);
+        topic
+            .append_checked(0, vec![set(&topic, 8, Codec::Zstd)])
+            .await
+            .unwrap();
+        let expected = vec![
+            (0, "s0-0".to_string()),
+            (2, "s0-2".to_string()),
+            (8, "s8-0".to_string()),
+            (9, "s8-1".to_string()),
+            (10, "s8-2".to_string()),
+            (11, "s8-3".to_string()),
+        ];
+        assert_eq!(keys(&topic), expected);
+        assert_eq!(topic.offsets(0).unwrap(), (0, 12));
+        // A read from a hole starts at the next record.
+        let bytes = topic.read_batches(0, 5, usize::MAX).unwrap();
+        let log = DecodedLog::new(&bytes);
+        let first = log.records(5).next().unwrap().unwrap();
+        assert_eq!(first.offset, 8);
+
+        // After a crash the state is rebuilt from the headers: the producer's retry of the
+        // emptied batch is a duplicate, and its next sequence follows the whole span.
+        drop(topic);
+        drop(broker);
+        let (broker, topic) = open(&dir, tiny_segments());
+        assert_eq!(
+            topic
+                .append_checked(0, vec![set(&topic, 4, Codec::None)])
+                .await
+                .unwrap(),
+            Appended {
+                base_offset: 4,
+                duplicate: true
+            }
+        );
+        assert_eq!(
+            topic
+                .append_checked(0, vec![set(&topic, 12, Codec::Gzip)])
+                .await
+                .unwrap()
+                .base_offset,
+            12
+        );
+        assert_eq!(keys(&topic).len(), expected.len() + 4);
+        drop(broker);
+    }
+
+    #[tokio::test]
     async fn a_producer_idle_for_a_day_is_forgotten_by_the_retention_pass() {
         let dir = temp_dir();
         let (broker, topic) = open(&dir, LogConfig::default());

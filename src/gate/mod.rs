@@ -21,10 +21,13 @@
 //! Data-contract rules ([`crate::validate::rules`]): in `full` mode, a record that passed
 //! its schema is decoded to plain values and its schema's CEL and CEL_FIELD CONDITION rules
 //! (mode WRITE or WRITEREAD, rule set enabled for the server) run on it. A failing rule whose
-//! `onFailure` is `ERROR` refuses the record naming the rule; `NONE` only counts. `DLQ` is
-//! refused like `ERROR` for now, saying so: dead-lettering from the gate is still to come.
+//! `onFailure` is `ERROR` refuses the record naming the rule; `NONE` only counts. `DLQ`
+//! writes the record, as produced, to the rule's `dlq.topic` instead of its own: the gate
+//! names the records ([`DeadLetter`]) and the doors write them ([`dead_letter::write`]) before
+//! appending the rest.
 //! Every outcome is counted per subject and rule ([`Gate::rule_counts`]).
 
+pub mod dead_letter;
 pub mod subject;
 
 use std::collections::HashMap;
@@ -98,6 +101,33 @@ impl Problem {
     }
 }
 
+/// A record a data-contract rule sends to a dead-letter topic instead of its own: written
+/// there as produced, with Confluent's `__rule.*` headers, and the produce accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The record's position in the unit.
+    pub index: usize,
+    /// The part whose rule failed.
+    pub part: Part,
+    /// The rule whose `onFailure` is DLQ.
+    pub rule: String,
+    /// The subject whose rule set holds it.
+    pub subject: String,
+    /// The rule's `dlq.topic`.
+    pub topic: String,
+    /// Why the rule failed (its doc or expression).
+    pub reason: String,
+}
+
+/// What the gate says of a produce unit: the payloads it refuses (any refusal refuses the
+/// unit) and the records rules divert to dead-letter topics, at most one letter per record,
+/// in record order: written only when nothing is refused ([`dead_letter::resolve`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Judgement {
+    pub problems: Vec<Problem>,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
 /// Why the gate could not judge: never the client's fault.
 #[derive(Debug)]
 pub enum GateError {
@@ -134,14 +164,26 @@ pub struct Gate {
     rule_counters: Mutex<HashMap<(String, Context, i64), Arc<RuleCounters>>>,
 }
 
-/// The outcomes of one rule set's rules under one subject: per rule, `passed`, `failed`
-/// (refused) and `counted` (onFailure NONE). Atomics: a record only increments.
+/// The outcomes of one rule set's rules under one subject: per rule, one counter per
+/// [`Outcome`]. Atomics: a record only increments.
 struct RuleCounters {
     subject: String,
-    rules: Vec<(String, [AtomicU64; 3])>,
+    rules: Vec<(String, [AtomicU64; OUTCOMES.len()])>,
 }
 
-const OUTCOMES: [&str; 3] = ["passed", "failed", "counted"];
+/// A rule's outcome on one payload, as counted (the index into a rule's counters).
+#[derive(Clone, Copy)]
+enum Outcome {
+    Passed,
+    /// Refused the record.
+    Failed,
+    /// Failed with onFailure NONE.
+    Counted,
+    /// Failed with onFailure DLQ: the record went to the rule's dead-letter topic.
+    DeadLettered,
+}
+
+const OUTCOMES: [&str; 4] = ["passed", "failed", "counted", "dead_lettered"];
 
 /// The rules a verdict's payloads must also pass, with where their outcomes are counted.
 #[derive(Clone)]
@@ -199,32 +241,33 @@ impl Gate {
     }
 
     /// Judges every record (key, value) of one produce unit for `topic` before anything is
-    /// written. Empty: admitted. Problems come in record order, a record's key before its
-    /// value.
+    /// written. Problems come in record order, a record's key before its value.
     pub async fn judge(
         &self,
         topic: &TopicConfig,
         encoding: Encoding,
         records: &[KeyValue<'_>],
-    ) -> Result<Vec<Problem>, GateError> {
-        let mut problems = Vec::new();
+    ) -> Result<Judgement, GateError> {
+        let mut judgement = Judgement::default();
         if topic.validation == Validation::Off {
-            return Ok(problems);
+            return Ok(judgement);
         }
         let mut key = PartRules::new(topic, Part::Key);
         let mut value = PartRules::new(topic, Part::Value);
         for (index, &(k, v)) in records.iter().enumerate() {
             for (rules, payload) in [(&mut key, k), (&mut value, v)] {
                 if let Some(bytes) = payload {
-                    self.payload(topic, encoding, rules, index, bytes, &mut problems)
+                    self.payload(topic, encoding, rules, index, bytes, &mut judgement)
                         .await?;
                 }
             }
         }
-        Ok(problems)
+        // A record whose key and value both divert is written to the dead-letter topic once.
+        judgement.dead_letters.dedup_by_key(|letter| letter.index);
+        Ok(judgement)
     }
 
-    /// Judges one payload, adding its problems to `out`.
+    /// Judges one payload, adding its problems and dead letters to `out`.
     async fn payload(
         &self,
         topic: &TopicConfig,
@@ -232,7 +275,7 @@ impl Gate {
         rules: &mut PartRules<'_>,
         index: usize,
         bytes: &[u8],
-        out: &mut Vec<Problem>,
+        out: &mut Judgement,
     ) -> Result<(), GateError> {
         let part = rules.part;
         let refuse = |reason: String| Problem {
@@ -259,11 +302,11 @@ impl Gate {
             }
             Encoding::Framed => {
                 let Some(id) = framed_id(bytes) else {
-                    out.push(refuse(not_framed(rules)));
+                    out.problems.push(refuse(not_framed(rules)));
                     return Ok(());
                 };
                 if !schema_id_in_range(i64::from(id)) {
-                    out.push(refuse(format!(
+                    out.problems.push(refuse(format!(
                         "the framing names schema id {id}, out of range: schema ids are between 1 and {MAX_ID} (2^31-1)"
                     )));
                     return Ok(());
@@ -280,16 +323,17 @@ impl Gate {
         };
         match verdict {
             Verdict::Admitted => {}
-            Verdict::Refused(reason) => out.push(refuse(reason.clone())),
+            Verdict::Refused(reason) => out.problems.push(refuse(reason.clone())),
             Verdict::Json(validator, rules) => {
-                let before = out.len();
-                out.extend(check_json(validator.clone(), body).await.into_iter().map(|v| Problem {
-                    index,
-                    part,
-                    path: Some(v.path),
-                    reason: v.reason,
-                }));
-                if let (Some(rules), true) = (rules, out.len() == before) {
+                let before = out.problems.len();
+                out.problems
+                    .extend(check_json(validator.clone(), body).await.into_iter().map(|v| Problem {
+                        index,
+                        part,
+                        path: Some(v.path),
+                        reason: v.reason,
+                    }));
+                if let (Some(rules), true) = (rules, out.problems.len() == before) {
                     if let Ok(message) = serde_json::from_slice(body) {
                         self.apply_rules(rules, &message, index, part, out);
                     }
@@ -303,7 +347,7 @@ impl Gate {
                     _ => check_decodes(schema.clone(), body).await.map(|()| None),
                 };
                 match (checked, rules) {
-                    (Err(v), _) => out.push(Problem {
+                    (Err(v), _) => out.problems.push(Problem {
                         index,
                         part,
                         path: Some(v.path),
@@ -312,7 +356,9 @@ impl Gate {
                     (Ok(Some(message)), Some(rules)) => self.apply_rules(rules, &message, index, part, out),
                     (Ok(None), Some(rules)) => match plain(schema, body) {
                         Ok(message) => self.apply_rules(rules, &message, index, part, out),
-                        Err(v) => out.push(refuse(format!("cannot be read for its rules: {}", v.reason))),
+                        Err(v) => out
+                            .problems
+                            .push(refuse(format!("cannot be read for its rules: {}", v.reason))),
                     },
                     (Ok(_), None) => {}
                 }
@@ -322,31 +368,49 @@ impl Gate {
     }
 
     /// Runs a verdict's rules on one decoded payload, counting every outcome.
-    fn apply_rules(
-        &self,
-        rules: &Rules,
-        message: &serde_json::Value,
-        index: usize,
-        part: Part,
-        out: &mut Vec<Problem>,
-    ) {
+    fn apply_rules(&self, rules: &Rules, message: &serde_json::Value, index: usize, part: Part, out: &mut Judgement) {
         let failures = rules.rules.check(message);
+        // As a client's rule executor: rules run in order and the first failure whose action
+        // is not NONE decides. DLQ diverts the record (to the rule's `dlq.topic`; without
+        // one it cannot, and the record is refused); ERROR refuses it, naming every ERROR
+        // rule it fails.
+        let decisive = failures.iter().find(|f| f.action != Action::None);
+        let diverted = decisive
+            .filter(|f| f.action == Action::DeadLetter)
+            .and_then(|f| f.dead_letter_topic.as_deref().map(|topic| (f, topic)));
         for (name, (_, counts)) in rules.rules.names().zip(&rules.counters.rules) {
-            let outcome = match failures.iter().find(|f| f.rule == name).map(|f| &f.action) {
-                None => 0,
-                Some(Action::None) => 2,
-                Some(_) => 1,
+            let outcome = match failures.iter().find(|f| f.rule == name) {
+                None => Outcome::Passed,
+                Some(f) if f.action == Action::None => Outcome::Counted,
+                Some(f) if diverted.is_some_and(|(d, _)| std::ptr::eq(d, f)) => Outcome::DeadLettered,
+                Some(_) => Outcome::Failed,
             };
-            counts[outcome].fetch_add(1, Ordering::Relaxed);
+            counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
         }
-        for failure in failures {
+        if let Some((failure, topic)) = diverted {
+            out.dead_letters.push(DeadLetter {
+                index,
+                part,
+                rule: failure.rule.clone(),
+                subject: rules.counters.subject.clone(),
+                topic: topic.to_string(),
+                reason: failure.message.clone(),
+            });
+            return;
+        }
+        let refusing = |f: &&crate::validate::rules::Failure| match decisive {
+            Some(d) if d.action == Action::DeadLetter => std::ptr::eq(*f, d),
+            _ => f.action == Action::Error,
+        };
+        for failure in failures.iter().filter(refusing) {
             let note = match failure.action {
-                Action::None => continue,
-                Action::Error => "",
-                Action::DeadLetter => " (its onFailure is DLQ, which the server does not do yet: refused instead)",
+                Action::DeadLetter => {
+                    " (its onFailure is DLQ, but the rule names no dead-letter topic: set its param dlq.topic)"
+                }
+                _ => "",
             };
             let on = failure.field.as_deref().map(|f| format!(" on {f}")).unwrap_or_default();
-            out.push(Problem {
+            out.problems.push(Problem {
                 index,
                 part,
                 path: None,

@@ -29,7 +29,7 @@ use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
-use crate::gate::{subject, Encoding, GateError, KeyValue, Part};
+use crate::gate::{dead_letter, subject, Encoding, GateError, KeyValue, Part};
 use crate::registry::context::context_of;
 use crate::registry::{schema_id_in_range, MAX_ID};
 use crate::schema::SchemaType;
@@ -667,6 +667,7 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         }
     }
     // Against the registry: every record of the request, before any is written.
+    let mut diverted = dead_letter::Resolved::default();
     if errors.is_empty() {
         let encoding = match format {
             Format::Json => Encoding::Json,
@@ -676,7 +677,14 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             .iter()
             .map(|(_, record)| (record.key.as_deref(), record.value.as_deref()))
             .collect();
-        let problems = state.gate.judge(&topic.config, encoding, &payloads).await?;
+        let judgement = state.gate.judge(&topic.config, encoding, &payloads).await?;
+        let problems = match dead_letter::resolve(broker(&state)?.as_ref(), judgement) {
+            Ok(letters) => {
+                diverted = letters;
+                Vec::new()
+            }
+            Err(problems) => problems,
+        };
         errors.extend(problems.into_iter().map(|p| RecordError {
             index: p.index,
             field: p.part.as_str(),
@@ -697,25 +705,36 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         )
             .into_response());
     }
+    let mut offsets = vec![RecordOffset::default(); placed.len()];
+    // Records rules divert go to their dead-letter topics first: durable there before the
+    // produce is answered.
+    let mut placed: Vec<Option<(u32, Record)>> = placed.into_iter().map(Some).collect();
+    if !diverted.is_empty() {
+        let indexes = diverted.indexes();
+        let records = indexes
+            .iter()
+            .filter_map(|&i| placed[i].take().map(|(_, record)| record))
+            .collect();
+        let placements = dead_letter::write(diverted, &topic.config.name, records).await?;
+        for (i, placement) in indexes.into_iter().zip(placements) {
+            offsets[i].dead_letter = Some(placement);
+        }
+    }
     // One batch per partition, in request order within each.
-    let count = placed.len();
     let mut by_partition: std::collections::BTreeMap<u32, (Vec<usize>, Vec<Record>)> =
         std::collections::BTreeMap::new();
-    for (index, (p, record)) in placed.into_iter().enumerate() {
-        let (indexes, records) = by_partition.entry(p).or_default();
-        indexes.push(index);
-        records.push(record);
+    for (index, placed) in placed.into_iter().enumerate() {
+        if let Some((p, record)) = placed {
+            let (indexes, records) = by_partition.entry(p).or_default();
+            indexes.push(index);
+            records.push(record);
+        }
     }
-    let mut offsets = vec![RecordOffset::default(); count];
     for (p, (indexes, records)) in by_partition {
         let (first, _) = topic.produce(p, &records).await?;
         for (n, &i) in indexes.iter().enumerate() {
-            offsets[i] = RecordOffset {
-                partition: p,
-                offset: first + n as i64,
-                error_code: None,
-                error: None,
-            };
+            offsets[i].partition = Some(p);
+            offsets[i].offset = Some(first + n as i64);
         }
     }
     reply(
@@ -736,13 +755,16 @@ struct ProduceResponse {
 }
 
 /// Where one record landed; `error_code` and `error` are always null (a request lands
-/// whole or not at all) but REST Proxy clients expect them.
+/// whole or not at all) but REST Proxy clients expect them. A record a data-contract rule
+/// diverted has no partition or offset in the topic, and says where it went instead.
 #[derive(Clone, Default, Serialize)]
 struct RecordOffset {
-    partition: u32,
-    offset: i64,
+    partition: Option<u32>,
+    offset: Option<i64>,
     error_code: Option<i32>,
     error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dead_letter: Option<dead_letter::Placement>,
 }
 
 /// `GET /topics/{t}/partitions/{p}/records?offset=N&count=C&max_bytes=M`: records from an

@@ -26,11 +26,11 @@ use super::cluster::str;
 use super::connection::Turn;
 use super::error::broker_code;
 use super::Kafka;
-use crate::broker::batch::ProducedBatches;
+use crate::broker::batch::{BatchError, ProducedBatches, Record};
 use crate::broker::log::Produced;
 use crate::broker::topic::Validation;
 use crate::broker::{BrokerError, Topic};
-use crate::gate::{Encoding, Problem};
+use crate::gate::{dead_letter, Encoding, Problem};
 use crate::security::Operation;
 
 /// Record errors listed per refused partition; the rest are counted in the message.
@@ -41,10 +41,23 @@ const MAX_RECORD_ERRORS: usize = 20;
 const INLINE_CHECK_BYTES: usize = 256 * 1024;
 
 /// A partition's record set, checked and judged, ready to append; or why not.
-type Admitted = Result<(Arc<Topic>, ProducedBatches), Outcome>;
+type Admitted = Result<(Arc<Topic>, Checked), Outcome>;
 
-/// A partition's record set, written and waiting to be acknowledged; or why not.
-type Written = Result<(Arc<Topic>, Produced), Outcome>;
+/// A partition's record set, written and waiting to be acknowledged (after its dead letters
+/// are written); or why not.
+type Written = Result<(Arc<Topic>, Produced, Option<Diverted>), Outcome>;
+
+/// A record set the gate admitted: what to append, and the records rules divert.
+struct Checked {
+    batches: ProducedBatches,
+    diverted: Option<Diverted>,
+}
+
+/// Records a rule sends to dead-letter topics, taken out of the set to append.
+struct Diverted {
+    letters: dead_letter::Resolved,
+    records: Vec<Record>,
+}
 
 /// A partition's outcome before it is turned into the response.
 struct Outcome {
@@ -121,8 +134,8 @@ pub async fn produce(kafka: &Kafka, access: &Access, request: ProduceRequest, tu
                 .map(|(index, admitted)| {
                     let outcome = admitted.and_then(|(topic, checked)| {
                         topic
-                            .append_checked_now(index as u32, vec![checked])
-                            .map(|produced| (topic, produced))
+                            .append_checked_now(index as u32, vec![checked.batches])
+                            .map(|produced| (topic, produced, checked.diverted))
                             .map_err(|err| Outcome::error(broker_code(&err), err.to_string()))
                     });
                     (index, outcome)
@@ -140,7 +153,7 @@ pub async fn produce(kafka: &Kafka, access: &Access, request: ProduceRequest, tu
         for (index, outcome) in partitions {
             let outcome = match outcome {
                 Err(outcome) => outcome,
-                Ok((topic, produced)) => match topic.acknowledged(index as u32, produced).await {
+                Ok((topic, produced, diverted)) => match acknowledged(&topic, index, produced, diverted).await {
                     Ok(appended) => Outcome {
                         error: 0,
                         message: None,
@@ -176,9 +189,23 @@ pub async fn produce(kafka: &Kafka, access: &Access, request: ProduceRequest, tu
     refused.map_or(Answer::Nothing, Answer::Close)
 }
 
+/// Waits for an appended set to be acknowledged, writing the records its rules diverted
+/// first. A retried set the log recognised as already appended wrote them the first time.
+async fn acknowledged(
+    topic: &Topic,
+    index: i32,
+    produced: Produced,
+    diverted: Option<Diverted>,
+) -> Result<crate::broker::Appended, BrokerError> {
+    if let Some(diverted) = diverted.filter(|_| !produced.duplicate) {
+        dead_letter::write(diverted.letters, &topic.config.name, diverted.records).await?;
+    }
+    topic.acknowledged(index as u32, produced).await
+}
+
 /// Checks a partition's record set (lengths, CRC, codec, size, decompressed once) and has
 /// the gate judge its records; the set to append, or why not.
-async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) -> Result<ProducedBatches, Outcome> {
+async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) -> Result<Checked, Outcome> {
     if index < 0 || index as u32 >= topic.config.partitions {
         return Err(Outcome::error(
             ResponseError::UnknownTopicOrPartition.code(),
@@ -205,7 +232,10 @@ async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) ->
             .map_err(refused)?
     };
     if topic.config.validation == Validation::Off {
-        return Ok(checked);
+        return Ok(Checked {
+            batches: checked,
+            diverted: None,
+        });
     }
     let mut payloads = Vec::new();
     for (_, records) in checked.batches() {
@@ -214,16 +244,34 @@ async fn admit(kafka: &Kafka, topic: &Arc<Topic>, index: i32, records: Bytes) ->
             payloads.push((record.key, record.value));
         }
     }
-    let problems = kafka
+    let judgement = kafka
         .gate
         .judge(&topic.config, Encoding::Framed, &payloads)
         .await
         .map_err(|err| Outcome::error(ResponseError::UnknownServerError.code(), err.to_string()))?;
-    if !problems.is_empty() {
-        return Err(refused_records(&topic.config.name, payloads.len(), &problems));
-    }
+    let count = payloads.len();
     drop(payloads);
-    Ok(checked)
+    let letters = dead_letter::resolve(&kafka.broker, judgement)
+        .map_err(|problems| refused_records(&topic.config.name, count, &problems))?;
+    if letters.is_empty() {
+        return Ok(Checked {
+            batches: checked,
+            diverted: None,
+        });
+    }
+    let indexes = letters.indexes();
+    let corrupt = |err: BatchError| Outcome::error(ResponseError::CorruptMessage.code(), err.to_string());
+    let mut records = Vec::with_capacity(indexes.len());
+    let all = checked.batches().flat_map(|(_, records)| records);
+    for (i, record) in all.enumerate() {
+        if indexes.binary_search(&i).is_ok() {
+            records.push(record.and_then(|r| r.to_owned()).map_err(corrupt)?.record);
+        }
+    }
+    Ok(Checked {
+        batches: checked.without(&indexes).map_err(corrupt)?,
+        diverted: Some(Diverted { letters, records }),
+    })
 }
 
 /// INVALID_RECORD with the records' problems: each refused record once (its first problem

@@ -205,3 +205,145 @@ fn inline_confluent_rules_are_enforced_and_bad_ones_refused() {
         "{message}"
     );
 }
+
+/// `herald tail TOPIC --from earliest --max N`: the first N records as JSON.
+fn tail(server: &Server, topic: &str, max: usize) -> Vec<Value> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["tail", topic, "--from", "earliest", "--max", &max.to_string()])
+        .env("HERALD_SERVER", format!("http://{}", server.address))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn dlq_rules_divert_records_to_their_dead_letter_topic_with_rule_headers() {
+    let server = Server::start(&[]);
+    for name in ["customers", "bad-customers"] {
+        server.call("POST", "/topics", Some(&json!({"name": name})));
+    }
+    let (status, registered) = register(
+        &server,
+        "customers-value",
+        json!({"schema": customer_schema(), "ruleSet": {"domainRules": [
+            {"name": "checkSsnLen", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+             "expr": "size(message.ssn) == 9", "onFailure": "DLQ", "params": {"dlq.topic": "bad-customers"}},
+            {"name": "adult", "kind": "CONDITION", "type": "CEL_FIELD", "mode": "WRITE",
+             "doc": "customers are adults", "expr": "name == 'age' ; value >= 18"}]}}),
+    );
+    assert_eq!(status, 200, "{registered}");
+    let id = registered["id"].as_i64().unwrap();
+    let record =
+        |name: &str, ssn: &str, age: i64| json!({"value": {"name": name, "ssn": ssn, "age": age, "email": null}});
+
+    // The short ssn goes to the dead-letter topic; the others land, and the produce is
+    // accepted.
+    let (status, answer) = produce(
+        &server,
+        "customers",
+        AVRO_V2,
+        json!({"value_schema_id": id, "records": [
+            record("Ada", "123456789", 36), record("Bob", "12", 40), record("Cy", "987654321", 50)]}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let offsets = answer["offsets"].as_array().unwrap();
+    assert_eq!(
+        (offsets[0]["partition"].clone(), offsets[0]["offset"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        (offsets[2]["partition"].clone(), offsets[2]["offset"].clone()),
+        (json!(0), json!(1))
+    );
+    assert_eq!(offsets[1]["partition"], Value::Null, "{answer}");
+    assert_eq!(
+        offsets[1]["dead_letter"],
+        json!({"topic": "bad-customers", "partition": 0, "offset": 0, "rule": "checkSsnLen"})
+    );
+    let landed: Vec<Value> = tail(&server, "customers", 2)
+        .into_iter()
+        .map(|r| r["value"]["name"].clone())
+        .collect();
+    assert_eq!(landed, [json!("Ada"), json!("Cy")]);
+    let letters = tail(&server, "bad-customers", 1);
+    let letter = &letters[0];
+    assert_eq!(letter["value"]["name"], "Bob", "written as produced, framed: {letter}");
+    assert_eq!(letter["value_schema_id"], id);
+    let headers: std::collections::BTreeMap<String, Value> = letter["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h[0].as_str().unwrap().to_string(), h[1].clone()))
+        .collect();
+    assert_eq!(headers["__rule.name"], "checkSsnLen", "{letter}");
+    assert_eq!(headers["__rule.mode"], "WRITE");
+    assert_eq!(headers["__rule.subject"], "customers-value");
+    assert_eq!(headers["__rule.topic"], "customers");
+    assert_eq!(headers["__rule.exception"], "Rule expr failed: size(message.ssn) == 9");
+
+    // An ERROR rule's refusal refuses the whole request: nothing lands, nothing is diverted.
+    let (status, answer) = produce(
+        &server,
+        "customers",
+        AVRO_V2,
+        json!({"value_schema_id": id, "records": [record("Dee", "1", 30), record("Eve", "123456789", 12)]}),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.to_string().contains("rule adult on age failed"), "{answer}");
+    let (_, partition) = server.call("GET", "/topics/bad-customers/partitions/0/offsets", None);
+    assert_eq!(partition["end_offset"], 1, "{partition}");
+
+    let metrics = server.get_text("/metrics");
+    assert!(
+        metrics.contains(
+            r#"herald_rule_evaluations_total{subject="customers-value",rule="checkSsnLen",outcome="dead_lettered"} 2"#
+        ),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_dlq_rule_without_a_usable_dead_letter_topic_refuses_the_record_saying_why() {
+    let server = Server::start(&[]);
+    server.call("POST", "/topics", Some(&json!({"name": "customers"})));
+    let (status, registered) = register(
+        &server,
+        "customers-value",
+        json!({"schema": customer_schema(), "ruleSet": {"domainRules": [
+            {"name": "checkSsnLen", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+             "expr": "size(message.ssn) == 9", "onFailure": "DLQ", "params": {"dlq.topic": "nowhere"}},
+            {"name": "named", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+             "expr": "message.name != ''", "onFailure": "DLQ"}]}}),
+    );
+    assert_eq!(status, 200, "{registered}");
+    let id = registered["id"].as_i64().unwrap();
+    let (status, answer) = produce(
+        &server,
+        "customers",
+        AVRO_V2,
+        json!({"value_schema_id": id, "records": [
+            {"value": {"name": "Ada", "ssn": "1", "age": 36, "email": null}},
+            {"value": {"name": "", "ssn": "123456789", "age": 36, "email": null}}]}),
+    );
+    assert_eq!(status, 422, "{answer}");
+    let text = answer.to_string();
+    assert!(
+        text.contains("its dead-letter topic 'nowhere' does not exist"),
+        "{text}"
+    );
+    assert!(
+        text.contains("names no dead-letter topic: set its param dlq.topic"),
+        "{text}"
+    );
+    let (_, partition) = server.call("GET", "/topics/customers/partitions/0/offsets", None);
+    assert_eq!(partition["end_offset"], 0, "nothing written: {partition}");
+}

@@ -43,6 +43,7 @@ async fn judge_values(gate: &Gate, topic: &TopicConfig, encoding: Encoding, valu
     gate.judge(topic, encoding, &records)
         .await
         .expect("the registry answers")
+        .problems
 }
 
 /// The one problem of a unit that has exactly one.
@@ -79,7 +80,7 @@ async fn id_mode_wants_a_frame_with_an_id_registered_under_the_subject() {
         // Nothing registered under orders-key: keys are not checked. A tombstone passes.
         (Some(b"any key"), None),
     ];
-    let problems = gate.judge(&topic, Encoding::Framed, &unit).await.unwrap();
+    let problems = gate.judge(&topic, Encoding::Framed, &unit).await.unwrap().problems;
     let seen: Vec<(usize, Part, Option<&str>, &str)> = problems
         .iter()
         .map(|p| (p.index, p.part, p.path.as_deref(), p.reason.as_str()))
@@ -187,11 +188,13 @@ async fn full_mode_decodes_bodies_and_points_at_the_bad_field() {
         .judge(&orders, Encoding::Json, &tombstones)
         .await
         .unwrap()
+        .problems
         .is_empty());
     assert!(gate
         .judge(&payments, Encoding::Framed, &tombstones)
         .await
         .unwrap()
+        .problems
         .is_empty());
 }
 
@@ -256,7 +259,12 @@ async fn record_name_strategy_checks_the_subject_named_after_the_record() {
 
     // The key keeps TopicNameStrategy: nothing registered under mixed-key, nothing checked.
     let unit: [KeyValue<'_>; 1] = [(Some(b"k"), Some(&good))];
-    assert!(gate.judge(&mixed, Encoding::Framed, &unit).await.unwrap().is_empty());
+    assert!(gate
+        .judge(&mixed, Encoding::Framed, &unit)
+        .await
+        .unwrap()
+        .problems
+        .is_empty());
 
     // JSON Schemas are named by their title.
     let order = register(
@@ -286,12 +294,17 @@ async fn topic_record_name_strategy_prefixes_the_topic() {
     let mut ledger = topic("ledger", Validation::Id);
     ledger.key_subject_strategy = SubjectStrategy::TopicRecord;
     let unit: [KeyValue<'_>; 1] = [(Some(&framed(payment, PAYMENT_BODY)), None)];
-    assert!(gate.judge(&ledger, Encoding::Framed, &unit).await.unwrap().is_empty());
+    assert!(gate
+        .judge(&ledger, Encoding::Framed, &unit)
+        .await
+        .unwrap()
+        .problems
+        .is_empty());
 
     // The same schema, produced to another topic: its subject there is another one.
     let mut audit = topic("audit", Validation::Id);
     audit.key_subject_strategy = SubjectStrategy::TopicRecord;
-    let problems = gate.judge(&audit, Encoding::Framed, &unit).await.unwrap();
+    let problems = gate.judge(&audit, Encoding::Framed, &unit).await.unwrap().problems;
     let problem = only(&problems);
     assert_eq!(problem.part, Part::Key);
     assert_eq!(

@@ -1753,3 +1753,41 @@ fn confluent_rule_executors_and_the_gate_agree_on_data_contract_rules() {
         assert_eq!(stored(&server, &format!("rules-{place}"), 0).len(), landed, "{place}");
     }
 }
+
+#[test]
+fn dlq_rules_divert_an_idempotent_producers_records_keeping_its_offsets_and_sequences() {
+    let Some(python) = confluent_python() else { return };
+    let (server, bootstrap) = kafka_server(&[]);
+    for (name, validation) in [("dlq-customers", "full"), ("bad-customers", "off")] {
+        create_topic(
+            &server,
+            json!({"name": name, "partitions": 1, "validation": validation}),
+        );
+    }
+    let schema = json!({"type": "record", "name": "Customer", "namespace": "com.acme", "fields": [
+        {"name": "name", "type": "string"}, {"name": "ssn", "type": "string"},
+        {"name": "age", "type": "int"}, {"name": "email", "type": ["null", "string"], "default": null}]})
+    .to_string();
+    let (status, body) = server.call(
+        "POST",
+        "/subjects/dlq-customers-value/versions",
+        Some(&json!({"schema": schema, "ruleSet": {"domainRules": [
+            {"name": "checkSsnLen", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+             "expr": "size(message.ssn) == 9", "onFailure": "DLQ", "params": {"dlq.topic": "bad-customers"}}]}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let stdout = run_ok(confluent(&python, &server, &bootstrap, "dead_letters"), b"");
+    let summary = result_line(&stdout);
+    // Rounds a (6 records, 2 diverted), b (3, all diverted), c (2): holes where the diverted
+    // ones were, as the producer's delivery reports said.
+    assert_eq!(summary["landed"], json!([0, 2, 4, 5, 9, 10]), "{stdout}");
+    assert_eq!(summary["diverted"], 5, "{stdout}");
+    assert_eq!(values(&stored(&server, "bad-customers", 0)).len(), 5);
+    let metrics = server.get_text("/metrics");
+    assert!(
+        metrics.contains(
+            r#"herald_rule_evaluations_total{subject="dlq-customers-value",rule="checkSsnLen",outcome="dead_lettered"} 5"#
+        ),
+        "{metrics}"
+    );
+}

@@ -26,6 +26,12 @@ the topics they name over HTTP):
                enabled for SERVER (`rules-server`), CLIENT (`rules-client`) and ALL
                (`rules-all`): each record's client verdict, then the server's on the bytes
                (framed without rules when the client refused), as a result line
+  dead_letters an idempotent, lz4-compressing Producer sends customers to `dlq-customers`,
+               whose rule set sends short ssns to `bad-customers` (onFailure DLQ): every
+               delivery succeeds, the good records are read back at the offsets their reports
+               gave, the diverted ones from `bad-customers` with their bytes, their headers
+               and Confluent's `__rule.*` headers; a batch diverted whole leaves the producer's
+               sequence intact for the next one
   crash        produces to `crash` until stdin closes, printing `ack PARTITION OFFSET PAYLOAD`
                for every acknowledged record (acks=all)
 
@@ -608,6 +614,72 @@ def rules():
     result(verdicts)
 
 
+def dead_letters():
+    import io
+
+    import fastavro
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    registry = SchemaRegistryClient({"url": HTTP})
+    latest = registry.get_latest_version("dlq-customers-value")
+    parsed = fastavro.parse_schema(json.loads(latest.schema.schema_str))
+
+    def framed(customer):
+        out = io.BytesIO()
+        out.write(b"\x00" + struct.pack(">I", latest.schema_id))
+        fastavro.schemaless_writer(out, parsed, customer)
+        return out.getvalue()
+
+    producer = Producer({
+        "bootstrap.servers": BOOTSTRAP, "acks": "all", "enable.idempotence": True,
+        "compression.type": "lz4", "linger.ms": 50,
+    })
+
+    def send(round_, ssns):
+        sends = [{
+            "topic": "dlq-customers", "partition": 0, "key": f"{round_}-{i}".encode(),
+            "value": framed({"name": f"{round_}-{i}", "ssn": ssn, "age": 30, "email": None}),
+            "headers": [("trace", f"t-{round_}-{i}".encode())],
+        } for i, ssn in enumerate(ssns)]
+        reports = deliver(producer, sends)
+        for (err, _), kwargs in zip(reports, sends):
+            assert err is None, f"{kwargs['key']}: {err}"
+        return [(kwargs, msg.offset()) for (_, msg), kwargs in zip(reports, sends)]
+
+    good, bad = "123456789", "12"
+    # Mixed (one batch, lz4), then a batch diverted whole, then good ones: the idempotent
+    # producer's sequences stay in order throughout.
+    sent = send("a", [good, bad, good, bad, good, good]) + send("b", [bad, bad, bad]) + send("c", [good, good])
+    diverted = [kwargs for kwargs, _ in sent if fastavro.schemaless_reader(
+        io.BytesIO(kwargs["value"][5:]), parsed)["ssn"] == bad]
+    landed = {kwargs["key"]: offset for kwargs, offset in sent if kwargs not in diverted}
+
+    def read_all(topic, count):
+        consumer = Consumer({
+            "bootstrap.servers": BOOTSTRAP, "group.id": f"check-{topic}",
+            "auto.offset.reset": "earliest", "enable.auto.commit": False,
+        })
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        got = consume_until([consumer], count, idle_s=1.0)[0]
+        consumer.close()
+        return got
+
+    read = read_all("dlq-customers", len(landed))
+    assert {m.key(): m.offset() for m in read} == landed, "the good records are where their reports said"
+    letters = read_all("bad-customers", len(diverted))
+    assert [m.key() for m in letters] == [k["key"] for k in diverted], [m.key() for m in letters]
+    for message, kwargs in zip(letters, diverted):
+        assert message.value() == kwargs["value"], "a dead letter holds the bytes as produced"
+        headers = dict(message.headers())
+        assert headers["trace"] == kwargs["headers"][0][1], headers
+        assert headers["__rule.name"] == b"checkSsnLen", headers
+        assert headers["__rule.mode"] == b"WRITE", headers
+        assert headers["__rule.subject"] == b"dlq-customers-value", headers
+        assert headers["__rule.topic"] == b"dlq-customers", headers
+        assert b"size(message.ssn) == 9" in headers["__rule.exception"], headers
+    result({"landed": sorted(landed.values()), "diverted": len(letters)})
+
+
 def crash():
     """Produces until stdin closes; every acknowledged record is printed as it is reported."""
     producer = Producer({
@@ -636,5 +708,5 @@ def crash():
 
 
 {"produce": produce, "group": group, "admin": admin, "serializers": serializers, "protobuf": protobuf,
- "rules": rules, "crash": crash}[SCENARIO]()
+ "rules": rules, "dead_letters": dead_letters, "crash": crash}[SCENARIO]()
 print(f"ok: {SCENARIO}", flush=True)
