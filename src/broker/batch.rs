@@ -566,6 +566,14 @@ impl<'a> RecordRef<'a> {
         })
     }
 
+    /// The record with another key and value (a reader's redacted copy), the rest kept.
+    pub fn with_payloads<'b>(&self, key: Option<&'b [u8]>, value: Option<&'b [u8]>) -> RecordRef<'b>
+    where
+        'a: 'b,
+    {
+        RecordRef { key, value, ..*self }
+    }
+
     /// The record with its own copies of key, value and headers.
     pub fn to_owned(&self) -> Result<StoredRecord, BatchError> {
         let headers = self

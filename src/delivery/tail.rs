@@ -14,6 +14,7 @@ use base64_simd::STANDARD as BASE64;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::redaction::Redaction;
 use crate::broker::batch::StoredRecord;
 use crate::broker::partition::arrivals;
 use crate::broker::BrokerError;
@@ -80,6 +81,9 @@ pub struct TailRecord {
     /// The record's headers in order (names may repeat), values shown as payloads are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, Option<Value>)>,
+    /// The fields redacted for this reader (`value.ssn`; see [`super::redaction`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 impl TailRecord {
@@ -103,6 +107,8 @@ pub struct Tail {
     decoder: Decoder,
     /// Only records this CEL expression is true for are shown.
     filter: Option<crate::expression::Expression>,
+    /// What the reader may not see.
+    redaction: Option<Redaction>,
     /// (partition, next offset to show).
     positions: Vec<(u32, i64)>,
 }
@@ -134,6 +140,7 @@ impl Tail {
         Ok(Tail {
             decoder: Decoder::new(topic.clone(), registry),
             filter: None,
+            redaction: None,
             topic,
             positions,
         })
@@ -142,6 +149,12 @@ impl Tail {
     /// Shows only the records `filter` is true for.
     pub fn with_filter(mut self, filter: Option<crate::expression::Expression>) -> Tail {
         self.filter = filter;
+        self
+    }
+
+    /// Redacts what the reader may not see.
+    pub fn with_redaction(mut self, redaction: Option<Redaction>) -> Tail {
+        self.redaction = redaction;
         self
     }
 
@@ -184,10 +197,25 @@ impl Tail {
         Ok(out)
     }
 
-    async fn decode(&self, records: Vec<(u32, StoredRecord)>) -> Vec<TailRecord> {
+    async fn decode(&mut self, records: Vec<(u32, StoredRecord)>) -> Vec<TailRecord> {
         let mut out = Vec::with_capacity(records.len());
-        for (partition, stored) in records {
-            let record = self.decoder.record(partition, &stored).await.record;
+        for (partition, mut stored) in records {
+            let mut redacted = Vec::new();
+            if let Some(redaction) = self.redaction.as_mut() {
+                let key = stored.record.key.as_deref();
+                let value = stored.record.value.as_deref();
+                // A registry that cannot answer cannot say what to hide: hide everything.
+                let shown = match redaction.record(&self.topic.config, key, value).await {
+                    Ok(shown) => shown,
+                    Err(_) => Some(Redaction::withheld()),
+                };
+                if let Some(shown) = shown {
+                    redacted = shown.fields.clone();
+                    shown.apply_to(&mut stored);
+                }
+            }
+            let mut record = self.decoder.record(partition, &stored).await.record;
+            record.redacted = redacted;
             if self
                 .filter
                 .as_ref()
@@ -244,6 +272,7 @@ impl Decoder {
                     .iter()
                     .map(|(name, value)| (name.clone(), value.as_deref().map(unframed)))
                     .collect(),
+                redacted: Vec::new(),
             },
             undecodable,
         }

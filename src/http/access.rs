@@ -474,6 +474,14 @@ impl Caller {
         }
     }
 
+    /// The sensitive tags whose fields the caller may not read (none without security).
+    pub fn hidden_tags(&self) -> Vec<String> {
+        match (&self.principal, &self.security) {
+            (Some(principal), Some(security)) => security.hidden_tags(principal),
+            _ => Vec::new(),
+        }
+    }
+
     /// May the caller do `operation` on every resource of `kind`? Lets a listing skip the
     /// check per name, and a by-id read skip finding the subjects that use the id.
     pub fn may_all(&self, operation: Operation, kind: crate::security::ResourceKind) -> bool {

@@ -29,6 +29,7 @@ use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
 use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
 use crate::broker::{Broker, BrokerError, Topic};
+use crate::delivery::redaction::Redaction;
 use crate::gate::{dead_letter, subject, Encoding, GateError, KeyValue, Part};
 use crate::registry::context::context_of;
 use crate::registry::{schema_id_in_range, MAX_ID};
@@ -775,6 +776,7 @@ struct RecordOffset {
 /// next read starts after the last offset it got.
 pub async fn read_partition(
     State(state): State<AppState>,
+    caller: Caller,
     Path((name, partition)): Path<(String, String)>,
     headers: HeaderMap,
     params: Params,
@@ -798,14 +800,21 @@ pub async fn read_partition(
     out.start_partition(&name, partition);
     out.expect(batches.len());
     let decoded = batch::DecodedLog::new(&batches);
+    let mut redaction = Redaction::new(caller.hidden_tags(), &state.registry);
     for record in decoded.records(offset).take(count) {
-        if !push_record(budget, &mut reservation, &mut out, &record.map_err(invalid_batch)?).await? {
+        let record = record.map_err(invalid_batch)?;
+        let shown = match redaction.as_mut() {
+            Some(redaction) => redaction.record(&topic.config, record.key, record.value).await?,
+            None => None,
+        };
+        let record = shown.as_ref().map_or(record, |shown| shown.apply(&record));
+        if !push_record(budget, &mut reservation, &mut out, &record).await? {
             break;
         }
     }
     drop(decoded);
     drop(batches);
-    Ok(records_answer(out, reservation))
+    Ok(redacted_answer(records_answer(out, reservation), redaction.as_ref()))
 }
 
 /// Batches from the log, within the reservation's share for them. A log read returns at
@@ -862,6 +871,16 @@ pub(super) fn max_bytes(params: &Params) -> Result<usize, ApiError> {
         .map_or(DEFAULT_READ_BYTES, |n| {
             usize::try_from(n).unwrap_or(usize::MAX).min(MAX_READ_BYTES)
         }))
+}
+
+/// A records answer with the `Herald-Redacted` header naming the fields a redaction
+/// replaced (`value.card.number, value.email`), when it replaced any.
+pub(super) fn redacted_answer(mut answer: Response, redaction: Option<&Redaction>) -> Response {
+    let fields: Vec<&str> = redaction.map(|r| r.redacted().collect()).unwrap_or_default();
+    if let (false, Ok(value)) = (fields.is_empty(), HeaderValue::from_str(&fields.join(", "))) {
+        answer.headers_mut().insert("herald-redacted", value);
+    }
+    answer
 }
 
 /// The answer, holding its share of the read budget until its bytes are sent or dropped.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::access::Caller;
 use super::broker_api::{
-    broker, invalid_batch, max_bytes, push_record, read_batches, records_answer, reply, BINARY_V2,
+    broker, invalid_batch, max_bytes, push_record, read_batches, records_answer, redacted_answer, reply, BINARY_V2,
 };
 use super::error::ApiError;
 use super::params::Params;
@@ -23,6 +23,7 @@ use crate::broker::batch;
 use crate::broker::coordinator::consumer_protocol::{assigned_partitions, subscribed_topics};
 use crate::broker::coordinator::MemberDescription;
 use crate::broker::groups::{GroupError, MemberConfig, Reset, TopicPartition};
+use crate::delivery::redaction::Redaction;
 use crate::security::{Operation, Resource};
 
 type Reply = Result<Response, ApiError>;
@@ -230,6 +231,7 @@ pub async fn assignments(State(state): State<AppState>, Path((group, instance)):
 /// accepted for REST Proxy's clients and checked, but nothing is waited for.
 pub async fn records(
     State(state): State<AppState>,
+    caller: Caller,
     Path((group, instance)): Path<(String, String)>,
     headers: HeaderMap,
     params: Params,
@@ -248,6 +250,7 @@ pub async fn records(
     let mut budget = max_bytes.min(reservation.batches());
     let mut out = RecordsJson::new(binary, reservation.answer());
     let mut next: Vec<(TopicPartition, i64)> = Vec::new();
+    let mut redaction = Redaction::new(caller.hidden_tags(), &state.registry);
     for ((topic_name, partition), position) in &assignment.positions {
         if budget == 0 {
             break;
@@ -265,6 +268,11 @@ pub async fn records(
         let decoded = batch::DecodedLog::new(&batches);
         for record in decoded.records(*position) {
             let record = record.map_err(invalid_batch)?;
+            let shown = match redaction.as_mut() {
+                Some(redaction) => redaction.record(&topic.config, record.key, record.value).await?,
+                None => None,
+            };
+            let record = shown.as_ref().map_or(record, |shown| shown.apply(&record));
             if !push_record(read_budget, &mut reservation, &mut out, &record).await? {
                 full = true;
                 break;
@@ -281,7 +289,7 @@ pub async fn records(
         }
     }
     broker.groups().advance(&group, &instance, &next)?;
-    Ok(records_answer(out, reservation))
+    Ok(redacted_answer(records_answer(out, reservation), redaction.as_ref()))
 }
 
 #[derive(Debug, Default, Deserialize)]

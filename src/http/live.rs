@@ -27,6 +27,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::server::Draining;
 use super::AppState;
+use crate::delivery::redaction::Redaction;
 use crate::delivery::tail::{event_id, parse_event_id, Start, Tail};
 use crate::expression::Expression;
 
@@ -35,6 +36,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub async fn live(
     State(state): State<AppState>,
+    caller: super::access::Caller,
     Path(name): Path<String>,
     headers: HeaderMap,
     params: Params,
@@ -75,7 +77,10 @@ pub async fn live(
         .map(Expression::compile)
         .transpose()
         .map_err(|error| ApiError::unprocessable(42201, format!("filter: {error}")))?;
-    let tail = Tail::new(topic, state.registry.clone(), partitions.as_deref(), start, &resume)?.with_filter(filter);
+    let redaction = Redaction::new(caller.hidden_tags(), &state.registry);
+    let tail = Tail::new(topic, state.registry.clone(), partitions.as_deref(), start, &resume)?
+        .with_filter(filter)
+        .with_redaction(redaction);
     let (sender, receiver) = mpsc::channel(64);
     tokio::spawn(follow(tail, sender, draining.map(|Extension(d)| d)));
     Ok((

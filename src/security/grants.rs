@@ -20,6 +20,9 @@ pub enum ResourceKind {
     Group,
     /// The service as a whole: metrics, cluster-wide administration.
     Cluster,
+    /// A field tag (`PII`): `read` lets a principal read the fields a sensitive tag marks
+    /// unredacted over HTTP.
+    Tag,
 }
 
 impl ResourceKind {
@@ -31,6 +34,7 @@ impl ResourceKind {
             ResourceKind::Topic => "Topic",
             ResourceKind::Group => "Group",
             ResourceKind::Cluster => "Cluster",
+            ResourceKind::Tag => "Tag",
         }
     }
 }
@@ -69,6 +73,13 @@ impl Resource {
         Resource {
             kind: ResourceKind::Registry,
             name: String::new(),
+        }
+    }
+
+    pub fn tag(name: impl Into<String>) -> Resource {
+        Resource {
+            kind: ResourceKind::Tag,
+            name: name.into(),
         }
     }
 
@@ -254,6 +265,7 @@ fn built_in(role: &str) -> &'static [(ResourceKind, &'static [Operation])] {
             (Topic, &[Admin]),
             (Group, &[Admin]),
             (Cluster, &[Admin]),
+            (Tag, &[Admin]),
         ],
         DEVELOPER => &[
             (Subject, &[Write, Configure]),

@@ -69,6 +69,9 @@ pub struct SecuritySettings {
     /// Origins whose web pages may call the API (CORS) [default: none].
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// Field tags whose fields an HTTP reader sees only with `read` on the tag (a grant with
+    /// `resource = "tag"`); others get them redacted [default: ["PII"]].
+    pub sensitive_tags: Option<Vec<String>>,
 }
 
 /// Why a request has no principal.
@@ -303,6 +306,18 @@ impl Security {
     /// May `principal` do `operation` on `resource`?
     pub fn permits(&self, principal: &Principal, operation: Operation, resource: &Resource) -> bool {
         self.rules().grants.permits(principal, operation, resource)
+    }
+
+    /// The sensitive tags `principal` may not read: the fields they mark are redacted in
+    /// what it reads over HTTP.
+    pub fn hidden_tags(&self, principal: &Principal) -> Vec<String> {
+        let default = [String::from("PII")];
+        let sensitive = self.settings.sensitive_tags.as_deref().unwrap_or(&default);
+        sensitive
+            .iter()
+            .filter(|tag| !self.permits(principal, Operation::Read, &Resource::tag(tag.as_str())))
+            .cloned()
+            .collect()
     }
 
     /// May `principal` do `operation` on every resource of `kind`?

@@ -9,6 +9,7 @@
 
 pub mod avro;
 pub mod protobuf;
+pub mod redact;
 pub mod rules;
 
 use serde_json::Value;

@@ -256,7 +256,7 @@ pub fn decode_plain(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::
 }
 
 /// The message-index path and the payload after it.
-fn message_indexes(body: &[u8]) -> Result<(Vec<i32>, &[u8]), Violation> {
+pub(crate) fn message_indexes(body: &[u8]) -> Result<(Vec<i32>, &[u8]), Violation> {
     let mut buf = body;
     let count = zigzag(&mut buf).map_err(|why| violation("", format!("the message index count {why}")))?;
     if count < 0 || count as u64 > MAX_INDEX_DEPTH {

@@ -1791,3 +1791,26 @@ fn dlq_rules_divert_an_idempotent_producers_records_keeping_its_offsets_and_sequ
         "{metrics}"
     );
 }
+
+/// A record produced with confluent-kafka's AvroSerializer and read over HTTP by two
+/// principals, decoded with its AvroDeserializer: the one without the grant on tag PII gets
+/// the tagged field redacted, the admin the record as produced.
+#[test]
+fn confluent_deserializers_read_redacted_fields_only_without_the_tag_grant() {
+    let Some(python) = confluent_python() else { return };
+    let (server, bootstrap) = sasl_server();
+    let (status, body) = crate::serve::http_as(
+        &server.address,
+        &basic_header(ALICE),
+        "POST",
+        "/topics",
+        Some(&json!({"name": "bob-customers", "partitions": 1})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut command = confluent(&python, &server, &bootstrap, "redaction");
+    command.env("HERALD_ADMIN", ALICE).env("HERALD_READER", BOB);
+    let stdout = run_ok(command, b"");
+    let seen = result_line(&stdout);
+    assert_eq!(seen["reader"]["record"]["ssn"], "<REDACTED>", "{stdout}");
+    assert_eq!(seen["admin"]["record"]["ssn"], "123456789", "{stdout}");
+}

@@ -40,6 +40,7 @@ pub struct TestRegistry {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    pub headers: axum::http::HeaderMap,
     pub text: String,
 }
 
@@ -263,12 +264,14 @@ impl TestRegistry {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("read the body");
         Reply {
             status,
             content_type,
+            headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }

@@ -81,6 +81,12 @@ resource = "group"
 name = "payments-"
 match = "prefix"
 allow = ["consume"]
+
+[[grants]]
+principal = "payments"
+resource = "tag"
+name = "PII"
+allow = ["read"]
 "#,
         root = hash("root-pass"),
         dev = hash("dev-pass"),
@@ -936,4 +942,228 @@ async fn cors_answers_only_configured_origins() {
         .unwrap();
     let response = tower::ServiceExt::oneshot(plain.r.app.clone(), request).await.unwrap();
     assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+impl Secured {
+    /// A request as `user` with its own content type and accept headers.
+    async fn typed(&self, user: &str, method: Method, path: &str, types: (&str, &str), body: Option<&Value>) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, basic(user, password(user)))
+            .header(header::CONTENT_TYPE, types.0)
+            .header(header::ACCEPT, types.1)
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .expect("a request");
+        self.r.send(request).await
+    }
+}
+
+fn redacted_header(reply: &Reply) -> Option<String> {
+    reply
+        .headers
+        .get("herald-redacted")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_fields_are_redacted_for_readers_without_the_tag_grant() {
+    const JSON_V2: &str = "application/vnd.kafka.json.v2+json";
+    const AVRO_V2: &str = "application/vnd.kafka.avro.v2+json";
+    const BINARY_V2: &str = "application/vnd.kafka.binary.v2+json";
+    let s = secured(Anonymous::No).await;
+    for topic in ["payments", "payments-avro"] {
+        let created = s
+            .as_user(
+                "root",
+                Method::POST,
+                "/topics",
+                Some(&json!({"name": topic, "validation": "id"})),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    // JSON Schema: an inline tag and a metadata tag.
+    let json_schema = json!({"type": "object", "properties": {
+        "id": {"type": "string"},
+        "email": {"type": "string", "confluent:tags": ["PII"]},
+        "card": {"type": "object", "properties": {"number": {"type": "string"}, "cvv": {"type": "integer"}}}}});
+    let registered = s
+        .as_user(
+            "root",
+            Method::POST,
+            "/subjects/payments-value/versions",
+            Some(&json!({"schemaType": "JSON", "schema": json_schema.to_string(),
+                "metadata": {"tags": {"card.number": ["PII"]}}})),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let produced = s
+        .typed(
+            "root",
+            Method::POST,
+            "/topics/payments",
+            (JSON_V2, JSON_V2),
+            Some(&json!({"records": [{"value": {"id": "c1", "email": "ada@example.com",
+                "card": {"number": "4111111111111111", "cvv": 123}}}]})),
+        )
+        .await;
+    assert_eq!(produced.status, 200, "{}", produced.text);
+
+    let s = &s;
+    let read = |user: &'static str| async move {
+        s.typed(
+            user,
+            Method::GET,
+            "/topics/payments/partitions/0/records",
+            (JSON_V2, JSON_V2),
+            None,
+        )
+        .await
+    };
+    let as_dev = read("dev").await;
+    assert_eq!(as_dev.status, 200, "{}", as_dev.text);
+    assert_eq!(
+        as_dev.json()[0]["value"],
+        json!({"id": "c1", "email": "<REDACTED>", "card": {"number": "<REDACTED>", "cvv": 123}})
+    );
+    assert_eq!(
+        redacted_header(&as_dev).as_deref(),
+        Some("value.card.number, value.email")
+    );
+    for (user, why) in [
+        ("root", "admin reads every tag"),
+        ("payments", "granted read on tag PII"),
+    ] {
+        let reply = read(user).await;
+        assert_eq!(reply.status, 200, "{user}: {}", reply.text);
+        assert_eq!(reply.json()[0]["value"]["email"], "ada@example.com", "{user}: {why}");
+        assert_eq!(redacted_header(&reply), None, "{user}");
+    }
+
+    // A consumer group member of the developer role sees the same.
+    let group = "/consumers/dev-g";
+    s.as_user(
+        "dev",
+        Method::POST,
+        group,
+        Some(&json!({"name": "m", "format": "json", "auto.offset.reset": "earliest"})),
+    )
+    .await;
+    s.as_user(
+        "dev",
+        Method::POST,
+        &format!("{group}/instances/m/subscription"),
+        Some(&json!({"topics": ["payments"]})),
+    )
+    .await;
+    let fetched = s
+        .typed(
+            "dev",
+            Method::GET,
+            &format!("{group}/instances/m/records"),
+            (JSON_V2, JSON_V2),
+            None,
+        )
+        .await;
+    assert_eq!(fetched.status, 200, "{}", fetched.text);
+    assert_eq!(fetched.json()[0]["value"]["email"], "<REDACTED>", "{}", fetched.text);
+    assert_eq!(
+        redacted_header(&fetched).as_deref(),
+        Some("value.card.number, value.email")
+    );
+
+    // The live tail shows the record redacted, and says which fields.
+    let event = first_live_event(s, "dev", "/topics/payments/live?from=earliest").await;
+    assert_eq!(event["value"]["email"], "<REDACTED>", "{event}");
+    assert_eq!(
+        event["redacted"],
+        json!(["value.card.number", "value.email"]),
+        "{event}"
+    );
+    let event = first_live_event(s, "root", "/topics/payments/live?from=earliest").await;
+    assert_eq!(event["value"]["email"], "ada@example.com", "{event}");
+    assert!(event.get("redacted").is_none(), "{event}");
+
+    // Avro, read as binary: still framed with its id, and decodes with the schema.
+    let avro = json!({"type": "record", "name": "Payment", "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "iban", "type": ["null", "string"], "default": null, "confluent:tags": ["PII"]},
+        {"name": "amount", "type": "long"}]})
+    .to_string();
+    let registered = s
+        .as_user(
+            "root",
+            Method::POST,
+            "/subjects/payments-avro-value/versions",
+            Some(&json!({"schema": avro})),
+        )
+        .await;
+    let id = registered.json()["id"].as_i64().unwrap();
+    let produced = s
+        .typed(
+            "root",
+            Method::POST,
+            "/topics/payments-avro",
+            (AVRO_V2, JSON_V2),
+            Some(&json!({"value_schema_id": id, "records": [
+                {"value": {"id": "p1", "iban": {"string": "DE89370400440532013000"}, "amount": 5}}]})),
+        )
+        .await;
+    assert_eq!(produced.status, 200, "{}", produced.text);
+    let read = s
+        .typed(
+            "dev",
+            Method::GET,
+            "/topics/payments-avro/partitions/0/records",
+            (JSON_V2, BINARY_V2),
+            None,
+        )
+        .await;
+    assert_eq!(redacted_header(&read).as_deref(), Some("value.iban"), "{}", read.text);
+    let bytes = base64_simd::STANDARD
+        .decode_to_vec(read.json()[0]["value"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(&bytes[..5], &[&[0u8][..], &(id as u32).to_be_bytes()[..]].concat()[..]);
+    let herald::schema::Schema::Avro(parsed) =
+        herald::schema::Schema::parse(herald::schema::SchemaType::Avro, &avro, &[]).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        herald::validate::avro::decode_binary(&parsed, &bytes[5..]).unwrap(),
+        json!({"id": "p1", "iban": {"string": "<REDACTED>"}, "amount": 5})
+    );
+}
+
+/// The first record event of a live tail, as `user`.
+async fn first_live_event(s: &Secured, user: &str, path: &str) -> Value {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = Request::builder()
+        .uri(path)
+        .header(header::AUTHORIZATION, basic(user, password(user)))
+        .body(Body::empty())
+        .expect("a request");
+    let response = s.r.app.clone().oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let deadline = std::time::Duration::from_secs(10);
+    loop {
+        let frame = tokio::time::timeout(deadline, body.frame())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream goes on")
+            .expect("a frame");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.starts_with("data:") && l.contains("\"offset\""))
+        {
+            return serde_json::from_str(line.trim_start_matches("data:").trim()).expect("an event is JSON");
+        }
+    }
 }

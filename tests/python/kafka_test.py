@@ -32,6 +32,11 @@ the topics they name over HTTP):
                gave, the diverted ones from `bad-customers` with their bytes, their headers
                and Confluent's `__rule.*` headers; a batch diverted whole leaves the producer's
                sequence intact for the next one
+  redaction    on a server with security (HERALD_ADMIN and HERALD_READER hold `user:password`):
+               the admin registers a schema whose `ssn` is tagged PII and produces a customer
+               with AvroSerializer over SASL; both read it over HTTP (binary) and decode it
+               with AvroDeserializer: the reader without the tag grant gets `<REDACTED>` and
+               the Herald-Redacted header, the admin the record as produced
   crash        produces to `crash` until stdin closes, printing `ack PARTITION OFFSET PAYLOAD`
                for every acknowledged record (acks=all)
 
@@ -680,6 +685,51 @@ def dead_letters():
     result({"landed": sorted(landed.values()), "diverted": len(letters)})
 
 
+def redaction():
+    import base64
+    import os
+
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    admin, reader = os.environ["HERALD_ADMIN"], os.environ["HERALD_READER"]
+    registry = SchemaRegistryClient({"url": HTTP, "basic.auth.user.info": admin})
+    schema = json.dumps({"type": "record", "name": "Customer", "namespace": "acme", "fields": [
+        {"name": "name", "type": "string"},
+        {"name": "ssn", "type": "string", "confluent:tags": ["PII"]},
+        {"name": "age", "type": "int"}]})
+    context = SerializationContext("bob-customers", MessageField.VALUE)
+    value = AvroSerializer(registry, schema)({"name": "Ada", "ssn": "123456789", "age": 36}, context)
+    user, password = admin.split(":", 1)
+    producer = Producer({
+        "bootstrap.servers": BOOTSTRAP, "acks": "all", "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "PLAIN", "sasl.username": user, "sasl.password": password,
+    })
+    err, _ = deliver(producer, [{"topic": "bob-customers", "value": value}])[0]
+    assert err is None, err
+    deserialize = AvroDeserializer(registry)
+    seen = {}
+    for name, credentials in [("admin", admin), ("reader", reader)]:
+        request = urllib.request.Request(
+            HTTP + "/topics/bob-customers/partitions/0/records",
+            headers={
+                "Accept": "application/vnd.kafka.binary.v2+json",
+                "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            records = json.loads(answer.read())
+            header = answer.headers.get("Herald-Redacted")
+        payload = base64.b64decode(records[0]["value"])
+        seen[name] = {"record": deserialize(payload, context), "header": header}
+    assert seen["admin"]["record"] == {"name": "Ada", "ssn": "123456789", "age": 36}, seen
+    assert seen["admin"]["header"] is None, seen
+    assert seen["reader"]["record"] == {"name": "Ada", "ssn": "<REDACTED>", "age": 36}, seen
+    assert seen["reader"]["header"] == "value.ssn", seen
+    result(seen)
+
+
 def crash():
     """Produces until stdin closes; every acknowledged record is printed as it is reported."""
     producer = Producer({
@@ -708,5 +758,5 @@ def crash():
 
 
 {"produce": produce, "group": group, "admin": admin, "serializers": serializers, "protobuf": protobuf,
- "rules": rules, "dead_letters": dead_letters, "crash": crash}[SCENARIO]()
+ "rules": rules, "dead_letters": dead_letters, "redaction": redaction, "crash": crash}[SCENARIO]()
 print(f"ok: {SCENARIO}", flush=True)
