@@ -9,13 +9,15 @@ pub mod builtin;
 pub mod print;
 pub mod shape;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use base64_simd::STANDARD as BASE64;
 use prost::Message;
 use prost_reflect::{DescriptorPool, FileDescriptor, MessageDescriptor};
 use prost_types::FileDescriptorProto;
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
+use protox::Compiler;
 
 use super::{Reference, SchemaError};
 use crate::schema::ErrorLocation;
@@ -73,6 +75,17 @@ impl Content {
                 }
                 None => Err(located(&parse_error, name, text, name == MAIN_FILE)),
             },
+        }
+    }
+
+    /// The imports the file declares, as written.
+    fn imports(&self) -> Vec<String> {
+        match self {
+            Content::Text(text, parsed) => match &*parsed.borrow() {
+                Some(parsed) => parsed.dependency.clone(),
+                None => imports(text),
+            },
+            Content::Descriptor(descriptor) => descriptor.dependency.clone(),
         }
     }
 }
@@ -158,6 +171,126 @@ impl FileResolver for Files {
     }
 }
 
+/// The resolvers of the built-in files (Google's well-known ones, then the bundled ones),
+/// chained after the schema's own files when compiling.
+fn builtin_resolver() -> ChainFileResolver {
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(GoogleFileResolver::new());
+    resolver.add(builtin::BuiltinFileResolver);
+    resolver
+}
+
+/// The imports of a built-in file, `None` for any other name. Read once, through the
+/// resolvers the compiler uses, so the names are exactly the ones they serve.
+fn builtin_imports(name: &str) -> Option<&'static [String]> {
+    static IMPORTS: OnceLock<HashMap<String, Vec<String>>> = OnceLock::new();
+    IMPORTS
+        .get_or_init(|| {
+            let resolver = builtin_resolver();
+            let global = DescriptorPool::global();
+            let google = global.files().map(|file| file.name().to_string());
+            google
+                .chain(builtin::names().map(str::to_string))
+                .filter_map(|name| {
+                    let file = resolver.open_file(&name).ok()?;
+                    let imports = file.file_descriptor_proto().dependency.clone();
+                    Some((name, imports))
+                })
+                .collect()
+        })
+        .get(name)
+        .map(Vec::as_slice)
+}
+
+/// The files compiling `main` adds to its pool, in the compiler's order: each after the
+/// files it imports, imports in the order written. `None` where the compiler refuses the
+/// imports (a file missing, imported twice by one file, or in a cycle): it then says why.
+fn compile_order(main: &str, files: &[(String, Content)]) -> Option<Vec<String>> {
+    fn visit(name: &str, files: &[(String, Content)], stack: &mut Vec<String>, order: &mut Vec<String>) -> Option<()> {
+        let imports = match files.iter().find(|(n, _)| n == name) {
+            Some((_, content)) => content.imports(),
+            None => builtin_imports(name)?.to_vec(),
+        };
+        stack.push(name.to_string());
+        for (i, import) in imports.iter().enumerate() {
+            if imports[..i].contains(import) || stack.contains(import) {
+                return None;
+            }
+            if !order.contains(import) {
+                visit(import, files, stack, order)?;
+            }
+        }
+        stack.pop();
+        order.push(name.to_string());
+        Some(())
+    }
+    let mut order = Vec::new();
+    visit(main, files, &mut Vec::new(), &mut order)?;
+    Some(order)
+}
+
+/// A pool holding the built-in files `names` (each after those it imports), as the
+/// compiler adds them. Pools are kept by their list of files, so that a schema's built-in
+/// imports are not compiled again for every schema (`descriptor.proto`, which files with
+/// custom options import, costs more to compile than most schemas). Adding the schema's
+/// own files to a kept pool copies it, which costs less than compiling its files.
+fn builtin_pool(names: &[String]) -> Option<DescriptorPool> {
+    /// Distinct lists are few; past this many, pools are compiled and not kept.
+    const KEPT: usize = 32;
+    static POOLS: Mutex<Vec<(Vec<String>, DescriptorPool)>> = Mutex::new(Vec::new());
+    if names.is_empty() {
+        return Some(DescriptorPool::new());
+    }
+    let kept = |pools: &[(Vec<String>, DescriptorPool)]| {
+        pools
+            .iter()
+            .find(|(kept, _)| kept == names)
+            .map(|(_, pool)| pool.clone())
+    };
+    if let Some(pool) = kept(&POOLS.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return Some(pool);
+    }
+    let mut compiler = Compiler::with_file_resolver(builtin_resolver());
+    compiler.include_source_info(false).include_imports(true);
+    for name in names {
+        compiler.open_file(name).ok()?;
+    }
+    let pool = compiler.descriptor_pool();
+    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    if pools.len() < KEPT && kept(&pools).is_none() {
+        pools.push((names.to_vec(), pool.clone()));
+    }
+    Some(pool)
+}
+
+/// The pool compiling `main` gives, built on a kept pool of the built-in files the
+/// compiler adds first ([`builtin_pool`]), the other files added after it in the
+/// compiler's order: the same files in the same order as from [`Compiler`]. `None` where
+/// the compiler must decide: a reference named like a built-in file (it then stands for
+/// that file, for the other built-in files too), imports the compiler refuses, or a file
+/// the pool refuses (the compiler then places the error).
+fn pool_on_builtins(main: &str, files: &std::rc::Rc<Vec<(String, Content)>>) -> Option<DescriptorPool> {
+    if files.iter().any(|(name, _)| builtin_imports(name).is_some()) {
+        return None;
+    }
+    let order = compile_order(main, files)?;
+    let first = order.iter().take_while(|name| builtin_imports(name).is_some()).count();
+    let mut pool = builtin_pool(&order[..first])?;
+    let own = Files {
+        files: files.clone(),
+        with_sources: false,
+    };
+    let builtins = builtin_resolver();
+    for name in &order[first..] {
+        let file = match builtin_imports(name) {
+            Some(_) => builtins.open_file(name),
+            None => own.open_file(name),
+        };
+        pool.add_file_descriptor_proto(file.ok()?.into()).ok()?;
+    }
+    Some(pool)
+}
+
 /// The files a `.proto` text imports, as written; none when it does not parse (the parse
 /// that follows says why).
 pub fn imports(text: &str) -> Vec<String> {
@@ -205,16 +338,19 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
             with_sources,
         });
         // The built-in files come after the references: a reference named like one wins.
-        resolver.add(GoogleFileResolver::new());
-        resolver.add(builtin::BuiltinFileResolver);
-        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        resolver.add(builtin_resolver());
+        let mut compiler = Compiler::with_file_resolver(resolver);
         // Positions come from the parse, which keeps them; the compiler need not redo them.
         compiler.include_source_info(false).include_imports(true);
         compiler.open_file(main)?;
         Ok::<DescriptorPool, protox::Error>(compiler.descriptor_pool())
     };
     // Errors are rare and placed by a second compile from the texts.
-    let pool: DescriptorPool = match compile(false).or_else(|_| compile(true)) {
+    let compiled = match pool_on_builtins(main, &files) {
+        Some(pool) => Ok(pool),
+        None => compile(false).or_else(|_| compile(true)),
+    };
+    let pool: DescriptorPool = match compiled {
         Ok(pool) => pool,
         Err(error) => {
             let file = error.file().unwrap_or(main).to_string();

@@ -15,6 +15,8 @@
 //! from base64 (type names fully qualified with a leading dot, map entries kept as the nested
 //! messages they are, one reserved statement per range and name).
 
+use std::fmt::Write as _;
+
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto, ServiceDescriptorProto,
@@ -94,11 +96,16 @@ const MAX_FIELD_NUMBER: i32 = 536_870_911;
 
 /// Adds `text` (whole lines) to `out`, every line two spaces in, blank ones too.
 fn indented(out: &mut String, text: &str) {
-    for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+    let mut rest = text.strip_suffix('\n').unwrap_or(text);
+    // Lines are short: a plain byte scan finds their ends faster than a string searcher.
+    while let Some(end) = rest.bytes().position(|b| b == b'\n') {
         out.push_str("  ");
-        out.push_str(line);
-        out.push('\n');
+        out.push_str(&rest[..=end]);
+        rest = &rest[end + 1..];
     }
+    out.push_str("  ");
+    out.push_str(rest);
+    out.push('\n');
 }
 
 /// A string in double quotes, escaped as Confluent escapes option values.
@@ -452,23 +459,28 @@ impl Printer<'_> {
             .as_deref()
             .filter(|_| field.label() == Label::Repeated)
             .and_then(|name| map_entries.iter().find(|e| e.name() == last_name(name)));
-        let mut line = String::new();
+        // Most fields fit: the line is written without growing.
+        let mut line = String::with_capacity(64);
         match entry {
             Some(entry) => {
                 let key = entry.field.iter().find(|f| f.number() == 1);
                 let value = entry.field.iter().find(|f| f.number() == 2);
-                let name = |f: Option<&FieldDescriptorProto>| f.map(|f| self.type_of(f)).unwrap_or_default();
-                line.push_str(&format!("map<{}, {}>", name(key), name(value)));
+                let _ = write!(
+                    line,
+                    "map<{}, {}>",
+                    key.map(type_of).unwrap_or_default(),
+                    value.map(type_of).unwrap_or_default()
+                );
             }
             None => {
                 if let Some(label) = self.label(field, in_oneof) {
                     line.push_str(label);
                     line.push(' ');
                 }
-                line.push_str(&self.type_of(field));
+                line.push_str(type_of(field));
             }
         }
-        line.push_str(&format!(" {} = {}", field.name(), field.number()));
+        let _ = write!(line, " {} = {}", field.name(), field.number());
         let mut options = self.options_of(field.options.as_ref().map(|o| &o.uninterpreted_option), || {
             typed_options(field.options.as_ref(), "google.protobuf.FieldOptions")
         });
@@ -503,14 +515,6 @@ impl Printer<'_> {
             Label::Required if !self.proto3 => Some("required"),
             Label::Optional if !self.proto3 => Some("optional"),
             _ => None,
-        }
-    }
-
-    fn type_of(&self, field: &FieldDescriptorProto) -> String {
-        match (&field.type_name, field.r#type) {
-            (Some(name), _) => name.clone(),
-            (None, Some(_)) => scalar_name(field.r#type()).to_string(),
-            (None, None) => String::new(),
         }
     }
 
@@ -568,10 +572,13 @@ impl Printer<'_> {
             let options = self.options_of(value.options.as_ref().map(|o| &o.uninterpreted_option), || {
                 typed_options(value.options.as_ref(), "google.protobuf.EnumValueOptions")
             });
-            indented(
-                &mut out,
-                &format!("{} = {}{};\n", value.name(), value.number(), bracketed(&options)),
-            );
+            let options = bracketed(&options);
+            // Several options spread over lines, which all need indenting.
+            if options.contains('\n') {
+                indented(&mut out, &format!("{} = {}{options};\n", value.name(), value.number()));
+            } else {
+                let _ = writeln!(out, "  {} = {}{options};", value.name(), value.number());
+            }
         }
         out.push_str("}\n");
         out
@@ -719,6 +726,15 @@ impl Printer<'_> {
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// A field's type as written: the type name, or the scalar's.
+fn type_of(field: &FieldDescriptorProto) -> &str {
+    match (&field.type_name, field.r#type) {
+        (Some(name), _) => name,
+        (None, Some(_)) => scalar_name(field.r#type()),
+        (None, None) => "",
     }
 }
 

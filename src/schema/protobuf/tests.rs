@@ -395,3 +395,57 @@ fn an_unknown_import_beside_the_built_in_files_is_refused() {
         "{error}"
     );
 }
+
+/// A compile on a kept pool of built-in files gives the compiler's pool: the same files in
+/// the same order, whether the built-in imports come before, after or between the others.
+#[test]
+fn pools_on_kept_built_in_files_are_the_compilers() {
+    let money = "syntax = \"proto3\";\npackage common;\nimport \"google/protobuf/duration.proto\";\nmessage Money { int64 minor = 1; google.protobuf.Duration age = 2; }\n";
+    let orders = [
+        vec!["google/protobuf/timestamp.proto"],
+        vec!["google/protobuf/timestamp.proto", "common/money.proto"],
+        vec!["common/money.proto", "google/protobuf/timestamp.proto"],
+        vec![
+            "confluent/meta.proto",
+            "common/money.proto",
+            "google/protobuf/api.proto",
+        ],
+    ];
+    for imports in orders {
+        let lines: String = imports.iter().map(|i| format!("import \"{i}\";\n")).collect();
+        let text = format!("syntax = \"proto3\";\npackage shop;\n{lines}message Order {{ string id = 1; }}\n");
+        let files = || {
+            let read = |name: &str, text: &str| (name.to_string(), Content::read(name, text).unwrap().0);
+            std::rc::Rc::new(vec![read(MAIN_FILE, &text), read("common/money.proto", money)])
+        };
+        let ours = pool_on_builtins(MAIN_FILE, &files()).expect("compiles on kept pools");
+        let mut resolver = ChainFileResolver::new();
+        resolver.add(Files {
+            files: files(),
+            with_sources: false,
+        });
+        resolver.add(builtin_resolver());
+        let mut compiler = Compiler::with_file_resolver(resolver);
+        compiler.include_source_info(false).include_imports(true);
+        compiler.open_file(MAIN_FILE).unwrap();
+        let theirs = compiler.descriptor_pool();
+        let names = |pool: &DescriptorPool| pool.files().map(|f| f.name().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&ours), names(&theirs), "{imports:?}");
+        assert_eq!(ours.encode_to_vec(), theirs.encode_to_vec(), "{imports:?}");
+    }
+}
+
+#[test]
+fn imports_the_compiler_refuses_are_left_to_it() {
+    let twice = "syntax = \"proto3\";\nimport \"google/protobuf/timestamp.proto\";\nimport \"google/protobuf/timestamp.proto\";\nmessage M {}\n";
+    let files = std::rc::Rc::new(vec![(
+        MAIN_FILE.to_string(),
+        Content::read(MAIN_FILE, twice).unwrap().0,
+    )]);
+    assert!(pool_on_builtins(MAIN_FILE, &files).is_none());
+    let error = parse(twice, &[]).unwrap_err();
+    assert!(
+        matches!(error.location, ErrorLocation::Text { line: 3, .. }),
+        "{error:?}"
+    );
+}
