@@ -9,11 +9,20 @@
 //!
 //! An expression that cannot be evaluated on a record (a field it names is missing) does
 //! not match it: `has(value.note)` is how an expression asks whether a field is there.
+//!
+//! Simple expressions (comparisons and string tests over fields) are evaluated by a shortcut
+//! that agrees with the interpreter wherever it answers (module `fast`); what an expression can
+//! read of a variable is known before any record is ([`Expression::reads`], [`Reads`]).
+
+mod fast;
+mod reads;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
+
+pub use reads::{PartialRecord, Reads};
 
 /// The variables a record binds; an expression naming any other is refused when compiled.
 pub const VARIABLES: &[&str] = &["key", "value", "headers", "topic", "partition", "offset", "timestamp"];
@@ -25,6 +34,8 @@ const MAX_LENGTH: usize = 4096;
 pub struct Expression {
     text: String,
     program: cel::Program,
+    /// The expression resolved for [`fast`]'s shortcut, when it is in its subset.
+    fast: Option<fast::Fast>,
 }
 
 impl std::fmt::Debug for Expression {
@@ -98,12 +109,19 @@ impl Expression {
         }
         Ok(Expression {
             text: text.to_string(),
+            fast: fast::Fast::compile(program.expression()),
             program,
         })
     }
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// What the expression can read of `variable`: the fields it selects on it, or the whole
+    /// value when it uses it otherwise. A decoder may leave out everything else.
+    pub fn reads(&self, variable: &str) -> Reads {
+        reads::reads_of(&self.program.expression().expr, variable)
     }
 
     /// The expression's value in `scope`, whatever its type.
@@ -113,6 +131,9 @@ impl Expression {
 
     /// The expression's value in `scope`: `true`, `false`, or why it has neither.
     pub fn evaluate_in(&self, scope: &Scope) -> Result<bool, String> {
+        if let Some(result) = self.fast.as_ref().and_then(|fast| fast.evaluate(&scope.0)) {
+            return Ok(result);
+        }
         match self.program.execute(&scope.0) {
             Ok(cel::Value::Bool(result)) => Ok(result),
             Ok(other) => Err(format!("the expression gave {other:?}, not true or false")),
@@ -160,14 +181,32 @@ impl<'v> Scope<'v> {
         Scope(cel::Context::with_env(STANDARD.with(Arc::clone)))
     }
 
+    /// Binds `name`, an identifier: never dotted, so that `a.b` in an expression always
+    /// selects the field `b` of the variable `a` (as the `fast` shortcut reads it; the
+    /// interpreter would first look for a variable named `a.b`).
     pub fn bind(&mut self, name: &str, value: cel::Value) {
+        debug_assert!(!name.contains('.'), "{name}");
         self.0.add_variable_from_value(name, value);
+    }
+
+    /// Binds a CEL value already built, which may borrow the record (see
+    /// [`crate::validate::avro::decode_cel`]). Names as for [`Scope::bind`].
+    pub fn bind_val(&mut self, name: &str, value: Box<dyn cel::common::value::Val + 'v>) {
+        debug_assert!(!name.contains('.'), "{name}");
+        self.0.add_variable_as_val(name, value);
     }
 
     /// Binds JSON as CEL values that borrow it: no string is copied and no intermediate
     /// tree built (the crate's own conversion copies a value twice on the way in).
     pub fn bind_json(&mut self, name: &str, value: &'v Value) {
-        self.0.add_variable_as_val(name, json_val(value));
+        self.bind_val(name, json_val(value));
+    }
+
+    /// Binds JSON as [`Scope::bind_json`] does, but only what `reads` asks for: an object
+    /// read in part becomes a [`PartialRecord`] of the members read (see [`Reads`]), which
+    /// costs no hashing to build or to look up.
+    pub fn bind_json_reading(&mut self, name: &str, value: &'v Value, reads: &Reads) {
+        self.bind_val(name, json_val_reading(value, reads));
     }
 
     /// Binds a map of JSON values (`None`: null), borrowed as [`Scope::bind_json`] does; a
@@ -180,7 +219,7 @@ impl<'v> Scope<'v> {
                 (CelMapKey::from(key), value)
             })
             .collect();
-        self.0.add_variable_as_val(name, Box::new(CelMap::from(map)));
+        self.bind_val(name, Box::new(CelMap::from(map)));
     }
 }
 
@@ -211,6 +250,19 @@ fn json_val(value: &Value) -> Box<dyn cel::common::value::Val + '_> {
             }
             Box::new(CelMap::from(map))
         }
+    }
+}
+
+/// [`json_val`], making of objects only the members `reads` asks for.
+fn json_val_reading<'v>(value: &'v Value, reads: &Reads) -> Box<dyn cel::common::value::Val + 'v> {
+    match (value, reads) {
+        (Value::Object(members), Reads::Fields(_)) => Box::new(PartialRecord(
+            members
+                .iter()
+                .filter_map(|(name, member)| Some((name.as_str(), json_val_reading(member, reads.field(name)?))))
+                .collect(),
+        )),
+        _ => json_val(value),
     }
 }
 

@@ -32,6 +32,31 @@ pub enum Validation {
     Full,
 }
 
+/// What producing under a subject past its sunset (metadata property `herald.deprecated`)
+/// gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SunsetProduce {
+    /// Accepted; HTTP producers get a `Herald-Deprecated` header saying so.
+    #[default]
+    Warn,
+    /// Refused, naming the subject, its sunset and its replacement.
+    Refuse,
+}
+
+impl SunsetProduce {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SunsetProduce::Warn => "warn",
+            SunsetProduce::Refuse => "refuse",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == SunsetProduce::Warn
+    }
+}
+
 /// How the subject that governs a topic's keys or values is named, as Confluent's
 /// serializers name it (`key.subject.name.strategy`, `value.subject.name.strategy`). Stored as
 /// `topic`, `record` or `topic_record`; the class short names Confluent's clients configure
@@ -132,6 +157,9 @@ pub struct TopicConfig {
     /// larger ones are refused as too large. Kafka's `max.message.bytes`.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: u32,
+    /// What producing under a subject past its sunset gets.
+    #[serde(default, skip_serializing_if = "SunsetProduce::is_default")]
+    pub sunset_produce: SunsetProduce,
 }
 
 impl TopicConfig {
@@ -154,6 +182,7 @@ impl TopicConfig {
             value_subject_strategy: SubjectStrategy::Topic,
             durability: DurabilityMode::default(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            sunset_produce: SunsetProduce::Warn,
         }
     }
 

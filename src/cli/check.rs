@@ -16,6 +16,7 @@ use super::repo::{
 };
 use super::{CliError, Outcome};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
+use crate::schema::deprecation::{self, Date};
 use crate::schema::field_path;
 use crate::schema::lint::lint_schema;
 use crate::schema::locate::line_of;
@@ -44,6 +45,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: ReportFormat,
+    /// The date deprecations' sunsets are judged by (YYYY-MM-DD) [default: today, UTC].
+    #[arg(long, env = "HERALD_NOW")]
+    today: Option<String>,
 }
 
 /// Where previous versions and levels come from.
@@ -108,10 +112,20 @@ fn checked(args: &CheckArgs) -> Result<Report, CliError> {
         }
     };
     let current = Tree::from_dir(dir)?;
-    check(&current, dir, &baseline, config)
+    let today = match &args.today {
+        Some(text) => text.parse().map_err(|e| CliError(format!("--today: {e}")))?,
+        None => Date::today(),
+    };
+    check(&current, dir, &baseline, config, today)
 }
 
-fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -> Result<Report, CliError> {
+fn check(
+    current: &Tree,
+    dir: &Path,
+    baseline: &Baseline,
+    config: &RepoConfig,
+    today: Date,
+) -> Result<Report, CliError> {
     let default_level = config.default_level()?;
     let mut report = Report {
         tool: TOOL.to_string(),
@@ -191,15 +205,26 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                         .map_err(|e: compat::UnknownLevel| CliError(format!("{topic}/topic.toml: compatibility: {e}")))
                 })
                 .transpose()?;
-            let (level, previous, labels) = match baseline {
+            let (level, previous, labels, previous_metadata) = match baseline {
                 Baseline::Files(tree) => {
                     // The previous versions' references as they were, else as they are now.
                     let old_references = resolve_references(tree, &topic, role).unwrap_or_else(|_| references.clone());
                     let (previous, labels) =
                         previous_files(tree, &topic, role, schema_type, &as_references(&old_references))?;
-                    (named_level.unwrap_or(default_level), previous, labels)
+                    let metadata = match role {
+                        Role::Value => TopicSettings::read(tree, &topic)?.metadata_json(),
+                        Role::Key => None,
+                    };
+                    (named_level.unwrap_or(default_level), previous, labels, metadata)
                 }
-                Baseline::Registry(client) => registry_history(client, &subject, named_level)?,
+                Baseline::Registry(client) => {
+                    let (level, previous, labels) = registry_history(client, &subject, named_level)?;
+                    let metadata = match previous.is_empty() {
+                        true => None,
+                        false => registry_metadata(client, &subject)?,
+                    };
+                    (level, previous, labels, metadata)
+                }
             };
             let numbered: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&previous);
             let verdict = compat::check(level, &numbered, &schema).map_err(|e| CliError(format!("{subject}: {e}")))?;
@@ -219,6 +244,38 @@ fn check(current: &Tree, dir: &Path, baseline: &Baseline, config: &RepoConfig) -
                         Some(inc.hint.clone()),
                     )
                 });
+            }
+
+            // Deprecations: the metadata topic.toml gives must read, and a deprecated field
+            // stays until its sunset.
+            let metadata = match role {
+                Role::Value => settings.metadata_json(),
+                Role::Key => None,
+            };
+            let before = previous.last().map(|old| (old, previous_metadata.as_ref()));
+            match deprecation::check_version(before, &schema, metadata.as_ref(), today) {
+                Err(why) => report.findings.push(Finding {
+                    file: shown(&format!("{topic}/topic.toml")),
+                    ..finding(
+                        Severity::Error,
+                        "METADATA_INVALID",
+                        None,
+                        None,
+                        why,
+                        Some("Write deprecations as since=YYYY-MM-DD;sunset=YYYY-MM-DD;replacement=…;reason=… under a field the schema has.".to_string()),
+                    )
+                }),
+                Ok(found) => report.findings.extend(found.into_iter().map(|f| Finding {
+                    field: Some(f.field),
+                    ..finding(
+                        if f.is_error { Severity::Error } else { Severity::Warning },
+                        f.rule,
+                        None,
+                        None,
+                        f.message,
+                        Some(f.hint),
+                    )
+                })),
             }
 
             // Examples of the value must match it.
@@ -367,6 +424,16 @@ pub fn registry_history(
         labels.push(format!("{subject} version {number}"));
     }
     Ok((level, schemas, labels))
+}
+
+/// The metadata of a subject's latest version on the registry (where its deprecations are).
+fn registry_metadata(client: &Client, subject: &str) -> Result<Option<Value>, CliError> {
+    let path = format!("/subjects/{}/versions/latest", encode_segment(subject));
+    let latest = client.get(&path)?;
+    if latest.status != 200 {
+        return Err(server_error(client, latest.status, &latest.message(), subject));
+    }
+    Ok(latest.body.get("metadata").filter(|m| !m.is_null()).cloned())
 }
 
 /// A subject's version on the registry (`latest` or a number), parsed with the schemas it

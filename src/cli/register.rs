@@ -133,6 +133,9 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         if !named.is_empty() {
             body["references"] = serde_json::Value::Array(named);
         }
+        if let Some(metadata) = &item.metadata {
+            body["metadata"] = metadata.clone();
+        }
         // The level topic.toml names is the subject's, whether or not its schema changed;
         // set first, so a new version is judged by it (a dry run changes nothing, and judges
         // by that level itself).
@@ -288,6 +291,8 @@ struct Work {
     level: Option<String>,
     /// Its topic; `None` for an imported file.
     topic: Option<String>,
+    /// The metadata its topic.toml gives (value schemas only).
+    metadata: Option<serde_json::Value>,
 }
 
 /// Every schema of the tree, each after the schemas it references: topics in name order,
@@ -325,6 +330,7 @@ fn work_in_order(tree: &Tree, config: &super::repo::RepoConfig) -> Result<Vec<Wo
         let references = resolve_references(tree, &topic, role).map_err(CliError)?;
         // Only the references this schema names itself; theirs travel with their versions.
         let settings = TopicSettings::read(tree, &topic)?;
+        let metadata = (role == Role::Value).then(|| settings.metadata_json()).flatten();
         let (specs, level) = match role {
             Role::Value => (settings.references, settings.compatibility),
             Role::Key => (settings.key_references, None),
@@ -351,6 +357,7 @@ fn work_in_order(tree: &Tree, config: &super::repo::RepoConfig) -> Result<Vec<Wo
             direct,
             level,
             topic: Some(topic),
+            metadata,
         });
     }
     Ok(work)
@@ -393,6 +400,7 @@ fn push_imported(tree: &Tree, name: &str, work: &mut Vec<Work>) -> Result<(), Cl
         direct,
         level: None,
         topic: None,
+        metadata: None,
     });
     Ok(())
 }

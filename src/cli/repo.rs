@@ -450,6 +450,19 @@ pub struct TopicSettings {
     /// The same for the key schema.
     #[serde(default)]
     pub key_references: Vec<ReferenceSpec>,
+    /// The value subject's metadata, as Confluent's API takes it (`properties`, `tags`,
+    /// `sensitive`): `herald register` sends it with the schema, `herald check` reads
+    /// deprecations (`herald.deprecated.<field>` properties) from it.
+    pub metadata: Option<toml::Table>,
+}
+
+impl TopicSettings {
+    /// The value subject's metadata as JSON.
+    pub fn metadata_json(&self) -> Option<serde_json::Value> {
+        self.metadata
+            .as_ref()
+            .and_then(|table| serde_json::to_value(table).ok())
+    }
 }
 
 /// `[[references]]` in `topic.toml`: another schema of the repository, by topic and role,

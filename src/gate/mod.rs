@@ -35,11 +35,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::broker::topic::{SubjectStrategy, TopicConfig, Validation};
+use crate::broker::topic::{SubjectStrategy, SunsetProduce, TopicConfig, Validation};
 use crate::registry::context::context_of;
 use crate::registry::{schema_id_in_range, Context, Registry, RegistryError, StoredSchema, VersionSpec, MAX_ID};
-use crate::schema::{Schema, SchemaType};
-use crate::validate::rules::{Action, WriteRules};
+use crate::schema::{deprecation, Schema, SchemaType};
+use crate::validate::rules::{Action, Message, WriteRules};
 use crate::validate::{framed_id, JsonValidator, Violation};
 
 /// Which half of a record a payload is.
@@ -126,6 +126,9 @@ pub struct DeadLetter {
 pub struct Judgement {
     pub problems: Vec<Problem>,
     pub dead_letters: Vec<DeadLetter>,
+    /// What the producer should hear though nothing is refused: a subject past its sunset
+    /// (its topic's `sunset_produce` is `warn`), once per subject.
+    pub warnings: Vec<String>,
 }
 
 /// Why the gate could not judge: never the client's fault.
@@ -224,6 +227,8 @@ struct PartRules<'t> {
     json: Option<Verdict>,
     /// Framed ids met so far, with their verdicts.
     ids: HashMap<u32, Verdict>,
+    /// TopicNameStrategy: what to say when the subject is past its sunset; worked out once.
+    sunset: Option<Option<String>>,
 }
 
 impl Gate {
@@ -292,6 +297,20 @@ impl Gate {
                 // Nothing registered under the subject: nothing to check against.
                 return Ok(());
             }
+            if rules.sunset.is_none() {
+                let latest = rules.registered.as_ref().and_then(Option::as_ref);
+                rules.sunset = Some(latest.and_then(|latest| past_sunset(rules.subject, latest)));
+            }
+            if let Some(Some(notice)) = &rules.sunset {
+                match topic.sunset_produce {
+                    SunsetProduce::Refuse => {
+                        out.problems.push(refuse(notice.clone()));
+                        return Ok(());
+                    }
+                    SunsetProduce::Warn if !out.warnings.contains(notice) => out.warnings.push(notice.clone()),
+                    SunsetProduce::Warn => {}
+                }
+            }
         }
         let (verdict, body) = match encoding {
             Encoding::Json => {
@@ -325,25 +344,36 @@ impl Gate {
             Verdict::Admitted => {}
             Verdict::Refused(reason) => out.problems.push(refuse(reason.clone())),
             Verdict::Json(validator, rules) => {
-                let before = out.problems.len();
-                out.problems
-                    .extend(check_json(validator.clone(), body).await.into_iter().map(|v| Problem {
-                        index,
-                        part,
-                        path: Some(v.path),
-                        reason: v.reason,
-                    }));
-                if let (Some(rules), true) = (rules, out.problems.len() == before) {
-                    if let Ok(message) = serde_json::from_slice(body) {
-                        self.apply_rules(rules, &message, index, part, out);
+                let problem = |v: Violation| Problem {
+                    index,
+                    part,
+                    path: Some(v.path),
+                    reason: v.reason,
+                };
+                match rules {
+                    // With rules, a body of inline size is parsed once, for its schema and
+                    // its rules.
+                    Some(rules) if body.len() <= INLINE_VALIDATION_BYTES => match validator.parse_valid(body) {
+                        Ok(message) => self.apply_rules(rules, (&message).into(), index, part, out),
+                        Err(violations) => out.problems.extend(violations.into_iter().map(problem)),
+                    },
+                    _ => {
+                        let before = out.problems.len();
+                        out.problems
+                            .extend(check_json(validator.clone(), body).await.into_iter().map(problem));
+                        if let (Some(rules), true) = (rules, out.problems.len() == before) {
+                            if let Ok(message) = serde_json::from_slice::<serde_json::Value>(body) {
+                                self.apply_rules(rules, (&message).into(), index, part, out);
+                            }
+                        }
                     }
                 }
             }
             Verdict::Decodes(schema, id, rules) => {
-                // With rules, an Avro body is decoded once: the plain decoding checks what
-                // the check would (one walk for both).
+                // With rules, an Avro body is decoded once, as far as they read: the decoding
+                // checks what the check would (one walk for both).
                 let checked = match (schema.as_ref(), rules) {
-                    (Schema::Avro(avro), Some(_)) => crate::validate::avro::decode_plain(avro, body).map(Some),
+                    (Schema::Avro(avro), Some(rules)) => rules.rules.decode_avro(avro, body).map(Some),
                     _ => check_decodes(schema.clone(), body).await.map(|()| None),
                 };
                 match (checked, rules) {
@@ -353,9 +383,9 @@ impl Gate {
                         path: Some(v.path),
                         reason: format!("does not decode with schema {id}: {}", v.reason),
                     }),
-                    (Ok(Some(message)), Some(rules)) => self.apply_rules(rules, &message, index, part, out),
+                    (Ok(Some(message)), Some(rules)) => self.apply_rules(rules, message, index, part, out),
                     (Ok(None), Some(rules)) => match plain(schema, body) {
-                        Ok(message) => self.apply_rules(rules, &message, index, part, out),
+                        Ok(message) => self.apply_rules(rules, (&message).into(), index, part, out),
                         Err(v) => out
                             .problems
                             .push(refuse(format!("cannot be read for its rules: {}", v.reason))),
@@ -368,7 +398,7 @@ impl Gate {
     }
 
     /// Runs a verdict's rules on one decoded payload, counting every outcome.
-    fn apply_rules(&self, rules: &Rules, message: &serde_json::Value, index: usize, part: Part, out: &mut Judgement) {
+    fn apply_rules(&self, rules: &Rules, message: Message<'_>, index: usize, part: Part, out: &mut Judgement) {
         let failures = rules.rules.check(message);
         // As a client's rule executor: rules run in order and the first failure whose action
         // is not NONE decides. DLQ diverts the record (to the rule's `dlq.topic`; without
@@ -645,8 +675,20 @@ impl<'t> PartRules<'t> {
             registered: None,
             json: None,
             ids: HashMap::new(),
+            sunset: None,
         }
     }
+}
+
+/// What to tell a producer under `subject` when its latest version deprecates it and today is
+/// past the sunset.
+fn past_sunset(subject: &str, latest: &StoredSchema) -> Option<String> {
+    let properties = latest.metadata.as_ref()?.get("properties")?;
+    let text = properties.get(deprecation::SUBJECT_PROPERTY)?.as_str()?;
+    let deprecation: deprecation::Deprecation = text.parse().ok()?;
+    deprecation
+        .is_past_sunset(deprecation::Date::today())
+        .then(|| format!("subject '{subject}' is past its sunset: {}", deprecation.describe()))
 }
 
 /// Why an unframed payload is refused.

@@ -27,7 +27,9 @@ use super::wire::parse_body;
 use super::AppState;
 use crate::broker::batch::{self, Record, RecordRef};
 use crate::broker::log::LogError;
-use crate::broker::topic::{DurabilityMode, SubjectStrategy, TopicConfig, TopicError, TopicExample, Validation};
+use crate::broker::topic::{
+    DurabilityMode, SubjectStrategy, SunsetProduce, TopicConfig, TopicError, TopicExample, Validation,
+};
 use crate::broker::{Broker, BrokerError, Topic};
 use crate::delivery::redaction::Redaction;
 use crate::gate::{dead_letter, subject, Encoding, GateError, KeyValue, Part};
@@ -165,6 +167,8 @@ pub struct TopicBody {
     key_subject_strategy: Option<SubjectStrategy>,
     value_subject_strategy: Option<SubjectStrategy>,
     durability: Option<DurabilityMode>,
+    /// `warn` (the default) or `refuse`: producing under a subject past its sunset.
+    sunset_produce: Option<SunsetProduce>,
 }
 
 /// An empty (or all-blank) text clears an optional setting; any other is kept as written
@@ -218,6 +222,9 @@ impl TopicBody {
         if let Some(v) = self.durability {
             config.durability = v;
         }
+        if let Some(v) = self.sunset_produce {
+            config.sunset_produce = v;
+        }
     }
 }
 
@@ -233,6 +240,7 @@ fn topic_view(topic: &Topic) -> Value {
             "herald.value.subject": c.value_subject,
             "key.subject.name.strategy": c.key_subject_strategy.class_name(),
             "value.subject.name.strategy": c.value_subject_strategy.class_name(),
+            "herald.sunset.produce": c.sunset_produce.as_str(),
         },
         "description": c.description,
         "owner": c.owner,
@@ -669,6 +677,7 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
     }
     // Against the registry: every record of the request, before any is written.
     let mut diverted = dead_letter::Resolved::default();
+    let mut warnings = Vec::new();
     if errors.is_empty() {
         let encoding = match format {
             Format::Json => Encoding::Json,
@@ -678,7 +687,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             .iter()
             .map(|(_, record)| (record.key.as_deref(), record.value.as_deref()))
             .collect();
-        let judgement = state.gate.judge(&topic.config, encoding, &payloads).await?;
+        let mut judgement = state.gate.judge(&topic.config, encoding, &payloads).await?;
+        warnings = std::mem::take(&mut judgement.warnings);
         let problems = match dead_letter::resolve(broker(&state)?.as_ref(), judgement) {
             Ok(letters) => {
                 diverted = letters;
@@ -738,14 +748,21 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
             offsets[i].offset = Some(first + n as i64);
         }
     }
-    reply(
+    let mut answer = reply(
         StatusCode::OK,
         &ProduceResponse {
             key_schema_id: key_target.as_ref().map(|t| i64::from(t.id)),
             value_schema_id: value_target.as_ref().map(|t| i64::from(t.id)),
             offsets,
         },
-    )
+    )?;
+    // A subject past its sunset, under `sunset_produce = warn`: accepted, and said so.
+    if let Ok(value) = HeaderValue::from_str(&warnings.join("; ")) {
+        if !warnings.is_empty() {
+            answer.headers_mut().insert("herald-deprecated", value);
+        }
+    }
+    Ok(answer)
 }
 
 #[derive(Serialize)]

@@ -4,7 +4,7 @@
 //! settings that are fixed on this node shown read-only with their values, so admin tools
 //! that expect them find them.
 
-use crate::broker::topic::{DurabilityMode, TopicConfig, Validation, DEFAULT_RETENTION_MS};
+use crate::broker::topic::{DurabilityMode, SunsetProduce, TopicConfig, Validation, DEFAULT_RETENTION_MS};
 
 /// Kafka's config types (DescribeConfigs v3+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,13 @@ pub fn describe(config: &TopicConfig, segment_bytes: u64) -> Vec<Entry> {
             "The flush interval of interval durability (1 to 60000).",
         ),
         entry(
+            "herald.sunset.produce",
+            config.sunset_produce.as_str().to_string(),
+            "warn",
+            Kind::String,
+            "Producing under a subject past its sunset (metadata property herald.deprecated): warn (accepted) or refuse.",
+        ),
+        entry(
             "herald.key.subject",
             config.key_subject.clone(),
             &format!("{}-key", config.name),
@@ -174,6 +181,13 @@ pub fn apply(config: &mut TopicConfig, name: &str, value: Option<&str>, segment_
             let interval_ms = u64::try_from(long(value)?)
                 .map_err(|_| format!("herald.durability.interval.ms must be positive, not {value:?}"))?;
             config.durability = DurabilityMode::Interval { interval_ms };
+        }
+        "herald.sunset.produce" => {
+            config.sunset_produce = match value {
+                "warn" => SunsetProduce::Warn,
+                "refuse" => SunsetProduce::Refuse,
+                other => return Err(format!("herald.sunset.produce must be warn or refuse, not {other:?}")),
+            }
         }
         "herald.key.subject" => config.key_subject = value.to_string(),
         "herald.value.subject" => config.value_subject = value.to_string(),

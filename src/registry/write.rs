@@ -20,6 +20,7 @@ use super::{
     corrupt, parse_json, parse_refs, schema_id_in_range, subject_name, Config, Core, Mode, Registered, Registry,
     RegistryError, SchemaRequest, StoredSchema, VersionSpec, MAX_ID,
 };
+use crate::schema::deprecation::{self, Date};
 use crate::schema::SchemaType;
 use crate::store::queries::{self, SchemaRow, VersionRow};
 use crate::store::{Changed, StoreError, Writer};
@@ -308,7 +309,7 @@ impl Core {
                     .filter(|v| !v.deleted)
                     .collect()
             } else {
-                latest_version.into_iter().collect()
+                latest_version.iter().cloned().collect()
             };
             let live: Vec<&VersionRow> = live.iter().collect();
             let compared = in_group(conn, &live, &config, metadata.as_ref()).await?;
@@ -322,6 +323,40 @@ impl Core {
                     subject,
                     messages: findings.confluent,
                     explained: findings.explained,
+                });
+            }
+        }
+        // Deprecations, at every level (NONE too): readers were promised a deprecated field
+        // until its sunset. Imports copy another registry's history as it was.
+        let deprecations =
+            deprecation::has_properties(metadata.as_ref()) || deprecation::has_properties(inherited_metadata.as_ref());
+        if mode != Mode::Import && deprecations {
+            let previous = match (&latest_version, &latest) {
+                (Some(version), Some(_)) => Some((
+                    self.stored_parsed(conn, &version.context, version.schema_id).await?,
+                    inherited_metadata.clone(),
+                )),
+                _ => None,
+            };
+            let findings = deprecation::check_version(
+                previous
+                    .as_ref()
+                    .map(|(schema, metadata)| (schema.as_ref(), metadata.as_ref())),
+                &parsed.schema,
+                metadata.as_ref(),
+                Date::today(),
+            )
+            .map_err(|why| RegistryError::InvalidSchema(format!("Invalid metadata: {why}")))?;
+            let refusals: Vec<String> = findings
+                .into_iter()
+                .filter(|f| f.is_error)
+                .map(|f| format!("{}: {} {}", f.rule, f.message, f.hint))
+                .collect();
+            if !refusals.is_empty() {
+                return Err(RegistryError::Incompatible {
+                    subject,
+                    messages: refusals.clone(),
+                    explained: refusals,
                 });
             }
         }

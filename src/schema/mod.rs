@@ -5,6 +5,7 @@
 //! canonical text that gets stored and the [`Fingerprint`] that identifies it.
 
 pub mod avro;
+pub mod deprecation;
 mod error;
 pub mod example;
 pub mod field_path;

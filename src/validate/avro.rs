@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::Violation;
+use crate::expression::{PartialRecord, Reads};
 use crate::schema::avro::{AvroSchema, Kind, NodeId};
 use crate::schema::pointer;
 
@@ -34,34 +35,59 @@ fn violation(path: &str, reason: impl Into<String>) -> Violation {
 
 /// Checks that `bytes` are exactly one datum of `schema`.
 pub fn check_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<(), Violation> {
-    read_binary(schema, bytes, false, false).map(|_| ())
+    read_binary(schema, bytes, Check, None).map(|_| ())
 }
 
 /// Decodes `bytes`, exactly one datum of `schema`, into Avro's JSON encoding (unions as
 /// `{"type": value}`, `bytes` and `fixed` as strings of the byte values): what
 /// [`encode_json`] reads back into the same bytes.
 pub fn decode_binary(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, Violation> {
-    read_binary(schema, bytes, true, false)
+    read_binary(schema, bytes, Json { plain: false }, Some(&Reads::Whole)).map(built)
 }
 
 /// Decodes `bytes` into plain values, as a reader's generic record holds them: a union's
 /// value without its branch name (what CEL rules see as `message`).
 pub fn decode_plain(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, Violation> {
-    read_binary(schema, bytes, true, true)
+    read_binary(schema, bytes, Json { plain: true }, Some(&Reads::Whole)).map(built)
 }
 
-/// One walk for checking and decoding, so they cannot disagree on what a datum is; the JSON
-/// value is built only when `build` (checking allocates nothing).
-fn read_binary(schema: &AvroSchema, bytes: &[u8], build: bool, plain: bool) -> Result<Value, Violation> {
+/// Decodes `bytes` straight into the CEL value [`decode_plain`]'s JSON would bind as (see
+/// `crate::expression::Scope::bind_json`), borrowing the strings of the payload and the
+/// schema instead of copying them, and making only what `reads` asks for: a record holds the
+/// fields read, each made in part or whole as asked. What is not made is still walked and
+/// checked, so a payload decodes here exactly when [`check_binary`] passes it.
+///
+/// Rules that select a few fields of a wide record (`message.amount > 0`) pay for those
+/// fields, not for a tree of the whole record: see `crate::validate::rules`.
+pub fn decode_cel<'a>(
+    schema: &'a AvroSchema,
+    bytes: &'a [u8],
+    reads: &Reads,
+) -> Result<Box<dyn cel::common::value::Val + 'a>, Violation> {
+    read_binary(schema, bytes, Cel, Some(reads)).map(built)
+}
+
+/// The root's value; always made when asked for.
+fn built<T>(value: Option<T>) -> T {
+    value.expect("a datum asked for is made")
+}
+
+/// One walk for checking and decoding, so they cannot disagree on what a datum is; a value
+/// is made (by `build`) only where `reads` asks (checking allocates nothing).
+fn read_binary<'a, B: Build<'a>>(
+    schema: &'a AvroSchema,
+    bytes: &'a [u8],
+    build: B,
+    reads: Option<&Reads>,
+) -> Result<Option<B::Value>, Violation> {
     let mut decoder = Decoder {
         schema,
         bytes,
         at: 0,
         items: 0,
         build,
-        plain,
     };
-    let value = decoder.datum(schema.root(), "", 0)?;
+    let value = decoder.datum(schema.root(), "", 0, reads)?;
     if decoder.at != bytes.len() {
         return Err(violation(
             "",
@@ -71,19 +97,164 @@ fn read_binary(schema: &AvroSchema, bytes: &[u8], build: bool, plain: bool) -> R
     Ok(value)
 }
 
-struct Decoder<'a> {
+struct Decoder<'a, B> {
     schema: &'a AvroSchema,
     bytes: &'a [u8],
     at: usize,
     items: u64,
-    build: bool,
-    /// Unions' values unwrapped (plain values), not Avro's JSON encoding.
+    build: B,
+}
+
+/// What a walk makes of the data it reads: nothing ([`Check`]), JSON ([`Json`]) or CEL
+/// values ([`Cel`]). Strings and byte strings borrow the payload, enum symbols the schema
+/// (both for `'a`).
+trait Build<'a> {
+    type Value;
+    fn null(&self) -> Self::Value;
+    fn boolean(&self, b: bool) -> Self::Value;
+    /// An `int` or a `long`.
+    fn long(&self, n: i64) -> Self::Value;
+    /// A `float` (widened) or a `double`.
+    fn double(&self, x: f64) -> Self::Value;
+    /// `bytes` or `fixed`.
+    fn bytes(&self, raw: &'a [u8]) -> Self::Value;
+    fn string(&self, text: &'a str) -> Self::Value;
+    fn symbol(&self, symbol: &'a str) -> Self::Value;
+    /// A union's value, the branch `kind` taken.
+    fn branch(&self, kind: &Kind, value: Self::Value) -> Self::Value;
+    /// A record's fields (those made), in the schema's order; `partial` when only those
+    /// asked for were (never for JSON, which is always made whole).
+    fn record(&self, fields: Vec<(&'a str, Self::Value)>, partial: bool) -> Self::Value;
+    fn array(&self, items: Vec<Self::Value>) -> Self::Value;
+    /// A map's entries as they came; a key given twice keeps its last value.
+    fn map(&self, entries: Vec<(&'a str, Self::Value)>) -> Self::Value;
+}
+
+/// Checks only: asks for no value, so none is made.
+struct Check;
+
+impl<'a> Build<'a> for Check {
+    type Value = ();
+    fn null(&self) {}
+    fn boolean(&self, _: bool) {}
+    fn long(&self, _: i64) {}
+    fn double(&self, _: f64) {}
+    fn bytes(&self, _: &'a [u8]) {}
+    fn string(&self, _: &'a str) {}
+    fn symbol(&self, _: &'a str) {}
+    fn branch(&self, _: &Kind, _: ()) {}
+    fn record(&self, _: Vec<(&'a str, ())>, _: bool) {}
+    fn array(&self, _: Vec<()>) {}
+    fn map(&self, _: Vec<(&'a str, ())>) {}
+}
+
+/// Avro's JSON encoding, or with `plain`, unions' values unwrapped.
+struct Json {
     plain: bool,
 }
 
+impl<'a> Build<'a> for Json {
+    type Value = Value;
+    fn null(&self) -> Value {
+        Value::Null
+    }
+    fn boolean(&self, b: bool) -> Value {
+        Value::Bool(b)
+    }
+    fn long(&self, n: i64) -> Value {
+        Value::from(n)
+    }
+    fn double(&self, x: f64) -> Value {
+        number(x)
+    }
+    fn bytes(&self, raw: &'a [u8]) -> Value {
+        Value::String(byte_chars(raw))
+    }
+    fn string(&self, text: &'a str) -> Value {
+        Value::String(text.to_string())
+    }
+    fn symbol(&self, symbol: &'a str) -> Value {
+        Value::String(symbol.to_string())
+    }
+    fn branch(&self, kind: &Kind, value: Value) -> Value {
+        if self.plain || matches!(kind, Kind::Null) {
+            return value;
+        }
+        let mut wrapped = serde_json::Map::new();
+        wrapped.insert(branch_key(kind), value);
+        Value::Object(wrapped)
+    }
+    fn record(&self, fields: Vec<(&'a str, Value)>, _: bool) -> Value {
+        Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+    fn array(&self, items: Vec<Value>) -> Value {
+        Value::Array(items)
+    }
+    fn map(&self, entries: Vec<(&'a str, Value)>) -> Value {
+        self.record(entries, false)
+    }
+}
+
+/// CEL values, as `crate::expression::Scope::bind_json` binds [`Json`]'s plain values:
+/// whole numbers `int`, other numbers `double` (NaN and the infinities, which JSON cannot
+/// hold, as the strings `decode_plain` gives them), records and maps as maps; a record
+/// made in part as a [`PartialRecord`].
+struct Cel;
+
+type CelValue<'a> = Box<dyn cel::common::value::Val + 'a>;
+
+impl<'a> Build<'a> for Cel {
+    type Value = CelValue<'a>;
+    fn null(&self) -> CelValue<'a> {
+        Box::new(cel::common::types::CelNull)
+    }
+    fn boolean(&self, b: bool) -> CelValue<'a> {
+        Box::new(cel::common::types::CelBool::from(b))
+    }
+    fn long(&self, n: i64) -> CelValue<'a> {
+        Box::new(cel::common::types::CelInt::from(n))
+    }
+    fn double(&self, x: f64) -> CelValue<'a> {
+        if x.is_finite() {
+            Box::new(cel::common::types::CelDouble::from(x))
+        } else {
+            Box::new(cel::common::types::CelString::from(x.to_string()))
+        }
+    }
+    fn bytes(&self, raw: &'a [u8]) -> CelValue<'a> {
+        Box::new(cel::common::types::CelString::from(byte_chars(raw)))
+    }
+    fn string(&self, text: &'a str) -> CelValue<'a> {
+        Box::new(cel::common::types::CelString::from(text))
+    }
+    fn symbol(&self, symbol: &'a str) -> CelValue<'a> {
+        Box::new(cel::common::types::CelString::from(symbol))
+    }
+    fn branch(&self, _: &Kind, value: CelValue<'a>) -> CelValue<'a> {
+        value
+    }
+    fn record(&self, fields: Vec<(&'a str, CelValue<'a>)>, partial: bool) -> CelValue<'a> {
+        use cel::common::types::{CelMap, CelMapKey};
+        if partial {
+            return Box::new(PartialRecord(fields));
+        }
+        let mut map = std::collections::HashMap::with_capacity(fields.len());
+        for (name, value) in fields {
+            map.insert(CelMapKey::from(name), value);
+        }
+        Box::new(CelMap::from(map))
+    }
+    fn array(&self, items: Vec<CelValue<'a>>) -> CelValue<'a> {
+        Box::new(cel::common::types::CelList::from(items))
+    }
+    fn map(&self, entries: Vec<(&'a str, CelValue<'a>)>) -> CelValue<'a> {
+        self.record(entries, false)
+    }
+}
+
 /// Avro's JSON encoding of `bytes` and `fixed`: one character per byte value.
-fn bytes_as_json(bytes: &[u8]) -> Value {
-    Value::String(bytes.iter().map(|&b| char::from(b)).collect())
+fn byte_chars(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 /// The key of a union branch in Avro's JSON encoding: a named type's full name, otherwise
@@ -103,16 +274,16 @@ fn number(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or_else(|| Value::String(x.to_string()), Value::Number)
 }
 
-impl Decoder<'_> {
-    fn take(&mut self, n: usize, path: &str) -> Result<&[u8], Violation> {
+impl<'a, B: Build<'a>> Decoder<'a, B> {
+    fn take(&mut self, n: usize, path: &str) -> Result<&'a [u8], Violation> {
         let end = self
             .at
             .checked_add(n)
             .filter(|&end| end <= self.bytes.len())
             .ok_or_else(|| violation(path, "the data ends early"))?;
-        let slice = &self.bytes[self.at..end];
+        let bytes: &'a [u8] = self.bytes;
         self.at = end;
-        Ok(slice)
+        Ok(&bytes[end - n..end])
     }
 
     fn long(&mut self, path: &str) -> Result<i64, Violation> {
@@ -137,59 +308,60 @@ impl Decoder<'_> {
         usize::try_from(n).map_err(|_| violation(path, format!("negative length {n}")))
     }
 
-    /// `make()` when building the JSON value, `Null` when only checking.
-    fn built(&self, make: impl FnOnce() -> Value) -> Value {
-        if self.build {
-            make()
-        } else {
-            Value::Null
-        }
-    }
-
-    fn datum(&mut self, id: NodeId, path: &str, depth: usize) -> Result<Value, Violation> {
+    /// The datum of schema node `id`, made as `reads` asks (`None`: only checked).
+    fn datum(
+        &mut self,
+        id: NodeId,
+        path: &str,
+        depth: usize,
+        reads: Option<&Reads>,
+    ) -> Result<Option<B::Value>, Violation> {
         if depth > MAX_DEPTH {
             return Err(violation(path, "the datum nests too deep"));
         }
-        match self.schema.kind(id) {
-            Kind::Null => Ok(Value::Null),
+        let schema: &'a AvroSchema = self.schema;
+        let wanted = reads.is_some();
+        // Below a record, what is read is chosen field by field; anything else is made whole.
+        let whole = reads.map(|_| &Reads::Whole);
+        Ok(match schema.kind(id) {
+            Kind::Null => wanted.then(|| self.build.null()),
             Kind::Boolean => match self.take(1, path)?[0] {
-                b @ (0 | 1) => Ok(Value::Bool(b == 1)),
-                b => Err(violation(path, format!("{b} is not a boolean (0 or 1)"))),
+                b @ (0 | 1) => wanted.then(|| self.build.boolean(b == 1)),
+                b => return Err(violation(path, format!("{b} is not a boolean (0 or 1)"))),
             },
-            Kind::Int => self.int(path).map(Value::from),
-            Kind::Long => self.long(path).map(Value::from),
+            Kind::Int => {
+                let n = self.int(path)?;
+                wanted.then(|| self.build.long(i64::from(n)))
+            }
+            Kind::Long => {
+                let n = self.long(path)?;
+                wanted.then(|| self.build.long(n))
+            }
             Kind::Float => {
                 let raw = self.take(4, path)?;
                 let x = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-                Ok(self.built(|| number(f64::from(x))))
+                wanted.then(|| self.build.double(f64::from(x)))
             }
             Kind::Double => {
                 let raw = self.take(8, path)?;
                 let mut le = [0u8; 8];
                 le.copy_from_slice(raw);
-                Ok(self.built(|| number(f64::from_le_bytes(le))))
+                wanted.then(|| self.build.double(f64::from_le_bytes(le)))
             }
             Kind::Bytes => {
                 let n = self.length(path)?;
-                let build = self.build;
                 let raw = self.take(n, path)?;
-                Ok(if build { bytes_as_json(raw) } else { Value::Null })
+                wanted.then(|| self.build.bytes(raw))
             }
             Kind::String => {
                 let n = self.length(path)?;
-                let build = self.build;
                 let text = self.take(n, path)?;
                 let text = std::str::from_utf8(text).map_err(|_| violation(path, "a string is not valid UTF-8"))?;
-                Ok(if build {
-                    Value::String(text.to_string())
-                } else {
-                    Value::Null
-                })
+                wanted.then(|| self.build.string(text))
             }
             Kind::Fixed(fixed) => {
-                let build = self.build;
                 let raw = self.take(fixed.size as usize, path)?;
-                Ok(if build { bytes_as_json(raw) } else { Value::Null })
+                wanted.then(|| self.build.bytes(raw))
             }
             Kind::Enum(e) => {
                 let index = self.int(path)?;
@@ -199,7 +371,7 @@ impl Decoder<'_> {
                         format!("enum index {index} out of range (0..{})", e.symbols.len()),
                     ));
                 }
-                Ok(self.built(|| Value::String(e.symbols[index as usize].clone())))
+                wanted.then(|| self.build.symbol(&e.symbols[index as usize]))
             }
             Kind::Union { branches } => {
                 let index = self.long(path)?;
@@ -207,52 +379,51 @@ impl Decoder<'_> {
                     .ok()
                     .and_then(|i| branches.get(i))
                     .ok_or_else(|| violation(path, format!("union branch {index} does not exist")))?;
-                let value = self.datum(*branch, path, depth + 1)?;
-                if !self.build || self.plain || matches!(self.schema.kind(*branch), Kind::Null) {
-                    return Ok(value);
-                }
-                let mut wrapped = serde_json::Map::new();
-                wrapped.insert(branch_key(self.schema.kind(*branch)), value);
-                Ok(Value::Object(wrapped))
+                // A union is transparent to what is read: `message.customer.id` reads `id`
+                // of the record branch of a nullable `customer`.
+                self.datum(*branch, path, depth + 1, reads)?
+                    .map(|value| self.build.branch(schema.kind(*branch), value))
             }
             Kind::Record(record) => {
-                let mut fields = serde_json::Map::new();
+                let mut fields = Vec::with_capacity(match reads {
+                    None => 0,
+                    Some(Reads::Whole) => record.fields.len(),
+                    Some(Reads::Fields(read)) => read.len(),
+                });
                 for field in &record.fields {
-                    let value = self.datum(field.schema, &pointer::push(path, &field.name), depth + 1)?;
-                    if self.build {
-                        fields.insert(field.name.clone(), value);
+                    let reads = reads.and_then(|r| r.field(&field.name));
+                    let value = self.datum(field.schema, &pointer::push(path, &field.name), depth + 1, reads)?;
+                    if let Some(value) = value {
+                        fields.push((field.name.as_str(), value));
                     }
                 }
-                Ok(self.built(|| Value::Object(fields)))
+                let partial = reads.is_some_and(|r| !r.is_whole());
+                wanted.then(|| self.build.record(fields, partial))
             }
             Kind::Array { items } => {
                 let mut values = Vec::new();
                 self.blocks(path, depth, |d, i, path| {
-                    let value = d.datum(*items, &pointer::push_index(path, i), depth + 1)?;
-                    if d.build {
+                    if let Some(value) = d.datum(*items, &pointer::push_index(path, i), depth + 1, whole)? {
                         values.push(value);
                     }
                     Ok(())
                 })?;
-                Ok(self.built(|| Value::Array(values)))
+                wanted.then(|| self.build.array(values))
             }
             Kind::Map { values } => {
-                let mut entries = serde_json::Map::new();
+                let mut entries = Vec::new();
                 self.blocks(path, depth, |d, _, path| {
                     let n = d.length(path)?;
                     let key = d.take(n, path)?;
-                    let key = std::str::from_utf8(key)
-                        .map_err(|_| violation(path, "a map key is not valid UTF-8"))?
-                        .to_string();
-                    let value = d.datum(*values, &pointer::push(path, &key), depth + 1)?;
-                    if d.build {
-                        entries.insert(key, value);
+                    let key = std::str::from_utf8(key).map_err(|_| violation(path, "a map key is not valid UTF-8"))?;
+                    if let Some(value) = d.datum(*values, &pointer::push(path, key), depth + 1, whole)? {
+                        entries.push((key, value));
                     }
                     Ok(())
                 })?;
-                Ok(self.built(|| Value::Object(entries)))
+                wanted.then(|| self.build.map(entries))
             }
-        }
+        })
     }
 
     /// Array and map blocks: a count (negative: followed by a byte size), items, until 0.
@@ -618,6 +789,104 @@ mod tests {
             let err = encode_json(&s, &value).unwrap_err();
             assert_eq!(err.path, path, "{value}: {err:?}");
             assert!(err.reason.contains(words), "{value}: {err:?}");
+        }
+    }
+
+    /// Binds `plain` (as rules bind JSON) and `cel` and evaluates `text` on each.
+    fn on_both(
+        text: &str,
+        plain: &Value,
+        cel: CelValue<'_>,
+    ) -> (Result<cel::Value, String>, Result<cel::Value, String>) {
+        use crate::expression::{Expression, Scope};
+        let expression = Expression::compile_with(text, &["message"]).unwrap();
+        let mut json_scope = Scope::new();
+        json_scope.bind_json("message", plain);
+        let mut cel_scope = Scope::new();
+        cel_scope.bind_val("message", cel);
+        (expression.value_in(&json_scope), expression.value_in(&cel_scope))
+    }
+
+    #[test]
+    fn cel_values_are_the_plain_decoding_as_rules_see_it() {
+        let s = schema();
+        let bytes = encode_json(
+            &s,
+            &serde_json::json!({"id": "p-1", "amount": 12.5, "currency": "USD", "note": {"string": "hi"},
+                                "lines": [{"qty": 1}, {"qty": 2}], "attrs": {"a": 1, "b": -2}, "hash": "\u{0}\u{ff}"}),
+        )
+        .unwrap();
+        let plain = decode_plain(&s, &bytes).unwrap();
+        // Made whole, the record is the same CEL value.
+        let whole = decode_cel(&s, &bytes, &Reads::Whole).unwrap();
+        let (expected, got) = on_both("message", &plain, whole);
+        assert!(expected.is_ok());
+        assert_eq!(got, expected);
+        // Made as an expression reads it, the expression sees the same, errors included.
+        for text in [
+            "message.id == 'p-1' && message.amount > 12.0 && message.currency == 'USD'",
+            "message.note.startsWith('h') && size(message.note) == 2",
+            "message.lines[1].qty + message.attrs['b']",
+            "message.lines.all(l, l.qty > 0) && message.attrs.b == -2",
+            r"message.hash == '\u0000\u00ff'",
+            "has(message.note) && !has(message.colour)",
+            "message.colour == 'red'",
+            "message.id.colour == 'red'",
+            "message.lines.qty == 1",
+        ] {
+            let reads = crate::expression::Expression::compile_with(text, &["message"])
+                .unwrap()
+                .reads("message");
+            assert!(!reads.is_whole(), "{text}");
+            let (expected, got) = on_both(text, &plain, decode_cel(&s, &bytes, &reads).unwrap());
+            assert_eq!(got, expected, "{text}");
+        }
+        // Floats JSON cannot hold are the strings the plain decoding gives.
+        let floats = parse(
+            r#"{"type":"record","name":"F","fields":[{"name":"x","type":"double"},{"name":"y","type":"float"}]}"#,
+            &[],
+        )
+        .unwrap();
+        let mut bytes = f64::NAN.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&f32::INFINITY.to_le_bytes());
+        let plain = decode_plain(&floats, &bytes).unwrap();
+        let (expected, got) = on_both(
+            "[message.x, message.y]",
+            &plain,
+            decode_cel(&floats, &bytes, &Reads::Whole).unwrap(),
+        );
+        assert_eq!(got, expected);
+        assert_eq!(
+            expected.unwrap(),
+            cel::Value::List(vec![cel::Value::from("NaN"), cel::Value::from("inf")].into())
+        );
+    }
+
+    #[test]
+    fn decoding_in_part_checks_the_whole_datum() {
+        let s = schema();
+        let good = encode_json(
+            &s,
+            &serde_json::json!({"id": "p", "amount": 1.0, "note": "n", "lines": [{"qty": 3}], "attrs": {"k": 1}}),
+        )
+        .unwrap();
+        let reads = crate::expression::Expression::compile_with("message.id == 'p'", &["message"])
+            .unwrap()
+            .reads("message");
+        decode_cel(&s, &good, &reads).unwrap();
+        let mut damaged: Vec<Vec<u8>> = (0..good.len()).map(|len| good[..len].to_vec()).collect();
+        damaged.push([good.as_slice(), &[0]].concat());
+        // A bad enum index, union branch and UTF-8 in fields the rule does not read.
+        for (at, byte) in [(10, 7), (11, 9), (13, 0xff)] {
+            let mut bad = good.clone();
+            bad[at] = byte;
+            damaged.push(bad);
+        }
+        for bytes in damaged {
+            let checked = check_binary(&s, &bytes);
+            assert!(checked.is_err(), "{bytes:?}");
+            let decoded = decode_cel(&s, &bytes, &reads).map(|_| ());
+            assert_eq!(decoded, checked, "{bytes:?}");
         }
     }
 

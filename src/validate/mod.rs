@@ -150,16 +150,25 @@ impl JsonValidator {
 
     /// Every violation of `payload` (JSON text), or none.
     pub fn check(&self, payload: &[u8]) -> Vec<Violation> {
-        let instance: Value = match serde_json::from_slice(payload) {
-            Ok(value) => value,
-            Err(e) => {
-                return vec![Violation {
-                    path: String::new(),
-                    reason: format!("not JSON: {e}"),
-                }]
-            }
-        };
-        self.check_value(&instance)
+        self.parse_valid(payload).err().unwrap_or_default()
+    }
+
+    /// `payload` (JSON text) parsed, if it is valid; else every violation, as
+    /// [`JsonValidator::check`] gives them. For callers that read the value afterwards
+    /// (data-contract rules), so that it is parsed once.
+    pub fn parse_valid(&self, payload: &[u8]) -> Result<Value, Vec<Violation>> {
+        let instance: Value = serde_json::from_slice(payload).map_err(|e| {
+            vec![Violation {
+                path: String::new(),
+                reason: format!("not JSON: {e}"),
+            }]
+        })?;
+        let violations = self.check_value(&instance);
+        if violations.is_empty() {
+            Ok(instance)
+        } else {
+            Err(violations)
+        }
     }
 
     /// The violations of `instance`, capped: each distinct reason once (with how many more

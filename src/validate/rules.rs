@@ -14,10 +14,19 @@
 //! - A rule set whose `enableAt` is `CLIENT`, `GATEWAY` or `NONE` is left to others; absent,
 //!   `ALL` or `SERVER`, the server runs it. `disabled` rules never run. Rules of other kinds,
 //!   types or modes (transforms, encryption, migrations) are the clients' business.
+//!
+//! What the rules read of `message` is worked out when they are compiled
+//! ([`WriteRules::reads`]), so that an Avro payload is decoded only as far as they look
+//! ([`WriteRules::decode_avro`]): straight into CEL values borrowing the payload, with the
+//! fields no rule selects walked and checked but not made.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::expression::{Expression, ExpressionError, Scope};
+use crate::expression::{Expression, ExpressionError, Reads, Scope};
+use crate::schema::avro::AvroSchema;
+use crate::validate::Violation;
 
 /// What a failing (or passing) rule asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +61,26 @@ pub struct WriteRules {
     pub rules: Vec<Rule>,
     /// The schema's own `confluent:rules`.
     pub inline: Vec<InlineRule>,
+    /// What the rules can read of `message`: the whole record as soon as a `CEL_FIELD` or
+    /// inline rule walks it, else what the CEL expressions select on it. Worked out by
+    /// [`compile`] and [`WriteRules::with_inline`].
+    reads: Reads,
+}
+
+/// A record's value as the rules are given it.
+pub enum Message<'a> {
+    /// Decoded to plain JSON: JSON payloads, Protobuf, and Avro for rules that walk the whole
+    /// record (`CEL_FIELD`, inline rules).
+    Json(Cow<'a, Value>),
+    /// Decoded straight to CEL values ([`crate::validate::avro::decode_cel`]): no rule walks
+    /// the record, and only what the CEL rules read of it is there.
+    Cel(Box<dyn cel::common::value::Val + 'a>),
+}
+
+impl<'a> From<&'a Value> for Message<'a> {
+    fn from(value: &'a Value) -> Self {
+        Message::Json(Cow::Borrowed(value))
+    }
 }
 
 /// A step from a record's root to where an inline rule applies.
@@ -164,9 +193,19 @@ pub fn compile(rule_set: &Value) -> Result<WriteRules, RuleError> {
             body,
         });
     }
+    let mut reads = Reads::default();
+    for rule in &rules {
+        if rule.field {
+            reads = Reads::Whole;
+        }
+        for expression in rule.guard.iter().chain(&rule.body) {
+            reads.merge(expression.reads("message"));
+        }
+    }
     Ok(WriteRules {
         rules,
         inline: Vec::new(),
+        reads,
     })
 }
 
@@ -381,6 +420,11 @@ fn action(text: Option<&str>, default: Action) -> Action {
 }
 
 impl WriteRules {
+    /// What the rules can read of a record: a decoder may leave out the rest.
+    pub fn reads(&self) -> &Reads {
+        &self.reads
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty() && self.inline.is_empty()
     }
@@ -395,15 +439,48 @@ impl WriteRules {
 
     /// A rule set's rules together with the schema's inline ones.
     pub fn with_inline(mut self, inline: Vec<InlineRule>) -> WriteRules {
+        if !inline.is_empty() {
+            self.reads = Reads::Whole;
+        }
         self.inline = inline;
         self
     }
 
+    /// Whether the rules walk the whole record as JSON: `CEL_FIELD` rules (every primitive
+    /// field) and inline ones (values at their paths) do.
+    fn walks_json(&self) -> bool {
+        !self.inline.is_empty() || self.rules.iter().any(|r| r.field)
+    }
+
+    /// Decodes an Avro body for these rules, checking it as
+    /// [`crate::validate::avro::check_binary`] does (one walk for both): to CEL values of
+    /// only the fields the rules read, or to plain JSON when rules walk the whole record.
+    pub fn decode_avro<'a>(&self, schema: &'a AvroSchema, body: &'a [u8]) -> Result<Message<'a>, Violation> {
+        if self.walks_json() {
+            crate::validate::avro::decode_plain(schema, body).map(|value| Message::Json(Cow::Owned(value)))
+        } else {
+            crate::validate::avro::decode_cel(schema, body, &self.reads).map(Message::Cel)
+        }
+    }
+
     /// Runs every rule on a record's decoded value; answers the failures, in rule order.
-    pub fn check(&self, message: &Value) -> Vec<Failure> {
+    /// A [`Message::Cel`] must come from [`WriteRules::decode_avro`] (it holds only what these
+    /// rules read, and no rule that walks the record as JSON may be among them).
+    pub fn check<'m>(&self, message: impl Into<Message<'m>>) -> Vec<Failure> {
+        let (json, cel) = match message.into() {
+            Message::Json(value) => (Some(value), None),
+            Message::Cel(value) => (None, Some(value)),
+        };
+        let json = json.as_deref();
         // One scope per record: the record is converted and bound once for every rule.
         let mut scope = Scope::new();
-        scope.bind_json("message", message);
+        if let Some(value) = json {
+            scope.bind_json_reading("message", value, &self.reads);
+        }
+        if let Some(value) = cel {
+            debug_assert!(!self.walks_json(), "rules that walk the record are given JSON");
+            scope.bind_val("message", value);
+        }
         let mut failures = Vec::new();
         let mut fields = None;
         for rule in &self.rules {
@@ -413,6 +490,9 @@ impl WriteRules {
                 }
                 continue;
             }
+            let Some(message) = json else {
+                continue;
+            };
             let fields = fields.get_or_insert_with(|| {
                 let mut found = Vec::new();
                 primitive_fields(message, String::new(), &mut found);
@@ -430,8 +510,10 @@ impl WriteRules {
                 }
             }
         }
-        for rule in &self.inline {
-            rule.check(message, &mut failures);
+        if let Some(message) = json {
+            for rule in &self.inline {
+                rule.check(message, &mut failures);
+            }
         }
         failures
     }
@@ -645,6 +727,78 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(bad.rule, "b");
+    }
+
+    #[test]
+    fn rules_read_what_they_select_and_answer_the_same_on_avro_decoded_that_far() {
+        use crate::schema::SchemaType;
+        let avro = r#"{"type": "record", "name": "Payment", "fields": [
+            {"name": "id", "type": "string"},
+            {"name": "amount", "type": "double"},
+            {"name": "note", "type": ["null", "string"], "default": null},
+            {"name": "customer", "type": ["null", {"type": "record", "name": "Customer", "fields": [
+              {"name": "name", "type": "string"}, {"name": "ssn", "type": "string"}]}], "default": null},
+            {"name": "pad", "type": "string"}]}"#;
+        let schema = crate::schema::avro::parse(avro, &[]).unwrap();
+        let set = rules(json!([
+            {"name": "ssn", "kind": "CONDITION", "type": "CEL", "mode": "WRITE", "expr": "size(message.customer.ssn) == 9"},
+            {"name": "positive", "kind": "CONDITION", "type": "CEL", "mode": "WRITE",
+             "expr": "message.amount > 0.0 ; message.amount < 100.0"},
+            {"name": "noted", "kind": "CONDITION", "type": "CEL", "mode": "WRITE", "expr": "has(message.note) && message.note.startsWith('n')"},
+            {"name": "typo", "kind": "CONDITION", "type": "CEL", "mode": "WRITE", "doc": "no such field", "expr": "message.amonut > 0"},
+        ]));
+        let mut expected = Reads::default();
+        for text in [
+            "message.customer.ssn",
+            "message.amount",
+            "message.note",
+            "message.amonut",
+        ] {
+            expected.merge(Expression::compile_with(text, &["message"]).unwrap().reads("message"));
+        }
+        assert_eq!(set.reads(), &expected);
+        assert_eq!(set.reads().field("pad"), None);
+        for record in [
+            json!({"id": "a", "amount": 5.0, "note": "nice", "customer": {"name": "x", "ssn": "123456789"}, "pad": "p"}),
+            json!({"id": "b", "amount": 500.0, "note": null, "customer": null, "pad": "p"}),
+            json!({"id": "c", "amount": -1.0, "note": "bad", "customer": {"name": "x", "ssn": "1"}, "pad": "p"}),
+        ] {
+            let bytes = crate::validate::avro::encode_json(&schema, &record).unwrap();
+            let message = set.decode_avro(&schema, &bytes).unwrap();
+            assert!(matches!(message, Message::Cel(_)));
+            let plain = crate::validate::avro::decode_plain(&schema, &bytes).unwrap();
+            let expected = set.check(&plain);
+            assert!(!expected.is_empty());
+            assert_eq!(set.check(message), expected, "{record}");
+        }
+        // Rules that walk the whole record are given it as JSON.
+        let field = rules(
+            json!([{"name": "f", "kind": "CONDITION", "type": "CEL_FIELD", "mode": "WRITE",
+                                  "expr": "name == 'ssn' ; size(value) == 9"}]),
+        );
+        assert!(field.reads().is_whole());
+        let inline = WriteRules::default().with_inline(
+            compile_inline(
+                SchemaType::Avro,
+                r#"{"type": "record", "name": "R", "fields": [{"name": "id", "type": "string",
+                    "confluent:rules": [{"name": "i", "expr": "this != ''"}]}]}"#,
+            )
+            .unwrap(),
+        );
+        assert!(inline.reads().is_whole());
+        let bytes = crate::validate::avro::encode_json(
+            &schema,
+            &json!({"id": "a", "amount": 1.0, "customer": {"name": "x", "ssn": "12"}, "pad": ""}),
+        )
+        .unwrap();
+        let message = field.decode_avro(&schema, &bytes).unwrap();
+        assert!(matches!(message, Message::Json(_)));
+        assert_eq!(field.check(message)[0].field.as_deref(), Some("customer.ssn"));
+        // A damaged payload is refused as the check refuses it.
+        assert_eq!(
+            set.decode_avro(&schema, &bytes[..bytes.len() - 1]).err(),
+            crate::validate::avro::check_binary(&schema, &bytes[..bytes.len() - 1]).err()
+        );
     }
 
     #[test]

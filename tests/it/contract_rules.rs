@@ -347,3 +347,71 @@ fn a_dlq_rule_without_a_usable_dead_letter_topic_refuses_the_record_saying_why()
     let (_, partition) = server.call("GET", "/topics/customers/partitions/0/offsets", None);
     assert_eq!(partition["end_offset"], 0, "nothing written: {partition}");
 }
+
+#[test]
+fn deprecated_fields_stay_until_their_sunset_and_producing_past_a_subjects_sunset_is_flagged() {
+    let server = Server::start(&[]);
+    let (status, body) = server.call(
+        "PUT",
+        "/config/customers-value",
+        Some(&json!({"compatibility": "NONE"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let fields = |with_email: bool| {
+        let mut fields = vec![json!({"name": "id", "type": "string"})];
+        if with_email {
+            fields.push(json!({"name": "email", "type": ["null", "string"], "default": null}));
+        }
+        fields.push(json!({"name": "fax", "type": ["null", "string"], "default": null}));
+        json!({"type": "record", "name": "Customer", "fields": fields}).to_string()
+    };
+    let metadata = json!({"properties": {
+        "herald.deprecated.email": "since=2026-11-01;sunset=2099-03-01;replacement=contact.email",
+        "herald.deprecated.fax": "sunset=2020-01-01"}});
+    let (status, body) = register(
+        &server,
+        "customers-value",
+        json!({"schema": fields(true), "metadata": metadata}),
+    );
+    assert_eq!(status, 200, "{body}");
+    // Removing email before its sunset is refused even at level NONE.
+    let (status, body) = register(&server, "customers-value", json!({"schema": fields(false)}));
+    assert_eq!(status, 409, "{body}");
+    let text = body.to_string();
+    assert!(text.contains("DEPRECATED_FIELD_REMOVED_BEFORE_SUNSET"), "{text}");
+    assert!(
+        text.contains("field email is removed before its sunset on 2099-03-01"),
+        "{text}"
+    );
+    // A property that does not read is refused naming it.
+    let (status, body) = register(
+        &server,
+        "customers-value",
+        json!({"schema": fields(true), "metadata": {"properties": {"herald.deprecated.email": "sunset=soon"}}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("herald.deprecated.email"), "{body}");
+
+    // A subject past its sunset: warned about over HTTP, or refused per topic setting.
+    server.call("POST", "/topics", Some(&json!({"name": "legacy"})));
+    let schema = json!({"type": "record", "name": "Legacy", "fields": [{"name": "id", "type": "string"}]}).to_string();
+    let (status, registered) = register(
+        &server,
+        "legacy-value",
+        json!({"schema": schema, "metadata": {"properties": {"herald.deprecated": "sunset=2020-01-01;replacement=modern"}}}),
+    );
+    assert_eq!(status, 200, "{registered}");
+    let id = registered["id"].as_i64().unwrap();
+    let request = json!({"value_schema_id": id, "records": [{"value": {"id": "a"}}]});
+    let (status, answer) = produce(&server, "legacy", AVRO_V2, request.clone());
+    assert_eq!(status, 200, "warn by default: {answer}");
+    let (status, _) = server.call("PATCH", "/topics/legacy", Some(&json!({"sunset_produce": "refuse"})));
+    assert_eq!(status, 200);
+    let (status, answer) = produce(&server, "legacy", AVRO_V2, request);
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer.to_string().contains("subject 'legacy-value' is past its sunset"),
+        "{answer}"
+    );
+    assert!(answer.to_string().contains("use modern instead"), "{answer}");
+}
