@@ -19,6 +19,7 @@
 //! `schema`, `compat` and `validate` are pure: plain data and functions, no I/O.
 
 pub mod broker;
+pub mod calendar;
 pub mod cli;
 pub mod compat;
 pub mod config;

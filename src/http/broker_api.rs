@@ -757,10 +757,8 @@ async fn produce_to(state: AppState, name: String, partition: Option<u32>, heade
         },
     )?;
     // A subject past its sunset, under `sunset_produce = warn`: accepted, and said so.
-    if let Ok(value) = HeaderValue::from_str(&warnings.join("; ")) {
-        if !warnings.is_empty() {
-            answer.headers_mut().insert("herald-deprecated", value);
-        }
+    if let (false, Ok(value)) = (warnings.is_empty(), HeaderValue::from_str(&warnings.join("; "))) {
+        answer.headers_mut().insert("herald-deprecated", value);
     }
     Ok(answer)
 }

@@ -36,18 +36,14 @@ pub struct Date {
 }
 
 impl Date {
-    /// The date `days` days after 1970-01-01 (Howard Hinnant's civil-from-days).
+    /// The date `days` days after 1970-01-01.
     pub fn from_unix_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
+        let (year, month, day) = crate::calendar::civil_from_days(days);
+        Date {
+            year: year as i32,
+            month: u32::from(month),
+            day: u32::from(day),
+        }
     }
 
     /// Today, by the system clock (UTC).
@@ -76,14 +72,10 @@ impl FromStr for Date {
             m.parse().map_err(|_| bad())?,
             d.parse().map_err(|_| bad())?,
         );
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days_in_month = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return Err(bad()),
-        };
+        if !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        let days_in_month = u32::from(crate::calendar::days_in_month(i64::from(year), month as u8));
         if day == 0 || day > days_in_month {
             return Err(format!(
                 "{text:?} is not a date: {year}-{month:02} has {days_in_month} days"
