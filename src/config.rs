@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// [default: false]
     #[arg(long, env = "HERALD_VALIDATE_AVRO_DEFAULTS", num_args = 0..=1, default_missing_value = "true")]
     pub validate_avro_defaults: Option<bool>,
+    /// How many days back a consumer group's reading of a subject's topics counts for the
+    /// READER_AWARE compatibility policy: every group seen within it must have declared a
+    /// contract before the policy accepts a change the level refuses [default: 7]
+    #[arg(long, env = "HERALD_READER_ACTIVITY_DAYS")]
+    pub reader_activity_days: Option<u32>,
     /// Which Confluent Schema Registry release the API's answers look like: `7` (AVRO
     /// schemas without `schemaType`, `{"id":N}` for a registration, 409/409 for an
     /// incompatible schema) or `8` (`schemaType` always, the whole schema for a
@@ -150,6 +155,7 @@ struct FileSettings {
     max_schema_bytes: Option<usize>,
     default_compatibility: Option<String>,
     validate_avro_defaults: Option<bool>,
+    reader_activity_days: Option<u32>,
     api_profile: Option<FileProfile>,
     log: Option<String>,
     public_url: Option<String>,
@@ -190,6 +196,8 @@ pub struct Settings {
     pub default_compatibility: CompatibilityLevel,
     /// `RegistrySettings::validate_avro_defaults`.
     pub validate_avro_defaults: bool,
+    /// `RegistrySettings::reader_activity_window`, in days (at least 1).
+    pub reader_activity_days: u32,
     /// `http::ApiProfile`: which Confluent release the answers look like.
     pub api_profile: ApiProfile,
     pub log: String,
@@ -358,6 +366,11 @@ impl Settings {
                 .validate_avro_defaults
                 .or(file.validate_avro_defaults)
                 .unwrap_or(false),
+            reader_activity_days: args
+                .reader_activity_days
+                .or(file.reader_activity_days)
+                .unwrap_or(7)
+                .max(1),
             api_profile,
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             security: file.security,

@@ -21,7 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -145,12 +145,24 @@ struct Member {
 struct Committed {
     offset: i64,
     metadata: Option<String>,
+    /// When it was committed (Unix milliseconds); `None` in files written before commits
+    /// carried it, which therefore count as recent: which groups read a topic lately is
+    /// what the reader-aware compatibility policy asks, and it must not miss one.
+    at: Option<u64>,
 }
 
 impl Committed {
-    fn plain(offset: i64) -> Committed {
-        Committed { offset, metadata: None }
+    fn new(offset: i64, metadata: Option<String>) -> Committed {
+        Committed {
+            offset,
+            metadata,
+            at: Some(unix_millis(SystemTime::now())),
+        }
     }
+}
+
+fn unix_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 #[derive(Default)]
@@ -178,6 +190,9 @@ struct StoredOffset {
     offset: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metadata: Option<String>,
+    /// Unix milliseconds; absent from files written before commits carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    committed_at: Option<u64>,
 }
 
 /// Asks the broker about partitions without this module depending on it.
@@ -502,7 +517,11 @@ impl Groups {
             None => m.positions.iter().map(|(tp, p)| (tp.clone(), *p)).collect(),
         };
         let mut committed = entry.committed.clone();
-        committed.extend(offsets.into_iter().map(|(tp, offset)| (tp, Committed::plain(offset))));
+        committed.extend(
+            offsets
+                .into_iter()
+                .map(|(tp, offset)| (tp, Committed::new(offset, None))),
+        );
         self.save(group, &committed)?;
         entry.committed = committed;
         Ok(())
@@ -529,7 +548,7 @@ impl Groups {
         committed.extend(
             offsets
                 .into_iter()
-                .map(|(tp, offset, metadata)| (tp, Committed { offset, metadata })),
+                .map(|(tp, offset, metadata)| (tp, Committed::new(offset, metadata))),
         );
         let saved = self.save(group, &committed);
         if saved.is_ok() {
@@ -675,6 +694,25 @@ impl Groups {
         })
     }
 
+    /// The groups that read any of `topics` within `window` of now: a commit there in that
+    /// time (or one from before commits carried their time), or a member subscribed to one
+    /// now. Sorted.
+    pub fn readers_of(&self, topics: &[String], window: Duration) -> Vec<String> {
+        let since = unix_millis(SystemTime::now().checked_sub(window).unwrap_or(UNIX_EPOCH));
+        let groups = self.lock();
+        groups
+            .iter()
+            .filter(|(_, g)| {
+                let committed = g
+                    .committed
+                    .iter()
+                    .any(|((topic, _), c)| topics.contains(topic) && c.at.is_none_or(|at| at >= since));
+                committed || g.members.values().any(|m| m.topics.iter().any(|t| topics.contains(t)))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     pub fn list(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
     }
@@ -781,6 +819,7 @@ impl Groups {
                     partition: *partition,
                     offset: c.offset,
                     metadata: c.metadata.clone(),
+                    committed_at: c.at,
                 })
                 .collect(),
         };
@@ -803,6 +842,7 @@ fn load_offsets(path: &Path) -> Result<BTreeMap<TopicPartition, Committed>, Stri
             let committed = Committed {
                 offset: o.offset,
                 metadata: o.metadata,
+                at: o.committed_at,
             };
             ((o.topic, o.partition), committed)
         })

@@ -86,6 +86,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
             default_compatibility: settings.default_compatibility,
             max_schema_bytes: settings.max_schema_bytes,
             validate_avro_defaults: settings.validate_avro_defaults,
+            reader_activity_window: std::time::Duration::from_secs(u64::from(settings.reader_activity_days) * 86_400),
         },
     );
     let broker = {

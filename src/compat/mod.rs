@@ -18,6 +18,7 @@ mod explain;
 pub mod json;
 mod level;
 pub mod protobuf;
+pub mod readers;
 #[cfg(test)]
 mod tests;
 pub mod wire_json;

@@ -28,6 +28,7 @@
 //! Every outcome is counted per subject and rule ([`Gate::rule_counts`]).
 
 pub mod dead_letter;
+pub mod readers;
 pub mod subject;
 
 use std::collections::HashMap;

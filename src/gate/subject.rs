@@ -22,6 +22,21 @@ pub fn configured(topic: &TopicConfig, part: Part) -> &str {
     }
 }
 
+/// Whether records `topic` takes may be governed by `subject`: its configured subject under
+/// TopicNameStrategy, `<topic>-…` under TopicRecordNameStrategy, and any subject under
+/// RecordNameStrategy (a record's name can be anything).
+pub fn may_govern(topic: &TopicConfig, subject: &str) -> bool {
+    [Part::Key, Part::Value]
+        .into_iter()
+        .any(|part| match strategy(topic, part) {
+            SubjectStrategy::Topic => configured(topic, part) == subject,
+            SubjectStrategy::TopicRecord => subject
+                .strip_prefix(topic.name.as_str())
+                .is_some_and(|rest| rest.starts_with('-')),
+            SubjectStrategy::Record => true,
+        })
+}
+
 /// The fully qualified name of the record `schema` describes, as Confluent's serializers
 /// read it for the record strategies: an Avro schema's top-level named type (record, enum,
 /// fixed), a JSON Schema's top-level `title`. A schema without one names no record: the

@@ -68,6 +68,11 @@ pub fn requirement(method: &Method, route: &str, param: impl Fn(&str) -> Option<
         // Joining, reading and committing as a group; the topics subscribed to are checked
         // by the handlers.
         r if r.starts_with("/consumers/{group}") => needs(Consume, group()),
+        // Declaring what a group reads speaks for the group (and reads the subject, which
+        // the handler checks); seeing its contracts is describing it.
+        "/herald/v1/consumers/{group}/contracts/{subject}" if !reading => needs(Consume, group()),
+        r if r.starts_with("/herald/v1/consumers/{group}") => needs(Describe, group()),
+        "/herald/v1/contracts" => Requirement::Principal,
         "/consumer-groups" => Requirement::Principal,
         "/consumer-groups/{group}" => needs(Describe, group()),
         "/metrics" => needs(Describe, Resource::cluster()),
@@ -85,6 +90,10 @@ pub fn audited(method: &Method, route: &str, requirement: &Requirement) -> bool 
     use Operation::*;
     if matches!(*method, Method::GET | Method::HEAD) {
         return false;
+    }
+    // Declaring or withdrawing a consumer contract changes what registration accepts.
+    if route.starts_with("/herald/v1/consumers/") {
+        return true;
     }
     if route.starts_with("/consumers/") {
         return route.contains("/positions");

@@ -26,7 +26,7 @@ use crate::security::{Operation, Resource, ResourceKind};
 
 type Reply = Result<Response, ApiError>;
 
-fn reply<T: serde::Serialize>(value: &T) -> Reply {
+pub(super) fn reply<T: serde::Serialize>(value: &T) -> Reply {
     Ok(json_body(to_json(value)?).into_response())
 }
 

@@ -75,6 +75,9 @@ impl From<RegistryError> for ApiError {
             // A schema too complex to judge is unusable as sent: 42201, as an invalid one.
             TooComplex(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             ContextNotEmpty(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42211),
+            // Herald's own: consumer contracts are not part of Confluent's API.
+            InvalidContract(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42212),
+            ContractNotFound { .. } => (StatusCode::NOT_FOUND, 40410),
             Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         };
         if status.is_server_error() {

@@ -11,6 +11,7 @@ mod broker_api;
 pub use broker_api::produce_body_records;
 mod consumer_api;
 mod contexts;
+mod contracts_api;
 mod docs_ui;
 mod encoding;
 pub mod error;
@@ -112,6 +113,7 @@ impl AppState {
     }
 
     pub fn with_broker(registry: Registry, broker: Arc<Broker>) -> AppState {
+        registry.set_group_activity(Arc::new(crate::gate::readers::BrokerActivity(broker.clone())));
         AppState(Arc::new(Shared {
             docs: crate::docs::Docs::new(registry.clone(), Some(broker.clone())),
             gate: Arc::new(crate::gate::Gate::new(registry.clone())),
@@ -281,6 +283,14 @@ fn router(state: AppState) -> Router {
         .route("/contexts/{context}", delete(api::delete_context))
         // Valid context prefixes were rewritten away before routing (`normalize_path`).
         .route("/contexts/{context}/{*rest}", any(api::invalid_context_path))
+        .route("/herald/v1/contracts", get(contracts_api::list))
+        .route("/herald/v1/consumers/{group}/contracts", get(contracts_api::of_group))
+        .route(
+            "/herald/v1/consumers/{group}/contracts/{subject}",
+            get(contracts_api::show)
+                .put(contracts_api::put)
+                .delete(contracts_api::delete),
+        )
         .route("/v1/metadata/id", get(api::cluster_id))
         .route("/v1/metadata/version", get(api::server_version));
     let broker_api = Router::new()

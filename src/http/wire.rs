@@ -322,6 +322,9 @@ pub struct ConfigBody {
     /// Herald's: `CONFLUENT` or `WIRE_JSON` for Protobuf subjects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protobuf_rules: Option<String>,
+    /// Herald's: `DEFAULT` or `READER_AWARE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_policy: Option<String>,
 }
 
 impl ConfigBody {
@@ -340,8 +343,16 @@ impl ConfigBody {
                     .map_err(|why: String| ApiError::unprocessable(42203, why))?,
             ),
         };
+        let compatibility_policy = match self.compatibility_policy.as_deref() {
+            None => None,
+            Some(name) => Some(
+                name.parse()
+                    .map_err(|why: String| ApiError::unprocessable(42203, why))?,
+            ),
+        };
         Ok(Config {
             protobuf_rules,
+            compatibility_policy,
             alias: self.alias.clone(),
             normalize: self.normalize,
             validate_fields: self.validate_fields,
@@ -379,6 +390,8 @@ pub struct ConfigView<'a> {
     pub override_rule_set: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protobuf_rules: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibility_policy: Option<&'static str>,
 }
 
 impl<'a> From<&'a Config> for ConfigView<'a> {
@@ -394,6 +407,7 @@ impl<'a> From<&'a Config> for ConfigView<'a> {
             default_rule_set: c.default_rule_set.as_ref(),
             override_rule_set: c.override_rule_set.as_ref(),
             protobuf_rules: c.protobuf_rules.map(|r| r.as_str()),
+            compatibility_policy: c.compatibility_policy.map(|p| p.as_str()),
         }
     }
 }
@@ -407,4 +421,81 @@ pub struct ModeBody {
 pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value)
         .map_err(|e| ApiError::plain(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal Server Error: {e}")))
+}
+
+/// `PUT /herald/v1/consumers/{group}/contracts/{subject}`: what a consumer group reads of a
+/// subject, as a field list or a reader schema. Unknown fields are refused, so a misspelt
+/// one is not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContractBody {
+    /// A version number or `latest` (the default).
+    #[serde(default)]
+    pub version: Option<Value>,
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub schema_type: Option<String>,
+}
+
+impl ContractBody {
+    pub fn to_request(&self) -> Result<crate::registry::readers::ContractRequest, ApiError> {
+        use crate::registry::RegistryError;
+        let version = match &self.version {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.parse()?),
+            Some(Value::Number(n)) => Some(n.to_string().parse()?),
+            Some(other) => return Err(RegistryError::InvalidVersion(other.to_string()).into()),
+        };
+        let schema_type = match &self.schema_type {
+            None => None,
+            Some(name) => Some(name.parse().map_err(|_| {
+                RegistryError::InvalidContract(format!("schemaType {name:?} is not AVRO, JSON or PROTOBUF"))
+            })?),
+        };
+        Ok(crate::registry::readers::ContractRequest {
+            version,
+            fields: self.fields.clone(),
+            schema: self.schema.clone(),
+            schema_type,
+        })
+    }
+}
+
+/// A declared consumer contract, as the API answers it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractView<'a> {
+    pub group: &'a str,
+    pub subject: &'a str,
+    pub version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<&'a str>,
+    /// Unix milliseconds of the declaration.
+    pub updated_at: i64,
+}
+
+impl<'a> From<&'a crate::registry::readers::Contract> for ContractView<'a> {
+    fn from(c: &'a crate::registry::readers::Contract) -> Self {
+        use crate::registry::readers::ContractReads;
+        let (fields, schema_type, schema) = match &c.reads {
+            ContractReads::Fields(fields) => (Some(fields.as_slice()), None, None),
+            ContractReads::Schema { schema_type, schema } => (None, Some(schema_type.as_str()), Some(schema.as_str())),
+        };
+        ContractView {
+            group: &c.group,
+            subject: &c.subject,
+            version: c.version,
+            fields,
+            schema_type,
+            schema,
+            updated_at: c.updated_at,
+        }
+    }
 }

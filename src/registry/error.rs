@@ -44,6 +44,13 @@ pub enum RegistryError {
     TooComplex(String),
     /// `DELETE /contexts/{c}` of a context that still has subjects.
     ContextNotEmpty(String),
+    /// A consumer contract that cannot be declared as given: the message names the field.
+    InvalidContract(String),
+    /// No contract of this group on this subject.
+    ContractNotFound {
+        group: String,
+        subject: String,
+    },
     Store(StoreError),
 }
 
@@ -84,12 +91,17 @@ impl fmt::Display for RegistryError {
                 subject,
                 messages,
                 explained,
-            } => write!(
-                f,
-                "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]; explained: [{}]",
-                messages.join(", "),
-                explained.join("; ")
-            ),
+            } => {
+                write!(
+                    f,
+                    "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]",
+                    messages.join(", ")
+                )?;
+                if !explained.is_empty() {
+                    write!(f, "; explained: [{}]", explained.join("; "))?;
+                }
+                Ok(())
+            }
             InvalidSchema(detail) => f.write_str(detail),
             InvalidVersion(v) => write!(
                 f,
@@ -113,6 +125,10 @@ impl fmt::Display for RegistryError {
             InvalidRuleSet(detail) => f.write_str(detail),
             TooComplex(detail) => write!(f, "Compatibility could not be judged: {detail}"),
             ContextNotEmpty(context) => write!(f, "The specified context '{context}' is not empty."),
+            InvalidContract(detail) => write!(f, "Invalid consumer contract: {detail}"),
+            ContractNotFound { group, subject } => {
+                write!(f, "Consumer group '{group}' has declared no contract on subject '{subject}'.")
+            }
             Store(err) => write!(f, "Error in the backend data store: {err}"),
         }
     }

@@ -14,6 +14,7 @@ mod content;
 pub mod context;
 mod error;
 mod model;
+pub mod readers;
 mod rules;
 mod settings;
 mod write;
@@ -25,8 +26,8 @@ use serde_json::Value;
 pub use context::{Context, QualifiedSubject, SubjectFilter};
 pub use error::RegistryError;
 pub use model::{
-    schema_id_in_range, subject_name, Config, Mode, Registered, SchemaReference, SchemaRequest, StoredSchema,
-    SubjectSchema, VersionSpec, MAX_ID,
+    schema_id_in_range, subject_name, CompatibilityPolicy, Config, Mode, Registered, SchemaReference, SchemaRequest,
+    StoredSchema, SubjectSchema, VersionSpec, MAX_ID,
 };
 pub use settings::CompatibilityLevels;
 
@@ -49,6 +50,9 @@ pub struct RegistrySettings {
     /// register as Confluent's registry takes them; stored and imported schemas are never
     /// checked.
     pub validate_avro_defaults: bool,
+    /// How far back a consumer group's reading counts, for the reader-aware policy: a group
+    /// seen on a subject's topics within this window must have declared a contract.
+    pub reader_activity_window: std::time::Duration,
 }
 
 impl Default for RegistrySettings {
@@ -57,6 +61,7 @@ impl Default for RegistrySettings {
             default_compatibility: CompatibilityLevel::Backward,
             max_schema_bytes: 1024 * 1024,
             validate_avro_defaults: false,
+            reader_activity_window: std::time::Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -103,6 +108,7 @@ impl Registry {
                 settings,
                 parsed: content::ParsedCache::default(),
                 cache,
+                activity: OnceLock::new(),
                 _stop_listener: stop_listener,
             }),
             writer: Arc::new(OnceLock::new()),
@@ -117,6 +123,9 @@ pub struct Core {
     settings: RegistrySettings,
     parsed: content::ParsedCache,
     cache: Arc<cache::ReadCache>,
+    /// Which consumer groups read which subjects, for the reader-aware policy: set by the
+    /// broker running beside the registry.
+    activity: OnceLock<Arc<dyn readers::GroupActivity>>,
     /// Dropped with the registry, which ends its cache listener (PostgreSQL).
     _stop_listener: Option<oneshot::Sender<()>>,
 }
@@ -689,6 +698,14 @@ impl Core {
         let findings = self
             .incompatibilities(reader.conn(), &against, &parsed, level, options)
             .await?;
+        // What registration would also refuse (or, READER_AWARE, accept) for declared
+        // readers; a check against an older version is about that version alone.
+        let findings = if matches!(version, None | Some(VersionSpec::Latest)) {
+            let readers = self.declared_readers(reader.conn(), &subject).await?;
+            self.judge_readers(&subject, &config, findings, &readers, &parsed.schema, options)?
+        } else {
+            findings
+        };
         Ok(CompatibilityVerdict {
             is_compatible: findings.is_empty(),
             messages: findings.into_messages(),
@@ -775,6 +792,7 @@ fn judge(
     Ok(Findings {
         confluent: report.confluent_messages(&history),
         explained: report.incompatibilities.iter().map(explain).collect(),
+        fields: report.incompatibilities.iter().map(|i| i.field.clone()).collect(),
     })
 }
 
@@ -784,6 +802,8 @@ fn judge(
 pub(crate) struct Findings {
     pub(crate) confluent: Vec<String>,
     pub(crate) explained: Vec<String>,
+    /// The field of each finding (`None`: the whole schema), for the reader-aware policy.
+    pub(crate) fields: Vec<Option<String>>,
 }
 
 impl Findings {

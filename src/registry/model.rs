@@ -203,6 +203,46 @@ pub struct Config {
     /// Herald's: the rules Protobuf changes are judged by (CONFLUENT unless set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protobuf_rules: Option<crate::compat::ProtobufRules>,
+    /// Herald's: whether declared consumer contracts may let through a change the level
+    /// refuses (DEFAULT unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_policy: Option<CompatibilityPolicy>,
+}
+
+/// How a subject's level and its declared readers combine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CompatibilityPolicy {
+    /// The level decides, as in Confluent's registry; declared readers can only refuse more.
+    #[default]
+    Default,
+    /// A change the level refuses is accepted when none of the refused findings touches a
+    /// field a declared reader reads, and every consumer group seen on the subject's topics
+    /// recently has declared a contract.
+    ReaderAware,
+}
+
+impl CompatibilityPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompatibilityPolicy::Default => "DEFAULT",
+            CompatibilityPolicy::ReaderAware => "READER_AWARE",
+        }
+    }
+}
+
+impl std::str::FromStr for CompatibilityPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().replace('-', "_").as_str() {
+            "DEFAULT" => Ok(CompatibilityPolicy::Default),
+            "READER_AWARE" => Ok(CompatibilityPolicy::ReaderAware),
+            _ => Err(format!(
+                "unknown compatibility policy {s:?}: expected DEFAULT or READER_AWARE"
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -222,6 +262,7 @@ impl Config {
             default_rule_set: pick(&self.default_rule_set, &base.default_rule_set),
             override_rule_set: pick(&self.override_rule_set, &base.override_rule_set),
             protobuf_rules: pick(&self.protobuf_rules, &base.protobuf_rules),
+            compatibility_policy: pick(&self.compatibility_policy, &base.compatibility_policy),
         }
     }
 }

@@ -318,6 +318,9 @@ impl Core {
                 ..crate::compat::CheckOptions::default()
             };
             let findings = self.incompatibilities(conn, &compared, parsed, level, options).await?;
+            // Declared readers, at every level (NONE too): a group said it reads these fields.
+            let readers = self.declared_readers(conn, &subject).await?;
+            let findings = self.judge_readers(&subject, &config, findings, &readers, &parsed.schema, options)?;
             if !findings.is_empty() {
                 return Err(RegistryError::Incompatible {
                     subject,

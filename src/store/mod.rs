@@ -67,6 +67,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "schema_sources",
         include_str!("../../migrations/sqlite/0003_schema_sources.sql"),
     ),
+    (
+        4,
+        "consumer_contracts",
+        include_str!("../../migrations/sqlite/0004_consumer_contracts.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -88,6 +93,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "schema_sources",
         include_str!("../../migrations/postgres/0004_schema_sources.sql"),
+    ),
+    (
+        5,
+        "consumer_contracts",
+        include_str!("../../migrations/postgres/0005_consumer_contracts.sql"),
     ),
 ];
 

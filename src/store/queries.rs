@@ -557,3 +557,78 @@ pub async fn context_has_versions(conn: &mut AnyConnection, context: &str) -> Re
         .await?;
     Ok(row.is_some())
 }
+
+/// A consumer group's declared contract on a subject (`migrations/*/…_consumer_contracts.sql`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractRow {
+    pub group: String,
+    pub subject: String,
+    pub body: String,
+    /// Unix milliseconds of the last declaration.
+    pub updated_at: i64,
+}
+
+fn contract_row(row: &sqlx::any::AnyRow) -> Result<ContractRow, sqlx::Error> {
+    Ok(ContractRow {
+        group: row.try_get(0)?,
+        subject: row.try_get(1)?,
+        body: row.try_get(2)?,
+        updated_at: row.try_get(3)?,
+    })
+}
+
+pub async fn put_contract(conn: &mut AnyConnection, contract: &ContractRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO consumer_contracts (consumer_group, subject, body, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (consumer_group, subject) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+    )
+    .bind(&contract.group)
+    .bind(&contract.subject)
+    .bind(&contract.body)
+    .bind(contract.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether there was a contract to delete.
+pub async fn delete_contract(conn: &mut AnyConnection, group: &str, subject: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM consumer_contracts WHERE consumer_group = $1 AND subject = $2")
+        .bind(group)
+        .bind(subject)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The contracts declared on `subject`, by group.
+pub async fn contracts_of_subject(conn: &mut AnyConnection, subject: &str) -> Result<Vec<ContractRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT consumer_group, subject, body, updated_at FROM consumer_contracts WHERE subject = $1 ORDER BY consumer_group",
+    )
+    .bind(subject)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(contract_row).collect::<Result<_, _>>()?)
+}
+
+/// The contracts `group` declared, by subject.
+pub async fn contracts_of_group(conn: &mut AnyConnection, group: &str) -> Result<Vec<ContractRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT consumer_group, subject, body, updated_at FROM consumer_contracts WHERE consumer_group = $1 ORDER BY subject",
+    )
+    .bind(group)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(contract_row).collect::<Result<_, _>>()?)
+}
+
+/// Every declared contract, by group and subject.
+pub async fn all_contracts(conn: &mut AnyConnection) -> Result<Vec<ContractRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT consumer_group, subject, body, updated_at FROM consumer_contracts ORDER BY consumer_group, subject",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(contract_row).collect::<Result<_, _>>()?)
+}

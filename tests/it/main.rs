@@ -22,6 +22,7 @@ mod kafka_clients; // real Kafka clients (kcat, confluent-kafka, kafka-python, J
 mod limits; // values in range, read budgets, consumer caps and expiry
 mod live_tail; // GET /topics/{t}/live (Server-Sent Events) with curl and herald tail: decoding, resumption, shutdown
 mod python_client; // confluent-kafka's Python SchemaRegistryClient against herald serve
+mod reader_contracts; // consumer-declared contracts: readers that refuse changes at any level, READER_AWARE
 mod registry_api; // the REST API through the router, on SQLite and PostgreSQL
 mod registry_coherence; // two instances on one PostgreSQL database: each reads the other's writes within 100 ms
 mod registry_confluent; // Confluent's error texts and leniency: defaults, Accept, UTF-16/32, empty schemas
