@@ -10,11 +10,13 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::client::Client;
+use super::consumers::{self, Declared};
 use super::findings::{render, Finding, Report, ReportFormat, Severity};
 use super::repo::{
     join, locate, resolve_references, Contents, RepoConfig, ResolvedReference, Role, RuleSetting, TopicSettings, Tree,
 };
 use super::{CliError, Outcome};
+use crate::compat::readers::{self, Reads};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
 use crate::schema::deprecation::{self, Date};
 use crate::schema::field_path;
@@ -132,6 +134,7 @@ fn check(
         ..Report::default()
     };
     let shown = |relative: &str| join(dir, Path::new(relative)).display().to_string();
+    let consumers = consumers::from_tree(current, config)?;
     for topic in current.topics() {
         let settings = TopicSettings::read(current, &topic)?;
         for role in [Role::Value, Role::Key] {
@@ -246,6 +249,21 @@ fn check(
                 });
             }
 
+            // Declared readers (the repository's consumers/*.toml, and the registry's
+            // contracts when checking against one): registration refuses a change that breaks
+            // one at every level.
+            let mut declared: Vec<Declared> = consumers.iter().filter(|d| d.subject == subject).cloned().collect();
+            if let Baseline::Registry(client) = baseline {
+                for held in consumers::from_registry(client, &subject)? {
+                    if !declared.iter().any(|d| d.group == held.group) {
+                        declared.push(held);
+                    }
+                }
+            }
+            for found in reader_findings(&declared, &previous, &schema, &subject)? {
+                report.findings.push(found.into_finding(&finding));
+            }
+
             // Deprecations: the metadata topic.toml gives must read, and a deprecated field
             // stays until its sunset.
             let metadata = match role {
@@ -334,6 +352,98 @@ fn check(
         }
     }
     Ok(report)
+}
+
+/// A finding about a declared reader: on the schema file, or (`contract_file`) on the
+/// consumers file that declares it.
+struct ReaderFinding {
+    rule: &'static str,
+    field: Option<String>,
+    message: String,
+    hint: String,
+    contract_file: Option<String>,
+}
+
+impl ReaderFinding {
+    fn into_finding(
+        self,
+        make: &impl Fn(Severity, &str, Option<usize>, Option<String>, String, Option<String>) -> Finding,
+    ) -> Finding {
+        let made = make(Severity::Error, self.rule, None, None, self.message, Some(self.hint));
+        Finding {
+            field: self.field,
+            file: self.contract_file.unwrap_or(made.file.clone()),
+            ..made
+        }
+    }
+}
+
+/// What `schema` does to the `declared` readers of `subject`, judged against the latest of
+/// `previous` (the version they read today). Fields a contract names that neither that
+/// version nor the new schema has are the contract's mistake, reported on its file.
+fn reader_findings(
+    declared: &[Declared],
+    previous: &[Schema],
+    schema: &Schema,
+    subject: &str,
+) -> Result<Vec<ReaderFinding>, CliError> {
+    let mut found = Vec::new();
+    for contract in declared {
+        let reads = match contract.reads() {
+            Ok(reads) => reads,
+            Err(why) => {
+                found.push(ReaderFinding {
+                    rule: "CONTRACT_INVALID",
+                    field: None,
+                    message: why,
+                    hint: "Fix the reader schema the consumers file names.".to_string(),
+                    contract_file: Some(contract.source.clone()),
+                });
+                continue;
+            }
+        };
+        if let Reads::Fields(fields) = &reads {
+            let known: Vec<String> = previous
+                .last()
+                .map(readers::field_paths)
+                .unwrap_or_default()
+                .into_iter()
+                .chain(readers::field_paths(schema))
+                .collect();
+            for unknown in fields.iter().filter(|f| !known.contains(f)) {
+                found.push(ReaderFinding {
+                    rule: "CONTRACT_INVALID",
+                    field: Some(unknown.clone()),
+                    message: format!(
+                        "consumer group '{}' declares it reads field '{unknown}' of {subject}, which has no such field",
+                        contract.group
+                    ),
+                    hint: "Name fields by their dotted path from the top of the record (customer.email, lines[].sku)."
+                        .to_string(),
+                    contract_file: Some(contract.source.clone()),
+                });
+            }
+        }
+        let Some(written_against) = previous.last() else {
+            continue;
+        };
+        let reader = readers::Reader {
+            group: &contract.group,
+            version: previous.len() as u32,
+            written_against,
+            reads: &reads,
+        };
+        let breaks = readers::breaks(&reader, schema, compat::CheckOptions::default())
+            .map_err(|e| CliError(format!("{subject}: {e}")))?;
+        found.extend(breaks.into_iter().map(|b| ReaderFinding {
+            rule: b.rule,
+            field: b.field,
+            message: format!("{} (declared in {})", b.message, contract.source),
+            hint: b.hint,
+            contract_file: None,
+        }));
+    }
+    Ok(found)
 }
 
 /// The previous versions in a baseline tree: `history/` oldest first, then the schema file

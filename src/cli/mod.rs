@@ -8,6 +8,7 @@ mod broker;
 mod check;
 mod client;
 mod compat;
+mod consumers;
 mod docs;
 mod files;
 mod findings;

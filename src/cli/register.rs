@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::check::{as_references, encode_segment, not_a_registry, registration_body, registry_history};
 use super::client::Client;
+use super::consumers::{self, Declared};
 use super::repo::{join, locate, resolve_references, Contents, ResolvedReference, Role, TopicSettings, Tree};
 use super::{CliError, Outcome, OutputFormat};
 use crate::compat::{self, CompatibilityLevel, PreviousVersion};
@@ -93,6 +94,17 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
     let client = Client::new(&server)?;
     let tree = Tree::from_dir(dir)?;
     let work = work_in_order(&tree, config)?;
+    let declared = consumers::from_tree(&tree, config)?;
+    // Contracts first, so that a change that stops reading a field and the schema change
+    // that removes it land together; one naming what is not registered yet waits.
+    let mut contract_rows = Vec::new();
+    let mut waiting_contracts = Vec::new();
+    for contract in &declared {
+        match declare(&client, contract, args.dry_run)? {
+            Declaration::Waits(_) => waiting_contracts.push(contract),
+            Declaration::Done(row) => contract_rows.push(row),
+        }
+    }
     // Versions the registry holds for this run's subjects, for references to name.
     let mut versions: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let progress = std::io::stderr().is_terminal() && args.format == OutputFormat::Human;
@@ -255,6 +267,20 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
     if progress {
         eprint!("\r\u{1b}[K");
     }
+    for contract in waiting_contracts {
+        match declare(&client, contract, args.dry_run)? {
+            Declaration::Done(row) => contract_rows.push(row),
+            Declaration::Waits(why) => contract_rows.push(Row {
+                subject: contract.subject.clone(),
+                file: contract.source.clone(),
+                outcome: "refused",
+                version: None,
+                id: None,
+                detail: format!("consumer group {}: {why}", contract.group),
+            }),
+        }
+    }
+    rows.extend(contract_rows);
     match args.format {
         OutputFormat::Human => print!("{}", table(&rows, args.dry_run)),
         OutputFormat::Json => println!(
@@ -274,6 +300,68 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         .iter()
         .any(|r| matches!(r.outcome, "refused" | "would be refused" | "invalid"));
     Ok(if refused { Outcome::Violations } else { Outcome::Clean })
+}
+
+/// What declaring a consumer contract came to.
+enum Declaration {
+    Done(Row),
+    /// It names a subject or field the registry does not have yet (why): after the schemas.
+    Waits(String),
+}
+
+fn contract_path(contract: &Declared) -> String {
+    format!(
+        "/herald/v1/consumers/{}/contracts/{}",
+        encode_segment(&contract.group),
+        encode_segment(&contract.subject)
+    )
+}
+
+/// Declares `contract` (reports it unchanged when the registry holds the same one).
+fn declare(client: &Client, contract: &Declared, dry_run: bool) -> Result<Declaration, CliError> {
+    let path = contract_path(contract);
+    let body = contract.body();
+    let row = |outcome: &'static str, version: Option<i64>, detail: String| Row {
+        subject: contract.subject.clone(),
+        file: contract.source.clone(),
+        outcome,
+        version,
+        id: None,
+        detail: format!(
+            "consumer group {}{}{detail}",
+            contract.group,
+            if detail.is_empty() { "" } else { ": " }
+        ),
+    };
+    let held = client.get(&path)?;
+    let same = held.status == 200
+        && ["fields", "schema"]
+            .iter()
+            .all(|key| held.body.get(*key) == body.get(*key));
+    if same {
+        return Ok(Declaration::Done(row(
+            "unchanged",
+            held.body["version"].as_i64(),
+            String::new(),
+        )));
+    }
+    if dry_run {
+        return Ok(Declaration::Done(row("would declare", None, String::new())));
+    }
+    let answer = client.put(&path, &body)?;
+    Ok(match (answer.status, answer.body["error_code"].as_i64()) {
+        (200, _) => Declaration::Done(row("declared", answer.body["version"].as_i64(), String::new())),
+        (404, Some(40401)) | (422, Some(42212)) => Declaration::Waits(answer.message()),
+        (404 | 422, _) => Declaration::Done(row("refused", None, answer.message())),
+        (status, _) => {
+            return Err(CliError(format!(
+                "the registry answered {status} declaring the contract of group {} on {}: {}",
+                contract.group,
+                contract.subject,
+                answer.message()
+            )))
+        }
+    })
 }
 
 /// One schema to register: a topic's value or key schema, or a `.proto` file one imports.
@@ -433,18 +521,26 @@ fn table(rows: &[Row], dry_run: bool) -> String {
     if dry_run {
         let _ = writeln!(
             out,
-            "dry run: {} would register, {} unchanged, {} would be refused",
+            "dry run: {} would register, {} unchanged, {} would be refused{}",
             count("would register"),
             count("unchanged"),
-            count("would be refused") + count("invalid")
+            count("would be refused") + count("invalid"),
+            match count("would declare") {
+                0 => String::new(),
+                n => format!(", {n} consumer contract(s) would be declared"),
+            }
         );
     } else {
         let _ = writeln!(
             out,
-            "{} registered, {} unchanged, {} refused",
+            "{} registered, {} unchanged, {} refused{}",
             count("registered"),
             count("unchanged"),
-            count("refused") + count("invalid")
+            count("refused") + count("invalid"),
+            match count("declared") {
+                0 => String::new(),
+                n => format!(", {n} consumer contract(s) declared"),
+            }
         );
     }
     out

@@ -276,7 +276,7 @@ impl Tree {
                     if depth < 2 {
                         stack.push((path.clone(), relative, depth + 1));
                     }
-                } else if depth >= 1 && is_contract_file(name) {
+                } else if depth >= 1 && is_contract_file(&relative) {
                     let text =
                         std::fs::read_to_string(&path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
                     files.insert(relative, text);
@@ -317,7 +317,7 @@ impl Tree {
             .filter(|p| {
                 let relative = &p[prefix.len().min(p.len())..];
                 let depth = relative.matches('/').count();
-                (1..=2).contains(&depth) && is_contract_file(relative.rsplit('/').next().unwrap_or_default())
+                (1..=2).contains(&depth) && is_contract_file(relative)
             })
             .collect();
         let mut child = Command::new("git")
@@ -403,6 +403,14 @@ impl Tree {
             })
     }
 
+    /// Every file whose path starts with `prefix`, by path.
+    pub fn starting_with<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.files
+            .range(prefix.to_string()..)
+            .take_while(move |(p, _)| p.starts_with(prefix))
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+    }
+
     /// Files in `topic/<sub>/`, in version order (`v2` before `v10`).
     pub fn under(&self, topic: &str, sub: &str) -> Vec<(&str, &str)> {
         let prefix = format!("{topic}/{sub}/");
@@ -429,8 +437,15 @@ fn natural_key(path: &str) -> (u64, String) {
     (digits.parse().unwrap_or(0), name.to_string())
 }
 
-fn is_contract_file(name: &str) -> bool {
-    name.ends_with(".avsc") || name.ends_with(".json") || name.ends_with(".proto") || name == "topic.toml"
+/// A file of the repository the commands read, by its path under the schema folder: schema
+/// files, `topic.toml`, and consumer contracts (`consumers/<group>.toml`).
+fn is_contract_file(relative: &str) -> bool {
+    let name = relative.rsplit('/').next().unwrap_or_default();
+    name.ends_with(".avsc")
+        || name.ends_with(".json")
+        || name.ends_with(".proto")
+        || name == "topic.toml"
+        || (relative.starts_with("consumers/") && name.ends_with(".toml"))
 }
 
 fn schema_file_role(name: &str) -> Option<Role> {

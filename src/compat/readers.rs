@@ -41,7 +41,7 @@ pub struct Reader<'a> {
 /// One way a new schema breaks a declared reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderBreak {
-    /// `READER_FIELD_REMOVED` or `READER_FIELD_UNREADABLE`.
+    /// `DECLARED_READER_FIELD_REMOVED` or `DECLARED_READER_FIELD_UNREADABLE`.
     pub rule: &'static str,
     pub group: String,
     /// The version the reader's contract is against.
@@ -144,7 +144,7 @@ pub fn breaks(reader: &Reader<'_>, new: &Schema, options: CheckOptions) -> Resul
     for path in &read {
         if !present.contains(path) {
             found.push(ReaderBreak {
-                rule: "READER_FIELD_REMOVED",
+                rule: "DECLARED_READER_FIELD_REMOVED",
                 group: group.to_string(),
                 version: reader.version,
                 field: Some(path.clone()),
@@ -181,7 +181,7 @@ pub fn breaks(reader: &Reader<'_>, new: &Schema, options: CheckOptions) -> Resul
             None => "reads this subject".to_string(),
         };
         found.push(ReaderBreak {
-            rule: "READER_FIELD_UNREADABLE",
+            rule: "DECLARED_READER_FIELD_UNREADABLE",
             group: group.to_string(),
             version: reader.version,
             field: finding.field.clone(),
@@ -245,7 +245,7 @@ mod tests {
         );
         let found = judge(&fields(&["id", "amount"]), &old, &new);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].rule, "READER_FIELD_REMOVED");
+        assert_eq!(found[0].rule, "DECLARED_READER_FIELD_REMOVED");
         assert_eq!(found[0].field.as_deref(), Some("amount"));
         assert!(found[0].message.contains("group 'fraud'"), "{}", found[0].message);
         assert!(found[0].message.contains("version 3"), "{}", found[0].message);
@@ -262,7 +262,7 @@ mod tests {
         );
         let by_field = judge(&fields(&["customer.age"]), &old, &new);
         assert_eq!(by_field.len(), 1, "{by_field:?}");
-        assert_eq!(by_field[0].rule, "READER_FIELD_UNREADABLE");
+        assert_eq!(by_field[0].rule, "DECLARED_READER_FIELD_UNREADABLE");
         assert_eq!(by_field[0].field.as_deref(), Some("customer.age"));
         assert_eq!(judge(&fields(&["customer"]), &old, &new).len(), 1);
         assert!(judge(&fields(&["customer.email", "amount"]), &old, &new).is_empty());
@@ -306,7 +306,7 @@ mod tests {
         let new = payment(r#"{"name":"amount","type":"int"}"#);
         let found = judge(&reader, &old, &new);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].rule, "READER_FIELD_REMOVED");
+        assert_eq!(found[0].rule, "DECLARED_READER_FIELD_REMOVED");
     }
 
     #[test]

@@ -1266,3 +1266,187 @@ fn protobuf_contracts_are_checked_with_imports_from_the_repository() {
         stderr(&missing)
     );
 }
+
+/// A one-topic repository on `main`: payments (level NONE, `note` deprecated until
+/// 2027-03-01) read by the fraud team, whose contract names amount and customer.email.
+fn repository_with_readers() -> PathBuf {
+    let repo = temp_dir("herald-ci-readers");
+    let schemas = repo.join("schemas");
+    std::fs::create_dir_all(schemas.join("payments")).unwrap();
+    std::fs::create_dir_all(schemas.join("consumers")).unwrap();
+    std::fs::write(schemas.join("payments/value.avsc"), payment_schema(true, true, "int")).unwrap();
+    std::fs::write(
+        schemas.join("payments/topic.toml"),
+        "compatibility = \"NONE\"\n\n[metadata.properties]\n\"herald.deprecated.note\" = \"since=2026-06-01;sunset=2027-03-01;replacement=memo;reason=free text\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        schemas.join("consumers/fraud.toml"),
+        "[[reads]]\ntopic = \"payments\"\nfields = [\"amount\", \"customer.email\"]\n",
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "payments"]);
+    repo
+}
+
+fn payment_schema(amount: bool, note: bool, age_type: &str) -> String {
+    let mut fields = vec![json!({"name": "id", "type": "string", "doc": "Payment id."})];
+    if amount {
+        fields.push(json!({"name": "amount", "type": "int", "doc": "Minor units."}));
+    }
+    if note {
+        fields.push(json!({"name": "note", "type": "string", "default": "", "doc": "Free text."}));
+    }
+    fields.push(
+        json!({"name": "customer", "doc": "Who paid.", "type": {"type": "record", "name": "Customer", "fields": [
+        {"name": "email", "type": "string", "doc": "Contact.", "confluent:tags": ["PII"]},
+        {"name": "age", "type": age_type, "doc": "Years."}]}}),
+    );
+    serde_json::to_string_pretty(
+        &json!({"type": "record", "name": "Payment", "namespace": "com.acme", "fields": fields}),
+    )
+    .unwrap()
+}
+
+fn herald_at(repo: &Path, today: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(repo)
+        .args(args)
+        .env_remove("HERALD_SERVER")
+        .env("HERALD_NOW", today)
+        .output()
+        .expect("run herald")
+}
+
+#[test]
+fn an_offline_check_judges_declared_readers_and_sunsets_by_a_fixed_clock() {
+    let repo = repository_with_readers();
+    let check = |today: &str| herald_at(&repo, today, &["check", "--against", "git:main"]);
+    let clean = check("2027-01-01");
+    assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+
+    // The pull request drops amount (fraud reads it) and note (deprecated until March), and
+    // makes age a string (nobody declared it): at NONE, only the first two break promises.
+    std::fs::write(
+        repo.join("schemas/payments/value.avsc"),
+        payment_schema(false, false, "string"),
+    )
+    .unwrap();
+    let before_sunset = check("2027-01-01");
+    assert_eq!(before_sunset.status.code(), Some(1), "{}", stderr(&before_sunset));
+    insta::assert_snapshot!("check_readers_before_sunset", stdout(&before_sunset));
+    let text = stdout(&before_sunset);
+    assert!(text.contains("error DECLARED_READER_FIELD_REMOVED"), "{text}");
+    assert!(text.contains("error DEPRECATED_FIELD_REMOVED_BEFORE_SUNSET"), "{text}");
+    assert!(!text.contains("'customer.age'"), "nobody declared age: {text}");
+
+    // After the sunset the note may go; amount still may not.
+    let after_sunset = stdout(&check("2027-04-01"));
+    assert!(
+        !after_sunset.contains("DEPRECATED_FIELD_REMOVED_BEFORE_SUNSET"),
+        "{after_sunset}"
+    );
+    assert!(after_sunset.contains("DECLARED_READER_FIELD_REMOVED"), "{after_sunset}");
+
+    // Once fraud stops reading amount (in the same pull request), the change passes.
+    let contract = repo.join("schemas/consumers/fraud.toml");
+    std::fs::write(
+        &contract,
+        "[[reads]]\ntopic = \"payments\"\nfields = [\"customer.email\"]\n",
+    )
+    .unwrap();
+    let passes = check("2027-04-01");
+    assert_eq!(passes.status.code(), Some(0), "{}", stdout(&passes));
+
+    // A contract naming a field the subject never had is the contract's mistake.
+    std::fs::write(
+        &contract,
+        "group = \"fraud-detection\"\n[[reads]]\ntopic = \"payments\"\nfields = [\"$.amuont\"]\n",
+    )
+    .unwrap();
+    let typo = stdout(&check("2027-04-01"));
+    assert!(
+        typo.contains("schemas/consumers/fraud.toml: error CONTRACT_INVALID")
+            && typo.contains("consumer group 'fraud-detection' declares it reads field 'amuont'"),
+        "{typo}"
+    );
+    // A consumers file that does not read stops the check, naming the file and the entry.
+    std::fs::write(&contract, "[[reads]]\ntopic = \"payments\"\n").unwrap();
+    let broken = check("2027-04-01");
+    assert_eq!(broken.status.code(), Some(2), "{}", stdout(&broken));
+    assert!(
+        stderr(&broken).contains("consumers/fraud.toml: reads[0]: give either fields or schema"),
+        "{}",
+        stderr(&broken)
+    );
+}
+
+#[test]
+fn register_declares_consumer_contracts_and_a_live_check_reads_the_registrys() {
+    let server = Server::start(&[]);
+    let url = format!("http://{}", server.address);
+    let repo = repository_with_readers();
+    let registered = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(
+        registered.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&registered),
+        stderr(&registered)
+    );
+    let table = stdout(&registered);
+    assert!(
+        table.contains("1 registered, 0 unchanged, 0 refused, 1 consumer contract(s) declared"),
+        "{table}"
+    );
+    let (status, contract) = crate::serve::http(
+        &server.address,
+        "GET",
+        "/herald/v1/consumers/fraud/contracts/payments-value",
+        None,
+    );
+    assert_eq!(status, 200, "{contract}");
+    assert_eq!(contract["fields"], json!(["amount", "customer.email"]));
+    let again = stdout(&herald(&repo, &["register", "--server", &url]));
+    assert!(again.contains("0 registered, 2 unchanged, 0 refused"), "{again}");
+    assert!(again.contains("consumer group fraud"), "{again}");
+
+    // The contract lives on the registry: a pull request that deletes the consumers file
+    // and drops amount is still refused, by the live check and by registration.
+    std::fs::remove_file(repo.join("schemas/consumers/fraud.toml")).unwrap();
+    std::fs::write(
+        repo.join("schemas/payments/value.avsc"),
+        payment_schema(false, true, "int"),
+    )
+    .unwrap();
+    let live = herald_at(&repo, "2027-01-01", &["check", "--server", &url]);
+    assert_eq!(live.status.code(), Some(1), "{}{}", stdout(&live), stderr(&live));
+    assert!(
+        stdout(&live).contains("DECLARED_READER_FIELD_REMOVED") && stdout(&live).contains("declared on the registry"),
+        "{}",
+        stdout(&live)
+    );
+    let refused = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("consumer group 'fraud' reads field 'amount'"),
+        "{}",
+        stdout(&refused)
+    );
+
+    // A contract that stops reading amount lands before the schema that drops it.
+    std::fs::write(
+        repo.join("schemas/consumers/fraud.toml"),
+        "[[reads]]\ntopic = \"payments\"\nfields = [\"customer.email\"]\n",
+    )
+    .unwrap();
+    let together = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(together.status.code(), Some(0), "{}", stdout(&together));
+    assert!(
+        stdout(&together).contains("1 registered, 0 unchanged, 0 refused, 1 consumer contract(s) declared"),
+        "{}",
+        stdout(&together)
+    );
+}

@@ -59,7 +59,7 @@ crate::registry_test!(
         let refused = r.register(SUBJECT, &without(payment(&[], "int", true), "amount")).await;
         let message = refused.fails(409, 409);
         for needle in [
-            "READER_FIELD_REMOVED",
+            "DECLARED_READER_FIELD_REMOVED",
             "consumer group 'fraud'",
             "'amount'",
             "version 1",
@@ -68,7 +68,7 @@ crate::registry_test!(
         }
         // A change of a read field's type: refused with the reason the reader cannot read it.
         let message = r.register(SUBJECT, &payment(&[], "string", true)).await.fails(409, 409);
-        assert!(message.contains("READER_FIELD_UNREADABLE"), "{message}");
+        assert!(message.contains("DECLARED_READER_FIELD_UNREADABLE"), "{message}");
         assert!(message.contains("'amount'"), "{message}");
         // The compatibility check says so too, before anyone registers.
         let check = r
@@ -240,7 +240,7 @@ async fn reader_aware_accepts_unread_breaks_once_every_group_reading_has_declare
     wider["fields"][1]["type"] = json!("string");
     let message = r.register(SUBJECT, &wider).await.fails(409, 409);
     assert!(message.contains("read by group fraud"), "{message}");
-    assert!(message.contains("READER_FIELD_UNREADABLE"), "{message}");
+    assert!(message.contains("DECLARED_READER_FIELD_UNREADABLE"), "{message}");
 
     // A policy that is not one is refused.
     let message = r
