@@ -207,6 +207,57 @@ impl Docs {
         found
     }
 
+    /// Who reads what on a topic: the contracts declared on its subjects, then the groups
+    /// reading it that declared none.
+    async fn readers(&self, config: &TopicConfig, groups: &[GroupLag]) -> Result<Vec<ReaderRow>, DocsError> {
+        let mut rows = self.declared_readers(&config.value_subject).await?;
+        rows.extend(self.declared_readers(&config.key_subject).await?);
+        for row in &mut rows {
+            row.reading = groups.iter().any(|g| g.group == row.group);
+        }
+        for group in groups {
+            if !rows.iter().any(|r| r.group == group.group) {
+                rows.push(ReaderRow {
+                    group: group.group.clone(),
+                    subject: config.value_subject.clone(),
+                    fields: Vec::new(),
+                    declared_as: "",
+                    version: None,
+                    reading: true,
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The contracts declared on `subject`, as rows (not known to be reading).
+    async fn declared_readers(&self, subject: &str) -> Result<Vec<ReaderRow>, DocsError> {
+        use crate::registry::readers::ContractReads;
+        let contracts = self.registry.contracts_of_subject(subject).await?;
+        Ok(contracts
+            .into_iter()
+            .map(|contract| {
+                let (declared_as, fields) = match &contract.reads {
+                    ContractReads::Fields(fields) => ("fields", fields.clone()),
+                    ContractReads::Schema { schema_type, schema } => (
+                        "reader schema",
+                        Schema::parse(*schema_type, schema, &[])
+                            .map(|reader| crate::compat::readers::field_paths(&reader))
+                            .unwrap_or_default(),
+                    ),
+                };
+                ReaderRow {
+                    reading: false,
+                    group: contract.group,
+                    subject: contract.subject,
+                    fields,
+                    declared_as,
+                    version: Some(contract.version),
+                }
+            })
+            .collect())
+    }
+
     /// A topic as the catalog lists it, from its latest value and key versions.
     fn summary(
         &self,
@@ -348,6 +399,7 @@ impl Docs {
             stale_examples,
             versions,
             changelog,
+            readers: self.readers(config, &groups).await?,
             groups,
             webhooks: self.webhooks(name),
             summary,
@@ -363,6 +415,7 @@ impl Docs {
             schema_type: loaded.schema.schema_type().as_str(),
             fields: self.field_table(loaded).as_ref().clone(),
             text: pretty(&loaded.version.schema.schema),
+            deprecation: DeprecationBanner::of(loaded.version.schema.metadata.as_ref()),
         }
     }
 
@@ -454,11 +507,14 @@ impl Docs {
         if history.is_empty() {
             return Err(DocsError::NotFound(format!("subject {subject}")));
         }
+        let latest = self.latest(subject).await?;
         Ok(SubjectPage {
             subject: subject.to_string(),
             compatibility: self.level(subject).await?.as_str(),
             versions: version_entries(&context_of(subject), &history),
             topics: self.topics_of(subject),
+            deprecation: latest.and_then(|l| DeprecationBanner::of(l.version.schema.metadata.as_ref())),
+            readers: self.declared_readers(subject).await?,
         })
     }
 

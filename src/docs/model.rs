@@ -73,6 +73,31 @@ pub struct SchemaSection {
     pub fields: Vec<FieldRow>,
     /// The schema, pretty-printed.
     pub text: String,
+    /// The subject's deprecation, shown as a banner.
+    pub deprecation: Option<DeprecationBanner>,
+}
+
+/// A deprecated subject's banner: what its metadata says, and whether the sunset has come.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeprecationBanner {
+    /// `deprecated since …, sunset …; use … instead (reason)`.
+    pub text: String,
+    pub sunset: Option<String>,
+    pub replacement: Option<String>,
+    pub past_sunset: bool,
+}
+
+impl DeprecationBanner {
+    pub fn of(metadata: Option<&serde_json::Value>) -> Option<DeprecationBanner> {
+        use crate::schema::deprecation::{self, Date};
+        let found = deprecation::of_subject(metadata)?;
+        Some(DeprecationBanner {
+            text: found.describe(),
+            sunset: found.sunset.map(|d| d.to_string()),
+            replacement: found.replacement.clone(),
+            past_sunset: found.is_past_sunset(Date::today()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +153,22 @@ pub struct GroupLag {
     pub members: usize,
     pub partitions: Vec<PartitionLag>,
     pub lag: i64,
+}
+
+/// One consumer group on its topic's page, with what it declared it reads ("who reads
+/// what"): a declared contract, or a group seen reading without one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReaderRow {
+    pub group: String,
+    pub subject: String,
+    /// The fields it reads; for a reader schema, that schema's fields.
+    pub fields: Vec<String>,
+    /// `fields` or `reader schema`; empty without a contract.
+    pub declared_as: &'static str,
+    /// The subject version its contract is against.
+    pub version: Option<i64>,
+    /// Seen reading the topic (a committed offset or a member) by the broker.
+    pub reading: bool,
 }
 
 /// A webhook subscription on its topic's page: where it delivers, how it is doing.
@@ -199,6 +240,9 @@ pub struct TopicPage {
     /// The latest version against the one before it.
     pub changelog: Option<Changelog>,
     pub groups: Vec<GroupLag>,
+    /// Who reads what: every declared contract on the topic's subjects, and every group
+    /// reading it without one.
+    pub readers: Vec<ReaderRow>,
     pub webhooks: Vec<WebhookRow>,
     /// How to reach the topic: addresses and ready-to-copy client snippets.
     pub clients: Clients,
@@ -243,6 +287,10 @@ pub struct SubjectPage {
     pub versions: Vec<VersionEntry>,
     /// Topics whose key or value this subject governs.
     pub topics: Vec<String>,
+    /// The latest live version's subject deprecation.
+    pub deprecation: Option<DeprecationBanner>,
+    /// The consumer contracts declared on the subject.
+    pub readers: Vec<ReaderRow>,
 }
 
 #[derive(Debug, Clone, Serialize)]

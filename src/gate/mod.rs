@@ -684,9 +684,7 @@ impl<'t> PartRules<'t> {
 /// What to tell a producer under `subject` when its latest version deprecates it and today is
 /// past the sunset.
 fn past_sunset(subject: &str, latest: &StoredSchema) -> Option<String> {
-    let properties = latest.metadata.as_ref()?.get("properties")?;
-    let text = properties.get(deprecation::SUBJECT_PROPERTY)?.as_str()?;
-    let deprecation: deprecation::Deprecation = text.parse().ok()?;
+    let deprecation = deprecation::of_subject(latest.metadata.as_ref())?;
     deprecation
         .is_past_sunset(deprecation::Date::today())
         .then(|| format!("subject '{subject}' is past its sunset: {}", deprecation.describe()))

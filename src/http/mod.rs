@@ -466,7 +466,7 @@ const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
 const DOCS_CSP: HeaderValue = HeaderValue::from_static(concat!(
     "default-src 'none'; ",
     "script-src 'sha256-uowSLI3kcYLqIeybkIi65569BclRL2lBlVKPd/hMXD4=' 'sha256-gm+PGH22cG+zh0agG1Oyo45DS3znJXG89r/5K+LbFv0=' 'sha256-L5nj+czV2j6fzN1+IgxvxR2IfOZc5biv0p83K8GJh04='; ",
-    "style-src 'sha256-vUkmX0ssBTjDprVtHDf2PKut2kKTu5bNmcj5K6Pm6oI='; ",
+    "style-src 'sha256-nDq3G7etwN/Zt+Thbzso8uiJ5u/8VOIlvysDD/Ak36o='; ",
     "img-src 'self' data: https:; ",
     "connect-src 'self'; ",
     "form-action 'self'; ",

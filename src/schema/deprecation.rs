@@ -195,7 +195,7 @@ impl Deprecations {
         Deprecations::from_rows(&field_rows(schema, metadata), metadata)
     }
 
-    fn from_rows(rows: &[FieldRow], metadata: Option<&Value>) -> Result<Deprecations, String> {
+    pub(crate) fn from_rows(rows: &[FieldRow], metadata: Option<&Value>) -> Result<Deprecations, String> {
         let mut deprecations = Deprecations::default();
         for row in rows.iter().filter(|row| row.deprecated) {
             deprecations.fields.insert(row.path.clone(), Deprecation::default());
@@ -282,6 +282,13 @@ impl Deprecations {
         }
         findings
     }
+}
+
+/// The subject's own deprecation, from its `herald.deprecated` property (`None` without
+/// one, or when it does not read: registration refuses such a property by name).
+pub fn of_subject(metadata: Option<&Value>) -> Option<Deprecation> {
+    let text = metadata?.get("properties")?.get(SUBJECT_PROPERTY)?.as_str()?;
+    text.parse().ok()
 }
 
 /// Whether `metadata` holds any deprecation property: without one on either side, a change

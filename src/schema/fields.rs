@@ -59,6 +59,9 @@ pub struct FieldRow {
     /// Avro `doc`; JSON Schema `title` and `description`.
     pub doc: Option<String>,
     pub deprecated: bool,
+    /// What the schema's metadata says of the deprecation (`deprecated since …, sunset …;
+    /// use … instead`), when its `herald.deprecated.<path>` property gives one.
+    pub deprecation: Option<String>,
     /// Inline `confluent:tags` plus the tags the schema's metadata gives this path.
     pub tags: Vec<String>,
     /// Enum symbols, when the field (or its non-null branch) is an enum.
@@ -87,6 +90,7 @@ pub fn field_rows(schema: &Schema, metadata: Option<&Value>) -> Vec<FieldRow> {
         Schema::Json(json) => JsonWalk::new(json).run(),
         Schema::Protobuf(proto) => ProtoWalk::new(proto).run(),
     };
+    apply_deprecations(&mut rows, metadata);
     let globs = metadata_tags(metadata);
     if !globs.is_empty() {
         let root = match schema {
@@ -111,6 +115,26 @@ pub fn field_rows(schema: &Schema, metadata: Option<&Value>) -> Vec<FieldRow> {
         }
     }
     rows
+}
+
+/// Marks the rows the metadata's `herald.deprecated.<path>` properties deprecate, with
+/// their dates and replacement. Properties that do not read are left to registration and
+/// `herald check`, which refuse them by name.
+fn apply_deprecations(rows: &mut [FieldRow], metadata: Option<&Value>) {
+    if !super::deprecation::has_properties(metadata) {
+        return;
+    }
+    let Ok(deprecations) = super::deprecation::Deprecations::from_rows(rows, metadata) else {
+        return;
+    };
+    for row in rows.iter_mut() {
+        if let Some(deprecation) = deprecations.fields.get(&row.path) {
+            row.deprecated = true;
+            if *deprecation != super::deprecation::Deprecation::default() {
+                row.deprecation = Some(deprecation.describe());
+            }
+        }
+    }
 }
 
 fn metadata_tags(metadata: Option<&Value>) -> Vec<(String, Vec<String>)> {
@@ -193,6 +217,7 @@ fn whole_value_row(type_label: String, doc: Option<String>, symbols: Vec<String>
         default: None,
         doc,
         deprecated: false,
+        deprecation: None,
         tags: Vec::new(),
         symbols,
         pointer,
@@ -271,6 +296,7 @@ impl AvroWalk<'_> {
                 default: field.default.as_ref().map(Value::to_string),
                 doc: field.doc.clone(),
                 deprecated: prop("deprecated").is_some_and(truthy),
+                deprecation: None,
                 tags: prop("confluent:tags").map(string_list).unwrap_or_default(),
                 symbols: self.symbols(field.schema),
                 pointer: self.schema.field_location(id, index),
@@ -464,6 +490,7 @@ impl<'a> JsonWalk<'a> {
                         default: annotations.and_then(|a| a.default.as_ref()).map(Value::to_string),
                         doc: self.doc(*property),
                         deprecated: annotations.is_some_and(|a| a.deprecated),
+                        deprecation: None,
                         tags: raw
                             .and_then(|r| r.get("confluent:tags"))
                             .map(string_list)
@@ -716,6 +743,7 @@ impl<'a> ProtoWalk<'a> {
                 default: field.field_descriptor_proto().default_value.clone(),
                 doc: self.schema.comment(field.path()).map(str::to_string),
                 deprecated,
+                deprecation: None,
                 tags: field_meta_tags(&field),
                 symbols,
                 // The path compatibility findings use: message names from the package down.

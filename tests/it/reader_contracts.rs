@@ -268,3 +268,86 @@ async fn reader_aware_without_a_broker_keeps_the_level() {
     let message = r.register(SUBJECT, &currency).await.fails(409, 409);
     assert!(message.contains("cannot tell which consumer groups read"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_show_who_reads_what_and_deprecations_and_producers_are_told_of_a_past_sunset() {
+    let r = TestRegistry::with_broker(&temp_dir("herald-readers-docs")).await;
+    let created = r.post("/topics", &json!({"name": "payments"})).await;
+    assert!(created.status.is_success(), "{}", created.text);
+    let registered = r
+        .post(
+            &format!("/subjects/{SUBJECT}/versions"),
+            &json!({"schema": payment(&[], "int", true).to_string(), "metadata": {"properties": {
+                "herald.deprecated": "since=2019-06-01;sunset=2020-01-01;replacement=payments-v2-value;reason=split by currency",
+                "herald.deprecated.note": "since=2026-06-01;sunset=2099-03-01;replacement=memo"}}}),
+        )
+        .await
+        .ok();
+    let id = registered["id"].as_i64().unwrap();
+    r.put(
+        &contract_path("fraud"),
+        &json!({"fields": ["amount", "customer.email"]}),
+    )
+    .await
+    .ok();
+    subscribe(&r, "audit", "payments").await;
+
+    let page = r.get("/ui/topics/payments.html").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.text);
+    let html = page.text;
+    // Who reads what: the declared contract, and the group reading without one.
+    let readers = &html[html.find("id=\"readers\"").expect("a readers section")..];
+    let readers = &readers[..readers.find("id=\"webhooks\"").unwrap()];
+    assert!(readers.contains("id=\"reader-fraud\""), "{readers}");
+    assert!(
+        readers.contains("<code>amount</code>, <code>customer.email</code>"),
+        "{readers}"
+    );
+    assert!(
+        readers.contains("fraud <span class=\"muted\">(not reading now)</span>"),
+        "{readers}"
+    );
+    assert!(readers.contains("id=\"reader-audit\""), "{readers}");
+    assert!(readers.contains("no contract declared"), "{readers}");
+    // The subject's banner, past its sunset, and the deprecated field with its dates.
+    assert!(html.contains("This event is past its sunset."), "{html}");
+    assert!(
+        html.contains("Move to <code>payments-v2-value</code> before 2020-01-01."),
+        "{html}"
+    );
+    let note = &html[html.find("id=\"field-note\"").expect("a note row")..];
+    let note = &note[..note.find("</tr>").unwrap()];
+    assert!(note.contains("class=\"deprecated\""), "{note}");
+    assert!(
+        note.contains("deprecated since 2026-06-01, sunset 2099-03-01; use memo instead."),
+        "{note}"
+    );
+
+    let subject_page = r.get(&format!("/ui/subjects/{SUBJECT}.html")).await.text;
+    assert!(
+        subject_page.contains("This subject is past its sunset."),
+        "{subject_page}"
+    );
+    assert!(subject_page.contains("<td>fraud</td>"), "{subject_page}");
+
+    // Producing under a subject past its sunset is accepted with a warning header.
+    let produced = r
+        .post_as(
+            "/topics/payments",
+            "application/vnd.kafka.avro.v2+json",
+            &json!({"value_schema_id": id, "records": [{"value": {
+                "id": "p-1", "amount": 5, "customer": {"email": "a@example.com", "age": 30}, "note": ""}}]}),
+        )
+        .await;
+    assert_eq!(produced.status.as_u16(), 200, "{}", produced.text);
+    let warning = produced
+        .headers
+        .get("herald-deprecated")
+        .expect("a Herald-Deprecated header");
+    let warning = warning.to_str().unwrap();
+    assert!(
+        warning.contains("subject 'payments-value' is past its sunset"),
+        "{warning}"
+    );
+    assert!(warning.contains("use payments-v2-value instead"), "{warning}");
+}
