@@ -1,4 +1,5 @@
--- wrk script: every request registers a new version of subject `load-value`. Versions differ
+-- wrk script: every request registers a new version of subject `load-value` (or the subject
+-- the SUBJECT environment variable names). Versions differ
 -- by a field default, so each is new content yet BACKWARD compatible with the last, and the
 -- compatibility check runs on every registration. Each wrk thread numbers its own requests.
 local counter = 0
@@ -25,7 +26,7 @@ request = function()
     '{\\"type\\":\\"record\\",\\"name\\":\\"Load\\",\\"fields\\":[{\\"name\\":\\"id\\",\\"type\\":\\"string\\"},{\\"name\\":\\"n\\",\\"type\\":\\"long\\",\\"default\\":%s%07d}]}',
     thread_id, counter)
   local body = '{"schema":"' .. schema .. '"}'
-  return wrk.format("POST", "/subjects/load-value/versions",
+  return wrk.format("POST", "/subjects/" .. (os.getenv("SUBJECT") or "load-value") .. "/versions",
     {["Content-Type"] = "application/vnd.schemaregistry.v1+json"}, body)
 end
 

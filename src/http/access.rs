@@ -335,6 +335,29 @@ mod tests {
                 "/mode/{subject}",
                 Requirement::Needs(Configure, subject),
             ),
+            // Declaring what a group reads speaks for the group; the handler also wants
+            // read on the subject.
+            (
+                Method::PUT,
+                "/herald/v1/consumers/{group}/contracts/{subject}",
+                Requirement::Needs(Consume, Resource::group("<group>")),
+            ),
+            (
+                Method::DELETE,
+                "/herald/v1/consumers/{group}/contracts/{subject}",
+                Requirement::Needs(Consume, Resource::group("<group>")),
+            ),
+            (
+                Method::GET,
+                "/herald/v1/consumers/{group}/contracts/{subject}",
+                Requirement::Needs(Describe, Resource::group("<group>")),
+            ),
+            (
+                Method::GET,
+                "/herald/v1/consumers/{group}/contracts",
+                Requirement::Needs(Describe, Resource::group("<group>")),
+            ),
+            (Method::GET, "/herald/v1/contracts", Requirement::Principal),
             (
                 Method::POST,
                 "/topics/{topic}",
@@ -415,6 +438,15 @@ mod tests {
             Method::POST,
             "/consumers/{group}/instances/{instance}/positions"
         ));
+        assert!(audited_route(
+            Method::PUT,
+            "/herald/v1/consumers/{group}/contracts/{subject}"
+        ));
+        assert!(audited_route(
+            Method::DELETE,
+            "/herald/v1/consumers/{group}/contracts/{subject}"
+        ));
+        assert!(!audited_route(Method::GET, "/herald/v1/consumers/{group}/contracts"));
         assert!(!audited_route(Method::GET, "/subjects"));
         assert!(!audited_route(Method::POST, "/subjects/{subject}"));
         assert!(!audited_route(

@@ -1167,3 +1167,75 @@ async fn first_live_event(s: &Secured, user: &str, path: &str) -> Value {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_contracts_need_the_groups_consume_grant_and_read_on_the_subject() {
+    let s = secured(Anonymous::No).await;
+    for subject in ["payments-value", "orders-value"] {
+        let reply = s
+            .as_user(
+                "root",
+                Method::POST,
+                &format!("/subjects/{subject}/versions"),
+                Some(&schema("E")),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let body = json!({"fields": ["id"]});
+    // Its own group, on a subject it may read: declared.
+    let ok = s
+        .as_user(
+            "payments",
+            Method::PUT,
+            "/herald/v1/consumers/payments-fraud/contracts/payments-value",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // Another team's group, or a subject it may not read: refused before anything is read.
+    for path in [
+        "/herald/v1/consumers/orders-billing/contracts/payments-value",
+        "/herald/v1/consumers/payments-fraud/contracts/orders-value",
+    ] {
+        let denied = s.as_user("payments", Method::PUT, path, Some(&body)).await;
+        assert_eq!(denied.status, 403, "{path}: {}", denied.text);
+    }
+    let denied = s
+        .as_user(
+            "reader",
+            Method::PUT,
+            "/herald/v1/consumers/payments-fraud/contracts/payments-value",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    // Declaring is audited; listings show what the caller may see.
+    s.as_user(
+        "root",
+        Method::PUT,
+        "/herald/v1/consumers/orders-billing/contracts/orders-value",
+        Some(&body),
+    )
+    .await;
+    let seen = s
+        .as_user("payments", Method::GET, "/herald/v1/contracts", None)
+        .await
+        .json();
+    let groups: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["group"].as_str())
+        .collect();
+    assert_eq!(groups, ["payments-fraud"]);
+    let audited = s.audit_lines();
+    assert!(
+        audited.iter().any(
+            |line| line["operation"] == "PUT /herald/v1/consumers/{group}/contracts/{subject}"
+                && line["resource"] == "Group: payments-fraud"
+                && line["outcome"] == "allowed"
+        ),
+        "{audited:?}"
+    );
+}
