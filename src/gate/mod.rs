@@ -355,7 +355,7 @@ impl Gate {
                     // With rules, a body of inline size is parsed once, for its schema and
                     // its rules.
                     Some(rules) if body.len() <= INLINE_VALIDATION_BYTES => match validator.parse_valid(body) {
-                        Ok(message) => self.apply_rules(rules, (&message).into(), index, part, out),
+                        Ok(message) => self.apply_rules(rules, (&message).into(), None, index, part, out),
                         Err(violations) => out.problems.extend(violations.into_iter().map(problem)),
                     },
                     _ => {
@@ -364,7 +364,7 @@ impl Gate {
                             .extend(check_json(validator.clone(), body).await.into_iter().map(problem));
                         if let (Some(rules), true) = (rules, out.problems.len() == before) {
                             if let Ok(message) = serde_json::from_slice::<serde_json::Value>(body) {
-                                self.apply_rules(rules, (&message).into(), index, part, out);
+                                self.apply_rules(rules, (&message).into(), None, index, part, out);
                             }
                         }
                     }
@@ -384,9 +384,11 @@ impl Gate {
                         path: Some(v.path),
                         reason: format!("does not decode with schema {id}: {}", v.reason),
                     }),
-                    (Ok(Some(message)), Some(rules)) => self.apply_rules(rules, message, index, part, out),
+                    (Ok(Some(message)), Some(rules)) => self.apply_rules(rules, message, None, index, part, out),
                     (Ok(None), Some(rules)) => match plain(schema, body) {
-                        Ok(message) => self.apply_rules(rules, (&message).into(), index, part, out),
+                        Ok((record_type, message)) => {
+                            self.apply_rules(rules, (&message).into(), record_type.as_deref(), index, part, out)
+                        }
                         Err(v) => out
                             .problems
                             .push(refuse(format!("cannot be read for its rules: {}", v.reason))),
@@ -399,8 +401,16 @@ impl Gate {
     }
 
     /// Runs a verdict's rules on one decoded payload, counting every outcome.
-    fn apply_rules(&self, rules: &Rules, message: Message<'_>, index: usize, part: Part, out: &mut Judgement) {
-        let failures = rules.rules.check(message);
+    fn apply_rules(
+        &self,
+        rules: &Rules,
+        message: Message<'_>,
+        record_type: Option<&str>,
+        index: usize,
+        part: Part,
+        out: &mut Judgement,
+    ) {
+        let failures = rules.rules.check_as(message, record_type);
         // As a client's rule executor: rules run in order and the first failure whose action
         // is not NONE decides. DLQ diverts the record (to the rule's `dlq.topic`; without
         // one it cannot, and the record is refused); ERROR refuses it, naming every ERROR
@@ -471,7 +481,7 @@ impl Gate {
     /// The write rules of a stored schema, compiled once per schema id; `None` when it has
     /// none the server runs. A rule set that no longer compiles (registered before its
     /// expressions were checked) refuses its payloads, never passes them unchecked.
-    fn rules_of(&self, schema: &StoredSchema, subject: &str) -> Result<Option<Rules>, String> {
+    fn rules_of(&self, schema: &StoredSchema, parsed: Option<&Schema>, subject: &str) -> Result<Option<Rules>, String> {
         let key = (schema.context.clone(), schema.id);
         let cached = self
             .write_rules
@@ -486,8 +496,11 @@ impl Gate {
                     Some(rule_set) => crate::validate::rules::compile(rule_set).map_err(|e| e.to_string())?,
                     None => WriteRules::default(),
                 };
-                let inline = crate::validate::rules::compile_inline(schema.schema_type, &schema.schema)
-                    .map_err(|e| e.to_string())?;
+                let inline = match parsed {
+                    Some(Schema::Protobuf(proto)) => crate::validate::rules::compile_inline_protobuf(proto),
+                    _ => crate::validate::rules::compile_inline(schema.schema_type, &schema.schema),
+                }
+                .map_err(|e| e.to_string())?;
                 let compiled = Arc::new(from_set.with_inline(inline));
                 self.write_rules
                     .lock()
@@ -539,7 +552,7 @@ impl Gate {
         let Some(Some(latest)) = &rules.registered else {
             return Ok(Verdict::Admitted);
         };
-        let write_rules = match self.rules_of(latest, rules.subject) {
+        let write_rules = match self.rules_of(latest, None, rules.subject) {
             Ok(write_rules) => write_rules,
             Err(reason) => return Ok(Verdict::Refused(reason)),
         };
@@ -612,24 +625,25 @@ impl Gate {
             return Ok(Verdict::Admitted);
         }
         let schema = self.registry.schema_by_id(&context, i64::from(id)).await?;
-        let write_rules = match self.rules_of(&schema, subject) {
+        let parsed = match schema.schema_type {
+            SchemaType::Json => None,
+            SchemaType::Avro | SchemaType::Protobuf => {
+                Some(self.registry.parsed_schema(&context, i64::from(id)).await?)
+            }
+        };
+        let write_rules = match self.rules_of(&schema, parsed.as_deref(), subject) {
             Ok(write_rules) => write_rules,
             Err(reason) => return Ok(Verdict::Refused(reason)),
         };
-        Ok(match schema.schema_type {
-            SchemaType::Json => match self.json_validator(&schema).await? {
+        Ok(match parsed {
+            None => match self.json_validator(&schema).await? {
                 Ok(validator) => Verdict::Json(validator, write_rules),
                 Err(reason) => Verdict::Refused(reason),
             },
-            SchemaType::Avro | SchemaType::Protobuf => {
-                let parsed = self.registry.parsed_schema(&context, i64::from(id)).await?;
-                match parsed.as_ref() {
-                    Schema::Avro(_) | Schema::Protobuf(_) => Verdict::Decodes(parsed, id, write_rules),
-                    Schema::Json(_) => {
-                        Verdict::Refused(format!("schema {id} is not stored as the type it was read as"))
-                    }
-                }
-            }
+            Some(parsed) => match parsed.as_ref() {
+                Schema::Avro(_) | Schema::Protobuf(_) => Verdict::Decodes(parsed, id, write_rules),
+                Schema::Json(_) => Verdict::Refused(format!("schema {id} is not stored as the type it was read as")),
+            },
         })
     }
 
@@ -736,12 +750,14 @@ async fn check_decodes(schema: Arc<Schema>, body: &[u8]) -> Result<(), Violation
 }
 
 /// A payload as plain values for its rules (unions unwrapped, Protobuf fields by their
-/// `.proto` names).
-fn plain(schema: &Schema, body: &[u8]) -> Result<serde_json::Value, Violation> {
+/// `.proto` names), with its Protobuf message type's full name.
+fn plain(schema: &Schema, body: &[u8]) -> Result<(Option<String>, serde_json::Value), Violation> {
     match schema {
-        Schema::Avro(avro) => crate::validate::avro::decode_plain(avro, body),
-        Schema::Protobuf(proto) => crate::validate::protobuf::decode_plain(proto, body),
-        Schema::Json(_) => serde_json::from_slice(body).map_err(|e| Violation {
+        Schema::Avro(avro) => crate::validate::avro::decode_plain(avro, body).map(|v| (None, v)),
+        Schema::Protobuf(proto) => {
+            crate::validate::protobuf::decode_plain_typed(proto, body).map(|(name, v)| (Some(name), v))
+        }
+        Schema::Json(_) => serde_json::from_slice(body).map(|v| (None, v)).map_err(|e| Violation {
             path: String::new(),
             reason: e.to_string(),
         }),

@@ -87,6 +87,12 @@ impl Registry {
             )
             .await?
         };
+        // A Protobuf schema's inline rules live in its options, readable once it is compiled;
+        // a bad one is refused now with where it fails, as the other formats' are.
+        if let crate::schema::Schema::Protobuf(proto) = &parsed.schema {
+            crate::validate::rules::compile_inline_protobuf(proto)
+                .map_err(|error| RegistryError::InvalidSchema(format!("Invalid schema: confluent rules: {error}")))?;
+        }
         let (reply, answer) = oneshot::channel();
         let job = RegisterJob {
             subject,

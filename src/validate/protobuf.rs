@@ -245,13 +245,20 @@ fn decode_message(schema: &ProtobufSchema, body: &[u8]) -> Result<DynamicMessage
 /// `.proto` file (not proto3 JSON's camelCase), every field present (defaults included),
 /// 64-bit integers as numbers, as a reader's message object holds them.
 pub fn decode_plain(schema: &ProtobufSchema, body: &[u8]) -> Result<serde_json::Value, Violation> {
+    decode_plain_typed(schema, body).map(|(_, value)| value)
+}
+
+/// [`decode_plain`], with the full name of the record's message type.
+pub fn decode_plain_typed(schema: &ProtobufSchema, body: &[u8]) -> Result<(String, serde_json::Value), Violation> {
     let decoded = decode_message(schema, body)?;
+    let type_name = decoded.descriptor().full_name().to_string();
     let options = prost_reflect::SerializeOptions::new()
         .use_proto_field_name(true)
         .skip_default_fields(false)
         .stringify_64_bit_integers(false);
     decoded
         .serialize_with_options(serde_json::value::Serializer, &options)
+        .map(|value| (type_name, value))
         .map_err(|e| violation("", format!("cannot be read as values: {e}")))
 }
 

@@ -94,15 +94,19 @@ enum Step {
 }
 
 /// An inline validation rule (`"confluent:rules": [{"name", "doc", "expr"}]` on an Avro
-/// record or field, or a JSON Schema object or property): CEL with `this` bound to the value
-/// there, failing when it is false, a non-empty string (the message) or cannot be evaluated.
-/// Null values are skipped. Always refuses (inline rules have no actions).
+/// record or field or a JSON Schema object or property; `rules` of a Protobuf message's or
+/// field's `confluent.message_meta` / `confluent.field_meta` option): CEL with `this` bound
+/// to the value there, failing when it is false, a non-empty string (the message) or cannot
+/// be evaluated. Null values are skipped. Always refuses (inline rules have no actions).
 #[derive(Debug)]
 pub struct InlineRule {
     pub name: String,
     doc: Option<String>,
     expr: String,
     path: Vec<Step>,
+    /// The Protobuf message type whose records it applies to (a file holds several; the
+    /// record's message index picks one); `None`: every record.
+    message: Option<String>,
     compiled: Expression,
 }
 
@@ -209,8 +213,8 @@ pub fn compile(rule_set: &Value) -> Result<WriteRules, RuleError> {
     })
 }
 
-/// The inline `confluent:rules` of a schema's text (Avro or JSON Schema; Protobuf keeps them
-/// in options, not read yet), compiled.
+/// The inline `confluent:rules` of a schema's text (Avro or JSON Schema; a Protobuf schema's
+/// are in its options: [`compile_inline_protobuf`]), compiled.
 pub fn compile_inline(schema_type: crate::schema::SchemaType, text: &str) -> Result<Vec<InlineRule>, RuleError> {
     use crate::schema::SchemaType;
     let Ok(document) = serde_json::from_str::<Value>(text) else {
@@ -228,20 +232,151 @@ pub fn compile_inline(schema_type: crate::schema::SchemaType, text: &str) -> Res
     found
         .into_iter()
         .map(|(path, rule)| {
-            let text = |key: &str| rule.get(key).and_then(Value::as_str);
-            let name = text("name").unwrap_or("inline").to_string();
-            let expr = text("expr").unwrap_or_default().to_string();
-            let compiled = Expression::compile_with(&expr, &["this"]).map_err(|error| RuleError {
-                rule: name.clone(),
-                error,
-            })?;
-            Ok(InlineRule {
-                doc: text("doc").map(str::to_string),
-                name,
-                expr,
-                path,
-                compiled,
-            })
+            let text = |key: &str| rule.get(key).and_then(Value::as_str).map(str::to_string);
+            inline_rule(text("name"), text("doc"), text("expr"), path, None)
+        })
+        .collect()
+}
+
+fn inline_rule(
+    name: Option<String>,
+    doc: Option<String>,
+    expr: Option<String>,
+    path: Vec<Step>,
+    message: Option<String>,
+) -> Result<InlineRule, RuleError> {
+    let name = name.filter(|n| !n.is_empty()).unwrap_or_else(|| "inline".to_string());
+    let expr = expr.unwrap_or_default();
+    let compiled = Expression::compile_with(&expr, &["this"]).map_err(|error| RuleError {
+        rule: name.clone(),
+        error,
+    })?;
+    Ok(InlineRule {
+        doc: doc.filter(|d| !d.is_empty()),
+        name,
+        expr,
+        path,
+        message,
+        compiled,
+    })
+}
+
+/// The inline rules of a Protobuf schema: the `rules` of `(confluent.message_meta)` and
+/// `(confluent.field_meta)` options (Confluent's `meta.proto`), compiled once for every
+/// message type of the file as a record's root, each applying to records of that type (a
+/// nested type's rules also apply where a field of that type stands).
+pub fn compile_inline_protobuf(proto: &crate::schema::protobuf::ProtobufSchema) -> Result<Vec<InlineRule>, RuleError> {
+    let pool = proto.file().parent_pool();
+    let (Some(message_meta), Some(field_meta)) = (
+        pool.get_extension_by_name("confluent.message_meta"),
+        pool.get_extension_by_name("confluent.field_meta"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let metas = ProtoMetas {
+        message_meta,
+        field_meta,
+    };
+    let mut roots: Vec<prost_reflect::MessageDescriptor> = proto.file().messages().collect();
+    let mut found = Vec::new();
+    while let Some(root) = roots.pop() {
+        roots.extend(root.child_messages().filter(|m| !m.is_map_entry()));
+        let mut at_root = Vec::new();
+        metas.walk(&root, &mut Vec::new(), &mut at_root, 0);
+        found.extend(
+            at_root
+                .into_iter()
+                .map(|(path, rule)| (path, rule, root.full_name().to_string())),
+        );
+    }
+    found
+        .into_iter()
+        .map(|(path, (name, doc, expr), message)| inline_rule(name, doc, expr, path, Some(message)))
+        .collect()
+}
+
+/// The `confluent.*_meta` extensions of a schema's descriptor pool.
+struct ProtoMetas {
+    message_meta: prost_reflect::ExtensionDescriptor,
+    field_meta: prost_reflect::ExtensionDescriptor,
+}
+
+/// A rule as an option holds it: name, doc, expr.
+type OptionRule = (Option<String>, Option<String>, Option<String>);
+
+impl ProtoMetas {
+    fn walk(
+        &self,
+        message: &prost_reflect::MessageDescriptor,
+        path: &mut Vec<Step>,
+        out: &mut Vec<(Vec<Step>, OptionRule)>,
+        depth: usize,
+    ) {
+        use prost_reflect::Kind;
+        if depth > MAX_RULE_DEPTH {
+            return;
+        }
+        out.extend(
+            rules_in(&message.options(), &self.message_meta)
+                .into_iter()
+                .map(|r| (path.clone(), r)),
+        );
+        for field in message.fields() {
+            path.push(Step::Field(field.name().to_string()));
+            out.extend(
+                rules_in(&field.options(), &self.field_meta)
+                    .into_iter()
+                    .map(|r| (path.clone(), r)),
+            );
+            if field.is_map() {
+                if let Kind::Message(entry) = field.kind() {
+                    if let Kind::Message(value) = entry.map_entry_value_field().kind() {
+                        path.push(Step::Values);
+                        self.walk(&value, path, out, depth + 1);
+                        path.pop();
+                    }
+                }
+            } else if let Kind::Message(inner) = field.kind() {
+                if field.is_list() {
+                    path.push(Step::Items);
+                    self.walk(&inner, path, out, depth + 1);
+                    path.pop();
+                } else {
+                    self.walk(&inner, path, out, depth + 1);
+                }
+            }
+            path.pop();
+        }
+    }
+}
+
+/// The `rules` of the `Meta` an options message holds under `extension`.
+fn rules_in(
+    options: &prost_reflect::DynamicMessage,
+    extension: &prost_reflect::ExtensionDescriptor,
+) -> Vec<OptionRule> {
+    if !options.has_extension(extension) {
+        return Vec::new();
+    }
+    let meta = options.get_extension(extension);
+    let Some(meta) = meta.as_message() else {
+        return Vec::new();
+    };
+    let Some(rules) = meta.get_field_by_name("rules") else {
+        return Vec::new();
+    };
+    let Some(rules) = rules.as_list() else {
+        return Vec::new();
+    };
+    rules
+        .iter()
+        .filter_map(|rule| rule.as_message())
+        .map(|rule| {
+            let text = |name: &str| {
+                rule.get_field_by_name(name)
+                    .and_then(|v| v.as_str().map(str::to_string))
+            };
+            (text("name"), text("doc"), text("expr"))
         })
         .collect()
 }
@@ -375,7 +510,12 @@ fn values_at<'v>(value: &'v Value, path: &[Step], at: String, out: &mut Vec<(Str
 }
 
 impl InlineRule {
-    fn check(&self, message: &Value, out: &mut Vec<Failure>) {
+    fn check(&self, message: &Value, record_type: Option<&str>, out: &mut Vec<Failure>) {
+        if let (Some(mine), Some(record)) = (&self.message, record_type) {
+            if mine != record {
+                return;
+            }
+        }
         let mut found = Vec::new();
         values_at(message, &self.path, String::new(), &mut found);
         for (path, value) in found {
@@ -467,6 +607,12 @@ impl WriteRules {
     /// A [`Message::Cel`] must come from [`WriteRules::decode_avro`] (it holds only what these
     /// rules read, and no rule that walks the record as JSON may be among them).
     pub fn check<'m>(&self, message: impl Into<Message<'m>>) -> Vec<Failure> {
+        self.check_as(message, None)
+    }
+
+    /// [`WriteRules::check`] for a record of a named Protobuf message type: inline rules of
+    /// the schema's other message types do not apply to it.
+    pub fn check_as<'m>(&self, message: impl Into<Message<'m>>, record_type: Option<&str>) -> Vec<Failure> {
         let (json, cel) = match message.into() {
             Message::Json(value) => (Some(value), None),
             Message::Cel(value) => (None, Some(value)),
@@ -512,7 +658,7 @@ impl WriteRules {
         }
         if let Some(message) = json {
             for rule in &self.inline {
-                rule.check(message, &mut failures);
+                rule.check(message, record_type, &mut failures);
             }
         }
         failures
@@ -604,6 +750,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    use crate::schema::Schema;
+
     fn rules(domain: Value) -> WriteRules {
         compile(&json!({"domainRules": domain})).unwrap()
     }
@@ -672,6 +820,49 @@ mod tests {
             {"name": "r", "kind": "CONDITION", "type": "CEL", "mode": "WRITE", "expr": "false"}]}))
         .unwrap();
         assert_eq!(set.check(&json!({})).len(), 1);
+    }
+
+    #[test]
+    fn protobuf_meta_rules_apply_to_records_of_their_message_type() {
+        let text = r#"syntax = "proto3";
+package shop;
+import "confluent/meta.proto";
+message Order {
+  option (confluent.message_meta) = { rules: [{ name: "hasLines", expr: "size(this.lines) > 0" }] };
+  string id = 1 [(confluent.field_meta) = { rules: [{ name: "idShape", expr: "this.startsWith('o-') ? '' : 'ids start with o-'" }] }];
+  repeated Line lines = 2;
+  map<string, Line> by_sku = 3;
+}
+message Line {
+  int32 qty = 1 [(confluent.field_meta) = { rules: [{ name: "positiveQty", doc: "quantities are positive", expr: "this > 0" }] }];
+}
+"#;
+        let Schema::Protobuf(proto) = Schema::parse(crate::schema::SchemaType::Protobuf, text, &[]).unwrap() else {
+            unreachable!()
+        };
+        let rules = WriteRules::default().with_inline(compile_inline_protobuf(&proto).unwrap());
+        let order = json!({"id": "x-1", "lines": [{"qty": 1}, {"qty": 0}], "by_sku": {"A": {"qty": -2}}});
+        let failures = rules.check_as(&order, Some("shop.Order"));
+        let seen: Vec<(String, Option<String>)> = failures.into_iter().map(|f| (f.rule, f.field)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("idShape".to_string(), Some("id".to_string())),
+                ("positiveQty".to_string(), Some("lines[1].qty".to_string())),
+                ("positiveQty".to_string(), Some("by_sku[\"A\"].qty".to_string())),
+            ]
+        );
+        // A Line record is judged by Line's own rules only.
+        let failures = rules.check_as(&json!({"qty": 0}), Some("shop.Line"));
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].message, "quantities are positive");
+        assert!(rules.check_as(&json!({"qty": 3}), Some("shop.Line")).is_empty());
+        // A bad expression is refused naming the rule.
+        let bad = text.replace("this > 0", "this >");
+        let Schema::Protobuf(proto) = Schema::parse(crate::schema::SchemaType::Protobuf, &bad, &[]).unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(compile_inline_protobuf(&proto).unwrap_err().rule, "positiveQty");
     }
 
     #[test]

@@ -338,3 +338,48 @@ async fn schemas_without_a_name_are_refused_under_the_record_strategies() {
     );
     assert!(problems[1].reason.contains("has no \"title\""), "{problems:?}");
 }
+
+#[tokio::test]
+async fn protobuf_meta_rules_judge_records_of_their_message_type() {
+    let gate = gate().await;
+    let text = r#"syntax = "proto3";
+package shop;
+import "confluent/meta.proto";
+message Line {
+  int32 qty = 1 [(confluent.field_meta) = { rules: [{ name: "positiveQty", doc: "quantities are positive", expr: "this > 0" }] }];
+}
+message Other {
+  int32 qty = 1;
+}
+"#;
+    let id = register(&gate, "lines-value", SchemaType::Protobuf, text).await;
+    let lines = topic("lines", Validation::Full);
+    // Index path [0] (written as an empty path), then qty = 5 / qty absent (0).
+    let five = framed(id, &[0x00, 0x08, 0x05]);
+    let zero = framed(id, &[0x00]);
+    // Index path [1]: an Other record, which Line's rule does not govern.
+    let other = framed(id, &[0x02, 0x02]);
+    let problems = judge_values(&gate, &lines, Encoding::Framed, &[&five, &zero, &other]).await;
+    let problem = only(&problems);
+    assert_eq!(problem.index, 1);
+    assert!(
+        problem
+            .reason
+            .contains("rule positiveQty on qty failed: quantities are positive"),
+        "{problem:?}"
+    );
+
+    // A rule that does not compile is refused at registration, naming it.
+    let bad = text.replace("this > 0", "this >");
+    let refused = gate
+        .registry()
+        .register(
+            "bad-lines-value",
+            &SchemaRequest::new(SchemaType::Protobuf, &bad),
+            false,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("positiveQty"), "{refused}");
+}
