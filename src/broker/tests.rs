@@ -1199,6 +1199,46 @@ mod groups {
     }
 
     #[test]
+    fn readers_of_a_topic_are_its_subscribed_members_and_its_recent_committers() {
+        let dir = temp_dir();
+        let groups = Groups::open(&dir).unwrap();
+        let topics = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let week = Duration::from_secs(7 * 86_400);
+        // A member subscribed now reads the topic, committed or not.
+        groups.join("live", "a", member(Reset::Earliest)).unwrap();
+        groups.subscribe("live", "a", topics(&["t"])).unwrap();
+        // A group that only committed (as Kafka's coordinator does for its members).
+        groups
+            .commit_offsets("committed", vec![(("t".to_string(), 0), 3, None)])
+            .unwrap();
+        groups
+            .commit_offsets("elsewhere", vec![(("u".to_string(), 0), 3, None)])
+            .unwrap();
+        assert_eq!(groups.readers_of(&topics(&["t"]), week), ["committed", "live"]);
+        assert_eq!(
+            groups.readers_of(&topics(&["t", "u"]), week),
+            ["committed", "elsewhere", "live"]
+        );
+        // A commit older than the window does not count; the file keeps when it was made.
+        std::thread::sleep(Duration::from_millis(20));
+        groups.leave("live", "a").unwrap();
+        assert!(groups.readers_of(&topics(&["t"]), Duration::from_millis(10)).is_empty());
+        drop(groups);
+        let text = std::fs::read_to_string(dir.join("groups/committed.json")).unwrap();
+        assert!(text.contains("\"committed_at\""), "{text}");
+
+        // A group file from before commits carried their time counts as recent.
+        std::fs::write(
+            dir.join("groups/old.json"),
+            r#"{"offsets": [{"topic": "t", "partition": 0, "offset": 9}]}"#,
+        )
+        .unwrap();
+        let groups = Groups::open(&dir).unwrap();
+        assert_eq!(groups.readers_of(&topics(&["t"]), Duration::from_millis(1)), ["old"]);
+        assert_eq!(groups.readers_of(&topics(&["t"]), week), ["committed", "old"]);
+    }
+
+    #[test]
     fn consumers_are_not_held_up_while_a_deleted_topics_offsets_are_written() {
         use std::os::unix::ffi::OsStrExt;
         use std::sync::{mpsc, Arc};

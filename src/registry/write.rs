@@ -465,6 +465,7 @@ impl Core {
             let scope = queries::ConfigScope::Subject(subject.clone());
             queries::delete_config(conn, &scope).await?;
             queries::delete_mode(conn, &scope).await?;
+            queries::delete_contracts_of_subject(conn, &subject).await?;
         }
         let generation = writer.commit(Changed::Everything).await?;
         self.cache.invalidate(generation);
@@ -499,6 +500,7 @@ impl Core {
                 let scope = queries::ConfigScope::Subject(subject.clone());
                 queries::delete_config(conn, &scope).await?;
                 queries::delete_mode(conn, &scope).await?;
+                queries::delete_contracts_of_subject(conn, &subject).await?;
             }
         } else {
             queries::soft_delete_version(conn, &subject, row.version).await?;

@@ -601,6 +601,16 @@ pub async fn delete_contract(conn: &mut AnyConnection, group: &str, subject: &st
     Ok(done.rows_affected() > 0)
 }
 
+/// Removes every contract on `subject` (its permanent deletion: a subject created again
+/// under the name starts without readers promised fields of the old one).
+pub async fn delete_contracts_of_subject(conn: &mut AnyConnection, subject: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM consumer_contracts WHERE subject = $1")
+        .bind(subject)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The contracts declared on `subject`, by group.
 pub async fn contracts_of_subject(conn: &mut AnyConnection, subject: &str) -> Result<Vec<ContractRow>, StoreError> {
     let rows = sqlx::query(

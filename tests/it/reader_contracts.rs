@@ -102,6 +102,14 @@ crate::registry_test!(
         {"name": "id", "type": "string"}]}),
         )
         .await;
+
+        // A subject deleted for good takes its contracts with it.
+        r.put(&contract_path("fraud"), &json!({"fields": ["id"]})).await.ok();
+        r.delete(&format!("/subjects/{SUBJECT}")).await.ok();
+        let kept = r.get(&format!("/herald/v1/contracts?subject={SUBJECT}")).await.ok();
+        assert_eq!(kept.as_array().unwrap().len(), 1, "a soft delete keeps them: {kept}");
+        r.delete(&format!("/subjects/{SUBJECT}?permanent=true")).await.ok();
+        r.get(&contract_path("fraud")).await.fails(404, 40410);
     }
 );
 
