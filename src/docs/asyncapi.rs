@@ -21,6 +21,8 @@ pub struct MessageSchema {
     pub schema: Value,
     pub schema_format: String,
     pub content_type: &'static str,
+    /// The subject's deprecation (its `herald.deprecated` metadata property).
+    pub deprecation: Option<crate::schema::deprecation::Deprecation>,
 }
 
 impl MessageSchema {
@@ -56,6 +58,7 @@ impl MessageSchema {
                 .unwrap_or_else(|_| Value::String(version.schema.schema.clone())),
             schema_format,
             content_type,
+            deprecation: crate::schema::deprecation::of_subject(version.schema.metadata.as_ref()),
         }
     }
 }
@@ -150,6 +153,15 @@ pub fn document(channels: &[ChannelSource], only: Option<&str>, endpoints: &Endp
                 if !summary.is_empty() {
                     message["summary"] = json!(summary);
                 }
+            }
+            if let Some(deprecation) = &value.deprecation {
+                message["x-deprecated"] = json!({
+                    "since": deprecation.since.map(|d| d.to_string()),
+                    "sunset": deprecation.sunset.map(|d| d.to_string()),
+                    "replacement": deprecation.replacement,
+                    "reason": deprecation.reason,
+                    "description": deprecation.describe(),
+                });
             }
             if let Some(key) = &source.key {
                 let mut key_schema = key.schema.clone();

@@ -298,6 +298,9 @@ impl Docs {
             value_type: value.map(|l| l.schema.schema_type().as_str()),
             compatibility: compatibility.as_str(),
             groups,
+            deprecated: value
+                .and_then(|l| crate::schema::deprecation::of_subject(l.version.schema.metadata.as_ref()))
+                .map(|d| d.sunset.map(|s| s.to_string()).unwrap_or_default()),
             search: search.to_lowercase(),
             hidden: false,
         }

@@ -21,6 +21,9 @@ pub struct TopicSummary {
     pub value_type: Option<&'static str>,
     pub compatibility: &'static str,
     pub groups: Vec<String>,
+    /// The value subject's sunset (or `""` for a deprecation without one), when the subject
+    /// is deprecated.
+    pub deprecated: Option<String>,
     /// Lower-case text the catalog's search matches: name, description, owner, tags and
     /// every field path of the value and key schemas.
     pub search: String,

@@ -64,23 +64,6 @@ pub enum ContractReads {
 }
 
 impl Contract {
-    /// The fields it reads of the version it is against (a reader schema's fields that the
-    /// version has).
-    pub fn read_fields(&self, written_against: &Schema) -> Vec<String> {
-        match &self.reads {
-            ContractReads::Fields(fields) => fields.clone(),
-            ContractReads::Schema { .. } => match self.parsed_reads() {
-                Ok(reads) => readers::read_fields(&readers::Reader {
-                    group: &self.group,
-                    version: self.version as u32,
-                    written_against,
-                    reads: &reads,
-                }),
-                Err(_) => Vec::new(),
-            },
-        }
-    }
-
     fn parsed_reads(&self) -> Result<Reads, String> {
         match &self.reads {
             ContractReads::Fields(fields) => Ok(Reads::Fields(fields.clone())),
@@ -358,7 +341,6 @@ impl Core {
                 }
                 Err(why) => {
                     let mut kept = level;
-                    kept.confluent.push(why.clone());
                     kept.explained.push(why);
                     kept
                 }
@@ -366,10 +348,7 @@ impl Core {
         } else {
             level
         };
-        for found in breaks {
-            refused.confluent.push(found.line());
-            refused.fields.push(found.field);
-        }
+        refused.confluent.extend(breaks.iter().map(ReaderBreak::line));
         Ok(refused)
     }
 
@@ -377,7 +356,7 @@ impl Core {
     fn waiver(&self, subject: &str, level: &Findings, readers: &[LoadedReader]) -> Result<(), String> {
         let mut read_by: Vec<(String, &str)> = Vec::new();
         for reader in readers {
-            for field in reader.contract.read_fields(&reader.written_against) {
+            for field in readers::read_fields(&reader.reader()) {
                 read_by.push((field, &reader.contract.group));
             }
         }

@@ -338,6 +338,18 @@ async fn docs_show_who_reads_what_and_deprecations_and_producers_are_told_of_a_p
     );
     assert!(subject_page.contains("<td>fraud</td>"), "{subject_page}");
 
+    let catalog = r.get("/ui/index.html").await.text;
+    assert!(
+        catalog.contains("<span class=\"badge deprecated\">deprecated, sunset 2020-01-01</span>"),
+        "{catalog}"
+    );
+
+    // AsyncAPI carries the deprecation on the message.
+    let asyncapi = r.get("/ui/asyncapi/payments.json").await.json();
+    let deprecated = &asyncapi["components"]["messages"]["payments.value"]["x-deprecated"];
+    assert_eq!(deprecated["sunset"], "2020-01-01", "{asyncapi}");
+    assert_eq!(deprecated["replacement"], "payments-v2-value", "{asyncapi}");
+
     // Producing under a subject past its sunset is accepted with a warning header.
     let produced = r
         .post_as(
