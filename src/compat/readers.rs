@@ -124,6 +124,92 @@ pub fn is_read(field: Option<&str>, read: &[String]) -> bool {
     }
 }
 
+/// The fields a reader reads, resolved against the schema it was written against, so that a
+/// finding is matched whichever way its format names fields: dotted paths for Avro and JSON
+/// Schema, message-qualified names (`Order.total`, `Order.Line.sku`) for Protobuf.
+#[derive(Debug, Clone, Default)]
+pub struct ReadSet {
+    paths: Vec<String>,
+    /// Protobuf: the qualified name of every field along each read path.
+    qualified: Vec<String>,
+    /// Protobuf: `Type.` of each read field of a message type: findings inside it concern it.
+    within: Vec<String>,
+}
+
+impl ReadSet {
+    pub fn new(schema: &Schema, paths: Vec<String>) -> ReadSet {
+        let mut set = ReadSet {
+            paths,
+            ..ReadSet::default()
+        };
+        if let Schema::Protobuf(proto) = schema {
+            for path in &set.paths {
+                protobuf_names(proto, path, &mut set.qualified, &mut set.within);
+            }
+        }
+        set
+    }
+
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// Whether a finding about `field` (`None`: the whole schema) concerns a read field.
+    pub fn touches(&self, field: Option<&str>) -> bool {
+        match field {
+            Some(f) if !f.is_empty() => {
+                is_read(Some(f), &self.paths)
+                    || self.qualified.iter().any(|q| q == f)
+                    || self.within.iter().any(|w| f.starts_with(w.as_str()))
+            }
+            _ => !self.paths.is_empty(),
+        }
+    }
+}
+
+/// The qualified names Protobuf findings give the fields along `path` (from the schema's
+/// first message, as its field table starts), and the `Type.` prefix of the last one's
+/// message type, if it has one.
+fn protobuf_names(
+    proto: &crate::schema::protobuf::ProtobufSchema,
+    path: &str,
+    qualified: &mut Vec<String>,
+    within: &mut Vec<String>,
+) {
+    use prost_reflect::Kind;
+    let package = proto.package();
+    let local = |full: &str| -> String {
+        match full.strip_prefix(package).and_then(|rest| rest.strip_prefix('.')) {
+            Some(rest) if !package.is_empty() => rest.to_string(),
+            _ => full.to_string(),
+        }
+    };
+    let Some(mut message) = proto.messages().into_iter().next() else {
+        return;
+    };
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let name = segment.trim_end_matches("[]").trim_end_matches("{}");
+        let Some(field) = message.get_field_by_name(name) else {
+            return;
+        };
+        qualified.push(format!("{}.{}", local(message.full_name()), field.name()));
+        let inner = match field.kind() {
+            Kind::Message(entry) if field.is_map() => match entry.map_entry_value_field().kind() {
+                Kind::Message(value) => Some(value),
+                _ => None,
+            },
+            Kind::Message(inner) => Some(inner),
+            _ => None,
+        };
+        match inner {
+            Some(inner) if i + 1 == segments.len() => within.push(format!("{}.", local(inner.full_name()))),
+            Some(inner) => message = inner,
+            None => return,
+        }
+    }
+}
+
 /// `inner` is `outer` or lies within it.
 fn nests(outer: &str, inner: &str) -> bool {
     inner == outer
@@ -136,12 +222,12 @@ fn nests(outer: &str, inner: &str) -> bool {
 /// the reader's own comparison (its reader schema, or the version it was written against
 /// limited to the fields it reads) with new data.
 pub fn breaks(reader: &Reader<'_>, new: &Schema, options: CheckOptions) -> Result<Vec<ReaderBreak>, TooComplex> {
-    let read = read_fields(reader);
+    let read = ReadSet::new(reader.written_against, read_fields(reader));
     let present = field_paths(new);
     let group = reader.group;
     let mut found = Vec::new();
     let mut removed = Vec::new();
-    for path in &read {
+    for path in read.paths() {
         if !present.contains(path) {
             found.push(ReaderBreak {
                 rule: "DECLARED_READER_FIELD_REMOVED",
@@ -169,7 +255,7 @@ pub fn breaks(reader: &Reader<'_>, new: &Schema, options: CheckOptions) -> Resul
     };
     for finding in compare(&previous, new, Direction::Forward, options)? {
         let field = finding.field.as_deref();
-        if limited && !is_read(field, &read) {
+        if limited && !read.touches(field) {
             continue;
         }
         // A removed field was reported above; the comparison says the same in its words.
@@ -307,6 +393,74 @@ mod tests {
         let found = judge(&reader, &old, &new);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].rule, "DECLARED_READER_FIELD_REMOVED");
+    }
+
+    #[test]
+    fn json_schema_and_protobuf_readers_are_judged_by_their_formats_rules() {
+        let json = |amount: &str| {
+            Schema::parse(
+                SchemaType::Json,
+                &format!(
+                    r#"{{"type":"object","properties":{{"id":{{"type":"string"}},"amount":{{"type":"{amount}"}}}},"additionalProperties":false}}"#
+                ),
+                &[],
+            )
+            .unwrap()
+        };
+        let found = judge(&fields(&["amount"]), &json("integer"), &json("string"));
+        assert!(
+            !found.is_empty(),
+            "a JSON type change of a read field breaks its reader"
+        );
+        assert!(found.iter().all(|b| b.field.as_deref() == Some("amount")), "{found:?}");
+        assert!(judge(&fields(&["id"]), &json("integer"), &json("string")).is_empty());
+
+        let proto = |amount: &str, with_note: bool| {
+            let note = if with_note { "  string note = 3;\n" } else { "" };
+            Schema::parse(
+                SchemaType::Protobuf,
+                &format!(
+                    "syntax = \"proto3\";\nmessage Payment {{\n  string id = 1;\n  {amount} amount = 2;\n{note}}}\n"
+                ),
+                &[],
+            )
+            .unwrap()
+        };
+        let found = judge(&fields(&["amount"]), &proto("int64", true), &proto("string", true));
+        assert!(
+            found.iter().any(|b| b.rule == "DECLARED_READER_FIELD_UNREADABLE"),
+            "a Protobuf type change of a read field breaks its reader: {found:?}"
+        );
+        let found = judge(&fields(&["note"]), &proto("int64", true), &proto("int64", false));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "DECLARED_READER_FIELD_REMOVED");
+        assert!(judge(&fields(&["id"]), &proto("int64", true), &proto("string", false)).is_empty());
+
+        // A nested message's field, named by the path through the field that holds it.
+        let nested = |email: &str| {
+            Schema::parse(
+                SchemaType::Protobuf,
+                &format!("syntax = \"proto3\";\npackage shop;\nmessage Order {{\n  string id = 1;\n  Customer customer = 2;\n}}\nmessage Customer {{\n  {email} email = 1;\n  int32 age = 2;\n}}\n"),
+                &[],
+            )
+            .unwrap()
+        };
+        let (old, new) = (nested("string"), nested("int64"));
+        for read in [&["customer.email"][..], &["customer"][..]] {
+            let found = judge(&fields(read), &old, &new);
+            assert!(!found.is_empty(), "{read:?} reads the changed email");
+        }
+        // Confluent's rules also report the change at the field holding the message
+        // (`Order.customer`), so a reader of a sibling field is told too: cautious, not wrong.
+        let found = judge(&fields(&["customer.age"]), &old, &new);
+        assert!(
+            found.iter().all(|b| b.field.as_deref() == Some("Order.customer")),
+            "{found:?}"
+        );
+        assert!(judge(&fields(&["id"]), &old, &new).is_empty());
+        let set = ReadSet::new(&old, vec!["customer.email".to_string()]);
+        assert!(set.touches(Some("Order.customer")) && set.touches(Some("Customer.email")));
+        assert!(!set.touches(Some("Customer.age")));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use super::{corrupt, subject_name, CompatibilityPolicy, Config, Core, Findings, RegistryError, VersionSpec};
-use crate::compat::readers::{self, ReaderBreak, Reads};
+use crate::compat::readers::{self, ReadSet, ReaderBreak, Reads};
 use crate::compat::{CheckOptions, Direction, PreviousVersion};
 use crate::schema::{Schema, SchemaType};
 use crate::store::queries::{self, ContractRow};
@@ -354,33 +354,27 @@ impl Core {
 
     /// Why the reader-aware policy cannot waive `level`'s findings, if it cannot.
     fn waiver(&self, subject: &str, level: &Findings, readers: &[LoadedReader]) -> Result<(), String> {
-        let mut read_by: Vec<(String, &str)> = Vec::new();
-        for reader in readers {
-            for field in readers::read_fields(&reader.reader()) {
-                read_by.push((field, &reader.contract.group));
-            }
-        }
-        let read: Vec<String> = read_by.iter().map(|(f, _)| f.clone()).collect();
         if level.fields.iter().any(Option::is_none) {
             return Err("READER_AWARE does not apply: a finding concerns the whole schema, not a field no declared reader reads".to_string());
         }
-        let touched: BTreeSet<String> = level
-            .fields
+        let read_by: Vec<(ReadSet, &str)> = readers
             .iter()
-            .flatten()
-            .filter(|f| readers::is_read(Some(f), &read))
-            .cloned()
+            .map(|reader| {
+                let read = ReadSet::new(&reader.written_against, readers::read_fields(&reader.reader()));
+                (read, reader.contract.group.as_str())
+            })
             .collect();
+        let mut touched: BTreeSet<&str> = BTreeSet::new();
+        let mut groups: BTreeSet<&str> = BTreeSet::new();
+        for field in level.fields.iter().flatten() {
+            for (read, group) in &read_by {
+                if read.touches(Some(field)) {
+                    touched.insert(field);
+                    groups.insert(group);
+                }
+            }
+        }
         if !touched.is_empty() {
-            let groups: BTreeSet<&str> = read_by
-                .iter()
-                .filter(|(r, _)| {
-                    touched
-                        .iter()
-                        .any(|t| readers::is_read(Some(t), std::slice::from_ref(r)))
-                })
-                .map(|(_, g)| *g)
-                .collect();
             return Err(format!(
                 "READER_AWARE does not apply: declared readers read the fields the change breaks ({}; read by group {})",
                 touched.into_iter().collect::<Vec<_>>().join(", "),
