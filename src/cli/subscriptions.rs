@@ -39,6 +39,10 @@ struct Settings {
     /// `topic`, `partition`, `offset`, `timestamp`); an empty one removes the filter.
     #[arg(long)]
     filter: Option<String>,
+    /// Tags whose fields deliveries redact, comma-separated (`PII,CONFIDENTIAL`); an empty
+    /// value clears the list.
+    #[arg(long)]
+    redact: Option<String>,
     /// Attempts per record before it is dead-lettered or the subscription pauses.
     #[arg(long)]
     max_attempts: Option<u32>,
@@ -75,6 +79,10 @@ impl Settings {
         }
         if let Some(filter) = &self.filter {
             set("filter", if filter.is_empty() { Value::Null } else { json!(filter) });
+        }
+        if let Some(tags) = &self.redact {
+            let tags: Vec<&str> = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+            set("redact", json!(tags));
         }
         if let Some(attempts) = self.max_attempts {
             set("max_attempts", json!(attempts));

@@ -72,6 +72,8 @@ struct SubscriptionBody {
     /// A CEL expression; `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
     filter: Option<Option<String>>,
+    /// Sensitive tags whose fields deliveries redact (replacing the list).
+    redact: Option<Vec<String>>,
     max_attempts: Option<u32>,
     initial_backoff_ms: Option<u64>,
     max_backoff_ms: Option<u64>,
@@ -86,7 +88,9 @@ fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
 }
 
 impl SubscriptionBody {
-    fn spec(&self) -> Result<Spec, ApiError> {
+    /// The spec, with the tags `caller` may not read always redacted: a subscription sends
+    /// records to someone else, so no one may point one at fields they could not read.
+    fn spec(&self, caller: &Caller) -> Result<Spec, ApiError> {
         let format = self
             .format
             .as_deref()
@@ -100,6 +104,8 @@ impl SubscriptionBody {
             rate_limit: self.rate_limit,
             dead_letter_topic: self.dead_letter_topic.clone(),
             filter: self.filter.clone(),
+            redact: self.redact.clone(),
+            always_redact: caller.hidden_tags(),
             max_attempts: self.max_attempts,
             initial_backoff_ms: self.initial_backoff_ms,
             max_backoff_ms: self.max_backoff_ms,
@@ -154,13 +160,19 @@ pub async fn list(State(state): State<AppState>, Path(topic): Path<String>) -> R
     reply(StatusCode::OK, &webhooks(&state)?.list(Some(&topic)))
 }
 
-pub async fn create(State(state): State<AppState>, Path(topic): Path<String>, body: Bytes) -> Reply {
+pub async fn create(State(state): State<AppState>, caller: Caller, Path(topic): Path<String>, body: Bytes) -> Reply {
     let request: SubscriptionBody = parse_body(&body)?;
     let Some(name) = request.name.clone() else {
         return Err(ApiError::unprocessable(42201, "name is required"));
     };
     let (view, secret) = webhooks(&state)?
-        .create(&topic, &name, request.spec()?, request.secret.clone(), request.start()?)
+        .create(
+            &topic,
+            &name,
+            request.spec(&caller)?,
+            request.secret.clone(),
+            request.start()?,
+        )
         .await?;
     reply(StatusCode::CREATED, &with_secret(&view, secret)?)
 }
@@ -169,7 +181,12 @@ pub async fn show(State(state): State<AppState>, Path((topic, name)): Path<(Stri
     reply(StatusCode::OK, &webhooks(&state)?.view(&topic, &name)?)
 }
 
-pub async fn update(State(state): State<AppState>, Path((topic, name)): Path<(String, String)>, body: Bytes) -> Reply {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((topic, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Reply {
     let request: SubscriptionBody = parse_body(&body)?;
     for (given, field) in [
         (request.name.as_ref().is_some_and(|n| *n != name), "name"),
@@ -185,7 +202,7 @@ pub async fn update(State(state): State<AppState>, Path((topic, name)): Path<(St
     }
     reply(
         StatusCode::OK,
-        &webhooks(&state)?.update(&topic, &name, request.spec()?).await?,
+        &webhooks(&state)?.update(&topic, &name, request.spec(&caller)?).await?,
     )
 }
 

@@ -980,3 +980,62 @@ fn https_endpoints_behind_a_private_ca_need_webhook_ca_file() {
     drop(receiver.stdin.take());
     let _ = receiver.wait();
 }
+
+#[test]
+fn fields_tagged_with_a_redacted_tag_never_leave_and_the_body_says_which() {
+    let server = Server::start(&[]);
+    let receiver = Receiver::start();
+    let archive = Receiver::start();
+    create_topic(&server, "customers", 1);
+    let schema = json!({"type": "object", "properties": {
+        "name": {"type": "string"},
+        "ssn": {"type": "string", "confluent:tags": ["PII"]}}});
+    let (status, body) = server.call(
+        "POST",
+        "/subjects/customers-value/versions",
+        Some(&json!({"schemaType": "JSON", "schema": schema.to_string()})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = try_http(
+        &server.address,
+        "POST",
+        "/topics/customers",
+        JSON_V2,
+        Some(&json!({"records": [{"value": {"name": "Ada", "ssn": "123-45-6789"}}]})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let created = subscribe(
+        &server,
+        "customers",
+        json!({"name": "crm", "url": receiver.url("/hooks"), "from": "earliest", "redact": ["PII", "PII", " "]}),
+    );
+    assert_eq!(created["redact"], json!(["PII"]), "{created}");
+    let raw = subscribe(
+        &server,
+        "customers",
+        json!({"name": "archive", "url": archive.url("/raw"), "from": "earliest", "format": "raw", "redact": ["PII"]}),
+    );
+    assert_eq!(raw["redact"], json!(["PII"]), "{raw}");
+
+    let json_body = receiver.wait_delivered(1, Duration::from_secs(20))[0].json();
+    assert_eq!(
+        json_body["data"]["value"],
+        json!({"name": "Ada", "ssn": "<REDACTED>"}),
+        "{json_body}"
+    );
+    assert_eq!(json_body["data"]["redacted"], json!(["value.ssn"]), "{json_body}");
+    let raw = &archive.wait_delivered(1, Duration::from_secs(20))[0];
+    assert_eq!(raw.header("content-type"), "application/octet-stream");
+    let raw_value: Value = serde_json::from_slice(&raw.body).unwrap();
+    assert_eq!(raw_value["ssn"], "<REDACTED>");
+
+    // Clearing the list (by a caller who may read everything) sends the field again.
+    let (status, body) = server.call(
+        "PUT",
+        "/topics/customers/subscriptions/crm",
+        Some(&json!({"redact": []})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("redact").is_none(), "{body}");
+}

@@ -151,6 +151,9 @@ pub struct View {
     pub dead_letter_topic: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Sensitive tags whose fields deliveries redact.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -453,6 +456,7 @@ impl Webhooks {
             rate_limit: subscription.rate_limit,
             dead_letter_topic: subscription.dead_letter_topic.clone(),
             filter: subscription.filter.clone(),
+            redact: subscription.redact.clone(),
             max_attempts: subscription.max_attempts,
             initial_backoff_ms: subscription.initial_backoff_ms,
             max_backoff_ms: subscription.max_backoff_ms,

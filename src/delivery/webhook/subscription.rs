@@ -76,6 +76,11 @@ pub struct Subscription {
     /// A CEL expression over the decoded record: only records it is true for are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Sensitive tags whose fields deliveries redact (see [`crate::delivery::redaction`]):
+    /// those asked for, and always those the principal who created or last changed the
+    /// subscription may not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -97,6 +102,11 @@ pub struct Spec {
     pub rate_limit: Option<Option<u32>>,
     pub dead_letter_topic: Option<Option<String>>,
     pub filter: Option<Option<String>>,
+    /// The tags to redact (replacing the list).
+    pub redact: Option<Vec<String>>,
+    /// Tags redacted whatever `redact` says: those the principal making the change may not
+    /// read, so no one sends elsewhere what they could not read themselves.
+    pub always_redact: Vec<String>,
     pub max_attempts: Option<u32>,
     pub initial_backoff_ms: Option<u64>,
     pub max_backoff_ms: Option<u64>,
@@ -185,6 +195,7 @@ impl Subscription {
             rate_limit: None,
             dead_letter_topic: None,
             filter: None,
+            redact: Vec::new(),
             max_attempts: defaults.max_attempts,
             initial_backoff_ms: defaults.initial_backoff.as_millis() as u64,
             max_backoff_ms: defaults.max_backoff.as_millis() as u64,
@@ -210,11 +221,20 @@ impl Subscription {
             rate_limit,
             dead_letter_topic,
             filter,
+            redact,
+            always_redact,
             max_attempts,
             initial_backoff_ms,
             max_backoff_ms,
             timeout_ms,
         } = spec;
+        if let Some(redact) = redact {
+            self.redact = redact;
+        }
+        self.redact.extend(always_redact);
+        self.redact.retain(|tag| !tag.trim().is_empty());
+        self.redact.sort();
+        self.redact.dedup();
         if let Some(url) = url {
             self.url = url;
         }
@@ -386,6 +406,41 @@ mod tests {
                 .unwrap_err()
                 .contains("may contain only")
         );
+    }
+
+    #[test]
+    fn tags_the_changer_may_not_read_stay_redacted_whatever_the_list_says() {
+        let mut created = Subscription::create(
+            "payments",
+            "partner",
+            Spec {
+                redact: Some(vec!["CONFIDENTIAL".to_string()]),
+                always_redact: vec!["PII".to_string()],
+                ..spec("https://partner.example/hooks")
+            },
+            None,
+            0,
+        )
+        .unwrap();
+        assert_eq!(created.redact, ["CONFIDENTIAL", "PII"]);
+        // Someone who may read PII may clear the list; someone who may not cannot, even by
+        // pointing the subscription elsewhere.
+        created
+            .apply(Spec {
+                redact: Some(Vec::new()),
+                url: Some("https://elsewhere.example/hooks".to_string()),
+                always_redact: vec!["PII".to_string()],
+                ..Spec::default()
+            })
+            .unwrap();
+        assert_eq!(created.redact, ["PII"]);
+        created
+            .apply(Spec {
+                redact: Some(Vec::new()),
+                ..Spec::default()
+            })
+            .unwrap();
+        assert!(created.redact.is_empty());
     }
 
     #[test]

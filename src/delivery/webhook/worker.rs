@@ -28,8 +28,10 @@ use super::subscription::{Format, Subscription};
 use super::{now_ms, topic_partition, LastError, State, Status, Webhooks};
 use crate::broker::batch::{Record, StoredRecord};
 use crate::broker::{BrokerError, Topic};
+use crate::delivery::redaction::Redaction;
 use crate::delivery::tail::{Decoder, TailRecord};
 use crate::expression::Expression;
+use crate::registry::Registry;
 
 /// How often delivered positions are committed while records flow.
 const COMMIT_EVERY: Duration = Duration::from_millis(200);
@@ -189,6 +191,8 @@ struct Lane {
     dead_letter: Option<Arc<Topic>>,
     shared: Arc<Shared>,
     clock: Instant,
+    /// For the redaction of the subscription's `redact` tags.
+    registry: Registry,
 }
 
 async fn deliver(
@@ -238,6 +242,7 @@ async fn deliver(
         dead_letter,
         shared: shared.clone(),
         clock,
+        registry: hooks.registry().clone(),
     });
     let (stop_lanes, lanes_stop) = watch::channel(false);
     let mut lanes = JoinSet::new();
@@ -296,6 +301,7 @@ async fn commit(hooks: &Webhooks, subscription: &Subscription, shared: &Arc<Shar
 async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watch::Receiver<bool>) -> LaneEnd {
     let mut sender = Sender::new(lane.endpoint.clone(), lane.tls.clone());
     let mut jitter = Jitter::new();
+    let mut redaction = Redaction::new(lane.subscription.redact.clone(), &lane.registry);
     let mut durable = match lane.topic.durable_changes(partition) {
         Ok(durable) => durable,
         Err(error) => return LaneEnd::Pause(format!("partition {partition} cannot be read: {error}")),
@@ -326,6 +332,32 @@ async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watc
             continue;
         }
         for stored in records {
+            let (sent, redacted) = match redaction.as_mut() {
+                None => (None, Vec::new()),
+                Some(redaction) => {
+                    let key = stored.record.key.as_deref();
+                    let value = stored.record.value.as_deref();
+                    // A registry that cannot answer cannot say what to hide: hide everything.
+                    let shown = match redaction.record(&lane.topic.config, key, value).await {
+                        Ok(shown) => shown,
+                        Err(_) => Some(Redaction::withheld()),
+                    };
+                    match shown {
+                        None => (None, Vec::new()),
+                        Some(shown) => {
+                            let fields = shown.fields.clone();
+                            let mut sent = stored.clone();
+                            shown.apply_to(&mut sent);
+                            (Some(sent), fields)
+                        }
+                    }
+                }
+            };
+            let record = Delivery {
+                sent: sent.as_ref().unwrap_or(&stored),
+                original: &stored,
+                redacted,
+            };
             // Boxed: the delivery's state (a connection being made, TLS, a request) is large,
             // and a parked lane should not carry room for it while it waits for records.
             let done = Box::pin(deliver_record(
@@ -333,7 +365,7 @@ async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watc
                 &mut sender,
                 &mut jitter,
                 partition,
-                &stored,
+                record,
                 &mut stop,
             ))
             .await;
@@ -369,24 +401,35 @@ struct Envelope<'a> {
     data: &'a TailRecord,
 }
 
+/// One record to deliver: as sent (its tagged fields redacted for the subscription), and
+/// as stored, which a dead letter keeps.
+struct Delivery<'a> {
+    sent: &'a StoredRecord,
+    original: &'a StoredRecord,
+    /// The fields redacted (`value.ssn`), shown in JSON bodies.
+    redacted: Vec<String>,
+}
+
 async fn deliver_record(
     lane: &Lane,
     sender: &mut Sender,
     jitter: &mut Jitter,
     partition: u32,
-    stored: &StoredRecord,
+    delivery: Delivery<'_>,
     stop: &mut watch::Receiver<bool>,
 ) -> Done {
+    let (stored, original) = (delivery.sent, delivery.original);
     let subscription = &lane.subscription;
     // JSON bodies and filters see the record decoded; raw bodies without a filter need not.
     let decoded = match (subscription.format, &lane.filter) {
         (Format::Raw, None) => None,
         _ => {
-            let decoded = lane.decoder.record(partition, stored).await;
+            let mut decoded = lane.decoder.record(partition, stored).await;
             if let Some(why) = &decoded.undecodable {
                 let why = format!("the record cannot be decoded ({why})");
-                return dead_letter(lane, partition, stored, &why).await;
+                return dead_letter(lane, partition, original, &why).await;
             }
+            decoded.record.redacted = delivery.redacted;
             Some(decoded.record)
         }
     };
@@ -404,7 +447,7 @@ async fn deliver_record(
             };
             match serde_json::to_vec(&envelope) {
                 Ok(body) => ("application/json", Bytes::from(body)),
-                Err(error) => return dead_letter(lane, partition, stored, &error.to_string()).await,
+                Err(error) => return dead_letter(lane, partition, original, &error.to_string()).await,
             }
         }
         _ => (
@@ -462,7 +505,7 @@ async fn deliver_record(
             }
             Next::DeadLetter => {
                 lane.shared.failed(error, None);
-                return dead_letter(lane, partition, stored, &message).await;
+                return dead_letter(lane, partition, original, &message).await;
             }
             Next::Pause => {
                 lane.shared.failed(error, None);
