@@ -433,7 +433,16 @@ pub(super) fn protobuf(found: &ProtoDifference, direction: Direction, version: u
             "Keep the oneof member (deprecate it, and reserve its number when it is finally gone).".to_string(),
         ),
         ProtoKind::MultipleFieldsMovedToOneof | ProtoKind::FieldMovedToExistingOneof => (
-            format!("the oneof at {} now holds fields that were independent, and {} may set more than one of them", found.path, p.written),
+            match &found.field {
+                Some(field) => format!(
+                    "the oneof at {} now holds {field}, which was an independent field, and {} may set it beside another member",
+                    found.path, p.written
+                ),
+                None => format!(
+                    "the oneof at {} now holds fields that were independent, and {} may set more than one of them",
+                    found.path, p.written
+                ),
+            },
             "Do not move existing fields into a oneof; add new fields to a new oneof instead.".to_string(),
         ),
         // Compatible kinds never reach here; say what they are if they do.

@@ -540,6 +540,8 @@ impl<'a> Walk<'a> {
         for oneof in &update.oneofs {
             let mut groups: Vec<Group<'a>> = Vec::new();
             let mut moved_in = 0;
+            // The first field that was independent before: what the report names.
+            let mut first_moved: Option<(&FieldShape, &FieldShape)> = None;
             for &number in &oneof.members {
                 // Brand-new members are ignored: old data never set them.
                 let Some(field) = field_numbered(original, number) else {
@@ -549,6 +551,9 @@ impl<'a> Walk<'a> {
                     Some(index) => Group::Oneof(&original.oneofs[index].name),
                     None => {
                         moved_in += 1;
+                        if first_moved.is_none() {
+                            first_moved = field_numbered(update, number).map(|now| (field, now));
+                        }
                         Group::Field(number)
                     }
                 };
@@ -561,7 +566,10 @@ impl<'a> Walk<'a> {
                     true => DiffKind::MultipleFieldsMovedToOneof,
                     false => DiffKind::FieldMovedToExistingOneof,
                 };
-                self.add(kind, Some(Step::Name(&oneof.name)), |_| Sides::none());
+                self.add(kind, Some(Step::Name(&oneof.name)), |w| match first_moved {
+                    Some((was, now)) => w.sides(Some(was), Some(now)),
+                    None => Sides::none(),
+                });
             }
         }
         for pair in merge(
