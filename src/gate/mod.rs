@@ -166,6 +166,10 @@ pub struct Gate {
     write_rules: Mutex<HashMap<(Context, i64), Arc<WriteRules>>>,
     /// Rule outcome counters by subject and schema id, shared with the verdicts that count.
     rule_counters: Mutex<HashMap<(String, Context, i64), Arc<RuleCounters>>>,
+    /// Records produced under a subject past its sunset, per subject: (warned, refused).
+    /// The Kafka door has no way to carry the warning to its producer; operators see it
+    /// here.
+    sunset_counts: Mutex<HashMap<String, (u64, u64)>>,
 }
 
 /// The outcomes of one rule set's rules under one subject: per rule, one counter per
@@ -239,6 +243,7 @@ impl Gate {
             json_validators: Mutex::default(),
             write_rules: Mutex::default(),
             rule_counters: Mutex::default(),
+            sunset_counts: Mutex::default(),
         }
     }
 
@@ -303,6 +308,7 @@ impl Gate {
                 rules.sunset = Some(latest.and_then(|latest| past_sunset(rules.subject, latest)));
             }
             if let Some(Some(notice)) = &rules.sunset {
+                self.count_sunset(rules.subject, topic.sunset_produce);
                 match topic.sunset_produce {
                     SunsetProduce::Refuse => {
                         out.problems.push(refuse(notice.clone()));
@@ -458,6 +464,36 @@ impl Gate {
                 reason: format!("rule {}{on} failed: {}{note}", failure.rule, failure.message),
             });
         }
+    }
+
+    fn count_sunset(&self, subject: &str, action: SunsetProduce) {
+        let mut counts = self.sunset_counts.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = match counts.get_mut(subject) {
+            Some(entry) => entry,
+            None => counts.entry(subject.to_string()).or_default(),
+        };
+        match action {
+            SunsetProduce::Warn => entry.0 += 1,
+            SunsetProduce::Refuse => entry.1 += 1,
+        }
+    }
+
+    /// Records produced under subjects past their sunset so far: (subject, action, count),
+    /// for `/metrics`.
+    pub fn sunset_counts(&self) -> Vec<(String, &'static str, u64)> {
+        let counts = self.sunset_counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<(String, &'static str, u64)> = counts
+            .iter()
+            .flat_map(|(subject, (warned, refused))| {
+                [
+                    (subject.clone(), "warned", *warned),
+                    (subject.clone(), "refused", *refused),
+                ]
+            })
+            .filter(|(_, _, n)| *n > 0)
+            .collect();
+        out.sort();
+        out
     }
 
     /// Every rule outcome so far: (subject, rule, outcome, count), for `/metrics`.

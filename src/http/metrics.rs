@@ -164,6 +164,21 @@ fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// Records produced under a subject past its sunset (metadata `herald.deprecated`), by subject
+/// and what the topic's `sunset_produce` did with them. Subjects are registered ones.
+pub fn render_sunset_counts(out: &mut String, counts: &[(String, &'static str, u64)]) {
+    use std::fmt::Write as _;
+    out.push_str("# HELP herald_sunset_records_total Records produced under a subject past its sunset, by subject and action (warned: accepted; refused).\n");
+    out.push_str("# TYPE herald_sunset_records_total counter\n");
+    for (subject, action, n) in counts {
+        let _ = writeln!(
+            out,
+            "herald_sunset_records_total{{subject=\"{}\",action=\"{action}\"}} {n}",
+            escape(subject)
+        );
+    }
+}
+
 /// The contract gate's data-contract rule outcomes, per subject and rule (rules are the
 /// registered rule sets', so the labels stay bounded).
 pub fn render_rule_counts(out: &mut String, counts: &[(String, String, &'static str, u64)]) {

@@ -786,5 +786,6 @@ async fn ready(State(state): State<AppState>) -> Response {
 async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
     metrics::render_rule_counts(&mut text, &state.gate.rule_counts());
+    metrics::render_sunset_counts(&mut text, &state.gate.sunset_counts());
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

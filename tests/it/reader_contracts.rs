@@ -370,4 +370,10 @@ async fn docs_show_who_reads_what_and_deprecations_and_producers_are_told_of_a_p
         "{warning}"
     );
     assert!(warning.contains("use payments-v2-value instead"), "{warning}");
+    // Operators see it too (the Kafka door cannot tell its producers).
+    let metrics = r.get("/metrics").await.text;
+    assert!(
+        metrics.contains("herald_sunset_records_total{subject=\"payments-value\",action=\"warned\"} 1"),
+        "{metrics}"
+    );
 }
