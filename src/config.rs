@@ -83,6 +83,12 @@ pub struct ServeArgs {
     /// public web's (endpoints behind a private CA)
     #[arg(long, env = "HERALD_WEBHOOK_CA_FILE")]
     pub webhook_ca_file: Option<PathBuf>,
+    /// Let webhook subscriptions deliver to private and link-local networks (10/8,
+    /// 172.16/12, 192.168/16, 100.64/10, 169.254/16, fc00::/7, fe80::/10): off, an endpoint
+    /// there is refused, so subscriptions cannot reach the server's own network
+    /// [default: false]
+    #[arg(long, env = "HERALD_WEBHOOK_PRIVATE_ENDPOINTS", num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_private_endpoints: Option<bool>,
     /// Client connections open at once. At the cap, the connection that has waited longest
     /// for its client is closed to admit a new one; when all are busy answering, the new one
     /// is answered 503 [default: the quarter of the descriptor limit the broker's segment
@@ -162,6 +168,7 @@ struct FileSettings {
     max_request_bytes: Option<usize>,
     read_budget_bytes: Option<usize>,
     webhook_ca_file: Option<PathBuf>,
+    webhook_private_endpoints: Option<bool>,
     max_connections: Option<usize>,
     header_read_timeout: Option<FileDuration>,
     idle_timeout: Option<FileDuration>,
@@ -210,6 +217,8 @@ pub struct Settings {
     pub read_budget_bytes: usize,
     /// CAs webhook endpoints may chain to besides the public web's.
     pub webhook_ca_file: Option<PathBuf>,
+    /// Whether webhook deliveries may reach private and link-local networks.
+    pub webhook_private_endpoints: bool,
     /// `None`: sized from the descriptor limit when the server starts.
     pub max_connections: Option<usize>,
     pub header_read_timeout: Duration,
@@ -349,6 +358,10 @@ impl Settings {
                         _ => path,
                     })
             }),
+            webhook_private_endpoints: args
+                .webhook_private_endpoints
+                .or(file.webhook_private_endpoints)
+                .unwrap_or(false),
             max_connections,
             public_url,
             listen: args

@@ -122,6 +122,7 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         broker.clone(),
         registry.clone(),
         settings.webhook_ca_file.as_deref(),
+        settings.webhook_private_endpoints,
     )
     .map_err(|e| CliError(format!("cannot start webhook deliveries: {e}")))?;
     tracing::info!(subscriptions = webhooks.list(None).len(), "webhook deliveries ready");

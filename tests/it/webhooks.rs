@@ -1039,3 +1039,51 @@ fn fields_tagged_with_a_redacted_tag_never_leave_and_the_body_says_which() {
     assert_eq!(status, 200, "{body}");
     assert!(body.get("redact").is_none(), "{body}");
 }
+
+#[test]
+fn endpoints_on_private_networks_need_the_operators_word() {
+    let server = Server::start(&[]);
+    create_topic(&server, "payments", 1);
+    for url in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.1.2.3/hooks",
+        "https://[fd00::1]/hooks",
+    ] {
+        let (status, body) = server.call(
+            "POST",
+            "/topics/payments/subscriptions",
+            Some(&json!({"name": "inside", "url": url})),
+        );
+        assert_eq!(status, 422, "{url}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("webhook_private_endpoints = true"),
+            "{body}"
+        );
+    }
+    subscribe(
+        &server,
+        "payments",
+        json!({"name": "outside", "url": "https://hooks.partner.example/in"}),
+    );
+    let (status, body) = server.call(
+        "PUT",
+        "/topics/payments/subscriptions/outside",
+        Some(&json!({"url": "https://192.168.1.10/in"})),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        subscription(&server, "payments", "outside")["url"],
+        "https://hooks.partner.example/in"
+    );
+
+    let inside = Server::start(&["--webhook-private-endpoints"]);
+    create_topic(&inside, "payments", 1);
+    subscribe(
+        &inside,
+        "payments",
+        json!({"name": "inside", "url": "https://10.1.2.3/hooks"}),
+    );
+}

@@ -14,6 +14,7 @@
 //! a pause (by an operator, or by the worker when the endpoint keeps failing) is written
 //! there with its cause, so it survives a restart.
 
+pub mod address;
 pub mod policy;
 pub mod sender;
 pub mod sign;
@@ -184,6 +185,8 @@ pub struct Webhooks(Arc<Inner>);
 
 struct Inner {
     dir: PathBuf,
+    /// Whether deliveries may go to private and link-local networks (see [`address`]).
+    private_endpoints: bool,
     /// TLS settings for every endpoint (the public web's CAs, and `webhook_ca_file`'s).
     tls: Arc<rustls::ClientConfig>,
     broker: Arc<Broker>,
@@ -203,7 +206,7 @@ impl Webhooks {
     /// Reads the subscriptions under `<data_dir>/webhooks` and starts a worker for each
     /// (paused ones wait). Call inside the runtime.
     pub fn start(data_dir: &Path, broker: Arc<Broker>, registry: Registry) -> Result<Webhooks, WebhookError> {
-        Webhooks::start_with(data_dir, broker, registry, None)
+        Webhooks::start_with(data_dir, broker, registry, None, false)
     }
 
     /// The same, trusting `ca_file`'s CAs for endpoints besides the public web's.
@@ -212,12 +215,14 @@ impl Webhooks {
         broker: Arc<Broker>,
         registry: Registry,
         ca_file: Option<&Path>,
+        private_endpoints: bool,
     ) -> Result<Webhooks, WebhookError> {
         let tls = sender::client_config(ca_file).map_err(WebhookError::Invalid)?;
         let dir = data_dir.join("webhooks");
         fs::create_dir_all(&dir).map_err(|e| storage(&dir, e))?;
         let hooks = Webhooks(Arc::new(Inner {
             tls,
+            private_endpoints,
             dir: dir.clone(),
             broker,
             registry,
@@ -256,6 +261,10 @@ impl Webhooks {
         &self.0.tls
     }
 
+    pub(crate) fn private_endpoints(&self) -> bool {
+        self.0.private_endpoints
+    }
+
     /// Creates a subscription delivering from `start`; answers it with its secret, the one
     /// time the secret is shown.
     pub async fn create(
@@ -276,6 +285,7 @@ impl Webhooks {
             .transpose()
             .map_err(|why| WebhookError::Invalid(format!("secret: {why}")))?;
         let subscription = Subscription::create(topic, name, spec, secret, now_ms()).map_err(WebhookError::Invalid)?;
+        self.check_endpoint(&subscription)?;
         self.check_dead_letter_topic(&subscription)?;
         let _writing = self.0.writing.lock().await;
         if self.running().contains_key(&(topic.to_string(), name.to_string())) {
@@ -306,6 +316,17 @@ impl Webhooks {
         let secret = subscription.secrets[0].secret.clone();
         self.launch(subscription);
         Ok((self.view(topic, name)?, secret))
+    }
+
+    /// An endpoint written as an address must be one deliveries may reach (a host name is
+    /// checked at each connection, against every address it resolves to).
+    fn check_endpoint(&self, subscription: &Subscription) -> Result<(), WebhookError> {
+        let endpoint = sender::Endpoint::parse(&subscription.url).map_err(WebhookError::Invalid)?;
+        match endpoint.host().parse::<std::net::IpAddr>() {
+            Ok(ip) => address::permitted(ip, self.0.private_endpoints)
+                .map_err(|why| WebhookError::Invalid(format!("url {:?}: {why}", subscription.url))),
+            Err(_) => Ok(()),
+        }
     }
 
     fn check_dead_letter_topic(&self, subscription: &Subscription) -> Result<(), WebhookError> {
@@ -499,6 +520,7 @@ impl Webhooks {
             Subscription::clone(&current)
         };
         edit(&mut subscription)?;
+        self.check_endpoint(&subscription)?;
         self.check_dead_letter_topic(&subscription)?;
         self.save(&subscription).await?;
         if let Some(running) = self.running().get(&key) {

@@ -35,6 +35,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The host as the URL names it (an IPv6 address without its brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     pub fn parse(url: &str) -> Result<Endpoint, String> {
         let uri: Uri = url.parse().map_err(|e| format!("url {url:?}: {e}"))?;
         let authority = uri.authority().ok_or_else(|| format!("url {url:?} has no host"))?;
@@ -64,14 +69,17 @@ impl Endpoint {
 pub struct Sender {
     endpoint: Endpoint,
     tls: Arc<rustls::ClientConfig>,
+    /// Whether private and link-local addresses may be connected to (see [`super::address`]).
+    private_endpoints: bool,
     connection: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl Sender {
-    pub fn new(endpoint: Endpoint, tls: Arc<rustls::ClientConfig>) -> Sender {
+    pub fn new(endpoint: Endpoint, tls: Arc<rustls::ClientConfig>, private_endpoints: bool) -> Sender {
         Sender {
             endpoint,
             tls,
+            private_endpoints,
             connection: None,
         }
     }
@@ -147,9 +155,7 @@ impl Sender {
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
         let Endpoint { host, port, tls, .. } = &self.endpoint;
-        let tcp = TcpStream::connect((host.as_str(), *port))
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        let tcp = self.connect_checked(host, *port).await?;
         let _ = tcp.set_nodelay(true);
         if *tls {
             let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host}: {e}"))?;
@@ -161,6 +167,33 @@ impl Sender {
         } else {
             handshake(tcp).await
         }
+    }
+}
+
+impl Sender {
+    /// A connection to the first address `host` resolves to that deliveries may reach,
+    /// made to that very address (see [`super::address`]).
+    async fn connect_checked(&self, host: &str, port: u16) -> Result<TcpStream, String> {
+        let addresses = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+        let mut refused = Vec::new();
+        let mut failed = None;
+        for address in addresses {
+            if let Err(why) = super::address::permitted(address.ip(), self.private_endpoints) {
+                refused.push(why);
+                continue;
+            }
+            match TcpStream::connect(address).await {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) => failed = Some(format!("cannot connect to {host}:{port} ({address}): {e}")),
+            }
+        }
+        Err(match (failed, refused.first()) {
+            (Some(failed), _) => failed,
+            (None, Some(why)) => format!("not delivering to {host}: {why}"),
+            (None, None) => format!("{host} resolves to no address"),
+        })
     }
 }
 
@@ -228,5 +261,32 @@ mod tests {
             ("::1", 9000, false, "/")
         );
         assert_eq!(e.authority, "[::1]:9000");
+    }
+
+    #[tokio::test]
+    async fn addresses_deliveries_may_not_reach_are_never_connected_to() {
+        let tls = client_config(None).unwrap();
+        let post = |url: &str, private: bool| {
+            let mut sender = Sender::new(Endpoint::parse(url).unwrap(), tls.clone(), private);
+            async move {
+                sender
+                    .post("application/json", Vec::new(), Bytes::new(), Duration::from_secs(5))
+                    .await
+            }
+        };
+        let Outcome::Failed(why) = post("https://169.254.169.254/latest/meta-data", false).await else {
+            panic!("a link-local address is refused");
+        };
+        assert!(why.contains("not delivering to 169.254.169.254"), "{why}");
+        assert!(why.contains("webhook_private_endpoints"), "{why}");
+        let Outcome::Failed(why) = post("https://[::ffff:10.0.0.1]/", false).await else {
+            panic!("a mapped private address is refused");
+        };
+        assert!(why.contains("not delivering"), "{why}");
+        // Allowed, it is tried (nothing listens on this port of the loopback interface).
+        let Outcome::Failed(why) = post("http://127.0.0.1:9/", false).await else {
+            panic!("nothing listens on port 9");
+        };
+        assert!(why.contains("cannot connect to 127.0.0.1:9"), "{why}");
     }
 }

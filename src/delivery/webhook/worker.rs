@@ -193,6 +193,7 @@ struct Lane {
     clock: Instant,
     /// For the redaction of the subscription's `redact` tags.
     registry: Registry,
+    private_endpoints: bool,
 }
 
 async fn deliver(
@@ -243,6 +244,7 @@ async fn deliver(
         shared: shared.clone(),
         clock,
         registry: hooks.registry().clone(),
+        private_endpoints: hooks.private_endpoints(),
     });
     let (stop_lanes, lanes_stop) = watch::channel(false);
     let mut lanes = JoinSet::new();
@@ -299,7 +301,7 @@ async fn commit(hooks: &Webhooks, subscription: &Subscription, shared: &Arc<Shar
 }
 
 async fn run_lane(lane: Arc<Lane>, partition: u32, mut next: i64, mut stop: watch::Receiver<bool>) -> LaneEnd {
-    let mut sender = Sender::new(lane.endpoint.clone(), lane.tls.clone());
+    let mut sender = Sender::new(lane.endpoint.clone(), lane.tls.clone(), lane.private_endpoints);
     let mut jitter = Jitter::new();
     let mut redaction = Redaction::new(lane.subscription.redact.clone(), &lane.registry);
     let mut durable = match lane.topic.durable_changes(partition) {
