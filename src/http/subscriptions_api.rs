@@ -26,7 +26,7 @@ use super::error::ApiError;
 use super::wire::parse_body;
 use super::AppState;
 use crate::delivery::tail::Start;
-use crate::delivery::webhook::{Format, Spec, WebhookError, Webhooks};
+use crate::delivery::webhook::{Format, Spec, View, WebhookError, Webhooks};
 use crate::security::{Operation, Resource};
 
 type Reply = Result<Response, ApiError>;
@@ -146,18 +146,36 @@ fn optional_body<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, 
     }
 }
 
+/// A view as `caller` may see it: an endpoint's query (where partners put access tokens)
+/// and fragment are shown only to the topic's administrators, who may change them anyway.
+fn shown_to(caller: &Caller, mut view: View) -> View {
+    if !caller.may(Operation::Admin, &Resource::topic(view.topic.as_str())) {
+        if let Some(cut) = view.url.find(['?', '#']) {
+            view.url.truncate(cut);
+            view.url.push_str("?…");
+        }
+    }
+    view
+}
+
 pub async fn list_all(State(state): State<AppState>, caller: Caller) -> Reply {
     let views: Vec<_> = webhooks(&state)?
         .list(None)
         .into_iter()
         .filter(|view| caller.may(Operation::Describe, &Resource::topic(view.topic.as_str())))
+        .map(|view| shown_to(&caller, view))
         .collect();
     reply(StatusCode::OK, &views)
 }
 
-pub async fn list(State(state): State<AppState>, Path(topic): Path<String>) -> Reply {
+pub async fn list(State(state): State<AppState>, caller: Caller, Path(topic): Path<String>) -> Reply {
     super::broker_api::broker(&state)?.topic(&topic)?;
-    reply(StatusCode::OK, &webhooks(&state)?.list(Some(&topic)))
+    let views: Vec<_> = webhooks(&state)?
+        .list(Some(&topic))
+        .into_iter()
+        .map(|view| shown_to(&caller, view))
+        .collect();
+    reply(StatusCode::OK, &views)
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, Path(topic): Path<String>, body: Bytes) -> Reply {
@@ -177,8 +195,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Path(topic): 
     reply(StatusCode::CREATED, &with_secret(&view, secret)?)
 }
 
-pub async fn show(State(state): State<AppState>, Path((topic, name)): Path<(String, String)>) -> Reply {
-    reply(StatusCode::OK, &webhooks(&state)?.view(&topic, &name)?)
+pub async fn show(State(state): State<AppState>, caller: Caller, Path((topic, name)): Path<(String, String)>) -> Reply {
+    reply(
+        StatusCode::OK,
+        &shown_to(&caller, webhooks(&state)?.view(&topic, &name)?),
+    )
 }
 
 pub async fn update(

@@ -538,10 +538,23 @@ async fn the_denial_matrix() {
             "root",
             Method::POST,
             "/topics/orders/subscriptions",
-            Some(&json!({"name": "erp", "url": "https://erp.example/in"})),
+            Some(&json!({"name": "erp", "url": "https://erp.example/in?token=s3cret"})),
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
+    // An endpoint's query (a partner's token) is shown to the topic's administrators only.
+    let seen = s
+        .as_user("reader", Method::GET, "/topics/orders/subscriptions/erp", None)
+        .await
+        .ok();
+    assert_eq!(seen["url"], "https://erp.example/in?…", "{seen}");
+    let seen = s.as_user("reader", Method::GET, "/subscriptions", None).await.text;
+    assert!(!seen.contains("s3cret"), "{seen}");
+    let seen = s
+        .as_user("root", Method::GET, "/topics/orders/subscriptions/erp", None)
+        .await
+        .ok();
+    assert_eq!(seen["url"], "https://erp.example/in?token=s3cret", "{seen}");
     let listed = s.as_user("payments", Method::GET, "/subscriptions", None).await.ok();
     let names: Vec<&str> = listed
         .as_array()
