@@ -204,6 +204,9 @@ impl Core {
                 return Ok(found);
             }
         }
+        if let Some(found) = self.documented.get(context, id) {
+            return Ok(found);
+        }
         let Some(source) = queries::schema_source(conn, context, id).await? else {
             return self.stored_parsed(conn, context, id).await;
         };
@@ -215,7 +218,11 @@ impl Core {
             .parse()
             .map_err(|e| corrupt(format!("schema {}: {e}", row.id)))?;
         match parse_stored(conn, &row, schema_type, &source).await {
-            Ok(schema) => Ok(Arc::new(schema)),
+            Ok(schema) => {
+                let schema = Arc::new(schema);
+                self.documented.put(context, id, schema.clone());
+                Ok(schema)
+            }
             Err(err) => {
                 tracing::warn!(context, id, error = %err, "a schema's registered text does not parse; its stored text is shown");
                 self.stored_parsed(conn, context, id).await

@@ -107,6 +107,7 @@ impl Registry {
                 store,
                 settings,
                 parsed: content::ParsedCache::default(),
+                documented: content::ParsedCache::default(),
                 cache,
                 activity: OnceLock::new(),
                 _stop_listener: stop_listener,
@@ -122,6 +123,9 @@ pub struct Core {
     store: Store,
     settings: RegistrySettings,
     parsed: content::ParsedCache,
+    /// Schemas parsed from the text they were registered as (Protobuf files with comments),
+    /// for the docs: kept like `parsed`, since content under an id never changes.
+    documented: content::ParsedCache,
     cache: Arc<cache::ReadCache>,
     /// Which consumer groups read which subjects, for the reader-aware policy: set by the
     /// broker running beside the registry.
