@@ -231,19 +231,43 @@ fn check(
             };
             let numbered: Vec<PreviousVersion<'_>> = PreviousVersion::numbered(&previous);
             let verdict = compat::check(level, &numbered, &schema).map_err(|e| CliError(format!("{subject}: {e}")))?;
+            // Under READER_AWARE the registry may accept what the level refuses: only it
+            // knows which groups read the topic, so it is asked.
+            let waived = match (baseline, verdict.is_compatible(), references.is_empty()) {
+                (Baseline::Registry(client), false, true) => {
+                    reader_aware_verdict(client, &subject, schema_type, text, level)?
+                }
+                _ => None,
+            };
+            if let Some(Err(why)) = &waived {
+                report.findings.push(finding(
+                    Severity::Error,
+                    "READER_AWARE_NOT_APPLIED",
+                    None,
+                    None,
+                    why.clone(),
+                    Some("Have every group reading the topic declare a contract (consumers/<group>.toml), or keep the change within the level.".to_string()),
+                ));
+            }
+            let accepted = matches!(waived, Some(Ok(())));
             for inc in &verdict.incompatibilities {
                 let against = labels.get(inc.version as usize - 1).cloned().unwrap_or_default();
+                let accepted_note = if accepted {
+                    "; accepted under READER_AWARE: no declared reader reads it, and every group reading the topic has declared a contract"
+                } else {
+                    ""
+                };
                 report.findings.push(Finding {
                     field: inc.field.clone(),
                     ..finding(
-                        Severity::Error,
+                        if accepted { Severity::Warning } else { Severity::Error },
                         inc.rule,
                         match &schema {
                             Schema::Protobuf(proto) => proto.line_of_path(&inc.new_pointer),
                             _ => line_of(text, &inc.new_pointer),
                         },
                         Some(inc.new_pointer.clone()),
-                        format!("{} (under {level}, against {against})", inc.message),
+                        format!("{} (under {level}, against {against}{accepted_note})", inc.message),
                         Some(inc.hint.clone()),
                     )
                 });
@@ -534,6 +558,52 @@ pub fn registry_history(
         labels.push(format!("{subject} version {number}"));
     }
     Ok((level, schemas, labels))
+}
+
+/// Under the subject's `compatibilityPolicy: READER_AWARE`, what the registry says of a
+/// change its `level` refuses: `Ok(())` accepted, `Err(why)` not. `None` when the policy is
+/// not in force (or the registry judges by another level than the check, or keeps no such
+/// policy).
+fn reader_aware_verdict(
+    client: &Client,
+    subject: &str,
+    schema_type: SchemaType,
+    text: &str,
+    level: CompatibilityLevel,
+) -> Result<Option<Result<(), String>>, CliError> {
+    let encoded = encode_segment(subject);
+    let config = client.get(&format!("/config/{encoded}?defaultToGlobal=true"))?;
+    let policy = config.body["compatibilityPolicy"].as_str().unwrap_or("DEFAULT");
+    let server_level = config.body["compatibilityLevel"].as_str().unwrap_or_default();
+    if config.status != 200 || policy != "READER_AWARE" || server_level != level.as_str() {
+        return Ok(None);
+    }
+    let path = format!("/compatibility/subjects/{encoded}/versions/latest?verbose=true");
+    let answer = client.post(
+        &path,
+        &registration_body(schema_type, text),
+        "application/vnd.schemaregistry.v1+json",
+    )?;
+    if answer.status != 200 {
+        return Err(server_error(client, answer.status, &answer.message(), subject));
+    }
+    if answer.body["is_compatible"].as_bool() == Some(true) {
+        return Ok(Some(Ok(())));
+    }
+    let messages: Vec<&str> = answer.body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|m| m.starts_with("READER_AWARE"))
+        .collect();
+    // Without a reason the policy was not applied, the level's findings were waived: what
+    // the registry still refuses is a declared reader's break, which the check reports
+    // itself.
+    Ok(Some(match messages.is_empty() {
+        true => Ok(()),
+        false => Err(messages.join("; ")),
+    }))
 }
 
 /// The metadata of a subject's latest version on the registry (where its deprecations are).

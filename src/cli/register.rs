@@ -152,6 +152,17 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         // set first, so a new version is judged by it (a dry run changes nothing, and judges
         // by that level itself).
         let level = &item.level;
+        if let (Some(policy), false) = (&item.policy, args.dry_run) {
+            let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibilityPolicy": policy }))?;
+            if set.status != 200 {
+                return Err(CliError(format!(
+                    "setting {subject}'s compatibility policy to {policy}: the registry at {} answered {}: {}",
+                    client.url(),
+                    set.status,
+                    set.message()
+                )));
+            }
+        }
         if let (Some(level), false) = (level, args.dry_run) {
             let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
             if set.status != 200 {
@@ -377,6 +388,8 @@ struct Work {
     direct: Vec<(String, String)>,
     /// The level its topic.toml names.
     level: Option<String>,
+    /// The compatibility policy its topic.toml names.
+    policy: Option<String>,
     /// Its topic; `None` for an imported file.
     topic: Option<String>,
     /// The metadata its topic.toml gives (value schemas only).
@@ -419,9 +432,13 @@ fn work_in_order(tree: &Tree, config: &super::repo::RepoConfig) -> Result<Vec<Wo
         // Only the references this schema names itself; theirs travel with their versions.
         let settings = TopicSettings::read(tree, &topic)?;
         let metadata = (role == Role::Value).then(|| settings.metadata_json()).flatten();
-        let (specs, level) = match role {
-            Role::Value => (settings.references, settings.compatibility),
-            Role::Key => (settings.key_references, None),
+        let (specs, level, policy) = match role {
+            Role::Value => (
+                settings.references,
+                settings.compatibility,
+                settings.compatibility_policy,
+            ),
+            Role::Key => (settings.key_references, None, None),
         };
         let mut direct: Vec<(String, String)> = specs
             .iter()
@@ -444,6 +461,7 @@ fn work_in_order(tree: &Tree, config: &super::repo::RepoConfig) -> Result<Vec<Wo
             references,
             direct,
             level,
+            policy,
             topic: Some(topic),
             metadata,
         });
@@ -487,6 +505,7 @@ fn push_imported(tree: &Tree, name: &str, work: &mut Vec<Work>) -> Result<(), Cl
         references,
         direct,
         level: None,
+        policy: None,
         topic: None,
         metadata: None,
     });

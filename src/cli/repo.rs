@@ -459,6 +459,9 @@ fn schema_file_role(name: &str) -> Option<Role> {
 #[derive(Debug, Default, Deserialize)]
 pub struct TopicSettings {
     pub compatibility: Option<String>,
+    /// The value subject's `compatibilityPolicy` (`DEFAULT` or `READER_AWARE`), which
+    /// `herald register` sets with the level.
+    pub compatibility_policy: Option<String>,
     /// Schemas the value schema uses (Avro named types, JSON Schema `$ref` documents).
     #[serde(default)]
     pub references: Vec<ReferenceSpec>,

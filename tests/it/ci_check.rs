@@ -1450,3 +1450,80 @@ fn register_declares_consumer_contracts_and_a_live_check_reads_the_registrys() {
         stdout(&together)
     );
 }
+
+#[test]
+fn a_live_check_asks_the_registry_whether_reader_aware_accepts_a_change() {
+    let server = Server::start(&[]);
+    let url = format!("http://{}", server.address);
+    let repo = repository_with_readers();
+    // BACKWARD, reader-aware: a field nobody reads may arrive without a default.
+    std::fs::write(
+        repo.join("schemas/payments/topic.toml"),
+        "compatibility = \"BACKWARD\"\ncompatibility_policy = \"READER_AWARE\"\n",
+    )
+    .unwrap();
+    let registered = herald(&repo, &["register", "--server", &url]);
+    assert_eq!(
+        registered.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&registered),
+        stderr(&registered)
+    );
+    let (_, config) = crate::serve::http(&server.address, "GET", "/config/payments-value", None);
+    assert_eq!(config["compatibilityPolicy"], "READER_AWARE", "{config}");
+
+    let mut schema: Value = serde_json::from_str(&payment_schema(true, true, "int")).unwrap();
+    schema["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "currency", "type": "string", "doc": "ISO 4217."}));
+    std::fs::write(
+        repo.join("schemas/payments/value.avsc"),
+        serde_json::to_string_pretty(&schema).unwrap(),
+    )
+    .unwrap();
+    let accepted = herald_at(&repo, "2027-01-01", &["check", "--server", &url]);
+    assert_eq!(
+        accepted.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&accepted),
+        stderr(&accepted)
+    );
+    assert!(
+        stdout(&accepted).contains("warning READER_FIELD_MISSING_DEFAULT_VALUE")
+            && stdout(&accepted).contains("accepted under READER_AWARE"),
+        "{}",
+        stdout(&accepted)
+    );
+
+    // A group reading the topic without a contract: the level stands, and the check says why.
+    let (status, body) = server.call("POST", "/topics", Some(&json!({"name": "payments"})));
+    assert_eq!(status, 201, "{body}");
+    const V2: &str = "application/vnd.kafka.v2+json";
+    let (status, body) = crate::serve::try_http(
+        &server.address,
+        "POST",
+        "/consumers/audit",
+        V2,
+        Some(&json!({"name": "one"})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = crate::serve::try_http(
+        &server.address,
+        "POST",
+        "/consumers/audit/instances/one/subscription",
+        V2,
+        Some(&json!({"topics": ["payments"]})),
+    )
+    .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let refused = herald_at(&repo, "2027-01-01", &["check", "--server", &url]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    let text = stdout(&refused);
+    assert!(text.contains("error READER_AWARE_NOT_APPLIED"), "{text}");
+    assert!(text.contains("without declaring a contract: audit"), "{text}");
+    assert!(text.contains("error READER_FIELD_MISSING_DEFAULT_VALUE"), "{text}");
+}
