@@ -152,22 +152,24 @@ fn register(args: &RegisterArgs) -> Result<Outcome, CliError> {
         // set first, so a new version is judged by it (a dry run changes nothing, and judges
         // by that level itself).
         let level = &item.level;
-        if let (Some(policy), false) = (&item.policy, args.dry_run) {
-            let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibilityPolicy": policy }))?;
-            if set.status != 200 {
-                return Err(CliError(format!(
-                    "setting {subject}'s compatibility policy to {policy}: the registry at {} answered {}: {}",
-                    client.url(),
-                    set.status,
-                    set.message()
-                )));
-            }
+        let mut settings = serde_json::Map::new();
+        if let Some(level) = level {
+            settings.insert("compatibility".to_string(), json!(level));
         }
-        if let (Some(level), false) = (level, args.dry_run) {
-            let set = client.put(&format!("/config/{encoded}"), &json!({ "compatibility": level }))?;
+        if let Some(policy) = &item.policy {
+            settings.insert("compatibilityPolicy".to_string(), json!(policy));
+        }
+        if !settings.is_empty() && !args.dry_run {
+            let set = client.put(&format!("/config/{encoded}"), &serde_json::Value::Object(settings))?;
             if set.status != 200 {
+                let wanted = match (level, &item.policy) {
+                    (Some(level), Some(policy)) => format!("{level} ({policy})"),
+                    (Some(level), None) => level.clone(),
+                    (None, Some(policy)) => format!("policy {policy}"),
+                    (None, None) => unreachable!("settings are not empty"),
+                };
                 return Err(CliError(format!(
-                    "setting {subject} to {level}: the registry at {} answered {}: {}",
+                    "setting {subject} to {wanted}: the registry at {} answered {}: {}",
                     client.url(),
                     set.status,
                     set.message()

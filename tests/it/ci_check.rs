@@ -1310,6 +1310,7 @@ fn payment_schema(amount: bool, note: bool, age_type: &str) -> String {
     .unwrap()
 }
 
+/// `herald` on a fixed day (`HERALD_NOW`), for sunset dates.
 fn herald_at(repo: &Path, today: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_herald"))
         .current_dir(repo)
