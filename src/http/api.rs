@@ -17,7 +17,7 @@ use super::wire::{
     SchemaBody, SchemaStringView, SchemaView, SubjectVersionView,
 };
 use super::AppState;
-use crate::registry::context::ALL_CONTEXTS;
+use crate::registry::context::{context_of, ALL_CONTEXTS, DEFAULT_CONTEXT};
 use crate::registry::{
     schema_id_in_range, Context, Mode, RegistryError, StoredSchema, SubjectFilter, SubjectSchema, VersionSpec, MAX_ID,
 };
@@ -65,9 +65,12 @@ pub async fn schema_types() -> Reply {
     reply(&["JSON", "AVRO"])
 }
 
-pub async fn contexts(State(state): State<AppState>, params: Params) -> Reply {
+/// `GET /contexts`. A caller who may not read every subject sees the default context and
+/// the contexts holding a subject it may read: a context's name (often a tenant's) is not
+/// told to callers who can read nothing in it.
+pub async fn contexts(State(state): State<AppState>, caller: Caller, params: Params) -> Reply {
     let prefix = params.text("contextPrefix").unwrap_or("");
-    let contexts: Vec<String> = state
+    let mut contexts: Vec<String> = state
         .registry
         .contexts()
         .await?
@@ -75,6 +78,18 @@ pub async fn contexts(State(state): State<AppState>, params: Params) -> Reply {
         .map(|c| c.as_str().to_string())
         .filter(|c| c.starts_with(prefix))
         .collect();
+    if !caller.may_all(Operation::Read, ResourceKind::Subject) {
+        let every = subject_filter(ALL_CONTEXTS)?;
+        let shown: std::collections::HashSet<String> = state
+            .registry
+            .subjects(&every, true, false)
+            .await?
+            .iter()
+            .filter(|subject| readable(&caller, subject))
+            .map(|subject| context_of(subject).as_str().to_string())
+            .collect();
+        contexts.retain(|c| c == DEFAULT_CONTEXT || shown.contains(c));
+    }
     reply(&params.page(contexts, None))
 }
 

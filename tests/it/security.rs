@@ -610,11 +610,22 @@ async fn listings_and_reads_by_id_show_only_what_may_be_read() {
         s.as_user("root", Method::POST, "/topics", Some(&json!({"name": topic})))
             .await;
     }
+    // A tenant's context: its name is shown only to callers who may read a subject in it.
+    s.as_user(
+        "root",
+        Method::POST,
+        "/subjects/:.secret-tenant:audit-value/versions",
+        Some(&schema("Audit")),
+    )
+    .await
+    .ok();
     let get = |user: &'static str, path: &'static str| s.as_user(user, Method::GET, path, None);
+    assert_eq!(get("payments", "/contexts").await.ok(), json!(["."]));
+    assert_eq!(get("reader", "/contexts").await.ok(), json!([".", ".secret-tenant"]));
     assert_eq!(get("payments", "/subjects").await.ok(), json!(["payments-value"]));
     assert_eq!(
         get("reader", "/subjects").await.ok(),
-        json!(["orders-value", "payments-value"])
+        json!([":.secret-tenant:audit-value", "orders-value", "payments-value"])
     );
     let schemas = get("payments", "/schemas").await.ok();
     assert_eq!(schemas.as_array().unwrap().len(), 1);
