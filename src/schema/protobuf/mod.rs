@@ -6,6 +6,7 @@
 //! type name resolved, are what compatibility and validation read.
 
 pub mod builtin;
+mod fast_parse;
 pub mod print;
 pub mod shape;
 
@@ -55,7 +56,7 @@ impl Content {
     /// Text that parses as `.proto` is text; otherwise base64 that decodes to a descriptor
     /// is a descriptor; otherwise the text's own parse error is the answer.
     fn read(name: &str, text: &str) -> Result<(Content, Option<FileDescriptorProto>), SchemaError> {
-        match protox_parse::parse(name, text) {
+        match parse_text(name, text) {
             Ok(mut parsed) => {
                 // The compiler gets the parse without its source positions: they would
                 // cost a third of the compile, and lines and comments are read from the
@@ -87,6 +88,15 @@ impl Content {
             },
             Content::Descriptor(descriptor) => descriptor.dependency.clone(),
         }
+    }
+}
+
+/// The parse of `.proto` text: by the fast parser where it reads the text, else (and for
+/// every error) by protox-parse, which gives the same result where both read it.
+fn parse_text(name: &str, text: &str) -> Result<FileDescriptorProto, protox_parse::ParseError> {
+    match fast_parse::parse(name, text) {
+        Some(parsed) => Ok(parsed),
+        None => protox_parse::parse(name, text),
     }
 }
 
@@ -294,7 +304,7 @@ fn pool_on_builtins(main: &str, files: &std::rc::Rc<Vec<(String, Content)>>) -> 
 /// The files a `.proto` text imports, as written; none when it does not parse (the parse
 /// that follows says why).
 pub fn imports(text: &str) -> Vec<String> {
-    protox_parse::parse(MAIN_FILE, text)
+    parse_text(MAIN_FILE, text)
         .map(|file| file.dependency)
         .unwrap_or_default()
 }

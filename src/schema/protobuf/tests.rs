@@ -449,3 +449,213 @@ fn imports_the_compiler_refuses_are_left_to_it() {
         "{error:?}"
     );
 }
+
+/// The fast parser's contract: where it reads a text, protox-parse reads it too, to the
+/// same descriptor; every location it records is one protox-parse records, and every
+/// comment protox-parse attributes, it attributes alike. Returns whether it read the text.
+fn fast_parse_agrees(text: &str) -> bool {
+    let Some(mut fast) = fast_parse::parse("t.proto", text) else {
+        return false;
+    };
+    let mut full = protox_parse::parse("t.proto", text)
+        .unwrap_or_else(|e| panic!("the fast parser read text protox-parse refuses ({e}):\n{text}"));
+    let fast_info = fast.source_code_info.take().expect("positions").location;
+    let full_info = full.source_code_info.take().expect("positions").location;
+    assert_eq!(fast, full, "different descriptors for:\n{text}");
+    let key = |l: &&prost_types::source_code_info::Location| (l.span.clone(), l.leading_comments.clone());
+    let mut paths: Vec<&Vec<i32>> = fast_info.iter().map(|l| &l.path).collect();
+    paths.dedup();
+    for path in paths {
+        let mut mine: Vec<_> = fast_info.iter().filter(|l| &l.path == path).collect();
+        let mut theirs: Vec<_> = full_info.iter().filter(|l| &l.path == path).collect();
+        mine.sort_by_key(key);
+        theirs.sort_by_key(key);
+        assert_eq!(mine, theirs, "locations at {path:?} differ for:\n{text}");
+    }
+    for location in &full_info {
+        let commented = location.leading_comments.is_some()
+            || location.trailing_comments.is_some()
+            || !location.leading_detached_comments.is_empty();
+        if commented {
+            assert!(
+                fast_info.contains(location),
+                "comment location {location:?} missing for:\n{text}"
+            );
+        }
+    }
+    true
+}
+
+/// Every `.proto` file of the repository and every raw-string schema in its sources.
+fn proto_corpus() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" && name != ".git" && name != "node_modules" {
+                    walk(&path, out);
+                }
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "schemas", "fuzz", "benches"] {
+        walk(&root.join(dir), &mut files);
+    }
+    files.sort();
+    let mut corpus = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        match file.extension().and_then(|e| e.to_str()) {
+            Some("proto") => corpus.push(text),
+            Some("rs") => {
+                let mut rest = text.as_str();
+                while let Some(open) = rest.find("r#\"") {
+                    let body = &rest[open + 3..];
+                    let Some(close) = body.find("\"#") else { break };
+                    let literal = &body[..close];
+                    if literal.contains("message ") || literal.contains("syntax") {
+                        corpus.push(literal.to_string());
+                    }
+                    rest = &body[close + 2..];
+                }
+            }
+            _ => {}
+        }
+    }
+    corpus
+}
+
+/// Texts written to exercise comment attribution and the grammar's corners.
+const FAST_PARSE_CASES: &[&str] = &[
+    "// detached\n\n// leading\nsyntax = \"proto3\"; // trailing\n// next\n\npackage a.b;\n",
+    "syntax = \"proto3\";\nmessage M { // after brace\n  // leading\n  int32 a = 1; // trailing\n  // trails a too\n\n  // detached\n\n  // leads b\n  string b = 2;\n  // trails b\n}\n// after\n",
+    "syntax = \"proto3\";\nmessage M {\n  int32 a = 1;\n  // before the brace\n}\n",
+    "syntax = \"proto3\";\nmessage M {\n  optional int32 _x = 1;\n  optional int32 y = 2;\n  oneof o { string s = 3; bytes b = 4; }\n  oneof p { option (x.y) = 5; int64 n = 6; }\n  optional string z = 7;\n}\n",
+    "syntax = \"proto2\";\nimport public \"a.proto\";\nimport weak 'b.proto';\nimport \"c/d.proto\";\noption java_package = \"x.y\";\noption (my.opt).sub = -9223372036854775808;\nmessage M {\n  required int32 a = 1 [deprecated = true, (e) = 'q', json_name = \"A\"];\n  optional .x.Y b = 2;\n  repeated M c = 3 [packed = true];\n  reserved 4, 6 to 8, 100 to max;\n  reserved \"old\", \"older\";\n  map<string, .x.Y> by_key = 9;\n  map<int64, bytes> raw_bytes_map = 10;\n  message N { message O { optional int32 deep = 1; } }\n  enum E { option allow_alias = true; reserved -5 to -1, 3 to max; reserved \"Z\"; A = 0; B = 0 [deprecated = true]; C = -2147483648; }\n  option (m) = inf;\n}\n;\nenum Top { T = 0; }\n",
+    "message M {}\n",
+    "",
+    "syntax = \"proto3\";\n\n\n// a\n// b\n\n\n// c\nmessage M {\n\n  // d\n\n}\n",
+];
+
+#[test]
+fn fast_parse_reads_the_corpus_as_protox_parse_does() {
+    let mut read = 0;
+    let corpus = proto_corpus();
+    assert!(corpus.len() > 20, "the corpus holds {} texts", corpus.len());
+    for text in corpus
+        .iter()
+        .map(String::as_str)
+        .chain(FAST_PARSE_CASES.iter().copied())
+    {
+        read += usize::from(fast_parse_agrees(text));
+    }
+    eprintln!("corpus: {read} of {} read", corpus.len());
+    // Most schemas are in the common grammar: the fast parser must read most of them.
+    assert!(
+        read * 2 > corpus.len(),
+        "the fast parser read {read} of {} texts",
+        corpus.len()
+    );
+    for case in FAST_PARSE_CASES {
+        assert!(fast_parse_agrees(case), "the fast parser declined:\n{case}");
+    }
+}
+
+/// Texts one token away from the corpus: wherever the fast parser reads one, it must agree
+/// with protox-parse (which refuses most of them).
+#[test]
+fn fast_parse_agrees_on_one_token_mutations() {
+    const REPLACEMENTS: &[&str] = &[
+        ";",
+        "}",
+        "{",
+        "=",
+        ".",
+        "-",
+        ",",
+        "<",
+        ">",
+        "[",
+        "]",
+        "(",
+        ")",
+        "optional",
+        "required",
+        "repeated",
+        "oneof",
+        "map",
+        "group",
+        "reserved",
+        "max",
+        "to",
+        "0",
+        "-1",
+        "536870912",
+        "\"x\"",
+        "'y'",
+        "// c\n",
+        "\n\n",
+        "\n",
+        "json_name",
+        "default",
+        "syntax",
+        "_a",
+        "1x",
+        "1.5",
+        "0x1",
+        "/* b */",
+        "#",
+        "map<string,int32>",
+    ];
+    let corpus: Vec<String> = proto_corpus()
+        .into_iter()
+        .chain(FAST_PARSE_CASES.iter().map(|s| s.to_string()))
+        .filter(|text| fast_parse::parse("t.proto", text).is_some())
+        .collect();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound as u64) as usize
+    };
+    let (mut tried, mut read) = (0, 0);
+    for text in &corpus {
+        // Tokens: runs of word characters, runs of spaces, single other characters.
+        let mut bounds = vec![0];
+        let bytes = text.as_bytes();
+        for i in 1..bytes.len() {
+            let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+            let space = |b: u8| b == b' ';
+            if !(word(bytes[i]) && word(bytes[i - 1]) || space(bytes[i]) && space(bytes[i - 1])) {
+                bounds.push(i);
+            }
+        }
+        bounds.push(bytes.len());
+        for _ in 0..300 {
+            let at = next(bounds.len() - 1);
+            let (start, end) = (bounds[at], bounds[at + 1]);
+            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                continue;
+            }
+            let replacement = REPLACEMENTS[next(REPLACEMENTS.len())];
+            let mutated = match next(3) {
+                0 => format!("{}{}", &text[..start], &text[end..]),
+                1 => format!("{}{replacement}{}", &text[..start], &text[end..]),
+                _ => format!("{}{replacement} {}", &text[..start], &text[start..]),
+            };
+            tried += 1;
+            read += usize::from(fast_parse_agrees(&mutated));
+        }
+    }
+    eprintln!("mutations: {read} of {tried} read");
+    assert!(tried > 1000 && read > 100, "{read} of {tried} mutations read");
+}
