@@ -26,6 +26,17 @@ use prost_types::{
     MessageOptions, OneofDescriptorProto, OneofOptions, SourceCodeInfo, UninterpretedOption,
 };
 
+/// The bytes of names: ASCII letters, digits and underscores.
+const WORD: [bool; 256] = {
+    let mut word = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        word[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    word
+};
+
 /// Field numbers run from 1 to 2^29 - 1.
 const MAX_FIELD_NUMBER: i32 = 536_870_911;
 
@@ -104,6 +115,12 @@ struct Gap {
     detached: Vec<String>,
     /// The comment block directly above the next token.
     leading: Option<String>,
+}
+
+impl Gap {
+    fn is_empty(&self) -> bool {
+        self.trailing.is_none() && self.detached.is_empty() && self.leading.is_none()
+    }
 }
 
 /// protoc's comment attribution, fed the comments and line ends of one gap.
@@ -243,15 +260,16 @@ impl<'a> Parser<'a> {
             if bytes.get(start + 1) != Some(&b'/') {
                 return Err(Decline);
             }
-            let rest = &bytes[start + 2..];
-            let end = match rest.iter().position(|&b| b == b'\n') {
-                Some(newline) => start + 2 + newline + 1,
-                None => bytes.len(),
-            };
-            let comment = &self.text[start + 2..end];
-            if comment.contains('\r') {
-                return Err(Decline);
+            let mut end = start + 2;
+            while let Some(&b) = bytes.get(end) {
+                end += 1;
+                match b {
+                    b'\n' => break,
+                    b'\r' => return Err(Decline),
+                    _ => {}
+                }
             }
+            let comment = &self.text[start + 2..end];
             self.at = end;
             if comment.ends_with('\n') {
                 self.line += 1;
@@ -259,27 +277,27 @@ impl<'a> Parser<'a> {
             }
             return Ok(Piece::LineComment(comment));
         }
-        let end;
-        let token = if first.is_ascii_alphabetic() || first == b'_' {
-            end = start
-                + bytes[start..]
-                    .iter()
-                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                    .unwrap_or(bytes.len() - start);
+        let mut end = start + 1;
+        let token = if WORD[first as usize] && !first.is_ascii_digit() {
+            while end < bytes.len() && WORD[bytes[end] as usize] {
+                end += 1;
+            }
             Token::Ident(&self.text[start..end])
         } else if first.is_ascii_digit() {
-            end = start
-                + bytes[start..]
-                    .iter()
-                    .position(|b| !b.is_ascii_digit())
-                    .unwrap_or(bytes.len() - start);
+            let mut value = u64::from(first - b'0');
+            while let Some(digit @ b'0'..=b'9') = bytes.get(end) {
+                value = value
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u64::from(digit - b'0')))
+                    .ok_or(Decline)?;
+                end += 1;
+            }
             // Octal, hex, floats and numbers run into names are the full parser's.
-            let digits = &self.text[start..end];
             let next = bytes.get(end).copied().unwrap_or(b' ');
-            if (digits.len() > 1 && first == b'0') || next.is_ascii_alphanumeric() || next == b'_' || next == b'.' {
+            if (end - start > 1 && first == b'0') || WORD[next as usize] || next == b'.' {
                 return Err(Decline);
             }
-            Token::Int(digits.parse().map_err(|_| Decline)?)
+            Token::Int(value)
         } else if first == b'"' || first == b'\'' {
             let content = start + 1;
             let close = bytes[content..]
@@ -295,7 +313,6 @@ impl<'a> Parser<'a> {
             if first == b'.' && bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
                 return Err(Decline);
             }
-            end = start + 1;
             Token::Punct(first)
         } else {
             return Err(Decline);
@@ -308,8 +325,39 @@ impl<'a> Parser<'a> {
 
     /// Reads the comments up to the next token and that token.
     fn advance(&mut self, after_token: bool) -> Parsed<()> {
+        // Most gaps hold no comment: spaces and line ends are skipped (line ends counted),
+        // and comments are attributed only where one turns up.
+        let mut line_ends = 0;
+        loop {
+            match self.bytes.get(self.at) {
+                Some(b' ' | b'\t' | b'\r' | 0x0b | 0x0c) => self.at += 1,
+                Some(b'\n') => {
+                    self.at += 1;
+                    self.line += 1;
+                    self.line_start = self.at;
+                    line_ends += 1;
+                }
+                _ => break,
+            }
+        }
+        if self.bytes.get(self.at) != Some(&b'/') {
+            let Piece::Token(token) = self.piece()? else {
+                return Err(Decline);
+            };
+            if !self.gap.is_empty() {
+                self.gap = Gap::default();
+            }
+            self.token = token;
+            return Ok(());
+        }
         let mut attribution = Attribution::new(after_token);
         let mut first = after_token;
+        for _ in 0..line_ends {
+            if !first {
+                attribution.line_end();
+            }
+            first = false;
+        }
         loop {
             match self.piece()? {
                 Piece::Token(token) => {

@@ -33,15 +33,53 @@ pub struct ProtobufSchema {
     canonical: String,
     /// The compiled file, with the files it imports in the same pool.
     file: FileDescriptor,
-    /// What the stored text was printed from (the parse tree, or the descriptor given),
-    /// kept to print the normalised form.
-    printed_from: Arc<(FileDescriptorProto, Origin)>,
+    /// What the stored text was printed from, kept to print its other forms and to read
+    /// comments and lines.
+    written: Arc<Written>,
     /// Source lines by descriptor path, indexed on first use (compatibility reports ask for
     /// many).
     lines: std::sync::OnceLock<Arc<std::collections::HashMap<Vec<i32>, usize>>>,
     /// The types as plain data, built on first use (compatibility checks ask for it once
     /// per pair of versions; the registry keeps parsed schemas, so it is built once).
     shape: std::sync::OnceLock<Arc<shape::Shape>>,
+}
+
+/// What a schema was written as.
+#[derive(Debug)]
+enum Written {
+    /// `.proto` text. Its parse went to the compiler; what the printer and the readers of
+    /// comments and lines need is kept: the positions, and the text to parse again for
+    /// the rarely asked forms (`normalize`, `ignore_extensions`).
+    Text {
+        name: &'static str,
+        text: String,
+        positions: Option<prost_types::SourceCodeInfo>,
+        tree: OnceLock<FileDescriptorProto>,
+    },
+    Descriptor(FileDescriptorProto),
+}
+
+impl Written {
+    /// The tree the stored text is printed from, with its source positions.
+    fn tree(&self) -> (&FileDescriptorProto, Origin) {
+        match self {
+            Written::Text { name, text, tree, .. } => {
+                let tree = tree.get_or_init(|| {
+                    // The text parsed once already, and parsing is deterministic.
+                    parse_text(name, text).unwrap_or_default()
+                });
+                (tree, Origin::Text)
+            }
+            Written::Descriptor(descriptor) => (descriptor, Origin::Descriptor),
+        }
+    }
+
+    fn positions(&self) -> Option<&prost_types::SourceCodeInfo> {
+        match self {
+            Written::Text { positions, .. } => positions.as_ref(),
+            Written::Descriptor(descriptor) => descriptor.source_code_info.as_ref(),
+        }
+    }
 }
 
 /// A schema's content as the compiler takes it: text, or a decoded descriptor.
@@ -55,18 +93,15 @@ enum Content {
 impl Content {
     /// Text that parses as `.proto` is text; otherwise base64 that decodes to a descriptor
     /// is a descriptor; otherwise the text's own parse error is the answer.
-    fn read(name: &str, text: &str) -> Result<(Content, Option<FileDescriptorProto>), SchemaError> {
+    /// Text comes with the source positions of its parse, taken off the parse the compiler
+    /// gets (they would cost it a third of the compile).
+    fn read(name: &str, text: &str) -> Result<(Content, Option<prost_types::SourceCodeInfo>), SchemaError> {
         match parse_text(name, text) {
             Ok(mut parsed) => {
-                // The compiler gets the parse without its source positions: they would
-                // cost a third of the compile, and lines and comments are read from the
-                // parse kept here.
                 let positions = parsed.source_code_info.take();
-                let for_compiler = parsed.clone();
-                parsed.source_code_info = positions;
                 Ok((
-                    Content::Text(text.to_string(), std::cell::RefCell::new(Some(Box::new(for_compiler)))),
-                    Some(parsed),
+                    Content::Text(text.to_string(), std::cell::RefCell::new(Some(Box::new(parsed)))),
+                    positions,
                 ))
             }
             Err(parse_error) => match descriptor_from_base64(text) {
@@ -316,23 +351,32 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
         true => "herald-schema.proto",
         false => MAIN_FILE,
     };
-    let (content, parsed) = Content::read(main, text)?;
-    let printed_from = match (&content, parsed) {
-        (Content::Text(..), Some(parsed)) => (parsed, Origin::Text),
-        (Content::Descriptor(descriptor), _) => (*descriptor.clone(), Origin::Descriptor),
-        (Content::Text(..), None) => unreachable!("text is read with its parse"),
+    let (content, positions) = Content::read(main, text)?;
+    // Printed before compiling, which takes the parse.
+    let (canonical, syntax) = match &content {
+        Content::Text(_, parsed) => {
+            let parsed = parsed.borrow();
+            let parsed = parsed
+                .as_deref()
+                .ok_or_else(|| SchemaError::general("the schema's parse is missing"))?;
+            (print::print_parsed(parsed, positions.as_ref()), parsed.syntax.clone())
+        }
+        Content::Descriptor(descriptor) => (print::print(descriptor, Origin::Descriptor), descriptor.syntax.clone()),
     };
-    if printed_from
-        .0
-        .syntax
-        .as_deref()
-        .is_some_and(|s| s != "proto2" && s != "proto3")
-    {
+    if let Some(syntax) = syntax.filter(|s| s != "proto2" && s != "proto3") {
         return Err(SchemaError::general(format!(
-            "syntax {:?} is not supported: use proto2 or proto3 (editions are not read yet)",
-            printed_from.0.syntax()
+            "syntax {syntax:?} is not supported: use proto2 or proto3 (editions are not read yet)"
         )));
     }
+    let written = match &content {
+        Content::Text(..) => Written::Text {
+            name: main,
+            text: text.to_string(),
+            positions,
+            tree: OnceLock::new(),
+        },
+        Content::Descriptor(descriptor) => Written::Descriptor(*descriptor.clone()),
+    };
     let mut files = vec![(main.to_string(), content)];
     let mut texts: Vec<(&str, &str)> = vec![(main, text)];
     for reference in references {
@@ -378,8 +422,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
     let file = pool
         .get_file_by_name(main)
         .ok_or_else(|| SchemaError::general("the compiled schema is missing from its own pool"))?;
-    let canonical = print::print(&printed_from.0, printed_from.1);
-    let from_text = printed_from.1 == Origin::Text;
+    let from_text = matches!(written, Written::Text { .. });
     // A descriptor is not checked for what text could not say (a name that is no
     // identifier, a oneof named like a synthetic one); the text printed from it is what is
     // stored, so it must compile again, as text, to the same thing.
@@ -393,7 +436,7 @@ pub fn parse(text: &str, references: &[Reference<'_>]) -> Result<ProtobufSchema,
     Ok(ProtobufSchema {
         canonical,
         file,
-        printed_from: Arc::new(printed_from),
+        written: Arc::new(written),
         lines: std::sync::OnceLock::new(),
         shape: std::sync::OnceLock::new(),
     })
@@ -409,9 +452,9 @@ impl ProtobufSchema {
     /// qualified, imports, options, fields, oneofs, enum values and reserved values in
     /// order (see [`print::print_with`]); messages and enums keep theirs.
     pub fn normalized(&self) -> String {
-        let (tree, origin) = &*self.printed_from;
+        let (tree, origin) = self.written.tree();
         let mut tree = tree.clone();
-        if *origin == Origin::Text {
+        if origin == Origin::Text {
             let compiled = self.file.file_descriptor_proto();
             for (written, resolved) in tree.message_type.iter_mut().zip(&compiled.message_type) {
                 qualify(written, resolved);
@@ -421,7 +464,7 @@ impl ProtobufSchema {
                 written.extendee.clone_from(&resolved.extendee);
             }
         }
-        print::print_with(&tree, *origin, true)
+        print::print_with(&tree, origin, true)
     }
 
     /// The file's types as plain data (see [`shape`]).
@@ -432,8 +475,8 @@ impl ProtobufSchema {
     /// The stored text without custom options (but Confluent's own), `extensions` ranges
     /// and `extend` blocks: `?format=ignore_extensions`.
     pub fn without_extensions(&self) -> String {
-        let (tree, origin) = &*self.printed_from;
-        print::print_without_extensions(tree, *origin)
+        let (tree, origin) = self.written.tree();
+        print::print_without_extensions(tree, origin)
     }
 
     /// The compiled file.
@@ -482,7 +525,7 @@ impl ProtobufSchema {
 
     /// Whether the text had any comment on its elements: the stored text drops them.
     pub fn has_comments(&self) -> bool {
-        self.printed_from.0.source_code_info.as_ref().is_some_and(|info| {
+        self.written.positions().is_some_and(|info| {
             info.location.iter().any(|l| {
                 l.leading_comments.as_deref().is_some_and(|c| !c.trim().is_empty())
                     || l.trailing_comments.as_deref().is_some_and(|c| !c.trim().is_empty())
@@ -492,7 +535,7 @@ impl ProtobufSchema {
 
     /// The comment written before (or else after) the element at a descriptor path.
     pub fn comment(&self, path: &[i32]) -> Option<&str> {
-        let info = self.printed_from.0.source_code_info.as_ref()?;
+        let info = self.written.positions()?;
         let location = info.location.iter().find(|l| l.path == path)?;
         location
             .leading_comments
@@ -534,7 +577,7 @@ impl ProtobufSchema {
         let lines = self.lines.get_or_init(|| {
             let mut lines = std::collections::HashMap::new();
             // The parse and the compiled file have the same elements at the same paths.
-            if let Some(info) = &self.printed_from.0.source_code_info {
+            if let Some(info) = self.written.positions() {
                 for location in &info.location {
                     if let Some(&line) = location.span.first() {
                         // The first position recorded for a path is the element's own.

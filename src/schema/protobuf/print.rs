@@ -37,6 +37,14 @@ pub fn print(file: &FileDescriptorProto, origin: Origin) -> String {
     print_with(file, origin, false)
 }
 
+/// Prints the parse of `.proto` text in Confluent's layout, its source positions (which
+/// group `reserved` values as written) given apart from it.
+pub fn print_parsed(file: &FileDescriptorProto, positions: Option<&SourceCodeInfo>) -> String {
+    let mut printer = Printer::new(file, Origin::Text, false);
+    printer.positions = positions;
+    printer.file()
+}
+
 /// Prints `file` in Confluent's layout, normalised when `normalize` (`normalize=true`):
 /// `syntax` only for proto3, imports sorted and once each, options sorted, fields by number,
 /// oneofs by their first member's number, enum values by number then name, one reserved
