@@ -102,6 +102,57 @@ mod tag {
 /// Descriptor ranges end one past their last number; `max` is 2^29 - 1 for fields.
 const MAX_FIELD_NUMBER: i32 = 536_870_911;
 
+/// Adds `text` (whole lines) to `out`, every line `depth` levels (two spaces each) in,
+/// blank ones too.
+fn indented_by(out: &mut String, depth: usize, text: &str) {
+    let mut rest = text.strip_suffix('\n').unwrap_or(text);
+    while let Some(end) = rest.bytes().position(|b| b == b'\n') {
+        pad(out, depth);
+        out.push_str(&rest[..=end]);
+        rest = &rest[end + 1..];
+    }
+    pad(out, depth);
+    out.push_str(rest);
+    out.push('\n');
+}
+
+/// Adds a number in decimal, without the formatting machinery (a schema prints many).
+fn push_number(out: &mut String, number: i64) {
+    if number < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = number.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
+}
+
+/// Two spaces per level.
+fn pad(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+/// Starts a section of a block at `depth`: ends the block's opening line, or else leaves
+/// a blank line (indented like the block's lines, as Confluent prints it).
+fn section(out: &mut String, depth: usize) {
+    if out.ends_with('\n') {
+        pad(out, depth);
+    }
+    out.push('\n');
+}
+
 /// Adds `text` (whole lines) to `out`, every line two spaces in, blank ones too.
 fn indented(out: &mut String, text: &str) {
     let mut rest = text.strip_suffix('\n').unwrap_or(text);
@@ -297,10 +348,10 @@ impl Printer<'_> {
         if !file.message_type.is_empty() || !file.enum_type.is_empty() {
             out.push('\n');
             for (i, message) in file.message_type.iter().enumerate() {
-                out.push_str(&self.message(message, &[tag::FILE_MESSAGE, i as i32]));
+                self.message(&mut out, 0, message, &[tag::FILE_MESSAGE, i as i32]);
             }
             for (i, enumeration) in file.enum_type.iter().enumerate() {
-                out.push_str(&self.enumeration(enumeration, &[tag::FILE_ENUM, i as i32]));
+                self.enumeration(&mut out, 0, enumeration, &[tag::FILE_ENUM, i as i32]);
             }
         }
         if !file.extension.is_empty() && !self.ignore_extensions {
@@ -337,8 +388,12 @@ impl Printer<'_> {
         options
     }
 
-    fn message(&self, message: &DescriptorProto, path: &[i32]) -> String {
-        let mut out = format!("message {} {{", message.name());
+    /// Prints a message into `out`, `depth` levels in.
+    fn message(&self, out: &mut String, depth: usize, message: &DescriptorProto, path: &[i32]) {
+        pad(out, depth);
+        out.push_str("message ");
+        out.push_str(message.name());
+        out.push_str(" {");
         let reserved = self.reserved(
             path,
             (tag::MESSAGE_RESERVED_RANGE, tag::MESSAGE_RESERVED_NAME),
@@ -346,18 +401,18 @@ impl Printer<'_> {
             &message.reserved_name,
         );
         if !reserved.is_empty() {
-            out.push('\n');
+            section(out, depth);
             for statement in reserved {
-                indented(&mut out, &statement);
+                indented_by(out, depth + 1, &statement);
             }
         }
         let options = self.options_of(message.options.as_ref().map(|o| &o.uninterpreted_option), || {
             typed_options(message.options.as_ref(), "google.protobuf.MessageOptions")
         });
         if !options.is_empty() {
-            out.push('\n');
+            section(out, depth);
             for option in options {
-                indented(&mut out, &format!("option {option};\n"));
+                indented_by(out, depth + 1, &format!("option {option};\n"));
             }
         }
         // In text, map fields read `map<K, V>` and their entry messages are not printed.
@@ -385,12 +440,12 @@ impl Printer<'_> {
             plain_fields.sort_by_key(|f| f.number());
         }
         if !plain_fields.is_empty() {
-            out.push('\n');
+            section(out, depth);
             for field in plain_fields {
-                indented(&mut out, &self.field(field, false, &map_entries));
+                self.field(out, depth + 1, field, false, &map_entries);
             }
         }
-        let mut oneofs = String::new();
+        let mut oneofs = 0;
         let mut declared: Vec<(&str, Vec<&FieldDescriptorProto>)> = Vec::new();
         for (index, oneof) in message.oneof_decl.iter().enumerate() {
             let mut members: Vec<&FieldDescriptorProto> = message
@@ -410,34 +465,37 @@ impl Printer<'_> {
             declared.sort_by_key(|(_, members)| members[0].number());
         }
         for (name, members) in declared {
-            let mut text = format!("oneof {name} {{\n");
-            for field in members {
-                indented(&mut text, &self.field(field, true, &map_entries));
+            if oneofs == 0 {
+                section(out, depth);
             }
-            text.push_str("}\n");
-            indented(&mut oneofs, &text);
-        }
-        if !oneofs.is_empty() {
-            out.push('\n');
-            out.push_str(&oneofs);
+            oneofs += 1;
+            pad(out, depth + 1);
+            out.push_str("oneof ");
+            out.push_str(name);
+            out.push_str(" {\n");
+            for field in members {
+                self.field(out, depth + 2, field, true, &map_entries);
+            }
+            pad(out, depth + 1);
+            out.push_str("}\n");
         }
         let group_fields: Vec<&FieldDescriptorProto> = plain.iter().copied().filter(|f| is_group(f)).collect();
         if !group_fields.is_empty() {
-            out.push('\n');
+            section(out, depth);
             for field in group_fields {
-                indented(&mut out, &self.group(message, field));
+                indented_by(out, depth + 1, &self.group(message, field));
             }
         }
         if !message.extension_range.is_empty() && !self.ignore_extensions {
-            out.push('\n');
+            section(out, depth);
             for range in &message.extension_range {
                 let text = Reserved::Range(range.start(), range.end()).text(MAX_FIELD_NUMBER);
-                indented(&mut out, &format!("extensions {text};\n"));
+                indented_by(out, depth + 1, &format!("extensions {text};\n"));
             }
         }
         if !message.extension.is_empty() && !self.ignore_extensions {
-            out.push('\n');
-            indented(&mut out, &self.extends(&message.extension));
+            section(out, depth);
+            indented_by(out, depth + 1, &self.extends(&message.extension));
         }
         let nested: Vec<(usize, &DescriptorProto)> = message
             .nested_type
@@ -447,28 +505,36 @@ impl Printer<'_> {
             .filter(|(_, n)| !(self.origin == Origin::Text && groups.iter().any(|g| last_name(g) == n.name())))
             .collect();
         if !nested.is_empty() || !message.enum_type.is_empty() {
-            out.push('\n');
+            section(out, depth);
             for (i, inner) in nested {
                 let inner_path = [path, &[tag::MESSAGE_NESTED, i as i32]].concat();
-                indented(&mut out, &self.message(inner, &inner_path));
+                self.message(out, depth + 1, inner, &inner_path);
             }
             for (i, inner) in message.enum_type.iter().enumerate() {
                 let inner_path = [path, &[tag::MESSAGE_ENUM, i as i32]].concat();
-                indented(&mut out, &self.enumeration(inner, &inner_path));
+                self.enumeration(out, depth + 1, inner, &inner_path);
             }
         }
+        pad(out, depth);
         out.push_str("}\n");
-        out
     }
 
-    fn field(&self, field: &FieldDescriptorProto, in_oneof: bool, map_entries: &[&DescriptorProto]) -> String {
+    /// Prints a field's line into `out`, `depth` levels in.
+    fn field(
+        &self,
+        out: &mut String,
+        depth: usize,
+        field: &FieldDescriptorProto,
+        in_oneof: bool,
+        map_entries: &[&DescriptorProto],
+    ) {
         let entry = field
             .type_name
             .as_deref()
             .filter(|_| field.label() == Label::Repeated)
             .and_then(|name| map_entries.iter().find(|e| e.name() == last_name(name)));
-        // Most fields fit: the line is written without growing.
-        let mut line = String::with_capacity(64);
+        pad(out, depth);
+        let line = out;
         match entry {
             Some(entry) => {
                 let key = entry.field.iter().find(|f| f.number() == 1);
@@ -488,7 +554,10 @@ impl Printer<'_> {
                 line.push_str(type_of(field));
             }
         }
-        let _ = write!(line, " {} = {}", field.name(), field.number());
+        line.push(' ');
+        line.push_str(field.name());
+        line.push_str(" = ");
+        push_number(line, field.number().into());
         let mut options = self.options_of(field.options.as_ref().map(|o| &o.uninterpreted_option), || {
             typed_options(field.options.as_ref(), "google.protobuf.FieldOptions")
         });
@@ -504,9 +573,29 @@ impl Printer<'_> {
         if let Some(json_name) = &field.json_name {
             options.push(format!("json_name = {}", quoted(json_name)));
         }
-        line.push_str(&bracketed(&options));
+        match options.as_slice() {
+            [] => {}
+            [one] => {
+                line.push_str(" [");
+                line.push_str(one);
+                line.push(']');
+            }
+            // Several options, one per line.
+            many => {
+                line.push_str(" [\n");
+                for (i, option) in many.iter().enumerate() {
+                    pad(line, depth + 1);
+                    line.push_str(option);
+                    if i + 1 < many.len() {
+                        line.push(',');
+                    }
+                    line.push('\n');
+                }
+                pad(line, depth);
+                line.push(']');
+            }
+        }
         line.push_str(";\n");
-        line
     }
 
     /// A field's label as Confluent prints it: none inside a oneof, none for proto3's
@@ -538,7 +627,7 @@ impl Printer<'_> {
             if !body.field.is_empty() {
                 out.push('\n');
                 for inner in &body.field {
-                    indented(&mut out, &self.field(inner, false, &[]));
+                    self.field(&mut out, 1, inner, false, &[]);
                 }
             }
         }
@@ -546,8 +635,12 @@ impl Printer<'_> {
         out
     }
 
-    fn enumeration(&self, enumeration: &EnumDescriptorProto, path: &[i32]) -> String {
-        let mut out = format!("enum {} {{", enumeration.name());
+    /// Prints an enum into `out`, `depth` levels in.
+    fn enumeration(&self, out: &mut String, depth: usize, enumeration: &EnumDescriptorProto, path: &[i32]) {
+        pad(out, depth);
+        out.push_str("enum ");
+        out.push_str(enumeration.name());
+        out.push_str(" {");
         let reserved = self.reserved(
             path,
             (tag::ENUM_RESERVED_RANGE, tag::ENUM_RESERVED_NAME),
@@ -562,15 +655,15 @@ impl Printer<'_> {
             typed_options(enumeration.options.as_ref(), "google.protobuf.EnumOptions")
         });
         if !reserved.is_empty() {
-            out.push('\n');
+            section(out, depth);
             for statement in &reserved {
-                indented(&mut out, statement);
+                indented_by(out, depth + 1, statement);
             }
         } else if !options.is_empty() || !enumeration.value.is_empty() {
-            out.push('\n');
+            section(out, depth);
         }
         for option in options {
-            indented(&mut out, &format!("option {option};\n"));
+            indented_by(out, depth + 1, &format!("option {option};\n"));
         }
         let mut values: Vec<&prost_types::EnumValueDescriptorProto> = enumeration.value.iter().collect();
         if self.normalize {
@@ -583,13 +676,18 @@ impl Printer<'_> {
             let options = bracketed(&options);
             // Several options spread over lines, which all need indenting.
             if options.contains('\n') {
-                indented(&mut out, &format!("{} = {}{options};\n", value.name(), value.number()));
+                indented_by(
+                    out,
+                    depth + 1,
+                    &format!("{} = {}{options};\n", value.name(), value.number()),
+                );
             } else {
-                let _ = writeln!(out, "  {} = {}{options};", value.name(), value.number());
+                pad(out, depth + 1);
+                let _ = writeln!(out, "{} = {}{options};", value.name(), value.number());
             }
         }
+        pad(out, depth);
         out.push_str("}\n");
-        out
     }
 
     /// `reserved` statements. From text, grouped as written (the source positions say which
@@ -686,7 +784,7 @@ impl Printer<'_> {
             let extendee = fields[at].extendee.as_deref().unwrap_or_default();
             let mut block = format!("extend {extendee} {{\n");
             while at < fields.len() && fields[at].extendee.as_deref().unwrap_or_default() == extendee {
-                indented(&mut block, &self.field(&fields[at], false, &[]));
+                self.field(&mut block, 1, &fields[at], false, &[]);
                 at += 1;
             }
             block.push_str("}\n");
