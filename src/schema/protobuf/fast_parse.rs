@@ -594,7 +594,7 @@ impl<'a> Parser<'a> {
             });
         }
         let mut locations = self.locations;
-        locations.sort_by(|a, b| a.path.cmp(&b.path));
+        locations.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         file.source_code_info = Some(SourceCodeInfo { location: locations });
         Ok(file)
     }
