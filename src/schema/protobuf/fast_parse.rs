@@ -123,13 +123,12 @@ impl Gap {
     }
 }
 
-/// protoc's comment attribution, fed the comments and line ends of one gap.
+/// protoc's comment attribution, fed the line comments and line ends of one gap (block
+/// comments are declined, so a block is always consecutive line comments).
 struct Attribution {
     gap: Gap,
     /// The comment block being read, not yet attributed.
     block: Option<String>,
-    /// Whether `block` is made of line comments (a block comment starts a new block).
-    block_of_lines: bool,
     /// Whether the next block settled trails the previous token.
     may_trail: bool,
 }
@@ -139,20 +138,15 @@ impl Attribution {
         Attribution {
             gap: Gap::default(),
             block: None,
-            block_of_lines: false,
             may_trail: after_token,
         }
     }
 
     fn line_comment(&mut self, text: &str) {
-        if self.block.is_some() && !self.block_of_lines {
-            self.settle();
-        }
         match &mut self.block {
             Some(block) => block.push_str(text),
             None => self.block = Some(text.to_string()),
         }
-        self.block_of_lines = true;
     }
 
     /// Attributes the block read so far: to the previous token if it may still trail it,
@@ -164,7 +158,6 @@ impl Attribution {
         } else if let Some(block) = self.block.take() {
             self.gap.detached.push(block);
         }
-        self.block_of_lines = false;
     }
 
     fn line_end(&mut self) {
@@ -172,6 +165,8 @@ impl Attribution {
         self.may_trail = false;
     }
 
+    /// The gap, once the token after it is read: a closing bracket or the end of the text
+    /// settles the block read last.
     fn finish(mut self, before: Token<'_>) -> Gap {
         if matches!(before, Token::End | Token::Punct(b'}' | b']' | b')')) {
             self.settle();
@@ -350,6 +345,9 @@ impl<'a> Parser<'a> {
             self.token = token;
             return Ok(());
         }
+        // A comment: the gap is read again piece by piece, as protoc reads it. Its first
+        // piece after a token is special: a comment there trails the token, and a line
+        // end there does not yet detach.
         let mut attribution = Attribution::new(after_token);
         let mut first = after_token;
         for _ in 0..line_ends {
@@ -361,13 +359,7 @@ impl<'a> Parser<'a> {
         loop {
             match self.piece()? {
                 Piece::Token(token) => {
-                    // A token right after the previous one's line is not preceded by
-                    // anything that could be settled.
-                    self.gap = if first {
-                        attribution.finish_without_settling()
-                    } else {
-                        attribution.finish(token)
-                    };
+                    self.gap = attribution.finish(token);
                     self.token = token;
                     return Ok(());
                 }
@@ -478,16 +470,20 @@ impl<'a> Parser<'a> {
         }
     }
 
+    fn path_with(&self, more: &[i32]) -> Vec<i32> {
+        let mut path = Vec::with_capacity(self.path.len() + more.len());
+        path.extend_from_slice(&self.path);
+        path.extend_from_slice(more);
+        path
+    }
+
     /// Records the location of the statement at `path` + `more` that started at `start`
     /// and ended with the token consumed last, with its comments (the trailing one is
     /// read here, after that token).
     fn statement(&mut self, more: &[i32], start: Position, leading: Leading) {
         let trailing = self.gap.trailing.take();
-        let mut path = Vec::with_capacity(self.path.len() + more.len());
-        path.extend_from_slice(&self.path);
-        path.extend_from_slice(more);
         self.locations.push(Location {
-            path,
+            path: self.path_with(more),
             span: span(start, self.last_end),
             leading_comments: leading.leading,
             trailing_comments: trailing,
@@ -495,12 +491,10 @@ impl<'a> Parser<'a> {
         });
     }
 
+    /// Records the position of the element at `path` + `more`.
     fn span_at(&mut self, more: &[i32], start: Position, end: Position) {
-        let mut path = Vec::with_capacity(self.path.len() + more.len());
-        path.extend_from_slice(&self.path);
-        path.extend_from_slice(more);
         self.locations.push(Location {
-            path,
+            path: self.path_with(more),
             span: span(start, end),
             ..Location::default()
         });
@@ -1121,15 +1115,6 @@ impl<'a> Parser<'a> {
         self.gap.trailing = trailing;
         self.statement(&[], start, leading);
         Ok(enumeration)
-    }
-}
-
-impl Attribution {
-    /// The gap when the token follows the previous one with nothing settled in between:
-    /// the comment (if any) read so far still leads the next token.
-    fn finish_without_settling(mut self) -> Gap {
-        self.gap.leading = self.block;
-        self.gap
     }
 }
 

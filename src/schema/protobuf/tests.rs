@@ -557,7 +557,6 @@ fn fast_parse_reads_the_corpus_as_protox_parse_does() {
     {
         read += usize::from(fast_parse_agrees(text));
     }
-    eprintln!("corpus: {read} of {} read", corpus.len());
     // Most schemas are in the common grammar: the fast parser must read most of them.
     assert!(
         read * 2 > corpus.len(),
@@ -656,6 +655,5 @@ fn fast_parse_agrees_on_one_token_mutations() {
             read += usize::from(fast_parse_agrees(&mutated));
         }
     }
-    eprintln!("mutations: {read} of {tried} read");
     assert!(tried > 1000 && read > 100, "{read} of {tried} mutations read");
 }
