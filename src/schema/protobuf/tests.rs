@@ -657,3 +657,28 @@ fn fast_parse_agrees_on_one_token_mutations() {
     }
     assert!(tried > 1000 && read > 100, "{read} of {tried} mutations read");
 }
+
+/// Hostile nesting: the fast parser hands it over before its own recursion gets deep, and
+/// the full parser refuses it with its limit, without overflowing the stack.
+#[test]
+fn ten_thousand_nested_messages_are_refused_without_overflow() {
+    let depth = 10_000;
+    let text = format!(
+        "syntax = \"proto3\";\n{}{}",
+        "message M { ".repeat(depth),
+        "}".repeat(depth)
+    );
+    let refused = parse(&text, &[]).expect_err("too deep");
+    assert!(
+        refused.message.contains("recursion limit for nested messages"),
+        "{refused}"
+    );
+    assert!(
+        matches!(refused.location, ErrorLocation::Text { line: 2, .. }),
+        "{refused:?}"
+    );
+    // Just within the limit, both parsers agree.
+    let within = format!("syntax = \"proto3\";\n{}{}", "message M { ".repeat(31), "}".repeat(31));
+    assert!(!fast_parse_agrees(&within), "the fast parser declines past its depth");
+    assert!(parse(&within, &[]).is_ok());
+}
