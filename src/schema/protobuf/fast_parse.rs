@@ -559,10 +559,7 @@ impl<'a> Parser<'a> {
                     self.statement(&[tag::FILE_DEPENDENCY, index], start, leading);
                 }
                 Token::Ident("option") => {
-                    self.path.push(tag::FILE_OPTIONS);
-                    let option = self.option_statement(options.len())?;
-                    self.path.pop();
-                    options.push(option);
+                    self.option_statement(tag::FILE_OPTIONS, &mut options)?;
                 }
                 Token::Ident("message") => {
                     let index = file.message_type.len() as i32;
@@ -593,16 +590,18 @@ impl<'a> Parser<'a> {
         Ok(file)
     }
 
-    /// `option name = value;`, the `index`th option statement of the element at `path`
-    /// (which ends with the element's options field).
-    fn option_statement(&mut self, index: usize) -> Parsed<UninterpretedOption> {
+    /// `option name = value;` in the element at `path`, added to its `options` (located
+    /// under the element's options field, `options_tag`).
+    fn option_statement(&mut self, options_tag: i32, options: &mut Vec<UninterpretedOption>) -> Parsed<()> {
         let leading = self.take_leading();
         let start = self.start;
         self.bump()?;
         let option = self.option()?;
         self.expect(b';')?;
-        self.statement(&[tag::UNINTERPRETED, index as i32], start, leading);
-        Ok(option)
+        let index = options.len() as i32;
+        self.statement(&[options_tag, tag::UNINTERPRETED, index], start, leading);
+        options.push(option);
+        Ok(())
     }
 
     /// `name = value`, where the name is plain parts and `(extension)` parts joined by dots.
@@ -726,10 +725,7 @@ impl<'a> Parser<'a> {
                     message.enum_type.push(enumeration);
                 }
                 Token::Ident("option") => {
-                    self.path.push(tag::MESSAGE_OPTIONS);
-                    let option = self.option_statement(options.len())?;
-                    self.path.pop();
-                    options.push(option);
+                    self.option_statement(tag::MESSAGE_OPTIONS, &mut options)?;
                 }
                 Token::Ident("reserved") => {
                     let Reserved { ranges, names } = self.reserved(
@@ -755,7 +751,8 @@ impl<'a> Parser<'a> {
                 _ => return Err(Decline),
             }
         }
-        // Real oneofs come first, in order; those proto3 `optional` fields make follow.
+        // Real oneofs come first, in order; the synthetic ones of proto3 `optional` fields
+        // follow them.
         for (field, oneof) in synthetic {
             let index = message.oneof_decl.len() as i32;
             message.field[field].oneof_index = Some(index);
@@ -796,10 +793,7 @@ impl<'a> Parser<'a> {
                 }
                 Token::Punct(b';') => self.bump()?,
                 Token::Ident("option") => {
-                    self.path.push(tag::ONEOF_OPTIONS);
-                    let option = self.option_statement(options.len())?;
-                    self.path.pop();
-                    options.push(option);
+                    self.option_statement(tag::ONEOF_OPTIONS, &mut options)?;
                 }
                 Token::Ident("group") => return Err(Decline),
                 Token::Ident(_) | Token::Punct(b'.') => {
@@ -1060,10 +1054,7 @@ impl<'a> Parser<'a> {
                 }
                 Token::Punct(b';') => self.bump()?,
                 Token::Ident("option") => {
-                    self.path.push(tag::ENUM_OPTIONS);
-                    let option = self.option_statement(options.len())?;
-                    self.path.pop();
-                    options.push(option);
+                    self.option_statement(tag::ENUM_OPTIONS, &mut options)?;
                 }
                 Token::Ident("reserved") => {
                     let Reserved { ranges, names } = self.reserved(
@@ -1139,18 +1130,7 @@ enum FieldType {
 /// The message a `map<K, V>` field's entries are: `key` and `value` fields, named after
 /// the field in PascalCase with `Entry` appended.
 fn map_entry_message(field: &str, key: Type, value: FieldType) -> DescriptorProto {
-    let mut name = String::with_capacity(field.len() + 5);
-    let mut upper = true;
-    for c in field.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            name.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            name.push(c);
-        }
-    }
+    let mut name = super::without_underscores(field, true);
     name.push_str("Entry");
     let entry_field = |name: &str, number: i32| FieldDescriptorProto {
         name: Some(name.to_string()),

@@ -93,6 +93,7 @@ enum Content {
 impl Content {
     /// Text that parses as `.proto` is text; otherwise base64 that decodes to a descriptor
     /// is a descriptor; otherwise the text's own parse error is the answer.
+    ///
     /// Text comes with the source positions of its parse, taken off the parse the compiler
     /// gets (they would cost it a third of the compile).
     fn read(name: &str, text: &str) -> Result<(Content, Option<prost_types::SourceCodeInfo>), SchemaError> {
@@ -622,13 +623,20 @@ fn drop_derived_json_names(message: &mut prost_types::DescriptorProto) {
 
 /// protoc's JSON name: underscores dropped, the letter after each one upper-cased.
 fn derived_json_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
+    without_underscores(name, false)
+}
+
+/// `name` without its underscores, the letter after each one upper-cased, and the first
+/// one too when `upper_first`: protoc's JSON names (camelCase) and the names of map entry
+/// messages (PascalCase).
+fn without_underscores(name: &str, upper_first: bool) -> String {
+    let mut out = String::with_capacity(name.len() + 5);
+    let mut upper = upper_first;
     for c in name.chars() {
         if c == '_' {
             upper = true;
         } else if upper {
-            out.extend(c.to_uppercase());
+            out.push(c.to_ascii_uppercase());
             upper = false;
         } else {
             out.push(c);

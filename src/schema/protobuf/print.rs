@@ -155,16 +155,7 @@ fn section(out: &mut String, depth: usize) {
 
 /// Adds `text` (whole lines) to `out`, every line two spaces in, blank ones too.
 fn indented(out: &mut String, text: &str) {
-    let mut rest = text.strip_suffix('\n').unwrap_or(text);
-    // Lines are short: a plain byte scan finds their ends faster than a string searcher.
-    while let Some(end) = rest.bytes().position(|b| b == b'\n') {
-        out.push_str("  ");
-        out.push_str(&rest[..=end]);
-        rest = &rest[end + 1..];
-    }
-    out.push_str("  ");
-    out.push_str(rest);
-    out.push('\n');
+    indented_by(out, 1, text);
 }
 
 /// A string in double quotes, escaped as Confluent escapes option values.
