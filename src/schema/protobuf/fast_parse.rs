@@ -6,16 +6,17 @@
 //! never reads (a source position for every name, number and type). This parser covers the
 //! common grammar: `syntax`, `package`, `import`, messages (nested), enums, fields with or
 //! without labels, `map<K, V>`, oneofs, `reserved` and options whose values are identifiers,
-//! integers or plain strings. Anything else (groups, `extend`, services, `extensions`,
-//! `default`, aggregate or float option values, escapes in strings, block comments, CR line
-//! ends in comments) and anything malformed is declined: [`parse`] answers `None` and the
-//! caller hands the text to protox-parse, which reads all of it and explains every error.
+//! integers or plain strings, with `//` and `/* */` comments. Anything else (groups,
+//! `extend`, services, `extensions`, `default`, aggregate or float option values, escapes in
+//! strings, `#` comments, nested or non-ASCII block comments, CR in comments) and anything
+//! malformed is declined: [`parse`] answers `None` and the caller hands the text to
+//! protox-parse, which reads all of it and explains every error.
 //! Whatever this parser accepts, protox-parse accepts too, to the same result; the
 //! differential tests in `tests.rs` hold it to that.
 //!
 //! Comments are attributed as protoc attributes them: a comment on the line of a
 //! statement's last token trails it, a comment block directly above a statement leads it,
-//! and a blank line detaches.
+//! a blank line detaches, and a block comment is a block of its own.
 
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::source_code_info::Location;
@@ -103,6 +104,10 @@ enum Piece<'a> {
     Token(Token<'a>),
     /// A `//` comment's text after the slashes, with its line end when it has one.
     LineComment(&'a str),
+    /// A `/* */` comment's text, as protoc reads it (a continuation line's indent and
+    /// leading `*` dropped), and whether its line ended right after it (that line end is
+    /// read with it).
+    BlockComment(String, bool),
     LineEnd,
 }
 
@@ -123,12 +128,14 @@ impl Gap {
     }
 }
 
-/// protoc's comment attribution, fed the line comments and line ends of one gap (block
-/// comments are declined, so a block is always consecutive line comments).
+/// protoc's comment attribution, fed the comments and line ends of one gap.
 struct Attribution {
     gap: Gap,
-    /// The comment block being read, not yet attributed.
+    /// The comment block being read, not yet attributed: consecutive line comments, or one
+    /// block comment.
     block: Option<String>,
+    /// Whether `block` is made of line comments (a block comment stands alone).
+    block_of_lines: bool,
     /// Whether the next block settled trails the previous token.
     may_trail: bool,
 }
@@ -138,15 +145,27 @@ impl Attribution {
         Attribution {
             gap: Gap::default(),
             block: None,
+            block_of_lines: false,
             may_trail: after_token,
         }
     }
 
     fn line_comment(&mut self, text: &str) {
+        if self.block.is_some() && !self.block_of_lines {
+            self.settle();
+        }
         match &mut self.block {
             Some(block) => block.push_str(text),
             None => self.block = Some(text.to_string()),
         }
+        self.block_of_lines = true;
+    }
+
+    fn block_comment(&mut self, text: String) {
+        if self.block.is_some() {
+            self.settle();
+        }
+        self.block = Some(text);
     }
 
     /// Attributes the block read so far: to the previous token if it may still trail it,
@@ -158,6 +177,7 @@ impl Attribution {
         } else if let Some(block) = self.block.take() {
             self.gap.detached.push(block);
         }
+        self.block_of_lines = false;
     }
 
     fn line_end(&mut self) {
@@ -252,6 +272,9 @@ impl<'a> Parser<'a> {
             return Ok(Piece::LineEnd);
         }
         if first == b'/' {
+            if bytes.get(start + 1) == Some(&b'*') {
+                return self.block_comment(start + 2);
+            }
             if bytes.get(start + 1) != Some(&b'/') {
                 return Err(Decline);
             }
@@ -318,6 +341,58 @@ impl<'a> Parser<'a> {
         Ok(Piece::Token(token))
     }
 
+    /// The block comment whose text starts at `at`. Nested, unterminated and non-ASCII
+    /// comments, and ones holding CR, VT or FF, are the full parser's.
+    fn block_comment(&mut self, mut at: usize) -> Parsed<Piece<'a>> {
+        let bytes = self.bytes;
+        let mut text = String::new();
+        loop {
+            match bytes.get(at) {
+                None => return Err(Decline),
+                Some(b'*') if bytes.get(at + 1) == Some(&b'/') => {
+                    at += 2;
+                    break;
+                }
+                Some(b'/') if bytes.get(at + 1) == Some(&b'*') => return Err(Decline),
+                Some(b'\n') => {
+                    text.push('\n');
+                    at += 1;
+                    self.line += 1;
+                    self.line_start = at;
+                    // The next line's indent (blank lines too) and a leading `*` are not
+                    // part of the text.
+                    while let Some(&b) = bytes.get(at).filter(|b| matches!(b, b' ' | b'\t' | b'\n')) {
+                        at += 1;
+                        if b == b'\n' {
+                            self.line += 1;
+                            self.line_start = at;
+                        }
+                    }
+                    if bytes.get(at) == Some(&b'*') && bytes.get(at + 1) != Some(&b'/') {
+                        at += 1;
+                    }
+                }
+                Some(&b) if b >= 0x80 || matches!(b, b'\r' | 0x0b | 0x0c) => return Err(Decline),
+                Some(&b) => {
+                    text.push(char::from(b));
+                    at += 1;
+                }
+            }
+        }
+        // Spaces after the comment belong to it; so does the line end, if it comes next.
+        while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\r' | 0x0b | 0x0c)) {
+            at += 1;
+        }
+        let line_ends = bytes.get(at) == Some(&b'\n');
+        if line_ends {
+            at += 1;
+            self.line += 1;
+            self.line_start = at;
+        }
+        self.at = at;
+        Ok(Piece::BlockComment(text, line_ends))
+    }
+
     /// Reads the comments up to the next token and that token.
     fn advance(&mut self, after_token: bool) -> Parsed<()> {
         // Most gaps hold no comment: spaces and line ends are skipped (line ends counted),
@@ -368,6 +443,16 @@ impl<'a> Parser<'a> {
                     attribution.settle();
                 }
                 Piece::LineComment(text) => attribution.line_comment(text),
+                // A block comment sharing its last line with the next token, right after
+                // the previous one: protoc drops it and every comment up to that token.
+                Piece::BlockComment(_, false) if first => loop {
+                    if let Piece::Token(token) = self.piece()? {
+                        self.gap = Gap::default();
+                        self.token = token;
+                        return Ok(());
+                    }
+                },
+                Piece::BlockComment(text, _) => attribution.block_comment(text),
                 Piece::LineEnd if first => {}
                 Piece::LineEnd => attribution.line_end(),
             }

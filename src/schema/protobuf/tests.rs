@@ -543,6 +543,8 @@ const FAST_PARSE_CASES: &[&str] = &[
     "message M {}\n",
     "",
     "syntax = \"proto3\";\n\n\n// a\n// b\n\n\n// c\nmessage M {\n\n  // d\n\n}\n",
+    "/* licence\n * header\n\n   *   kept\n */\nsyntax = \"proto3\";\n/** Doc for M. */\nmessage M { /* after brace */\n  int32 a = 1; /* trails a */\n  /* leads b */ string b = 2;\n  /* detached */\n\n  // line\n  /* own block */\n  bool c = 3; // trails c\n  /* before the brace */\n}\n",
+    "syntax = \"proto3\"; /* dropped */ message M { /**/ int32 a = 1; /***/\n // leads b\n int32 b = 2; }\n",
 ];
 
 #[test]
@@ -611,6 +613,11 @@ fn fast_parse_agrees_on_one_token_mutations() {
         "1.5",
         "0x1",
         "/* b */",
+        "/* b */\n",
+        "/*\n * c\n\n */",
+        "/*",
+        "*/",
+        "/**/",
         "#",
         "map<string,int32>",
     ];
