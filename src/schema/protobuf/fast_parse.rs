@@ -27,6 +27,8 @@ use prost_types::{
     MessageOptions, OneofDescriptorProto, OneofOptions, SourceCodeInfo, UninterpretedOption,
 };
 
+use super::{tag, MAX_FIELD_NUMBER};
+
 /// The bytes of names: ASCII letters, digits and underscores.
 const WORD: [bool; 256] = {
     let mut word = [false; 256];
@@ -38,36 +40,9 @@ const WORD: [bool; 256] = {
     word
 };
 
-/// Field numbers run from 1 to 2^29 - 1.
-const MAX_FIELD_NUMBER: i32 = 536_870_911;
-
 /// Messages nest at most this deep here (protoc's limit is 31; deeper text goes to the
 /// full parser, which says so).
 const MAX_DEPTH: u32 = 30;
-
-/// Descriptor field numbers used in location paths (descriptor.proto).
-mod tag {
-    pub const FILE_PACKAGE: i32 = 2;
-    pub const FILE_DEPENDENCY: i32 = 3;
-    pub const FILE_MESSAGE: i32 = 4;
-    pub const FILE_ENUM: i32 = 5;
-    pub const FILE_OPTIONS: i32 = 8;
-    pub const FILE_SYNTAX: i32 = 12;
-    pub const MESSAGE_FIELD: i32 = 2;
-    pub const MESSAGE_NESTED: i32 = 3;
-    pub const MESSAGE_ENUM: i32 = 4;
-    pub const MESSAGE_OPTIONS: i32 = 7;
-    pub const MESSAGE_ONEOF: i32 = 8;
-    pub const MESSAGE_RESERVED_RANGE: i32 = 9;
-    pub const MESSAGE_RESERVED_NAME: i32 = 10;
-    pub const ENUM_VALUE: i32 = 2;
-    pub const ENUM_OPTIONS: i32 = 3;
-    pub const ENUM_RESERVED_RANGE: i32 = 4;
-    pub const ENUM_RESERVED_NAME: i32 = 5;
-    pub const ONEOF_OPTIONS: i32 = 2;
-    /// `uninterpreted_option` in every `*Options` message.
-    pub const UNINTERPRETED: i32 = 999;
-}
 
 /// Parses `text` as the file `name`, or declines (`None`) when the text is outside the
 /// grammar this parser covers or is not valid `.proto`.

@@ -24,6 +24,34 @@ use super::{Reference, SchemaError};
 use crate::schema::ErrorLocation;
 use print::Origin;
 
+/// The largest field number (2^29 - 1); `max` in a message's `reserved` ranges.
+const MAX_FIELD_NUMBER: i32 = 536_870_911;
+
+/// Descriptor field numbers (descriptor.proto), as source-position paths use them: the
+/// parser records positions under them and the printer reads them back.
+mod tag {
+    pub const FILE_PACKAGE: i32 = 2;
+    pub const FILE_DEPENDENCY: i32 = 3;
+    pub const FILE_MESSAGE: i32 = 4;
+    pub const FILE_ENUM: i32 = 5;
+    pub const FILE_OPTIONS: i32 = 8;
+    pub const FILE_SYNTAX: i32 = 12;
+    pub const MESSAGE_FIELD: i32 = 2;
+    pub const MESSAGE_NESTED: i32 = 3;
+    pub const MESSAGE_ENUM: i32 = 4;
+    pub const MESSAGE_OPTIONS: i32 = 7;
+    pub const MESSAGE_ONEOF: i32 = 8;
+    pub const MESSAGE_RESERVED_RANGE: i32 = 9;
+    pub const MESSAGE_RESERVED_NAME: i32 = 10;
+    pub const ENUM_VALUE: i32 = 2;
+    pub const ENUM_OPTIONS: i32 = 3;
+    pub const ENUM_RESERVED_RANGE: i32 = 4;
+    pub const ENUM_RESERVED_NAME: i32 = 5;
+    pub const ONEOF_OPTIONS: i32 = 2;
+    /// `uninterpreted_option` in every `*Options` message.
+    pub const UNINTERPRETED: i32 = 999;
+}
+
 /// The name the schema being parsed is compiled under, when no reference already uses it.
 const MAIN_FILE: &str = "schema.proto";
 

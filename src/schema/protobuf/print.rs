@@ -23,6 +23,8 @@ use prost_types::{
     SourceCodeInfo, UninterpretedOption,
 };
 
+use super::{tag, MAX_FIELD_NUMBER};
+
 /// Where the file being printed came from, which decides how some of it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -85,22 +87,6 @@ impl<'a> Printer<'a> {
         }
     }
 }
-
-/// Descriptor field numbers used in source positions (descriptor.proto).
-mod tag {
-    pub const FILE_MESSAGE: i32 = 4;
-    pub const FILE_SYNTAX: i32 = 12;
-    pub const FILE_ENUM: i32 = 5;
-    pub const MESSAGE_NESTED: i32 = 3;
-    pub const MESSAGE_ENUM: i32 = 4;
-    pub const MESSAGE_RESERVED_RANGE: i32 = 9;
-    pub const MESSAGE_RESERVED_NAME: i32 = 10;
-    pub const ENUM_RESERVED_RANGE: i32 = 4;
-    pub const ENUM_RESERVED_NAME: i32 = 5;
-}
-
-/// Descriptor ranges end one past their last number; `max` is 2^29 - 1 for fields.
-const MAX_FIELD_NUMBER: i32 = 536_870_911;
 
 /// Adds `text` (whole lines) to `out`, every line `depth` levels (two spaces each) in,
 /// blank ones too.
