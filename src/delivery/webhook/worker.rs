@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use super::policy::{Jitter, Next, Outcome, RateLimit, RetryPolicy};
 use super::sender::{Endpoint, Sender};
-use super::sign::{signature_header, Secret};
+use super::sign::signature_header;
 use super::subscription::{Format, Subscription};
 use super::{now_ms, topic_partition, LastError, State, Status, Webhooks};
 use crate::broker::batch::{Record, StoredRecord};
@@ -184,8 +184,10 @@ struct Lane {
     endpoint: Endpoint,
     tls: Arc<rustls::ClientConfig>,
     policy: RetryPolicy,
-    /// Each secret with when it stops signing.
-    secrets: Vec<(Secret, Option<i64>)>,
+    /// The subscription as last saved. Secrets are read from here when a request is signed,
+    /// not from `subscription`: a rotation is answered before the lanes restart with the new
+    /// settings, and every request sent after that answer must carry the new secret.
+    latest: watch::Receiver<Arc<Subscription>>,
     rate: Option<Mutex<RateLimit>>,
     filter: Option<Expression>,
     dead_letter: Option<Arc<Topic>>,
@@ -231,11 +233,7 @@ async fn deliver(
         endpoint,
         tls: hooks.tls().clone(),
         policy: subscription.retry_policy(),
-        secrets: subscription
-            .secrets
-            .iter()
-            .filter_map(|s| Some((Secret::parse(&s.secret).ok()?, s.expires_at)))
-            .collect(),
+        latest: settings.clone(),
         rate: subscription
             .rate_limit
             .map(|limit| Mutex::new(RateLimit::new(limit, 0.0))),
@@ -539,12 +537,8 @@ fn headers(
 ) -> Vec<(HeaderName, HeaderValue)> {
     let now = now_ms();
     let timestamp = now / 1000;
-    let secrets = lane
-        .secrets
-        .iter()
-        .filter(|(_, expires)| expires.is_none_or(|at| at > now))
-        .map(|(secret, _)| secret);
-    let signature = signature_header(secrets, id, timestamp, body);
+    let secrets = lane.latest.borrow().signing_secrets(now);
+    let signature = signature_header(&secrets, id, timestamp, body);
     let mut headers = vec![
         (HeaderName::from_static("webhook-id"), value(id)),
         (
