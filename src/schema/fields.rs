@@ -720,6 +720,7 @@ impl<'a> ProtoWalk<'a> {
                 }
                 _ => Vec::new(),
             };
+            let meta = field_meta(&field);
             let options = field.field_descriptor_proto().options.as_ref();
             let deprecated = options.and_then(|o| o.deprecated).unwrap_or(false)
                 || options.is_some_and(|o| {
@@ -741,10 +742,15 @@ impl<'a> ProtoWalk<'a> {
                 type_label: label,
                 required: field.cardinality() == Cardinality::Required,
                 default: field.field_descriptor_proto().default_value.clone(),
-                doc: self.schema.comment(field.path()).map(str::to_string),
+                // The comment written on the field, else the doc of its meta option.
+                doc: self
+                    .schema
+                    .comment(field.path())
+                    .map(str::to_string)
+                    .or_else(|| field_meta_doc(meta.as_ref())),
                 deprecated,
                 deprecation: None,
-                tags: field_meta_tags(&field),
+                tags: field_meta_tags(meta.as_ref()),
                 symbols,
                 // The path compatibility findings use: message names from the package down.
                 pointer: format!(
@@ -800,24 +806,34 @@ fn proto_type_name(kind: &prost_reflect::Kind) -> String {
     }
 }
 
-/// A Protobuf field's `[(confluent.field_meta).tags = "PII"]` (Confluent's `meta.proto`,
-/// extension 1088 of `FieldOptions`), as inline `confluent:tags` in Avro and JSON Schema.
-fn field_meta_tags(field: &prost_reflect::FieldDescriptor) -> Vec<String> {
-    let Some(extension) = field.parent_pool().get_extension_by_name("confluent.field_meta") else {
-        return Vec::new();
-    };
+/// A Protobuf field's `(confluent.field_meta)` option (Confluent's `meta.proto`, extension
+/// 1088 of `FieldOptions`): its tags (as inline `confluent:tags` in Avro and JSON Schema)
+/// and its doc.
+fn field_meta(field: &prost_reflect::FieldDescriptor) -> Option<prost_reflect::DynamicMessage> {
+    let extension = field.parent_pool().get_extension_by_name("confluent.field_meta")?;
     let options = field.options();
     if !options.has_extension(&extension) {
-        return Vec::new();
+        return None;
     }
-    let meta = options.get_extension(&extension);
-    let Some(meta) = meta.as_message() else {
-        return Vec::new();
-    };
-    match meta.get_field_by_name("tags").as_deref().and_then(|v| v.as_list()) {
+    options.get_extension(&extension).as_message().cloned()
+}
+
+fn field_meta_tags(meta: Option<&prost_reflect::DynamicMessage>) -> Vec<String> {
+    match meta
+        .and_then(|m| m.get_field_by_name("tags"))
+        .as_deref()
+        .and_then(|v| v.as_list())
+    {
         Some(tags) => tags.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
         None => Vec::new(),
     }
+}
+
+/// The meta's doc, where it has one: the documentation a descriptor (which keeps no
+/// comments) can carry.
+fn field_meta_doc(meta: Option<&prost_reflect::DynamicMessage>) -> Option<String> {
+    let doc = meta?.get_field_by_name("doc")?;
+    doc.as_str().filter(|d| !d.is_empty()).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -1006,7 +1022,9 @@ import "confluent/meta.proto";
 message Customer {
   string email = 1 [(confluent.field_meta).tags = "PII", (confluent.field_meta).tags = "EMAIL"];
   string nickname = 2;
-  string ssn = 3 [(confluent.field_meta) = { tags: ["PII"] }];
+  string ssn = 3 [(confluent.field_meta) = { tags: ["PII"], doc: "Social security number" }];
+  // Written here, so it wins.
+  string card = 4 [(confluent.field_meta).doc = "Not shown"];
 }"#,
             None,
         );
@@ -1017,6 +1035,18 @@ message Customer {
                 ("email", vec!["PII".to_string(), "EMAIL".to_string()]),
                 ("nickname", vec![]),
                 ("ssn", vec!["PII".to_string()]),
+                ("card", vec![]),
+            ]
+        );
+        // The meta's doc documents a field without a comment.
+        let docs: Vec<Option<&str>> = proto.iter().map(|r| r.doc.as_deref()).collect();
+        assert_eq!(
+            docs,
+            vec![
+                None,
+                None,
+                Some("Social security number"),
+                Some("Written here, so it wins.")
             ]
         );
     }

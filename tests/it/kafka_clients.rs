@@ -787,7 +787,8 @@ fn confluent_serializers_pass_the_gate_and_refused_records_never_land() {
 /// confluent-kafka's ProtobufSerializer and ProtobufDeserializer on Herald's registry and
 /// both doors: the import registered as a reference, top-level and nested messages through
 /// the gate in full mode, a wrong message index and an undecodable payload refused over
-/// Kafka and REST and absent from the log.
+/// Kafka and REST and absent from the log; Confluent's meta options kept from the
+/// descriptor the serializer registers.
 #[test]
 fn confluent_protobuf_serializers_pass_the_gate_and_bad_payloads_are_refused() {
     let Some(python) = confluent_python() else { return };
@@ -819,6 +820,18 @@ fn confluent_protobuf_serializers_pass_the_gate_and_bad_payloads_are_refused() {
         let value = record.value.as_deref().unwrap();
         assert_eq!(u32::from_be_bytes(value[1..5].try_into().unwrap()), id);
     }
+    // The tags the serializer's descriptor carried reach the field table.
+    let page = server.get_text("/ui/subjects/shop-customers-value/versions/1.html");
+    let email_row = page
+        .split("<tr")
+        .find(|row| row.contains(">email<"))
+        .unwrap_or_else(|| panic!("no email row: {page}"));
+    assert!(email_row.contains(r#"<span class="tag pii">PII</span>"#), "{email_row}");
+    let card_row = page.split("<tr").find(|row| row.contains(">card_number<")).unwrap();
+    assert!(
+        card_row.contains("Primary account number") && card_row.contains(r#"<span class="tag">PCI</span>"#),
+        "{card_row}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -446,6 +446,45 @@ def serializers():
             "resent": resent})
 
 
+CUSTOMER_CANONICAL = """syntax = "proto3";
+package shop.v1;
+
+import "confluent/meta.proto";
+
+message CustomerRegistered {
+  option (confluent.message_meta) = {
+    doc: "A customer signed up"
+  };
+
+  string id = 1;
+  string email = 2 [(confluent.field_meta) = {
+    tags: [
+      "PII"
+    ]
+  }];
+  string card_number = 3 [(confluent.field_meta) = {
+    doc: "Primary account number",
+    tags: [
+      "PII",
+      "PCI"
+    ]
+  }];
+  string amount = 4 [(confluent.field_meta) = {
+    params: [
+      {
+        value: "10",
+        key: "precision"
+      },
+      {
+        value: "2",
+        key: "scale"
+      }
+    ]
+  }];
+}
+"""
+
+
 def protobuf():
     import importlib
     import os
@@ -530,6 +569,35 @@ def protobuf():
     status, timestamp = http_get("/subjects/google%2Fprotobuf%2Ftimestamp.proto/versions/latest")
     assert status == 200 and "message Timestamp" in timestamp["schema"], timestamp
     assert ProtobufDeserializer(Order, {"use.deprecated.format": False})(known_payload, known_context) == orders[1]
+
+    # Confluent's meta options travel in the descriptor as extensions; the stored text keeps
+    # them as Confluent prints a descriptor's (tags are what redaction and rules match on).
+    # The generated module imports `confluent.meta_pb2`, which the client ships under its
+    # own package: one copy of confluent/meta.proto in the descriptor pool.
+    from confluent_kafka.schema_registry import confluent as confluent_package
+    from confluent_kafka.schema_registry.confluent import meta_pb2
+    sys.modules.setdefault("confluent", confluent_package)
+    sys.modules.setdefault("confluent.meta_pb2", meta_pb2)
+    builtin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "schema",
+                           "protobuf", "builtin")
+    code = protoc.main(["protoc", f"-I{sources}", f"-I{builtin}", f"-I{well_known}",
+                        f"--python_out={out}", "shop/customer.proto"])
+    assert code == 0, f"protoc exited {code}"
+    Customer = importlib.import_module("shop.customer_pb2").CustomerRegistered
+    customer_context = SerializationContext("shop-customers", MessageField.VALUE)
+    customer = Customer(id="c-1", email="ada@example.com", card_number="4111111111111111", amount="12.50")
+    customer_payload = ProtobufSerializer(Customer, registry, {"use.deprecated.format": False})(
+        customer, customer_context)
+    status, registered = http_get("/subjects/shop-customers-value/versions/latest")
+    assert status == 200, registered
+    assert "references" not in registered, registered
+    assert registered["schema"] == CUSTOMER_CANONICAL, registered["schema"]
+    # Read back as the serializer reads the latest version (?format=serialized): same id.
+    latest_customer = ProtobufSerializer(Customer, registry, {
+        "use.deprecated.format": False, "auto.register.schemas": False, "use.latest.version": True})
+    assert latest_customer(customer, customer_context) == customer_payload
+    assert ProtobufDeserializer(Customer, {"use.deprecated.format": False})(
+        customer_payload, customer_context) == customer
 
     raw = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all", "linger.ms": 0})
     reports = deliver(raw, [dict(topic="shop-orders", partition=0, value=p) for p in payloads + [line]])

@@ -5,8 +5,10 @@
 //! the file printed in Confluent's layout ([`print`]); the compiled descriptors, with every
 //! type name resolved, are what compatibility and validation read.
 
+mod aggregate;
 pub mod builtin;
 mod fast_parse;
+mod meta;
 pub mod print;
 pub mod shape;
 
@@ -177,7 +179,8 @@ fn descriptor_from_base64(text: &str) -> Option<FileDescriptorProto> {
         return None;
     }
     let bytes = BASE64.decode_to_vec(trimmed).ok()?;
-    let descriptor = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    let mut descriptor = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    meta::recover(&bytes, &mut descriptor);
     // A descriptor describes something: an empty decode is not one.
     let describes = !descriptor.message_type.is_empty()
         || !descriptor.enum_type.is_empty()
@@ -516,10 +519,28 @@ impl ProtobufSchema {
     /// The file as a base64 `FileDescriptorProto` (`?format=serialized`), compiled from the
     /// stored text: names resolved, no source positions.
     pub fn serialized(&self) -> String {
+        // Custom options (`confluent.*_meta` among them) are extensions, kept only in the
+        // compiled file's own encoding; they need descriptor.proto, so a pool without it
+        // has none and the plain descriptor says everything.
+        let pool = self.file.parent_pool();
+        if let Some(descriptor) = pool.get_message_by_name("google.protobuf.FileDescriptorProto") {
+            if let Ok(mut file) =
+                prost_reflect::DynamicMessage::decode(descriptor, self.file.encode_to_vec().as_slice())
+            {
+                file.clear_field_by_name("source_code_info");
+                drop_derived_dynamic_json_names(&mut file);
+                return BASE64.encode_to_string(file.encode_to_vec());
+            }
+        }
         let mut proto = self.file.file_descriptor_proto().clone();
         proto.source_code_info = None;
         for message in &mut proto.message_type {
             drop_derived_json_names(message);
+        }
+        for field in &mut proto.extension {
+            if field.json_name.as_deref() == Some(derived_json_name(field.name()).as_str()) {
+                field.json_name = None;
+            }
         }
         BASE64.encode_to_string(proto.encode_to_vec())
     }
@@ -639,13 +660,41 @@ fn qualify(written: &mut prost_types::DescriptorProto, resolved: &prost_types::D
 /// descriptor carries only the JSON names a schema's author wrote (as `protoc` embeds them
 /// in generated code, and as the text printed from the descriptor should show).
 fn drop_derived_json_names(message: &mut prost_types::DescriptorProto) {
-    for field in &mut message.field {
+    for field in message.field.iter_mut().chain(&mut message.extension) {
         if field.json_name.as_deref() == Some(derived_json_name(field.name()).as_str()) {
             field.json_name = None;
         }
     }
     for nested in &mut message.nested_type {
         drop_derived_json_names(nested);
+    }
+}
+
+/// [`drop_derived_json_names`] for a `FileDescriptorProto` or `DescriptorProto` read as a
+/// dynamic message.
+fn drop_derived_dynamic_json_names(element: &mut prost_reflect::DynamicMessage) {
+    use prost_reflect::Value;
+    for list in ["field", "extension"] {
+        let Some(Value::List(fields)) = element.get_field_by_name_mut(list) else {
+            continue;
+        };
+        for field in fields.iter_mut().filter_map(Value::as_message_mut) {
+            let derived = field
+                .get_field_by_name("name")
+                .and_then(|n| n.as_str().map(derived_json_name));
+            let json_name = field.get_field_by_name("json_name");
+            if derived.is_some() && json_name.as_deref().and_then(Value::as_str) == derived.as_deref() {
+                field.clear_field_by_name("json_name");
+            }
+        }
+    }
+    for list in ["message_type", "nested_type"] {
+        if let Some(Value::List(messages)) = element.get_field_by_name_mut(list) {
+            messages
+                .iter_mut()
+                .filter_map(Value::as_message_mut)
+                .for_each(drop_derived_dynamic_json_names);
+        }
     }
 }
 

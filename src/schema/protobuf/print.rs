@@ -23,7 +23,7 @@ use prost_types::{
     SourceCodeInfo, UninterpretedOption,
 };
 
-use super::{tag, MAX_FIELD_NUMBER};
+use super::{aggregate, tag, MAX_FIELD_NUMBER};
 
 /// Where the file being printed came from, which decides how some of it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,18 @@ fn indented_by(out: &mut String, depth: usize, text: &str) {
     out.push('\n');
 }
 
+/// Adds `text` to `out` where `out` is, its lines after the first `depth` levels in (an
+/// option value over several lines, inside a line that is `depth` levels in).
+fn push_continued(out: &mut String, depth: usize, text: &str) {
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            pad(out, depth);
+        }
+        out.push_str(line);
+    }
+}
+
 /// Adds a number in decimal, without the formatting machinery (a schema prints many).
 fn push_number(out: &mut String, number: i64) {
     if number < 0 {
@@ -145,7 +157,7 @@ fn indented(out: &mut String, text: &str) {
 }
 
 /// A string in double quotes, escaped as Confluent escapes option values.
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -193,6 +205,11 @@ fn scalar_name(kind: Type) -> &'static str {
 
 /// An option as `name = value`, from the parse tree of `.proto` text.
 fn uninterpreted(option: &UninterpretedOption) -> String {
+    format!("{} = {}", option_name(option), uninterpreted_value(option))
+}
+
+/// An option's name as written: `name`, `(extension)`, `(extension).field`.
+fn option_name(option: &UninterpretedOption) -> String {
     let mut name = String::new();
     for (i, part) in option.name.iter().enumerate() {
         if i > 0 {
@@ -206,7 +223,12 @@ fn uninterpreted(option: &UninterpretedOption) -> String {
             name.push_str(&part.name_part);
         }
     }
-    let value = if let Some(identifier) = &option.identifier_value {
+    name
+}
+
+/// An option's value as written in `.proto` text.
+fn uninterpreted_value(option: &UninterpretedOption) -> String {
+    if let Some(identifier) = &option.identifier_value {
         identifier.clone()
     } else if let Some(n) = option.positive_int_value {
         n.to_string()
@@ -220,8 +242,7 @@ fn uninterpreted(option: &UninterpretedOption) -> String {
         format!("{{ {} }}", aggregate.trim())
     } else {
         String::new()
-    };
-    format!("{name} = {value}")
+    }
 }
 
 fn format_double(x: f64) -> String {
@@ -354,7 +375,14 @@ impl Printer<'_> {
             Origin::Text => written
                 .map(|o| o.iter().map(uninterpreted).collect())
                 .unwrap_or_default(),
-            Origin::Descriptor => typed(),
+            // The options a descriptor sets, then the extensions it carries: Confluent's
+            // `confluent.*_meta` ones, put back on the tree by `meta::recover` in the form
+            // text gives them, and printed as Confluent prints a descriptor's options.
+            Origin::Descriptor => {
+                let mut options = typed();
+                options.extend(written.into_iter().flatten().map(|o| self.laid_out(o)));
+                options
+            }
         };
         if self.ignore_extensions {
             options.retain(|o| !o.starts_with('(') || o.starts_with("(confluent."));
@@ -363,6 +391,19 @@ impl Printer<'_> {
             options.sort();
         }
         options
+    }
+
+    /// An option whose aggregate value is laid out as Confluent lays out a map-valued
+    /// option, one entry per line (lines after the first relative to the option's).
+    fn laid_out(&self, option: &UninterpretedOption) -> String {
+        let value = option
+            .aggregate_value
+            .as_deref()
+            .and_then(aggregate::Value::parse_fields);
+        match value {
+            Some(value) => format!("{} = {}", option_name(option), value.layout(self.normalize)),
+            None => uninterpreted(option),
+        }
     }
 
     /// Prints a message into `out`, `depth` levels in.
@@ -554,7 +595,7 @@ impl Printer<'_> {
             [] => {}
             [one] => {
                 line.push_str(" [");
-                line.push_str(one);
+                push_continued(line, depth, one);
                 line.push(']');
             }
             // Several options, one per line.
@@ -562,7 +603,7 @@ impl Printer<'_> {
                 line.push_str(" [\n");
                 for (i, option) in many.iter().enumerate() {
                     pad(line, depth + 1);
-                    line.push_str(option);
+                    push_continued(line, depth + 1, option);
                     if i + 1 < many.len() {
                         line.push(',');
                     }

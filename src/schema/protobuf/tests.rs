@@ -689,3 +689,176 @@ fn ten_thousand_nested_messages_are_refused_without_overflow() {
     assert!(!fast_parse_agrees(&within), "the fast parser declines past its depth");
     assert!(parse(&within, &[]).is_ok());
 }
+
+/// A file with Confluent's meta options on every kind of element, and a custom option of
+/// its own.
+const WITH_META: &str = r#"syntax = "proto3";
+package shop;
+
+import "confluent/meta.proto";
+import "google/protobuf/descriptor.proto";
+
+option (confluent.file_meta) = { doc: "The shop's events", tags: ["public"] };
+
+extend google.protobuf.FieldOptions {
+  string owner = 50001;
+}
+
+message Customer {
+  option (confluent.message_meta).doc = "Someone who buys";
+  string email = 1 [(confluent.field_meta).tags = "PII", (confluent.field_meta).tags = "EMAIL"];
+  string card = 2 [(confluent.field_meta) = { doc: "The card's number", tags: ["PII"] }, deprecated = true, (owner) = "payments"];
+  string total = 3 [(confluent.field_meta) = { params: [{ key: "precision", value: "8" }] }];
+  string currency = 6 [(confluent.field_meta) = { params: [{ key: "code", value: "EUR" }] }];
+  string note = 4 [(confluent.field_meta) = { rules: [{ name: "short", expr: "size(this) < 100" }] }];
+  Tier tier = 5;
+}
+
+enum Tier {
+  option (confluent.enum_meta).doc = "How much they buy";
+  TIER_UNSPECIFIED = 0;
+  TIER_GOLD = 1 [(confluent.enum_value_meta).tags = "VIP"];
+}
+"#;
+
+#[test]
+fn a_descriptor_keeps_confluents_meta_options_in_confluents_layout() {
+    let text = parse(WITH_META, &[]).unwrap();
+    // What a serializer sends: the compiled descriptor, options as extensions.
+    let serialized = text.serialized();
+    let schema = parse(&serialized, &[]).unwrap();
+    // As Confluent prints a descriptor: each meta as a map after the standard options, a
+    // line per entry, `precision` and `scale` value first; other custom options are dropped
+    // (Confluent keeps only its own from a descriptor), their `extend` stays. (A map's
+    // entries keep the descriptor's order; one entry each here, as the compiler that makes
+    // this descriptor keeps no order of its own.)
+    assert_eq!(
+        schema.canonical(),
+        r#"syntax = "proto3";
+package shop;
+
+import "confluent/meta.proto";
+import "google/protobuf/descriptor.proto";
+
+option (confluent.file_meta) = {
+  doc: "The shop\'s events",
+  tags: [
+    "public"
+  ]
+};
+
+message Customer {
+  option (confluent.message_meta) = {
+    doc: "Someone who buys"
+  };
+
+  string email = 1 [(confluent.field_meta) = {
+    tags: [
+      "PII",
+      "EMAIL"
+    ]
+  }];
+  string card = 2 [
+    deprecated = true,
+    (confluent.field_meta) = {
+      doc: "The card\'s number",
+      tags: [
+        "PII"
+      ]
+    }
+  ];
+  string total = 3 [(confluent.field_meta) = {
+    params: [
+      {
+        value: "8",
+        key: "precision"
+      }
+    ]
+  }];
+  string currency = 6 [(confluent.field_meta) = {
+    params: [
+      {
+        key: "code",
+        value: "EUR"
+      }
+    ]
+  }];
+  string note = 4 [(confluent.field_meta) = {
+    rules: [
+      {
+        name: "short",
+        expr: "size(this) < 100"
+      }
+    ]
+  }];
+  .shop.Tier tier = 5;
+}
+enum Tier {
+  option (confluent.enum_meta) = {
+    doc: "How much they buy"
+  };
+  TIER_UNSPECIFIED = 0;
+  TIER_GOLD = 1 [(confluent.enum_value_meta) = {
+    tags: [
+      "VIP"
+    ]
+  }];
+}
+
+extend .google.protobuf.FieldOptions {
+  string owner = 50001;
+}
+"#
+    );
+
+    // The compiled schema has them: tags reach redaction, rules and the docs.
+    let pool = schema.file().parent_pool();
+    let field_meta = pool.get_extension_by_name("confluent.field_meta").unwrap();
+    let customer = pool.get_message_by_name("shop.Customer").unwrap();
+    let tags = |field: &str| -> Vec<String> {
+        let options = customer.get_field_by_name(field).unwrap().options();
+        let meta = options.get_extension(&field_meta);
+        let list = meta.as_message().unwrap().get_field_by_name("tags").unwrap();
+        list.as_list()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(tags("email"), ["PII", "EMAIL"]);
+    assert_eq!(tags("card"), ["PII"]);
+
+    // `?format=serialized` carries them on, and the same text comes back from it.
+    assert_eq!(
+        parse(&schema.serialized(), &[]).unwrap().canonical(),
+        schema.canonical()
+    );
+
+    // Normalised, as Confluent normalises a map: keys sorted, a list of one unwrapped.
+    let normalized = schema.normalized();
+    assert!(
+        normalized.contains(
+            "  string card = 2 [\n    (confluent.field_meta) = {\n      doc: \"The card\\'s number\",\n      tags: \"PII\"\n    },\n    deprecated = true\n  ];\n"
+        ),
+        "{normalized}"
+    );
+    assert!(
+        normalized.contains("    params: {\n      key: \"precision\",\n      value: \"8\"\n    }\n"),
+        "{normalized}"
+    );
+    parse(&normalized, &[]).unwrap();
+    // `ignore_extensions` keeps Confluent's own options.
+    assert!(schema.without_extensions().contains("(confluent.field_meta) = {\n"));
+}
+
+#[test]
+fn a_descriptor_without_the_meta_import_prints_no_meta() {
+    // Nothing could declare the options: the text would not compile, so none are read.
+    let text = parse(
+        "syntax = \"proto3\";\npackage shop;\nmessage Customer {\n  string email = 1 [deprecated = true];\n}\n",
+        &[],
+    )
+    .unwrap();
+    let schema = parse(&text.serialized(), &[]).unwrap();
+    assert!(schema.canonical().contains("  string email = 1 [deprecated = true];\n"));
+}
